@@ -1,0 +1,265 @@
+//! The run configuration, read from TOML. Maps an insurer's files and column names onto
+//! the data contract (`schema`). Every setting has a default that fits the bundled sample.
+
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::schema::Source;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Which shape the input data has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Clients, policies, payments, claims and contacts tables (any subset).
+    #[default]
+    Relational,
+    /// One table of (client id, date, amount).
+    Transactions,
+    /// One row per client with declared feature columns and, for training, a label.
+    Flat,
+}
+
+/// Where one source lives and how its columns are named.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// File path, relative to the data directory. Default: `<source>.csv` or
+    /// `<source>.parquet`, whichever exists.
+    pub path: Option<PathBuf>,
+    /// Contract field -> the file's column name, for fields whose names differ.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+/// The flat per-client table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlatConfig {
+    pub path: PathBuf,
+    #[serde(default = "default_id_column")]
+    pub id: String,
+    /// The label column (needed for training, ignored when labeling).
+    pub label: Option<String>,
+    /// The label value that means "lapsed"; by default 1, yes, true or y.
+    pub positive: Option<String>,
+    #[serde(default)]
+    pub numeric: Vec<String>,
+    #[serde(default)]
+    pub categorical: Vec<String>,
+}
+
+fn default_id_column() -> String {
+    "client_id".to_string()
+}
+
+/// Cleaning rules.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CleaningConfig {
+    /// Stop when more than this percentage of a source's rows is invalid.
+    pub max_invalid_percent: f64,
+    /// Numeric client attributes are capped at this upper quantile (and at 1 - it below).
+    pub outlier_quantile: f64,
+    /// Date of the data extract: rows dated after it are quarantined as future-dated.
+    /// Default: today (UTC).
+    pub extract_date: Option<Date>,
+}
+
+impl Default for CleaningConfig {
+    fn default() -> Self {
+        CleaningConfig {
+            max_invalid_percent: 5.0,
+            outlier_quantile: 0.995,
+            extract_date: None,
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub mode: Mode,
+    /// Directory the source paths are relative to (overridden by `--data`).
+    pub data_dir: Option<PathBuf>,
+    pub sources: BTreeMap<String, SourceConfig>,
+    /// Extra category spellings: field -> (spelling -> canonical value).
+    pub aliases: BTreeMap<String, BTreeMap<String, String>>,
+    pub cleaning: CleaningConfig,
+    pub flat: Option<FlatConfig>,
+    /// Set when the file was read, for error messages; not part of the file.
+    #[serde(skip)]
+    pub origin: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and checks a TOML config file.
+    ///
+    /// # Errors
+    /// `Error::Read` when the file cannot be read, `Error::Config` when it does not
+    /// parse or names an unknown source or field.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.origin = Some(path.to_path_buf());
+        config.check()?;
+        Ok(config)
+    }
+
+    fn config_error(&self, message: String) -> Error {
+        Error::Config {
+            path: self
+                .origin
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("<defaults>")),
+            message,
+        }
+    }
+
+    /// Validates names and ranges once, so that later code can trust them.
+    pub fn check(&self) -> Result<()> {
+        let allowed: &[Source] = match self.mode {
+            Mode::Relational => &Source::RELATIONAL,
+            Mode::Transactions => &[Source::Transactions],
+            Mode::Flat => &[],
+        };
+        for (name, source) in &self.sources {
+            let Some(src) = allowed.iter().copied().find(|s| s.name() == name) else {
+                return Err(self.config_error(format!(
+                    "unknown source [sources.{name}] for mode {:?}; expected one of {:?}",
+                    self.mode,
+                    allowed.iter().map(|s| s.name()).collect::<Vec<_>>()
+                )));
+            };
+            for field in source.columns.keys() {
+                if src.field(field).is_none() {
+                    return Err(self.config_error(format!(
+                        "[sources.{name}.columns] names unknown field '{field}'; the contract's fields are {:?}",
+                        src.fields().iter().map(|f| f.name).collect::<Vec<_>>()
+                    )));
+                }
+            }
+        }
+        if self.mode == Mode::Flat && self.flat.is_none() {
+            return Err(self.config_error("mode = \"flat\" needs a [flat] section".into()));
+        }
+        if let Some(flat) = &self.flat {
+            if flat.numeric.is_empty() && flat.categorical.is_empty() {
+                return Err(self.config_error(
+                    "[flat] declares no feature columns (numeric = [...], categorical = [...])"
+                        .into(),
+                ));
+            }
+        }
+        let pct = self.cleaning.max_invalid_percent;
+        if !(0.0..=100.0).contains(&pct) {
+            return Err(self.config_error(format!(
+                "cleaning.max_invalid_percent must lie in 0..=100, got {pct}"
+            )));
+        }
+        let q = self.cleaning.outlier_quantile;
+        if !(0.5..=1.0).contains(&q) {
+            return Err(self.config_error(format!(
+                "cleaning.outlier_quantile must lie in 0.5..=1, got {q}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The sources this run reads, with their resolved paths. A source named in the
+    /// config must exist; with no config entry, a default file is used when present.
+    pub fn resolve_sources(&self, data_dir: &Path) -> Result<Vec<(Source, PathBuf, SourceConfig)>> {
+        let candidates: &[Source] = match self.mode {
+            Mode::Relational => &Source::RELATIONAL,
+            Mode::Transactions => &[Source::Transactions],
+            Mode::Flat => &[],
+        };
+        let mut out = Vec::new();
+        for &src in candidates {
+            match self.sources.get(src.name()) {
+                Some(sc) => {
+                    let path = match &sc.path {
+                        Some(p) => data_dir.join(p),
+                        None => default_file(data_dir, src).ok_or_else(|| {
+                            self.config_error(format!(
+                                "[sources.{src}] has no path and neither {src}.csv nor {src}.parquet exists in {}",
+                                data_dir.display()
+                            ))
+                        })?,
+                    };
+                    if !path.exists() {
+                        return Err(Error::Read {
+                            path,
+                            source: std::io::Error::new(
+                                std::io::ErrorKind::NotFound,
+                                "file does not exist",
+                            ),
+                        });
+                    }
+                    out.push((src, path, sc.clone()));
+                }
+                None => {
+                    if let Some(path) = default_file(data_dir, src) {
+                        out.push((src, path, SourceConfig::default()));
+                    }
+                }
+            }
+        }
+        if out.is_empty() && self.mode != Mode::Flat {
+            return Err(Error::NoData(format!(
+                "no source files found in {} (looked for {:?} as .csv or .parquet)",
+                data_dir.display(),
+                candidates.iter().map(|s| s.name()).collect::<Vec<_>>()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// The extract date rows are checked against.
+    pub fn extract_date(&self) -> Date {
+        self.cleaning.extract_date.unwrap_or_else(Date::today)
+    }
+}
+
+fn default_file(dir: &Path, src: Source) -> Option<PathBuf> {
+    ["csv", "parquet"]
+        .iter()
+        .map(|ext| dir.join(format!("{}.{ext}", src.name())))
+        .find(|p| p.exists())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_mapping_and_rejects_unknown_fields() {
+        let cfg: Config = toml::from_str(
+            r#"
+            [sources.clients]
+            path = "crm.csv"
+            columns = { client_id = "CustomerNo", annual_income = "Income" }
+            [aliases.gender]
+            "mr" = "male"
+            "#,
+        )
+        .unwrap();
+        cfg.check().unwrap();
+        assert_eq!(cfg.sources["clients"].columns["client_id"], "CustomerNo");
+
+        let bad: Config = toml::from_str("[sources.clients.columns]\nincome = \"x\"\n").unwrap();
+        let err = bad.check().unwrap_err().to_string();
+        assert!(err.contains("unknown field 'income'"), "{err}");
+
+        let bad: Config = toml::from_str("[cleaning]\nmax_invalid_percent = 150.0\n").unwrap();
+        assert!(bad.check().is_err());
+    }
+}

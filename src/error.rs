@@ -1,0 +1,105 @@
+//! The crate's error type. Every variant says what went wrong and where, so that a data
+//! scientist can fix the file or the flag without reading code.
+
+use std::path::PathBuf;
+
+/// Errors raised by the library. `is_bad_input` separates the user's mistakes (exit 2)
+/// from runtime failures such as I/O (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty (expected a header line and data rows)")]
+    EmptyFile { path: PathBuf },
+    #[error("{path}: the file has a header but no data rows")]
+    NoRows { path: PathBuf },
+    #[error("{path}: missing required column(s) {missing:?} for source '{source_name}' (found: {found:?})")]
+    MissingColumns {
+        path: PathBuf,
+        source_name: String,
+        missing: Vec<String>,
+        found: Vec<String>,
+    },
+    #[error("{path}: the config names column '{column}' for '{field}', but the file has no such column (found: {found:?})")]
+    ConfiguredColumnAbsent {
+        path: PathBuf,
+        field: String,
+        column: String,
+        found: Vec<String>,
+    },
+    #[error("{path}, row {row}, column '{column}': expected {expected}, found {value:?}")]
+    BadValue {
+        path: PathBuf,
+        row: usize,
+        column: String,
+        expected: String,
+        value: String,
+    },
+    #[error(
+        "{path}: the file is not valid UTF-8 text (near byte {byte_offset}); save it as UTF-8"
+    )]
+    InvalidUtf8 { path: PathBuf, byte_offset: usize },
+    #[error("{path}: {message}")]
+    Malformed { path: PathBuf, message: String },
+    #[error("{path}: unsupported file type (expected .csv or .parquet)")]
+    UnsupportedFormat { path: PathBuf },
+    #[error("{path}: client id {client_id:?} appears on rows {first_row} and {second_row} with different attributes")]
+    ConflictingDuplicate {
+        path: PathBuf,
+        client_id: String,
+        first_row: usize,
+        second_row: usize,
+    },
+    #[error("{path}: {invalid} of {total} rows ({share:.1}%) are invalid, above the allowed {threshold:.1}% (most common reason: {top_reason}); see the quarantine file for every row")]
+    TooManyInvalid {
+        path: PathBuf,
+        invalid: usize,
+        total: usize,
+        share: f64,
+        threshold: f64,
+        top_reason: String,
+    },
+    #[error("{path}, label column '{column}': found more than two values {values:?}; a label must be binary (e.g. 1/0, yes/no, true/false)")]
+    LabelNotBinary {
+        path: PathBuf,
+        column: String,
+        values: Vec<String>,
+    },
+    #[error("{path}, label column '{column}': the positive value {positive:?} does not occur (values: {values:?})")]
+    LabelPositiveAbsent {
+        path: PathBuf,
+        column: String,
+        positive: String,
+        values: Vec<String>,
+    },
+    #[error("config {path}: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("no data to learn from: {0}")]
+    NoData(String),
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl Error {
+    /// True when the user's data, config or flags are at fault (exit code 2).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            Error::Read { .. } | Error::Write { .. } | Error::Runtime(_)
+        ) || matches!(self, Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound || source.kind() == std::io::ErrorKind::PermissionDenied)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,525 @@
+//! Cleaning rules, as practitioners apply them: normalise category spellings, drop exact
+//! duplicates, quarantine invalid rows with a reason, and fit/apply imputation and
+//! outlier caps. Pure functions over `Table`s; reading and orchestration live elsewhere.
+
+use super::quality::{QuarantinedRow, SourceQuality};
+use super::table::{Coded, Table, Values, MISSING};
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::schema::{builtin_aliases, vocabulary, Kind, Source};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Trim, lower-case and collapse inner whitespace.
+pub fn normalise_spelling(raw: &str) -> String {
+    raw.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// User aliases: field -> (normalised spelling -> canonical value).
+pub type Aliases = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Maps a raw category value to its canonical form. Returns the value and whether it
+/// fell outside a closed vocabulary (and became `other`).
+pub fn canonical_category(
+    source: Source,
+    field: &str,
+    raw: &str,
+    aliases: &Aliases,
+) -> (String, bool) {
+    let n = normalise_spelling(raw);
+    let aliased = aliases
+        .get(field)
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, _)| normalise_spelling(k) == n)
+                .map(|(_, v)| v.clone())
+        })
+        .or_else(|| {
+            builtin_aliases(field)
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| (*v).to_string())
+        })
+        .unwrap_or(n);
+    match vocabulary(source, field) {
+        Some(vocab) => {
+            let u = aliased.replace([' ', '-'], "_");
+            if vocab.contains(&u.as_str()) {
+                (u, false)
+            } else {
+                ("other".to_string(), true)
+            }
+        }
+        None => (aliased, false),
+    }
+}
+
+/// Normalises every category column of a table in place and counts the changes.
+pub fn normalise_categories(
+    table: &mut Table,
+    kinds: &[(String, Kind)],
+    aliases: &Aliases,
+    q: &mut SourceQuality,
+) {
+    let source = table.source;
+    for (field, kind) in kinds {
+        if *kind != Kind::Category {
+            continue;
+        }
+        let file_column = table.file_column(field).to_string();
+        let Some(col) = table.coded_mut(field) else {
+            continue;
+        };
+        let mut per_level = vec![0usize; col.levels.len()];
+        for &c in &col.codes {
+            if c != MISSING {
+                per_level[c as usize] += 1;
+            }
+        }
+        let (mut changed, mut other) = (0, 0);
+        let mut mapping = HashMap::new();
+        for (level, count) in col.levels.iter().zip(&per_level) {
+            let (canon, to_other) = canonical_category(source, field, level, aliases);
+            if canon != *level {
+                changed += count;
+            }
+            if to_other {
+                other += count;
+            }
+            mapping.insert(level.clone(), canon);
+        }
+        col.remap(|l| mapping.get(l).cloned().unwrap_or_else(|| l.to_string()));
+        let cq = q.column(field, &file_column);
+        cq.normalised += changed;
+        cq.mapped_to_other += other;
+    }
+}
+
+/// Collects a reason per invalid row; the first reason found wins.
+pub struct Verdicts {
+    reasons: Vec<Option<String>>,
+}
+
+impl Verdicts {
+    pub fn new(n: usize) -> Self {
+        Verdicts {
+            reasons: vec![None; n],
+        }
+    }
+
+    pub fn flag(&mut self, row: usize, reason: impl FnOnce() -> String) {
+        if let Some(slot) = self.reasons.get_mut(row) {
+            if slot.is_none() {
+                *slot = Some(reason());
+            }
+        }
+    }
+
+    pub fn is_flagged(&self, row: usize) -> bool {
+        self.reasons.get(row).is_some_and(Option::is_some)
+    }
+
+    /// Moves flagged rows out of the table into the quarantine list.
+    pub fn apply(self, table: &mut Table, q: &mut SourceQuality, out: &mut Vec<QuarantinedRow>) {
+        let mut keep = vec![true; table.len()];
+        for (i, reason) in self.reasons.into_iter().enumerate() {
+            if let Some(reason) = reason {
+                keep[i] = false;
+                *q.quarantine_reasons.entry(reason.clone()).or_default() += 1;
+                q.quarantined += 1;
+                out.push(QuarantinedRow {
+                    source: table.source,
+                    row: table.rows[i],
+                    reason,
+                    record: table.record(i),
+                });
+            }
+        }
+        table.retain(&keep);
+        q.rows_kept = table.len();
+    }
+}
+
+/// Drops exact duplicate rows (keeping the first) and counts them.
+pub fn drop_exact_duplicates(table: &mut Table, q: &mut SourceQuality) {
+    let dup = table.exact_duplicates();
+    let n = dup.iter().filter(|d| **d).count();
+    if n > 0 {
+        let keep: Vec<bool> = dup.iter().map(|d| !d).collect();
+        table.retain(&keep);
+    }
+    q.duplicates_dropped += n;
+    q.rows_kept = table.len();
+}
+
+/// Flags rows whose required fields are missing.
+pub fn flag_missing(table: &Table, required: &[&str], v: &mut Verdicts) {
+    for field in required {
+        if let Some(values) = table.values(field) {
+            for i in 0..table.len() {
+                if values.is_missing(i) {
+                    v.flag(i, || format!("missing {}", table.file_column(field)));
+                }
+            }
+        }
+    }
+}
+
+pub fn flag_negative(table: &Table, fields: &[&str], v: &mut Verdicts) {
+    for field in fields {
+        if let Some(values) = table.numbers(field) {
+            for (i, x) in values.iter().enumerate() {
+                if *x < 0.0 {
+                    v.flag(i, || format!("negative {}", table.file_column(field)));
+                }
+            }
+        }
+    }
+}
+
+pub fn flag_future(table: &Table, fields: &[&str], extract: Date, v: &mut Verdicts) {
+    for field in fields {
+        if let Some(values) = table.dates(field) {
+            for (i, d) in values.iter().enumerate() {
+                if d.is_some_and(|d| d > extract) {
+                    v.flag(i, || {
+                        format!("{} after the extract date", table.file_column(field))
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Resolves each row's client id to the book's client index; unknown ids are flagged
+/// when `known` is authoritative (a clients table exists).
+pub fn link_clients(
+    table: &mut Table,
+    index: &HashMap<String, u32>,
+    authoritative: bool,
+    v: &mut Verdicts,
+) {
+    let Some(ids) = table.coded("client_id") else {
+        return;
+    };
+    let translate: Vec<u32> = ids
+        .levels
+        .iter()
+        .map(|l| index.get(l).copied().unwrap_or(MISSING))
+        .collect();
+    let links: Vec<u32> = ids
+        .codes
+        .iter()
+        .map(|&c| {
+            if c == MISSING {
+                MISSING
+            } else {
+                translate[c as usize]
+            }
+        })
+        .collect();
+    for (i, &c) in links.iter().enumerate() {
+        if c == MISSING && ids.codes[i] != MISSING && authoritative {
+            v.flag(i, || "unknown client".to_string());
+        }
+    }
+    table.client = links;
+}
+
+/// Resolves policy ids to rows of the policies table; unknown ids are flagged.
+pub fn link_policies(
+    table: &mut Table,
+    policy_rows: Option<&HashMap<String, u32>>,
+    v: &mut Verdicts,
+) {
+    let Some(ids) = table.coded("policy_id") else {
+        return;
+    };
+    let Some(rows) = policy_rows else {
+        table.policy = vec![MISSING; table.len()];
+        return;
+    };
+    let translate: Vec<u32> = ids
+        .levels
+        .iter()
+        .map(|l| rows.get(l).copied().unwrap_or(MISSING))
+        .collect();
+    let links: Vec<u32> = ids
+        .codes
+        .iter()
+        .map(|&c| {
+            if c == MISSING {
+                MISSING
+            } else {
+                translate[c as usize]
+            }
+        })
+        .collect();
+    for (i, &p) in links.iter().enumerate() {
+        if p == MISSING && ids.codes[i] != MISSING {
+            v.flag(i, || "unknown policy".to_string());
+        }
+    }
+    table.policy = links;
+}
+
+/// Sets impossible values to missing (a client row is never dropped for one bad field).
+pub fn null_out_of_range(table: &mut Table, field: &str, lo: f64, hi: f64, q: &mut SourceQuality) {
+    let file_column = table.file_column(field).to_string();
+    let Some(values) = table.numbers_mut(field) else {
+        return;
+    };
+    let mut n = 0;
+    for x in values.iter_mut() {
+        if !x.is_nan() && (*x < lo || *x > hi) {
+            *x = f64::NAN;
+            n += 1;
+        }
+    }
+    q.column(field, &file_column).invalid_set_missing += n;
+}
+
+pub fn null_dates_outside(
+    table: &mut Table,
+    field: &str,
+    lo: Date,
+    hi: Date,
+    q: &mut SourceQuality,
+) {
+    let file_column = table.file_column(field).to_string();
+    let Some(Values::Date(values)) = table.values_mut(field) else {
+        return;
+    };
+    let mut n = 0;
+    for d in values.iter_mut() {
+        if d.is_some_and(|x| x < lo || x > hi) {
+            *d = None;
+            n += 1;
+        }
+    }
+    q.column(field, &file_column).invalid_set_missing += n;
+}
+
+/// Counts missing values per column of the kept rows.
+pub fn count_missing(table: &Table, q: &mut SourceQuality) {
+    let counts: Vec<(String, String, usize)> = table
+        .fields()
+        .map(|(f, v)| {
+            let n = (0..table.len()).filter(|&i| v.is_missing(i)).count();
+            (f.clone(), table.file_column(f).to_string(), n)
+        })
+        .collect();
+    for (f, col, n) in counts {
+        q.column(&f, &col).missing = n;
+    }
+}
+
+/// Fails when more than `max_percent` of a source's rows were quarantined.
+pub fn check_threshold(q: &SourceQuality, max_percent: f64) -> Result<()> {
+    if q.rows_read == 0 {
+        return Ok(());
+    }
+    let share = 100.0 * q.quarantined as f64 / q.rows_read as f64;
+    if share > max_percent {
+        let top_reason = q
+            .quarantine_reasons
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(r, n)| format!("{r} ({n} rows)"))
+            .unwrap_or_default();
+        return Err(Error::TooManyInvalid {
+            path: q.path.clone(),
+            invalid: q.quarantined,
+            total: q.rows_read,
+            share,
+            threshold: max_percent,
+            top_reason,
+        });
+    }
+    Ok(())
+}
+
+/// Imputation and outlier caps for one numeric column, fitted once on the training
+/// book and stored; applied unchanged to every later batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NumericFit {
+    pub median: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// Fitted cleaning statistics, keyed `source.field`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CleaningStats {
+    pub numeric: BTreeMap<String, NumericFit>,
+}
+
+/// Linear-interpolated quantile of sorted, finite values.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+}
+
+impl CleaningStats {
+    /// Fits median and caps for the given numeric fields of a table.
+    pub fn fit(&mut self, table: &Table, fields: &[&str], quantile: f64) {
+        for field in fields {
+            let Some(values) = table.numbers(field) else {
+                continue;
+            };
+            let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+            if v.is_empty() {
+                continue;
+            }
+            v.sort_by(f64::total_cmp);
+            self.numeric.insert(
+                format!("{}.{field}", table.source.name()),
+                NumericFit {
+                    median: quantile_sorted(&v, 0.5),
+                    lower: quantile_sorted(&v, 1.0 - quantile),
+                    upper: quantile_sorted(&v, quantile),
+                },
+            );
+        }
+    }
+
+    /// Imputes and caps a table's numeric fields with the stored statistics.
+    pub fn apply(&self, table: &mut Table, q: &mut SourceQuality) {
+        let prefix = format!("{}.", table.source.name());
+        for (key, fit) in &self.numeric {
+            let Some(field) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            let file_column = table.file_column(field).to_string();
+            let Some(values) = table.numbers_mut(field) else {
+                continue;
+            };
+            let (mut imputed, mut capped) = (0, 0);
+            for x in values.iter_mut() {
+                if x.is_nan() {
+                    *x = fit.median;
+                    imputed += 1;
+                } else if *x > fit.upper {
+                    *x = fit.upper;
+                    capped += 1;
+                } else if *x < fit.lower {
+                    *x = fit.lower;
+                    capped += 1;
+                }
+            }
+            let cq = q.column(field, &file_column);
+            cq.imputed += imputed;
+            cq.capped += capped;
+        }
+    }
+}
+
+/// For a table keyed by client id: drops exact duplicates (already done), quarantines
+/// rows without an id, and refuses ids repeated with different attributes.
+pub fn unique_ids(table: &Table, v: &mut Verdicts, id_field: &str) -> Result<()> {
+    let Some(ids) = table.coded(id_field) else {
+        return Ok(());
+    };
+    let mut first: Vec<Option<usize>> = vec![None; ids.levels.len()];
+    for (i, &c) in ids.codes.iter().enumerate() {
+        if c == MISSING {
+            v.flag(i, || format!("missing {}", table.file_column(id_field)));
+            continue;
+        }
+        match first[c as usize] {
+            None => first[c as usize] = Some(i),
+            Some(j) => {
+                return Err(Error::ConflictingDuplicate {
+                    path: table.path.clone(),
+                    client_id: ids.levels[c as usize].clone(),
+                    first_row: table.rows[j] as usize,
+                    second_row: table.rows[i] as usize,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Quarantines later rows that repeat a policy id with different attributes.
+pub fn flag_repeated(table: &Table, field: &str, v: &mut Verdicts) {
+    let Some(ids) = table.coded(field) else {
+        return;
+    };
+    let mut seen = vec![false; ids.levels.len()];
+    for (i, &c) in ids.codes.iter().enumerate() {
+        if c == MISSING || v.is_flagged(i) {
+            continue;
+        }
+        if seen[c as usize] {
+            v.flag(i, || {
+                format!(
+                    "repeated {} with different attributes",
+                    table.file_column(field)
+                )
+            });
+        } else {
+            seen[c as usize] = true;
+        }
+    }
+}
+
+/// Index from id text to row, for a column of unique ids.
+pub fn id_index(ids: &Coded) -> HashMap<String, u32> {
+    let mut out = HashMap::with_capacity(ids.levels.len());
+    for (row, &c) in ids.codes.iter().enumerate() {
+        if let Some(level) = ids.levels.get(c as usize) {
+            out.entry(level.clone()).or_insert(row as u32);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_normalise_to_one_value() {
+        let aliases = Aliases::new();
+        for raw in ["M", "male", " Male ", "MALE"] {
+            assert_eq!(
+                canonical_category(Source::Clients, "gender", raw, &aliases).0,
+                "male"
+            );
+        }
+        assert_eq!(
+            canonical_category(Source::Policies, "product", "Term Life", &aliases),
+            ("term_life".to_string(), false)
+        );
+        assert_eq!(
+            canonical_category(Source::Policies, "product", "pet insurance", &aliases),
+            ("other".to_string(), true)
+        );
+        let mut user = Aliases::new();
+        user.entry("region".into())
+            .or_default()
+            .insert("N. East".into(), "northeast".into());
+        assert_eq!(
+            canonical_category(Source::Clients, "region", "n. east", &user).0,
+            "northeast"
+        );
+    }
+
+    #[test]
+    fn quantiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
+        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
+        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
+    }
+}

@@ -1,0 +1,526 @@
+//! Validated ingest: read every source with declared columns, clean it, link it, and
+//! report what happened. Both binaries load data through `load`.
+
+mod clean;
+pub mod quality;
+pub mod read;
+pub mod table;
+
+pub use clean::{canonical_category, normalise_spelling, CleaningStats, NumericFit};
+pub use quality::{QualityReport, QuarantinedRow, SourceQuality};
+pub use table::{Coded, Table, Values, MISSING};
+
+use crate::config::{Config, FlatConfig, Mode, SourceConfig};
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::schema::{Kind, Source};
+use clean::Verdicts;
+use read::ColumnRequest;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Numeric client attributes that are imputed and capped.
+const CLIENT_NUMERIC: &[&str] = &["age", "dependents", "annual_income"];
+
+/// What a run needs from ingest.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    pub extract_date: Date,
+    pub max_invalid_percent: f64,
+    pub outlier_quantile: f64,
+    /// Flat mode: the label column must be present and binary (training).
+    pub require_label: bool,
+}
+
+impl LoadOptions {
+    pub fn from_config(config: &Config, require_label: bool) -> Self {
+        LoadOptions {
+            extract_date: config.extract_date(),
+            max_invalid_percent: config.cleaning.max_invalid_percent,
+            outlier_quantile: config.cleaning.outlier_quantile,
+            require_label,
+        }
+    }
+}
+
+/// The flat per-client table with its declared features and label.
+#[derive(Clone, Debug)]
+pub struct FlatBook {
+    /// Row i is client i.
+    pub table: Table,
+    pub numeric: Vec<String>,
+    pub categorical: Vec<String>,
+    /// True = lapsed; `None` when the run has no label column.
+    pub label: Option<Vec<bool>>,
+}
+
+/// A cleaned, linked client book.
+#[derive(Clone, Debug)]
+pub struct Book {
+    pub mode: Mode,
+    pub extract_date: Date,
+    /// Client index -> client id.
+    pub client_ids: Vec<String>,
+    /// Client attributes; row i is client i.
+    pub clients: Option<Table>,
+    pub policies: Option<Table>,
+    pub payments: Option<Table>,
+    pub claims: Option<Table>,
+    pub contacts: Option<Table>,
+    pub transactions: Option<Table>,
+    pub flat: Option<FlatBook>,
+}
+
+impl Book {
+    pub fn n_clients(&self) -> usize {
+        self.client_ids.len()
+    }
+}
+
+/// The result of loading: the book, the report, the quarantined rows and the cleaning
+/// statistics that were applied (fitted here, or the stored ones passed in).
+#[derive(Debug)]
+pub struct Loaded {
+    pub book: Book,
+    pub report: QualityReport,
+    pub quarantine: Vec<QuarantinedRow>,
+    pub cleaning: CleaningStats,
+    max_invalid_percent: f64,
+}
+
+impl Loaded {
+    /// Fails when a source has more invalid rows than the configured threshold. Call it
+    /// after the report and the quarantine file are written, so the user can inspect them.
+    pub fn check_thresholds(&self) -> Result<()> {
+        for s in &self.report.sources {
+            clean::check_threshold(s, self.max_invalid_percent)?;
+        }
+        Ok(())
+    }
+}
+
+/// Maps contract fields to the file's columns and checks that required ones exist.
+fn column_requests(source: Source, path: &Path, sc: &SourceConfig) -> Result<Vec<ColumnRequest>> {
+    let found = read::column_names(path)?;
+    let find = |name: &str| -> Option<String> {
+        found
+            .iter()
+            .find(|c| *c == name)
+            .or_else(|| found.iter().find(|c| c.eq_ignore_ascii_case(name)))
+            .cloned()
+    };
+    let mut requests = Vec::new();
+    let mut missing = Vec::new();
+    for field in source.fields() {
+        if let Some(mapped) = sc.columns.get(field.name) {
+            let column = find(mapped).ok_or_else(|| Error::ConfiguredColumnAbsent {
+                path: path.to_path_buf(),
+                field: field.name.to_string(),
+                column: mapped.clone(),
+                found: found.clone(),
+            })?;
+            requests.push(ColumnRequest {
+                field: field.name.into(),
+                column,
+                kind: field.kind,
+            });
+        } else if let Some(column) = find(field.name) {
+            requests.push(ColumnRequest {
+                field: field.name.into(),
+                column,
+                kind: field.kind,
+            });
+        } else if field.required {
+            missing.push(field.name.to_string());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::MissingColumns {
+            path: path.to_path_buf(),
+            source_name: source.name().into(),
+            missing,
+            found,
+        });
+    }
+    Ok(requests)
+}
+
+fn kinds(requests: &[ColumnRequest]) -> Vec<(String, Kind)> {
+    requests.iter().map(|r| (r.field.clone(), r.kind)).collect()
+}
+
+fn required_fields(source: Source) -> Vec<&'static str> {
+    source
+        .fields()
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name)
+        .collect()
+}
+
+/// Loads and cleans the data a config describes.
+///
+/// `fitted` holds cleaning statistics from a trained model: when given they are applied
+/// unchanged; otherwise they are fitted on this book.
+///
+/// # Errors
+/// Bad input (missing files or columns, unparsable values, conflicting duplicates, a
+/// non-binary label) as `Error` variants with `is_bad_input() == true`.
+pub fn load(
+    config: &Config,
+    data_dir: &Path,
+    opts: &LoadOptions,
+    fitted: Option<&CleaningStats>,
+) -> Result<Loaded> {
+    let mut report = QualityReport {
+        extract_date: opts.extract_date.to_string(),
+        ..QualityReport::default()
+    };
+    let mut quarantine = Vec::new();
+    let mut stats = fitted.cloned().unwrap_or_default();
+    let book = match config.mode {
+        Mode::Flat => {
+            let flat_cfg = config.flat.as_ref().ok_or_else(|| Error::Config {
+                path: config.origin.clone().unwrap_or_default(),
+                message: "mode = \"flat\" needs a [flat] section".into(),
+            })?;
+            load_flat(
+                flat_cfg,
+                data_dir,
+                opts,
+                fitted.is_none(),
+                &mut stats,
+                &mut report,
+                &mut quarantine,
+            )?
+        }
+        Mode::Relational | Mode::Transactions => load_relational(
+            config,
+            data_dir,
+            opts,
+            fitted.is_none(),
+            &mut stats,
+            &mut report,
+            &mut quarantine,
+        )?,
+    };
+    report.clients = book.n_clients();
+    Ok(Loaded {
+        book,
+        report,
+        quarantine,
+        cleaning: stats,
+        max_invalid_percent: opts.max_invalid_percent,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_relational(
+    config: &Config,
+    data_dir: &Path,
+    opts: &LoadOptions,
+    fit: bool,
+    stats: &mut CleaningStats,
+    report: &mut QualityReport,
+    quarantine: &mut Vec<QuarantinedRow>,
+) -> Result<Book> {
+    let sources = config.resolve_sources(data_dir)?;
+    let progress = crate::progress::Stage::new("reading", sources.len() as u64);
+    let mut tables: HashMap<Source, (Table, SourceQuality, Vec<(String, Kind)>)> = HashMap::new();
+    for (source, path, sc) in &sources {
+        progress.message(&format!("{}", path.display()));
+        let requests = column_requests(*source, path, sc)?;
+        let mut table = read::read_table(*source, path, &requests)?;
+        let mut q = SourceQuality::new(*source, path, table.len());
+        let k = kinds(&requests);
+        clean::normalise_categories(&mut table, &k, &config.aliases, &mut q);
+        clean::drop_exact_duplicates(&mut table, &mut q);
+        tables.insert(*source, (table, q, k));
+        progress.inc();
+    }
+    progress.finish();
+    let extract = opts.extract_date;
+
+    // Clients first: they define who is known.
+    let mut client_ids: Vec<String> = Vec::new();
+    let mut clients_table = None;
+    let authoritative = tables.contains_key(&Source::Clients);
+    if let Some((mut t, mut q, _)) = tables.remove(&Source::Clients) {
+        let mut v = Verdicts::new(t.len());
+        clean::unique_ids(&t, &mut v, "client_id")?;
+        v.apply(&mut t, &mut q, quarantine);
+        let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
+        clean::null_out_of_range(&mut t, "age", 0.0, 120.0, &mut q);
+        clean::null_out_of_range(&mut t, "dependents", 0.0, 20.0, &mut q);
+        clean::null_out_of_range(&mut t, "annual_income", 0.0, f64::INFINITY, &mut q);
+        clean::null_dates_outside(&mut t, "birth_date", earliest, extract, &mut q);
+        clean::null_dates_outside(&mut t, "first_known_date", earliest, extract, &mut q);
+        clean::count_missing(&t, &mut q);
+        if fit {
+            stats.fit(&t, CLIENT_NUMERIC, opts.outlier_quantile);
+        }
+        stats.apply(&mut t, &mut q);
+        if let Some(ids) = t.coded("client_id") {
+            client_ids = (0..t.len())
+                .map(|i| ids.get(i).unwrap_or_default().to_string())
+                .collect();
+        }
+        t.client = (0..t.len() as u32).collect();
+        report.sources.push(q);
+        clients_table = Some(t);
+    } else {
+        // No clients table: everyone who appears anywhere is a client.
+        let mut all: Vec<String> = tables
+            .values()
+            .filter_map(|(t, _, _)| t.coded("client_id"))
+            .flat_map(|c| c.levels.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        client_ids = all;
+    }
+    let client_index: HashMap<String, u32> = client_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), i as u32))
+        .collect();
+
+    let mut policy_rows: Option<HashMap<String, u32>> = None;
+    let mut finished: HashMap<Source, Table> = HashMap::new();
+    for source in [
+        Source::Policies,
+        Source::Payments,
+        Source::Claims,
+        Source::Contacts,
+        Source::Transactions,
+    ] {
+        let Some((mut t, mut q, _)) = tables.remove(&source) else {
+            continue;
+        };
+        let mut v = Verdicts::new(t.len());
+        clean::flag_missing(&t, &required_fields(source), &mut v);
+        match source {
+            Source::Policies => {
+                clean::flag_negative(&t, &["annual_premium", "sum_assured"], &mut v);
+                if let (Some(start), Some(end)) = (t.dates("start_date"), t.dates("end_date")) {
+                    for (i, (s, e)) in start.iter().zip(end).enumerate() {
+                        if let (Some(s), Some(e)) = (s, e) {
+                            if e < s {
+                                v.flag(i, || "end before start".into());
+                            }
+                        }
+                    }
+                }
+                clean::flag_future(&t, &["start_date"], extract, &mut v);
+            }
+            Source::Payments => {
+                clean::flag_negative(&t, &["amount"], &mut v);
+                clean::flag_future(&t, &["due_date", "paid_date"], extract, &mut v);
+            }
+            Source::Claims => {
+                clean::flag_negative(&t, &["amount_claimed", "amount_paid"], &mut v);
+                clean::flag_future(&t, &["claim_date"], extract, &mut v);
+            }
+            Source::Contacts => clean::flag_future(&t, &["contact_date"], extract, &mut v),
+            Source::Transactions => {
+                clean::flag_negative(&t, &["amount"], &mut v);
+                clean::flag_future(&t, &["date"], extract, &mut v);
+            }
+            Source::Clients | Source::Flat => {}
+        }
+        clean::link_clients(&mut t, &client_index, authoritative, &mut v);
+        if source == Source::Policies {
+            clean::flag_repeated(&t, "policy_id", &mut v);
+        } else {
+            clean::link_policies(&mut t, policy_rows.as_ref(), &mut v);
+        }
+        v.apply(&mut t, &mut q, quarantine);
+        if source == Source::Policies {
+            policy_rows = t.coded("policy_id").map(clean::id_index);
+        }
+        clean::count_missing(&t, &mut q);
+        report.sources.push(q);
+        finished.insert(source, t);
+    }
+    Ok(Book {
+        mode: config.mode,
+        extract_date: extract,
+        client_ids,
+        clients: clients_table,
+        policies: finished.remove(&Source::Policies),
+        payments: finished.remove(&Source::Payments),
+        claims: finished.remove(&Source::Claims),
+        contacts: finished.remove(&Source::Contacts),
+        transactions: finished.remove(&Source::Transactions),
+        flat: None,
+    })
+}
+
+/// Label spellings understood without configuration, positive first.
+const LABEL_PAIRS: &[(&str, &str)] = &[
+    ("1", "0"),
+    ("yes", "no"),
+    ("true", "false"),
+    ("y", "n"),
+    ("1.0", "0.0"),
+];
+
+fn load_flat(
+    cfg: &FlatConfig,
+    data_dir: &Path,
+    opts: &LoadOptions,
+    fit: bool,
+    stats: &mut CleaningStats,
+    report: &mut QualityReport,
+    quarantine: &mut Vec<QuarantinedRow>,
+) -> Result<Book> {
+    let path = data_dir.join(&cfg.path);
+    if !path.exists() {
+        return Err(Error::Read {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "file does not exist"),
+        });
+    }
+    let found = read::column_names(&path)?;
+    let mut requests = vec![ColumnRequest {
+        field: "client_id".into(),
+        column: cfg.id.clone(),
+        kind: Kind::Id,
+    }];
+    for c in &cfg.numeric {
+        requests.push(ColumnRequest {
+            field: c.clone(),
+            column: c.clone(),
+            kind: Kind::Number,
+        });
+    }
+    for c in &cfg.categorical {
+        requests.push(ColumnRequest {
+            field: c.clone(),
+            column: c.clone(),
+            kind: Kind::Category,
+        });
+    }
+    let label_column = cfg.label.clone().filter(|_| opts.require_label);
+    if opts.require_label && label_column.is_none() {
+        return Err(Error::Config {
+            path: path.clone(),
+            message: "training in flat mode needs [flat] label = \"<column>\"".into(),
+        });
+    }
+    if let Some(l) = &label_column {
+        requests.push(ColumnRequest {
+            field: "__label".into(),
+            column: l.clone(),
+            kind: Kind::Id,
+        });
+    }
+    for r in &requests {
+        if !found.contains(&r.column) {
+            return Err(Error::ConfiguredColumnAbsent {
+                path: path.clone(),
+                field: if r.field == "__label" {
+                    "label".into()
+                } else {
+                    r.field.clone()
+                },
+                column: r.column.clone(),
+                found: found.clone(),
+            });
+        }
+    }
+    let mut t = read::read_table(Source::Flat, &path, &requests)?;
+    let mut q = SourceQuality::new(Source::Flat, &path, t.len());
+    clean::normalise_categories(
+        &mut t,
+        &kinds(&requests),
+        &HashMap::new().into_iter().collect(),
+        &mut q,
+    );
+    clean::drop_exact_duplicates(&mut t, &mut q);
+    let mut v = Verdicts::new(t.len());
+    clean::unique_ids(&t, &mut v, "client_id")?;
+    if label_column.is_some() {
+        clean::flag_missing(&t, &["__label"], &mut v);
+    }
+    v.apply(&mut t, &mut q, quarantine);
+
+    let label = match &label_column {
+        None => None,
+        Some(column) => Some(parse_label(&t, &path, column, cfg.positive.as_deref())?),
+    };
+    let numeric_fields: Vec<&str> = cfg.numeric.iter().map(String::as_str).collect();
+    clean::count_missing(&t, &mut q);
+    if fit {
+        stats.fit(&t, &numeric_fields, opts.outlier_quantile);
+    }
+    stats.apply(&mut t, &mut q);
+    let client_ids = match t.coded("client_id") {
+        Some(ids) => (0..t.len())
+            .map(|i| ids.get(i).unwrap_or_default().to_string())
+            .collect(),
+        None => Vec::new(),
+    };
+    report.sources.push(q);
+    Ok(Book {
+        mode: Mode::Flat,
+        extract_date: opts.extract_date,
+        client_ids,
+        clients: None,
+        policies: None,
+        payments: None,
+        claims: None,
+        contacts: None,
+        transactions: None,
+        flat: Some(FlatBook {
+            table: t,
+            numeric: cfg.numeric.clone(),
+            categorical: cfg.categorical.clone(),
+            label,
+        }),
+    })
+}
+
+fn parse_label(t: &Table, path: &Path, column: &str, positive: Option<&str>) -> Result<Vec<bool>> {
+    let Some(raw) = t.coded("__label") else {
+        return Ok(Vec::new());
+    };
+    let mut values: Vec<String> = raw.levels.iter().map(|l| normalise_spelling(l)).collect();
+    values.sort();
+    values.dedup();
+    if values.len() > 2 {
+        return Err(Error::LabelNotBinary {
+            path: path.to_path_buf(),
+            column: column.to_string(),
+            values,
+        });
+    }
+    let positive = match positive {
+        Some(p) => normalise_spelling(p),
+        None => LABEL_PAIRS
+            .iter()
+            .find(|(pos, neg)| values.iter().all(|v| v == pos || v == neg))
+            .map(|(pos, _)| (*pos).to_string())
+            .ok_or_else(|| Error::LabelPositiveAbsent {
+                path: path.to_path_buf(),
+                column: column.to_string(),
+                positive: "(not configured: set [flat] positive = \"...\")".into(),
+                values: values.clone(),
+            })?,
+    };
+    if !values.contains(&positive) && values.len() == 2 {
+        return Err(Error::LabelPositiveAbsent {
+            path: path.to_path_buf(),
+            column: column.to_string(),
+            positive,
+            values,
+        });
+    }
+    Ok((0..t.len())
+        .map(|i| {
+            raw.get(i)
+                .map(normalise_spelling)
+                .is_some_and(|v| v == positive)
+        })
+        .collect())
+}

@@ -1,0 +1,19 @@
+//! clientele: segment an insurer's clients and predict who will lapse.
+//!
+//! The library holds all logic; the binaries `clientele-train` and `clientele-infer`
+//! parse flags and call into it. Modules, in the direction dependencies point:
+//! `schema`/`date`/`error` <- `config` <- `ingest` <- (features, models, reports) <- bins.
+
+pub mod config;
+pub mod date;
+pub mod error;
+pub mod fsio;
+pub mod ingest;
+pub mod pipeline;
+pub mod progress;
+pub mod schema;
+pub mod synth;
+
+pub use config::{Config, Mode};
+pub use date::Date;
+pub use error::{Error, Result};

@@ -1,0 +1,70 @@
+//! The paths the binaries share: load the data a config describes, check it, train,
+//! label. Binaries parse flags into these option structs and call one function.
+
+use crate::config::Config;
+use crate::date::Date;
+use crate::error::Result;
+use crate::ingest::{self, LoadOptions, Loaded};
+use std::path::{Path, PathBuf};
+
+/// Where the data is and how to read it.
+#[derive(Clone, Debug)]
+pub struct DataSpec {
+    pub config: Config,
+    pub data_dir: PathBuf,
+}
+
+impl DataSpec {
+    /// Reads the config (or takes the defaults) and resolves the data directory: the
+    /// `--data` flag, else the config's `data_dir`, else `data/sample`.
+    pub fn new(
+        config_path: Option<&Path>,
+        data_dir: Option<&Path>,
+        extract_date: Option<Date>,
+    ) -> Result<Self> {
+        let mut config = match config_path {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        if extract_date.is_some() {
+            config.cleaning.extract_date = extract_date;
+        }
+        let data_dir = data_dir
+            .map(Path::to_path_buf)
+            .or_else(|| config.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("data/sample"));
+        Ok(DataSpec { config, data_dir })
+    }
+
+    pub fn load(
+        &self,
+        require_label: bool,
+        fitted: Option<&ingest::CleaningStats>,
+    ) -> Result<Loaded> {
+        let opts = LoadOptions::from_config(&self.config, require_label);
+        ingest::load(&self.config, &self.data_dir, &opts, fitted)
+    }
+}
+
+/// Writes the data-quality report (JSON) and the quarantined rows (CSV) into `dir`.
+pub fn write_quality(loaded: &Loaded, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let json = dir.join("data-quality.json");
+    let quarantine = dir.join("quarantine.csv");
+    ingest::quality::write_json(&loaded.report, &json)?;
+    ingest::quality::write_quarantine(&loaded.quarantine, &quarantine)?;
+    Ok((json, quarantine))
+}
+
+/// `clientele-train --check-data`: ingest, report, and fail on too much invalid data.
+pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
+    let loaded = spec.load(spec.config.mode == crate::config::Mode::Flat, None)?;
+    let (json, quarantine) = write_quality(&loaded, report_dir)?;
+    println!("{}", loaded.report.to_table());
+    println!(
+        "report: {}\nquarantined rows: {}",
+        json.display(),
+        quarantine.display()
+    );
+    loaded.check_thresholds()?;
+    Ok(loaded)
+}

@@ -1,0 +1,32 @@
+//! Progress bars for long stages. They draw only on a terminal, so logs and CI stay clean.
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar for one stage of a run.
+pub struct Stage {
+    bar: ProgressBar,
+}
+
+impl Stage {
+    pub fn new(name: &str, total: u64) -> Self {
+        let bar = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(name.to_string());
+        Stage { bar }
+    }
+
+    pub fn message(&self, msg: &str) {
+        self.bar.set_message(msg.to_string());
+    }
+
+    pub fn inc(&self) {
+        self.bar.inc(1);
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,294 @@
+//! The data contract: the one place that names each source's fields, their types and
+//! whether they are required. A user's file names are mapped onto these by the config.
+
+/// The sources a book can be made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Clients,
+    Policies,
+    Payments,
+    Claims,
+    Contacts,
+    Transactions,
+    Flat,
+}
+
+impl Source {
+    pub const RELATIONAL: [Source; 5] = [
+        Source::Clients,
+        Source::Policies,
+        Source::Payments,
+        Source::Claims,
+        Source::Contacts,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Clients => "clients",
+            Source::Policies => "policies",
+            Source::Payments => "payments",
+            Source::Claims => "claims",
+            Source::Contacts => "contacts",
+            Source::Transactions => "transactions",
+            Source::Flat => "flat",
+        }
+    }
+
+    /// The contract's fields for this source (flat tables are declared by the config).
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Source::Clients => CLIENT_FIELDS,
+            Source::Policies => POLICY_FIELDS,
+            Source::Payments => PAYMENT_FIELDS,
+            Source::Claims => CLAIM_FIELDS,
+            Source::Contacts => CONTACT_FIELDS,
+            Source::Transactions => TRANSACTION_FIELDS,
+            Source::Flat => &[],
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<&'static Field> {
+        self.fields().iter().find(|f| f.name == name)
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a field's values are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An identifier, kept as text.
+    Id,
+    /// A category; spellings are normalised (trim, case, aliases).
+    Category,
+    /// A number (integers and decimals).
+    Number,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+}
+
+impl Kind {
+    pub fn expected(self) -> &'static str {
+        match self {
+            Kind::Id => "an identifier",
+            Kind::Category => "a category label",
+            Kind::Number => "a number",
+            Kind::Date => "a date as YYYY-MM-DD",
+        }
+    }
+}
+
+/// One field of the contract.
+#[derive(Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    pub meaning: &'static str,
+}
+
+const fn req(name: &'static str, kind: Kind, meaning: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        required: true,
+        meaning,
+    }
+}
+
+const fn opt(name: &'static str, kind: Kind, meaning: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        required: false,
+        meaning,
+    }
+}
+
+pub const CLIENT_FIELDS: &[Field] = &[
+    req("client_id", Kind::Id, "unique client identifier"),
+    opt(
+        "birth_date",
+        Kind::Date,
+        "date of birth (age is derived at the cut-off)",
+    ),
+    opt(
+        "age",
+        Kind::Number,
+        "age in years, when no birth date is held",
+    ),
+    opt("gender", Kind::Category, "gender"),
+    opt(
+        "marital_status",
+        Kind::Category,
+        "single, married, divorced, widowed",
+    ),
+    opt("dependents", Kind::Number, "number of dependants"),
+    opt("annual_income", Kind::Number, "annual income"),
+    opt("education", Kind::Category, "highest education"),
+    opt("occupation", Kind::Category, "occupation group"),
+    opt("region", Kind::Category, "region"),
+    opt(
+        "city_tier",
+        Kind::Category,
+        "city tier (1 = largest cities)",
+    ),
+    opt(
+        "channel",
+        Kind::Category,
+        "acquisition channel (agent, bank, broker, online...)",
+    ),
+    opt(
+        "first_known_date",
+        Kind::Date,
+        "date the client first became known",
+    ),
+];
+
+pub const POLICY_FIELDS: &[Field] = &[
+    req("policy_id", Kind::Id, "unique policy identifier"),
+    req("client_id", Kind::Id, "policy holder"),
+    req("product", Kind::Category, "product line"),
+    req("start_date", Kind::Date, "inception date"),
+    opt(
+        "end_date",
+        Kind::Date,
+        "date the policy stopped being in force (empty while in force)",
+    ),
+    opt(
+        "end_reason",
+        Kind::Category,
+        "lapse, surrender, non_renewal, maturity, death_claim, other",
+    ),
+    req("annual_premium", Kind::Number, "annualised premium"),
+    opt("sum_assured", Kind::Number, "sum assured"),
+    opt(
+        "payment_frequency",
+        Kind::Category,
+        "annual, semiannual, quarterly, monthly, single",
+    ),
+];
+
+pub const PAYMENT_FIELDS: &[Field] = &[
+    req("client_id", Kind::Id, "payer"),
+    opt("policy_id", Kind::Id, "policy the premium is for"),
+    req(
+        "due_date",
+        Kind::Date,
+        "date the premium fell due (or the transaction date)",
+    ),
+    opt("paid_date", Kind::Date, "date it was paid; empty = missed"),
+    req("amount", Kind::Number, "amount due"),
+];
+
+pub const CLAIM_FIELDS: &[Field] = &[
+    opt("claim_id", Kind::Id, "claim identifier"),
+    opt("policy_id", Kind::Id, "policy claimed on"),
+    req("client_id", Kind::Id, "claimant"),
+    req("claim_date", Kind::Date, "date of the claim"),
+    req("amount_claimed", Kind::Number, "amount claimed"),
+    opt("amount_paid", Kind::Number, "amount paid out"),
+    opt("status", Kind::Category, "paid, rejected, open..."),
+];
+
+pub const CONTACT_FIELDS: &[Field] = &[
+    req("client_id", Kind::Id, "client"),
+    req("contact_date", Kind::Date, "date of the contact"),
+    req(
+        "kind",
+        Kind::Category,
+        "service_call, complaint, policy_review, app_login, agent_visit...",
+    ),
+];
+
+pub const TRANSACTION_FIELDS: &[Field] = &[
+    req("client_id", Kind::Id, "client"),
+    req("date", Kind::Date, "transaction date"),
+    req("amount", Kind::Number, "amount"),
+];
+
+/// Product lines of the contract; other values map to `other`.
+pub const PRODUCT_LINES: &[&str] = &[
+    "whole_life",
+    "term_life",
+    "annuity",
+    "critical_illness",
+    "medical",
+    "accident",
+    "education",
+    "universal_life",
+];
+
+/// Reasons a policy ends; `lapse`, `surrender` and `non_renewal` are churn.
+pub const END_REASONS: &[&str] = &[
+    "lapse",
+    "surrender",
+    "non_renewal",
+    "maturity",
+    "death_claim",
+    "other",
+];
+
+pub const PAYMENT_FREQUENCIES: &[&str] =
+    &["annual", "semiannual", "quarterly", "monthly", "single"];
+
+/// Built-in spellings for the contract's categories, applied after trimming and
+/// lower-casing. The config adds to these.
+pub fn builtin_aliases(field: &str) -> &'static [(&'static str, &'static str)] {
+    match field {
+        "gender" => &[
+            ("m", "male"),
+            ("man", "male"),
+            ("f", "female"),
+            ("woman", "female"),
+        ],
+        "marital_status" => &[
+            ("s", "single"),
+            ("m", "married"),
+            ("d", "divorced"),
+            ("w", "widowed"),
+        ],
+        "product" => &[
+            ("whole life", "whole_life"),
+            ("term", "term_life"),
+            ("term life", "term_life"),
+            ("ci", "critical_illness"),
+            ("critical illness", "critical_illness"),
+            ("health", "medical"),
+            ("universal", "universal_life"),
+            ("investment_linked", "universal_life"),
+            ("investment-linked", "universal_life"),
+            ("unit_linked", "universal_life"),
+        ],
+        "end_reason" => &[
+            ("lapsed", "lapse"),
+            ("surrendered", "surrender"),
+            ("non-renewal", "non_renewal"),
+            ("not renewed", "non_renewal"),
+            ("matured", "maturity"),
+            ("death", "death_claim"),
+        ],
+        "payment_frequency" => &[
+            ("yearly", "annual"),
+            ("semi-annual", "semiannual"),
+            ("half-yearly", "semiannual"),
+            ("month", "monthly"),
+        ],
+        _ => &[],
+    }
+}
+
+/// Closed vocabularies: values outside them become `other` (and are counted).
+pub fn vocabulary(source: Source, field: &str) -> Option<&'static [&'static str]> {
+    match (source, field) {
+        (Source::Policies, "product") => Some(PRODUCT_LINES),
+        (Source::Policies, "end_reason") => Some(END_REASONS),
+        (Source::Policies, "payment_frequency") => Some(PAYMENT_FREQUENCIES),
+        _ => None,
+    }
+}

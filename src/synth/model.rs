@@ -1,0 +1,672 @@
+//! The generative model of a client book: archetypes, policies, monthly behaviour and a
+//! known lapse mechanism. Each client has its own random stream, so the book is the same
+//! whatever the thread count.
+
+use crate::date::Date;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+pub const ARCHETYPES: &[&str] = &[
+    "high_net_worth",
+    "middle_class_family",
+    "price_sensitive",
+    "young",
+    "senior",
+];
+const ARCHETYPE_SHARE: [f64; 5] = [0.10, 0.30, 0.25, 0.20, 0.15];
+
+pub const GENDERS: &[&str] = &["male", "female"];
+pub const MARITAL: &[&str] = &["single", "married", "divorced", "widowed"];
+pub const EDUCATION: &[&str] = &["secondary", "vocational", "bachelor", "master", "doctorate"];
+pub const OCCUPATIONS: &[&str] = &[
+    "executive",
+    "business_owner",
+    "professional",
+    "clerical",
+    "manual",
+    "service",
+    "student",
+    "retired",
+];
+pub const REGIONS: &[&str] = &["north", "south", "east", "west", "central"];
+pub const TIERS: &[&str] = &["1", "2", "3", "4"];
+pub const CHANNELS: &[&str] = &["agent", "bank", "broker", "online"];
+pub const PRODUCTS: &[&str] = &[
+    "whole_life",
+    "term_life",
+    "annuity",
+    "critical_illness",
+    "medical",
+    "accident",
+    "education",
+    "universal_life",
+];
+pub const FREQUENCIES: &[&str] = &["annual", "semiannual", "quarterly", "monthly"];
+const FREQ_MONTHS: [i32; 4] = [12, 6, 3, 1];
+pub const END_REASONS: &[&str] = &[
+    "lapse",
+    "surrender",
+    "non_renewal",
+    "maturity",
+    "death_claim",
+];
+pub const CONTACT_KINDS: &[&str] = &[
+    "service_call",
+    "complaint",
+    "policy_review",
+    "app_login",
+    "agent_visit",
+];
+pub const CLAIM_STATUS: &[&str] = &["paid", "rejected", "open"];
+
+/// Knobs of the book.
+#[derive(Clone, Debug)]
+pub struct BookParams {
+    pub clients: usize,
+    pub seed: u64,
+    /// Last day of the main export.
+    pub end: Date,
+    /// Months simulated past `end` (the later snapshot).
+    pub extra_months: i32,
+    /// Years of payments, claims and contacts kept before `end`.
+    pub history_years: i32,
+    /// Multiplies every income (drift tests).
+    pub income_factor: f64,
+    /// Added to every client's lapse log-odds (drift tests).
+    pub lapse_shift: f64,
+}
+
+impl BookParams {
+    /// The cut-off a default training run uses: the export's last month end minus 12.
+    pub fn training_cutoff(&self) -> Date {
+        self.end.month_end_offset(-12)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientRec {
+    pub archetype: u8,
+    pub birth: Date,
+    pub gender: u8,
+    pub marital: u8,
+    pub dependents: u8,
+    pub income: f64,
+    pub education: u8,
+    pub occupation: u8,
+    pub region: u8,
+    pub tier: u8,
+    pub channel: u8,
+    pub first_known: Date,
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyRec {
+    pub client: u32,
+    pub product: u8,
+    pub start: Date,
+    pub end: Option<Date>,
+    pub reason: u8,
+    pub premium: f64,
+    pub sum_assured: f64,
+    pub freq: u8,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentRec {
+    pub client: u32,
+    pub policy: u32,
+    pub due: Date,
+    pub paid: Option<Date>,
+    pub amount: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClaimRec {
+    pub client: u32,
+    pub policy: u32,
+    pub date: Date,
+    pub claimed: f64,
+    pub paid: f64,
+    pub status: u8,
+}
+
+#[derive(Clone, Debug)]
+pub struct ContactRec {
+    pub client: u32,
+    pub date: Date,
+    pub kind: u8,
+}
+
+/// What the generator knows and a model must not see.
+#[derive(Clone, Debug)]
+pub struct TruthRec {
+    pub archetype: u8,
+    /// In force at the default training cut-off.
+    pub in_force_at_cutoff: bool,
+    /// True probability of lapsing within 12 months after the cut-off.
+    pub lapse_probability: f64,
+    /// What happened: Some(true) lapsed, Some(false) stayed, None left for another
+    /// reason (death, maturity) or not in force at the cut-off.
+    pub lapsed: Option<bool>,
+}
+
+/// A block of clients and everything they did. Policy indices are block-local.
+#[derive(Default)]
+pub struct Block {
+    pub clients: Vec<ClientRec>,
+    pub policies: Vec<PolicyRec>,
+    pub payments: Vec<PaymentRec>,
+    pub claims: Vec<ClaimRec>,
+    pub contacts: Vec<ContactRec>,
+    pub truth: Vec<TruthRec>,
+}
+
+fn normal(rng: &mut impl Rng) -> f64 {
+    // Box-Muller; one draw is enough here.
+    let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.gen();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+fn pick(rng: &mut impl Rng, weights: &[f64]) -> u8 {
+    let total: f64 = weights.iter().sum();
+    let mut x = rng.gen::<f64>() * total;
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i as u8;
+        }
+        x -= w;
+    }
+    (weights.len() - 1) as u8
+}
+
+fn poisson(rng: &mut impl Rng, lambda: f64) -> u32 {
+    let l = (-lambda).exp();
+    let (mut k, mut p) = (0u32, 1.0f64);
+    loop {
+        p *= rng.gen::<f64>();
+        if p <= l {
+            return k;
+        }
+        k += 1;
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Behavioural rates of an archetype (per month), before individual noise.
+struct Rates {
+    miss: f64,
+    complaint: f64,
+    service: f64,
+    login: f64,
+    visit: f64,
+    review: f64,
+}
+
+fn rates(archetype: u8) -> Rates {
+    match archetype {
+        0 => Rates {
+            miss: 0.01,
+            complaint: 0.008,
+            service: 0.05,
+            login: 0.10,
+            visit: 0.15,
+            review: 0.06,
+        },
+        1 => Rates {
+            miss: 0.03,
+            complaint: 0.015,
+            service: 0.06,
+            login: 0.15,
+            visit: 0.05,
+            review: 0.03,
+        },
+        2 => Rates {
+            miss: 0.09,
+            complaint: 0.030,
+            service: 0.08,
+            login: 0.12,
+            visit: 0.01,
+            review: 0.005,
+        },
+        3 => Rates {
+            miss: 0.06,
+            complaint: 0.020,
+            service: 0.04,
+            login: 0.60,
+            visit: 0.005,
+            review: 0.005,
+        },
+        _ => Rates {
+            miss: 0.015,
+            complaint: 0.020,
+            service: 0.10,
+            login: 0.02,
+            visit: 0.06,
+            review: 0.04,
+        },
+    }
+}
+
+/// The products an archetype buys, with weights.
+fn product_weights(archetype: u8) -> [f64; 8] {
+    // whole_life, term_life, annuity, critical_illness, medical, accident, education, universal_life
+    match archetype {
+        0 => [3.0, 0.5, 2.0, 1.5, 1.0, 0.3, 0.5, 4.0],
+        1 => [0.8, 3.0, 0.3, 1.0, 2.0, 2.0, 2.0, 0.3],
+        2 => [0.1, 1.5, 0.1, 0.3, 2.0, 3.0, 0.2, 0.0],
+        3 => [0.1, 1.5, 0.1, 0.5, 2.5, 2.5, 0.2, 0.3],
+        _ => [2.0, 0.2, 4.0, 1.0, 3.0, 0.5, 0.0, 0.5],
+    }
+}
+
+/// Typical annual premium of a product relative to income.
+const PREMIUM_SHARE: [f64; 8] = [0.030, 0.008, 0.050, 0.010, 0.012, 0.004, 0.020, 0.060];
+const SUM_MULTIPLE: [f64; 8] = [25.0, 120.0, 12.0, 60.0, 40.0, 150.0, 10.0, 15.0];
+/// Fixed terms in years (0 = whole of life / renewable).
+const TERM_YEARS: [i32; 8] = [0, 20, 15, 0, 0, 0, 12, 0];
+/// Products with a cash value can be surrendered; yearly-renewed ones can be not renewed.
+const CASH_VALUE: [bool; 8] = [true, false, true, false, false, false, true, true];
+const RENEWABLE: [bool; 8] = [false, true, false, false, true, true, false, false];
+const CLAIM_RATE: [f64; 8] = [0.002, 0.002, 0.0, 0.004, 0.03, 0.012, 0.0, 0.001];
+
+fn draw_client(rng: &mut impl Rng, p: &BookParams) -> ClientRec {
+    let a = pick(rng, &ARCHETYPE_SHARE);
+    let (age_mu, age_sd) = [
+        (52.0, 7.0),
+        (40.0, 5.0),
+        (36.0, 9.0),
+        (26.0, 3.0),
+        (68.0, 5.0),
+    ][a as usize];
+    let age = (age_mu + age_sd * normal(rng)).clamp(18.0, 95.0);
+    let birth = p
+        .end
+        .add_days(-((age * 365.25) as i32) - rng.gen_range(0..365));
+    let (inc_med, inc_sd) = [
+        (260_000.0, 0.30),
+        (85_000.0, 0.22),
+        (27_000.0, 0.25),
+        (42_000.0, 0.25),
+        (48_000.0, 0.25),
+    ][a as usize];
+    let income = (inc_med * (inc_sd * normal(rng)).exp() * p.income_factor / 100.0).round() * 100.0;
+    let marital = match a {
+        0 => pick(rng, &[0.1, 0.75, 0.12, 0.03]),
+        1 => pick(rng, &[0.02, 0.93, 0.05, 0.0]),
+        2 => pick(rng, &[0.45, 0.35, 0.15, 0.05]),
+        3 => pick(rng, &[0.85, 0.14, 0.01, 0.0]),
+        _ => pick(rng, &[0.05, 0.6, 0.1, 0.25]),
+    };
+    let dependents = match a {
+        1 => 1 + poisson(rng, 1.2).min(5),
+        0 => poisson(rng, 1.2).min(5),
+        2 => poisson(rng, 0.8).min(5),
+        _ => poisson(rng, 0.1).min(3),
+    } as u8;
+    let education = match a {
+        0 => pick(rng, &[0.02, 0.05, 0.35, 0.43, 0.15]),
+        1 => pick(rng, &[0.15, 0.25, 0.45, 0.13, 0.02]),
+        2 => pick(rng, &[0.55, 0.35, 0.09, 0.01, 0.0]),
+        3 => pick(rng, &[0.15, 0.25, 0.5, 0.1, 0.0]),
+        _ => pick(rng, &[0.4, 0.3, 0.2, 0.08, 0.02]),
+    };
+    let occupation = match a {
+        0 => pick(rng, &[0.45, 0.45, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0]),
+        1 => pick(rng, &[0.05, 0.1, 0.45, 0.3, 0.05, 0.05, 0.0, 0.0]),
+        2 => pick(rng, &[0.0, 0.03, 0.02, 0.15, 0.45, 0.35, 0.0, 0.0]),
+        3 => pick(rng, &[0.0, 0.02, 0.3, 0.2, 0.1, 0.13, 0.25, 0.0]),
+        _ => pick(rng, &[0.0, 0.02, 0.02, 0.02, 0.02, 0.02, 0.0, 0.9]),
+    };
+    let region = pick(rng, &[0.2, 0.25, 0.2, 0.15, 0.2]);
+    let tier = match a {
+        0 => pick(rng, &[0.75, 0.2, 0.05, 0.0]),
+        1 => pick(rng, &[0.3, 0.45, 0.2, 0.05]),
+        2 => pick(rng, &[0.05, 0.2, 0.4, 0.35]),
+        3 => pick(rng, &[0.5, 0.35, 0.1, 0.05]),
+        _ => pick(rng, &[0.2, 0.35, 0.3, 0.15]),
+    };
+    let channel = match a {
+        0 => pick(rng, &[0.6, 0.1, 0.28, 0.02]),
+        1 => pick(rng, &[0.5, 0.3, 0.05, 0.15]),
+        2 => pick(rng, &[0.15, 0.3, 0.0, 0.55]),
+        3 => pick(rng, &[0.1, 0.1, 0.0, 0.8]),
+        _ => pick(rng, &[0.45, 0.5, 0.02, 0.03]),
+    };
+    let (ten_lo, ten_hi) = [
+        (4.0, 16.0),
+        (1.0, 11.0),
+        (0.2, 6.0),
+        (0.1, 5.0),
+        (6.0, 22.0),
+    ][a as usize];
+    let tenure = rng.gen_range(ten_lo..ten_hi);
+    let first_known = p.end.add_days(-((tenure * 365.25) as i32));
+    ClientRec {
+        archetype: a,
+        birth,
+        gender: pick(rng, &[0.5, 0.5]),
+        marital,
+        dependents,
+        income,
+        education,
+        occupation,
+        region,
+        tier,
+        channel,
+        first_known,
+    }
+}
+
+/// One client's policies as planned (start dates, maturities), before behaviour.
+fn draw_policies(rng: &mut impl Rng, c: &ClientRec, p: &BookParams, client: u32) -> Vec<PolicyRec> {
+    let n = match c.archetype {
+        0 => 2 + poisson(rng, 1.2).min(3),
+        1 => 2 + poisson(rng, 0.6).min(2),
+        2 => 1 + u32::from(rng.gen::<f64>() < 0.12),
+        3 => 1 + u32::from(rng.gen::<f64>() < 0.3),
+        _ => 2 + u32::from(rng.gen::<f64>() < 0.4),
+    } as usize;
+    let mut weights = product_weights(c.archetype);
+    let span = (p.end.days() - c.first_known.days()).max(1);
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        let product = pick(rng, &weights);
+        weights[product as usize] *= 0.15; // rarely the same product twice
+        let start = if k == 0 {
+            c.first_known
+        } else {
+            c.first_known.add_days(rng.gen_range(0..span))
+        };
+        let premium =
+            (c.income * PREMIUM_SHARE[product as usize] * (0.25 * normal(rng)).exp()).max(60.0);
+        let premium = (premium / 10.0).round() * 10.0;
+        let freq = match c.archetype {
+            0 | 4 => pick(rng, &[0.8, 0.15, 0.05, 0.0]),
+            1 => pick(rng, &[0.3, 0.2, 0.3, 0.2]),
+            _ => pick(rng, &[0.25, 0.1, 0.25, 0.4]),
+        };
+        let term = TERM_YEARS[product as usize];
+        let end = (term > 0).then(|| start.add_months(12 * term));
+        out.push(PolicyRec {
+            client,
+            product,
+            start,
+            end,
+            reason: 3,
+            premium,
+            sum_assured: (premium * SUM_MULTIPLE[product as usize] / 100.0).round() * 100.0,
+            freq,
+        });
+    }
+    out.sort_by_key(|p| p.start);
+    out
+}
+
+/// Simulates one client month by month and appends everything to the block.
+pub fn simulate_client(index: usize, p: &BookParams, block: &mut Block) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+        p.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let c = draw_client(&mut rng, p);
+    let client = index as u32;
+    let first_policy = block.policies.len();
+    let mut policies = draw_policies(&mut rng, &c, p, client);
+    let r = rates(c.archetype);
+    // Individual variation around the archetype.
+    let miss_rate = (r.miss * (0.5 * normal(&mut rng)).exp()).min(0.6);
+    let complaint_rate = r.complaint * (0.4 * normal(&mut rng)).exp();
+    let login_rate = r.login * (0.5 * normal(&mut rng)).exp();
+
+    let sim_end = p.end.month_end_offset(p.extra_months);
+    let window_start = p.end.month_end_offset(-12 * p.history_years);
+    let cutoff = p.training_cutoff();
+    let mut payments: Vec<PaymentRec> = Vec::new();
+    let mut contacts: Vec<ContactRec> = Vec::new();
+    let mut claims: Vec<ClaimRec> = Vec::new();
+    let mut truth = TruthRec {
+        archetype: c.archetype,
+        in_force_at_cutoff: false,
+        lapse_probability: f64::NAN,
+        lapsed: None,
+    };
+    // A lapse or death decided at an anchor: (date, is_death).
+    let mut exit: Option<(Date, bool)> = None;
+    let mut exited = false;
+
+    let mut month_end = window_start
+        .month_end_offset(1)
+        .max(c.first_known.month_end());
+    while month_end <= sim_end {
+        let month_start = month_end.month_end_offset(-1).add_days(1);
+        let in_force = |pol: &PolicyRec, d: Date| pol.start <= d && pol.end.is_none_or(|e| e > d);
+        // Events of this month.
+        if !exited {
+            for (k, pol) in policies.iter().enumerate() {
+                if !in_force(pol, month_start)
+                    && !(pol.start >= month_start && pol.start <= month_end)
+                {
+                    continue;
+                }
+                let step = FREQ_MONTHS[pol.freq as usize];
+                let months_since = {
+                    let (sy, sm, _) = pol.start.ymd();
+                    let (y, m, _) = month_end.ymd();
+                    (y - sy) * 12 + m as i32 - sm as i32
+                };
+                if months_since >= 0 && months_since % step == 0 {
+                    let due = pol.start.add_months(months_since);
+                    if pol.end.is_some_and(|e| due >= e) || exit.is_some_and(|(d, _)| due > d) {
+                        continue;
+                    }
+                    // Premiums go unpaid more often in the run-up to a lapse.
+                    let miss = if exit.is_some_and(|(_, death)| !death) {
+                        0.6
+                    } else {
+                        miss_rate
+                    };
+                    let paid =
+                        (rng.gen::<f64>() >= miss).then(|| due.add_days(rng.gen_range(0..25)));
+                    payments.push(PaymentRec {
+                        client,
+                        policy: (first_policy + k) as u32,
+                        due,
+                        paid,
+                        amount: (pol.premium * step as f64 / 12.0 * 100.0).round() / 100.0,
+                    });
+                }
+                if rng.gen::<f64>() < CLAIM_RATE[pol.product as usize] {
+                    let date = month_start.add_days(rng.gen_range(0..28));
+                    let claimed = (pol.sum_assured * rng.gen_range(0.005..0.08)).round();
+                    let status = pick(&mut rng, &[0.82, 0.13, 0.05]);
+                    let paid = if status == 0 {
+                        (claimed * rng.gen_range(0.7..1.0)).round()
+                    } else {
+                        0.0
+                    };
+                    claims.push(ClaimRec {
+                        client,
+                        policy: (first_policy + k) as u32,
+                        date,
+                        claimed,
+                        paid,
+                        status,
+                    });
+                }
+            }
+            let any_in_force = policies.iter().any(|pol| in_force(pol, month_end));
+            if any_in_force {
+                let lapse_boost = if exit.is_some_and(|(_, death)| !death) {
+                    2.0
+                } else {
+                    1.0
+                };
+                for (kind, rate) in [
+                    (0u8, r.service),
+                    (1, complaint_rate * lapse_boost),
+                    (2, r.review),
+                    (3, login_rate),
+                    (4, r.visit),
+                ] {
+                    for _ in 0..poisson(&mut rng, rate) {
+                        contacts.push(ContactRec {
+                            client,
+                            date: month_start.add_days(rng.gen_range(0..28)),
+                            kind,
+                        });
+                    }
+                }
+            }
+        }
+        // The exit takes effect.
+        if let Some((date, death)) = exit {
+            if !exited && date <= month_end {
+                for pol in policies.iter_mut() {
+                    if in_force(pol, date) {
+                        pol.end = Some(date);
+                        pol.reason = if death {
+                            4
+                        } else if CASH_VALUE[pol.product as usize] && rng.gen::<f64>() < 0.45 {
+                            1
+                        } else if RENEWABLE[pol.product as usize] && rng.gen::<f64>() < 0.5 {
+                            2
+                        } else {
+                            0
+                        };
+                    }
+                }
+                exited = true;
+            }
+        }
+        // Anchors: every 12 months from the training cut-off, back and forth.
+        let (cy, cm, _) = cutoff.ymd();
+        let (y, m, _) = month_end.ymd();
+        let is_anchor = ((y - cy) * 12 + m as i32 - cm as i32) % 12 == 0;
+        if is_anchor && !exited && exit.is_none() && month_end >= window_start.month_end_offset(12)
+        {
+            let in_force_now: Vec<&PolicyRec> = policies
+                .iter()
+                .filter(|pol| in_force(pol, month_end))
+                .collect();
+            if !in_force_now.is_empty() {
+                let prob = lapse_probability(
+                    &c,
+                    &in_force_now,
+                    &payments,
+                    &contacts,
+                    month_end,
+                    p.lapse_shift,
+                );
+                let age = month_end.years_since(c.birth);
+                let death_p = if age > 60.0 {
+                    0.004 * ((age - 60.0) / 8.0).exp()
+                } else {
+                    0.001
+                };
+                let u: f64 = rng.gen();
+                let when = month_end.add_days(rng.gen_range(1..365));
+                let lapses = u < prob;
+                let dies = !lapses && rng.gen::<f64>() < death_p.min(0.2);
+                if lapses || dies {
+                    exit = Some((when, dies));
+                }
+                if month_end == cutoff {
+                    // Left out of the label when every policy ends by maturity within the horizon.
+                    let horizon_end = cutoff.month_end_offset(12);
+                    let all_mature = in_force_now
+                        .iter()
+                        .all(|pol| pol.end.is_some_and(|e| e <= horizon_end));
+                    truth.in_force_at_cutoff = true;
+                    truth.lapse_probability = prob;
+                    let matured_first = in_force_now
+                        .iter()
+                        .all(|pol| pol.end.is_some_and(|e| e <= when));
+                    truth.lapsed = if dies || (lapses && matured_first) || (!lapses && all_mature) {
+                        None
+                    } else {
+                        Some(lapses)
+                    };
+                }
+            }
+        }
+        month_end = month_end.month_end_offset(1);
+    }
+    // Policies planned to start after the client left were never sold: drop them and
+    // renumber the links to the ones that remain.
+    if let Some((date, _)) = exit.filter(|_| exited) {
+        let mut new_index = vec![u32::MAX; policies.len()];
+        let mut kept = 0u32;
+        for (k, pol) in policies.iter().enumerate() {
+            if pol.start <= date {
+                new_index[k] = first_policy as u32 + kept;
+                kept += 1;
+            }
+        }
+        policies.retain(|pol| pol.start <= date);
+        let remap = |global: u32| new_index[(global as usize) - first_policy];
+        payments.retain_mut(|x| {
+            x.policy = remap(x.policy);
+            x.policy != u32::MAX
+        });
+        claims.retain_mut(|x| {
+            x.policy = remap(x.policy);
+            x.policy != u32::MAX
+        });
+    }
+    for pol in policies.iter_mut() {
+        if pol.end.is_some_and(|e| e > sim_end) {
+            pol.end = None; // still in force at the end of the simulation
+        }
+    }
+    // Contacts on the same day and kind would be indistinguishable duplicates.
+    contacts.sort_by_key(|c| (c.date, c.kind));
+    contacts.dedup_by_key(|c| (c.date, c.kind));
+    block.clients.push(c);
+    block.policies.extend(policies);
+    block.payments.extend(payments);
+    block.claims.extend(claims);
+    block.contacts.extend(contacts);
+    block.truth.push(truth);
+}
+
+/// The lapse mechanism: log-odds from what a model can see at the anchor date.
+fn lapse_probability(
+    c: &ClientRec,
+    in_force: &[&PolicyRec],
+    payments: &[PaymentRec],
+    contacts: &[ContactRec],
+    at: Date,
+    shift: f64,
+) -> f64 {
+    let year_ago = at.month_end_offset(-12);
+    let half_year_ago = at.month_end_offset(-6);
+    let missed_12 = payments
+        .iter()
+        .filter(|p| p.due > year_ago && p.due <= at && p.paid.is_none_or(|d| d > at))
+        .count() as f64;
+    let complaints_6 = contacts
+        .iter()
+        .filter(|x| x.kind == 1 && x.date > half_year_ago && x.date <= at)
+        .count() as f64;
+    let logins_6 = contacts
+        .iter()
+        .filter(|x| x.kind == 3 && x.date > half_year_ago && x.date <= at)
+        .count() as f64;
+    let first_start = in_force.iter().map(|p| p.start).min().unwrap_or(at);
+    let tenure = at.years_since(first_start);
+    let premium: f64 = in_force.iter().map(|p| p.premium).sum();
+    let burden = premium / c.income.max(5_000.0);
+    let age = at.years_since(c.birth);
+    let logit = -2.6 + 0.45 * missed_12.min(6.0) + 0.7 * complaints_6.min(3.0)
+        - 0.12 * tenure.min(15.0)
+        + 0.8 * f64::from(in_force.len() == 1)
+        + 0.5 * f64::from(c.channel == 3)
+        + 12.0 * burden.min(0.2)
+        - 0.012 * (age - 40.0)
+        - 0.05 * logins_6.min(10.0)
+        + shift;
+    sigmoid(logit)
+}

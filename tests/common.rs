@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests: run the real binaries in a temporary
+//! directory and capture exit code and output.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(bin: &str, args: &[&str], cwd: &Path) -> Run {
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn train(args: &[&str], cwd: &Path) -> Run {
+    run(env!("CARGO_BIN_EXE_clientele-train"), args, cwd)
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A small, valid relational book.
+pub fn tiny_book(dir: &Path) {
+    write(
+        dir,
+        "data/clients.csv",
+        "client_id,birth_date,gender,annual_income,channel,first_known_date\n\
+         C1,1980-01-02,M,50000,agent,2015-03-01\n\
+         C2,1990-05-06,female,42000,online,2019-07-01\n\
+         C3,1970-11-30, Male ,,bank,2010-01-15\n",
+    );
+    write(
+        dir,
+        "data/policies.csv",
+        "policy_id,client_id,product,start_date,end_date,end_reason,annual_premium\n\
+         P1,C1,term life,2015-03-01,,,1200\n\
+         P2,C2,medical,2019-07-01,2022-07-01,lapsed,600\n\
+         P3,C3,annuity,2010-01-15,,,5000\n",
+    );
+}
