@@ -35,7 +35,7 @@ struct Args {
     report_dir: PathBuf,
 }
 
-fn run(args: &Args) -> Result<(), clientele::Error> {
+fn run(args: &Args) -> anyhow::Result<()> {
     let spec = DataSpec::new(
         args.config.as_deref(),
         args.data.as_deref(),
@@ -50,13 +50,12 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                eprintln!("  caused by: {s}");
-                source = s.source();
-            }
-            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+            eprintln!("error: {e:#}");
+            // Bad data, config or flags exit 2; anything else (I/O, bugs) exits 1.
+            let bad_input = e
+                .downcast_ref::<clientele::Error>()
+                .is_some_and(clientele::Error::is_bad_input);
+            ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }
 }

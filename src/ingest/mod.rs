@@ -226,7 +226,7 @@ fn load_relational(
 ) -> Result<Book> {
     let sources = config.resolve_sources(data_dir)?;
     let progress = crate::progress::Stage::new("reading", sources.len() as u64);
-    let mut tables: HashMap<Source, (Table, SourceQuality, Vec<(String, Kind)>)> = HashMap::new();
+    let mut tables: HashMap<Source, (Table, SourceQuality)> = HashMap::new();
     for (source, path, sc) in &sources {
         progress.message(&format!("{}", path.display()));
         let requests = column_requests(*source, path, sc)?;
@@ -235,7 +235,7 @@ fn load_relational(
         let k = kinds(&requests);
         clean::normalise_categories(&mut table, &k, &config.aliases, &mut q);
         clean::drop_exact_duplicates(&mut table, &mut q);
-        tables.insert(*source, (table, q, k));
+        tables.insert(*source, (table, q));
         progress.inc();
     }
     progress.finish();
@@ -245,7 +245,7 @@ fn load_relational(
     let mut client_ids: Vec<String> = Vec::new();
     let mut clients_table = None;
     let authoritative = tables.contains_key(&Source::Clients);
-    if let Some((mut t, mut q, _)) = tables.remove(&Source::Clients) {
+    if let Some((mut t, mut q)) = tables.remove(&Source::Clients) {
         let mut v = Verdicts::new(t.len());
         clean::unique_ids(&t, &mut v, "client_id")?;
         v.apply(&mut t, &mut q, quarantine);
@@ -272,7 +272,7 @@ fn load_relational(
         // No clients table: everyone who appears anywhere is a client.
         let mut all: Vec<String> = tables
             .values()
-            .filter_map(|(t, _, _)| t.coded("client_id"))
+            .filter_map(|(t, _)| t.coded("client_id"))
             .flat_map(|c| c.levels.iter().cloned())
             .collect();
         all.sort();
@@ -294,7 +294,7 @@ fn load_relational(
         Source::Contacts,
         Source::Transactions,
     ] {
-        let Some((mut t, mut q, _)) = tables.remove(&source) else {
+        let Some((mut t, mut q)) = tables.remove(&source) else {
             continue;
         };
         let mut v = Verdicts::new(t.len());

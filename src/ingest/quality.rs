@@ -97,8 +97,8 @@ impl QualityReport {
         );
         let _ = writeln!(
             out,
-            "  {:<13} {:>10} {:>10} {:>11} {:>10}  {}",
-            "source", "read", "dup.drop", "quarantine", "kept", "imputed/capped/normalised"
+            "  {:<13} {:>10} {:>10} {:>11} {:>10}  imputed/capped/normalised",
+            "source", "read", "dup.drop", "quarantine", "kept"
         );
         for s in &self.sources {
             let (imp, cap, norm) = s.columns.values().fold((0, 0, 0), |a, c| {

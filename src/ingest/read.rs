@@ -193,7 +193,7 @@ pub fn read_table(source: Source, path: &Path, requests: &[ColumnRequest]) -> Re
             column: &req.column,
         };
         let values = match req.kind {
-            Kind::Id | Kind::Category => Values::Coded(coded(&ctx, &col)?),
+            Kind::Id | Kind::Category => Values::Coded(coded(&ctx, &col, req.kind == Kind::Id)?),
             Kind::Number => Values::Number(numbers(&ctx, &col)?),
             Kind::Date => Values::Date(dates(&ctx, &col)?),
         };
@@ -233,13 +233,15 @@ fn is_missing_token(s: &str) -> bool {
     )
 }
 
-fn coded(ctx: &Ctx, col: &Series) -> Result<Coded> {
+/// Reads a text column. Identifiers are trimmed here; categories keep their raw
+/// spelling so that normalisation can count what it changed.
+fn coded(ctx: &Ctx, col: &Series, trim: bool) -> Result<Coded> {
     let text = col.cast(&DataType::String).map_err(|e| ctx.polars(e))?;
     let ca = text.str().map_err(|e| ctx.polars(e))?;
     let mut coded = Coded::with_capacity(ca.len());
     for v in ca.iter() {
-        match v.map(str::trim) {
-            Some(s) if !is_missing_token(s) => coded.push(s),
+        match v {
+            Some(s) if !is_missing_token(s.trim()) => coded.push(if trim { s.trim() } else { s }),
             _ => coded.push_missing(),
         }
     }

@@ -446,9 +446,8 @@ pub fn simulate_client(index: usize, p: &BookParams, block: &mut Block) {
         // Events of this month.
         if !exited {
             for (k, pol) in policies.iter().enumerate() {
-                if !in_force(pol, month_start)
-                    && !(pol.start >= month_start && pol.start <= month_end)
-                {
+                let starts_this_month = pol.start >= month_start && pol.start <= month_end;
+                if !(in_force(pol, month_start) || starts_this_month) {
                     continue;
                 }
                 let step = FREQ_MONTHS[pol.freq as usize];

@@ -1,0 +1,113 @@
+//! Flat and transactions-only books load through the same ingest.
+
+mod common;
+use common::*;
+
+#[test]
+fn flat_mode_reads_declared_columns_and_a_yes_no_label() {
+    let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "data/features.csv",
+        "id,age,premium,region,churned\nA,30,100,North,yes\nB,41,,south,no\nC,52,300, north ,No\nC,52,300, north ,No\nD,,250,east,\n",
+    );
+    write(
+        t.path(),
+        "cfg.toml",
+        "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"age\", \"premium\"]\ncategorical = [\"region\"]\n",
+    );
+    let r = train(
+        &[
+            "--check-data",
+            "--config",
+            "cfg.toml",
+            "--data",
+            "data",
+            "--report-dir",
+            "out",
+            "--extract-date",
+            "2026-01-01",
+        ],
+        t.path(),
+    );
+    // One of five rows read has no label: 20% invalid is above the default 5%.
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("missing churned"), "{}", r.stderr);
+    let q = std::fs::read_to_string(t.path().join("out/quarantine.csv")).unwrap();
+    assert!(q.contains("flat,5,missing churned"), "{q}");
+
+    write(
+        t.path(),
+        "cfg.toml",
+        &format!(
+            "{}\n[cleaning]\nmax_invalid_percent = 30.0\n",
+            std::fs::read_to_string(t.path().join("cfg.toml")).unwrap()
+        ),
+    );
+    let r = train(
+        &[
+            "--check-data",
+            "--config",
+            "cfg.toml",
+            "--data",
+            "data",
+            "--report-dir",
+            "out",
+            "--extract-date",
+            "2026-01-01",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(t.path().join("out/data-quality.json")).unwrap(),
+    )
+    .unwrap();
+    let flat = &json["sources"][0];
+    assert_eq!(flat["duplicates_dropped"], 1);
+    assert_eq!(flat["rows_kept"], 3);
+    assert_eq!(flat["columns"]["premium"]["imputed"], 1);
+    // "North" and both " north " rows (spellings are fixed before duplicates are found).
+    assert_eq!(flat["columns"]["region"]["normalised"], 3);
+}
+
+#[test]
+fn transactions_mode_quarantines_negative_and_future_rows() {
+    let t = tempfile::tempdir().unwrap();
+    let mut rows = String::from("client_id,date,amount\n");
+    for i in 0..100 {
+        rows.push_str(&format!(
+            "C{},2025-0{}-1{},{}.50\n",
+            i % 7,
+            1 + i % 9,
+            i % 10,
+            10 + i
+        ));
+    }
+    rows.push_str("C1,2025-03-01,-5\nC2,2035-03-01,5\n");
+    write(t.path(), "data/transactions.csv", &rows);
+    write(t.path(), "cfg.toml", "mode = \"transactions\"\n");
+    let r = train(
+        &[
+            "--check-data",
+            "--config",
+            "cfg.toml",
+            "--data",
+            "data",
+            "--report-dir",
+            "out",
+            "--extract-date",
+            "2026-01-01",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(t.path().join("out/data-quality.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["clients"], 7);
+    let reasons = &json["sources"][0]["quarantine_reasons"];
+    assert_eq!(reasons["negative amount"], 1);
+    assert_eq!(reasons["date after the extract date"], 1);
+}
