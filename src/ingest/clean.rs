@@ -98,45 +98,48 @@ pub fn normalise_categories(
     }
 }
 
-/// Collects a reason per invalid row; the first reason found wins.
+/// Collects a reason per invalid row; the first reason found wins. Sparse: invalid rows
+/// are few, and a slot per row would cost 24 bytes on tables of tens of millions.
 pub struct Verdicts {
-    reasons: Vec<Option<String>>,
+    n: usize,
+    reasons: BTreeMap<usize, String>,
 }
 
 impl Verdicts {
     pub fn new(n: usize) -> Self {
         Verdicts {
-            reasons: vec![None; n],
+            n,
+            reasons: BTreeMap::new(),
         }
     }
 
     pub fn flag(&mut self, row: usize, reason: impl FnOnce() -> String) {
-        if let Some(slot) = self.reasons.get_mut(row) {
-            if slot.is_none() {
-                *slot = Some(reason());
-            }
+        if row < self.n {
+            self.reasons.entry(row).or_insert_with(reason);
         }
     }
 
     pub fn is_flagged(&self, row: usize) -> bool {
-        self.reasons.get(row).is_some_and(Option::is_some)
+        self.reasons.contains_key(&row)
     }
 
     /// Moves flagged rows out of the table into the quarantine list.
     pub fn apply(self, table: &mut Table, q: &mut SourceQuality, out: &mut Vec<QuarantinedRow>) {
+        if self.reasons.is_empty() {
+            q.rows_kept = table.len();
+            return;
+        }
         let mut keep = vec![true; table.len()];
-        for (i, reason) in self.reasons.into_iter().enumerate() {
-            if let Some(reason) = reason {
-                keep[i] = false;
-                *q.quarantine_reasons.entry(reason.clone()).or_default() += 1;
-                q.quarantined += 1;
-                out.push(QuarantinedRow {
-                    source: table.source,
-                    row: table.rows[i],
-                    reason,
-                    record: table.record(i),
-                });
-            }
+        for (i, reason) in self.reasons {
+            keep[i] = false;
+            *q.quarantine_reasons.entry(reason.clone()).or_default() += 1;
+            q.quarantined += 1;
+            out.push(QuarantinedRow {
+                source: table.source,
+                row: table.rows[i],
+                reason,
+                record: table.record(i),
+            });
         }
         table.retain(&keep);
         q.rows_kept = table.len();
