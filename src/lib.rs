@@ -7,6 +7,7 @@
 pub mod config;
 pub mod date;
 pub mod error;
+pub mod features;
 pub mod fsio;
 pub mod ingest;
 pub mod pipeline;

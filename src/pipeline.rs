@@ -68,3 +68,31 @@ pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
     loaded.check_thresholds()?;
     Ok(loaded)
 }
+
+/// The feature list with meanings, as `--explain-features` prints it.
+pub fn explain_features() -> String {
+    use crate::config::Mode;
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "Features are computed as of the cut-off from records dated on or before it.\n",
+    );
+    for (mode, title) in [
+        (Mode::Relational, "relational mode"),
+        (Mode::Transactions, "transactions-only mode"),
+    ] {
+        let _ = writeln!(out, "\nNumeric features, {title}:");
+        for f in crate::features::catalogue(mode) {
+            let _ = writeln!(out, "  {:<22} {:<19} {}", f.name, f.group, f.meaning);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nCategorical (relational, one-hot with an 'other' bucket for rare or unseen levels):\n  {}",
+        crate::features::CATEGORICAL.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "\nFlat mode: the numeric and categorical columns the config declares."
+    );
+    out
+}

@@ -30,12 +30,19 @@ struct Args {
     /// Only read and validate the data, print the data-quality report, and stop.
     #[arg(long)]
     check_data: bool,
+    /// Print the features computed for each client and what each means, and stop.
+    #[arg(long)]
+    explain_features: bool,
     /// Where the data-quality report and quarantined rows are written.
     #[arg(long, value_name = "DIR", default_value = "notebooks-out/data-quality")]
     report_dir: PathBuf,
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
+    if args.explain_features {
+        print!("{}", pipeline::explain_features());
+        return Ok(());
+    }
     let spec = DataSpec::new(
         args.config.as_deref(),
         args.data.as_deref(),

@@ -1,0 +1,336 @@
+//! Raw feature values per client as of a cut-off. Records dated after the cut-off are
+//! never read: each loop filters on the record's own date first.
+
+// Row loops index several parallel columns of one table at once.
+#![allow(clippy::needless_range_loop)]
+
+use super::catalogue::{RELATIONAL, TRANSACTIONS};
+use crate::date::Date;
+use crate::ingest::{Book, Table, MISSING};
+
+/// Unscaled features, one column per feature, NaN where a value is unknown.
+#[derive(Clone, Debug)]
+pub struct RawFeatures {
+    pub cutoff: Date,
+    pub names: Vec<&'static str>,
+    /// `columns[f][client]`.
+    pub columns: Vec<Vec<f64>>,
+    /// Client has at least one policy (or, in transactions mode, a transaction) by the cut-off.
+    pub active: Vec<bool>,
+}
+
+impl RawFeatures {
+    pub fn column(&self, name: &str) -> Option<&[f64]> {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| self.columns[i].as_slice())
+    }
+}
+
+fn days(from: Date, to: Date) -> f64 {
+    f64::from(to.days() - from.days())
+}
+
+/// Per-client columns being filled, by name. Names come from the catalogue constants;
+/// an unknown name writes to a scratch column (and a unit test checks none is used).
+struct Columns {
+    names: Vec<&'static str>,
+    data: Vec<Vec<f64>>,
+    scratch: Vec<f64>,
+}
+
+impl Columns {
+    fn new(names: Vec<&'static str>, n: usize, init: f64) -> Self {
+        let data = names.iter().map(|_| vec![init; n]).collect();
+        Columns {
+            names,
+            data,
+            scratch: vec![0.0; n],
+        }
+    }
+
+    fn col(&mut self, name: &str) -> &mut Vec<f64> {
+        debug_assert!(self.names.contains(&name), "unknown feature {name}");
+        match self.names.iter().position(|n| *n == name) {
+            Some(i) => &mut self.data[i],
+            None => &mut self.scratch,
+        }
+    }
+}
+
+/// Computes the features of every client in the book as of `cutoff`.
+pub fn compute(book: &Book, cutoff: Date) -> RawFeatures {
+    match book.mode {
+        crate::config::Mode::Transactions => transactions(book, cutoff),
+        _ => relational(book, cutoff),
+    }
+}
+
+fn product_group(product: &str) -> (bool, bool, bool) {
+    let protection = matches!(
+        product,
+        "whole_life" | "term_life" | "critical_illness" | "accident"
+    );
+    let savings = matches!(product, "annuity" | "education" | "universal_life");
+    let health = matches!(product, "medical" | "critical_illness");
+    (protection, savings, health)
+}
+
+fn relational(book: &Book, c: Date) -> RawFeatures {
+    let n = book.n_clients();
+    let mut cols = Columns::new(RELATIONAL.iter().map(|f| f.name).collect(), n, 0.0);
+    let mut active = vec![false; n];
+    let y12 = c.month_end_offset(-12).max(c.add_months(-12));
+    let m6 = c.add_months(-6);
+    let y36 = c.add_months(-36);
+
+    for name in [
+        "age",
+        "dependents",
+        "log_income",
+        "premium_burden",
+        "tenure_years",
+        "renewal_rate_12m",
+        "claims_ratio",
+        "days_since_payment",
+        "days_since_contact",
+    ] {
+        cols.col(name).fill(f64::NAN);
+    }
+    if let Some(t) = &book.clients {
+        let birth = t.dates("birth_date");
+        let age = t.numbers("age");
+        let deps = t.numbers("dependents");
+        let income = t.numbers("annual_income");
+        for i in 0..n.min(t.len()) {
+            let from_birth = birth.and_then(|b| b[i]).map(|b| c.years_since(b));
+            cols.col("age")[i] = from_birth.or_else(|| age.map(|a| a[i])).unwrap_or(f64::NAN);
+            cols.col("dependents")[i] = deps.map_or(f64::NAN, |d| d[i]);
+            cols.col("log_income")[i] = income.map_or(f64::NAN, |x| x[i].max(0.0).ln_1p());
+        }
+    }
+    if let Some(t) = &book.policies {
+        policies(t, c, &mut cols, &mut active);
+    }
+    let mut premiums_paid = vec![0.0; n];
+    if let Some(t) = &book.payments {
+        let (due, paid, amount) = (
+            t.dates("due_date"),
+            t.dates("paid_date"),
+            t.numbers("amount"),
+        );
+        let mut dues_12 = vec![0.0; n];
+        let mut last_paid: Vec<Option<Date>> = vec![None; n];
+        if let (Some(due), Some(amount)) = (due, amount) {
+            for r in 0..t.len() {
+                let (Some(d), ci) = (due[r], t.client[r]) else {
+                    continue;
+                };
+                if d > c || ci == MISSING {
+                    continue;
+                }
+                let ci = ci as usize;
+                let p = paid.and_then(|p| p[r]).filter(|p| *p <= c);
+                if let Some(p) = p {
+                    premiums_paid[ci] += amount[r];
+                    last_paid[ci] = last_paid[ci].max(Some(p));
+                    if p > y36 {
+                        cols.col("payments_36m")[ci] += 1.0;
+                    }
+                    if p > y12 {
+                        cols.col("paid_12m")[ci] += amount[r];
+                    }
+                }
+                if d > y12 {
+                    dues_12[ci] += 1.0;
+                    if p.is_none() {
+                        cols.col("missed_12m")[ci] += 1.0;
+                        if d > m6 {
+                            cols.col("missed_6m")[ci] += 1.0;
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            if dues_12[i] > 0.0 {
+                cols.col("renewal_rate_12m")[i] = 1.0 - cols.col("missed_12m")[i] / dues_12[i];
+            }
+            if let Some(p) = last_paid[i] {
+                cols.col("days_since_payment")[i] = days(p, c);
+            }
+        }
+    }
+    if let Some(t) = &book.claims {
+        let mut claims_paid = vec![0.0; n];
+        if let Some(date) = t.dates("claim_date") {
+            let paid = t.numbers("amount_paid");
+            for r in 0..t.len() {
+                let (Some(d), ci) = (date[r], t.client[r]) else {
+                    continue;
+                };
+                if d > c || ci == MISSING {
+                    continue;
+                }
+                let ci = ci as usize;
+                claims_paid[ci] += paid.map_or(0.0, |p| if p[r].is_nan() { 0.0 } else { p[r] });
+                if d > y12 {
+                    cols.col("claims_12m")[ci] += 1.0;
+                }
+            }
+        }
+        for i in 0..n {
+            if premiums_paid[i] > 0.0 {
+                cols.col("claims_ratio")[i] = claims_paid[i] / premiums_paid[i];
+            }
+        }
+    }
+    if let Some(t) = &book.contacts {
+        contacts(t, c, &mut cols);
+    }
+    let income = cols.col("log_income").clone();
+    for (i, li) in income.iter().enumerate() {
+        let premium = cols.col("premium_in_force")[i];
+        if li.is_finite() && *li > 0.0 {
+            cols.col("premium_burden")[i] = premium / li.exp_m1().max(1.0);
+        }
+    }
+    RawFeatures {
+        cutoff: c,
+        names: cols.names,
+        columns: cols.data,
+        active,
+    }
+}
+
+fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
+    let (Some(start), Some(premium)) = (t.dates("start_date"), t.numbers("annual_premium")) else {
+        return;
+    };
+    let end = t.dates("end_date");
+    let product = t.coded("product");
+    let mut first_start: Vec<Option<Date>> = vec![None; active.len()];
+    let mut products: Vec<u64> = vec![0; active.len()];
+    for r in 0..t.len() {
+        let (Some(s), ci) = (start[r], t.client[r]) else {
+            continue;
+        };
+        if s > c || ci == MISSING {
+            continue;
+        }
+        let ci = ci as usize;
+        first_start[ci] = Some(first_start[ci].map_or(s, |f| f.min(s)));
+        let in_force = end.and_then(|e| e[r]).is_none_or(|e| e > c);
+        if !in_force {
+            continue;
+        }
+        active[ci] = true;
+        cols.col("premium_in_force")[ci] += premium[r];
+        cols.col("n_policies")[ci] += 1.0;
+        if let Some(p) = product {
+            let code = p.codes[r];
+            if code != MISSING && code < 64 {
+                products[ci] |= 1 << code;
+            }
+            let (protection, savings, health) = product_group(p.get(r).unwrap_or(""));
+            if protection {
+                cols.col("has_protection")[ci] = 1.0;
+            }
+            if savings {
+                cols.col("has_savings")[ci] = 1.0;
+            }
+            if health {
+                cols.col("has_health")[ci] = 1.0;
+            }
+        }
+    }
+    for (i, f) in first_start.iter().enumerate() {
+        if let Some(f) = f {
+            cols.col("tenure_years")[i] = c.years_since(*f);
+        }
+        cols.col("n_products")[i] = f64::from(products[i].count_ones());
+    }
+}
+
+fn contacts(t: &Table, c: Date, cols: &mut Columns) {
+    let (Some(date), Some(kind)) = (t.dates("contact_date"), t.coded("kind")) else {
+        return;
+    };
+    let m6 = c.add_months(-6);
+    let mut last: Vec<Option<Date>> = vec![None; cols.scratch.len()];
+    for r in 0..t.len() {
+        let (Some(d), ci) = (date[r], t.client[r]) else {
+            continue;
+        };
+        if d > c || ci == MISSING {
+            continue;
+        }
+        let ci = ci as usize;
+        last[ci] = last[ci].max(Some(d));
+        if d <= m6 {
+            continue;
+        }
+        match kind.get(r).unwrap_or("") {
+            "complaint" => cols.col("complaints_6m")[ci] += 1.0,
+            "app_login" => cols.col("logins_6m")[ci] += 1.0,
+            _ => cols.col("service_contacts_6m")[ci] += 1.0,
+        }
+    }
+    for (i, l) in last.iter().enumerate() {
+        if let Some(l) = l {
+            cols.col("days_since_contact")[i] = days(*l, c);
+        }
+    }
+}
+
+fn transactions(book: &Book, c: Date) -> RawFeatures {
+    let n = book.n_clients();
+    let mut cols = Columns::new(TRANSACTIONS.iter().map(|f| f.name).collect(), n, 0.0);
+    let mut active = vec![false; n];
+    let mut last: Vec<Option<Date>> = vec![None; n];
+    let mut first: Vec<Option<Date>> = vec![None; n];
+    let mut total = vec![0.0; n];
+    let mut count = vec![0.0; n];
+    let (y12, y36) = (c.add_months(-12), c.add_months(-36));
+    if let Some(t) = &book.transactions {
+        if let (Some(date), Some(amount)) = (t.dates("date"), t.numbers("amount")) {
+            for r in 0..t.len() {
+                let (Some(d), ci) = (date[r], t.client[r]) else {
+                    continue;
+                };
+                if d > c || ci == MISSING {
+                    continue;
+                }
+                let ci = ci as usize;
+                active[ci] = true;
+                last[ci] = last[ci].max(Some(d));
+                first[ci] = Some(first[ci].map_or(d, |f| f.min(d)));
+                total[ci] += amount[r];
+                count[ci] += 1.0;
+                if d > y12 {
+                    cols.col("transactions_12m")[ci] += 1.0;
+                    cols.col("amount_12m")[ci] += amount[r];
+                }
+                if d > y36 {
+                    cols.col("transactions_36m")[ci] += 1.0;
+                }
+            }
+        }
+    }
+    for i in 0..n {
+        cols.col("days_since_transaction")[i] = last[i].map_or(f64::NAN, |l| days(l, c));
+        cols.col("tenure_years")[i] = first[i].map_or(f64::NAN, |f| c.years_since(f));
+        cols.col("mean_amount")[i] = if count[i] > 0.0 {
+            total[i] / count[i]
+        } else {
+            f64::NAN
+        };
+    }
+    RawFeatures {
+        cutoff: c,
+        names: cols.names,
+        columns: cols.data,
+        active,
+    }
+}

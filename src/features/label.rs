@@ -1,0 +1,125 @@
+//! The lapse label: a client in force at the cut-off who, within the horizon, ends with
+//! no policy in force after a lapse, surrender or non-renewal. Clients whose cover ends
+//! only by maturity, death or another reason are left out, as are clients not in force.
+
+// Row loops index several parallel columns of one table at once.
+#![allow(clippy::needless_range_loop)]
+
+use crate::config::Mode;
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::ingest::{Book, MISSING};
+
+/// A client's label for one cut-off and horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    Lapsed,
+    Stayed,
+    /// Not in force at the cut-off, or left for a reason that is not churn.
+    Excluded,
+}
+
+const CHURN_REASONS: &[&str] = &["lapse", "surrender", "non_renewal"];
+
+/// Labels every client of the book for `cutoff` and `horizon_months`.
+///
+/// # Errors
+/// `Error::InvalidParameter` when the horizon runs past the data's last date, so that
+/// nobody could be seen to lapse.
+pub fn lapse_labels(
+    book: &Book,
+    cutoff: Date,
+    horizon_months: i32,
+    data_end: Date,
+) -> Result<Vec<Label>> {
+    let horizon_end = cutoff.month_end_offset(horizon_months);
+    if horizon_end > data_end {
+        return Err(Error::InvalidParameter(format!(
+            "the label horizon runs to {horizon_end}, past the data's last date {data_end}: \
+             choose an earlier --as-of or a shorter --horizon-months"
+        )));
+    }
+    let n = book.n_clients();
+    match book.mode {
+        Mode::Flat => Ok(book
+            .flat
+            .as_ref()
+            .and_then(|f| f.label.as_ref())
+            .map(|l| {
+                l.iter()
+                    .map(|&y| if y { Label::Lapsed } else { Label::Stayed })
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![Label::Excluded; n])),
+        Mode::Transactions => {
+            let mut before = vec![false; n];
+            let mut after = vec![false; n];
+            if let Some(t) = &book.transactions {
+                if let Some(date) = t.dates("date") {
+                    for r in 0..t.len() {
+                        let (Some(d), ci) = (date[r], t.client[r]) else {
+                            continue;
+                        };
+                        if ci == MISSING {
+                            continue;
+                        }
+                        if d <= cutoff {
+                            before[ci as usize] = true;
+                        } else if d <= horizon_end {
+                            after[ci as usize] = true;
+                        }
+                    }
+                }
+            }
+            Ok((0..n)
+                .map(|i| match (before[i], after[i]) {
+                    (false, _) => Label::Excluded,
+                    (true, true) => Label::Stayed,
+                    (true, false) => Label::Lapsed,
+                })
+                .collect())
+        }
+        Mode::Relational => {
+            let mut in_force_at_cutoff = vec![false; n];
+            let mut in_force_at_end = vec![false; n];
+            let mut churn_ending = vec![false; n];
+            let Some(t) = &book.policies else {
+                return Ok(vec![Label::Excluded; n]);
+            };
+            let (Some(start), end) = (t.dates("start_date"), t.dates("end_date")) else {
+                return Ok(vec![Label::Excluded; n]);
+            };
+            let reason = t.coded("end_reason");
+            for r in 0..t.len() {
+                let (Some(s), ci) = (start[r], t.client[r]) else {
+                    continue;
+                };
+                if ci == MISSING {
+                    continue;
+                }
+                let ci = ci as usize;
+                let e = end.and_then(|e| e[r]);
+                let alive = |d: Date| s <= d && e.is_none_or(|e| e > d);
+                in_force_at_cutoff[ci] |= alive(cutoff);
+                in_force_at_end[ci] |= alive(horizon_end);
+                if e.is_some_and(|e| e > cutoff && e <= horizon_end) {
+                    let why = reason.and_then(|x| x.get(r)).unwrap_or("other");
+                    churn_ending[ci] |= CHURN_REASONS.contains(&why);
+                }
+            }
+            Ok((0..n)
+                .map(|i| {
+                    if !in_force_at_cutoff[i] {
+                        Label::Excluded
+                    } else if in_force_at_end[i] {
+                        Label::Stayed
+                    } else if churn_ending[i] {
+                        Label::Lapsed
+                    } else {
+                        Label::Excluded
+                    }
+                })
+                .collect())
+        }
+    }
+}
