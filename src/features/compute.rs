@@ -1,8 +1,5 @@
 //! Raw feature values per client as of a cut-off. Records dated after the cut-off are
-//! never read: each loop filters on the record's own date first.
-
-// Row loops index several parallel columns of one table at once.
-#![allow(clippy::needless_range_loop)]
+//! never read: every loop goes through `rows_until`, which filters on the record's date.
 
 use super::catalogue::{RELATIONAL, TRANSACTIONS};
 use crate::date::Date;
@@ -57,6 +54,20 @@ impl Columns {
             None => &mut self.scratch,
         }
     }
+}
+
+/// Rows of a table dated on or before the cut-off, with their client index: the one
+/// place the point-in-time filter is applied.
+fn rows_until<'a>(
+    t: &'a Table,
+    dates: &'a [Option<Date>],
+    cutoff: Date,
+) -> impl Iterator<Item = (usize, usize, Date)> + 'a {
+    (0..t.len()).filter_map(move |r| {
+        let d = dates.get(r).copied().flatten()?;
+        let ci = *t.client.get(r)?;
+        (d <= cutoff && ci != MISSING).then_some((r, ci as usize, d))
+    })
 }
 
 /// Computes the features of every client in the book as of `cutoff`.
@@ -123,14 +134,7 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         let mut dues_12 = vec![0.0; n];
         let mut last_paid: Vec<Option<Date>> = vec![None; n];
         if let (Some(due), Some(amount)) = (due, amount) {
-            for r in 0..t.len() {
-                let (Some(d), ci) = (due[r], t.client[r]) else {
-                    continue;
-                };
-                if d > c || ci == MISSING {
-                    continue;
-                }
-                let ci = ci as usize;
+            for (r, ci, d) in rows_until(t, due, c) {
                 let p = paid.and_then(|p| p[r]).filter(|p| *p <= c);
                 if let Some(p) = p {
                     premiums_paid[ci] += amount[r];
@@ -166,14 +170,7 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         let mut claims_paid = vec![0.0; n];
         if let Some(date) = t.dates("claim_date") {
             let paid = t.numbers("amount_paid");
-            for r in 0..t.len() {
-                let (Some(d), ci) = (date[r], t.client[r]) else {
-                    continue;
-                };
-                if d > c || ci == MISSING {
-                    continue;
-                }
-                let ci = ci as usize;
+            for (r, ci, d) in rows_until(t, date, c) {
                 claims_paid[ci] += paid.map_or(0.0, |p| if p[r].is_nan() { 0.0 } else { p[r] });
                 if d > y12 {
                     cols.col("claims_12m")[ci] += 1.0;
@@ -212,14 +209,7 @@ fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
     let product = t.coded("product");
     let mut first_start: Vec<Option<Date>> = vec![None; active.len()];
     let mut products: Vec<u64> = vec![0; active.len()];
-    for r in 0..t.len() {
-        let (Some(s), ci) = (start[r], t.client[r]) else {
-            continue;
-        };
-        if s > c || ci == MISSING {
-            continue;
-        }
-        let ci = ci as usize;
+    for (r, ci, s) in rows_until(t, start, c) {
         first_start[ci] = Some(first_start[ci].map_or(s, |f| f.min(s)));
         let in_force = end.and_then(|e| e[r]).is_none_or(|e| e > c);
         if !in_force {
@@ -259,14 +249,7 @@ fn contacts(t: &Table, c: Date, cols: &mut Columns) {
     };
     let m6 = c.add_months(-6);
     let mut last: Vec<Option<Date>> = vec![None; cols.scratch.len()];
-    for r in 0..t.len() {
-        let (Some(d), ci) = (date[r], t.client[r]) else {
-            continue;
-        };
-        if d > c || ci == MISSING {
-            continue;
-        }
-        let ci = ci as usize;
+    for (r, ci, d) in rows_until(t, date, c) {
         last[ci] = last[ci].max(Some(d));
         if d <= m6 {
             continue;
@@ -295,14 +278,7 @@ fn transactions(book: &Book, c: Date) -> RawFeatures {
     let (y12, y36) = (c.add_months(-12), c.add_months(-36));
     if let Some(t) = &book.transactions {
         if let (Some(date), Some(amount)) = (t.dates("date"), t.numbers("amount")) {
-            for r in 0..t.len() {
-                let (Some(d), ci) = (date[r], t.client[r]) else {
-                    continue;
-                };
-                if d > c || ci == MISSING {
-                    continue;
-                }
-                let ci = ci as usize;
+            for (r, ci, d) in rows_until(t, date, c) {
                 active[ci] = true;
                 last[ci] = last[ci].max(Some(d));
                 first[ci] = Some(first[ci].map_or(d, |f| f.min(d)));
