@@ -10,9 +10,12 @@ pub mod error;
 pub mod features;
 pub mod fsio;
 pub mod ingest;
+pub mod lapse;
 pub mod pipeline;
 pub mod progress;
 pub mod schema;
+pub mod segment;
+pub mod stats;
 pub mod synth;
 
 pub use config::{Config, Mode};

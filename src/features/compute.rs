@@ -9,7 +9,7 @@ use crate::ingest::{Book, Table, MISSING};
 #[derive(Clone, Debug)]
 pub struct RawFeatures {
     pub cutoff: Date,
-    pub names: Vec<&'static str>,
+    pub names: Vec<String>,
     /// `columns[f][client]`.
     pub columns: Vec<Vec<f64>>,
     /// Client has at least one policy (or, in transactions mode, a transaction) by the cut-off.
@@ -20,7 +20,7 @@ impl RawFeatures {
     pub fn column(&self, name: &str) -> Option<&[f64]> {
         self.names
             .iter()
-            .position(|n| *n == name)
+            .position(|n| n == name)
             .map(|i| self.columns[i].as_slice())
     }
 }
@@ -74,8 +74,50 @@ fn rows_until<'a>(
 pub fn compute(book: &Book, cutoff: Date) -> RawFeatures {
     match book.mode {
         crate::config::Mode::Transactions => transactions(book, cutoff),
-        _ => relational(book, cutoff),
+        crate::config::Mode::Flat => flat(book, cutoff),
+        crate::config::Mode::Relational => relational(book, cutoff),
     }
+}
+
+/// Flat mode: the declared numeric columns as they are (the file is already per client
+/// and as of its own date; there is nothing to filter by time).
+fn flat(book: &Book, cutoff: Date) -> RawFeatures {
+    let n = book.n_clients();
+    let (names, columns) = match &book.flat {
+        Some(f) => f
+            .numeric
+            .iter()
+            .map(|name| {
+                let col = f.table.numbers(name).map_or(vec![f64::NAN; n], <[f64]>::to_vec);
+                (name.clone(), col)
+            })
+            .unzip(),
+        None => (Vec::new(), Vec::new()),
+    };
+    RawFeatures {
+        cutoff,
+        names,
+        columns,
+        active: vec![true; n],
+    }
+}
+
+/// The last date anything happened in the book (payments, claims, contacts, policy
+/// starts and ends, transactions), or `None` when it holds no dated record.
+pub fn data_end(book: &Book) -> Option<Date> {
+    let sources: [(&Option<Table>, &[&str]); 5] = [
+        (&book.policies, &["start_date", "end_date"]),
+        (&book.payments, &["due_date", "paid_date"]),
+        (&book.claims, &["claim_date"]),
+        (&book.contacts, &["contact_date"]),
+        (&book.transactions, &["date"]),
+    ];
+    sources
+        .iter()
+        .filter_map(|(t, fields)| t.as_ref().map(|t| (t, *fields)))
+        .flat_map(|(t, fields)| fields.iter().filter_map(|f| t.dates(f)))
+        .flat_map(|d| d.iter().flatten().copied())
+        .max()
 }
 
 fn product_group(product: &str) -> (bool, bool, bool) {
@@ -195,7 +237,7 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
     }
     RawFeatures {
         cutoff: c,
-        names: cols.names,
+        names: cols.names.iter().map(|s| (*s).to_string()).collect(),
         columns: cols.data,
         active,
     }
@@ -305,7 +347,7 @@ fn transactions(book: &Book, c: Date) -> RawFeatures {
     }
     RawFeatures {
         cutoff: c,
-        names: cols.names,
+        names: cols.names.iter().map(|s| (*s).to_string()).collect(),
         columns: cols.data,
         active,
     }

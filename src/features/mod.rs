@@ -1,13 +1,17 @@
 //! Point-in-time features: everything a model sees about a client is computed as of a
 //! cut-off date from records dated on or before it. The lapse label looks only after it.
 //!
-//! This module builds the raw (unscaled) feature table and the label; fitting of
-//! imputation and scaling statistics for the models comes on top of it.
+//! `compute` builds the raw (unscaled) table, `FittedFeatures` turns it into the model
+//! matrix with statistics fitted once on training data, and `lapse_labels` gives the label.
 
 mod catalogue;
 mod compute;
+mod design;
 mod label;
 
 pub use catalogue::{catalogue, FeatureInfo, CATEGORICAL};
-pub use compute::{compute, RawFeatures};
+pub use compute::{compute, data_end, RawFeatures};
+pub use design::{
+    categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,
+};
 pub use label::{lapse_labels, Label};

@@ -1,0 +1,457 @@
+//! The lapse model: L2-penalised logistic regression (linfa-logistic) with the penalty
+//! chosen by stratified k-fold cross-validation, a documented decision threshold, odds
+//! ratios with confidence intervals and exact per-client reason codes.
+//!
+//! Class imbalance: clients are not reweighted or resampled, so probabilities stay
+//! calibrated to the book's real lapse rate; the imbalance is handled at the decision
+//! threshold instead (best F1, or a call-list share), chosen on out-of-fold predictions.
+
+mod linalg;
+pub mod metrics;
+
+pub use metrics::Metrics;
+
+use crate::error::{Error, Result};
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+use serde::{Deserialize, Serialize};
+
+/// How the decision threshold is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "rule", content = "share")]
+pub enum ThresholdRule {
+    /// The threshold with the best F1 on out-of-fold predictions.
+    BestF1,
+    /// Flag the riskiest share of clients (a call list of fixed capacity).
+    TopShare(f64),
+}
+
+impl std::str::FromStr for ThresholdRule {
+    type Err = Error;
+    /// `f1`, or `top:10` for the riskiest 10%.
+    fn from_str(s: &str) -> Result<Self> {
+        if s == "f1" {
+            return Ok(ThresholdRule::BestF1);
+        }
+        let pct = s
+            .strip_prefix("top:")
+            .and_then(|p| p.trim_end_matches('%').parse::<f64>().ok())
+            .filter(|p| *p > 0.0 && *p < 100.0)
+            .ok_or_else(|| {
+                Error::InvalidParameter(format!(
+                    "threshold rule '{s}': expected 'f1' or 'top:<percent>' such as top:10"
+                ))
+            })?;
+        Ok(ThresholdRule::TopShare(pct / 100.0))
+    }
+}
+
+/// Lapse model settings; `check` validates them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LapseParams {
+    pub test_share: f64,
+    pub folds: usize,
+    /// L2 strengths tried (linfa's alpha = scikit-learn's 1/C).
+    pub alphas: Vec<f64>,
+    pub threshold: ThresholdRule,
+    /// Training clients sampled for cross-validation (all when fewer); the final model
+    /// is fitted on every training client.
+    pub cv_sample: usize,
+    pub max_iterations: u64,
+}
+
+impl Default for LapseParams {
+    fn default() -> Self {
+        LapseParams {
+            test_share: 0.2,
+            folds: 5,
+            alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
+            threshold: ThresholdRule::BestF1,
+            cv_sample: 100_000,
+            max_iterations: 300,
+        }
+    }
+}
+
+impl LapseParams {
+    /// # Errors
+    /// `Error::InvalidParameter` naming the setting.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        if !(0.05..=0.5).contains(&self.test_share) {
+            return bad(format!("test_share must be in [0.05, 0.5], got {}", self.test_share));
+        }
+        if !(2..=20).contains(&self.folds) {
+            return bad(format!("folds must be in 2..=20, got {}", self.folds));
+        }
+        if self.alphas.is_empty() || self.alphas.iter().any(|a| !(*a > 0.0) || !a.is_finite()) {
+            return bad("alphas must be a non-empty list of positive numbers".into());
+        }
+        if self.cv_sample < 100 {
+            return bad("cv_sample must be at least 100".into());
+        }
+        Ok(())
+    }
+}
+
+/// Odds ratio of one model column per unit (per standard deviation for numerics, per
+/// membership for one-hot columns), with a 95% interval from the penalised Hessian.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OddsRatio {
+    pub feature: String,
+    pub coefficient: f64,
+    pub std_error: f64,
+    pub odds_ratio: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Mean out-of-fold log loss and AUC of one penalty.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CvPoint {
+    pub alpha: f64,
+    pub log_loss: f64,
+    pub roc_auc: f64,
+}
+
+/// Risk band cut points: high from `high`, medium from `medium`, low below.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RiskBands {
+    pub medium: f64,
+    pub high: f64,
+}
+
+impl RiskBands {
+    pub fn band(&self, p: f64) -> &'static str {
+        if p >= self.high {
+            "high"
+        } else if p >= self.medium {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LapseModel {
+    pub columns: Vec<String>,
+    /// Lapse log-odds per model column (oriented: positive = more lapse).
+    pub coefficients: Vec<f64>,
+    pub intercept: f64,
+    pub alpha: f64,
+    /// Training mean of each column; reason codes are contributions against it.
+    pub centres: Vec<f64>,
+    pub threshold_rule: ThresholdRule,
+    pub threshold: f64,
+    /// Threshold of the riskiest 10% (call-list view), from out-of-fold predictions.
+    pub top10_threshold: f64,
+    pub bands: RiskBands,
+    pub training_lapse_rate: f64,
+    pub cv: Vec<CvPoint>,
+    pub odds_ratios: Vec<OddsRatio>,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl LapseModel {
+    /// Lapse probability of one model-matrix row.
+    pub fn probability(&self, row: ArrayView1<f64>) -> f64 {
+        let z: f64 = self.intercept
+            + row
+                .iter()
+                .zip(&self.coefficients)
+                .map(|(x, w)| x * w)
+                .sum::<f64>();
+        sigmoid(z)
+    }
+
+    pub fn probabilities(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        x.axis_iter(Axis(0)).map(|r| self.probability(r)).collect()
+    }
+
+    /// Contribution of each column to this row's log-odds against the average client;
+    /// they add up exactly to the row's log-odds minus the average client's.
+    pub fn contributions(&self, row: ArrayView1<f64>) -> Vec<f64> {
+        row.iter()
+            .zip(&self.coefficients)
+            .zip(&self.centres)
+            .map(|((x, w), c)| w * (x - c))
+            .collect()
+    }
+}
+
+/// Labels as `bool` (true = lapsed) for linfa; linfa orders classes by frequency, so the
+/// fitted weights are re-oriented to lapse explicitly below.
+fn fit_once(x: ArrayView2<f64>, y: &[bool], alpha: f64, max_iterations: u64) -> Result<(Vec<f64>, f64)> {
+    let targets = Array1::from(y.to_vec());
+    let data = DatasetBase::new(x, targets);
+    let model = LogisticRegression::default()
+        .alpha(alpha)
+        .max_iterations(max_iterations)
+        .gradient_tolerance(1e-5)
+        .fit(&data)
+        .map_err(|e| Error::Runtime(format!("logistic regression (alpha {alpha}) failed: {e}")))?;
+    let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
+    Ok((
+        model.params().iter().map(|w| sign * w).collect(),
+        sign * model.intercept(),
+    ))
+}
+
+fn predict(x: ArrayView2<f64>, w: &[f64], b: f64) -> Vec<f64> {
+    x.axis_iter(Axis(0))
+        .map(|r| sigmoid(b + r.iter().zip(w).map(|(a, c)| a * c).sum::<f64>()))
+        .collect()
+}
+
+/// Stratified split: `share` of each class, chosen by a seeded shuffle, to the test part.
+/// Returns (train positions, test positions) into `y`, each ascending.
+pub fn stratified_split(y: &[bool], share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let folds = stratified_folds(y, (1.0 / share).round().max(2.0) as usize, seed);
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for (i, &f) in folds.iter().enumerate() {
+        if f == 0 {
+            test.push(i);
+        } else {
+            train.push(i);
+        }
+    }
+    (train, test)
+}
+
+/// Fold number of each position, classes spread evenly over the folds.
+pub fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize> {
+    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let mut out = vec![0; y.len()];
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        idx.shuffle(&mut rng);
+        for (j, i) in idx.into_iter().enumerate() {
+            out[i] = j % folds;
+        }
+    }
+    out
+}
+
+/// The fitted model and its out-of-fold predictions on the CV sample (for thresholds).
+pub struct Fitted {
+    pub model: LapseModel,
+    pub oof: Vec<f64>,
+    pub oof_labels: Vec<bool>,
+}
+
+/// Fits the lapse model on the training part `x`, `y`.
+///
+/// # Errors
+/// A single class, too few clients per fold, or a failed fit.
+pub fn fit(x: ArrayView2<f64>, y: &[bool], columns: &[String], params: &LapseParams, seed: u64) -> Result<Fitted> {
+    params.check()?;
+    let lapsed = y.iter().filter(|&&v| v).count();
+    let stayed = y.len() - lapsed;
+    if lapsed.min(stayed) < params.folds {
+        return Err(Error::NoData(format!(
+            "the training part has {lapsed} lapsed and {stayed} staying clients: both classes \
+             need at least {} clients (one per fold) to fit a lapse model",
+            params.folds
+        )));
+    }
+    // Cross-validation sample (stratified, seeded) when the training part is large.
+    let cv_rows: Vec<usize> = if y.len() > params.cv_sample {
+        let (_, keep) = stratified_split(y, params.cv_sample as f64 / y.len() as f64, seed ^ 0xC5);
+        keep
+    } else {
+        (0..y.len()).collect()
+    };
+    let xcv = x.select(Axis(0), &cv_rows);
+    let ycv: Vec<bool> = cv_rows.iter().map(|&i| y[i]).collect();
+    let folds = stratified_folds(&ycv, params.folds, seed ^ 0xF0);
+    let mut cv = Vec::new();
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for &alpha in &params.alphas {
+        let mut oof = vec![0.0; ycv.len()];
+        for f in 0..params.folds {
+            let (tr, te): (Vec<usize>, Vec<usize>) = (0..ycv.len()).partition(|&i| folds[i] != f);
+            let ytr: Vec<bool> = tr.iter().map(|&i| ycv[i]).collect();
+            let (w, b) = fit_once(xcv.select(Axis(0), &tr).view(), &ytr, alpha, params.max_iterations)?;
+            let p = predict(xcv.select(Axis(0), &te).view(), &w, b);
+            for (&i, pi) in te.iter().zip(p) {
+                oof[i] = pi;
+            }
+        }
+        let point = CvPoint {
+            alpha,
+            log_loss: metrics::log_loss(&oof, &ycv),
+            roc_auc: metrics::roc_auc(&oof, &ycv),
+        };
+        if best.as_ref().is_none_or(|(ll, _)| point.log_loss < *ll) {
+            best = Some((point.log_loss, oof));
+        }
+        cv.push(point);
+    }
+    let (best_ll, oof) = best.ok_or_else(|| Error::Runtime("no penalty was tried".into()))?;
+    let alpha = cv
+        .iter()
+        .find(|c| c.log_loss == best_ll)
+        .map_or(params.alphas[0], |c| c.alpha);
+    let (coefficients, intercept) = fit_once(x, y, alpha, params.max_iterations)?;
+    let threshold = match params.threshold {
+        ThresholdRule::BestF1 => metrics::best_f1_threshold(&oof, &ycv),
+        ThresholdRule::TopShare(s) => metrics::top_share_threshold(&oof, s),
+    };
+    let training_lapse_rate = lapsed as f64 / y.len() as f64;
+    let centres: Vec<f64> = x
+        .mean_axis(Axis(0))
+        .map_or_else(|| vec![0.0; x.ncols()], |m| m.to_vec());
+    let odds_ratios = odds_ratios(x, &coefficients, intercept, alpha, columns)?;
+    Ok(Fitted {
+        model: LapseModel {
+            columns: columns.to_vec(),
+            coefficients,
+            intercept,
+            alpha,
+            centres,
+            threshold_rule: params.threshold,
+            threshold,
+            top10_threshold: metrics::top_share_threshold(&oof, 0.10),
+            bands: RiskBands {
+                medium: training_lapse_rate.min(threshold),
+                high: threshold,
+            },
+            training_lapse_rate,
+            cv,
+            odds_ratios,
+        },
+        oof,
+        oof_labels: ycv,
+    })
+}
+
+/// Standard errors from the inverse of the penalised Hessian at the optimum
+/// (X'WX + alpha on the weights, the intercept unpenalised).
+fn odds_ratios(x: ArrayView2<f64>, w: &[f64], b: f64, alpha: f64, columns: &[String]) -> Result<Vec<OddsRatio>> {
+    let p = w.len();
+    let mut h = Array2::<f64>::zeros((p + 1, p + 1));
+    let mut xt = vec![0.0; p + 1];
+    for row in x.axis_iter(Axis(0)) {
+        xt[0] = 1.0;
+        for (j, v) in row.iter().enumerate() {
+            xt[j + 1] = *v;
+        }
+        let pr = sigmoid(b + row.iter().zip(w).map(|(a, c)| a * c).sum::<f64>());
+        let wt = pr * (1.0 - pr);
+        for i in 0..=p {
+            let a = wt * xt[i];
+            if a == 0.0 {
+                continue;
+            }
+            for j in i..=p {
+                h[[i, j]] += a * xt[j];
+            }
+        }
+    }
+    for i in 0..=p {
+        for j in 0..i {
+            h[[i, j]] = h[[j, i]];
+        }
+        if i > 0 {
+            h[[i, i]] += alpha;
+        }
+    }
+    let cov_diag = linalg::inverse_diagonal(&h).ok_or_else(|| {
+        Error::Runtime("the Hessian of the lapse model is not positive definite".into())
+    })?;
+    Ok(columns
+        .iter()
+        .zip(w)
+        .enumerate()
+        .map(|(j, (name, &coef))| {
+            let se = cov_diag[j + 1].max(0.0).sqrt();
+            OddsRatio {
+                feature: name.clone(),
+                coefficient: coef,
+                std_error: se,
+                odds_ratio: coef.exp(),
+                low: (coef - 1.96 * se).exp(),
+                high: (coef + 1.96 * se).exp(),
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2,000 clients whose lapse log-odds are -1.5 + 1.2 x0 - 0.8 x1 (x2 is noise).
+    fn data() -> (Array2<f64>, Vec<bool>) {
+        use rand::Rng;
+        let mut rng = Xoshiro256Plus::seed_from_u64(3);
+        let n = 2000;
+        let x = Array2::from_shape_fn((n, 3), |_| rng.gen_range(-2.0..2.0));
+        let y = (0..n)
+            .map(|i| {
+                let z = -1.5 + 1.2 * x[[i, 0]] - 0.8 * x[[i, 1]];
+                rng.gen::<f64>() < sigmoid(z)
+            })
+            .collect();
+        (x, y)
+    }
+
+    #[test]
+    fn recovers_oriented_coefficients_whichever_class_is_larger() {
+        let (x, y) = data();
+        let cols: Vec<String> = ["a", "b", "noise"].iter().map(|s| s.to_string()).collect();
+        let params = LapseParams {
+            alphas: vec![0.01, 1.0],
+            ..LapseParams::default()
+        };
+        let f = fit(x.view(), &y, &cols, &params, 9).unwrap();
+        let m = &f.model;
+        assert!((m.coefficients[0] - 1.2).abs() < 0.25, "{:?}", m.coefficients);
+        assert!((m.coefficients[1] + 0.8).abs() < 0.25, "{:?}", m.coefficients);
+        assert!(m.odds_ratios[0].low > 1.0 && m.odds_ratios[2].low < 1.0 && m.odds_ratios[2].high > 1.0);
+        // Flipping the labels flips the model: orientation does not depend on class sizes.
+        let flipped: Vec<bool> = y.iter().map(|v| !v).collect();
+        let g = fit(x.view(), &flipped, &cols, &params, 9).unwrap();
+        assert!((g.model.coefficients[0] + m.coefficients[0]).abs() < 0.05);
+        // Contributions add up to the log-odds difference against the average client.
+        let row = x.row(5);
+        let z = |r: ArrayView1<f64>| {
+            let p = m.probability(r);
+            (p / (1.0 - p)).ln()
+        };
+        let centre = Array1::from(m.centres.clone());
+        let total: f64 = m.contributions(row).iter().sum();
+        assert!((total - (z(row) - z(centre.view()))).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_single_class_is_refused_and_rules_parse() {
+        let (x, _) = data();
+        let y = vec![false; x.nrows()];
+        let err = fit(x.view(), &y, &["a".into(), "b".into(), "c".into()], &LapseParams::default(), 1)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("0 lapsed"), "{err}");
+        assert_eq!("top:10".parse::<ThresholdRule>().unwrap(), ThresholdRule::TopShare(0.1));
+        assert!("top:0".parse::<ThresholdRule>().is_err());
+        let (tr, te) = stratified_split(&[true, false, true, false, false, false, true, false, false, false], 0.2, 1);
+        assert_eq!(tr.len() + te.len(), 10);
+        assert!(te.len() == 2 || te.len() == 3);
+    }
+}

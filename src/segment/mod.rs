@@ -1,0 +1,578 @@
+//! Client segments: k-means on the standardised behaviour and value features, the choice
+//! of k, profiles in original units, plain-word names, and stable ids across retrains.
+
+mod choose;
+mod matching;
+mod names;
+
+pub use choose::{assign, KScore, SILHOUETTE_TIE};
+pub use matching::optimal_matching;
+pub use names::read_names_file;
+
+use crate::error::{Error, Result};
+use crate::features::{FittedFeatures, Label, RawFeatures};
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Features segments are built on by default (those the data has): value and behaviour,
+/// plus age and income, which shape what a client needs.
+pub const DEFAULT_FEATURES: &[&str] = &[
+    "age",
+    "log_income",
+    "premium_in_force",
+    "tenure_years",
+    "n_policies",
+    "has_savings",
+    "has_health",
+    "renewal_rate_12m",
+    "missed_12m",
+    "logins_6m",
+    "service_contacts_6m",
+    "complaints_6m",
+];
+
+/// How segments are fitted; `check` validates the combination.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SegmentParams {
+    /// Model features to cluster on; empty = `DEFAULT_FEATURES` present in the data,
+    /// else every numeric feature.
+    pub features: Vec<String>,
+    /// Fixed k (the `--k` flag); `None` = choose k automatically.
+    pub k: Option<usize>,
+    pub k_min: usize,
+    pub k_max: usize,
+    /// k-means++ restarts; the run with the least inertia is kept.
+    pub restarts: usize,
+    /// Segments smaller than this share of clients are too small to act on.
+    pub min_share: f64,
+    /// Clients sampled to choose k (all when fewer).
+    pub choice_sample: usize,
+    /// Clients of that sample the silhouette is computed on (it is quadratic).
+    pub silhouette_sample: usize,
+}
+
+impl Default for SegmentParams {
+    fn default() -> Self {
+        SegmentParams {
+            features: Vec::new(),
+            k: None,
+            k_min: 2,
+            k_max: 10,
+            restarts: 10,
+            min_share: 0.02,
+            choice_sample: 50_000,
+            silhouette_sample: 3_000,
+        }
+    }
+}
+
+impl SegmentParams {
+    /// # Errors
+    /// `Error::InvalidParameter` naming the offending setting.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        if let Some(k) = self.k {
+            if !(1..=50).contains(&k) {
+                return bad(format!("--k must be between 1 and 50, got {k}"));
+            }
+        }
+        if self.k_min < 2 || self.k_max < self.k_min || self.k_max > 50 {
+            return bad(format!(
+                "the k range must satisfy 2 <= k_min <= k_max <= 50, got {}..={}",
+                self.k_min, self.k_max
+            ));
+        }
+        if self.restarts == 0 {
+            return bad("restarts must be at least 1".into());
+        }
+        if !(0.0..0.5).contains(&self.min_share) {
+            return bad(format!("min_share must be in [0, 0.5), got {}", self.min_share));
+        }
+        if self.silhouette_sample < 10 || self.choice_sample < self.silhouette_sample {
+            return bad("silhouette_sample must be >= 10 and <= choice_sample".into());
+        }
+        Ok(())
+    }
+}
+
+/// A segment's mean of one model column: original units for numeric features, share of
+/// clients for one-hot columns; `z` against the whole book.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileEntry {
+    pub feature: String,
+    pub mean: f64,
+    pub z: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Stable id: carried over from the previous model when matched.
+    pub id: u32,
+    pub name: String,
+    /// The name generated from the traits (kept when a names file overrides `name`).
+    pub generated_name: String,
+    pub size: usize,
+    pub share: f64,
+    /// Lapse rate among the segment's labelled clients; `None` without labels.
+    pub lapse_rate: Option<f64>,
+    pub labelled: usize,
+    /// Centre in the standardised space of `SegmentModel::features`.
+    pub centre: Vec<f64>,
+    /// The same centre in original units.
+    pub centre_original: Vec<f64>,
+    pub profile: Vec<ProfileEntry>,
+}
+
+/// How the new segments relate to a previous model's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub previous_version: String,
+    /// (new id, previous id or None for a new segment, centre distance).
+    pub matches: Vec<(u32, Option<u32>, f64)>,
+    /// Previous segments with no successor.
+    pub retired: Vec<u32>,
+    /// Clients per (previous segment id, new segment id), both models applied to this book.
+    pub migration: Vec<(u32, u32, usize)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentModel {
+    /// Model columns the centres live in.
+    pub features: Vec<String>,
+    pub segments: Vec<Segment>,
+    /// Indices of every k tried (empty when k was fixed).
+    pub choice: Vec<KScore>,
+    /// Why this k, in words.
+    pub k_reason: String,
+    pub transition: Option<Transition>,
+}
+
+impl SegmentModel {
+    pub fn k(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Positions of the segment features among the model columns.
+    ///
+    /// # Errors
+    /// `Error::NoData` when a segment feature is not a model column.
+    pub fn column_indices(&self, columns: &[String]) -> Result<Vec<usize>> {
+        self.features
+            .iter()
+            .map(|f| {
+                columns.iter().position(|c| c == f).ok_or_else(|| {
+                    Error::NoData(format!("segment feature '{f}' is not among the model's features"))
+                })
+            })
+            .collect()
+    }
+
+    fn centres(&self) -> Array2<f64> {
+        let d = self.features.len();
+        Array2::from_shape_fn((self.segments.len(), d), |(s, j)| {
+            self.segments[s].centre.get(j).copied().unwrap_or(0.0)
+        })
+    }
+
+    /// Segment index (into `segments`) and distance to its centre for every row of the
+    /// model matrix `x`, whose columns are `columns`.
+    pub fn assign(&self, x: ArrayView2<f64>, columns: &[String]) -> Result<(Vec<usize>, Vec<f64>)> {
+        let idx = self.column_indices(columns)?;
+        let xs = x.select(Axis(1), &idx);
+        Ok(assign(xs.view(), &self.centres()))
+    }
+}
+
+/// Everything segment fitting needs about the book.
+pub struct SegmentInput<'a> {
+    pub fitted: &'a FittedFeatures,
+    pub raw: &'a RawFeatures,
+    /// Model matrix of `rows`.
+    pub x: ArrayView2<'a, f64>,
+    /// Client index of each matrix row.
+    pub rows: &'a [usize],
+    /// Label of every client of the book (indexed by client).
+    pub labels: &'a [Label],
+}
+
+/// The segment features for these params and model columns.
+pub fn segment_features(params: &SegmentParams, fitted: &FittedFeatures) -> Result<Vec<String>> {
+    let numeric: Vec<&str> = fitted.numeric.iter().map(|f| f.name.as_str()).collect();
+    if !params.features.is_empty() {
+        let columns = fitted.columns();
+        for f in &params.features {
+            if !columns.contains(f) {
+                return Err(Error::InvalidParameter(format!(
+                    "[segments] features names '{f}', which is not a model feature; \
+                     available: {}",
+                    columns.join(", ")
+                )));
+            }
+        }
+        return Ok(params.features.clone());
+    }
+    let defaults: Vec<String> = DEFAULT_FEATURES
+        .iter()
+        .filter(|f| numeric.contains(f))
+        .map(|f| (*f).to_string())
+        .collect();
+    Ok(if defaults.len() >= 2 {
+        defaults
+    } else {
+        numeric.iter().map(|f| (*f).to_string()).collect()
+    })
+}
+
+fn derived_seed(seed: u64, salt: u64) -> u64 {
+    // SplitMix64 step: independent streams for each k from one user seed.
+    let mut z = seed.wrapping_add(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Fits the segments.
+///
+/// # Errors
+/// Bad parameters, fewer clients than k, or no admissible k.
+pub fn fit(input: &SegmentInput, params: &SegmentParams, seed: u64) -> Result<SegmentModel> {
+    params.check()?;
+    let features = segment_features(params, input.fitted)?;
+    let columns = input.fitted.columns();
+    let idx: Vec<usize> = features
+        .iter()
+        .filter_map(|f| columns.iter().position(|c| c == f))
+        .collect();
+    let xs = input.x.select(Axis(1), &idx);
+    let n = xs.nrows();
+    if n < 2 {
+        return Err(Error::NoData("fewer than 2 clients to segment".into()));
+    }
+    let (k, choice, k_reason) = match params.k {
+        Some(k) => {
+            if n < k {
+                return Err(Error::InvalidParameter(format!(
+                    "{n} clients cannot form {k} segments: use a smaller --k"
+                )));
+            }
+            (k, Vec::new(), format!("k = {k} fixed by --k"))
+        }
+        None => {
+            let choice = score_range(xs.view(), params, seed)?;
+            let k = choose::pick_k(&choice, params.min_share)?;
+            let reason = format!(
+                "k = {k}: highest silhouette among k in {}..={} whose smallest segment holds \
+                 >= {:.0}% of clients (ties within {SILHOUETTE_TIE} go to the smaller k)",
+                params.k_min,
+                params.k_max.min(n),
+                params.min_share * 100.0
+            );
+            (k, choice, reason)
+        }
+    };
+    let centres = choose::fit_kmeans(xs.view(), k, params.restarts, derived_seed(seed, 1000))?;
+    let (labels, _) = assign(xs.view(), &centres);
+    let order = canonical_order(&centres, &labels);
+    let mut segments = describe(input, &features, &centres, &labels, &order);
+    let mut named: Vec<(u32, String)> = segments.iter().map(|s| (s.id, s.name.clone())).collect();
+    names::deduplicate(&mut named);
+    for (s, (_, n)) in segments.iter_mut().zip(named) {
+        s.name = n.clone();
+        s.generated_name = n;
+    }
+    Ok(SegmentModel {
+        features,
+        segments,
+        choice,
+        k_reason,
+        transition: None,
+    })
+}
+
+fn score_range(xs: ArrayView2<f64>, params: &SegmentParams, seed: u64) -> Result<Vec<KScore>> {
+    let n = xs.nrows();
+    let mut rng = Xoshiro256Plus::seed_from_u64(derived_seed(seed, 1));
+    let sample: Vec<usize> = if n > params.choice_sample {
+        let mut s = rand::seq::index::sample(&mut rng, n, params.choice_sample).into_vec();
+        s.sort_unstable();
+        s
+    } else {
+        (0..n).collect()
+    };
+    let xsample = xs.select(Axis(0), &sample);
+    let mut sil_rows: Vec<usize> = if sample.len() > params.silhouette_sample {
+        rand::seq::index::sample(&mut rng, sample.len(), params.silhouette_sample).into_vec()
+    } else {
+        (0..sample.len()).collect()
+    };
+    sil_rows.sort_unstable();
+    let k_max = params.k_max.min(sample.len());
+    if k_max < params.k_min {
+        return Err(Error::InvalidParameter(format!(
+            "{n} clients are too few to try k from {}",
+            params.k_min
+        )));
+    }
+    (params.k_min..=k_max)
+        .map(|k| {
+            let c = choose::fit_kmeans(xsample.view(), k, params.restarts, derived_seed(seed, k as u64))?;
+            let (l, d) = assign(xsample.view(), &c);
+            Ok(choose::score(xsample.view(), &c, &l, &d, &sil_rows, params.min_share))
+        })
+        .collect()
+}
+
+/// Cluster order by size (largest first), ties by centre coordinates: ids that do not
+/// depend on the order k-means happened to find the clusters in.
+fn canonical_order(centres: &Array2<f64>, labels: &[usize]) -> Vec<usize> {
+    let k = centres.nrows();
+    let mut sizes = vec![0usize; k];
+    for &l in labels {
+        sizes[l] += 1;
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| {
+        sizes[b].cmp(&sizes[a]).then_with(|| {
+            centres
+                .row(a)
+                .iter()
+                .zip(centres.row(b).iter())
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    order
+}
+
+/// A model column's value for one matrix row in profile units: original (clipped,
+/// imputed) units for numeric features, 0/1 for one-hot columns.
+fn profile_value(input: &SegmentInput, raw_cols: &[Option<&[f64]>], col: usize, row: usize) -> f64 {
+    match (input.fitted.numeric.get(col), raw_cols.get(col)) {
+        (Some(f), Some(raw)) => {
+            let client = input.rows[row];
+            f.clean(raw.and_then(|c| c.get(client)).copied().unwrap_or(f64::NAN))
+        }
+        _ => input.x[[row, col]],
+    }
+}
+
+fn describe(
+    input: &SegmentInput,
+    features: &[String],
+    centres: &Array2<f64>,
+    labels: &[usize],
+    order: &[usize],
+) -> Vec<Segment> {
+    let columns = input.fitted.columns();
+    let n = labels.len();
+    let k = centres.nrows();
+    let p = columns.len();
+    let mut sums = vec![vec![0.0; p]; k];
+    let mut book_sum = vec![0.0; p];
+    let mut book_sq = vec![0.0; p];
+    let mut sizes = vec![0usize; k];
+    let mut lapsed = vec![0usize; k];
+    let mut labelled = vec![0usize; k];
+    let raw_cols: Vec<Option<&[f64]>> = input
+        .fitted
+        .numeric
+        .iter()
+        .map(|f| input.raw.column(&f.name))
+        .collect();
+    for (row, &l) in labels.iter().enumerate() {
+        sizes[l] += 1;
+        match input.labels.get(input.rows[row]) {
+            Some(Label::Lapsed) => {
+                lapsed[l] += 1;
+                labelled[l] += 1;
+            }
+            Some(Label::Stayed) => labelled[l] += 1,
+            _ => {}
+        }
+        for j in 0..p {
+            let v = profile_value(input, &raw_cols, j, row);
+            sums[l][j] += v;
+            book_sum[j] += v;
+            book_sq[j] += v * v;
+        }
+    }
+    let nf = n.max(1) as f64;
+    let book_mean: Vec<f64> = book_sum.iter().map(|s| s / nf).collect();
+    let book_sd: Vec<f64> = book_sq
+        .iter()
+        .zip(&book_mean)
+        .map(|(sq, m)| (sq / nf - m * m).max(0.0).sqrt())
+        .collect();
+    let feature_stats: BTreeMap<&str, &crate::features::NumericFeature> = input
+        .fitted
+        .numeric
+        .iter()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
+    order
+        .iter()
+        .enumerate()
+        .map(|(id, &c)| {
+            let size = sizes[c];
+            let profile: Vec<ProfileEntry> = columns
+                .iter()
+                .enumerate()
+                .map(|(j, name)| {
+                    let mean = sums[c][j] / size.max(1) as f64;
+                    let z = if book_sd[j] > 0.0 {
+                        (mean - book_mean[j]) / book_sd[j]
+                    } else {
+                        0.0
+                    };
+                    ProfileEntry {
+                        feature: name.clone(),
+                        mean,
+                        z,
+                    }
+                })
+                .collect();
+            let centre: Vec<f64> = centres.row(c).to_vec();
+            let centre_original = features
+                .iter()
+                .zip(&centre)
+                .map(|(f, &z)| feature_stats.get(f.as_str()).map_or(z, |s| s.original(z)))
+                .collect();
+            let name = names::generate(&profile);
+            Segment {
+                id: id as u32,
+                generated_name: name.clone(),
+                name,
+                size,
+                share: size as f64 / nf,
+                lapse_rate: (labelled[c] > 0).then(|| lapsed[c] as f64 / labelled[c] as f64),
+                labelled: labelled[c],
+                centre,
+                centre_original,
+                profile,
+            }
+        })
+        .collect()
+}
+
+/// Applies a names file: listed ids take the given names, the others keep theirs.
+pub fn apply_names(model: &mut SegmentModel, names: &BTreeMap<u32, String>) -> Result<()> {
+    for s in &mut model.segments {
+        if let Some(n) = names.get(&s.id) {
+            s.name = n.clone();
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &model.segments {
+        if !seen.insert(s.name.as_str()) {
+            return Err(Error::InvalidParameter(format!(
+                "two segments would be called '{}': rename one in the names file",
+                s.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Matches the new segments to a previous model's by centre distance (in the new model's
+/// standardised space), so that matched segments keep their id and name.
+///
+/// `previous_assignment` is the previous model's segment id of every clustered client
+/// (the previous bundle applied to this book), for the migration table.
+pub fn carry_over(
+    model: &mut SegmentModel,
+    previous: &SegmentModel,
+    previous_version: &str,
+    fitted: &FittedFeatures,
+    current_assignment: &[usize],
+    previous_assignment: Option<&[u32]>,
+) -> Result<()> {
+    if previous.features != model.features {
+        return Err(Error::InvalidParameter(format!(
+            "the previous model segments on [{}], this one on [{}]: segments cannot be \
+             matched; retrain without --previous or with the same segment features",
+            previous.features.join(", "),
+            model.features.join(", ")
+        )));
+    }
+    let stats: Vec<Option<&crate::features::NumericFeature>> = model
+        .features
+        .iter()
+        .map(|f| fitted.numeric.iter().find(|n| &n.name == f))
+        .collect();
+    // Previous centres, from original units into this model's standardised space.
+    let prev_centres: Vec<Vec<f64>> = previous
+        .segments
+        .iter()
+        .map(|s| {
+            s.centre_original
+                .iter()
+                .zip(&stats)
+                .map(|(&v, st)| st.map_or(v, |st| st.standardise(v)))
+                .collect()
+        })
+        .collect();
+    let cost: Vec<Vec<f64>> = model
+        .segments
+        .iter()
+        .map(|s| {
+            prev_centres
+                .iter()
+                .map(|p| {
+                    s.centre
+                        .iter()
+                        .zip(p)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect()
+        })
+        .collect();
+    let matched = optimal_matching(&cost);
+    let mut next_id = previous.segments.iter().map(|s| s.id + 1).max().unwrap_or(0);
+    let mut matches = Vec::new();
+    let old_ids: Vec<u32> = model.segments.iter().map(|s| s.id).collect();
+    for (i, m) in matched.iter().enumerate() {
+        let seg = &mut model.segments[i];
+        match m {
+            Some(p) => {
+                let prev = &previous.segments[*p];
+                seg.id = prev.id;
+                seg.name = prev.name.clone();
+                matches.push((seg.id, Some(prev.id), cost[i][*p]));
+            }
+            None => {
+                seg.id = next_id;
+                next_id += 1;
+                matches.push((seg.id, None, f64::NAN));
+            }
+        }
+    }
+    let retired = previous
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(p, _)| !matched.contains(&Some(*p)))
+        .map(|(_, s)| s.id)
+        .collect();
+    let migration = previous_assignment.map_or_else(Vec::new, |prev| {
+        let mut counts: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+        for (&cur, &p) in current_assignment.iter().zip(prev) {
+            let new_id = model.segments.get(cur).map_or(old_ids[0], |s| s.id);
+            *counts.entry((p, new_id)).or_default() += 1;
+        }
+        counts.into_iter().map(|((a, b), c)| (a, b, c)).collect()
+    });
+    model.transition = Some(Transition {
+        previous_version: previous_version.to_string(),
+        matches,
+        retired,
+        migration,
+    });
+    Ok(())
+}
