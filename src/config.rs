@@ -22,7 +22,7 @@ pub enum Mode {
 }
 
 /// Where one source lives and how its columns are named.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// File path, relative to the data directory. Default: `<source>.csv` or
@@ -34,7 +34,7 @@ pub struct SourceConfig {
 }
 
 /// The flat per-client table.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlatConfig {
     pub path: PathBuf,
@@ -55,7 +55,7 @@ fn default_id_column() -> String {
 }
 
 /// Cleaning rules.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CleaningConfig {
     /// Stop when more than this percentage of a source's rows is invalid.
@@ -78,7 +78,7 @@ impl Default for CleaningConfig {
 }
 
 /// The whole configuration file.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub mode: Mode,
@@ -89,6 +89,10 @@ pub struct Config {
     pub aliases: BTreeMap<String, BTreeMap<String, String>>,
     pub cleaning: CleaningConfig,
     pub flat: Option<FlatConfig>,
+    /// Segment settings (`[segments]`).
+    pub segments: crate::params::SegmentParams,
+    /// Lapse model settings (`[lapse]`).
+    pub lapse: crate::params::LapseParams,
     /// Set when the file was read, for error messages; not part of the file.
     #[serde(skip)]
     pub origin: Option<PathBuf>,
@@ -126,6 +130,8 @@ impl Config {
 
     /// Validates names and ranges once, so that later code can trust them.
     pub fn check(&self) -> Result<()> {
+        self.segments.check()?;
+        self.lapse.check()?;
         let allowed: &[Source] = match self.mode {
             Mode::Relational => &Source::RELATIONAL,
             Mode::Transactions => &[Source::Transactions],

@@ -88,6 +88,10 @@ pub enum Error {
     NoData(String),
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    #[error("model bundle {path}: {message}")]
+    Bundle { path: PathBuf, message: String },
+    #[error("{path} already exists: a published model version or a previous run's output is never overwritten{hint}")]
+    Exists { path: PathBuf, hint: String },
     #[error("{0}")]
     Runtime(String),
 }

@@ -4,6 +4,8 @@
 //! parse flags and call into it. Modules, in the direction dependencies point:
 //! `schema`/`date`/`error` <- `config` <- `ingest` <- (features, models, reports) <- bins.
 
+pub mod bundle;
+pub mod charts;
 pub mod config;
 pub mod date;
 pub mod error;
@@ -11,12 +13,14 @@ pub mod features;
 pub mod fsio;
 pub mod ingest;
 pub mod lapse;
+pub mod params;
 pub mod pipeline;
 pub mod progress;
 pub mod schema;
 pub mod segment;
 pub mod stats;
 pub mod synth;
+pub mod train;
 
 pub use config::{Config, Mode};
 pub use date::Date;

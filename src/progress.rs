@@ -5,6 +5,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// A progress bar for one stage of a run.
 pub struct Stage {
     bar: ProgressBar,
+    start: std::time::Instant,
+    name: String,
 }
 
 impl Stage {
@@ -15,7 +17,11 @@ impl Stage {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_prefix(name.to_string());
-        Stage { bar }
+        Stage {
+            bar,
+            start: std::time::Instant::now(),
+            name: name.to_string(),
+        }
     }
 
     pub fn message(&self, msg: &str) {
@@ -28,5 +34,12 @@ impl Stage {
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+        if std::env::var_os("CLIENTELE_TIMINGS").is_some() {
+            eprintln!(
+                "timing {:<12} {:>8.2} s",
+                self.name,
+                self.start.elapsed().as_secs_f64()
+            );
+        }
     }
 }

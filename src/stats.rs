@@ -37,7 +37,11 @@ pub fn skewness(values: &[f64]) -> f64 {
     if values.len() < 3 || !(sd > 0.0) {
         return 0.0;
     }
-    values.iter().map(|v| ((v - mean) / sd).powi(3)).sum::<f64>() / values.len() as f64
+    values
+        .iter()
+        .map(|v| ((v - mean) / sd).powi(3))
+        .sum::<f64>()
+        / values.len() as f64
 }
 
 /// A distribution as decile bins of the training values plus the missing share: what

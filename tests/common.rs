@@ -56,3 +56,55 @@ pub fn tiny_book(dir: &Path) {
          P3,C3,annuity,2010-01-15,,,5000\n",
     );
 }
+
+/// Writes a generated book of `clients` clients (CSV, no dirt, export 2026-09-30) to `dir`.
+pub fn synth_book(dir: &Path, clients: usize, seed: u64) {
+    use clientele::synth::{self, BookParams, OutputFormat, WriteOptions};
+    let end = clientele::Date::parse("2026-09-30").unwrap();
+    let params = BookParams {
+        clients,
+        seed,
+        end,
+        extra_months: 0,
+        history_years: 5,
+        income_factor: 1.0,
+        lapse_shift: 0.0,
+    };
+    let book = synth::generate(&params);
+    let opts = WriteOptions {
+        view: end,
+        format: OutputFormat::Csv,
+        dirt: false,
+    };
+    synth::write_book(&book, dir, &opts).unwrap();
+}
+
+/// The one published version under `models`, as (directory, parsed bundle.json).
+pub fn latest_bundle(models: &Path) -> (PathBuf, serde_json::Value) {
+    let version = std::fs::read_to_string(models.join("latest")).unwrap();
+    let dir = models.join(version.trim());
+    let json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("bundle.json")).unwrap()).unwrap();
+    (dir, json)
+}
+
+/// Rows of a CSV file as header -> value maps (no quoted commas in our test files).
+pub fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect()
+}

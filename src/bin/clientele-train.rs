@@ -1,7 +1,9 @@
 //! clientele-train: learn client segments and a lapse model from an insurer's history.
 
 use clap::Parser;
+use clientele::lapse;
 use clientele::pipeline::{self, DataSpec};
+use clientele::train::{self, TrainOptions};
 use clientele::Date;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +14,9 @@ use std::process::ExitCode;
     version,
     about = "Learn client segments and a lapse model from an insurer's client history",
     long_about = "Reads the client book (clients, policies, payments, claims, contacts; or one flat \
-per-client table; or transactions only), cleans and validates it, and reports data quality.\n\n\
+per-client table; or transactions only), cleans and validates it, computes point-in-time \
+features, fits k-means segments and a logistic lapse model, and publishes a versioned model \
+bundle under models/ with charts under notebooks-out/.\n\n\
 Column names and files are mapped with a TOML config (see README, 'The data contract'); \
 without one, the bundled sample's layout is assumed.\n\n\
 Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage."
@@ -33,9 +37,43 @@ struct Args {
     /// Print the features computed for each client and what each means, and stop.
     #[arg(long)]
     explain_features: bool,
-    /// Where the data-quality report and quarantined rows are written.
+    /// Where --check-data writes the data-quality report and quarantined rows.
     #[arg(long, value_name = "DIR", default_value = "notebooks-out/data-quality")]
     report_dir: PathBuf,
+    /// Feature cut-off date (default: the data's last full month minus the horizon).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    as_of: Option<Date>,
+    /// Months after the cut-off in which a lapse counts.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    horizon_months: i32,
+    /// Seed for every random choice (splits, folds, k-means).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Fix the number of segments instead of choosing it.
+    #[arg(long)]
+    k: Option<usize>,
+    /// Decision threshold rule: `f1` (best F1) or `top:<percent>` (call-list capacity).
+    #[arg(long, value_name = "RULE")]
+    threshold: Option<lapse::ThresholdRule>,
+    /// A previous bundle whose segment ids and names carry over to matching segments.
+    #[arg(long, value_name = "BUNDLE")]
+    previous: Option<PathBuf>,
+    /// TOML file of segment names (`<id> = "name"`) overriding the generated ones.
+    #[arg(long, value_name = "FILE")]
+    names: Option<PathBuf>,
+    /// Where model versions are published.
+    #[arg(long, value_name = "DIR", default_value = "models")]
+    models: PathBuf,
+    /// Where charts and the data-quality report go.
+    #[arg(long, value_name = "DIR", default_value = "notebooks-out")]
+    out: PathBuf,
+    /// Also keep every client's training-time segment and probability in the bundle
+    /// (scores.csv; it holds client ids, so the bundle directory must stay restricted).
+    #[arg(long)]
+    save_scores: bool,
+    /// Skip the training charts.
+    #[arg(long)]
+    no_charts: bool,
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -48,7 +86,25 @@ fn run(args: &Args) -> anyhow::Result<()> {
         args.data.as_deref(),
         args.extract_date,
     )?;
-    pipeline::check_data(&spec, &args.report_dir)?;
+    if args.check_data {
+        pipeline::check_data(&spec, &args.report_dir)?;
+        return Ok(());
+    }
+    let opts = TrainOptions {
+        as_of: args.as_of,
+        horizon_months: args.horizon_months,
+        seed: args.seed,
+        k: args.k,
+        threshold: args.threshold,
+        previous: args.previous.clone(),
+        names: args.names.clone(),
+        models_dir: args.models.clone(),
+        out_dir: args.out.clone(),
+        save_scores: args.save_scores,
+        charts: !args.no_charts,
+    };
+    let outcome = train::train(&spec, &opts)?;
+    print!("{}", train::summary(&outcome));
     Ok(())
 }
 

@@ -88,7 +88,10 @@ fn flat(book: &Book, cutoff: Date) -> RawFeatures {
             .numeric
             .iter()
             .map(|name| {
-                let col = f.table.numbers(name).map_or(vec![f64::NAN; n], <[f64]>::to_vec);
+                let col = f
+                    .table
+                    .numbers(name)
+                    .map_or(vec![f64::NAN; n], <[f64]>::to_vec);
                 (name.clone(), col)
             })
             .unzip(),

@@ -293,7 +293,11 @@ impl FittedFeatures {
     }
 }
 
-fn fit_numeric(name: &str, col: &[f64], rows: &[usize]) -> std::result::Result<NumericFeature, String> {
+fn fit_numeric(
+    name: &str,
+    col: &[f64],
+    rows: &[usize],
+) -> std::result::Result<NumericFeature, String> {
     let mut present: Vec<f64> = rows
         .iter()
         .filter_map(|&r| col.get(r).copied())

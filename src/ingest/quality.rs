@@ -136,17 +136,9 @@ pub fn write_quarantine(rows: &[QuarantinedRow], path: &Path) -> Result<()> {
             "{},{},{},{}",
             r.source.name(),
             r.row,
-            csv_quote(&r.reason),
-            csv_quote(&r.record)
+            crate::fsio::csv_field(&r.reason),
+            crate::fsio::csv_field(&r.record)
         );
     }
     crate::fsio::write_atomic(path, out.as_bytes())
-}
-
-fn csv_quote(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

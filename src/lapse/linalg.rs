@@ -48,7 +48,10 @@ mod tests {
         // [[4,2],[2,3]]^-1 = 1/8 [[3,-2],[-2,4]]
         let a = Array2::from_shape_vec((2, 2), vec![4.0, 2.0, 2.0, 3.0]).unwrap();
         let d = inverse_diagonal(&a).unwrap();
-        assert!((d[0] - 3.0 / 8.0).abs() < 1e-12 && (d[1] - 0.5).abs() < 1e-12, "{d:?}");
+        assert!(
+            (d[0] - 3.0 / 8.0).abs() < 1e-12 && (d[1] - 0.5).abs() < 1e-12,
+            "{d:?}"
+        );
         let singular = Array2::from_shape_vec((2, 2), vec![1.0, 1.0, 1.0, 1.0]).unwrap();
         assert!(inverse_diagonal(&singular).is_none());
     }

@@ -263,9 +263,15 @@ mod tests {
 
     #[test]
     fn auc_counts_ties_half_and_perfect_ranking_is_one() {
-        assert_eq!(roc_auc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]), 1.0);
+        assert_eq!(
+            roc_auc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]),
+            1.0
+        );
         assert_eq!(roc_auc(&[0.5, 0.5], &[false, true]), 0.5);
-        assert_eq!(roc_auc(&[0.9, 0.1, 0.8, 0.3], &[false, true, true, false]), 0.25);
+        assert_eq!(
+            roc_auc(&[0.9, 0.1, 0.8, 0.3], &[false, true, true, false]),
+            0.25
+        );
     }
 
     #[test]
@@ -273,7 +279,10 @@ mod tests {
         let p = [0.9, 0.8, 0.7, 0.2, 0.1];
         let y = [true, false, true, false, false];
         let m = evaluate(&p, &y, 0.7);
-        assert_eq!((m.confusion.true_positive, m.confusion.false_positive), (2, 1));
+        assert_eq!(
+            (m.confusion.true_positive, m.confusion.false_positive),
+            (2, 1)
+        );
         // AP = (1/1 + 2/3) / 2
         assert!((m.pr_auc - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
         assert_eq!(m.lift_at(0.2), Some(2.5));

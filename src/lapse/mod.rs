@@ -9,6 +9,7 @@
 mod linalg;
 pub mod metrics;
 
+pub use crate::params::{LapseParams, ThresholdRule};
 pub use metrics::Metrics;
 
 use crate::error::{Error, Result};
@@ -18,86 +19,12 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// How the decision threshold is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "rule", content = "share")]
-pub enum ThresholdRule {
-    /// The threshold with the best F1 on out-of-fold predictions.
-    BestF1,
-    /// Flag the riskiest share of clients (a call list of fixed capacity).
-    TopShare(f64),
-}
-
-impl std::str::FromStr for ThresholdRule {
-    type Err = Error;
-    /// `f1`, or `top:10` for the riskiest 10%.
-    fn from_str(s: &str) -> Result<Self> {
-        if s == "f1" {
-            return Ok(ThresholdRule::BestF1);
-        }
-        let pct = s
-            .strip_prefix("top:")
-            .and_then(|p| p.trim_end_matches('%').parse::<f64>().ok())
-            .filter(|p| *p > 0.0 && *p < 100.0)
-            .ok_or_else(|| {
-                Error::InvalidParameter(format!(
-                    "threshold rule '{s}': expected 'f1' or 'top:<percent>' such as top:10"
-                ))
-            })?;
-        Ok(ThresholdRule::TopShare(pct / 100.0))
-    }
-}
-
-/// Lapse model settings; `check` validates them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LapseParams {
-    pub test_share: f64,
-    pub folds: usize,
-    /// L2 strengths tried (linfa's alpha = scikit-learn's 1/C).
-    pub alphas: Vec<f64>,
-    pub threshold: ThresholdRule,
-    /// Training clients sampled for cross-validation (all when fewer); the final model
-    /// is fitted on every training client.
-    pub cv_sample: usize,
-    pub max_iterations: u64,
-}
-
-impl Default for LapseParams {
-    fn default() -> Self {
-        LapseParams {
-            test_share: 0.2,
-            folds: 5,
-            alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
-            threshold: ThresholdRule::BestF1,
-            cv_sample: 100_000,
-            max_iterations: 300,
-        }
-    }
-}
-
-impl LapseParams {
-    /// # Errors
-    /// `Error::InvalidParameter` naming the setting.
-    pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidParameter(m));
-        if !(0.05..=0.5).contains(&self.test_share) {
-            return bad(format!("test_share must be in [0.05, 0.5], got {}", self.test_share));
-        }
-        if !(2..=20).contains(&self.folds) {
-            return bad(format!("folds must be in 2..=20, got {}", self.folds));
-        }
-        if self.alphas.is_empty() || self.alphas.iter().any(|a| !(*a > 0.0) || !a.is_finite()) {
-            return bad("alphas must be a non-empty list of positive numbers".into());
-        }
-        if self.cv_sample < 100 {
-            return bad("cv_sample must be at least 100".into());
-        }
-        Ok(())
-    }
-}
+/// The solver stops when the gradient of the summed log loss is below this times the
+/// number of clients (a mean-gradient criterion, independent of the data size).
+const GRADIENT_TOLERANCE_PER_CLIENT: f64 = 1e-5;
 
 /// Odds ratio of one model column per unit (per standard deviation for numerics, per
 /// membership for one-hot columns), with a 95% interval from the penalised Hessian.
@@ -195,13 +122,18 @@ impl LapseModel {
 
 /// Labels as `bool` (true = lapsed) for linfa; linfa orders classes by frequency, so the
 /// fitted weights are re-oriented to lapse explicitly below.
-fn fit_once(x: ArrayView2<f64>, y: &[bool], alpha: f64, max_iterations: u64) -> Result<(Vec<f64>, f64)> {
+fn fit_once(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    alpha: f64,
+    max_iterations: u64,
+) -> Result<(Vec<f64>, f64)> {
     let targets = Array1::from(y.to_vec());
     let data = DatasetBase::new(x, targets);
     let model = LogisticRegression::default()
         .alpha(alpha)
         .max_iterations(max_iterations)
-        .gradient_tolerance(1e-5)
+        .gradient_tolerance(GRADIENT_TOLERANCE_PER_CLIENT * x.nrows() as f64)
         .fit(&data)
         .map_err(|e| Error::Runtime(format!("logistic regression (alpha {alpha}) failed: {e}")))?;
     let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
@@ -258,7 +190,13 @@ pub struct Fitted {
 ///
 /// # Errors
 /// A single class, too few clients per fold, or a failed fit.
-pub fn fit(x: ArrayView2<f64>, y: &[bool], columns: &[String], params: &LapseParams, seed: u64) -> Result<Fitted> {
+pub fn fit(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    columns: &[String],
+    params: &LapseParams,
+    seed: u64,
+) -> Result<Fitted> {
     params.check()?;
     let lapsed = y.iter().filter(|&&v| v).count();
     let stayed = y.len() - lapsed;
@@ -279,16 +217,31 @@ pub fn fit(x: ArrayView2<f64>, y: &[bool], columns: &[String], params: &LapsePar
     let xcv = x.select(Axis(0), &cv_rows);
     let ycv: Vec<bool> = cv_rows.iter().map(|&i| y[i]).collect();
     let folds = stratified_folds(&ycv, params.folds, seed ^ 0xF0);
-    let mut cv = Vec::new();
-    let mut best: Option<(f64, Vec<f64>)> = None;
-    for &alpha in &params.alphas {
-        let mut oof = vec![0.0; ycv.len()];
-        for f in 0..params.folds {
+    // Every (penalty, fold) fit is independent: run them in parallel, then put each
+    // fold's predictions back by position, so the result does not depend on threads.
+    let tasks: Vec<(usize, usize)> = (0..params.alphas.len())
+        .flat_map(|a| (0..params.folds).map(move |f| (a, f)))
+        .collect();
+    let fold_predictions = tasks
+        .par_iter()
+        .map(|&(a, f)| {
             let (tr, te): (Vec<usize>, Vec<usize>) = (0..ycv.len()).partition(|&i| folds[i] != f);
             let ytr: Vec<bool> = tr.iter().map(|&i| ycv[i]).collect();
-            let (w, b) = fit_once(xcv.select(Axis(0), &tr).view(), &ytr, alpha, params.max_iterations)?;
-            let p = predict(xcv.select(Axis(0), &te).view(), &w, b);
-            for (&i, pi) in te.iter().zip(p) {
+            let (w, b) = fit_once(
+                xcv.select(Axis(0), &tr).view(),
+                &ytr,
+                params.alphas[a],
+                params.max_iterations,
+            )?;
+            Ok((te.clone(), predict(xcv.select(Axis(0), &te).view(), &w, b)))
+        })
+        .collect::<Result<Vec<(Vec<usize>, Vec<f64>)>>>()?;
+    let mut cv = Vec::new();
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for (a, &alpha) in params.alphas.iter().enumerate() {
+        let mut oof = vec![0.0; ycv.len()];
+        for (te, p) in &fold_predictions[a * params.folds..(a + 1) * params.folds] {
+            for (&i, &pi) in te.iter().zip(p) {
                 oof[i] = pi;
             }
         }
@@ -342,7 +295,13 @@ pub fn fit(x: ArrayView2<f64>, y: &[bool], columns: &[String], params: &LapsePar
 
 /// Standard errors from the inverse of the penalised Hessian at the optimum
 /// (X'WX + alpha on the weights, the intercept unpenalised).
-fn odds_ratios(x: ArrayView2<f64>, w: &[f64], b: f64, alpha: f64, columns: &[String]) -> Result<Vec<OddsRatio>> {
+fn odds_ratios(
+    x: ArrayView2<f64>,
+    w: &[f64],
+    b: f64,
+    alpha: f64,
+    columns: &[String],
+) -> Result<Vec<OddsRatio>> {
     let p = w.len();
     let mut h = Array2::<f64>::zeros((p + 1, p + 1));
     let mut xt = vec![0.0; p + 1];
@@ -421,9 +380,19 @@ mod tests {
         };
         let f = fit(x.view(), &y, &cols, &params, 9).unwrap();
         let m = &f.model;
-        assert!((m.coefficients[0] - 1.2).abs() < 0.25, "{:?}", m.coefficients);
-        assert!((m.coefficients[1] + 0.8).abs() < 0.25, "{:?}", m.coefficients);
-        assert!(m.odds_ratios[0].low > 1.0 && m.odds_ratios[2].low < 1.0 && m.odds_ratios[2].high > 1.0);
+        assert!(
+            (m.coefficients[0] - 1.2).abs() < 0.25,
+            "{:?}",
+            m.coefficients
+        );
+        assert!(
+            (m.coefficients[1] + 0.8).abs() < 0.25,
+            "{:?}",
+            m.coefficients
+        );
+        assert!(
+            m.odds_ratios[0].low > 1.0 && m.odds_ratios[2].low < 1.0 && m.odds_ratios[2].high > 1.0
+        );
         // Flipping the labels flips the model: orientation does not depend on class sizes.
         let flipped: Vec<bool> = y.iter().map(|v| !v).collect();
         let g = fit(x.view(), &flipped, &cols, &params, 9).unwrap();
@@ -443,14 +412,29 @@ mod tests {
     fn a_single_class_is_refused_and_rules_parse() {
         let (x, _) = data();
         let y = vec![false; x.nrows()];
-        let err = fit(x.view(), &y, &["a".into(), "b".into(), "c".into()], &LapseParams::default(), 1)
-            .err()
-            .unwrap()
-            .to_string();
+        let err = fit(
+            x.view(),
+            &y,
+            &["a".into(), "b".into(), "c".into()],
+            &LapseParams::default(),
+            1,
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(err.contains("0 lapsed"), "{err}");
-        assert_eq!("top:10".parse::<ThresholdRule>().unwrap(), ThresholdRule::TopShare(0.1));
+        assert_eq!(
+            "top:10".parse::<ThresholdRule>().unwrap(),
+            ThresholdRule::TopShare(0.1)
+        );
         assert!("top:0".parse::<ThresholdRule>().is_err());
-        let (tr, te) = stratified_split(&[true, false, true, false, false, false, true, false, false, false], 0.2, 1);
+        let (tr, te) = stratified_split(
+            &[
+                true, false, true, false, false, false, true, false, false, false,
+            ],
+            0.2,
+            1,
+        );
         assert_eq!(tr.len() + te.len(), 10);
         assert!(te.len() == 2 || te.len() == 3);
     }

@@ -89,7 +89,9 @@ pub fn score(
         sizes[l] += 1;
     }
     let sse: f64 = distances.iter().map(|d| d * d).sum();
-    let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| ndarray::Array1::zeros(x.ncols()));
+    let mean = x
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| ndarray::Array1::zeros(x.ncols()));
     let between: f64 = centres
         .axis_iter(Axis(0))
         .zip(&sizes)
@@ -218,7 +220,13 @@ mod tests {
         let s3 = &scores[1];
         assert!(s3.silhouette > 0.9 && s3.davies_bouldin < 0.1, "{s3:?}");
         assert!(fit_kmeans(x.view(), 91, 1, 1).is_err());
-        let none: Vec<KScore> = scores.iter().map(|s| KScore { admissible: false, ..s.clone() }).collect();
+        let none: Vec<KScore> = scores
+            .iter()
+            .map(|s| KScore {
+                admissible: false,
+                ..s.clone()
+            })
+            .collect();
         assert!(pick_k(&none, 0.02).is_err());
     }
 }

@@ -5,6 +5,7 @@ mod choose;
 mod matching;
 mod names;
 
+pub use crate::params::SegmentParams;
 pub use choose::{assign, KScore, SILHOUETTE_TIE};
 pub use matching::optimal_matching;
 pub use names::read_names_file;
@@ -17,87 +18,18 @@ use rand_xoshiro::Xoshiro256Plus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Features segments are built on by default (those the data has): value and behaviour,
-/// plus age and income, which shape what a client needs.
+/// Features segments are built on by default (when the data has them): life stage and
+/// value (age, income, premium in force, tenure) and digital engagement. Counts of rare
+/// events (complaints, missed premiums) and 0/1 product flags are left out: on the sample
+/// they split clients by noise rather than by kind (adjusted Rand index against the
+/// generator's archetypes fell from 0.81 to 0.45-0.64 when they were added).
 pub const DEFAULT_FEATURES: &[&str] = &[
     "age",
     "log_income",
     "premium_in_force",
     "tenure_years",
-    "n_policies",
-    "has_savings",
-    "has_health",
-    "renewal_rate_12m",
-    "missed_12m",
     "logins_6m",
-    "service_contacts_6m",
-    "complaints_6m",
 ];
-
-/// How segments are fitted; `check` validates the combination.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SegmentParams {
-    /// Model features to cluster on; empty = `DEFAULT_FEATURES` present in the data,
-    /// else every numeric feature.
-    pub features: Vec<String>,
-    /// Fixed k (the `--k` flag); `None` = choose k automatically.
-    pub k: Option<usize>,
-    pub k_min: usize,
-    pub k_max: usize,
-    /// k-means++ restarts; the run with the least inertia is kept.
-    pub restarts: usize,
-    /// Segments smaller than this share of clients are too small to act on.
-    pub min_share: f64,
-    /// Clients sampled to choose k (all when fewer).
-    pub choice_sample: usize,
-    /// Clients of that sample the silhouette is computed on (it is quadratic).
-    pub silhouette_sample: usize,
-}
-
-impl Default for SegmentParams {
-    fn default() -> Self {
-        SegmentParams {
-            features: Vec::new(),
-            k: None,
-            k_min: 2,
-            k_max: 10,
-            restarts: 10,
-            min_share: 0.02,
-            choice_sample: 50_000,
-            silhouette_sample: 3_000,
-        }
-    }
-}
-
-impl SegmentParams {
-    /// # Errors
-    /// `Error::InvalidParameter` naming the offending setting.
-    pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidParameter(m));
-        if let Some(k) = self.k {
-            if !(1..=50).contains(&k) {
-                return bad(format!("--k must be between 1 and 50, got {k}"));
-            }
-        }
-        if self.k_min < 2 || self.k_max < self.k_min || self.k_max > 50 {
-            return bad(format!(
-                "the k range must satisfy 2 <= k_min <= k_max <= 50, got {}..={}",
-                self.k_min, self.k_max
-            ));
-        }
-        if self.restarts == 0 {
-            return bad("restarts must be at least 1".into());
-        }
-        if !(0.0..0.5).contains(&self.min_share) {
-            return bad(format!("min_share must be in [0, 0.5), got {}", self.min_share));
-        }
-        if self.silhouette_sample < 10 || self.choice_sample < self.silhouette_sample {
-            return bad("silhouette_sample must be >= 10 and <= choice_sample".into());
-        }
-        Ok(())
-    }
-}
 
 /// A segment's mean of one model column: original units for numeric features, share of
 /// clients for one-hot columns; `z` against the whole book.
@@ -165,7 +97,9 @@ impl SegmentModel {
             .iter()
             .map(|f| {
                 columns.iter().position(|c| c == f).ok_or_else(|| {
-                    Error::NoData(format!("segment feature '{f}' is not among the model's features"))
+                    Error::NoData(format!(
+                        "segment feature '{f}' is not among the model's features"
+                    ))
                 })
             })
             .collect()
@@ -319,9 +253,21 @@ fn score_range(xs: ArrayView2<f64>, params: &SegmentParams, seed: u64) -> Result
     }
     (params.k_min..=k_max)
         .map(|k| {
-            let c = choose::fit_kmeans(xsample.view(), k, params.restarts, derived_seed(seed, k as u64))?;
+            let c = choose::fit_kmeans(
+                xsample.view(),
+                k,
+                params.restarts,
+                derived_seed(seed, k as u64),
+            )?;
             let (l, d) = assign(xsample.view(), &c);
-            Ok(choose::score(xsample.view(), &c, &l, &d, &sil_rows, params.min_share))
+            Ok(choose::score(
+                xsample.view(),
+                &c,
+                &l,
+                &d,
+                &sil_rows,
+                params.min_share,
+            ))
         })
         .collect()
 }
@@ -534,7 +480,12 @@ pub fn carry_over(
         })
         .collect();
     let matched = optimal_matching(&cost);
-    let mut next_id = previous.segments.iter().map(|s| s.id + 1).max().unwrap_or(0);
+    let mut next_id = previous
+        .segments
+        .iter()
+        .map(|s| s.id + 1)
+        .max()
+        .unwrap_or(0);
     let mut matches = Vec::new();
     let old_ids: Vec<u32> = model.segments.iter().map(|s| s.id).collect();
     for (i, m) in matched.iter().enumerate() {

@@ -53,7 +53,11 @@ pub fn generate(profile: &[ProfileEntry]) -> String {
         .iter()
         .filter(|p| !p.feature.contains('=') && p.z.abs() >= DISTINCT_Z)
         .collect();
-    traits.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()).then(a.feature.cmp(&b.feature)));
+    traits.sort_by(|a, b| {
+        b.z.abs()
+            .total_cmp(&a.z.abs())
+            .then(a.feature.cmp(&b.feature))
+    });
     let mut used = BTreeSet::new();
     let mut parts = Vec::new();
     for t in traits {
@@ -103,8 +107,8 @@ pub fn read_names_file(path: &Path, ids: &[u32]) -> Result<BTreeMap<u32, String>
         path: path.to_path_buf(),
         source: e,
     })?;
-    let table: BTreeMap<String, String> =
-        toml::from_str(&text).map_err(|e| bad(format!("expected `<segment id> = \"name\"` lines: {e}")))?;
+    let table: BTreeMap<String, String> = toml::from_str(&text)
+        .map_err(|e| bad(format!("expected `<segment id> = \"name\"` lines: {e}")))?;
     let mut out = BTreeMap::new();
     for (key, name) in table {
         let id: u32 = key
@@ -152,7 +156,11 @@ mod tests {
         ];
         assert_eq!(generate(&p), "Older, high premium, long tenure");
         assert_eq!(generate(&[entry("age", 0.1)]), "Typical clients");
-        let mut names = vec![(0, "A".to_string()), (1, "A".to_string()), (2, "B".to_string())];
+        let mut names = vec![
+            (0, "A".to_string()),
+            (1, "A".to_string()),
+            (2, "B".to_string()),
+        ];
         deduplicate(&mut names);
         assert_eq!(names[1].1, "A (segment 1)");
     }

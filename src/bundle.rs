@@ -1,0 +1,295 @@
+//! The model bundle: one directory `models/<version>/` holding `bundle.json` (everything
+//! inference needs, plain JSON: nothing executes on load), `metrics.json` and
+//! `names.toml`. Versions are never overwritten; `models/latest` names the newest.
+
+use crate::config::Config;
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::features::FittedFeatures;
+use crate::ingest::CleaningStats;
+use crate::lapse::LapseModel;
+use crate::segment::SegmentModel;
+use crate::stats::Distribution;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever the bundle's layout changes; loading refuses other versions.
+pub const FORMAT_VERSION: u32 = 1;
+pub const BUNDLE_FILE: &str = "bundle.json";
+pub const METRICS_FILE: &str = "metrics.json";
+pub const NAMES_FILE: &str = "names.toml";
+pub const LATEST_FILE: &str = "latest";
+/// Every client's training-time segment and probability (only with `--save-scores`).
+pub const SCORES_FILE: &str = "scores.csv";
+
+/// What the model was trained on: each source file's size and SHA-256.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataFingerprint {
+    pub files: Vec<FileFingerprint>,
+    pub clients: usize,
+    pub active_clients: usize,
+    pub labelled_clients: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileFingerprint {
+    pub source: String,
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl FileFingerprint {
+    /// # Errors
+    /// `Error::Read` when the file cannot be read.
+    pub fn of(source: &str, path: &Path) -> Result<Self> {
+        use std::io::Read;
+        let err = |e| Error::Read {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let mut file = std::fs::File::open(path).map_err(err)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(err)?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            hasher.update(&buf[..n]);
+        }
+        Ok(FileFingerprint {
+            source: source.to_string(),
+            file: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            bytes,
+            sha256: hex(&hasher.finalize()),
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Training distributions that drift checks compare new batches against (the numeric
+/// and categorical ones live with each fitted feature).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftReference {
+    /// Segment id -> share of the training book.
+    pub segment_shares: Vec<(u32, f64)>,
+    /// Lapse probabilities of the training book.
+    pub score: Distribution,
+}
+
+/// Everything a trained model is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub format_version: u32,
+    pub crate_version: String,
+    /// UTC, RFC 3339. Not part of the content hash.
+    pub created_at: String,
+    /// `<UTC timestamp>-<content hash>`. Not part of the content hash.
+    pub version: String,
+    pub seed: u64,
+    pub config: Config,
+    pub cutoff: Date,
+    pub horizon_months: i32,
+    pub data: DataFingerprint,
+    pub cleaning: CleaningStats,
+    pub features: FittedFeatures,
+    pub segments: SegmentModel,
+    pub lapse: LapseModel,
+    pub metrics: crate::train::TrainMetrics,
+    pub drift: DriftReference,
+}
+
+/// A bundle directory resolved from what the user passed.
+#[derive(Clone, Debug)]
+pub struct Located {
+    pub dir: PathBuf,
+    pub bundle: Bundle,
+}
+
+impl Bundle {
+    /// SHA-256 of the bundle's JSON with the creation time and version blanked: equal
+    /// for equal data, seed and settings.
+    pub fn content_hash(&self) -> Result<String> {
+        let mut copy = self.clone();
+        copy.created_at.clear();
+        copy.version.clear();
+        let json = serde_json::to_vec(&copy)
+            .map_err(|e| Error::Runtime(format!("cannot encode the bundle: {e}")))?;
+        Ok(hex(&Sha256::digest(&json)))
+    }
+
+    /// Assigns the version from the time and content, then publishes the bundle under
+    /// `models_dir/<version>/` atomically (written into a temporary directory, renamed
+    /// into place) and points `models_dir/latest` at it.
+    ///
+    /// # Errors
+    /// `Error::Exists` if that version is already published; I/O errors.
+    pub fn publish(
+        &mut self,
+        models_dir: &Path,
+        now_utc: &str,
+        names: &str,
+        scores_csv: Option<&str>,
+    ) -> Result<PathBuf> {
+        let stamp: String = now_utc
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        self.created_at = now_utc.to_string();
+        self.version = format!("{stamp}-{}", &self.content_hash()?[..8]);
+        let dir = models_dir.join(&self.version);
+        if dir.exists() {
+            return Err(Error::Exists {
+                path: dir,
+                hint: String::new(),
+            });
+        }
+        let write_err = |path: &Path, source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = models_dir.join(format!(".{}.tmp-{}", self.version, std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
+        let result = (|| {
+            let json = serde_json::to_vec_pretty(self)
+                .map_err(|e| Error::Runtime(format!("cannot encode the bundle: {e}")))?;
+            crate::fsio::write_atomic(&tmp.join(BUNDLE_FILE), &json)?;
+            let metrics = serde_json::to_vec_pretty(&self.metrics)
+                .map_err(|e| Error::Runtime(format!("cannot encode the metrics: {e}")))?;
+            crate::fsio::write_atomic(&tmp.join(METRICS_FILE), &metrics)?;
+            crate::fsio::write_atomic(&tmp.join(NAMES_FILE), names.as_bytes())?;
+            if let Some(scores) = scores_csv {
+                crate::fsio::write_atomic(&tmp.join(SCORES_FILE), scores.as_bytes())?;
+            }
+            // rename(2) refuses to replace a non-empty directory: a version published
+            // meanwhile by another run is not overwritten.
+            std::fs::rename(&tmp, &dir).map_err(|e| write_err(&dir, e))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result?;
+        crate::fsio::write_atomic(
+            &models_dir.join(LATEST_FILE),
+            format!("{}\n", self.version).as_bytes(),
+        )?;
+        Ok(dir)
+    }
+
+    /// Loads a bundle from a version directory, a `latest` file, or a models directory
+    /// (whose `latest` is followed).
+    ///
+    /// # Errors
+    /// `Error::Bundle` when nothing is found, the JSON is damaged, or its format version
+    /// is not this program's.
+    pub fn load(path: &Path) -> Result<Located> {
+        let dir = resolve(path)?;
+        let file = dir.join(BUNDLE_FILE);
+        let bad = |message: String| Error::Bundle {
+            path: file.clone(),
+            message,
+        };
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("damaged (not valid JSON: {e})")))?;
+        let format = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64);
+        if format != Some(u64::from(FORMAT_VERSION)) {
+            return Err(bad(format!(
+                "format version {} but this program reads format {FORMAT_VERSION}: retrain the \
+                 model with this version of clientele, or use the clientele release that wrote it",
+                format.map_or_else(|| "missing".to_string(), |f| f.to_string())
+            )));
+        }
+        let bundle: Bundle = serde_json::from_value(value)
+            .map_err(|e| bad(format!("damaged or incomplete: {e}")))?;
+        let n = bundle.features.n_columns();
+        if bundle.lapse.coefficients.len() != n || bundle.lapse.centres.len() != n {
+            return Err(bad(format!(
+                "damaged: the lapse model has {} coefficients for {n} features",
+                bundle.lapse.coefficients.len()
+            )));
+        }
+        if bundle
+            .segments
+            .segments
+            .iter()
+            .any(|s| s.centre.len() != bundle.segments.features.len())
+            || bundle.segments.segments.is_empty()
+        {
+            return Err(bad(
+                "damaged: segment centres do not match the segment features".into(),
+            ));
+        }
+        Ok(Located { dir, bundle })
+    }
+}
+
+fn resolve(path: &Path) -> Result<PathBuf> {
+    let not_found = |message: String| Error::Bundle {
+        path: path.to_path_buf(),
+        message,
+    };
+    if path.is_dir() && path.join(BUNDLE_FILE).exists() {
+        return Ok(path.to_path_buf());
+    }
+    let latest = if path.is_dir() {
+        path.join(LATEST_FILE)
+    } else {
+        path.to_path_buf()
+    };
+    if latest.is_file() {
+        let version = std::fs::read_to_string(&latest)
+            .map_err(|e| not_found(format!("cannot read {}: {e}", latest.display())))?;
+        let version = version.trim();
+        let valid = !version.is_empty()
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid {
+            return Err(not_found(format!(
+                "{} does not name a model version",
+                latest.display()
+            )));
+        }
+        let dir = latest.parent().unwrap_or(Path::new(".")).join(version);
+        if dir.join(BUNDLE_FILE).exists() {
+            return Ok(dir);
+        }
+        return Err(not_found(format!(
+            "{} names version {version}, which is not there",
+            latest.display()
+        )));
+    }
+    Err(not_found(
+        "no model here: pass a version directory (models/<version>), models/latest, or the models directory".into(),
+    ))
+}
+
+/// Current UTC time as RFC 3339 (seconds), without a date-time dependency.
+pub fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i32::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let (y, m, d) = Date::from_days(days).ymd();
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,442 @@
+//! Charts of a training run: the choice of k, segment sizes and lapse rates, the profile
+//! heatmap, ROC, calibration, cumulative gains and the odds ratios.
+
+use super::{segment_colour, short, text, z_colour, ChartFiles, BLUE, GREY, ORANGE};
+use crate::bundle::Bundle;
+use crate::chart;
+use crate::error::Result;
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::path::Path;
+
+/// Draws every training chart into `dir`.
+///
+/// # Errors
+/// I/O errors and drawing failures.
+pub fn draw_all(b: &Bundle, dir: &Path) -> Result<Vec<ChartFiles>> {
+    let mut out = Vec::new();
+    if !b.segments.choice.is_empty() {
+        out.push(k_choice(b, dir)?);
+    }
+    out.push(segment_sizes(b, dir)?);
+    out.push(profile_heatmap(b, dir, None)?);
+    out.push(roc(b, dir)?);
+    out.push(calibration(b, dir)?);
+    out.push(gains(b, dir)?);
+    out.push(odds_ratios(b, dir)?);
+    Ok(out)
+}
+
+/// `n` category slots on an axis (plotters' segmented range 0..=n-1).
+pub fn slots(
+    n: usize,
+) -> plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordi32> {
+    (0..(n.max(1) as i32 - 1)).into_segmented()
+}
+
+fn centre(i: usize) -> SegmentValue<i32> {
+    SegmentValue::CenterOf(i as i32)
+}
+
+fn label_of(names: &[String], v: &SegmentValue<i32>) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| names.get(i))
+            .cloned()
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// Inertia, silhouette, Calinski-Harabasz and Davies-Bouldin against k, chosen k marked.
+pub fn k_choice(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+    let choice = &b.segments.choice;
+    let chosen = b.segments.k() as f64;
+    let kmin = choice.first().map_or(2, |c| c.k) as f64;
+    let kmax = choice.last().map_or(10, |c| c.k) as f64;
+    type Pick = fn(&crate::segment::KScore) -> f64;
+    let panels: [(&str, Pick); 4] = [
+        ("Inertia (lower = tighter)", |c| c.inertia),
+        ("Silhouette (higher = better)", |c| c.silhouette),
+        ("Calinski-Harabasz (higher = better)", |c| {
+            c.calinski_harabasz
+        }),
+        ("Davies-Bouldin (lower = better)", |c| c.davies_bouldin),
+    ];
+    Ok(chart!(
+        dir,
+        "k_choice",
+        "Choice of k",
+        (1100, 760),
+        |root| {
+            let areas = root
+                .titled(
+                    &format!("Choice of k: k = {} chosen", b.segments.k()),
+                    text(24),
+                )?
+                .split_evenly((2, 2));
+            for (area, (title, pick)) in areas.iter().zip(panels) {
+                let ys: Vec<f64> = choice.iter().map(pick).collect();
+                let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let pad = ((hi - lo) * 0.1).max(1e-6);
+                let mut c = ChartBuilder::on(area)
+                    .caption(title, text(17))
+                    .margin(12)
+                    .x_label_area_size(35)
+                    .y_label_area_size(60)
+                    .build_cartesian_2d(kmin - 0.5..kmax + 0.5, lo - pad..hi + pad)?;
+                c.configure_mesh()
+                    .x_desc("k")
+                    .x_labels(choice.len())
+                    .x_label_formatter(&|v| format!("{v:.0}"))
+                    .label_style(text(13))
+                    .draw()?;
+                c.draw_series(std::iter::once(Rectangle::new(
+                    [(chosen - 0.4, lo - pad), (chosen + 0.4, hi + pad)],
+                    ORANGE.mix(0.2).filled(),
+                )))?;
+                c.draw_series(LineSeries::new(
+                    choice.iter().map(|s| s.k as f64).zip(ys.iter().copied()),
+                    BLUE.stroke_width(2),
+                ))?;
+                c.draw_series(choice.iter().zip(&ys).map(|(s, &y)| {
+                    let colour = if s.admissible { BLUE } else { GREY };
+                    Circle::new((s.k as f64, y), 4, colour.filled())
+                }))?;
+            }
+        }
+    ))
+}
+
+/// Horizontal bars of segment shares, labelled with name, share and lapse rate.
+pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+    let segs = &b.segments.segments;
+    let n = segs.len();
+    let max_share = segs.iter().map(|s| s.share).fold(0.0, f64::max).max(0.01);
+    let names: Vec<String> = segs
+        .iter()
+        .map(|s| format!("{}  {}", s.id, short(&s.name, 38)))
+        .collect();
+    Ok(chart!(
+        dir,
+        "segment_sizes",
+        "Segment sizes and lapse rates",
+        (1100, 120 + 60 * n as u32),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption("Segments: share of clients (bar) and lapse rate", text(22))
+                .margin(15)
+                .x_label_area_size(40)
+                .y_label_area_size(330)
+                .build_cartesian_2d(0.0..max_share * 1.45, slots(n))?;
+            c.configure_mesh()
+                .disable_y_mesh()
+                .light_line_style(WHITE)
+                .x_desc("share of clients")
+                .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+                .y_labels(n)
+                .y_label_formatter(&|v| label_of(&names, v))
+                .label_style(text(15))
+                .draw()?;
+            for (i, s) in segs.iter().enumerate() {
+                let colour = segment_colour(s.id);
+                c.draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(i as i32)),
+                        (s.share, SegmentValue::Exact(i as i32 + 1)),
+                    ],
+                    colour.filled(),
+                )))?;
+                let rate = s.lapse_rate.map_or_else(
+                    || "lapse n/a".to_string(),
+                    |r| format!("lapse {:.1}%", r * 100.0),
+                );
+                c.draw_series(std::iter::once(Text::new(
+                    format!("{:.1}%  ·  {rate}", s.share * 100.0),
+                    (s.share + max_share * 0.02, centre(i)),
+                    text(15).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))?;
+            }
+        }
+    ))
+}
+
+/// Segments (columns) × numeric features (rows), cells coloured by z-score; `means`
+/// adds the original-unit mean to each cell label.
+pub fn profile_heatmap(b: &Bundle, dir: &Path, means: Option<()>) -> Result<ChartFiles> {
+    let segs = &b.segments.segments;
+    let features: Vec<String> = b.features.numeric.iter().map(|f| f.name.clone()).collect();
+    let (ns, nf) = (segs.len(), features.len());
+    let seg_labels: Vec<String> = segs
+        .iter()
+        .map(|s| format!("{} {}", s.id, short(&s.name, 16)))
+        .collect();
+    let show_means = means.is_some();
+    let top_down: Vec<String> = features.iter().rev().cloned().collect();
+    Ok(chart!(
+        dir,
+        "profile_heatmap",
+        "Segment profiles",
+        (260 + 150 * ns as u32, 140 + 34 * nf as u32),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption(
+                    "Segment profiles: mean as z-score against the whole book",
+                    text(22),
+                )
+                .margin(15)
+                .x_label_area_size(40)
+                .y_label_area_size(200)
+                .build_cartesian_2d(slots(ns), slots(nf))?;
+            c.configure_mesh()
+                .disable_mesh()
+                .x_labels(ns)
+                .x_label_formatter(&|v| label_of(&seg_labels, v))
+                .y_labels(nf)
+                .y_label_formatter(&|v| label_of(&top_down, v))
+                .label_style(text(13))
+                .draw()?;
+            for (si, s) in segs.iter().enumerate() {
+                for (row, f) in features.iter().enumerate() {
+                    let fi = nf - 1 - row;
+                    let entry = s.profile.iter().find(|p| &p.feature == f);
+                    let z = entry.map_or(0.0, |p| p.z);
+                    let (x0, y0) = (si as i32, fi as i32);
+                    c.draw_series(std::iter::once(Rectangle::new(
+                        [
+                            (SegmentValue::Exact(x0), SegmentValue::Exact(y0)),
+                            (SegmentValue::Exact(x0 + 1), SegmentValue::Exact(y0 + 1)),
+                        ],
+                        z_colour(z).filled(),
+                    )))?;
+                    let label = match (show_means, entry) {
+                        (true, Some(p)) => format!("{z:+.1} ({})", compact(p.mean)),
+                        _ => format!("{z:+.1}"),
+                    };
+                    c.draw_series(std::iter::once(Text::new(
+                        label,
+                        (centre(si), centre(fi)),
+                        text(12).pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))?;
+                }
+            }
+        }
+    ))
+}
+
+/// A number in few characters: 1234567 -> 1.2M, 0.123 -> 0.12.
+pub fn compact(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+pub fn roc(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+    let m = &b.metrics;
+    Ok(chart!(dir, "roc", "ROC curve", (760, 700), |root| {
+        let mut c = ChartBuilder::on(&root)
+            .caption("ROC curve of the lapse model", text(22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+        c.configure_mesh()
+            .x_desc("false positive rate")
+            .y_desc("true positive rate")
+            .label_style(text(14))
+            .draw()?;
+        c.draw_series(LineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            GREY.stroke_width(1),
+        ))?;
+        c.draw_series(LineSeries::new(
+            m.test.roc_curve.iter().copied(),
+            BLUE.stroke_width(3),
+        ))?
+        .label(format!("held-out test, AUC {:.3}", m.test.roc_auc))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+        if let Some(o) = &m.out_of_time {
+            c.draw_series(LineSeries::new(
+                o.metrics.roc_curve.iter().copied(),
+                ORANGE.stroke_width(3),
+            ))?
+            .label(format!(
+                "out of time ({}), AUC {:.3}",
+                o.score_cutoff, o.metrics.roc_auc
+            ))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ORANGE.stroke_width(3)));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(text(15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GREY)
+            .draw()?;
+    }))
+}
+
+pub fn calibration(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+    let bins = &b.metrics.test.calibration;
+    let top = bins
+        .iter()
+        .map(|c| c.mean_predicted.max(c.observed_rate))
+        .fold(0.05, f64::max)
+        * 1.1;
+    let top = top.min(1.0);
+    Ok(chart!(
+        dir,
+        "calibration",
+        "Calibration",
+        (760, 700),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption(
+                    format!(
+                        "Calibration on held-out clients (ECE {:.3})",
+                        b.metrics.test.ece
+                    ),
+                    text(22),
+                )
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0.0..top, 0.0..top)?;
+            c.configure_mesh()
+                .x_desc("mean predicted lapse probability (decile of clients)")
+                .y_desc("observed lapse rate")
+                .label_style(text(14))
+                .draw()?;
+            c.draw_series(LineSeries::new(
+                [(0.0, 0.0), (top, top)],
+                GREY.stroke_width(1),
+            ))?;
+            c.draw_series(LineSeries::new(
+                bins.iter().map(|b| (b.mean_predicted, b.observed_rate)),
+                BLUE.stroke_width(2),
+            ))?;
+            c.draw_series(
+                bins.iter()
+                    .map(|b| Circle::new((b.mean_predicted, b.observed_rate), 5, BLUE.filled())),
+            )?;
+        }
+    ))
+}
+
+pub fn gains(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+    let g = &b.metrics.test.gains;
+    let lift10 = b.metrics.test.lift_at(0.1).unwrap_or(f64::NAN);
+    Ok(chart!(
+        dir,
+        "gains",
+        "Cumulative gains",
+        (760, 700),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption(
+                    format!("Cumulative gains (lift at 10%: {lift10:.2})"),
+                    text(22),
+                )
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+            c.configure_mesh()
+                .x_desc("share of clients called, riskiest first")
+                .y_desc("share of lapses reached")
+                .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+                .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+                .label_style(text(14))
+                .draw()?;
+            c.draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                GREY.stroke_width(1),
+            ))?;
+            c.draw_series(LineSeries::new(
+                std::iter::once((0.0, 0.0)).chain(g.iter().map(|x| (x.share, x.captured))),
+                BLUE.stroke_width(3),
+            ))?;
+            c.draw_series(g.iter().filter(|x| x.share <= 0.21).map(|x| {
+                EmptyElement::at((x.share, x.captured))
+                    + Circle::new((0, 0), 4, ORANGE.filled())
+                    + Text::new(
+                        format!("{:.0}%: lift {:.1}", x.share * 100.0, x.lift),
+                        (8, 4),
+                        text(14),
+                    )
+            }))?;
+        }
+    ))
+}
+
+/// Forest plot of the 20 largest odds ratios with 95% intervals, log scale.
+pub fn odds_ratios(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+    let mut ors: Vec<&crate::lapse::OddsRatio> = b.lapse.odds_ratios.iter().collect();
+    ors.sort_by(|a, b| b.coefficient.abs().total_cmp(&a.coefficient.abs()));
+    ors.truncate(20);
+    ors.reverse();
+    let n = ors.len();
+    let names: Vec<String> = ors.iter().map(|o| short(&o.feature, 30)).collect();
+    let lo = ors.iter().map(|o| o.low.ln()).fold(-0.1, f64::min);
+    let hi = ors.iter().map(|o| o.high.ln()).fold(0.1, f64::max);
+    let pad = (hi - lo) * 0.05;
+    Ok(chart!(
+        dir,
+        "odds_ratios",
+        "Odds ratios",
+        (900, 140 + 30 * n as u32),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption(
+                    "Lapse odds ratios with 95% intervals (per SD, or per category)",
+                    text(20),
+                )
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(230)
+                .build_cartesian_2d(lo - pad..hi + pad, slots(n))?;
+            c.configure_mesh()
+                .disable_y_mesh()
+                .x_desc("odds ratio (log scale)")
+                .x_label_formatter(&|v| format!("{:.2}", v.exp()))
+                .y_labels(n)
+                .y_label_formatter(&|v| label_of(&names, v))
+                .label_style(text(13))
+                .draw()?;
+            c.draw_series(LineSeries::new(
+                [
+                    (0.0, SegmentValue::Exact(0)),
+                    (0.0, SegmentValue::Exact(n as i32)),
+                ],
+                GREY.stroke_width(1),
+            ))?;
+            for (i, o) in ors.iter().enumerate() {
+                let colour = if o.coefficient > 0.0 {
+                    RGBColor(202, 0, 32)
+                } else {
+                    RGBColor(5, 113, 176)
+                };
+                c.draw_series(LineSeries::new(
+                    [(o.low.ln(), centre(i)), (o.high.ln(), centre(i))],
+                    colour.stroke_width(2),
+                ))?;
+                c.draw_series(std::iter::once(Circle::new(
+                    (o.coefficient, centre(i)),
+                    5,
+                    colour.filled(),
+                )))?;
+            }
+        }
+    ))
+}

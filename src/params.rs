@@ -1,0 +1,155 @@
+//! Model settings, readable from the config's `[segments]` and `[lapse]` sections and
+//! overridden by flags. Plain data with a `check` each; the models import them.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How segments are fitted; `check` validates the combination.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SegmentParams {
+    /// Model features to cluster on; empty = `DEFAULT_FEATURES` present in the data,
+    /// else every numeric feature.
+    pub features: Vec<String>,
+    /// Fixed k (the `--k` flag); `None` = choose k automatically.
+    pub k: Option<usize>,
+    pub k_min: usize,
+    pub k_max: usize,
+    /// k-means++ restarts; the run with the least inertia is kept.
+    pub restarts: usize,
+    /// Segments smaller than this share of clients are too small to act on.
+    pub min_share: f64,
+    /// Clients sampled to choose k (all when fewer).
+    pub choice_sample: usize,
+    /// Clients of that sample the silhouette is computed on (it is quadratic).
+    pub silhouette_sample: usize,
+}
+
+impl Default for SegmentParams {
+    fn default() -> Self {
+        SegmentParams {
+            features: Vec::new(),
+            k: None,
+            k_min: 2,
+            k_max: 10,
+            restarts: 10,
+            min_share: 0.02,
+            choice_sample: 50_000,
+            silhouette_sample: 3_000,
+        }
+    }
+}
+
+impl SegmentParams {
+    /// # Errors
+    /// `Error::InvalidParameter` naming the offending setting.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        if let Some(k) = self.k {
+            if !(1..=50).contains(&k) {
+                return bad(format!("--k must be between 1 and 50, got {k}"));
+            }
+        }
+        if self.k_min < 2 || self.k_max < self.k_min || self.k_max > 50 {
+            return bad(format!(
+                "the k range must satisfy 2 <= k_min <= k_max <= 50, got {}..={}",
+                self.k_min, self.k_max
+            ));
+        }
+        if self.restarts == 0 {
+            return bad("restarts must be at least 1".into());
+        }
+        if !(0.0..0.5).contains(&self.min_share) {
+            return bad(format!(
+                "min_share must be in [0, 0.5), got {}",
+                self.min_share
+            ));
+        }
+        if self.silhouette_sample < 10 || self.choice_sample < self.silhouette_sample {
+            return bad("silhouette_sample must be >= 10 and <= choice_sample".into());
+        }
+        Ok(())
+    }
+}
+
+/// How the decision threshold is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "rule", content = "share")]
+pub enum ThresholdRule {
+    /// The threshold with the best F1 on out-of-fold predictions.
+    BestF1,
+    /// Flag the riskiest share of clients (a call list of fixed capacity).
+    TopShare(f64),
+}
+
+impl std::str::FromStr for ThresholdRule {
+    type Err = Error;
+    /// `f1`, or `top:10` for the riskiest 10%.
+    fn from_str(s: &str) -> Result<Self> {
+        if s == "f1" {
+            return Ok(ThresholdRule::BestF1);
+        }
+        let pct = s
+            .strip_prefix("top:")
+            .and_then(|p| p.trim_end_matches('%').parse::<f64>().ok())
+            .filter(|p| *p > 0.0 && *p < 100.0)
+            .ok_or_else(|| {
+                Error::InvalidParameter(format!(
+                    "threshold rule '{s}': expected 'f1' or 'top:<percent>' such as top:10"
+                ))
+            })?;
+        Ok(ThresholdRule::TopShare(pct / 100.0))
+    }
+}
+
+/// Lapse model settings; `check` validates them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LapseParams {
+    pub test_share: f64,
+    pub folds: usize,
+    /// L2 strengths tried (linfa's alpha = scikit-learn's 1/C).
+    pub alphas: Vec<f64>,
+    pub threshold: ThresholdRule,
+    /// Training clients sampled for cross-validation (all when fewer); the final model
+    /// is fitted on every training client.
+    pub cv_sample: usize,
+    pub max_iterations: u64,
+}
+
+impl Default for LapseParams {
+    fn default() -> Self {
+        LapseParams {
+            test_share: 0.2,
+            folds: 5,
+            alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
+            threshold: ThresholdRule::BestF1,
+            cv_sample: 100_000,
+            max_iterations: 300,
+        }
+    }
+}
+
+impl LapseParams {
+    /// # Errors
+    /// `Error::InvalidParameter` naming the setting.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        if !(0.05..=0.5).contains(&self.test_share) {
+            return bad(format!(
+                "test_share must be in [0.05, 0.5], got {}",
+                self.test_share
+            ));
+        }
+        if !(2..=20).contains(&self.folds) {
+            return bad(format!("folds must be in 2..=20, got {}", self.folds));
+        }
+        if self.alphas.is_empty() || self.alphas.iter().any(|a| !(*a > 0.0) || !a.is_finite()) {
+            return bad("alphas must be a non-empty list of positive numbers".into());
+        }
+        if self.cv_sample < 100 {
+            return bad("cv_sample must be at least 100".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,575 @@
+//! The training run: load and check the data, compute point-in-time features, fit the
+//! feature transform, the segments and the lapse model, evaluate on held-out and
+//! out-of-time data, and publish a versioned bundle with its charts.
+
+mod summary;
+
+pub use summary::summary;
+
+use crate::bundle::{self, Bundle, DataFingerprint, DriftReference, FileFingerprint};
+use crate::config::Mode;
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::features::{self, FittedFeatures, Label, RawFeatures};
+use crate::ingest::Book;
+use crate::lapse::{self, metrics::Confusion, CvPoint, Metrics};
+use crate::pipeline::DataSpec;
+use crate::progress::Stage;
+use crate::segment::{self, KScore, SegmentModel};
+use crate::stats::Distribution;
+use ndarray::{Array2, Axis};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Levels held by fewer training clients than this share go to `other`.
+pub const MIN_LEVEL_SHARE: f64 = 0.01;
+/// Out-of-time check needs at least this many clients of each class.
+const OOT_MIN_CLASS: usize = 20;
+
+/// What the user asked for (flags over config).
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    pub as_of: Option<Date>,
+    pub horizon_months: i32,
+    pub seed: u64,
+    pub k: Option<usize>,
+    pub threshold: Option<lapse::ThresholdRule>,
+    pub previous: Option<PathBuf>,
+    pub names: Option<PathBuf>,
+    pub models_dir: PathBuf,
+    pub out_dir: PathBuf,
+    /// Also save every client's training-time scores in the bundle (`scores.csv`).
+    pub save_scores: bool,
+    pub charts: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            as_of: None,
+            horizon_months: 12,
+            seed: 42,
+            k: None,
+            threshold: None,
+            previous: None,
+            names: None,
+            models_dir: PathBuf::from("models"),
+            out_dir: PathBuf::from("notebooks-out"),
+            save_scores: false,
+            charts: true,
+        }
+    }
+}
+
+/// Metrics of an out-of-time check: fitted at `fit_cutoff`, scored at `score_cutoff`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutOfTime {
+    pub fit_cutoff: Date,
+    pub score_cutoff: Date,
+    pub metrics: Metrics,
+}
+
+/// The numbers of a training run (also written as `metrics.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainMetrics {
+    pub cutoff: Date,
+    pub horizon_months: i32,
+    pub clients: usize,
+    pub active_clients: usize,
+    pub labelled_clients: usize,
+    pub train_clients: usize,
+    pub test_clients: usize,
+    pub lapse_rate: f64,
+    pub class_imbalance: String,
+    pub alpha: f64,
+    pub cv: Vec<CvPoint>,
+    pub cv_roc_auc: f64,
+    pub threshold_rule: String,
+    pub test: Metrics,
+    /// Confusion on the test part when the riskiest 10% are called.
+    pub test_top10: Confusion,
+    pub out_of_time: Option<OutOfTime>,
+    pub out_of_time_skipped: Option<String>,
+    pub k: usize,
+    pub k_reason: String,
+    pub k_choice: Vec<KScore>,
+    pub dropped_features: Vec<features::DroppedFeature>,
+}
+
+/// A finished run.
+pub struct TrainOutcome {
+    pub bundle: Bundle,
+    pub bundle_dir: PathBuf,
+    pub charts_dir: Option<PathBuf>,
+    pub quality_dir: PathBuf,
+    pub loaded_report: crate::ingest::QualityReport,
+}
+
+/// One client's training-time result, as saved in `scores.csv`.
+struct Scored {
+    client: usize,
+    split: &'static str,
+    label: Label,
+    segment: u32,
+    distance: f64,
+    probability: f64,
+}
+
+/// The cut-off a run uses: `--as-of`, else the data's last full month minus the horizon.
+///
+/// # Errors
+/// `Error::InvalidParameter` when the cut-off lies outside the data's dates.
+pub fn choose_cutoff(book: &Book, as_of: Option<Date>, horizon_months: i32) -> Result<Date> {
+    if book.mode == Mode::Flat {
+        return Ok(as_of.unwrap_or(book.extract_date));
+    }
+    let end = features::data_end(book)
+        .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?;
+    let start = data_start(book).unwrap_or(end);
+    let cutoff =
+        as_of.unwrap_or_else(|| end.last_full_month_end().month_end_offset(-horizon_months));
+    if cutoff < start || cutoff > end {
+        return Err(Error::InvalidParameter(format!(
+            "the cut-off {cutoff} lies outside the data, which runs from {start} to {end}"
+        )));
+    }
+    Ok(cutoff)
+}
+
+fn data_start(book: &Book) -> Option<Date> {
+    let from = |t: &Option<crate::ingest::Table>, f: &str| {
+        t.as_ref()
+            .and_then(|t| t.dates(f))
+            .and_then(|d| d.iter().flatten().min().copied())
+    };
+    [
+        from(&book.policies, "start_date"),
+        from(&book.transactions, "date"),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
+/// Every client's features, labels and model matrix at one cut-off.
+struct Snapshot {
+    raw: RawFeatures,
+    labels: Vec<Label>,
+    /// Clients in force (or transacting) at the cut-off: the book that is modelled.
+    active: Vec<usize>,
+}
+
+fn snapshot(book: &Book, cutoff: Date, horizon: i32, data_end: Date) -> Result<Snapshot> {
+    let raw = features::compute(book, cutoff);
+    let labels = features::lapse_labels(book, cutoff, horizon, data_end)?;
+    let active = (0..book.n_clients()).filter(|&i| raw.active[i]).collect();
+    Ok(Snapshot {
+        raw,
+        labels,
+        active,
+    })
+}
+
+fn is_labelled(l: Label) -> bool {
+    matches!(l, Label::Lapsed | Label::Stayed)
+}
+
+/// Runs training end to end.
+///
+/// # Errors
+/// Bad data, settings or flags (exit 2) and I/O failures (exit 1), each with its reason.
+pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
+    let mut seg_params = spec.config.segments.clone();
+    if opts.k.is_some() {
+        seg_params.k = opts.k;
+    }
+    seg_params.check()?;
+    let mut lapse_params = spec.config.lapse.clone();
+    if let Some(t) = opts.threshold {
+        lapse_params.threshold = t;
+    }
+    lapse_params.check()?;
+    if !(1..=60).contains(&opts.horizon_months) {
+        return Err(Error::InvalidParameter(format!(
+            "--horizon-months must be between 1 and 60, got {}",
+            opts.horizon_months
+        )));
+    }
+    let previous = opts.previous.as_deref().map(Bundle::load).transpose()?;
+
+    let stage = Stage::new("load", 1);
+    let loaded = spec.load(true, None)?;
+    stage.finish();
+    let quality_dir = opts.out_dir.join("train-data-quality");
+    crate::pipeline::write_quality(&loaded, &quality_dir)?;
+    loaded.check_thresholds()?;
+    let book = &loaded.book;
+
+    let cutoff = choose_cutoff(book, opts.as_of, opts.horizon_months)?;
+    let data_end = features::data_end(book).map_or(cutoff, Date::last_full_month_end);
+    let label_end = if book.mode == Mode::Flat {
+        cutoff.month_end_offset(opts.horizon_months)
+    } else {
+        data_end
+    };
+    let stage = Stage::new("features", 1);
+    let snap = snapshot(book, cutoff, opts.horizon_months, label_end)?;
+    stage.finish();
+    if snap.active.is_empty() {
+        return Err(Error::NoData(format!(
+            "no client is in force at the cut-off {cutoff}"
+        )));
+    }
+    let labelled: Vec<usize> = snap
+        .active
+        .iter()
+        .copied()
+        .filter(|&i| is_labelled(snap.labels[i]))
+        .collect();
+    let y_all: Vec<bool> = labelled
+        .iter()
+        .map(|&i| snap.labels[i] == Label::Lapsed)
+        .collect();
+    let lapsed = y_all.iter().filter(|&&v| v).count();
+    if lapsed == 0 || lapsed == y_all.len() {
+        return Err(Error::NoData(format!(
+            "all {} labelled clients at the cut-off {cutoff} {}: a lapse model needs both \
+             classes (try another --as-of or --horizon-months)",
+            y_all.len(),
+            if lapsed == 0 { "stayed" } else { "lapsed" }
+        )));
+    }
+    let (train_pos, test_pos) = lapse::stratified_split(&y_all, lapse_params.test_share, opts.seed);
+    let mut is_test = vec![false; book.n_clients()];
+    for &p in &test_pos {
+        is_test[labelled[p]] = true;
+    }
+    let cats = features::categorical_columns(book);
+    let fit_rows: Vec<usize> = snap
+        .active
+        .iter()
+        .copied()
+        .filter(|&i| !is_test[i])
+        .collect();
+    let fitted = FittedFeatures::fit(&snap.raw, &cats, &fit_rows, MIN_LEVEL_SHARE)?;
+    let columns = fitted.columns();
+    let x = fitted.transform(&snap.raw, &cats, &snap.active)?;
+    // Position of each client in the active matrix.
+    let mut row_of = vec![usize::MAX; book.n_clients()];
+    for (r, &c) in snap.active.iter().enumerate() {
+        row_of[c] = r;
+    }
+
+    let stage = Stage::new("segments", 1);
+    let input = segment::SegmentInput {
+        fitted: &fitted,
+        raw: &snap.raw,
+        x: x.view(),
+        rows: &snap.active,
+        labels: &snap.labels,
+    };
+    let mut segments = segment::fit(&input, &seg_params, opts.seed)?;
+    let (seg_index, seg_distance) = segments.assign(x.view(), &columns)?;
+    if let Some(prev) = &previous {
+        let prev_ids = previous_assignment(&prev.bundle, &snap.raw, &cats, &snap.active);
+        segment::carry_over(
+            &mut segments,
+            &prev.bundle.segments,
+            &prev.bundle.version,
+            &fitted,
+            &seg_index,
+            prev_ids.as_deref(),
+        )?;
+    }
+    if let Some(path) = &opts.names {
+        let ids: Vec<u32> = segments.segments.iter().map(|s| s.id).collect();
+        let names = segment::read_names_file(path, &ids)?;
+        segment::apply_names(&mut segments, &names)?;
+    }
+    stage.finish();
+
+    let stage = Stage::new("lapse", 1);
+    let train_rows: Vec<usize> = train_pos.iter().map(|&p| row_of[labelled[p]]).collect();
+    let test_rows: Vec<usize> = test_pos.iter().map(|&p| row_of[labelled[p]]).collect();
+    let xtr = x.select(Axis(0), &train_rows);
+    let ytr: Vec<bool> = train_pos.iter().map(|&p| y_all[p]).collect();
+    let fitted_lapse = lapse::fit(xtr.view(), &ytr, &columns, &lapse_params, opts.seed)?;
+    drop(xtr);
+    let model = fitted_lapse.model;
+    let probabilities = model.probabilities(x.view());
+    let p_test: Vec<f64> = test_rows.iter().map(|&r| probabilities[r]).collect();
+    let y_test: Vec<bool> = test_pos.iter().map(|&p| y_all[p]).collect();
+    let test = lapse::metrics::evaluate(&p_test, &y_test, model.threshold);
+    let test_top10 = Confusion::at(
+        &p_test,
+        &y_test,
+        lapse::metrics::top_share_threshold(&p_test, 0.10),
+    );
+    stage.finish();
+
+    let stage = Stage::new("out-of-time", 1);
+    let (out_of_time, out_of_time_skipped) =
+        match out_of_time(book, cutoff, opts, model.alpha, &lapse_params) {
+            Ok(o) => (Some(o), None),
+            Err(reason) => (None, Some(reason)),
+        };
+    stage.finish();
+
+    let cv_roc_auc = model
+        .cv
+        .iter()
+        .find(|c| c.alpha == model.alpha)
+        .map_or(f64::NAN, |c| c.roc_auc);
+    let metrics = TrainMetrics {
+        cutoff,
+        horizon_months: opts.horizon_months,
+        clients: book.n_clients(),
+        active_clients: snap.active.len(),
+        labelled_clients: labelled.len(),
+        train_clients: train_pos.len(),
+        test_clients: test_pos.len(),
+        lapse_rate: lapsed as f64 / y_all.len() as f64,
+        class_imbalance: format!(
+            "not reweighted or resampled: probabilities stay calibrated to the {:.1}% lapse \
+             rate; the imbalance is handled by the decision threshold",
+            100.0 * lapsed as f64 / y_all.len() as f64
+        ),
+        alpha: model.alpha,
+        cv: model.cv.clone(),
+        cv_roc_auc,
+        threshold_rule: match model.threshold_rule {
+            lapse::ThresholdRule::BestF1 => "best F1 on out-of-fold predictions".into(),
+            lapse::ThresholdRule::TopShare(s) => format!("riskiest {:.0}% of clients", s * 100.0),
+        },
+        test,
+        test_top10,
+        out_of_time,
+        out_of_time_skipped,
+        k: segments.k(),
+        k_reason: segments.k_reason.clone(),
+        k_choice: segments.choice.clone(),
+        dropped_features: fitted.dropped.clone(),
+    };
+    let mut sorted_p = probabilities.clone();
+    sorted_p.sort_by(f64::total_cmp);
+    let drift = DriftReference {
+        segment_shares: segments.segments.iter().map(|s| (s.id, s.share)).collect(),
+        score: Distribution::fit_sorted(&sorted_p, 0.0),
+    };
+    let mut bundle = Bundle {
+        format_version: bundle::FORMAT_VERSION,
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: String::new(),
+        version: String::new(),
+        seed: opts.seed,
+        config: spec.config.clone(),
+        cutoff,
+        horizon_months: opts.horizon_months,
+        data: fingerprint(spec, book, &snap.active, labelled.len())?,
+        cleaning: loaded.cleaning.clone(),
+        features: fitted,
+        segments,
+        lapse: model,
+        metrics,
+        drift,
+    };
+    let names_toml = names_file(&bundle.segments);
+    let scores = opts.save_scores.then(|| {
+        let scored: Vec<Scored> = snap
+            .active
+            .iter()
+            .enumerate()
+            .map(|(r, &c)| Scored {
+                client: c,
+                split: if is_test[c] {
+                    "test"
+                } else if is_labelled(snap.labels[c]) {
+                    "train"
+                } else {
+                    "unlabelled"
+                },
+                label: snap.labels[c],
+                segment: bundle.segments.segments[seg_index[r]].id,
+                distance: seg_distance[r],
+                probability: probabilities[r],
+            })
+            .collect();
+        scores_csv(book, &scored)
+    });
+    let bundle_dir = bundle.publish(
+        &opts.models_dir,
+        &bundle::now_utc(),
+        &names_toml,
+        scores.as_deref(),
+    )?;
+    let charts_dir = if opts.charts {
+        let dir = opts.out_dir.join(format!("train-{}", bundle.version));
+        crate::charts::training::draw_all(&bundle, &dir)?;
+        Some(dir)
+    } else {
+        None
+    };
+    Ok(TrainOutcome {
+        bundle,
+        bundle_dir,
+        charts_dir,
+        quality_dir,
+        loaded_report: loaded.report,
+    })
+}
+
+/// The previous model's segment id of every active client, when its features can be
+/// computed on this book.
+fn previous_assignment(
+    prev: &Bundle,
+    raw: &RawFeatures,
+    cats: &[(String, Option<&crate::ingest::Coded>)],
+    rows: &[usize],
+) -> Option<Vec<u32>> {
+    let x = prev.features.transform(raw, cats, rows).ok()?;
+    let (idx, _) = prev
+        .segments
+        .assign(x.view(), &prev.features.columns())
+        .ok()?;
+    Some(idx.iter().map(|&i| prev.segments.segments[i].id).collect())
+}
+
+/// Fit at cut-off minus the horizon (labels end at the cut-off), score at the cut-off.
+fn out_of_time(
+    book: &Book,
+    cutoff: Date,
+    opts: &TrainOptions,
+    alpha: f64,
+    params: &lapse::LapseParams,
+) -> std::result::Result<OutOfTime, String> {
+    if book.mode == Mode::Flat {
+        return Err("flat data has no dates: no out-of-time check".into());
+    }
+    let data_end = features::data_end(book)
+        .map(Date::last_full_month_end)
+        .ok_or("no dated records")?;
+    let early = cutoff.month_end_offset(-opts.horizon_months);
+    let fit_snap = snapshot(book, early, opts.horizon_months, cutoff).map_err(|e| e.to_string())?;
+    let score_snap =
+        snapshot(book, cutoff, opts.horizon_months, data_end).map_err(|e| e.to_string())?;
+    let lab = |s: &Snapshot| -> (Vec<usize>, Vec<bool>) {
+        let rows: Vec<usize> = s
+            .active
+            .iter()
+            .copied()
+            .filter(|&i| is_labelled(s.labels[i]))
+            .collect();
+        let y = rows.iter().map(|&i| s.labels[i] == Label::Lapsed).collect();
+        (rows, y)
+    };
+    let (fit_rows, fit_y) = lab(&fit_snap);
+    let fit_lapsed = fit_y.iter().filter(|&&v| v).count();
+    if fit_lapsed < OOT_MIN_CLASS || fit_y.len() - fit_lapsed < OOT_MIN_CLASS {
+        return Err(format!(
+            "the history before {early} gives {fit_lapsed} lapsed of {} labelled clients: too \
+             few for an out-of-time fit",
+            fit_y.len()
+        ));
+    }
+    let cats = features::categorical_columns(book);
+    let fitted = FittedFeatures::fit(&fit_snap.raw, &cats, &fit_snap.active, MIN_LEVEL_SHARE)
+        .map_err(|e| e.to_string())?;
+    let x = fitted
+        .transform(&fit_snap.raw, &cats, &fit_rows)
+        .map_err(|e| e.to_string())?;
+    let fixed = lapse::LapseParams {
+        alphas: vec![alpha],
+        folds: 2,
+        ..params.clone()
+    };
+    let model = lapse::fit(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
+        .map_err(|e| e.to_string())?
+        .model;
+    let (score_rows, score_y) = lab(&score_snap);
+    let xs: Array2<f64> = fitted
+        .transform(&score_snap.raw, &cats, &score_rows)
+        .map_err(|e| e.to_string())?;
+    let p = model.probabilities(xs.view());
+    Ok(OutOfTime {
+        fit_cutoff: early,
+        score_cutoff: cutoff,
+        metrics: lapse::metrics::evaluate(&p, &score_y, model.threshold),
+    })
+}
+
+fn fingerprint(
+    spec: &DataSpec,
+    book: &Book,
+    active: &[usize],
+    labelled: usize,
+) -> Result<DataFingerprint> {
+    use rayon::prelude::*;
+    let mut paths: Vec<(String, PathBuf)> = if spec.config.mode == Mode::Flat {
+        spec.config
+            .flat
+            .iter()
+            .map(|f| ("flat".to_string(), spec.data_dir.join(&f.path)))
+            .collect()
+    } else {
+        spec.config
+            .resolve_sources(&spec.data_dir)?
+            .into_iter()
+            .map(|(s, p, _)| (s.name().to_string(), p))
+            .collect()
+    };
+    paths.sort();
+    let files = paths
+        .par_iter()
+        .map(|(s, p)| FileFingerprint::of(s, p))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DataFingerprint {
+        files,
+        clients: book.n_clients(),
+        active_clients: active.len(),
+        labelled_clients: labelled,
+    })
+}
+
+fn names_file(model: &SegmentModel) -> String {
+    let mut out = String::from(
+        "# Segment names of this model. Copy, edit and pass with --names to rename segments\n\
+         # when retraining (ids carry over with --previous).\n",
+    );
+    for s in &model.segments {
+        out.push_str(&format!("{} = {:?}\n", s.id, s.name));
+    }
+    out
+}
+
+fn scores_csv(book: &Book, scored: &[Scored]) -> String {
+    let mut out = String::from("client_id,split,label,segment_id,distance,lapse_probability\n");
+    for s in scored {
+        let label = match s.label {
+            Label::Lapsed => "lapsed",
+            Label::Stayed => "stayed",
+            Label::Excluded => "",
+        };
+        let id = book.client_ids.get(s.client).map_or("", String::as_str);
+        out.push_str(&format!(
+            "{},{},{label},{},{},{}\n",
+            crate::fsio::csv_field(id),
+            s.split,
+            s.segment,
+            s.distance,
+            s.probability
+        ));
+    }
+    out
+}
+
+/// Where a run's outputs go, for the console.
+pub fn describe_paths(outcome: &TrainOutcome) -> Vec<(String, &Path)> {
+    let mut v = vec![
+        ("bundle".to_string(), outcome.bundle_dir.as_path()),
+        ("data quality".to_string(), outcome.quality_dir.as_path()),
+    ];
+    if let Some(c) = &outcome.charts_dir {
+        v.push(("charts".to_string(), c.as_path()));
+    }
+    v
+}

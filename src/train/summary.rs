@@ -1,0 +1,96 @@
+//! The console summary of a training run: what a data scientist reads in ten seconds.
+
+use super::TrainOutcome;
+use std::fmt::Write as _;
+
+pub fn summary(o: &TrainOutcome) -> String {
+    let b = &o.bundle;
+    let m = &b.metrics;
+    let mut s = String::new();
+    let _ = writeln!(s, "\nclientele-train: model {}", b.version);
+    let _ = writeln!(
+        s,
+        "data      {} clients, {} in force at the cut-off {}, {} labelled over {} months \
+         ({:.1}% lapsed); train {} / test {}",
+        m.clients,
+        m.active_clients,
+        m.cutoff,
+        m.labelled_clients,
+        m.horizon_months,
+        m.lapse_rate * 100.0,
+        m.train_clients,
+        m.test_clients
+    );
+    if !m.dropped_features.is_empty() {
+        let dropped: Vec<String> = m
+            .dropped_features
+            .iter()
+            .map(|d| format!("{} ({})", d.name, d.reason))
+            .collect();
+        let _ = writeln!(s, "dropped   {}", dropped.join("; "));
+    }
+    let _ = writeln!(s, "segments  {}", m.k_reason);
+    let _ = writeln!(
+        s,
+        "          {:>4}  {:<44} {:>7} {:>8}",
+        "id", "name", "share", "lapse"
+    );
+    for seg in &b.segments.segments {
+        let _ = writeln!(
+            s,
+            "          {:>4}  {:<44} {:>6.1}% {:>8}",
+            seg.id,
+            crate::charts::short(&seg.name, 44),
+            seg.share * 100.0,
+            seg.lapse_rate
+                .map_or_else(|| "n/a".into(), |r| format!("{:.1}%", r * 100.0))
+        );
+    }
+    if let Some(t) = &b.segments.transition {
+        let carried = t.matches.iter().filter(|m| m.1.is_some()).count();
+        let _ = writeln!(
+            s,
+            "          {carried} segments carried over from {}, {} new, {} retired",
+            t.previous_version,
+            t.matches.len() - carried,
+            t.retired.len()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "lapse     ROC AUC {:.3} (cross-validated) / {:.3} (held-out test); PR AUC {:.3}; \
+         lift at 10% {:.2}; Brier {:.4}; ECE {:.3}",
+        m.cv_roc_auc,
+        m.test.roc_auc,
+        m.test.pr_auc,
+        m.test.lift_at(0.1).unwrap_or(f64::NAN),
+        m.test.brier,
+        m.test.ece
+    );
+    let c = &m.test.confusion;
+    let _ = writeln!(
+        s,
+        "          threshold {:.3} ({}): precision {:.2}, recall {:.2}; L2 alpha {}",
+        c.threshold, m.threshold_rule, c.precision, c.recall, m.alpha
+    );
+    match (&m.out_of_time, &m.out_of_time_skipped) {
+        (Some(o), _) => {
+            let _ = writeln!(
+                s,
+                "          out of time: fitted at {}, scored at {}: ROC AUC {:.3}, lift at 10% {:.2}",
+                o.fit_cutoff,
+                o.score_cutoff,
+                o.metrics.roc_auc,
+                o.metrics.lift_at(0.1).unwrap_or(f64::NAN)
+            );
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(s, "          out of time: skipped ({why})");
+        }
+        (None, None) => {}
+    }
+    for (what, path) in super::describe_paths(o) {
+        let _ = writeln!(s, "{what:<9} {}", path.display());
+    }
+    s
+}
