@@ -124,7 +124,7 @@ impl Default for LapseParams {
             folds: 5,
             alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
             threshold: ThresholdRule::BestF1,
-            cv_sample: 100_000,
+            cv_sample: 50_000,
             max_iterations: 300,
         }
     }

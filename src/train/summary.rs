@@ -90,7 +90,7 @@ pub fn summary(o: &TrainOutcome) -> String {
         (None, None) => {}
     }
     for (what, path) in super::describe_paths(o) {
-        let _ = writeln!(s, "{what:<9} {}", path.display());
+        let _ = writeln!(s, "{what:<13} {}", path.display());
     }
     s
 }
