@@ -93,6 +93,8 @@ pub struct Config {
     pub segments: crate::params::SegmentParams,
     /// Lapse model settings (`[lapse]`).
     pub lapse: crate::params::LapseParams,
+    /// Recommended-action rules (`[[actions]]`), first match wins; empty = the defaults.
+    pub actions: Vec<crate::labeling::rules::ActionRule>,
     /// Set when the file was read, for error messages; not part of the file.
     #[serde(skip)]
     pub origin: Option<PathBuf>,
@@ -132,6 +134,9 @@ impl Config {
     pub fn check(&self) -> Result<()> {
         self.segments.check()?;
         self.lapse.check()?;
+        if !self.actions.is_empty() {
+            crate::labeling::rules::check_actions(&self.actions)?;
+        }
         let allowed: &[Source] = match self.mode {
             Mode::Relational => &Source::RELATIONAL,
             Mode::Transactions => &[Source::Transactions],

@@ -36,6 +36,22 @@ impl DataSpec {
         Ok(DataSpec { config, data_dir })
     }
 
+    /// Uses a given config (e.g. the one stored in a model bundle) with the data directory
+    /// from `--data`, else the config's, else `default_dir`.
+    pub fn with_config(
+        mut config: Config,
+        data_dir: Option<&Path>,
+        extract_date: Option<Date>,
+        default_dir: &Path,
+    ) -> Self {
+        config.cleaning.extract_date = extract_date;
+        let data_dir = data_dir
+            .map(Path::to_path_buf)
+            .or_else(|| config.data_dir.clone())
+            .unwrap_or_else(|| default_dir.to_path_buf());
+        DataSpec { config, data_dir }
+    }
+
     pub fn load(
         &self,
         require_label: bool,

@@ -89,6 +89,7 @@ pub fn k_choice(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     .y_label_area_size(60)
                     .build_cartesian_2d(kmin - 0.5..kmax + 0.5, lo - pad..hi + pad)?;
                 c.configure_mesh()
+                    .light_line_style(RGBColor(238, 238, 238))
                     .x_desc("k")
                     .x_labels(choice.len())
                     .x_label_formatter(&|v| format!("{v:.0}"))
@@ -133,6 +134,7 @@ pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(330)
                 .build_cartesian_2d(0.0..max_share * 1.45, slots(n))?;
             c.configure_mesh()
+                .light_line_style(RGBColor(238, 238, 238))
                 .disable_y_mesh()
                 .light_line_style(WHITE)
                 .x_desc("share of clients")
@@ -192,6 +194,7 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path, means: Option<()>) -> Result<Char
                 .y_label_area_size(200)
                 .build_cartesian_2d(slots(ns), slots(nf))?;
             c.configure_mesh()
+                .light_line_style(RGBColor(238, 238, 238))
                 .disable_mesh()
                 .x_labels(ns)
                 .x_label_formatter(&|v| label_of(&seg_labels, v))
@@ -253,6 +256,7 @@ pub fn roc(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
             .y_label_area_size(55)
             .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
         c.configure_mesh()
+            .light_line_style(RGBColor(238, 238, 238))
             .x_desc("false positive rate")
             .y_desc("true positive rate")
             .label_style(text(14))
@@ -314,6 +318,7 @@ pub fn calibration(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(55)
                 .build_cartesian_2d(0.0..top, 0.0..top)?;
             c.configure_mesh()
+                .light_line_style(RGBColor(238, 238, 238))
                 .x_desc("mean predicted lapse probability (decile of clients)")
                 .y_desc("observed lapse rate")
                 .label_style(text(14))
@@ -353,6 +358,7 @@ pub fn gains(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(55)
                 .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
             c.configure_mesh()
+                .light_line_style(RGBColor(238, 238, 238))
                 .x_desc("share of clients called, riskiest first")
                 .y_desc("share of lapses reached")
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
@@ -407,6 +413,7 @@ pub fn odds_ratios(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(230)
                 .build_cartesian_2d(lo - pad..hi + pad, slots(n))?;
             c.configure_mesh()
+                .light_line_style(RGBColor(238, 238, 238))
                 .disable_y_mesh()
                 .x_desc("odds ratio (log scale)")
                 .x_label_formatter(&|v| format!("{:.2}", v.exp()))

@@ -143,13 +143,21 @@ fn fit_once(
 ) -> Result<(Vec<f64>, f64)> {
     let targets = Array1::from(y.to_vec());
     let data = DatasetBase::new(x, targets);
-    let expected_sign = if linfa_positive_is_lapsed(y) { 1.0 } else { -1.0 };
+    let expected_sign = if linfa_positive_is_lapsed(y) {
+        1.0
+    } else {
+        -1.0
+    };
     let mut params = LogisticRegression::default()
         .alpha(alpha)
         .max_iterations(max_iterations)
         .gradient_tolerance(GRADIENT_TOLERANCE_PER_CLIENT * x.nrows() as f64);
     if let Some((w, b)) = start {
-        let init: Array1<f64> = w.iter().chain(std::iter::once(&b)).map(|v| expected_sign * v).collect();
+        let init: Array1<f64> = w
+            .iter()
+            .chain(std::iter::once(&b))
+            .map(|v| expected_sign * v)
+            .collect();
         params = params.initial_params(init);
     }
     let model = params
@@ -288,7 +296,13 @@ pub fn fit(
     let fold_fits = &fold_predictions[chosen * params.folds..(chosen + 1) * params.folds];
     let k = fold_fits.len().max(1) as f64;
     let w0: Vec<f64> = (0..x.ncols())
-        .map(|j| fold_fits.iter().map(|f| f.2.get(j).copied().unwrap_or(0.0)).sum::<f64>() / k)
+        .map(|j| {
+            fold_fits
+                .iter()
+                .map(|f| f.2.get(j).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                / k
+        })
         .collect();
     let b0 = fold_fits.iter().map(|f| f.3).sum::<f64>() / k;
     let (coefficients, intercept) = fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0)))?;

@@ -1,0 +1,250 @@
+//! The per-client labels table, written chunk by chunk to CSV and Parquet so that the
+//! labels of a whole book are never held in memory at once.
+
+use crate::error::{Error, Result};
+use polars::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One chunk of labels, column by column.
+#[derive(Default)]
+pub struct LabelChunk {
+    pub client_id: Vec<String>,
+    pub segment_id: Vec<u32>,
+    pub segment_name: Vec<String>,
+    pub segment_distance: Vec<f64>,
+    pub lapse_probability: Vec<Option<f64>>,
+    pub risk_band: Vec<Option<&'static str>>,
+    pub value_tier: Vec<&'static str>,
+    pub lifecycle_stage: Vec<&'static str>,
+    pub reasons: [Vec<Option<String>>; 3],
+    pub action: Vec<String>,
+    pub note: Vec<Option<String>>,
+}
+
+pub const COLUMNS: &[&str] = &[
+    "client_id",
+    "segment_id",
+    "segment_name",
+    "segment_distance",
+    "lapse_probability",
+    "risk_band",
+    "value_tier",
+    "lifecycle_stage",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "action",
+    "note",
+];
+
+impl LabelChunk {
+    pub fn len(&self) -> usize {
+        self.client_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.client_id.is_empty()
+    }
+
+    fn frame(&self) -> PolarsResult<DataFrame> {
+        let s = |name: &str, v: Vec<Option<&str>>| Column::new(name.into(), v);
+        fn opt(v: &[Option<String>]) -> Vec<Option<&str>> {
+            v.iter().map(Option::as_deref).collect()
+        }
+        let columns = vec![
+            Column::new("client_id".into(), &self.client_id),
+            Column::new("segment_id".into(), &self.segment_id),
+            Column::new("segment_name".into(), &self.segment_name),
+            Column::new("segment_distance".into(), &self.segment_distance),
+            Column::new("lapse_probability".into(), &self.lapse_probability),
+            s("risk_band", self.risk_band.clone()),
+            Column::new("value_tier".into(), &self.value_tier),
+            Column::new("lifecycle_stage".into(), &self.lifecycle_stage),
+            s("reason_1", opt(&self.reasons[0])),
+            s("reason_2", opt(&self.reasons[1])),
+            s("reason_3", opt(&self.reasons[2])),
+            Column::new("action".into(), &self.action),
+            s("note", opt(&self.note)),
+        ];
+        DataFrame::new(self.len(), columns)
+    }
+
+    fn write_csv(&self, w: &mut impl Write) -> std::io::Result<()> {
+        use crate::fsio::csv_field;
+        let o = |v: &Option<String>| v.as_deref().map(csv_field).unwrap_or_default().into_owned();
+        for i in 0..self.len() {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&self.client_id[i]),
+                self.segment_id[i],
+                csv_field(&self.segment_name[i]),
+                self.segment_distance[i],
+                self.lapse_probability[i]
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                self.risk_band[i].unwrap_or(""),
+                self.value_tier[i],
+                self.lifecycle_stage[i],
+                o(&self.reasons[0][i]),
+                o(&self.reasons[1][i]),
+                o(&self.reasons[2][i]),
+                csv_field(&self.action[i]),
+                o(&self.note[i]),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `labels.csv` and `labels.parquet` into a directory, chunk by chunk.
+pub struct LabelWriter {
+    csv: std::io::BufWriter<std::fs::File>,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    csv_path: PathBuf,
+    parquet_path: PathBuf,
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn polars_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+    move |e| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+impl LabelWriter {
+    /// # Errors
+    /// `Error::Write` when the files cannot be created.
+    pub fn create(dir: &Path) -> Result<Self> {
+        let csv_path = dir.join("labels.csv");
+        let parquet_path = dir.join("labels.parquet");
+        let file = std::fs::File::create(&csv_path).map_err(io_err(&csv_path))?;
+        let mut csv = std::io::BufWriter::with_capacity(1 << 20, file);
+        writeln!(csv, "{}", COLUMNS.join(",")).map_err(io_err(&csv_path))?;
+        Ok(LabelWriter {
+            csv,
+            parquet: None,
+            csv_path,
+            parquet_path,
+        })
+    }
+
+    /// # Errors
+    /// `Error::Write` on any I/O or encoding failure.
+    pub fn write(&mut self, chunk: &LabelChunk) -> Result<()> {
+        chunk
+            .write_csv(&mut self.csv)
+            .map_err(io_err(&self.csv_path))?;
+        let df = chunk.frame().map_err(polars_err(&self.parquet_path))?;
+        if self.parquet.is_none() {
+            let file =
+                std::fs::File::create(&self.parquet_path).map_err(io_err(&self.parquet_path))?;
+            let writer = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(&df.schema())
+                .map_err(polars_err(&self.parquet_path))?;
+            self.parquet = Some(writer);
+        }
+        if let Some(w) = self.parquet.as_mut() {
+            w.write_batch(&df).map_err(polars_err(&self.parquet_path))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes both files to disk.
+    ///
+    /// # Errors
+    /// `Error::Write` when flushing fails.
+    pub fn finish(mut self) -> Result<()> {
+        self.csv.flush().map_err(io_err(&self.csv_path))?;
+        self.csv
+            .get_ref()
+            .sync_all()
+            .map_err(io_err(&self.csv_path))?;
+        match self.parquet.take() {
+            Some(w) => {
+                w.finish().map_err(polars_err(&self.parquet_path))?;
+            }
+            None => {
+                // No client at all: an empty table with the right columns.
+                LabelWriter::create_empty_parquet(&self.parquet_path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn create_empty_parquet(path: &Path) -> Result<()> {
+        let mut df = LabelChunk::default().frame().map_err(polars_err(path))?;
+        let file = std::fs::File::create(path).map_err(io_err(path))?;
+        ParquetWriter::new(file)
+            .finish(&mut df)
+            .map_err(polars_err(path))?;
+        Ok(())
+    }
+}
+
+/// Reads `client_id` and `segment_id` from a previous run's labels (Parquet or CSV).
+///
+/// # Errors
+/// `Error::Read`/`Error::Malformed`-style errors naming the file.
+pub fn read_previous_segments(dir: &Path) -> Result<Vec<(String, u32)>> {
+    let parquet = dir.join("labels.parquet");
+    let csv = dir.join("labels.csv");
+    let bad = |path: &Path, message: String| Error::Config {
+        path: path.to_path_buf(),
+        message,
+    };
+    if parquet.exists() {
+        let file = std::fs::File::open(&parquet).map_err(|e| Error::Read {
+            path: parquet.clone(),
+            source: e,
+        })?;
+        let df = ParquetReader::new(file)
+            .with_columns(Some(vec!["client_id".into(), "segment_id".into()]))
+            .finish()
+            .map_err(|e| bad(&parquet, format!("not a labels table: {e}")))?;
+        let ids = df
+            .column("client_id")
+            .and_then(|c| c.str().cloned())
+            .map_err(|e| bad(&parquet, e.to_string()))?;
+        let segs = df
+            .column("segment_id")
+            .and_then(|c| c.u32().cloned())
+            .map_err(|e| bad(&parquet, e.to_string()))?;
+        return Ok(ids
+            .iter()
+            .zip(segs.iter())
+            .filter_map(|(i, s)| Some((i?.to_string(), s?)))
+            .collect());
+    }
+    let text = std::fs::read_to_string(&csv).map_err(|e| Error::Read {
+        path: csv.clone(),
+        source: e,
+    })?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let mut fields = line.splitn(3, ',');
+        let (Some(id), Some(seg)) = (fields.next(), fields.next()) else {
+            return Err(bad(
+                &csv,
+                format!("row {}: expected client_id,segment_id,...", n + 1),
+            ));
+        };
+        let seg = seg.parse().map_err(|_| {
+            bad(
+                &csv,
+                format!("row {}: segment_id {seg:?} is not a number", n + 1),
+            )
+        })?;
+        out.push((id.trim_matches('"').to_string(), seg));
+    }
+    Ok(out)
+}

@@ -1,0 +1,148 @@
+//! The aggregates of a labeling run: what the charts, the report and `summary.json`
+//! show. Counts and means only: no client appears in it.
+
+use super::Aggregates;
+use crate::bundle::{Bundle, Located};
+use crate::date::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentSummary {
+    pub id: u32,
+    pub name: String,
+    /// The segment's most distinctive traits (its generated name).
+    pub traits: String,
+    /// Clients in force in the segment this month.
+    pub clients: usize,
+    pub share: f64,
+    /// Lapse rate seen in training for this segment.
+    pub training_lapse_rate: Option<f64>,
+    pub mean_probability: f64,
+    /// 10th, 25th, 50th, 75th and 90th percentiles of the lapse probability.
+    pub probability_quantiles: [f64; 5],
+    pub high_risk_share: f64,
+    /// The most frequent recommended action in the segment.
+    pub top_action: String,
+    /// Fewer clients than the report's minimum: shown only as suppressed.
+    pub suppressed: bool,
+    /// Per numeric feature: (name, mean z against the training book, mean in original units).
+    pub profile: Vec<(String, f64, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub model_version: String,
+    pub model_dir: String,
+    pub model_created_at: String,
+    pub model_cutoff: Date,
+    pub horizon_months: i32,
+    pub test_roc_auc: f64,
+    pub test_lift_at_10: f64,
+    pub as_of: Date,
+    pub clients: usize,
+    pub scored: usize,
+    pub not_scored: usize,
+    pub imputed_clients: usize,
+    pub min_report_count: usize,
+    pub segments: Vec<SegmentSummary>,
+    /// (value tier, risk band, clients in force).
+    pub tier_band: Vec<(String, String, usize)>,
+    pub stages: Vec<(String, usize)>,
+    pub actions: Vec<(String, usize)>,
+    /// (last month's segment, this month's segment, clients), with --previous-run.
+    pub migration: Option<Vec<(u32, u32, usize)>>,
+}
+
+fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
+    v.sort_by(f64::total_cmp);
+    [0.1, 0.25, 0.5, 0.75, 0.9].map(|q| crate::stats::quantile_sorted(&v, q))
+}
+
+pub fn summarise(
+    b: &Bundle,
+    located: &Located,
+    as_of: Date,
+    agg: &Aggregates,
+    migration: Option<Vec<(u32, u32, usize)>>,
+    min_report_count: usize,
+    _quality: &crate::ingest::QualityReport,
+) -> RunSummary {
+    let scored = agg.active_rows.len();
+    let mut by_segment: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for (&s, &p) in agg.active_segments.iter().zip(&agg.active_probabilities) {
+        by_segment.entry(s).or_default().push(p);
+    }
+    let segments = b
+        .segments
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, seg)| {
+            let probs = by_segment.remove(&seg.id).unwrap_or_default();
+            let count = agg.counts[i];
+            let nf = count.max(1) as f64;
+            let top_action = agg
+                .actions
+                .iter()
+                .filter(|((id, _), _)| *id == seg.id)
+                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0 .1.cmp(&a.0 .1)))
+                .map_or_else(String::new, |((_, a), _)| a.clone());
+            SegmentSummary {
+                id: seg.id,
+                name: seg.name.clone(),
+                traits: seg.generated_name.clone(),
+                clients: count,
+                share: count as f64 / scored.max(1) as f64,
+                training_lapse_rate: seg.lapse_rate,
+                mean_probability: probs.iter().sum::<f64>() / nf,
+                high_risk_share: probs.iter().filter(|&&p| p >= b.lapse.bands.high).count() as f64
+                    / nf,
+                probability_quantiles: quantiles(probs),
+                top_action,
+                suppressed: count < min_report_count,
+                profile: b
+                    .features
+                    .numeric
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| {
+                        (
+                            f.name.clone(),
+                            agg.column_sums[i][j] / nf,
+                            agg.original_sums[i][j] / nf,
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut actions: BTreeMap<String, usize> = BTreeMap::new();
+    for ((_, a), n) in &agg.actions {
+        *actions.entry(a.clone()).or_default() += n;
+    }
+    RunSummary {
+        model_version: b.version.clone(),
+        model_dir: located.dir.display().to_string(),
+        model_created_at: b.created_at.clone(),
+        model_cutoff: b.cutoff,
+        horizon_months: b.horizon_months,
+        test_roc_auc: b.metrics.test.roc_auc,
+        test_lift_at_10: b.metrics.test.lift_at(0.1).unwrap_or(f64::NAN),
+        as_of,
+        clients: agg.clients,
+        scored,
+        not_scored: agg.clients - scored,
+        imputed_clients: agg.imputed_clients,
+        min_report_count,
+        segments,
+        tier_band: agg
+            .tier_band
+            .iter()
+            .map(|((t, r), n)| (t.clone(), r.clone(), *n))
+            .collect(),
+        stages: agg.stages.iter().map(|(s, n)| (s.clone(), *n)).collect(),
+        actions: actions.into_iter().collect(),
+        migration,
+    }
+}
