@@ -88,23 +88,57 @@ pub fn latest_bundle(models: &Path) -> (PathBuf, serde_json::Value) {
     (dir, json)
 }
 
-/// Rows of a CSV file as header -> value maps (no quoted commas in our test files).
+/// Splits one CSV line, honouring double-quoted fields.
+pub fn split_csv(line: &str) -> Vec<String> {
+    let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+/// Rows of a CSV file as header -> value maps.
 pub fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
+    let header = split_csv(lines.next().unwrap());
     lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(str::to_string))
-                .collect()
-        })
+        .map(|l| header.iter().cloned().zip(split_csv(l)).collect())
         .collect()
+}
+
+pub fn infer(args: &[&str], cwd: &Path) -> Run {
+    run(env!("CARGO_BIN_EXE_clientele-infer"), args, cwd)
+}
+
+/// Writes a generated book with shifted incomes and lapse drivers (for drift tests).
+pub fn shifted_book(dir: &Path, clients: usize, income_factor: f64, lapse_shift: f64) {
+    use clientele::synth::{self, BookParams, OutputFormat, WriteOptions};
+    let end = clientele::Date::parse("2026-10-31").unwrap();
+    let params = BookParams {
+        clients,
+        seed: 99,
+        end,
+        extra_months: 0,
+        history_years: 5,
+        income_factor,
+        lapse_shift,
+    };
+    let book = synth::generate(&params);
+    let opts = WriteOptions {
+        view: end,
+        format: OutputFormat::Csv,
+        dirt: false,
+    };
+    synth::write_book(&book, dir, &opts).unwrap();
 }

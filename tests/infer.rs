@@ -1,0 +1,368 @@
+//! Monthly labeling with the real binaries: a model trained on the sample labels the
+//! sample's next month; outputs, report, drift, repeatability, skew and bad input.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn sample(sub: &str) -> String {
+    format!("{}/data/sample{sub}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One model trained on the sample (with scores), shared by the tests of this file.
+fn model() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let r = train(
+            &[
+                "--data",
+                &sample(""),
+                "--extract-date",
+                "2026-09-30",
+                "--save-scores",
+                "--models",
+                "models",
+                "--out",
+                "out",
+                "--no-charts",
+            ],
+            &dir,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        dir
+    })
+}
+
+fn model_arg() -> String {
+    model().join("models/latest").to_string_lossy().into_owned()
+}
+
+fn label_next_month(t: &Path, out: &str, extra: &[&str]) -> Run {
+    let m = model_arg();
+    let data = sample("/next-month");
+    let mut args = vec![
+        "--model",
+        m.as_str(),
+        "--data",
+        data.as_str(),
+        "--extract-date",
+        "2026-10-31",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    infer(&args, t)
+}
+
+#[test]
+fn labels_the_next_month_with_charts_and_a_self_contained_report() {
+    let t = tempfile::tempdir().unwrap();
+    let r = label_next_month(t.path(), "run1", &["--fail-on-drift"]);
+    assert_eq!(
+        r.code, 0,
+        "unshifted data must not raise a retrain alarm: {}{}",
+        r.stdout, r.stderr
+    );
+    let run = t.path().join("run1");
+    let labels = read_csv(&run.join("labels.csv"));
+    assert_eq!(labels.len(), 20_000, "every client of the book is listed");
+    assert!(run.join("labels.parquet").exists());
+    let scored: Vec<_> = labels
+        .iter()
+        .filter(|r| !r["lapse_probability"].is_empty())
+        .collect();
+    assert!(scored.len() > 10_000);
+    for r in &scored {
+        assert!(["low", "medium", "high"].contains(&r["risk_band"].as_str()));
+        assert!(
+            ["high", "potential", "general", "low"].contains(&r["value_tier"].as_str()),
+            "{r:?}"
+        );
+        assert!(
+            ["new", "loyal", "at risk"].contains(&r["lifecycle_stage"].as_str()),
+            "{r:?}"
+        );
+        assert!(!r["action"].is_empty() && !r["segment_name"].is_empty());
+    }
+    let high = scored.iter().find(|r| r["risk_band"] == "high").unwrap();
+    assert!(
+        !high["reason_1"].is_empty(),
+        "high-risk clients get reasons: {high:?}"
+    );
+    let unscored = labels
+        .iter()
+        .find(|r| r["lapse_probability"].is_empty())
+        .unwrap();
+    assert!(unscored["note"].contains("not scored") && unscored["lifecycle_stage"] == "lapsed");
+
+    let drift: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("drift.json")).unwrap()).unwrap();
+    assert_ne!(drift["status"], "retrain");
+    assert!(drift["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["kind"] == "segments"));
+
+    // The report: every chart inline as SVG, no network, no client identifiers.
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    for chart in [
+        "segment_risk",
+        "profile_heatmap",
+        "segment_centres",
+        "projection",
+        "risk_distribution",
+        "tier_band",
+    ] {
+        let start = html
+            .find(&format!("<figure id=\"chart-{chart}\""))
+            .unwrap_or_else(|| panic!("{chart} missing"));
+        let figure = &html[start..start + html[start..].find("</figure>").unwrap()];
+        assert!(
+            figure.contains("<svg") && figure.contains("</svg>"),
+            "{chart} has no inline SVG"
+        );
+        assert!(run.join(format!("charts/{chart}.png")).exists());
+    }
+    for section in ["model", "drift", "segments", "quality"] {
+        assert!(html.contains(&format!("id=\"{section}\"")), "{section}");
+    }
+    assert!(
+        !html.contains("http://") || !html.contains("src=\"http"),
+        "no remote resources"
+    );
+    assert!(!html.contains("<script"));
+    let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
+    for r in labels.iter().take(200) {
+        let id = &r["client_id"];
+        assert!(
+            !html.contains(id.as_str()) && !summary.contains(id.as_str()),
+            "client id {id} leaked"
+        );
+    }
+}
+
+#[test]
+fn repeat_runs_refuse_to_overwrite_and_give_identical_tables() {
+    let t = tempfile::tempdir().unwrap();
+    assert_eq!(label_next_month(t.path(), "run", &[]).code, 0);
+    let first_csv = std::fs::read(t.path().join("run/labels.csv")).unwrap();
+    let first_pq = std::fs::read(t.path().join("run/labels.parquet")).unwrap();
+    let r = label_next_month(t.path(), "run", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--overwrite"), "{}", r.stderr);
+    let r = label_next_month(t.path(), "run", &["--overwrite"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        first_csv,
+        std::fs::read(t.path().join("run/labels.csv")).unwrap()
+    );
+    assert_eq!(
+        first_pq,
+        std::fs::read(t.path().join("run/labels.parquet")).unwrap()
+    );
+    // No staging directory is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A second month with --previous-run draws the migration matrix.
+    let prev = t.path().join("run").to_string_lossy().into_owned();
+    let r = label_next_month(t.path(), "run2", &["--previous-run", &prev]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(t.path().join("run2/report.html")).unwrap();
+    assert!(html.contains("<figure id=\"chart-migration\""));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("run2/summary.json")).unwrap())
+            .unwrap();
+    let moved: u64 = summary["migration"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[2].as_u64().unwrap())
+        .sum();
+    assert_eq!(moved, 20_000);
+}
+
+#[test]
+fn labeling_the_training_book_reproduces_training_scores_exactly() {
+    let t = tempfile::tempdir().unwrap();
+    let m = model_arg();
+    let data = sample("");
+    let r = infer(
+        &[
+            "--model",
+            &m,
+            "--data",
+            &data,
+            "--extract-date",
+            "2026-09-30",
+            "--as-of",
+            "2025-09-30",
+            "--out",
+            "skew",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let labels: std::collections::HashMap<String, _> = read_csv(&t.path().join("skew/labels.csv"))
+        .into_iter()
+        .map(|r| (r["client_id"].clone(), r))
+        .collect();
+    let version = std::fs::read_to_string(model().join("models/latest")).unwrap();
+    let scores = read_csv(
+        &model()
+            .join("models")
+            .join(version.trim())
+            .join("scores.csv"),
+    );
+    assert!(scores.len() > 10_000);
+    for s in &scores {
+        let l = &labels[&s["client_id"]];
+        assert_eq!(
+            l["lapse_probability"], s["lapse_probability"],
+            "{}",
+            s["client_id"]
+        );
+        assert_eq!(l["segment_id"], s["segment_id"]);
+        assert_eq!(l["segment_distance"], s["distance"]);
+    }
+}
+
+#[test]
+fn a_shifted_book_raises_the_drift_alarm() {
+    let t = tempfile::tempdir().unwrap();
+    shifted_book(&t.path().join("shifted"), 4000, 2.0, 1.0);
+    let m = model_arg();
+    let r = infer(
+        &[
+            "--model",
+            &m,
+            "--data",
+            "shifted",
+            "--extract-date",
+            "2026-10-31",
+            "--out",
+            "run",
+            "--fail-on-drift",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("drift     retrain"), "{}", r.stdout);
+    let drift: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("run/drift.json")).unwrap())
+            .unwrap();
+    let income = drift["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "log_income")
+        .unwrap();
+    assert_eq!(income["status"], "retrain", "{income}");
+    // Without the flag the same run succeeds (and still reports the drift).
+    let r = infer(
+        &[
+            "--model",
+            &m,
+            "--data",
+            "shifted",
+            "--extract-date",
+            "2026-10-31",
+            "--out",
+            "run2",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let version = std::fs::read_to_string(model().join("models/latest")).unwrap();
+    let bundle = std::fs::read_to_string(
+        model()
+            .join("models")
+            .join(version.trim())
+            .join("bundle.json"),
+    )
+    .unwrap();
+    write(
+        t.path(),
+        "other/bundle.json",
+        &bundle.replacen("\"format_version\": 1", "\"format_version\": 99", 1),
+    );
+    write(t.path(), "damaged/bundle.json", &bundle[..bundle.len() / 2]);
+    let next = sample("/next-month");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["--model", "other"], 2, "format version 99"),
+        (&["--model", "damaged"], 2, "damaged"),
+        (&["--model", "nowhere"], 2, "no model here"),
+        (
+            &["--model", "MODEL", "--as-of", "2024-12-31"],
+            2,
+            "before the model's training cut-off",
+        ),
+        (&["--model", "MODEL", "--data", "empty"], 2, "empty"),
+        (&["--model", "MODEL", "--out", "blocker/run"], 1, "blocker"),
+    ];
+    std::fs::create_dir_all(t.path().join("empty")).unwrap();
+    write(t.path(), "blocker", "a file where a directory should be");
+    let m = model_arg();
+    for (args, code, expected) in cases {
+        let mut a: Vec<&str> = args
+            .iter()
+            .map(|x| if *x == "MODEL" { m.as_str() } else { x })
+            .collect();
+        if !a.contains(&"--data") {
+            a.extend(["--data", next.as_str()]);
+        }
+        if !a.contains(&"--out") {
+            a.extend(["--out", "out"]);
+        }
+        a.extend(["--extract-date", "2026-10-31"]);
+        let r = infer(&a, t.path());
+        assert_eq!(r.code, *code, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(expected), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"));
+    }
+    // A source the model was trained with is missing: refused, not silently zero.
+    for f in [
+        "clients.csv",
+        "policies.csv",
+        "payments.parquet",
+        "claims.csv",
+    ] {
+        let from = Path::new(&next).join(f);
+        let to = t.path().join("partial").join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        if from.exists() {
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+    let r = infer(
+        &[
+            "--model",
+            &m,
+            "--data",
+            "partial",
+            "--extract-date",
+            "2026-10-31",
+            "--out",
+            "out2",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("contacts"), "{}", r.stderr);
+    assert!(
+        !t.path().join("out").exists() && !t.path().join("out2").exists(),
+        "no output on failure"
+    );
+}
