@@ -144,7 +144,7 @@ impl LapseParams {
         if !(2..=20).contains(&self.folds) {
             return bad(format!("folds must be in 2..=20, got {}", self.folds));
         }
-        if self.alphas.is_empty() || self.alphas.iter().any(|a| !(*a > 0.0) || !a.is_finite()) {
+        if self.alphas.is_empty() || self.alphas.iter().any(|a| !a.is_finite() || *a <= 0.0) {
             return bad("alphas must be a non-empty list of positive numbers".into());
         }
         if self.cv_sample < 100 {

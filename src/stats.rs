@@ -34,7 +34,7 @@ pub fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 /// Sample skewness (0 for fewer than 3 values or no spread).
 pub fn skewness(values: &[f64]) -> f64 {
     let (mean, sd) = mean_sd(values.iter().copied());
-    if values.len() < 3 || !(sd > 0.0) {
+    if values.len() < 3 || sd.is_nan() || sd <= 0.0 {
         return 0.0;
     }
     values

@@ -423,18 +423,24 @@ fn risk_distribution(shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result
     ))
 }
 
+/// The axes of a count matrix: row and column labels with their titles.
+struct MatrixAxes<'a> {
+    rows: &'a [String],
+    cols: &'a [String],
+    x_desc: &'a str,
+    y_desc: &'a str,
+}
+
 /// A count matrix drawn as a heatmap, cells below `min` shown as "<min".
 fn count_matrix(
     dir: &Path,
     name: &str,
     title: &str,
-    rows: &[String],
-    cols: &[String],
-    x_desc: &str,
-    y_desc: &str,
+    axes: &MatrixAxes,
     count: &dyn Fn(usize, usize) -> usize,
     min: usize,
 ) -> Result<ChartFiles> {
+    let (rows, cols, x_desc, y_desc) = (axes.rows, axes.cols, axes.x_desc, axes.y_desc);
     let (nr, nc) = (rows.len(), cols.len());
     let max = (0..nr)
         .flat_map(|r| (0..nc).map(move |c| (r, c)))
@@ -520,17 +526,14 @@ fn tier_band(s: &RunSummary, dir: &Path) -> Result<ChartFiles> {
             .find(|(t, b, _)| Some(t) == tiers.get(r) && Some(b) == bands.get(c))
             .map_or(0, |x| x.2)
     };
-    count_matrix(
-        dir,
-        "tier_band",
-        "Value tier x risk band (clients in force)",
-        &tiers,
-        &bands,
-        "risk band",
-        "value tier",
-        &lookup,
-        s.min_report_count,
-    )
+    let axes = MatrixAxes {
+        rows: &tiers,
+        cols: &bands,
+        x_desc: "risk band",
+        y_desc: "value tier",
+    };
+    let title = "Value tier x risk band (clients in force)";
+    count_matrix(dir, "tier_band", title, &axes, &lookup, s.min_report_count)
 }
 
 fn migration(m: &[(u32, u32, usize)], min: usize, dir: &Path) -> Result<ChartFiles> {
@@ -547,15 +550,12 @@ fn migration(m: &[(u32, u32, usize)], min: usize, dir: &Path) -> Result<ChartFil
             .find(|x| Some(&x.0) == from.get(r) && Some(&x.1) == to.get(c))
             .map_or(0, |x| x.2)
     };
-    count_matrix(
-        dir,
-        "migration",
-        "Segment migration: last month (rows) to this month (columns)",
-        &rows,
-        &cols,
-        "this month",
-        "last month",
-        &lookup,
-        min,
-    )
+    let axes = MatrixAxes {
+        rows: &rows,
+        cols: &cols,
+        x_desc: "this month",
+        y_desc: "last month",
+    };
+    let title = "Segment migration: last month (rows) to this month (columns)";
+    count_matrix(dir, "migration", title, &axes, &lookup, min)
 }

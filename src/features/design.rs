@@ -322,7 +322,7 @@ fn fit_numeric(
         .map(|&v| transform(v))
         .chain(std::iter::repeat_n(transform(median), n_missing));
     let (mean, sd) = stats::mean_sd(values);
-    if !(sd > 1e-12) {
+    if sd.is_nan() || sd <= 1e-12 {
         return Err(format!("constant ({median}) for every training client"));
     }
     let _ = name;

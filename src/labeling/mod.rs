@@ -286,6 +286,8 @@ pub struct Aggregates {
     pub tier_band: std::collections::BTreeMap<(String, String), usize>,
     /// (segment id, action) -> clients (all).
     pub actions: std::collections::BTreeMap<(u32, String), usize>,
+    /// (segment id, action) -> clients in force: a segment's recommended focus.
+    pub active_actions: std::collections::BTreeMap<(u32, String), usize>,
     pub stages: std::collections::BTreeMap<String, usize>,
     /// (segment id, projected point) for the sampled clients; the projection is fitted later.
     pub projection: Vec<(u32, Vec<f64>)>,
@@ -334,6 +336,7 @@ fn label_all(
         counts: vec![0; k],
         tier_band: Default::default(),
         actions: Default::default(),
+        active_actions: Default::default(),
         stages: Default::default(),
         projection: Vec::new(),
         imputed_clients: 0,
@@ -388,6 +391,7 @@ fn label_all(
             *agg.stages.entry(stage_name.to_string()).or_default() += 1;
             if let Some(p) = p {
                 let s = seg_idx[i];
+                *agg.active_actions.entry((seg.id, action.clone())).or_default() += 1;
                 agg.active_rows.push(c);
                 agg.active_segments.push(seg.id);
                 agg.active_probabilities.push(p);

@@ -149,7 +149,7 @@ impl LabelWriter {
                 std::fs::File::create(&self.parquet_path).map_err(io_err(&self.parquet_path))?;
             let writer = ParquetWriter::new(file)
                 .with_compression(ParquetCompression::Zstd(None))
-                .batched(&df.schema())
+                .batched(df.schema())
                 .map_err(polars_err(&self.parquet_path))?;
             self.parquet = Some(writer);
         }

@@ -226,7 +226,8 @@ pub fn lifecycle(mode: Mode, c: &ClientView, active: bool, band: &str) -> &'stat
             }
         }
         Mode::Transactions => {
-            if !active || !(c.get("days_since_transaction") <= 365.0) {
+            let recency = c.get("days_since_transaction");
+            if !active || recency.is_nan() || recency > 365.0 {
                 "lapsed"
             } else if c.get("tenure_years") < 1.0 {
                 "new"
@@ -309,9 +310,7 @@ pub fn reasons(
 }
 
 fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e9 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
+    if v.fract() == 0.0 || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")

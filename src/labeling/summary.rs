@@ -22,7 +22,7 @@ pub struct SegmentSummary {
     /// 10th, 25th, 50th, 75th and 90th percentiles of the lapse probability.
     pub probability_quantiles: [f64; 5],
     pub high_risk_share: f64,
-    /// The most frequent recommended action in the segment.
+    /// The most frequent recommended action among the segment's clients in force.
     pub top_action: String,
     /// Fewer clients than the report's minimum: shown only as suppressed.
     pub suppressed: bool,
@@ -83,7 +83,7 @@ pub fn summarise(
             let count = agg.counts[i];
             let nf = count.max(1) as f64;
             let top_action = agg
-                .actions
+                .active_actions
                 .iter()
                 .filter(|((id, _), _)| *id == seg.id)
                 .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0 .1.cmp(&a.0 .1)))

@@ -39,10 +39,10 @@ pub fn optimal_matching(cost: &[Vec<f64>]) -> Vec<Option<usize>> {
         if r >= rows || !best[mask].is_finite() {
             continue;
         }
-        for c in 0..cols {
+        for (c, &step) in cost[r].iter().enumerate().take(cols) {
             if mask & (1 << c) == 0 {
                 let next = mask | (1 << c);
-                let v = best[mask] + cost[r][c];
+                let v = best[mask] + step;
                 if v < best[next] {
                     best[next] = v;
                     choice[next] = c;
