@@ -391,7 +391,9 @@ fn label_all(
             *agg.stages.entry(stage_name.to_string()).or_default() += 1;
             if let Some(p) = p {
                 let s = seg_idx[i];
-                *agg.active_actions.entry((seg.id, action.clone())).or_default() += 1;
+                *agg.active_actions
+                    .entry((seg.id, action.clone()))
+                    .or_default() += 1;
                 agg.active_rows.push(c);
                 agg.active_segments.push(seg.id);
                 agg.active_probabilities.push(p);
