@@ -342,6 +342,26 @@ fn flat_mode_trains_end_to_end_and_drops_a_constant_feature() {
         age["high"].as_f64().unwrap() < 1.0,
         "older clients lapse less: {age}"
     );
+    // The flat model labels a flat batch (the config comes from the bundle).
+    let r = infer(
+        &[
+            "--model",
+            "models/latest",
+            "--data",
+            "data",
+            "--out",
+            "run",
+            "--extract-date",
+            "2026-09-30",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let labels = read_csv(&t.path().join("run/labels.csv"));
+    assert_eq!(labels.len(), 800);
+    assert!(labels
+        .iter()
+        .all(|l| l["value_tier"] == "n/a" && !l["lapse_probability"].is_empty()));
 
     // A single class cannot train a lapse model; more segments than clients is refused.
     write(t.path(), "data/flat.csv", &flat_table(300, true));
@@ -387,4 +407,28 @@ fn transactions_mode_trains_end_to_end() {
         .unwrap()
         .iter()
         .any(|f| f["name"] == "days_since_transaction"));
+    let r = infer(
+        &[
+            "--model",
+            "models/latest",
+            "--data",
+            "data",
+            "--out",
+            "run",
+            "--extract-date",
+            "2026-09-30",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let labels = read_csv(&t.path().join("run/labels.csv"));
+    assert_eq!(labels.len(), 300);
+    // Every third client stopped buying in 2025: lapsed by the as-of date.
+    assert_eq!(
+        labels
+            .iter()
+            .filter(|l| l["lifecycle_stage"] == "lapsed")
+            .count(),
+        100
+    );
 }
