@@ -366,3 +366,56 @@ fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
         "no output on failure"
     );
 }
+
+#[test]
+fn labeling_in_client_parts_gives_the_same_labels_drift_and_quality() {
+    let t = tempfile::tempdir().unwrap();
+    assert_eq!(label_next_month(t.path(), "whole", &[]).code, 0);
+    let r = label_next_month(t.path(), "parts", &["--partitions", "3"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let by_id = |dir: &str| -> std::collections::BTreeMap<String, _> {
+        read_csv(&t.path().join(dir).join("labels.csv"))
+            .into_iter()
+            .map(|r| (r["client_id"].clone(), r))
+            .collect()
+    };
+    assert_eq!(by_id("whole"), by_id("parts"));
+    let json = |dir: &str, f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(t.path().join(dir).join(f)).unwrap()).unwrap()
+    };
+    // Quality counts (and the user's file names) are the same; so is every PSI.
+    assert_eq!(
+        json("whole", "data-quality.json"),
+        json("parts", "data-quality.json")
+    );
+    let (a, b) = (json("whole", "drift.json"), json("parts", "drift.json"));
+    for (x, y) in a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(b["items"].as_array().unwrap())
+    {
+        assert_eq!(x["name"], y["name"]);
+        assert!((x["psi"].as_f64().unwrap() - y["psi"].as_f64().unwrap()).abs() < 1e-12);
+    }
+    let mut qa: Vec<String> = std::fs::read_to_string(t.path().join("whole/quarantine.csv"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let mut qb: Vec<String> = std::fs::read_to_string(t.path().join("parts/quarantine.csv"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    qa.sort();
+    qb.sort();
+    assert_eq!(qa, qb, "quarantined rows keep their original file rows");
+    // The split files are gone.
+    let hidden: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+}

@@ -52,6 +52,10 @@ struct Args {
     /// Segments with fewer clients are suppressed in the report and charts.
     #[arg(long, value_name = "N", default_value_t = 10)]
     min_segment_size: usize,
+    /// Label the book in N client parts to bound memory (default: one part per 600 MB
+    /// of input files; the files are split beside the output and removed afterwards).
+    #[arg(long, value_name = "N")]
+    partitions: Option<usize>,
 }
 
 enum Outcome {
@@ -82,6 +86,7 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
         overwrite: args.overwrite,
         previous_run: args.previous_run.clone(),
         min_report_count: args.min_segment_size,
+        partitions: args.partitions,
         ..InferOptions::default()
     };
     let outcome = labeling::infer(&located, &spec, &opts)?;

@@ -2,6 +2,7 @@
 //! report what happened. Both binaries load data through `load`.
 
 mod clean;
+pub mod partition;
 pub mod quality;
 pub mod read;
 pub mod table;
@@ -30,6 +31,9 @@ pub struct LoadOptions {
     pub outlier_quantile: f64,
     /// Flat mode: the label column must be present and binary (training).
     pub require_label: bool,
+    /// When the files read are parts of a split book: the user's file each source
+    /// stands for, named in the report and in errors.
+    pub origins: std::collections::BTreeMap<Source, std::path::PathBuf>,
 }
 
 impl LoadOptions {
@@ -39,6 +43,7 @@ impl LoadOptions {
             max_invalid_percent: config.cleaning.max_invalid_percent,
             outlier_quantile: config.cleaning.outlier_quantile,
             require_label,
+            origins: Default::default(),
         }
     }
 }
@@ -100,7 +105,11 @@ impl Loaded {
 }
 
 /// Maps contract fields to the file's columns and checks that required ones exist.
-fn column_requests(source: Source, path: &Path, sc: &SourceConfig) -> Result<Vec<ColumnRequest>> {
+pub(crate) fn column_requests(
+    source: Source,
+    path: &Path,
+    sc: &SourceConfig,
+) -> Result<Vec<ColumnRequest>> {
     let found = read::column_names(path)?;
     let find = |name: &str| -> Option<String> {
         found
@@ -230,8 +239,9 @@ fn load_relational(
     for (source, path, sc) in &sources {
         progress.message(&format!("{}", path.display()));
         let requests = column_requests(*source, path, sc)?;
-        let mut table = read::read_table(*source, path, &requests)?;
-        let mut q = SourceQuality::new(*source, path, table.len());
+        let shown = opts.origins.get(source).unwrap_or(path);
+        let mut table = read::read_table_as(*source, path, shown, &requests)?;
+        let mut q = SourceQuality::new(*source, shown, table.len());
         let k = kinds(&requests);
         clean::normalise_categories(&mut table, &k, &config.aliases, &mut q);
         clean::drop_exact_duplicates(&mut table, &mut q);

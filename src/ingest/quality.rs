@@ -83,6 +83,48 @@ pub struct QualityReport {
 }
 
 impl QualityReport {
+    /// Adds the counts of a report on another part of the same book.
+    pub fn merge(&mut self, other: QualityReport) {
+        self.clients += other.clients;
+        for s in other.sources {
+            match self.sources.iter_mut().find(|x| x.source == s.source) {
+                None => self.sources.push(s),
+                Some(x) => {
+                    x.rows_read += s.rows_read;
+                    x.duplicates_dropped += s.duplicates_dropped;
+                    x.quarantined += s.quarantined;
+                    x.rows_kept += s.rows_kept;
+                    for (reason, n) in s.quarantine_reasons {
+                        *x.quarantine_reasons.entry(reason).or_default() += n;
+                    }
+                    for (field, c) in s.columns {
+                        let y = x.columns.entry(field).or_insert_with(|| ColumnQuality {
+                            file_column: c.file_column.clone(),
+                            ..ColumnQuality::default()
+                        });
+                        y.missing += c.missing;
+                        y.normalised += c.normalised;
+                        y.mapped_to_other += c.mapped_to_other;
+                        y.invalid_set_missing += c.invalid_set_missing;
+                        y.imputed += c.imputed;
+                        y.capped += c.capped;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fails when a source has more invalid rows than `max_invalid_percent`.
+    ///
+    /// # Errors
+    /// `Error::TooManyInvalid` naming the source.
+    pub fn check_thresholds(&self, max_invalid_percent: f64) -> Result<()> {
+        for s in &self.sources {
+            super::clean::check_threshold(s, max_invalid_percent)?;
+        }
+        Ok(())
+    }
+
     pub fn total_quarantined(&self) -> usize {
         self.sources.iter().map(|s| s.quarantined).sum()
     }

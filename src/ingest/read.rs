@@ -76,7 +76,7 @@ fn malformed(path: &Path, e: &PolarsError) -> Error {
 }
 
 /// Reads the header line of a CSV file and splits it into column names.
-fn csv_header(path: &Path) -> Result<Vec<String>> {
+pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
     let mut file = open(path)?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -106,7 +106,7 @@ fn csv_header(path: &Path) -> Result<Vec<String>> {
     Ok(split_csv_line(text))
 }
 
-fn split_csv_line(line: &str) -> Vec<String> {
+pub(crate) fn split_csv_line(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut field = String::new();
     let mut quoted = false;
@@ -132,11 +132,59 @@ fn first_invalid_utf8(path: &Path) -> Option<usize> {
     std::str::from_utf8(&bytes).err().map(|e| e.valid_up_to())
 }
 
+/// Rows of a source file: from the Parquet metadata, or by counting CSV lines.
+pub fn count_rows(path: &Path) -> Result<u64> {
+    use std::io::Read;
+    let read_err = |e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    if Format::of(path)? == Format::Parquet {
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        let rows = ParquetReader::new(file)
+            .num_rows()
+            .map_err(|e| Error::Malformed {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        return Ok(rows as u64);
+    }
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    Ok(lines.saturating_sub(1))
+}
+
+/// Column a partition file carries with each row's number in the original file.
+pub const ROW_COLUMN: &str = "__row__";
+
 /// Reads the requested columns of a file into a `Table`. Row numbers are 1-based data
 /// rows (the CSV header is not counted).
 pub fn read_table(source: Source, path: &Path, requests: &[ColumnRequest]) -> Result<Table> {
+    read_table_as(source, path, path, requests)
+}
+
+/// Reads `path` but names `shown` in the table and in errors: a partition file stands
+/// for the user's file, and its `__row__` column gives the original row numbers.
+pub fn read_table_as(
+    source: Source,
+    path: &Path,
+    shown: &Path,
+    requests: &[ColumnRequest],
+) -> Result<Table> {
     let format = Format::of(path)?;
-    let names: Vec<String> = requests.iter().map(|r| r.column.clone()).collect();
+    let mut names: Vec<String> = requests.iter().map(|r| r.column.clone()).collect();
+    let partitioned = path != shown;
+    if partitioned {
+        names.push(ROW_COLUMN.to_string());
+    }
     let df = match format {
         Format::Csv => {
             if open(path)?.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
@@ -181,7 +229,16 @@ pub fn read_table(source: Source, path: &Path, requests: &[ColumnRequest]) -> Re
         });
     }
     let mut df = df;
-    let mut table = Table::new(source, path.to_path_buf(), n);
+    let mut table = Table::new(source, shown.to_path_buf(), n);
+    if partitioned {
+        let rows = df
+            .drop_in_place(ROW_COLUMN)
+            .and_then(|c| c.cast(&DataType::UInt32))
+            .map_err(|e| malformed(path, &e))?;
+        let rows = rows.u32().map_err(|e| malformed(path, &e))?;
+        table.rows = rows.iter().map(|r| r.unwrap_or(0)).collect();
+    }
+    let row_numbers = table.rows.clone();
     for req in requests {
         // Take each column out of the frame so its memory is freed once converted.
         let col = df
@@ -189,8 +246,9 @@ pub fn read_table(source: Source, path: &Path, requests: &[ColumnRequest]) -> Re
             .map_err(|e| malformed(path, &e))?
             .take_materialized_series();
         let ctx = Ctx {
-            path,
+            path: shown,
             column: &req.column,
+            rows: &row_numbers,
         };
         let values = match req.kind {
             Kind::Id | Kind::Category => Values::Coded(coded(&ctx, &col, req.kind == Kind::Id)?),
@@ -205,13 +263,15 @@ pub fn read_table(source: Source, path: &Path, requests: &[ColumnRequest]) -> Re
 struct Ctx<'a> {
     path: &'a Path,
     column: &'a str,
+    /// Original row number of each row.
+    rows: &'a [u32],
 }
 
 impl Ctx<'_> {
     fn bad(&self, row: usize, kind: Kind, value: &str) -> Error {
         Error::BadValue {
             path: PathBuf::from(self.path),
-            row: row + 1,
+            row: self.rows.get(row).map_or(row + 1, |&r| r as usize),
             column: self.column.to_string(),
             expected: kind.expected().to_string(),
             value: value.to_string(),

@@ -68,7 +68,7 @@ impl DriftReport {
     }
 }
 
-/// Shares over `dist`'s bins plus a trailing missing bin.
+/// Shares over a distribution's bins plus a trailing missing bin.
 fn with_missing(shares: &[f64], missing: f64) -> Vec<f64> {
     shares
         .iter()
@@ -77,125 +77,213 @@ fn with_missing(shares: &[f64], missing: f64) -> Vec<f64> {
         .collect()
 }
 
-fn numeric_psi(dist: &Distribution, values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (shares, missing) = dist.bin_shares(values);
-    let expected = with_missing(&dist.shares, dist.missing_share);
-    let actual = with_missing(&shares, missing);
-    (psi(&expected, &actual), missing)
+/// Bin counts of one numeric quantity: present values per bin, and missing values.
+#[derive(Clone, Debug, Default)]
+struct Bins {
+    counts: Vec<usize>,
+    missing: usize,
 }
 
-/// Computes the drift of this batch (the `rows` scored as in force) against training.
-pub fn drift(
-    b: &Bundle,
-    raw: &RawFeatures,
-    categorical: &[(String, Option<&Coded>)],
-    rows: &[usize],
-    segment_ids: &[u32],
-    probabilities: &[f64],
-) -> DriftReport {
-    let mut items = Vec::new();
-    for f in &b.features.numeric {
-        let col = raw.column(&f.name);
-        let values = rows
-            .iter()
-            .map(|&r| col.and_then(|c| c.get(r)).copied().unwrap_or(f64::NAN));
-        let (p, missing) = numeric_psi(&f.distribution, values);
-        items.push(DriftItem {
-            kind: "feature".into(),
-            name: f.name.clone(),
-            psi: p,
-            status: Status::of(p),
-            detail: format!(
-                "missing {:.1}% (training {:.1}%)",
-                missing * 100.0,
-                f.distribution.missing_share * 100.0
-            ),
-        });
+impl Bins {
+    fn new(dist: &Distribution) -> Self {
+        Bins {
+            counts: vec![0; dist.edges.len() + 1],
+            missing: 0,
+        }
     }
-    let mut unseen_levels = Vec::new();
-    for c in &b.features.categorical {
-        let col = categorical
+
+    fn add(&mut self, dist: &Distribution, v: f64) {
+        if v.is_nan() {
+            self.missing += 1;
+        } else if let Some(c) = self.counts.get_mut(dist.bin(v)) {
+            *c += 1;
+        }
+    }
+
+    /// (PSI against the training distribution, missing share now).
+    fn psi(&self, dist: &Distribution) -> (f64, f64) {
+        let present: usize = self.counts.iter().sum();
+        let total = (present + self.missing).max(1) as f64;
+        let shares: Vec<f64> = self
+            .counts
             .iter()
-            .find(|(n, _)| *n == c.name)
-            .and_then(|(_, col)| *col);
-        let mut counts = vec![0usize; c.levels.len() + 1];
-        let mut unseen: std::collections::BTreeMap<String, usize> = Default::default();
-        for &r in rows {
-            let v = col.and_then(|col| col.get(r));
-            let slot = c.slot(v);
-            counts[slot] += 1;
-            if slot == c.levels.len() {
-                if let Some(v) = v {
+            .map(|&c| c as f64 / present.max(1) as f64)
+            .collect();
+        let missing = self.missing as f64 / total;
+        let expected = with_missing(&dist.shares, dist.missing_share);
+        (psi(&expected, &with_missing(&shares, missing)), missing)
+    }
+}
+
+/// Drift counts, accumulated batch by batch (the book may be labelled in parts) and
+/// turned into PSI at the end.
+pub struct DriftCounts {
+    numeric: Vec<Bins>,
+    categorical: Vec<Vec<usize>>,
+    unseen: Vec<std::collections::BTreeMap<String, usize>>,
+    segments: std::collections::BTreeMap<u32, usize>,
+    score: Bins,
+    clients: usize,
+}
+
+impl DriftCounts {
+    pub fn new(b: &Bundle) -> Self {
+        DriftCounts {
+            numeric: b
+                .features
+                .numeric
+                .iter()
+                .map(|f| Bins::new(&f.distribution))
+                .collect(),
+            categorical: b
+                .features
+                .categorical
+                .iter()
+                .map(|c| vec![0; c.levels.len() + 1])
+                .collect(),
+            unseen: vec![Default::default(); b.features.categorical.len()],
+            segments: Default::default(),
+            score: Bins::new(&b.drift.score),
+            clients: 0,
+        }
+    }
+
+    /// Adds the clients in force of one batch: their raw features, segments and scores.
+    pub fn add(
+        &mut self,
+        b: &Bundle,
+        raw: &RawFeatures,
+        categorical: &[(String, Option<&Coded>)],
+        rows: &[usize],
+        segment_ids: &[u32],
+        probabilities: &[f64],
+    ) {
+        self.clients += rows.len();
+        for (f, bins) in b.features.numeric.iter().zip(&mut self.numeric) {
+            let col = raw.column(&f.name);
+            for &r in rows {
+                bins.add(
+                    &f.distribution,
+                    col.and_then(|c| c.get(r)).copied().unwrap_or(f64::NAN),
+                );
+            }
+        }
+        for ((c, counts), unseen) in b
+            .features
+            .categorical
+            .iter()
+            .zip(&mut self.categorical)
+            .zip(&mut self.unseen)
+        {
+            let col = categorical
+                .iter()
+                .find(|(n, _)| *n == c.name)
+                .and_then(|(_, col)| *col);
+            for &r in rows {
+                let v = col.and_then(|col| col.get(r));
+                let slot = c.slot(v);
+                counts[slot] += 1;
+                if let (true, Some(v)) = (slot == c.levels.len(), v) {
                     *unseen.entry(v.to_string()).or_default() += 1;
                 }
             }
         }
-        let n = rows.len().max(1) as f64;
-        let actual: Vec<f64> = counts.iter().map(|&k| k as f64 / n).collect();
-        let p = psi(&c.shares, &actual);
-        let other_now = actual.last().copied().unwrap_or(0.0);
-        for (level, k) in unseen {
-            // Levels that were rare in training also land in `other`; report only the
-            // ones holding at least 1% now, which a retrain would give their own column.
-            if k as f64 / n >= 0.01 {
-                unseen_levels.push((c.name.clone(), level, k as f64 / n));
-            }
+        for &s in segment_ids {
+            *self.segments.entry(s).or_default() += 1;
         }
-        items.push(DriftItem {
-            kind: "categorical".into(),
-            name: c.name.clone(),
-            psi: p,
-            status: Status::of(p),
-            detail: format!(
-                "other/unseen {:.1}% (training {:.1}%)",
-                other_now * 100.0,
-                c.shares.last().copied().unwrap_or(0.0) * 100.0
-            ),
-        });
+        for &p in probabilities {
+            self.score.add(&b.drift.score, p);
+        }
     }
-    // Segment shares.
-    let n = segment_ids.len().max(1) as f64;
-    let expected: Vec<f64> = b.drift.segment_shares.iter().map(|(_, s)| *s).collect();
-    let actual: Vec<f64> = b
-        .drift
-        .segment_shares
-        .iter()
-        .map(|(id, _)| segment_ids.iter().filter(|&&s| s == *id).count() as f64 / n)
-        .collect();
-    let p = psi(&expected, &actual);
-    items.push(DriftItem {
-        kind: "segments".into(),
-        name: "segment shares".into(),
-        psi: p,
-        status: Status::of(p),
-        detail: b
+
+    /// The drift report of everything added.
+    pub fn finish(&self, b: &Bundle, mean_probability: f64) -> DriftReport {
+        let mut items = Vec::new();
+        for (f, bins) in b.features.numeric.iter().zip(&self.numeric) {
+            let (p, missing) = bins.psi(&f.distribution);
+            items.push(DriftItem {
+                kind: "feature".into(),
+                name: f.name.clone(),
+                psi: p,
+                status: Status::of(p),
+                detail: format!(
+                    "missing {:.1}% (training {:.1}%)",
+                    missing * 100.0,
+                    f.distribution.missing_share * 100.0
+                ),
+            });
+        }
+        let n = self.clients.max(1) as f64;
+        let mut unseen_levels = Vec::new();
+        for ((c, counts), unseen) in b
+            .features
+            .categorical
+            .iter()
+            .zip(&self.categorical)
+            .zip(&self.unseen)
+        {
+            let actual: Vec<f64> = counts.iter().map(|&k| k as f64 / n).collect();
+            let p = psi(&c.shares, &actual);
+            // Levels rare in training also land in `other`; report those holding >= 1% now,
+            // which a retrain would give their own column.
+            for (level, k) in unseen {
+                if *k as f64 / n >= 0.01 {
+                    unseen_levels.push((c.name.clone(), level.clone(), *k as f64 / n));
+                }
+            }
+            items.push(DriftItem {
+                kind: "categorical".into(),
+                name: c.name.clone(),
+                psi: p,
+                status: Status::of(p),
+                detail: format!(
+                    "other/unseen {:.1}% (training {:.1}%)",
+                    actual.last().copied().unwrap_or(0.0) * 100.0,
+                    c.shares.last().copied().unwrap_or(0.0) * 100.0
+                ),
+            });
+        }
+        let expected: Vec<f64> = b.drift.segment_shares.iter().map(|(_, s)| *s).collect();
+        let actual: Vec<f64> = b
             .drift
             .segment_shares
             .iter()
-            .zip(&actual)
-            .map(|((id, e), a)| format!("{id}: {:.1}%->{:.1}%", e * 100.0, a * 100.0))
-            .collect::<Vec<_>>()
-            .join(", "),
-    });
-    let (p, _) = numeric_psi(&b.drift.score, probabilities.iter().copied());
-    let mean = probabilities.iter().sum::<f64>() / probabilities.len().max(1) as f64;
-    items.push(DriftItem {
-        kind: "score".into(),
-        name: "lapse probability".into(),
-        psi: p,
-        status: Status::of(p),
-        detail: format!(
-            "mean {:.1}% (training lapse rate {:.1}%)",
-            mean * 100.0,
-            b.lapse.training_lapse_rate * 100.0
-        ),
-    });
-    let status = items.iter().map(|i| i.status).max().unwrap_or(Status::Ok);
-    DriftReport {
-        watch_threshold: WATCH,
-        retrain_threshold: RETRAIN,
-        status,
-        items,
-        unseen_levels,
+            .map(|(id, _)| self.segments.get(id).copied().unwrap_or(0) as f64 / n)
+            .collect();
+        let p = psi(&expected, &actual);
+        items.push(DriftItem {
+            kind: "segments".into(),
+            name: "segment shares".into(),
+            psi: p,
+            status: Status::of(p),
+            detail: b
+                .drift
+                .segment_shares
+                .iter()
+                .zip(&actual)
+                .map(|((id, e), a)| format!("{id}: {:.1}%->{:.1}%", e * 100.0, a * 100.0))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+        let (p, _) = self.score.psi(&b.drift.score);
+        items.push(DriftItem {
+            kind: "score".into(),
+            name: "lapse probability".into(),
+            psi: p,
+            status: Status::of(p),
+            detail: format!(
+                "mean {:.1}% (training lapse rate {:.1}%)",
+                mean_probability * 100.0,
+                b.lapse.training_lapse_rate * 100.0
+            ),
+        });
+        let status = items.iter().map(|i| i.status).max().unwrap_or(Status::Ok);
+        DriftReport {
+            watch_threshold: WATCH,
+            retrain_threshold: RETRAIN,
+            status,
+            items,
+            unseen_levels,
+        }
     }
 }

@@ -20,6 +20,7 @@ use drift::DriftReport;
 use output::{LabelChunk, LabelWriter};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Clients labelled per chunk: bounds the memory of the model matrix and the labels.
@@ -37,6 +38,9 @@ pub struct InferOptions {
     pub previous_run: Option<PathBuf>,
     /// Segments with fewer clients are suppressed in the report and charts.
     pub min_report_count: usize,
+    /// Label the book in this many client parts (`None`: one part per
+    /// `PART_BYTES` of input files). Bounds memory for books larger than RAM.
+    pub partitions: Option<usize>,
 }
 
 impl Default for InferOptions {
@@ -48,6 +52,7 @@ impl Default for InferOptions {
             overwrite: false,
             previous_run: None,
             min_report_count: 10,
+            partitions: None,
         }
     }
 }
@@ -123,6 +128,65 @@ fn check_sources(b: &Bundle, book: &crate::ingest::Book) -> Result<()> {
     Ok(())
 }
 
+/// Books up to this many source rows (a 1,000,000-client book has ~35M) are labelled
+/// in one piece; larger ones in parts of about `ROWS_PER_PART` rows each, which keeps
+/// peak memory near that of a 600,000-client book whatever the book's size.
+pub const SINGLE_PART_ROWS: u64 = 40_000_000;
+pub const ROWS_PER_PART: u64 = 20_000_000;
+
+fn auto_parts(spec: &DataSpec) -> Result<usize> {
+    if spec.config.mode == Mode::Flat {
+        return Ok(1);
+    }
+    let mut rows = 0u64;
+    for (_, path, _) in spec.config.resolve_sources(&spec.data_dir)? {
+        rows += crate::ingest::read::count_rows(&path)?;
+    }
+    Ok(if rows <= SINGLE_PART_ROWS {
+        1
+    } else {
+        rows.div_ceil(ROWS_PER_PART) as usize
+    })
+}
+
+/// The data of each part: the whole book, or the split files with their origins.
+struct Part {
+    spec: DataSpec,
+    origins: std::collections::BTreeMap<crate::schema::Source, PathBuf>,
+}
+
+fn parts_of(spec: &DataSpec, parts: usize, dir: &Path) -> Result<Vec<Part>> {
+    if parts <= 1 {
+        return Ok(vec![Part {
+            spec: spec.clone(),
+            origins: Default::default(),
+        }]);
+    }
+    let split = crate::ingest::partition::split(&spec.config, &spec.data_dir, parts, dir)?;
+    Ok((0..parts)
+        .map(|p| {
+            let mut config = spec.config.clone();
+            let mut origins = std::collections::BTreeMap::new();
+            for s in &split {
+                let entry = config
+                    .sources
+                    .entry(s.source.name().to_string())
+                    .or_default();
+                // Relative to the part's directory, which becomes the data directory.
+                entry.path = s.parts[p].file_name().map(PathBuf::from);
+                origins.insert(s.source, s.original.clone());
+            }
+            Part {
+                spec: DataSpec {
+                    config,
+                    data_dir: dir.join(p.to_string()),
+                },
+                origins,
+            }
+        })
+        .collect())
+}
+
 /// Runs labeling end to end.
 ///
 /// # Errors
@@ -144,80 +208,191 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
     if let Some(out) = &opts.out {
         check_output(out, opts.overwrite)?;
     }
-    let stage = Stage::new("load", 1);
-    let loaded = spec.load(false, Some(&b.cleaning))?;
-    stage.finish();
-    loaded.check_thresholds()?;
-    let book = &loaded.book;
-    check_sources(b, book)?;
-    let as_of = choose_as_of(book, b, opts.as_of)?;
-    let out_dir = opts
+    let n_parts = match opts.partitions {
+        Some(0) => {
+            return Err(Error::InvalidParameter(
+                "--partitions must be at least 1".into(),
+            ))
+        }
+        Some(p) => p,
+        None => auto_parts(spec)?,
+    };
+    // Split files go beside the output, never to a RAM-backed temporary directory.
+    let out_root = opts
         .out
-        .clone()
-        .unwrap_or_else(|| opts.out_root.join(as_of.to_string()));
-    check_output(&out_dir, opts.overwrite)?;
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(&opts.out_root);
+    let parts_dir = out_root.join(format!(".clientele-parts-{}", std::process::id()));
+    if n_parts > 1 {
+        std::fs::create_dir_all(&parts_dir).map_err(|e| Error::Write {
+            path: parts_dir.clone(),
+            source: e,
+        })?;
+    }
+    let result = run_parts(located, spec, opts, &rules_table, n_parts, &parts_dir);
+    if n_parts > 1 {
+        let _ = std::fs::remove_dir_all(&parts_dir);
+    }
+    result
+}
+
+fn run_parts(
+    located: &Located,
+    spec: &DataSpec,
+    opts: &InferOptions,
+    rules_table: &[rules::ActionRule],
+    n_parts: usize,
+    parts_dir: &Path,
+) -> Result<InferOutcome> {
+    let b = &located.bundle;
+    let stage = Stage::new("split", 1);
+    let parts = parts_of(spec, n_parts, parts_dir)?;
+    stage.finish();
     let previous = opts
         .previous_run
         .as_deref()
-        .map(output::read_previous_segments)
+        .map(previous_segments)
         .transpose()?;
-
-    let stage = Stage::new("features", 1);
-    let raw = features::compute(book, as_of);
-    let cats = features::categorical_columns(book);
-    stage.finish();
-
-    let tmp = staging_dir(&out_dir)?;
-    let result = (|| {
-        let agg = label_all(b, book, &raw, &cats, &rules_table, &tmp)?;
-        let drift = drift::drift(
-            b,
-            &raw,
-            &cats,
-            &agg.active_rows,
-            &agg.active_segments,
-            &agg.active_probabilities,
-        );
-        let migration = previous.as_ref().map(|prev| migration(book, &agg, prev));
+    let mut state: Option<RunState> = None;
+    let mut quality = crate::ingest::QualityReport::default();
+    let mut quarantine = Vec::new();
+    let mut drift_counts = drift::DriftCounts::new(b);
+    let mut agg = Aggregates::new(b);
+    let result = (|| -> Result<()> {
+        for (p, part) in parts.iter().enumerate() {
+            let stage = Stage::new("load", 1);
+            let mut load_opts = crate::ingest::LoadOptions::from_config(&part.spec.config, false);
+            load_opts.origins = part.origins.clone();
+            let loaded = crate::ingest::load(
+                &part.spec.config,
+                &part.spec.data_dir,
+                &load_opts,
+                Some(&b.cleaning),
+            )?;
+            stage.finish();
+            let book = &loaded.book;
+            if state.is_none() {
+                check_sources(b, book)?;
+                // The as-of comes from the first part: every part holds the same months.
+                let as_of = choose_as_of(book, b, opts.as_of)?;
+                let out_dir = opts
+                    .out
+                    .clone()
+                    .unwrap_or_else(|| opts.out_root.join(as_of.to_string()));
+                check_output(&out_dir, opts.overwrite)?;
+                let tmp = staging_dir(&out_dir)?;
+                let writer = LabelWriter::create(&tmp)?;
+                state = Some(RunState {
+                    as_of,
+                    out_dir,
+                    tmp,
+                    writer,
+                });
+            }
+            let Some(st) = state.as_mut() else { continue };
+            let stage = Stage::new("features", 1);
+            let raw = features::compute(book, st.as_of);
+            let cats = features::categorical_columns(book);
+            stage.finish();
+            let quota = PROJECTION_SAMPLE.div_ceil(parts.len());
+            label_part(
+                b,
+                book,
+                &raw,
+                &cats,
+                rules_table,
+                &mut st.writer,
+                &mut agg,
+                &mut drift_counts,
+                previous.as_ref(),
+                (p as u64, quota),
+            )?;
+            quality.merge(loaded.report.clone());
+            quarantine.extend(loaded.quarantine);
+        }
+        Ok(())
+    })();
+    let Some(st) = state else {
+        result?;
+        return Err(Error::NoData("no data part could be read".into()));
+    };
+    let finish = (|| {
+        result?;
+        st.writer.finish()?;
+        quality.extract_date = spec.config.extract_date().to_string();
+        crate::ingest::quality::write_json(&quality, &st.tmp.join("data-quality.json"))?;
+        crate::ingest::quality::write_quarantine(&quarantine, &st.tmp.join("quarantine.csv"))?;
+        quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
+        let mean_p = agg.active_probabilities.iter().sum::<f64>()
+            / agg.active_probabilities.len().max(1) as f64;
+        let drift = drift_counts.finish(b, mean_p);
+        let migration = previous.is_some().then(|| {
+            agg.migration
+                .iter()
+                .map(|(&(a, c), &n)| (a, c, n))
+                .collect()
+        });
         let summary = summary::summarise(
             b,
             located,
-            as_of,
+            st.as_of,
             &agg,
             migration,
             opts.min_report_count,
-            &loaded.report,
+            &quality,
         );
-        crate::pipeline::write_quality(&loaded, &tmp)?;
-        write_json(&tmp.join("drift.json"), &drift)?;
-        write_json(&tmp.join("summary.json"), &summary)?;
+        write_json(&st.tmp.join("drift.json"), &drift)?;
+        write_json(&st.tmp.join("summary.json"), &summary)?;
         let stage = Stage::new("charts", 1);
-        let charts =
-            crate::charts::labeling::draw_all(b, &summary, &agg.projection, &tmp.join("charts"))?;
+        let charts = crate::charts::labeling::draw_all(
+            b,
+            &summary,
+            &agg.projection,
+            &st.tmp.join("charts"),
+        )?;
         stage.finish();
         crate::report::write(
             b,
             &summary,
             &drift,
-            &loaded.report,
+            &quality,
             &charts,
-            &tmp.join("report.html"),
+            &st.tmp.join("report.html"),
         )?;
         Ok((summary, drift))
     })();
-    let (summary, drift) = match result {
+    let (summary, drift) = match finish {
         Ok(v) => v,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_dir_all(&st.tmp);
             return Err(e);
         }
     };
-    publish_dir(&tmp, &out_dir)?;
+    publish_dir(&st.tmp, &st.out_dir)?;
     Ok(InferOutcome {
-        out_dir,
+        out_dir: st.out_dir,
         summary,
         drift,
     })
+}
+
+/// What the first part fixes for the whole run.
+struct RunState {
+    as_of: Date,
+    out_dir: PathBuf,
+    tmp: PathBuf,
+    writer: LabelWriter,
+}
+
+/// Last month's segment per client, keyed by the client id's hash (a 64-bit key keeps a
+/// 10,000,000-client map small; collisions are negligible at that size).
+fn previous_segments(dir: &Path) -> Result<std::collections::HashMap<u64, u32>> {
+    Ok(output::read_previous_segments(dir)?
+        .into_iter()
+        .map(|(id, s)| (crate::ingest::partition::client_hash(&id), s))
+        .collect())
 }
 
 /// A fresh staging directory beside `out`, on the same file system so rename is atomic.
@@ -268,44 +443,73 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     crate::fsio::write_atomic(path, &json)
 }
 
-/// What labeling keeps about the whole book: per-client segment and score of the clients
-/// in force (for drift and charts), aggregates, and a small sample for the projection.
+/// What labeling keeps about the whole book, summed over parts: segment and score of
+/// each client in force (for the percentiles), aggregates, and a small sample for the
+/// projection chart.
 pub struct Aggregates {
     pub clients: usize,
-    pub active_rows: Vec<usize>,
     pub active_segments: Vec<u32>,
     pub active_probabilities: Vec<f64>,
-    /// Segment id of every client (for migration), by client index.
-    pub segment_of: Vec<u32>,
     /// Per segment index: sum of each model column (standardised) and of each numeric
     /// feature in original units, over clients in force; and their count.
     pub column_sums: Vec<Vec<f64>>,
     pub original_sums: Vec<Vec<f64>>,
     pub counts: Vec<usize>,
     /// (tier, band) -> clients in force.
-    pub tier_band: std::collections::BTreeMap<(String, String), usize>,
+    pub tier_band: BTreeMap<(String, String), usize>,
     /// (segment id, action) -> clients (all).
-    pub actions: std::collections::BTreeMap<(u32, String), usize>,
+    pub actions: BTreeMap<(u32, String), usize>,
     /// (segment id, action) -> clients in force: a segment's recommended focus.
-    pub active_actions: std::collections::BTreeMap<(u32, String), usize>,
-    pub stages: std::collections::BTreeMap<String, usize>,
-    /// (segment id, projected point) for the sampled clients; the projection is fitted later.
+    pub active_actions: BTreeMap<(u32, String), usize>,
+    pub stages: BTreeMap<String, usize>,
+    /// (last month's segment, this month's segment) -> clients in both runs.
+    pub migration: BTreeMap<(u32, u32), usize>,
+    /// (segment id, segment-feature values) of the sampled clients.
     pub projection: Vec<(u32, Vec<f64>)>,
     pub imputed_clients: usize,
 }
 
-fn label_all(
+impl Aggregates {
+    fn new(b: &Bundle) -> Self {
+        let k = b.segments.segments.len();
+        let p = b.features.n_columns();
+        Aggregates {
+            clients: 0,
+            active_segments: Vec::new(),
+            active_probabilities: Vec::new(),
+            column_sums: vec![vec![0.0; p]; k],
+            original_sums: vec![vec![0.0; b.features.numeric.len()]; k],
+            counts: vec![0; k],
+            tier_band: BTreeMap::new(),
+            actions: BTreeMap::new(),
+            active_actions: BTreeMap::new(),
+            stages: BTreeMap::new(),
+            migration: BTreeMap::new(),
+            projection: Vec::new(),
+            imputed_clients: 0,
+        }
+    }
+}
+
+/// Labels every client of one part (a whole book, or one client part of it) in chunks,
+/// writing the rows and adding to the run's aggregates and drift counts.
+#[allow(clippy::too_many_arguments)]
+fn label_part(
     b: &Bundle,
     book: &crate::ingest::Book,
     raw: &RawFeatures,
     cats: &[(String, Option<&crate::ingest::Coded>)],
     rules_table: &[rules::ActionRule],
-    dir: &Path,
-) -> Result<Aggregates> {
+    writer: &mut LabelWriter,
+    agg: &mut Aggregates,
+    drift_counts: &mut drift::DriftCounts,
+    previous: Option<&std::collections::HashMap<u64, u32>>,
+    (part, quota): (u64, usize),
+) -> Result<()> {
     let n = book.n_clients();
+    agg.clients += n;
     let columns = b.features.columns();
     let seg_cols = b.segments.column_indices(&columns)?;
-    let k = b.segments.segments.len();
     let cuts = rules::TierCuts::from_bundle(b);
     // The projection sample: seeded, so the chart is the same for the same inputs.
     let active_all: Vec<usize> = (0..n)
@@ -313,8 +517,8 @@ fn label_all(
         .collect();
     let mut in_sample = vec![false; n];
     if !active_all.is_empty() {
-        let mut rng = Xoshiro256Plus::seed_from_u64(b.seed ^ 0x9CA);
-        let m = PROJECTION_SAMPLE.min(active_all.len());
+        let mut rng = Xoshiro256Plus::seed_from_u64(b.seed ^ 0x9CA ^ part);
+        let m = quota.min(active_all.len());
         for i in rand::seq::index::sample(&mut rng, active_all.len(), m) {
             in_sample[active_all[i]] = true;
         }
@@ -325,29 +529,15 @@ fn label_all(
         .iter()
         .map(|f| raw.column(&f.name))
         .collect();
-    let mut agg = Aggregates {
-        clients: n,
-        active_rows: Vec::with_capacity(active_all.len()),
-        active_segments: Vec::with_capacity(active_all.len()),
-        active_probabilities: Vec::with_capacity(active_all.len()),
-        segment_of: vec![0; n],
-        column_sums: vec![vec![0.0; columns.len()]; k],
-        original_sums: vec![vec![0.0; b.features.numeric.len()]; k],
-        counts: vec![0; k],
-        tier_band: Default::default(),
-        actions: Default::default(),
-        active_actions: Default::default(),
-        stages: Default::default(),
-        projection: Vec::new(),
-        imputed_clients: 0,
-    };
-    let mut writer = LabelWriter::create(dir)?;
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
         let x = b.features.transform(raw, cats, &rows)?;
         let (seg_idx, dist) = b.segments.assign(x.view(), &columns)?;
         let mut chunk = LabelChunk::default();
+        let mut chunk_active = Vec::new();
+        let mut chunk_segments = Vec::new();
+        let mut chunk_probabilities = Vec::new();
         for (i, &c) in rows.iter().enumerate() {
             let row = x.row(i);
             let seg = &b.segments.segments[seg_idx[i]];
@@ -386,7 +576,12 @@ fn label_all(
                 agg.imputed_clients += 1;
                 notes.push(format!("imputed: {}", imputed.join(" ")));
             }
-            agg.segment_of[c] = seg.id;
+            let id = book.client_ids.get(c).map_or("", String::as_str);
+            if let Some(prev) =
+                previous.and_then(|m| m.get(&crate::ingest::partition::client_hash(id)))
+            {
+                *agg.migration.entry((*prev, seg.id)).or_default() += 1;
+            }
             *agg.actions.entry((seg.id, action.clone())).or_default() += 1;
             *agg.stages.entry(stage_name.to_string()).or_default() += 1;
             if let Some(p) = p {
@@ -394,9 +589,9 @@ fn label_all(
                 *agg.active_actions
                     .entry((seg.id, action.clone()))
                     .or_default() += 1;
-                agg.active_rows.push(c);
-                agg.active_segments.push(seg.id);
-                agg.active_probabilities.push(p);
+                chunk_active.push(c);
+                chunk_segments.push(seg.id);
+                chunk_probabilities.push(p);
                 agg.counts[s] += 1;
                 for (acc, v) in agg.column_sums[s].iter_mut().zip(row.iter()) {
                     *acc += v;
@@ -416,9 +611,7 @@ fn label_all(
                         .push((seg.id, seg_cols.iter().map(|&j| row[j]).collect()));
                 }
             }
-            chunk
-                .client_id
-                .push(book.client_ids.get(c).cloned().unwrap_or_default());
+            chunk.client_id.push(id.to_string());
             chunk.segment_id.push(seg.id);
             chunk.segment_name.push(seg.name.clone());
             chunk.segment_distance.push(dist[i]);
@@ -438,33 +631,21 @@ fn label_all(
                 .note
                 .push((!notes.is_empty()).then(|| notes.join("; ")));
         }
+        drift_counts.add(
+            b,
+            raw,
+            cats,
+            &chunk_active,
+            &chunk_segments,
+            &chunk_probabilities,
+        );
+        agg.active_segments.extend(chunk_segments);
+        agg.active_probabilities.extend(chunk_probabilities);
         writer.write(&chunk)?;
         stage.inc();
     }
-    writer.finish()?;
     stage.finish();
-    Ok(agg)
-}
-
-/// Clients per (last month's segment, this month's segment), for clients in both runs.
-fn migration(
-    book: &crate::ingest::Book,
-    agg: &Aggregates,
-    previous: &[(String, u32)],
-) -> Vec<(u32, u32, usize)> {
-    let index: std::collections::HashMap<&str, usize> = book
-        .client_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let mut counts: std::collections::BTreeMap<(u32, u32), usize> = Default::default();
-    for (id, prev) in previous {
-        if let Some(&i) = index.get(id.as_str()) {
-            *counts.entry((*prev, agg.segment_of[i])).or_default() += 1;
-        }
-    }
-    counts.into_iter().map(|((a, b), c)| (a, b, c)).collect()
+    Ok(())
 }
 
 /// The console summary of a run.

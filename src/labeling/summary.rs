@@ -68,7 +68,7 @@ pub fn summarise(
     min_report_count: usize,
     _quality: &crate::ingest::QualityReport,
 ) -> RunSummary {
-    let scored = agg.active_rows.len();
+    let scored = agg.active_probabilities.len();
     let mut by_segment: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
     for (&s, &p) in agg.active_segments.iter().zip(&agg.active_probabilities) {
         by_segment.entry(s).or_default().push(p);
