@@ -186,7 +186,9 @@ fn split_parquet(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()
             .collect();
         for (p, (slot, target)) in writers.iter_mut().zip(targets).enumerate() {
             let mask: BooleanChunked = parts.iter().map(|&q| q == p).collect();
-            let piece = df.filter(&mask).map_err(polars_err)?;
+            let mut piece = df.filter(&mask).map_err(polars_err)?;
+            // The batched writer needs every column cut into the same chunks.
+            piece.align_chunks();
             if slot.is_none() {
                 let file = std::fs::File::create(target).map_err(write_err(target))?;
                 let w = ParquetWriter::new(file)
@@ -231,5 +233,42 @@ mod tests {
         assert_ne!(client_hash("C0000001"), client_hash("C0000002"));
         // Pinned: a part assignment must never change between releases.
         assert_eq!(client_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn parquet_with_many_row_groups_splits_into_complete_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("t.parquet");
+        let ids: Vec<String> = (0..100).map(|i| format!("C{:03}", i % 37)).collect();
+        let amounts: Vec<f64> = (0..100).map(f64::from).collect();
+        let mut df = DataFrame::new(
+            100,
+            vec![
+                Column::new("client_id".into(), ids),
+                Column::new("amount".into(), amounts),
+            ],
+        )
+        .unwrap();
+        // Small row groups: a slice spans several chunks, which must stay aligned.
+        ParquetWriter::new(std::fs::File::create(&src).unwrap())
+            .with_row_group_size(Some(7))
+            .finish(&mut df)
+            .unwrap();
+        let targets: Vec<PathBuf> = (0..3)
+            .map(|p| dir.path().join(format!("p{p}.parquet")))
+            .collect();
+        split_parquet(&src, "client_id", &targets).unwrap();
+        let mut rows = Vec::new();
+        for (p, t) in targets.iter().enumerate() {
+            let part = ParquetReader::new(std::fs::File::open(t).unwrap())
+                .finish()
+                .unwrap();
+            let ids = part.column("client_id").unwrap().str().unwrap().clone();
+            assert!(ids.iter().all(|id| part_of(id.unwrap(), 3) == p));
+            let r = part.column(ROW_COLUMN).unwrap().u32().unwrap().clone();
+            rows.extend(r.iter().map(|v| v.unwrap()));
+        }
+        rows.sort_unstable();
+        assert_eq!(rows, (1..=100).collect::<Vec<u32>>());
     }
 }
