@@ -140,15 +140,46 @@ fn split_csv(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
             continue;
         }
         row += 1;
-        let fields = read::split_csv_line(line);
-        let id = fields.get(id_index).map_or("", String::as_str);
-        let p = part_of(id, targets.len());
+        let p = part_of(&csv_field(line, id_index), targets.len());
         writeln!(writers[p], "{row},{line}").map_err(write_err(&targets[p]))?;
     }
     for (mut w, t) in writers.into_iter().zip(targets) {
         w.flush().map_err(write_err(t))?;
     }
     Ok(())
+}
+
+/// Field `index` of a CSV line (quotes honoured), without splitting the whole line.
+fn csv_field(line: &str, index: usize) -> std::borrow::Cow<'_, str> {
+    let mut start = 0;
+    let mut field = 0;
+    let mut quoted = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                if field == index {
+                    return unquote(&line[start..i]);
+                }
+                field += 1;
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if field == index {
+        unquote(&line[start..])
+    } else {
+        "".into()
+    }
+}
+
+fn unquote(raw: &str) -> std::borrow::Cow<'_, str> {
+    let t = raw.trim();
+    match t.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\"").into(),
+        None => t.into(),
+    }
 }
 
 fn split_parquet(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
@@ -233,6 +264,15 @@ mod tests {
         assert_ne!(client_hash("C0000001"), client_hash("C0000002"));
         // Pinned: a part assignment must never change between releases.
         assert_eq!(client_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn one_csv_field_is_found_without_splitting_the_line() {
+        assert_eq!(csv_field("a,b,c", 1), "b");
+        assert_eq!(csv_field("\"x,1\", C7 ,z", 1), "C7");
+        assert_eq!(csv_field("\"x,1\",\"C\"\"7\",z", 1), "C\"7");
+        assert_eq!(csv_field("a,b", 2), "");
+        assert_eq!(csv_field("a,b", 1), "b");
     }
 
     #[test]

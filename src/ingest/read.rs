@@ -106,7 +106,7 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
     Ok(split_csv_line(text))
 }
 
-pub(crate) fn split_csv_line(line: &str) -> Vec<String> {
+fn split_csv_line(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut field = String::new();
     let mut quoted = false;
