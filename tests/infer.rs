@@ -14,7 +14,10 @@ fn sample(sub: &str) -> String {
 fn model() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
+        // Under the target directory (not /tmp), replaced on every test run.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("infer-model");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let r = train(
             &[
                 "--data",
