@@ -39,8 +39,8 @@ pub struct InferOptions {
     pub previous_run: Option<PathBuf>,
     /// Segments with fewer clients are suppressed in the report and charts.
     pub min_report_count: usize,
-    /// Label the book in this many client parts (`None`: one part per
-    /// `PART_BYTES` of input files). Bounds memory for books larger than RAM.
+    /// Label the book in this many client parts (`None`: automatic, see
+    /// `SINGLE_PART_ROWS` and `ROWS_PER_PART`). Bounds memory for books larger than RAM.
     pub partitions: Option<usize>,
 }
 
