@@ -94,6 +94,13 @@ pub fn write(
         );
     }
     h.push_str("</table>");
+    if !drift.unused_columns.is_empty() {
+        h.push_str("<p>Columns in this batch that the data contract does not use (ignored; a renamed column would show here):</p><ul>");
+        for (s, c) in &drift.unused_columns {
+            let _ = write!(h, "<li>{}: {}</li>", esc(s), esc(c));
+        }
+        h.push_str("</ul>");
+    }
     if !drift.unseen_levels.is_empty() {
         h.push_str("<p>Levels not seen in training (now at least 1% of clients):</p><ul>");
         for (f, l, share) in &drift.unseen_levels {

@@ -422,3 +422,54 @@ fn labeling_in_client_parts_gives_the_same_labels_drift_and_quality() {
         .collect();
     assert!(hidden.is_empty(), "{hidden:?}");
 }
+
+#[test]
+fn a_renamed_column_is_reported_not_silently_ignored() {
+    let t = tempfile::tempdir().unwrap();
+    shifted_book(&t.path().join("book"), 2000, 1.0, 0.0);
+    let clients = t.path().join("book/clients.csv");
+    let text = std::fs::read_to_string(&clients).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    assert!(header.contains("annual_income"));
+    std::fs::write(
+        &clients,
+        format!("{}\n{rest}", header.replace("annual_income", "income_eur")),
+    )
+    .unwrap();
+    let m = model_arg();
+    let r = infer(
+        &[
+            "--model",
+            &m,
+            "--data",
+            "book",
+            "--extract-date",
+            "2026-10-31",
+            "--out",
+            "run",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("unused columns (ignored): clients.income_eur"),
+        "{}",
+        r.stdout
+    );
+    let drift: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("run/drift.json")).unwrap())
+            .unwrap();
+    let income = drift["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "log_income")
+        .unwrap();
+    assert_eq!(
+        income["status"], "retrain",
+        "income now missing for everyone: {income}"
+    );
+    let html = std::fs::read_to_string(t.path().join("run/report.html")).unwrap();
+    assert!(html.contains("clients: income_eur"));
+}

@@ -105,6 +105,30 @@ impl Loaded {
 }
 
 /// Maps contract fields to the file's columns and checks that required ones exist.
+/// Columns of each source file that the contract does not use (ignored when reading),
+/// as (source, file column) pairs: reported, so a renamed column is not missed silently.
+///
+/// # Errors
+/// Unreadable files or headers.
+pub fn unused_columns(config: &Config, data_dir: &Path) -> Result<Vec<(Source, String)>> {
+    let mut out = Vec::new();
+    if config.mode == Mode::Flat {
+        return Ok(out);
+    }
+    for (source, path, sc) in config.resolve_sources(data_dir)? {
+        let used: Vec<String> = column_requests(source, &path, &sc)?
+            .into_iter()
+            .map(|r| r.column)
+            .collect();
+        for name in read::column_names(&path)? {
+            if !used.contains(&name) && name != read::ROW_COLUMN {
+                out.push((source, name));
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn column_requests(
     source: Source,
     path: &Path,

@@ -57,6 +57,8 @@ pub struct DriftReport {
     pub items: Vec<DriftItem>,
     /// Levels never seen in training, per categorical, with their share now.
     pub unseen_levels: Vec<(String, String, f64)>,
+    /// Source columns this batch has that the data contract does not use (ignored).
+    pub unused_columns: Vec<(String, String)>,
 }
 
 impl DriftReport {
@@ -284,6 +286,7 @@ impl DriftCounts {
             status,
             items,
             unseen_levels,
+            unused_columns: Vec::new(),
         }
     }
 }

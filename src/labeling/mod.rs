@@ -328,7 +328,11 @@ fn run_parts(
         quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
         let mean_p = agg.active_probabilities.iter().sum::<f64>()
             / agg.active_probabilities.len().max(1) as f64;
-        let drift = drift_counts.finish(b, mean_p);
+        let mut drift = drift_counts.finish(b, mean_p);
+        drift.unused_columns = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?
+            .into_iter()
+            .map(|(s, c)| (s.name().to_string(), c))
+            .collect();
         let migration = previous.is_some().then(|| {
             agg.migration
                 .iter()
@@ -476,6 +480,19 @@ pub fn console(o: &InferOutcome) -> String {
         );
     }
     let _ = writeln!(out, "drift     {}", o.drift.status.word());
+    if !o.drift.unused_columns.is_empty() {
+        let cols: Vec<String> = o
+            .drift
+            .unused_columns
+            .iter()
+            .map(|(s, c)| format!("{s}.{c}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "          unused columns (ignored): {}",
+            cols.join(", ")
+        );
+    }
     for i in o.drift.worst(3) {
         let _ = writeln!(
             out,
