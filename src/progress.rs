@@ -28,6 +28,11 @@ impl Stage {
         self.bar.set_message(msg.to_string());
     }
 
+    /// A step counter other threads can call (e.g. from parallel model fits).
+    pub fn ticker(&self) -> impl Fn() + Sync + '_ {
+        move || self.bar.inc(1)
+    }
+
     pub fn inc(&self) {
         self.bar.inc(1);
     }

@@ -225,6 +225,26 @@ pub fn fit(
     params: &LapseParams,
     seed: u64,
 ) -> Result<Fitted> {
+    fit_with_progress(x, y, columns, params, seed, &|| {})
+}
+
+/// Number of `step` calls `fit_with_progress` makes: one per CV fit, one for the final fit.
+pub fn progress_steps(params: &LapseParams) -> u64 {
+    (params.alphas.len() * params.folds + 1) as u64
+}
+
+/// `fit`, calling `step` after every cross-validation fit and the final fit.
+///
+/// # Errors
+/// As `fit`.
+pub fn fit_with_progress(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    columns: &[String],
+    params: &LapseParams,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+) -> Result<Fitted> {
     params.check()?;
     let lapsed = y.iter().filter(|&&v| v).count();
     let stayed = y.len() - lapsed;
@@ -263,6 +283,7 @@ pub fn fit(
                 None,
             )?;
             let p = predict(xcv.select(Axis(0), &te).view(), &w, b);
+            step();
             Ok((te, p, w, b))
         })
         .collect::<Result<Vec<(Vec<usize>, Vec<f64>, Vec<f64>, f64)>>>()?;
@@ -306,6 +327,7 @@ pub fn fit(
         .collect();
     let b0 = fold_fits.iter().map(|f| f.3).sum::<f64>() / k;
     let (coefficients, intercept) = fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0)))?;
+    step();
     let threshold = match params.threshold {
         ThresholdRule::BestF1 => metrics::best_f1_threshold(&oof, &ycv),
         ThresholdRule::TopShare(s) => metrics::top_share_threshold(&oof, s),

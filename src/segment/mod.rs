@@ -174,6 +174,27 @@ fn derived_seed(seed: u64, salt: u64) -> u64 {
 /// # Errors
 /// Bad parameters, fewer clients than k, or no admissible k.
 pub fn fit(input: &SegmentInput, params: &SegmentParams, seed: u64) -> Result<SegmentModel> {
+    fit_with_progress(input, params, seed, &|| {})
+}
+
+/// Number of `step` calls `fit_with_progress` makes for these params and clients.
+pub fn progress_steps(params: &SegmentParams, clients: usize) -> u64 {
+    match params.k {
+        Some(_) => 1,
+        None => (params.k_max.min(clients).saturating_sub(params.k_min) + 2) as u64,
+    }
+}
+
+/// `fit`, calling `step` after each k tried and after the final fit (progress bars).
+///
+/// # Errors
+/// As `fit`.
+pub fn fit_with_progress(
+    input: &SegmentInput,
+    params: &SegmentParams,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+) -> Result<SegmentModel> {
     params.check()?;
     let features = segment_features(params, input.fitted)?;
     let columns = input.fitted.columns();
@@ -196,7 +217,7 @@ pub fn fit(input: &SegmentInput, params: &SegmentParams, seed: u64) -> Result<Se
             (k, Vec::new(), format!("k = {k} fixed by --k"))
         }
         None => {
-            let choice = score_range(xs.view(), params, seed)?;
+            let choice = score_range(xs.view(), params, seed, step)?;
             let k = choose::pick_k(&choice, params.min_share)?;
             let reason = format!(
                 "k = {k}: highest silhouette among k in {}..={} whose smallest segment holds \
@@ -209,6 +230,7 @@ pub fn fit(input: &SegmentInput, params: &SegmentParams, seed: u64) -> Result<Se
         }
     };
     let centres = choose::fit_kmeans(xs.view(), k, params.restarts, derived_seed(seed, 1000))?;
+    step();
     let (labels, _) = assign(xs.view(), &centres);
     let order = canonical_order(&centres, &labels);
     let mut segments = describe(input, &features, &centres, &labels, &order);
@@ -227,7 +249,12 @@ pub fn fit(input: &SegmentInput, params: &SegmentParams, seed: u64) -> Result<Se
     })
 }
 
-fn score_range(xs: ArrayView2<f64>, params: &SegmentParams, seed: u64) -> Result<Vec<KScore>> {
+fn score_range(
+    xs: ArrayView2<f64>,
+    params: &SegmentParams,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+) -> Result<Vec<KScore>> {
     let n = xs.nrows();
     let mut rng = Xoshiro256Plus::seed_from_u64(derived_seed(seed, 1));
     let sample: Vec<usize> = if n > params.choice_sample {
@@ -260,6 +287,7 @@ fn score_range(xs: ArrayView2<f64>, params: &SegmentParams, seed: u64) -> Result
                 derived_seed(seed, k as u64),
             )?;
             let (l, d) = assign(xsample.view(), &c);
+            step();
             Ok(choose::score(
                 xsample.view(),
                 &c,

@@ -260,7 +260,10 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         row_of[c] = r;
     }
 
-    let stage = Stage::new("segments", 1);
+    let stage = Stage::new(
+        "segments",
+        segment::progress_steps(&seg_params, snap.active.len()),
+    );
     let input = segment::SegmentInput {
         fitted: &fitted,
         raw: &snap.raw,
@@ -268,7 +271,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         rows: &snap.active,
         labels: &snap.labels,
     };
-    let mut segments = segment::fit(&input, &seg_params, opts.seed)?;
+    let mut segments = segment::fit_with_progress(&input, &seg_params, opts.seed, &stage.ticker())?;
     let (seg_index, seg_distance) = segments.assign(x.view(), &columns)?;
     if let Some(prev) = &previous {
         let prev_ids = previous_assignment(&prev.bundle, &snap.raw, &cats, &snap.active);
@@ -288,12 +291,19 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     }
     stage.finish();
 
-    let stage = Stage::new("lapse", 1);
+    let stage = Stage::new("lapse", lapse::progress_steps(&lapse_params));
     let train_rows: Vec<usize> = train_pos.iter().map(|&p| row_of[labelled[p]]).collect();
     let test_rows: Vec<usize> = test_pos.iter().map(|&p| row_of[labelled[p]]).collect();
     let xtr = x.select(Axis(0), &train_rows);
     let ytr: Vec<bool> = train_pos.iter().map(|&p| y_all[p]).collect();
-    let fitted_lapse = lapse::fit(xtr.view(), &ytr, &columns, &lapse_params, opts.seed)?;
+    let fitted_lapse = lapse::fit_with_progress(
+        xtr.view(),
+        &ytr,
+        &columns,
+        &lapse_params,
+        opts.seed,
+        &stage.ticker(),
+    )?;
     drop(xtr);
     let model = fitted_lapse.model;
     let probabilities = model.probabilities(x.view());
