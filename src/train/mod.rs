@@ -174,6 +174,23 @@ fn is_labelled(l: Label) -> bool {
     matches!(l, Label::Lapsed | Label::Stayed)
 }
 
+impl Snapshot {
+    /// Labelled clients in force, and whether each lapsed.
+    fn labelled(&self) -> (Vec<usize>, Vec<bool>) {
+        let rows: Vec<usize> = self
+            .active
+            .iter()
+            .copied()
+            .filter(|&i| is_labelled(self.labels[i]))
+            .collect();
+        let y = rows
+            .iter()
+            .map(|&i| self.labels[i] == Label::Lapsed)
+            .collect();
+        (rows, y)
+    }
+}
+
 /// Runs training end to end.
 ///
 /// # Errors
@@ -220,16 +237,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
             "no client is in force at the cut-off {cutoff}"
         )));
     }
-    let labelled: Vec<usize> = snap
-        .active
-        .iter()
-        .copied()
-        .filter(|&i| is_labelled(snap.labels[i]))
-        .collect();
-    let y_all: Vec<bool> = labelled
-        .iter()
-        .map(|&i| snap.labels[i] == Label::Lapsed)
-        .collect();
+    let (labelled, y_all) = snap.labelled();
     let lapsed = y_all.iter().filter(|&&v| v).count();
     if lapsed == 0 || lapsed == y_all.len() {
         return Err(Error::NoData(format!(
@@ -319,7 +327,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
 
     let stage = Stage::new("out-of-time", 1);
     let (out_of_time, out_of_time_skipped) =
-        match out_of_time(book, cutoff, opts, model.alpha, &lapse_params) {
+        match out_of_time(book, &snap, opts, model.alpha, &lapse_params) {
             Ok(o) => (Some(o), None),
             Err(reason) => (None, Some(reason)),
         };
@@ -445,9 +453,10 @@ fn previous_assignment(
 }
 
 /// Fit at cut-off minus the horizon (labels end at the cut-off), score at the cut-off.
+/// `score_snap` is the run's own snapshot at the cut-off (features and labels reused).
 fn out_of_time(
     book: &Book,
-    cutoff: Date,
+    score_snap: &Snapshot,
     opts: &TrainOptions,
     alpha: f64,
     params: &lapse::LapseParams,
@@ -455,24 +464,10 @@ fn out_of_time(
     if book.mode == Mode::Flat {
         return Err("flat data has no dates: no out-of-time check".into());
     }
-    let data_end = features::data_end(book)
-        .map(Date::last_full_month_end)
-        .ok_or("no dated records")?;
+    let cutoff = score_snap.raw.cutoff;
     let early = cutoff.month_end_offset(-opts.horizon_months);
     let fit_snap = snapshot(book, early, opts.horizon_months, cutoff).map_err(|e| e.to_string())?;
-    let score_snap =
-        snapshot(book, cutoff, opts.horizon_months, data_end).map_err(|e| e.to_string())?;
-    let lab = |s: &Snapshot| -> (Vec<usize>, Vec<bool>) {
-        let rows: Vec<usize> = s
-            .active
-            .iter()
-            .copied()
-            .filter(|&i| is_labelled(s.labels[i]))
-            .collect();
-        let y = rows.iter().map(|&i| s.labels[i] == Label::Lapsed).collect();
-        (rows, y)
-    };
-    let (fit_rows, fit_y) = lab(&fit_snap);
+    let (fit_rows, fit_y) = fit_snap.labelled();
     let fit_lapsed = fit_y.iter().filter(|&&v| v).count();
     if fit_lapsed < OOT_MIN_CLASS || fit_y.len() - fit_lapsed < OOT_MIN_CLASS {
         return Err(format!(
@@ -495,7 +490,7 @@ fn out_of_time(
     let model = lapse::fit(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
         .map_err(|e| e.to_string())?
         .model;
-    let (score_rows, score_y) = lab(&score_snap);
+    let (score_rows, score_y) = score_snap.labelled();
     let xs: Array2<f64> = fitted
         .transform(&score_snap.raw, &cats, &score_rows)
         .map_err(|e| e.to_string())?;
