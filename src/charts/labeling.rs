@@ -2,13 +2,14 @@
 //! profiles, segment centres, a 2-D projection, risk distributions, value tier x risk band,
 //! and the month-to-month migration. Segments below the report minimum are left out.
 
-use super::training::{compact, slots};
-use super::{segment_colour, short, text, z_colour, ChartFiles, GREY};
+use super::{
+    centre, compact, exact, segment_colour, short, slot_label, slots, text, z_colour, ChartFiles,
+    GREY, GRID,
+};
 use crate::bundle::Bundle;
 use crate::chart;
 use crate::error::Result;
 use crate::labeling::{RunSummary, SegmentSummary};
-use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -38,25 +39,6 @@ pub fn draw_all(
     Ok(out)
 }
 
-fn centre(i: usize) -> SegmentValue<i32> {
-    SegmentValue::CenterOf(i as i32)
-}
-
-fn exact(i: usize) -> SegmentValue<i32> {
-    SegmentValue::Exact(i as i32)
-}
-
-fn label_at(names: &[String], v: &SegmentValue<i32>) -> String {
-    match v {
-        SegmentValue::CenterOf(i) => usize::try_from(*i)
-            .ok()
-            .and_then(|i| names.get(i))
-            .cloned()
-            .unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
 fn seg_label(g: &SegmentSummary, max: usize) -> String {
     format!("{} {}", g.id, short(&g.name, max))
 }
@@ -82,21 +64,18 @@ fn segment_risk(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(330)
                 .build_cartesian_2d(0.0..max_share * 1.6, slots(n))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .disable_y_mesh()
                 .light_line_style(WHITE)
                 .x_desc("share of clients in force")
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
                 .y_labels(n.max(1))
-                .y_label_formatter(&|v| label_at(&names, v))
+                .y_label_formatter(&|v| slot_label(&names, v))
                 .label_style(text(15))
                 .draw()?;
             for (i, g) in shown.iter().enumerate() {
                 c.draw_series(std::iter::once(Rectangle::new(
-                    [
-                        (0.0, exact(i)),
-                        (g.share, SegmentValue::Exact(i as i32 + 1)),
-                    ],
+                    [(0.0, exact(i)), (g.share, exact(i + 1))],
                     segment_colour(g.id).filled(),
                 )))?;
                 c.draw_series(std::iter::once(Text::new(
@@ -139,25 +118,19 @@ fn profile_heatmap(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> 
                 .y_label_area_size(200)
                 .build_cartesian_2d(slots(ns), slots(nf))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .disable_mesh()
                 .x_labels(ns.max(1))
-                .x_label_formatter(&|v| label_at(&seg_labels, v))
+                .x_label_formatter(&|v| slot_label(&seg_labels, v))
                 .y_labels(nf.max(1))
-                .y_label_formatter(&|v| label_at(&top_down, v))
+                .y_label_formatter(&|v| slot_label(&top_down, v))
                 .label_style(text(13))
                 .draw()?;
             for (si, g) in shown.iter().enumerate() {
                 for (row, (_, z, mean)) in g.profile.iter().enumerate() {
                     let fi = nf - 1 - row;
                     c.draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (exact(si), exact(fi)),
-                            (
-                                SegmentValue::Exact(si as i32 + 1),
-                                SegmentValue::Exact(fi as i32 + 1),
-                            ),
-                        ],
+                        [(exact(si), exact(fi)), (exact(si + 1), exact(fi + 1))],
                         z_colour(*z).filled(),
                     )))?;
                     c.draw_series(std::iter::once(Text::new(
@@ -201,7 +174,7 @@ fn centres(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(50)
                 .build_cartesian_2d(-0.3..(d as f64 - 0.7), (lo - 0.3)..(hi + 0.3))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .x_labels(d)
                 .x_label_formatter(&|v| {
                     let i = v.round();
@@ -323,7 +296,7 @@ fn projection(
                 .y_label_area_size(50)
                 .build_cartesian_2d(-ext..ext, -ext..ext)?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .x_desc("PC 1")
                 .y_desc("PC 2")
                 .label_style(text(13))
@@ -375,16 +348,16 @@ fn risk_distribution(shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result
                 .y_label_area_size(330)
                 .build_cartesian_2d(0.0..top, slots(n))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .disable_y_mesh()
                 .x_desc("lapse probability")
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
                 .y_labels(n.max(1))
-                .y_label_formatter(&|v| label_at(&names, v))
+                .y_label_formatter(&|v| slot_label(&names, v))
                 .label_style(text(15))
                 .draw()?;
             c.draw_series(LineSeries::new(
-                [(high, exact(0)), (high, SegmentValue::Exact(n as i32))],
+                [(high, exact(0)), (high, exact(n))],
                 RGBColor(202, 0, 32).stroke_width(2),
             ))?
             .label(format!("high-risk threshold {:.1}%", high * 100.0))
@@ -399,17 +372,11 @@ fn risk_distribution(shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result
                     colour.stroke_width(2),
                 ))?;
                 c.draw_series(std::iter::once(Rectangle::new(
-                    [
-                        (q[1], SegmentValue::Exact(i as i32)),
-                        (q[3], SegmentValue::Exact(i as i32 + 1)),
-                    ],
+                    [(q[1], exact(i)), (q[3], exact(i + 1))],
                     colour.mix(0.7).filled(),
                 )))?;
                 c.draw_series(LineSeries::new(
-                    [
-                        (q[2], SegmentValue::Exact(i as i32)),
-                        (q[2], SegmentValue::Exact(i as i32 + 1)),
-                    ],
+                    [(q[2], exact(i)), (q[2], exact(i + 1))],
                     BLACK.stroke_width(3),
                 ))?;
             }
@@ -462,12 +429,12 @@ fn count_matrix(
                 .y_label_area_size(220)
                 .build_cartesian_2d(slots(nc), slots(nr))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .disable_mesh()
                 .x_labels(nc.max(1))
-                .x_label_formatter(&|v| label_at(cols, v))
+                .x_label_formatter(&|v| slot_label(cols, v))
                 .y_labels(nr.max(1))
-                .y_label_formatter(&|v| label_at(&top_down, v))
+                .y_label_formatter(&|v| slot_label(&top_down, v))
                 .x_desc(x_desc)
                 .y_desc(y_desc)
                 .label_style(text(14))
@@ -483,13 +450,7 @@ fn count_matrix(
                         (255.0 - shade * (255.0 - 167.0)) as u8,
                     );
                     c.draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (exact(col), exact(y)),
-                            (
-                                SegmentValue::Exact(col as i32 + 1),
-                                SegmentValue::Exact(y as i32 + 1),
-                            ),
-                        ],
+                        [(exact(col), exact(y)), (exact(col + 1), exact(y + 1))],
                         fill.filled(),
                     )))?;
                     let label = if k == 0 {

@@ -6,6 +6,7 @@ pub mod labeling;
 pub mod training;
 
 use crate::error::{Error, Result};
+use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -124,6 +125,54 @@ macro_rules! chart {
             svg: svg_path,
         }
     }};
+}
+
+/// Light grid lines, so that data stays in front.
+pub const GRID: RGBColor = RGBColor(238, 238, 238);
+
+/// `n` category slots on an axis (plotters' segmented range 0..=n-1).
+pub fn slots(
+    n: usize,
+) -> plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordi32> {
+    (0..(n.max(1) as i32 - 1)).into_segmented()
+}
+
+/// The middle of category slot `i` (where its label and text go).
+pub fn centre(i: usize) -> SegmentValue<i32> {
+    SegmentValue::CenterOf(i as i32)
+}
+
+/// The lower edge of category slot `i`.
+pub fn exact(i: usize) -> SegmentValue<i32> {
+    SegmentValue::Exact(i as i32)
+}
+
+/// The axis label of a category slot: `names[i]` at slot centres, nothing elsewhere.
+pub fn slot_label(names: &[String], v: &SegmentValue<i32>) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| names.get(i))
+            .cloned()
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// A number in few characters: 1234567 -> 1.2M, 0.123 -> 0.12.
+pub fn compact(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// Registers the embedded font; called by `chart!` before drawing.

@@ -1,11 +1,13 @@
 //! Charts of a training run: the choice of k, segment sizes and lapse rates, the profile
 //! heatmap, ROC, calibration, cumulative gains and the odds ratios.
 
-use super::{segment_colour, short, text, z_colour, ChartFiles, BLUE, GREY, ORANGE};
+use super::{
+    centre, exact, segment_colour, short, slot_label, slots, text, z_colour, ChartFiles, BLUE,
+    GREY, GRID, ORANGE,
+};
 use crate::bundle::Bundle;
 use crate::chart;
 use crate::error::Result;
-use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -20,34 +22,12 @@ pub fn draw_all(b: &Bundle, dir: &Path) -> Result<Vec<ChartFiles>> {
         out.push(k_choice(b, dir)?);
     }
     out.push(segment_sizes(b, dir)?);
-    out.push(profile_heatmap(b, dir, None)?);
+    out.push(profile_heatmap(b, dir)?);
     out.push(roc(b, dir)?);
     out.push(calibration(b, dir)?);
     out.push(gains(b, dir)?);
     out.push(odds_ratios(b, dir)?);
     Ok(out)
-}
-
-/// `n` category slots on an axis (plotters' segmented range 0..=n-1).
-pub fn slots(
-    n: usize,
-) -> plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordi32> {
-    (0..(n.max(1) as i32 - 1)).into_segmented()
-}
-
-fn centre(i: usize) -> SegmentValue<i32> {
-    SegmentValue::CenterOf(i as i32)
-}
-
-fn label_of(names: &[String], v: &SegmentValue<i32>) -> String {
-    match v {
-        SegmentValue::CenterOf(i) => usize::try_from(*i)
-            .ok()
-            .and_then(|i| names.get(i))
-            .cloned()
-            .unwrap_or_default(),
-        _ => String::new(),
-    }
 }
 
 /// Inertia, silhouette, Calinski-Harabasz and Davies-Bouldin against k, chosen k marked.
@@ -89,7 +69,7 @@ pub fn k_choice(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     .y_label_area_size(60)
                     .build_cartesian_2d(kmin - 0.5..kmax + 0.5, lo - pad..hi + pad)?;
                 c.configure_mesh()
-                    .light_line_style(RGBColor(238, 238, 238))
+                    .light_line_style(GRID)
                     .x_desc("k")
                     .x_labels(choice.len())
                     .x_label_formatter(&|v| format!("{v:.0}"))
@@ -134,22 +114,19 @@ pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(330)
                 .build_cartesian_2d(0.0..max_share * 1.45, slots(n))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .disable_y_mesh()
                 .light_line_style(WHITE)
                 .x_desc("share of clients")
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
                 .y_labels(n)
-                .y_label_formatter(&|v| label_of(&names, v))
+                .y_label_formatter(&|v| slot_label(&names, v))
                 .label_style(text(15))
                 .draw()?;
             for (i, s) in segs.iter().enumerate() {
                 let colour = segment_colour(s.id);
                 c.draw_series(std::iter::once(Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(i as i32)),
-                        (s.share, SegmentValue::Exact(i as i32 + 1)),
-                    ],
+                    [(0.0, exact(i)), (s.share, exact(i + 1))],
                     colour.filled(),
                 )))?;
                 let rate = s.lapse_rate.map_or_else(
@@ -166,9 +143,8 @@ pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     ))
 }
 
-/// Segments (columns) × numeric features (rows), cells coloured by z-score; `means`
-/// adds the original-unit mean to each cell label.
-pub fn profile_heatmap(b: &Bundle, dir: &Path, means: Option<()>) -> Result<ChartFiles> {
+/// Segments (columns) × numeric features (rows), cells coloured by z-score.
+pub fn profile_heatmap(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let segs = &b.segments.segments;
     let features: Vec<String> = b.features.numeric.iter().map(|f| f.name.clone()).collect();
     let (ns, nf) = (segs.len(), features.len());
@@ -176,7 +152,6 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path, means: Option<()>) -> Result<Char
         .iter()
         .map(|s| format!("{} {}", s.id, short(&s.name, 16)))
         .collect();
-    let show_means = means.is_some();
     let top_down: Vec<String> = features.iter().rev().cloned().collect();
     Ok(chart!(
         dir,
@@ -194,12 +169,12 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path, means: Option<()>) -> Result<Char
                 .y_label_area_size(200)
                 .build_cartesian_2d(slots(ns), slots(nf))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .disable_mesh()
                 .x_labels(ns)
-                .x_label_formatter(&|v| label_of(&seg_labels, v))
+                .x_label_formatter(&|v| slot_label(&seg_labels, v))
                 .y_labels(nf)
-                .y_label_formatter(&|v| label_of(&top_down, v))
+                .y_label_formatter(&|v| slot_label(&top_down, v))
                 .label_style(text(13))
                 .draw()?;
             for (si, s) in segs.iter().enumerate() {
@@ -207,20 +182,12 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path, means: Option<()>) -> Result<Char
                     let fi = nf - 1 - row;
                     let entry = s.profile.iter().find(|p| &p.feature == f);
                     let z = entry.map_or(0.0, |p| p.z);
-                    let (x0, y0) = (si as i32, fi as i32);
                     c.draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (SegmentValue::Exact(x0), SegmentValue::Exact(y0)),
-                            (SegmentValue::Exact(x0 + 1), SegmentValue::Exact(y0 + 1)),
-                        ],
+                        [(exact(si), exact(fi)), (exact(si + 1), exact(fi + 1))],
                         z_colour(z).filled(),
                     )))?;
-                    let label = match (show_means, entry) {
-                        (true, Some(p)) => format!("{z:+.1} ({})", compact(p.mean)),
-                        _ => format!("{z:+.1}"),
-                    };
                     c.draw_series(std::iter::once(Text::new(
-                        label,
+                        format!("{z:+.1}"),
                         (centre(si), centre(fi)),
                         text(12).pos(Pos::new(HPos::Center, VPos::Center)),
                     )))?;
@@ -228,22 +195,6 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path, means: Option<()>) -> Result<Char
             }
         }
     ))
-}
-
-/// A number in few characters: 1234567 -> 1.2M, 0.123 -> 0.12.
-pub fn compact(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", v / 1e3)
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
 }
 
 pub fn roc(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
@@ -256,7 +207,7 @@ pub fn roc(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
             .y_label_area_size(55)
             .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
         c.configure_mesh()
-            .light_line_style(RGBColor(238, 238, 238))
+            .light_line_style(GRID)
             .x_desc("false positive rate")
             .y_desc("true positive rate")
             .label_style(text(14))
@@ -318,7 +269,7 @@ pub fn calibration(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(55)
                 .build_cartesian_2d(0.0..top, 0.0..top)?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .x_desc("mean predicted lapse probability (decile of clients)")
                 .y_desc("observed lapse rate")
                 .label_style(text(14))
@@ -358,7 +309,7 @@ pub fn gains(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(55)
                 .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .x_desc("share of clients called, riskiest first")
                 .y_desc("share of lapses reached")
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
@@ -413,19 +364,16 @@ pub fn odds_ratios(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .y_label_area_size(230)
                 .build_cartesian_2d(lo - pad..hi + pad, slots(n))?;
             c.configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
+                .light_line_style(GRID)
                 .disable_y_mesh()
                 .x_desc("odds ratio (log scale)")
                 .x_label_formatter(&|v| format!("{:.2}", v.exp()))
                 .y_labels(n)
-                .y_label_formatter(&|v| label_of(&names, v))
+                .y_label_formatter(&|v| slot_label(&names, v))
                 .label_style(text(13))
                 .draw()?;
             c.draw_series(LineSeries::new(
-                [
-                    (0.0, SegmentValue::Exact(0)),
-                    (0.0, SegmentValue::Exact(n as i32)),
-                ],
+                [(0.0, exact(0)), (0.0, exact(n))],
                 GREY.stroke_width(1),
             ))?;
             for (i, o) in ors.iter().enumerate() {
