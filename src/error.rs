@@ -97,6 +97,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// The process exit code: 2 for the user's data, config or flags, 1 otherwise.
+    /// (Errors from other crates reaching a binary exit 1 too.)
+    pub fn exit_code(&self) -> u8 {
+        if self.is_bad_input() {
+            2
+        } else {
+            1
+        }
+    }
+
     /// True when the user's data, config or flags are at fault (exit code 2).
     pub fn is_bad_input(&self) -> bool {
         !matches!(

@@ -106,10 +106,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Drift) => ExitCode::from(3),
         Err(e) => {
             eprintln!("error: {e:#}");
-            let bad_input = e
-                .downcast_ref::<clientele::Error>()
-                .is_some_and(clientele::Error::is_bad_input);
-            ExitCode::from(if bad_input { 2 } else { 1 })
+            ExitCode::from(
+                e.downcast_ref::<clientele::Error>()
+                    .map_or(1, clientele::Error::exit_code),
+            )
         }
     }
 }

@@ -114,11 +114,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            // Bad data, config or flags exit 2; anything else (I/O, bugs) exits 1.
-            let bad_input = e
-                .downcast_ref::<clientele::Error>()
-                .is_some_and(clientele::Error::is_bad_input);
-            ExitCode::from(if bad_input { 2 } else { 1 })
+            ExitCode::from(
+                e.downcast_ref::<clientele::Error>()
+                    .map_or(1, clientele::Error::exit_code),
+            )
         }
     }
 }
