@@ -57,11 +57,25 @@ pub fn tiny_book(dir: &Path) {
     );
 }
 
-/// Writes a generated book of `clients` clients (CSV, no dirt, export 2026-09-30) to `dir`.
-pub fn synth_book(dir: &Path, clients: usize, seed: u64) {
-    use clientele::synth::{self, BookParams, OutputFormat, WriteOptions};
-    let end = clientele::Date::parse("2026-09-30").unwrap();
-    let params = BookParams {
+/// Writes a clean generated CSV book to `dir`, exported at `end`.
+fn write_generated(
+    dir: &Path,
+    end: &str,
+    params: impl FnOnce(clientele::Date) -> clientele::synth::BookParams,
+) {
+    use clientele::synth::{self, OutputFormat, WriteOptions};
+    let end = clientele::Date::parse(end).unwrap();
+    let book = synth::generate(&params(end));
+    let opts = WriteOptions {
+        view: end,
+        format: OutputFormat::Csv,
+        dirt: false,
+    };
+    synth::write_book(&book, dir, &opts).unwrap();
+}
+
+fn book_params(clients: usize, seed: u64, end: clientele::Date) -> clientele::synth::BookParams {
+    clientele::synth::BookParams {
         clients,
         seed,
         end,
@@ -69,14 +83,12 @@ pub fn synth_book(dir: &Path, clients: usize, seed: u64) {
         history_years: 5,
         income_factor: 1.0,
         lapse_shift: 0.0,
-    };
-    let book = synth::generate(&params);
-    let opts = WriteOptions {
-        view: end,
-        format: OutputFormat::Csv,
-        dirt: false,
-    };
-    synth::write_book(&book, dir, &opts).unwrap();
+    }
+}
+
+/// Writes a generated book of `clients` clients (CSV, no dirt, export 2026-09-30) to `dir`.
+pub fn synth_book(dir: &Path, clients: usize, seed: u64) {
+    write_generated(dir, "2026-09-30", |end| book_params(clients, seed, end));
 }
 
 /// The one published version under `models`, as (directory, parsed bundle.json).
@@ -123,22 +135,9 @@ pub fn infer(args: &[&str], cwd: &Path) -> Run {
 
 /// Writes a generated book with shifted incomes and lapse drivers (for drift tests).
 pub fn shifted_book(dir: &Path, clients: usize, income_factor: f64, lapse_shift: f64) {
-    use clientele::synth::{self, BookParams, OutputFormat, WriteOptions};
-    let end = clientele::Date::parse("2026-10-31").unwrap();
-    let params = BookParams {
-        clients,
-        seed: 99,
-        end,
-        extra_months: 0,
-        history_years: 5,
+    write_generated(dir, "2026-10-31", |end| clientele::synth::BookParams {
         income_factor,
         lapse_shift,
-    };
-    let book = synth::generate(&params);
-    let opts = WriteOptions {
-        view: end,
-        format: OutputFormat::Csv,
-        dirt: false,
-    };
-    synth::write_book(&book, dir, &opts).unwrap();
+        ..book_params(clients, 99, end)
+    });
 }
