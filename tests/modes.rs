@@ -3,6 +3,29 @@
 mod common;
 use common::*;
 
+/// `clientele-train --check-data` with `cfg.toml` on `data/`, report into `out/`.
+fn check_data(dir: &std::path::Path) -> Run {
+    train(
+        &[
+            "--check-data",
+            "--config",
+            "cfg.toml",
+            "--data",
+            "data",
+            "--report-dir",
+            "out",
+            "--extract-date",
+            "2026-01-01",
+        ],
+        dir,
+    )
+}
+
+fn quality_json(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("out/data-quality.json")).unwrap())
+        .unwrap()
+}
+
 #[test]
 fn flat_mode_reads_declared_columns_and_a_yes_no_label() {
     let t = tempfile::tempdir().unwrap();
@@ -16,20 +39,7 @@ fn flat_mode_reads_declared_columns_and_a_yes_no_label() {
         "cfg.toml",
         "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"age\", \"premium\"]\ncategorical = [\"region\"]\n",
     );
-    let r = train(
-        &[
-            "--check-data",
-            "--config",
-            "cfg.toml",
-            "--data",
-            "data",
-            "--report-dir",
-            "out",
-            "--extract-date",
-            "2026-01-01",
-        ],
-        t.path(),
-    );
+    let r = check_data(t.path());
     // One of five rows read has no label: 20% invalid is above the default 5%.
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("missing churned"), "{}", r.stderr);
@@ -44,25 +54,9 @@ fn flat_mode_reads_declared_columns_and_a_yes_no_label() {
             std::fs::read_to_string(t.path().join("cfg.toml")).unwrap()
         ),
     );
-    let r = train(
-        &[
-            "--check-data",
-            "--config",
-            "cfg.toml",
-            "--data",
-            "data",
-            "--report-dir",
-            "out",
-            "--extract-date",
-            "2026-01-01",
-        ],
-        t.path(),
-    );
+    let r = check_data(t.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(t.path().join("out/data-quality.json")).unwrap(),
-    )
-    .unwrap();
+    let json = quality_json(t.path());
     let flat = &json["sources"][0];
     assert_eq!(flat["duplicates_dropped"], 1);
     assert_eq!(flat["rows_kept"], 3);
@@ -87,25 +81,9 @@ fn transactions_mode_quarantines_negative_and_future_rows() {
     rows.push_str("C1,2025-03-01,-5\nC2,2035-03-01,5\n");
     write(t.path(), "data/transactions.csv", &rows);
     write(t.path(), "cfg.toml", "mode = \"transactions\"\n");
-    let r = train(
-        &[
-            "--check-data",
-            "--config",
-            "cfg.toml",
-            "--data",
-            "data",
-            "--report-dir",
-            "out",
-            "--extract-date",
-            "2026-01-01",
-        ],
-        t.path(),
-    );
+    let r = check_data(t.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(t.path().join("out/data-quality.json")).unwrap(),
-    )
-    .unwrap();
+    let json = quality_json(t.path());
     assert_eq!(json["clients"], 7);
     let reasons = &json["sources"][0]["quarantine_reasons"];
     assert_eq!(reasons["negative amount"], 1);
