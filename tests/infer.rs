@@ -42,14 +42,14 @@ fn model_arg() -> String {
     model().join("models/latest").to_string_lossy().into_owned()
 }
 
-fn label_next_month(t: &Path, out: &str, extra: &[&str]) -> Run {
+/// Labels `data` (relative to `t` or absolute) with the shared model into `out`.
+fn label(t: &Path, data: &str, out: &str, extra: &[&str]) -> Run {
     let m = model_arg();
-    let data = sample("/next-month");
     let mut args = vec![
         "--model",
         m.as_str(),
         "--data",
-        data.as_str(),
+        data,
         "--extract-date",
         "2026-10-31",
         "--out",
@@ -57,6 +57,23 @@ fn label_next_month(t: &Path, out: &str, extra: &[&str]) -> Run {
     ];
     args.extend_from_slice(extra);
     infer(&args, t)
+}
+
+fn label_next_month(t: &Path, out: &str, extra: &[&str]) -> Run {
+    label(t, &sample("/next-month"), out, extra)
+}
+
+/// One item of a run's drift.json, by name.
+fn drift_item(run: &Path, name: &str) -> serde_json::Value {
+    let drift: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("drift.json")).unwrap()).unwrap();
+    drift["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -241,47 +258,13 @@ fn labeling_the_training_book_reproduces_training_scores_exactly() {
 fn a_shifted_book_raises_the_drift_alarm() {
     let t = tempfile::tempdir().unwrap();
     shifted_book(&t.path().join("shifted"), 4000, 2.0, 1.0);
-    let m = model_arg();
-    let r = infer(
-        &[
-            "--model",
-            &m,
-            "--data",
-            "shifted",
-            "--extract-date",
-            "2026-10-31",
-            "--out",
-            "run",
-            "--fail-on-drift",
-        ],
-        t.path(),
-    );
+    let r = label(t.path(), "shifted", "run", &["--fail-on-drift"]);
     assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("drift     retrain"), "{}", r.stdout);
-    let drift: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(t.path().join("run/drift.json")).unwrap())
-            .unwrap();
-    let income = drift["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "log_income")
-        .unwrap();
+    let income = drift_item(&t.path().join("run"), "log_income");
     assert_eq!(income["status"], "retrain", "{income}");
     // Without the flag the same run succeeds (and still reports the drift).
-    let r = infer(
-        &[
-            "--model",
-            &m,
-            "--data",
-            "shifted",
-            "--extract-date",
-            "2026-10-31",
-            "--out",
-            "run2",
-        ],
-        t.path(),
-    );
+    let r = label(t.path(), "shifted", "run2", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
@@ -349,19 +332,7 @@ fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
             std::fs::copy(&from, &to).unwrap();
         }
     }
-    let r = infer(
-        &[
-            "--model",
-            &m,
-            "--data",
-            "partial",
-            "--extract-date",
-            "2026-10-31",
-            "--out",
-            "out2",
-        ],
-        t.path(),
-    );
+    let r = label(t.path(), "partial", "out2", &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("contacts"), "{}", r.stderr);
     assert!(
@@ -436,20 +407,7 @@ fn a_renamed_column_is_reported_not_silently_ignored() {
         format!("{}\n{rest}", header.replace("annual_income", "income_eur")),
     )
     .unwrap();
-    let m = model_arg();
-    let r = infer(
-        &[
-            "--model",
-            &m,
-            "--data",
-            "book",
-            "--extract-date",
-            "2026-10-31",
-            "--out",
-            "run",
-        ],
-        t.path(),
-    );
+    let r = label(t.path(), "book", "run", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
@@ -457,15 +415,7 @@ fn a_renamed_column_is_reported_not_silently_ignored() {
         "{}",
         r.stdout
     );
-    let drift: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(t.path().join("run/drift.json")).unwrap())
-            .unwrap();
-    let income = drift["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "log_income")
-        .unwrap();
+    let income = drift_item(&t.path().join("run"), "log_income");
     assert_eq!(
         income["status"], "retrain",
         "income now missing for everyone: {income}"
