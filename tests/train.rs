@@ -171,6 +171,25 @@ fn sample_training_recovers_the_truth_and_is_reproducible_on_any_thread_count() 
     }
 }
 
+/// Labels `data/` with `models/latest` into `run/` and returns the labels.
+fn label_with_latest(t: &Path) -> Vec<BTreeMap<String, String>> {
+    let r = infer(
+        &[
+            "--model",
+            "models/latest",
+            "--data",
+            "data",
+            "--out",
+            "run",
+            "--extract-date",
+            "2026-09-30",
+        ],
+        t,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    read_csv(&t.join("run/labels.csv"))
+}
+
 fn small_book(t: &Path) {
     synth_book(&t.join("data"), 1500, 11);
 }
@@ -343,21 +362,7 @@ fn flat_mode_trains_end_to_end_and_drops_a_constant_feature() {
         "older clients lapse less: {age}"
     );
     // The flat model labels a flat batch (the config comes from the bundle).
-    let r = infer(
-        &[
-            "--model",
-            "models/latest",
-            "--data",
-            "data",
-            "--out",
-            "run",
-            "--extract-date",
-            "2026-09-30",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let labels = read_csv(&t.path().join("run/labels.csv"));
+    let labels = label_with_latest(t.path());
     assert_eq!(labels.len(), 800);
     assert!(labels
         .iter()
@@ -407,21 +412,7 @@ fn transactions_mode_trains_end_to_end() {
         .unwrap()
         .iter()
         .any(|f| f["name"] == "days_since_transaction"));
-    let r = infer(
-        &[
-            "--model",
-            "models/latest",
-            "--data",
-            "data",
-            "--out",
-            "run",
-            "--extract-date",
-            "2026-09-30",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let labels = read_csv(&t.path().join("run/labels.csv"));
+    let labels = label_with_latest(t.path());
     assert_eq!(labels.len(), 300);
     // Every third client stopped buying in 2025: lapsed by the as-of date.
     assert_eq!(
