@@ -325,7 +325,6 @@ fn fit_numeric(
     if sd.is_nan() || sd <= 1e-12 {
         return Err(format!("constant ({median}) for every training client"));
     }
-    let _ = name;
     Ok(NumericFeature {
         name: name.to_string(),
         lower,

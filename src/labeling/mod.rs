@@ -339,15 +339,8 @@ fn run_parts(
                 .map(|(&(a, c), &n)| (a, c, n))
                 .collect()
         });
-        let summary = summary::summarise(
-            b,
-            located,
-            st.as_of,
-            &agg,
-            migration,
-            opts.min_report_count,
-            &quality,
-        );
+        let summary =
+            summary::summarise(b, located, st.as_of, &agg, migration, opts.min_report_count);
         write_json(&st.tmp.join("drift.json"), &drift)?;
         write_json(&st.tmp.join("summary.json"), &summary)?;
         let stage = Stage::new("charts", 1);

@@ -66,7 +66,6 @@ pub fn summarise(
     agg: &Aggregates,
     migration: Option<Vec<(u32, u32, usize)>>,
     min_report_count: usize,
-    _quality: &crate::ingest::QualityReport,
 ) -> RunSummary {
     let scored = agg.active_probabilities.len();
     let mut by_segment: BTreeMap<u32, Vec<f64>> = BTreeMap::new();

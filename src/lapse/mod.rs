@@ -207,13 +207,6 @@ pub fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize> {
     out
 }
 
-/// The fitted model and its out-of-fold predictions on the CV sample (for thresholds).
-pub struct Fitted {
-    pub model: LapseModel,
-    pub oof: Vec<f64>,
-    pub oof_labels: Vec<bool>,
-}
-
 /// Fits the lapse model on the training part `x`, `y`.
 ///
 /// # Errors
@@ -224,7 +217,7 @@ pub fn fit(
     columns: &[String],
     params: &LapseParams,
     seed: u64,
-) -> Result<Fitted> {
+) -> Result<LapseModel> {
     fit_with_progress(x, y, columns, params, seed, &|| {})
 }
 
@@ -244,7 +237,7 @@ pub fn fit_with_progress(
     params: &LapseParams,
     seed: u64,
     step: &(dyn Fn() + Sync),
-) -> Result<Fitted> {
+) -> Result<LapseModel> {
     params.check()?;
     let lapsed = y.iter().filter(|&&v| v).count();
     let stayed = y.len() - lapsed;
@@ -337,26 +330,22 @@ pub fn fit_with_progress(
         .mean_axis(Axis(0))
         .map_or_else(|| vec![0.0; x.ncols()], |m| m.to_vec());
     let odds_ratios = odds_ratios(x, &coefficients, intercept, alpha, columns)?;
-    Ok(Fitted {
-        model: LapseModel {
-            columns: columns.to_vec(),
-            coefficients,
-            intercept,
-            alpha,
-            centres,
-            threshold_rule: params.threshold,
-            threshold,
-            top10_threshold: metrics::top_share_threshold(&oof, 0.10),
-            bands: RiskBands {
-                medium: training_lapse_rate.min(threshold),
-                high: threshold,
-            },
-            training_lapse_rate,
-            cv,
-            odds_ratios,
+    Ok(LapseModel {
+        columns: columns.to_vec(),
+        coefficients,
+        intercept,
+        alpha,
+        centres,
+        threshold_rule: params.threshold,
+        threshold,
+        top10_threshold: metrics::top_share_threshold(&oof, 0.10),
+        bands: RiskBands {
+            medium: training_lapse_rate.min(threshold),
+            high: threshold,
         },
-        oof,
-        oof_labels: ycv,
+        training_lapse_rate,
+        cv,
+        odds_ratios,
     })
 }
 
@@ -446,7 +435,7 @@ mod tests {
             ..LapseParams::default()
         };
         let f = fit(x.view(), &y, &cols, &params, 9).unwrap();
-        let m = &f.model;
+        let m = &f;
         assert!(
             (m.coefficients[0] - 1.2).abs() < 0.25,
             "{:?}",
@@ -463,7 +452,7 @@ mod tests {
         // Flipping the labels flips the model: orientation does not depend on class sizes.
         let flipped: Vec<bool> = y.iter().map(|v| !v).collect();
         let g = fit(x.view(), &flipped, &cols, &params, 9).unwrap();
-        assert!((g.model.coefficients[0] + m.coefficients[0]).abs() < 0.05);
+        assert!((g.coefficients[0] + m.coefficients[0]).abs() < 0.05);
         // Contributions add up to the log-odds difference against the average client.
         let row = x.row(5);
         let z = |r: ArrayView1<f64>| {

@@ -102,7 +102,6 @@ pub struct TrainOutcome {
     pub bundle_dir: PathBuf,
     pub charts_dir: Option<PathBuf>,
     pub quality_dir: PathBuf,
-    pub loaded_report: crate::ingest::QualityReport,
 }
 
 /// One client's training-time result, as saved in `scores.csv`.
@@ -304,7 +303,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     let test_rows: Vec<usize> = test_pos.iter().map(|&p| row_of[labelled[p]]).collect();
     let xtr = x.select(Axis(0), &train_rows);
     let ytr: Vec<bool> = train_pos.iter().map(|&p| y_all[p]).collect();
-    let fitted_lapse = lapse::fit_with_progress(
+    let model = lapse::fit_with_progress(
         xtr.view(),
         &ytr,
         &columns,
@@ -313,7 +312,6 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         &stage.ticker(),
     )?;
     drop(xtr);
-    let model = fitted_lapse.model;
     let probabilities = model.probabilities(x.view());
     let p_test: Vec<f64> = test_rows.iter().map(|&r| probabilities[r]).collect();
     let y_test: Vec<bool> = test_pos.iter().map(|&p| y_all[p]).collect();
@@ -432,7 +430,6 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         bundle_dir,
         charts_dir,
         quality_dir,
-        loaded_report: loaded.report,
     })
 }
 
@@ -488,8 +485,7 @@ fn out_of_time(
         ..params.clone()
     };
     let model = lapse::fit(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
-        .map_err(|e| e.to_string())?
-        .model;
+        .map_err(|e| e.to_string())?;
     let (score_rows, score_y) = score_snap.labelled();
     let xs: Array2<f64> = fitted
         .transform(&score_snap.raw, &cats, &score_rows)
