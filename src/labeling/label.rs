@@ -100,6 +100,7 @@ pub(super) fn label_part(
         .iter()
         .map(|f| raw.column(&f.name))
         .collect();
+    let feature_columns = rules::FeatureColumns::new(raw);
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
@@ -113,7 +114,10 @@ pub(super) fn label_part(
             let row = x.row(i);
             let seg = &b.segments.segments[seg_idx[i]];
             let active = raw.active.get(c).copied().unwrap_or(false);
-            let view = rules::ClientView { raw, client: c };
+            let view = rules::ClientView {
+                columns: &feature_columns,
+                client: c,
+            };
             let p = active.then(|| b.lapse.probability(row));
             let band = p.map(|p| b.lapse.bands.band(p));
             let tier = rules::value_tier(&cuts, &view);

@@ -148,16 +148,36 @@ impl TierCuts {
     }
 }
 
-/// A client's raw feature value by name (NaN when absent).
+/// Raw feature columns by name, resolved once per batch: the rules look features up by
+/// name for every client, which must not mean a scan of the feature list each time.
+pub struct FeatureColumns<'a> {
+    by_name: std::collections::HashMap<&'a str, &'a [f64]>,
+}
+
+impl<'a> FeatureColumns<'a> {
+    pub fn new(raw: &'a RawFeatures) -> Self {
+        let by_name = raw
+            .names
+            .iter()
+            .zip(&raw.columns)
+            .map(|(n, c)| (n.as_str(), c.as_slice()))
+            .collect();
+        FeatureColumns { by_name }
+    }
+}
+
+/// One client's raw features.
 pub struct ClientView<'a> {
-    pub raw: &'a RawFeatures,
+    pub columns: &'a FeatureColumns<'a>,
     pub client: usize,
 }
 
 impl ClientView<'_> {
+    /// The client's raw value of a feature (NaN when missing or not computed).
     pub fn get(&self, name: &str) -> f64 {
-        self.raw
-            .column(name)
+        self.columns
+            .by_name
+            .get(name)
             .and_then(|c| c.get(self.client))
             .copied()
             .unwrap_or(f64::NAN)
