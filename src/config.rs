@@ -50,6 +50,46 @@ pub struct FlatConfig {
     pub categorical: Vec<String>,
 }
 
+impl FlatConfig {
+    /// Each column plays one role: the id, the label and every feature are distinct
+    /// columns (names compared as the file's header is matched: ignoring case and
+    /// surrounding spaces).
+    fn check_roles(&self) -> std::result::Result<(), String> {
+        let key = |c: &str| c.trim().to_ascii_lowercase();
+        let mut seen: Vec<(String, &str)> = vec![(key(&self.id), "the id")];
+        if let Some(label) = &self.label {
+            seen.push((key(label), "the label"));
+        }
+        let features = self
+            .numeric
+            .iter()
+            .map(|c| (c, "numeric"))
+            .chain(self.categorical.iter().map(|c| (c, "categorical")));
+        for (column, role) in features {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key(column)) {
+                let why = match *first {
+                    "the label" => "the label cannot be a feature (it would leak the answer)",
+                    "the id" => "the id cannot be a feature",
+                    _ => "a column can be listed once",
+                };
+                return Err(format!(
+                    "[flat] lists column '{column}' as a {role} feature, but it is already {}: {why}",
+                    if first.starts_with("the") { first.to_string() } else { format!("a {first} feature") }
+                ));
+            }
+            seen.push((key(column), role));
+        }
+        if let Some(label) = &self.label {
+            if key(label) == key(&self.id) {
+                return Err(format!(
+                    "[flat] uses column '{label}' as both the id and the label"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn default_id_column() -> String {
     "client_id".to_string()
 }
@@ -107,10 +147,7 @@ impl Config {
     /// `Error::Read` when the file cannot be read, `Error::Config` when it does not
     /// parse or names an unknown source or field.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::fsio::read_text(path)?;
         let mut config: Config = toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -169,6 +206,7 @@ impl Config {
                         .into(),
                 ));
             }
+            flat.check_roles().map_err(|m| self.config_error(m))?;
         }
         let pct = self.cleaning.max_invalid_percent;
         if !(0.0..=100.0).contains(&pct) {

@@ -92,6 +92,8 @@ pub enum Error {
     Bundle { path: PathBuf, message: String },
     #[error("{path} already exists: a published model version or a previous run's output is never overwritten{hint}")]
     Exists { path: PathBuf, hint: String },
+    #[error("{path}: {message}")]
+    UnsafeOutput { path: PathBuf, message: String },
     #[error("{0}")]
     Runtime(String),
 }
@@ -114,6 +116,31 @@ impl Error {
             Error::Read { .. } | Error::Write { .. } | Error::Runtime(_)
         ) || matches!(self, Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound || source.kind() == std::io::ErrorKind::PermissionDenied)
     }
+}
+
+/// Exit code of a run stopped by a bug (a panic): Rust's own, distinct from 0-3.
+pub const BUG_EXIT_CODE: i32 = 101;
+
+/// Replaces the raw panic message and backtrace with one line that says this is a bug
+/// and asks for a report. The process still exits with `BUG_EXIT_CODE`.
+pub fn report_panics_as_bugs(program: &'static str) {
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unknown cause");
+        let at = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "internal error in {program}: {what}{at}. This is a bug in clientele, not a problem \
+             with your data or flags: please report it with the command you ran \
+             (exit code {BUG_EXIT_CODE})."
+        );
+    }));
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -89,16 +89,35 @@ impl std::str::FromStr for ThresholdRule {
         if s == "f1" {
             return Ok(ThresholdRule::BestF1);
         }
-        let pct = s
+        let rule = s
             .strip_prefix("top:")
             .and_then(|p| p.trim_end_matches('%').parse::<f64>().ok())
-            .filter(|p| *p > 0.0 && *p < 100.0)
+            .map(|pct| ThresholdRule::TopShare(pct / 100.0))
+            .filter(|r| r.check().is_ok())
             .ok_or_else(|| {
                 Error::InvalidParameter(format!(
                     "threshold rule '{s}': expected 'f1' or 'top:<percent>' such as top:10"
                 ))
             })?;
-        Ok(ThresholdRule::TopShare(pct / 100.0))
+        Ok(rule)
+    }
+}
+
+impl ThresholdRule {
+    /// The one rule for flags and config alike: a top share lies strictly between 0 and 1.
+    ///
+    /// # Errors
+    /// `Error::InvalidParameter` naming the share.
+    pub fn check(&self) -> Result<()> {
+        match *self {
+            ThresholdRule::TopShare(share) if !(share > 0.0 && share < 1.0) => {
+                Err(Error::InvalidParameter(format!(
+                    "threshold share must be strictly between 0 and 1 (top:<percent> between 0 \
+                     and 100), got {share}"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -150,6 +169,6 @@ impl LapseParams {
         if self.cv_sample < 100 {
             return bad("cv_sample must be at least 100".into());
         }
-        Ok(())
+        self.threshold.check()
     }
 }

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::date::Date;
 use crate::error::Result;
+use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
 use crate::ingest::{self, LoadOptions, Loaded};
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,15 @@ impl DataSpec {
         DataSpec { config, data_dir }
     }
 
+    /// The inputs no output may cover: the data directory and the config file.
+    pub fn protected(&self) -> Protected {
+        let p = Protected::system().with("the data directory", &self.data_dir);
+        match &self.config.origin {
+            Some(config) => p.with("the config file", config),
+            None => p,
+        }
+    }
+
     pub fn load(
         &self,
         require_label: bool,
@@ -62,19 +72,31 @@ impl DataSpec {
     }
 }
 
-/// Writes the data-quality report (JSON) and the quarantined rows (CSV) into `dir`.
-pub fn write_quality(loaded: &Loaded, dir: &Path) -> Result<(PathBuf, PathBuf)> {
-    let json = dir.join("data-quality.json");
-    let quarantine = dir.join("quarantine.csv");
-    ingest::quality::write_json(&loaded.report, &json)?;
-    ingest::quality::write_quarantine(&loaded.quarantine, &quarantine)?;
-    Ok((json, quarantine))
+/// Writes the data-quality report (JSON) and the quarantined rows (CSV) as the directory
+/// `dir`, replacing an earlier report there (and nothing else: see `fsio::rundir`).
+/// `flag` names the option that chose `dir`, for error messages.
+pub fn write_quality(
+    loaded: &Loaded,
+    dir: &Path,
+    protected: &Protected,
+    flag: &str,
+) -> Result<(PathBuf, PathBuf)> {
+    let (kind, replace) = (OutputKind::DataQuality, Replace::EarlierOutput);
+    rundir::check_target(dir, kind, replace, protected, flag)?;
+    let staging = Staging::new(dir, kind)?;
+    ingest::quality::write_json(&loaded.report, &staging.path().join(QUALITY_JSON))?;
+    ingest::quality::write_quarantine(&loaded.quarantine, &staging.path().join(QUARANTINE_CSV))?;
+    let dir = staging.publish(replace, protected, flag)?;
+    Ok((dir.join(QUALITY_JSON), dir.join(QUARANTINE_CSV)))
 }
+
+const QUALITY_JSON: &str = "data-quality.json";
+const QUARANTINE_CSV: &str = "quarantine.csv";
 
 /// `clientele-train --check-data`: ingest, report, and fail on too much invalid data.
 pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
     let loaded = spec.load(spec.config.mode == crate::config::Mode::Flat, None)?;
-    let (json, quarantine) = write_quality(&loaded, report_dir)?;
+    let (json, quarantine) = write_quality(&loaded, report_dir, &spec.protected(), "--report-dir")?;
     println!("{}", loaded.report.to_table());
     println!(
         "report: {}\nquarantined rows: {}",

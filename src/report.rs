@@ -25,8 +25,11 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A share as a percentage with one decimal; a value that rounds to zero prints as
+/// "0.0%", never "-0.0%".
 fn pct(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
+    let x = v * 100.0;
+    format!("{:.1}%", if x.abs() < 0.05 { 0.0 } else { x })
 }
 
 /// Writes the report atomically.

@@ -48,6 +48,12 @@ impl Source {
         }
     }
 
+    /// Sources whose file may hold a header and no rows (a quiet month, a new book):
+    /// the book is defined by clients and policies, transactions or the flat table.
+    pub fn may_be_empty(self) -> bool {
+        matches!(self, Source::Payments | Source::Claims | Source::Contacts)
+    }
+
     pub fn field(self, name: &str) -> Option<&'static Field> {
         self.fields().iter().find(|f| f.name == name)
     }

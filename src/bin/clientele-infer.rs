@@ -100,6 +100,7 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 fn main() -> ExitCode {
+    clientele::error::report_panics_as_bugs("clientele-infer");
     let args = Args::parse();
     match run(&args) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -109,6 +109,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    clientele::error::report_panics_as_bugs("clientele-train");
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

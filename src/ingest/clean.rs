@@ -183,6 +183,26 @@ pub fn flag_negative(table: &Table, fields: &[&str], v: &mut Verdicts) {
     }
 }
 
+/// Largest magnitude a number in a client book can plausibly have. Beyond it, sums and
+/// squares of a few values overflow to infinity and would reach the model.
+pub const MAX_MAGNITUDE: f64 = 1e15;
+
+/// Quarantines rows holding a number beyond `MAX_MAGNITUDE` in any numeric field.
+pub fn flag_out_of_scale(table: &Table, v: &mut Verdicts) {
+    for (field, values) in table.fields() {
+        let Values::Number(values) = values else {
+            continue;
+        };
+        for (i, x) in values.iter().enumerate() {
+            if x.abs() > MAX_MAGNITUDE {
+                v.flag(i, || {
+                    format!("{} beyond {MAX_MAGNITUDE:e}", table.file_column(field))
+                });
+            }
+        }
+    }
+}
+
 pub fn flag_future(table: &Table, fields: &[&str], extract: Date, v: &mut Verdicts) {
     for field in fields {
         if let Some(values) = table.dates(field) {

@@ -135,13 +135,7 @@ pub(crate) fn column_requests(
     sc: &SourceConfig,
 ) -> Result<Vec<ColumnRequest>> {
     let found = read::column_names(path)?;
-    let find = |name: &str| -> Option<String> {
-        found
-            .iter()
-            .find(|c| *c == name)
-            .or_else(|| found.iter().find(|c| c.eq_ignore_ascii_case(name)))
-            .cloned()
-    };
+    let find = |name: &str| find_column(&found, name);
     let mut requests = Vec::new();
     let mut missing = Vec::new();
     for field in source.fields() {
@@ -167,6 +161,18 @@ pub(crate) fn column_requests(
             missing.push(field.name.to_string());
         }
     }
+    for (i, r) in requests.iter().enumerate() {
+        if let Some(other) = requests[..i].iter().find(|o| o.column == r.column) {
+            return Err(Error::Malformed {
+                path: path.to_path_buf(),
+                message: format!(
+                    "fields '{}' and '{}' of source '{source}' both read column '{}': map each \
+                     field to its own column in [sources.{source}.columns]",
+                    other.field, r.field, r.column
+                ),
+            });
+        }
+    }
     if !missing.is_empty() {
         return Err(Error::MissingColumns {
             path: path.to_path_buf(),
@@ -176,6 +182,20 @@ pub(crate) fn column_requests(
         });
     }
     Ok(requests)
+}
+
+/// The file's column for a contract or config name: the exact name, else the one that
+/// matches ignoring case and surrounding spaces.
+fn find_column(found: &[String], name: &str) -> Option<String> {
+    found
+        .iter()
+        .find(|c| *c == name)
+        .or_else(|| {
+            found
+                .iter()
+                .find(|c| c.trim().eq_ignore_ascii_case(name.trim()))
+        })
+        .cloned()
 }
 
 fn kinds(requests: &[ColumnRequest]) -> Vec<(String, Kind)> {
@@ -286,7 +306,7 @@ fn load_relational(
         let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
         clean::null_out_of_range(&mut t, "age", 0.0, 120.0, &mut q);
         clean::null_out_of_range(&mut t, "dependents", 0.0, 20.0, &mut q);
-        clean::null_out_of_range(&mut t, "annual_income", 0.0, f64::INFINITY, &mut q);
+        clean::null_out_of_range(&mut t, "annual_income", 0.0, clean::MAX_MAGNITUDE, &mut q);
         clean::null_dates_outside(&mut t, "birth_date", earliest, extract, &mut q);
         clean::null_dates_outside(&mut t, "first_known_date", earliest, extract, &mut q);
         clean::count_missing(&t, &mut q);
@@ -333,6 +353,7 @@ fn load_relational(
         };
         let mut v = Verdicts::new(t.len());
         clean::flag_missing(&t, &required_fields(source), &mut v);
+        clean::flag_out_of_scale(&t, &mut v);
         match source {
             Source::Policies => {
                 clean::flag_negative(&t, &["annual_premium", "sum_assured"], &mut v);
@@ -346,6 +367,10 @@ fn load_relational(
                     }
                 }
                 clean::flag_future(&t, &["start_date"], extract, &mut v);
+                // An end date after the extract (a scheduled expiry, a 9999-12-31 "open"
+                // placeholder) has not happened yet: the policy is in force at the extract.
+                let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
+                clean::null_dates_outside(&mut t, "end_date", earliest, extract, &mut q);
             }
             Source::Payments => {
                 clean::flag_negative(&t, &["amount"], &mut v);
@@ -449,19 +474,17 @@ fn load_flat(
             kind: Kind::Id,
         });
     }
-    for r in &requests {
-        if !found.contains(&r.column) {
-            return Err(Error::ConfiguredColumnAbsent {
-                path: path.clone(),
-                field: if r.field == "__label" {
-                    "label".into()
-                } else {
-                    r.field.clone()
-                },
-                column: r.column.clone(),
-                found: found.clone(),
-            });
-        }
+    for r in &mut requests {
+        r.column = find_column(&found, &r.column).ok_or_else(|| Error::ConfiguredColumnAbsent {
+            path: path.clone(),
+            field: if r.field == "__label" {
+                "label".into()
+            } else {
+                r.field.clone()
+            },
+            column: r.column.clone(),
+            found: found.clone(),
+        })?;
     }
     let mut t = read::read_table(Source::Flat, &path, &requests)?;
     let mut q = SourceQuality::new(Source::Flat, &path, t.len());
@@ -477,6 +500,7 @@ fn load_flat(
     if label_column.is_some() {
         clean::flag_missing(&t, &["__label"], &mut v);
     }
+    clean::flag_out_of_scale(&t, &mut v);
     v.apply(&mut t, &mut q, quarantine);
 
     let label = match &label_column {

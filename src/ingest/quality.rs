@@ -155,6 +155,9 @@ impl QualityReport {
                 s.quarantined,
                 s.rows_kept
             );
+            if s.rows_read == 0 {
+                let _ = writeln!(out, "      no rows (header only): none this period");
+            }
             for (reason, n) in &s.quarantine_reasons {
                 let _ = writeln!(out, "      quarantined {n:>8}  {reason}");
             }

@@ -215,15 +215,21 @@ pub fn read_table_as(
             }
         }
         Format::Parquet => {
-            let file = open(path)?;
-            ParquetReader::new(file)
+            let mut reader = ParquetReader::new(open(path)?);
+            let schema = reader.schema().map_err(|e| malformed(path, &e))?;
+            for name in &names {
+                if let Some(field) = schema.get(name.as_str()) {
+                    check_parquet_type(path, name, &field.dtype)?;
+                }
+            }
+            reader
                 .with_columns(Some(names.clone()))
                 .finish()
                 .map_err(|e| malformed(path, &e))?
         }
     };
     let n = df.height();
-    if n == 0 {
+    if n == 0 && !source.may_be_empty() {
         return Err(Error::NoRows {
             path: path.to_path_buf(),
         });
@@ -258,6 +264,23 @@ pub fn read_table_as(
         table.insert(&req.field, &req.column, values);
     }
     Ok(table)
+}
+
+/// Refuses Parquet column types this build cannot convert, before polars reads them.
+fn check_parquet_type(path: &Path, column: &str, dtype: &ArrowDataType) -> Result<()> {
+    match dtype {
+        ArrowDataType::Decimal(p, s)
+        | ArrowDataType::Decimal32(p, s)
+        | ArrowDataType::Decimal64(p, s)
+        | ArrowDataType::Decimal256(p, s) => Err(Error::Malformed {
+            path: path.to_path_buf(),
+            message: format!(
+                "column '{column}' is stored as decimal({p}, {s}), which clientele does not \
+                 read: export it as a floating-point (double) or text column"
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 struct Ctx<'a> {
@@ -333,7 +356,12 @@ fn numbers(ctx: &Ctx, col: &Series) -> Result<Vec<f64>> {
         dt if dt.is_primitive_numeric() || dt.is_bool() => {
             let f = col.cast(&DataType::Float64).map_err(|e| ctx.polars(e))?;
             let ca = f.f64().map_err(|e| ctx.polars(e))?;
-            Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+            // NaN is a missing value, as "NaN" in a CSV; an infinity is no amount.
+            let values: Vec<f64> = ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+            match values.iter().position(|v| v.is_infinite()) {
+                Some(i) => Err(ctx.bad(i, Kind::Number, &values[i].to_string())),
+                None => Ok(values),
+            }
         }
         other => Err(ctx.bad(0, Kind::Number, &format!("a column of type {other}"))),
     }
@@ -354,12 +382,23 @@ fn dates(ctx: &Ctx, col: &Series) -> Result<Vec<Option<Date>>> {
                 })
                 .collect()
         }
-        DataType::Date => {
-            let days = col.cast(&DataType::Int32).map_err(|e| ctx.polars(e))?;
+        // Timestamps (pandas' default for dates) count by their calendar day.
+        DataType::Date | DataType::Datetime(..) => {
+            let days = col
+                .cast(&DataType::Date)
+                .and_then(|d| d.cast(&DataType::Int32))
+                .map_err(|e| ctx.polars(e))?;
             let ca = days.i32().map_err(|e| ctx.polars(e))?;
             Ok(ca.iter().map(|v| v.map(Date::from_days)).collect())
         }
-        other => Err(ctx.bad(0, Kind::Date, &format!("a column of type {other}"))),
+        other => Err(Error::Malformed {
+            path: PathBuf::from(ctx.path),
+            message: format!(
+                "column '{}' holds {other} values, expected dates (a date or timestamp column, \
+                 or text YYYY-MM-DD)",
+                ctx.column
+            ),
+        }),
     }
 }
 

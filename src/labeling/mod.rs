@@ -18,6 +18,7 @@ use crate::config::Mode;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::features;
+use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
 use crate::pipeline::DataSpec;
 use crate::progress::Stage;
 use drift::DriftReport;
@@ -76,6 +77,13 @@ pub fn choose_as_of(book: &crate::ingest::Book, b: &Bundle, as_of: Option<Date>)
             .map(Date::last_full_month_end)
             .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?,
     };
+    if d > book.extract_date {
+        return Err(Error::InvalidParameter(format!(
+            "--as-of {d} is after the data's extract date {}: a book cannot be labelled as of \
+             a day its data does not reach (set --extract-date if the extract is later)",
+            book.extract_date
+        )));
+    }
     if d < b.cutoff {
         return Err(Error::InvalidParameter(format!(
             "--as-of {d} is before the model's training cut-off {}: a model cannot label the \
@@ -86,18 +94,27 @@ pub fn choose_as_of(book: &crate::ingest::Book, b: &Bundle, as_of: Option<Date>)
     Ok(d)
 }
 
-/// Refuses to write into a non-empty directory unless asked to replace it.
-fn check_output(dir: &Path, overwrite: bool) -> Result<()> {
-    let non_empty = std::fs::read_dir(dir)
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
-    if non_empty && !overwrite {
-        return Err(Error::Exists {
-            path: dir.to_path_buf(),
-            hint: ": pass --overwrite to replace it, or --out to write elsewhere".into(),
-        });
+/// What a labeling run reads and so must never write over: the data, the model and the
+/// models directory holding it, the config, and the system's own directories.
+fn protected_paths(located: &Located, spec: &DataSpec) -> Protected {
+    let mut p = Protected::system()
+        .with("the data directory", &spec.data_dir)
+        .with("the model", &located.dir);
+    if let Some(models) = located.dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+        p = p.with("the models directory", models);
     }
-    Ok(())
+    if let Some(config) = &spec.config.origin {
+        p = p.with("the config file", config);
+    }
+    p
+}
+
+fn replace_rule(opts: &InferOptions) -> Replace {
+    if opts.overwrite {
+        Replace::EarlierOutput
+    } else {
+        Replace::Never
+    }
 }
 
 /// Sources the model was trained with must all be present: a feature computed from an
@@ -123,7 +140,8 @@ fn check_sources(b: &Bundle, book: &crate::ingest::Book) -> Result<()> {
     if !missing.is_empty() {
         return Err(Error::InvalidParameter(format!(
             "the model was trained with source(s) {missing:?}, which this data lacks: its \
-             features would be wrong; provide them or retrain without them"
+             features would be wrong; provide them (a file with only the header line is fine \
+             for a month without such records) or retrain without them"
         )));
     }
     Ok(())
@@ -206,8 +224,15 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
         spec.config.actions.clone()
     };
     rules::check_actions(&rules_table)?;
+    let protected = protected_paths(located, spec);
     if let Some(out) = &opts.out {
-        check_output(out, opts.overwrite)?;
+        rundir::check_target(
+            out,
+            OutputKind::Labels,
+            replace_rule(opts),
+            &protected,
+            "--out",
+        )?;
     }
     let n_parts = match opts.partitions {
         Some(0) => {
@@ -225,18 +250,19 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
         .and_then(Path::parent)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(&opts.out_root);
-    let parts_dir = out_root.join(format!(".clientele-parts-{}", std::process::id()));
-    if n_parts > 1 {
-        std::fs::create_dir_all(&parts_dir).map_err(|e| Error::Write {
-            path: parts_dir.clone(),
-            source: e,
-        })?;
-    }
-    let result = run_parts(located, spec, opts, &rules_table, n_parts, &parts_dir);
-    if n_parts > 1 {
-        let _ = std::fs::remove_dir_all(&parts_dir);
-    }
-    result
+    let parts_dir = (n_parts > 1)
+        .then(|| Staging::new(&out_root.join("clientele-parts"), OutputKind::Labels))
+        .transpose()?;
+    let parts_dir = parts_dir.as_ref().map_or(out_root, Staging::path);
+    run_parts(
+        located,
+        spec,
+        opts,
+        &rules_table,
+        n_parts,
+        parts_dir,
+        &protected,
+    )
 }
 
 fn run_parts(
@@ -246,6 +272,7 @@ fn run_parts(
     rules_table: &[rules::ActionRule],
     n_parts: usize,
     parts_dir: &Path,
+    protected: &Protected,
 ) -> Result<InferOutcome> {
     let b = &located.bundle;
     let stage = Stage::new("split", 1);
@@ -282,15 +309,16 @@ fn run_parts(
                     .out
                     .clone()
                     .unwrap_or_else(|| opts.out_root.join(as_of.to_string()));
-                check_output(&out_dir, opts.overwrite)?;
-                let tmp = staging_dir(&out_dir)?;
-                let writer = LabelWriter::create(&tmp)?;
-                state = Some(RunState {
-                    as_of,
-                    out_dir,
-                    tmp,
-                    writer,
-                });
+                rundir::check_target(
+                    &out_dir,
+                    OutputKind::Labels,
+                    replace_rule(opts),
+                    protected,
+                    "--out",
+                )?;
+                let tmp = Staging::new(&out_dir, OutputKind::Labels)?;
+                let writer = LabelWriter::create(tmp.path())?;
+                state = Some(RunState { as_of, tmp, writer });
             }
             let Some(st) = state.as_mut() else { continue };
             let stage = Stage::new("features", 1);
@@ -323,8 +351,11 @@ fn run_parts(
         result?;
         st.writer.finish()?;
         quality.extract_date = spec.config.extract_date().to_string();
-        crate::ingest::quality::write_json(&quality, &st.tmp.join("data-quality.json"))?;
-        crate::ingest::quality::write_quarantine(&quarantine, &st.tmp.join("quarantine.csv"))?;
+        crate::ingest::quality::write_json(&quality, &st.tmp.path().join("data-quality.json"))?;
+        crate::ingest::quality::write_quarantine(
+            &quarantine,
+            &st.tmp.path().join("quarantine.csv"),
+        )?;
         quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
         let mean_p = agg.active_probabilities.iter().sum::<f64>()
             / agg.active_probabilities.len().max(1) as f64;
@@ -341,14 +372,14 @@ fn run_parts(
         });
         let summary =
             summary::summarise(b, located, st.as_of, &agg, migration, opts.min_report_count);
-        write_json(&st.tmp.join("drift.json"), &drift)?;
-        write_json(&st.tmp.join("summary.json"), &summary)?;
+        write_json(&st.tmp.path().join("drift.json"), &drift)?;
+        write_json(&st.tmp.path().join("summary.json"), &summary)?;
         let stage = Stage::new("charts", 1);
         let charts = crate::charts::labeling::draw_all(
             b,
             &summary,
             &agg.projection,
-            &st.tmp.join("charts"),
+            &st.tmp.path().join("charts"),
         )?;
         stage.finish();
         crate::report::write(
@@ -357,20 +388,14 @@ fn run_parts(
             &drift,
             &quality,
             &charts,
-            &st.tmp.join("report.html"),
+            &st.tmp.path().join("report.html"),
         )?;
         Ok((summary, drift))
     })();
-    let (summary, drift) = match finish {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&st.tmp);
-            return Err(e);
-        }
-    };
-    publish_dir(&st.tmp, &st.out_dir)?;
+    let (summary, drift) = finish?;
+    let out_dir = st.tmp.publish(replace_rule(opts), protected, "--out")?;
     Ok(InferOutcome {
-        out_dir: st.out_dir,
+        out_dir,
         summary,
         drift,
     })
@@ -379,8 +404,7 @@ fn run_parts(
 /// What the first part fixes for the whole run.
 struct RunState {
     as_of: Date,
-    out_dir: PathBuf,
-    tmp: PathBuf,
+    tmp: Staging,
     writer: LabelWriter,
 }
 
@@ -391,48 +415,6 @@ fn previous_segments(dir: &Path) -> Result<std::collections::HashMap<u64, u32>> 
         .into_iter()
         .map(|(id, s)| (crate::ingest::partition::client_hash(&id), s))
         .collect())
-}
-
-/// A fresh staging directory beside `out`, on the same file system so rename is atomic.
-fn staging_dir(out: &Path) -> Result<PathBuf> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::Write {
-        path: tmp.clone(),
-        source: e,
-    })?;
-    Ok(tmp)
-}
-
-/// Moves the finished staging directory to its final name (replacing an old run only
-/// when the caller allowed it, checked before).
-fn publish_dir(tmp: &Path, out: &Path) -> Result<()> {
-    let err = |e| Error::Write {
-        path: out.to_path_buf(),
-        source: e,
-    };
-    let old = tmp.with_extension("old");
-    let had_old = out.exists();
-    if had_old {
-        std::fs::rename(out, &old).map_err(err)?;
-    }
-    if let Err(e) = std::fs::rename(tmp, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
-        return Err(err(e));
-    }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
-    }
-    Ok(())
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {

@@ -232,6 +232,20 @@ pub fn fit_with_progress(
     let centres = choose::fit_kmeans(xs.view(), k, params.restarts, derived_seed(seed, 1000))?;
     step();
     let (labels, _) = assign(xs.view(), &centres);
+    let mut used = vec![false; k];
+    for &l in &labels {
+        if let Some(u) = used.get_mut(l) {
+            *u = true;
+        }
+    }
+    let filled = used.iter().filter(|&&u| u).count();
+    if filled < k {
+        return Err(Error::InvalidParameter(format!(
+            "k = {k} leaves {} segment(s) without any client: the data has only {filled} \
+             distinct client profile(s) on the segment features; use --k {filled} or fewer",
+            k - filled
+        )));
+    }
     let order = canonical_order(&centres, &labels);
     let mut segments = describe(input, &features, &centres, &labels, &order);
     let mut named: Vec<(u32, String)> = segments.iter().map(|s| (s.id, s.name.clone())).collect();

@@ -103,10 +103,7 @@ pub fn read_names_file(path: &Path, ids: &[u32]) -> Result<BTreeMap<u32, String>
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Read {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let text = crate::fsio::read_text(path)?;
     let table: BTreeMap<String, String> = toml::from_str(&text)
         .map_err(|e| bad(format!("expected `<segment id> = \"name\"` lines: {e}")))?;
     let mut out = BTreeMap::new();

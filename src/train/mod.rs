@@ -11,6 +11,7 @@ use crate::config::Mode;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::features::{self, FittedFeatures, Label, RawFeatures};
+use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
 use crate::ingest::Book;
 use crate::lapse::{self, metrics::Confusion, CvPoint, Metrics};
 use crate::pipeline::DataSpec;
@@ -119,6 +120,12 @@ struct Scored {
 /// # Errors
 /// `Error::InvalidParameter` when the cut-off lies outside the data's dates.
 pub fn choose_cutoff(book: &Book, as_of: Option<Date>, horizon_months: i32) -> Result<Date> {
+    if let Some(d) = as_of.filter(|&d| d > book.extract_date) {
+        return Err(Error::InvalidParameter(format!(
+            "--as-of {d} is after the data's extract date {}",
+            book.extract_date
+        )));
+    }
     if book.mode == Mode::Flat {
         return Ok(as_of.unwrap_or(book.extract_date));
     }
@@ -212,12 +219,16 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         )));
     }
     let previous = opts.previous.as_deref().map(Bundle::load).transpose()?;
+    // New versions go beside the previous model; charts and reports never cover a model.
+    spec.protected().check("--models", &opts.models_dir)?;
+    let protected = protected_paths(spec, opts, previous.as_ref());
+    protected.check("--out", &opts.out_dir)?;
 
     let stage = Stage::new("load", 1);
     let loaded = spec.load(true, None)?;
     stage.finish();
     let quality_dir = opts.out_dir.join("train-data-quality");
-    crate::pipeline::write_quality(&loaded, &quality_dir)?;
+    crate::pipeline::write_quality(&loaded, &quality_dir, &protected, "--out")?;
     loaded.check_thresholds()?;
     let book = &loaded.book;
 
@@ -418,19 +429,52 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         &names_toml,
         scores.as_deref(),
     )?;
-    let charts_dir = if opts.charts {
-        let dir = opts.out_dir.join(format!("train-{}", bundle.version));
-        crate::charts::training::draw_all(&bundle, &dir)?;
-        Some(dir)
-    } else {
-        None
-    };
+    let charts_dir = opts
+        .charts
+        .then(|| {
+            publish_charts(
+                &bundle,
+                &opts.out_dir.join(format!("train-{}", bundle.version)),
+                &protected,
+            )
+        })
+        .transpose()?;
     Ok(TrainOutcome {
         bundle,
         bundle_dir,
         charts_dir,
         quality_dir,
     })
+}
+
+/// What a training run reads and so must never write over.
+fn protected_paths(
+    spec: &DataSpec,
+    opts: &TrainOptions,
+    previous: Option<&bundle::Located>,
+) -> Protected {
+    let mut p = spec
+        .protected()
+        .with("the models directory", &opts.models_dir);
+    if let Some(prev) = previous {
+        p = p.with("the previous model", &prev.dir);
+    }
+    if let Some(names) = &opts.names {
+        p = p.with("the names file", names);
+    }
+    p
+}
+
+/// Draws the training charts into a staging directory and publishes it whole. A chart
+/// directory of the same version already there holds the same charts (the version names
+/// the bundle's content) and is kept.
+fn publish_charts(bundle: &Bundle, dir: &Path, protected: &Protected) -> Result<PathBuf> {
+    let staging = Staging::new(dir, OutputKind::TrainingCharts)?;
+    crate::charts::training::draw_all(bundle, staging.path())?;
+    match staging.publish(Replace::Never, protected, "--out") {
+        Err(Error::Exists { .. }) => Ok(dir.to_path_buf()),
+        other => other,
+    }
 }
 
 /// The previous model's segment id of every active client, when its features can be

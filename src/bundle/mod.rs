@@ -2,6 +2,8 @@
 //! inference needs, plain JSON: nothing executes on load), `metrics.json` and
 //! `names.toml`. Versions are never overwritten; `models/latest` names the newest.
 
+mod check;
+
 use crate::config::Config;
 use crate::date::Date;
 use crate::error::{Error, Result};
@@ -129,11 +131,14 @@ impl Bundle {
     }
 
     /// Assigns the version from the time and content, then publishes the bundle under
-    /// `models_dir/<version>/` atomically (written into a temporary directory, renamed
-    /// into place) and points `models_dir/latest` at it.
+    /// `models_dir/<version>/` atomically (written into a staging directory, loaded back
+    /// and checked, renamed into place) and points `models_dir/latest` at it. When the
+    /// same version is already there with the same content (two runs on the same data in
+    /// the same second), that one is kept and reused.
     ///
     /// # Errors
-    /// `Error::Exists` if that version is already published; I/O errors.
+    /// `Error::Exists` if that version is published with other content; `Error::Bundle`
+    /// if the written bundle does not load back; I/O errors.
     pub fn publish(
         &mut self,
         models_dir: &Path,
@@ -141,6 +146,7 @@ impl Bundle {
         names: &str,
         scores_csv: Option<&str>,
     ) -> Result<PathBuf> {
+        use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
         let stamp: String = now_utc
             .chars()
             .filter(char::is_ascii_alphanumeric)
@@ -148,37 +154,17 @@ impl Bundle {
         self.created_at = now_utc.to_string();
         self.version = format!("{stamp}-{}", &self.content_hash()?[..8]);
         let dir = models_dir.join(&self.version);
-        if dir.exists() {
-            return Err(Error::Exists {
-                path: dir,
-                hint: String::new(),
-            });
-        }
-        let write_err = |path: &Path, source| Error::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let tmp = models_dir.join(format!(".{}.tmp-{}", self.version, std::process::id()));
-        std::fs::create_dir_all(&tmp).map_err(|e| write_err(&tmp, e))?;
-        let result = (|| {
-            let json = serde_json::to_vec_pretty(self)
-                .map_err(|e| Error::Runtime(format!("cannot encode the bundle: {e}")))?;
-            crate::fsio::write_atomic(&tmp.join(BUNDLE_FILE), &json)?;
-            let metrics = serde_json::to_vec_pretty(&self.metrics)
-                .map_err(|e| Error::Runtime(format!("cannot encode the metrics: {e}")))?;
-            crate::fsio::write_atomic(&tmp.join(METRICS_FILE), &metrics)?;
-            crate::fsio::write_atomic(&tmp.join(NAMES_FILE), names.as_bytes())?;
-            if let Some(scores) = scores_csv {
-                crate::fsio::write_atomic(&tmp.join(SCORES_FILE), scores.as_bytes())?;
+        if !self.same_as_published(&dir)? {
+            let staging = Staging::new(&dir, OutputKind::ModelVersion)?;
+            self.write_files(staging.path(), names, scores_csv)?;
+            // A bundle that cannot be loaded is never published.
+            Bundle::load(staging.path())?;
+            match staging.publish(Replace::Never, &Protected::default(), "--models") {
+                Ok(_) => {}
+                Err(Error::Exists { .. }) if self.same_as_published(&dir)? => {}
+                Err(e) => return Err(e),
             }
-            // rename(2) refuses to replace a non-empty directory: a version published
-            // meanwhile by another run is not overwritten.
-            std::fs::rename(&tmp, &dir).map_err(|e| write_err(&dir, e))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
         }
-        result?;
         crate::fsio::write_atomic(
             &models_dir.join(LATEST_FILE),
             format!("{}\n", self.version).as_bytes(),
@@ -186,12 +172,35 @@ impl Bundle {
         Ok(dir)
     }
 
+    fn write_files(&self, dir: &Path, names: &str, scores_csv: Option<&str>) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Runtime(format!("cannot encode the bundle: {e}")))?;
+        crate::fsio::write_atomic(&dir.join(BUNDLE_FILE), &json)?;
+        let metrics = serde_json::to_vec_pretty(&self.metrics)
+            .map_err(|e| Error::Runtime(format!("cannot encode the metrics: {e}")))?;
+        crate::fsio::write_atomic(&dir.join(METRICS_FILE), &metrics)?;
+        crate::fsio::write_atomic(&dir.join(NAMES_FILE), names.as_bytes())?;
+        if let Some(scores) = scores_csv {
+            crate::fsio::write_atomic(&dir.join(SCORES_FILE), scores.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// True when `dir` already holds this very bundle (same content hash).
+    fn same_as_published(&self, dir: &Path) -> Result<bool> {
+        if !dir.join(BUNDLE_FILE).exists() {
+            return Ok(false);
+        }
+        let theirs = Bundle::load(dir)?.bundle.content_hash()?;
+        Ok(theirs == self.content_hash()?)
+    }
+
     /// Loads a bundle from a version directory, a `latest` file, or a models directory
     /// (whose `latest` is followed).
     ///
     /// # Errors
-    /// `Error::Bundle` when nothing is found, the JSON is damaged, or its format version
-    /// is not this program's.
+    /// `Error::Bundle` when nothing is found, the JSON is damaged, its format version is
+    /// not this program's, or a value breaks an invariant no training run could break.
     pub fn load(path: &Path) -> Result<Located> {
         let dir = resolve(path)?;
         let file = dir.join(BUNDLE_FILE);
@@ -215,24 +224,7 @@ impl Bundle {
         }
         let bundle: Bundle = serde_json::from_value(value)
             .map_err(|e| bad(format!("damaged or incomplete: {e}")))?;
-        let n = bundle.features.n_columns();
-        if bundle.lapse.coefficients.len() != n || bundle.lapse.centres.len() != n {
-            return Err(bad(format!(
-                "damaged: the lapse model has {} coefficients for {n} features",
-                bundle.lapse.coefficients.len()
-            )));
-        }
-        if bundle
-            .segments
-            .segments
-            .iter()
-            .any(|s| s.centre.len() != bundle.segments.features.len())
-            || bundle.segments.segments.is_empty()
-        {
-            return Err(bad(
-                "damaged: segment centres do not match the segment features".into(),
-            ));
-        }
+        check::invariants(&bundle).map_err(|m| bad(format!("damaged: {m}")))?;
         Ok(Located { dir, bundle })
     }
 }

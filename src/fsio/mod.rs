@@ -1,5 +1,8 @@
 //! File output that never leaves a half-written file under a final name: write to a
-//! temporary file in the same directory, flush to disk, then rename into place.
+//! temporary file in the same directory, flush to disk, then rename into place. Whole
+//! output directories follow the same rule (`rundir`).
+
+pub mod rundir;
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -43,6 +46,22 @@ pub fn write_atomic_with(
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(err)
+}
+
+/// Reads a small text file the user wrote (config, names), refusing one that is not
+/// UTF-8 as bad input rather than as an I/O failure.
+///
+/// # Errors
+/// `Error::Read` when it cannot be read, `Error::Malformed` when it is not UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| Error::InvalidUtf8 {
+        path: path.to_path_buf(),
+        byte_offset: e.utf8_error().valid_up_to(),
+    })
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.

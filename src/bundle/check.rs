@@ -1,0 +1,165 @@
+//! The invariants a loaded bundle must satisfy before any client is labelled with it.
+//! A bundle is plain JSON that anyone can edit: a value that no training run could have
+//! written (a zero spread, a NaN weight, duplicate segment ids, reversed risk bands) is
+//! refused at load, naming the field, rather than turned into nonsense labels.
+
+use super::Bundle;
+
+/// Returns the first broken invariant as `field: problem`.
+pub(super) fn invariants(b: &Bundle) -> Result<(), String> {
+    if b.horizon_months < 1 {
+        return Err(format!(
+            "horizon_months is {}, expected 1 or more",
+            b.horizon_months
+        ));
+    }
+    features(b)?;
+    segments(b)?;
+    lapse(b)?;
+    cleaning(b)
+}
+
+fn finite(field: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(format!("{field} is {v}, expected a finite number"))
+    }
+}
+
+fn probability(field: &str, v: f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{field} is {v}, expected a probability in [0, 1]"))
+    }
+}
+
+fn features(b: &Bundle) -> Result<(), String> {
+    for f in &b.features.numeric {
+        let field = |name: &str| format!("features.numeric[{}].{name}", f.name);
+        for (name, v) in [
+            ("lower", f.lower),
+            ("upper", f.upper),
+            ("median", f.median),
+            ("mean", f.mean),
+            ("sd", f.sd),
+        ] {
+            finite(&field(name), v)?;
+        }
+        if f.lower > f.upper {
+            return Err(format!(
+                "{} {} is above upper {}",
+                field("lower"),
+                f.lower,
+                f.upper
+            ));
+        }
+        if f.sd <= 0.0 {
+            return Err(format!(
+                "{} is {}, expected a positive spread",
+                field("sd"),
+                f.sd
+            ));
+        }
+    }
+    for c in &b.features.categorical {
+        if c.shares.len() != c.levels.len() + 1 {
+            return Err(format!(
+                "features.categorical[{}] has {} shares for {} levels plus 'other'",
+                c.name,
+                c.shares.len(),
+                c.levels.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn segments(b: &Bundle) -> Result<(), String> {
+    let model = &b.segments;
+    if model.segments.is_empty() {
+        return Err("segments.segments is empty".into());
+    }
+    let columns = b.features.columns();
+    if let Some(f) = model.features.iter().find(|f| !columns.contains(f)) {
+        return Err(format!(
+            "segments.features names '{f}', which is not a model feature"
+        ));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for s in &model.segments {
+        if !ids.insert(s.id) {
+            return Err(format!("segments: id {} appears twice", s.id));
+        }
+        if s.centre.len() != model.features.len() {
+            return Err(format!(
+                "segments[{}].centre has {} values for {} segment features",
+                s.id,
+                s.centre.len(),
+                model.features.len()
+            ));
+        }
+        for v in &s.centre {
+            finite(&format!("segments[{}].centre", s.id), *v)?;
+        }
+    }
+    Ok(())
+}
+
+fn lapse(b: &Bundle) -> Result<(), String> {
+    let m = &b.lapse;
+    let n = b.features.n_columns();
+    if m.coefficients.len() != n || m.centres.len() != n {
+        return Err(format!(
+            "lapse has {} coefficients and {} centres for {n} model columns",
+            m.coefficients.len(),
+            m.centres.len()
+        ));
+    }
+    for (name, values) in [
+        ("lapse.coefficients", &m.coefficients),
+        ("lapse.centres", &m.centres),
+    ] {
+        for v in values {
+            finite(name, *v)?;
+        }
+    }
+    finite("lapse.intercept", m.intercept)?;
+    probability("lapse.threshold", m.threshold)?;
+    probability("lapse.top10_threshold", m.top10_threshold)?;
+    probability("lapse.bands.medium", m.bands.medium)?;
+    probability("lapse.bands.high", m.bands.high)?;
+    if m.bands.medium > m.bands.high {
+        return Err(format!(
+            "lapse.bands: medium {} is above high {} (bands reversed)",
+            m.bands.medium, m.bands.high
+        ));
+    }
+    probability("lapse.training_lapse_rate", m.training_lapse_rate)?;
+    m.threshold_rule
+        .check()
+        .map_err(|e| format!("lapse.threshold_rule: {e}"))
+}
+
+fn cleaning(b: &Bundle) -> Result<(), String> {
+    for (key, fit) in &b.cleaning.numeric {
+        let field = |name: &str| format!("cleaning.numeric[{key}].{name}");
+        for (name, v) in [
+            ("lower", fit.lower),
+            ("upper", fit.upper),
+            ("median", fit.median),
+        ] {
+            finite(&field(name), v)?;
+        }
+        if fit.lower > fit.upper {
+            return Err(format!(
+                "{} {} is above upper {}",
+                field("lower"),
+                fit.lower,
+                fit.upper
+            ));
+        }
+    }
+    Ok(())
+}

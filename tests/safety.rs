@@ -1,0 +1,653 @@
+//! Output safety with the real binaries: a run never deletes, replaces or hides what it
+//! did not write; kills and races leave complete outputs or none; tampered bundles and
+//! out-of-range settings are refused before anything is labelled or published.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// A generated book and a model trained on it, shared by the tests of this file.
+fn fixture() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("safety-model");
+        let _ = std::fs::remove_dir_all(&dir);
+        synth_book(&dir.join("data"), 3000, 5);
+        let r = train(&train_args("models", "out"), &dir);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        dir
+    })
+}
+
+fn train_args<'a>(models: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "--data",
+        "data",
+        "--extract-date",
+        "2026-09-30",
+        "--models",
+        models,
+        "--out",
+        out,
+    ]
+}
+
+/// Copies the fixture's data and models into `t`.
+fn setup(t: &Path) {
+    copy_dir(&fixture().join("data"), &t.join("data"));
+    copy_dir(&fixture().join("models"), &t.join("models"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` with its content.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.insert(e.path(), std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn label_into(t: &Path, out: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--model",
+        "models/latest",
+        "--data",
+        "data",
+        "--extract-date",
+        "2026-09-30",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    infer(&args, t)
+}
+
+fn hidden_entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn an_output_never_covers_inputs_user_files_or_system_directories() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    write(root, "cfg/config.toml", "mode = \"relational\"\n");
+    write(root, "user/my_analysis.xlsx", "the user's own work");
+    write(root, "notes.txt", "a file, not a directory");
+    let version = std::fs::read_to_string(root.join("models/latest")).unwrap();
+    let version_dir = format!("models/{}", version.trim());
+    let before = snapshot(root);
+    let cases: &[(&str, &str)] = &[
+        ("data", "is the data directory"),
+        (".", "is the current directory"),
+        ("models", "contains the model"),
+        (&version_dir, "is the model"),
+        ("cfg", "the config file"),
+        ("user", "did not write"),
+        ("notes.txt", "existing file"),
+        ("/", "the file system root"),
+    ];
+    for (out, expected) in cases {
+        for extra in [&[][..], &["--overwrite"][..]] {
+            let mut args = extra.to_vec();
+            if *out == "cfg" {
+                args.extend(["--config", "cfg/config.toml"]);
+            }
+            let r = label_into(root, out, &args);
+            assert_eq!(r.code, 2, "--out {out} {extra:?}: {}", r.stderr);
+            assert!(r.stderr.contains(expected), "--out {out}: {}", r.stderr);
+        }
+    }
+    // Training's outputs follow the same rules.
+    let train_cases: &[&[&str]] = &[
+        &["--models", "data"],
+        &["--models", "."],
+        &["--out", "data"],
+        &["--out", "models"],
+        &["--out", "."],
+        &["--check-data", "--report-dir", "data"],
+        &["--check-data", "--report-dir", "user"],
+        &["--check-data", "--report-dir", "notes.txt"],
+    ];
+    for case in train_cases {
+        let mut args = vec![
+            "--data",
+            "data",
+            "--extract-date",
+            "2026-09-30",
+            "--no-charts",
+        ];
+        args.extend_from_slice(case);
+        if !case.contains(&"--models") {
+            args.extend(["--models", "models"]);
+        }
+        let r = train(&args, root);
+        assert_eq!(r.code, 2, "{case:?}: {}", r.stderr);
+    }
+    assert_eq!(before, snapshot(root), "a refused run changed a file");
+}
+
+#[test]
+fn overwrite_replaces_only_an_earlier_run_and_only_its_files() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    assert_eq!(label_into(root, "run", &[]).code, 0);
+    let marker = std::fs::read_to_string(root.join("run/.clientele-run.json")).unwrap();
+    assert!(
+        marker.contains("labels.parquet") && marker.contains("charts/"),
+        "{marker}"
+    );
+    // Without --overwrite an earlier run is kept.
+    let r = label_into(root, "run", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--overwrite"), "{}", r.stderr);
+    assert_eq!(label_into(root, "run", &["--overwrite"]).code, 0);
+    // A file of the user's inside the run blocks the replacement, and survives.
+    write(root, "run/my_notes.xlsx", "mine");
+    let r = label_into(root, "run", &["--overwrite"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("my_notes.xlsx"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(root.join("run/my_notes.xlsx")).unwrap(),
+        "mine"
+    );
+    assert!(root.join("run/labels.csv").exists());
+    // An empty directory made for the run is fine.
+    std::fs::create_dir(root.join("fresh")).unwrap();
+    assert_eq!(label_into(root, "fresh", &[]).code, 0);
+    // A labeling run never replaces another kind of output.
+    let r = train(
+        &[
+            "--check-data",
+            "--data",
+            "data",
+            "--extract-date",
+            "2026-09-30",
+            "--report-dir",
+            "q",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = label_into(root, "q", &["--overwrite"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("a data-quality report"), "{}", r.stderr);
+    assert!(
+        hidden_entries(root).is_empty(),
+        "{:?}",
+        hidden_entries(root)
+    );
+}
+
+#[test]
+fn dead_runs_are_cleaned_up_and_an_interrupted_replacement_is_restored() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    assert_eq!(label_into(root, "run", &[]).code, 0);
+    let labels = std::fs::read(root.join("run/labels.csv")).unwrap();
+    // As a run killed mid-replacement leaves it: the earlier run set aside, the new one
+    // half-written in staging, a temporary file; the dead process's id is not running.
+    let dead = 999_999_999u32;
+    std::fs::rename(root.join("run"), root.join(format!(".run.old-{dead}"))).unwrap();
+    write(root, &format!(".run.tmp-{dead}/labels.csv"), "half");
+    write(root, &format!(".run.tmp-{dead}/.clientele-staging"), "");
+    write(
+        root,
+        &format!("models/.20260101T000000Z-abc.tmp-{dead}/bundle.json"),
+        "{",
+    );
+    write(
+        root,
+        &format!("models/.20260101T000000Z-abc.tmp-{dead}/.clientele-staging"),
+        "",
+    );
+    write(root, &format!("models/.latest.tmp-{dead}"), "x");
+    assert_eq!(label_into(root, "run2", &[]).code, 0);
+    assert_eq!(std::fs::read(root.join("run/labels.csv")).unwrap(), labels);
+    assert!(
+        hidden_entries(root).is_empty(),
+        "{:?}",
+        hidden_entries(root)
+    );
+    let r = train(&train_args("models", "out"), root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(hidden_entries(&root.join("models")).is_empty());
+    // A live process's staging is left alone.
+    let live = std::process::id();
+    write(root, &format!(".run3.tmp-{live}/.clientele-staging"), "");
+    assert_eq!(label_into(root, "run4", &[]).code, 0);
+    assert!(root.join(format!(".run3.tmp-{live}")).exists());
+}
+
+/// After a kill, `latest` names a complete bundle or is absent, every visible directory
+/// under models/ and out/ is complete, and a rerun succeeds and cleans up.
+fn assert_consistent(root: &Path) {
+    let models = root.join("models");
+    if let Ok(v) = std::fs::read_to_string(models.join("latest")) {
+        assert!(models.join(v.trim()).join("bundle.json").exists());
+    }
+    for dir in [models, root.join("out"), root.join("run")] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !e.file_type().unwrap().is_dir() {
+                continue;
+            }
+            assert!(
+                e.path().join(".clientele-run.json").exists(),
+                "{} is visible but incomplete",
+                e.path().display()
+            );
+        }
+    }
+}
+
+#[test]
+fn killed_runs_leave_complete_outputs_or_none() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    copy_dir(&fixture().join("data"), &root.join("data"));
+    for delay_ms in [50, 400, 1200, 2500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clientele-train"))
+            .args(train_args("models", "out"))
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_consistent(root);
+    }
+    let r = train(&train_args("models", "out"), root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(hidden_entries(&root.join("models")).is_empty());
+    assert!(hidden_entries(&root.join("out")).is_empty());
+    for delay_ms in [50, 300, 800] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clientele-infer"))
+            .args([
+                "--model",
+                "models/latest",
+                "--data",
+                "data",
+                "--out",
+                "run/m",
+            ])
+            .args(["--extract-date", "2026-09-30", "--overwrite"])
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_consistent(root);
+    }
+    let r = label_into(root, "run/m", &["--overwrite"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(hidden_entries(&root.join("run")).is_empty());
+}
+
+#[test]
+fn concurrent_runs_publish_whole_outputs_and_never_silently_replace_each_other() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let spawn_label = || {
+        Command::new(env!("CARGO_BIN_EXE_clientele-infer"))
+            .args([
+                "--model",
+                "models/latest",
+                "--data",
+                "data",
+                "--out",
+                "same",
+            ])
+            .args(["--extract-date", "2026-09-30"])
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn_label(), spawn_label());
+    let mut codes = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()]
+        .map(|o| o.status.code().unwrap_or(-1));
+    codes.sort_unstable();
+    assert_eq!(codes, [0, 2], "one run wins, the other refuses");
+    assert_consistent(root);
+    // Two trainings on the same data into one models directory both succeed.
+    let spawn_train = || {
+        Command::new(env!("CARGO_BIN_EXE_clientele-train"))
+            .args(train_args("models", "out"))
+            .arg("--no-charts")
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn_train(), spawn_train());
+    for o in [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()] {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert_consistent(root);
+    assert!(hidden_entries(&root.join("models")).is_empty());
+}
+
+#[test]
+fn tampered_bundles_are_refused_naming_the_field() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let (dir, json) = latest_bundle(&root.join("models"));
+    type Tamper = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Tamper)> = vec![
+        (
+            "sd",
+            Box::new(|b| b["features"]["numeric"][0]["sd"] = 0.0.into()),
+        ),
+        (
+            "above upper",
+            Box::new(|b| b["features"]["numeric"][0]["lower"] = 1e12.into()),
+        ),
+        (
+            "appears twice",
+            Box::new(|b| {
+                let id = b["segments"]["segments"][0]["id"].clone();
+                b["segments"]["segments"][1]["id"] = id;
+            }),
+        ),
+        (
+            "reversed",
+            Box::new(|b| b["lapse"]["bands"]["medium"] = 0.99.into()),
+        ),
+        (
+            "lapse.threshold",
+            Box::new(|b| b["lapse"]["threshold"] = 2.0.into()),
+        ),
+        (
+            "horizon_months",
+            Box::new(|b| b["horizon_months"] = (-5).into()),
+        ),
+        (
+            "coefficients",
+            Box::new(|b| {
+                b["lapse"]["coefficients"].as_array_mut().unwrap().pop();
+            }),
+        ),
+    ];
+    for (expected, tamper) in &cases {
+        let mut b = json.clone();
+        tamper(&mut b);
+        let bad = root.join("bad");
+        copy_dir(&dir, &bad);
+        std::fs::write(
+            bad.join("bundle.json"),
+            serde_json::to_vec_pretty(&b).unwrap(),
+        )
+        .unwrap();
+        let r = infer(
+            &[
+                "--model",
+                "bad",
+                "--data",
+                "data",
+                "--out",
+                "run",
+                "--extract-date",
+                "2026-09-30",
+            ],
+            root,
+        );
+        assert_eq!(r.code, 2, "{expected}: {}", r.stderr);
+        assert!(r.stderr.contains(expected), "{expected}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        assert!(!root.join("run").exists());
+        std::fs::remove_dir_all(&bad).unwrap();
+    }
+}
+
+#[test]
+fn settings_a_flag_would_refuse_are_refused_in_the_config_too() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    for share in ["nan", "5.0", "-1.0", "0.0"] {
+        write(
+            root,
+            "cfg.toml",
+            &format!("[lapse]\nthreshold = {{ rule = \"top_share\", share = {share} }}\n"),
+        );
+        let mut args = train_args("m2", "o2");
+        args.extend(["--config", "cfg.toml"]);
+        let r = train(&args, root);
+        assert_eq!(r.code, 2, "share {share}: {}", r.stderr);
+        assert!(r.stderr.contains("threshold share"), "{}", r.stderr);
+        assert!(!root.join("m2").exists());
+    }
+}
+
+#[test]
+fn future_dates_never_move_the_cutoff_and_as_of_stays_within_the_extract() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let policies = root.join("data/policies.csv");
+    let text = std::fs::read_to_string(&policies).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header = split_csv(&lines[0]);
+    let end = header.iter().position(|h| h == "end_date").unwrap();
+    for (row, date) in [(1, "2036-10-15"), (2, "9999-12-31")] {
+        let mut cells = split_csv(&lines[row]);
+        cells[end] = date.into();
+        lines[row] = cells.join(",");
+    }
+    std::fs::write(&policies, lines.join("\n") + "\n").unwrap();
+    let r = train(
+        &[
+            "--check-data",
+            "--data",
+            "data",
+            "--extract-date",
+            "2026-09-30",
+            "--report-dir",
+            "q",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let q: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("q/data-quality.json")).unwrap())
+            .unwrap();
+    let pol = q["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "policies")
+        .unwrap();
+    assert_eq!(pol["columns"]["end_date"]["invalid_set_missing"], 2);
+    let r = train(&train_args("m2", "o2"), root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, fresh) = latest_bundle(&root.join("m2"));
+    let (_, original) = latest_bundle(&root.join("models"));
+    assert_eq!(fresh["cutoff"], original["cutoff"]);
+    let r = label_into(root, "run", &["--as-of", "9999-12-31"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("after the data's extract date"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_source_with_a_header_and_no_rows_is_a_quiet_month() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let claims = root.join("data/claims.csv");
+    let header = std::fs::read_to_string(&claims)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&claims, format!("{header}\n")).unwrap();
+    let r = label_into(root, "run", &["--partitions", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let q: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("run/data-quality.json")).unwrap())
+            .unwrap();
+    let c = q["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "claims")
+        .unwrap();
+    assert_eq!(c["rows_read"], 0);
+    let r = train(&train_args("m2", "o2"), root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The clients table defines the book: empty, it is still an error.
+    let clients = root.join("data/clients.csv");
+    let header = std::fs::read_to_string(&clients)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&clients, format!("{header}\n")).unwrap();
+    let r = label_into(root, "run2", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no data rows"), "{}", r.stderr);
+}
+
+#[test]
+fn too_many_segments_for_the_distinct_clients_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let mut csv = String::from("Id,Age,Premium,Churned\n");
+    for i in 0..80 {
+        let profile = i % 4;
+        csv += &format!(
+            "c{i},{},{},{}\n",
+            30 + profile * 10,
+            100 * (profile + 1),
+            i % 3 == 0
+        );
+    }
+    write(t.path(), "data/flat.csv", &csv);
+    // Names match the file's header ignoring case.
+    write(
+        t.path(),
+        "cfg.toml",
+        "mode = \"flat\"\n[flat]\npath = \"flat.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"age\", \"PREMIUM\"]\n",
+    );
+    let args = |k: &'static str| {
+        vec![
+            "--config",
+            "cfg.toml",
+            "--data",
+            "data",
+            "--k",
+            k,
+            "--no-charts",
+            "--extract-date",
+            "2026-01-01",
+        ]
+    };
+    let r = train(&args("8"), t.path());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("distinct client profile"), "{}", r.stderr);
+    assert!(!t.path().join("models").exists());
+    let r = train(&args("3"), t.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn parquet_dates_stored_as_timestamps_are_read_as_dates() {
+    use polars::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let csv = root.join("data/policies.csv");
+    let mut df = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(csv.clone()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    for name in ["start_date", "end_date"] {
+        let days: Vec<Option<i32>> = df
+            .column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                v.and_then(clientele::Date::parse)
+                    .map(clientele::Date::days)
+            })
+            .collect();
+        let stamps = Series::new(name.into(), days)
+            .cast(&DataType::Date)
+            .and_then(|d| d.cast(&DataType::Datetime(TimeUnit::Microseconds, None)))
+            .unwrap();
+        df.with_column(stamps.into_column()).unwrap();
+    }
+    std::fs::remove_file(&csv).unwrap();
+    let file = std::fs::File::create(root.join("data/policies.parquet")).unwrap();
+    ParquetWriter::new(file).finish(&mut df).unwrap();
+    let r = train(
+        &[
+            "--check-data",
+            "--data",
+            "data",
+            "--extract-date",
+            "2026-09-30",
+            "--report-dir",
+            "q",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = label_into(root, "run", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
