@@ -4,6 +4,13 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// A run's reference date (cut-off, as-of) and, in words, where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DateChoice {
+    pub date: Date,
+    pub why: String,
+}
+
 /// A calendar date. Ordered, copyable, four bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]

@@ -219,3 +219,13 @@ fn small(n: usize, min: usize) -> String {
         n.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentages_never_print_a_negative_zero() {
+        assert_eq!(super::pct(-0.000_001), "0.0%");
+        assert_eq!(super::pct(0.1234), "12.3%");
+        assert_eq!(super::pct(-0.02), "-2.0%");
+    }
+}

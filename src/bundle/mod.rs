@@ -270,11 +270,18 @@ fn resolve(path: &Path) -> Result<PathBuf> {
     ))
 }
 
-/// Current UTC time as RFC 3339 (seconds), without a date-time dependency.
+/// Current UTC time as RFC 3339 (seconds), without a date-time dependency. Honours
+/// `SOURCE_DATE_EPOCH` (the reproducible-builds convention): with it set, a run on the
+/// same data, seed and settings publishes byte-identical files under the same version.
 pub fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let fixed = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    let secs = fixed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
     let days = i32::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (y, m, d) = Date::from_days(days).ymd();

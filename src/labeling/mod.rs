@@ -15,7 +15,7 @@ pub use summary::{RunSummary, SegmentSummary};
 
 use crate::bundle::{Bundle, Located};
 use crate::config::Mode;
-use crate::date::Date;
+use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features;
 use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
@@ -61,22 +61,42 @@ impl Default for InferOptions {
 
 pub struct InferOutcome {
     pub out_dir: PathBuf,
+    /// Why the as-of date is what it is (flag or data), for the console.
+    pub as_of_why: String,
     pub summary: RunSummary,
     pub drift: DriftReport,
 }
 
-/// The as-of date of a run: `--as-of`, else the data's last full month.
+/// The as-of date of a run: `--as-of`, else the data's last full month (in flat mode:
+/// the extract date), with where it came from.
 ///
 /// # Errors
-/// `Error::InvalidParameter` when it falls before the model's training cut-off.
-pub fn choose_as_of(book: &crate::ingest::Book, b: &Bundle, as_of: Option<Date>) -> Result<Date> {
-    let d = match (as_of, book.mode) {
-        (Some(d), _) => d,
-        (None, Mode::Flat) => book.extract_date,
-        (None, _) => features::data_end(book)
-            .map(Date::last_full_month_end)
-            .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?,
+/// `Error::InvalidParameter` when it falls after the extract date or before the model's
+/// training cut-off.
+pub fn choose_as_of(
+    book: &crate::ingest::Book,
+    b: &Bundle,
+    as_of: Option<Date>,
+) -> Result<DateChoice> {
+    let choice = match (as_of, book.mode) {
+        (Some(date), _) => DateChoice {
+            date,
+            why: "set by --as-of".into(),
+        },
+        (None, Mode::Flat) => DateChoice {
+            date: book.extract_date,
+            why: "the extract date (flat data has no dates)".into(),
+        },
+        (None, _) => {
+            let end = features::data_end(book)
+                .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?;
+            DateChoice {
+                date: end.last_full_month_end(),
+                why: format!("the data's last full month end (latest record {end})"),
+            }
+        }
     };
+    let d = choice.date;
     if d > book.extract_date {
         return Err(Error::InvalidParameter(format!(
             "--as-of {d} is after the data's extract date {}: a book cannot be labelled as of \
@@ -91,7 +111,7 @@ pub fn choose_as_of(book: &crate::ingest::Book, b: &Bundle, as_of: Option<Date>)
             b.cutoff, b.cutoff
         )));
     }
-    Ok(d)
+    Ok(choice)
 }
 
 /// What a labeling run reads and so must never write over: the data, the model and the
@@ -304,7 +324,8 @@ fn run_parts(
             if state.is_none() {
                 check_sources(b, book)?;
                 // The as-of comes from the first part: every part holds the same months.
-                let as_of = choose_as_of(book, b, opts.as_of)?;
+                let as_of_choice = choose_as_of(book, b, opts.as_of)?;
+                let as_of = as_of_choice.date;
                 let out_dir = opts
                     .out
                     .clone()
@@ -318,7 +339,12 @@ fn run_parts(
                 )?;
                 let tmp = Staging::new(&out_dir, OutputKind::Labels)?;
                 let writer = LabelWriter::create(tmp.path())?;
-                state = Some(RunState { as_of, tmp, writer });
+                state = Some(RunState {
+                    as_of,
+                    as_of_why: as_of_choice.why,
+                    tmp,
+                    writer,
+                });
             }
             let Some(st) = state.as_mut() else { continue };
             let stage = Stage::new("features", 1);
@@ -396,6 +422,7 @@ fn run_parts(
     let out_dir = st.tmp.publish(replace_rule(opts), protected, "--out")?;
     Ok(InferOutcome {
         out_dir,
+        as_of_why: st.as_of_why,
         summary,
         drift,
     })
@@ -404,6 +431,7 @@ fn run_parts(
 /// What the first part fixes for the whole run.
 struct RunState {
     as_of: Date,
+    as_of_why: String,
     tmp: Staging,
     writer: LabelWriter,
 }
@@ -433,6 +461,7 @@ pub fn console(o: &InferOutcome) -> String {
         "\nclientele-infer: {} clients as of {} with model {} (cut-off {})",
         s.clients, s.as_of, s.model_version, s.model_cutoff
     );
+    let _ = writeln!(out, "as-of     {}: {}", s.as_of, o.as_of_why);
     let _ = writeln!(
         out,
         "scored    {} in force; {} not in force (labelled, not scored); {} with imputed values",

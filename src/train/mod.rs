@@ -8,7 +8,7 @@ pub use summary::summary;
 
 use crate::bundle::{self, Bundle, DataFingerprint, DriftReference, FileFingerprint};
 use crate::config::Mode;
-use crate::date::Date;
+use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features::{self, FittedFeatures, Label, RawFeatures};
 use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
@@ -100,6 +100,8 @@ pub struct TrainMetrics {
 /// A finished run.
 pub struct TrainOutcome {
     pub bundle: Bundle,
+    /// Why the cut-off is what it is (flag or data), for the console.
+    pub cutoff_why: String,
     pub bundle_dir: PathBuf,
     pub charts_dir: Option<PathBuf>,
     pub quality_dir: PathBuf,
@@ -115,31 +117,55 @@ struct Scored {
     probability: f64,
 }
 
-/// The cut-off a run uses: `--as-of`, else the data's last full month minus the horizon.
+/// The cut-off a run uses: `--as-of`, else the data's last full month minus the horizon
+/// (in flat mode: the extract date), with where it came from.
 ///
 /// # Errors
-/// `Error::InvalidParameter` when the cut-off lies outside the data's dates.
-pub fn choose_cutoff(book: &Book, as_of: Option<Date>, horizon_months: i32) -> Result<Date> {
+/// `Error::InvalidParameter` when the cut-off lies after the extract date or outside the
+/// data's dates.
+pub fn choose_cutoff(book: &Book, as_of: Option<Date>, horizon_months: i32) -> Result<DateChoice> {
     if let Some(d) = as_of.filter(|&d| d > book.extract_date) {
         return Err(Error::InvalidParameter(format!(
             "--as-of {d} is after the data's extract date {}",
             book.extract_date
         )));
     }
+    let given = |date| DateChoice {
+        date,
+        why: "set by --as-of".into(),
+    };
     if book.mode == Mode::Flat {
-        return Ok(as_of.unwrap_or(book.extract_date));
+        return Ok(as_of.map_or_else(
+            || DateChoice {
+                date: book.extract_date,
+                why: "the extract date (flat data has no dates)".into(),
+            },
+            given,
+        ));
     }
     let end = features::data_end(book)
         .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?;
     let start = data_start(book).unwrap_or(end);
-    let cutoff =
-        as_of.unwrap_or_else(|| end.last_full_month_end().month_end_offset(-horizon_months));
-    if cutoff < start || cutoff > end {
+    let choice = as_of.map_or_else(
+        || {
+            let month_end = end.last_full_month_end();
+            DateChoice {
+                date: month_end.month_end_offset(-horizon_months),
+                why: format!(
+                    "the data's last full month end {month_end} (latest record {end}) minus \
+                     the {horizon_months}-month horizon"
+                ),
+            }
+        },
+        given,
+    );
+    if choice.date < start || choice.date > end {
         return Err(Error::InvalidParameter(format!(
-            "the cut-off {cutoff} lies outside the data, which runs from {start} to {end}"
+            "the cut-off {} lies outside the data, which runs from {start} to {end}",
+            choice.date
         )));
     }
-    Ok(cutoff)
+    Ok(choice)
 }
 
 fn data_start(book: &Book) -> Option<Date> {
@@ -232,7 +258,8 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     loaded.check_thresholds()?;
     let book = &loaded.book;
 
-    let cutoff = choose_cutoff(book, opts.as_of, opts.horizon_months)?;
+    let cutoff_choice = choose_cutoff(book, opts.as_of, opts.horizon_months)?;
+    let cutoff = cutoff_choice.date;
     let data_end = features::data_end(book).map_or(cutoff, Date::last_full_month_end);
     let label_end = if book.mode == Mode::Flat {
         cutoff.month_end_offset(opts.horizon_months)
@@ -441,6 +468,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         .transpose()?;
     Ok(TrainOutcome {
         bundle,
+        cutoff_why: cutoff_choice.why,
         bundle_dir,
         charts_dir,
         quality_dir,

@@ -21,6 +21,7 @@ pub fn summary(o: &TrainOutcome) -> String {
         m.train_clients,
         m.test_clients
     );
+    let _ = writeln!(s, "cut-off   {}: {}", m.cutoff, o.cutoff_why);
     if !m.dropped_features.is_empty() {
         let dropped: Vec<String> = m
             .dropped_features
