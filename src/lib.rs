@@ -23,6 +23,7 @@ pub mod segment;
 pub mod stats;
 pub mod synth;
 pub mod train;
+pub mod vocab;
 
 pub use config::{Config, Mode};
 pub use date::Date;

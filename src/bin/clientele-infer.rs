@@ -2,8 +2,9 @@
 
 use clap::Parser;
 use clientele::bundle::Bundle;
-use clientele::labeling::{self, drift::Status, InferOptions};
+use clientele::labeling::drift::Status;
 use clientele::pipeline::DataSpec;
+use clientele::pipeline::{self, InferOptions};
 use clientele::{Config, Date};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,8 +91,8 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
         partitions: args.partitions,
         ..InferOptions::default()
     };
-    let outcome = labeling::infer(&located, &spec, &opts)?;
-    print!("{}", labeling::console(&outcome));
+    let outcome = pipeline::infer(&located, &spec, &opts)?;
+    print!("{}", pipeline::console(&outcome));
     if args.fail_on_drift && outcome.drift.status == Status::Retrain {
         eprintln!("drift at the retrain level (--fail-on-drift): see drift.json");
         return Ok(Outcome::Drift);

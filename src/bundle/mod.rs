@@ -3,6 +3,9 @@
 //! `names.toml`. Versions are never overwritten; `models/latest` names the newest.
 
 mod check;
+mod metrics;
+
+pub use metrics::{OutOfTime, TrainMetrics};
 
 use crate::config::Config;
 use crate::date::Date;
@@ -107,7 +110,7 @@ pub struct Bundle {
     pub features: FittedFeatures,
     pub segments: SegmentModel,
     pub lapse: LapseModel,
-    pub metrics: crate::train::TrainMetrics,
+    pub metrics: TrainMetrics,
     pub drift: DriftReference,
 }
 

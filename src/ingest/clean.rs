@@ -340,31 +340,6 @@ pub fn count_missing(table: &Table, q: &mut SourceQuality) {
     }
 }
 
-/// Fails when more than `max_percent` of a source's rows were quarantined.
-pub fn check_threshold(q: &SourceQuality, max_percent: f64) -> Result<()> {
-    if q.rows_read == 0 {
-        return Ok(());
-    }
-    let share = 100.0 * q.quarantined as f64 / q.rows_read as f64;
-    if share > max_percent {
-        let top_reason = q
-            .quarantine_reasons
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .map(|(r, n)| format!("{r} ({n} rows)"))
-            .unwrap_or_default();
-        return Err(Error::TooManyInvalid {
-            path: q.path.clone(),
-            invalid: q.quarantined,
-            total: q.rows_read,
-            share,
-            threshold: max_percent,
-            top_reason,
-        });
-    }
-    Ok(())
-}
-
 /// Imputation and outlier caps for one numeric column, fitted once on the training
 /// book and stored; applied unchanged to every later batch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

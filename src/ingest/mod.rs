@@ -5,6 +5,7 @@ mod clean;
 pub mod partition;
 pub mod quality;
 pub mod read;
+pub mod spec;
 pub mod table;
 
 pub use clean::{canonical_category, normalise_spelling, CleaningStats, NumericFit};
@@ -97,10 +98,7 @@ impl Loaded {
     /// Fails when a source has more invalid rows than the configured threshold. Call it
     /// after the report and the quarantine file are written, so the user can inspect them.
     pub fn check_thresholds(&self) -> Result<()> {
-        for s in &self.report.sources {
-            clean::check_threshold(s, self.max_invalid_percent)?;
-        }
-        Ok(())
+        self.report.check_thresholds(self.max_invalid_percent)
     }
 }
 

@@ -55,6 +55,34 @@ impl SourceQuality {
         }
     }
 
+    /// Fails when more than `max_percent` of the source's rows were quarantined.
+    ///
+    /// # Errors
+    /// `Error::TooManyInvalid` naming the file, the share and the most common reason.
+    pub fn check_threshold(&self, max_percent: f64) -> Result<()> {
+        if self.rows_read == 0 {
+            return Ok(());
+        }
+        let share = 100.0 * self.quarantined as f64 / self.rows_read as f64;
+        if share > max_percent {
+            let top_reason = self
+                .quarantine_reasons
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(r, n)| format!("{r} ({n} rows)"))
+                .unwrap_or_default();
+            return Err(Error::TooManyInvalid {
+                path: self.path.clone(),
+                invalid: self.quarantined,
+                total: self.rows_read,
+                share,
+                threshold: max_percent,
+                top_reason,
+            });
+        }
+        Ok(())
+    }
+
     pub fn column(&mut self, field: &str, file_column: &str) -> &mut ColumnQuality {
         self.columns
             .entry(field.to_string())
@@ -120,7 +148,7 @@ impl QualityReport {
     /// `Error::TooManyInvalid` naming the source.
     pub fn check_thresholds(&self, max_invalid_percent: f64) -> Result<()> {
         for s in &self.sources {
-            super::clean::check_threshold(s, max_invalid_percent)?;
+            s.check_threshold(max_invalid_percent)?;
         }
         Ok(())
     }

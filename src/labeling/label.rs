@@ -5,11 +5,14 @@
 use super::drift;
 use super::output::{LabelChunk, LabelWriter};
 use super::rules;
-use super::{Stage, CHUNK};
+use super::CHUNK;
 use crate::bundle::Bundle;
+use crate::config::ActionTable;
 use crate::config::Mode;
 use crate::error::Result;
 use crate::features::RawFeatures;
+use crate::progress::Stage;
+use crate::vocab::band_word;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use std::collections::BTreeMap;
@@ -41,7 +44,7 @@ pub struct Aggregates {
 }
 
 impl Aggregates {
-    pub(super) fn new(b: &Bundle) -> Self {
+    pub fn new(b: &Bundle) -> Self {
         let k = b.segments.segments.len();
         let p = b.features.n_columns();
         Aggregates {
@@ -65,12 +68,12 @@ impl Aggregates {
 /// Labels every client of one part (a whole book, or one client part of it) in chunks,
 /// writing the rows and adding to the run's aggregates and drift counts.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn label_part(
+pub fn label_part(
     b: &Bundle,
     book: &crate::ingest::Book,
     raw: &RawFeatures,
     cats: &[(String, Option<&crate::ingest::Coded>)],
-    rules_table: &[rules::ActionRule],
+    actions: &ActionTable,
     writer: &mut LabelWriter,
     agg: &mut Aggregates,
     drift_counts: &mut drift::DriftCounts,
@@ -121,9 +124,8 @@ pub(super) fn label_part(
             let p = active.then(|| b.lapse.probability(row));
             let band = p.map(|p| b.lapse.bands.band(p));
             let tier = rules::value_tier(&cuts, &view);
-            let stage_name = rules::lifecycle(b.config.mode, &view, active, band.unwrap_or("none"));
-            let action =
-                rules::action(rules_table, tier, band.unwrap_or("none"), stage_name).to_string();
+            let stage_name = rules::lifecycle(b.config.mode, &view, active, band);
+            let action = actions.action(tier, band, stage_name).to_string();
             let reasons = if active {
                 let row_vec = row.to_vec();
                 rules::reasons(b, &row_vec, &b.lapse.contributions(row), &view, 3)
@@ -158,7 +160,9 @@ pub(super) fn label_part(
                 *agg.migration.entry((*prev, seg.id)).or_default() += 1;
             }
             *agg.actions.entry((seg.id, action.clone())).or_default() += 1;
-            *agg.stages.entry(stage_name.to_string()).or_default() += 1;
+            *agg.stages
+                .entry(stage_name.as_str().to_string())
+                .or_default() += 1;
             if let Some(p) = p {
                 let s = seg_idx[i];
                 *agg.active_actions
@@ -179,7 +183,7 @@ pub(super) fn label_part(
                     *acc += f.clean(col.and_then(|col| col.get(c)).copied().unwrap_or(f64::NAN));
                 }
                 *agg.tier_band
-                    .entry((tier.to_string(), band.unwrap_or("none").to_string()))
+                    .entry((tier.as_str().to_string(), band_word(band).to_string()))
                     .or_default() += 1;
                 if in_sample[c] {
                     agg.projection

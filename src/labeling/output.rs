@@ -2,6 +2,7 @@
 //! labels of a whole book are never held in memory at once.
 
 use crate::error::{Error, Result};
+use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
 use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,9 +15,9 @@ pub struct LabelChunk {
     pub segment_name: Vec<String>,
     pub segment_distance: Vec<f64>,
     pub lapse_probability: Vec<Option<f64>>,
-    pub risk_band: Vec<Option<&'static str>>,
-    pub value_tier: Vec<&'static str>,
-    pub lifecycle_stage: Vec<&'static str>,
+    pub risk_band: Vec<Option<RiskBand>>,
+    pub value_tier: Vec<ValueTier>,
+    pub lifecycle_stage: Vec<LifecycleStage>,
     pub reasons: [Vec<Option<String>>; 3],
     pub action: Vec<String>,
     pub note: Vec<Option<String>>,
@@ -58,9 +59,21 @@ impl LabelChunk {
             Column::new("segment_name".into(), &self.segment_name),
             Column::new("segment_distance".into(), &self.segment_distance),
             Column::new("lapse_probability".into(), &self.lapse_probability),
-            s("risk_band", self.risk_band.clone()),
-            Column::new("value_tier".into(), &self.value_tier),
-            Column::new("lifecycle_stage".into(), &self.lifecycle_stage),
+            s(
+                "risk_band",
+                self.risk_band
+                    .iter()
+                    .map(|b| b.map(RiskBand::as_str))
+                    .collect(),
+            ),
+            Column::new(
+                "value_tier".into(),
+                words(&self.value_tier, ValueTier::as_str),
+            ),
+            Column::new(
+                "lifecycle_stage".into(),
+                words(&self.lifecycle_stage, LifecycleStage::as_str),
+            ),
             s("reason_1", opt(&self.reasons[0])),
             s("reason_2", opt(&self.reasons[1])),
             s("reason_3", opt(&self.reasons[2])),
@@ -84,7 +97,7 @@ impl LabelChunk {
                 self.lapse_probability[i]
                     .map(|p| p.to_string())
                     .unwrap_or_default(),
-                self.risk_band[i].unwrap_or(""),
+                self.risk_band[i].map_or("", RiskBand::as_str),
                 self.value_tier[i],
                 self.lifecycle_stage[i],
                 o(&self.reasons[0][i]),
@@ -96,6 +109,10 @@ impl LabelChunk {
         }
         Ok(())
     }
+}
+
+fn words<T: Copy>(values: &[T], word: fn(T) -> &'static str) -> Vec<&'static str> {
+    values.iter().map(|&v| word(v)).collect()
 }
 
 /// Writes `labels.csv` and `labels.parquet` into a directory, chunk by chunk.

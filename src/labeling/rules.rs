@@ -1,120 +1,10 @@
-//! The business labels: value tier, lifecycle stage, reason codes in words, and the
-//! recommended action from a rule table over tier x risk band x stage.
+//! The business labels: value tier, lifecycle stage and reason codes in words (the
+//! recommended action comes from the config's checked `ActionTable`).
 
 use crate::bundle::Bundle;
 use crate::config::Mode;
-use crate::error::{Error, Result};
 use crate::features::RawFeatures;
-use serde::{Deserialize, Serialize};
-
-pub const TIERS: &[&str] = &["high", "potential", "general", "low", "n/a"];
-pub const BANDS: &[&str] = &["high", "medium", "low", "none"];
-pub const STAGES: &[&str] = &["potential", "new", "loyal", "at risk", "lapsed"];
-
-/// One row of the action table: each of `tier`, `risk`, `stage` is `*` or a list of
-/// values separated by `|`. The first matching rule gives the action.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActionRule {
-    #[serde(default = "any")]
-    pub tier: String,
-    #[serde(default = "any")]
-    pub risk: String,
-    #[serde(default = "any")]
-    pub stage: String,
-    pub action: String,
-}
-
-fn any() -> String {
-    "*".into()
-}
-
-fn rule(tier: &str, risk: &str, stage: &str, action: &str) -> ActionRule {
-    ActionRule {
-        tier: tier.into(),
-        risk: risk.into(),
-        stage: stage.into(),
-        action: action.into(),
-    }
-}
-
-/// The default table, in the spirit of the insurer's practice: keep valuable clients at
-/// risk personally, review cover with an agent for others at high risk, adjust price or
-/// cover for low-value ones, win back the lapsed, grow the under-insured.
-pub fn default_actions() -> Vec<ActionRule> {
-    vec![
-        rule("*", "*", "lapsed", "reactivation campaign"),
-        rule("*", "*", "potential", "cross-sell"),
-        rule("high", "high|medium", "*", "VIP retention call"),
-        rule("potential|general|n/a", "high", "*", "agent policy review"),
-        rule("low", "high", "*", "price/cover adjustment"),
-        rule(
-            "potential|general|n/a",
-            "medium",
-            "*",
-            "health-management offer",
-        ),
-        rule("low", "medium", "*", "price/cover adjustment"),
-        rule("high|potential", "low", "*", "cross-sell"),
-        rule("*", "*", "*", "standard service"),
-    ]
-}
-
-fn matches(pattern: &str, value: &str) -> bool {
-    pattern == "*" || pattern.split('|').any(|p| p.trim() == value)
-}
-
-/// Checks every rule names known tiers, bands and stages, and that the last rule
-/// catches everything (so no client is left without an action).
-///
-/// # Errors
-/// `Error::InvalidParameter` naming the rule and the unknown value.
-pub fn check_actions(rules: &[ActionRule]) -> Result<()> {
-    for (i, r) in rules.iter().enumerate() {
-        for (what, pattern, allowed) in [
-            ("tier", &r.tier, TIERS),
-            ("risk", &r.risk, BANDS),
-            ("stage", &r.stage, STAGES),
-        ] {
-            if pattern == "*" {
-                continue;
-            }
-            for p in pattern.split('|').map(str::trim) {
-                if !allowed.contains(&p) {
-                    return Err(Error::InvalidParameter(format!(
-                        "action rule {} ({:?}): {what} '{p}' is not one of {allowed:?} or *",
-                        i + 1,
-                        r.action
-                    )));
-                }
-            }
-        }
-        if r.action.trim().is_empty() {
-            return Err(Error::InvalidParameter(format!(
-                "action rule {} has no action",
-                i + 1
-            )));
-        }
-    }
-    let last_catches_all = rules
-        .last()
-        .is_some_and(|r| r.tier == "*" && r.risk == "*" && r.stage == "*");
-    if !last_catches_all {
-        return Err(Error::InvalidParameter(
-            "the last action rule must be tier = \"*\", risk = \"*\", stage = \"*\" so that \
-             every client gets an action"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-pub fn action<'a>(rules: &'a [ActionRule], tier: &str, risk: &str, stage: &str) -> &'a str {
-    rules
-        .iter()
-        .find(|r| matches(&r.tier, tier) && matches(&r.risk, risk) && matches(&r.stage, stage))
-        .map_or("standard service", |r| r.action.as_str())
-}
+use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
 
 /// Training quantiles the tier rules compare against (from the stored decile edges).
 pub struct TierCuts {
@@ -191,22 +81,22 @@ impl ClientView<'_> {
 /// training median (under-insured for their income); general = the rest.
 /// Transactions: the same on 12-month spend, with "low" = at most one transaction in 12
 /// months and "potential" = tenure under 2 years. Flat: n/a (no value features known).
-pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> &'static str {
+pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
     let Some((median, p80)) = cuts.value else {
-        return "n/a";
+        return ValueTier::NotApplicable;
     };
     match cuts.mode {
-        Mode::Flat => "n/a",
+        Mode::Flat => ValueTier::NotApplicable,
         Mode::Transactions => {
             let spend = c.get("amount_12m");
             if spend >= p80 {
-                "high"
+                ValueTier::High
             } else if c.get("transactions_12m") <= 1.0 {
-                "low"
+                ValueTier::Low
             } else if c.get("tenure_years") < 2.0 {
-                "potential"
+                ValueTier::Potential
             } else {
-                "general"
+                ValueTier::General
             }
         }
         Mode::Relational => {
@@ -216,17 +106,17 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> &'static str {
             let renews = renewal.is_nan() || renewal >= 0.9;
             let claims_ok = claims.is_nan() || claims <= 1.0;
             if premium >= p80 && renews && claims_ok {
-                "high"
+                ValueTier::High
             } else if (c.get("n_policies") <= 1.0 && premium < median) || !claims_ok {
-                "low"
+                ValueTier::Low
             } else if c.get("age") < 40.0
                 && cuts
                     .burden_median
                     .is_some_and(|m| c.get("premium_burden") < m)
             {
-                "potential"
+                ValueTier::Potential
             } else {
-                "general"
+                ValueTier::General
             }
         }
     }
@@ -236,41 +126,49 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> &'static str {
 /// transactions, none in 12 months), potential = known but never held a policy, new =
 /// first policy within the last year, at risk = a missed premium or a complaint in the last
 /// 6 months or a high risk band, loyal = the rest. Flat: at risk (high band) or loyal.
-pub fn lifecycle(mode: Mode, c: &ClientView, active: bool, band: &str) -> &'static str {
+pub fn lifecycle(
+    mode: Mode,
+    c: &ClientView,
+    active: bool,
+    band: Option<RiskBand>,
+) -> LifecycleStage {
     match mode {
         Mode::Flat => {
-            if band == "high" {
-                "at risk"
+            if band == Some(RiskBand::High) {
+                LifecycleStage::AtRisk
             } else {
-                "loyal"
+                LifecycleStage::Loyal
             }
         }
         Mode::Transactions => {
             let recency = c.get("days_since_transaction");
             if !active || recency.is_nan() || recency > 365.0 {
-                "lapsed"
+                LifecycleStage::Lapsed
             } else if c.get("tenure_years") < 1.0 {
-                "new"
-            } else if band == "high" || c.get("days_since_transaction") > 90.0 {
-                "at risk"
+                LifecycleStage::New
+            } else if band == Some(RiskBand::High) || c.get("days_since_transaction") > 90.0 {
+                LifecycleStage::AtRisk
             } else {
-                "loyal"
+                LifecycleStage::Loyal
             }
         }
         Mode::Relational => {
             let tenure = c.get("tenure_years");
             if !active {
                 if tenure.is_nan() {
-                    "potential"
+                    LifecycleStage::Potential
                 } else {
-                    "lapsed"
+                    LifecycleStage::Lapsed
                 }
             } else if tenure < 1.0 {
-                "new"
-            } else if band == "high" || c.get("missed_6m") > 0.0 || c.get("complaints_6m") > 0.0 {
-                "at risk"
+                LifecycleStage::New
+            } else if band == Some(RiskBand::High)
+                || c.get("missed_6m") > 0.0
+                || c.get("complaints_6m") > 0.0
+            {
+                LifecycleStage::AtRisk
             } else {
-                "loyal"
+                LifecycleStage::Loyal
             }
         }
     }
@@ -334,38 +232,5 @@ fn number(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_table_is_valid_and_first_match_wins() {
-        let rules = default_actions();
-        check_actions(&rules).unwrap();
-        assert_eq!(
-            action(&rules, "high", "high", "loyal"),
-            "VIP retention call"
-        );
-        assert_eq!(
-            action(&rules, "high", "high", "lapsed"),
-            "reactivation campaign"
-        );
-        assert_eq!(
-            action(&rules, "low", "high", "at risk"),
-            "price/cover adjustment"
-        );
-        assert_eq!(
-            action(&rules, "general", "low", "loyal"),
-            "standard service"
-        );
-        let bad = vec![rule("gold", "*", "*", "x"), rule("*", "*", "*", "y")];
-        assert!(check_actions(&bad)
-            .unwrap_err()
-            .to_string()
-            .contains("tier 'gold'"));
-        assert!(check_actions(&[rule("high", "*", "*", "x")]).is_err());
     }
 }

@@ -13,6 +13,7 @@ pub use crate::params::{LapseParams, ThresholdRule};
 pub use metrics::Metrics;
 
 use crate::error::{Error, Result};
+use crate::vocab::RiskBand;
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -54,13 +55,13 @@ pub struct RiskBands {
 }
 
 impl RiskBands {
-    pub fn band(&self, p: f64) -> &'static str {
+    pub fn band(&self, p: f64) -> RiskBand {
         if p >= self.high {
-            "high"
+            RiskBand::High
         } else if p >= self.medium {
-            "medium"
+            RiskBand::Medium
         } else {
-            "low"
+            RiskBand::Low
         }
     }
 }

@@ -7,19 +7,19 @@ mod summary;
 pub use summary::summary;
 
 use crate::bundle::{self, Bundle, DataFingerprint, DriftReference, FileFingerprint};
+pub use crate::bundle::{OutOfTime, TrainMetrics};
 use crate::config::Mode;
 use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features::{self, FittedFeatures, Label, RawFeatures};
 use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
+use crate::ingest::spec::DataSpec;
 use crate::ingest::Book;
-use crate::lapse::{self, metrics::Confusion, CvPoint, Metrics};
-use crate::pipeline::DataSpec;
+use crate::lapse::{self, metrics::Confusion};
 use crate::progress::Stage;
-use crate::segment::{self, KScore, SegmentModel};
+use crate::segment::{self, SegmentModel};
 use crate::stats::Distribution;
 use ndarray::{Array2, Axis};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Levels held by fewer training clients than this share go to `other`.
@@ -60,41 +60,6 @@ impl Default for TrainOptions {
             charts: true,
         }
     }
-}
-
-/// Metrics of an out-of-time check: fitted at `fit_cutoff`, scored at `score_cutoff`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OutOfTime {
-    pub fit_cutoff: Date,
-    pub score_cutoff: Date,
-    pub metrics: Metrics,
-}
-
-/// The numbers of a training run (also written as `metrics.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainMetrics {
-    pub cutoff: Date,
-    pub horizon_months: i32,
-    pub clients: usize,
-    pub active_clients: usize,
-    pub labelled_clients: usize,
-    pub train_clients: usize,
-    pub test_clients: usize,
-    pub lapse_rate: f64,
-    pub class_imbalance: String,
-    pub alpha: f64,
-    pub cv: Vec<CvPoint>,
-    pub cv_roc_auc: f64,
-    pub threshold_rule: String,
-    pub test: Metrics,
-    /// Confusion on the test part when the riskiest 10% are called.
-    pub test_top10: Confusion,
-    pub out_of_time: Option<OutOfTime>,
-    pub out_of_time_skipped: Option<String>,
-    pub k: usize,
-    pub k_reason: String,
-    pub k_choice: Vec<KScore>,
-    pub dropped_features: Vec<features::DroppedFeature>,
 }
 
 /// A finished run.
@@ -254,7 +219,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     let loaded = spec.load(true, None)?;
     stage.finish();
     let quality_dir = opts.out_dir.join("train-data-quality");
-    crate::pipeline::write_quality(&loaded, &quality_dir, &protected, "--out")?;
+    crate::ingest::spec::write_quality(&loaded, &quality_dir, &protected, "--out")?;
     loaded.check_thresholds()?;
     let book = &loaded.book;
 

@@ -1,9 +1,12 @@
 //! The run configuration, read from TOML. Maps an insurer's files and column names onto
 //! the data contract (`schema`). Every setting has a default that fits the bundled sample.
 
+pub mod actions;
+
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::Source;
+pub use actions::{ActionRule, ActionTable};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -134,7 +137,7 @@ pub struct Config {
     /// Lapse model settings (`[lapse]`).
     pub lapse: crate::params::LapseParams,
     /// Recommended-action rules (`[[actions]]`), first match wins; empty = the defaults.
-    pub actions: Vec<crate::labeling::rules::ActionRule>,
+    pub actions: Vec<ActionRule>,
     /// Set when the file was read, for error messages; not part of the file.
     #[serde(skip)]
     pub origin: Option<PathBuf>,
@@ -171,9 +174,7 @@ impl Config {
     pub fn check(&self) -> Result<()> {
         self.segments.check()?;
         self.lapse.check()?;
-        if !self.actions.is_empty() {
-            crate::labeling::rules::check_actions(&self.actions)?;
-        }
+        ActionTable::check(&self.actions)?;
         let allowed: &[Source] = match self.mode {
             Mode::Relational => &Source::RELATIONAL,
             Mode::Transactions => &[Source::Transactions],

@@ -1,11 +1,10 @@
-//! The paths the binaries share: load the data a config describes, check it, train,
-//! label. Binaries parse flags into these option structs and call one function.
+//! Where a run's data is and how to read it, and where its data-quality report goes.
 
+use super::{LoadOptions, Loaded};
 use crate::config::Config;
 use crate::date::Date;
 use crate::error::Result;
 use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
-use crate::ingest::{self, LoadOptions, Loaded};
 use std::path::{Path, PathBuf};
 
 /// Where the data is and how to read it.
@@ -65,10 +64,10 @@ impl DataSpec {
     pub fn load(
         &self,
         require_label: bool,
-        fitted: Option<&ingest::CleaningStats>,
+        fitted: Option<&super::CleaningStats>,
     ) -> Result<Loaded> {
         let opts = LoadOptions::from_config(&self.config, require_label);
-        ingest::load(&self.config, &self.data_dir, &opts, fitted)
+        super::load(&self.config, &self.data_dir, &opts, fitted)
     }
 }
 
@@ -84,53 +83,11 @@ pub fn write_quality(
     let (kind, replace) = (OutputKind::DataQuality, Replace::EarlierOutput);
     rundir::check_target(dir, kind, replace, protected, flag)?;
     let staging = Staging::new(dir, kind)?;
-    ingest::quality::write_json(&loaded.report, &staging.path().join(QUALITY_JSON))?;
-    ingest::quality::write_quarantine(&loaded.quarantine, &staging.path().join(QUARANTINE_CSV))?;
+    super::quality::write_json(&loaded.report, &staging.path().join(QUALITY_JSON))?;
+    super::quality::write_quarantine(&loaded.quarantine, &staging.path().join(QUARANTINE_CSV))?;
     let dir = staging.publish(replace, protected, flag)?;
     Ok((dir.join(QUALITY_JSON), dir.join(QUARANTINE_CSV)))
 }
 
 const QUALITY_JSON: &str = "data-quality.json";
 const QUARANTINE_CSV: &str = "quarantine.csv";
-
-/// `clientele-train --check-data`: ingest, report, and fail on too much invalid data.
-pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
-    let loaded = spec.load(spec.config.mode == crate::config::Mode::Flat, None)?;
-    let (json, quarantine) = write_quality(&loaded, report_dir, &spec.protected(), "--report-dir")?;
-    println!("{}", loaded.report.to_table());
-    println!(
-        "report: {}\nquarantined rows: {}",
-        json.display(),
-        quarantine.display()
-    );
-    loaded.check_thresholds()?;
-    Ok(loaded)
-}
-
-/// The feature list with meanings, as `--explain-features` prints it.
-pub fn explain_features() -> String {
-    use crate::config::Mode;
-    use std::fmt::Write as _;
-    let mut out = String::from(
-        "Features are computed as of the cut-off from records dated on or before it.\n",
-    );
-    for (mode, title) in [
-        (Mode::Relational, "relational mode"),
-        (Mode::Transactions, "transactions-only mode"),
-    ] {
-        let _ = writeln!(out, "\nNumeric features, {title}:");
-        for f in crate::features::catalogue(mode) {
-            let _ = writeln!(out, "  {:<22} {:<19} {}", f.name, f.group, f.meaning);
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\nCategorical (relational, one-hot with an 'other' bucket for rare or unseen levels):\n  {}",
-        crate::features::CATEGORICAL.join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "\nFlat mode: the numeric and categorical columns the config declares."
-    );
-    out
-}

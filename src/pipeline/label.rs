@@ -1,0 +1,488 @@
+//! The monthly labeling run: apply a published bundle, unchanged, to a new book and write
+//! per-client labels, drift alarms, charts and a report into one output directory that
+//! appears complete or not at all.
+
+use crate::bundle::{Bundle, Located};
+use crate::config::ActionTable;
+use crate::config::Mode;
+use crate::date::{Date, DateChoice};
+use crate::error::{Error, Result};
+use crate::features;
+use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
+use crate::ingest::spec::DataSpec;
+use crate::labeling::{drift, label_part, output, summarise, Aggregates, RunSummary};
+use crate::progress::Stage;
+use drift::DriftReport;
+use output::LabelWriter;
+use std::path::{Path, PathBuf};
+
+/// Clients drawn for the 2-D projection chart.
+const PROJECTION_SAMPLE: usize = 3_000;
+
+#[derive(Clone, Debug)]
+pub struct InferOptions {
+    pub as_of: Option<Date>,
+    /// Output directory; default `<out_root>/<as-of>/`.
+    pub out: Option<PathBuf>,
+    pub out_root: PathBuf,
+    pub overwrite: bool,
+    pub previous_run: Option<PathBuf>,
+    /// Segments with fewer clients are suppressed in the report and charts.
+    pub min_report_count: usize,
+    /// Label the book in this many client parts (`None`: automatic, see
+    /// `SINGLE_PART_ROWS` and `ROWS_PER_PART`). Bounds memory for books larger than RAM.
+    pub partitions: Option<usize>,
+}
+
+impl Default for InferOptions {
+    fn default() -> Self {
+        InferOptions {
+            as_of: None,
+            out: None,
+            out_root: PathBuf::from("notebooks-out"),
+            overwrite: false,
+            previous_run: None,
+            min_report_count: 10,
+            partitions: None,
+        }
+    }
+}
+
+pub struct InferOutcome {
+    pub out_dir: PathBuf,
+    /// Why the as-of date is what it is (flag or data), for the console.
+    pub as_of_why: String,
+    pub summary: RunSummary,
+    pub drift: DriftReport,
+}
+
+/// The as-of date of a run: `--as-of`, else the data's last full month (in flat mode:
+/// the extract date), with where it came from.
+///
+/// # Errors
+/// `Error::InvalidParameter` when it falls after the extract date or before the model's
+/// training cut-off.
+pub fn choose_as_of(
+    book: &crate::ingest::Book,
+    b: &Bundle,
+    as_of: Option<Date>,
+) -> Result<DateChoice> {
+    let choice = match (as_of, book.mode) {
+        (Some(date), _) => DateChoice {
+            date,
+            why: "set by --as-of".into(),
+        },
+        (None, Mode::Flat) => DateChoice {
+            date: book.extract_date,
+            why: "the extract date (flat data has no dates)".into(),
+        },
+        (None, _) => {
+            let end = features::data_end(book)
+                .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?;
+            DateChoice {
+                date: end.last_full_month_end(),
+                why: format!("the data's last full month end (latest record {end})"),
+            }
+        }
+    };
+    let d = choice.date;
+    if d > book.extract_date {
+        return Err(Error::InvalidParameter(format!(
+            "--as-of {d} is after the data's extract date {}: a book cannot be labelled as of \
+             a day its data does not reach (set --extract-date if the extract is later)",
+            book.extract_date
+        )));
+    }
+    if d < b.cutoff {
+        return Err(Error::InvalidParameter(format!(
+            "--as-of {d} is before the model's training cut-off {}: a model cannot label the \
+             past it was trained on; use an as-of on or after {}",
+            b.cutoff, b.cutoff
+        )));
+    }
+    Ok(choice)
+}
+
+/// What a labeling run reads and so must never write over: the data, the model and the
+/// models directory holding it, the config, and the system's own directories.
+fn protected_paths(located: &Located, spec: &DataSpec) -> Protected {
+    let mut p = Protected::system()
+        .with("the data directory", &spec.data_dir)
+        .with("the model", &located.dir);
+    if let Some(models) = located.dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+        p = p.with("the models directory", models);
+    }
+    if let Some(config) = &spec.config.origin {
+        p = p.with("the config file", config);
+    }
+    p
+}
+
+fn replace_rule(opts: &InferOptions) -> Replace {
+    if opts.overwrite {
+        Replace::EarlierOutput
+    } else {
+        Replace::Never
+    }
+}
+
+/// Sources the model was trained with must all be present: a feature computed from an
+/// absent source would silently be zero.
+fn check_sources(b: &Bundle, book: &crate::ingest::Book) -> Result<()> {
+    let present = |name: &str| match name {
+        "clients" => book.clients.is_some(),
+        "policies" => book.policies.is_some(),
+        "payments" => book.payments.is_some(),
+        "claims" => book.claims.is_some(),
+        "contacts" => book.contacts.is_some(),
+        "transactions" => book.transactions.is_some(),
+        "flat" => book.flat.is_some(),
+        _ => true,
+    };
+    let missing: Vec<&str> = b
+        .data
+        .files
+        .iter()
+        .map(|f| f.source.as_str())
+        .filter(|s| !present(s))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::InvalidParameter(format!(
+            "the model was trained with source(s) {missing:?}, which this data lacks: its \
+             features would be wrong; provide them (a file with only the header line is fine \
+             for a month without such records) or retrain without them"
+        )));
+    }
+    Ok(())
+}
+
+/// Books up to this many source rows (a 1,000,000-client book has ~35M) are labelled
+/// in one piece; larger ones in parts of about `ROWS_PER_PART` rows each, which keeps
+/// peak memory near that of a 600,000-client book whatever the book's size.
+pub const SINGLE_PART_ROWS: u64 = 40_000_000;
+pub const ROWS_PER_PART: u64 = 20_000_000;
+
+fn auto_parts(spec: &DataSpec) -> Result<usize> {
+    if spec.config.mode == Mode::Flat {
+        return Ok(1);
+    }
+    let mut rows = 0u64;
+    for (_, path, _) in spec.config.resolve_sources(&spec.data_dir)? {
+        rows += crate::ingest::read::count_rows(&path)?;
+    }
+    Ok(if rows <= SINGLE_PART_ROWS {
+        1
+    } else {
+        rows.div_ceil(ROWS_PER_PART) as usize
+    })
+}
+
+/// The data of each part: the whole book, or the split files with their origins.
+struct Part {
+    spec: DataSpec,
+    origins: std::collections::BTreeMap<crate::schema::Source, PathBuf>,
+}
+
+fn parts_of(spec: &DataSpec, parts: usize, dir: &Path) -> Result<Vec<Part>> {
+    if parts <= 1 {
+        return Ok(vec![Part {
+            spec: spec.clone(),
+            origins: Default::default(),
+        }]);
+    }
+    let split = crate::ingest::partition::split(&spec.config, &spec.data_dir, parts, dir)?;
+    Ok((0..parts)
+        .map(|p| {
+            let mut config = spec.config.clone();
+            let mut origins = std::collections::BTreeMap::new();
+            for s in &split {
+                let entry = config
+                    .sources
+                    .entry(s.source.name().to_string())
+                    .or_default();
+                // Relative to the part's directory, which becomes the data directory.
+                entry.path = s.parts[p].file_name().map(PathBuf::from);
+                origins.insert(s.source, s.original.clone());
+            }
+            Part {
+                spec: DataSpec {
+                    config,
+                    data_dir: dir.join(p.to_string()),
+                },
+                origins,
+            }
+        })
+        .collect())
+}
+
+/// Runs labeling end to end.
+///
+/// # Errors
+/// Bad bundle, data or flags (exit 2) and I/O failures (exit 1).
+pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<InferOutcome> {
+    let b = &located.bundle;
+    if spec.config.mode != b.config.mode {
+        return Err(Error::InvalidParameter(format!(
+            "the model was trained in {:?} mode, the config describes {:?} data",
+            b.config.mode, spec.config.mode
+        )));
+    }
+    let actions = ActionTable::check(&spec.config.actions)?;
+    let protected = protected_paths(located, spec);
+    if let Some(out) = &opts.out {
+        rundir::check_target(
+            out,
+            OutputKind::Labels,
+            replace_rule(opts),
+            &protected,
+            "--out",
+        )?;
+    }
+    let n_parts = match opts.partitions {
+        Some(0) => {
+            return Err(Error::InvalidParameter(
+                "--partitions must be at least 1".into(),
+            ))
+        }
+        Some(p) => p,
+        None => auto_parts(spec)?,
+    };
+    // Split files go beside the output, never to a RAM-backed temporary directory.
+    let out_root = opts
+        .out
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(&opts.out_root);
+    let parts_dir = (n_parts > 1)
+        .then(|| Staging::new(&out_root.join("clientele-parts"), OutputKind::Labels))
+        .transpose()?;
+    let parts_dir = parts_dir.as_ref().map_or(out_root, Staging::path);
+    run_parts(
+        located, spec, opts, &actions, n_parts, parts_dir, &protected,
+    )
+}
+
+fn run_parts(
+    located: &Located,
+    spec: &DataSpec,
+    opts: &InferOptions,
+    actions: &ActionTable,
+    n_parts: usize,
+    parts_dir: &Path,
+    protected: &Protected,
+) -> Result<InferOutcome> {
+    let b = &located.bundle;
+    let stage = Stage::new("split", 1);
+    let parts = parts_of(spec, n_parts, parts_dir)?;
+    stage.finish();
+    let previous = opts
+        .previous_run
+        .as_deref()
+        .map(previous_segments)
+        .transpose()?;
+    let mut state: Option<RunState> = None;
+    let mut quality = crate::ingest::QualityReport::default();
+    let mut quarantine = Vec::new();
+    let mut drift_counts = drift::DriftCounts::new(b);
+    let mut agg = Aggregates::new(b);
+    let result = (|| -> Result<()> {
+        for (p, part) in parts.iter().enumerate() {
+            let stage = Stage::new("load", 1);
+            let mut load_opts = crate::ingest::LoadOptions::from_config(&part.spec.config, false);
+            load_opts.origins = part.origins.clone();
+            let loaded = crate::ingest::load(
+                &part.spec.config,
+                &part.spec.data_dir,
+                &load_opts,
+                Some(&b.cleaning),
+            )?;
+            stage.finish();
+            let book = &loaded.book;
+            if state.is_none() {
+                check_sources(b, book)?;
+                // The as-of comes from the first part: every part holds the same months.
+                let as_of_choice = choose_as_of(book, b, opts.as_of)?;
+                let as_of = as_of_choice.date;
+                let out_dir = opts
+                    .out
+                    .clone()
+                    .unwrap_or_else(|| opts.out_root.join(as_of.to_string()));
+                rundir::check_target(
+                    &out_dir,
+                    OutputKind::Labels,
+                    replace_rule(opts),
+                    protected,
+                    "--out",
+                )?;
+                let tmp = Staging::new(&out_dir, OutputKind::Labels)?;
+                let writer = LabelWriter::create(tmp.path())?;
+                state = Some(RunState {
+                    as_of,
+                    as_of_why: as_of_choice.why,
+                    tmp,
+                    writer,
+                });
+            }
+            let Some(st) = state.as_mut() else { continue };
+            let stage = Stage::new("features", 1);
+            let raw = features::compute(book, st.as_of);
+            let cats = features::categorical_columns(book);
+            stage.finish();
+            let quota = PROJECTION_SAMPLE.div_ceil(parts.len());
+            label_part(
+                b,
+                book,
+                &raw,
+                &cats,
+                actions,
+                &mut st.writer,
+                &mut agg,
+                &mut drift_counts,
+                previous.as_ref(),
+                (p as u64, quota),
+            )?;
+            quality.merge(loaded.report.clone());
+            quarantine.extend(loaded.quarantine);
+        }
+        Ok(())
+    })();
+    let Some(st) = state else {
+        result?;
+        return Err(Error::NoData("no data part could be read".into()));
+    };
+    let finish = (|| {
+        result?;
+        st.writer.finish()?;
+        quality.extract_date = spec.config.extract_date().to_string();
+        crate::ingest::quality::write_json(&quality, &st.tmp.path().join("data-quality.json"))?;
+        crate::ingest::quality::write_quarantine(
+            &quarantine,
+            &st.tmp.path().join("quarantine.csv"),
+        )?;
+        quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
+        let mean_p = agg.active_probabilities.iter().sum::<f64>()
+            / agg.active_probabilities.len().max(1) as f64;
+        let mut drift = drift_counts.finish(b, mean_p);
+        drift.unused_columns = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?
+            .into_iter()
+            .map(|(s, c)| (s.name().to_string(), c))
+            .collect();
+        let migration = previous.is_some().then(|| {
+            agg.migration
+                .iter()
+                .map(|(&(a, c), &n)| (a, c, n))
+                .collect()
+        });
+        let summary = summarise(b, located, st.as_of, &agg, migration, opts.min_report_count);
+        write_json(&st.tmp.path().join("drift.json"), &drift)?;
+        write_json(&st.tmp.path().join("summary.json"), &summary)?;
+        let stage = Stage::new("charts", 1);
+        let charts = crate::charts::labeling::draw_all(
+            b,
+            &summary,
+            &agg.projection,
+            &st.tmp.path().join("charts"),
+        )?;
+        stage.finish();
+        crate::report::write(
+            b,
+            &summary,
+            &drift,
+            &quality,
+            &charts,
+            &st.tmp.path().join("report.html"),
+        )?;
+        Ok((summary, drift))
+    })();
+    let (summary, drift) = finish?;
+    let out_dir = st.tmp.publish(replace_rule(opts), protected, "--out")?;
+    Ok(InferOutcome {
+        out_dir,
+        as_of_why: st.as_of_why,
+        summary,
+        drift,
+    })
+}
+
+/// What the first part fixes for the whole run.
+struct RunState {
+    as_of: Date,
+    as_of_why: String,
+    tmp: Staging,
+    writer: LabelWriter,
+}
+
+/// Last month's segment per client, keyed by the client id's hash (a 64-bit key keeps a
+/// 10,000,000-client map small; collisions are negligible at that size).
+fn previous_segments(dir: &Path) -> Result<std::collections::HashMap<u64, u32>> {
+    Ok(output::read_previous_segments(dir)?
+        .into_iter()
+        .map(|(id, s)| (crate::ingest::partition::client_hash(&id), s))
+        .collect())
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Runtime(format!("cannot encode {}: {e}", path.display())))?;
+    crate::fsio::write_atomic(path, &json)
+}
+
+/// The console summary of a run.
+pub fn console(o: &InferOutcome) -> String {
+    use std::fmt::Write as _;
+    let s = &o.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nclientele-infer: {} clients as of {} with model {} (cut-off {})",
+        s.clients, s.as_of, s.model_version, s.model_cutoff
+    );
+    let _ = writeln!(out, "as-of     {}: {}", s.as_of, o.as_of_why);
+    let _ = writeln!(
+        out,
+        "scored    {} in force; {} not in force (labelled, not scored); {} with imputed values",
+        s.scored, s.not_scored, s.imputed_clients
+    );
+    let _ = writeln!(
+        out,
+        "          {:>4}  {:<44} {:>7} {:>10} {:>9}",
+        "id", "segment", "share", "mean risk", "high risk"
+    );
+    for g in &s.segments {
+        let _ = writeln!(
+            out,
+            "          {:>4}  {:<44} {:>6.1}% {:>9.1}% {:>8.1}%",
+            g.id,
+            crate::charts::short(&g.name, 44),
+            g.share * 100.0,
+            g.mean_probability * 100.0,
+            g.high_risk_share * 100.0
+        );
+    }
+    let _ = writeln!(out, "drift     {}", o.drift.status.word());
+    if !o.drift.unused_columns.is_empty() {
+        let cols: Vec<String> = o
+            .drift
+            .unused_columns
+            .iter()
+            .map(|(s, c)| format!("{s}.{c}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "          unused columns (ignored): {}",
+            cols.join(", ")
+        );
+    }
+    for i in o.drift.worst(3) {
+        let _ = writeln!(
+            out,
+            "          {:<26} PSI {:.3} {}",
+            i.name,
+            i.psi,
+            i.status.word()
+        );
+    }
+    let _ = writeln!(out, "output    {}", o.out_dir.display());
+    out
+}

@@ -1,0 +1,53 @@
+//! The paths the binaries share: load the data a config describes, check it, train,
+//! label. Binaries parse flags into these option structs and call one function.
+
+pub mod label;
+
+pub use crate::ingest::spec::{write_quality, DataSpec};
+pub use label::{choose_as_of, console, infer, InferOptions, InferOutcome};
+
+use crate::error::Result;
+use crate::ingest::Loaded;
+use std::path::Path;
+
+/// `clientele-train --check-data`: ingest, report, and fail on too much invalid data.
+pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
+    let loaded = spec.load(spec.config.mode == crate::config::Mode::Flat, None)?;
+    let (json, quarantine) = write_quality(&loaded, report_dir, &spec.protected(), "--report-dir")?;
+    println!("{}", loaded.report.to_table());
+    println!(
+        "report: {}\nquarantined rows: {}",
+        json.display(),
+        quarantine.display()
+    );
+    loaded.check_thresholds()?;
+    Ok(loaded)
+}
+
+/// The feature list with meanings, as `--explain-features` prints it.
+pub fn explain_features() -> String {
+    use crate::config::Mode;
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "Features are computed as of the cut-off from records dated on or before it.\n",
+    );
+    for (mode, title) in [
+        (Mode::Relational, "relational mode"),
+        (Mode::Transactions, "transactions-only mode"),
+    ] {
+        let _ = writeln!(out, "\nNumeric features, {title}:");
+        for f in crate::features::catalogue(mode) {
+            let _ = writeln!(out, "  {:<22} {:<19} {}", f.name, f.group, f.meaning);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nCategorical (relational, one-hot with an 'other' bucket for rare or unseen levels):\n  {}",
+        crate::features::CATEGORICAL.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "\nFlat mode: the numeric and categorical columns the config declares."
+    );
+    out
+}
