@@ -281,128 +281,164 @@ fn run_parts(
         .as_deref()
         .map(previous_segments)
         .transpose()?;
+    let mut totals = Totals::new(b);
     let mut state: Option<RunState> = None;
-    let mut quality = crate::ingest::QualityReport::default();
-    let mut quarantine = Vec::new();
-    let mut drift_counts = drift::DriftCounts::new(b);
-    let mut agg = Aggregates::new(b);
-    let result = (|| -> Result<()> {
-        for (p, part) in parts.iter().enumerate() {
-            let stage = Stage::new("load", 1);
-            let mut load_opts = crate::ingest::LoadOptions::from_config(&part.spec.config, false);
-            load_opts.origins = part.origins.clone();
-            let loaded = crate::ingest::load(
-                &part.spec.config,
-                &part.spec.data_dir,
-                &load_opts,
-                Some(&b.cleaning),
-            )?;
-            stage.finish();
-            let book = &loaded.book;
-            if state.is_none() {
-                check_sources(b, book)?;
-                // The as-of comes from the first part: every part holds the same months.
-                let as_of_choice = choose_as_of(book, b, opts.as_of)?;
-                let as_of = as_of_choice.date;
-                let out_dir = opts
-                    .out
-                    .clone()
-                    .unwrap_or_else(|| opts.out_root.join(as_of.to_string()));
-                rundir::check_target(
-                    &out_dir,
-                    OutputKind::Labels,
-                    replace_rule(opts),
-                    protected,
-                    "--out",
-                )?;
-                let tmp = Staging::new(&out_dir, OutputKind::Labels)?;
-                let writer = LabelWriter::create(tmp.path())?;
-                state = Some(RunState {
-                    as_of,
-                    as_of_why: as_of_choice.why,
-                    tmp,
-                    writer,
-                });
-            }
-            let Some(st) = state.as_mut() else { continue };
-            let stage = Stage::new("features", 1);
-            let raw = features::compute(book, st.as_of);
-            let cats = features::categorical_columns(book);
-            stage.finish();
-            let quota = PROJECTION_SAMPLE.div_ceil(parts.len());
-            label_part(
-                b,
-                book,
-                &raw,
-                &cats,
-                actions,
-                &mut st.writer,
-                &mut agg,
-                &mut drift_counts,
-                previous.as_ref(),
-                (p as u64, quota),
-            )?;
-            quality.merge(loaded.report.clone());
-            quarantine.extend(loaded.quarantine);
+    let quota = PROJECTION_SAMPLE.div_ceil(parts.len());
+    for (p, part) in parts.iter().enumerate() {
+        let loaded = load_part(b, part)?;
+        let book = &loaded.book;
+        if state.is_none() {
+            state = Some(RunState::start(b, book, opts, protected)?);
         }
-        Ok(())
-    })();
-    let Some(st) = state else {
-        result?;
-        return Err(Error::NoData("no data part could be read".into()));
-    };
-    let finish = (|| {
-        result?;
-        st.writer.finish()?;
-        quality.extract_date = spec.config.extract_date().to_string();
-        crate::ingest::quality::write_json(&quality, &st.tmp.path().join("data-quality.json"))?;
-        crate::ingest::quality::write_quarantine(
-            &quarantine,
-            &st.tmp.path().join("quarantine.csv"),
+        let Some(st) = state.as_mut() else { continue };
+        let stage = Stage::new("features", 1);
+        let raw = features::compute(book, st.as_of);
+        let cats = features::categorical_columns(book);
+        stage.finish();
+        label_part(
+            b,
+            book,
+            &raw,
+            &cats,
+            actions,
+            &mut st.writer,
+            &mut totals.agg,
+            &mut totals.drift,
+            previous.as_ref(),
+            (p as u64, quota),
         )?;
+        totals.quality.merge(loaded.report.clone());
+        totals.quarantine.extend(loaded.quarantine);
+    }
+    let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
+    st.finish(located, spec, opts, totals, previous.is_some(), protected)
+}
+
+/// Reads and cleans one part with the bundle's cleaning statistics.
+fn load_part(b: &Bundle, part: &Part) -> Result<crate::ingest::Loaded> {
+    let stage = Stage::new("load", 1);
+    let mut load_opts = crate::ingest::LoadOptions::from_config(&part.spec.config, false);
+    load_opts.origins = part.origins.clone();
+    let loaded = crate::ingest::load(
+        &part.spec.config,
+        &part.spec.data_dir,
+        &load_opts,
+        Some(&b.cleaning),
+    )?;
+    stage.finish();
+    Ok(loaded)
+}
+
+/// What every part adds to: the label aggregates, drift counts, data quality and the
+/// quarantined rows. Sums over parts equal the whole book's.
+struct Totals {
+    agg: Aggregates,
+    drift: drift::DriftCounts,
+    quality: crate::ingest::QualityReport,
+    quarantine: Vec<crate::ingest::quality::QuarantinedRow>,
+}
+
+impl Totals {
+    fn new(b: &Bundle) -> Self {
+        Totals {
+            agg: Aggregates::new(b),
+            drift: drift::DriftCounts::new(b),
+            quality: crate::ingest::QualityReport::default(),
+            quarantine: Vec::new(),
+        }
+    }
+}
+
+impl RunState {
+    /// Fixes the run from its first part (every part holds the same months): checks the
+    /// sources and the as-of date, and opens the staging directory and the label writer.
+    fn start(
+        b: &Bundle,
+        book: &crate::ingest::Book,
+        opts: &InferOptions,
+        protected: &Protected,
+    ) -> Result<Self> {
+        check_sources(b, book)?;
+        let as_of = choose_as_of(book, b, opts.as_of)?;
+        let out_dir = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| opts.out_root.join(as_of.date.to_string()));
+        let kind = OutputKind::Labels;
+        rundir::check_target(&out_dir, kind, replace_rule(opts), protected, "--out")?;
+        let tmp = Staging::new(&out_dir, kind)?;
+        let writer = LabelWriter::create(tmp.path())?;
+        Ok(RunState {
+            as_of: as_of.date,
+            as_of_why: as_of.why,
+            tmp,
+            writer,
+        })
+    }
+
+    /// Writes the quality report, drift, summary, charts and report beside the labels,
+    /// then publishes the run directory.
+    fn finish(
+        self,
+        located: &Located,
+        spec: &DataSpec,
+        opts: &InferOptions,
+        mut totals: Totals,
+        with_previous: bool,
+        protected: &Protected,
+    ) -> Result<InferOutcome> {
+        let b = &located.bundle;
+        let dir = self.tmp.path();
+        self.writer.finish()?;
+        let quality = &mut totals.quality;
+        quality.extract_date = spec.config.extract_date().to_string();
+        crate::ingest::quality::write_json(quality, &dir.join("data-quality.json"))?;
+        crate::ingest::quality::write_quarantine(&totals.quarantine, &dir.join("quarantine.csv"))?;
         quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
+        let agg = &totals.agg;
         let mean_p = agg.active_probabilities.iter().sum::<f64>()
             / agg.active_probabilities.len().max(1) as f64;
-        let mut drift = drift_counts.finish(b, mean_p);
+        let mut drift = totals.drift.finish(b, mean_p);
         drift.unused_columns = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?
             .into_iter()
             .map(|(s, c)| (s.name().to_string(), c))
             .collect();
-        let migration = previous.is_some().then(|| {
+        let migration = with_previous.then(|| {
             agg.migration
                 .iter()
                 .map(|(&(a, c), &n)| (a, c, n))
                 .collect()
         });
-        let summary = summarise(b, located, st.as_of, &agg, migration, opts.min_report_count);
-        write_json(&st.tmp.path().join("drift.json"), &drift)?;
-        write_json(&st.tmp.path().join("summary.json"), &summary)?;
-        let stage = Stage::new("charts", 1);
-        let charts = crate::charts::labeling::draw_all(
+        let summary = summarise(
             b,
-            &summary,
-            &agg.projection,
-            &st.tmp.path().join("charts"),
-        )?;
+            located,
+            self.as_of,
+            agg,
+            migration,
+            opts.min_report_count,
+        );
+        write_json(&dir.join("drift.json"), &drift)?;
+        write_json(&dir.join("summary.json"), &summary)?;
+        let stage = Stage::new("charts", 1);
+        let charts =
+            crate::charts::labeling::draw_all(b, &summary, &agg.projection, &dir.join("charts"))?;
         stage.finish();
         crate::report::write(
             b,
             &summary,
             &drift,
-            &quality,
+            quality,
             &charts,
-            &st.tmp.path().join("report.html"),
+            &dir.join("report.html"),
         )?;
-        Ok((summary, drift))
-    })();
-    let (summary, drift) = finish?;
-    let out_dir = st.tmp.publish(replace_rule(opts), protected, "--out")?;
-    Ok(InferOutcome {
-        out_dir,
-        as_of_why: st.as_of_why,
-        summary,
-        drift,
-    })
+        let out_dir = self.tmp.publish(replace_rule(opts), protected, "--out")?;
+        Ok(InferOutcome {
+            out_dir,
+            as_of_why: self.as_of_why,
+            summary,
+            drift,
+        })
+    }
 }
 
 /// What the first part fixes for the whole run.

@@ -193,186 +193,67 @@ impl Snapshot {
 /// # Errors
 /// Bad data, settings or flags (exit 2) and I/O failures (exit 1), each with its reason.
 pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
-    let mut seg_params = spec.config.segments.clone();
-    if opts.k.is_some() {
-        seg_params.k = opts.k;
-    }
-    seg_params.check()?;
-    let mut lapse_params = spec.config.lapse.clone();
-    if let Some(t) = opts.threshold {
-        lapse_params.threshold = t;
-    }
-    lapse_params.check()?;
-    if !(1..=60).contains(&opts.horizon_months) {
-        return Err(Error::InvalidParameter(format!(
-            "--horizon-months must be between 1 and 60, got {}",
-            opts.horizon_months
-        )));
-    }
-    let previous = opts.previous.as_deref().map(Bundle::load).transpose()?;
-    // New versions go beside the previous model; charts and reports never cover a model.
-    spec.protected().check("--models", &opts.models_dir)?;
-    let protected = protected_paths(spec, opts, previous.as_ref());
-    protected.check("--out", &opts.out_dir)?;
-
+    let settings = Settings::check(spec, opts)?;
     let stage = Stage::new("load", 1);
     let loaded = spec.load(true, None)?;
     stage.finish();
     let quality_dir = opts.out_dir.join("train-data-quality");
-    crate::ingest::spec::write_quality(&loaded, &quality_dir, &protected, "--out")?;
+    crate::ingest::spec::write_quality(&loaded, &quality_dir, &settings.protected, "--out")?;
     loaded.check_thresholds()?;
     let book = &loaded.book;
 
     let cutoff_choice = choose_cutoff(book, opts.as_of, opts.horizon_months)?;
     let cutoff = cutoff_choice.date;
-    let data_end = features::data_end(book).map_or(cutoff, Date::last_full_month_end);
-    let label_end = if book.mode == Mode::Flat {
-        cutoff.month_end_offset(opts.horizon_months)
-    } else {
-        data_end
-    };
     let stage = Stage::new("features", 1);
-    let snap = snapshot(book, cutoff, opts.horizon_months, label_end)?;
+    let snap = snapshot(
+        book,
+        cutoff,
+        opts.horizon_months,
+        label_end(book, cutoff, opts),
+    )?;
     stage.finish();
-    if snap.active.is_empty() {
-        return Err(Error::NoData(format!(
-            "no client is in force at the cut-off {cutoff}"
-        )));
-    }
-    let (labelled, y_all) = snap.labelled();
-    let lapsed = y_all.iter().filter(|&&v| v).count();
-    if lapsed == 0 || lapsed == y_all.len() {
-        return Err(Error::NoData(format!(
-            "all {} labelled clients at the cut-off {cutoff} {}: a lapse model needs both \
-             classes (try another --as-of or --horizon-months)",
-            y_all.len(),
-            if lapsed == 0 { "stayed" } else { "lapsed" }
-        )));
-    }
-    let (train_pos, test_pos) = lapse::stratified_split(&y_all, lapse_params.test_share, opts.seed);
-    let mut is_test = vec![false; book.n_clients()];
-    for &p in &test_pos {
-        is_test[labelled[p]] = true;
-    }
+    let split = Split::of(
+        &snap,
+        book.n_clients(),
+        settings.lapse.test_share,
+        opts.seed,
+    )?;
     let cats = features::categorical_columns(book);
-    let fit_rows: Vec<usize> = snap
-        .active
-        .iter()
-        .copied()
-        .filter(|&i| !is_test[i])
-        .collect();
-    let fitted = FittedFeatures::fit(&snap.raw, &cats, &fit_rows, MIN_LEVEL_SHARE)?;
-    let columns = fitted.columns();
-    let x = fitted.transform(&snap.raw, &cats, &snap.active)?;
-    // Position of each client in the active matrix.
-    let mut row_of = vec![usize::MAX; book.n_clients()];
-    for (r, &c) in snap.active.iter().enumerate() {
-        row_of[c] = r;
-    }
+    let design = Design::fit(&snap, &cats, &split)?;
 
     let stage = Stage::new(
         "segments",
-        segment::progress_steps(&seg_params, snap.active.len()),
+        segment::progress_steps(&settings.segments, snap.active.len()),
     );
-    let input = segment::SegmentInput {
-        fitted: &fitted,
-        raw: &snap.raw,
-        x: x.view(),
-        rows: &snap.active,
-        labels: &snap.labels,
-    };
-    let mut segments = segment::fit_with_progress(&input, &seg_params, opts.seed, &stage.ticker())?;
-    let (seg_index, seg_distance) = segments.assign(x.view(), &columns)?;
-    if let Some(prev) = &previous {
-        let prev_ids = previous_assignment(&prev.bundle, &snap.raw, &cats, &snap.active);
-        segment::carry_over(
-            &mut segments,
-            &prev.bundle.segments,
-            &prev.bundle.version,
-            &fitted,
-            &seg_index,
-            prev_ids.as_deref(),
-        )?;
-    }
-    if let Some(path) = &opts.names {
-        let ids: Vec<u32> = segments.segments.iter().map(|s| s.id).collect();
-        let names = segment::read_names_file(path, &ids)?;
-        segment::apply_names(&mut segments, &names)?;
-    }
+    let segs = fit_segments(&design, &snap, &cats, &settings, opts, &stage)?;
     stage.finish();
-
-    let stage = Stage::new("lapse", lapse::progress_steps(&lapse_params));
-    let train_rows: Vec<usize> = train_pos.iter().map(|&p| row_of[labelled[p]]).collect();
-    let test_rows: Vec<usize> = test_pos.iter().map(|&p| row_of[labelled[p]]).collect();
-    let xtr = x.select(Axis(0), &train_rows);
-    let ytr: Vec<bool> = train_pos.iter().map(|&p| y_all[p]).collect();
-    let model = lapse::fit_with_progress(
-        xtr.view(),
-        &ytr,
-        &columns,
-        &lapse_params,
-        opts.seed,
-        &stage.ticker(),
-    )?;
-    drop(xtr);
-    let probabilities = model.probabilities(x.view());
-    let p_test: Vec<f64> = test_rows.iter().map(|&r| probabilities[r]).collect();
-    let y_test: Vec<bool> = test_pos.iter().map(|&p| y_all[p]).collect();
-    let test = lapse::metrics::evaluate(&p_test, &y_test, model.threshold);
-    let test_top10 = Confusion::at(
-        &p_test,
-        &y_test,
-        lapse::metrics::top_share_threshold(&p_test, 0.10),
-    );
+    let stage = Stage::new("lapse", lapse::progress_steps(&settings.lapse));
+    let fit = LapseFit::fit(&design, &split, &settings.lapse, opts.seed, &stage)?;
     stage.finish();
-
     let stage = Stage::new("out-of-time", 1);
-    let (out_of_time, out_of_time_skipped) =
-        match out_of_time(book, &snap, opts, model.alpha, &lapse_params) {
-            Ok(o) => (Some(o), None),
-            Err(reason) => (None, Some(reason)),
-        };
+    let oot = out_of_time(book, &snap, opts, fit.model.alpha, &settings.lapse);
     stage.finish();
 
-    let cv_roc_auc = model
-        .cv
-        .iter()
-        .find(|c| c.alpha == model.alpha)
-        .map_or(f64::NAN, |c| c.roc_auc);
-    let metrics = TrainMetrics {
+    let metrics = train_metrics(
+        book,
+        &snap,
+        &split,
+        &design,
+        &segs.model,
+        &fit,
+        oot,
+        opts,
         cutoff,
-        horizon_months: opts.horizon_months,
-        clients: book.n_clients(),
-        active_clients: snap.active.len(),
-        labelled_clients: labelled.len(),
-        train_clients: train_pos.len(),
-        test_clients: test_pos.len(),
-        lapse_rate: lapsed as f64 / y_all.len() as f64,
-        class_imbalance: format!(
-            "not reweighted or resampled: probabilities stay calibrated to the {:.1}% lapse \
-             rate; the imbalance is handled by the decision threshold",
-            100.0 * lapsed as f64 / y_all.len() as f64
-        ),
-        alpha: model.alpha,
-        cv: model.cv.clone(),
-        cv_roc_auc,
-        threshold_rule: match model.threshold_rule {
-            lapse::ThresholdRule::BestF1 => "best F1 on out-of-fold predictions".into(),
-            lapse::ThresholdRule::TopShare(s) => format!("riskiest {:.0}% of clients", s * 100.0),
-        },
-        test,
-        test_top10,
-        out_of_time,
-        out_of_time_skipped,
-        k: segments.k(),
-        k_reason: segments.k_reason.clone(),
-        k_choice: segments.choice.clone(),
-        dropped_features: fitted.dropped.clone(),
-    };
-    let mut sorted_p = probabilities.clone();
+    );
+    let mut sorted_p = fit.probabilities.clone();
     sorted_p.sort_by(f64::total_cmp);
     let drift = DriftReference {
-        segment_shares: segments.segments.iter().map(|s| (s.id, s.share)).collect(),
+        segment_shares: segs
+            .model
+            .segments
+            .iter()
+            .map(|s| (s.id, s.share))
+            .collect(),
         score: Distribution::fit_sorted(&sorted_p, 0.0),
     };
     let mut bundle = Bundle {
@@ -384,51 +265,36 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         config: spec.config.clone(),
         cutoff,
         horizon_months: opts.horizon_months,
-        data: fingerprint(spec, book, &snap.active, labelled.len())?,
+        data: fingerprint(spec, book, &snap.active, split.labelled.len())?,
         cleaning: loaded.cleaning.clone(),
-        features: fitted,
-        segments,
-        lapse: model,
+        features: design.fitted,
+        segments: segs.model,
+        lapse: fit.model,
         metrics,
         drift,
     };
-    let names_toml = names_file(&bundle.segments);
     let scores = opts.save_scores.then(|| {
-        let scored: Vec<Scored> = snap
-            .active
-            .iter()
-            .enumerate()
-            .map(|(r, &c)| Scored {
-                client: c,
-                split: if is_test[c] {
-                    "test"
-                } else if is_labelled(snap.labels[c]) {
-                    "train"
-                } else {
-                    "unlabelled"
-                },
-                label: snap.labels[c],
-                segment: bundle.segments.segments[seg_index[r]].id,
-                distance: seg_distance[r],
-                probability: probabilities[r],
-            })
-            .collect();
+        let assigned = (segs.index.as_slice(), segs.distance.as_slice());
+        let scored = scored_clients(
+            &snap,
+            &split,
+            &bundle.segments,
+            assigned,
+            &fit.probabilities,
+        );
         scores_csv(book, &scored)
     });
     let bundle_dir = bundle.publish(
         &opts.models_dir,
         &bundle::now_utc(),
-        &names_toml,
+        &names_file(&bundle.segments),
         scores.as_deref(),
     )?;
     let charts_dir = opts
         .charts
         .then(|| {
-            publish_charts(
-                &bundle,
-                &opts.out_dir.join(format!("train-{}", bundle.version)),
-                &protected,
-            )
+            let dir = opts.out_dir.join(format!("train-{}", bundle.version));
+            publish_charts(&bundle, &dir, &settings.protected)
         })
         .transpose()?;
     Ok(TrainOutcome {
@@ -438,6 +304,330 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         charts_dir,
         quality_dir,
     })
+}
+
+/// The run's settings, checked once: model parameters (flags over config), the previous
+/// model, and the paths no output may cover.
+struct Settings {
+    segments: crate::params::SegmentParams,
+    lapse: lapse::LapseParams,
+    previous: Option<bundle::Located>,
+    protected: Protected,
+}
+
+impl Settings {
+    fn check(spec: &DataSpec, opts: &TrainOptions) -> Result<Self> {
+        let mut segments = spec.config.segments.clone();
+        if opts.k.is_some() {
+            segments.k = opts.k;
+        }
+        segments.check()?;
+        let mut lapse_params = spec.config.lapse.clone();
+        if let Some(t) = opts.threshold {
+            lapse_params.threshold = t;
+        }
+        lapse_params.check()?;
+        if !(1..=60).contains(&opts.horizon_months) {
+            return Err(Error::InvalidParameter(format!(
+                "--horizon-months must be between 1 and 60, got {}",
+                opts.horizon_months
+            )));
+        }
+        let previous = opts.previous.as_deref().map(Bundle::load).transpose()?;
+        // New versions go beside the previous model; charts and reports never cover a model.
+        spec.protected().check("--models", &opts.models_dir)?;
+        let protected = protected_paths(spec, opts, previous.as_ref());
+        protected.check("--out", &opts.out_dir)?;
+        Ok(Settings {
+            segments,
+            lapse: lapse_params,
+            previous,
+            protected,
+        })
+    }
+}
+
+/// Where the lapse label's window ends: the data's last full month (flat: the horizon).
+fn label_end(book: &Book, cutoff: Date, opts: &TrainOptions) -> Date {
+    if book.mode == Mode::Flat {
+        cutoff.month_end_offset(opts.horizon_months)
+    } else {
+        features::data_end(book).map_or(cutoff, Date::last_full_month_end)
+    }
+}
+
+/// The labelled clients in force at the cut-off, split stratified into train and test.
+struct Split {
+    /// Client index of each labelled client.
+    labelled: Vec<usize>,
+    /// Whether each labelled client lapsed.
+    y: Vec<bool>,
+    lapsed: usize,
+    /// Positions in `labelled`.
+    train: Vec<usize>,
+    test: Vec<usize>,
+    /// By client index.
+    is_test: Vec<bool>,
+}
+
+impl Split {
+    fn of(snap: &Snapshot, n_clients: usize, test_share: f64, seed: u64) -> Result<Self> {
+        let cutoff = snap.raw.cutoff;
+        if snap.active.is_empty() {
+            return Err(Error::NoData(format!(
+                "no client is in force at the cut-off {cutoff}"
+            )));
+        }
+        let (labelled, y) = snap.labelled();
+        let lapsed = y.iter().filter(|&&v| v).count();
+        if lapsed == 0 || lapsed == y.len() {
+            return Err(Error::NoData(format!(
+                "all {} labelled clients at the cut-off {cutoff} {}: a lapse model needs both \
+                 classes (try another --as-of or --horizon-months)",
+                y.len(),
+                if lapsed == 0 { "stayed" } else { "lapsed" }
+            )));
+        }
+        let (train, test) = lapse::stratified_split(&y, test_share, seed);
+        let mut is_test = vec![false; n_clients];
+        for &p in &test {
+            is_test[labelled[p]] = true;
+        }
+        Ok(Split {
+            labelled,
+            y,
+            lapsed,
+            train,
+            test,
+            is_test,
+        })
+    }
+
+    fn lapse_rate(&self) -> f64 {
+        self.lapsed as f64 / self.y.len() as f64
+    }
+}
+
+/// The feature transform fitted on the training part, and the model matrix of every
+/// client in force.
+struct Design {
+    fitted: FittedFeatures,
+    columns: Vec<String>,
+    x: Array2<f64>,
+    /// Row of each client (by index) in `x`.
+    row_of: Vec<usize>,
+}
+
+impl Design {
+    fn fit(
+        snap: &Snapshot,
+        cats: &[(String, Option<&crate::ingest::Coded>)],
+        split: &Split,
+    ) -> Result<Self> {
+        let fit_rows: Vec<usize> = snap
+            .active
+            .iter()
+            .copied()
+            .filter(|&i| !split.is_test[i])
+            .collect();
+        let fitted = FittedFeatures::fit(&snap.raw, cats, &fit_rows, MIN_LEVEL_SHARE)?;
+        let columns = fitted.columns();
+        let x = fitted.transform(&snap.raw, cats, &snap.active)?;
+        let mut row_of = vec![usize::MAX; split.is_test.len()];
+        for (r, &c) in snap.active.iter().enumerate() {
+            row_of[c] = r;
+        }
+        Ok(Design {
+            fitted,
+            columns,
+            x,
+            row_of,
+        })
+    }
+
+    /// Rows of `x` of the labelled clients at `positions`.
+    fn rows(&self, split: &Split, positions: &[usize]) -> Vec<usize> {
+        positions
+            .iter()
+            .map(|&p| self.row_of[split.labelled[p]])
+            .collect()
+    }
+}
+
+/// The segment model with each active client's segment (index) and distance.
+struct Segments {
+    model: SegmentModel,
+    index: Vec<usize>,
+    distance: Vec<f64>,
+}
+
+/// Fits the segments, carries ids and names over from the previous model, applies the
+/// names file.
+fn fit_segments(
+    d: &Design,
+    snap: &Snapshot,
+    cats: &[(String, Option<&crate::ingest::Coded>)],
+    settings: &Settings,
+    opts: &TrainOptions,
+    stage: &Stage,
+) -> Result<Segments> {
+    let input = segment::SegmentInput {
+        fitted: &d.fitted,
+        raw: &snap.raw,
+        x: d.x.view(),
+        rows: &snap.active,
+        labels: &snap.labels,
+    };
+    let mut model =
+        segment::fit_with_progress(&input, &settings.segments, opts.seed, &stage.ticker())?;
+    let (index, distance) = model.assign(d.x.view(), &d.columns)?;
+    if let Some(prev) = &settings.previous {
+        let prev_ids = previous_assignment(&prev.bundle, &snap.raw, cats, &snap.active);
+        segment::carry_over(
+            &mut model,
+            &prev.bundle.segments,
+            &prev.bundle.version,
+            &d.fitted,
+            &index,
+            prev_ids.as_deref(),
+        )?;
+    }
+    if let Some(path) = &opts.names {
+        let ids: Vec<u32> = model.segments.iter().map(|s| s.id).collect();
+        let names = segment::read_names_file(path, &ids)?;
+        segment::apply_names(&mut model, &names)?;
+    }
+    Ok(Segments {
+        model,
+        index,
+        distance,
+    })
+}
+
+/// The lapse model fitted on the training part, every active client's probability, and
+/// the held-out metrics.
+struct LapseFit {
+    model: lapse::LapseModel,
+    probabilities: Vec<f64>,
+    test: lapse::Metrics,
+    test_top10: Confusion,
+}
+
+impl LapseFit {
+    fn fit(
+        d: &Design,
+        split: &Split,
+        params: &lapse::LapseParams,
+        seed: u64,
+        stage: &Stage,
+    ) -> Result<Self> {
+        let xtr = d.x.select(Axis(0), &d.rows(split, &split.train));
+        let ytr: Vec<bool> = split.train.iter().map(|&p| split.y[p]).collect();
+        let model =
+            lapse::fit_with_progress(xtr.view(), &ytr, &d.columns, params, seed, &stage.ticker())?;
+        drop(xtr);
+        let probabilities = model.probabilities(d.x.view());
+        let p_test: Vec<f64> = d
+            .rows(split, &split.test)
+            .iter()
+            .map(|&r| probabilities[r])
+            .collect();
+        let y_test: Vec<bool> = split.test.iter().map(|&p| split.y[p]).collect();
+        let test = lapse::metrics::evaluate(&p_test, &y_test, model.threshold);
+        let test_top10 = Confusion::at(
+            &p_test,
+            &y_test,
+            lapse::metrics::top_share_threshold(&p_test, 0.10),
+        );
+        Ok(LapseFit {
+            model,
+            probabilities,
+            test,
+            test_top10,
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_metrics(
+    book: &Book,
+    snap: &Snapshot,
+    split: &Split,
+    design: &Design,
+    segments: &SegmentModel,
+    fit: &LapseFit,
+    oot: std::result::Result<OutOfTime, String>,
+    opts: &TrainOptions,
+    cutoff: Date,
+) -> TrainMetrics {
+    let model = &fit.model;
+    let cv_roc_auc = model
+        .cv
+        .iter()
+        .find(|c| c.alpha == model.alpha)
+        .map_or(f64::NAN, |c| c.roc_auc);
+    let (out_of_time, out_of_time_skipped) = match oot {
+        Ok(o) => (Some(o), None),
+        Err(reason) => (None, Some(reason)),
+    };
+    TrainMetrics {
+        cutoff,
+        horizon_months: opts.horizon_months,
+        clients: book.n_clients(),
+        active_clients: snap.active.len(),
+        labelled_clients: split.labelled.len(),
+        train_clients: split.train.len(),
+        test_clients: split.test.len(),
+        lapse_rate: split.lapse_rate(),
+        class_imbalance: format!(
+            "not reweighted or resampled: probabilities stay calibrated to the {:.1}% lapse \
+             rate; the imbalance is handled by the decision threshold",
+            100.0 * split.lapse_rate()
+        ),
+        alpha: model.alpha,
+        cv: model.cv.clone(),
+        cv_roc_auc,
+        threshold_rule: match model.threshold_rule {
+            lapse::ThresholdRule::BestF1 => "best F1 on out-of-fold predictions".into(),
+            lapse::ThresholdRule::TopShare(s) => format!("riskiest {:.0}% of clients", s * 100.0),
+        },
+        test: fit.test.clone(),
+        test_top10: fit.test_top10.clone(),
+        out_of_time,
+        out_of_time_skipped,
+        k: segments.k(),
+        k_reason: segments.k_reason.clone(),
+        k_choice: segments.choice.clone(),
+        dropped_features: design.fitted.dropped.clone(),
+    }
+}
+
+/// Every active client's training-time result, for `scores.csv`.
+fn scored_clients(
+    snap: &Snapshot,
+    split: &Split,
+    model: &SegmentModel,
+    (index, distance): (&[usize], &[f64]),
+    probabilities: &[f64],
+) -> Vec<Scored> {
+    snap.active
+        .iter()
+        .enumerate()
+        .map(|(r, &c)| Scored {
+            client: c,
+            split: if split.is_test[c] {
+                "test"
+            } else if is_labelled(snap.labels[c]) {
+                "train"
+            } else {
+                "unlabelled"
+            },
+            label: snap.labels[c],
+            segment: model.segments[index[r]].id,
+            distance: distance[r],
+            probability: probabilities[r],
+        })
+        .collect()
 }
 
 /// What a training run reads and so must never write over.
