@@ -1,8 +1,10 @@
 //! clientele: segment an insurer's clients and predict who will lapse.
 //!
 //! The library holds all logic; the binaries `clientele-train` and `clientele-infer`
-//! parse flags and call into it. Modules, in the direction dependencies point:
-//! `schema`/`date`/`error` <- `config` <- `ingest` <- (features, models, reports) <- bins.
+//! parse flags and call into it. Data flows one way (a test fails on an import cycle):
+//! leaf types (`schema`, `date`, `error`, `vocab`, `params`, `stats`, `fsio`) -> `config`
+//! -> `ingest` -> `features` -> (`segment`, `lapse`) -> `bundle` -> `labeling` ->
+//! (`charts`, `report`) -> `train` / `pipeline` -> bins.
 
 pub mod bundle;
 pub mod charts;

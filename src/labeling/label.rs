@@ -12,7 +12,8 @@ use crate::config::Mode;
 use crate::error::Result;
 use crate::features::RawFeatures;
 use crate::progress::Stage;
-use crate::vocab::band_word;
+use crate::vocab::{band_word, LifecycleStage, RiskBand, ValueTier};
+use ndarray::ArrayView1;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use std::collections::BTreeMap;
@@ -65,6 +66,181 @@ impl Aggregates {
     }
 }
 
+/// Everything labeling says about one client.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientLabel {
+    /// `None` when the client is not in force (labelled, not scored).
+    pub probability: Option<f64>,
+    pub band: Option<RiskBand>,
+    pub tier: ValueTier,
+    pub stage: LifecycleStage,
+    /// Up to three risk-raising reasons in words (scored clients only).
+    pub reasons: Vec<String>,
+    pub action: String,
+    /// A scored client with at least one imputed feature.
+    pub imputed: bool,
+    pub note: Option<String>,
+}
+
+/// What every client of a part is labelled with: the bundle, the tier cuts, the
+/// action table, and the part's raw features resolved by name once.
+pub struct LabelContext<'a> {
+    b: &'a Bundle,
+    actions: &'a ActionTable,
+    cuts: rules::TierCuts,
+    columns: rules::FeatureColumns<'a>,
+    raw_numeric: Vec<Option<&'a [f64]>>,
+}
+
+impl<'a> LabelContext<'a> {
+    pub fn new(b: &'a Bundle, raw: &'a RawFeatures, actions: &'a ActionTable) -> Self {
+        LabelContext {
+            b,
+            actions,
+            cuts: rules::TierCuts::from_bundle(b),
+            columns: rules::FeatureColumns::new(raw),
+            raw_numeric: b
+                .features
+                .numeric
+                .iter()
+                .map(|f| raw.column(&f.name))
+                .collect(),
+        }
+    }
+
+    /// Labels client `c` from its model-matrix row: a pure function of the bundle, the
+    /// client's features and whether it is in force.
+    pub fn label_client(&self, c: usize, active: bool, row: ArrayView1<f64>) -> ClientLabel {
+        let b = self.b;
+        let view = rules::ClientView {
+            columns: &self.columns,
+            client: c,
+        };
+        let probability = active.then(|| b.lapse.probability(row));
+        let band = probability.map(|p| b.lapse.bands.band(p));
+        let tier = rules::value_tier(&self.cuts, &view);
+        let stage = rules::lifecycle(b.config.mode, &view, active, band);
+        let action = self.actions.action(tier, band, stage).to_string();
+        let reasons = if active {
+            let row_vec = row.to_vec();
+            rules::reasons(b, &row_vec, &b.lapse.contributions(row), &view, 3)
+        } else {
+            Vec::new()
+        };
+        let imputed: Vec<&str> = b
+            .features
+            .numeric
+            .iter()
+            .zip(&self.raw_numeric)
+            .filter(|(_, col)| col.and_then(|col| col.get(c)).is_none_or(|v| v.is_nan()))
+            .map(|(f, _)| f.name.as_str())
+            .collect();
+        let mut notes = Vec::new();
+        if !active {
+            notes.push(match b.config.mode {
+                Mode::Transactions => "no transaction by the as-of date: not scored".to_string(),
+                _ => "no policy in force at the as-of date: not scored".to_string(),
+            });
+        }
+        let imputed_scored = !imputed.is_empty() && active;
+        if imputed_scored {
+            notes.push(format!("imputed: {}", imputed.join(" ")));
+        }
+        ClientLabel {
+            probability,
+            band,
+            tier,
+            stage,
+            reasons,
+            action,
+            imputed: imputed_scored,
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        }
+    }
+
+    /// Client `c`'s numeric features in original units, cleaned as the model sees them.
+    fn cleaned_originals(&self, c: usize) -> impl Iterator<Item = f64> + '_ {
+        self.b
+            .features
+            .numeric
+            .iter()
+            .zip(&self.raw_numeric)
+            .map(move |(f, col)| {
+                f.clean(col.and_then(|col| col.get(c)).copied().unwrap_or(f64::NAN))
+            })
+    }
+}
+
+impl Aggregates {
+    /// Adds one labelled client: `segment` is its segment's index, `previous` its
+    /// segment last month, `sampled` its segment-feature values when it is in the
+    /// projection sample.
+    fn count(
+        &mut self,
+        ctx: &LabelContext,
+        (c, segment, row): (usize, usize, ArrayView1<f64>),
+        l: &ClientLabel,
+        previous: Option<u32>,
+        sampled: Option<Vec<f64>>,
+    ) {
+        let id = ctx.b.segments.segments[segment].id;
+        if l.imputed {
+            self.imputed_clients += 1;
+        }
+        if let Some(prev) = previous {
+            *self.migration.entry((prev, id)).or_default() += 1;
+        }
+        *self.actions.entry((id, l.action.clone())).or_default() += 1;
+        *self.stages.entry(l.stage.as_str().to_string()).or_default() += 1;
+        if l.probability.is_none() {
+            return;
+        }
+        *self
+            .active_actions
+            .entry((id, l.action.clone()))
+            .or_default() += 1;
+        self.counts[segment] += 1;
+        for (acc, v) in self.column_sums[segment].iter_mut().zip(row.iter()) {
+            *acc += v;
+        }
+        for (acc, v) in self.original_sums[segment]
+            .iter_mut()
+            .zip(ctx.cleaned_originals(c))
+        {
+            *acc += v;
+        }
+        *self
+            .tier_band
+            .entry((l.tier.as_str().to_string(), band_word(l.band).to_string()))
+            .or_default() += 1;
+        if let Some(values) = sampled {
+            self.projection.push((id, values));
+        }
+    }
+}
+
+/// Clients of a part drawn for the projection chart: seeded, so the chart is the same
+/// for the same inputs.
+fn projection_sample(
+    b: &Bundle,
+    raw: &RawFeatures,
+    n: usize,
+    (part, quota): (u64, usize),
+) -> Vec<bool> {
+    let active_all: Vec<usize> = (0..n)
+        .filter(|&i| raw.active.get(i).copied().unwrap_or(false))
+        .collect();
+    let mut in_sample = vec![false; n];
+    if !active_all.is_empty() {
+        let mut rng = Xoshiro256Plus::seed_from_u64(b.seed ^ 0x9CA ^ part);
+        let m = quota.min(active_all.len());
+        for i in rand::seq::index::sample(&mut rng, active_all.len(), m) {
+            in_sample[active_all[i]] = true;
+        }
+    }
+    in_sample
+}
+
 /// Labels every client of one part (a whole book, or one client part of it) in chunks,
 /// writing the rows and adding to the run's aggregates and drift counts.
 #[allow(clippy::too_many_arguments)]
@@ -78,148 +254,43 @@ pub fn label_part(
     agg: &mut Aggregates,
     drift_counts: &mut drift::DriftCounts,
     previous: Option<&std::collections::HashMap<u64, u32>>,
-    (part, quota): (u64, usize),
+    sample: (u64, usize),
 ) -> Result<()> {
     let n = book.n_clients();
     agg.clients += n;
     let columns = b.features.columns();
     let seg_cols = b.segments.column_indices(&columns)?;
-    let cuts = rules::TierCuts::from_bundle(b);
-    // The projection sample: seeded, so the chart is the same for the same inputs.
-    let active_all: Vec<usize> = (0..n)
-        .filter(|&i| raw.active.get(i).copied().unwrap_or(false))
-        .collect();
-    let mut in_sample = vec![false; n];
-    if !active_all.is_empty() {
-        let mut rng = Xoshiro256Plus::seed_from_u64(b.seed ^ 0x9CA ^ part);
-        let m = quota.min(active_all.len());
-        for i in rand::seq::index::sample(&mut rng, active_all.len(), m) {
-            in_sample[active_all[i]] = true;
-        }
-    }
-    let raw_numeric: Vec<Option<&[f64]>> = b
-        .features
-        .numeric
-        .iter()
-        .map(|f| raw.column(&f.name))
-        .collect();
-    let feature_columns = rules::FeatureColumns::new(raw);
+    let in_sample = projection_sample(b, raw, n, sample);
+    let ctx = LabelContext::new(b, raw, actions);
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
         let x = b.features.transform(raw, cats, &rows)?;
         let (seg_idx, dist) = b.segments.assign(x.view(), &columns)?;
         let mut chunk = LabelChunk::default();
-        let mut chunk_active = Vec::new();
-        let mut chunk_segments = Vec::new();
-        let mut chunk_probabilities = Vec::new();
+        let (mut scored, mut scored_segments, mut scored_p) = (Vec::new(), Vec::new(), Vec::new());
         for (i, &c) in rows.iter().enumerate() {
             let row = x.row(i);
             let seg = &b.segments.segments[seg_idx[i]];
             let active = raw.active.get(c).copied().unwrap_or(false);
-            let view = rules::ClientView {
-                columns: &feature_columns,
-                client: c,
-            };
-            let p = active.then(|| b.lapse.probability(row));
-            let band = p.map(|p| b.lapse.bands.band(p));
-            let tier = rules::value_tier(&cuts, &view);
-            let stage_name = rules::lifecycle(b.config.mode, &view, active, band);
-            let action = actions.action(tier, band, stage_name).to_string();
-            let reasons = if active {
-                let row_vec = row.to_vec();
-                rules::reasons(b, &row_vec, &b.lapse.contributions(row), &view, 3)
-            } else {
-                Vec::new()
-            };
-            let imputed: Vec<&str> = b
-                .features
-                .numeric
-                .iter()
-                .zip(&raw_numeric)
-                .filter(|(_, col)| col.and_then(|col| col.get(c)).is_none_or(|v| v.is_nan()))
-                .map(|(f, _)| f.name.as_str())
-                .collect();
-            let mut notes = Vec::new();
-            if !active {
-                notes.push(match b.config.mode {
-                    Mode::Transactions => {
-                        "no transaction by the as-of date: not scored".to_string()
-                    }
-                    _ => "no policy in force at the as-of date: not scored".to_string(),
-                });
-            }
-            if !imputed.is_empty() && active {
-                agg.imputed_clients += 1;
-                notes.push(format!("imputed: {}", imputed.join(" ")));
-            }
+            let label = ctx.label_client(c, active, row);
             let id = book.client_ids.get(c).map_or("", String::as_str);
-            if let Some(prev) =
-                previous.and_then(|m| m.get(&crate::ingest::partition::client_hash(id)))
-            {
-                *agg.migration.entry((*prev, seg.id)).or_default() += 1;
+            let prev = previous
+                .and_then(|m| m.get(&crate::ingest::partition::client_hash(id)))
+                .copied();
+            let sampled =
+                (active && in_sample[c]).then(|| seg_cols.iter().map(|&j| row[j]).collect());
+            agg.count(&ctx, (c, seg_idx[i], row), &label, prev, sampled);
+            if let Some(p) = label.probability {
+                scored.push(c);
+                scored_segments.push(seg.id);
+                scored_p.push(p);
             }
-            *agg.actions.entry((seg.id, action.clone())).or_default() += 1;
-            *agg.stages
-                .entry(stage_name.as_str().to_string())
-                .or_default() += 1;
-            if let Some(p) = p {
-                let s = seg_idx[i];
-                *agg.active_actions
-                    .entry((seg.id, action.clone()))
-                    .or_default() += 1;
-                chunk_active.push(c);
-                chunk_segments.push(seg.id);
-                chunk_probabilities.push(p);
-                agg.counts[s] += 1;
-                for (acc, v) in agg.column_sums[s].iter_mut().zip(row.iter()) {
-                    *acc += v;
-                }
-                for ((acc, f), col) in agg.original_sums[s]
-                    .iter_mut()
-                    .zip(&b.features.numeric)
-                    .zip(&raw_numeric)
-                {
-                    *acc += f.clean(col.and_then(|col| col.get(c)).copied().unwrap_or(f64::NAN));
-                }
-                *agg.tier_band
-                    .entry((tier.as_str().to_string(), band_word(band).to_string()))
-                    .or_default() += 1;
-                if in_sample[c] {
-                    agg.projection
-                        .push((seg.id, seg_cols.iter().map(|&j| row[j]).collect()));
-                }
-            }
-            chunk.client_id.push(id.to_string());
-            chunk.segment_id.push(seg.id);
-            chunk.segment_name.push(seg.name.clone());
-            chunk.segment_distance.push(dist[i]);
-            chunk.lapse_probability.push(p);
-            chunk.risk_band.push(band);
-            chunk.value_tier.push(tier);
-            chunk.lifecycle_stage.push(stage_name);
-            for (slot, r) in chunk
-                .reasons
-                .iter_mut()
-                .zip(reasons.into_iter().map(Some).chain(std::iter::repeat(None)))
-            {
-                slot.push(r);
-            }
-            chunk.action.push(action);
-            chunk
-                .note
-                .push((!notes.is_empty()).then(|| notes.join("; ")));
+            chunk.push(id, seg, dist[i], label);
         }
-        drift_counts.add(
-            b,
-            raw,
-            cats,
-            &chunk_active,
-            &chunk_segments,
-            &chunk_probabilities,
-        );
-        agg.active_segments.extend(chunk_segments);
-        agg.active_probabilities.extend(chunk_probabilities);
+        drift_counts.add(b, raw, cats, &scored, &scored_segments, &scored_p);
+        agg.active_segments.extend(scored_segments);
+        agg.active_probabilities.extend(scored_p);
         writer.write(&chunk)?;
         stage.inc();
     }

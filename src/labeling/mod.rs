@@ -9,7 +9,7 @@ pub mod output;
 pub mod rules;
 mod summary;
 
-pub use label::{label_part, Aggregates};
+pub use label::{label_part, Aggregates, ClientLabel, LabelContext};
 
 pub use summary::{summarise, RunSummary, SegmentSummary};
 

@@ -1,7 +1,9 @@
 //! The per-client labels table, written chunk by chunk to CSV and Parquet so that the
 //! labels of a whole book are never held in memory at once.
 
+use super::label::ClientLabel;
 use crate::error::{Error, Result};
+use crate::segment::Segment;
 use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
 use polars::prelude::*;
 use std::io::Write;
@@ -46,6 +48,24 @@ impl LabelChunk {
 
     pub fn is_empty(&self) -> bool {
         self.client_id.is_empty()
+    }
+
+    /// Appends one client's row.
+    pub fn push(&mut self, id: &str, segment: &Segment, distance: f64, l: ClientLabel) {
+        self.client_id.push(id.to_string());
+        self.segment_id.push(segment.id);
+        self.segment_name.push(segment.name.clone());
+        self.segment_distance.push(distance);
+        self.lapse_probability.push(l.probability);
+        self.risk_band.push(l.band);
+        self.value_tier.push(l.tier);
+        self.lifecycle_stage.push(l.stage);
+        let mut reasons = l.reasons.into_iter();
+        for slot in &mut self.reasons {
+            slot.push(reasons.next());
+        }
+        self.action.push(l.action);
+        self.note.push(l.note);
     }
 
     fn frame(&self) -> PolarsResult<DataFrame> {
