@@ -141,3 +141,28 @@ pub fn shifted_book(dir: &Path, clients: usize, income_factor: f64, lapse_shift:
         ..book_params(clients, 99, end)
     });
 }
+
+/// `clientele-train --check-data` on `dir/data` (extract 2026-11-01), report into `out/`.
+pub fn check(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--check-data",
+        "--data",
+        "data",
+        "--report-dir",
+        "out",
+        "--extract-date",
+        "2026-11-01",
+    ];
+    args.extend_from_slice(extra);
+    train(&args, dir)
+}
+
+/// Exit 2, no panic or internal error, and every needle in the message.
+pub fn assert_bad_input(r: &Run, needles: &[&str]) {
+    assert_eq!(r.code, 2, "exit code; stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "panicked: {}", r.stderr);
+    assert!(!r.stderr.contains("internal error"), "a bug: {}", r.stderr);
+    for n in needles {
+        assert!(r.stderr.contains(n), "expected {n:?} in: {}", r.stderr);
+    }
+}

@@ -5,29 +5,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-fn check(dir: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "--check-data",
-        "--data",
-        "data",
-        "--report-dir",
-        "out",
-        "--extract-date",
-        "2026-11-01",
-    ];
-    args.extend_from_slice(extra);
-    train(&args, dir)
-}
-
-fn assert_bad_input(r: &Run, needles: &[&str]) {
-    assert_eq!(r.code, 2, "exit code; stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "panicked: {}", r.stderr);
-    assert!(!r.stderr.contains("internal error"), "a bug: {}", r.stderr);
-    for n in needles {
-        assert!(r.stderr.contains(n), "expected {n:?} in: {}", r.stderr);
-    }
-}
-
 fn write_payments_parquet(dir: &Path, amounts: Vec<f64>) {
     use polars::prelude::*;
     let n = amounts.len();

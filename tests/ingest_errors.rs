@@ -4,28 +4,6 @@
 mod common;
 use common::*;
 
-fn check(dir: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "--check-data",
-        "--data",
-        "data",
-        "--report-dir",
-        "out",
-        "--extract-date",
-        "2026-11-01",
-    ];
-    args.extend_from_slice(extra);
-    train(&args, dir)
-}
-
-fn assert_bad_input(r: &Run, needles: &[&str]) {
-    assert_eq!(r.code, 2, "exit code; stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "panicked: {}", r.stderr);
-    for n in needles {
-        assert!(r.stderr.contains(n), "expected {n:?} in: {}", r.stderr);
-    }
-}
-
 #[test]
 fn valid_tiny_book_passes() {
     let t = tempfile::tempdir().unwrap();

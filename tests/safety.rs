@@ -273,47 +273,52 @@ fn assert_consistent(root: &Path) {
     }
 }
 
+/// Starts `bin` in `dir` and kills it (SIGKILL) after `delay_ms`.
+fn kill_after(bin: &str, args: &[&str], dir: &Path, delay_ms: u64) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[test]
 fn killed_runs_leave_complete_outputs_or_none() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     copy_dir(&fixture().join("data"), &root.join("data"));
     for delay_ms in [50, 400, 1200, 2500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clientele-train"))
-            .args(train_args("models", "out"))
-            .current_dir(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        let bin = env!("CARGO_BIN_EXE_clientele-train");
+        kill_after(bin, &train_args("models", "out"), root, delay_ms);
         assert_consistent(root);
     }
     let r = train(&train_args("models", "out"), root);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(hidden_entries(&root.join("models")).is_empty());
     assert!(hidden_entries(&root.join("out")).is_empty());
+    let label_args = [
+        "--model",
+        "models/latest",
+        "--data",
+        "data",
+        "--out",
+        "run/m",
+        "--extract-date",
+        "2026-09-30",
+        "--overwrite",
+    ];
     for delay_ms in [50, 300, 800] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clientele-infer"))
-            .args([
-                "--model",
-                "models/latest",
-                "--data",
-                "data",
-                "--out",
-                "run/m",
-            ])
-            .args(["--extract-date", "2026-09-30", "--overwrite"])
-            .current_dir(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_after(
+            env!("CARGO_BIN_EXE_clientele-infer"),
+            &label_args,
+            root,
+            delay_ms,
+        );
         assert_consistent(root);
     }
     let r = label_into(root, "run/m", &["--overwrite"]);
