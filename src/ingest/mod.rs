@@ -265,19 +265,16 @@ pub fn load(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn load_relational(
+/// Reads every source file of a relational or transactions book, normalises category
+/// spellings and drops exact duplicates.
+fn read_sources(
     config: &Config,
     data_dir: &Path,
     opts: &LoadOptions,
-    fit: bool,
-    stats: &mut CleaningStats,
-    report: &mut QualityReport,
-    quarantine: &mut Vec<QuarantinedRow>,
-) -> Result<Book> {
+) -> Result<HashMap<Source, (Table, SourceQuality)>> {
     let sources = config.resolve_sources(data_dir)?;
     let progress = crate::progress::Stage::new("reading", sources.len() as u64);
-    let mut tables: HashMap<Source, (Table, SourceQuality)> = HashMap::new();
+    let mut tables = HashMap::new();
     for (source, path, sc) in &sources {
         progress.message(&format!("{}", path.display()));
         let requests = column_requests(*source, path, sc)?;
@@ -291,33 +288,112 @@ fn load_relational(
         progress.inc();
     }
     progress.finish();
+    Ok(tables)
+}
+
+/// The rules that quarantine a row of one event source (policies, payments, claims,
+/// contacts, transactions), or null a value that has not happened yet.
+fn flag_source_rules(
+    source: Source,
+    t: &mut Table,
+    q: &mut SourceQuality,
+    extract: Date,
+    v: &mut Verdicts,
+) {
+    match source {
+        Source::Policies => {
+            clean::flag_negative(t, &["annual_premium", "sum_assured"], v);
+            if let (Some(start), Some(end)) = (t.dates("start_date"), t.dates("end_date")) {
+                for (i, (s, e)) in start.iter().zip(end).enumerate() {
+                    if let (Some(s), Some(e)) = (s, e) {
+                        if e < s {
+                            v.flag(i, || "end before start".into());
+                        }
+                    }
+                }
+            }
+            clean::flag_future(t, &["start_date"], extract, v);
+            // An end date after the extract (a scheduled expiry, a 9999-12-31 "open"
+            // placeholder) has not happened yet: the policy is in force at the extract.
+            let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
+            clean::null_dates_outside(t, "end_date", earliest, extract, q);
+        }
+        Source::Payments => {
+            clean::flag_negative(t, &["amount"], v);
+            clean::flag_future(t, &["due_date", "paid_date"], extract, v);
+        }
+        Source::Claims => {
+            clean::flag_negative(t, &["amount_claimed", "amount_paid"], v);
+            clean::flag_future(t, &["claim_date"], extract, v);
+        }
+        Source::Contacts => clean::flag_future(t, &["contact_date"], extract, v),
+        Source::Transactions => {
+            clean::flag_negative(t, &["amount"], v);
+            clean::flag_future(t, &["date"], extract, v);
+        }
+        Source::Clients | Source::Flat => {}
+    }
+}
+
+/// Cleans the clients table: quarantines rows without an id, refuses conflicting
+/// duplicates, nulls impossible attributes, and imputes and caps numeric attributes with
+/// the fitted statistics (fitted here when training).
+fn clean_clients(
+    mut t: Table,
+    mut q: SourceQuality,
+    opts: &LoadOptions,
+    fit: bool,
+    stats: &mut CleaningStats,
+    quarantine: &mut Vec<QuarantinedRow>,
+) -> Result<(Table, SourceQuality)> {
+    let mut v = Verdicts::new(t.len());
+    clean::unique_ids(&t, &mut v, "client_id")?;
+    v.apply(&mut t, &mut q, quarantine);
+    let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
+    clean::null_out_of_range(&mut t, "age", 0.0, 120.0, &mut q);
+    clean::null_out_of_range(&mut t, "dependents", 0.0, 20.0, &mut q);
+    clean::null_out_of_range(&mut t, "annual_income", 0.0, clean::MAX_MAGNITUDE, &mut q);
+    clean::null_dates_outside(&mut t, "birth_date", earliest, opts.extract_date, &mut q);
+    clean::null_dates_outside(
+        &mut t,
+        "first_known_date",
+        earliest,
+        opts.extract_date,
+        &mut q,
+    );
+    clean::count_missing(&t, &mut q);
+    if fit {
+        stats.fit(&t, CLIENT_NUMERIC, opts.outlier_quantile);
+    }
+    stats.apply(&mut t, &mut q);
+    t.client = (0..t.len() as u32).collect();
+    Ok((t, q))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_relational(
+    config: &Config,
+    data_dir: &Path,
+    opts: &LoadOptions,
+    fit: bool,
+    stats: &mut CleaningStats,
+    report: &mut QualityReport,
+    quarantine: &mut Vec<QuarantinedRow>,
+) -> Result<Book> {
+    let mut tables = read_sources(config, data_dir, opts)?;
     let extract = opts.extract_date;
 
     // Clients first: they define who is known.
     let mut client_ids: Vec<String> = Vec::new();
     let mut clients_table = None;
     let authoritative = tables.contains_key(&Source::Clients);
-    if let Some((mut t, mut q)) = tables.remove(&Source::Clients) {
-        let mut v = Verdicts::new(t.len());
-        clean::unique_ids(&t, &mut v, "client_id")?;
-        v.apply(&mut t, &mut q, quarantine);
-        let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
-        clean::null_out_of_range(&mut t, "age", 0.0, 120.0, &mut q);
-        clean::null_out_of_range(&mut t, "dependents", 0.0, 20.0, &mut q);
-        clean::null_out_of_range(&mut t, "annual_income", 0.0, clean::MAX_MAGNITUDE, &mut q);
-        clean::null_dates_outside(&mut t, "birth_date", earliest, extract, &mut q);
-        clean::null_dates_outside(&mut t, "first_known_date", earliest, extract, &mut q);
-        clean::count_missing(&t, &mut q);
-        if fit {
-            stats.fit(&t, CLIENT_NUMERIC, opts.outlier_quantile);
-        }
-        stats.apply(&mut t, &mut q);
+    if let Some((t, q)) = tables.remove(&Source::Clients) {
+        let (t, q) = clean_clients(t, q, opts, fit, stats, quarantine)?;
         if let Some(ids) = t.coded("client_id") {
             client_ids = (0..t.len())
                 .map(|i| ids.get(i).unwrap_or_default().to_string())
                 .collect();
         }
-        t.client = (0..t.len() as u32).collect();
         report.sources.push(q);
         clients_table = Some(t);
     } else {
@@ -352,39 +428,7 @@ fn load_relational(
         let mut v = Verdicts::new(t.len());
         clean::flag_missing(&t, &required_fields(source), &mut v);
         clean::flag_out_of_scale(&t, &mut v);
-        match source {
-            Source::Policies => {
-                clean::flag_negative(&t, &["annual_premium", "sum_assured"], &mut v);
-                if let (Some(start), Some(end)) = (t.dates("start_date"), t.dates("end_date")) {
-                    for (i, (s, e)) in start.iter().zip(end).enumerate() {
-                        if let (Some(s), Some(e)) = (s, e) {
-                            if e < s {
-                                v.flag(i, || "end before start".into());
-                            }
-                        }
-                    }
-                }
-                clean::flag_future(&t, &["start_date"], extract, &mut v);
-                // An end date after the extract (a scheduled expiry, a 9999-12-31 "open"
-                // placeholder) has not happened yet: the policy is in force at the extract.
-                let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
-                clean::null_dates_outside(&mut t, "end_date", earliest, extract, &mut q);
-            }
-            Source::Payments => {
-                clean::flag_negative(&t, &["amount"], &mut v);
-                clean::flag_future(&t, &["due_date", "paid_date"], extract, &mut v);
-            }
-            Source::Claims => {
-                clean::flag_negative(&t, &["amount_claimed", "amount_paid"], &mut v);
-                clean::flag_future(&t, &["claim_date"], extract, &mut v);
-            }
-            Source::Contacts => clean::flag_future(&t, &["contact_date"], extract, &mut v),
-            Source::Transactions => {
-                clean::flag_negative(&t, &["amount"], &mut v);
-                clean::flag_future(&t, &["date"], extract, &mut v);
-            }
-            Source::Clients | Source::Flat => {}
-        }
+        flag_source_rules(source, &mut t, &mut q, extract, &mut v);
         clean::link_clients(&mut t, &client_index, authoritative, &mut v);
         if source == Source::Policies {
             clean::flag_repeated(&t, "policy_id", &mut v);
