@@ -84,6 +84,18 @@ fn label_into(t: &Path, out: &str, extra: &[&str]) -> Run {
     infer(&args, t)
 }
 
+/// `clientele-train --check-data` on `root/data` with the report in `root/q`.
+fn check_into_q(root: &Path) -> Run {
+    let args = [
+        "--check-data",
+        "--data",
+        "data",
+        "--extract-date",
+        "2026-09-30",
+    ];
+    train(&[&args[..], &["--report-dir", "q"]].concat(), root)
+}
+
 fn hidden_entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -184,18 +196,7 @@ fn overwrite_replaces_only_an_earlier_run_and_only_its_files() {
     std::fs::create_dir(root.join("fresh")).unwrap();
     assert_eq!(label_into(root, "fresh", &[]).code, 0);
     // A labeling run never replaces another kind of output.
-    let r = train(
-        &[
-            "--check-data",
-            "--data",
-            "data",
-            "--extract-date",
-            "2026-09-30",
-            "--report-dir",
-            "q",
-        ],
-        root,
-    );
+    let r = check_into_q(root);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = label_into(root, "q", &["--overwrite"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -487,18 +488,7 @@ fn future_dates_never_move_the_cutoff_and_as_of_stays_within_the_extract() {
         lines[row] = cells.join(",");
     }
     std::fs::write(&policies, lines.join("\n") + "\n").unwrap();
-    let r = train(
-        &[
-            "--check-data",
-            "--data",
-            "data",
-            "--extract-date",
-            "2026-09-30",
-            "--report-dir",
-            "q",
-        ],
-        root,
-    );
+    let r = check_into_q(root);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let q: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("q/data-quality.json")).unwrap())
@@ -640,18 +630,7 @@ fn parquet_dates_stored_as_timestamps_are_read_as_dates() {
     std::fs::remove_file(&csv).unwrap();
     let file = std::fs::File::create(root.join("data/policies.parquet")).unwrap();
     ParquetWriter::new(file).finish(&mut df).unwrap();
-    let r = train(
-        &[
-            "--check-data",
-            "--data",
-            "data",
-            "--extract-date",
-            "2026-09-30",
-            "--report-dir",
-            "q",
-        ],
-        root,
-    );
+    let r = check_into_q(root);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = label_into(root, "run", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
