@@ -125,8 +125,8 @@ fn explain_features_lists_every_feature() {
     let t = tempfile::tempdir().unwrap();
     let r = train(&["--explain-features"], t.path());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    for f in clientele::features::catalogue(clientele::Mode::Relational) {
-        assert!(r.stdout.contains(f.name), "{} missing", f.name);
+    for f in clientele::features::Feature::catalogue(clientele::Mode::Relational) {
+        assert!(r.stdout.contains(f.name()), "{f} missing");
     }
 }
 

@@ -1,7 +1,7 @@
 //! Raw feature values per client as of a cut-off. Records dated after the cut-off are
 //! never read: every loop goes through `rows_until`, which filters on the record's date.
 
-use super::catalogue::{RELATIONAL, TRANSACTIONS};
+use super::feature::{Feature, RELATIONAL, TRANSACTIONS};
 use crate::date::Date;
 use crate::ingest::{Book, Table, MISSING};
 
@@ -29,29 +29,46 @@ fn days(from: Date, to: Date) -> f64 {
     f64::from(to.days() - from.days())
 }
 
-/// Per-client columns being filled, by name. Names come from the catalogue constants;
-/// an unknown name writes to a scratch column (and a unit test checks none is used).
+/// Per-client columns being filled, one per feature of the mode. A feature of the other
+/// mode writes to a scratch column (a debug assertion, and unit tests in debug builds,
+/// catch that mistake).
 struct Columns {
-    names: Vec<&'static str>,
+    features: &'static [Feature],
+    /// Position of each `Feature` (by discriminant) in `data`.
+    slot: Vec<Option<usize>>,
     data: Vec<Vec<f64>>,
     scratch: Vec<f64>,
 }
 
 impl Columns {
-    fn new(names: Vec<&'static str>, n: usize, init: f64) -> Self {
-        let data = names.iter().map(|_| vec![init; n]).collect();
+    fn new(features: &'static [Feature], n: usize, init: f64) -> Self {
+        let mut slot = vec![None; Feature::ALL.len()];
+        for (i, f) in features.iter().enumerate() {
+            slot[*f as usize] = Some(i);
+        }
         Columns {
-            names,
-            data,
+            features,
+            slot,
+            data: features.iter().map(|_| vec![init; n]).collect(),
             scratch: vec![0.0; n],
         }
     }
 
-    fn col(&mut self, name: &str) -> &mut Vec<f64> {
-        debug_assert!(self.names.contains(&name), "unknown feature {name}");
-        match self.names.iter().position(|n| *n == name) {
+    fn col(&mut self, feature: Feature) -> &mut Vec<f64> {
+        let slot = self.slot.get(feature as usize).copied().flatten();
+        debug_assert!(slot.is_some(), "{feature:?} is not a feature of this mode");
+        match slot {
             Some(i) => &mut self.data[i],
             None => &mut self.scratch,
+        }
+    }
+
+    fn into_raw(self, cutoff: Date, active: Vec<bool>) -> RawFeatures {
+        RawFeatures {
+            cutoff,
+            names: self.features.iter().map(|f| f.name().to_string()).collect(),
+            columns: self.data,
+            active,
         }
     }
 }
@@ -135,24 +152,24 @@ fn product_group(product: &str) -> (bool, bool, bool) {
 
 fn relational(book: &Book, c: Date) -> RawFeatures {
     let n = book.n_clients();
-    let mut cols = Columns::new(RELATIONAL.iter().map(|f| f.name).collect(), n, 0.0);
+    let mut cols = Columns::new(RELATIONAL, n, 0.0);
     let mut active = vec![false; n];
     let y12 = c.month_end_offset(-12).max(c.add_months(-12));
     let m6 = c.add_months(-6);
     let y36 = c.add_months(-36);
 
-    for name in [
-        "age",
-        "dependents",
-        "log_income",
-        "premium_burden",
-        "tenure_years",
-        "renewal_rate_12m",
-        "claims_ratio",
-        "days_since_payment",
-        "days_since_contact",
+    for unknown_until_seen in [
+        Feature::Age,
+        Feature::Dependents,
+        Feature::LogIncome,
+        Feature::PremiumBurden,
+        Feature::TenureYears,
+        Feature::RenewalRate12m,
+        Feature::ClaimsRatio,
+        Feature::DaysSincePayment,
+        Feature::DaysSinceContact,
     ] {
-        cols.col(name).fill(f64::NAN);
+        cols.col(unknown_until_seen).fill(f64::NAN);
     }
     if let Some(t) = &book.clients {
         let birth = t.dates("birth_date");
@@ -161,9 +178,10 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         let income = t.numbers("annual_income");
         for i in 0..n.min(t.len()) {
             let from_birth = birth.and_then(|b| b[i]).map(|b| c.years_since(b));
-            cols.col("age")[i] = from_birth.or_else(|| age.map(|a| a[i])).unwrap_or(f64::NAN);
-            cols.col("dependents")[i] = deps.map_or(f64::NAN, |d| d[i]);
-            cols.col("log_income")[i] = income.map_or(f64::NAN, |x| x[i].max(0.0).ln_1p());
+            cols.col(Feature::Age)[i] =
+                from_birth.or_else(|| age.map(|a| a[i])).unwrap_or(f64::NAN);
+            cols.col(Feature::Dependents)[i] = deps.map_or(f64::NAN, |d| d[i]);
+            cols.col(Feature::LogIncome)[i] = income.map_or(f64::NAN, |x| x[i].max(0.0).ln_1p());
         }
     }
     if let Some(t) = &book.policies {
@@ -185,18 +203,18 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
                     premiums_paid[ci] += amount[r];
                     last_paid[ci] = last_paid[ci].max(Some(p));
                     if p > y36 {
-                        cols.col("payments_36m")[ci] += 1.0;
+                        cols.col(Feature::Payments36m)[ci] += 1.0;
                     }
                     if p > y12 {
-                        cols.col("paid_12m")[ci] += amount[r];
+                        cols.col(Feature::Paid12m)[ci] += amount[r];
                     }
                 }
                 if d > y12 {
                     dues_12[ci] += 1.0;
                     if p.is_none() {
-                        cols.col("missed_12m")[ci] += 1.0;
+                        cols.col(Feature::Missed12m)[ci] += 1.0;
                         if d > m6 {
-                            cols.col("missed_6m")[ci] += 1.0;
+                            cols.col(Feature::Missed6m)[ci] += 1.0;
                         }
                     }
                 }
@@ -204,10 +222,11 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         }
         for i in 0..n {
             if dues_12[i] > 0.0 {
-                cols.col("renewal_rate_12m")[i] = 1.0 - cols.col("missed_12m")[i] / dues_12[i];
+                cols.col(Feature::RenewalRate12m)[i] =
+                    1.0 - cols.col(Feature::Missed12m)[i] / dues_12[i];
             }
             if let Some(p) = last_paid[i] {
-                cols.col("days_since_payment")[i] = days(p, c);
+                cols.col(Feature::DaysSincePayment)[i] = days(p, c);
             }
         }
     }
@@ -218,32 +237,27 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
             for (r, ci, d) in rows_until(t, date, c) {
                 claims_paid[ci] += paid.map_or(0.0, |p| if p[r].is_nan() { 0.0 } else { p[r] });
                 if d > y12 {
-                    cols.col("claims_12m")[ci] += 1.0;
+                    cols.col(Feature::Claims12m)[ci] += 1.0;
                 }
             }
         }
         for i in 0..n {
             if premiums_paid[i] > 0.0 {
-                cols.col("claims_ratio")[i] = claims_paid[i] / premiums_paid[i];
+                cols.col(Feature::ClaimsRatio)[i] = claims_paid[i] / premiums_paid[i];
             }
         }
     }
     if let Some(t) = &book.contacts {
         contacts(t, c, &mut cols);
     }
-    let income = cols.col("log_income").clone();
+    let income = cols.col(Feature::LogIncome).clone();
     for (i, li) in income.iter().enumerate() {
-        let premium = cols.col("premium_in_force")[i];
+        let premium = cols.col(Feature::PremiumInForce)[i];
         if li.is_finite() && *li > 0.0 {
-            cols.col("premium_burden")[i] = premium / li.exp_m1().max(1.0);
+            cols.col(Feature::PremiumBurden)[i] = premium / li.exp_m1().max(1.0);
         }
     }
-    RawFeatures {
-        cutoff: c,
-        names: cols.names.iter().map(|s| (*s).to_string()).collect(),
-        columns: cols.data,
-        active,
-    }
+    cols.into_raw(c, active)
 }
 
 fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
@@ -261,8 +275,8 @@ fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
             continue;
         }
         active[ci] = true;
-        cols.col("premium_in_force")[ci] += premium[r];
-        cols.col("n_policies")[ci] += 1.0;
+        cols.col(Feature::PremiumInForce)[ci] += premium[r];
+        cols.col(Feature::Policies)[ci] += 1.0;
         if let Some(p) = product {
             let code = p.codes[r];
             if code != MISSING && code < 64 {
@@ -270,21 +284,21 @@ fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
             }
             let (protection, savings, health) = product_group(p.get(r).unwrap_or(""));
             if protection {
-                cols.col("has_protection")[ci] = 1.0;
+                cols.col(Feature::HasProtection)[ci] = 1.0;
             }
             if savings {
-                cols.col("has_savings")[ci] = 1.0;
+                cols.col(Feature::HasSavings)[ci] = 1.0;
             }
             if health {
-                cols.col("has_health")[ci] = 1.0;
+                cols.col(Feature::HasHealth)[ci] = 1.0;
             }
         }
     }
     for (i, f) in first_start.iter().enumerate() {
         if let Some(f) = f {
-            cols.col("tenure_years")[i] = c.years_since(*f);
+            cols.col(Feature::TenureYears)[i] = c.years_since(*f);
         }
-        cols.col("n_products")[i] = f64::from(products[i].count_ones());
+        cols.col(Feature::Products)[i] = f64::from(products[i].count_ones());
     }
 }
 
@@ -300,21 +314,21 @@ fn contacts(t: &Table, c: Date, cols: &mut Columns) {
             continue;
         }
         match kind.get(r).unwrap_or("") {
-            "complaint" => cols.col("complaints_6m")[ci] += 1.0,
-            "app_login" => cols.col("logins_6m")[ci] += 1.0,
-            _ => cols.col("service_contacts_6m")[ci] += 1.0,
+            "complaint" => cols.col(Feature::Complaints6m)[ci] += 1.0,
+            "app_login" => cols.col(Feature::Logins6m)[ci] += 1.0,
+            _ => cols.col(Feature::ServiceContacts6m)[ci] += 1.0,
         }
     }
     for (i, l) in last.iter().enumerate() {
         if let Some(l) = l {
-            cols.col("days_since_contact")[i] = days(*l, c);
+            cols.col(Feature::DaysSinceContact)[i] = days(*l, c);
         }
     }
 }
 
 fn transactions(book: &Book, c: Date) -> RawFeatures {
     let n = book.n_clients();
-    let mut cols = Columns::new(TRANSACTIONS.iter().map(|f| f.name).collect(), n, 0.0);
+    let mut cols = Columns::new(TRANSACTIONS, n, 0.0);
     let mut active = vec![false; n];
     let mut last: Vec<Option<Date>> = vec![None; n];
     let mut first: Vec<Option<Date>> = vec![None; n];
@@ -330,28 +344,23 @@ fn transactions(book: &Book, c: Date) -> RawFeatures {
                 total[ci] += amount[r];
                 count[ci] += 1.0;
                 if d > y12 {
-                    cols.col("transactions_12m")[ci] += 1.0;
-                    cols.col("amount_12m")[ci] += amount[r];
+                    cols.col(Feature::Transactions12m)[ci] += 1.0;
+                    cols.col(Feature::Amount12m)[ci] += amount[r];
                 }
                 if d > y36 {
-                    cols.col("transactions_36m")[ci] += 1.0;
+                    cols.col(Feature::Transactions36m)[ci] += 1.0;
                 }
             }
         }
     }
     for i in 0..n {
-        cols.col("days_since_transaction")[i] = last[i].map_or(f64::NAN, |l| days(l, c));
-        cols.col("tenure_years")[i] = first[i].map_or(f64::NAN, |f| c.years_since(f));
-        cols.col("mean_amount")[i] = if count[i] > 0.0 {
+        cols.col(Feature::DaysSinceTransaction)[i] = last[i].map_or(f64::NAN, |l| days(l, c));
+        cols.col(Feature::TransactionTenure)[i] = first[i].map_or(f64::NAN, |f| c.years_since(f));
+        cols.col(Feature::MeanAmount)[i] = if count[i] > 0.0 {
             total[i] / count[i]
         } else {
             f64::NAN
         };
     }
-    RawFeatures {
-        cutoff: c,
-        names: cols.names.iter().map(|s| (*s).to_string()).collect(),
-        columns: cols.data,
-        active,
-    }
+    cols.into_raw(c, active)
 }

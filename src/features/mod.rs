@@ -4,14 +4,14 @@
 //! `compute` builds the raw (unscaled) table, `FittedFeatures` turns it into the model
 //! matrix with statistics fitted once on training data, and `lapse_labels` gives the label.
 
-mod catalogue;
 mod compute;
 mod design;
+mod feature;
 mod label;
 
-pub use catalogue::{catalogue, FeatureInfo, CATEGORICAL};
 pub use compute::{compute, data_end, RawFeatures};
 pub use design::{
     categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,
 };
+pub use feature::{Feature, CATEGORICAL};
 pub use label::{lapse_labels, Label};

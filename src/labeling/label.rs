@@ -98,7 +98,7 @@ impl<'a> LabelContext<'a> {
             b,
             actions,
             cuts: rules::TierCuts::from_bundle(b),
-            columns: rules::FeatureColumns::new(raw),
+            columns: rules::FeatureColumns::new(b, raw),
             raw_numeric: b
                 .features
                 .numeric

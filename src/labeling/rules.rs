@@ -3,7 +3,7 @@
 
 use crate::bundle::Bundle;
 use crate::config::Mode;
-use crate::features::RawFeatures;
+use crate::features::{Feature, RawFeatures};
 use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
 
 /// Training quantiles the tier rules compare against (from the stored decile edges).
@@ -16,43 +16,54 @@ pub struct TierCuts {
 
 impl TierCuts {
     pub fn from_bundle(b: &Bundle) -> Self {
-        let deciles = |name: &str| {
+        let deciles = |feature: Feature| {
             b.features
                 .numeric
                 .iter()
-                .find(|f| f.name == name)
+                .find(|f| f.name == feature.name())
                 .map(|f| f.distribution.edges.clone())
         };
         let at = |e: &Vec<f64>, i: usize| e.get(i).or(e.last()).copied();
         let value_feature = if b.config.mode == Mode::Transactions {
-            "amount_12m"
+            Feature::Amount12m
         } else {
-            "premium_in_force"
+            Feature::PremiumInForce
         };
         let value = deciles(value_feature).and_then(|e| Some((at(&e, 4)?, at(&e, 7)?)));
         TierCuts {
             mode: b.config.mode,
             value,
-            burden_median: deciles("premium_burden").and_then(|e| at(&e, 4)),
+            burden_median: deciles(Feature::PremiumBurden).and_then(|e| at(&e, 4)),
         }
     }
 }
 
-/// Raw feature columns by name, resolved once per batch: the rules look features up by
-/// name for every client, which must not mean a scan of the feature list each time.
+/// Raw feature columns resolved once per batch, by `Feature` (for the rules) and in the
+/// order of the model's numeric features (for the reasons): both are read for every
+/// client, which must not mean a scan of the feature list each time.
 pub struct FeatureColumns<'a> {
-    by_name: std::collections::HashMap<&'a str, &'a [f64]>,
+    by_feature: Vec<Option<&'a [f64]>>,
+    model_numeric: Vec<Option<&'a [f64]>>,
 }
 
 impl<'a> FeatureColumns<'a> {
-    pub fn new(raw: &'a RawFeatures) -> Self {
-        let by_name = raw
-            .names
+    pub fn new(b: &Bundle, raw: &'a RawFeatures) -> Self {
+        let mut by_feature = vec![None; Feature::ALL.len()];
+        for (name, column) in raw.names.iter().zip(&raw.columns) {
+            if let Some(f) = Feature::in_mode(b.config.mode, name) {
+                by_feature[f as usize] = Some(column.as_slice());
+            }
+        }
+        let model_numeric = b
+            .features
+            .numeric
             .iter()
-            .zip(&raw.columns)
-            .map(|(n, c)| (n.as_str(), c.as_slice()))
+            .map(|f| raw.column(&f.name))
             .collect();
-        FeatureColumns { by_name }
+        FeatureColumns {
+            by_feature,
+            model_numeric,
+        }
     }
 }
 
@@ -64,10 +75,24 @@ pub struct ClientView<'a> {
 
 impl ClientView<'_> {
     /// The client's raw value of a feature (NaN when missing or not computed).
-    pub fn get(&self, name: &str) -> f64 {
+    pub fn get(&self, feature: Feature) -> f64 {
         self.columns
-            .by_name
-            .get(name)
+            .by_feature
+            .get(feature as usize)
+            .copied()
+            .flatten()
+            .and_then(|c| c.get(self.client))
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
+
+    /// The client's raw value of the model's `j`th numeric feature (NaN when missing).
+    pub fn model_numeric(&self, j: usize) -> f64 {
+        self.columns
+            .model_numeric
+            .get(j)
+            .copied()
+            .flatten()
             .and_then(|c| c.get(self.client))
             .copied()
             .unwrap_or(f64::NAN)
@@ -88,31 +113,31 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
     match cuts.mode {
         Mode::Flat => ValueTier::NotApplicable,
         Mode::Transactions => {
-            let spend = c.get("amount_12m");
+            let spend = c.get(Feature::Amount12m);
             if spend >= p80 {
                 ValueTier::High
-            } else if c.get("transactions_12m") <= 1.0 {
+            } else if c.get(Feature::Transactions12m) <= 1.0 {
                 ValueTier::Low
-            } else if c.get("tenure_years") < 2.0 {
+            } else if c.get(Feature::TransactionTenure) < 2.0 {
                 ValueTier::Potential
             } else {
                 ValueTier::General
             }
         }
         Mode::Relational => {
-            let premium = c.get("premium_in_force");
-            let renewal = c.get("renewal_rate_12m");
-            let claims = c.get("claims_ratio");
+            let premium = c.get(Feature::PremiumInForce);
+            let renewal = c.get(Feature::RenewalRate12m);
+            let claims = c.get(Feature::ClaimsRatio);
             let renews = renewal.is_nan() || renewal >= 0.9;
             let claims_ok = claims.is_nan() || claims <= 1.0;
             if premium >= p80 && renews && claims_ok {
                 ValueTier::High
-            } else if (c.get("n_policies") <= 1.0 && premium < median) || !claims_ok {
+            } else if (c.get(Feature::Policies) <= 1.0 && premium < median) || !claims_ok {
                 ValueTier::Low
-            } else if c.get("age") < 40.0
+            } else if c.get(Feature::Age) < 40.0
                 && cuts
                     .burden_median
-                    .is_some_and(|m| c.get("premium_burden") < m)
+                    .is_some_and(|m| c.get(Feature::PremiumBurden) < m)
             {
                 ValueTier::Potential
             } else {
@@ -141,19 +166,19 @@ pub fn lifecycle(
             }
         }
         Mode::Transactions => {
-            let recency = c.get("days_since_transaction");
+            let recency = c.get(Feature::DaysSinceTransaction);
             if !active || recency.is_nan() || recency > 365.0 {
                 LifecycleStage::Lapsed
-            } else if c.get("tenure_years") < 1.0 {
+            } else if c.get(Feature::TransactionTenure) < 1.0 {
                 LifecycleStage::New
-            } else if band == Some(RiskBand::High) || c.get("days_since_transaction") > 90.0 {
+            } else if band == Some(RiskBand::High) || c.get(Feature::DaysSinceTransaction) > 90.0 {
                 LifecycleStage::AtRisk
             } else {
                 LifecycleStage::Loyal
             }
         }
         Mode::Relational => {
-            let tenure = c.get("tenure_years");
+            let tenure = c.get(Feature::TenureYears);
             if !active {
                 if tenure.is_nan() {
                     LifecycleStage::Potential
@@ -163,8 +188,8 @@ pub fn lifecycle(
             } else if tenure < 1.0 {
                 LifecycleStage::New
             } else if band == Some(RiskBand::High)
-                || c.get("missed_6m") > 0.0
-                || c.get("complaints_6m") > 0.0
+                || c.get(Feature::Missed6m) > 0.0
+                || c.get(Feature::Complaints6m) > 0.0
             {
                 LifecycleStage::AtRisk
             } else {
@@ -190,7 +215,7 @@ pub fn reasons(
         if contrib <= 0.0 {
             continue;
         }
-        let v = c.get(&f.name);
+        let v = c.model_numeric(j);
         let shown = if v.is_nan() { f.median } else { v };
         let direction = if f.standardise(shown) >= 0.0 {
             "high"

@@ -36,8 +36,8 @@ pub fn explain_features() -> String {
         (Mode::Transactions, "transactions-only mode"),
     ] {
         let _ = writeln!(out, "\nNumeric features, {title}:");
-        for f in crate::features::catalogue(mode) {
-            let _ = writeln!(out, "  {:<22} {:<19} {}", f.name, f.group, f.meaning);
+        for f in crate::features::Feature::catalogue(mode) {
+            let _ = writeln!(out, "  {:<22} {:<19} {}", f.name(), f.group(), f.meaning());
         }
     }
     let _ = writeln!(

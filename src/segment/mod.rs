@@ -11,7 +11,7 @@ pub use matching::optimal_matching;
 pub use names::read_names_file;
 
 use crate::error::{Error, Result};
-use crate::features::{FittedFeatures, Label, RawFeatures};
+use crate::features::{Feature, FittedFeatures, Label, RawFeatures};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
@@ -23,12 +23,12 @@ use std::collections::BTreeMap;
 /// events (complaints, missed premiums) and 0/1 product flags are left out: on the sample
 /// they split clients by noise rather than by kind (adjusted Rand index against the
 /// generator's archetypes fell from 0.81 to 0.45-0.64 when they were added).
-pub const DEFAULT_FEATURES: &[&str] = &[
-    "age",
-    "log_income",
-    "premium_in_force",
-    "tenure_years",
-    "logins_6m",
+pub const DEFAULT_FEATURES: &[Feature] = &[
+    Feature::Age,
+    Feature::LogIncome,
+    Feature::PremiumInForce,
+    Feature::TenureYears,
+    Feature::Logins6m,
 ];
 
 /// A segment's mean of one model column: original units for numeric features, share of
@@ -151,8 +151,9 @@ pub fn segment_features(params: &SegmentParams, fitted: &FittedFeatures) -> Resu
     }
     let defaults: Vec<String> = DEFAULT_FEATURES
         .iter()
+        .map(|f| f.name())
         .filter(|f| numeric.contains(f))
-        .map(|f| (*f).to_string())
+        .map(str::to_string)
         .collect();
     Ok(if defaults.len() >= 2 {
         defaults

@@ -3,6 +3,7 @@
 
 use super::ProfileEntry;
 use crate::error::{Error, Result};
+use crate::features::Feature;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -11,37 +12,16 @@ use std::path::Path;
 const DISTINCT_Z: f64 = 0.3;
 const TRAITS_IN_NAME: usize = 3;
 
-/// Words for a feature being high or low.
+/// Words for a feature being high or low: the feature's own words, else (flat mode's
+/// columns) "high x" / "low x".
 fn words(feature: &str) -> (String, String) {
-    let pair = |h: &str, l: &str| (h.to_string(), l.to_string());
-    match feature {
-        "age" => pair("older", "younger"),
-        "dependents" => pair("larger families", "few dependants"),
-        "log_income" => pair("high income", "low income"),
-        "premium_in_force" => pair("high premium", "low premium"),
-        "premium_burden" => pair("premium-stretched", "light premium burden"),
-        "n_policies" => pair("many policies", "few policies"),
-        "n_products" => pair("multi-product", "single product"),
-        "tenure_years" => pair("long tenure", "short tenure"),
-        "has_protection" => pair("protection cover", "little protection"),
-        "has_savings" => pair("savings products", "no savings products"),
-        "has_health" => pair("health cover", "no health cover"),
-        "renewal_rate_12m" => pair("pays on time", "patchy payer"),
-        "claims_ratio" => pair("heavy claimers", "light claimers"),
-        "missed_6m" | "missed_12m" => pair("missed premiums", "never misses"),
-        "days_since_payment" => pair("long since paying", "recent payer"),
-        "payments_36m" => pair("frequent payer", "infrequent payer"),
-        "paid_12m" => pair("high spend", "low spend"),
-        "claims_12m" => pair("recent claims", "no recent claims"),
-        "complaints_6m" => pair("complaining", "no complaints"),
-        "service_contacts_6m" => pair("agent-served", "little service contact"),
-        "logins_6m" => pair("digital", "offline"),
-        "days_since_contact" => pair("dormant", "recently in touch"),
-        "days_since_transaction" => pair("lapsing buyer", "recent buyer"),
-        "transactions_12m" | "transactions_36m" => pair("frequent buyer", "occasional buyer"),
-        "amount_12m" | "mean_amount" => pair("big spender", "small spender"),
-        other => {
-            let plain = other.replace('_', " ");
+    match Feature::from_name(feature) {
+        Some(f) => {
+            let (high, low) = f.words();
+            (high.to_string(), low.to_string())
+        }
+        None => {
+            let plain = feature.replace('_', " ");
             (format!("high {plain}"), format!("low {plain}"))
         }
     }
