@@ -2,6 +2,7 @@
 //! report what happened. Both binaries load data through `load`.
 
 mod clean;
+mod input;
 pub mod partition;
 pub mod quality;
 pub mod read;
@@ -9,6 +10,7 @@ pub mod spec;
 pub mod table;
 
 pub use clean::{canonical_category, normalise_spelling, CleaningStats, NumericFit};
+pub use input::{frame_name, Frames, Input};
 pub use quality::{QualityReport, QuarantinedRow, SourceQuality};
 pub use table::{Coded, Table, Values, MISSING};
 
@@ -20,6 +22,9 @@ use clean::Verdicts;
 use read::ColumnRequest;
 use std::collections::HashMap;
 use std::path::Path;
+
+/// The flat table's label column is read under this field name (no contract field has it).
+const LABEL_FIELD: &str = "__label";
 
 /// Numeric client attributes that are imputed and capped.
 const CLIENT_NUMERIC: &[&str] = &["age", "dependents", "annual_income"];
@@ -132,7 +137,17 @@ pub(crate) fn column_requests(
     path: &Path,
     sc: &SourceConfig,
 ) -> Result<Vec<ColumnRequest>> {
-    let found = read::column_names(path)?;
+    column_requests_in(source, path, &read::column_names(path)?, sc)
+}
+
+/// `column_requests` for a table named `path` whose columns are `found`.
+fn column_requests_in(
+    source: Source,
+    path: &Path,
+    found: &[String],
+    sc: &SourceConfig,
+) -> Result<Vec<ColumnRequest>> {
+    let found = found.to_vec();
     let find = |name: &str| find_column(&found, name);
     let mut requests = Vec::new();
     let mut missing = Vec::new();
@@ -209,7 +224,7 @@ fn required_fields(source: Source) -> Vec<&'static str> {
         .collect()
 }
 
-/// Loads and cleans the data a config describes.
+/// Loads and cleans the data a config describes from files under `data_dir`.
 ///
 /// `fitted` holds cleaning statistics from a trained model: when given they are applied
 /// unchanged; otherwise they are fitted on this book.
@@ -223,68 +238,104 @@ pub fn load(
     opts: &LoadOptions,
     fitted: Option<&CleaningStats>,
 ) -> Result<Loaded> {
-    let mut report = QualityReport {
-        extract_date: opts.extract_date.to_string(),
-        ..QualityReport::default()
+    load_from(config, Input::Dir(data_dir), opts, fitted)
+}
+
+/// Loads and cleans a book from files or from tables in memory: the same mapping,
+/// parsing, cleaning and linking either way.
+///
+/// ```
+/// use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+/// use clientele::schema::Source;
+/// use clientele::{Config, Date};
+/// use polars::prelude::*;
+///
+/// let clients = df!("client_id" => ["C1", "C2"], "age" => [41.0, 35.0])?;
+/// let policies = df!(
+///     "policy_id" => ["P1", "P2"],
+///     "client_id" => ["C1", "C2"],
+///     "product" => ["term_life", "medical"],
+///     "start_date" => ["2020-01-15", "2025-06-01"],
+///     "annual_premium" => [1200.0, 800.0],
+/// )?;
+/// let frames = Frames::new()
+///     .with(Source::Clients, clients)
+///     .with(Source::Policies, policies);
+/// let config = Config::default();
+/// let mut opts = LoadOptions::from_config(&config, false);
+/// opts.extract_date = Date::parse("2026-09-30").unwrap();
+/// let loaded = load_from(&config, Input::Frames(&frames), &opts, None)?;
+/// assert_eq!(loaded.book.client_ids, ["C1", "C2"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As `load`, naming the frame (`<clients table>`) where a file would be named.
+pub fn load_from(
+    config: &Config,
+    input: Input,
+    opts: &LoadOptions,
+    fitted: Option<&CleaningStats>,
+) -> Result<Loaded> {
+    let mut ctx = Loading {
+        opts,
+        fit: fitted.is_none(),
+        stats: fitted.cloned().unwrap_or_default(),
+        report: QualityReport {
+            extract_date: opts.extract_date.to_string(),
+            ..QualityReport::default()
+        },
+        quarantine: Vec::new(),
     };
-    let mut quarantine = Vec::new();
-    let mut stats = fitted.cloned().unwrap_or_default();
     let book = match config.mode {
         Mode::Flat => {
             let flat_cfg = config.flat.as_ref().ok_or_else(|| Error::Config {
                 path: config.origin.clone().unwrap_or_default(),
                 message: "mode = \"flat\" needs a [flat] section".into(),
             })?;
-            load_flat(
-                flat_cfg,
-                data_dir,
-                opts,
-                fitted.is_none(),
-                &mut stats,
-                &mut report,
-                &mut quarantine,
-            )?
+            load_flat(flat_cfg, input, &mut ctx)?
         }
-        Mode::Relational | Mode::Transactions => load_relational(
-            config,
-            data_dir,
-            opts,
-            fitted.is_none(),
-            &mut stats,
-            &mut report,
-            &mut quarantine,
-        )?,
+        Mode::Relational | Mode::Transactions => load_relational(config, input, &mut ctx)?,
     };
-    report.clients = book.n_clients();
+    ctx.report.clients = book.n_clients();
     Ok(Loaded {
         book,
-        report,
-        quarantine,
-        cleaning: stats,
+        report: ctx.report,
+        quarantine: ctx.quarantine,
+        cleaning: ctx.stats,
         max_invalid_percent: opts.max_invalid_percent,
     })
+}
+
+/// What loading one book accumulates: the cleaning statistics (fitted here when `fit`),
+/// the quality report and the quarantined rows.
+struct Loading<'a> {
+    opts: &'a LoadOptions,
+    fit: bool,
+    stats: CleaningStats,
+    report: QualityReport,
+    quarantine: Vec<QuarantinedRow>,
 }
 
 /// Reads every source file of a relational or transactions book, normalises category
 /// spellings and drops exact duplicates.
 fn read_sources(
     config: &Config,
-    data_dir: &Path,
+    input: Input,
     opts: &LoadOptions,
 ) -> Result<HashMap<Source, (Table, SourceQuality)>> {
-    let sources = config.resolve_sources(data_dir)?;
+    let sources = input.sources(config, &opts.origins)?;
     let progress = crate::progress::Stage::new("reading", sources.len() as u64);
     let mut tables = HashMap::new();
-    for (source, path, sc) in &sources {
-        progress.message(&format!("{}", path.display()));
-        let requests = column_requests(*source, path, sc)?;
-        let shown = opts.origins.get(source).unwrap_or(path);
-        let mut table = read::read_table_as(*source, path, shown, &requests)?;
-        let mut q = SourceQuality::new(*source, shown, table.len());
+    for st in &sources {
+        progress.message(&format!("{}", st.shown.display()));
+        let requests = column_requests_in(st.source, &st.shown, &st.column_names()?, &st.config)?;
+        let mut table = st.read(&requests)?;
+        let mut q = SourceQuality::new(st.source, &st.shown, table.len());
         let k = kinds(&requests);
         clean::normalise_categories(&mut table, &k, &config.aliases, &mut q);
         clean::drop_exact_duplicates(&mut table, &mut q);
-        tables.insert(*source, (table, q));
+        tables.insert(st.source, (table, q));
         progress.inc();
     }
     progress.finish();
@@ -341,14 +392,12 @@ fn flag_source_rules(
 fn clean_clients(
     mut t: Table,
     mut q: SourceQuality,
-    opts: &LoadOptions,
-    fit: bool,
-    stats: &mut CleaningStats,
-    quarantine: &mut Vec<QuarantinedRow>,
+    ctx: &mut Loading,
 ) -> Result<(Table, SourceQuality)> {
+    let opts = ctx.opts;
     let mut v = Verdicts::new(t.len());
     clean::unique_ids(&t, &mut v, "client_id")?;
-    v.apply(&mut t, &mut q, quarantine);
+    v.apply(&mut t, &mut q, &mut ctx.quarantine);
     let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
     clean::null_out_of_range(&mut t, "age", 0.0, 120.0, &mut q);
     clean::null_out_of_range(&mut t, "dependents", 0.0, 20.0, &mut q);
@@ -362,39 +411,30 @@ fn clean_clients(
         &mut q,
     );
     clean::count_missing(&t, &mut q);
-    if fit {
-        stats.fit(&t, CLIENT_NUMERIC, opts.outlier_quantile);
+    if ctx.fit {
+        ctx.stats.fit(&t, CLIENT_NUMERIC, opts.outlier_quantile);
     }
-    stats.apply(&mut t, &mut q);
+    ctx.stats.apply(&mut t, &mut q);
     t.client = (0..t.len() as u32).collect();
     Ok((t, q))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn load_relational(
-    config: &Config,
-    data_dir: &Path,
-    opts: &LoadOptions,
-    fit: bool,
-    stats: &mut CleaningStats,
-    report: &mut QualityReport,
-    quarantine: &mut Vec<QuarantinedRow>,
-) -> Result<Book> {
-    let mut tables = read_sources(config, data_dir, opts)?;
-    let extract = opts.extract_date;
+fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<Book> {
+    let mut tables = read_sources(config, input, ctx.opts)?;
+    let extract = ctx.opts.extract_date;
 
     // Clients first: they define who is known.
     let mut client_ids: Vec<String> = Vec::new();
     let mut clients_table = None;
     let authoritative = tables.contains_key(&Source::Clients);
     if let Some((t, q)) = tables.remove(&Source::Clients) {
-        let (t, q) = clean_clients(t, q, opts, fit, stats, quarantine)?;
+        let (t, q) = clean_clients(t, q, ctx)?;
         if let Some(ids) = t.coded("client_id") {
             client_ids = (0..t.len())
                 .map(|i| ids.get(i).unwrap_or_default().to_string())
                 .collect();
         }
-        report.sources.push(q);
+        ctx.report.sources.push(q);
         clients_table = Some(t);
     } else {
         // No clients table: everyone who appears anywhere is a client.
@@ -435,12 +475,12 @@ fn load_relational(
         } else {
             clean::link_policies(&mut t, policy_rows.as_ref(), &mut v);
         }
-        v.apply(&mut t, &mut q, quarantine);
+        v.apply(&mut t, &mut q, &mut ctx.quarantine);
         if source == Source::Policies {
             policy_rows = t.coded("policy_id").map(clean::id_index);
         }
         clean::count_missing(&t, &mut q);
-        report.sources.push(q);
+        ctx.report.sources.push(q);
         finished.insert(source, t);
     }
     Ok(Book {
@@ -466,69 +506,18 @@ const LABEL_PAIRS: &[(&str, &str)] = &[
     ("1.0", "0.0"),
 ];
 
-fn load_flat(
-    cfg: &FlatConfig,
-    data_dir: &Path,
-    opts: &LoadOptions,
-    fit: bool,
-    stats: &mut CleaningStats,
-    report: &mut QualityReport,
-    quarantine: &mut Vec<QuarantinedRow>,
-) -> Result<Book> {
-    let path = data_dir.join(&cfg.path);
-    if !path.exists() {
-        return Err(Error::Read {
-            path,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "file does not exist"),
-        });
-    }
-    let found = read::column_names(&path)?;
-    let mut requests = vec![ColumnRequest {
-        field: "client_id".into(),
-        column: cfg.id.clone(),
-        kind: Kind::Id,
-    }];
-    for c in &cfg.numeric {
-        requests.push(ColumnRequest {
-            field: c.clone(),
-            column: c.clone(),
-            kind: Kind::Number,
-        });
-    }
-    for c in &cfg.categorical {
-        requests.push(ColumnRequest {
-            field: c.clone(),
-            column: c.clone(),
-            kind: Kind::Category,
-        });
-    }
-    let label_column = cfg.label.clone().filter(|_| opts.require_label);
-    if opts.require_label && label_column.is_none() {
+fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> {
+    let st = input.flat(cfg)?;
+    let path = st.shown.clone();
+    let label_column = cfg.label.clone().filter(|_| ctx.opts.require_label);
+    if ctx.opts.require_label && label_column.is_none() {
         return Err(Error::Config {
             path: path.clone(),
             message: "training in flat mode needs [flat] label = \"<column>\"".into(),
         });
     }
-    if let Some(l) = &label_column {
-        requests.push(ColumnRequest {
-            field: "__label".into(),
-            column: l.clone(),
-            kind: Kind::Id,
-        });
-    }
-    for r in &mut requests {
-        r.column = find_column(&found, &r.column).ok_or_else(|| Error::ConfiguredColumnAbsent {
-            path: path.clone(),
-            field: if r.field == "__label" {
-                "label".into()
-            } else {
-                r.field.clone()
-            },
-            column: r.column.clone(),
-            found: found.clone(),
-        })?;
-    }
-    let mut t = read::read_table(Source::Flat, &path, &requests)?;
+    let requests = flat_requests(cfg, label_column.as_deref(), &path, &st.column_names()?)?;
+    let mut t = st.read(&requests)?;
     let mut q = SourceQuality::new(Source::Flat, &path, t.len());
     clean::normalise_categories(
         &mut t,
@@ -540,10 +529,10 @@ fn load_flat(
     let mut v = Verdicts::new(t.len());
     clean::unique_ids(&t, &mut v, "client_id")?;
     if label_column.is_some() {
-        clean::flag_missing(&t, &["__label"], &mut v);
+        clean::flag_missing(&t, &[LABEL_FIELD], &mut v);
     }
     clean::flag_out_of_scale(&t, &mut v);
-    v.apply(&mut t, &mut q, quarantine);
+    v.apply(&mut t, &mut q, &mut ctx.quarantine);
 
     let label = match &label_column {
         None => None,
@@ -551,20 +540,21 @@ fn load_flat(
     };
     let numeric_fields: Vec<&str> = cfg.numeric.iter().map(String::as_str).collect();
     clean::count_missing(&t, &mut q);
-    if fit {
-        stats.fit(&t, &numeric_fields, opts.outlier_quantile);
+    if ctx.fit {
+        ctx.stats
+            .fit(&t, &numeric_fields, ctx.opts.outlier_quantile);
     }
-    stats.apply(&mut t, &mut q);
+    ctx.stats.apply(&mut t, &mut q);
     let client_ids = match t.coded("client_id") {
         Some(ids) => (0..t.len())
             .map(|i| ids.get(i).unwrap_or_default().to_string())
             .collect(),
         None => Vec::new(),
     };
-    report.sources.push(q);
+    ctx.report.sources.push(q);
     Ok(Book {
         mode: Mode::Flat,
-        extract_date: opts.extract_date,
+        extract_date: ctx.opts.extract_date,
         client_ids,
         clients: None,
         policies: None,
@@ -581,8 +571,44 @@ fn load_flat(
     })
 }
 
+/// The flat table's columns to read: the id, the declared features and (training) the
+/// label, each matched to the table's own column name.
+fn flat_requests(
+    cfg: &FlatConfig,
+    label_column: Option<&str>,
+    path: &Path,
+    found: &[String],
+) -> Result<Vec<ColumnRequest>> {
+    let request = |field: &str, column: &str, kind| ColumnRequest {
+        field: field.into(),
+        column: column.into(),
+        kind,
+    };
+    let mut requests = vec![request("client_id", &cfg.id, Kind::Id)];
+    requests.extend(cfg.numeric.iter().map(|c| request(c, c, Kind::Number)));
+    requests.extend(
+        cfg.categorical
+            .iter()
+            .map(|c| request(c, c, Kind::Category)),
+    );
+    requests.extend(label_column.map(|l| request(LABEL_FIELD, l, Kind::Id)));
+    for r in &mut requests {
+        r.column = find_column(found, &r.column).ok_or_else(|| Error::ConfiguredColumnAbsent {
+            path: path.to_path_buf(),
+            field: if r.field == LABEL_FIELD {
+                "label".into()
+            } else {
+                r.field.clone()
+            },
+            column: r.column.clone(),
+            found: found.to_vec(),
+        })?;
+    }
+    Ok(requests)
+}
+
 fn parse_label(t: &Table, path: &Path, column: &str, positive: Option<&str>) -> Result<Vec<bool>> {
-    let Some(raw) = t.coded("__label") else {
+    let Some(raw) = t.coded(LABEL_FIELD) else {
         return Ok(Vec::new());
     };
     let mut values: Vec<String> = raw.levels.iter().map(|l| normalise_spelling(l)).collect();

@@ -179,69 +179,83 @@ pub fn read_table_as(
     shown: &Path,
     requests: &[ColumnRequest],
 ) -> Result<Table> {
-    let format = Format::of(path)?;
     let mut names: Vec<String> = requests.iter().map(|r| r.column.clone()).collect();
     let partitioned = path != shown;
     if partitioned {
         names.push(ROW_COLUMN.to_string());
     }
-    let df = match format {
-        Format::Csv => {
-            if open(path)?.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
-                return Err(Error::EmptyFile {
-                    path: path.to_path_buf(),
-                });
-            }
-            let selected: Arc<[PlSmallStr]> =
-                names.iter().map(|n| PlSmallStr::from(n.as_str())).collect();
-            // Every column is read as text; our parsers give row-precise errors.
-            let result = CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_columns(Some(selected))
-                .try_into_reader_with_file_path(Some(path.to_path_buf()))
-                .and_then(|r| r.finish());
-            match result {
-                Ok(df) => df,
-                Err(e) => {
-                    if let Some(byte_offset) = first_invalid_utf8(path) {
-                        return Err(Error::InvalidUtf8 {
-                            path: path.to_path_buf(),
-                            byte_offset,
-                        });
-                    }
-                    return Err(malformed(path, &e));
-                }
-            }
-        }
-        Format::Parquet => {
-            let mut reader = ParquetReader::new(open(path)?);
-            let schema = reader.schema().map_err(|e| malformed(path, &e))?;
-            for name in &names {
-                if let Some(field) = schema.get(name.as_str()) {
-                    check_parquet_type(path, name, &field.dtype)?;
-                }
-            }
-            reader
-                .with_columns(Some(names.clone()))
-                .finish()
-                .map_err(|e| malformed(path, &e))?
-        }
+    let df = match Format::of(path)? {
+        Format::Csv => read_csv_frame(path, &names)?,
+        Format::Parquet => read_parquet_frame(path, &names)?,
     };
-    let n = df.height();
-    if n == 0 && !source.may_be_empty() {
+    if df.height() == 0 && !source.may_be_empty() {
         return Err(Error::NoRows {
             path: path.to_path_buf(),
         });
     }
-    let mut df = df;
-    let mut table = Table::new(source, shown.to_path_buf(), n);
+    table_from_frame(source, shown, df, requests, partitioned)
+}
+
+/// The requested columns of a CSV file, every one as text: our parsers give row-precise
+/// errors where polars' inference would not.
+fn read_csv_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
+    if open(path)?.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        return Err(Error::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let selected: Arc<[PlSmallStr]> = names.iter().map(|n| PlSmallStr::from(n.as_str())).collect();
+    let result = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_columns(Some(selected))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish());
+    result.map_err(|e| match first_invalid_utf8(path) {
+        Some(byte_offset) => Error::InvalidUtf8 {
+            path: path.to_path_buf(),
+            byte_offset,
+        },
+        None => malformed(path, &e),
+    })
+}
+
+/// The requested columns of a Parquet file, after refusing types this build cannot read.
+fn read_parquet_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
+    let mut reader = ParquetReader::new(open(path)?);
+    let schema = reader.schema().map_err(|e| malformed(path, &e))?;
+    for name in names {
+        if let Some(field) = schema.get(name.as_str()) {
+            check_parquet_type(path, name, &field.dtype)?;
+        }
+    }
+    reader
+        .with_columns(Some(names.to_vec()))
+        .finish()
+        .map_err(|e| malformed(path, &e))
+}
+
+/// Converts a frame's requested columns into a typed table named `shown` (a file, or a
+/// frame handed over in memory); with `partitioned`, the frame's `__row__` column gives
+/// the original row numbers.
+///
+/// # Errors
+/// A requested column absent from the frame, or a value that does not parse as its kind
+/// (naming `shown`, the row and the column).
+pub fn table_from_frame(
+    source: Source,
+    shown: &Path,
+    mut df: DataFrame,
+    requests: &[ColumnRequest],
+    partitioned: bool,
+) -> Result<Table> {
+    let mut table = Table::new(source, shown.to_path_buf(), df.height());
     if partitioned {
         let rows = df
             .drop_in_place(ROW_COLUMN)
             .and_then(|c| c.cast(&DataType::UInt32))
-            .map_err(|e| malformed(path, &e))?;
-        let rows = rows.u32().map_err(|e| malformed(path, &e))?;
+            .map_err(|e| malformed(shown, &e))?;
+        let rows = rows.u32().map_err(|e| malformed(shown, &e))?;
         table.rows = rows.iter().map(|r| r.unwrap_or(0)).collect();
     }
     let row_numbers = table.rows.clone();
@@ -249,7 +263,7 @@ pub fn read_table_as(
         // Take each column out of the frame so its memory is freed once converted.
         let col = df
             .drop_in_place(&req.column)
-            .map_err(|e| malformed(path, &e))?
+            .map_err(|e| malformed(shown, &e))?
             .take_materialized_series();
         let ctx = Ctx {
             path: shown,

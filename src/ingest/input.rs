@@ -1,0 +1,190 @@
+//! Where a book's tables come from: files under a data directory (the binaries), or
+//! frames already in memory (the Python package, a Spark runner). Both go through the
+//! same column mapping, parsing and cleaning.
+
+use super::read::{self, ColumnRequest};
+use super::Table;
+use crate::config::{Config, FlatConfig, Mode, SourceConfig};
+use crate::error::{Error, Result};
+use crate::schema::Source;
+use polars::prelude::DataFrame;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The tables of a book.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// Files under a data directory, as the config names them.
+    Dir(&'a Path),
+    /// Tables already in memory, by source.
+    Frames(&'a Frames),
+}
+
+/// Tables handed over in memory, one per source. Column names and values follow the same
+/// contract as files: the config's column mapping applies, and text, numeric or date
+/// columns are parsed by the contract's kinds.
+#[derive(Clone, Debug, Default)]
+pub struct Frames {
+    tables: BTreeMap<Source, DataFrame>,
+}
+
+impl Frames {
+    pub fn new() -> Self {
+        Frames::default()
+    }
+
+    /// Adds (or replaces) the table of one source.
+    #[must_use]
+    pub fn with(mut self, source: Source, frame: DataFrame) -> Self {
+        self.tables.insert(source, frame);
+        self
+    }
+
+    pub fn get(&self, source: Source) -> Option<&DataFrame> {
+        self.tables.get(&source)
+    }
+}
+
+/// How a frame is named in errors and in the quality report.
+pub fn frame_name(source: Source) -> PathBuf {
+    PathBuf::from(format!("<{source} table>"))
+}
+
+/// One source's table to read, and the config that maps its columns.
+pub(crate) struct SourceTable<'a> {
+    pub source: Source,
+    /// The file (or frame name) shown in errors and reports.
+    pub shown: PathBuf,
+    origin: Origin<'a>,
+    pub config: SourceConfig,
+}
+
+enum Origin<'a> {
+    File(PathBuf),
+    Frame(&'a DataFrame),
+}
+
+impl SourceTable<'_> {
+    pub fn column_names(&self) -> Result<Vec<String>> {
+        match &self.origin {
+            Origin::File(path) => read::column_names(path),
+            Origin::Frame(df) => Ok(df
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect()),
+        }
+    }
+
+    /// Reads the requested columns into a typed table.
+    pub fn read(&self, requests: &[ColumnRequest]) -> Result<Table> {
+        match &self.origin {
+            Origin::File(path) => read::read_table_as(self.source, path, &self.shown, requests),
+            Origin::Frame(df) => {
+                if df.height() == 0 && !self.source.may_be_empty() {
+                    return Err(Error::NoRows {
+                        path: self.shown.clone(),
+                    });
+                }
+                let columns: Vec<&str> = requests.iter().map(|r| r.column.as_str()).collect();
+                let selected = df.select(columns).map_err(|e| Error::Malformed {
+                    path: self.shown.clone(),
+                    message: e.to_string(),
+                })?;
+                read::table_from_frame(self.source, &self.shown, selected, requests, false)
+            }
+        }
+    }
+}
+
+impl<'a> Input<'a> {
+    /// The source tables of a relational or transactions book. `origins` names the user's
+    /// file a partition file stands for.
+    pub(crate) fn sources(
+        &self,
+        config: &Config,
+        origins: &BTreeMap<Source, PathBuf>,
+    ) -> Result<Vec<SourceTable<'a>>> {
+        match *self {
+            Input::Dir(dir) => Ok(config
+                .resolve_sources(dir)?
+                .into_iter()
+                .map(|(source, path, sc)| SourceTable {
+                    source,
+                    shown: origins.get(&source).unwrap_or(&path).clone(),
+                    origin: Origin::File(path),
+                    config: sc,
+                })
+                .collect()),
+            Input::Frames(frames) => {
+                let candidates: &[Source] = match config.mode {
+                    Mode::Relational => &Source::RELATIONAL,
+                    Mode::Transactions => &[Source::Transactions],
+                    Mode::Flat => &[],
+                };
+                let out: Vec<SourceTable<'a>> = candidates
+                    .iter()
+                    .filter_map(|&source| {
+                        frames.get(source).map(|df| SourceTable {
+                            source,
+                            shown: frame_name(source),
+                            origin: Origin::Frame(df),
+                            config: config
+                                .sources
+                                .get(source.name())
+                                .cloned()
+                                .unwrap_or_default(),
+                        })
+                    })
+                    .collect();
+                if out.is_empty() {
+                    return Err(Error::NoData(format!(
+                        "no table given for a {:?} book (expected {})",
+                        config.mode,
+                        candidates
+                            .iter()
+                            .map(|s| s.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The flat per-client table.
+    pub(crate) fn flat(&self, cfg: &FlatConfig) -> Result<SourceTable<'a>> {
+        match *self {
+            Input::Dir(dir) => {
+                let path = dir.join(&cfg.path);
+                if !path.exists() {
+                    return Err(Error::Read {
+                        path,
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "file does not exist",
+                        ),
+                    });
+                }
+                Ok(SourceTable {
+                    source: Source::Flat,
+                    shown: path.clone(),
+                    origin: Origin::File(path),
+                    config: SourceConfig::default(),
+                })
+            }
+            Input::Frames(frames) => {
+                let df = frames.get(Source::Flat).ok_or_else(|| {
+                    Error::NoData("no flat table given for a flat-mode book".into())
+                })?;
+                Ok(SourceTable {
+                    source: Source::Flat,
+                    shown: frame_name(Source::Flat),
+                    origin: Origin::Frame(df),
+                    config: SourceConfig::default(),
+                })
+            }
+        }
+    }
+}
