@@ -40,10 +40,50 @@ impl Default for SegmentParams {
     }
 }
 
+/// Parameters that passed their `check`: what fitting takes, so nothing checks twice
+/// (the habit of linfa's `ParamGuard`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked<T>(T);
+
+impl<T> std::ops::Deref for Checked<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Checked<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// The lapse horizon in months, 1 to 60.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Horizon(i32);
+
+impl Horizon {
+    /// # Errors
+    /// `Error::InvalidParameter` outside 1..=60.
+    pub fn months(months: i32) -> Result<Self> {
+        if (1..=60).contains(&months) {
+            Ok(Horizon(months))
+        } else {
+            Err(Error::InvalidParameter(format!(
+                "--horizon-months must be between 1 and 60, got {months}"
+            )))
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
 impl SegmentParams {
     /// # Errors
     /// `Error::InvalidParameter` naming the offending setting.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<Checked<Self>> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
         if let Some(k) = self.k {
             if !(1..=50).contains(&k) {
@@ -68,7 +108,7 @@ impl SegmentParams {
         if self.silhouette_sample < 10 || self.choice_sample < self.silhouette_sample {
             return bad("silhouette_sample must be >= 10 and <= choice_sample".into());
         }
-        Ok(())
+        Ok(Checked(self))
     }
 }
 
@@ -152,7 +192,7 @@ impl Default for LapseParams {
 impl LapseParams {
     /// # Errors
     /// `Error::InvalidParameter` naming the setting.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<Checked<Self>> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
         if !(0.05..=0.5).contains(&self.test_share) {
             return bad(format!(
@@ -169,6 +209,7 @@ impl LapseParams {
         if self.cv_sample < 100 {
             return bad("cv_sample must be at least 100".into());
         }
-        self.threshold.check()
+        self.threshold.check()?;
+        Ok(Checked(self))
     }
 }

@@ -172,8 +172,8 @@ impl Config {
 
     /// Validates names and ranges once, so that later code can trust them.
     pub fn check(&self) -> Result<()> {
-        self.segments.check()?;
-        self.lapse.check()?;
+        self.segments.clone().check()?;
+        self.lapse.clone().check()?;
         ActionTable::check(&self.actions)?;
         let allowed: &[Source] = match self.mode {
             Mode::Relational => &Source::RELATIONAL,

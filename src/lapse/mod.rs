@@ -9,6 +9,7 @@
 mod linalg;
 pub mod metrics;
 
+use crate::params::Checked;
 pub use crate::params::{LapseParams, ThresholdRule};
 pub use metrics::Metrics;
 
@@ -216,7 +217,7 @@ pub fn fit(
     x: ArrayView2<f64>,
     y: &[bool],
     columns: &[String],
-    params: &LapseParams,
+    params: &Checked<LapseParams>,
     seed: u64,
 ) -> Result<LapseModel> {
     fit_with_progress(x, y, columns, params, seed, &|| {})
@@ -235,11 +236,10 @@ pub fn fit_with_progress(
     x: ArrayView2<f64>,
     y: &[bool],
     columns: &[String],
-    params: &LapseParams,
+    params: &Checked<LapseParams>,
     seed: u64,
     step: &(dyn Fn() + Sync),
 ) -> Result<LapseModel> {
-    params.check()?;
     let lapsed = y.iter().filter(|&&v| v).count();
     let stayed = y.len() - lapsed;
     if lapsed.min(stayed) < params.folds {
@@ -434,7 +434,9 @@ mod tests {
         let params = LapseParams {
             alphas: vec![0.01, 1.0],
             ..LapseParams::default()
-        };
+        }
+        .check()
+        .unwrap();
         let f = fit(x.view(), &y, &cols, &params, 9).unwrap();
         let m = &f;
         assert!(
@@ -473,7 +475,7 @@ mod tests {
             x.view(),
             &y,
             &["a".into(), "b".into(), "c".into()],
-            &LapseParams::default(),
+            &LapseParams::default().check().unwrap(),
             1,
         )
         .err()

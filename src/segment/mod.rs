@@ -5,6 +5,7 @@ mod choose;
 mod matching;
 mod names;
 
+use crate::params::Checked;
 pub use crate::params::SegmentParams;
 pub use choose::{assign, KScore, SILHOUETTE_TIE};
 pub use matching::optimal_matching;
@@ -173,8 +174,12 @@ fn derived_seed(seed: u64, salt: u64) -> u64 {
 /// Fits the segments.
 ///
 /// # Errors
-/// Bad parameters, fewer clients than k, or no admissible k.
-pub fn fit(input: &SegmentInput, params: &SegmentParams, seed: u64) -> Result<SegmentModel> {
+/// Fewer clients than k, or no admissible k.
+pub fn fit(
+    input: &SegmentInput,
+    params: &Checked<SegmentParams>,
+    seed: u64,
+) -> Result<SegmentModel> {
     fit_with_progress(input, params, seed, &|| {})
 }
 
@@ -192,11 +197,10 @@ pub fn progress_steps(params: &SegmentParams, clients: usize) -> u64 {
 /// As `fit`.
 pub fn fit_with_progress(
     input: &SegmentInput,
-    params: &SegmentParams,
+    params: &Checked<SegmentParams>,
     seed: u64,
     step: &(dyn Fn() + Sync),
 ) -> Result<SegmentModel> {
-    params.check()?;
     let features = segment_features(params, input.fitted)?;
     let columns = input.fitted.columns();
     let idx: Vec<usize> = features

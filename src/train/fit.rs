@@ -1,0 +1,682 @@
+//! Fitting a bundle from a loaded book, in memory: the cut-off, point-in-time features
+//! and labels, the train/test split, the feature transform, the segments, the lapse model
+//! and its held-out and out-of-time metrics. Nothing here reads or writes a file except
+//! an optional names file; `train` around it loads, publishes and draws.
+
+use crate::bundle::{self, Bundle, DataFingerprint, DriftReference, Located};
+use crate::bundle::{OutOfTime, TrainMetrics};
+use crate::config::{Config, Mode};
+use crate::date::{Date, DateChoice};
+use crate::error::{Error, Result};
+use crate::features::{self, FittedFeatures, Label, RawFeatures};
+use crate::ingest::{Book, Loaded};
+use crate::lapse::{self, metrics::Confusion, LapseParams};
+use crate::params::{Checked, Horizon};
+use crate::progress::Stage;
+use crate::segment::{self, SegmentModel, SegmentParams};
+use crate::stats::Distribution;
+use ndarray::{Array2, Axis};
+use std::path::PathBuf;
+
+/// What fitting needs beyond the book: the run's choices and checked model parameters.
+#[derive(Clone, Debug)]
+pub struct FitOptions {
+    /// The cut-off; `None` = the data's last full month minus the horizon.
+    pub as_of: Option<Date>,
+    pub horizon: Horizon,
+    pub seed: u64,
+    pub segments: Checked<SegmentParams>,
+    pub lapse: Checked<LapseParams>,
+    /// A names file (`id = "name"`) applied to the new segments.
+    pub names: Option<PathBuf>,
+    /// Keep every active client's training-time result (`Fitted::scores_csv`).
+    pub keep_scores: bool,
+}
+
+impl FitOptions {
+    /// The defaults of the config (segments, lapse) with a 12-month horizon and seed 42.
+    ///
+    /// # Errors
+    /// The config's model parameters out of range.
+    pub fn from_config(config: &Config) -> Result<Self> {
+        Ok(FitOptions {
+            as_of: None,
+            horizon: Horizon::months(12)?,
+            seed: 42,
+            segments: config.segments.clone().check()?,
+            lapse: config.lapse.clone().check()?,
+            names: None,
+            keep_scores: false,
+        })
+    }
+}
+
+/// A fitted, not yet published bundle (no version, no creation time, no file
+/// fingerprints), with why the cut-off is what it is.
+pub struct Fitted {
+    pub bundle: Bundle,
+    pub cutoff_why: String,
+    scored: Option<Vec<Scored>>,
+}
+
+impl Fitted {
+    /// Every active client's training-time split, label, segment and probability as CSV,
+    /// when `keep_scores` was asked for.
+    pub fn scores_csv(&self, book: &Book) -> Option<String> {
+        self.scored.as_deref().map(|s| scores_csv(book, s))
+    }
+}
+
+/// Fits a bundle on a loaded book; with `previous`, segment ids and names carry over.
+///
+/// Train from a per-client feature table held in memory (flat mode):
+///
+/// ```
+/// use clientele::config::{Config, FlatConfig, Mode};
+/// use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+/// use clientele::schema::Source;
+/// use clientele::train::{fit, FitOptions};
+/// use polars::prelude::*;
+///
+/// // 400 clients: those who miss payments lapse more often.
+/// let n = 400;
+/// let ids: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
+/// let missed: Vec<f64> = (0..n).map(|i| (i % 5) as f64).collect();
+/// let tenure: Vec<f64> = (0..n).map(|i| ((i * 7) % 23) as f64).collect();
+/// let lapsed: Vec<&str> = (0..n).map(|i| if (i % 5) * 3 + (i % 7) > 9 { "yes" } else { "no" }).collect();
+/// let table = df!("id" => ids, "missed" => missed, "tenure" => tenure, "lapsed" => lapsed)?;
+///
+/// let mut config = Config::default();
+/// config.mode = Mode::Flat;
+/// config.flat = Some(FlatConfig {
+///     path: "clients.csv".into(), // where a file would be; unused for frames
+///     id: "id".into(),
+///     label: Some("lapsed".into()),
+///     positive: None,
+///     numeric: vec!["missed".into(), "tenure".into()],
+///     categorical: vec![],
+/// });
+/// config.check()?;
+/// let frames = Frames::new().with(Source::Flat, table);
+/// let loaded = load_from(&config, Input::Frames(&frames), &LoadOptions::from_config(&config, true), None)?;
+/// let fitted = fit(&config, &loaded, &FitOptions::from_config(&config)?, None)?;
+/// assert!(fitted.bundle.metrics.test.roc_auc > 0.7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// No client in force, a single class among labelled clients, a cut-off outside the
+/// data, or a failed fit.
+pub fn fit(
+    config: &Config,
+    loaded: &Loaded,
+    opts: &FitOptions,
+    previous: Option<&Located>,
+) -> Result<Fitted> {
+    let book = &loaded.book;
+    let horizon = opts.horizon.get();
+    let cutoff_choice = choose_cutoff(book, opts.as_of, horizon)?;
+    let cutoff = cutoff_choice.date;
+    let stage = Stage::new("features", 1);
+    let snap = snapshot(book, cutoff, horizon, label_end(book, cutoff, horizon))?;
+    stage.finish();
+    let split = Split::of(&snap, book.n_clients(), opts.lapse.test_share, opts.seed)?;
+    let cats = features::categorical_columns(book);
+    let design = Design::fit(&snap, &cats, &split)?;
+
+    let stage = Stage::new(
+        "segments",
+        segment::progress_steps(&opts.segments, snap.active.len()),
+    );
+    let segs = fit_segments(&design, &snap, &cats, opts, previous, &stage)?;
+    stage.finish();
+    let stage = Stage::new("lapse", lapse::progress_steps(&opts.lapse));
+    let lapse_fit = LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage)?;
+    stage.finish();
+    let stage = Stage::new("out-of-time", 1);
+    let oot = out_of_time(book, &snap, opts, lapse_fit.model.alpha);
+    stage.finish();
+
+    let metrics = train_metrics(
+        (book, &snap, &split, &design),
+        &segs.model,
+        &lapse_fit,
+        oot,
+        horizon,
+    );
+    let scored = opts.keep_scores.then(|| {
+        let assigned = (segs.index.as_slice(), segs.distance.as_slice());
+        scored_clients(
+            &snap,
+            &split,
+            &segs.model,
+            assigned,
+            &lapse_fit.probabilities,
+        )
+    });
+    let bundle = Bundle {
+        format_version: bundle::FORMAT_VERSION,
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: String::new(),
+        version: String::new(),
+        seed: opts.seed,
+        config: config.clone(),
+        cutoff,
+        horizon_months: horizon,
+        data: DataFingerprint {
+            files: Vec::new(),
+            clients: book.n_clients(),
+            active_clients: snap.active.len(),
+            labelled_clients: split.labelled.len(),
+        },
+        cleaning: loaded.cleaning.clone(),
+        features: design.fitted,
+        drift: drift_reference(&segs.model, &lapse_fit.probabilities),
+        segments: segs.model,
+        lapse: lapse_fit.model,
+        metrics,
+    };
+    Ok(Fitted {
+        bundle,
+        cutoff_why: cutoff_choice.why,
+        scored,
+    })
+}
+
+/// The training book's segment shares and score distribution, which labeling runs are
+/// compared against.
+fn drift_reference(segments: &SegmentModel, probabilities: &[f64]) -> DriftReference {
+    let mut sorted_p = probabilities.to_vec();
+    sorted_p.sort_by(f64::total_cmp);
+    DriftReference {
+        segment_shares: segments.segments.iter().map(|s| (s.id, s.share)).collect(),
+        score: Distribution::fit_sorted(&sorted_p, 0.0),
+    }
+}
+
+/// Levels held by fewer training clients than this share go to `other`.
+pub const MIN_LEVEL_SHARE: f64 = 0.01;
+/// Out-of-time check needs at least this many clients of each class.
+const OOT_MIN_CLASS: usize = 20;
+/// One client's training-time result, as saved in `scores.csv`.
+struct Scored {
+    client: usize,
+    split: &'static str,
+    label: Label,
+    segment: u32,
+    distance: f64,
+    probability: f64,
+}
+
+/// The cut-off a run uses: `--as-of`, else the data's last full month minus the horizon
+/// (in flat mode: the extract date), with where it came from.
+///
+/// # Errors
+/// `Error::InvalidParameter` when the cut-off lies after the extract date or outside the
+/// data's dates.
+pub fn choose_cutoff(book: &Book, as_of: Option<Date>, horizon_months: i32) -> Result<DateChoice> {
+    if let Some(d) = as_of.filter(|&d| d > book.extract_date) {
+        return Err(Error::InvalidParameter(format!(
+            "--as-of {d} is after the data's extract date {}",
+            book.extract_date
+        )));
+    }
+    let given = |date| DateChoice {
+        date,
+        why: "set by --as-of".into(),
+    };
+    if book.mode == Mode::Flat {
+        return Ok(as_of.map_or_else(
+            || DateChoice {
+                date: book.extract_date,
+                why: "the extract date (flat data has no dates)".into(),
+            },
+            given,
+        ));
+    }
+    let end = features::data_end(book)
+        .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?;
+    let start = data_start(book).unwrap_or(end);
+    let choice = as_of.map_or_else(
+        || {
+            let month_end = end.last_full_month_end();
+            DateChoice {
+                date: month_end.month_end_offset(-horizon_months),
+                why: format!(
+                    "the data's last full month end {month_end} (latest record {end}) minus \
+                     the {horizon_months}-month horizon"
+                ),
+            }
+        },
+        given,
+    );
+    if choice.date < start || choice.date > end {
+        return Err(Error::InvalidParameter(format!(
+            "the cut-off {} lies outside the data, which runs from {start} to {end}",
+            choice.date
+        )));
+    }
+    Ok(choice)
+}
+
+fn data_start(book: &Book) -> Option<Date> {
+    let from = |t: &Option<crate::ingest::Table>, f: &str| {
+        t.as_ref()
+            .and_then(|t| t.dates(f))
+            .and_then(|d| d.iter().flatten().min().copied())
+    };
+    [
+        from(&book.policies, "start_date"),
+        from(&book.transactions, "date"),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
+/// Every client's features, labels and model matrix at one cut-off.
+struct Snapshot {
+    raw: RawFeatures,
+    labels: Vec<Label>,
+    /// Clients in force (or transacting) at the cut-off: the book that is modelled.
+    active: Vec<usize>,
+}
+
+fn snapshot(book: &Book, cutoff: Date, horizon: i32, data_end: Date) -> Result<Snapshot> {
+    let raw = features::compute(book, cutoff);
+    let labels = features::lapse_labels(book, cutoff, horizon, data_end)?;
+    let active = (0..book.n_clients()).filter(|&i| raw.active[i]).collect();
+    Ok(Snapshot {
+        raw,
+        labels,
+        active,
+    })
+}
+
+fn is_labelled(l: Label) -> bool {
+    matches!(l, Label::Lapsed | Label::Stayed)
+}
+
+impl Snapshot {
+    /// Labelled clients in force, and whether each lapsed.
+    fn labelled(&self) -> (Vec<usize>, Vec<bool>) {
+        let rows: Vec<usize> = self
+            .active
+            .iter()
+            .copied()
+            .filter(|&i| is_labelled(self.labels[i]))
+            .collect();
+        let y = rows
+            .iter()
+            .map(|&i| self.labels[i] == Label::Lapsed)
+            .collect();
+        (rows, y)
+    }
+}
+
+/// Where the lapse label's window ends: the data's last full month (flat: the horizon).
+fn label_end(book: &Book, cutoff: Date, horizon_months: i32) -> Date {
+    if book.mode == Mode::Flat {
+        cutoff.month_end_offset(horizon_months)
+    } else {
+        features::data_end(book).map_or(cutoff, Date::last_full_month_end)
+    }
+}
+
+/// The labelled clients in force at the cut-off, split stratified into train and test.
+struct Split {
+    /// Client index of each labelled client.
+    labelled: Vec<usize>,
+    /// Whether each labelled client lapsed.
+    y: Vec<bool>,
+    lapsed: usize,
+    /// Positions in `labelled`.
+    train: Vec<usize>,
+    test: Vec<usize>,
+    /// By client index.
+    is_test: Vec<bool>,
+}
+
+impl Split {
+    fn of(snap: &Snapshot, n_clients: usize, test_share: f64, seed: u64) -> Result<Self> {
+        let cutoff = snap.raw.cutoff;
+        if snap.active.is_empty() {
+            return Err(Error::NoData(format!(
+                "no client is in force at the cut-off {cutoff}"
+            )));
+        }
+        let (labelled, y) = snap.labelled();
+        let lapsed = y.iter().filter(|&&v| v).count();
+        if lapsed == 0 || lapsed == y.len() {
+            return Err(Error::NoData(format!(
+                "all {} labelled clients at the cut-off {cutoff} {}: a lapse model needs both \
+                 classes (try another --as-of or --horizon-months)",
+                y.len(),
+                if lapsed == 0 { "stayed" } else { "lapsed" }
+            )));
+        }
+        let (train, test) = lapse::stratified_split(&y, test_share, seed);
+        let mut is_test = vec![false; n_clients];
+        for &p in &test {
+            is_test[labelled[p]] = true;
+        }
+        Ok(Split {
+            labelled,
+            y,
+            lapsed,
+            train,
+            test,
+            is_test,
+        })
+    }
+
+    fn lapse_rate(&self) -> f64 {
+        self.lapsed as f64 / self.y.len() as f64
+    }
+}
+
+/// The feature transform fitted on the training part, and the model matrix of every
+/// client in force.
+struct Design {
+    fitted: FittedFeatures,
+    columns: Vec<String>,
+    x: Array2<f64>,
+    /// Row of each client (by index) in `x`.
+    row_of: Vec<usize>,
+}
+
+impl Design {
+    fn fit(
+        snap: &Snapshot,
+        cats: &[(String, Option<&crate::ingest::Coded>)],
+        split: &Split,
+    ) -> Result<Self> {
+        let fit_rows: Vec<usize> = snap
+            .active
+            .iter()
+            .copied()
+            .filter(|&i| !split.is_test[i])
+            .collect();
+        let fitted = FittedFeatures::fit(&snap.raw, cats, &fit_rows, MIN_LEVEL_SHARE)?;
+        let columns = fitted.columns();
+        let x = fitted.transform(&snap.raw, cats, &snap.active)?;
+        let mut row_of = vec![usize::MAX; split.is_test.len()];
+        for (r, &c) in snap.active.iter().enumerate() {
+            row_of[c] = r;
+        }
+        Ok(Design {
+            fitted,
+            columns,
+            x,
+            row_of,
+        })
+    }
+
+    /// Rows of `x` of the labelled clients at `positions`.
+    fn rows(&self, split: &Split, positions: &[usize]) -> Vec<usize> {
+        positions
+            .iter()
+            .map(|&p| self.row_of[split.labelled[p]])
+            .collect()
+    }
+}
+
+/// The segment model with each active client's segment (index) and distance.
+struct Segments {
+    model: SegmentModel,
+    index: Vec<usize>,
+    distance: Vec<f64>,
+}
+
+/// Fits the segments, carries ids and names over from the previous model, applies the
+/// names file.
+fn fit_segments(
+    d: &Design,
+    snap: &Snapshot,
+    cats: &[(String, Option<&crate::ingest::Coded>)],
+    opts: &FitOptions,
+    previous: Option<&Located>,
+    stage: &Stage,
+) -> Result<Segments> {
+    let input = segment::SegmentInput {
+        fitted: &d.fitted,
+        raw: &snap.raw,
+        x: d.x.view(),
+        rows: &snap.active,
+        labels: &snap.labels,
+    };
+    let mut model = segment::fit_with_progress(&input, &opts.segments, opts.seed, &stage.ticker())?;
+    let (index, distance) = model.assign(d.x.view(), &d.columns)?;
+    if let Some(prev) = previous {
+        let prev_ids = previous_assignment(&prev.bundle, &snap.raw, cats, &snap.active);
+        segment::carry_over(
+            &mut model,
+            &prev.bundle.segments,
+            &prev.bundle.version,
+            &d.fitted,
+            &index,
+            prev_ids.as_deref(),
+        )?;
+    }
+    if let Some(path) = &opts.names {
+        let ids: Vec<u32> = model.segments.iter().map(|s| s.id).collect();
+        let names = segment::read_names_file(path, &ids)?;
+        segment::apply_names(&mut model, &names)?;
+    }
+    Ok(Segments {
+        model,
+        index,
+        distance,
+    })
+}
+
+/// The lapse model fitted on the training part, every active client's probability, and
+/// the held-out metrics.
+struct LapseFit {
+    model: lapse::LapseModel,
+    probabilities: Vec<f64>,
+    test: lapse::Metrics,
+    test_top10: Confusion,
+}
+
+impl LapseFit {
+    fn fit(
+        d: &Design,
+        split: &Split,
+        params: &Checked<LapseParams>,
+        seed: u64,
+        stage: &Stage,
+    ) -> Result<Self> {
+        let xtr = d.x.select(Axis(0), &d.rows(split, &split.train));
+        let ytr: Vec<bool> = split.train.iter().map(|&p| split.y[p]).collect();
+        let model =
+            lapse::fit_with_progress(xtr.view(), &ytr, &d.columns, params, seed, &stage.ticker())?;
+        drop(xtr);
+        let probabilities = model.probabilities(d.x.view());
+        let p_test: Vec<f64> = d
+            .rows(split, &split.test)
+            .iter()
+            .map(|&r| probabilities[r])
+            .collect();
+        let y_test: Vec<bool> = split.test.iter().map(|&p| split.y[p]).collect();
+        let test = lapse::metrics::evaluate(&p_test, &y_test, model.threshold);
+        let test_top10 = Confusion::at(
+            &p_test,
+            &y_test,
+            lapse::metrics::top_share_threshold(&p_test, 0.10),
+        );
+        Ok(LapseFit {
+            model,
+            probabilities,
+            test,
+            test_top10,
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_metrics(
+    (book, snap, split, design): (&Book, &Snapshot, &Split, &Design),
+    segments: &SegmentModel,
+    fit: &LapseFit,
+    oot: std::result::Result<OutOfTime, String>,
+    horizon_months: i32,
+) -> TrainMetrics {
+    let cutoff = snap.raw.cutoff;
+    let model = &fit.model;
+    let cv_roc_auc = model
+        .cv
+        .iter()
+        .find(|c| c.alpha == model.alpha)
+        .map_or(f64::NAN, |c| c.roc_auc);
+    let (out_of_time, out_of_time_skipped) = match oot {
+        Ok(o) => (Some(o), None),
+        Err(reason) => (None, Some(reason)),
+    };
+    TrainMetrics {
+        cutoff,
+        horizon_months,
+        clients: book.n_clients(),
+        active_clients: snap.active.len(),
+        labelled_clients: split.labelled.len(),
+        train_clients: split.train.len(),
+        test_clients: split.test.len(),
+        lapse_rate: split.lapse_rate(),
+        class_imbalance: format!(
+            "not reweighted or resampled: probabilities stay calibrated to the {:.1}% lapse \
+             rate; the imbalance is handled by the decision threshold",
+            100.0 * split.lapse_rate()
+        ),
+        alpha: model.alpha,
+        cv: model.cv.clone(),
+        cv_roc_auc,
+        threshold_rule: match model.threshold_rule {
+            lapse::ThresholdRule::BestF1 => "best F1 on out-of-fold predictions".into(),
+            lapse::ThresholdRule::TopShare(s) => format!("riskiest {:.0}% of clients", s * 100.0),
+        },
+        test: fit.test.clone(),
+        test_top10: fit.test_top10.clone(),
+        out_of_time,
+        out_of_time_skipped,
+        k: segments.k(),
+        k_reason: segments.k_reason.clone(),
+        k_choice: segments.choice.clone(),
+        dropped_features: design.fitted.dropped.clone(),
+    }
+}
+
+/// Every active client's training-time result, for `scores.csv`.
+fn scored_clients(
+    snap: &Snapshot,
+    split: &Split,
+    model: &SegmentModel,
+    (index, distance): (&[usize], &[f64]),
+    probabilities: &[f64],
+) -> Vec<Scored> {
+    snap.active
+        .iter()
+        .enumerate()
+        .map(|(r, &c)| Scored {
+            client: c,
+            split: if split.is_test[c] {
+                "test"
+            } else if is_labelled(snap.labels[c]) {
+                "train"
+            } else {
+                "unlabelled"
+            },
+            label: snap.labels[c],
+            segment: model.segments[index[r]].id,
+            distance: distance[r],
+            probability: probabilities[r],
+        })
+        .collect()
+}
+
+/// The previous model's segment id of every active client, when its features can be
+/// computed on this book.
+fn previous_assignment(
+    prev: &Bundle,
+    raw: &RawFeatures,
+    cats: &[(String, Option<&crate::ingest::Coded>)],
+    rows: &[usize],
+) -> Option<Vec<u32>> {
+    let x = prev.features.transform(raw, cats, rows).ok()?;
+    let (idx, _) = prev
+        .segments
+        .assign(x.view(), &prev.features.columns())
+        .ok()?;
+    Some(idx.iter().map(|&i| prev.segments.segments[i].id).collect())
+}
+
+/// Fit at cut-off minus the horizon (labels end at the cut-off), score at the cut-off.
+/// `score_snap` is the run's own snapshot at the cut-off (features and labels reused).
+fn out_of_time(
+    book: &Book,
+    score_snap: &Snapshot,
+    opts: &FitOptions,
+    alpha: f64,
+) -> std::result::Result<OutOfTime, String> {
+    if book.mode == Mode::Flat {
+        return Err("flat data has no dates: no out-of-time check".into());
+    }
+    let cutoff = score_snap.raw.cutoff;
+    let horizon = opts.horizon.get();
+    let early = cutoff.month_end_offset(-horizon);
+    let fit_snap = snapshot(book, early, horizon, cutoff).map_err(|e| e.to_string())?;
+    let (fit_rows, fit_y) = fit_snap.labelled();
+    let fit_lapsed = fit_y.iter().filter(|&&v| v).count();
+    if fit_lapsed < OOT_MIN_CLASS || fit_y.len() - fit_lapsed < OOT_MIN_CLASS {
+        return Err(format!(
+            "the history before {early} gives {fit_lapsed} lapsed of {} labelled clients: too \
+             few for an out-of-time fit",
+            fit_y.len()
+        ));
+    }
+    let cats = features::categorical_columns(book);
+    let fitted = FittedFeatures::fit(&fit_snap.raw, &cats, &fit_snap.active, MIN_LEVEL_SHARE)
+        .map_err(|e| e.to_string())?;
+    let x = fitted
+        .transform(&fit_snap.raw, &cats, &fit_rows)
+        .map_err(|e| e.to_string())?;
+    let fixed = lapse::LapseParams {
+        alphas: vec![alpha],
+        folds: 2,
+        ..(*opts.lapse).clone()
+    }
+    .check()
+    .map_err(|e| e.to_string())?;
+    let model = lapse::fit(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
+        .map_err(|e| e.to_string())?;
+    let (score_rows, score_y) = score_snap.labelled();
+    let xs: Array2<f64> = fitted
+        .transform(&score_snap.raw, &cats, &score_rows)
+        .map_err(|e| e.to_string())?;
+    let p = model.probabilities(xs.view());
+    Ok(OutOfTime {
+        fit_cutoff: early,
+        score_cutoff: cutoff,
+        metrics: lapse::metrics::evaluate(&p, &score_y, model.threshold),
+    })
+}
+
+fn scores_csv(book: &Book, scored: &[Scored]) -> String {
+    let mut out = String::from("client_id,split,label,segment_id,distance,lapse_probability\n");
+    for s in scored {
+        let label = match s.label {
+            Label::Lapsed => "lapsed",
+            Label::Stayed => "stayed",
+            Label::Excluded => "",
+        };
+        let id = book.client_ids.get(s.client).map_or("", String::as_str);
+        out.push_str(&format!(
+            "{},{},{label},{},{},{}\n",
+            crate::fsio::csv_field(id),
+            s.split,
+            s.segment,
+            s.distance,
+            s.probability
+        ));
+    }
+    out
+}
