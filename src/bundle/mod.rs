@@ -201,6 +201,34 @@ impl Bundle {
     /// Loads a bundle from a version directory, a `latest` file, or a models directory
     /// (whose `latest` is followed).
     ///
+    /// ```
+    /// use clientele::bundle::Bundle;
+    /// # use clientele::config::{Config, FlatConfig, Mode};
+    /// # use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+    /// # use clientele::schema::Source;
+    /// # use clientele::train::{fit, FitOptions};
+    /// # use polars::prelude::*;
+    /// # let n = 300;
+    /// # let ids: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
+    /// # let x: Vec<f64> = (0..n).map(|i| (i % 5) as f64).collect();
+    /// # let y: Vec<&str> = (0..n).map(|i| if (i % 5) + (i % 3) > 3 { "1" } else { "0" }).collect();
+    /// # let mut config = Config::default();
+    /// # config.mode = Mode::Flat;
+    /// # config.flat = Some(FlatConfig { path: "t.csv".into(), id: "id".into(), label: Some("y".into()),
+    /// #     positive: None, numeric: vec!["x".into()], categorical: vec![] });
+    /// # let frames = Frames::new().with(Source::Flat, df!("id" => ids, "x" => x, "y" => y)?);
+    /// # let loaded = load_from(&config, Input::Frames(&frames), &LoadOptions::from_config(&config, true), None)?;
+    /// let models = tempfile::tempdir()?;
+    /// let mut bundle = fit(&config, &loaded, &FitOptions::from_config(&config)?, None)?.bundle;
+    /// bundle.publish(models.path(), "2026-11-01T00:00:00Z", "", None)?;
+    ///
+    /// // The models directory's `latest` leads to the version just published.
+    /// let located = Bundle::load(models.path())?;
+    /// assert_eq!(located.bundle.version, bundle.version);
+    /// assert_eq!(located.dir, models.path().join(&bundle.version));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// `Error::Bundle` when nothing is found, the JSON is damaged, its format version is
     /// not this program's, or a value breaks an invariant no training run could break.

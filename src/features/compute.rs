@@ -17,6 +17,11 @@ pub struct RawFeatures {
 }
 
 impl RawFeatures {
+    /// A computed feature's column (`None` when this book's mode does not compute it).
+    pub fn feature(&self, feature: Feature) -> Option<&[f64]> {
+        self.column(feature.name())
+    }
+
     pub fn column(&self, name: &str) -> Option<&[f64]> {
         self.names
             .iter()
@@ -87,7 +92,38 @@ fn rows_until<'a>(
     })
 }
 
-/// Computes the features of every client in the book as of `cutoff`.
+/// Computes the features of every client in the book as of `cutoff`, from records dated
+/// on or before it.
+///
+/// ```
+/// use clientele::features::{compute, Feature};
+/// use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+/// use clientele::schema::Source;
+/// use clientele::{Config, Date};
+/// use polars::prelude::*;
+///
+/// let clients = df!("client_id" => ["C1"])?;
+/// let policies = df!(
+///     "policy_id" => ["P1", "P2"],
+///     "client_id" => ["C1", "C1"],
+///     "product" => ["term_life", "medical"],
+///     "start_date" => ["2020-01-15", "2026-06-01"],
+///     "annual_premium" => [1200.0, 800.0],
+/// )?;
+/// let frames = Frames::new()
+///     .with(Source::Clients, clients)
+///     .with(Source::Policies, policies);
+/// let config = Config::default();
+/// let mut opts = LoadOptions::from_config(&config, false);
+/// opts.extract_date = Date::parse("2026-09-30").unwrap();
+/// let book = load_from(&config, Input::Frames(&frames), &opts, None)?.book;
+///
+/// // As of 2025-12-31 the second policy has not started yet.
+/// let raw = compute(&book, Date::parse("2025-12-31").unwrap());
+/// assert_eq!(raw.feature(Feature::Policies), Some(&[1.0][..]));
+/// assert_eq!(raw.feature(Feature::PremiumInForce), Some(&[1200.0][..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn compute(book: &Book, cutoff: Date) -> RawFeatures {
     match book.mode {
         crate::config::Mode::Transactions => transactions(book, cutoff),

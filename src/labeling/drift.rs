@@ -102,6 +102,13 @@ impl Bins {
         }
     }
 
+    fn merge(&mut self, other: &Bins) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.missing += other.missing;
+    }
+
     /// (PSI against the training distribution, missing share now).
     fn psi(&self, dist: &Distribution) -> (f64, f64) {
         let present: usize = self.counts.iter().sum();
@@ -151,6 +158,28 @@ impl DriftCounts {
     }
 
     /// Adds the clients in force of one batch: their raw features, segments and scores.
+    /// Adds another part's counts (of the same bundle).
+    pub fn merge(&mut self, other: DriftCounts) {
+        for (a, b) in self.numeric.iter_mut().zip(&other.numeric) {
+            a.merge(b);
+        }
+        for (a, b) in self.categorical.iter_mut().zip(&other.categorical) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (a, b) in self.unseen.iter_mut().zip(other.unseen) {
+            for (level, n) in b {
+                *a.entry(level).or_default() += n;
+            }
+        }
+        for (id, n) in other.segments {
+            *self.segments.entry(id).or_default() += n;
+        }
+        self.score.merge(&other.score);
+        self.clients += other.clients;
+    }
+
     pub fn add(
         &mut self,
         b: &Bundle,

@@ -2,69 +2,26 @@
 //! chunk: segment, score, band, tier, stage, reasons and action per client, written out
 //! and summed into the run's aggregates and drift counts.
 
-use super::drift;
-use super::output::{LabelChunk, LabelWriter};
+use super::output::LabelChunk;
 use super::rules;
+use super::totals::PartTotals;
 use super::CHUNK;
 use crate::bundle::Bundle;
 use crate::config::ActionTable;
 use crate::config::Mode;
-use crate::error::Result;
+use crate::date::Date;
+use crate::error::{Error, Result};
 use crate::features::RawFeatures;
+use crate::ingest::{Book, Coded};
 use crate::progress::Stage;
-use crate::vocab::{band_word, LifecycleStage, RiskBand, ValueTier};
+use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
 use ndarray::ArrayView1;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-/// What labeling keeps about the whole book, summed over parts: segment and score of
-/// each client in force (for the percentiles), aggregates, and a small sample for the
-/// projection chart.
-pub struct Aggregates {
-    pub clients: usize,
-    pub active_segments: Vec<u32>,
-    pub active_probabilities: Vec<f64>,
-    /// Per segment index: sum of each model column (standardised) and of each numeric
-    /// feature in original units, over clients in force; and their count.
-    pub column_sums: Vec<Vec<f64>>,
-    pub original_sums: Vec<Vec<f64>>,
-    pub counts: Vec<usize>,
-    /// (tier, band) -> clients in force.
-    pub tier_band: BTreeMap<(String, String), usize>,
-    /// (segment id, action) -> clients (all).
-    pub actions: BTreeMap<(u32, String), usize>,
-    /// (segment id, action) -> clients in force: a segment's recommended focus.
-    pub active_actions: BTreeMap<(u32, String), usize>,
-    pub stages: BTreeMap<String, usize>,
-    /// (last month's segment, this month's segment) -> clients in both runs.
-    pub migration: BTreeMap<(u32, u32), usize>,
-    /// (segment id, segment-feature values) of the sampled clients.
-    pub projection: Vec<(u32, Vec<f64>)>,
-    pub imputed_clients: usize,
-}
-
-impl Aggregates {
-    pub fn new(b: &Bundle) -> Self {
-        let k = b.segments.segments.len();
-        let p = b.features.n_columns();
-        Aggregates {
-            clients: 0,
-            active_segments: Vec::new(),
-            active_probabilities: Vec::new(),
-            column_sums: vec![vec![0.0; p]; k],
-            original_sums: vec![vec![0.0; b.features.numeric.len()]; k],
-            counts: vec![0; k],
-            tier_band: BTreeMap::new(),
-            actions: BTreeMap::new(),
-            active_actions: BTreeMap::new(),
-            stages: BTreeMap::new(),
-            migration: BTreeMap::new(),
-            projection: Vec::new(),
-            imputed_clients: 0,
-        }
-    }
-}
+/// Clients drawn for the 2-D projection chart.
+const PROJECTION_SAMPLE: usize = 3_000;
 
 /// Everything labeling says about one client.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,11 +42,10 @@ pub struct ClientLabel {
 /// What every client of a part is labelled with: the bundle, the tier cuts, the
 /// action table, and the part's raw features resolved by name once.
 pub struct LabelContext<'a> {
-    b: &'a Bundle,
+    pub(super) b: &'a Bundle,
     actions: &'a ActionTable,
     cuts: rules::TierCuts,
     columns: rules::FeatureColumns<'a>,
-    raw_numeric: Vec<Option<&'a [f64]>>,
 }
 
 impl<'a> LabelContext<'a> {
@@ -99,12 +55,6 @@ impl<'a> LabelContext<'a> {
             actions,
             cuts: rules::TierCuts::from_bundle(b),
             columns: rules::FeatureColumns::new(b, raw),
-            raw_numeric: b
-                .features
-                .numeric
-                .iter()
-                .map(|f| raw.column(&f.name))
-                .collect(),
         }
     }
 
@@ -131,7 +81,7 @@ impl<'a> LabelContext<'a> {
             .features
             .numeric
             .iter()
-            .zip(&self.raw_numeric)
+            .zip(self.columns.model_numeric_columns())
             .filter(|(_, col)| col.and_then(|col| col.get(c)).is_none_or(|v| v.is_nan()))
             .map(|(f, _)| f.name.as_str())
             .collect();
@@ -159,63 +109,15 @@ impl<'a> LabelContext<'a> {
     }
 
     /// Client `c`'s numeric features in original units, cleaned as the model sees them.
-    fn cleaned_originals(&self, c: usize) -> impl Iterator<Item = f64> + '_ {
+    pub(super) fn cleaned_originals(&self, c: usize) -> impl Iterator<Item = f64> + '_ {
         self.b
             .features
             .numeric
             .iter()
-            .zip(&self.raw_numeric)
+            .zip(self.columns.model_numeric_columns())
             .map(move |(f, col)| {
                 f.clean(col.and_then(|col| col.get(c)).copied().unwrap_or(f64::NAN))
             })
-    }
-}
-
-impl Aggregates {
-    /// Adds one labelled client: `segment` is its segment's index, `previous` its
-    /// segment last month, `sampled` its segment-feature values when it is in the
-    /// projection sample.
-    fn count(
-        &mut self,
-        ctx: &LabelContext,
-        (c, segment, row): (usize, usize, ArrayView1<f64>),
-        l: &ClientLabel,
-        previous: Option<u32>,
-        sampled: Option<Vec<f64>>,
-    ) {
-        let id = ctx.b.segments.segments[segment].id;
-        if l.imputed {
-            self.imputed_clients += 1;
-        }
-        if let Some(prev) = previous {
-            *self.migration.entry((prev, id)).or_default() += 1;
-        }
-        *self.actions.entry((id, l.action.clone())).or_default() += 1;
-        *self.stages.entry(l.stage.as_str().to_string()).or_default() += 1;
-        if l.probability.is_none() {
-            return;
-        }
-        *self
-            .active_actions
-            .entry((id, l.action.clone()))
-            .or_default() += 1;
-        self.counts[segment] += 1;
-        for (acc, v) in self.column_sums[segment].iter_mut().zip(row.iter()) {
-            *acc += v;
-        }
-        for (acc, v) in self.original_sums[segment]
-            .iter_mut()
-            .zip(ctx.cleaned_originals(c))
-        {
-            *acc += v;
-        }
-        *self
-            .tier_band
-            .entry((l.tier.as_str().to_string(), band_word(l.band).to_string()))
-            .or_default() += 1;
-        if let Some(values) = sampled {
-            self.projection.push((id, values));
-        }
     }
 }
 
@@ -241,31 +143,57 @@ fn projection_sample(
     in_sample
 }
 
-/// Labels every client of one part (a whole book, or one client part of it) in chunks,
-/// writing the rows and adding to the run's aggregates and drift counts.
-#[allow(clippy::too_many_arguments)]
+/// One part of a book to label: its clients, their features as of the run's date, and
+/// what the run knows beyond them.
+pub struct Part<'a> {
+    pub book: &'a Book,
+    pub raw: &'a RawFeatures,
+    pub cats: &'a [(String, Option<&'a Coded>)],
+    /// Last month's segment per client-id hash (`--previous-run`).
+    pub previous: Option<&'a HashMap<u64, u32>>,
+    pub of: PartOf,
+}
+
+/// Which part of how many this is: seeds and sizes the part's share of the projection
+/// chart's sample, so the chart is the same for the same inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartOf {
+    pub index: u64,
+    pub parts: usize,
+}
+
+impl PartOf {
+    /// A book labelled in one piece.
+    pub const WHOLE: PartOf = PartOf { index: 0, parts: 1 };
+
+    fn sample_quota(self) -> usize {
+        PROJECTION_SAMPLE.div_ceil(self.parts.max(1))
+    }
+}
+
+/// Labels every client of one part in chunks, handing each chunk of rows to `sink` and
+/// adding to the run's totals.
+///
+/// # Errors
+/// A bundle that does not fit the part's features, or the sink's error.
 pub fn label_part(
     b: &Bundle,
-    book: &crate::ingest::Book,
-    raw: &RawFeatures,
-    cats: &[(String, Option<&crate::ingest::Coded>)],
+    part: &Part,
     actions: &ActionTable,
-    writer: &mut LabelWriter,
-    agg: &mut Aggregates,
-    drift_counts: &mut drift::DriftCounts,
-    previous: Option<&std::collections::HashMap<u64, u32>>,
-    sample: (u64, usize),
+    totals: &mut PartTotals,
+    sink: &mut dyn FnMut(LabelChunk) -> Result<()>,
 ) -> Result<()> {
+    let (book, raw) = (part.book, part.raw);
     let n = book.n_clients();
-    agg.clients += n;
+    totals.agg.clients += n;
     let columns = b.features.columns();
     let seg_cols = b.segments.column_indices(&columns)?;
-    let in_sample = projection_sample(b, raw, n, sample);
+    let in_sample = projection_sample(b, raw, n, (part.of.index, part.of.sample_quota()));
     let ctx = LabelContext::new(b, raw, actions);
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
-        let x = b.features.transform(raw, cats, &rows)?;
+        let x = b.features.transform(raw, part.cats, &rows)?;
         let (seg_idx, dist) = b.segments.assign(x.view(), &columns)?;
         let mut chunk = LabelChunk::default();
         let (mut scored, mut scored_segments, mut scored_p) = (Vec::new(), Vec::new(), Vec::new());
@@ -275,12 +203,15 @@ pub fn label_part(
             let active = raw.active.get(c).copied().unwrap_or(false);
             let label = ctx.label_client(c, active, row);
             let id = book.client_ids.get(c).map_or("", String::as_str);
-            let prev = previous
+            let prev = part
+                .previous
                 .and_then(|m| m.get(&crate::ingest::partition::client_hash(id)))
                 .copied();
             let sampled =
                 (active && in_sample[c]).then(|| seg_cols.iter().map(|&j| row[j]).collect());
-            agg.count(&ctx, (c, seg_idx[i], row), &label, prev, sampled);
+            totals
+                .agg
+                .count(&ctx, (c, seg_idx[i], row), &label, prev, sampled);
             if let Some(p) = label.probability {
                 scored.push(c);
                 scored_segments.push(seg.id);
@@ -288,12 +219,141 @@ pub fn label_part(
             }
             chunk.push(id, seg, dist[i], label);
         }
-        drift_counts.add(b, raw, cats, &scored, &scored_segments, &scored_p);
-        agg.active_segments.extend(scored_segments);
-        agg.active_probabilities.extend(scored_p);
-        writer.write(&chunk)?;
+        totals
+            .drift
+            .add(b, raw, part.cats, &scored, &scored_segments, &scored_p);
+        totals.agg.active_segments.extend(scored_segments);
+        totals.agg.active_probabilities.extend(scored_p);
+        sink(chunk)?;
         stage.inc();
     }
     stage.finish();
+    Ok(())
+}
+
+/// A labelled part held in memory: every client's labels, column by column, and what
+/// the part adds to the run's totals.
+pub struct LabelledPart {
+    pub labels: LabelChunk,
+    pub totals: PartTotals,
+}
+
+/// Labels a book (or one client part of it) in memory as of `as_of`, with the bundle's
+/// fitted statistics unchanged: the engine of `clientele-infer` without files. Parts'
+/// totals add up (`PartTotals::add`) to the whole book's summary.
+///
+/// ```
+/// use clientele::config::{ActionTable, Config, FlatConfig, Mode};
+/// use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+/// use clientele::labeling::{label_book, PartOf, PartTotals};
+/// use clientele::schema::Source;
+/// use clientele::train::{fit, FitOptions};
+/// use polars::prelude::*;
+///
+/// // A per-client table; labeling reads no label column, so the same shape serves both.
+/// let book = |n: usize| -> PolarsResult<DataFrame> {
+///     let ids: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
+///     let missed: Vec<f64> = (0..n).map(|i| (i % 5) as f64).collect();
+///     let tenure: Vec<f64> = (0..n).map(|i| ((i * 7) % 23) as f64).collect();
+///     let lapsed: Vec<&str> = (0..n).map(|i| if (i % 5) * 3 + (i % 7) > 9 { "1" } else { "0" }).collect();
+///     df!("id" => ids, "missed" => missed, "tenure" => tenure, "lapsed" => lapsed)
+/// };
+/// let mut config = Config::default();
+/// config.mode = Mode::Flat;
+/// config.flat = Some(FlatConfig {
+///     path: "clients.csv".into(),
+///     id: "id".into(),
+///     label: Some("lapsed".into()),
+///     positive: None,
+///     numeric: vec!["missed".into(), "tenure".into()],
+///     categorical: vec![],
+/// });
+/// let train = Frames::new().with(Source::Flat, book(400)?);
+/// let loaded = load_from(&config, Input::Frames(&train), &LoadOptions::from_config(&config, true), None)?;
+/// let bundle = fit(&config, &loaded, &FitOptions::from_config(&config)?, None)?.bundle;
+///
+/// // This month's book, in two client parts labelled separately and added up.
+/// let actions = ActionTable::check(&bundle.config.actions)?;
+/// let month = book(300)?;
+/// let mut totals = PartTotals::new(&bundle);
+/// for (index, rows) in [(0, month.slice(0, 150)), (1, month.slice(150, 150))] {
+///     let frames = Frames::new().with(Source::Flat, rows);
+///     let opts = LoadOptions::from_config(&config, false);
+///     let part = load_from(&config, Input::Frames(&frames), &opts, Some(&bundle.cleaning))?;
+///     let labelled = label_book(&bundle, &part.book, bundle.cutoff, &actions, PartOf { index, parts: 2 })?;
+///     assert_eq!(labelled.labels.len(), 150);
+///     totals.add(labelled.totals);
+/// }
+/// let (summary, _drift) = totals.summarise(&bundle, "in-memory".as_ref(), bundle.cutoff, false, 10);
+/// assert_eq!(summary.clients, 300);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// A book of another mode, or lacking a source the model was trained with; a bundle that
+/// does not fit the book's features.
+pub fn label_book(
+    b: &Bundle,
+    book: &Book,
+    as_of: Date,
+    actions: &ActionTable,
+    of: PartOf,
+) -> Result<LabelledPart> {
+    check_book(b, book)?;
+    let raw = crate::features::compute(book, as_of);
+    let cats = crate::features::categorical_columns(book);
+    let part = Part {
+        book,
+        raw: &raw,
+        cats: &cats,
+        previous: None,
+        of,
+    };
+    let mut totals = PartTotals::new(b);
+    let mut labels = LabelChunk::default();
+    label_part(b, &part, actions, &mut totals, &mut |chunk| {
+        labels.append(chunk);
+        Ok(())
+    })?;
+    Ok(LabelledPart { labels, totals })
+}
+
+/// A book can be labelled by a bundle when it is of the bundle's mode and holds every
+/// source the model was trained with: a feature computed from an absent source would
+/// silently be zero.
+///
+/// # Errors
+/// `Error::InvalidParameter` naming the mode or the missing sources.
+pub fn check_book(b: &Bundle, book: &Book) -> Result<()> {
+    if book.mode != b.config.mode {
+        return Err(Error::InvalidParameter(format!(
+            "the model was trained in {:?} mode, the data is {:?}",
+            b.config.mode, book.mode
+        )));
+    }
+    let present = |name: &str| match name {
+        "clients" => book.clients.is_some(),
+        "policies" => book.policies.is_some(),
+        "payments" => book.payments.is_some(),
+        "claims" => book.claims.is_some(),
+        "contacts" => book.contacts.is_some(),
+        "transactions" => book.transactions.is_some(),
+        "flat" => book.flat.is_some(),
+        _ => true,
+    };
+    let missing: Vec<&str> = b
+        .data
+        .files
+        .iter()
+        .map(|f| f.source.as_str())
+        .filter(|s| !present(s))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::InvalidParameter(format!(
+            "the model was trained with source(s) {missing:?}, which this data lacks: its \
+             features would be wrong; provide them (a file with only the header line is fine \
+             for a month without such records) or retrain without them"
+        )));
+    }
     Ok(())
 }

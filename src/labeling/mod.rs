@@ -8,8 +8,12 @@ mod label;
 pub mod output;
 pub mod rules;
 mod summary;
+mod totals;
 
-pub use label::{label_part, Aggregates, ClientLabel, LabelContext};
+pub use label::{
+    check_book, label_book, label_part, ClientLabel, LabelContext, LabelledPart, Part, PartOf,
+};
+pub use totals::{Aggregates, PartTotals};
 
 pub use summary::{summarise, RunSummary, SegmentSummary};
 

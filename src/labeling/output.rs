@@ -50,6 +50,23 @@ impl LabelChunk {
         self.client_id.is_empty()
     }
 
+    /// Appends another chunk's rows.
+    pub fn append(&mut self, other: LabelChunk) {
+        self.client_id.extend(other.client_id);
+        self.segment_id.extend(other.segment_id);
+        self.segment_name.extend(other.segment_name);
+        self.segment_distance.extend(other.segment_distance);
+        self.lapse_probability.extend(other.lapse_probability);
+        self.risk_band.extend(other.risk_band);
+        self.value_tier.extend(other.value_tier);
+        self.lifecycle_stage.extend(other.lifecycle_stage);
+        for (a, b) in self.reasons.iter_mut().zip(other.reasons) {
+            a.extend(b);
+        }
+        self.action.extend(other.action);
+        self.note.extend(other.note);
+    }
+
     /// Appends one client's row.
     pub fn push(&mut self, id: &str, segment: &Segment, distance: f64, l: ClientLabel) {
         self.client_id.push(id.to_string());

@@ -47,6 +47,11 @@ pub struct FeatureColumns<'a> {
 }
 
 impl<'a> FeatureColumns<'a> {
+    /// The raw column of each of the model's numeric features, in model order.
+    pub fn model_numeric_columns(&self) -> impl Iterator<Item = &Option<&'a [f64]>> + '_ {
+        self.model_numeric.iter()
+    }
+
     pub fn new(b: &Bundle, raw: &'a RawFeatures) -> Self {
         let mut by_feature = vec![None; Feature::ALL.len()];
         for (name, column) in raw.names.iter().zip(&raw.columns) {

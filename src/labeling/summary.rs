@@ -2,10 +2,11 @@
 //! show. Counts and means only: no client appears in it.
 
 use super::Aggregates;
-use crate::bundle::{Bundle, Located};
+use crate::bundle::Bundle;
 use crate::date::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SegmentSummary {
@@ -61,7 +62,7 @@ fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
 
 pub fn summarise(
     b: &Bundle,
-    located: &Located,
+    model_dir: &Path,
     as_of: Date,
     agg: &Aggregates,
     migration: Option<Vec<(u32, u32, usize)>>,
@@ -122,7 +123,7 @@ pub fn summarise(
     }
     RunSummary {
         model_version: b.version.clone(),
-        model_dir: located.dir.display().to_string(),
+        model_dir: model_dir.display().to_string(),
         model_created_at: b.created_at.clone(),
         model_cutoff: b.cutoff,
         horizon_months: b.horizon_months,

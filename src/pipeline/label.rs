@@ -10,14 +10,11 @@ use crate::error::{Error, Result};
 use crate::features;
 use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
 use crate::ingest::spec::DataSpec;
-use crate::labeling::{drift, label_part, output, summarise, Aggregates, RunSummary};
+use crate::labeling::drift::DriftReport;
+use crate::labeling::{check_book, label_part, output, Part, PartOf, PartTotals, RunSummary};
 use crate::progress::Stage;
-use drift::DriftReport;
 use output::LabelWriter;
 use std::path::{Path, PathBuf};
-
-/// Clients drawn for the 2-D projection chart.
-const PROJECTION_SAMPLE: usize = 3_000;
 
 #[derive(Clone, Debug)]
 pub struct InferOptions {
@@ -126,36 +123,6 @@ fn replace_rule(opts: &InferOptions) -> Replace {
     }
 }
 
-/// Sources the model was trained with must all be present: a feature computed from an
-/// absent source would silently be zero.
-fn check_sources(b: &Bundle, book: &crate::ingest::Book) -> Result<()> {
-    let present = |name: &str| match name {
-        "clients" => book.clients.is_some(),
-        "policies" => book.policies.is_some(),
-        "payments" => book.payments.is_some(),
-        "claims" => book.claims.is_some(),
-        "contacts" => book.contacts.is_some(),
-        "transactions" => book.transactions.is_some(),
-        "flat" => book.flat.is_some(),
-        _ => true,
-    };
-    let missing: Vec<&str> = b
-        .data
-        .files
-        .iter()
-        .map(|f| f.source.as_str())
-        .filter(|s| !present(s))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::InvalidParameter(format!(
-            "the model was trained with source(s) {missing:?}, which this data lacks: its \
-             features would be wrong; provide them (a file with only the header line is fine \
-             for a month without such records) or retrain without them"
-        )));
-    }
-    Ok(())
-}
-
 /// Books up to this many source rows (a 1,000,000-client book has ~35M) are labelled
 /// in one piece; larger ones in parts of about `ROWS_PER_PART` rows each, which keeps
 /// peak memory near that of a 600,000-client book whatever the book's size.
@@ -178,14 +145,14 @@ fn auto_parts(spec: &DataSpec) -> Result<usize> {
 }
 
 /// The data of each part: the whole book, or the split files with their origins.
-struct Part {
+struct PartFiles {
     spec: DataSpec,
     origins: std::collections::BTreeMap<crate::schema::Source, PathBuf>,
 }
 
-fn parts_of(spec: &DataSpec, parts: usize, dir: &Path) -> Result<Vec<Part>> {
+fn parts_of(spec: &DataSpec, parts: usize, dir: &Path) -> Result<Vec<PartFiles>> {
     if parts <= 1 {
-        return Ok(vec![Part {
+        return Ok(vec![PartFiles {
             spec: spec.clone(),
             origins: Default::default(),
         }]);
@@ -204,7 +171,7 @@ fn parts_of(spec: &DataSpec, parts: usize, dir: &Path) -> Result<Vec<Part>> {
                 entry.path = s.parts[p].file_name().map(PathBuf::from);
                 origins.insert(s.source, s.original.clone());
             }
-            Part {
+            PartFiles {
                 spec: DataSpec {
                     config,
                     data_dir: dir.join(p.to_string()),
@@ -283,7 +250,6 @@ fn run_parts(
         .transpose()?;
     let mut totals = Totals::new(b);
     let mut state: Option<RunState> = None;
-    let quota = PROJECTION_SAMPLE.div_ceil(parts.len());
     for (p, part) in parts.iter().enumerate() {
         let loaded = load_part(b, part)?;
         let book = &loaded.book;
@@ -295,18 +261,20 @@ fn run_parts(
         let raw = features::compute(book, st.as_of);
         let cats = features::categorical_columns(book);
         stage.finish();
-        label_part(
-            b,
+        let part = Part {
             book,
-            &raw,
-            &cats,
-            actions,
-            &mut st.writer,
-            &mut totals.agg,
-            &mut totals.drift,
-            previous.as_ref(),
-            (p as u64, quota),
-        )?;
+            raw: &raw,
+            cats: &cats,
+            previous: previous.as_ref(),
+            of: PartOf {
+                index: p as u64,
+                parts: parts.len(),
+            },
+        };
+        let writer = &mut st.writer;
+        label_part(b, &part, actions, &mut totals.labels, &mut |chunk| {
+            writer.write(&chunk)
+        })?;
         totals.quality.merge(loaded.report.clone());
         totals.quarantine.extend(loaded.quarantine);
     }
@@ -315,7 +283,7 @@ fn run_parts(
 }
 
 /// Reads and cleans one part with the bundle's cleaning statistics.
-fn load_part(b: &Bundle, part: &Part) -> Result<crate::ingest::Loaded> {
+fn load_part(b: &Bundle, part: &PartFiles) -> Result<crate::ingest::Loaded> {
     let stage = Stage::new("load", 1);
     let mut load_opts = crate::ingest::LoadOptions::from_config(&part.spec.config, false);
     load_opts.origins = part.origins.clone();
@@ -332,8 +300,7 @@ fn load_part(b: &Bundle, part: &Part) -> Result<crate::ingest::Loaded> {
 /// What every part adds to: the label aggregates, drift counts, data quality and the
 /// quarantined rows. Sums over parts equal the whole book's.
 struct Totals {
-    agg: Aggregates,
-    drift: drift::DriftCounts,
+    labels: PartTotals,
     quality: crate::ingest::QualityReport,
     quarantine: Vec<crate::ingest::quality::QuarantinedRow>,
 }
@@ -341,8 +308,7 @@ struct Totals {
 impl Totals {
     fn new(b: &Bundle) -> Self {
         Totals {
-            agg: Aggregates::new(b),
-            drift: drift::DriftCounts::new(b),
+            labels: PartTotals::new(b),
             quality: crate::ingest::QualityReport::default(),
             quarantine: Vec::new(),
         }
@@ -358,7 +324,7 @@ impl RunState {
         opts: &InferOptions,
         protected: &Protected,
     ) -> Result<Self> {
-        check_sources(b, book)?;
+        check_book(b, book)?;
         let as_of = choose_as_of(book, b, opts.as_of)?;
         let out_dir = opts
             .out
@@ -395,33 +361,26 @@ impl RunState {
         crate::ingest::quality::write_json(quality, &dir.join("data-quality.json"))?;
         crate::ingest::quality::write_quarantine(&totals.quarantine, &dir.join("quarantine.csv"))?;
         quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
-        let agg = &totals.agg;
-        let mean_p = agg.active_probabilities.iter().sum::<f64>()
-            / agg.active_probabilities.len().max(1) as f64;
-        let mut drift = totals.drift.finish(b, mean_p);
+        let (summary, mut drift) = totals.labels.summarise(
+            b,
+            &located.dir,
+            self.as_of,
+            with_previous,
+            opts.min_report_count,
+        );
         drift.unused_columns = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?
             .into_iter()
             .map(|(s, c)| (s.name().to_string(), c))
             .collect();
-        let migration = with_previous.then(|| {
-            agg.migration
-                .iter()
-                .map(|(&(a, c), &n)| (a, c, n))
-                .collect()
-        });
-        let summary = summarise(
-            b,
-            located,
-            self.as_of,
-            agg,
-            migration,
-            opts.min_report_count,
-        );
         write_json(&dir.join("drift.json"), &drift)?;
         write_json(&dir.join("summary.json"), &summary)?;
         let stage = Stage::new("charts", 1);
-        let charts =
-            crate::charts::labeling::draw_all(b, &summary, &agg.projection, &dir.join("charts"))?;
+        let charts = crate::charts::labeling::draw_all(
+            b,
+            &summary,
+            &totals.labels.agg.projection,
+            &dir.join("charts"),
+        )?;
         stage.finish();
         crate::report::write(
             b,

@@ -1,0 +1,157 @@
+//! The library's entry points (what the Python package and a Spark runner call): tables
+//! in memory load like files, and labeled parts add up to the whole book.
+
+use clientele::config::{ActionTable, Config, FlatConfig, Mode};
+use clientele::features::compute;
+use clientele::ingest::{self, load_from, Frames, Input, LoadOptions};
+use clientele::labeling::{label_book, PartOf, PartTotals};
+use clientele::schema::Source;
+use clientele::train::{fit, FitOptions};
+use clientele::Date;
+use polars::prelude::*;
+use std::path::Path;
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn frames_in_memory_load_and_compute_exactly_like_their_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/next-month");
+    let config = Config::default();
+    let mut opts = LoadOptions::from_config(&config, false);
+    opts.extract_date = d("2026-10-31");
+    let from_files = ingest::load(&config, &dir, &opts, None).unwrap();
+
+    let mut frames = Frames::new();
+    for source in Source::RELATIONAL {
+        let file = std::fs::File::open(dir.join(format!("{source}.parquet"))).unwrap();
+        frames = frames.with(source, ParquetReader::new(file).finish().unwrap());
+    }
+    let from_frames = load_from(&config, Input::Frames(&frames), &opts, None).unwrap();
+
+    assert_eq!(from_files.book.client_ids, from_frames.book.client_ids);
+    assert_eq!(from_files.cleaning, from_frames.cleaning);
+    assert_eq!(
+        from_files.quarantine.len(),
+        from_frames.quarantine.len(),
+        "same rows quarantined"
+    );
+    let a = compute(&from_files.book, d("2026-10-31"));
+    let b = compute(&from_frames.book, d("2026-10-31"));
+    assert_eq!(a.names, b.names);
+    for ((name, x), y) in a.names.iter().zip(&a.columns).zip(&b.columns) {
+        assert_eq!(bits(x), bits(y), "feature {name}");
+    }
+    assert_eq!(a.active, b.active);
+    // Errors name the frame where they would name a file.
+    let broken = Frames::new().with(
+        Source::Clients,
+        df!("client_id" => ["C1"], "age" => ["forty"]).unwrap(),
+    );
+    let err = load_from(&config, Input::Frames(&broken), &opts, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("<clients table>") && err.contains("age"),
+        "{err}"
+    );
+}
+
+/// A flat book of `n` clients whose lapse depends on missed payments and tenure.
+fn flat_table(n: usize) -> DataFrame {
+    let ids: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
+    let missed: Vec<f64> = (0..n).map(|i| (i % 5) as f64).collect();
+    let tenure: Vec<f64> = (0..n).map(|i| ((i * 7) % 23) as f64).collect();
+    let lapsed: Vec<&str> = (0..n)
+        .map(|i| if (i % 5) * 3 + (i % 7) > 9 { "1" } else { "0" })
+        .collect();
+    df!("id" => ids, "missed" => missed, "tenure" => tenure, "lapsed" => lapsed).unwrap()
+}
+
+fn flat_config() -> Config {
+    let config = Config {
+        mode: Mode::Flat,
+        flat: Some(FlatConfig {
+            path: "clients.csv".into(),
+            id: "id".into(),
+            label: Some("lapsed".into()),
+            positive: None,
+            numeric: vec!["missed".into(), "tenure".into()],
+            categorical: vec![],
+        }),
+        ..Config::default()
+    };
+    config.check().unwrap();
+    config
+}
+
+#[test]
+fn labelled_parts_add_up_to_the_whole_book() {
+    let config = flat_config();
+    let train = Frames::new().with(Source::Flat, flat_table(500));
+    let opts = LoadOptions::from_config(&config, true);
+    let loaded = load_from(&config, Input::Frames(&train), &opts, None).unwrap();
+    let bundle = fit(
+        &config,
+        &loaded,
+        &FitOptions::from_config(&config).unwrap(),
+        None,
+    )
+    .unwrap()
+    .bundle;
+    let actions = ActionTable::check(&bundle.config.actions).unwrap();
+    let month = flat_table(420);
+    let label = |df: DataFrame, of: PartOf| {
+        let frames = Frames::new().with(Source::Flat, df);
+        let opts = LoadOptions::from_config(&config, false);
+        let part = load_from(
+            &config,
+            Input::Frames(&frames),
+            &opts,
+            Some(&bundle.cleaning),
+        )
+        .unwrap();
+        label_book(&bundle, &part.book, bundle.cutoff, &actions, of).unwrap()
+    };
+    let whole = label(month.clone(), PartOf::WHOLE);
+    let mut totals = PartTotals::new(&bundle);
+    let mut probabilities = Vec::new();
+    for (index, (offset, len)) in [(0, 100), (100, 320)].into_iter().enumerate() {
+        let part = label(
+            month.slice(offset, len),
+            PartOf {
+                index: index as u64,
+                parts: 2,
+            },
+        );
+        assert_eq!(part.labels.len(), len);
+        probabilities.extend(part.labels.lapse_probability);
+        totals.add(part.totals);
+    }
+    assert_eq!(probabilities, whole.labels.lapse_probability);
+    let here = Path::new("models/x");
+    let (summary_parts, drift_parts) = totals.summarise(&bundle, here, bundle.cutoff, false, 5);
+    let (summary_whole, drift_whole) =
+        whole
+            .totals
+            .summarise(&bundle, here, bundle.cutoff, false, 5);
+    // Counts are exact; segment profiles are sums of floats, added in another order.
+    let mut rounded = summary_parts.clone();
+    for (p, w) in rounded.segments.iter_mut().zip(&summary_whole.segments) {
+        for ((_, std_p, orig_p), (_, std_w, orig_w)) in p.profile.iter_mut().zip(&w.profile) {
+            assert!((*std_p - std_w).abs() < 1e-12 && (*orig_p - orig_w).abs() < 1e-9);
+            (*std_p, *orig_p) = (*std_w, *orig_w);
+        }
+    }
+    assert_eq!(rounded, summary_whole);
+    assert_eq!(summary_whole.clients, 420);
+    assert_eq!(
+        serde_json::to_string(&drift_parts).unwrap(),
+        serde_json::to_string(&drift_whole).unwrap()
+    );
+}
