@@ -23,7 +23,6 @@ pub mod report;
 pub mod schema;
 pub mod segment;
 pub mod stats;
-pub mod synth;
 pub mod train;
 pub mod vocab;
 

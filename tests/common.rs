@@ -61,21 +61,21 @@ pub fn tiny_book(dir: &Path) {
 fn write_generated(
     dir: &Path,
     end: &str,
-    params: impl FnOnce(clientele::Date) -> clientele::synth::BookParams,
+    params: impl FnOnce(clientele::Date) -> clientele_synth::BookParams,
 ) {
-    use clientele::synth::{self, OutputFormat, WriteOptions};
+    use clientele_synth::{OutputFormat, WriteOptions};
     let end = clientele::Date::parse(end).unwrap();
-    let book = synth::generate(&params(end));
+    let book = clientele_synth::generate(&params(end));
     let opts = WriteOptions {
         view: end,
         format: OutputFormat::Csv,
         dirt: false,
     };
-    synth::write_book(&book, dir, &opts).unwrap();
+    clientele_synth::write_book(&book, dir, &opts).unwrap();
 }
 
-fn book_params(clients: usize, seed: u64, end: clientele::Date) -> clientele::synth::BookParams {
-    clientele::synth::BookParams {
+fn book_params(clients: usize, seed: u64, end: clientele::Date) -> clientele_synth::BookParams {
+    clientele_synth::BookParams {
         clients,
         seed,
         end,
@@ -135,7 +135,7 @@ pub fn infer(args: &[&str], cwd: &Path) -> Run {
 
 /// Writes a generated book with shifted incomes and lapse drivers (for drift tests).
 pub fn shifted_book(dir: &Path, clients: usize, income_factor: f64, lapse_shift: f64) {
-    write_generated(dir, "2026-10-31", |end| clientele::synth::BookParams {
+    write_generated(dir, "2026-10-31", |end| clientele_synth::BookParams {
         income_factor,
         lapse_shift,
         ..book_params(clients, 99, end)

@@ -2,8 +2,8 @@
 //! injected, drops exactly its duplicates, and the JSON report agrees with the manifest.
 
 mod common;
-use clientele::synth::{generate, write_book, BookParams, OutputFormat, WriteOptions};
 use clientele::Date;
+use clientele_synth::{generate, write_book, BookParams, OutputFormat, WriteOptions};
 use common::*;
 
 #[test]

@@ -3,8 +3,8 @@
 
 use super::model::*;
 use super::SynthBook;
-use crate::date::Date;
-use crate::error::{Error, Result};
+use clientele::error::{Error, Result};
+use clientele::Date;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -618,6 +618,6 @@ pub fn write_book(book: &SynthBook, dir: &Path, opts: &WriteOptions) -> Result<D
     files.push(emit(&truth, dir, false)?);
     let _ = files;
     let json = serde_json::to_vec_pretty(&m).map_err(|e| Error::Runtime(e.to_string()))?;
-    crate::fsio::write_atomic(&dir.join("manifest.json"), &json)?;
+    clientele::fsio::write_atomic(&dir.join("manifest.json"), &json)?;
     Ok(m)
 }

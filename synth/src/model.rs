@@ -2,7 +2,7 @@
 //! known lapse mechanism. Each client has its own random stream, so the book is the same
 //! whatever the thread count.
 
-use crate::date::Date;
+use clientele::Date;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 

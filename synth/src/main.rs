@@ -6,8 +6,8 @@
 //! book a month later into OUT/next-month, each with `truth.csv` and `manifest.json`.
 
 use clap::{Parser, ValueEnum};
-use clientele::synth::{generate, write_book, BookParams, OutputFormat, WriteOptions};
 use clientele::Date;
+use clientele_synth::{generate, write_book, BookParams, OutputFormat, WriteOptions};
 use std::path::PathBuf;
 use std::time::Instant;
 
