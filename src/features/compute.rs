@@ -68,6 +68,10 @@ impl Columns {
         }
     }
 
+    fn n_clients(&self) -> usize {
+        self.scratch.len()
+    }
+
     fn into_raw(self, cutoff: Date, active: Vec<bool>) -> RawFeatures {
         RawFeatures {
             cutoff,
@@ -190,10 +194,6 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
     let n = book.n_clients();
     let mut cols = Columns::new(RELATIONAL, n, 0.0);
     let mut active = vec![false; n];
-    let y12 = c.month_end_offset(-12).max(c.add_months(-12));
-    let m6 = c.add_months(-6);
-    let y36 = c.add_months(-36);
-
     for unknown_until_seen in [
         Feature::Age,
         Feature::Dependents,
@@ -208,80 +208,17 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         cols.col(unknown_until_seen).fill(f64::NAN);
     }
     if let Some(t) = &book.clients {
-        let birth = t.dates("birth_date");
-        let age = t.numbers("age");
-        let deps = t.numbers("dependents");
-        let income = t.numbers("annual_income");
-        for i in 0..n.min(t.len()) {
-            let from_birth = birth.and_then(|b| b[i]).map(|b| c.years_since(b));
-            cols.col(Feature::Age)[i] =
-                from_birth.or_else(|| age.map(|a| a[i])).unwrap_or(f64::NAN);
-            cols.col(Feature::Dependents)[i] = deps.map_or(f64::NAN, |d| d[i]);
-            cols.col(Feature::LogIncome)[i] = income.map_or(f64::NAN, |x| x[i].max(0.0).ln_1p());
-        }
+        client_attributes(t, c, &mut cols);
     }
     if let Some(t) = &book.policies {
         policies(t, c, &mut cols, &mut active);
     }
     let mut premiums_paid = vec![0.0; n];
     if let Some(t) = &book.payments {
-        let (due, paid, amount) = (
-            t.dates("due_date"),
-            t.dates("paid_date"),
-            t.numbers("amount"),
-        );
-        let mut dues_12 = vec![0.0; n];
-        let mut last_paid: Vec<Option<Date>> = vec![None; n];
-        if let (Some(due), Some(amount)) = (due, amount) {
-            for (r, ci, d) in rows_until(t, due, c) {
-                let p = paid.and_then(|p| p[r]).filter(|p| *p <= c);
-                if let Some(p) = p {
-                    premiums_paid[ci] += amount[r];
-                    last_paid[ci] = last_paid[ci].max(Some(p));
-                    if p > y36 {
-                        cols.col(Feature::Payments36m)[ci] += 1.0;
-                    }
-                    if p > y12 {
-                        cols.col(Feature::Paid12m)[ci] += amount[r];
-                    }
-                }
-                if d > y12 {
-                    dues_12[ci] += 1.0;
-                    if p.is_none() {
-                        cols.col(Feature::Missed12m)[ci] += 1.0;
-                        if d > m6 {
-                            cols.col(Feature::Missed6m)[ci] += 1.0;
-                        }
-                    }
-                }
-            }
-        }
-        for i in 0..n {
-            if dues_12[i] > 0.0 {
-                cols.col(Feature::RenewalRate12m)[i] =
-                    1.0 - cols.col(Feature::Missed12m)[i] / dues_12[i];
-            }
-            if let Some(p) = last_paid[i] {
-                cols.col(Feature::DaysSincePayment)[i] = days(p, c);
-            }
-        }
+        payments(t, c, &mut cols, &mut premiums_paid);
     }
     if let Some(t) = &book.claims {
-        let mut claims_paid = vec![0.0; n];
-        if let Some(date) = t.dates("claim_date") {
-            let paid = t.numbers("amount_paid");
-            for (r, ci, d) in rows_until(t, date, c) {
-                claims_paid[ci] += paid.map_or(0.0, |p| if p[r].is_nan() { 0.0 } else { p[r] });
-                if d > y12 {
-                    cols.col(Feature::Claims12m)[ci] += 1.0;
-                }
-            }
-        }
-        for i in 0..n {
-            if premiums_paid[i] > 0.0 {
-                cols.col(Feature::ClaimsRatio)[i] = claims_paid[i] / premiums_paid[i];
-            }
-        }
+        claims(t, c, &mut cols, &premiums_paid);
     }
     if let Some(t) = &book.contacts {
         contacts(t, c, &mut cols);
@@ -294,6 +231,90 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         }
     }
     cols.into_raw(c, active)
+}
+
+/// The start of the 12-month window: a month-end cut-off looks back to the month end.
+fn year_before(c: Date) -> Date {
+    c.month_end_offset(-12).max(c.add_months(-12))
+}
+
+fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
+    let birth = t.dates("birth_date");
+    let age = t.numbers("age");
+    let deps = t.numbers("dependents");
+    let income = t.numbers("annual_income");
+    for i in 0..cols.n_clients().min(t.len()) {
+        let from_birth = birth.and_then(|b| b[i]).map(|b| c.years_since(b));
+        cols.col(Feature::Age)[i] = from_birth.or_else(|| age.map(|a| a[i])).unwrap_or(f64::NAN);
+        cols.col(Feature::Dependents)[i] = deps.map_or(f64::NAN, |d| d[i]);
+        cols.col(Feature::LogIncome)[i] = income.map_or(f64::NAN, |x| x[i].max(0.0).ln_1p());
+    }
+}
+
+/// RFM and payment behaviour; adds each client's premiums paid to `premiums_paid` (the
+/// claims ratio's denominator).
+fn payments(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &mut [f64]) {
+    let n = premiums_paid.len();
+    let (y12, m6, y36) = (year_before(c), c.add_months(-6), c.add_months(-36));
+    let (due, paid, amount) = (
+        t.dates("due_date"),
+        t.dates("paid_date"),
+        t.numbers("amount"),
+    );
+    let mut dues_12 = vec![0.0; n];
+    let mut last_paid: Vec<Option<Date>> = vec![None; n];
+    if let (Some(due), Some(amount)) = (due, amount) {
+        for (r, ci, d) in rows_until(t, due, c) {
+            let p = paid.and_then(|p| p[r]).filter(|p| *p <= c);
+            if let Some(p) = p {
+                premiums_paid[ci] += amount[r];
+                last_paid[ci] = last_paid[ci].max(Some(p));
+                if p > y36 {
+                    cols.col(Feature::Payments36m)[ci] += 1.0;
+                }
+                if p > y12 {
+                    cols.col(Feature::Paid12m)[ci] += amount[r];
+                }
+            }
+            if d > y12 {
+                dues_12[ci] += 1.0;
+                if p.is_none() {
+                    cols.col(Feature::Missed12m)[ci] += 1.0;
+                    if d > m6 {
+                        cols.col(Feature::Missed6m)[ci] += 1.0;
+                    }
+                }
+            }
+        }
+    }
+    for i in 0..n {
+        if dues_12[i] > 0.0 {
+            cols.col(Feature::RenewalRate12m)[i] =
+                1.0 - cols.col(Feature::Missed12m)[i] / dues_12[i];
+        }
+        if let Some(p) = last_paid[i] {
+            cols.col(Feature::DaysSincePayment)[i] = days(p, c);
+        }
+    }
+}
+
+fn claims(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &[f64]) {
+    let y12 = year_before(c);
+    let mut claims_paid = vec![0.0; premiums_paid.len()];
+    if let Some(date) = t.dates("claim_date") {
+        let paid = t.numbers("amount_paid");
+        for (r, ci, d) in rows_until(t, date, c) {
+            claims_paid[ci] += paid.map_or(0.0, |p| if p[r].is_nan() { 0.0 } else { p[r] });
+            if d > y12 {
+                cols.col(Feature::Claims12m)[ci] += 1.0;
+            }
+        }
+    }
+    for (i, &premiums) in premiums_paid.iter().enumerate() {
+        if premiums > 0.0 {
+            cols.col(Feature::ClaimsRatio)[i] = claims_paid[i] / premiums;
+        }
+    }
 }
 
 fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
@@ -343,7 +364,7 @@ fn contacts(t: &Table, c: Date, cols: &mut Columns) {
         return;
     };
     let m6 = c.add_months(-6);
-    let mut last: Vec<Option<Date>> = vec![None; cols.scratch.len()];
+    let mut last: Vec<Option<Date>> = vec![None; cols.n_clients()];
     for (r, ci, d) in rows_until(t, date, c) {
         last[ci] = last[ci].max(Some(d));
         if d <= m6 {

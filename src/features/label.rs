@@ -39,87 +39,100 @@ pub fn lapse_labels(
              choose an earlier --as-of or a shorter --horizon-months"
         )));
     }
+    Ok(match book.mode {
+        Mode::Flat => flat_labels(book),
+        Mode::Transactions => transaction_labels(book, cutoff, horizon_end),
+        Mode::Relational => policy_labels(book, cutoff, horizon_end),
+    })
+}
+
+/// Flat mode: the table's own label column.
+fn flat_labels(book: &Book) -> Vec<Label> {
+    book.flat
+        .as_ref()
+        .and_then(|f| f.label.as_ref())
+        .map(|l| {
+            l.iter()
+                .map(|&y| if y { Label::Lapsed } else { Label::Stayed })
+                .collect()
+        })
+        .unwrap_or_else(|| vec![Label::Excluded; book.n_clients()])
+}
+
+/// Transactions mode: a client who transacted by the cut-off lapses when no
+/// transaction follows within the horizon.
+fn transaction_labels(book: &Book, cutoff: Date, horizon_end: Date) -> Vec<Label> {
     let n = book.n_clients();
-    match book.mode {
-        Mode::Flat => Ok(book
-            .flat
-            .as_ref()
-            .and_then(|f| f.label.as_ref())
-            .map(|l| {
-                l.iter()
-                    .map(|&y| if y { Label::Lapsed } else { Label::Stayed })
-                    .collect()
-            })
-            .unwrap_or_else(|| vec![Label::Excluded; n])),
-        Mode::Transactions => {
-            let mut before = vec![false; n];
-            let mut after = vec![false; n];
-            if let Some(t) = &book.transactions {
-                if let Some(date) = t.dates("date") {
-                    for r in 0..t.len() {
-                        let (Some(d), ci) = (date[r], t.client[r]) else {
-                            continue;
-                        };
-                        if ci == MISSING {
-                            continue;
-                        }
-                        if d <= cutoff {
-                            before[ci as usize] = true;
-                        } else if d <= horizon_end {
-                            after[ci as usize] = true;
-                        }
-                    }
-                }
-            }
-            Ok((0..n)
-                .map(|i| match (before[i], after[i]) {
-                    (false, _) => Label::Excluded,
-                    (true, true) => Label::Stayed,
-                    (true, false) => Label::Lapsed,
-                })
-                .collect())
-        }
-        Mode::Relational => {
-            let mut in_force_at_cutoff = vec![false; n];
-            let mut in_force_at_end = vec![false; n];
-            let mut churn_ending = vec![false; n];
-            let Some(t) = &book.policies else {
-                return Ok(vec![Label::Excluded; n]);
-            };
-            let (Some(start), end) = (t.dates("start_date"), t.dates("end_date")) else {
-                return Ok(vec![Label::Excluded; n]);
-            };
-            let reason = t.coded("end_reason");
+    let mut before = vec![false; n];
+    let mut after = vec![false; n];
+    if let Some(t) = &book.transactions {
+        if let Some(date) = t.dates("date") {
             for r in 0..t.len() {
-                let (Some(s), ci) = (start[r], t.client[r]) else {
+                let (Some(d), ci) = (date[r], t.client[r]) else {
                     continue;
                 };
                 if ci == MISSING {
                     continue;
                 }
-                let ci = ci as usize;
-                let e = end.and_then(|e| e[r]);
-                let alive = |d: Date| s <= d && e.is_none_or(|e| e > d);
-                in_force_at_cutoff[ci] |= alive(cutoff);
-                in_force_at_end[ci] |= alive(horizon_end);
-                if e.is_some_and(|e| e > cutoff && e <= horizon_end) {
-                    let why = reason.and_then(|x| x.get(r)).unwrap_or("other");
-                    churn_ending[ci] |= CHURN_REASONS.contains(&why);
+                if d <= cutoff {
+                    before[ci as usize] = true;
+                } else if d <= horizon_end {
+                    after[ci as usize] = true;
                 }
             }
-            Ok((0..n)
-                .map(|i| {
-                    if !in_force_at_cutoff[i] {
-                        Label::Excluded
-                    } else if in_force_at_end[i] {
-                        Label::Stayed
-                    } else if churn_ending[i] {
-                        Label::Lapsed
-                    } else {
-                        Label::Excluded
-                    }
-                })
-                .collect())
         }
     }
+    (0..n)
+        .map(|i| match (before[i], after[i]) {
+            (false, _) => Label::Excluded,
+            (true, true) => Label::Stayed,
+            (true, false) => Label::Lapsed,
+        })
+        .collect()
+}
+
+/// Relational mode: in force at the cut-off, and at the horizon's end nothing in force
+/// after a policy ended by lapse, surrender or non-renewal.
+fn policy_labels(book: &Book, cutoff: Date, horizon_end: Date) -> Vec<Label> {
+    let n = book.n_clients();
+    let mut in_force_at_cutoff = vec![false; n];
+    let mut in_force_at_end = vec![false; n];
+    let mut churn_ending = vec![false; n];
+    let Some(t) = &book.policies else {
+        return vec![Label::Excluded; n];
+    };
+    let (Some(start), end) = (t.dates("start_date"), t.dates("end_date")) else {
+        return vec![Label::Excluded; n];
+    };
+    let reason = t.coded("end_reason");
+    for r in 0..t.len() {
+        let (Some(s), ci) = (start[r], t.client[r]) else {
+            continue;
+        };
+        if ci == MISSING {
+            continue;
+        }
+        let ci = ci as usize;
+        let e = end.and_then(|e| e[r]);
+        let alive = |d: Date| s <= d && e.is_none_or(|e| e > d);
+        in_force_at_cutoff[ci] |= alive(cutoff);
+        in_force_at_end[ci] |= alive(horizon_end);
+        if e.is_some_and(|e| e > cutoff && e <= horizon_end) {
+            let why = reason.and_then(|x| x.get(r)).unwrap_or("other");
+            churn_ending[ci] |= CHURN_REASONS.contains(&why);
+        }
+    }
+    (0..n)
+        .map(|i| {
+            if !in_force_at_cutoff[i] {
+                Label::Excluded
+            } else if in_force_at_end[i] {
+                Label::Stayed
+            } else if churn_ending[i] {
+                Label::Lapsed
+            } else {
+                Label::Excluded
+            }
+        })
+        .collect()
 }

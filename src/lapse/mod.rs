@@ -249,77 +249,18 @@ pub fn fit_with_progress(
             params.folds
         )));
     }
-    // Cross-validation sample (stratified, seeded) when the training part is large.
-    let cv_rows: Vec<usize> = if y.len() > params.cv_sample {
-        let (_, keep) = stratified_split(y, params.cv_sample as f64 / y.len() as f64, seed ^ 0xC5);
-        keep
-    } else {
-        (0..y.len()).collect()
-    };
+    let cv_rows = cv_sample(y, params.cv_sample, seed);
     let xcv = x.select(Axis(0), &cv_rows);
     let ycv: Vec<bool> = cv_rows.iter().map(|&i| y[i]).collect();
-    let folds = stratified_folds(&ycv, params.folds, seed ^ 0xF0);
-    // Every (penalty, fold) fit is independent: run them in parallel, then put each
-    // fold's predictions back by position, so the result does not depend on threads.
-    let tasks: Vec<(usize, usize)> = (0..params.alphas.len())
-        .flat_map(|a| (0..params.folds).map(move |f| (a, f)))
-        .collect();
-    let fold_predictions = tasks
-        .par_iter()
-        .map(|&(a, f)| {
-            let (tr, te): (Vec<usize>, Vec<usize>) = (0..ycv.len()).partition(|&i| folds[i] != f);
-            let ytr: Vec<bool> = tr.iter().map(|&i| ycv[i]).collect();
-            let (w, b) = fit_once(
-                xcv.select(Axis(0), &tr).view(),
-                &ytr,
-                params.alphas[a],
-                params.max_iterations,
-                None,
-            )?;
-            let p = predict(xcv.select(Axis(0), &te).view(), &w, b);
-            step();
-            Ok((te, p, w, b))
-        })
-        .collect::<Result<Vec<(Vec<usize>, Vec<f64>, Vec<f64>, f64)>>>()?;
-    let mut cv = Vec::new();
-    let mut best: Option<(f64, Vec<f64>)> = None;
-    for (a, &alpha) in params.alphas.iter().enumerate() {
-        let mut oof = vec![0.0; ycv.len()];
-        for (te, p, _, _) in &fold_predictions[a * params.folds..(a + 1) * params.folds] {
-            for (&i, &pi) in te.iter().zip(p) {
-                oof[i] = pi;
-            }
-        }
-        let point = CvPoint {
-            alpha,
-            log_loss: metrics::log_loss(&oof, &ycv),
-            roc_auc: metrics::roc_auc(&oof, &ycv),
-        };
-        if best.as_ref().is_none_or(|(ll, _)| point.log_loss < *ll) {
-            best = Some((point.log_loss, oof));
-        }
-        cv.push(point);
-    }
-    let (best_ll, oof) = best.ok_or_else(|| Error::Runtime("no penalty was tried".into()))?;
-    let alpha = cv
-        .iter()
-        .find(|c| c.log_loss == best_ll)
-        .map_or(params.alphas[0], |c| c.alpha);
+    let fits = fold_fits(xcv.view(), &ycv, params, seed, step)?;
+    let choice = choose_alpha(&fits, &ycv, params)?;
+    let (alpha, oof, cv) = (choice.alpha, choice.oof, choice.cv);
     // The final fit on every training client starts from the mean of the chosen
     // penalty's fold fits: same optimum, far fewer iterations on large books.
-    let chosen = cv.iter().position(|c| c.alpha == alpha).unwrap_or(0);
-    let fold_fits = &fold_predictions[chosen * params.folds..(chosen + 1) * params.folds];
-    let k = fold_fits.len().max(1) as f64;
-    let w0: Vec<f64> = (0..x.ncols())
-        .map(|j| {
-            fold_fits
-                .iter()
-                .map(|f| f.2.get(j).copied().unwrap_or(0.0))
-                .sum::<f64>()
-                / k
-        })
-        .collect();
-    let b0 = fold_fits.iter().map(|f| f.3).sum::<f64>() / k;
+    let (w0, b0) = mean_fit(
+        &fits[choice.index * params.folds..][..params.folds],
+        x.ncols(),
+    );
     let (coefficients, intercept) = fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0)))?;
     step();
     let threshold = match params.threshold {
@@ -348,6 +289,118 @@ pub fn fit_with_progress(
         cv,
         odds_ratios,
     })
+}
+
+/// The clients cross-validation runs on: a stratified, seeded sample of `max` when the
+/// training part is larger, else all.
+fn cv_sample(y: &[bool], max: usize, seed: u64) -> Vec<usize> {
+    if y.len() > max {
+        stratified_split(y, max as f64 / y.len() as f64, seed ^ 0xC5).1
+    } else {
+        (0..y.len()).collect()
+    }
+}
+
+/// One cross-validation fit: the held-out fold's rows and predictions, and the weights.
+struct FoldFit {
+    test_rows: Vec<usize>,
+    predictions: Vec<f64>,
+    weights: Vec<f64>,
+    intercept: f64,
+}
+
+/// Every (penalty, fold) fit, penalty-major. The fits are independent and run in
+/// parallel; each keeps its fold's rows, so results do not depend on threads.
+fn fold_fits(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    params: &LapseParams,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+) -> Result<Vec<FoldFit>> {
+    let folds = stratified_folds(y, params.folds, seed ^ 0xF0);
+    let tasks: Vec<(usize, usize)> = (0..params.alphas.len())
+        .flat_map(|a| (0..params.folds).map(move |f| (a, f)))
+        .collect();
+    tasks
+        .par_iter()
+        .map(|&(a, f)| {
+            let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| folds[i] != f);
+            let ytr: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+            let (w, b) = fit_once(
+                x.select(Axis(0), &tr).view(),
+                &ytr,
+                params.alphas[a],
+                params.max_iterations,
+                None,
+            )?;
+            let predictions = predict(x.select(Axis(0), &te).view(), &w, b);
+            step();
+            Ok(FoldFit {
+                test_rows: te,
+                predictions,
+                weights: w,
+                intercept: b,
+            })
+        })
+        .collect()
+}
+
+/// The penalty with the least out-of-fold log-loss.
+struct AlphaChoice {
+    alpha: f64,
+    /// Its position in `LapseParams::alphas`.
+    index: usize,
+    /// Its out-of-fold predictions (thresholds are chosen on them).
+    oof: Vec<f64>,
+    cv: Vec<CvPoint>,
+}
+
+fn choose_alpha(fits: &[FoldFit], y: &[bool], params: &LapseParams) -> Result<AlphaChoice> {
+    let mut cv: Vec<CvPoint> = Vec::new();
+    let mut best: Option<(usize, Vec<f64>)> = None;
+    for (a, &alpha) in params.alphas.iter().enumerate() {
+        let mut oof = vec![0.0; y.len()];
+        for fit in &fits[a * params.folds..(a + 1) * params.folds] {
+            for (&i, &pi) in fit.test_rows.iter().zip(&fit.predictions) {
+                oof[i] = pi;
+            }
+        }
+        let point = CvPoint {
+            alpha,
+            log_loss: metrics::log_loss(&oof, y),
+            roc_auc: metrics::roc_auc(&oof, y),
+        };
+        if best
+            .as_ref()
+            .is_none_or(|&(b, _)| point.log_loss < cv[b].log_loss)
+        {
+            best = Some((a, oof));
+        }
+        cv.push(point);
+    }
+    let (index, oof) = best.ok_or_else(|| Error::Runtime("no penalty was tried".into()))?;
+    Ok(AlphaChoice {
+        alpha: params.alphas[index],
+        index,
+        oof,
+        cv,
+    })
+}
+
+/// The mean of some fits' weights and intercepts.
+fn mean_fit(fits: &[FoldFit], n_columns: usize) -> (Vec<f64>, f64) {
+    let k = fits.len().max(1) as f64;
+    let w = (0..n_columns)
+        .map(|j| {
+            fits.iter()
+                .map(|f| f.weights.get(j).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                / k
+        })
+        .collect();
+    let b = fits.iter().map(|f| f.intercept).sum::<f64>() / k;
+    (w, b)
 }
 
 /// Standard errors from the inverse of the penalised Hessian at the optimum
