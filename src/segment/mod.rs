@@ -354,6 +354,87 @@ fn profile_value(input: &SegmentInput, raw_cols: &[Option<&[f64]>], col: usize, 
     }
 }
 
+/// Per-cluster sums of every model column (original units for numeric features), sizes
+/// and label counts, with the whole book's mean and standard deviation of each column.
+struct Tally {
+    sums: Vec<Vec<f64>>,
+    sizes: Vec<usize>,
+    lapsed: Vec<usize>,
+    labelled: Vec<usize>,
+    book_mean: Vec<f64>,
+    book_sd: Vec<f64>,
+}
+
+impl Tally {
+    fn of(input: &SegmentInput, labels: &[usize], k: usize, p: usize) -> Self {
+        let mut sums = vec![vec![0.0; p]; k];
+        let mut book_sum = vec![0.0; p];
+        let mut book_sq = vec![0.0; p];
+        let mut sizes = vec![0usize; k];
+        let mut lapsed = vec![0usize; k];
+        let mut labelled = vec![0usize; k];
+        let raw_cols: Vec<Option<&[f64]>> = input
+            .fitted
+            .numeric
+            .iter()
+            .map(|f| input.raw.column(&f.name))
+            .collect();
+        for (row, &l) in labels.iter().enumerate() {
+            sizes[l] += 1;
+            match input.labels.get(input.rows[row]) {
+                Some(Label::Lapsed) => {
+                    lapsed[l] += 1;
+                    labelled[l] += 1;
+                }
+                Some(Label::Stayed) => labelled[l] += 1,
+                _ => {}
+            }
+            for j in 0..p {
+                let v = profile_value(input, &raw_cols, j, row);
+                sums[l][j] += v;
+                book_sum[j] += v;
+                book_sq[j] += v * v;
+            }
+        }
+        let nf = labels.len().max(1) as f64;
+        let book_mean: Vec<f64> = book_sum.iter().map(|s| s / nf).collect();
+        let book_sd = book_sq
+            .iter()
+            .zip(&book_mean)
+            .map(|(sq, m)| (sq / nf - m * m).max(0.0).sqrt())
+            .collect();
+        Tally {
+            sums,
+            sizes,
+            lapsed,
+            labelled,
+            book_mean,
+            book_sd,
+        }
+    }
+
+    /// Cluster `c`'s mean of each column and its z-score against the book.
+    fn profile(&self, c: usize, columns: &[String]) -> Vec<ProfileEntry> {
+        columns
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let mean = self.sums[c][j] / self.sizes[c].max(1) as f64;
+                let z = if self.book_sd[j] > 0.0 {
+                    (mean - self.book_mean[j]) / self.book_sd[j]
+                } else {
+                    0.0
+                };
+                ProfileEntry {
+                    feature: name.clone(),
+                    mean,
+                    z,
+                }
+            })
+            .collect()
+    }
+}
+
 fn describe(
     input: &SegmentInput,
     features: &[String],
@@ -362,45 +443,7 @@ fn describe(
     order: &[usize],
 ) -> Vec<Segment> {
     let columns = input.fitted.columns();
-    let n = labels.len();
-    let k = centres.nrows();
-    let p = columns.len();
-    let mut sums = vec![vec![0.0; p]; k];
-    let mut book_sum = vec![0.0; p];
-    let mut book_sq = vec![0.0; p];
-    let mut sizes = vec![0usize; k];
-    let mut lapsed = vec![0usize; k];
-    let mut labelled = vec![0usize; k];
-    let raw_cols: Vec<Option<&[f64]>> = input
-        .fitted
-        .numeric
-        .iter()
-        .map(|f| input.raw.column(&f.name))
-        .collect();
-    for (row, &l) in labels.iter().enumerate() {
-        sizes[l] += 1;
-        match input.labels.get(input.rows[row]) {
-            Some(Label::Lapsed) => {
-                lapsed[l] += 1;
-                labelled[l] += 1;
-            }
-            Some(Label::Stayed) => labelled[l] += 1,
-            _ => {}
-        }
-        for j in 0..p {
-            let v = profile_value(input, &raw_cols, j, row);
-            sums[l][j] += v;
-            book_sum[j] += v;
-            book_sq[j] += v * v;
-        }
-    }
-    let nf = n.max(1) as f64;
-    let book_mean: Vec<f64> = book_sum.iter().map(|s| s / nf).collect();
-    let book_sd: Vec<f64> = book_sq
-        .iter()
-        .zip(&book_mean)
-        .map(|(sq, m)| (sq / nf - m * m).max(0.0).sqrt())
-        .collect();
+    let t = Tally::of(input, labels, centres.nrows(), columns.len());
     let feature_stats: BTreeMap<&str, &crate::features::NumericFeature> = input
         .fitted
         .numeric
@@ -411,24 +454,8 @@ fn describe(
         .iter()
         .enumerate()
         .map(|(id, &c)| {
-            let size = sizes[c];
-            let profile: Vec<ProfileEntry> = columns
-                .iter()
-                .enumerate()
-                .map(|(j, name)| {
-                    let mean = sums[c][j] / size.max(1) as f64;
-                    let z = if book_sd[j] > 0.0 {
-                        (mean - book_mean[j]) / book_sd[j]
-                    } else {
-                        0.0
-                    };
-                    ProfileEntry {
-                        feature: name.clone(),
-                        mean,
-                        z,
-                    }
-                })
-                .collect();
+            let size = t.sizes[c];
+            let profile = t.profile(c, &columns);
             let centre: Vec<f64> = centres.row(c).to_vec();
             let centre_original = features
                 .iter()
@@ -441,9 +468,9 @@ fn describe(
                 generated_name: name.clone(),
                 name,
                 size,
-                share: size as f64 / nf,
-                lapse_rate: (labelled[c] > 0).then(|| lapsed[c] as f64 / labelled[c] as f64),
-                labelled: labelled[c],
+                share: size as f64 / labels.len().max(1) as f64,
+                lapse_rate: (t.labelled[c] > 0).then(|| t.lapsed[c] as f64 / t.labelled[c] as f64),
+                labelled: t.labelled[c],
                 centre,
                 centre_original,
                 profile,
@@ -476,6 +503,64 @@ pub fn apply_names(model: &mut SegmentModel, names: &BTreeMap<u32, String>) -> R
 ///
 /// `previous_assignment` is the previous model's segment id of every clustered client
 /// (the previous bundle applied to this book), for the migration table.
+/// Distance between every new centre and every previous one, in this model's
+/// standardised space (previous centres are converted from original units).
+fn centre_distances(
+    model: &SegmentModel,
+    previous: &SegmentModel,
+    fitted: &FittedFeatures,
+) -> Vec<Vec<f64>> {
+    let stats: Vec<Option<&crate::features::NumericFeature>> = model
+        .features
+        .iter()
+        .map(|f| fitted.numeric.iter().find(|n| &n.name == f))
+        .collect();
+    let prev_centres: Vec<Vec<f64>> = previous
+        .segments
+        .iter()
+        .map(|s| {
+            s.centre_original
+                .iter()
+                .zip(&stats)
+                .map(|(&v, st)| st.map_or(v, |st| st.standardise(v)))
+                .collect()
+        })
+        .collect();
+    model
+        .segments
+        .iter()
+        .map(|s| {
+            prev_centres
+                .iter()
+                .map(|p| {
+                    s.centre
+                        .iter()
+                        .zip(p)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Clients per (previous segment id, new segment id), from each client's segment index
+/// in the new model and id in the previous one.
+fn migration_counts(
+    model: &SegmentModel,
+    current: &[usize],
+    previous: &[u32],
+    fallback_id: u32,
+) -> Vec<(u32, u32, usize)> {
+    let mut counts: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+    for (&cur, &p) in current.iter().zip(previous) {
+        let new_id = model.segments.get(cur).map_or(fallback_id, |s| s.id);
+        *counts.entry((p, new_id)).or_default() += 1;
+    }
+    counts.into_iter().map(|((a, b), c)| (a, b, c)).collect()
+}
+
 pub fn carry_over(
     model: &mut SegmentModel,
     previous: &SegmentModel,
@@ -492,40 +577,7 @@ pub fn carry_over(
             model.features.join(", ")
         )));
     }
-    let stats: Vec<Option<&crate::features::NumericFeature>> = model
-        .features
-        .iter()
-        .map(|f| fitted.numeric.iter().find(|n| &n.name == f))
-        .collect();
-    // Previous centres, from original units into this model's standardised space.
-    let prev_centres: Vec<Vec<f64>> = previous
-        .segments
-        .iter()
-        .map(|s| {
-            s.centre_original
-                .iter()
-                .zip(&stats)
-                .map(|(&v, st)| st.map_or(v, |st| st.standardise(v)))
-                .collect()
-        })
-        .collect();
-    let cost: Vec<Vec<f64>> = model
-        .segments
-        .iter()
-        .map(|s| {
-            prev_centres
-                .iter()
-                .map(|p| {
-                    s.centre
-                        .iter()
-                        .zip(p)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum::<f64>()
-                        .sqrt()
-                })
-                .collect()
-        })
-        .collect();
+    let cost = centre_distances(model, previous, fitted);
     let matched = optimal_matching(&cost);
     let mut next_id = previous
         .segments
@@ -559,12 +611,7 @@ pub fn carry_over(
         .map(|(_, s)| s.id)
         .collect();
     let migration = previous_assignment.map_or_else(Vec::new, |prev| {
-        let mut counts: BTreeMap<(u32, u32), usize> = BTreeMap::new();
-        for (&cur, &p) in current_assignment.iter().zip(prev) {
-            let new_id = model.segments.get(cur).map_or(old_ids[0], |s| s.id);
-            *counts.entry((p, new_id)).or_default() += 1;
-        }
-        counts.into_iter().map(|((a, b), c)| (a, b, c)).collect()
+        migration_counts(model, current_assignment, prev, old_ids[0])
     });
     model.transition = Some(Transition {
         previous_version: previous_version.to_string(),
