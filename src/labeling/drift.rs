@@ -229,22 +229,60 @@ impl DriftCounts {
 
     /// The drift report of everything added.
     pub fn finish(&self, b: &Bundle, mean_probability: f64) -> DriftReport {
-        let mut items = Vec::new();
-        for (f, bins) in b.features.numeric.iter().zip(&self.numeric) {
-            let (p, missing) = bins.psi(&f.distribution);
-            items.push(DriftItem {
-                kind: "feature".into(),
-                name: f.name.clone(),
-                psi: p,
-                status: Status::of(p),
-                detail: format!(
-                    "missing {:.1}% (training {:.1}%)",
-                    missing * 100.0,
-                    f.distribution.missing_share * 100.0
-                ),
-            });
+        let mut items = self.numeric_items(b);
+        let (categorical, unseen_levels) = self.categorical_items(b);
+        items.extend(categorical);
+        items.push(self.segment_item(b));
+        let (p, _) = self.score.psi(&b.drift.score);
+        items.push(DriftItem {
+            kind: "score".into(),
+            name: "lapse probability".into(),
+            psi: p,
+            status: Status::of(p),
+            detail: format!(
+                "mean {:.1}% (training lapse rate {:.1}%)",
+                mean_probability * 100.0,
+                b.lapse.training_lapse_rate * 100.0
+            ),
+        });
+        let status = items.iter().map(|i| i.status).max().unwrap_or(Status::Ok);
+        DriftReport {
+            watch_threshold: WATCH,
+            retrain_threshold: RETRAIN,
+            status,
+            items,
+            unseen_levels,
+            unused_columns: Vec::new(),
         }
+    }
+
+    fn numeric_items(&self, b: &Bundle) -> Vec<DriftItem> {
+        b.features
+            .numeric
+            .iter()
+            .zip(&self.numeric)
+            .map(|(f, bins)| {
+                let (p, missing) = bins.psi(&f.distribution);
+                DriftItem {
+                    kind: "feature".into(),
+                    name: f.name.clone(),
+                    psi: p,
+                    status: Status::of(p),
+                    detail: format!(
+                        "missing {:.1}% (training {:.1}%)",
+                        missing * 100.0,
+                        f.distribution.missing_share * 100.0
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// One item per categorical feature, and the levels unseen in training that now
+    /// hold at least 1% of clients: (feature, level, share).
+    fn categorical_items(&self, b: &Bundle) -> (Vec<DriftItem>, Vec<(String, String, f64)>) {
         let n = self.clients.max(1) as f64;
+        let mut items = Vec::new();
         let mut unseen_levels = Vec::new();
         for ((c, counts), unseen) in b
             .features
@@ -274,6 +312,11 @@ impl DriftCounts {
                 ),
             });
         }
+        (items, unseen_levels)
+    }
+
+    fn segment_item(&self, b: &Bundle) -> DriftItem {
+        let n = self.clients.max(1) as f64;
         let expected: Vec<f64> = b.drift.segment_shares.iter().map(|(_, s)| *s).collect();
         let actual: Vec<f64> = b
             .drift
@@ -282,7 +325,7 @@ impl DriftCounts {
             .map(|(id, _)| self.segments.get(id).copied().unwrap_or(0) as f64 / n)
             .collect();
         let p = psi(&expected, &actual);
-        items.push(DriftItem {
+        DriftItem {
             kind: "segments".into(),
             name: "segment shares".into(),
             psi: p,
@@ -295,27 +338,6 @@ impl DriftCounts {
                 .map(|((id, e), a)| format!("{id}: {:.1}%->{:.1}%", e * 100.0, a * 100.0))
                 .collect::<Vec<_>>()
                 .join(", "),
-        });
-        let (p, _) = self.score.psi(&b.drift.score);
-        items.push(DriftItem {
-            kind: "score".into(),
-            name: "lapse probability".into(),
-            psi: p,
-            status: Status::of(p),
-            detail: format!(
-                "mean {:.1}% (training lapse rate {:.1}%)",
-                mean_probability * 100.0,
-                b.lapse.training_lapse_rate * 100.0
-            ),
-        });
-        let status = items.iter().map(|i| i.status).max().unwrap_or(Status::Ok);
-        DriftReport {
-            watch_threshold: WATCH,
-            retrain_threshold: RETRAIN,
-            status,
-            items,
-            unseen_levels,
-            unused_columns: Vec::new(),
         }
     }
 }

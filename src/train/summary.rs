@@ -30,6 +30,17 @@ pub fn summary(o: &TrainOutcome) -> String {
             .collect();
         let _ = writeln!(s, "dropped   {}", dropped.join("; "));
     }
+    segments_lines(&mut s, b);
+    lapse_lines(&mut s, m);
+    for (what, path) in super::describe_paths(o) {
+        let _ = writeln!(s, "{what:<13} {}", path.display());
+    }
+    s
+}
+
+/// The segment table and, with a previous model, what carried over.
+fn segments_lines(s: &mut String, b: &crate::bundle::Bundle) {
+    let m = &b.metrics;
     let _ = writeln!(s, "segments  {}", m.k_reason);
     let _ = writeln!(
         s,
@@ -57,6 +68,10 @@ pub fn summary(o: &TrainOutcome) -> String {
             t.retired.len()
         );
     }
+}
+
+/// Held-out and out-of-time lapse metrics, and the decision threshold.
+fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics) {
     let _ = writeln!(
         s,
         "lapse     ROC AUC {:.3} (cross-validated) / {:.3} (held-out test); PR AUC {:.3}; \
@@ -90,8 +105,4 @@ pub fn summary(o: &TrainOutcome) -> String {
         }
         (None, None) => {}
     }
-    for (what, path) in super::describe_paths(o) {
-        let _ = writeln!(s, "{what:<13} {}", path.display());
-    }
-    s
 }
