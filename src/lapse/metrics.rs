@@ -171,7 +171,37 @@ pub fn evaluate(p: &[f64], y: &[bool], threshold: f64) -> Metrics {
     let n = p.len();
     let lapsed = y.iter().filter(|&&v| v).count();
     let order = by_risk(p);
-    // Precision-recall: average precision.
+    let brier = p
+        .iter()
+        .zip(y)
+        .map(|(&pi, &yi)| (pi - f64::from(u8::from(yi))).powi(2))
+        .sum::<f64>()
+        / n.max(1) as f64;
+    let calibration = calibration_bins(p, y, &order);
+    let ece = calibration
+        .iter()
+        .map(|b| b.count as f64 * (b.mean_predicted - b.observed_rate).abs())
+        .sum::<f64>()
+        / n.max(1) as f64;
+    Metrics {
+        clients: n,
+        lapsed,
+        base_rate: lapsed as f64 / n.max(1) as f64,
+        roc_auc: roc_auc(p, y),
+        pr_auc: average_precision(y, &order, lapsed),
+        log_loss: log_loss(p, y),
+        brier,
+        ece,
+        calibration,
+        gains: gains(y, &order, lapsed),
+        confusion: Confusion::at(p, y, threshold),
+        roc_curve: roc_curve(y, &order, lapsed),
+    }
+}
+
+/// Area under the precision-recall curve as average precision, over `order` (riskiest
+/// first).
+fn average_precision(y: &[bool], order: &[usize], lapsed: usize) -> f64 {
     let (mut tp, mut ap) = (0.0, 0.0);
     for (rank, &i) in order.iter().enumerate() {
         if y[i] {
@@ -179,18 +209,16 @@ pub fn evaluate(p: &[f64], y: &[bool], threshold: f64) -> Metrics {
             ap += tp / (rank + 1) as f64;
         }
     }
-    let pr_auc = ap / lapsed.max(1) as f64;
-    let brier = p
-        .iter()
-        .zip(y)
-        .map(|(&pi, &yi)| (pi - f64::from(u8::from(yi))).powi(2))
-        .sum::<f64>()
-        / n.max(1) as f64;
-    // Calibration: ten equal-count bins of the predictions.
-    let mut calibration = Vec::new();
+    ap / lapsed.max(1) as f64
+}
+
+/// Ten equal-count bins of the predictions, least risky first.
+fn calibration_bins(p: &[f64], y: &[bool], order: &[usize]) -> Vec<CalibrationBin> {
+    let n = p.len();
     let bins = 10.min(n.max(1));
-    let mut asc = order.clone();
+    let mut asc = order.to_vec();
     asc.reverse();
+    let mut calibration = Vec::new();
     for b in 0..bins {
         let (lo, hi) = (b * n / bins, (b + 1) * n / bins);
         if hi <= lo {
@@ -205,16 +233,17 @@ pub fn evaluate(p: &[f64], y: &[bool], threshold: f64) -> Metrics {
             count: slice.len(),
         });
     }
-    let ece = calibration
-        .iter()
-        .map(|b| b.count as f64 * (b.mean_predicted - b.observed_rate).abs())
-        .sum::<f64>()
-        / n.max(1) as f64;
+    calibration
+}
+
+/// Share of lapses captured by calling the riskiest 5%, 10%, ... 100%.
+fn gains(y: &[bool], order: &[usize], lapsed: usize) -> Vec<Gain> {
+    let n = order.len();
     let mut cumulative = vec![0usize; n + 1];
     for (rank, &i) in order.iter().enumerate() {
         cumulative[rank + 1] = cumulative[rank] + usize::from(y[i]);
     }
-    let gains = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
         .iter()
         .map(|&share| {
             let k = ((n as f64 * share).round() as usize).min(n);
@@ -225,11 +254,15 @@ pub fn evaluate(p: &[f64], y: &[bool], threshold: f64) -> Metrics {
                 lift: captured / share,
             }
         })
-        .collect();
-    // ROC curve thinned to about 100 points.
+        .collect()
+}
+
+/// The ROC curve, thinned to about 100 points.
+fn roc_curve(y: &[bool], order: &[usize], lapsed: usize) -> Vec<(f64, f64)> {
+    let n = order.len();
     let neg = (n - lapsed).max(1) as f64;
     let step = (n / 100).max(1);
-    let mut roc_curve = vec![(0.0, 0.0)];
+    let mut curve = vec![(0.0, 0.0)];
     let (mut tp, mut fp) = (0.0, 0.0);
     for (rank, &i) in order.iter().enumerate() {
         if y[i] {
@@ -238,23 +271,10 @@ pub fn evaluate(p: &[f64], y: &[bool], threshold: f64) -> Metrics {
             fp += 1.0;
         }
         if (rank + 1) % step == 0 || rank + 1 == n {
-            roc_curve.push((fp / neg, tp / lapsed.max(1) as f64));
+            curve.push((fp / neg, tp / lapsed.max(1) as f64));
         }
     }
-    Metrics {
-        clients: n,
-        lapsed,
-        base_rate: lapsed as f64 / n.max(1) as f64,
-        roc_auc: roc_auc(p, y),
-        pr_auc,
-        log_loss: log_loss(p, y),
-        brier,
-        ece,
-        calibration,
-        gains,
-        confusion: Confusion::at(p, y, threshold),
-        roc_curve,
-    }
+    curve
 }
 
 #[cfg(test)]
