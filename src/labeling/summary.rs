@@ -80,41 +80,7 @@ pub fn summarise(
         .enumerate()
         .map(|(i, seg)| {
             let probs = by_segment.remove(&seg.id).unwrap_or_default();
-            let count = agg.counts[i];
-            let nf = count.max(1) as f64;
-            let top_action = agg
-                .active_actions
-                .iter()
-                .filter(|((id, _), _)| *id == seg.id)
-                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0 .1.cmp(&a.0 .1)))
-                .map_or_else(String::new, |((_, a), _)| a.clone());
-            SegmentSummary {
-                id: seg.id,
-                name: seg.name.clone(),
-                traits: seg.generated_name.clone(),
-                clients: count,
-                share: count as f64 / scored.max(1) as f64,
-                training_lapse_rate: seg.lapse_rate,
-                mean_probability: probs.iter().sum::<f64>() / nf,
-                high_risk_share: probs.iter().filter(|&&p| p >= b.lapse.bands.high).count() as f64
-                    / nf,
-                probability_quantiles: quantiles(probs),
-                top_action,
-                suppressed: count < min_report_count,
-                profile: b
-                    .features
-                    .numeric
-                    .iter()
-                    .enumerate()
-                    .map(|(j, f)| {
-                        (
-                            f.name.clone(),
-                            agg.column_sums[i][j] / nf,
-                            agg.original_sums[i][j] / nf,
-                        )
-                    })
-                    .collect(),
-            }
+            segment_summary(b, (i, seg), probs, agg, scored, min_report_count)
         })
         .collect();
     let mut actions: BTreeMap<String, usize> = BTreeMap::new();
@@ -144,5 +110,50 @@ pub fn summarise(
         stages: agg.stages.iter().map(|(s, n)| (s.clone(), *n)).collect(),
         actions: actions.into_iter().collect(),
         migration,
+    }
+}
+
+/// One segment's line of the run summary: size, risk, the commonest action, the profile.
+fn segment_summary(
+    b: &Bundle,
+    (i, seg): (usize, &crate::segment::Segment),
+    probs: Vec<f64>,
+    agg: &Aggregates,
+    scored: usize,
+    min_report_count: usize,
+) -> SegmentSummary {
+    let count = agg.counts[i];
+    let nf = count.max(1) as f64;
+    let top_action = agg
+        .active_actions
+        .iter()
+        .filter(|((id, _), _)| *id == seg.id)
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0 .1.cmp(&a.0 .1)))
+        .map_or_else(String::new, |((_, a), _)| a.clone());
+    SegmentSummary {
+        id: seg.id,
+        name: seg.name.clone(),
+        traits: seg.generated_name.clone(),
+        clients: count,
+        share: count as f64 / scored.max(1) as f64,
+        training_lapse_rate: seg.lapse_rate,
+        mean_probability: probs.iter().sum::<f64>() / nf,
+        high_risk_share: probs.iter().filter(|&&p| p >= b.lapse.bands.high).count() as f64 / nf,
+        probability_quantiles: quantiles(probs),
+        top_action,
+        suppressed: count < min_report_count,
+        profile: b
+            .features
+            .numeric
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                (
+                    f.name.clone(),
+                    agg.column_sums[i][j] / nf,
+                    agg.original_sums[i][j] / nf,
+                )
+            })
+            .collect(),
     }
 }
