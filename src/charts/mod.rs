@@ -69,6 +69,8 @@ pub struct ChartFiles {
     pub title: String,
     pub png: PathBuf,
     pub svg: PathBuf,
+    /// The SVG document as written (the report inlines it without reading it back).
+    pub svg_text: String,
 }
 
 /// Draws a chart as `<dir>/<name>.png` and `.svg`, each written to a temporary name and
@@ -123,6 +125,7 @@ macro_rules! chart {
             title: $title.to_string(),
             png: png_path,
             svg: svg_path,
+            svg_text: svg,
         }
     }};
 }
