@@ -1,6 +1,19 @@
 //! The data contract: the one place that names each source's fields, their types and
 //! whether they are required. A user's file names are mapped onto these by the config.
 
+/// Which shape the input data has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Clients, policies, payments, claims and contacts tables (any subset).
+    #[default]
+    Relational,
+    /// One table of (client id, date, amount).
+    Transactions,
+    /// One row per client with declared feature columns and, for training, a label.
+    Flat,
+}
+
 /// The sources a book can be made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,18 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Which shape the input data has.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Clients, policies, payments, claims and contacts tables (any subset).
-    #[default]
-    Relational,
-    /// One table of (client id, date, amount).
-    Transactions,
-    /// One row per client with declared feature columns and, for training, a label.
-    Flat,
-}
+pub use crate::schema::Mode;
 
 /// Where one source lives and how its columns are named.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -170,6 +159,46 @@ impl Config {
         }
     }
 
+    /// `[segments] features` must name model columns this mode can have: a computed
+    /// feature, a declared flat column, or a one-hot level (`<categorical>=<level>`). A
+    /// misspelled name is an error here, not a surprise after the data is read.
+    fn check_segment_features(&self) -> Result<()> {
+        let categorical: Vec<&str> = match (self.mode, &self.flat) {
+            (Mode::Flat, Some(flat)) => flat.categorical.iter().map(String::as_str).collect(),
+            (Mode::Relational, _) => crate::vocab::CATEGORICAL.to_vec(),
+            _ => Vec::new(),
+        };
+        let numeric: Vec<&str> = match (self.mode, &self.flat) {
+            (Mode::Flat, Some(flat)) => flat.numeric.iter().map(String::as_str).collect(),
+            _ => crate::vocab::Feature::catalogue(self.mode)
+                .iter()
+                .map(|f| f.name())
+                .collect(),
+        };
+        for f in &self.segments.features {
+            let one_hot = f
+                .split_once('=')
+                .is_some_and(|(c, _)| categorical.contains(&c));
+            if !one_hot && !numeric.contains(&f.as_str()) {
+                return Err(self.config_error(format!(
+                    "[segments] features names '{f}', which is not a feature of {:?} mode; \
+                     numeric features: {}{}",
+                    self.mode,
+                    numeric.join(", "),
+                    if categorical.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; one-hot levels as <column>=<level> of {}",
+                            categorical.join(", ")
+                        )
+                    }
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Validates names and ranges once, so that later code can trust them.
     pub fn check(&self) -> Result<()> {
         self.segments.clone().check()?;
@@ -209,6 +238,7 @@ impl Config {
             }
             flat.check_roles().map_err(|m| self.config_error(m))?;
         }
+        self.check_segment_features()?;
         let pct = self.cleaning.max_invalid_percent;
         if !(0.0..=100.0).contains(&pct) {
             return Err(self.config_error(format!(
@@ -311,5 +341,24 @@ mod tests {
 
         let bad: Config = toml::from_str("[cleaning]\nmax_invalid_percent = 150.0\n").unwrap();
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn segment_features_are_checked_against_the_mode_at_load() {
+        let cfg = |text: &str| toml::from_str::<Config>(text).unwrap().check();
+        cfg("[segments]\nfeatures = [\"age\", \"logins_6m\", \"gender=female\"]\n").unwrap();
+        let err = cfg("[segments]\nfeatures = [\"agee\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'agee'") && err.contains("log_income"),
+            "{err}"
+        );
+        // A relational feature in transactions mode, and a flat column not declared.
+        assert!(cfg("mode = \"transactions\"\n[segments]\nfeatures = [\"age\"]\n").is_err());
+        let flat =
+            "mode = \"flat\"\n[flat]\npath = \"t.csv\"\nnumeric = [\"x\"]\ncategorical = [\"c\"]\n";
+        cfg(&format!("{flat}[segments]\nfeatures = [\"x\", \"c=a\"]\n")).unwrap();
+        assert!(cfg(&format!("{flat}[segments]\nfeatures = [\"y\"]\n")).is_err());
     }
 }

@@ -1,9 +1,9 @@
 //! Raw feature values per client as of a cut-off. Records dated after the cut-off are
 //! never read: every loop goes through `rows_until`, which filters on the record's date.
 
-use super::feature::{Feature, RELATIONAL, TRANSACTIONS};
 use crate::date::Date;
 use crate::ingest::{Book, Table, MISSING};
+use crate::vocab::feature::{Feature, RELATIONAL, TRANSACTIONS};
 
 /// Unscaled features, one column per feature, NaN where a value is unknown.
 #[derive(Clone, Debug)]

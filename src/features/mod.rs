@@ -6,12 +6,11 @@
 
 mod compute;
 mod design;
-mod feature;
 mod label;
 
+pub use crate::vocab::{Feature, CATEGORICAL};
 pub use compute::{compute, data_end, RawFeatures};
 pub use design::{
     categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,
 };
-pub use feature::{Feature, CATEGORICAL};
 pub use label::{lapse_labels, Label};

@@ -1,7 +1,12 @@
-//! The business vocabulary: value tiers, risk bands and lifecycle stages. Each is a closed
+//! The business vocabulary: value tiers, risk bands, lifecycle stages and the computed
+//! features (`feature.rs`). Each is a closed
 //! set, so each is a type; its words (as written in the labels, the action rules of a
 //! config and the report) are defined here once. A misspelled tier in code does not
 //! compile; in a config it is an error at load.
+
+pub mod feature;
+
+pub use feature::{Feature, CATEGORICAL};
 
 use std::fmt;
 

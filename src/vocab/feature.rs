@@ -3,7 +3,7 @@
 //! or a low value. Code refers to features by `Feature`, so a misspelled feature does not
 //! compile; flat mode's features are the config's columns and stay names.
 
-use crate::config::Mode;
+use crate::schema::Mode;
 
 macro_rules! features {
     ($($variant:ident => $name:literal, $group:literal, $meaning:literal, ($high:literal, $low:literal);)*) => {
