@@ -99,6 +99,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A file that should exist and does not.
+    pub fn not_found(path: PathBuf) -> Error {
+        Error::Read {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "file does not exist"),
+        }
+    }
+
     /// The process exit code: 2 for the user's data, config or flags, 1 otherwise.
     /// (Errors from other crates reaching a binary exit 1 too.)
     pub fn exit_code(&self) -> u8 {

@@ -14,6 +14,18 @@ pub enum Mode {
     Flat,
 }
 
+impl Mode {
+    /// The sources a book of this mode is read from (flat: its one table, configured
+    /// apart).
+    pub fn sources(self) -> &'static [Source] {
+        match self {
+            Mode::Relational => &Source::RELATIONAL,
+            Mode::Transactions => &[Source::Transactions],
+            Mode::Flat => &[],
+        }
+    }
+}
+
 /// The sources a book can be made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

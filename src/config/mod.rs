@@ -204,11 +204,7 @@ impl Config {
         self.segments.clone().check()?;
         self.lapse.clone().check()?;
         ActionTable::check(&self.actions)?;
-        let allowed: &[Source] = match self.mode {
-            Mode::Relational => &Source::RELATIONAL,
-            Mode::Transactions => &[Source::Transactions],
-            Mode::Flat => &[],
-        };
+        let allowed = self.mode.sources();
         for (name, source) in &self.sources {
             let Some(src) = allowed.iter().copied().find(|s| s.name() == name) else {
                 return Err(self.config_error(format!(
@@ -257,11 +253,7 @@ impl Config {
     /// The sources this run reads, with their resolved paths. A source named in the
     /// config must exist; with no config entry, a default file is used when present.
     pub fn resolve_sources(&self, data_dir: &Path) -> Result<Vec<(Source, PathBuf, SourceConfig)>> {
-        let candidates: &[Source] = match self.mode {
-            Mode::Relational => &Source::RELATIONAL,
-            Mode::Transactions => &[Source::Transactions],
-            Mode::Flat => &[],
-        };
+        let candidates = self.mode.sources();
         let mut out = Vec::new();
         for &src in candidates {
             match self.sources.get(src.name()) {
@@ -276,13 +268,7 @@ impl Config {
                         })?,
                     };
                     if !path.exists() {
-                        return Err(Error::Read {
-                            path,
-                            source: std::io::Error::new(
-                                std::io::ErrorKind::NotFound,
-                                "file does not exist",
-                            ),
-                        });
+                        return Err(Error::not_found(path));
                     }
                     out.push((src, path, sc.clone()));
                 }

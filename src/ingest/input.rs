@@ -4,7 +4,7 @@
 
 use super::read::{self, ColumnRequest};
 use super::Table;
-use crate::config::{Config, FlatConfig, Mode, SourceConfig};
+use crate::config::{Config, FlatConfig, SourceConfig};
 use crate::error::{Error, Result};
 use crate::schema::Source;
 use polars::prelude::DataFrame;
@@ -117,11 +117,7 @@ impl<'a> Input<'a> {
                 })
                 .collect()),
             Input::Frames(frames) => {
-                let candidates: &[Source] = match config.mode {
-                    Mode::Relational => &Source::RELATIONAL,
-                    Mode::Transactions => &[Source::Transactions],
-                    Mode::Flat => &[],
-                };
+                let candidates = config.mode.sources();
                 let out: Vec<SourceTable<'a>> = candidates
                     .iter()
                     .filter_map(|&source| {
@@ -159,13 +155,7 @@ impl<'a> Input<'a> {
             Input::Dir(dir) => {
                 let path = dir.join(&cfg.path);
                 if !path.exists() {
-                    return Err(Error::Read {
-                        path,
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "file does not exist",
-                        ),
-                    });
+                    return Err(Error::not_found(path));
                 }
                 Ok(SourceTable {
                     source: Source::Flat,
