@@ -7,6 +7,7 @@ use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::{Kind, Source};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -258,24 +259,38 @@ pub fn table_from_frame(
         let rows = rows.u32().map_err(|e| malformed(shown, &e))?;
         table.rows = rows.iter().map(|r| r.unwrap_or(0)).collect();
     }
-    let row_numbers = table.rows.clone();
-    for req in requests {
-        // Take each column out of the frame so its memory is freed once converted.
-        let col = df
-            .drop_in_place(&req.column)
-            .map_err(|e| malformed(shown, &e))?
-            .take_materialized_series();
-        let ctx = Ctx {
-            path: shown,
-            column: &req.column,
-            rows: &row_numbers,
-        };
-        let values = match req.kind {
-            Kind::Id | Kind::Category => Values::Coded(coded(&ctx, &col, req.kind == Kind::Id)?),
-            Kind::Number => Values::Number(numbers(&ctx, &col)?),
-            Kind::Date => Values::Date(dates(&ctx, &col)?),
-        };
-        table.insert(&req.field, &req.column, values);
+    let columns = requests
+        .iter()
+        .map(|req| {
+            df.drop_in_place(&req.column)
+                .map(polars::prelude::Column::take_materialized_series)
+                .map_err(|e| malformed(shown, &e))
+        })
+        .collect::<Result<Vec<Series>>>()?;
+    drop(df);
+    // Columns convert independently: in parallel, each freed once converted; the first
+    // failing column in request order is the one reported.
+    let rows = &table.rows;
+    let values = requests
+        .par_iter()
+        .zip(columns)
+        .map(|(req, col)| {
+            let ctx = Ctx {
+                path: shown,
+                column: &req.column,
+                rows,
+            };
+            Ok(match req.kind {
+                Kind::Id | Kind::Category => {
+                    Values::Coded(coded(&ctx, &col, req.kind == Kind::Id)?)
+                }
+                Kind::Number => Values::Number(numbers(&ctx, &col)?),
+                Kind::Date => Values::Date(dates(&ctx, &col)?),
+            })
+        })
+        .collect::<Vec<Result<Values>>>();
+    for (req, v) in requests.iter().zip(values) {
+        table.insert(&req.field, &req.column, v?);
     }
     Ok(table)
 }

@@ -6,6 +6,7 @@ use crate::date::Date;
 use crate::schema::Source;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
 /// Code of a missing value in a `Coded` column.
@@ -16,7 +17,49 @@ pub const MISSING: u32 = u32::MAX;
 pub struct Coded {
     pub levels: Vec<String>,
     pub codes: Vec<u32>,
-    lookup: HashMap<String, u32>,
+    /// Text hash -> code of the first level with that hash; the text is compared on a
+    /// hit, so no key string is stored twice. Levels whose hash is taken by another
+    /// text go to `collisions`.
+    lookup: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
+    collisions: HashMap<String, u32>,
+}
+
+/// FxHash-style 64-bit hash of a text (fast; collisions are resolved by comparing text).
+fn text_hash(s: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = s.len() as u64;
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let mut w = [0u8; 8];
+    let rest = chunks.remainder();
+    w[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    // Final mix so that the low bits the table uses depend on every input bit.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 impl Coded {
@@ -24,21 +67,35 @@ impl Coded {
         Coded {
             levels: Vec::new(),
             codes: Vec::with_capacity(n),
-            lookup: HashMap::new(),
+            lookup: HashMap::default(),
+            collisions: HashMap::new(),
         }
     }
 
     pub fn push(&mut self, value: &str) {
-        let code = match self.lookup.get(value) {
-            Some(&c) => c,
+        let h = text_hash(value);
+        let code = match self.lookup.get(&h) {
+            Some(&c) if self.levels[c as usize] == value => c,
+            Some(_) => match self.collisions.get(value) {
+                Some(&c) => c,
+                None => {
+                    let c = self.new_level(value);
+                    self.collisions.insert(value.to_string(), c);
+                    c
+                }
+            },
             None => {
-                let c = self.levels.len() as u32;
-                self.levels.push(value.to_string());
-                self.lookup.insert(value.to_string(), c);
+                let c = self.new_level(value);
+                self.lookup.insert(h, c);
                 c
             }
         };
         self.codes.push(code);
+    }
+
+    fn new_level(&mut self, value: &str) -> u32 {
+        self.levels.push(value.to_string());
+        (self.levels.len() - 1) as u32
     }
 
     pub fn push_missing(&mut self) {
@@ -74,14 +131,16 @@ impl Coded {
             }
         }
         self.levels = new_levels;
-        self.lookup = HashMap::new();
+        self.lookup = HashMap::default();
+        self.collisions = HashMap::new();
         drop(new_lookup);
     }
 
     /// Drops the text-to-code lookup once no more values will be pushed: on large
     /// tables it costs as much memory as the codes themselves.
     pub fn freeze(&mut self) {
-        self.lookup = HashMap::new();
+        self.lookup = HashMap::default();
+        self.collisions = HashMap::new();
     }
 }
 
@@ -115,6 +174,15 @@ impl Values {
             Values::Coded(c) => filter(&mut c.codes, keep),
             Values::Number(v) => filter(v, keep),
             Values::Date(v) => filter(v, keep),
+        }
+    }
+
+    /// The row's value as 64 bits, equal whenever `cmp_rows` says equal.
+    fn row_bits(&self, row: usize) -> u64 {
+        match self {
+            Values::Coded(c) => u64::from(c.codes[row]),
+            Values::Number(v) => v[row].to_bits(),
+            Values::Date(v) => v[row].map_or(u64::MAX, |d| d.days() as u64),
         }
     }
 
@@ -270,23 +338,40 @@ impl Table {
         }
     }
 
-    /// Flags every row that repeats an earlier row exactly (all columns equal).
-    /// Sort-based: no hash set of whole rows, so it stays cheap on large tables.
+    /// Flags every row that repeats an earlier row exactly (all columns equal). Rows are
+    /// sorted by a hash of their values (computed in parallel), and only rows sharing a
+    /// hash are compared value by value: no hash set of whole rows, and no multi-column
+    /// comparison sort of the whole table.
     pub fn exact_duplicates(&self) -> Vec<bool> {
+        use rayon::prelude::*;
         let n = self.len();
-        let mut order: Vec<u32> = (0..n as u32).collect();
         let cols: Vec<&Values> = self.columns.values().collect();
+        let mut keyed: Vec<(u64, u32)> = (0..n as u32)
+            .into_par_iter()
+            .map(|r| {
+                let h = cols.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
+                    (h.rotate_left(5) ^ c.row_bits(r as usize)).wrapping_mul(0x0100_0000_01b3)
+                });
+                (h ^ (h >> 29), r)
+            })
+            .collect();
+        keyed.par_sort_unstable();
         let cmp = |a: usize, b: usize| {
             cols.iter()
                 .map(|c| c.cmp_rows(a, b))
                 .find(|o| *o != Ordering::Equal)
                 .unwrap_or(Ordering::Equal)
         };
-        order.sort_unstable_by(|&a, &b| cmp(a as usize, b as usize).then(a.cmp(&b)));
         let mut dup = vec![false; n];
-        for w in order.windows(2) {
-            if cmp(w[0] as usize, w[1] as usize) == Ordering::Equal {
-                dup[w[1] as usize] = true;
+        for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+            // Equal hashes: order by value, then row, and flag each repeat of its
+            // predecessor (the earliest row of a group of equal rows is kept).
+            let mut rows: Vec<usize> = run.iter().map(|&(_, r)| r as usize).collect();
+            rows.sort_unstable_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+            for w in rows.windows(2) {
+                if cmp(w[0], w[1]) == Ordering::Equal {
+                    dup[w[1]] = true;
+                }
             }
         }
         dup
@@ -335,5 +420,43 @@ mod tests {
         });
         assert_eq!(c.levels, vec!["male"]);
         assert_eq!(c.codes, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn texts_sharing_a_hash_get_their_own_codes() {
+        let mut c = Coded::with_capacity(5);
+        c.push("a");
+        // Pretend "b" hashes like "a": the lookup hit must be checked against the text.
+        c.lookup.insert(text_hash("b"), 0);
+        for s in ["b", "a", "b", "c"] {
+            c.push(s);
+        }
+        assert_eq!(c.levels, vec!["a", "b", "c"]);
+        assert_eq!(c.codes, vec![0, 1, 0, 1, 2]);
+        assert_ne!(text_hash("ab"), text_hash("ba"));
+        assert_ne!(text_hash(""), text_hash("\0"));
+    }
+
+    #[test]
+    fn duplicates_match_a_comparison_of_every_pair() {
+        // 3,000 rows over few distinct values: many duplicates, NaN and -0.0 included.
+        let n = 3_000;
+        let mut ids = Coded::with_capacity(n);
+        let mut x = Vec::new();
+        let mut d = Vec::new();
+        for i in 0..n {
+            ids.push(["p", "q", "r"][i % 3]);
+            x.push([1.0, f64::NAN, -0.0, 0.0][(i / 3) % 4]);
+            d.push((i % 7 != 0).then(|| Date::from_days((i % 5) as i32 - 2)));
+        }
+        let mut t = Table::new(Source::Payments, PathBuf::from("x.csv"), n);
+        t.insert("client_id", "client_id", Values::Coded(ids));
+        t.insert("amount", "amount", Values::Number(x));
+        t.insert("due_date", "due_date", Values::Date(d));
+        let cols: Vec<&Values> = t.columns.values().collect();
+        let same = |a: usize, b: usize| cols.iter().all(|c| c.cmp_rows(a, b) == Ordering::Equal);
+        let expected: Vec<bool> = (0..n).map(|r| (0..r).any(|e| same(e, r))).collect();
+        assert_eq!(t.exact_duplicates(), expected);
+        assert!(expected.iter().filter(|&&v| v).count() > 2_000);
     }
 }
