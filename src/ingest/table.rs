@@ -73,6 +73,14 @@ impl Coded {
     }
 
     pub fn push(&mut self, value: &str) {
+        // Exports are often grouped (a policy's payments together): repeating the
+        // previous row's text skips the hash lookup.
+        if let Some(&last) = self.codes.last() {
+            if last != MISSING && self.levels[last as usize] == value {
+                self.codes.push(last);
+                return;
+            }
+        }
         let h = text_hash(value);
         let code = match self.lookup.get(&h) {
             Some(&c) if self.levels[c as usize] == value => c,
