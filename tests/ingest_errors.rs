@@ -220,3 +220,58 @@ fn no_data_at_all() {
     std::fs::create_dir_all(t.path().join("data")).unwrap();
     assert_bad_input(&check(t.path(), &[]), &["no source files found"]);
 }
+
+/// Values a typed fast path could read differently from the row-level parsers: each is a
+/// clear error naming the file, the row, the column and the value.
+#[test]
+fn values_a_typed_reader_could_misread() {
+    let policies = |premium: &str, start: &str| {
+        format!(
+            "policy_id,client_id,product,start_date,annual_premium\n\
+             P1,C1,medical,2020-01-01,100\nP2,C2,medical,{start},{premium}\n"
+        )
+    };
+    for (premium, start, needles) in [
+        (
+            "\"1,234\"",
+            "2020-01-01",
+            ["annual_premium", "a number", "1,234"],
+        ),
+        (
+            "1e309",
+            "2020-01-01",
+            ["annual_premium", "a number", "1e309"],
+        ),
+        ("100", "2026-02-30", ["start_date", "a date", "2026-02-30"]),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        tiny_book(t.path());
+        write(t.path(), "data/policies.csv", &policies(premium, start));
+        let mut all = vec!["policies.csv", "row 2"];
+        all.extend(needles);
+        assert_bad_input(&check(t.path(), &[]), &all);
+    }
+}
+
+/// A Parquet date column stored as integers is refused by name, not read as days.
+#[test]
+fn parquet_column_of_the_wrong_physical_type() {
+    use polars::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    tiny_book(t.path());
+    std::fs::remove_file(t.path().join("data/policies.csv")).unwrap();
+    let mut df = df!(
+        "policy_id" => ["P1"],
+        "client_id" => ["C1"],
+        "product" => ["medical"],
+        "start_date" => [20_200_101_i64],
+        "annual_premium" => [100.0],
+    )
+    .unwrap();
+    let file = std::fs::File::create(t.path().join("data/policies.parquet")).unwrap();
+    ParquetWriter::new(file).finish(&mut df).unwrap();
+    assert_bad_input(
+        &check(t.path(), &[]),
+        &["policies.parquet", "start_date", "expected dates"],
+    );
+}
