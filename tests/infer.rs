@@ -423,3 +423,45 @@ fn a_renamed_column_is_reported_not_silently_ignored() {
     let html = std::fs::read_to_string(t.path().join("run/report.html")).unwrap();
     assert!(html.contains("clients: income_eur"));
 }
+
+/// A client id that a spreadsheet would run as a formula is written as text in
+/// labels.csv (a leading `'`) and kept raw in labels.parquet.
+#[test]
+fn formula_like_ids_are_neutralised_in_the_csv_only() {
+    use polars::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("book");
+    std::fs::create_dir_all(&data).unwrap();
+    for entry in std::fs::read_dir(sample("/next-month")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, data.join(p.file_name().unwrap())).unwrap();
+    }
+    let clients_path = data.join("clients.parquet");
+    let clients = ParquetReader::new(std::fs::File::open(&clients_path).unwrap())
+        .finish()
+        .unwrap();
+    let mut extra = clients.slice(0, 1);
+    extra
+        .with_column(Column::new("client_id".into(), ["=HYPERLINK(\"x\")"]))
+        .unwrap();
+    let mut clients = clients.vstack(&extra).unwrap();
+    ParquetWriter::new(std::fs::File::create(&clients_path).unwrap())
+        .finish(&mut clients)
+        .unwrap();
+
+    let r = label(t.path(), "book", "run", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let csv = std::fs::read_to_string(t.path().join("run/labels.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("\"'=HYPERLINK(\"\"x\"\")\",")),
+        "neutralised id not found"
+    );
+    assert!(!csv.lines().any(|l| l.starts_with('=')));
+    let labels =
+        ParquetReader::new(std::fs::File::open(t.path().join("run/labels.parquet")).unwrap())
+            .finish()
+            .unwrap();
+    let ids = labels.column("client_id").unwrap().str().unwrap().clone();
+    assert!(ids.iter().any(|v| v == Some("=HYPERLINK(\"x\")")));
+}

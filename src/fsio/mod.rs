@@ -65,6 +65,18 @@ pub fn read_text(path: &Path) -> Result<String> {
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
+/// A CSV cell for files people open in a spreadsheet (labels, quarantine): a text
+/// starting with `=`, `+`, `-`, `@`, tab or CR would run as a formula, so it gets a
+/// leading `'` (shown as text; the Parquet labels keep the raw value). Then quoted as
+/// `csv_field` does.
+pub fn csv_cell_for_people(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_field(&format!("'{s}")).into_owned().into()
+    } else {
+        csv_field(s)
+    }
+}
+
 pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
@@ -75,6 +87,23 @@ pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cells_for_people_never_start_a_formula() {
+        use super::csv_cell_for_people as cell;
+        assert_eq!(
+            cell("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(cell("+44 20"), "'+44 20");
+        assert_eq!(cell("-1"), "'-1");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("\rx"), "\"'\rx\"");
+        assert_eq!(cell("C0001"), "C0001");
+        assert_eq!(cell("a, b"), "\"a, b\"");
+        assert_eq!(cell("a=b"), "a=b");
+    }
+
     #[test]
     fn writes_and_replaces_without_leaving_temporaries() {
         let dir = tempfile::tempdir().unwrap();

@@ -209,8 +209,8 @@ pub fn write_quarantine(rows: &[QuarantinedRow], path: &Path) -> Result<()> {
             "{},{},{},{}",
             r.source.name(),
             r.row,
-            crate::fsio::csv_field(&r.reason),
-            crate::fsio::csv_field(&r.record)
+            crate::fsio::csv_cell_for_people(&r.reason),
+            crate::fsio::csv_cell_for_people(&r.record)
         );
     }
     crate::fsio::write_atomic(path, out.as_bytes())

@@ -121,15 +121,15 @@ impl LabelChunk {
     }
 
     fn write_csv(&self, w: &mut impl Write) -> std::io::Result<()> {
-        use crate::fsio::csv_field;
-        let o = |v: &Option<String>| v.as_deref().map(csv_field).unwrap_or_default().into_owned();
+        use crate::fsio::csv_cell_for_people as cell;
+        let o = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default().into_owned();
         for i in 0..self.len() {
             writeln!(
                 w,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv_field(&self.client_id[i]),
+                cell(&self.client_id[i]),
                 self.segment_id[i],
-                csv_field(&self.segment_name[i]),
+                cell(&self.segment_name[i]),
                 self.segment_distance[i],
                 self.lapse_probability[i]
                     .map(|p| p.to_string())
@@ -140,7 +140,7 @@ impl LabelChunk {
                 o(&self.reasons[0][i]),
                 o(&self.reasons[1][i]),
                 o(&self.reasons[2][i]),
-                csv_field(&self.action[i]),
+                cell(&self.action[i]),
                 o(&self.note[i]),
             )?;
         }
