@@ -275,3 +275,15 @@ fn parquet_column_of_the_wrong_physical_type() {
         &["policies.parquet", "start_date", "expected dates"],
     );
 }
+
+/// A source present both as CSV and as Parquet is refused, naming both, not chosen.
+#[test]
+fn a_source_in_two_formats_is_ambiguous() {
+    let t = tempfile::tempdir().unwrap();
+    tiny_book(t.path());
+    write(t.path(), "data/policies.parquet", "not read");
+    assert_bad_input(
+        &check(t.path(), &[]),
+        &["policies.csv", "policies.parquet", "remove one"],
+    );
+}

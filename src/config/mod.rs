@@ -260,7 +260,7 @@ impl Config {
                 Some(sc) => {
                     let path = match &sc.path {
                         Some(p) => data_dir.join(p),
-                        None => default_file(data_dir, src).ok_or_else(|| {
+                        None => default_file(data_dir, src)?.ok_or_else(|| {
                             self.config_error(format!(
                                 "[sources.{src}] has no path and neither {src}.csv nor {src}.parquet exists in {}",
                                 data_dir.display()
@@ -273,7 +273,7 @@ impl Config {
                     out.push((src, path, sc.clone()));
                 }
                 None => {
-                    if let Some(path) = default_file(data_dir, src) {
+                    if let Some(path) = default_file(data_dir, src)? {
                         out.push((src, path, SourceConfig::default()));
                     }
                 }
@@ -295,11 +295,24 @@ impl Config {
     }
 }
 
-fn default_file(dir: &Path, src: Source) -> Option<PathBuf> {
-    ["csv", "parquet"]
+/// `<source>.csv` or `<source>.parquet` in `dir`; both at once is refused rather than
+/// silently choosing one (an old export beside a new one is a common mistake).
+fn default_file(dir: &Path, src: Source) -> Result<Option<PathBuf>> {
+    let found: Vec<PathBuf> = ["csv", "parquet"]
         .iter()
         .map(|ext| dir.join(format!("{}.{ext}", src.name())))
-        .find(|p| p.exists())
+        .filter(|p| p.exists())
+        .collect();
+    if found.len() > 1 {
+        return Err(Error::Malformed {
+            path: dir.to_path_buf(),
+            message: format!(
+                "both {src}.csv and {src}.parquet are here: remove one, or name the file to \
+                 read with [sources.{src}] path = \"...\" in a config"
+            ),
+        });
+    }
+    Ok(found.into_iter().next())
 }
 
 #[cfg(test)]
