@@ -89,3 +89,32 @@ fn transactions_mode_quarantines_negative_and_future_rows() {
     assert_eq!(reasons["negative amount"], 1);
     assert_eq!(reasons["date after the extract date"], 1);
 }
+
+/// `[flat] id = "row"`: a file without an id column is read with row numbers as ids;
+/// exact repeated rows are still dropped as duplicates.
+#[test]
+fn flat_mode_without_an_id_column_uses_row_numbers() {
+    let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "data/features.csv",
+        "age,premium,churned\n30,100,yes\n41,200,no\n41,200,no\n52,300,no\n",
+    );
+    write(
+        t.path(),
+        "cfg.toml",
+        "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"row\"\nlabel = \"churned\"\nnumeric = [\"age\", \"premium\"]\n",
+    );
+    let r = check_data(t.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let flat = &quality_json(t.path())["sources"][0];
+    assert_eq!(flat["duplicates_dropped"], 1);
+    assert_eq!(flat["rows_kept"], 3);
+    // Without `id = "row"` the missing id column is named.
+    write(
+        t.path(),
+        "cfg.toml",
+        "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nlabel = \"churned\"\nnumeric = [\"age\", \"premium\"]\n",
+    );
+    assert_bad_input(&check_data(t.path()), &["features.csv", "client_id"]);
+}

@@ -23,6 +23,10 @@ use read::ColumnRequest;
 use std::collections::HashMap;
 use std::path::Path;
 
+/// `[flat] id = "row"`: a file without an id column gets its data row numbers as ids
+/// (`row-1`, `row-2`, ...), which are not stable across months.
+pub const ROW_IDS: &str = "row";
+
 /// The flat table's label column is read under this field name (no contract field has it).
 const LABEL_FIELD: &str = "__label";
 
@@ -516,7 +520,10 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
             message: "training in flat mode needs [flat] label = \"<column>\"".into(),
         });
     }
-    let requests = flat_requests(cfg, label_column.as_deref(), &path, &st.column_names()?)?;
+    let found = st.column_names()?;
+    // `id = "row"` on a file without a `row` column: ids are the data row numbers.
+    let row_ids = cfg.id == ROW_IDS && find_column(&found, ROW_IDS).is_none();
+    let requests = flat_requests(cfg, label_column.as_deref(), &path, &found, row_ids)?;
     let mut t = st.read(&requests)?;
     let mut q = SourceQuality::new(Source::Flat, &path, t.len());
     clean::normalise_categories(
@@ -526,6 +533,9 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
         &mut q,
     );
     clean::drop_exact_duplicates(&mut t, &mut q);
+    if row_ids {
+        insert_row_ids(&mut t);
+    }
     let mut v = Verdicts::new(t.len());
     clean::unique_ids(&t, &mut v, "client_id")?;
     if label_column.is_some() {
@@ -571,6 +581,17 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
     })
 }
 
+/// Gives every row of a table without ids the id `row-<data row number>` (after
+/// duplicates are dropped, so an exact repeat is still found).
+fn insert_row_ids(t: &mut Table) {
+    let mut ids = Coded::with_capacity(t.len());
+    for r in &t.rows {
+        ids.push(&format!("row-{r}"));
+    }
+    ids.freeze();
+    t.insert("client_id", ROW_IDS, Values::Coded(ids));
+}
+
 /// The flat table's columns to read: the id, the declared features and (training) the
 /// label, each matched to the table's own column name.
 fn flat_requests(
@@ -578,13 +599,18 @@ fn flat_requests(
     label_column: Option<&str>,
     path: &Path,
     found: &[String],
+    row_ids: bool,
 ) -> Result<Vec<ColumnRequest>> {
     let request = |field: &str, column: &str, kind| ColumnRequest {
         field: field.into(),
         column: column.into(),
         kind,
     };
-    let mut requests = vec![request("client_id", &cfg.id, Kind::Id)];
+    let mut requests = if row_ids {
+        Vec::new()
+    } else {
+        vec![request("client_id", &cfg.id, Kind::Id)]
+    };
     requests.extend(cfg.numeric.iter().map(|c| request(c, c, Kind::Number)));
     requests.extend(
         cfg.categorical
