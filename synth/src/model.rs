@@ -31,16 +31,8 @@ pub const OCCUPATIONS: &[&str] = &[
 pub const REGIONS: &[&str] = &["north", "south", "east", "west", "central"];
 pub const TIERS: &[&str] = &["1", "2", "3", "4"];
 pub const CHANNELS: &[&str] = &["agent", "bank", "broker", "online"];
-pub const PRODUCTS: &[&str] = &[
-    "whole_life",
-    "term_life",
-    "annuity",
-    "critical_illness",
-    "medical",
-    "accident",
-    "education",
-    "universal_life",
-];
+/// The contract's product lines, in the order the generator draws them.
+pub const PRODUCTS: &[&str] = clientele::schema::PRODUCT_LINES;
 pub const FREQUENCIES: &[&str] = &["annual", "semiannual", "quarterly", "monthly"];
 const FREQ_MONTHS: [i32; 4] = [12, 6, 3, 1];
 pub const END_REASONS: &[&str] = &[
