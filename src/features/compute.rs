@@ -17,7 +17,8 @@ pub struct RawFeatures {
 }
 
 impl RawFeatures {
-    /// A computed feature's column (`None` when this book's mode does not compute it).
+    /// The column named like `feature` (`None` when the book has none). Features of the
+    /// two modes that share a name (`tenure_years`) share the column of this book's mode.
     pub fn feature(&self, feature: Feature) -> Option<&[f64]> {
         self.column(feature.name())
     }
