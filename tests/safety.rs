@@ -300,8 +300,10 @@ fn killed_runs_leave_complete_outputs_or_none() {
     }
     let r = train(&train_args("models", "out"), root);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(hidden_entries(&root.join("models")).is_empty());
-    assert!(hidden_entries(&root.join("out")).is_empty());
+    for dir in ["models", "out"] {
+        let left = hidden_entries(&root.join(dir));
+        assert!(left.is_empty(), "left in {dir}: {left:?}");
+    }
     let label_args = [
         "--model",
         "models/latest",

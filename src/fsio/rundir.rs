@@ -352,7 +352,7 @@ pub fn clean_stale(dir: &Path) {
         let path = entry.path();
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         match (tag, is_dir) {
-            ("tmp", true) if path.join(STAGING_MARKER).exists() => {
+            ("tmp", true) if is_own_staging(&path) => {
                 let _ = std::fs::remove_dir_all(&path);
             }
             ("tmp", false) => {
@@ -369,6 +369,15 @@ pub fn clean_stale(dir: &Path) {
             _ => {}
         }
     }
+}
+
+/// A dead run's staging directory: it carries either marker, or it is empty (the run
+/// died between creating it and writing the staging marker). A hidden `.x.tmp-<pid>`
+/// directory holding anything else is not ours and is left alone.
+fn is_own_staging(dir: &Path) -> bool {
+    dir.join(STAGING_MARKER).exists()
+        || dir.join(MARKER).exists()
+        || std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
 /// A hidden directory beside the target that an output is written into, then renamed
@@ -420,15 +429,18 @@ impl Staging {
         protected: &Protected,
         flag: &str,
     ) -> Result<PathBuf> {
-        let _ = std::fs::remove_file(self.dir.join(STAGING_MARKER));
-        let (files, _) = walk(&self.dir)?;
+        let (mut files, _) = walk(&self.dir)?;
+        files.retain(|f| f != STAGING_MARKER);
         let marker = Marker {
             kind: self.kind,
             files,
         };
         let json = serde_json::to_vec_pretty(&marker)
             .map_err(|e| Error::Runtime(format!("cannot encode the output marker: {e}")))?;
+        // The final marker goes in before the staging marker comes out, so that at every
+        // moment a killed run's directory carries one of them and is recognised as ours.
         super::write_atomic(&self.dir.join(MARKER), &json)?;
+        let _ = std::fs::remove_file(self.dir.join(STAGING_MARKER));
         // Another run may publish or replace the target meanwhile: re-check and retry.
         for _ in 0..5 {
             check_target(&self.out, self.kind, replace, protected, flag)?;
@@ -588,7 +600,20 @@ mod tests {
         std::fs::create_dir(&stale).unwrap();
         std::fs::write(stale.join(STAGING_MARKER), b"").unwrap();
         std::fs::write(t.path().join(format!(".latest.tmp-{dead}")), b"x").unwrap();
+        // Killed between creating its staging directory and writing the marker.
+        std::fs::create_dir(t.path().join(format!(".quality.tmp-{dead}"))).unwrap();
+        // Killed between writing the final marker and renaming into place.
+        let marked = t.path().join(format!(".charts.tmp-{dead}"));
+        std::fs::create_dir(&marked).unwrap();
+        std::fs::write(marked.join(MARKER), b"{}").unwrap();
+        std::fs::write(marked.join("a.png"), b"png").unwrap();
+        // Someone else's hidden directory that happens to look like ours is kept.
+        let foreign = t.path().join(format!(".notes.tmp-{dead}"));
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("mine.txt"), b"keep").unwrap();
         clean_stale(t.path());
+        assert!(foreign.join("mine.txt").exists());
+        std::fs::remove_dir_all(&foreign).unwrap();
         assert!(out.join("one.csv").exists());
         let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
         assert_eq!(names.len(), 1);
