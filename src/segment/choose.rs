@@ -13,6 +13,10 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use serde::{Deserialize, Serialize};
 
+/// k-means stops when the centres move less than this in total (Euclidean, in
+/// standardised units): in practice, when assignments no longer change.
+const TOLERANCE: f64 = 1e-6;
+
 /// Silhouette differences below this count as a tie, won by the smaller k.
 pub const SILHOUETTE_TIE: f64 = 0.01;
 
@@ -43,7 +47,28 @@ pub fn fit_kmeans(x: ArrayView2<f64>, k: usize, restarts: usize, seed: u64) -> R
     let model = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(seed))
         .n_runs(restarts)
         .init_method(KMeansInit::KMeansPlusPlus)
-        .tolerance(1e-6)
+        .tolerance(TOLERANCE)
+        .max_n_iterations(300)
+        .fit(&data)
+        .map_err(|e| Error::Runtime(format!("k-means with k = {k} failed: {e}")))?;
+    Ok(model.centroids().clone())
+}
+
+/// One k-means run on `x` started from `centres` (fitted on a sample of `x`).
+pub fn refine_kmeans(x: ArrayView2<f64>, centres: Array2<f64>) -> Result<Array2<f64>> {
+    let k = centres.nrows();
+    if x.nrows() < k {
+        return Err(Error::InvalidParameter(format!(
+            "{} clients cannot form {k} segments: use a smaller --k",
+            x.nrows()
+        )));
+    }
+    let data = DatasetBase::from(x);
+    // The RNG is unused: a precomputed start draws nothing.
+    let model = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(0))
+        .n_runs(1)
+        .init_method(KMeansInit::Precomputed(centres))
+        .tolerance(TOLERANCE)
         .max_n_iterations(300)
         .fit(&data)
         .map_err(|e| Error::Runtime(format!("k-means with k = {k} failed: {e}")))?;

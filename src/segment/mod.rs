@@ -212,18 +212,20 @@ pub fn fit_with_progress(
     if n < 2 {
         return Err(Error::NoData("fewer than 2 clients to segment".into()));
     }
-    let (k, choice, k_reason) = match params.k {
+    let sample = ChoiceSample::draw(xs.view(), params, seed);
+    let (k, sample_centres, choice, k_reason) = match params.k {
         Some(k) => {
             if n < k {
                 return Err(Error::InvalidParameter(format!(
                     "{n} clients cannot form {k} segments: use a smaller --k"
                 )));
             }
-            (k, Vec::new(), format!("k = {k} fixed by --k"))
+            let centres = sample.fit(k, params, seed)?;
+            (k, centres, Vec::new(), format!("k = {k} fixed by --k"))
         }
         None => {
-            let choice = score_range(xs.view(), params, seed, step)?;
-            let k = choose::pick_k(&choice, params.min_share)?;
+            let (scores, mut centres) = score_range(&sample, params, seed, step)?;
+            let k = choose::pick_k(&scores, params.min_share)?;
             let reason = format!(
                 "k = {k}: highest silhouette among k in {}..={} whose smallest segment holds \
                  >= {:.0}% of clients (ties within {SILHOUETTE_TIE} go to the smaller k)",
@@ -231,10 +233,12 @@ pub fn fit_with_progress(
                 params.k_max.min(n),
                 params.min_share * 100.0
             );
-            (k, choice, reason)
+            let at = scores.iter().position(|s| s.k == k).unwrap_or(0);
+            (k, centres.swap_remove(at), scores, reason)
         }
     };
-    let centres = choose::fit_kmeans(xs.view(), k, params.restarts, derived_seed(seed, 1000))?;
+    // The restarts ran on the sample; one run on every client refines the best of them.
+    let centres = choose::refine_kmeans(xs.view(), sample_centres)?;
     step();
     let (labels, _) = assign(xs.view(), &centres);
     let mut used = vec![false; k];
@@ -268,55 +272,74 @@ pub fn fit_with_progress(
     })
 }
 
+/// The clients k is chosen on (all when fewer than `choice_sample`) and the rows of
+/// them the silhouette is computed on.
+struct ChoiceSample {
+    x: Array2<f64>,
+    silhouette_rows: Vec<usize>,
+}
+
+impl ChoiceSample {
+    fn draw(xs: ArrayView2<f64>, params: &SegmentParams, seed: u64) -> Self {
+        let n = xs.nrows();
+        let mut rng = Xoshiro256Plus::seed_from_u64(derived_seed(seed, 1));
+        let sample: Vec<usize> = if n > params.choice_sample {
+            let mut s = rand::seq::index::sample(&mut rng, n, params.choice_sample).into_vec();
+            s.sort_unstable();
+            s
+        } else {
+            (0..n).collect()
+        };
+        let x = xs.select(Axis(0), &sample);
+        let mut silhouette_rows: Vec<usize> = if sample.len() > params.silhouette_sample {
+            rand::seq::index::sample(&mut rng, sample.len(), params.silhouette_sample).into_vec()
+        } else {
+            (0..sample.len()).collect()
+        };
+        silhouette_rows.sort_unstable();
+        ChoiceSample { x, silhouette_rows }
+    }
+
+    /// k-means with `params.restarts` k-means++ starts on the sample.
+    fn fit(&self, k: usize, params: &SegmentParams, seed: u64) -> Result<Array2<f64>> {
+        choose::fit_kmeans(
+            self.x.view(),
+            k,
+            params.restarts,
+            derived_seed(seed, k as u64),
+        )
+    }
+}
+
+/// Fits and scores every k of the range on the sample, in parallel (each k has its own
+/// seed, so the result does not depend on threads). Returns the scores and the centres.
 fn score_range(
-    xs: ArrayView2<f64>,
+    sample: &ChoiceSample,
     params: &SegmentParams,
     seed: u64,
     step: &(dyn Fn() + Sync),
-) -> Result<Vec<KScore>> {
-    let n = xs.nrows();
-    let mut rng = Xoshiro256Plus::seed_from_u64(derived_seed(seed, 1));
-    let sample: Vec<usize> = if n > params.choice_sample {
-        let mut s = rand::seq::index::sample(&mut rng, n, params.choice_sample).into_vec();
-        s.sort_unstable();
-        s
-    } else {
-        (0..n).collect()
-    };
-    let xsample = xs.select(Axis(0), &sample);
-    let mut sil_rows: Vec<usize> = if sample.len() > params.silhouette_sample {
-        rand::seq::index::sample(&mut rng, sample.len(), params.silhouette_sample).into_vec()
-    } else {
-        (0..sample.len()).collect()
-    };
-    sil_rows.sort_unstable();
-    let k_max = params.k_max.min(sample.len());
+) -> Result<(Vec<KScore>, Vec<Array2<f64>>)> {
+    use rayon::prelude::*;
+    let x = sample.x.view();
+    let k_max = params.k_max.min(x.nrows());
     if k_max < params.k_min {
         return Err(Error::InvalidParameter(format!(
-            "{n} clients are too few to try k from {}",
+            "{} clients are too few to try k from {}",
+            x.nrows(),
             params.k_min
         )));
     }
-    (params.k_min..=k_max)
+    let fits: Vec<(KScore, Array2<f64>)> = (params.k_min..=k_max)
+        .into_par_iter()
         .map(|k| {
-            let c = choose::fit_kmeans(
-                xsample.view(),
-                k,
-                params.restarts,
-                derived_seed(seed, k as u64),
-            )?;
-            let (l, d) = assign(xsample.view(), &c);
+            let c = sample.fit(k, params, seed)?;
+            let (l, d) = assign(x, &c);
             step();
-            Ok(choose::score(
-                xsample.view(),
-                &c,
-                &l,
-                &d,
-                &sil_rows,
-                params.min_share,
-            ))
+            let score = choose::score(x, &c, &l, &d, &sample.silhouette_rows, params.min_share);
+            Ok((score, c))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(fits.into_iter().unzip())
 }
 
 /// Cluster order by size (largest first), ties by centre coordinates: ids that do not
