@@ -18,6 +18,7 @@ use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
 use ndarray::ArrayView1;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Clients drawn for the 2-D projection chart.
@@ -171,6 +172,10 @@ impl PartOf {
     }
 }
 
+fn is_active(raw: &RawFeatures, c: usize) -> bool {
+    raw.active.get(c).copied().unwrap_or(false)
+}
+
 /// Labels every client of one part in chunks, handing each chunk of rows to `sink` and
 /// adding to the run's totals.
 ///
@@ -197,11 +202,17 @@ pub fn label_part(
         let (seg_idx, dist) = b.segments.assign(x.view(), &columns)?;
         let mut chunk = LabelChunk::default();
         let (mut scored, mut scored_segments, mut scored_p) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, &c) in rows.iter().enumerate() {
+        // Each client's label is a pure function of its row: computed in parallel, then
+        // counted in client order so totals do not depend on threads.
+        let labels: Vec<ClientLabel> = rows
+            .par_iter()
+            .enumerate()
+            .map(|(i, &c)| ctx.label_client(c, is_active(raw, c), x.row(i)))
+            .collect();
+        for ((i, &c), label) in rows.iter().enumerate().zip(labels) {
             let row = x.row(i);
             let seg = &b.segments.segments[seg_idx[i]];
-            let active = raw.active.get(c).copied().unwrap_or(false);
-            let label = ctx.label_client(c, active, row);
+            let active = is_active(raw, c);
             let id = book.client_ids.get(c).map_or("", String::as_str);
             let prev = part
                 .previous

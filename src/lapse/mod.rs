@@ -253,6 +253,24 @@ pub fn fit_with_progress(
     seed: u64,
     step: &(dyn Fn() + Sync),
 ) -> Result<LapseModel> {
+    fit_alongside(x, y, columns, params, seed, step, |_| ()).map(|(model, ())| model)
+}
+
+/// `fit_with_progress`, running `alongside(alpha)` on another thread as soon as the
+/// penalty is chosen, while the final fit (single-threaded in linfa) runs: e.g. the
+/// out-of-time check, which needs only the penalty.
+///
+/// # Errors
+/// As `fit`.
+pub fn fit_alongside<T: Send>(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    columns: &[String],
+    params: &Checked<LapseParams>,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+    alongside: impl FnOnce(f64) -> T + Send,
+) -> Result<(LapseModel, T)> {
     let lapsed = y.iter().filter(|&&v| v).count();
     let stayed = y.len() - lapsed;
     if lapsed.min(stayed) < params.folds {
@@ -274,7 +292,11 @@ pub fn fit_with_progress(
         &fits[choice.index * params.folds..][..params.folds],
         x.ncols(),
     );
-    let (coefficients, intercept) = fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0)))?;
+    let (fitted, other) = rayon::join(
+        || fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0))),
+        || alongside(alpha),
+    );
+    let (coefficients, intercept) = fitted?;
     step();
     let threshold = match params.threshold {
         ThresholdRule::BestF1 => metrics::best_f1_threshold(&oof, &ycv),
@@ -285,7 +307,7 @@ pub fn fit_with_progress(
         .mean_axis(Axis(0))
         .map_or_else(|| vec![0.0; x.ncols()], |m| m.to_vec());
     let odds_ratios = odds_ratios(x, &coefficients, intercept, alpha, columns)?;
-    Ok(LapseModel {
+    let model = LapseModel {
         columns: columns.to_vec(),
         coefficients,
         intercept,
@@ -301,7 +323,8 @@ pub fn fit_with_progress(
         training_lapse_rate,
         cv,
         odds_ratios,
-    })
+    };
+    Ok((model, other))
 }
 
 /// The clients cross-validation runs on: a stratified, seeded sample of `max` when the

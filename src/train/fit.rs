@@ -15,7 +15,7 @@ use crate::params::{Checked, Horizon};
 use crate::progress::Stage;
 use crate::segment::{self, SegmentModel, SegmentParams};
 use crate::stats::Distribution;
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ShapeBuilder};
 use std::path::PathBuf;
 
 /// What fitting needs beyond the book: the run's choices and checked model parameters.
@@ -130,11 +130,13 @@ pub fn fit(
     );
     let segs = fit_segments(&design, &snap, &cats, opts, previous, &stage)?;
     stage.finish();
-    let stage = Stage::new("lapse", lapse::progress_steps(&opts.lapse));
-    let lapse_fit = LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage)?;
-    stage.finish();
-    let stage = Stage::new("out-of-time", 1);
-    let oot = out_of_time(book, &snap, opts, lapse_fit.model.alpha);
+    // The out-of-time check needs only the chosen penalty: it runs beside the final fit
+    // (both are bound by memory bandwidth, which one core does not use up).
+    let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
+    let (lapse_fit, oot) =
+        LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage, |alpha| {
+            out_of_time(book, &snap, opts, alpha)
+        })?;
     stage.finish();
 
     let metrics = train_metrics(
@@ -480,17 +482,32 @@ struct LapseFit {
 }
 
 impl LapseFit {
-    fn fit(
+    /// Fits the lapse model, running `alongside(alpha)` beside the final fit.
+    fn fit<T: Send>(
         d: &Design,
         split: &Split,
         params: &Checked<LapseParams>,
         seed: u64,
         stage: &Stage,
-    ) -> Result<Self> {
-        let xtr = d.x.select(Axis(0), &d.rows(split, &split.train));
+        alongside: impl FnOnce(f64) -> T + Send,
+    ) -> Result<(Self, T)> {
+        // Column-major from the start: the fit would otherwise copy it into that layout.
+        let rows = d.rows(split, &split.train);
+        let mut xtr = Array2::zeros((rows.len(), d.x.ncols()).f());
+        for (mut to, &r) in xtr.rows_mut().into_iter().zip(&rows) {
+            to.assign(&d.x.row(r));
+        }
         let ytr: Vec<bool> = split.train.iter().map(|&p| split.y[p]).collect();
-        let model =
-            lapse::fit_with_progress(xtr.view(), &ytr, &d.columns, params, seed, &stage.ticker())?;
+        let ticker = stage.ticker();
+        let (model, other) = lapse::fit_alongside(
+            xtr.view(),
+            &ytr,
+            &d.columns,
+            params,
+            seed,
+            &ticker,
+            alongside,
+        )?;
         drop(xtr);
         let probabilities = model.probabilities(d.x.view());
         let p_test: Vec<f64> = d
@@ -505,12 +522,13 @@ impl LapseFit {
             &y_test,
             lapse::metrics::top_share_threshold(&p_test, 0.10),
         );
-        Ok(LapseFit {
+        let fit = LapseFit {
             model,
             probabilities,
             test,
             test_top10,
-        })
+        };
+        Ok((fit, other))
     }
 }
 

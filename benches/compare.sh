@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: clientele against a pandas + scikit-learn script doing the same
+# job (benches/peer/peer.py), on one generated book, in one run, one after the other.
+# Prints each stage's seconds for both and the ratio (peer / clientele: above 1 means
+# clientele is faster), plus wall time and peak memory of each whole run.
+#
+#   bash benches/compare.sh [N clients, default 1000000] [WORKDIR]
+#
+# The Python stack is installed here, into WORKDIR/venv (or $PEER_VENV), not by the
+# README's set-up: it is the yardstick, not a dependency.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$(pwd)"
+n="${1:-1000000}"
+work="${2:-$(mktemp -d)}"
+mkdir -p "$work"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clientele-target}"
+venv="${PEER_VENV:-$work/venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q pandas pyarrow scikit-learn
+fi
+cargo build -q --release --bins && cargo build -q --release -p clientele-synth
+bin="$CARGO_TARGET_DIR/release"
+book="$work/book"
+if [ ! -f "$book/manifest.json" ]; then
+  "$bin/clientele-synth" --clients "$n" --seed 1 --out "$book" --snapshot-months 0 > /dev/null
+fi
+extract="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["export_date"])' "$book/manifest.json")"
+logs="$work/logs"
+rm -rf "$logs" "$work/models" "$work/out" "$work/run" "$work/peer"
+mkdir -p "$logs"
+run() { # name, command...: timing lines and /usr/bin/time's report into logs/name
+  local name="$1"
+  shift
+  echo "== $name" >&2
+  CLIENTELE_TIMINGS=1 /usr/bin/time -v "$@" > "$logs/$name" 2>&1 || {
+    cat "$logs/$name" >&2
+    exit 1
+  }
+}
+run clientele-train "$bin/clientele-train" --data "$book" --extract-date "$extract" \
+  --models "$work/models" --out "$work/out"
+run clientele-label "$bin/clientele-infer" --model "$work/models/latest" --data "$book" \
+  --extract-date "$extract" --out "$work/run"
+run peer-train "$venv/bin/python" "$repo/benches/peer/peer.py" train "$book" "$work/peer"
+run peer-label "$venv/bin/python" "$repo/benches/peer/peer.py" label "$book" "$work/peer"
+python3 "$repo/benches/peer/table.py" "$logs" "$n"
