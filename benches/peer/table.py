@@ -28,8 +28,11 @@ def main(logs, n):
         ("train: read + clean + features", ct.get("load", 0) + ct.get("features", 0),
          pt.get("load", 0) + pt.get("features", 0)),
         ("train: segments (k choice + final)", ct.get("segments"), pt.get("segments")),
-        ("train: lapse model (CV + final + CIs)", ct.get("lapse"), pt.get("lapse")),
-        ("train: out-of-time check", ct.get("out-of-time"), pt.get("out-of-time")),
+        # clientele runs the out-of-time check beside the final lapse fit: one stage.
+        ("train: lapse model + out-of-time check", ct.get("lapse+oot"),
+         pt.get("lapse", 0) + pt.get("out-of-time", 0)),
+        ("  peer: lapse model (CV + final + CIs)", None, pt.get("lapse")),
+        ("  peer: out-of-time check", None, pt.get("out-of-time")),
         ("train: whole run (wall)", cw, pw),
         ("label: whole run (wall)", lw, plw),
     ]
@@ -38,7 +41,8 @@ def main(logs, n):
     print(f"{'stage':<40} {'clientele':>10} {'peer':>10} {'ratio':>7}")
     for name, c, p in rows:
         if c is None or p is None:
-            print(f"{name:<40} {'-':>10} {'-':>10} {'-':>7}")
+            show = lambda v: "-" if v is None else f"{v:.1f}"
+            print(f"{name:<40} {show(c):>10} {show(p):>10} {'-':>7}")
             continue
         print(f"{name:<40} {c:>10.1f} {p:>10.1f} {p / max(c, 1e-9):>7.2f}")
     print(f"{'peak memory, train (GB)':<40} {cp:>10.2f} {pp:>10.2f}")
