@@ -233,31 +233,16 @@ pub fn fit(
     params: &Checked<LapseParams>,
     seed: u64,
 ) -> Result<LapseModel> {
-    fit_with_progress(x, y, columns, params, seed, &|| {})
+    fit_alongside(x, y, columns, params, seed, &|| {}, |_| ()).map(|(model, ())| model)
 }
 
-/// Number of `step` calls `fit_with_progress` makes: one per CV fit, one for the final fit.
+/// Number of `step` calls `fit_alongside` makes: one per CV fit, one for the final fit.
 pub fn progress_steps(params: &LapseParams) -> u64 {
     (params.alphas.len() * params.folds + 1) as u64
 }
 
-/// `fit`, calling `step` after every cross-validation fit and the final fit.
-///
-/// # Errors
-/// As `fit`.
-pub fn fit_with_progress(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    columns: &[String],
-    params: &Checked<LapseParams>,
-    seed: u64,
-    step: &(dyn Fn() + Sync),
-) -> Result<LapseModel> {
-    fit_alongside(x, y, columns, params, seed, step, |_| ()).map(|(model, ())| model)
-}
-
-/// `fit_with_progress`, running `alongside(alpha)` on another thread as soon as the
-/// penalty is chosen, while the final fit (single-threaded in linfa) runs: e.g. the
+/// `fit`, calling `step` after every cross-validation fit and the final fit, and running
+/// `alongside(alpha)` on another thread as soon as the penalty is chosen, while the final fit (single-threaded in linfa) runs: e.g. the
 /// out-of-time check, which needs only the penalty.
 ///
 /// # Errors
