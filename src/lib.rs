@@ -6,6 +6,7 @@
 //! -> `ingest` -> `features` -> (`segment`, `lapse`) -> `bundle` -> `labeling` ->
 //! (`charts`, `report`) -> `train` / `pipeline` -> bins.
 
+pub mod allocator;
 pub mod bundle;
 pub mod charts;
 pub mod config;

@@ -48,3 +48,19 @@ impl Stage {
         }
     }
 }
+
+/// Prints how long a step took when `CLIENTELE_TIMINGS` is set (finer than a stage; for
+/// benchmarks). Returns the step's result.
+pub fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
+    if std::env::var_os("CLIENTELE_TIMINGS").is_none() {
+        return f();
+    }
+    let start = std::time::Instant::now();
+    let out = f();
+    eprintln!(
+        "  step {:<34} {:>8.2} s",
+        step,
+        start.elapsed().as_secs_f64()
+    );
+    out
+}

@@ -9,6 +9,9 @@ use clientele::{Config, Date};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: clientele::allocator::Allocator = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "clientele-infer",
@@ -101,6 +104,7 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 fn main() -> ExitCode {
+    clientele::allocator::prefer_huge_pages();
     clientele::error::report_panics_as_bugs("clientele-infer");
     let args = Args::parse();
     match run(&args) {

@@ -8,6 +8,9 @@ use clientele::Date;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: clientele::allocator::Allocator = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "clientele-train",
@@ -109,6 +112,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    clientele::allocator::prefer_huge_pages();
     clientele::error::report_panics_as_bugs("clientele-train");
     let args = Args::parse();
     match run(&args) {

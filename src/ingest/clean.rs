@@ -219,12 +219,7 @@ pub fn flag_future(table: &Table, fields: &[&str], extract: Date, v: &mut Verdic
 
 /// Resolves each row's client id to the book's client index; unknown ids are flagged
 /// when `known` is authoritative (a clients table exists).
-pub fn link_clients(
-    table: &mut Table,
-    index: &HashMap<String, u32>,
-    authoritative: bool,
-    v: &mut Verdicts,
-) {
+pub fn link_clients(table: &mut Table, index: &IdIndex, authoritative: bool, v: &mut Verdicts) {
     let Some(ids) = table.coded("client_id") else {
         return;
     };
@@ -253,11 +248,7 @@ pub fn link_clients(
 }
 
 /// Resolves policy ids to rows of the policies table; unknown ids are flagged.
-pub fn link_policies(
-    table: &mut Table,
-    policy_rows: Option<&HashMap<String, u32>>,
-    v: &mut Verdicts,
-) {
+pub fn link_policies(table: &mut Table, policy_rows: Option<&IdIndex>, v: &mut Verdicts) {
     let Some(ids) = table.coded("policy_id") else {
         return;
     };
@@ -471,9 +462,14 @@ pub fn flag_repeated(table: &Table, field: &str, v: &mut Verdicts) {
     }
 }
 
+/// Index from an id's text to a row or client: millions of entries, so hashed with a
+/// fast fixed-seed hash rather than the DoS-resistant default (lookups only, never
+/// iterated: order cannot leak into results).
+pub type IdIndex = HashMap<String, u32, foldhash::fast::FixedState>;
+
 /// Index from id text to row, for a column of unique ids.
-pub fn id_index(ids: &Coded) -> HashMap<String, u32> {
-    let mut out = HashMap::with_capacity(ids.levels.len());
+pub fn id_index(ids: &Coded) -> IdIndex {
+    let mut out = IdIndex::with_capacity_and_hasher(ids.levels.len(), Default::default());
     for (row, &c) in ids.codes.iter().enumerate() {
         if let Some(level) = ids.levels.get(c as usize) {
             out.entry(level.clone()).or_insert(row as u32);

@@ -334,11 +334,16 @@ fn read_sources(
     for st in &sources {
         progress.message(&format!("{}", st.shown.display()));
         let requests = column_requests_in(st.source, &st.shown, &st.column_names()?, &st.config)?;
-        let mut table = st.read(&requests)?;
+        let name = st.source.name();
+        let mut table = crate::progress::timed(&format!("read {name}"), || st.read(&requests))?;
         let mut q = SourceQuality::new(st.source, &st.shown, table.len());
         let k = kinds(&requests);
-        clean::normalise_categories(&mut table, &k, &config.aliases, &mut q);
-        clean::drop_exact_duplicates(&mut table, &mut q);
+        crate::progress::timed(&format!("categories {name}"), || {
+            clean::normalise_categories(&mut table, &k, &config.aliases, &mut q)
+        });
+        crate::progress::timed(&format!("duplicates {name}"), || {
+            clean::drop_exact_duplicates(&mut table, &mut q)
+        });
         tables.insert(st.source, (table, q));
         progress.inc();
     }
@@ -451,13 +456,13 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         all.dedup();
         client_ids = all;
     }
-    let client_index: HashMap<String, u32> = client_ids
+    let client_index: clean::IdIndex = client_ids
         .iter()
         .enumerate()
         .map(|(i, id)| (id.clone(), i as u32))
         .collect();
 
-    let mut policy_rows: Option<HashMap<String, u32>> = None;
+    let mut policy_rows: Option<clean::IdIndex> = None;
     let mut finished: HashMap<Source, Table> = HashMap::new();
     for source in [
         Source::Policies,
@@ -469,6 +474,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         let Some((mut t, mut q)) = tables.remove(&source) else {
             continue;
         };
+        let rules = std::time::Instant::now();
         let mut v = Verdicts::new(t.len());
         clean::flag_missing(&t, &required_fields(source), &mut v);
         clean::flag_out_of_scale(&t, &mut v);
@@ -484,6 +490,13 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
             policy_rows = t.coded("policy_id").map(clean::id_index);
         }
         clean::count_missing(&t, &mut q);
+        if std::env::var_os("CLIENTELE_TIMINGS").is_some() {
+            eprintln!(
+                "  step rules {:<28} {:>8.2} s",
+                source.name(),
+                rules.elapsed().as_secs_f64()
+            );
+        }
         ctx.report.sources.push(q);
         finished.insert(source, t);
     }

@@ -347,14 +347,37 @@ fn is_missing_token(s: &str) -> bool {
 
 /// Reads a text column. Identifiers are trimmed here; categories keep their raw
 /// spelling so that normalisation can count what it changed.
+///
+/// Exports are grouped (a policy's payments together), so most rows repeat the row
+/// before: an identical Arrow view (same bytes inline, or the same place in the same
+/// buffer) means the same text, and such a row takes the previous code without being
+/// read, trimmed or hashed.
 fn coded(ctx: &Ctx, col: &Series, trim: bool) -> Result<Coded> {
     let text = col.cast(&DataType::String).map_err(|e| ctx.polars(e))?;
     let ca = text.str().map_err(|e| ctx.polars(e))?;
     let mut coded = Coded::with_capacity(ca.len());
-    for v in ca.iter() {
-        match v {
-            Some(s) if !is_missing_token(s.trim()) => coded.push(if trim { s.trim() } else { s }),
-            _ => coded.push_missing(),
+    // `chunks()` (trait objects) give each array's validity; `downcast_iter()` its views.
+    for (array, chunk) in ca.downcast_iter().zip(ca.chunks()) {
+        let views = array.views();
+        let validity = chunk.validity();
+        // Views index buffers of their own array: a repeat is only looked for within one.
+        let mut previous = None;
+        for (i, view) in views.iter().enumerate() {
+            if validity.is_some_and(|v| !v.get_bit(i)) {
+                coded.push_missing();
+                previous = None;
+                continue;
+            }
+            if previous == Some(*view) {
+                coded.repeat_last();
+                continue;
+            }
+            let s = array.value(i);
+            match s.trim() {
+                t if is_missing_token(t) => coded.push_missing(),
+                t => coded.push(if trim { t } else { s }),
+            }
+            previous = Some(*view);
         }
     }
     coded.freeze();

@@ -106,6 +106,12 @@ impl Coded {
         (self.levels.len() - 1) as u32
     }
 
+    /// Gives this row the previous row's code (missing for the first row).
+    pub fn repeat_last(&mut self) {
+        let last = self.codes.last().copied().unwrap_or(MISSING);
+        self.codes.push(last);
+    }
+
     pub fn push_missing(&mut self) {
         self.codes.push(MISSING);
     }
@@ -347,14 +353,14 @@ impl Table {
     }
 
     /// Flags every row that repeats an earlier row exactly (all columns equal). Rows are
-    /// sorted by a hash of their values (computed in parallel), and only rows sharing a
+    /// grouped by a hash of their values (computed in parallel), and only rows sharing a
     /// hash are compared value by value: no hash set of whole rows, and no multi-column
     /// comparison sort of the whole table.
     pub fn exact_duplicates(&self) -> Vec<bool> {
         use rayon::prelude::*;
         let n = self.len();
         let cols: Vec<&Values> = self.columns.values().collect();
-        let mut keyed: Vec<(u64, u32)> = (0..n as u32)
+        let keyed: Vec<(u64, u32)> = (0..n as u32)
             .into_par_iter()
             .map(|r| {
                 let h = cols.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, c| {
@@ -363,24 +369,35 @@ impl Table {
                 (h ^ (h >> 29), r)
             })
             .collect();
-        keyed.par_sort_unstable();
         let cmp = |a: usize, b: usize| {
             cols.iter()
                 .map(|c| c.cmp_rows(a, b))
                 .find(|o| *o != Ordering::Equal)
                 .unwrap_or(Ordering::Equal)
         };
-        let mut dup = vec![false; n];
-        for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-            // Equal hashes: order by value, then row, and flag each repeat of its
-            // predecessor (the earliest row of a group of equal rows is kept).
-            let mut rows: Vec<usize> = run.iter().map(|&(_, r)| r as usize).collect();
-            rows.sort_unstable_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
-            for w in rows.windows(2) {
-                if cmp(w[0], w[1]) == Ordering::Equal {
-                    dup[w[1]] = true;
+        // Rows sharing a hash, found bucket by bucket: each bucket sorts in cache.
+        let repeats: Vec<usize> = hash_buckets(keyed)
+            .into_par_iter()
+            .flat_map_iter(|mut bucket| {
+                bucket.sort_unstable();
+                let mut repeats = Vec::new();
+                for run in bucket.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+                    // Equal hashes: order by value, then row, and flag each repeat of its
+                    // predecessor (the earliest row of a group of equal rows is kept).
+                    let mut rows: Vec<usize> = run.iter().map(|&(_, r)| r as usize).collect();
+                    rows.sort_unstable_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+                    for w in rows.windows(2) {
+                        if cmp(w[0], w[1]) == Ordering::Equal {
+                            repeats.push(w[1]);
+                        }
+                    }
                 }
-            }
+                repeats
+            })
+            .collect();
+        let mut dup = vec![false; n];
+        for r in repeats {
+            dup[r] = true;
         }
         dup
     }
@@ -393,6 +410,23 @@ impl Table {
             .collect::<Vec<_>>()
             .join("; ")
     }
+}
+
+/// Splits (hash, row) pairs into buckets by the hash's top bits (about 64k pairs per
+/// bucket), keeping row order within a bucket.
+fn hash_buckets(keyed: Vec<(u64, u32)>) -> Vec<Vec<(u64, u32)>> {
+    let bits = (keyed.len() >> 16).max(1).ilog2().min(12);
+    let shift = 64 - bits;
+    let bucket = |h: u64| if bits == 0 { 0 } else { (h >> shift) as usize };
+    let mut counts = vec![0usize; 1 << bits];
+    for &(h, _) in &keyed {
+        counts[bucket(h)] += 1;
+    }
+    let mut buckets: Vec<Vec<(u64, u32)>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+    for pair in keyed {
+        buckets[bucket(pair.0)].push(pair);
+    }
+    buckets
 }
 
 #[cfg(test)]
@@ -443,6 +477,31 @@ mod tests {
         assert_eq!(c.codes, vec![0, 1, 0, 1, 2]);
         assert_ne!(text_hash("ab"), text_hash("ba"));
         assert_ne!(text_hash(""), text_hash("\0"));
+    }
+
+    #[test]
+    fn duplicates_are_found_across_many_hash_buckets() {
+        // 300k rows: (id, amount) pairs repeat from row 250,000 on, spread over buckets.
+        let n = 300_000;
+        let mut ids = Coded::with_capacity(n);
+        let mut x = Vec::with_capacity(n);
+        for i in 0..n {
+            ids.push(&format!("C{}", i % 1000));
+            x.push(((i / 1000) % 250) as f64);
+        }
+        let mut t = Table::new(Source::Payments, PathBuf::from("x.csv"), n);
+        t.insert("client_id", "client_id", Values::Coded(ids));
+        t.insert("amount", "amount", Values::Number(x));
+        let mut seen = std::collections::HashSet::new();
+        let expected: Vec<bool> = (0..n)
+            .map(|r| {
+                let key = (t.coded("client_id").map(|c| c.codes[r]), r / 1000 % 250);
+                !seen.insert(key)
+            })
+            .collect();
+        assert!(hash_buckets(vec![(0, 0); n]).len() > 1);
+        assert_eq!(t.exact_duplicates(), expected);
+        assert_eq!(expected.iter().filter(|&&d| d).count(), 50_000);
     }
 
     #[test]

@@ -242,12 +242,52 @@ pub fn progress_steps(params: &LapseParams) -> u64 {
 }
 
 /// `fit`, calling `step` after every cross-validation fit and the final fit, and running
-/// `alongside(alpha)` on another thread as soon as the penalty is chosen, while the final fit (single-threaded in linfa) runs: e.g. the
-/// out-of-time check, which needs only the penalty.
+/// `alongside(alpha)` on another thread as soon as the penalty is chosen, while the final
+/// fit (single-threaded in linfa) runs: e.g. the out-of-time check, which needs only the
+/// penalty.
 ///
 /// # Errors
 /// As `fit`.
 pub fn fit_alongside<T: Send>(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    columns: &[String],
+    params: &Checked<LapseParams>,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+    alongside: impl FnOnce(f64) -> T + Send,
+) -> Result<(LapseModel, T)> {
+    let (mut model, other) = fit_point(x, y, columns, params, seed, step, alongside)?;
+    model.odds_ratios = crate::progress::timed("odds ratio intervals", || {
+        odds_ratios(
+            x,
+            &model.coefficients,
+            model.intercept,
+            model.alpha,
+            columns,
+        )
+    })?;
+    Ok((model, other))
+}
+
+/// `fit` without the odds ratios and their intervals (left empty): for a model that is
+/// only scored, such as the out-of-time check's. The intervals need the Hessian, a
+/// further pass over the data.
+///
+/// # Errors
+/// As `fit`.
+pub fn fit_without_intervals(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    columns: &[String],
+    params: &Checked<LapseParams>,
+    seed: u64,
+) -> Result<LapseModel> {
+    fit_point(x, y, columns, params, seed, &|| {}, |_| ()).map(|(model, ())| model)
+}
+
+/// The penalty, the coefficients and the thresholds; no odds ratios.
+fn fit_point<T: Send>(
     x: ArrayView2<f64>,
     y: &[bool],
     columns: &[String],
@@ -268,7 +308,9 @@ pub fn fit_alongside<T: Send>(
     let cv_rows = cv_sample(y, params.cv_sample, seed);
     let xcv = x.select(Axis(0), &cv_rows);
     let ycv: Vec<bool> = cv_rows.iter().map(|&i| y[i]).collect();
-    let fits = fold_fits(xcv.view(), &ycv, params, seed, step)?;
+    let fits = crate::progress::timed("lapse cross-validation", || {
+        fold_fits(xcv.view(), &ycv, params, seed, step)
+    })?;
     let choice = choose_alpha(&fits, &ycv, params)?;
     let (alpha, oof, cv) = (choice.alpha, choice.oof, choice.cv);
     // The final fit on every training client starts from the mean of the chosen
@@ -278,8 +320,12 @@ pub fn fit_alongside<T: Send>(
         x.ncols(),
     );
     let (fitted, other) = rayon::join(
-        || fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0))),
-        || alongside(alpha),
+        || {
+            crate::progress::timed("lapse final fit", || {
+                fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0)))
+            })
+        },
+        || crate::progress::timed("beside the final fit", || alongside(alpha)),
     );
     let (coefficients, intercept) = fitted?;
     step();
@@ -291,7 +337,6 @@ pub fn fit_alongside<T: Send>(
     let centres: Vec<f64> = x
         .mean_axis(Axis(0))
         .map_or_else(|| vec![0.0; x.ncols()], |m| m.to_vec());
-    let odds_ratios = odds_ratios(x, &coefficients, intercept, alpha, columns)?;
     let model = LapseModel {
         columns: columns.to_vec(),
         coefficients,
@@ -307,7 +352,7 @@ pub fn fit_alongside<T: Send>(
         },
         training_lapse_rate,
         cv,
-        odds_ratios,
+        odds_ratios: Vec::new(),
     };
     Ok((model, other))
 }

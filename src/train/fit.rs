@@ -664,8 +664,9 @@ fn out_of_time(
     }
     .check()
     .map_err(|e| e.to_string())?;
-    let model = lapse::fit(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
-        .map_err(|e| e.to_string())?;
+    let model =
+        lapse::fit_without_intervals(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
+            .map_err(|e| e.to_string())?;
     let (score_rows, score_y) = score_snap.labelled();
     let xs: Array2<f64> = fitted
         .transform(&score_snap.raw, &cats, &score_rows)
