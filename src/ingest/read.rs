@@ -185,10 +185,10 @@ pub fn read_table_as(
     if partitioned {
         names.push(ROW_COLUMN.to_string());
     }
-    let df = match Format::of(path)? {
-        Format::Csv => read_csv_frame(path, &names)?,
-        Format::Parquet => read_parquet_frame(path, &names)?,
-    };
+    let df = crate::progress::timed("polars read", || match Format::of(path)? {
+        Format::Csv => read_csv_frame(path, &names),
+        Format::Parquet => read_parquet_frame(path, &names),
+    })?;
     if df.height() == 0 && !source.may_be_empty() {
         return Err(Error::NoRows {
             path: path.to_path_buf(),

@@ -22,6 +22,16 @@ pub struct Coded {
     /// text go to `collisions`.
     lookup: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
     collisions: HashMap<String, u32>,
+    /// Codes of the levels that arrived in ascending text order (ids exported in order,
+    /// the usual case), hence sorted: a text after the last of them is new without any
+    /// lookup, one before it is found by binary search. `lookup` holds the other levels.
+    ascending: Vec<u32>,
+    /// Rows whose text was out of order (neither a repeat nor after every level so far).
+    out_of_order: usize,
+    /// Every level is in `lookup` (out-of-order texts were common, or after `freeze`).
+    all_hashed: bool,
+    /// The lookup was dropped (`freeze`, `remap`): rebuilt if a text is pushed again.
+    frozen: bool,
 }
 
 /// FxHash-style 64-bit hash of a text (fast; collisions are resolved by comparing text).
@@ -69,6 +79,10 @@ impl Coded {
             codes: Vec::with_capacity(n),
             lookup: HashMap::default(),
             collisions: HashMap::new(),
+            ascending: Vec::new(),
+            out_of_order: 0,
+            all_hashed: false,
+            frozen: false,
         }
     }
 
@@ -81,24 +95,78 @@ impl Coded {
                 return;
             }
         }
-        let h = text_hash(value);
-        let code = match self.lookup.get(&h) {
-            Some(&c) if self.levels[c as usize] == value => c,
-            Some(_) => match self.collisions.get(value) {
-                Some(&c) => c,
-                None => {
-                    let c = self.new_level(value);
-                    self.collisions.insert(value.to_string(), c);
-                    c
-                }
-            },
-            None => {
+        if self.frozen {
+            self.hash_all_levels();
+            self.frozen = false;
+        }
+        if !self.all_hashed {
+            let last = self
+                .ascending
+                .last()
+                .map(|&c| self.levels[c as usize].as_str());
+            if last.is_none_or(|last| value > last) {
                 let c = self.new_level(value);
-                self.lookup.insert(h, c);
-                c
+                self.ascending.push(c);
+                self.codes.push(c);
+                return;
             }
-        };
+            self.out_of_order += 1;
+            // Binary searches pay off while out-of-order rows are rare; past one in eight
+            // rows (judged once there are enough rows), hash every level instead.
+            if self.codes.len() >= 1 << 16 && self.out_of_order * 8 > self.codes.len() {
+                self.hash_all_levels();
+            } else if let Ok(i) = self
+                .ascending
+                .binary_search_by(|&c| self.levels[c as usize].as_str().cmp(value))
+            {
+                self.codes.push(self.ascending[i]);
+                return;
+            }
+        }
+        let code = self
+            .code_of(value)
+            .unwrap_or_else(|| self.indexed_level(value));
         self.codes.push(code);
+    }
+
+    /// The code of a known text (the lookup must be built).
+    fn code_of(&self, value: &str) -> Option<u32> {
+        match self.lookup.get(&text_hash(value)) {
+            Some(&c) if self.levels[c as usize] == value => Some(c),
+            Some(_) => self.collisions.get(value).copied(),
+            None => None,
+        }
+    }
+
+    /// Adds a new level and indexes it.
+    fn indexed_level(&mut self, value: &str) -> u32 {
+        let c = self.new_level(value);
+        self.index(c);
+        c
+    }
+
+    fn index(&mut self, c: u32) {
+        let level = &self.levels[c as usize];
+        match self.lookup.entry(text_hash(level)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(c);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collisions.insert(level.clone(), c);
+            }
+        }
+    }
+
+    /// Puts every level into the lookup and stops binary searching (levels are distinct).
+    fn hash_all_levels(&mut self) {
+        self.lookup = HashMap::default();
+        self.lookup.reserve(self.levels.len());
+        self.collisions = HashMap::new();
+        for c in 0..self.levels.len() as u32 {
+            self.index(c);
+        }
+        self.ascending = Vec::new();
+        self.all_hashed = true;
     }
 
     fn new_level(&mut self, value: &str) -> u32 {
@@ -145,16 +213,23 @@ impl Coded {
             }
         }
         self.levels = new_levels;
+        self.stale_lookup();
+        drop(new_lookup);
+    }
+
+    /// After the levels changed or the lookup was dropped: a later push rebuilds it.
+    fn stale_lookup(&mut self) {
         self.lookup = HashMap::default();
         self.collisions = HashMap::new();
-        drop(new_lookup);
+        self.ascending = Vec::new();
+        self.all_hashed = false;
+        self.frozen = true;
     }
 
     /// Drops the text-to-code lookup once no more values will be pushed: on large
     /// tables it costs as much memory as the codes themselves.
     pub fn freeze(&mut self) {
-        self.lookup = HashMap::default();
-        self.collisions = HashMap::new();
+        self.stale_lookup();
     }
 }
 
@@ -468,15 +543,47 @@ mod tests {
     fn texts_sharing_a_hash_get_their_own_codes() {
         let mut c = Coded::with_capacity(5);
         c.push("a");
+        c.freeze();
+        c.push("z");
+        assert!(c.all_hashed);
         // Pretend "b" hashes like "a": the lookup hit must be checked against the text.
         c.lookup.insert(text_hash("b"), 0);
         for s in ["b", "a", "b", "c"] {
             c.push(s);
         }
-        assert_eq!(c.levels, vec!["a", "b", "c"]);
-        assert_eq!(c.codes, vec![0, 1, 0, 1, 2]);
+        assert_eq!(c.levels, vec!["a", "z", "b", "c"]);
+        assert_eq!(c.codes, vec![0, 1, 2, 0, 2, 3]);
         assert_ne!(text_hash("ab"), text_hash("ba"));
         assert_ne!(text_hash(""), text_hash("\0"));
+    }
+
+    #[test]
+    fn ordered_and_unordered_texts_code_alike() {
+        // In order (no lookup), out of order (binary search, then the lookup), after a
+        // freeze, and with out-of-order rows common enough to hash every level.
+        let mut texts: Vec<String> = ["b", "c", "c", "d", "b", "a", "d", "a", "e", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        texts.extend((0..70_000).map(|i| format!("x{}", (i * 7919) % 1000)));
+        let mut c = Coded::with_capacity(texts.len());
+        let mut expected_levels: Vec<&str> = Vec::new();
+        let mut known: HashMap<&str, u32> = HashMap::new();
+        let mut expected_codes = Vec::new();
+        for (i, s) in texts.iter().enumerate() {
+            if i == 7 {
+                c.freeze();
+            }
+            c.push(s);
+            let code = *known.entry(s).or_insert_with(|| {
+                expected_levels.push(s);
+                expected_levels.len() as u32 - 1
+            });
+            expected_codes.push(code);
+        }
+        assert!(c.all_hashed);
+        assert_eq!(c.levels, expected_levels);
+        assert_eq!(c.codes, expected_codes);
     }
 
     #[test]

@@ -205,7 +205,8 @@ pub fn lifecycle(
 }
 
 /// The top `n` risk-raising reasons in words, from the exact log-odds contributions.
-/// One-hot columns of the same categorical are summed into one reason.
+/// One-hot columns of the same categorical are summed into one reason. Ties in
+/// contribution go to the alphabetically first wording.
 pub fn reasons(
     b: &Bundle,
     row: &[f64],
@@ -214,32 +215,16 @@ pub fn reasons(
     n: usize,
 ) -> Vec<String> {
     let fitted = &b.features;
-    let mut items: Vec<(f64, String)> = Vec::new();
-    for (j, f) in fitted.numeric.iter().enumerate() {
-        let contrib = contributions.get(j).copied().unwrap_or(0.0);
-        if contrib <= 0.0 {
-            continue;
+    // Ranked on the numbers first; only the few that can make the top `n` are put into
+    // words (wording every positive contribution of every client cost a third of labeling).
+    let mut items: Vec<(f64, Reason)> = Vec::new();
+    for (j, contrib) in contributions.iter().take(fitted.numeric.len()).enumerate() {
+        if *contrib > 0.0 {
+            items.push((*contrib, Reason::Numeric(j)));
         }
-        let v = c.model_numeric(j);
-        let shown = if v.is_nan() { f.median } else { v };
-        let direction = if f.standardise(shown) >= 0.0 {
-            "high"
-        } else {
-            "low"
-        };
-        let missing = if v.is_nan() { ", missing" } else { "" };
-        items.push((
-            contrib,
-            format!(
-                "{} {direction} ({}{missing}; typical {})",
-                f.name.replace('_', " "),
-                number(shown),
-                number(f.median)
-            ),
-        ));
     }
     let mut j = fitted.numeric.len();
-    for cat in &fitted.categorical {
+    for (k, cat) in fitted.categorical.iter().enumerate() {
         let width = cat.levels.len() + 1;
         let slice = contributions.get(j..j + width).unwrap_or(&[]);
         let total: f64 = slice.iter().sum();
@@ -248,13 +233,64 @@ pub fn reasons(
                 .get(j..j + width)
                 .and_then(|r| r.iter().position(|&v| v == 1.0))
                 .unwrap_or(cat.levels.len());
-            let level = cat.levels.get(own).map_or("other", String::as_str);
-            items.push((total, format!("{} is {level}", cat.name.replace('_', " "))));
+            items.push((total, Reason::Level(k, own)));
         }
         j += width;
     }
-    items.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    items.into_iter().take(n).map(|(_, s)| s).collect()
+    items.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Everything tied with the n-th contribution competes on its wording.
+    let last = items.get(n.saturating_sub(1)).map(|item| item.0);
+    let mut worded: Vec<(f64, String)> = items
+        .into_iter()
+        .take_while(|(contrib, _)| last.is_some_and(|l| contrib.total_cmp(&l).is_ge()))
+        .map(|(contrib, reason)| (contrib, reason.words(b, c)))
+        .collect();
+    worded.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    worded.into_iter().take(n).map(|(_, s)| s).collect()
+}
+
+/// A reason before it is put into words.
+#[derive(Clone, Copy)]
+enum Reason {
+    /// A numeric model column (its index among the numeric features).
+    Numeric(usize),
+    /// A categorical feature (its index) and the client's level (index; past the end for
+    /// the pooled "other").
+    Level(usize, usize),
+}
+
+impl Reason {
+    fn words(self, b: &Bundle, c: &ClientView) -> String {
+        let fitted = &b.features;
+        match self {
+            Reason::Numeric(j) => {
+                let Some(f) = fitted.numeric.get(j) else {
+                    return String::new();
+                };
+                let v = c.model_numeric(j);
+                let shown = if v.is_nan() { f.median } else { v };
+                let direction = if f.standardise(shown) >= 0.0 {
+                    "high"
+                } else {
+                    "low"
+                };
+                let missing = if v.is_nan() { ", missing" } else { "" };
+                format!(
+                    "{} {direction} ({}{missing}; typical {})",
+                    f.name.replace('_', " "),
+                    number(shown),
+                    number(f.median)
+                )
+            }
+            Reason::Level(k, own) => {
+                let Some(cat) = fitted.categorical.get(k) else {
+                    return String::new();
+                };
+                let level = cat.levels.get(own).map_or("other", String::as_str);
+                format!("{} is {level}", cat.name.replace('_', " "))
+            }
+        }
+    }
 }
 
 fn number(v: f64) -> String {
