@@ -271,15 +271,43 @@ fn run_parts(
                 parts: parts.len(),
             },
         };
-        let writer = &mut st.writer;
-        label_part(b, &part, actions, &mut totals.labels, &mut |chunk| {
-            writer.write(&chunk)
-        })?;
+        label_part_writing(b, &part, actions, &mut totals.labels, &mut st.writer)?;
         totals.quality.merge(loaded.report.clone());
         totals.quarantine.extend(loaded.quarantine);
     }
     let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
     st.finish(located, spec, opts, totals, previous.is_some(), protected)
+}
+
+/// Labels a part while a second thread writes the labelled chunks: writing (text
+/// formatting, Parquet encoding) overlaps the labeling of the next chunk. Chunks are
+/// written in order; the writer's error comes first, as it explains a stopped run.
+fn label_part_writing(
+    b: &Bundle,
+    part: &Part,
+    actions: &ActionTable,
+    totals: &mut PartTotals,
+    writer: &mut LabelWriter,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        // One chunk in flight beside the one being labelled bounds the memory.
+        let (send, receive) = std::sync::mpsc::sync_channel::<output::LabelChunk>(1);
+        let written = scope.spawn(move || -> Result<()> {
+            for chunk in receive {
+                writer.write(&chunk)?;
+            }
+            Ok(())
+        });
+        let labelled = label_part(b, part, actions, totals, &mut |chunk| {
+            send.send(chunk)
+                .map_err(|_| Error::Runtime("the label writer stopped".into()))
+        });
+        drop(send);
+        written
+            .join()
+            .map_err(|_| Error::Runtime("the label writer failed unexpectedly".into()))??;
+        labelled
+    })
 }
 
 /// Reads and cleans one part with the bundle's cleaning statistics.

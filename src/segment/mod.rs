@@ -224,7 +224,10 @@ pub fn fit_with_progress(
             (k, centres, Vec::new(), format!("k = {k} fixed by --k"))
         }
         None => {
-            let (scores, mut centres) = score_range(&sample, params, seed, step)?;
+            let (scores, mut centres) =
+                crate::progress::timed("segments: k range on the sample", || {
+                    score_range(&sample, params, seed, step)
+                })?;
             let k = choose::pick_k(&scores, params.min_share)?;
             let reason = format!(
                 "k = {k}: highest silhouette among k in {}..={} whose smallest segment holds \
@@ -238,7 +241,9 @@ pub fn fit_with_progress(
         }
     };
     // The restarts ran on the sample; one run on every client refines the best of them.
-    let centres = choose::refine_kmeans(xs.view(), sample_centres)?;
+    let centres = crate::progress::timed("segments: refine on every client", || {
+        choose::refine_kmeans(xs.view(), sample_centres)
+    })?;
     step();
     let (labels, _) = assign(xs.view(), &centres);
     let mut used = vec![false; k];
