@@ -474,29 +474,23 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         let Some((mut t, mut q)) = tables.remove(&source) else {
             continue;
         };
-        let rules = std::time::Instant::now();
-        let mut v = Verdicts::new(t.len());
-        clean::flag_missing(&t, &required_fields(source), &mut v);
-        clean::flag_out_of_scale(&t, &mut v);
-        flag_source_rules(source, &mut t, &mut q, extract, &mut v);
-        clean::link_clients(&mut t, &client_index, authoritative, &mut v);
-        if source == Source::Policies {
-            clean::flag_repeated(&t, "policy_id", &mut v);
-        } else {
-            clean::link_policies(&mut t, policy_rows.as_ref(), &mut v);
-        }
-        v.apply(&mut t, &mut q, &mut ctx.quarantine);
-        if source == Source::Policies {
-            policy_rows = t.coded("policy_id").map(clean::id_index);
-        }
-        clean::count_missing(&t, &mut q);
-        if std::env::var_os("CLIENTELE_TIMINGS").is_some() {
-            eprintln!(
-                "  step rules {:<28} {:>8.2} s",
-                source.name(),
-                rules.elapsed().as_secs_f64()
-            );
-        }
+        crate::progress::timed(&format!("rules {}", source.name()), || {
+            let mut v = Verdicts::new(t.len());
+            clean::flag_missing(&t, &required_fields(source), &mut v);
+            clean::flag_out_of_scale(&t, &mut v);
+            flag_source_rules(source, &mut t, &mut q, extract, &mut v);
+            clean::link_clients(&mut t, &client_index, authoritative, &mut v);
+            if source == Source::Policies {
+                clean::flag_repeated(&t, "policy_id", &mut v);
+            } else {
+                clean::link_policies(&mut t, policy_rows.as_ref(), &mut v);
+            }
+            v.apply(&mut t, &mut q, &mut ctx.quarantine);
+            if source == Source::Policies {
+                policy_rows = t.coded("policy_id").map(clean::id_index);
+            }
+            clean::count_missing(&t, &mut q);
+        });
         ctx.report.sources.push(q);
         finished.insert(source, t);
     }
