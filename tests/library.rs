@@ -81,8 +81,9 @@ fn flat_config() -> Config {
             id: "id".into(),
             label: Some("lapsed".into()),
             positive: None,
-            numeric: vec!["missed".into(), "tenure".into()],
+            numeric: vec!["missed".into(), "tenure".into()].into(),
             categorical: vec![],
+            exclude: vec![],
         }),
         ..Config::default()
     };

@@ -379,6 +379,81 @@ fn flat_mode_trains_end_to_end_and_drops_a_constant_feature() {
     assert!(r.stderr.contains("cannot form 40 segments"), "{}", r.stderr);
 }
 
+/// `numeric = "*"` takes every column that is not the id, the label, a categorical
+/// feature or excluded, in the header's order: the same model as listing them by hand.
+#[test]
+fn numeric_star_takes_every_remaining_column() {
+    let t = tempfile::tempdir().unwrap();
+    let with_note: String = flat_table(800, false)
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match i {
+            0 => format!("{line},note\n"),
+            _ => format!("{line},called about form {i}\n"),
+        })
+        .collect();
+    write(t.path(), "data/flat.csv", &with_note);
+    let star = "mode = \"flat\"\n[flat]\npath = \"flat.csv\"\nid = \"id\"\nlabel = \"churned\"\n\
+numeric = \"*\"\ncategorical = [\"region\"]\n";
+
+    // The free-text column is taken too until it is excluded; the error says how.
+    write(t.path(), "cfg.toml", star);
+    let r = train_small(t.path(), &["--config", "cfg.toml"]);
+    assert_bad_input(&r, &["flat.csv", "'note'", "row 1", "exclude = [...]"]);
+    write(t.path(), "cfg.toml", &format!("{star}exclude = [\"Notes\"]\n"));
+    let r = train_small(t.path(), &["--config", "cfg.toml"]);
+    assert_bad_input(&r, &["flat.csv", "'Notes'", "exclude"]);
+
+    write(t.path(), "cfg.toml", &format!("{star}exclude = [\" NOTE \"]\n"));
+    let r = train_small(t.path(), &["--config", "cfg.toml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, by_star) = latest_bundle(&t.path().join("models"));
+    let names: Vec<&str> = by_star["features"]["numeric"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["age", "premium"], "constant dropped, note excluded");
+    assert_eq!(by_star["config"]["flat"]["numeric"], "*");
+    let labels = label_with_latest(t.path());
+    assert_eq!(labels.len(), 800);
+
+    std::fs::remove_dir_all(t.path().join("models")).unwrap();
+    write(t.path(), "cfg.toml", FLAT_CFG);
+    let r = train_small(t.path(), &["--config", "cfg.toml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, by_list) = latest_bundle(&t.path().join("models"));
+    for part in ["features", "lapse", "segments", "metrics"] {
+        assert_eq!(by_star[part], by_list[part], "{part}");
+    }
+}
+
+/// The ways `numeric` and `exclude` can be misspelled in the config.
+#[test]
+fn numeric_star_config_mistakes_are_named() {
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "data/flat.csv", &flat_table(50, false));
+    let head = "mode = \"flat\"\n[flat]\npath = \"flat.csv\"\nid = \"id\"\nlabel = \"churned\"\n";
+    let cases = [
+        ("numeric = \"all\"", "expected a list of column names or \"*\""),
+        ("numeric = 3", "numeric must be a list of column names or \"*\""),
+        (
+            "numeric = [\"age\"]\nexclude = [\"premium\"]",
+            "only applies with numeric = \"*\"",
+        ),
+        (
+            "numeric = \"*\"\ncategorical = [\"region\"]\nexclude = [\"region\"]",
+            "already a categorical feature",
+        ),
+    ];
+    for (features, expected) in cases {
+        write(t.path(), "cfg.toml", &format!("{head}{features}\n"));
+        let r = train_small(t.path(), &["--config", "cfg.toml"]);
+        assert_bad_input(&r, &["cfg.toml", expected]);
+    }
+}
+
 #[test]
 fn transactions_mode_trains_end_to_end() {
     let t = tempfile::tempdir().unwrap();

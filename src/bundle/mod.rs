@@ -215,7 +215,7 @@ impl Bundle {
     /// # let mut config = Config::default();
     /// # config.mode = Mode::Flat;
     /// # config.flat = Some(FlatConfig { path: "t.csv".into(), id: "id".into(), label: Some("y".into()),
-    /// #     positive: None, numeric: vec!["x".into()], categorical: vec![] });
+    /// #     positive: None, numeric: vec!["x".into()].into(), categorical: vec![], exclude: vec![] });
     /// # let frames = Frames::new().with(Source::Flat, df!("id" => ids, "x" => x, "y" => y)?);
     /// # let loaded = load_from(&config, Input::Frames(&frames), &LoadOptions::from_config(&config, true), None)?;
     /// let models = tempfile::tempdir()?;

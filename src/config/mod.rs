@@ -36,10 +36,77 @@ pub struct FlatConfig {
     pub label: Option<String>,
     /// The label value that means "lapsed"; by default 1, yes, true or y.
     pub positive: Option<String>,
+    /// The numeric feature columns: a list, or `"*"` for every column that is not the
+    /// id, the label, a categorical feature or excluded.
     #[serde(default)]
-    pub numeric: Vec<String>,
+    pub numeric: NumericColumns,
     #[serde(default)]
     pub categorical: Vec<String>,
+    /// With `numeric = "*"`: columns that are not features (free text, dates, other
+    /// targets...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+/// `[flat] numeric`: the listed columns, or every remaining column (`"*"`), resolved
+/// against the file's header when it is read, in the header's order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NumericColumns {
+    Listed(Vec<String>),
+    Remaining,
+}
+
+impl Default for NumericColumns {
+    fn default() -> Self {
+        NumericColumns::Listed(Vec::new())
+    }
+}
+
+impl From<Vec<String>> for NumericColumns {
+    fn from(columns: Vec<String>) -> Self {
+        NumericColumns::Listed(columns)
+    }
+}
+
+impl NumericColumns {
+    /// The columns named in the config (none for `"*"`, which only the header resolves).
+    pub fn listed(&self) -> &[String] {
+        match self {
+            NumericColumns::Listed(columns) => columns,
+            NumericColumns::Remaining => &[],
+        }
+    }
+}
+
+impl Serialize for NumericColumns {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            NumericColumns::Listed(columns) => columns.serialize(s),
+            NumericColumns::Remaining => s.serialize_str("*"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NumericColumns {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Spelled {
+            Star(String),
+            Listed(Vec<String>),
+        }
+        match Spelled::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "numeric must be a list of column names or \"*\" (every remaining column)",
+            )
+        })? {
+            Spelled::Listed(columns) => Ok(NumericColumns::Listed(columns)),
+            Spelled::Star(star) if star.trim() == "*" => Ok(NumericColumns::Remaining),
+            Spelled::Star(other) => Err(serde::de::Error::custom(format!(
+                "numeric = {other:?}: expected a list of column names or \"*\" (every remaining column)"
+            ))),
+        }
+    }
 }
 
 impl FlatConfig {
@@ -54,9 +121,11 @@ impl FlatConfig {
         }
         let features = self
             .numeric
+            .listed()
             .iter()
             .map(|c| (c, "numeric"))
-            .chain(self.categorical.iter().map(|c| (c, "categorical")));
+            .chain(self.categorical.iter().map(|c| (c, "categorical")))
+            .chain(self.exclude.iter().map(|c| (c, "excluded")));
         for (column, role) in features {
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key(column)) {
                 let why = match *first {
@@ -64,9 +133,19 @@ impl FlatConfig {
                     "the id" => "the id cannot be a feature",
                     _ => "a column can be listed once",
                 };
+                let what = |role: &str| match role {
+                    "excluded" => "an excluded column".to_string(),
+                    r if r.starts_with("the") => r.to_string(),
+                    r => format!("a {r} feature"),
+                };
+                if role == "excluded" && first.starts_with("the") {
+                    // Excluding the id or the label says what is already true.
+                    continue;
+                }
                 return Err(format!(
-                    "[flat] lists column '{column}' as a {role} feature, but it is already {}: {why}",
-                    if first.starts_with("the") { first.to_string() } else { format!("a {first} feature") }
+                    "[flat] lists column '{column}' as {}, but it is already {}: {why}",
+                    what(role),
+                    what(first)
                 ));
             }
             seen.push((key(column), role));
@@ -169,7 +248,11 @@ impl Config {
             _ => Vec::new(),
         };
         let numeric: Vec<&str> = match (self.mode, &self.flat) {
-            (Mode::Flat, Some(flat)) => flat.numeric.iter().map(String::as_str).collect(),
+            (Mode::Flat, Some(flat)) => match &flat.numeric {
+                NumericColumns::Listed(columns) => columns.iter().map(String::as_str).collect(),
+                // Known once the header is read; checked against the model's features then.
+                NumericColumns::Remaining => return Ok(()),
+            },
             _ => crate::vocab::Feature::catalogue(self.mode)
                 .iter()
                 .map(|f| f.name())
@@ -226,9 +309,19 @@ impl Config {
             return Err(self.config_error("mode = \"flat\" needs a [flat] section".into()));
         }
         if let Some(flat) = &self.flat {
-            if flat.numeric.is_empty() && flat.categorical.is_empty() {
+            if flat.numeric.listed().is_empty()
+                && flat.numeric != NumericColumns::Remaining
+                && flat.categorical.is_empty()
+            {
                 return Err(self.config_error(
-                    "[flat] declares no feature columns (numeric = [...], categorical = [...])"
+                    "[flat] declares no feature columns (numeric = [...] or \"*\", categorical = [...])"
+                        .into(),
+                ));
+            }
+            if !flat.exclude.is_empty() && flat.numeric != NumericColumns::Remaining {
+                return Err(self.config_error(
+                    "[flat] exclude = [...] only applies with numeric = \"*\"; with a list of \
+                     numeric columns, leave the column out of the list"
                         .into(),
                 ));
             }

@@ -14,7 +14,7 @@ pub use input::{frame_name, Frames, Input};
 pub use quality::{QualityReport, QuarantinedRow, SourceQuality};
 pub use table::{Coded, Table, Values, MISSING};
 
-use crate::config::{Config, FlatConfig, Mode, SourceConfig};
+use crate::config::{Config, FlatConfig, Mode, NumericColumns, SourceConfig};
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::{Kind, Source};
@@ -530,8 +530,9 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
     let found = st.column_names()?;
     // `id = "row"` on a file without a `row` column: ids are the data row numbers.
     let row_ids = cfg.id == ROW_IDS && find_column(&found, ROW_IDS).is_none();
-    let requests = flat_requests(cfg, label_column.as_deref(), &path, &found, row_ids)?;
-    let mut t = st.read(&requests)?;
+    let numeric = flat_numeric_columns(cfg, &path, &found)?;
+    let requests = flat_requests(cfg, &numeric, label_column.as_deref(), &path, &found, row_ids)?;
+    let mut t = st.read(&requests).map_err(|e| explain_remaining(e, cfg, &numeric))?;
     let mut q = SourceQuality::new(Source::Flat, &path, t.len());
     clean::normalise_categories(
         &mut t,
@@ -555,7 +556,7 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
         None => None,
         Some(column) => Some(parse_label(&t, &path, column, cfg.positive.as_deref())?),
     };
-    let numeric_fields: Vec<&str> = cfg.numeric.iter().map(String::as_str).collect();
+    let numeric_fields: Vec<&str> = numeric.iter().map(String::as_str).collect();
     clean::count_missing(&t, &mut q);
     if ctx.fit {
         ctx.stats
@@ -581,7 +582,7 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
         transactions: None,
         flat: Some(FlatBook {
             table: t,
-            numeric: cfg.numeric.clone(),
+            numeric,
             categorical: cfg.categorical.clone(),
             label,
         }),
@@ -599,10 +600,77 @@ fn insert_row_ids(t: &mut Table) {
     t.insert("client_id", ROW_IDS, Values::Coded(ids));
 }
 
+/// The flat table's numeric features: the listed columns, or with `numeric = "*"` every
+/// column of the header (in its order) that is not the id, the label (whether or not
+/// this run reads it), a categorical feature or excluded. An excluded column the file
+/// does not have is named, as a misspelling would be.
+fn flat_numeric_columns(cfg: &FlatConfig, path: &Path, found: &[String]) -> Result<Vec<String>> {
+    if let NumericColumns::Listed(columns) = &cfg.numeric {
+        return Ok(columns.clone());
+    }
+    let absent = |field: &str, column: &str| Error::ConfiguredColumnAbsent {
+        path: path.to_path_buf(),
+        field: field.into(),
+        column: column.into(),
+        found: found.to_vec(),
+    };
+    let mut taken: Vec<String> = Vec::new();
+    for column in &cfg.exclude {
+        taken.push(find_column(found, column).ok_or_else(|| absent("exclude", column))?);
+    }
+    let others = [Some(&cfg.id), cfg.label.as_ref()];
+    taken.extend(
+        others
+            .into_iter()
+            .flatten()
+            .chain(&cfg.categorical)
+            .filter_map(|c| find_column(found, c)),
+    );
+    let numeric: Vec<String> = found
+        .iter()
+        .filter(|c| !taken.contains(c) && c.as_str() != read::ROW_COLUMN)
+        .cloned()
+        .collect();
+    if numeric.is_empty() && cfg.categorical.is_empty() {
+        return Err(Error::NoData(format!(
+            "{}: numeric = \"*\" leaves no feature column (the file has {found:?})",
+            path.display()
+        )));
+    }
+    Ok(numeric)
+}
+
+/// A bad number in a column that `numeric = "*"` took as a feature: say how to leave it
+/// out, since the user never named the column.
+fn explain_remaining(e: Error, cfg: &FlatConfig, numeric: &[String]) -> Error {
+    match e {
+        Error::BadValue {
+            path,
+            row,
+            column,
+            expected,
+            value,
+        } if cfg.numeric == NumericColumns::Remaining && numeric.contains(&column) => {
+            Error::BadValue {
+                path,
+                row,
+                expected: format!(
+                    "{expected} (numeric = \"*\" took '{column}' as a numeric feature; \
+                     list it under categorical = [...] or exclude = [...])"
+                ),
+                column,
+                value,
+            }
+        }
+        e => e,
+    }
+}
+
 /// The flat table's columns to read: the id, the declared features and (training) the
 /// label, each matched to the table's own column name.
 fn flat_requests(
     cfg: &FlatConfig,
+    numeric: &[String],
     label_column: Option<&str>,
     path: &Path,
     found: &[String],
@@ -618,7 +686,7 @@ fn flat_requests(
     } else {
         vec![request("client_id", &cfg.id, Kind::Id)]
     };
-    requests.extend(cfg.numeric.iter().map(|c| request(c, c, Kind::Number)));
+    requests.extend(numeric.iter().map(|c| request(c, c, Kind::Number)));
     requests.extend(
         cfg.categorical
             .iter()

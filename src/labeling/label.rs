@@ -276,8 +276,9 @@ pub struct LabelledPart {
 ///     id: "id".into(),
 ///     label: Some("lapsed".into()),
 ///     positive: None,
-///     numeric: vec!["missed".into(), "tenure".into()],
+///     numeric: vec!["missed".into(), "tenure".into()].into(),
 ///     categorical: vec![],
+///     exclude: vec![],
 /// });
 /// let train = Frames::new().with(Source::Flat, book(400)?);
 /// let loaded = load_from(&config, Input::Frames(&train), &LoadOptions::from_config(&config, true), None)?;

@@ -93,8 +93,9 @@ impl Fitted {
 ///     id: "id".into(),
 ///     label: Some("lapsed".into()),
 ///     positive: None,
-///     numeric: vec!["missed".into(), "tenure".into()],
+///     numeric: vec!["missed".into(), "tenure".into()].into(),
 ///     categorical: vec![],
+///     exclude: vec![],
 /// });
 /// config.check()?;
 /// let frames = Frames::new().with(Source::Flat, table);
