@@ -235,13 +235,25 @@ impl Bundle {
     pub fn load(path: &Path) -> Result<Located> {
         let dir = resolve(path)?;
         let file = dir.join(BUNDLE_FILE);
-        let bad = |message: String| Error::Bundle {
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::Bundle {
             path: file.clone(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        let bundle = Bundle::parse(&text, &file)?;
+        Ok(Located { dir, bundle })
+    }
+
+    /// Parses and checks a bundle's JSON text; `file` is the path named in errors.
+    ///
+    /// # Errors
+    /// `Error::Bundle` when the JSON is damaged, its format version is not this
+    /// program's, or a value breaks an invariant no training run could break.
+    pub fn parse(text: &str, file: &Path) -> Result<Bundle> {
+        let bad = |message: String| Error::Bundle {
+            path: file.to_path_buf(),
             message,
         };
-        let text =
-            std::fs::read_to_string(&file).map_err(|e| bad(format!("cannot read it: {e}")))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
+        let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| bad(format!("damaged (not valid JSON: {e})")))?;
         let format = value
             .get("format_version")
@@ -256,7 +268,7 @@ impl Bundle {
         let bundle: Bundle = serde_json::from_value(value)
             .map_err(|e| bad(format!("damaged or incomplete: {e}")))?;
         check::invariants(&bundle).map_err(|m| bad(format!("damaged: {m}")))?;
-        Ok(Located { dir, bundle })
+        Ok(bundle)
     }
 }
 

@@ -218,12 +218,19 @@ impl Config {
     /// `Error::Read` when the file cannot be read, `Error::Config` when it does not
     /// parse or names an unknown source or field.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = crate::fsio::read_text(path)?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
+        Config::parse(&crate::fsio::read_text(path)?, path)
+    }
+
+    /// Parses and checks a config's TOML text; `origin` is the file named in errors.
+    ///
+    /// # Errors
+    /// `Error::Config` when the text does not parse or names an unknown source or field.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self> {
+        let mut config: Config = toml::from_str(text).map_err(|e| Error::Config {
+            path: origin.to_path_buf(),
             message: e.to_string(),
         })?;
-        config.origin = Some(path.to_path_buf());
+        config.origin = Some(origin.to_path_buf());
         config.check()?;
         Ok(config)
     }

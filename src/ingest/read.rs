@@ -104,7 +104,101 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
         path: path.to_path_buf(),
         byte_offset: e.valid_up_to(),
     })?;
-    Ok(split_csv_line(text))
+    let names = split_csv_line(text);
+    check_header(text, &names).map_err(|message| Error::Malformed {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(names)
+}
+
+/// Header shapes that would otherwise read as "missing column" or silently as a renamed
+/// column: old Mac line endings, another separator, a column named twice.
+fn check_header(line: &str, names: &[String]) -> std::result::Result<(), String> {
+    if line.contains('\r') {
+        return Err("lines end with a carriage return only (old Mac text); save the file \
+             with LF or CRLF line endings"
+            .into());
+    }
+    if let [only] = names {
+        for (sep, name) in [(';', "semicolons"), ('\t', "tabs"), ('|', "vertical bars")] {
+            if only.contains(sep) {
+                return Err(format!(
+                    "the header is one column separated by {name} ({only:?}); clientele reads \
+                     comma-separated files: save it as CSV with commas"
+                ));
+            }
+        }
+    }
+    let key = |n: &str| n.trim().to_ascii_lowercase();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|n| key(n) == key(name)) {
+            return Err(format!(
+                "column {name:?} appears twice in the header (columns {} and {}); rename one",
+                j + 1,
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Why polars could not split a CSV file into records, said in the file's own terms:
+/// the first row with more fields than the header, or a quote that is never closed.
+/// `None` when the scan finds neither (polars' own reason is used then).
+fn diagnose_records(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let (mut row, mut fields, mut header_fields) = (0usize, 1usize, 0usize);
+    let (mut quoted, mut quote_row) = (false, 0usize);
+    for &b in &bytes {
+        match b {
+            b'"' => {
+                // A doubled quote inside a quoted field closes and reopens: no net change.
+                quoted = !quoted;
+                if quoted {
+                    quote_row = row;
+                }
+            }
+            b',' if !quoted => fields += 1,
+            b'\n' if !quoted => {
+                if row == 0 {
+                    header_fields = fields;
+                } else if fields > header_fields {
+                    return Some(format!(
+                        "row {row} has {fields} fields but the header has {header_fields} \
+                         (a comma inside a value must be quoted: \"1,5\")"
+                    ));
+                }
+                row += 1;
+                fields = 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted {
+        let at = if quote_row == 0 {
+            "the header".to_string()
+        } else {
+            format!("row {quote_row}")
+        };
+        return Some(format!(
+            "{at}: a quoted value is never closed (a quote inside a value must be doubled: \
+             \"\"); everything after it would be one value"
+        ));
+    }
+    if row > 0 && fields > header_fields.max(1) && bytes.last() != Some(&b'\n') {
+        return Some(format!(
+            "row {row} has {fields} fields but the header has {header_fields}"
+        ));
+    }
+    None
+}
+
+/// Polars' reason without its advice (which names options of polars' Python API).
+fn polars_reason(e: &PolarsError) -> String {
+    let text = e.to_string();
+    let first = text.split("\n\n").next().unwrap_or(&text).trim();
+    format!("cannot be read as CSV: {first}")
 }
 
 fn split_csv_line(line: &str) -> Vec<String> {
@@ -217,7 +311,10 @@ fn read_csv_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
             path: path.to_path_buf(),
             byte_offset,
         },
-        None => malformed(path, &e),
+        None => Error::Malformed {
+            path: path.to_path_buf(),
+            message: diagnose_records(path).unwrap_or_else(|| polars_reason(&e)),
+        },
     })
 }
 
@@ -464,6 +561,34 @@ mod tests {
             split_csv_line("a, \"b,c\" ,\"d\"\"e\""),
             vec!["a", "b,c", "d\"e"]
         );
+    }
+
+    #[test]
+    fn headers_in_other_shapes_are_explained() {
+        let check = |line: &str| check_header(line, &split_csv_line(line));
+        assert!(check("id,age").is_ok());
+        assert!(check("id;age").unwrap_err().contains("semicolons"));
+        assert!(check("id\tage").unwrap_err().contains("tabs"));
+        assert!(check("id,age\r1,2").unwrap_err().contains("carriage return"));
+        let twice = check("id, Age ,AGE").unwrap_err();
+        assert!(twice.contains("columns 2 and 3"), "{twice}");
+    }
+
+    #[test]
+    fn records_polars_cannot_split_are_located() {
+        let t = tempfile::tempdir().unwrap();
+        let diagnose = |text: &str| {
+            let p = t.path().join("x.csv");
+            std::fs::write(&p, text).unwrap();
+            diagnose_records(&p)
+        };
+        let extra = diagnose("a,b\n1,2\n1,2,3\n").unwrap();
+        assert!(extra.starts_with("row 2 has 3 fields but the header has 2"), "{extra}");
+        let last = diagnose("a,b\n1,2\n1,2,3").unwrap();
+        assert!(last.starts_with("row 2 has 3"), "{last}");
+        let open = diagnose("a,b\n1,\"x\"\"y\"\n2,\"never\n3,4\n").unwrap();
+        assert!(open.starts_with("row 2: a quoted value is never closed"), "{open}");
+        assert_eq!(diagnose("a,b\n1,\"2,5\"\n"), None);
     }
 
     #[test]
