@@ -129,6 +129,24 @@ impl Error {
 /// Exit code of a run stopped by a bug (a panic): Rust's own, distinct from 0-3.
 pub const BUG_EXIT_CODE: i32 = 101;
 
+/// An error and its causes as one line, `a: b: c`, leaving out a cause whose text the
+/// message before it already ends with (`Error::Read` shows its I/O error itself).
+pub fn message_chain<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut out = String::new();
+    for cause in chain {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 /// Replaces the raw panic message and backtrace with one line that says this is a bug
 /// and asks for a report. The process still exits with `BUG_EXIT_CODE`.
 pub fn report_panics_as_bugs(program: &'static str) {
@@ -152,3 +170,20 @@ pub fn report_panics_as_bugs(program: &'static str) {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_shown_is_not_repeated() {
+        let e = Error::not_found(PathBuf::from("cfg.toml"));
+        let once = message_chain([&e as &(dyn std::error::Error + 'static)]);
+        let chained = message_chain(std::iter::successors(
+            Some(&e as &(dyn std::error::Error + 'static)),
+            |c| c.source(),
+        ));
+        assert_eq!(once, "cannot read cfg.toml: file does not exist");
+        assert_eq!(chained, once);
+    }
+}

@@ -422,6 +422,14 @@ fn tampered_bundles_are_refused_naming_the_field() {
                 b["lapse"]["coefficients"].as_array_mut().unwrap().pop();
             }),
         ),
+        (
+            "invalid type: string \"high\"",
+            Box::new(|b| b["lapse"]["coefficients"][0] = "high".into()),
+        ),
+        (
+            "invalid type: null",
+            Box::new(|b| b["segments"]["segments"][0]["centre"][0] = serde_json::Value::Null),
+        ),
     ];
     for (expected, tamper) in &cases {
         let mut b = json.clone();

@@ -400,11 +400,19 @@ numeric = \"*\"\ncategorical = [\"region\"]\n";
     write(t.path(), "cfg.toml", star);
     let r = train_small(t.path(), &["--config", "cfg.toml"]);
     assert_bad_input(&r, &["flat.csv", "'note'", "row 1", "exclude = [...]"]);
-    write(t.path(), "cfg.toml", &format!("{star}exclude = [\"Notes\"]\n"));
+    write(
+        t.path(),
+        "cfg.toml",
+        &format!("{star}exclude = [\"Notes\"]\n"),
+    );
     let r = train_small(t.path(), &["--config", "cfg.toml"]);
     assert_bad_input(&r, &["flat.csv", "'Notes'", "exclude"]);
 
-    write(t.path(), "cfg.toml", &format!("{star}exclude = [\" NOTE \"]\n"));
+    write(
+        t.path(),
+        "cfg.toml",
+        &format!("{star}exclude = [\" NOTE \"]\n"),
+    );
     let r = train_small(t.path(), &["--config", "cfg.toml"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let (_, by_star) = latest_bundle(&t.path().join("models"));
@@ -436,8 +444,14 @@ fn numeric_star_config_mistakes_are_named() {
     write(t.path(), "data/flat.csv", &flat_table(50, false));
     let head = "mode = \"flat\"\n[flat]\npath = \"flat.csv\"\nid = \"id\"\nlabel = \"churned\"\n";
     let cases = [
-        ("numeric = \"all\"", "expected a list of column names or \"*\""),
-        ("numeric = 3", "numeric must be a list of column names or \"*\""),
+        (
+            "numeric = \"all\"",
+            "expected a list of column names or \"*\"",
+        ),
+        (
+            "numeric = 3",
+            "numeric must be a list of column names or \"*\"",
+        ),
         (
             "numeric = [\"age\"]\nexclude = [\"premium\"]",
             "only applies with numeric = \"*\"",

@@ -111,7 +111,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Drift) => ExitCode::from(3),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", clientele::error::message_chain(e.chain()));
             ExitCode::from(
                 e.downcast_ref::<clientele::Error>()
                     .map_or(1, clientele::Error::exit_code),

@@ -118,7 +118,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", clientele::error::message_chain(e.chain()));
             ExitCode::from(
                 e.downcast_ref::<clientele::Error>()
                     .map_or(1, clientele::Error::exit_code),

@@ -531,8 +531,17 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
     // `id = "row"` on a file without a `row` column: ids are the data row numbers.
     let row_ids = cfg.id == ROW_IDS && find_column(&found, ROW_IDS).is_none();
     let numeric = flat_numeric_columns(cfg, &path, &found)?;
-    let requests = flat_requests(cfg, &numeric, label_column.as_deref(), &path, &found, row_ids)?;
-    let mut t = st.read(&requests).map_err(|e| explain_remaining(e, cfg, &numeric))?;
+    let requests = flat_requests(
+        cfg,
+        &numeric,
+        label_column.as_deref(),
+        &path,
+        &found,
+        row_ids,
+    )?;
+    let mut t = st
+        .read(&requests)
+        .map_err(|e| explain_remaining(e, cfg, &numeric))?;
     let mut q = SourceQuality::new(Source::Flat, &path, t.len());
     clean::normalise_categories(
         &mut t,
@@ -629,7 +638,7 @@ fn flat_numeric_columns(cfg: &FlatConfig, path: &Path, found: &[String]) -> Resu
     let numeric: Vec<String> = found
         .iter()
         .filter(|c| !taken.contains(c) && c.as_str() != read::ROW_COLUMN)
-        .cloned()
+        .map(|c| c.trim().to_string())
         .collect();
     if numeric.is_empty() && cfg.categorical.is_empty() {
         return Err(Error::NoData(format!(

@@ -49,7 +49,7 @@ pub fn column_names(path: &Path) -> Result<Vec<String>> {
         Format::Parquet => {
             let file = open(path)?;
             let mut reader = ParquetReader::new(file);
-            let schema = reader.schema().map_err(|e| malformed(path, &e))?;
+            let schema = reader.schema().map_err(|e| not_parquet(path, &e))?;
             Ok(schema.iter_names().map(|n| n.to_string()).collect())
         }
     }
@@ -76,6 +76,13 @@ fn malformed(path: &Path, e: &PolarsError) -> Error {
     }
 }
 
+fn not_parquet(path: &Path, e: &PolarsError) -> Error {
+    Error::Malformed {
+        path: path.to_path_buf(),
+        message: format!("cannot be read as Parquet (damaged, or not a Parquet file): {e}"),
+    }
+}
+
 /// Reads the header line of a CSV file and splits it into column names.
 pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
     let mut file = open(path)?;
@@ -90,6 +97,13 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
         if n == 0 || buf.contains(&b'\n') || buf.len() > 1 << 20 {
             break;
         }
+    }
+    if buf.starts_with(b"PAR1") {
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            message: "is a Parquet file (it starts with PAR1) named as CSV: rename it to .parquet"
+                .into(),
+        });
     }
     let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
     let line = &buf[..line_end];
@@ -116,9 +130,11 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
 /// column: old Mac line endings, another separator, a column named twice.
 fn check_header(line: &str, names: &[String]) -> std::result::Result<(), String> {
     if line.contains('\r') {
-        return Err("lines end with a carriage return only (old Mac text); save the file \
+        return Err(
+            "lines end with a carriage return only (old Mac text); save the file \
              with LF or CRLF line endings"
-            .into());
+                .into(),
+        );
     }
     if let [only] = names {
         for (sep, name) in [(';', "semicolons"), ('\t', "tabs"), ('|', "vertical bars")] {
@@ -218,7 +234,9 @@ fn split_csv_line(line: &str) -> Vec<String> {
         }
     }
     out.push(field);
-    out.into_iter().map(|s| s.trim().to_string()).collect()
+    // Names as the file spells them (spaces kept): the reader selects columns by these;
+    // matching a configured name ignores case and surrounding spaces (`find_column`).
+    out
 }
 
 /// Finds the first invalid UTF-8 byte in a file, for a precise error.
@@ -321,7 +339,7 @@ fn read_csv_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
 /// The requested columns of a Parquet file, after refusing types this build cannot read.
 fn read_parquet_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
     let mut reader = ParquetReader::new(open(path)?);
-    let schema = reader.schema().map_err(|e| malformed(path, &e))?;
+    let schema = reader.schema().map_err(|e| not_parquet(path, &e))?;
     for name in names {
         if let Some(field) = schema.get(name.as_str()) {
             check_parquet_type(path, name, &field.dtype)?;
@@ -330,7 +348,7 @@ fn read_parquet_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
     reader
         .with_columns(Some(names.to_vec()))
         .finish()
-        .map_err(|e| malformed(path, &e))
+        .map_err(|e| not_parquet(path, &e))
 }
 
 /// Converts a frame's requested columns into a typed table named `shown` (a file, or a
@@ -559,7 +577,7 @@ mod tests {
     fn splits_quoted_headers() {
         assert_eq!(
             split_csv_line("a, \"b,c\" ,\"d\"\"e\""),
-            vec!["a", "b,c", "d\"e"]
+            vec!["a", " b,c ", "d\"e"]
         );
     }
 
@@ -569,7 +587,9 @@ mod tests {
         assert!(check("id,age").is_ok());
         assert!(check("id;age").unwrap_err().contains("semicolons"));
         assert!(check("id\tage").unwrap_err().contains("tabs"));
-        assert!(check("id,age\r1,2").unwrap_err().contains("carriage return"));
+        assert!(check("id,age\r1,2")
+            .unwrap_err()
+            .contains("carriage return"));
         let twice = check("id, Age ,AGE").unwrap_err();
         assert!(twice.contains("columns 2 and 3"), "{twice}");
     }
@@ -583,11 +603,17 @@ mod tests {
             diagnose_records(&p)
         };
         let extra = diagnose("a,b\n1,2\n1,2,3\n").unwrap();
-        assert!(extra.starts_with("row 2 has 3 fields but the header has 2"), "{extra}");
+        assert!(
+            extra.starts_with("row 2 has 3 fields but the header has 2"),
+            "{extra}"
+        );
         let last = diagnose("a,b\n1,2\n1,2,3").unwrap();
         assert!(last.starts_with("row 2 has 3"), "{last}");
         let open = diagnose("a,b\n1,\"x\"\"y\"\n2,\"never\n3,4\n").unwrap();
-        assert!(open.starts_with("row 2: a quoted value is never closed"), "{open}");
+        assert!(
+            open.starts_with("row 2: a quoted value is never closed"),
+            "{open}"
+        );
         assert_eq!(diagnose("a,b\n1,\"2,5\"\n"), None);
     }
 
