@@ -1,38 +1,159 @@
-//! What the fuzz targets share: a scratch data directory per process holding a tiny
-//! valid book, into which a target writes the fuzzer's bytes as one source file.
+//! The fuzz harnesses: what each target does with the fuzzer's bytes. The cargo-fuzz
+//! targets (`fuzz_targets/`) call these; `tests/fuzz_corpus.rs` in the main crate
+//! includes this file and replays the seeds and every saved crash on the stable
+//! toolchain, so a fixed crash stays fixed.
+//!
+//! Each harness writes into a scratch data directory per process holding a small valid
+//! book, so a mutated file still links to the others. Any panic is a crash; errors are
+//! the expected outcome for most inputs.
 
-use clientele::ingest::{load, LoadOptions, Loaded};
+use clientele::bundle::Bundle;
+use clientele::config::{ActionTable, Mode};
+use clientele::ingest::{load, CleaningStats, LoadOptions, Loaded};
+use clientele::labeling::{label_book, PartOf, PartTotals};
 use clientele::{Config, Date, Result};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const CLIENTS: &str = "client_id,birth_date,gender,annual_income,channel,first_known_date\n\
-C1,1980-01-02,M,50000,agent,2015-03-01\n\
-C2,1990-05-06,female,42000,online,2019-07-01\n\
-C3,1970-11-30, Male ,,bank,2010-01-15\n";
+/// A small clean generated book (12 clients; `clientele-synth --clients 12 --seed 3
+/// --format csv --no-dirt`).
+const BOOK: [(&str, &str); 5] = [
+    ("clients.csv", include_str!("../book/clients.csv")),
+    ("policies.csv", include_str!("../book/policies.csv")),
+    ("payments.csv", include_str!("../book/payments.csv")),
+    ("claims.csv", include_str!("../book/claims.csv")),
+    ("contacts.csv", include_str!("../book/contacts.csv")),
+];
 
-const POLICIES: &str = "policy_id,client_id,product,start_date,end_date,end_reason,annual_premium\n\
-P1,C1,term life,2015-03-01,,,1200\n\
-P2,C2,medical,2019-07-01,2022-07-01,lapsed,600\n\
-P3,C3,annuity,2010-01-15,,,5000\n";
-
-/// The flat table the bundle seeds were trained on (same columns).
-pub const FLAT: &str = "id,age,premium,region,churned\n\
+/// The flat table, with the columns the flat bundle seed was trained on.
+const FLAT: &str = "id,age,premium,region,churned\n\
 F1,30,100,north,1\n\
 F2,41,250,south,0\n\
 F3,52,300,east,0\n\
 F4,,420,north,1\n";
 
-pub const FLAT_CONFIG: &str = "mode = \"flat\"\n[flat]\npath = \"flat.csv\"\nid = \"id\"\n\
+const FLAT_CONFIG: &str = "mode = \"flat\"\n[flat]\npath = \"flat.csv\"\nid = \"id\"\n\
 label = \"churned\"\nnumeric = \"*\"\ncategorical = [\"region\"]\n";
 
+/// The files `csv_source` may replace, picked by the input's first byte.
+const CSV_TARGETS: [&str; 6] = [
+    "clients.csv",
+    "policies.csv",
+    "payments.csv",
+    "claims.csv",
+    "contacts.csv",
+    "flat.csv",
+];
+
+/// The CSV reader, parsers and cleaning rules: the bytes after the first become one
+/// source file of the book (the first byte picks which); the book is loaded as a
+/// training run loads it and its features computed.
+pub fn csv_source(data: &[u8]) -> bool {
+    let Some((&pick, bytes)) = data.split_first() else {
+        return false;
+    };
+    let name = CSV_TARGETS[usize::from(pick) % CSV_TARGETS.len()];
+    let dir = reset_book();
+    write(&dir.join(name), bytes);
+    let config = if name == "flat.csv" {
+        flat_config()
+    } else {
+        Config::default()
+    };
+    let Some(loaded) = shown(load_book(&config, None)) else {
+        return false;
+    };
+    let cutoff = Date::parse("2026-06-30").expect("a valid date");
+    clientele::features::compute(&loaded.book, cutoff);
+    true
+}
+
+/// The Parquet path: the bytes after the first become `policies.parquet` or
+/// `payments.parquet` (the first byte picks) in place of that CSV. A damaged file must
+/// be an error naming it, never a panic inside the reader.
+pub fn parquet_source(data: &[u8]) -> bool {
+    let Some((&pick, bytes)) = data.split_first() else {
+        return false;
+    };
+    let source = if pick % 2 == 0 { "policies" } else { "payments" };
+    let dir = reset_book();
+    let _ = std::fs::remove_file(dir.join(format!("{source}.csv")));
+    write(&dir.join(format!("{source}.parquet")), bytes);
+    shown(load_book(&Config::default(), None)).is_some()
+}
+
+/// The config parser and its checks: any text is a config or a `Config` error; a config
+/// that parses resolves its sources without panicking.
+pub fn config(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    match Config::parse(text, "fuzz.toml".as_ref()) {
+        Ok(config) => {
+            let dir = reset_book();
+            config.extract_date();
+            // Files the config names need not exist here: only a panic matters.
+            let _ = config.resolve_sources(&dir).map_err(|e| e.to_string());
+            true
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            false
+        }
+    }
+}
+
+/// The bundle loader: any text is a bundle or a `Bundle` error; a bundle that passes
+/// the checks labels the book of its mode without panicking.
+pub fn bundle(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let bundle = match Bundle::parse(text, "bundle.json".as_ref()) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = e.to_string();
+            return false;
+        }
+    };
+    let config = match bundle.config.mode {
+        Mode::Flat => flat_config(),
+        Mode::Relational => Config::default(),
+        Mode::Transactions => return false,
+    };
+    let Ok(actions) = ActionTable::check(&bundle.config.actions) else {
+        return false;
+    };
+    reset_book();
+    let Some(loaded) = shown(load_book(&config, Some(&bundle.cleaning))) else {
+        return false;
+    };
+    let part = PartOf { index: 0, parts: 1 };
+    match label_book(&bundle, &loaded.book, bundle.cutoff, &actions, part) {
+        Ok(labelled) => {
+            let mut totals = PartTotals::new(&bundle);
+            totals.add(labelled.totals);
+            totals.summarise(&bundle, "fuzz".as_ref(), bundle.cutoff, false, 10);
+            true
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            false
+        }
+    }
+}
+
+fn flat_config() -> Config {
+    Config::parse(FLAT_CONFIG, "fuzz.toml".as_ref()).expect("the fixed flat config parses")
+}
+
 /// This process's scratch directory (in memory where the machine has /dev/shm).
-pub fn scratch() -> &'static Path {
+fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let base = Path::new("/dev/shm");
-        let base = if base.is_dir() {
-            base.to_path_buf()
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
         } else {
             std::env::temp_dir()
         };
@@ -42,30 +163,27 @@ pub fn scratch() -> &'static Path {
     })
 }
 
-/// Resets the scratch directory to the tiny valid book (relational and flat files).
-pub fn tiny_book() -> &'static Path {
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).expect("scratch file");
+}
+
+/// Resets the scratch directory to the valid book (relational and flat files).
+fn reset_book() -> PathBuf {
     let dir = scratch();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let _ = std::fs::remove_file(e.path());
         }
     }
-    for (name, text) in [
-        ("clients.csv", CLIENTS),
-        ("policies.csv", POLICIES),
-        ("flat.csv", FLAT),
-    ] {
-        std::fs::write(dir.join(name), text).expect("scratch file");
+    for (name, text) in BOOK.into_iter().chain([("flat.csv", FLAT)]) {
+        write(&dir.join(name), text.as_bytes());
     }
-    dir
+    dir.to_path_buf()
 }
 
 /// Loads the scratch book as a training run would (or as labeling does, given a
 /// model's cleaning statistics).
-pub fn load_book(
-    config: &Config,
-    fitted: Option<&clientele::ingest::CleaningStats>,
-) -> Result<Loaded> {
+fn load_book(config: &Config, fitted: Option<&CleaningStats>) -> Result<Loaded> {
     let mut opts = LoadOptions::from_config(config, fitted.is_none());
     opts.extract_date = Date::parse("2026-09-30").expect("a valid date");
     let loaded = load(config, scratch(), &opts, fitted)?;
@@ -74,12 +192,12 @@ pub fn load_book(
 }
 
 /// Every error must print; a panic inside `Display` is a crash too.
-pub fn shown(r: Result<Loaded>) -> Option<Loaded> {
+/// (Harnesses return whether the input was accepted all the way: every seed must be.)
+fn shown(r: Result<Loaded>) -> Option<Loaded> {
     match r {
         Ok(l) => Some(l),
         Err(e) => {
-            let _ = e.to_string();
-            let _ = e.exit_code();
+            let _ = (e.to_string(), e.exit_code());
             None
         }
     }
