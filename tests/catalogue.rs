@@ -15,8 +15,6 @@ C3,1970-11-30, Male ,,bank,2010-01-15\n";
 const POLICIES_HEAD: &str =
     "policy_id,client_id,product,start_date,end_date,end_reason,annual_premium\n";
 
-const FLAT_HEAD: &str = "mode = \"flat\"\n[flat]\npath = \"flat.csv\"\nid = \"id\"\n";
-
 /// One catalogue entry. `files` are written over the tiny valid book (`tiny_book`);
 /// `remove` deletes files of it; `args` follow `--check-data` (or replace it when
 /// `own_args`); `needles` must appear in stderr (exit 2) or in stdout and the quality
