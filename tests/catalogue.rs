@@ -37,6 +37,8 @@ enum Text {
     Clients(fn(&str) -> String),
     /// The policies header and these rows.
     Policies(&'static str),
+    /// A saved fuzz input: its first byte picked the target, the rest is the file.
+    FuzzInput(&'static [u8]),
 }
 
 const NONE: Case = Case {
@@ -67,6 +69,7 @@ const CASES: &[Case] = &[
     Case { id: "nul_byte_in_a_number", files: &[("data/clients.csv", Text::Clients(|c| c.replace("50000", "500\u{0}00")))], needles: &["clients.csv", "row 1", "annual_income", "a number"], ..NONE },
     Case { id: "parquet_file_named_csv", files: &[("data/clients.csv", Text::Bytes(b"PAR1\x15\x04\x15\x00"))], needles: &["clients.csv", "is a Parquet file", "rename it to .parquet"], ..NONE },
     Case { id: "csv_file_named_parquet", files: &[("data/policies.parquet", Text::Policies("P1,C1,medical,2020-01-01,,,100\n"))], remove: &["data/policies.csv"], needles: &["policies.parquet", "cannot be read as Parquet"], ..NONE },
+    Case { id: "damaged_parquet_metadata", files: &[("data/policies.parquet", Text::FuzzInput(include_bytes!("../fuzz/regressions/parquet_source/thrift-bool-field")))], remove: &["data/policies.csv"], needles: &["policies.parquet", "cannot be read as Parquet", "thrift bool field"], ..NONE },
     Case { id: "unsupported_extension", files: &[("data/clients.xlsx", Text::Str("x")), ("cfg.toml", Text::Str("[sources.clients]\npath = \"clients.xlsx\"\n"))], args: &["--config", "cfg.toml"], needles: &["clients.xlsx", "unsupported file type"], ..NONE },
     Case { id: "directory_where_a_file_should_be", files: &[("cfg.toml", Text::Str("[sources.payments]\npath = \"payments.csv\"\n")), ("data/payments.csv/x", Text::Str(""))], args: &["--config", "cfg.toml"], needles: &["payments.csv", "directory"], ..NONE },
     Case { id: "configured_file_missing", files: &[("cfg.toml", Text::Str("[sources.payments]\npath = \"payments.csv\"\n"))], args: &["--config", "cfg.toml"], needles: &["payments.csv", "does not exist"], ..NONE },
@@ -127,6 +130,7 @@ fn text_of(t: Text) -> Vec<u8> {
         Text::Bytes(b) => b.to_vec(),
         Text::Clients(f) => f(CLIENTS).into_bytes(),
         Text::Policies(rows) => format!("{POLICIES_HEAD}{rows}").into_bytes(),
+        Text::FuzzInput(b) => b.get(1..).unwrap_or_default().to_vec(),
     }
 }
 

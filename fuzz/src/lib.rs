@@ -75,7 +75,11 @@ pub fn parquet_source(data: &[u8]) -> bool {
     let Some((&pick, bytes)) = data.split_first() else {
         return false;
     };
-    let source = if pick % 2 == 0 { "policies" } else { "payments" };
+    let source = if pick % 2 == 0 {
+        "policies"
+    } else {
+        "payments"
+    };
     let dir = reset_book();
     let _ = std::fs::remove_file(dir.join(format!("{source}.csv")));
     write(&dir.join(format!("{source}.parquet")), bytes);
@@ -147,6 +151,21 @@ fn flat_config() -> Config {
     Config::parse(FLAT_CONFIG, "fuzz.toml".as_ref()).expect("the fixed flat config parses")
 }
 
+/// Keeps the fuzzer's panic hook (which aborts: that is how libFuzzer sees a crash) for
+/// every panic but those clientele expects and turns into an error itself
+/// (`clientele::error::catch_expected`, around polars' Parquet reader).
+fn quiet_expected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let fuzzer_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !clientele::error::panic_expected() {
+                fuzzer_hook(info);
+            }
+        }));
+    });
+}
+
 /// This process's scratch directory (in memory where the machine has /dev/shm).
 fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -169,6 +188,7 @@ fn write(path: &Path, bytes: &[u8]) {
 
 /// Resets the scratch directory to the valid book (relational and flat files).
 fn reset_book() -> PathBuf {
+    quiet_expected_panics();
     let dir = scratch();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {

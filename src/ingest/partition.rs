@@ -183,6 +183,10 @@ fn unquote(raw: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn split_parquet(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
+    read::parquet_guarded(path, || split_parquet_unguarded(path, id_column, targets))
+}
+
+fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
     let polars_err = |e: PolarsError| Error::Malformed {
         path: path.to_path_buf(),
         message: e.to_string(),

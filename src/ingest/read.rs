@@ -48,9 +48,11 @@ pub fn column_names(path: &Path) -> Result<Vec<String>> {
         Format::Csv => csv_header(path),
         Format::Parquet => {
             let file = open(path)?;
-            let mut reader = ParquetReader::new(file);
-            let schema = reader.schema().map_err(|e| not_parquet(path, &e))?;
-            Ok(schema.iter_names().map(|n| n.to_string()).collect())
+            parquet_guarded(path, || {
+                let mut reader = ParquetReader::new(file);
+                let schema = reader.schema().map_err(|e| not_parquet(path, &e))?;
+                Ok(schema.iter_names().map(|n| n.to_string()).collect())
+            })
         }
     }
 }
@@ -74,6 +76,15 @@ fn malformed(path: &Path, e: &PolarsError) -> Error {
         path: path.to_path_buf(),
         message: e.to_string(),
     }
+}
+
+/// polars' Parquet reader panics on some damaged files (broken thrift metadata, found by
+/// fuzzing): such a panic is the same error as any other damaged Parquet file.
+pub(crate) fn parquet_guarded<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    crate::error::catch_expected(read, |what| Error::Malformed {
+        path: path.to_path_buf(),
+        message: format!("cannot be read as Parquet (damaged, or not a Parquet file): {what}"),
+    })
 }
 
 fn not_parquet(path: &Path, e: &PolarsError) -> Error {
@@ -254,12 +265,11 @@ pub fn count_rows(path: &Path) -> Result<u64> {
     };
     if Format::of(path)? == Format::Parquet {
         let file = std::fs::File::open(path).map_err(read_err)?;
-        let rows = ParquetReader::new(file)
-            .num_rows()
-            .map_err(|e| Error::Malformed {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+        let rows = parquet_guarded(path, || {
+            ParquetReader::new(file)
+                .num_rows()
+                .map_err(|e| not_parquet(path, &e))
+        })?;
         return Ok(rows as u64);
     }
     let mut file = std::fs::File::open(path).map_err(read_err)?;
@@ -338,17 +348,20 @@ fn read_csv_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
 
 /// The requested columns of a Parquet file, after refusing types this build cannot read.
 fn read_parquet_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
-    let mut reader = ParquetReader::new(open(path)?);
-    let schema = reader.schema().map_err(|e| not_parquet(path, &e))?;
-    for name in names {
-        if let Some(field) = schema.get(name.as_str()) {
-            check_parquet_type(path, name, &field.dtype)?;
+    let file = open(path)?;
+    parquet_guarded(path, || {
+        let mut reader = ParquetReader::new(file);
+        let schema = reader.schema().map_err(|e| not_parquet(path, &e))?;
+        for name in names {
+            if let Some(field) = schema.get(name.as_str()) {
+                check_parquet_type(path, name, &field.dtype)?;
+            }
         }
-    }
-    reader
-        .with_columns(Some(names.to_vec()))
-        .finish()
-        .map_err(|e| not_parquet(path, &e))
+        reader
+            .with_columns(Some(names.to_vec()))
+            .finish()
+            .map_err(|e| not_parquet(path, &e))
+    })
 }
 
 /// Converts a frame's requested columns into a typed table named `shown` (a file, or a

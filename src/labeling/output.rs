@@ -261,10 +261,20 @@ pub fn read_previous_segments(dir: &Path) -> Result<Vec<(String, u32)>> {
             path: parquet.clone(),
             source: e,
         })?;
-        let df = ParquetReader::new(file)
-            .with_columns(Some(vec!["client_id".into(), "segment_id".into()]))
-            .finish()
-            .map_err(|e| bad(&parquet, format!("not a labels table: {e}")))?;
+        let df = crate::error::catch_expected(
+            || {
+                ParquetReader::new(file)
+                    .with_columns(Some(vec!["client_id".into(), "segment_id".into()]))
+                    .finish()
+                    .map_err(|e| bad(&parquet, format!("not a labels table: {e}")))
+            },
+            |what| {
+                bad(
+                    &parquet,
+                    format!("not a labels table (damaged Parquet: {what})"),
+                )
+            },
+        )?;
         let ids = df
             .column("client_id")
             .and_then(|c| c.str().cloned())
