@@ -3,6 +3,7 @@
 
 mod clean;
 mod input;
+mod parquet_footer;
 pub mod partition;
 pub mod quality;
 pub mod read;

@@ -80,7 +80,10 @@ fn malformed(path: &Path, e: &PolarsError) -> Error {
 
 /// polars' Parquet reader panics on some damaged files (broken thrift metadata, found by
 /// fuzzing): such a panic is the same error as any other damaged Parquet file.
+/// Its footer is checked first: a damaged one can make the reader allocate without bound
+/// and abort, which no `catch_unwind` can turn into an error (`parquet_footer`).
 pub(crate) fn parquet_guarded<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    super::parquet_footer::check(path)?;
     crate::error::catch_expected(read, |what| Error::Malformed {
         path: path.to_path_buf(),
         message: format!("cannot be read as Parquet (damaged, or not a Parquet file): {what}"),

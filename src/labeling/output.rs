@@ -85,7 +85,8 @@ impl LabelChunk {
         self.note.push(l.note);
     }
 
-    fn frame(&self) -> PolarsResult<DataFrame> {
+    /// The chunk as a table with the columns and types of `labels.parquet`.
+    pub fn frame(&self) -> PolarsResult<DataFrame> {
         let s = |name: &str, v: Vec<Option<&str>>| Column::new(name.into(), v);
         fn opt(v: &[Option<String>]) -> Vec<Option<&str>> {
             v.iter().map(Option::as_deref).collect()
@@ -261,20 +262,12 @@ pub fn read_previous_segments(dir: &Path) -> Result<Vec<(String, u32)>> {
             path: parquet.clone(),
             source: e,
         })?;
-        let df = crate::error::catch_expected(
-            || {
-                ParquetReader::new(file)
-                    .with_columns(Some(vec!["client_id".into(), "segment_id".into()]))
-                    .finish()
-                    .map_err(|e| bad(&parquet, format!("not a labels table: {e}")))
-            },
-            |what| {
-                bad(
-                    &parquet,
-                    format!("not a labels table (damaged Parquet: {what})"),
-                )
-            },
-        )?;
+        let df = crate::ingest::read::parquet_guarded(&parquet, || {
+            ParquetReader::new(file)
+                .with_columns(Some(vec!["client_id".into(), "segment_id".into()]))
+                .finish()
+                .map_err(|e| bad(&parquet, format!("not a labels table: {e}")))
+        })?;
         let ids = df
             .column("client_id")
             .and_then(|c| c.str().cloned())

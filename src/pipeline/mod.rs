@@ -2,9 +2,11 @@
 //! label. Binaries parse flags into these option structs and call one function.
 
 pub mod label;
+pub mod memory;
 
 pub use crate::ingest::spec::{write_quality, DataSpec};
 pub use label::{choose_as_of, console, infer, InferOptions, InferOutcome};
+pub use memory::{label_frames, FrameLabels};
 
 use crate::error::Result;
 use crate::ingest::Loaded;

@@ -77,19 +77,51 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     let stage = Stage::new("load", 1);
     let loaded = spec.load(true, None)?;
     stage.finish();
+    let files = file_fingerprints(spec)?;
+    train_loaded(opts, &settings, &loaded, files)
+}
+
+/// `train` on tables in memory (the Python package's entry point): the same checks,
+/// quality report, fit, published bundle and charts; the bundle records no source files.
+///
+/// # Errors
+/// As `train`, naming the tables (`<clients table>`) where files would be named.
+pub fn train_frames(
+    config: &crate::config::Config,
+    frames: &crate::ingest::Frames,
+    opts: &TrainOptions,
+) -> Result<TrainOutcome> {
+    let spec = DataSpec {
+        config: config.clone(),
+        data_dir: PathBuf::from("<tables in memory>"),
+    };
+    let settings = Settings::check(&spec, opts)?;
+    let load_opts = crate::ingest::LoadOptions::from_config(config, true);
+    let input = crate::ingest::Input::Frames(frames);
+    let loaded = crate::ingest::load_from(config, input, &load_opts, None)?;
+    train_loaded(opts, &settings, &loaded, Vec::new())
+}
+
+/// The part of a training run after loading: quality report, fit, publish, charts.
+fn train_loaded(
+    opts: &TrainOptions,
+    settings: &Settings,
+    loaded: &crate::ingest::Loaded,
+    files: Vec<FileFingerprint>,
+) -> Result<TrainOutcome> {
     let quality_dir = opts.out_dir.join("train-data-quality");
-    crate::ingest::spec::write_quality(&loaded, &quality_dir, &settings.protected, "--out")?;
+    crate::ingest::spec::write_quality(loaded, &quality_dir, &settings.protected, "--out")?;
     loaded.check_thresholds()?;
 
     let fitted = fit(
-        &spec.config,
-        &loaded,
+        &settings.config,
+        loaded,
         &settings.fit,
         settings.previous.as_ref(),
     )?;
     let scores = fitted.scores_csv(&loaded.book);
     let mut bundle = fitted.bundle;
-    bundle.data.files = file_fingerprints(spec)?;
+    bundle.data.files = files;
     let bundle_dir = bundle.publish(
         &opts.models_dir,
         &bundle::now_utc(),
@@ -115,6 +147,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
 /// The run's settings, checked once before any data is read: model parameters (flags
 /// over config), the previous model, and the paths no output may cover.
 struct Settings {
+    config: crate::config::Config,
     fit: FitOptions,
     previous: Option<bundle::Located>,
     protected: Protected,
@@ -145,6 +178,7 @@ impl Settings {
         let protected = protected_paths(spec, opts, previous.as_ref());
         protected.check("--out", &opts.out_dir)?;
         Ok(Settings {
+            config: spec.config.clone(),
             fit,
             previous,
             protected,
