@@ -130,7 +130,7 @@ impl Walk<'_> {
     fn skip_value(&mut self, kind: u8, depth: usize, in_struct: bool) -> Step {
         match kind {
             1 | 2 if in_struct => Ok(()),
-            1 | 2 | 3 => self.advance(1, "a byte"),
+            1..=3 => self.advance(1, "a byte"),
             4..=6 => self.varint().map(drop),
             7 => self.advance(8, "a double"),
             8 => {

@@ -1,0 +1,199 @@
+"""clientele from Python: the same engine as the `clientele-train` and
+`clientele-infer` binaries, on Arrow tables in memory.
+
+    import clientele, pyarrow.parquet as pq
+    bundle = clientele.Bundle.load("models/latest")
+    labels = bundle.label({"clients": pq.read_table("clients.parquet"), ...})
+
+Tables cross into the engine through the Arrow C stream interface (any object with
+``__arrow_c_stream__``: a pyarrow Table, a polars DataFrame...) without a pandas copy;
+labels come back as a ``pyarrow.Table`` with the columns and values of
+``labels.parquet``. Errors are ``BadInput`` (the CLI's exit code 2: bad data, config or
+arguments) or ``ClienteleError`` (anything else), with the message the CLI prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+import pyarrow as pa
+
+from ._native import BadInput, ClienteleError, NativeBundle
+from ._native import train as _train
+
+__all__ = ["Bundle", "Labelled", "train", "BadInput", "ClienteleError"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _config_text(config: Optional[PathLike]) -> tuple[Optional[str], Optional[str]]:
+    """A config file's text and the path errors should name."""
+    if config is None:
+        return None, None
+    path = Path(config)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInput(f"cannot read config {path}: {e}") from None
+
+
+def _date(value: Any, name: str) -> Optional[str]:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A labelled batch: the labels, the as-of date used and why, and the data-quality
+    report of the batch (as ``data-quality.json``)."""
+
+    labels: pa.Table
+    as_of: str
+    as_of_why: str
+    quality: dict
+
+
+class Bundle:
+    """A trained model bundle, loaded and checked (a damaged or foreign bundle raises
+    ``BadInput`` naming the file and what is wrong)."""
+
+    def __init__(self, native: NativeBundle):
+        self._native = native
+        self._data = json.loads(native.json())
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Bundle":
+        """Loads a version directory, ``models/latest`` or a models directory."""
+        return cls(NativeBundle.load(os.fspath(path)))
+
+    def __repr__(self) -> str:
+        return f"<clientele.Bundle {self.version} ({self.mode} mode, cut-off {self.cutoff})>"
+
+    @property
+    def path(self) -> Path:
+        return Path(self._native.dir)
+
+    @property
+    def version(self) -> str:
+        return self._data["version"]
+
+    @property
+    def mode(self) -> str:
+        return self._data["config"]["mode"]
+
+    @property
+    def cutoff(self) -> str:
+        return self._data["cutoff"]
+
+    @property
+    def horizon_months(self) -> int:
+        return self._data["horizon_months"]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The model matrix's columns, in order (numeric features, then one-hot levels)."""
+        return list(self._data["lapse"]["columns"])
+
+    @property
+    def segments(self) -> list[dict]:
+        """Each segment: id, name, size, share, lapse rate, centre and profile."""
+        return self._data["segments"]["segments"]
+
+    @property
+    def coefficients(self) -> list[dict]:
+        """Each feature's coefficient, odds ratio and 95% interval (``low``, ``high``)."""
+        return self._data["lapse"]["odds_ratios"]
+
+    @property
+    def thresholds(self) -> dict:
+        """The decision threshold, its rule, and the risk-band cut points."""
+        lapse = self._data["lapse"]
+        return {
+            "threshold": lapse["threshold"],
+            "rule": lapse["threshold_rule"],
+            "top10": lapse["top10_threshold"],
+            "bands": lapse["bands"],
+        }
+
+    @property
+    def metrics(self) -> dict:
+        """Held-out and out-of-time metrics as recorded at training."""
+        return self._data["metrics"]
+
+    def as_dict(self) -> dict:
+        """The whole bundle as plain Python objects (a copy)."""
+        return json.loads(json.dumps(self._data))
+
+    def label_with_details(
+        self,
+        tables: Mapping[str, Any],
+        as_of: Any = None,
+        config: Optional[PathLike] = None,
+        extract_date: Any = None,
+    ) -> Labelled:
+        """``label``, also returning the as-of date used and the quality report."""
+        if not isinstance(tables, Mapping):
+            raise BadInput("tables must map source names ('clients', 'policies', ...) to tables")
+        text, origin = _config_text(config)
+        stream, used, why, quality = self._native.label(
+            dict(tables), text, origin, _date(as_of, "as_of"), _date(extract_date, "extract_date")
+        )
+        return Labelled(pa.table(stream), used, why, json.loads(quality))
+
+    def label(
+        self,
+        tables: Mapping[str, Any],
+        as_of: Any = None,
+        config: Optional[PathLike] = None,
+        extract_date: Any = None,
+    ) -> pa.Table:
+        """Labels one month's tables (source name -> Arrow table) as ``clientele-infer``
+        does: the same contract, column mapping (the bundle's config unless ``config``
+        names a TOML file), cleaning statistics and as-of rule. Returns a table with the
+        columns and values of ``labels.parquet``."""
+        return self.label_with_details(tables, as_of, config, extract_date).labels
+
+    def label_flat(self, table: Any, **kwargs: Any) -> pa.Table:
+        """``label`` for a flat-mode bundle: one per-client table."""
+        if self.mode != "flat":
+            raise BadInput(f"label_flat needs a flat-mode bundle; this one is {self.mode} mode")
+        return self.label({"flat": table}, **kwargs)
+
+
+def train(
+    tables: Mapping[str, Any],
+    config: Optional[PathLike] = None,
+    models: PathLike = "models",
+    out: PathLike = "notebooks-out",
+    seed: int = 42,
+    k: Optional[int] = None,
+    horizon_months: int = 12,
+    as_of: Any = None,
+    extract_date: Any = None,
+    charts: bool = False,
+) -> tuple[Path, dict]:
+    """Trains on tables in memory as ``clientele-train`` trains on files, publishes a new
+    bundle version under ``models`` (never overwriting one) and returns its directory
+    and its metrics. The quality report goes to ``out/train-data-quality``."""
+    if not isinstance(tables, Mapping):
+        raise BadInput("tables must map source names ('clients', 'policies', ...) to tables")
+    text, origin = _config_text(config)
+    path, bundle_json = _train(
+        dict(tables),
+        text,
+        origin,
+        os.fspath(models),
+        os.fspath(out),
+        seed,
+        k,
+        horizon_months,
+        _date(as_of, "as_of"),
+        _date(extract_date, "extract_date"),
+        charts,
+    )
+    return Path(path), json.loads(bundle_json)["metrics"]

@@ -1,0 +1,352 @@
+//! `clientele._native`: the crate's entry points for Python. Tables cross as Arrow
+//! through the C stream interface (`__arrow_c_stream__`), zero-copy on the way in; the
+//! Python package (`clientele/__init__.py`) wraps these functions in its public API.
+//!
+//! Every entry point returns a clientele error as `clientele.BadInput` (the CLI's exit
+//! code 2) or `clientele.ClienteleError` (exit code 1) with the message the CLI prints;
+//! a panic never crosses into Python.
+
+use clientele::bundle::{Bundle, Located};
+use clientele::config::Config;
+use clientele::ingest::Frames;
+use clientele::schema::Source;
+use clientele::{Date, Error};
+use polars::prelude::{CompatLevel, DataFrame, PlSmallStr, Series};
+use polars_arrow::array::{Array, StructArray};
+use polars_arrow::datatypes::{ArrowDataType, Field};
+use polars_arrow::ffi::{export_iterator, ArrowArrayStream, ArrowArrayStreamReader};
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict};
+use std::ffi::CString;
+use std::path::PathBuf;
+
+pyo3::create_exception!(
+    _native,
+    ClienteleError,
+    PyException,
+    "A clientele run failed."
+);
+pyo3::create_exception!(
+    _native,
+    BadInput,
+    ClienteleError,
+    "Bad data, config or arguments: the message names the table, row and column."
+);
+
+/// A clientele error as the Python exception of its kind, with the CLI's message.
+fn to_py(e: &Error) -> PyErr {
+    let chain = std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |c| {
+        c.source()
+    });
+    let message = clientele::error::message_chain(chain);
+    if e.is_bad_input() {
+        BadInput::new_err(message)
+    } else {
+        ClienteleError::new_err(message)
+    }
+}
+
+/// Runs `f` with the GIL released; a clientele error or a panic becomes an exception.
+fn engine<T: Send>(py: Python<'_>, f: impl FnOnce() -> clientele::Result<T> + Send) -> PyResult<T> {
+    let outcome = py.detach(|| {
+        clientele::error::catch_expected(f, |what| {
+            Error::Runtime(format!(
+                "internal error: {what}. This is a bug in clientele, not a problem with your \
+                 data: please report it"
+            ))
+        })
+    });
+    outcome.map_err(|e| to_py(&e))
+}
+
+fn bad_input(message: String) -> PyErr {
+    BadInput::new_err(message)
+}
+
+/// A loaded, checked model bundle.
+#[pyclass(module = "clientele._native", frozen)]
+struct NativeBundle {
+    located: Located,
+}
+
+#[pymethods]
+impl NativeBundle {
+    /// Loads `path`: a version directory, `models/latest` or a models directory.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let located = engine(py, || Bundle::load(&path))?;
+        Ok(NativeBundle { located })
+    }
+
+    /// The directory the bundle was loaded from.
+    #[getter]
+    fn dir(&self) -> PathBuf {
+        self.located.dir.clone()
+    }
+
+    /// The whole bundle as JSON text (the Python side parses it once).
+    fn json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.located.bundle)
+            .map_err(|e| ClienteleError::new_err(format!("cannot serialise the bundle: {e}")))
+    }
+
+    /// Labels one month's tables (source name -> Arrow stream): the labels as an Arrow
+    /// stream, the as-of date used and why, and the quality report as JSON.
+    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None))]
+    fn label(
+        &self,
+        py: Python<'_>,
+        tables: &Bound<'_, PyDict>,
+        config: Option<String>,
+        config_origin: Option<String>,
+        as_of: Option<String>,
+        extract_date: Option<String>,
+    ) -> PyResult<(ArrowStream, String, String, String)> {
+        let bundle = &self.located.bundle;
+        let mut config = match config {
+            Some(text) => parse_config(py, &text, config_origin)?,
+            None => {
+                let mut c = bundle.config.clone();
+                c.data_dir = None;
+                c
+            }
+        };
+        if let Some(d) = extract_date {
+            config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
+        }
+        let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
+        let frames = frames_from(tables, config.mode)?;
+        let done = engine(py, || {
+            clientele::pipeline::label_frames(bundle, &config, &frames, as_of)
+        })?;
+        let quality = serde_json::to_string(&done.quality)
+            .map_err(|e| ClienteleError::new_err(format!("cannot serialise the report: {e}")))?;
+        Ok((
+            ArrowStream::of(&done.labels)?,
+            done.as_of.to_string(),
+            done.as_of_why,
+            quality,
+        ))
+    }
+}
+
+/// Trains on tables in memory and publishes a bundle under `models`; returns the bundle
+/// directory and the bundle as JSON.
+#[pyfunction]
+#[pyo3(signature = (tables, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=42, k=None, horizon_months=12, as_of=None, extract_date=None, charts=false))]
+#[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
+fn train(
+    py: Python<'_>,
+    tables: &Bound<'_, PyDict>,
+    config: Option<String>,
+    config_origin: Option<String>,
+    models: PathBuf,
+    out: PathBuf,
+    seed: u64,
+    k: Option<usize>,
+    horizon_months: i32,
+    as_of: Option<String>,
+    extract_date: Option<String>,
+    charts: bool,
+) -> PyResult<(PathBuf, String)> {
+    let mut config = match config {
+        Some(text) => parse_config(py, &text, config_origin)?,
+        None => Config::default(),
+    };
+    if let Some(d) = extract_date {
+        config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
+    }
+    let opts = clientele::train::TrainOptions {
+        as_of: as_of.map(|d| parse_date(&d, "as_of")).transpose()?,
+        horizon_months,
+        seed,
+        k,
+        models_dir: models,
+        out_dir: out,
+        charts,
+        ..Default::default()
+    };
+    let frames = frames_from(tables, config.mode)?;
+    let outcome = engine(py, || {
+        clientele::train::train_frames(&config, &frames, &opts)
+    })?;
+    let json = serde_json::to_string(&outcome.bundle)
+        .map_err(|e| ClienteleError::new_err(format!("cannot serialise the bundle: {e}")))?;
+    Ok((outcome.bundle_dir, json))
+}
+
+fn parse_config(py: Python<'_>, text: &str, origin: Option<String>) -> PyResult<Config> {
+    let origin = PathBuf::from(origin.unwrap_or_else(|| "<config>".into()));
+    engine(py, || Config::parse(text, &origin))
+}
+
+fn parse_date(text: &str, name: &str) -> PyResult<Date> {
+    Date::parse(text)
+        .ok_or_else(|| bad_input(format!("{name} = {text:?}: expected a date YYYY-MM-DD")))
+}
+
+/// The tables of a call, by source name; names the mode does not read are refused.
+fn frames_from(tables: &Bound<'_, PyDict>, mode: clientele::Mode) -> PyResult<Frames> {
+    let allowed: Vec<&str> = match mode {
+        clientele::Mode::Flat => vec!["flat"],
+        m => m.sources().iter().map(|s| s.name()).collect(),
+    };
+    let mut frames = Frames::new();
+    for (name, table) in tables.iter() {
+        let name: String = name
+            .extract()
+            .map_err(|_| bad_input("table names must be source names (text)".into()))?;
+        let source = [
+            Source::Clients,
+            Source::Policies,
+            Source::Payments,
+            Source::Claims,
+            Source::Contacts,
+            Source::Transactions,
+            Source::Flat,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name && allowed.contains(&s.name()))
+        .ok_or_else(|| {
+            bad_input(format!(
+                "table {name:?} is not a source of {mode:?} mode; expected some of {allowed:?}"
+            ))
+        })?;
+        frames = frames.with(source, import_table(&table, &name)?);
+    }
+    Ok(frames)
+}
+
+/// Imports any object with `__arrow_c_stream__` (a pyarrow Table or RecordBatchReader, a
+/// polars DataFrame...) as a DataFrame, without copying the buffers.
+fn import_table(table: &Bound<'_, PyAny>, name: &str) -> PyResult<DataFrame> {
+    let not_arrow = || {
+        bad_input(format!(
+            "table {name:?} is not an Arrow table (expected a pyarrow.Table or another object \
+             with __arrow_c_stream__)"
+        ))
+    };
+    let capsule = table
+        .call_method0("__arrow_c_stream__")
+        .map_err(|_| not_arrow())?;
+    let capsule = capsule.cast::<PyCapsule>().map_err(|_| not_arrow())?;
+    let bad = |e: polars::error::PolarsError| bad_input(format!("table {name:?}: {e}"));
+    // SAFETY: the capsule holds an ArrowArrayStream (the C stream interface); it is moved
+    // out and the capsule left holding a released one, so it is released exactly once.
+    let stream = unsafe {
+        let ptr = capsule
+            .pointer_checked(Some(c"arrow_array_stream"))?
+            .as_ptr() as *mut ArrowArrayStream;
+        std::ptr::replace(ptr, ArrowArrayStream::empty())
+    };
+    // SAFETY: a stream produced by an Arrow implementation through the C interface.
+    let mut reader = unsafe { ArrowArrayStreamReader::try_new(Box::new(stream)) }.map_err(bad)?;
+    let fields = match reader.field().dtype() {
+        ArrowDataType::Struct(fields) => fields.clone(),
+        other => {
+            return Err(bad_input(format!(
+                "table {name:?}: a stream of {other:?}, expected a table"
+            )))
+        }
+    };
+    let mut columns: Vec<Vec<Box<dyn Array>>> = vec![Vec::new(); fields.len()];
+    // SAFETY: as above; each batch is a struct array of the stream's fields.
+    while let Some(batch) = unsafe { reader.next() } {
+        let batch = batch.map_err(bad)?;
+        let batch = batch
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .ok_or_else(|| bad_input(format!("table {name:?}: a batch is not a struct array")))?;
+        for (column, values) in columns.iter_mut().zip(batch.values()) {
+            column.push(values.clone());
+        }
+    }
+    let series = fields
+        .iter()
+        .zip(columns)
+        .map(|(field, chunks)| {
+            if chunks.is_empty() {
+                Ok(Series::new_empty(
+                    field.name.clone(),
+                    &polars::prelude::DataType::from_arrow_field(field),
+                ))
+            } else {
+                Series::try_from((field.name.clone(), chunks)).map_err(|e| {
+                    bad_input(format!(
+                        "table {name:?}, column {:?}: {e}",
+                        field.name.as_str()
+                    ))
+                })
+            }
+        })
+        .collect::<PyResult<Vec<Series>>>()?;
+    let height = series.first().map_or(0, |s| s.len());
+    DataFrame::new(height, series.into_iter().map(Into::into).collect()).map_err(bad)
+}
+
+/// A table on its way to Python: an Arrow C stream that pyarrow (or any Arrow library)
+/// takes through `__arrow_c_stream__`.
+#[pyclass(module = "clientele._native")]
+struct ArrowStream {
+    stream: std::sync::Mutex<Option<ArrowArrayStream>>,
+}
+
+impl ArrowStream {
+    fn of(df: &DataFrame) -> PyResult<Self> {
+        let mut df = df.clone();
+        df.align_chunks_par();
+        let schema: Vec<Field> = df
+            .columns()
+            .iter()
+            .map(|c| c.field().to_arrow(CompatLevel::newest()))
+            .collect();
+        let dtype = ArrowDataType::Struct(schema);
+        let batches: Vec<polars::error::PolarsResult<Box<dyn Array>>> = df
+            .iter_chunks(CompatLevel::newest(), false)
+            .map(|batch| {
+                let len = batch.height();
+                Ok(StructArray::try_new(dtype.clone(), len, batch.into_arrays(), None)?.boxed())
+            })
+            .collect();
+        let field = Field::new(PlSmallStr::from("labels"), dtype, false);
+        Ok(ArrowStream {
+            stream: std::sync::Mutex::new(Some(export_iterator(
+                Box::new(batches.into_iter()),
+                field,
+            ))),
+        })
+    }
+}
+
+#[pymethods]
+impl ArrowStream {
+    /// The Arrow PyCapsule protocol: hands the stream over (once).
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let _ = requested_schema;
+        let stream = self
+            .stream
+            .lock()
+            .map_err(|_| ClienteleError::new_err("this Arrow stream is unusable"))?
+            .take()
+            .ok_or_else(|| ClienteleError::new_err("this Arrow stream was already consumed"))?;
+        let name = CString::new("arrow_array_stream")
+            .map_err(|e| ClienteleError::new_err(e.to_string()))?;
+        PyCapsule::new(py, stream, Some(name))
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeBundle>()?;
+    m.add_class::<ArrowStream>()?;
+    m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add("ClienteleError", m.py().get_type::<ClienteleError>())?;
+    m.add("BadInput", m.py().get_type::<BadInput>())?;
+    Ok(())
+}
