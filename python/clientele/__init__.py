@@ -158,6 +158,36 @@ class Bundle:
         columns and values of ``labels.parquet``."""
         return self.label_with_details(tables, as_of, config, extract_date).labels
 
+    def features(
+        self,
+        tables: Mapping[str, Any],
+        as_of: Any = None,
+        config: Optional[PathLike] = None,
+        extract_date: Any = None,
+    ) -> pa.Table:
+        """The point-in-time features of one month's tables, before the model's
+        transform: ``client_id`` and every feature the model uses (the input of
+        ``transform`` and ``predict_proba``)."""
+        if not isinstance(tables, Mapping):
+            raise BadInput("tables must map source names ('clients', 'policies', ...) to tables")
+        text, origin = _config_text(config)
+        stream, _used = self._native.features(
+            dict(tables), text, origin, _date(as_of, "as_of"), _date(extract_date, "extract_date")
+        )
+        return pa.table(stream)
+
+    def transform(self, features: Any) -> pa.Table:
+        """The model matrix of a feature table (from ``features``, or a flat table): the
+        bundle's fitted imputation, caps, logs, standardisation and one-hot levels,
+        columns named as ``feature_names``. Nothing is refitted on the table."""
+        return pa.table(self._native.transform(features))
+
+    def predict_proba(self, features: Any) -> pa.Array:
+        """The lapse probability of each row of a feature table, as the labels'
+        ``lapse_probability`` (a float64 array; unlike scikit-learn's ``predict_proba``
+        only the positive class, lapse, is returned)."""
+        return pa.table(self._native.predict_proba(features)).column(0).combine_chunks()
+
     def label_flat(self, table: Any, **kwargs: Any) -> pa.Table:
         """``label`` for a flat-mode bundle: one per-client table."""
         if self.mode != "flat":

@@ -104,17 +104,7 @@ impl NativeBundle {
         extract_date: Option<String>,
     ) -> PyResult<(ArrowStream, String, String, String)> {
         let bundle = &self.located.bundle;
-        let mut config = match config {
-            Some(text) => parse_config(py, &text, config_origin)?,
-            None => {
-                let mut c = bundle.config.clone();
-                c.data_dir = None;
-                c
-            }
-        };
-        if let Some(d) = extract_date {
-            config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
-        }
+        let config = self.run_config(py, config, config_origin, extract_date)?;
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
         let frames = frames_from(tables, config.mode)?;
         let done = engine(py, || {
@@ -128,6 +118,85 @@ impl NativeBundle {
             done.as_of_why,
             quality,
         ))
+    }
+
+    /// The point-in-time features of one month's tables (the input of `transform`),
+    /// and the as-of date used.
+    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None))]
+    fn features(
+        &self,
+        py: Python<'_>,
+        tables: &Bound<'_, PyDict>,
+        config: Option<String>,
+        config_origin: Option<String>,
+        as_of: Option<String>,
+        extract_date: Option<String>,
+    ) -> PyResult<(ArrowStream, String)> {
+        let bundle = &self.located.bundle;
+        let config = self.run_config(py, config, config_origin, extract_date)?;
+        let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
+        let frames = frames_from(tables, config.mode)?;
+        let (frame, used) = engine(py, || {
+            clientele::pipeline::feature_frame(bundle, &config, &frames, as_of)
+        })?;
+        Ok((ArrowStream::of(&frame)?, used.to_string()))
+    }
+
+    /// The model matrix of a feature table: the bundle's fitted transform, nothing refit.
+    fn transform(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
+        let bundle = &self.located.bundle;
+        let frame = import_table(table, "features")?;
+        let x = engine(py, || clientele::pipeline::model_matrix(bundle, &frame))?;
+        let columns: Vec<polars::prelude::Column> = bundle
+            .features
+            .columns()
+            .iter()
+            .zip(x.columns())
+            .map(|(name, values)| {
+                polars::prelude::Column::new(name.as_str().into(), values.to_vec())
+            })
+            .collect();
+        let frame = DataFrame::new(x.nrows(), columns)
+            .map_err(|e| ClienteleError::new_err(format!("cannot build the matrix: {e}")))?;
+        ArrowStream::of(&frame)
+    }
+
+    /// The lapse probability of each row of a feature table.
+    fn predict_proba(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
+        let bundle = &self.located.bundle;
+        let frame = import_table(table, "features")?;
+        let p = engine(py, || {
+            clientele::pipeline::lapse_probabilities(bundle, &frame)
+        })?;
+        let column = polars::prelude::Column::new("lapse_probability".into(), p);
+        let frame = DataFrame::new(column.len(), vec![column])
+            .map_err(|e| ClienteleError::new_err(format!("cannot build the table: {e}")))?;
+        ArrowStream::of(&frame)
+    }
+}
+
+impl NativeBundle {
+    /// The config of a run: the given TOML, else the bundle's own (without its data
+    /// directory), with the extract date set when given.
+    fn run_config(
+        &self,
+        py: Python<'_>,
+        config: Option<String>,
+        origin: Option<String>,
+        extract_date: Option<String>,
+    ) -> PyResult<Config> {
+        let mut config = match config {
+            Some(text) => parse_config(py, &text, origin)?,
+            None => {
+                let mut c = self.located.bundle.config.clone();
+                c.data_dir = None;
+                c
+            }
+        };
+        if let Some(d) = extract_date {
+            config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
+        }
+        Ok(config)
     }
 }
 

@@ -73,6 +73,22 @@ def test_details_carry_the_as_of_and_the_quality_report(bundle):
     assert {s["source"] for s in done.quality["sources"]} == set(SOURCES)
 
 
+def test_features_transform_and_probabilities_agree_with_the_labels(bundle):
+    tables = next_month_tables()
+    features = bundle.features(tables)
+    labels = bundle.label(tables)
+    assert features.column("client_id").to_pylist() == labels.column("client_id").to_pylist()
+    matrix = bundle.transform(features)
+    assert matrix.column_names == bundle.feature_names
+    assert matrix.num_rows == features.num_rows
+    p = bundle.predict_proba(features).to_pylist()
+    scored = [(q, l) for q, l in zip(p, labels.column("lapse_probability").to_pylist()) if l is not None]
+    assert len(scored) > 1000
+    assert max(abs(q - l) for q, l in scored) < 1e-12
+    with pytest.raises(clientele.BadInput, match="no column"):
+        bundle.predict_proba(features.drop([bundle.as_dict()["features"]["numeric"][0]["name"]]))
+
+
 def test_training_in_memory_gives_the_cli_model(tmp_path, bundle):
     tables = {name: read_source(ROOT / "data" / "sample", name) for name in SOURCES}
     path, metrics = clientele.train(

@@ -60,3 +60,123 @@ pub fn label_frames(
         totals: labelled.totals,
     })
 }
+
+/// The point-in-time features of a batch, before the model's transform: `client_id`,
+/// then every numeric and categorical feature the bundle's model uses (the input of
+/// `model_matrix`), as of `as_of` (the labeling rule when `None`). Also the as-of used.
+///
+/// # Errors
+/// As `label_frames`; a feature the model needs that this data cannot give.
+pub fn feature_frame(
+    bundle: &Bundle,
+    config: &Config,
+    frames: &Frames,
+    as_of: Option<Date>,
+) -> Result<(DataFrame, Date)> {
+    use polars::prelude::Column;
+    let opts = LoadOptions::from_config(config, false);
+    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&bundle.cleaning))?;
+    loaded.check_thresholds()?;
+    let book = &loaded.book;
+    crate::labeling::check_book(bundle, book)?;
+    let as_of = super::choose_as_of(book, bundle, as_of)?.date;
+    let raw = crate::features::compute(book, as_of);
+    let cats = crate::features::categorical_columns(book);
+    let mut columns = vec![Column::new("client_id".into(), book.client_ids.clone())];
+    for f in &bundle.features.numeric {
+        let values = raw
+            .column(&f.name)
+            .ok_or_else(|| missing_feature(&f.name))?;
+        columns.push(Column::new(f.name.as_str().into(), values.to_vec()));
+    }
+    for c in &bundle.features.categorical {
+        let col = cats
+            .iter()
+            .find(|(name, _)| *name == c.name)
+            .and_then(|(_, col)| *col)
+            .ok_or_else(|| missing_feature(&c.name))?;
+        let values: Vec<Option<&str>> = (0..book.n_clients()).map(|i| col.get(i)).collect();
+        columns.push(Column::new(c.name.as_str().into(), values));
+    }
+    let frame = DataFrame::new(book.n_clients(), columns)
+        .map_err(|e| Error::Runtime(format!("cannot build the feature table: {e}")))?;
+    Ok((frame, as_of))
+}
+
+fn missing_feature(name: &str) -> Error {
+    Error::NoData(format!(
+        "feature '{name}' of the model cannot be computed from this data (its source or column is missing)"
+    ))
+}
+
+/// The model matrix of a feature table (as `feature_frame` gives it, or a flat table):
+/// the bundle's fitted transform (imputation, caps, logs, standardisation, one-hot
+/// levels), columns in `bundle.features.columns()` order. Nothing is refitted.
+///
+/// # Errors
+/// `Error::InvalidParameter` naming a model feature the table lacks or a column of the
+/// wrong kind.
+pub fn model_matrix(bundle: &Bundle, table: &DataFrame) -> Result<ndarray::Array2<f64>> {
+    use crate::ingest::Coded;
+    use polars::prelude::DataType;
+    let n = table.height();
+    let column = |name: &str| {
+        table.column(name).map_err(|_| {
+            Error::InvalidParameter(format!(
+                "the feature table has no column '{name}' (the model's features: {})",
+                bundle.features.columns().join(", ")
+            ))
+        })
+    };
+    let kind = |name: &str, what: &str| {
+        Error::InvalidParameter(format!("feature column '{name}' must hold {what}"))
+    };
+    let mut names = Vec::new();
+    let mut numbers = Vec::new();
+    for f in &bundle.features.numeric {
+        let values = column(&f.name)?
+            .cast(&DataType::Float64)
+            .map_err(|_| kind(&f.name, "numbers"))?;
+        let values = values.f64().map_err(|_| kind(&f.name, "numbers"))?;
+        names.push(f.name.clone());
+        numbers.push(values.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+    }
+    let mut coded = Vec::new();
+    for c in &bundle.features.categorical {
+        let values = column(&c.name)?
+            .cast(&DataType::String)
+            .map_err(|_| kind(&c.name, "text"))?;
+        let values = values.str().map_err(|_| kind(&c.name, "text"))?;
+        let mut col = Coded::with_capacity(n);
+        for v in values.iter() {
+            match v {
+                Some(v) => col.push(v),
+                None => col.push_missing(),
+            }
+        }
+        col.freeze();
+        coded.push((c.name.clone(), col));
+    }
+    let raw = crate::features::RawFeatures {
+        cutoff: bundle.cutoff,
+        names,
+        columns: numbers,
+        active: vec![true; n],
+    };
+    let cats: Vec<(String, Option<&Coded>)> = coded
+        .iter()
+        .map(|(name, col)| (name.clone(), Some(col)))
+        .collect();
+    let rows: Vec<usize> = (0..n).collect();
+    bundle.features.transform(&raw, &cats, &rows)
+}
+
+/// The lapse probability of each row of a feature table (`model_matrix`, then the
+/// bundle's logistic model), oriented as the labels' `lapse_probability`.
+///
+/// # Errors
+/// As `model_matrix`.
+pub fn lapse_probabilities(bundle: &Bundle, table: &DataFrame) -> Result<Vec<f64>> {
+    let x = model_matrix(bundle, table)?;
+    Ok(bundle.lapse.probabilities(x.view()))
+}

@@ -6,7 +6,7 @@ pub mod memory;
 
 pub use crate::ingest::spec::{write_quality, DataSpec};
 pub use label::{choose_as_of, console, infer, InferOptions, InferOutcome};
-pub use memory::{label_frames, FrameLabels};
+pub use memory::{feature_frame, label_frames, lapse_probabilities, model_matrix, FrameLabels};
 
 use crate::error::Result;
 use crate::ingest::Loaded;
