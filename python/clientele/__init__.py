@@ -41,10 +41,18 @@ def _config_text(config: Optional[PathLike]) -> tuple[Optional[str], Optional[st
         raise BadInput(f"cannot read config {path}: {e}") from None
 
 
-def _date(value: Any, name: str) -> Optional[str]:
+def _date(value: Any) -> Optional[str]:
     if value is None:
         return None
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _month(tables: Mapping[str, Any], as_of: Any, config: Optional[PathLike], extract_date: Any):
+    """The native arguments of a call on one month's tables."""
+    if not isinstance(tables, Mapping):
+        raise BadInput("tables must map source names ('clients', 'policies', ...) to tables")
+    text, origin = _config_text(config)
+    return dict(tables), text, origin, _date(as_of), _date(extract_date)
 
 
 @dataclass(frozen=True)
@@ -137,12 +145,7 @@ class Bundle:
         extract_date: Any = None,
     ) -> Labelled:
         """``label``, also returning the as-of date used and the quality report."""
-        if not isinstance(tables, Mapping):
-            raise BadInput("tables must map source names ('clients', 'policies', ...) to tables")
-        text, origin = _config_text(config)
-        stream, used, why, quality = self._native.label(
-            dict(tables), text, origin, _date(as_of, "as_of"), _date(extract_date, "extract_date")
-        )
+        stream, used, why, quality = self._native.label(*_month(tables, as_of, config, extract_date))
         return Labelled(pa.table(stream), used, why, json.loads(quality))
 
     def label(
@@ -168,12 +171,7 @@ class Bundle:
         """The point-in-time features of one month's tables, before the model's
         transform: ``client_id`` and every feature the model uses (the input of
         ``transform`` and ``predict_proba``)."""
-        if not isinstance(tables, Mapping):
-            raise BadInput("tables must map source names ('clients', 'policies', ...) to tables")
-        text, origin = _config_text(config)
-        stream, _used = self._native.features(
-            dict(tables), text, origin, _date(as_of, "as_of"), _date(extract_date, "extract_date")
-        )
+        stream, _used = self._native.features(*_month(tables, as_of, config, extract_date))
         return pa.table(stream)
 
     def transform(self, features: Any) -> pa.Table:
@@ -210,11 +208,9 @@ def train(
     """Trains on tables in memory as ``clientele-train`` trains on files, publishes a new
     bundle version under ``models`` (never overwriting one) and returns its directory
     and its metrics. The quality report goes to ``out/train-data-quality``."""
-    if not isinstance(tables, Mapping):
-        raise BadInput("tables must map source names ('clients', 'policies', ...) to tables")
-    text, origin = _config_text(config)
+    tables, text, origin, as_of, extract_date = _month(tables, as_of, config, extract_date)
     path, bundle_json = _train(
-        dict(tables),
+        tables,
         text,
         origin,
         os.fspath(models),
@@ -222,8 +218,8 @@ def train(
         seed,
         k,
         horizon_months,
-        _date(as_of, "as_of"),
-        _date(extract_date, "extract_date"),
+        as_of,
+        extract_date,
         charts,
     )
     return Path(path), json.loads(bundle_json)["metrics"]
