@@ -288,8 +288,21 @@ fn frames_from(tables: &Bound<'_, PyDict>, mode: clientele::Mode) -> PyResult<Fr
 }
 
 /// Imports any object with `__arrow_c_stream__` (a pyarrow Table or RecordBatchReader, a
-/// polars DataFrame...) as a DataFrame, without copying the buffers.
+/// polars DataFrame...) as a DataFrame, without copying the buffers. A panic inside
+/// polars' conversion of an unusual Arrow type is an exception, not a crash.
 fn import_table(table: &Bound<'_, PyAny>, name: &str) -> PyResult<DataFrame> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        import_table_unguarded(table, name)
+    }))
+    .unwrap_or_else(|_| {
+        Err(bad_input(format!(
+            "table {name:?} holds Arrow types clientele cannot read (use text, numbers, \
+                 booleans and dates)"
+        )))
+    })
+}
+
+fn import_table_unguarded(table: &Bound<'_, PyAny>, name: &str) -> PyResult<DataFrame> {
     let not_arrow = || {
         bad_input(format!(
             "table {name:?} is not an Arrow table (expected a pyarrow.Table or another object \

@@ -117,6 +117,11 @@ def test_training_in_memory_gives_the_cli_model(tmp_path, bundle):
             ["invoices", "not a source"],
         ),
         (lambda t: t.__setitem__("clients", [1, 2, 3]), clientele.BadInput, ["not an Arrow table"]),
+        (
+            lambda t: t.__setitem__("clients", pa.table({"client_id": pa.array([[1], [2]])})),
+            clientele.BadInput,
+            ["<clients table>", "client_id"],
+        ),
     ],
 )
 def test_bad_tables_raise_the_cli_message(bundle, change, error, words):
