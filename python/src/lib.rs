@@ -425,6 +425,7 @@ impl ArrowStream {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    clientele::allocator::prefer_huge_pages();
     m.add_class::<NativeBundle>()?;
     m.add_class::<ArrowStream>()?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
