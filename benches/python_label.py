@@ -12,31 +12,16 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 import clientele
-
-SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
-
-
-def read_source(directory: Path, name: str) -> pa.Table:
-    parquet = directory / f"{name}.parquet"
-    if parquet.exists():
-        return pq.read_table(parquet)
-    path = directory / f"{name}.csv"
-    header = path.open(encoding="utf-8").readline().strip().split(",")
-    convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
-    return pacsv.read_csv(path, convert_options=convert)
-
 
 def main() -> None:
     model, book, extract = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     t0 = time.perf_counter()
     bundle = clientele.Bundle.load(model)
     t1 = time.perf_counter()
-    tables = {name: read_source(book, name) for name in SOURCES}
+    tables = clientele.read_sources(book)
     t2 = time.perf_counter()
     labels = bundle.label(tables, extract_date=extract)
     t3 = time.perf_counter()

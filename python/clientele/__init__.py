@@ -14,6 +14,7 @@ arguments) or ``ClienteleError`` (anything else), with the message the CLI print
 
 from __future__ import annotations
 
+import csv as _csv
 import json
 import os
 from dataclasses import dataclass
@@ -25,9 +26,33 @@ import pyarrow as pa
 from ._native import BadInput, ClienteleError, NativeBundle
 from ._native import train as _train
 
-__all__ = ["Bundle", "Labelled", "train", "BadInput", "ClienteleError"]
+__all__ = ["Bundle", "Labelled", "read_sources", "train", "BadInput", "ClienteleError"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+SOURCES = ("clients", "policies", "payments", "claims", "contacts", "transactions", "flat")
+
+
+def read_sources(directory: PathLike, sources: Optional[list] = None) -> dict:
+    """The source files of a book directory as Arrow tables, read as the CLI reads them:
+    ``<source>.parquet`` typed, ``<source>.csv`` with every column as text (the engine
+    parses and checks the values, naming the row and column of a bad one). Sources
+    without a file are left out."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    tables = {}
+    for name in sources or SOURCES:
+        parquet, csv = Path(directory, f"{name}.parquet"), Path(directory, f"{name}.csv")
+        if parquet.exists():
+            tables[name] = pq.read_table(parquet)
+        elif csv.exists():
+            with csv.open(encoding="utf-8-sig", newline="") as f:
+                header = next(_csv.reader([f.readline()]), [])
+            text = pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
+            tables[name] = pacsv.read_csv(csv, convert_options=text)
+    return tables
 
 
 def _config_text(config: Optional[PathLike]) -> tuple[Optional[str], Optional[str]]:

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -25,19 +24,10 @@ LABELS = Path(os.environ.get("CLIENTELE_LABELS", ROOT / "notebooks-out" / "label
 SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
 
 
-def read_source(directory: Path, name: str) -> pa.Table:
-    """A source file as the CLI reads it: CSV columns as text, Parquet as typed."""
-    parquet = directory / f"{name}.parquet"
-    if parquet.exists():
-        return pq.read_table(parquet)
-    path = directory / f"{name}.csv"
-    header = path.open(encoding="utf-8").readline().strip().split(",")
-    convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
-    return pacsv.read_csv(path, convert_options=convert)
-
-
 def next_month_tables() -> dict:
-    return {name: read_source(NEXT_MONTH, name) for name in SOURCES}
+    tables = clientele.read_sources(NEXT_MONTH)
+    assert sorted(tables) == sorted(SOURCES)
+    return tables
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +80,7 @@ def test_features_transform_and_probabilities_agree_with_the_labels(bundle):
 
 
 def test_training_in_memory_gives_the_cli_model(tmp_path, bundle):
-    tables = {name: read_source(ROOT / "data" / "sample", name) for name in SOURCES}
+    tables = clientele.read_sources(ROOT / "data" / "sample")
     path, metrics = clientele.train(
         tables, models=tmp_path / "models", out=tmp_path / "out"
     )
