@@ -344,25 +344,30 @@ fn import_table_unguarded(table: &Bound<'_, PyAny>, name: &str) -> PyResult<Data
             column.push(values.clone());
         }
     }
-    let series = fields
-        .iter()
-        .zip(columns)
-        .map(|(field, chunks)| {
-            if chunks.is_empty() {
-                Ok(Series::new_empty(
-                    field.name.clone(),
-                    &polars::prelude::DataType::from_arrow_field(field),
-                ))
-            } else {
-                Series::try_from((field.name.clone(), chunks)).map_err(|e| {
-                    bad_input(format!(
-                        "table {name:?}, column {:?}: {e}",
-                        field.name.as_str()
+    // Converting a column (e.g. pyarrow's `string` into polars' string views) needs
+    // neither Python nor the other columns: done in parallel without the GIL.
+    let series = table.py().detach(|| {
+        use rayon::prelude::*;
+        fields
+            .par_iter()
+            .zip(columns.into_par_iter())
+            .map(|(field, chunks)| {
+                if chunks.is_empty() {
+                    Ok(Series::new_empty(
+                        field.name.clone(),
+                        &polars::prelude::DataType::from_arrow_field(field),
                     ))
-                })
-            }
-        })
-        .collect::<PyResult<Vec<Series>>>()?;
+                } else {
+                    Series::try_from((field.name.clone(), chunks)).map_err(|e| {
+                        bad_input(format!(
+                            "table {name:?}, column {:?}: {e}",
+                            field.name.as_str()
+                        ))
+                    })
+                }
+            })
+            .collect::<PyResult<Vec<Series>>>()
+    })?;
     let height = series.first().map_or(0, |s| s.len());
     DataFrame::new(height, series.into_iter().map(Into::into).collect()).map_err(bad)
 }
