@@ -261,13 +261,9 @@ impl FittedFeatures {
     ) -> Result<Array2<f64>> {
         let mut x = Array2::<f64>::zeros((rows.len(), self.n_columns()));
         for (j, f) in self.numeric.iter().enumerate() {
-            let col = raw.column(&f.name).ok_or_else(|| {
-                Error::NoData(format!(
-                    "feature '{}' of the model cannot be computed from this data \
-                     (its source or column is missing)",
-                    f.name
-                ))
-            })?;
+            let col = raw
+                .column(&f.name)
+                .ok_or_else(|| super::missing_feature(&f.name))?;
             for (i, &r) in rows.iter().enumerate() {
                 x[[i, j]] = f.standardise(col.get(r).copied().unwrap_or(f64::NAN));
             }

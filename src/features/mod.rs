@@ -14,3 +14,10 @@ pub use design::{
     categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,
 };
 pub use label::{lapse_labels, Label};
+
+/// A feature of the model that this data cannot give (its source or column is missing).
+pub fn missing_feature(name: &str) -> crate::error::Error {
+    crate::error::Error::NoData(format!(
+        "feature '{name}' of the model cannot be computed from this data (its source or column is missing)"
+    ))
+}

@@ -35,17 +35,8 @@ pub fn label_frames(
     frames: &Frames,
     as_of: Option<Date>,
 ) -> Result<FrameLabels> {
-    if config.mode != bundle.config.mode {
-        return Err(Error::InvalidParameter(format!(
-            "the model was trained in {:?} mode, the config describes {:?} data",
-            bundle.config.mode, config.mode
-        )));
-    }
     let actions = ActionTable::check(&config.actions)?;
-    let opts = LoadOptions::from_config(config, false);
-    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&bundle.cleaning))?;
-    loaded.check_thresholds()?;
-    let choice = super::choose_as_of(&loaded.book, bundle, as_of)?;
+    let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
     let part = PartOf { index: 0, parts: 1 };
     let labelled = label_book(bundle, &loaded.book, choice.date, &actions, part)?;
     let labels = labelled
@@ -61,6 +52,29 @@ pub fn label_frames(
     })
 }
 
+/// Loads a batch with the bundle's cleaning statistics as `clientele-infer` loads its
+/// files (same mode and sources as the model, invalid-row thresholds) and picks its
+/// as-of date by the labeling rule.
+fn load_batch(
+    bundle: &Bundle,
+    config: &Config,
+    frames: &Frames,
+    as_of: Option<Date>,
+) -> Result<(crate::ingest::Loaded, crate::date::DateChoice)> {
+    if config.mode != bundle.config.mode {
+        return Err(Error::InvalidParameter(format!(
+            "the model was trained in {:?} mode, the config describes {:?} data",
+            bundle.config.mode, config.mode
+        )));
+    }
+    let opts = LoadOptions::from_config(config, false);
+    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&bundle.cleaning))?;
+    loaded.check_thresholds()?;
+    crate::labeling::check_book(bundle, &loaded.book)?;
+    let choice = super::choose_as_of(&loaded.book, bundle, as_of)?;
+    Ok((loaded, choice))
+}
+
 /// The point-in-time features of a batch, before the model's transform: `client_id`,
 /// then every numeric and categorical feature the bundle's model uses (the input of
 /// `model_matrix`), as of `as_of` (the labeling rule when `None`). Also the as-of used.
@@ -74,19 +88,15 @@ pub fn feature_frame(
     as_of: Option<Date>,
 ) -> Result<(DataFrame, Date)> {
     use polars::prelude::Column;
-    let opts = LoadOptions::from_config(config, false);
-    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&bundle.cleaning))?;
-    loaded.check_thresholds()?;
-    let book = &loaded.book;
-    crate::labeling::check_book(bundle, book)?;
-    let as_of = super::choose_as_of(book, bundle, as_of)?.date;
+    let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
+    let (book, as_of) = (&loaded.book, choice.date);
     let raw = crate::features::compute(book, as_of);
     let cats = crate::features::categorical_columns(book);
     let mut columns = vec![Column::new("client_id".into(), book.client_ids.clone())];
     for f in &bundle.features.numeric {
         let values = raw
             .column(&f.name)
-            .ok_or_else(|| missing_feature(&f.name))?;
+            .ok_or_else(|| crate::features::missing_feature(&f.name))?;
         columns.push(Column::new(f.name.as_str().into(), values.to_vec()));
     }
     for c in &bundle.features.categorical {
@@ -94,19 +104,13 @@ pub fn feature_frame(
             .iter()
             .find(|(name, _)| *name == c.name)
             .and_then(|(_, col)| *col)
-            .ok_or_else(|| missing_feature(&c.name))?;
+            .ok_or_else(|| crate::features::missing_feature(&c.name))?;
         let values: Vec<Option<&str>> = (0..book.n_clients()).map(|i| col.get(i)).collect();
         columns.push(Column::new(c.name.as_str().into(), values));
     }
     let frame = DataFrame::new(book.n_clients(), columns)
         .map_err(|e| Error::Runtime(format!("cannot build the feature table: {e}")))?;
     Ok((frame, as_of))
-}
-
-fn missing_feature(name: &str) -> Error {
-    Error::NoData(format!(
-        "feature '{name}' of the model cannot be computed from this data (its source or column is missing)"
-    ))
 }
 
 /// The model matrix of a feature table (as `feature_frame` gives it, or a flat table):
