@@ -17,7 +17,7 @@ use polars_arrow::datatypes::{ArrowDataType, Field};
 use polars_arrow::ffi::{export_iterator, ArrowArrayStream, ArrowArrayStreamReader};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyDict};
+use pyo3::types::{PyBytes, PyCapsule, PyDict};
 use std::ffi::CString;
 use std::path::PathBuf;
 
@@ -77,6 +77,17 @@ impl NativeBundle {
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let located = engine(py, || Bundle::load(&path))?;
         Ok(NativeBundle { located })
+    }
+
+    /// A bundle from its JSON text (`json()`), as loaded from `dir`: how executors that
+    /// cannot read the driver's files get the driver's bundle.
+    #[staticmethod]
+    fn parse(py: Python<'_>, text: &str, dir: PathBuf) -> PyResult<Self> {
+        let file = dir.join("bundle.json");
+        let bundle = engine(py, || Bundle::parse(text, &file))?;
+        Ok(NativeBundle {
+            located: Located { dir, bundle },
+        })
     }
 
     /// The directory the bundle was loaded from.
@@ -173,6 +184,199 @@ impl NativeBundle {
             .map_err(|e| ClienteleError::new_err(format!("cannot build the table: {e}")))?;
         ArrowStream::of(&frame)
     }
+    /// Labels part `part` of `parts` of a book split by client hash (`client_parts`):
+    /// the labels as an Arrow stream and what the part adds to its run (JSON bytes for
+    /// `NativeRun.add`).
+    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
+    fn label_part<'py>(
+        &self,
+        py: Python<'py>,
+        tables: &Bound<'py, PyDict>,
+        part: u64,
+        parts: usize,
+        config: Option<String>,
+        config_origin: Option<String>,
+        as_of: Option<String>,
+        extract_date: Option<String>,
+    ) -> PyResult<(ArrowStream, Bound<'py, PyBytes>)> {
+        if parts == 0 || part >= parts as u64 {
+            return Err(bad_input(format!("part {part} of {parts}: no such part")));
+        }
+        let bundle = &self.located.bundle;
+        let config = self.run_config(py, config, config_origin, extract_date)?;
+        let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
+        let frames = frames_from(tables, config.mode)?;
+        let of = clientele::labeling::PartOf { index: part, parts };
+        let (labels, report) = engine(py, || {
+            clientele::pipeline::parts::label_part(bundle, &config, &frames, as_of, of)
+        })?;
+        let json = report.to_json().map_err(|e| to_py(&e))?;
+        Ok((ArrowStream::of(&labels)?, PyBytes::new(py, &json)))
+    }
+
+    /// An empty labels table: the columns and Arrow types of `labels.parquet`.
+    #[staticmethod]
+    fn labels_schema() -> PyResult<ArrowStream> {
+        let empty = clientele::labeling::output::LabelChunk::default()
+            .frame()
+            .map_err(|e| ClienteleError::new_err(format!("cannot build the labels table: {e}")))?;
+        ArrowStream::of(&empty)
+    }
+
+    /// The client id column of each table (source name -> its column names), checked
+    /// against the contract as loading checks it.
+    #[pyo3(signature = (columns, config=None, config_origin=None))]
+    fn id_columns(
+        &self,
+        py: Python<'_>,
+        columns: &Bound<'_, PyDict>,
+        config: Option<String>,
+        config_origin: Option<String>,
+    ) -> PyResult<Vec<(String, String)>> {
+        let config = self.run_config(py, config, config_origin, None)?;
+        let tables = columns_from(columns, config.mode)?;
+        let ids = engine(py, || clientele::ingest::id_columns_in(&config, &tables))?;
+        Ok(ids
+            .into_iter()
+            .map(|(s, c)| (s.name().to_string(), c))
+            .collect())
+    }
+
+    /// The columns of the tables (source name -> column names) the contract does not use.
+    #[pyo3(signature = (columns, config=None, config_origin=None))]
+    fn unused_columns(
+        &self,
+        py: Python<'_>,
+        columns: &Bound<'_, PyDict>,
+        config: Option<String>,
+        config_origin: Option<String>,
+    ) -> PyResult<Vec<(String, String)>> {
+        let config = self.run_config(py, config, config_origin, None)?;
+        let tables = columns_from(columns, config.mode)?;
+        let unused = engine(py, || {
+            clientele::ingest::unused_columns_in(&config, &tables)
+        })?;
+        Ok(unused
+            .into_iter()
+            .map(|(s, c)| (s.name().to_string(), c))
+            .collect())
+    }
+
+    /// A run labelled in parts elsewhere, to which the parts' reports are added.
+    fn run(&self) -> NativeRun {
+        NativeRun {
+            located: self.located.clone(),
+            totals: Some(clientele::pipeline::RunTotals::new()),
+        }
+    }
+}
+
+/// The parts' reports of a run labelled in parts (Spark executors), summed here.
+#[pyclass(module = "clientele._native")]
+struct NativeRun {
+    located: Located,
+    /// `None` once published.
+    totals: Option<clientele::pipeline::RunTotals>,
+}
+
+impl NativeRun {
+    fn totals(&mut self) -> PyResult<&mut clientele::pipeline::RunTotals> {
+        self.totals
+            .as_mut()
+            .ok_or_else(|| ClienteleError::new_err("this run was already published"))
+    }
+}
+
+#[pymethods]
+impl NativeRun {
+    /// Adds a part's report (the bytes `NativeBundle.label_part` returned).
+    fn add(&mut self, py: Python<'_>, report: &[u8]) -> PyResult<()> {
+        let b = &self.located.bundle;
+        let report = engine(py, || clientele::pipeline::PartReport::from_json(b, report))?;
+        self.totals()?.add(report).map_err(|e| to_py(&e))
+    }
+
+    /// The as-of date every part chose and why; an error when parts differ.
+    fn as_of(&mut self) -> PyResult<(String, String)> {
+        let (date, why) = self.totals()?.as_of().map_err(|e| to_py(&e))?;
+        Ok((date.to_string(), why))
+    }
+
+    /// The latest as-of date any part chose (the whole book's, by the as-of rule).
+    fn latest_as_of(&mut self) -> PyResult<Option<String>> {
+        Ok(self.totals()?.latest_as_of().map(|d| d.to_string()))
+    }
+
+    /// Publishes the run's report files into `out`; returns the summary and the drift
+    /// report as JSON.
+    #[pyo3(signature = (out, unused_columns, config=None, config_origin=None, extract_date=None, overwrite=false, min_report_count=10))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
+    fn publish(
+        &mut self,
+        py: Python<'_>,
+        out: PathBuf,
+        unused_columns: Vec<(String, String)>,
+        config: Option<String>,
+        config_origin: Option<String>,
+        extract_date: Option<String>,
+        overwrite: bool,
+        min_report_count: usize,
+    ) -> PyResult<(PathBuf, String, String)> {
+        let bundle = NativeBundle {
+            located: self.located.clone(),
+        };
+        let config = bundle.run_config(py, config, config_origin, extract_date)?;
+        let mut unused = Vec::new();
+        for (source, column) in unused_columns {
+            unused.push((source_named(&source, config.mode)?, column));
+        }
+        let opts = clientele::pipeline::PublishOptions {
+            overwrite,
+            min_report_count,
+            unused_columns: unused,
+        };
+        let totals = self
+            .totals
+            .take()
+            .ok_or_else(|| ClienteleError::new_err("this run was already published"))?;
+        let located = &self.located;
+        let done = engine(py, || totals.publish(located, &config, &out, &opts))?;
+        let fail = |e: serde_json::Error| ClienteleError::new_err(format!("cannot serialise: {e}"));
+        let summary = serde_json::to_string(&done.summary).map_err(fail)?;
+        let drift = serde_json::to_string(&done.drift).map_err(fail)?;
+        Ok((done.out_dir, summary, drift))
+    }
+}
+
+/// The client part (0..parts) of each id of a one-column table, by the CLI's hash
+/// (`clientele-infer --partitions`): a missing id goes where the empty id goes.
+#[pyfunction]
+fn client_parts(py: Python<'_>, ids: &Bound<'_, PyAny>, parts: usize) -> PyResult<ArrowStream> {
+    if parts == 0 {
+        return Err(bad_input("parts must be at least 1".into()));
+    }
+    let frame = import_table(ids, "ids")?;
+    let column = frame
+        .columns()
+        .first()
+        .ok_or_else(|| bad_input("client_parts needs a table with one column of ids".into()))?
+        .cast(&polars::prelude::DataType::String)
+        .map_err(|e| bad_input(format!("client ids must be text: {e}")))?;
+    let ids = column
+        .str()
+        .map_err(|e| bad_input(format!("client ids must be text: {e}")))?
+        .clone();
+    let part: Vec<i32> = py.detach(|| {
+        use clientele::ingest::partition::part_of;
+        ids.iter()
+            .map(|id| part_of(id.unwrap_or(""), parts) as i32)
+            .collect()
+    });
+    let column = polars::prelude::Column::new("__part".into(), part);
+    let frame = DataFrame::new(column.len(), vec![column])
+        .map_err(|e| ClienteleError::new_err(format!("cannot build the table: {e}")))?;
+    ArrowStream::of(&frame)
 }
 
 impl NativeBundle {
@@ -255,36 +459,60 @@ fn parse_date(text: &str, name: &str) -> PyResult<Date> {
         .ok_or_else(|| bad_input(format!("{name} = {text:?}: expected a date YYYY-MM-DD")))
 }
 
-/// The tables of a call, by source name; names the mode does not read are refused.
-fn frames_from(tables: &Bound<'_, PyDict>, mode: clientele::Mode) -> PyResult<Frames> {
+/// The source a table name stands for; names the mode does not read are refused.
+fn source_named(name: &str, mode: clientele::Mode) -> PyResult<Source> {
     let allowed: Vec<&str> = match mode {
         clientele::Mode::Flat => vec!["flat"],
         m => m.sources().iter().map(|s| s.name()).collect(),
     };
+    [
+        Source::Clients,
+        Source::Policies,
+        Source::Payments,
+        Source::Claims,
+        Source::Contacts,
+        Source::Transactions,
+        Source::Flat,
+    ]
+    .into_iter()
+    .find(|s| s.name() == name && allowed.contains(&s.name()))
+    .ok_or_else(|| {
+        bad_input(format!(
+            "table {name:?} is not a source of {mode:?} mode; expected some of {allowed:?}"
+        ))
+    })
+}
+
+fn table_name(name: &Bound<'_, PyAny>) -> PyResult<String> {
+    name.extract()
+        .map_err(|_| bad_input("table names must be source names (text)".into()))
+}
+
+/// The tables of a call, by source name.
+fn frames_from(tables: &Bound<'_, PyDict>, mode: clientele::Mode) -> PyResult<Frames> {
     let mut frames = Frames::new();
     for (name, table) in tables.iter() {
-        let name: String = name
-            .extract()
-            .map_err(|_| bad_input("table names must be source names (text)".into()))?;
-        let source = [
-            Source::Clients,
-            Source::Policies,
-            Source::Payments,
-            Source::Claims,
-            Source::Contacts,
-            Source::Transactions,
-            Source::Flat,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name && allowed.contains(&s.name()))
-        .ok_or_else(|| {
-            bad_input(format!(
-                "table {name:?} is not a source of {mode:?} mode; expected some of {allowed:?}"
-            ))
-        })?;
+        let name = table_name(&name)?;
+        let source = source_named(&name, mode)?;
         frames = frames.with(source, import_table(&table, &name)?);
     }
     Ok(frames)
+}
+
+/// The column names of each table (source name -> list of names).
+fn columns_from(
+    columns: &Bound<'_, PyDict>,
+    mode: clientele::Mode,
+) -> PyResult<Vec<(Source, Vec<String>)>> {
+    let mut out = Vec::new();
+    for (name, names) in columns.iter() {
+        let name = table_name(&name)?;
+        let names: Vec<String> = names
+            .extract()
+            .map_err(|_| bad_input(format!("the columns of {name:?} must be a list of names")))?;
+        out.push((source_named(&name, mode)?, names));
+    }
+    Ok(out)
 }
 
 /// Imports any object with `__arrow_c_stream__` (a pyarrow Table or RecordBatchReader, a
@@ -433,7 +661,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     clientele::allocator::prefer_huge_pages();
     m.add_class::<NativeBundle>()?;
     m.add_class::<ArrowStream>()?;
+    m.add_class::<NativeRun>()?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(client_parts, m)?)?;
     m.add("ClienteleError", m.py().get_type::<ClienteleError>())?;
     m.add("BadInput", m.py().get_type::<BadInput>())?;
     Ok(())

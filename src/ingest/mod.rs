@@ -124,17 +124,98 @@ pub fn unused_columns(config: &Config, data_dir: &Path) -> Result<Vec<(Source, S
         return Ok(out);
     }
     for (source, path, sc) in config.resolve_sources(data_dir)? {
-        let used: Vec<String> = column_requests(source, &path, &sc)?
-            .into_iter()
-            .map(|r| r.column)
-            .collect();
-        for name in read::column_names(&path)? {
-            if !used.contains(&name) && name != read::ROW_COLUMN {
-                out.push((source, name));
-            }
-        }
+        let found = read::column_names(&path)?;
+        out.extend(unused_of(source, &path, &found, &sc)?);
     }
     Ok(out)
+}
+
+/// `unused_columns` of tables held in memory: each source with its columns.
+///
+/// # Errors
+/// A table without a column the contract requires.
+pub fn unused_columns_in(
+    config: &Config,
+    tables: &[(Source, Vec<String>)],
+) -> Result<Vec<(Source, String)>> {
+    let mut out = Vec::new();
+    if config.mode == Mode::Flat {
+        return Ok(out);
+    }
+    for (source, found) in tables {
+        let sc = config
+            .sources
+            .get(source.name())
+            .cloned()
+            .unwrap_or_default();
+        let path = frame_name(*source);
+        out.extend(unused_of(*source, &path, found, &sc)?);
+    }
+    Ok(out)
+}
+
+/// The column holding the client id in each table, as loading resolves it, after
+/// checking that each table has every column the contract requires (the loader's own
+/// error otherwise). For splitting tables by client before they are loaded.
+///
+/// # Errors
+/// A missing required column, or a flat config numbering rows (`id = "row"`), which a
+/// table without a row order cannot split.
+pub fn id_columns_in(
+    config: &Config,
+    tables: &[(Source, Vec<String>)],
+) -> Result<Vec<(Source, String)>> {
+    let mut out = Vec::new();
+    for (source, found) in tables {
+        let path = frame_name(*source);
+        let id = if *source == Source::Flat {
+            let cfg = config.flat.as_ref().ok_or_else(|| {
+                Error::InvalidParameter("a flat table needs a flat-mode config".into())
+            })?;
+            if cfg.id == ROW_IDS && find_column(found, ROW_IDS).is_none() {
+                return Err(Error::InvalidParameter(format!(
+                    "[flat] id = \"{ROW_IDS}\" numbers the rows of a file; a table split across \
+                     machines has no row order: name a client id column"
+                )));
+            }
+            find_column(found, &cfg.id)
+        } else {
+            let sc = config
+                .sources
+                .get(source.name())
+                .cloned()
+                .unwrap_or_default();
+            column_requests_in(*source, &path, found, &sc)?
+                .into_iter()
+                .find(|r| r.field == "client_id")
+                .map(|r| r.column)
+        };
+        let id = id.ok_or_else(|| Error::MissingColumns {
+            path: path.clone(),
+            source_name: source.name().to_string(),
+            missing: vec!["client_id".into()],
+            found: found.clone(),
+        })?;
+        out.push((*source, id));
+    }
+    Ok(out)
+}
+
+fn unused_of(
+    source: Source,
+    path: &Path,
+    found: &[String],
+    sc: &SourceConfig,
+) -> Result<Vec<(Source, String)>> {
+    let used: Vec<String> = column_requests_in(source, path, found, sc)?
+        .into_iter()
+        .map(|r| r.column)
+        .collect();
+    Ok(found
+        .iter()
+        .filter(|name| !used.contains(name) && *name != read::ROW_COLUMN)
+        .map(|name| (source, name.clone()))
+        .collect())
 }
 
 pub(crate) fn column_requests(

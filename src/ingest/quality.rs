@@ -4,13 +4,13 @@
 
 use crate::error::{Error, Result};
 use crate::schema::Source;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Counts for one column of one source.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ColumnQuality {
     /// The column's name in the user's file.
     pub file_column: String,
@@ -29,7 +29,7 @@ pub struct ColumnQuality {
 }
 
 /// Counts for one source.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SourceQuality {
     pub source: Source,
     pub path: PathBuf,
@@ -103,7 +103,7 @@ pub struct QuarantinedRow {
 }
 
 /// The whole report.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct QualityReport {
     pub extract_date: String,
     pub sources: Vec<SourceQuality>,

@@ -80,7 +80,7 @@ fn with_missing(shares: &[f64], missing: f64) -> Vec<f64> {
 }
 
 /// Bin counts of one numeric quantity: present values per bin, and missing values.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Bins {
     counts: Vec<usize>,
     missing: usize,
@@ -125,7 +125,9 @@ impl Bins {
 }
 
 /// Drift counts, accumulated batch by batch (the book may be labelled in parts) and
-/// turned into PSI at the end.
+/// turned into PSI at the end. Serialisable: a part labelled elsewhere (a Spark executor)
+/// sends its counts to where the run is summed.
+#[derive(Serialize, Deserialize)]
 pub struct DriftCounts {
     numeric: Vec<Bins>,
     categorical: Vec<Vec<usize>>,
@@ -158,6 +160,26 @@ impl DriftCounts {
     }
 
     /// Adds the clients in force of one batch: their raw features, segments and scores.
+    /// Whether these counts have the shape of `b`'s features and score bins.
+    pub fn fits(&self, b: &Bundle) -> bool {
+        let numeric = &b.features.numeric;
+        let categorical = &b.features.categorical;
+        self.numeric.len() == numeric.len()
+            && self
+                .numeric
+                .iter()
+                .zip(numeric)
+                .all(|(bins, f)| bins.counts.len() == f.distribution.edges.len() + 1)
+            && self.categorical.len() == categorical.len()
+            && self
+                .categorical
+                .iter()
+                .zip(categorical)
+                .all(|(counts, c)| counts.len() == c.levels.len() + 1)
+            && self.unseen.len() == categorical.len()
+            && self.score.counts.len() == b.drift.score.edges.len() + 1
+    }
+
     /// Adds another part's counts (of the same bundle).
     pub fn merge(&mut self, other: DriftCounts) {
         for (a, b) in self.numeric.iter_mut().zip(&other.numeric) {

@@ -157,7 +157,7 @@ pub struct Part<'a> {
 
 /// Which part of how many this is: seeds and sizes the part's share of the projection
 /// chart's sample, so the chart is the same for the same inputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartOf {
     pub index: u64,
     pub parts: usize,

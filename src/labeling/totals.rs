@@ -9,12 +9,14 @@ use crate::bundle::Bundle;
 use crate::date::Date;
 use crate::vocab::band_word;
 use ndarray::ArrayView1;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What labeling keeps about the whole book, summed over parts: segment and score of
 /// each client in force (for the percentiles), aggregates, and a small sample for the
 /// projection chart.
+#[derive(Serialize, Deserialize)]
 pub struct Aggregates {
     pub clients: usize,
     pub active_segments: Vec<u32>,
@@ -25,13 +27,17 @@ pub struct Aggregates {
     pub original_sums: Vec<Vec<f64>>,
     pub counts: Vec<usize>,
     /// (tier, band) -> clients in force.
+    #[serde(with = "pairs")]
     pub tier_band: BTreeMap<(String, String), usize>,
     /// (segment id, action) -> clients (all).
+    #[serde(with = "pairs")]
     pub actions: BTreeMap<(u32, String), usize>,
     /// (segment id, action) -> clients in force: a segment's recommended focus.
+    #[serde(with = "pairs")]
     pub active_actions: BTreeMap<(u32, String), usize>,
     pub stages: BTreeMap<String, usize>,
     /// (last month's segment, this month's segment) -> clients in both runs.
+    #[serde(with = "pairs")]
     pub migration: BTreeMap<(u32, u32), usize>,
     /// (segment id, segment-feature values) of the sampled clients.
     pub projection: Vec<(u32, Vec<f64>)>,
@@ -141,7 +147,9 @@ impl Aggregates {
     }
 }
 
-/// Everything a labelled part adds to the run: aggregates and drift counts.
+/// Everything a labelled part adds to the run: aggregates and drift counts. Serialisable
+/// (JSON, floats exact), so a part labelled elsewhere can be added here.
+#[derive(Serialize, Deserialize)]
 pub struct PartTotals {
     pub agg: Aggregates,
     pub drift: DriftCounts,
@@ -153,6 +161,26 @@ impl PartTotals {
             agg: Aggregates::new(b),
             drift: DriftCounts::new(b),
         }
+    }
+
+    /// Whether these totals have the shape of `b`'s (segments, model columns, features):
+    /// totals from another model must not be added.
+    pub fn fits(&self, b: &Bundle) -> bool {
+        let k = b.segments.segments.len();
+        let agg = &self.agg;
+        agg.counts.len() == k
+            && agg.column_sums.len() == k
+            && agg.original_sums.len() == k
+            && agg
+                .column_sums
+                .iter()
+                .all(|r| r.len() == b.features.n_columns())
+            && agg
+                .original_sums
+                .iter()
+                .all(|r| r.len() == b.features.numeric.len())
+            && agg.active_segments.len() == agg.active_probabilities.len()
+            && self.drift.fits(b)
     }
 
     /// Adds another part's totals. Counts add up exactly; the segment profiles are sums
@@ -186,5 +214,27 @@ impl PartTotals {
         });
         let summary = summarise(b, model_dir, as_of, agg, migration, min_report_count);
         (summary, drift)
+    }
+}
+
+/// Maps with tuple keys as lists of (key, value) pairs: JSON keys must be text.
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Vec::<(K, V)>::deserialize(d).map(|pairs| pairs.into_iter().collect())
     }
 }

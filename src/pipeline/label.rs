@@ -271,7 +271,11 @@ fn run_parts(
                 parts: parts.len(),
             },
         };
-        label_part_writing(b, &part, actions, &mut totals.labels, &mut st.writer)?;
+        // Each part's sums start from zero and are added in part order: the float sums
+        // are then the same bit for bit wherever the parts were labelled (Spark).
+        let mut part_totals = PartTotals::new(b);
+        label_part_writing(b, &part, actions, &mut part_totals, &mut st.writer)?;
+        totals.labels.add(part_totals);
         totals.quality.merge(loaded.report.clone());
         totals.quarantine.extend(loaded.quarantine);
     }
@@ -381,7 +385,6 @@ impl RunState {
         with_previous: bool,
         protected: &Protected,
     ) -> Result<InferOutcome> {
-        let b = &located.bundle;
         let dir = self.tmp.path();
         self.writer.finish()?;
         let quality = &mut totals.quality;
@@ -389,35 +392,14 @@ impl RunState {
         crate::ingest::quality::write_json(quality, &dir.join("data-quality.json"))?;
         crate::ingest::quality::write_quarantine(&totals.quarantine, &dir.join("quarantine.csv"))?;
         quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
-        let (summary, mut drift) = totals.labels.summarise(
-            b,
-            &located.dir,
-            self.as_of,
+        let unused = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?;
+        let run = RunAggregates {
+            as_of: self.as_of,
             with_previous,
-            opts.min_report_count,
-        );
-        drift.unused_columns = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?
-            .into_iter()
-            .map(|(s, c)| (s.name().to_string(), c))
-            .collect();
-        write_json(&dir.join("drift.json"), &drift)?;
-        write_json(&dir.join("summary.json"), &summary)?;
-        let stage = Stage::new("charts", 1);
-        let charts = crate::charts::labeling::draw_all(
-            b,
-            &summary,
-            &totals.labels.agg.projection,
-            &dir.join("charts"),
-        )?;
-        stage.finish();
-        crate::report::write(
-            b,
-            &summary,
-            &drift,
-            quality,
-            &charts,
-            &dir.join("report.html"),
-        )?;
+            min_report_count: opts.min_report_count,
+            unused,
+        };
+        let (summary, drift) = run.write(located, quality, &totals.labels, dir)?;
         let out_dir = self.tmp.publish(replace_rule(opts), protected, "--out")?;
         Ok(InferOutcome {
             out_dir,
@@ -434,6 +416,61 @@ struct RunState {
     as_of_why: String,
     tmp: Staging,
     writer: LabelWriter,
+}
+
+/// What a run's aggregate outputs are computed from, beside its summed totals.
+pub(super) struct RunAggregates {
+    pub as_of: Date,
+    pub with_previous: bool,
+    pub min_report_count: usize,
+    /// Source columns the contract does not use (reported in the drift file).
+    pub unused: Vec<(crate::schema::Source, String)>,
+}
+
+impl RunAggregates {
+    /// Writes `drift.json`, `summary.json`, the charts and `report.html` into `dir` from
+    /// the run's summed totals; the same files whether the parts were labelled here or
+    /// elsewhere (Spark executors).
+    pub(super) fn write(
+        self,
+        located: &Located,
+        quality: &crate::ingest::QualityReport,
+        totals: &PartTotals,
+        dir: &Path,
+    ) -> Result<(RunSummary, DriftReport)> {
+        let b = &located.bundle;
+        let (summary, mut drift) = totals.summarise(
+            b,
+            &located.dir,
+            self.as_of,
+            self.with_previous,
+            self.min_report_count,
+        );
+        drift.unused_columns = self
+            .unused
+            .into_iter()
+            .map(|(s, c)| (s.name().to_string(), c))
+            .collect();
+        write_json(&dir.join("drift.json"), &drift)?;
+        write_json(&dir.join("summary.json"), &summary)?;
+        let stage = Stage::new("charts", 1);
+        let charts = crate::charts::labeling::draw_all(
+            b,
+            &summary,
+            &totals.agg.projection,
+            &dir.join("charts"),
+        )?;
+        stage.finish();
+        crate::report::write(
+            b,
+            &summary,
+            &drift,
+            quality,
+            &charts,
+            &dir.join("report.html"),
+        )?;
+        Ok((summary, drift))
+    }
 }
 
 /// Last month's segment per client, keyed by the client id's hash (a 64-bit key keeps a

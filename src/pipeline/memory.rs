@@ -35,9 +35,24 @@ pub fn label_frames(
     frames: &Frames,
     as_of: Option<Date>,
 ) -> Result<FrameLabels> {
+    label_part_frames(bundle, config, frames, as_of, PartOf::WHOLE)
+}
+
+/// `label_frames` on part `part` of a book split by client hash (as `--partitions`
+/// splits it, `ingest::partition::part_of`): the part's share of the projection chart's
+/// sample depends on it, so parts labelled apart add up to the CLI's parted run.
+///
+/// # Errors
+/// As `label_frames`.
+pub fn label_part_frames(
+    bundle: &Bundle,
+    config: &Config,
+    frames: &Frames,
+    as_of: Option<Date>,
+    part: PartOf,
+) -> Result<FrameLabels> {
     let actions = ActionTable::check(&config.actions)?;
     let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
-    let part = PartOf { index: 0, parts: 1 };
     let labelled = label_book(bundle, &loaded.book, choice.date, &actions, part)?;
     let labels = labelled
         .labels

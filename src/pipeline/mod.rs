@@ -3,10 +3,14 @@
 
 pub mod label;
 pub mod memory;
+pub mod parts;
 
 pub use crate::ingest::spec::{write_quality, DataSpec};
 pub use label::{choose_as_of, console, infer, InferOptions, InferOutcome};
-pub use memory::{feature_frame, label_frames, lapse_probabilities, model_matrix, FrameLabels};
+pub use memory::{
+    feature_frame, label_frames, label_part_frames, lapse_probabilities, model_matrix, FrameLabels,
+};
+pub use parts::{PartReport, PublishOptions, RunTotals};
 
 use crate::error::Result;
 use crate::ingest::Loaded;

@@ -1,0 +1,312 @@
+"""clientele on Spark: the monthly labeling where the client book lives.
+
+    from clientele import spark as cs
+    labels = cs.label({"clients": spark.read.parquet(...), ...}, "models/latest")
+    run = cs.label_run(sources, "models/latest", out="notebooks-out/2026-10-31")
+
+How it runs. Every record of every source is given its client's part, by the hash
+``clientele-infer --partitions N`` uses, so part *i* here holds exactly the clients of the
+CLI's part *i*. The sources are brought together by part in one shuffle (each record
+travels as a one-element list in its own source's column, so the other sources' columns
+cost a null each), and each part is labelled in an executor by the Rust engine
+(``Bundle.label`` on Arrow tables, no pandas). Each part also returns its totals: counts
+and sums for the summary, drift and data-quality report, and the anonymous scores the
+percentiles need (12 bytes per client in force; no client id, no record). The driver sums
+the totals in part order and writes ``report.html``, ``drift.json``, ``summary.json``,
+``data-quality.json`` and the charts, the same files as ``clientele-infer
+--partitions N``.
+
+Executors need this package installed (the same wheel as the driver); see
+``docs/spark.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pyarrow as pa
+
+from . import BadInput, Bundle, ClienteleError, PathLike, _config_text, _date
+
+__all__ = ["label", "label_run", "SparkRun", "CLIENTS_PER_PART"]
+
+# A part is labelled in one Python worker: ~1.2 GB for 250,000 clients of the generated
+# book (their Arrow records, the engine's book and the labels).
+CLIENTS_PER_PART = 250_000
+
+_PART = "__clientele_part"
+_ORDER = "__clientele_order"
+_REPORT = "__clientele_report"
+# An engine error crossing from an executor keeps its kind and message between markers.
+_MARK = "[clientele:{kind}]"
+_END = "[/clientele]"
+_MARKED = re.compile(r"\[clientele:(BadInput|ClienteleError)\](.*?)\[/clientele\]", re.S)
+
+
+@dataclass(frozen=True)
+class SparkRun:
+    """A labeling run on Spark: the labels (a DataFrame, cached), the as-of date and why,
+    and where the report files went with the summary and drift report they hold."""
+
+    labels: Any
+    as_of: str
+    as_of_why: str
+    out: Optional[Path]
+    summary: Optional[dict]
+    drift: Optional[dict]
+
+
+def label(
+    sources: Mapping[str, Any],
+    model_path: PathLike,
+    as_of: Any = None,
+    parts: Optional[int] = None,
+    config: Optional[PathLike] = None,
+) -> Any:
+    """Labels a book held as Spark DataFrames (source name -> DataFrame, the contract and
+    column mapping of the CLI) with the bundle at ``model_path``; returns the labels as a
+    DataFrame with the columns and values of ``labels.parquet``. Client rows never reach
+    the driver. ``parts`` as ``clientele-infer --partitions`` (default: one part per
+    ``CLIENTS_PER_PART`` clients, at least the cluster's parallelism)."""
+    return _run(sources, model_path, as_of, parts, config).labels
+
+
+def label_run(
+    sources: Mapping[str, Any],
+    model_path: PathLike,
+    out: PathLike,
+    as_of: Any = None,
+    parts: Optional[int] = None,
+    config: Optional[PathLike] = None,
+    overwrite: bool = False,
+    min_report_count: int = 10,
+) -> SparkRun:
+    """``label``, and the run's report files written on the driver into ``out`` (a new
+    directory that appears complete or not at all; ``overwrite`` replaces an earlier run's
+    output): the files ``clientele-infer`` writes beside ``labels.parquet``, from the
+    parts' summed totals. Write the labels where they belong with Spark
+    (``run.labels.write.parquet(...)``)."""
+    return _run(sources, model_path, as_of, parts, config, out, overwrite, min_report_count)
+
+
+def _run(sources, model_path, as_of, parts, config, out=None, overwrite=False, min_report=10):
+    bundle, frames, text, origin = _checked(sources, model_path, config)
+    n_parts = _parts(bundle, frames, parts)
+    as_of = _date(as_of)
+    keyed = _keyed(bundle, frames, n_parts, text, origin)
+    combined, reports = _labelled(bundle, keyed, n_parts, as_of, text, origin)
+    run = bundle._native.run()
+    for _, report in sorted(reports):
+        run.add(bytes(report))
+    try:
+        used, why = run.as_of()
+    except BadInput:
+        if as_of is not None:
+            raise
+        # Parts whose latest records fall in different months: the whole book's date is
+        # the latest part's (the rule is monotone in the latest record), as the CLI
+        # labelling the book in one piece would choose.
+        combined.unpersist()
+        used = run.latest_as_of()
+        combined, reports = _labelled(bundle, keyed, n_parts, used, text, origin)
+        run = bundle._native.run()
+        for _, report in sorted(reports):
+            run.add(bytes(report))
+        used, _ = run.as_of()
+        why = "the latest of the parts' last full month ends"
+    labels = combined.where(combined[_REPORT].isNull()).drop(_REPORT, _PART)
+    if out is None:
+        return SparkRun(labels, used, why, None, None, None)
+    import json
+
+    columns = {name: list(df.columns) for name, df in frames.items()}
+    unused = bundle._native.unused_columns(columns, text, origin)
+    path, summary, drift = run.publish(
+        os.fspath(out),
+        unused,
+        config=text,
+        config_origin=origin,
+        overwrite=overwrite,
+        min_report_count=min_report,
+    )
+    return SparkRun(labels, used, why, Path(path), json.loads(summary), json.loads(drift))
+
+
+def _checked(sources, model_path, config):
+    """The bundle, the sources and the config text, checked on the driver before any job."""
+    from pyspark.sql import DataFrame
+
+    if not isinstance(sources, Mapping) or not sources:
+        raise BadInput("sources must map source names ('clients', 'policies', ...) to DataFrames")
+    for name, df in sources.items():
+        if not isinstance(df, DataFrame):
+            raise BadInput(f"source {name!r} is not a Spark DataFrame (got {type(df).__name__})")
+    bundle = Bundle.load(model_path)
+    text, origin = _config_text(config)
+    expected = _expected_sources(bundle)
+    missing = [s for s in expected["required"] if s not in sources]
+    if missing:
+        raise BadInput(
+            f"no {', '.join(missing)} DataFrame given: a {bundle.mode}-mode model labels a book "
+            f"of {', '.join(expected['all'])}"
+        )
+    return bundle, dict(sources), text, origin
+
+
+def _expected_sources(bundle: Bundle) -> dict:
+    mode = bundle.mode
+    if mode == "flat":
+        return {"required": ["flat"], "all": ["flat"]}
+    if mode == "transactions":
+        return {"required": ["transactions"], "all": ["transactions", "clients"]}
+    return {
+        "required": ["clients"],
+        "all": ["clients", "policies", "payments", "claims", "contacts"],
+    }
+
+
+def _parts(bundle: Bundle, frames: dict, parts: Optional[int]) -> int:
+    if parts is not None:
+        if not isinstance(parts, int) or isinstance(parts, bool) or parts < 1:
+            raise BadInput(f"parts = {parts!r}: expected a whole number of at least 1")
+        return parts
+    first = next(iter(frames.values()))
+    parallelism = first.sparkSession.sparkContext.defaultParallelism
+    per_client = frames.get("clients", frames.get("flat"))
+    if per_client is not None:
+        clients = per_client.count()
+    else:
+        ids = bundle._native.id_columns({n: list(d.columns) for n, d in frames.items()})
+        name, column = ids[0]
+        clients = frames[name].select(column).distinct().count()
+    return max(1, parallelism, math.ceil(clients / CLIENTS_PER_PART))
+
+
+def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin):
+    """All sources as one DataFrame of (part, one list column per source), each record a
+    one-element list in its source's column, in its source's order, partitioned by part."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import IntegerType, StructField, StructType
+
+    columns = {name: list(df.columns) for name, df in frames.items()}
+    ids = dict(bundle._native.id_columns(columns, text, origin))
+    keyed = None
+    for name, df in frames.items():
+        clash = [c for c in df.columns if c.startswith("__clientele")]
+        if clash:
+            raise BadInput(f"source {name!r}: column names starting '__clientele' are reserved")
+        df = df.withColumn(_ORDER, F.monotonically_increasing_id())
+        id_column = ids[name]
+        schema = StructType(df.schema.fields + [StructField(_PART, IntegerType(), False)])
+        tagged = df.mapInArrow(_part_adder(id_column, n_parts), schema)
+        record = F.struct(*[F.col(f"`{c}`") for c in df.columns])
+        one = tagged.select(F.col(_PART), F.array(record).alias(name))
+        keyed = one if keyed is None else keyed.unionByName(one, allowMissingColumns=True)
+    return keyed.repartition(n_parts, _PART)
+
+
+def _part_adder(id_column: str, n_parts: int):
+    def add_part(batches):
+        from clientele._native import client_parts
+
+        for batch in batches:
+            ids = pa.table({"id": batch.column(id_column)})
+            part = pa.table(client_parts(ids, n_parts)).column(0).combine_chunks()
+            yield pa.RecordBatch.from_arrays(
+                list(batch.columns) + [part], names=batch.schema.names + [_PART]
+            )
+
+    return add_part
+
+
+def _labels_schema():
+    """The Arrow schema of the labels as Spark carries them (Spark has no unsigned or
+    view types), with the part and the part's report."""
+    from ._native import NativeBundle
+
+    native = pa.table(NativeBundle.labels_schema()).schema
+    fields = []
+    for f in native:
+        t = f.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or _is_string_view(t):
+            t = pa.string()
+        elif pa.types.is_unsigned_integer(t):
+            t = pa.int64()
+        fields.append(pa.field(f.name, t, True))
+    fields += [pa.field(_PART, pa.int32(), True), pa.field(_REPORT, pa.binary(), True)]
+    return pa.schema(fields)
+
+
+def _is_string_view(t) -> bool:
+    return str(t) == "string_view"
+
+
+def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, text, origin):
+    """Labels every part in the executors; returns the cached labels-and-reports DataFrame
+    and the (part, report) pairs collected from it (aggregates only)."""
+    from pyspark import StorageLevel
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    schema = _labels_schema()
+    names = [c for c in keyed.columns if c != _PART]
+    # Executors may not see the driver's files: the bundle travels as its JSON text.
+    model = (bundle._native.json(), os.fspath(bundle.path))
+    labeller = _part_labeller(model, names, n_parts, as_of, text, origin, schema)
+    combined = keyed.groupBy(_PART).applyInArrow(labeller, from_arrow_schema(schema))
+    combined = combined.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows = combined.where(combined[_REPORT].isNotNull()).select(_PART, _REPORT).collect()
+    except Exception as e:  # noqa: BLE001 - an executor's error, translated below
+        combined.unpersist()
+        raise _translated(e) from None
+    return combined, [(r[0], r[1]) for r in rows]
+
+
+def _part_labeller(model: tuple, names: list, n_parts: int, as_of, text, origin, schema):
+    def label_part(table: pa.Table) -> pa.Table:
+        import pyarrow.compute as pc
+
+        from clientele import BadInput, ClienteleError
+        from clientele._native import NativeBundle
+
+        try:
+            part = table.column(_PART)[0].as_py()
+            tables = {}
+            for name in names:
+                records = pc.list_flatten(table.column(name))
+                if len(records) == 0:
+                    continue
+                records = records.combine_chunks() if hasattr(records, "combine_chunks") else records
+                t = pa.Table.from_struct_array(records)
+                t = t.take(pc.sort_indices(t.column(_ORDER))).drop_columns([_ORDER])
+                tables[name] = t
+            native = NativeBundle.parse(*model)
+            labels, report = native.label_part(tables, part, n_parts, text, origin, as_of)
+            labels = pa.table(labels)
+        except (BadInput, ClienteleError) as e:
+            kind = "BadInput" if isinstance(e, BadInput) else "ClienteleError"
+            raise RuntimeError(f"{_MARK.format(kind=kind)}{e}{_END}") from None
+        n = labels.num_rows
+        columns = [labels.column(f.name).cast(f.type) for f in schema if not f.name.startswith("__")]
+        columns += [pa.array([part] * n, pa.int32()), pa.nulls(n, pa.binary())]
+        rows = pa.Table.from_arrays(columns, schema=schema)
+        report_row = [pa.nulls(1, f.type) for f in schema][:-2]
+        report_row += [pa.array([part], pa.int32()), pa.array([report], pa.binary())]
+        return pa.concat_tables([rows, pa.Table.from_arrays(report_row, schema=schema)])
+
+    return label_part
+
+
+def _translated(e: Exception) -> Exception:
+    """An executor's engine error as the exception the engine raised, with its message."""
+    found = _MARKED.search(str(e))
+    if found is None:
+        return e
+    kind, message = found.groups()
+    return (BadInput if kind == "BadInput" else ClienteleError)(message.strip())
+

@@ -1,0 +1,230 @@
+//! A labeling run whose parts are labelled elsewhere (Spark executors, each holding the
+//! clients of one part of the CLI's client hash): each part sends back a `PartReport`
+//! (counts and sums, no client rows beyond the anonymous scores the percentiles need),
+//! the parts are summed here in part order, and the run's report files are published as
+//! `clientele-infer` writes them.
+
+use super::label::{InferOutcome, RunAggregates};
+use super::memory::label_part_frames;
+use crate::bundle::{Bundle, Located};
+use crate::config::Config;
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
+use crate::ingest::{Frames, QualityReport};
+use crate::labeling::{PartOf, PartTotals};
+use crate::schema::Source;
+use polars::prelude::DataFrame;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What one labelled part adds to its run.
+#[derive(Serialize, Deserialize)]
+pub struct PartReport {
+    /// The bundle version that labelled the part: parts of other models are refused.
+    pub model_version: String,
+    pub part: PartOf,
+    pub as_of: Date,
+    pub as_of_why: String,
+    pub quality: QualityReport,
+    pub totals: PartTotals,
+}
+
+impl PartReport {
+    /// As JSON (floats round-trip exactly).
+    ///
+    /// # Errors
+    /// A value JSON cannot hold (a non-finite sum).
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self)
+            .map_err(|e| Error::Runtime(format!("cannot encode a part's totals: {e}")))
+    }
+
+    /// Reads a part's report and checks it belongs to `b`.
+    ///
+    /// # Errors
+    /// Text that is not a part report, or the report of another model.
+    pub fn from_json(b: &Bundle, json: &[u8]) -> Result<Self> {
+        let r: PartReport = serde_json::from_slice(json)
+            .map_err(|e| Error::InvalidParameter(format!("not a clientele part report: {e}")))?;
+        if r.model_version != b.version || !r.totals.fits(b) {
+            return Err(Error::InvalidParameter(format!(
+                "a part report of model {} cannot be added to a run of model {}",
+                r.model_version, b.version
+            )));
+        }
+        Ok(r)
+    }
+}
+
+/// Labels one part's tables (as `label_frames`) and reports what the part adds to the run.
+///
+/// # Errors
+/// As `label_frames`.
+pub fn label_part(
+    bundle: &Bundle,
+    config: &Config,
+    frames: &Frames,
+    as_of: Option<Date>,
+    part: PartOf,
+) -> Result<(DataFrame, PartReport)> {
+    let done = label_part_frames(bundle, config, frames, as_of, part)?;
+    let report = PartReport {
+        model_version: bundle.version.clone(),
+        part,
+        as_of: done.as_of,
+        as_of_why: done.as_of_why,
+        quality: done.quality,
+        totals: done.totals,
+    };
+    Ok((done.labels, report))
+}
+
+/// The parts of a run received so far, by part index.
+pub struct RunTotals {
+    parts: BTreeMap<u64, PartReport>,
+    of: Option<usize>,
+}
+
+impl Default for RunTotals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RunTotals {
+    pub fn new() -> Self {
+        RunTotals {
+            parts: BTreeMap::new(),
+            of: None,
+        }
+    }
+
+    /// Adds a part's report.
+    ///
+    /// # Errors
+    /// A part received twice, or parts of runs split differently.
+    pub fn add(&mut self, report: PartReport) -> Result<()> {
+        let PartOf { index, parts } = report.part;
+        if *self.of.get_or_insert(parts) != parts || index >= parts as u64 {
+            return Err(Error::InvalidParameter(format!(
+                "part {index} of {parts} does not belong to a run of {} parts",
+                self.of.unwrap_or(parts)
+            )));
+        }
+        if self.parts.insert(index, report).is_some() {
+            return Err(Error::InvalidParameter(format!(
+                "part {index} was reported twice"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The as-of date every part chose, or an error naming two that differ (each part
+    /// applies the as-of rule to its own records when no date is given).
+    ///
+    /// # Errors
+    /// Parts that chose different dates, or no part at all.
+    pub fn as_of(&self) -> Result<(Date, String)> {
+        let mut parts = self.parts.values();
+        let first = parts
+            .next()
+            .ok_or_else(|| Error::NoData("no part of the run was labelled".into()))?;
+        if let Some(other) = parts.find(|p| p.as_of != first.as_of) {
+            return Err(Error::InvalidParameter(format!(
+                "the parts chose different as-of dates ({} for part {}, {} for part {}): \
+                 their latest records differ; set the as-of date explicitly",
+                first.as_of, first.part.index, other.as_of, other.part.index
+            )));
+        }
+        Ok((first.as_of, first.as_of_why.clone()))
+    }
+
+    /// The latest as-of date any part chose (the whole book's choice by the as-of rule,
+    /// which is monotone in the latest record).
+    pub fn latest_as_of(&self) -> Option<Date> {
+        self.parts.values().map(|p| p.as_of).max()
+    }
+
+    /// Sums the parts in part order (so the sums are the same whatever order they came
+    /// in) and publishes the run's report files into `out`, which appears complete or not
+    /// at all: `data-quality.json`, `drift.json`, `summary.json`, the charts and
+    /// `report.html`. The labels are not there: they stay where the parts wrote them.
+    ///
+    /// # Errors
+    /// A missing part, parts with different as-of dates, too many invalid rows, an
+    /// output directory that exists (without `overwrite`) or covers the model, and write
+    /// failures.
+    pub fn publish(
+        self,
+        located: &Located,
+        config: &Config,
+        out: &Path,
+        opts: &PublishOptions,
+    ) -> Result<InferOutcome> {
+        let b = &located.bundle;
+        let (as_of, as_of_why) = self.as_of()?;
+        let expected = self.of.unwrap_or(0);
+        if let Some(missing) = (0..expected as u64).find(|p| !self.parts.contains_key(p)) {
+            return Err(Error::InvalidParameter(format!(
+                "part {missing} of {expected} was never reported: the run is incomplete"
+            )));
+        }
+        let replace = if opts.overwrite {
+            Replace::EarlierOutput
+        } else {
+            Replace::Never
+        };
+        let mut protected = Protected::system().with("the model", &located.dir);
+        if let Some(models) = located.dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+            protected = protected.with("the models directory", models);
+        }
+        rundir::check_target(out, OutputKind::Labels, replace, &protected, "out")?;
+        let mut quality = QualityReport::default();
+        let mut totals = PartTotals::new(b);
+        for (_, part) in self.parts {
+            quality.merge(part.quality);
+            totals.add(part.totals);
+        }
+        quality.extract_date = config.extract_date().to_string();
+        let tmp = Staging::new(out, OutputKind::Labels)?;
+        let dir = tmp.path();
+        crate::ingest::quality::write_json(&quality, &dir.join("data-quality.json"))?;
+        quality.check_thresholds(config.cleaning.max_invalid_percent)?;
+        let run = RunAggregates {
+            as_of,
+            with_previous: false,
+            min_report_count: opts.min_report_count,
+            unused: opts.unused_columns.clone(),
+        };
+        let (summary, drift) = run.write(located, &quality, &totals, dir)?;
+        let out_dir = tmp.publish(replace, &protected, "out")?;
+        Ok(InferOutcome {
+            out_dir,
+            as_of_why,
+            summary,
+            drift,
+        })
+    }
+}
+
+/// How a run labelled in parts publishes its report.
+#[derive(Clone, Debug)]
+pub struct PublishOptions {
+    pub overwrite: bool,
+    /// Segments with fewer clients are suppressed in the report and charts.
+    pub min_report_count: usize,
+    /// Columns of the tables the contract does not use (`ingest::unused_columns_in`).
+    pub unused_columns: Vec<(Source, String)>,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        PublishOptions {
+            overwrite: false,
+            min_report_count: 10,
+            unused_columns: Vec::new(),
+        }
+    }
+}
