@@ -6,15 +6,15 @@
 
 How it runs. Every record of every source is given its client's part, by the hash
 ``clientele-infer --partitions N`` uses, so part *i* here holds exactly the clients of the
-CLI's part *i*. The sources are brought together by part in one shuffle (each record
-travels as a one-element list in its own source's column, so the other sources' columns
-cost a null each), and each part is labelled in an executor by the Rust engine
-(``Bundle.label`` on Arrow tables, no pandas). Each part also returns its totals: counts
-and sums for the summary, drift and data-quality report, and the anonymous scores the
-percentiles need (12 bytes per client in force; no client id, no record). The driver sums
-the totals in part order and writes ``report.html``, ``drift.json``, ``summary.json``,
-``data-quality.json`` and the charts, the same files as ``clientele-infer
---partitions N``.
+CLI's part *i*. Each input batch is cut into one piece per part, and the pieces (Arrow
+IPC bytes, in their source's order) are brought together by part in one shuffle: the JVM
+moves a few compact rows per batch, not every record. Each part is labelled in an
+executor by the Rust engine (``Bundle.label`` on Arrow tables, no pandas). Each part also
+returns its totals: counts and sums for the summary, drift and data-quality report, and
+the anonymous scores the percentiles need (12 bytes per client in force; no client id,
+no record). The driver sums the totals in part order and writes ``report.html``,
+``drift.json``, ``summary.json``, ``data-quality.json`` and the charts, the same files as
+``clientele-infer --partitions N``.
 
 Executors need this package installed (the same wheel as the driver); see
 ``docs/spark.md``.
@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from . import BadInput, Bundle, ClienteleError, PathLike, _config_text, _date
 
-__all__ = ["label", "label_run", "SparkRun", "CLIENTS_PER_PART"]
+__all__ = ["label", "label_run", "train", "SparkRun", "CLIENTS_PER_PART"]
 
 # A part is labelled in one Python worker: ~1.2 GB for 250,000 clients of the generated
 # book (their Arrow records, the engine's book and the labels).
@@ -42,6 +42,8 @@ CLIENTS_PER_PART = 250_000
 _PART = "__clientele_part"
 _ORDER = "__clientele_order"
 _REPORT = "__clientele_report"
+_SOURCE = "__clientele_source"
+_PIECE = "__clientele_piece"
 # An engine error crossing from an executor keeps its kind and message between markers.
 _MARK = "[clientele:{kind}]"
 _END = "[/clientele]"
@@ -67,13 +69,15 @@ def label(
     as_of: Any = None,
     parts: Optional[int] = None,
     config: Optional[PathLike] = None,
+    extract_date: Any = None,
 ) -> Any:
     """Labels a book held as Spark DataFrames (source name -> DataFrame, the contract and
     column mapping of the CLI) with the bundle at ``model_path``; returns the labels as a
     DataFrame with the columns and values of ``labels.parquet``. Client rows never reach
     the driver. ``parts`` as ``clientele-infer --partitions`` (default: one part per
-    ``CLIENTS_PER_PART`` clients, at least the cluster's parallelism)."""
-    return _run(sources, model_path, as_of, parts, config).labels
+    ``CLIENTS_PER_PART`` clients, at least the cluster's parallelism); ``config`` and
+    ``extract_date`` as in ``Bundle.label``."""
+    return _run(sources, model_path, as_of, parts, config, extract_date).labels
 
 
 def label_run(
@@ -83,6 +87,7 @@ def label_run(
     as_of: Any = None,
     parts: Optional[int] = None,
     config: Optional[PathLike] = None,
+    extract_date: Any = None,
     overwrite: bool = False,
     min_report_count: int = 10,
 ) -> SparkRun:
@@ -91,15 +96,20 @@ def label_run(
     output): the files ``clientele-infer`` writes beside ``labels.parquet``, from the
     parts' summed totals. Write the labels where they belong with Spark
     (``run.labels.write.parquet(...)``)."""
-    return _run(sources, model_path, as_of, parts, config, out, overwrite, min_report_count)
+    return _run(
+        sources, model_path, as_of, parts, config, extract_date, out, overwrite, min_report_count
+    )
 
 
-def _run(sources, model_path, as_of, parts, config, out=None, overwrite=False, min_report=10):
+def _run(
+    sources, model_path, as_of, parts, config, extract, out=None, overwrite=False, min_report=10
+):
     bundle, frames, text, origin = _checked(sources, model_path, config)
     n_parts = _parts(bundle, frames, parts)
-    as_of = _date(as_of)
+    as_of, extract = _date(as_of), _date(extract)
     keyed = _keyed(bundle, frames, n_parts, text, origin)
-    combined, reports = _labelled(bundle, keyed, n_parts, as_of, text, origin)
+    settings = (text, origin, extract)
+    combined, reports = _labelled(bundle, keyed, n_parts, as_of, settings)
     run = bundle._native.run()
     for _, report in sorted(reports):
         run.add(bytes(report))
@@ -113,7 +123,7 @@ def _run(sources, model_path, as_of, parts, config, out=None, overwrite=False, m
         # labelling the book in one piece would choose.
         combined.unpersist()
         used = run.latest_as_of()
-        combined, reports = _labelled(bundle, keyed, n_parts, used, text, origin)
+        combined, reports = _labelled(bundle, keyed, n_parts, used, settings)
         run = bundle._native.run()
         for _, report in sorted(reports):
             run.add(bytes(report))
@@ -131,6 +141,7 @@ def _run(sources, model_path, as_of, parts, config, out=None, overwrite=False, m
         unused,
         config=text,
         config_origin=origin,
+        extract_date=extract,
         overwrite=overwrite,
         min_report_count=min_report,
     )
@@ -188,29 +199,82 @@ def _parts(bundle: Bundle, frames: dict, parts: Optional[int]) -> int:
 
 
 def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin):
-    """All sources as one DataFrame of (part, one list column per source), each record a
-    one-element list in its source's column, in its source's order, partitioned by part."""
+    """All sources as one DataFrame of pieces, partitioned by part: each piece is the
+    records of one input batch of one source that belong to one part, as Arrow IPC bytes,
+    with the source's order of its first record. The JVM then moves and sorts a few
+    compact rows per batch instead of every record with every source's columns."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import IntegerType, StructField, StructType
+    from pyspark.sql.types import (
+        BinaryType,
+        IntegerType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+    )
 
     columns = {name: list(df.columns) for name, df in frames.items()}
     ids = dict(bundle._native.id_columns(columns, text, origin))
+    pieces = StructType(
+        [
+            StructField(_PART, IntegerType(), False),
+            StructField(_SOURCE, StringType(), False),
+            StructField(_ORDER, LongType(), False),
+            StructField(_PIECE, BinaryType(), False),
+        ]
+    )
     keyed = None
     for name, df in frames.items():
-        clash = [c for c in df.columns if c.startswith("__clientele")]
-        if clash:
+        if any(c.startswith("__clientele") for c in df.columns):
             raise BadInput(f"source {name!r}: column names starting '__clientele' are reserved")
-        df = df.withColumn(_ORDER, F.monotonically_increasing_id())
-        id_column = ids[name]
-        schema = StructType(df.schema.fields + [StructField(_PART, IntegerType(), False)])
-        tagged = df.mapInArrow(_part_adder(id_column, n_parts), schema)
-        record = F.struct(*[F.col(f"`{c}`") for c in df.columns])
-        one = tagged.select(F.col(_PART), F.array(record).alias(name))
-        keyed = one if keyed is None else keyed.unionByName(one, allowMissingColumns=True)
+        ordered = df.withColumn(_ORDER, F.monotonically_increasing_id())
+        one = ordered.mapInArrow(_piece_maker(name, ids[name], n_parts), pieces)
+        keyed = one if keyed is None else keyed.unionByName(one)
     return keyed.repartition(n_parts, _PART)
 
 
+def _piece_maker(source: str, id_column: str, n_parts: int):
+    def make_pieces(batches):
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from clientele._native import client_parts
+
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            ids = pa.table({"id": batch.column(id_column)})
+            part = pa.table(client_parts(ids, n_parts)).column(0).to_numpy()
+            order = np.argsort(part, kind="stable")
+            grouped = batch.take(pa.array(order))
+            starts = np.flatnonzero(np.diff(part[order], prepend=-1))
+            ends = list(starts[1:]) + [batch.num_rows]
+            out_parts, out_orders, out_pieces = [], [], []
+            for start, end in zip(starts, ends):
+                piece = grouped.slice(start, end - start)
+                out_parts.append(int(part[order[start]]))
+                out_orders.append(piece.column(_ORDER)[0].as_py())
+                sink = pa.BufferOutputStream()
+                records = piece.drop_columns([_ORDER]) if hasattr(piece, "drop_columns") else piece
+                with pa.ipc.new_stream(sink, records.schema) as writer:
+                    writer.write_batch(records)
+                out_pieces.append(sink.getvalue().to_pybytes())
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(out_parts, pa.int32()),
+                    pa.array([source] * len(out_parts), pa.string()),
+                    pa.array(out_orders, pa.int64()),
+                    pa.array(out_pieces, pa.binary()),
+                ],
+                names=[_PART, _SOURCE, _ORDER, _PIECE],
+            )
+
+    return make_pieces
+
+
 def _part_adder(id_column: str, n_parts: int):
+    """Appends each record's part (for sampling by client hash)."""
+
     def add_part(batches):
         from clientele._native import client_parts
 
@@ -246,17 +310,16 @@ def _is_string_view(t) -> bool:
     return str(t) == "string_view"
 
 
-def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, text, origin):
+def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, settings):
     """Labels every part in the executors; returns the cached labels-and-reports DataFrame
     and the (part, report) pairs collected from it (aggregates only)."""
     from pyspark import StorageLevel
     from pyspark.sql.pandas.types import from_arrow_schema
 
     schema = _labels_schema()
-    names = [c for c in keyed.columns if c != _PART]
     # Executors may not see the driver's files: the bundle travels as its JSON text.
     model = (bundle._native.json(), os.fspath(bundle.path))
-    labeller = _part_labeller(model, names, n_parts, as_of, text, origin, schema)
+    labeller = _part_labeller(model, n_parts, as_of, settings, schema)
     combined = keyed.groupBy(_PART).applyInArrow(labeller, from_arrow_schema(schema))
     combined = combined.persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -267,7 +330,9 @@ def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, text, origin):
     return combined, [(r[0], r[1]) for r in rows]
 
 
-def _part_labeller(model: tuple, names: list, n_parts: int, as_of, text, origin, schema):
+def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
+    text, origin, extract = settings
+
     def label_part(table: pa.Table) -> pa.Table:
         import pyarrow.compute as pc
 
@@ -277,16 +342,19 @@ def _part_labeller(model: tuple, names: list, n_parts: int, as_of, text, origin,
         try:
             part = table.column(_PART)[0].as_py()
             tables = {}
-            for name in names:
-                records = pc.list_flatten(table.column(name))
-                if len(records) == 0:
-                    continue
-                records = records.combine_chunks() if hasattr(records, "combine_chunks") else records
-                t = pa.Table.from_struct_array(records)
-                t = t.take(pc.sort_indices(t.column(_ORDER))).drop_columns([_ORDER])
-                tables[name] = t
+            ordered = table.sort_by([(_SOURCE, "ascending"), (_ORDER, "ascending")])
+            sources = ordered.column(_SOURCE).to_pylist()
+            pieces = ordered.column(_PIECE)
+            for name in sorted(set(sources)):
+                batches = [
+                    batch
+                    for i, s in enumerate(sources)
+                    if s == name
+                    for batch in pa.ipc.open_stream(pieces[i].as_buffer())
+                ]
+                tables[name] = pa.Table.from_batches(batches)
             native = NativeBundle.parse(*model)
-            labels, report = native.label_part(tables, part, n_parts, text, origin, as_of)
+            labels, report = native.label_part(tables, part, n_parts, text, origin, as_of, extract)
             labels = pa.table(labels)
         except (BadInput, ClienteleError) as e:
             kind = "BadInput" if isinstance(e, BadInput) else "ClienteleError"
@@ -310,3 +378,83 @@ def _translated(e: Exception) -> Exception:
     kind, message = found.groups()
     return (BadInput if kind == "BadInput" else ClienteleError)(message.strip())
 
+
+
+def train(
+    sources: Mapping[str, Any],
+    sample: Optional[int] = None,
+    config: Optional[PathLike] = None,
+    models: PathLike = "models",
+    out: PathLike = "notebooks-out",
+    seed: int = 42,
+    **params: Any,
+) -> tuple:
+    """Trains on a book held as Spark DataFrames: a sample of ``sample`` clients (all when
+    ``None`` or at least the book's size), drawn in Spark by the seeded client hash, is
+    brought to the driver with every record of each sampled client and trained on by
+    ``clientele.train`` (the CLI's code); ``params`` as ``clientele.train`` (``k``,
+    ``horizon_months``, ``as_of``, ``extract_date``, ``charts``). Returns the published
+    bundle's directory and its metrics. With every client sampled the bundle is the CLI's
+    on the same records. The driver needs memory for the sample's records (about 1.5 GB
+    per 500,000 clients of the generated book)."""
+    from . import train as train_tables
+
+    if not isinstance(sources, Mapping) or not sources:
+        raise BadInput("sources must map source names ('clients', 'policies', ...) to DataFrames")
+    if sample is not None and (not isinstance(sample, int) or isinstance(sample, bool) or sample < 1):
+        raise BadInput(f"sample = {sample!r}: expected a whole number of clients, at least 1")
+    text, origin = _config_text(config)
+    tables = _sampled_tables(dict(sources), sample, seed, text, origin)
+    return train_tables(tables, config=config, models=models, out=out, seed=seed, **params)
+
+
+# Clients are sampled by their hash modulo this many slots (finer than any sample share).
+_SAMPLE_SLOTS = 1 << 20
+
+
+def _sampled_tables(frames: dict, sample, seed: int, text, origin) -> dict:
+    """The records of the sampled clients as Arrow tables on the driver, each source in
+    its own row order."""
+    import pyarrow.compute as pc
+    from pyspark.sql import DataFrame
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import IntegerType, StructField, StructType
+
+    for name, df in frames.items():
+        if not isinstance(df, DataFrame):
+            raise BadInput(f"source {name!r} is not a Spark DataFrame (got {type(df).__name__})")
+    ids = dict(_id_columns(frames, text, origin))
+    keep = _SAMPLE_SLOTS
+    if sample is not None:
+        per_client = frames.get("clients", frames.get("flat"))
+        if per_client is None:
+            name = next(iter(frames))
+            clients = frames[name].select(ids[name]).distinct().count()
+        else:
+            clients = per_client.count()
+        keep = min(_SAMPLE_SLOTS, math.ceil(_SAMPLE_SLOTS * sample / max(clients, 1)))
+    # The seed shifts which slots are kept, so another seed draws another sample.
+    offset = (seed * 0x9E3779B1) % _SAMPLE_SLOTS
+    tables = {}
+    for name, df in frames.items():
+        ordered = df.withColumn(_ORDER, F.monotonically_increasing_id())
+        schema = StructType(ordered.schema.fields + [StructField(_PART, IntegerType(), False)])
+        tagged = ordered.mapInArrow(_part_adder(ids[name], _SAMPLE_SLOTS), schema)
+        slot = (F.col(_PART) + F.lit(offset)) % F.lit(_SAMPLE_SLOTS)
+        kept = tagged.where(slot < F.lit(keep)).drop(_PART)
+        batches = kept._collect_as_arrow()
+        if not batches:  # the sample holds no record of this source
+            continue
+        table = pa.Table.from_batches(batches)
+        table = table.take(pc.sort_indices(table.column(_ORDER)))
+        tables[name] = table.drop_columns([_ORDER])
+    return tables
+
+
+def _id_columns(frames: dict, text, origin):
+    """Each DataFrame's client id column, checked against the contract (a config is needed
+    to know the mode: the given one, else the default relational contract)."""
+    from ._native import id_columns_of
+
+    columns = {name: list(df.columns) for name, df in frames.items()}
+    return id_columns_of(columns, text, origin)

@@ -349,6 +349,28 @@ impl NativeRun {
     }
 }
 
+/// The client id column of each table (source name -> its column names) under a config
+/// (the given TOML, else the default contract), checked as loading checks it.
+#[pyfunction]
+#[pyo3(signature = (columns, config=None, config_origin=None))]
+fn id_columns_of(
+    py: Python<'_>,
+    columns: &Bound<'_, PyDict>,
+    config: Option<String>,
+    config_origin: Option<String>,
+) -> PyResult<Vec<(String, String)>> {
+    let config = match config {
+        Some(text) => parse_config(py, &text, config_origin)?,
+        None => Config::default(),
+    };
+    let tables = columns_from(columns, config.mode)?;
+    let ids = engine(py, || clientele::ingest::id_columns_in(&config, &tables))?;
+    Ok(ids
+        .into_iter()
+        .map(|(s, c)| (s.name().to_string(), c))
+        .collect())
+}
+
 /// The client part (0..parts) of each id of a one-column table, by the CLI's hash
 /// (`clientele-infer --partitions`): a missing id goes where the empty id goes.
 #[pyfunction]
@@ -664,6 +686,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeRun>()?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(client_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(id_columns_of, m)?)?;
     m.add("ClienteleError", m.py().get_type::<ClienteleError>())?;
     m.add("BadInput", m.py().get_type::<BadInput>())?;
     Ok(())

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Spark labeling (PySpark local[2]) of one generated book against clientele-infer with the
+# same number of parts, in one run: wall time and peak memory of each.
+#
+#   bash benches/spark_label.sh [N clients, default 1000000] [PARTS, default 4] [WORKDIR]
+#
+# Installs PySpark into WORKDIR/venv (or $CLIENTELE_VENV); needs Java 17.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$(pwd)"
+n="${1:-1000000}"
+parts="${2:-4}"
+work="${3:-$(mktemp -d)}"
+mkdir -p "$work"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clientele-target}"
+venv="${CLIENTELE_VENV:-$work/venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q "maturin>=1.5,<2" "pyarrow>=15" "pyspark>=4.0,<5" "pandas>=2.2,<3"
+VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop -q --release --manifest-path python/Cargo.toml
+cargo build -q --release --bins && cargo build -q --release -p clientele-synth
+bin="$CARGO_TARGET_DIR/release"
+book="$work/book"
+if [ ! -f "$book/manifest.json" ]; then
+  "$bin/clientele-synth" --clients "$n" --seed 1 --out "$book" --snapshot-months 0 > /dev/null
+fi
+extract="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["export_date"])' "$book/manifest.json")"
+if [ ! -s "$work/models/latest" ]; then
+  "$bin/clientele-train" --data "$book" --extract-date "$extract" --models "$work/models" \
+    --out "$work/out" --no-charts > /dev/null
+fi
+rm -rf "$work/run" "$work/spark-run" "$work/spark-run-labels"
+peak() { grep -E "Elapsed|Maximum resident" "$1" | sed 's/^\s*//'; }
+/usr/bin/time -v "$bin/clientele-infer" --model "$work/models/latest" --data "$book" \
+  --extract-date "$extract" --partitions "$parts" --out "$work/run" > "$work/cli.log" 2> "$work/cli.time"
+PYSPARK_PYTHON="$venv/bin/python" /usr/bin/time -v "$venv/bin/python" "$repo/benches/spark_label.py" \
+  "$work/models/latest" "$book" "$extract" "$parts" "$work/spark-run" > "$work/spark.log" 2> "$work/spark.time"
+echo "clientele-infer --partitions $parts (reads, labels, writes CSV + Parquet, drift, charts, report):"
+peak "$work/cli.time"
+echo "Spark local[2] (label_run: report files on the driver; labels written by Spark):"
+cat "$work/spark.log"
+echo "(largest single process of the Spark run, the JVM or a Python worker:)"
+peak "$work/spark.time"
+# The report files agree with the CLI's parted run.
+for f in drift.json summary.json; do
+  cmp -s "$work/run/$f" "$work/spark-run/$f" && echo "$f: identical to the CLI's" \
+    || echo "$f: DIFFERS from the CLI's"
+done

@@ -1,0 +1,204 @@
+"""clientele.spark against the CLI, on PySpark in local[2] mode: the labels, drift,
+summary, data-quality counts and charts of `clientele-infer --partitions 3` on the
+sample's next month; bad input as exceptions with the CLI's messages.
+
+Needs (set by .ci/run): CLIENTELE_MODEL and CLIENTELE_LABELS as test_clientele.py;
+CLIENTELE_PARTED_RUN, the output of `clientele-infer --partitions 3 --extract-date
+2026-11-30` with that model; Java 17 for Spark.
+"""
+
+import filecmp
+import json
+import os
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import clientele
+from clientele import spark as cs
+
+pyspark = pytest.importorskip("pyspark")
+
+ROOT = Path(__file__).resolve().parents[2]
+NEXT_MONTH = ROOT / "data" / "sample" / "next-month"
+MODEL = Path(os.environ.get("CLIENTELE_MODEL", ROOT / "models" / "latest"))
+LABELS = Path(os.environ.get("CLIENTELE_LABELS", ROOT / "notebooks-out" / "labels.parquet"))
+PARTED = Path(os.environ.get("CLIENTELE_PARTED_RUN", ROOT / "notebooks-out" / "parted"))
+EXTRACT = "2026-11-30"
+SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("clientele-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def sources(spark):
+    return {name: spark.read.parquet(str(NEXT_MONTH / f"{name}.parquet")) for name in SOURCES}
+
+
+def arrow(df) -> pa.Table:
+    """A Spark DataFrame as an Arrow table (test sizes only), columns as the CLI types
+    them for comparison: text as string, integers as int64."""
+    return normalised(pa.Table.from_batches(df._collect_as_arrow(), schema=None))
+
+
+def normalised(t: pa.Table) -> pa.Table:
+    fields = []
+    for f in t.schema:
+        kind = str(f.type)
+        if "string" in kind:
+            fields.append(pa.field(f.name, pa.string()))
+        elif pa.types.is_integer(f.type):
+            fields.append(pa.field(f.name, pa.int64()))
+        else:
+            fields.append(f)
+    return t.cast(pa.schema(fields)).sort_by("client_id")
+
+
+def assert_same_labels(ours: pa.Table, cli: pa.Table):
+    assert ours.column_names == cli.column_names
+    assert ours.num_rows == cli.num_rows
+    for name in cli.column_names:
+        assert ours.column(name).to_pylist() == cli.column(name).to_pylist(), name
+
+
+def test_a_parted_run_equals_the_cli_parted_run(sources, tmp_path):
+    if not PARTED.exists():
+        pytest.fail(f"no parted CLI run at {PARTED}: see .ci/run")
+    run = cs.label_run(sources, MODEL, out=tmp_path / "run", parts=3, extract_date=EXTRACT)
+    assert run.out == tmp_path / "run"
+    assert_same_labels(arrow(run.labels), normalised(pq.read_table(PARTED / "labels.parquet")))
+    for name in ["drift.json", "summary.json"]:
+        assert json.loads((run.out / name).read_text()) == json.loads((PARTED / name).read_text())
+    ours, cli = (json.loads((d / "data-quality.json").read_text()) for d in (run.out, PARTED))
+    for s in ours["sources"] + cli["sources"]:
+        s.pop("path")  # a file for the CLI, `<clients table>` for a DataFrame
+    assert ours == cli
+    charts = sorted(p.name for p in (PARTED / "charts").iterdir())
+    assert charts and charts == sorted(p.name for p in (run.out / "charts").iterdir())
+    for name in charts:
+        assert filecmp.cmp(run.out / "charts" / name, PARTED / "charts" / name, shallow=False)
+    report = (run.out / "report.html").read_text()
+    assert "client_id" not in report and "C0000001" not in report
+    assert run.summary["clients"] == 20000 and run.drift["status"] in ("ok", "watch", "retrain")
+
+
+def test_default_parts_give_the_cli_labels(sources):
+    labels = cs.label(sources, MODEL)
+    assert_same_labels(arrow(labels), normalised(pq.read_table(LABELS)))
+
+
+def test_the_driver_receives_no_client_rows(sources):
+    bundle = clientele.Bundle.load(MODEL)
+    keyed = cs._keyed(bundle, dict(sources), 3, None, None)
+    combined, reports = cs._labelled(bundle, keyed, 3, None, (None, None, None))
+    combined.unpersist()
+    assert sorted(p for p, _ in reports) == [0, 1, 2]
+    ids = [r[0] for r in sources["clients"].select("client_id").limit(50).collect()]
+    for _, report in reports:
+        text = bytes(report).decode()
+        assert not any(i in text for i in ids)
+        assert json.loads(text)["model_version"] == bundle.version
+
+
+def test_a_missing_source_is_named(sources):
+    partial = {k: v for k, v in sources.items() if k != "clients"}
+    with pytest.raises(clientele.BadInput, match="no clients DataFrame given"):
+        cs.label(partial, MODEL)
+
+
+def test_a_source_without_its_id_column_is_named(sources):
+    broken = dict(sources, policies=sources["policies"].drop("client_id"))
+    with pytest.raises(clientele.BadInput, match=r"<policies table>.*client_id"):
+        cs.label(broken, MODEL, parts=2)
+
+
+def test_a_path_that_is_not_a_bundle(sources, tmp_path):
+    with pytest.raises(clientele.BadInput, match="bundle"):
+        cs.label(sources, tmp_path, parts=2)
+
+
+def test_an_as_of_before_the_cutoff_raises_the_cli_message_and_writes_nothing(
+    sources, tmp_path
+):
+    bundle = clientele.Bundle.load(MODEL)
+    out = tmp_path / "run"
+    with pytest.raises(clientele.BadInput, match="before the model's training cut-off"):
+        cs.label_run(sources, MODEL, out=out, as_of="2020-01-31", parts=2)
+    assert not out.exists()
+    assert bundle.cutoff > "2020-01-31"
+
+
+def test_a_column_of_the_wrong_type_is_named(sources):
+    from pyspark.sql import functions as F
+
+    clients = sources["clients"].withColumn("annual_income", F.array(F.col("annual_income")))
+    with pytest.raises(clientele.BadInput, match="annual_income"):
+        cs.label(dict(sources, clients=clients), MODEL, parts=2)
+
+
+def test_sources_must_be_dataframes(sources):
+    with pytest.raises(clientele.BadInput, match="not a Spark DataFrame"):
+        cs.label(dict(sources, clients=pa.table({"client_id": ["C1"]})), MODEL)
+    with pytest.raises(clientele.BadInput, match="parts"):
+        cs.label(sources, MODEL, parts=0)
+
+
+def read_book(spark, directory: Path) -> dict:
+    """A book directory as Spark reads it: Parquet typed, CSV as text (no inferSchema)."""
+    tables = {}
+    for name in SOURCES:
+        if (directory / f"{name}.parquet").exists():
+            tables[name] = spark.read.parquet(str(directory / f"{name}.parquet"))
+        elif (directory / f"{name}.csv").exists():
+            tables[name] = spark.read.csv(str(directory / f"{name}.csv"), header=True)
+    return tables
+
+
+def test_training_on_every_client_gives_the_cli_model(spark, tmp_path):
+    book = read_book(spark, ROOT / "data" / "sample")
+    assert {"clients", "policies"} <= set(book)
+    path, metrics = cs.train(book, models=tmp_path / "models", out=tmp_path / "out")
+    ours = json.loads((path / "bundle.json").read_text())
+    cli = json.loads((clientele.Bundle.load(MODEL).path / "bundle.json").read_text())
+    for part in ["features", "segments", "lapse", "cleaning"]:
+        assert ours[part] == cli[part], part
+    assert metrics == cli["metrics"]
+
+
+def test_training_on_a_sample_draws_it_by_seed(spark, tmp_path):
+    book = read_book(spark, ROOT / "data" / "sample")
+    tables = cs._sampled_tables(book, 8000, 42, None, None)
+    again = cs._sampled_tables(book, 8000, 42, None, None)
+    other = cs._sampled_tables(book, 8000, 7, None, None)
+    ids = set(tables["clients"].column("client_id").to_pylist())
+    assert 7000 < len(ids) < 9000
+    assert ids == set(again["clients"].column("client_id").to_pylist())
+    assert ids != set(other["clients"].column("client_id").to_pylist())
+    # Every record of a sampled client (ids as the CLI hashes them: trimmed).
+    every = pa.Table.from_batches(book["policies"]._collect_as_arrow())
+    expected = sorted(p for p, c in zip(every["policy_id"].to_pylist(), every["client_id"].to_pylist())
+                      if c is not None and c.strip() in ids)
+    sampled = tables["policies"]
+    got = sorted(p for p, c in zip(sampled["policy_id"].to_pylist(), sampled["client_id"].to_pylist())
+                 if c is not None and c.strip() in ids)
+    assert got == expected and len(got) > len(ids)
+    with pytest.raises(clientele.BadInput, match="sample"):
+        cs.train(book, sample=0, models=tmp_path / "m")
