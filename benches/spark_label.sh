@@ -32,14 +32,24 @@ rm -rf "$work/run" "$work/spark-run" "$work/spark-run-labels"
 peak() { grep -E "Elapsed|Maximum resident" "$1" | sed 's/^\s*//'; }
 /usr/bin/time -v "$bin/clientele-infer" --model "$work/models/latest" --data "$book" \
   --extract-date "$extract" --partitions "$parts" --out "$work/run" > "$work/cli.log" 2> "$work/cli.time"
+# The Python workers (where parts are labelled) are the JVM's children: sample their
+# resident memory while the run lasts.
+( peak=0; while sleep 0.5; do
+    for kb in $(ps -C python,python3 -o rss=,args= | awk '/pyspark.(daemon|worker)/ {print $1}'); do
+      [ "$kb" -gt "$peak" ] && peak=$kb && echo "$peak" > "$work/worker.peak"
+    done
+  done ) &
+sampler=$!
 PYSPARK_PYTHON="$venv/bin/python" /usr/bin/time -v "$venv/bin/python" "$repo/benches/spark_label.py" \
   "$work/models/latest" "$book" "$extract" "$parts" "$work/spark-run" > "$work/spark.log" 2> "$work/spark.time"
+kill "$sampler" 2> /dev/null || true
 echo "clientele-infer --partitions $parts (reads, labels, writes CSV + Parquet, drift, charts, report):"
 peak "$work/cli.time"
 echo "Spark local[2] (label_run: report files on the driver; labels written by Spark):"
 cat "$work/spark.log"
-echo "(largest single process of the Spark run, the JVM or a Python worker:)"
+echo "driver Python process (time -v):"
 peak "$work/spark.time"
+echo "largest Python worker (sampled every 0.5 s): $(( $(cat "$work/worker.peak" 2> /dev/null || echo 0) / 1024 )) MB"
 # The report files agree with the CLI's parted run.
 for f in drift.json summary.json; do
   cmp -s "$work/run/$f" "$work/spark-run/$f" && echo "$f: identical to the CLI's" \

@@ -229,3 +229,137 @@ fn the_catalogue_document_matches_the_tests() {
         );
     }
 }
+
+/// The catalogue through the in-memory entry point the Python package and the Spark
+/// runner call (`ingest::load_from` on frames): every case that fails on a file's values,
+/// identities, links or config (not on the file's bytes, which a table never has) fails
+/// the same way, with the same message, the file named as its table (`<policies
+/// table>`) and rows counted as in the file.
+#[test]
+fn table_cases_fail_alike_from_tables_in_memory() {
+    use clientele::config::{Config, Mode};
+    use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+    use clientele::schema::Source;
+    use polars::prelude::*;
+
+    let sources = [
+        Source::Clients,
+        Source::Policies,
+        Source::Payments,
+        Source::Claims,
+        Source::Contacts,
+        Source::Transactions,
+        Source::Flat,
+    ];
+    // Cases about a file's bytes or presence, which a table cannot have (polars may still
+    // read their bytes as some table): separators, line endings, encodings, a Parquet
+    // file's name, files absent or doubled. A table's column names match exactly, so two
+    // spellings of one name are two columns there, not the file's ambiguity.
+    const FILE_LEVEL: &[&str] = &[
+        "cr_only_line_endings",
+        "tab_separated",
+        "semicolon_separated",
+        "utf16_text",
+        "parquet_file_named_csv",
+        "configured_file_missing",
+        "no_source_files",
+        "column_named_twice",
+    ];
+    let (mut ran, mut failures) = (Vec::new(), Vec::new());
+    let cases = CASES.iter().filter(|c| c.code == 2 && !c.own_args);
+    for case in cases.filter(|c| !FILE_LEVEL.contains(&c.id)) {
+        let t = tempfile::tempdir().unwrap();
+        tiny_book(t.path());
+        for (name, text) in case.files {
+            let path = t.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text_of(*text)).unwrap();
+        }
+        for name in case.remove {
+            std::fs::remove_file(t.path().join(name)).unwrap();
+        }
+        let config_path = case
+            .args
+            .iter()
+            .position(|a| *a == "--config")
+            .map(|i| t.path().join(case.args[i + 1]));
+        let config = match &config_path {
+            None => Ok(Config::default()),
+            Some(p) => match std::fs::read(p)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            {
+                Some(text) => Config::parse(&text, p),
+                None => continue, // an unreadable config file: a file-level case
+            },
+        };
+        // Every source file as text, as the Python package reads CSV; a file polars
+        // cannot read as a table is a file-level case.
+        let mut frames = Frames::new();
+        let mut readable = true;
+        let entries = std::fs::read_dir(t.path().join("data")).unwrap();
+        for entry in entries.map(|e| e.unwrap().path()) {
+            let Some(stem) = entry.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let source = match (config.as_ref().map(|c| c.mode), stem) {
+                (Ok(Mode::Flat), "flat") => Source::Flat,
+                (_, s) => match sources.iter().find(|x| x.name() == s) {
+                    Some(x) => *x,
+                    None => continue,
+                },
+            };
+            if entry.extension().and_then(|e| e.to_str()) != Some("csv") || !entry.is_file() {
+                readable = false;
+                break;
+            }
+            let read = CsvReadOptions::default()
+                .with_infer_schema_length(Some(0))
+                .try_into_reader_with_file_path(Some(entry.clone()))
+                .and_then(|r| r.finish());
+            match read {
+                Ok(df) => frames = frames.with(source, df),
+                Err(_) => {
+                    readable = false;
+                    break;
+                }
+            }
+        }
+        if !readable {
+            continue;
+        }
+        let outcome = config.and_then(|config| {
+            let opts = LoadOptions::from_config(&config, config.mode == Mode::Flat);
+            let loaded = load_from(&config, Input::Frames(&frames), &opts, None)?;
+            loaded.check_thresholds().map(|_| ())
+        });
+        let Err(e) = outcome else {
+            failures.push(format!("{}: accepted from tables", case.id));
+            continue;
+        };
+        let chain = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |c| {
+            c.source()
+        });
+        let said = clientele::error::message_chain(chain);
+        let table_named = |needle: &str| {
+            let csv = needle.strip_suffix(".csv").filter(|s| !s.contains(' '));
+            csv.map_or(needle.to_string(), |source| format!("<{source} table>"))
+        };
+        let missing: Vec<String> = case
+            .needles
+            .iter()
+            .map(|n| table_named(n))
+            .filter(|n| !said.contains(n.as_str()))
+            .collect();
+        if !missing.is_empty() || !e.is_bad_input() {
+            failures.push(format!("{}: missing {missing:?} in {said}", case.id));
+        }
+        ran.push(case.id);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
+    assert!(
+        ran.len() >= 25,
+        "only {} cases ran from tables: {ran:?}",
+        ran.len()
+    );
+}

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from . import BadInput, Bundle, ClienteleError, PathLike, _config_text, _date
 
-__all__ = ["label", "label_run", "train", "SparkRun", "CLIENTS_PER_PART"]
+__all__ = ["label", "label_run", "train", "SparkRun", "CLIENTS_PER_PART", "TRAIN_SAMPLE"]
 
 # A part is labelled in one Python worker: ~1.2 GB for 250,000 clients of the generated
 # book (their Arrow records, the engine's book and the labels).
@@ -109,10 +109,8 @@ def _run(
     as_of, extract = _date(as_of), _date(extract)
     keyed = _keyed(bundle, frames, n_parts, text, origin)
     settings = (text, origin, extract)
-    combined, reports = _labelled(bundle, keyed, n_parts, as_of, settings)
-    run = bundle._native.run()
-    for _, report in sorted(reports):
-        run.add(bytes(report))
+    combined = _labelled(bundle, keyed, n_parts, as_of, settings)
+    run = _summed(bundle, combined)
     try:
         used, why = run.as_of()
     except BadInput:
@@ -123,10 +121,8 @@ def _run(
         # labelling the book in one piece would choose.
         combined.unpersist()
         used = run.latest_as_of()
-        combined, reports = _labelled(bundle, keyed, n_parts, used, settings)
-        run = bundle._native.run()
-        for _, report in sorted(reports):
-            run.add(bytes(report))
+        combined = _labelled(bundle, keyed, n_parts, used, settings)
+        run = _summed(bundle, combined)
         used, _ = run.as_of()
         why = "the latest of the parts' last full month ends"
     labels = combined.where(combined[_REPORT].isNull()).drop(_REPORT, _PART)
@@ -311,8 +307,8 @@ def _is_string_view(t) -> bool:
 
 
 def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, settings):
-    """Labels every part in the executors; returns the cached labels-and-reports DataFrame
-    and the (part, report) pairs collected from it (aggregates only)."""
+    """Labels every part in the executors; returns the labels-and-reports DataFrame,
+    cached and computed (an executor's engine error is raised here as the engine's)."""
     from pyspark import StorageLevel
     from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -323,11 +319,28 @@ def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, settings):
     combined = keyed.groupBy(_PART).applyInArrow(labeller, from_arrow_schema(schema))
     combined = combined.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        rows = combined.where(combined[_REPORT].isNotNull()).select(_PART, _REPORT).collect()
+        combined.where(combined[_REPORT].isNotNull()).count()
     except Exception as e:  # noqa: BLE001 - an executor's error, translated below
         combined.unpersist()
         raise _translated(e) from None
-    return combined, [(r[0], r[1]) for r in rows]
+    return combined
+
+
+def _reports(combined):
+    """Each part's (part, report bytes), one part at a time from the cache: the driver
+    never holds more than one part's report."""
+    rows = combined.where(combined[_REPORT].isNotNull()).select(_PART, _REPORT)
+    for row in rows.toLocalIterator():
+        yield row[0], bytes(row[1])
+
+
+def _summed(bundle: Bundle, combined):
+    """The parts' reports added up on the driver (in part order, whatever order they
+    arrive in)."""
+    run = bundle._native.run()
+    for _, report in _reports(combined):
+        run.add(report)
+    return run
 
 
 def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
@@ -380,17 +393,24 @@ def _translated(e: Exception) -> Exception:
 
 
 
+# Clients sampled for training by default. On the 1,000,000-client generated book, models
+# trained on 100,000 and 250,000 sampled clients scored every client in force within
+# 0.0007 and 0.0003 AUC of the model trained on all (benches/spark_train_sample.py).
+TRAIN_SAMPLE = 250_000
+
+
 def train(
     sources: Mapping[str, Any],
-    sample: Optional[int] = None,
+    sample: Optional[int] = TRAIN_SAMPLE,
     config: Optional[PathLike] = None,
     models: PathLike = "models",
     out: PathLike = "notebooks-out",
     seed: int = 42,
     **params: Any,
 ) -> tuple:
-    """Trains on a book held as Spark DataFrames: a sample of ``sample`` clients (all when
-    ``None`` or at least the book's size), drawn in Spark by the seeded client hash, is
+    """Trains on a book held as Spark DataFrames: a sample of ``sample`` clients (default
+    ``TRAIN_SAMPLE``; all when ``None`` or at least the book's size), drawn in Spark by the
+    seeded client hash (not stratified: lapses are not known before the features), is
     brought to the driver with every record of each sampled client and trained on by
     ``clientele.train`` (the CLI's code); ``params`` as ``clientele.train`` (``k``,
     ``horizon_months``, ``as_of``, ``extract_date``, ``charts``). Returns the published

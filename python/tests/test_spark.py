@@ -108,12 +108,13 @@ def test_default_parts_give_the_cli_labels(sources):
 def test_the_driver_receives_no_client_rows(sources):
     bundle = clientele.Bundle.load(MODEL)
     keyed = cs._keyed(bundle, dict(sources), 3, None, None)
-    combined, reports = cs._labelled(bundle, keyed, 3, None, (None, None, None))
+    combined = cs._labelled(bundle, keyed, 3, None, (None, None, None))
+    reports = list(cs._reports(combined))
     combined.unpersist()
     assert sorted(p for p, _ in reports) == [0, 1, 2]
     ids = [r[0] for r in sources["clients"].select("client_id").limit(50).collect()]
     for _, report in reports:
-        text = bytes(report).decode()
+        text = report.decode()
         assert not any(i in text for i in ids)
         assert json.loads(text)["model_version"] == bundle.version
 

@@ -242,10 +242,11 @@ pub fn label_part(
     Ok(())
 }
 
-/// A labelled part held in memory: every client's labels, column by column, and what
-/// the part adds to the run's totals.
+/// A labelled part held in memory: every client's labels (the columns and types of
+/// `labels.parquet`, one chunk per labelled chunk of clients), and what the part adds to
+/// the run's totals.
 pub struct LabelledPart {
-    pub labels: LabelChunk,
+    pub labels: polars::prelude::DataFrame,
     pub totals: PartTotals,
 }
 
@@ -293,7 +294,7 @@ pub struct LabelledPart {
 ///     let opts = LoadOptions::from_config(&config, false);
 ///     let part = load_from(&config, Input::Frames(&frames), &opts, Some(&bundle.cleaning))?;
 ///     let labelled = label_book(&bundle, &part.book, bundle.cutoff, &actions, PartOf { index, parts: 2 })?;
-///     assert_eq!(labelled.labels.len(), 150);
+///     assert_eq!(labelled.labels.height(), 150);
 ///     totals.add(labelled.totals);
 /// }
 /// let (summary, _drift) = totals.summarise(&bundle, "in-memory".as_ref(), bundle.cutoff, false, 10);
@@ -322,10 +323,27 @@ pub fn label_book(
         of,
     };
     let mut totals = PartTotals::new(b);
-    let mut labels = LabelChunk::default();
-    label_part(b, &part, actions, &mut totals, &mut |chunk| {
-        labels.append(chunk);
-        Ok(())
+    // Each chunk becomes a table on a second thread while the next chunk is labelled (as
+    // the CLI writes chunks beside labeling); the tables are stacked, not copied.
+    let labels = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<LabelChunk>(1);
+        let built = scope.spawn(move || {
+            let mut labels = LabelChunk::default().frame()?;
+            for chunk in receive {
+                labels.vstack_mut_owned(chunk.frame()?)?;
+            }
+            Ok::<_, polars::error::PolarsError>(labels)
+        });
+        let labelled = label_part(b, &part, actions, &mut totals, &mut |chunk| {
+            send.send(chunk)
+                .map_err(|_| Error::Runtime("the labels table builder stopped".into()))
+        });
+        drop(send);
+        let labels = built
+            .join()
+            .map_err(|_| Error::Runtime("the labels table builder failed unexpectedly".into()))?
+            .map_err(|e| Error::Runtime(format!("cannot build the labels table: {e}")));
+        labelled.and(labels)
     })?;
     Ok(LabelledPart { labels, totals })
 }

@@ -54,12 +54,8 @@ pub fn label_part_frames(
     let actions = ActionTable::check(&config.actions)?;
     let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
     let labelled = label_book(bundle, &loaded.book, choice.date, &actions, part)?;
-    let labels = labelled
-        .labels
-        .frame()
-        .map_err(|e| Error::Runtime(format!("cannot build the labels table: {e}")))?;
     Ok(FrameLabels {
-        labels,
+        labels: labelled.labels,
         as_of: choice.date,
         as_of_why: choice.why,
         quality: loaded.report,
