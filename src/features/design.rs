@@ -304,8 +304,16 @@ fn fit_numeric(
         return Err("missing for every training client".into());
     }
     present.sort_by(f64::total_cmp);
-    let lower = stats::quantile_sorted(&present, CLIP_QUANTILES.0);
-    let upper = stats::quantile_sorted(&present, CLIP_QUANTILES.1);
+    let (mut lower, mut upper) = (
+        stats::quantile_sorted(&present, CLIP_QUANTILES.0),
+        stats::quantile_sorted(&present, CLIP_QUANTILES.1),
+    );
+    let (min, max) = (present[0], present[present.len() - 1]);
+    if lower >= upper && min < max {
+        // A count non-zero for fewer than 0.5% of clients (a rare complaint, a claim) would
+        // be capped into a constant and dropped: such a feature is kept uncapped.
+        (lower, upper) = (min, max);
+    }
     let median = stats::quantile_sorted(&present, 0.5);
     let distribution = Distribution::fit_sorted(&present, missing_share);
     let clipped: Vec<f64> = present.iter().map(|x| x.clamp(lower, upper)).collect();
@@ -319,7 +327,15 @@ fn fit_numeric(
         .chain(std::iter::repeat_n(transform(median), n_missing));
     let (mean, sd) = stats::mean_sd(values);
     if sd.is_nan() || sd <= 1e-12 {
-        return Err(format!("constant ({median}) for every training client"));
+        return Err(if min < max {
+            format!(
+                "constant after capping at its {}% and {}% quantiles ({lower} to {upper})",
+                CLIP_QUANTILES.0 * 100.0,
+                CLIP_QUANTILES.1 * 100.0
+            )
+        } else {
+            format!("constant ({median}) for every training client")
+        });
     }
     Ok(NumericFeature {
         name: name.to_string(),
@@ -347,6 +363,28 @@ mod tests {
             columns: cols.into_iter().map(|c| c.1).collect(),
             active: vec![true; n],
         }
+    }
+
+    #[test]
+    fn a_rare_count_survives_the_caps() {
+        // Non-zero for 3 clients in 1,000 (0.3%): the 99.5% cap would make it 0 for all.
+        let rare: Vec<f64> = (0..1000)
+            .map(|i| if i % 333 == 7 { 2.0 } else { 0.0 })
+            .collect();
+        let r = raw(vec![("complaints", rare), ("zeros", vec![0.0; 1000])]);
+        let rows: Vec<usize> = (0..1000).collect();
+        let f = FittedFeatures::fit(&r, &[], &rows, 0.01).unwrap();
+        assert_eq!(f.numeric.len(), 1);
+        let kept = &f.numeric[0];
+        assert_eq!(
+            (kept.name.as_str(), kept.lower, kept.upper),
+            ("complaints", 0.0, 2.0)
+        );
+        assert!(kept.sd > 0.0);
+        assert_eq!(f.dropped.len(), 1);
+        assert!(f.dropped[0]
+            .reason
+            .contains("constant (0) for every training client"));
     }
 
     #[test]

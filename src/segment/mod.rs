@@ -472,6 +472,22 @@ fn describe(
 ) -> Vec<Segment> {
     let columns = input.fitted.columns();
     let t = Tally::of(input, labels, centres.nrows(), columns.len());
+    // Numeric features holding only 0 and 1 among the segmented clients: flags.
+    let binary: std::collections::BTreeSet<String> = input
+        .fitted
+        .numeric
+        .iter()
+        .filter(|f| {
+            input.raw.column(&f.name).is_some_and(|col| {
+                input
+                    .rows
+                    .iter()
+                    .filter_map(|&r| col.get(r))
+                    .all(|&v| v == 0.0 || v == 1.0 || v.is_nan())
+            })
+        })
+        .map(|f| f.name.clone())
+        .collect();
     let feature_stats: BTreeMap<&str, &crate::features::NumericFeature> = input
         .fitted
         .numeric
@@ -490,7 +506,7 @@ fn describe(
                 .zip(&centre)
                 .map(|(f, &z)| feature_stats.get(f.as_str()).map_or(z, |s| s.original(z)))
                 .collect();
-            let name = names::generate(&profile);
+            let name = names::generate(&profile, &binary);
             Segment {
                 id: id as u32,
                 generated_name: name.clone(),

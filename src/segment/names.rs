@@ -27,22 +27,40 @@ fn words(feature: &str) -> (String, String) {
     }
 }
 
-/// A name from the most distinctive numeric traits, e.g. "Older, high premium, long tenure".
-pub fn generate(profile: &[ProfileEntry]) -> String {
-    let mut traits: Vec<&ProfileEntry> = profile
-        .iter()
-        .filter(|p| !p.feature.contains('=') && p.z.abs() >= DISTINCT_Z)
-        .collect();
-    traits.sort_by(|a, b| {
-        b.z.abs()
-            .total_cmp(&a.z.abs())
-            .then(a.feature.cmp(&b.feature))
-    });
+/// A name from the most distinctive traits, e.g. "Older, high premium, long tenure".
+/// `binary` lists the 0/1 features without words of their own (flat mode's flags): they
+/// read "mostly senior citizen (72%)" or "mostly without partner (81%)". A categorical
+/// feature reads by its dominant level when that level is both the segment's majority
+/// and distinctive: "mostly online (64%)", "mostly city tier 3 (55%)".
+pub fn generate(profile: &[ProfileEntry], binary: &BTreeSet<String>) -> String {
+    // (strength, feature, words) of each distinctive trait.
+    let mut traits: Vec<(f64, &str, String)> = Vec::new();
+    for p in profile.iter().filter(|p| !p.feature.contains('=')) {
+        if p.z.abs() < DISTINCT_Z {
+            continue;
+        }
+        let plain = p.feature.replace('_', " ");
+        let w = if binary.contains(&p.feature) && Feature::from_name(&p.feature).is_none() {
+            if p.mean >= 0.5 {
+                format!("mostly {plain} ({:.0}%)", p.mean * 100.0)
+            } else {
+                format!("mostly without {plain} ({:.0}%)", (1.0 - p.mean) * 100.0)
+            }
+        } else {
+            let (high, low) = words(&p.feature);
+            if p.z > 0.0 {
+                high
+            } else {
+                low
+            }
+        };
+        traits.push((p.z.abs(), &p.feature, w));
+    }
+    traits.extend(dominant_levels(profile));
+    traits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     let mut used = BTreeSet::new();
     let mut parts = Vec::new();
-    for t in traits {
-        let (high, low) = words(&t.feature);
-        let w = if t.z > 0.0 { high } else { low };
+    for (_, _, w) in traits {
         if used.insert(w.clone()) {
             parts.push(w);
         }
@@ -58,6 +76,38 @@ pub fn generate(profile: &[ProfileEntry]) -> String {
         name = first.to_uppercase() + name.get(1..).unwrap_or("");
     }
     name
+}
+
+/// Each categorical feature's level held by most of the segment, when it is also
+/// over-represented against the book (its one-hot column's z). The `other` bucket never
+/// names a segment.
+fn dominant_levels(profile: &[ProfileEntry]) -> Vec<(f64, &str, String)> {
+    let mut best: BTreeMap<&str, (&str, &ProfileEntry)> = BTreeMap::new();
+    for p in profile {
+        let Some((feature, level)) = p.feature.split_once('=') else {
+            continue;
+        };
+        let entry = best.entry(feature).or_insert((level, p));
+        if p.mean > entry.1.mean {
+            *entry = (level, p);
+        }
+    }
+    best.into_iter()
+        .filter(|(_, (level, p))| p.mean > 0.5 && p.z >= DISTINCT_Z && *level != "other")
+        .map(|(feature, (level, p))| {
+            // A level that does not speak for itself (a code, a number) takes its
+            // feature's name: "mostly city tier 3", but "mostly married".
+            let plain = level.replace('_', " ");
+            let cryptic = plain.chars().count() <= 2 || plain.parse::<f64>().is_ok();
+            let what = if cryptic {
+                format!("{} {plain}", feature.replace('_', " "))
+            } else {
+                plain
+            };
+            let words = format!("mostly {what} ({:.0}%)", p.mean * 100.0);
+            (p.z, p.feature.as_str(), words)
+        })
+        .collect()
 }
 
 /// Makes names unique by appending the segment id to repeats.
@@ -131,8 +181,9 @@ mod tests {
             entry("logins_6m", -0.2),
             entry("region=north", 3.0),
         ];
-        assert_eq!(generate(&p), "Older, high premium, long tenure");
-        assert_eq!(generate(&[entry("age", 0.1)]), "Typical clients");
+        let none = BTreeSet::new();
+        assert_eq!(generate(&p, &none), "Older, high premium, long tenure");
+        assert_eq!(generate(&[entry("age", 0.1)], &none), "Typical clients");
         let mut names = vec![
             (0, "A".to_string()),
             (1, "A".to_string()),
@@ -140,6 +191,38 @@ mod tests {
         ];
         deduplicate(&mut names);
         assert_eq!(names[1].1, "A (segment 1)");
+    }
+
+    #[test]
+    fn flags_and_categories_read_as_shares() {
+        let share = |feature: &str, mean: f64, z: f64| ProfileEntry {
+            feature: feature.into(),
+            mean,
+            z,
+        };
+        let binary: BTreeSet<String> = ["senior_citizen", "partner"].map(String::from).into();
+        assert_eq!(
+            generate(&[share("city_tier=3", 0.55, 0.6)], &binary),
+            "Mostly city tier 3 (55%)"
+        );
+        let p = [
+            share("senior_citizen", 0.72, 1.4),
+            share("partner", 0.19, -0.9),
+            share("channel=online", 0.64, 0.8),
+            share("channel=agent", 0.30, -0.8),
+            share("region=other", 0.9, 2.0),
+        ];
+        assert_eq!(
+            generate(&p, &binary),
+            "Mostly senior citizen (72%), mostly without partner (81%), mostly online (64%)"
+        );
+        // Without being flagged binary, a 0/1 column reads as any number.
+        assert_eq!(generate(&p[..1], &BTreeSet::new()), "High senior citizen");
+        // A level held by a minority is not "mostly".
+        assert_eq!(
+            generate(&[share("channel=online", 0.45, 1.0)], &BTreeSet::new()),
+            "Typical clients"
+        );
     }
 
     #[test]
