@@ -44,6 +44,8 @@ _ORDER = "__clientele_order"
 _REPORT = "__clientele_report"
 _SOURCE = "__clientele_source"
 _PIECE = "__clientele_piece"
+# Last month's labels travel with the sources under this name.
+_PREVIOUS = "__previous"
 # An engine error crossing from an executor keeps its kind and message between markers.
 _MARK = "[clientele:{kind}]"
 _END = "[/clientele]"
@@ -70,14 +72,16 @@ def label(
     parts: Optional[int] = None,
     config: Optional[PathLike] = None,
     extract_date: Any = None,
+    previous: Any = None,
 ) -> Any:
     """Labels a book held as Spark DataFrames (source name -> DataFrame, the contract and
     column mapping of the CLI) with the bundle at ``model_path``; returns the labels as a
     DataFrame with the columns and values of ``labels.parquet``. Client rows never reach
     the driver. ``parts`` as ``clientele-infer --partitions`` (default: one part per
     ``CLIENTS_PER_PART`` clients, at least the cluster's parallelism); ``config`` and
-    ``extract_date`` as in ``Bundle.label``."""
-    return _run(sources, model_path, as_of, parts, config, extract_date).labels
+    ``extract_date`` as in ``Bundle.label``; ``previous``: last month's labels (a
+    DataFrame with ``client_id`` and ``segment_id``), as ``--previous-run``."""
+    return _run(sources, model_path, as_of, parts, config, extract_date, previous).labels
 
 
 def label_run(
@@ -88,6 +92,7 @@ def label_run(
     parts: Optional[int] = None,
     config: Optional[PathLike] = None,
     extract_date: Any = None,
+    previous: Any = None,
     overwrite: bool = False,
     min_report_count: int = 10,
 ) -> SparkRun:
@@ -97,17 +102,35 @@ def label_run(
     parts' summed totals. Write the labels where they belong with Spark
     (``run.labels.write.parquet(...)``)."""
     return _run(
-        sources, model_path, as_of, parts, config, extract_date, out, overwrite, min_report_count
+        sources,
+        model_path,
+        as_of,
+        parts,
+        config,
+        extract_date,
+        previous,
+        out,
+        overwrite,
+        min_report_count,
     )
 
 
 def _run(
-    sources, model_path, as_of, parts, config, extract, out=None, overwrite=False, min_report=10
+    sources,
+    model_path,
+    as_of,
+    parts,
+    config,
+    extract,
+    previous=None,
+    out=None,
+    overwrite=False,
+    min_report=10,
 ):
     bundle, frames, text, origin = _checked(sources, model_path, config)
     n_parts = _parts(bundle, frames, parts)
     as_of, extract = _date(as_of), _date(extract)
-    keyed = _keyed(bundle, frames, n_parts, text, origin)
+    keyed = _keyed(bundle, frames, n_parts, text, origin, _previous_labels(previous))
     settings = (text, origin, extract)
     combined = _labelled(bundle, keyed, n_parts, as_of, settings)
     run = _summed(bundle, combined)
@@ -140,6 +163,7 @@ def _run(
         extract_date=extract,
         overwrite=overwrite,
         min_report_count=min_report,
+        with_previous=previous is not None,
     )
     return SparkRun(labels, used, why, Path(path), json.loads(summary), json.loads(drift))
 
@@ -194,7 +218,27 @@ def _parts(bundle: Bundle, frames: dict, parts: Optional[int]) -> int:
     return max(1, parallelism, math.ceil(clients / CLIENTS_PER_PART))
 
 
-def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin):
+def _previous_labels(previous):
+    """Last month's labels reduced to what the migration needs, checked on the driver."""
+    if previous is None:
+        return None
+    from pyspark.sql import DataFrame
+
+    if not isinstance(previous, DataFrame):
+        raise BadInput(
+            "previous must be last month's labels as a Spark DataFrame "
+            f"(got {type(previous).__name__})"
+        )
+    missing = [c for c in ("client_id", "segment_id") if c not in previous.columns]
+    if missing:
+        raise BadInput(
+            f"previous labels have no {', '.join(missing)} column (found: {previous.columns}): "
+            "expected last month's labels"
+        )
+    return previous.select("client_id", "segment_id")
+
+
+def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=None):
     """All sources as one DataFrame of pieces, partitioned by part: each piece is the
     records of one input batch of one source that belong to one part, as Arrow IPC bytes,
     with the source's order of its first record. The JVM then moves and sorts a few
@@ -226,6 +270,10 @@ def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin):
         ordered = df.withColumn(_ORDER, F.monotonically_increasing_id())
         one = ordered.mapInArrow(_piece_maker(name, ids[name], n_parts), pieces)
         keyed = one if keyed is None else keyed.unionByName(one)
+    if previous is not None:
+        ordered = previous.withColumn(_ORDER, F.monotonically_increasing_id())
+        one = ordered.mapInArrow(_piece_maker(_PREVIOUS, "client_id", n_parts), pieces)
+        keyed = keyed.unionByName(one)
     return keyed.repartition(n_parts, _PART)
 
 
@@ -366,8 +414,12 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
                     for batch in pa.ipc.open_stream(pieces[i].as_buffer())
                 ]
                 tables[name] = pa.Table.from_batches(batches)
+            # A part none of whose clients was labelled last month has no such table.
+            previous = tables.pop(_PREVIOUS, None)
             native = NativeBundle.parse(*model)
-            labels, report = native.label_part(tables, part, n_parts, text, origin, as_of, extract)
+            labels, report = native.label_part(
+                tables, part, n_parts, text, origin, as_of, extract, previous
+            )
             labels = pa.table(labels)
         except (BadInput, ClienteleError) as e:
             kind = "BadInput" if isinstance(e, BadInput) else "ClienteleError"

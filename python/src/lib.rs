@@ -187,7 +187,9 @@ impl NativeBundle {
     /// Labels part `part` of `parts` of a book split by client hash (`client_parts`):
     /// the labels as an Arrow stream and what the part adds to its run (JSON bytes for
     /// `NativeRun.add`).
-    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None))]
+    /// `previous`: last month's labels (a table with `client_id` and `segment_id`), as
+    /// `--previous-run`, for the segment migration.
+    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None, previous=None))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn label_part<'py>(
         &self,
@@ -199,6 +201,7 @@ impl NativeBundle {
         config_origin: Option<String>,
         as_of: Option<String>,
         extract_date: Option<String>,
+        previous: Option<Bound<'py, PyAny>>,
     ) -> PyResult<(ArrowStream, Bound<'py, PyBytes>)> {
         if parts == 0 || part >= parts as u64 {
             return Err(bad_input(format!("part {part} of {parts}: no such part")));
@@ -208,8 +211,10 @@ impl NativeBundle {
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
         let frames = frames_from(tables, config.mode)?;
         let of = clientele::labeling::PartOf { index: part, parts };
+        let previous = previous.map(|t| previous_segments(&t)).transpose()?;
         let (labels, report) = engine(py, || {
-            clientele::pipeline::parts::label_part(bundle, &config, &frames, as_of, of)
+            let previous = previous.as_ref();
+            clientele::pipeline::parts::label_part(bundle, &config, &frames, as_of, of, previous)
         })?;
         let json = report.to_json().map_err(|e| to_py(&e))?;
         Ok((ArrowStream::of(&labels)?, PyBytes::new(py, &json)))
@@ -310,7 +315,7 @@ impl NativeRun {
 
     /// Publishes the run's report files into `out`; returns the summary and the drift
     /// report as JSON.
-    #[pyo3(signature = (out, unused_columns, config=None, config_origin=None, extract_date=None, overwrite=false, min_report_count=10))]
+    #[pyo3(signature = (out, unused_columns, config=None, config_origin=None, extract_date=None, overwrite=false, min_report_count=10, with_previous=false))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn publish(
         &mut self,
@@ -322,6 +327,7 @@ impl NativeRun {
         extract_date: Option<String>,
         overwrite: bool,
         min_report_count: usize,
+        with_previous: bool,
     ) -> PyResult<(PathBuf, String, String)> {
         let bundle = NativeBundle {
             located: self.located.clone(),
@@ -335,6 +341,7 @@ impl NativeRun {
             overwrite,
             min_report_count,
             unused_columns: unused,
+            with_previous,
         };
         let totals = self
             .totals
@@ -368,6 +375,29 @@ fn id_columns_of(
     Ok(ids
         .into_iter()
         .map(|(s, c)| (s.name().to_string(), c))
+        .collect())
+}
+
+/// Last month's segment per client-id hash from a labels table (`client_id`,
+/// `segment_id`), keyed as `--previous-run` keys it.
+fn previous_segments(table: &Bound<'_, PyAny>) -> PyResult<std::collections::HashMap<u64, u32>> {
+    let frame = import_table(table, "previous labels")?;
+    let bad = |e: polars::error::PolarsError| {
+        bad_input(format!(
+            "previous labels: {e} (expected client_id as text and segment_id as a whole number)"
+        ))
+    };
+    let ids = frame.column("client_id").map_err(bad)?;
+    let ids = ids.cast(&polars::prelude::DataType::String).map_err(bad)?;
+    let segments = frame.column("segment_id").map_err(bad)?;
+    let segments = segments
+        .cast(&polars::prelude::DataType::UInt32)
+        .map_err(bad)?;
+    let (ids, segments) = (ids.str().map_err(bad)?, segments.u32().map_err(bad)?);
+    Ok(ids
+        .iter()
+        .zip(segments.iter())
+        .filter_map(|(id, s)| Some((clientele::ingest::partition::client_hash(id?), s?)))
         .collect())
 }
 

@@ -27,6 +27,8 @@ NEXT_MONTH = ROOT / "data" / "sample" / "next-month"
 MODEL = Path(os.environ.get("CLIENTELE_MODEL", ROOT / "models" / "latest"))
 LABELS = Path(os.environ.get("CLIENTELE_LABELS", ROOT / "notebooks-out" / "labels.parquet"))
 PARTED = Path(os.environ.get("CLIENTELE_PARTED_RUN", ROOT / "notebooks-out" / "parted"))
+# The same month labelled again with --previous-run <the whole run of LABELS' directory>.
+SINCE = Path(os.environ.get("CLIENTELE_PREVIOUS_RUN", ROOT / "notebooks-out" / "since"))
 EXTRACT = "2026-11-30"
 SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
 
@@ -98,6 +100,23 @@ def test_a_parted_run_equals_the_cli_parted_run(sources, tmp_path):
     report = (run.out / "report.html").read_text()
     assert "client_id" not in report and "C0000001" not in report
     assert run.summary["clients"] == 20000 and run.drift["status"] in ("ok", "watch", "retrain")
+
+
+def test_the_segment_migration_equals_the_cli_with_previous_run(spark, sources, tmp_path):
+    if not SINCE.exists():
+        pytest.fail(f"no CLI run with --previous-run at {SINCE}: see .ci/run")
+    previous = spark.read.parquet(str(LABELS))
+    run = cs.label_run(
+        sources, MODEL, out=tmp_path / "run", parts=3, extract_date=EXTRACT, previous=previous
+    )
+    ours = json.loads((run.out / "summary.json").read_text())
+    cli = json.loads((SINCE / "summary.json").read_text())
+    assert ours["migration"] and ours == cli
+    assert json.loads((run.out / "drift.json").read_text()) == json.loads(
+        (SINCE / "drift.json").read_text()
+    )
+    with pytest.raises(clientele.BadInput, match="segment_id"):
+        cs.label(sources, MODEL, parts=2, previous=previous.drop("segment_id"))
 
 
 def test_default_parts_give_the_cli_labels(sources):

@@ -312,6 +312,22 @@ pub fn label_book(
     actions: &ActionTable,
     of: PartOf,
 ) -> Result<LabelledPart> {
+    label_book_since(b, book, as_of, actions, of, None)
+}
+
+/// `label_book` with last month's segment of each client (by `partition::client_hash`
+/// of its id, as `--previous-run` reads it): the totals then count the migration.
+///
+/// # Errors
+/// As `label_book`.
+pub fn label_book_since(
+    b: &Bundle,
+    book: &Book,
+    as_of: Date,
+    actions: &ActionTable,
+    of: PartOf,
+    previous: Option<&HashMap<u64, u32>>,
+) -> Result<LabelledPart> {
     check_book(b, book)?;
     let raw = crate::features::compute(book, as_of);
     let cats = crate::features::categorical_columns(book);
@@ -319,7 +335,7 @@ pub fn label_book(
         book,
         raw: &raw,
         cats: &cats,
-        previous: None,
+        previous,
         of,
     };
     let mut totals = PartTotals::new(b);

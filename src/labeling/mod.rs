@@ -11,7 +11,8 @@ mod summary;
 mod totals;
 
 pub use label::{
-    check_book, label_book, label_part, ClientLabel, LabelContext, LabelledPart, Part, PartOf,
+    check_book, label_book, label_book_since, label_part, ClientLabel, LabelContext, LabelledPart,
+    Part, PartOf,
 };
 pub use totals::{Aggregates, PartTotals};
 

@@ -7,8 +7,9 @@ use crate::config::{ActionTable, Config};
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::ingest::{load_from, Frames, Input, LoadOptions, QualityReport};
-use crate::labeling::{label_book, PartOf, PartTotals};
+use crate::labeling::{label_book_since, PartOf, PartTotals};
 use polars::prelude::DataFrame;
+use std::collections::HashMap;
 
 /// A labelled batch.
 pub struct FrameLabels {
@@ -35,12 +36,13 @@ pub fn label_frames(
     frames: &Frames,
     as_of: Option<Date>,
 ) -> Result<FrameLabels> {
-    label_part_frames(bundle, config, frames, as_of, PartOf::WHOLE)
+    label_part_frames(bundle, config, frames, as_of, PartOf::WHOLE, None)
 }
 
 /// `label_frames` on part `part` of a book split by client hash (as `--partitions`
 /// splits it, `ingest::partition::part_of`): the part's share of the projection chart's
 /// sample depends on it, so parts labelled apart add up to the CLI's parted run.
+/// `previous`: last month's segment by client-id hash, as `--previous-run`.
 ///
 /// # Errors
 /// As `label_frames`.
@@ -50,10 +52,12 @@ pub fn label_part_frames(
     frames: &Frames,
     as_of: Option<Date>,
     part: PartOf,
+    previous: Option<&HashMap<u64, u32>>,
 ) -> Result<FrameLabels> {
     let actions = ActionTable::check(&config.actions)?;
     let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
-    let labelled = label_book(bundle, &loaded.book, choice.date, &actions, part)?;
+    let book = &loaded.book;
+    let labelled = label_book_since(bundle, book, choice.date, &actions, part, previous)?;
     Ok(FrameLabels {
         labels: labelled.labels,
         as_of: choice.date,

@@ -16,7 +16,7 @@ use crate::labeling::{PartOf, PartTotals};
 use crate::schema::Source;
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// What one labelled part adds to its run.
@@ -58,7 +58,8 @@ impl PartReport {
     }
 }
 
-/// Labels one part's tables (as `label_frames`) and reports what the part adds to the run.
+/// Labels one part's tables (as `label_frames`; `previous` as `label_part_frames`) and
+/// reports what the part adds to the run.
 ///
 /// # Errors
 /// As `label_frames`.
@@ -68,8 +69,9 @@ pub fn label_part(
     frames: &Frames,
     as_of: Option<Date>,
     part: PartOf,
+    previous: Option<&HashMap<u64, u32>>,
 ) -> Result<(DataFrame, PartReport)> {
-    let done = label_part_frames(bundle, config, frames, as_of, part)?;
+    let done = label_part_frames(bundle, config, frames, as_of, part, previous)?;
     let report = PartReport {
         model_version: bundle.version.clone(),
         part,
@@ -194,7 +196,7 @@ impl RunTotals {
         quality.check_thresholds(config.cleaning.max_invalid_percent)?;
         let run = RunAggregates {
             as_of,
-            with_previous: false,
+            with_previous: opts.with_previous,
             min_report_count: opts.min_report_count,
             unused: opts.unused_columns.clone(),
         };
@@ -217,6 +219,8 @@ pub struct PublishOptions {
     pub min_report_count: usize,
     /// Columns of the tables the contract does not use (`ingest::unused_columns_in`).
     pub unused_columns: Vec<(Source, String)>,
+    /// The parts were labelled with last month's segments: report the migration.
+    pub with_previous: bool,
 }
 
 impl Default for PublishOptions {
@@ -225,6 +229,7 @@ impl Default for PublishOptions {
             overwrite: false,
             min_report_count: 10,
             unused_columns: Vec::new(),
+            with_previous: false,
         }
     }
 }
