@@ -20,13 +20,8 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q pandas pyarrow scikit-learn
 fi
-cargo build -q --release --bins && cargo build -q --release -p clientele-synth
-bin="$CARGO_TARGET_DIR/release"
-book="$work/book"
-if [ ! -f "$book/manifest.json" ]; then
-  "$bin/clientele-synth" --clients "$n" --seed 1 --out "$book" --snapshot-months 0 > /dev/null
-fi
-extract="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["export_date"])' "$book/manifest.json")"
+source benches/book.sh
+generated_book "$n" "$work"
 logs="$work/logs"
 rm -rf "$logs" "$work/models" "$work/out" "$work/run" "$work/peer"
 mkdir -p "$logs"

@@ -17,17 +17,9 @@ venv="${CLIENTELE_VENV:-$work/venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q "maturin>=1.5,<2" "pyarrow>=15" "pyspark>=4.0,<5" "pandas>=2.2,<3"
 VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop -q --release --manifest-path python/Cargo.toml
-cargo build -q --release --bins && cargo build -q --release -p clientele-synth
-bin="$CARGO_TARGET_DIR/release"
-book="$work/book"
-if [ ! -f "$book/manifest.json" ]; then
-  "$bin/clientele-synth" --clients "$n" --seed 1 --out "$book" --snapshot-months 0 > /dev/null
-fi
-extract="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["export_date"])' "$book/manifest.json")"
-if [ ! -s "$work/models/latest" ]; then
-  "$bin/clientele-train" --data "$book" --extract-date "$extract" --models "$work/models" \
-    --out "$work/out" --no-charts > /dev/null
-fi
+source benches/book.sh
+generated_book "$n" "$work"
+trained_model "$work"
 rm -rf "$work/run" "$work/spark-run" "$work/spark-run-labels"
 peak() { grep -E "Elapsed|Maximum resident" "$1" | sed 's/^\s*//'; }
 /usr/bin/time -v "$bin/clientele-infer" --model "$work/models/latest" --data "$book" \

@@ -42,6 +42,22 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source, in contract order.
+    pub const ALL: [Source; 7] = [
+        Source::Clients,
+        Source::Policies,
+        Source::Payments,
+        Source::Claims,
+        Source::Contacts,
+        Source::Transactions,
+        Source::Flat,
+    ];
+
+    /// The source a table or file stem names (`"payments"`), if any.
+    pub fn named(name: &str) -> Option<Source> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub const RELATIONAL: [Source; 5] = [
         Source::Clients,
         Source::Policies,

@@ -242,15 +242,6 @@ fn table_cases_fail_alike_from_tables_in_memory() {
     use clientele::schema::Source;
     use polars::prelude::*;
 
-    let sources = [
-        Source::Clients,
-        Source::Policies,
-        Source::Payments,
-        Source::Claims,
-        Source::Contacts,
-        Source::Transactions,
-        Source::Flat,
-    ];
     // Cases about a file's bytes or presence, which a table cannot have (polars may still
     // read their bytes as some table): separators, line endings, encodings, a Parquet
     // file's name, files absent or doubled. A table's column names match exactly, so two
@@ -304,8 +295,8 @@ fn table_cases_fail_alike_from_tables_in_memory() {
             };
             let source = match (config.as_ref().map(|c| c.mode), stem) {
                 (Ok(Mode::Flat), "flat") => Source::Flat,
-                (_, s) => match sources.iter().find(|x| x.name() == s) {
-                    Some(x) => *x,
+                (_, s) => match Source::named(s) {
+                    Some(x) => x,
                     None => continue,
                 },
             };

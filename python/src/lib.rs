@@ -240,12 +240,7 @@ impl NativeBundle {
         config_origin: Option<String>,
     ) -> PyResult<Vec<(String, String)>> {
         let config = self.run_config(py, config, config_origin, None)?;
-        let tables = columns_from(columns, config.mode)?;
-        let ids = engine(py, || clientele::ingest::id_columns_in(&config, &tables))?;
-        Ok(ids
-            .into_iter()
-            .map(|(s, c)| (s.name().to_string(), c))
-            .collect())
+        per_table_column(py, &config, columns, clientele::ingest::id_columns_in)
     }
 
     /// The columns of the tables (source name -> column names) the contract does not use.
@@ -258,14 +253,7 @@ impl NativeBundle {
         config_origin: Option<String>,
     ) -> PyResult<Vec<(String, String)>> {
         let config = self.run_config(py, config, config_origin, None)?;
-        let tables = columns_from(columns, config.mode)?;
-        let unused = engine(py, || {
-            clientele::ingest::unused_columns_in(&config, &tables)
-        })?;
-        Ok(unused
-            .into_iter()
-            .map(|(s, c)| (s.name().to_string(), c))
-            .collect())
+        per_table_column(py, &config, columns, clientele::ingest::unused_columns_in)
     }
 
     /// A run labelled in parts elsewhere, to which the parts' reports are added.
@@ -370,9 +358,25 @@ fn id_columns_of(
         Some(text) => parse_config(py, &text, config_origin)?,
         None => Config::default(),
     };
+    per_table_column(py, &config, columns, clientele::ingest::id_columns_in)
+}
+
+/// Each table's column names.
+type TableColumns = [(Source, Vec<String>)];
+/// A question about the tables' columns answered with (source, column) pairs.
+type ColumnQuestion = fn(&Config, &TableColumns) -> clientele::Result<Vec<(Source, String)>>;
+
+/// A question about the tables' columns (source name -> column names) answered with
+/// (source name, column) pairs: id columns, unused columns.
+fn per_table_column(
+    py: Python<'_>,
+    config: &Config,
+    columns: &Bound<'_, PyDict>,
+    ask: ColumnQuestion,
+) -> PyResult<Vec<(String, String)>> {
     let tables = columns_from(columns, config.mode)?;
-    let ids = engine(py, || clientele::ingest::id_columns_in(&config, &tables))?;
-    Ok(ids
+    let answer = engine(py, || ask(config, &tables))?;
+    Ok(answer
         .into_iter()
         .map(|(s, c)| (s.name().to_string(), c))
         .collect())
@@ -517,22 +521,13 @@ fn source_named(name: &str, mode: clientele::Mode) -> PyResult<Source> {
         clientele::Mode::Flat => vec!["flat"],
         m => m.sources().iter().map(|s| s.name()).collect(),
     };
-    [
-        Source::Clients,
-        Source::Policies,
-        Source::Payments,
-        Source::Claims,
-        Source::Contacts,
-        Source::Transactions,
-        Source::Flat,
-    ]
-    .into_iter()
-    .find(|s| s.name() == name && allowed.contains(&s.name()))
-    .ok_or_else(|| {
-        bad_input(format!(
-            "table {name:?} is not a source of {mode:?} mode; expected some of {allowed:?}"
-        ))
-    })
+    Source::named(name)
+        .filter(|s| allowed.contains(&s.name()))
+        .ok_or_else(|| {
+            bad_input(format!(
+                "table {name:?} is not a source of {mode:?} mode; expected some of {allowed:?}"
+            ))
+        })
 }
 
 fn table_name(name: &Bound<'_, PyAny>) -> PyResult<String> {
