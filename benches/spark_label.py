@@ -12,7 +12,6 @@ import time
 
 from pyspark.sql import SparkSession
 
-import clientele
 from clientele import spark as cs
 
 model, book, extract, parts, out = sys.argv[1:6]

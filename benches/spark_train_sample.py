@@ -11,7 +11,6 @@ import sys
 import tempfile
 import time
 
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 import clientele

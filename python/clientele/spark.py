@@ -280,7 +280,6 @@ def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=No
 def _piece_maker(source: str, id_column: str, n_parts: int):
     def make_pieces(batches):
         import numpy as np
-        import pyarrow.compute as pc
 
         from clientele._native import client_parts
 
@@ -299,7 +298,7 @@ def _piece_maker(source: str, id_column: str, n_parts: int):
                 out_parts.append(int(part[order[start]]))
                 out_orders.append(piece.column(_ORDER)[0].as_py())
                 sink = pa.BufferOutputStream()
-                records = piece.drop_columns([_ORDER]) if hasattr(piece, "drop_columns") else piece
+                records = piece.drop_columns([_ORDER])
                 with pa.ipc.new_stream(sink, records.schema) as writer:
                     writer.write_batch(records)
                 out_pieces.append(sink.getvalue().to_pybytes())
@@ -395,8 +394,6 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
     text, origin, extract = settings
 
     def label_part(table: pa.Table) -> pa.Table:
-        import pyarrow.compute as pc
-
         from clientele import BadInput, ClienteleError
         from clientele._native import NativeBundle
 
