@@ -464,8 +464,8 @@ def train(
     ``clientele.train`` (the CLI's code); ``params`` as ``clientele.train`` (``k``,
     ``horizon_months``, ``as_of``, ``extract_date``, ``charts``). Returns the published
     bundle's directory and its metrics. With every client sampled the bundle is the CLI's
-    on the same records. The driver needs memory for the sample's records (about 1.5 GB
-    per 500,000 clients of the generated book)."""
+    on the same records. The driver needs memory for the sample's records (about 1 GB
+    per 250,000 clients of the generated book) and for training on them (as much again)."""
     from . import train as train_tables
 
     if not isinstance(sources, Mapping) or not sources:
