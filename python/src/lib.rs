@@ -214,7 +214,10 @@ impl NativeBundle {
         let previous = previous.map(|t| previous_segments(&t)).transpose()?;
         let (labels, report) = engine(py, || {
             let previous = previous.as_ref();
-            clientele::pipeline::parts::label_part(bundle, &config, &frames, as_of, of, previous)
+            let done = clientele::pipeline::label_part_frames(
+                bundle, &config, &frames, as_of, of, previous,
+            )?;
+            Ok(clientele::pipeline::PartReport::of(bundle, of, done))
         })?;
         let json = report.to_json().map_err(|e| to_py(&e))?;
         Ok((ArrowStream::of(&labels)?, PyBytes::new(py, &json)))

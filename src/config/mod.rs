@@ -350,6 +350,12 @@ impl Config {
         Ok(())
     }
 
+    /// The mapping of one source's columns (the default mapping when the config has no
+    /// `[sources.<name>]` table).
+    pub fn source_config(&self, source: Source) -> SourceConfig {
+        self.sources.get(source.name()).cloned().unwrap_or_default()
+    }
+
     /// The sources this run reads, with their resolved paths. A source named in the
     /// config must exist; with no config entry, a default file is used when present.
     pub fn resolve_sources(&self, data_dir: &Path) -> Result<Vec<(Source, PathBuf, SourceConfig)>> {

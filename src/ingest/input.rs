@@ -125,11 +125,7 @@ impl<'a> Input<'a> {
                             source,
                             shown: frame_name(source),
                             origin: Origin::Frame(df),
-                            config: config
-                                .sources
-                                .get(source.name())
-                                .cloned()
-                                .unwrap_or_default(),
+                            config: config.source_config(source),
                         })
                     })
                     .collect();

@@ -143,13 +143,13 @@ pub fn unused_columns_in(
         return Ok(out);
     }
     for (source, found) in tables {
-        let sc = config
-            .sources
-            .get(source.name())
-            .cloned()
-            .unwrap_or_default();
         let path = frame_name(*source);
-        out.extend(unused_of(*source, &path, found, &sc)?);
+        out.extend(unused_of(
+            *source,
+            &path,
+            found,
+            &config.source_config(*source),
+        )?);
     }
     Ok(out)
 }
@@ -180,12 +180,7 @@ pub fn id_columns_in(
             }
             find_column(found, &cfg.id)
         } else {
-            let sc = config
-                .sources
-                .get(source.name())
-                .cloned()
-                .unwrap_or_default();
-            column_requests_in(*source, &path, found, &sc)?
+            column_requests_in(*source, &path, found, &config.source_config(*source))?
                 .into_iter()
                 .find(|r| r.field == "client_id")
                 .map(|r| r.column)

@@ -5,18 +5,18 @@
 //! `clientele-infer` writes them.
 
 use super::label::{InferOutcome, RunAggregates};
-use super::memory::label_part_frames;
+use super::memory::FrameLabels;
 use crate::bundle::{Bundle, Located};
 use crate::config::Config;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
-use crate::ingest::{Frames, QualityReport};
+use crate::ingest::QualityReport;
 use crate::labeling::{PartOf, PartTotals};
 use crate::schema::Source;
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What one labelled part adds to its run.
@@ -58,29 +58,20 @@ impl PartReport {
     }
 }
 
-/// Labels one part's tables (as `label_frames`; `previous` as `label_part_frames`) and
-/// reports what the part adds to the run.
-///
-/// # Errors
-/// As `label_frames`.
-pub fn label_part(
-    bundle: &Bundle,
-    config: &Config,
-    frames: &Frames,
-    as_of: Option<Date>,
-    part: PartOf,
-    previous: Option<&HashMap<u64, u32>>,
-) -> Result<(DataFrame, PartReport)> {
-    let done = label_part_frames(bundle, config, frames, as_of, part, previous)?;
-    let report = PartReport {
-        model_version: bundle.version.clone(),
-        part,
-        as_of: done.as_of,
-        as_of_why: done.as_of_why,
-        quality: done.quality,
-        totals: done.totals,
-    };
-    Ok((done.labels, report))
+impl PartReport {
+    /// Splits a labelled part (`label_part_frames`) into its labels and what it adds to
+    /// its run.
+    pub fn of(bundle: &Bundle, part: PartOf, done: FrameLabels) -> (DataFrame, PartReport) {
+        let report = PartReport {
+            model_version: bundle.version.clone(),
+            part,
+            as_of: done.as_of,
+            as_of_why: done.as_of_why,
+            quality: done.quality,
+            totals: done.totals,
+        };
+        (done.labels, report)
+    }
 }
 
 /// The parts of a run received so far, by part index.
