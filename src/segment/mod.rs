@@ -8,6 +8,7 @@ mod names;
 use crate::params::Checked;
 pub use crate::params::SegmentParams;
 pub use choose::{assign, KScore, SILHOUETTE_TIE};
+use choose::Convergence;
 pub use matching::optimal_matching;
 pub use names::read_names_file;
 
@@ -220,15 +221,21 @@ pub fn fit_with_progress(
                     "{n} clients cannot form {k} segments: use a smaller --k"
                 )));
             }
-            let centres = sample.fit(k, params, seed)?;
+            let centres = sample.fit(k, params, seed, Convergence::Full)?;
             (k, centres, Vec::new(), format!("k = {k} fixed by --k"))
         }
         None => {
-            let (scores, mut centres) =
-                crate::progress::timed("segments: k range on the sample", || {
-                    score_range(&sample, params, seed, step)
-                })?;
+            let mut scores = crate::progress::timed("segments: k range on the sample", || {
+                score_range(&sample, params, seed, step)
+            })?;
             let k = choose::pick_k(&scores, params.min_share)?;
+            let centres = crate::progress::timed("segments: the chosen k in full", || {
+                sample.fit(k, params, seed, Convergence::Full)
+            })?;
+            // The table shows the chosen k as fitted, not as scored early.
+            if let Some(chosen) = scores.iter_mut().find(|s| s.k == k) {
+                *chosen = sample.score(&centres, params);
+            }
             let reason = format!(
                 "k = {k}: highest silhouette among k in {}..={} whose smallest segment holds \
                  >= {:.0}% of clients (ties within {SILHOUETTE_TIE} go to the smaller k)",
@@ -236,8 +243,7 @@ pub fn fit_with_progress(
                 params.k_max.min(n),
                 params.min_share * 100.0
             );
-            let at = scores.iter().position(|s| s.k == k).unwrap_or(0);
-            (k, centres.swap_remove(at), scores, reason)
+            (k, centres, scores, reason)
         }
     };
     // The restarts ran on the sample; one run on every client refines the best of them.
@@ -305,25 +311,45 @@ impl ChoiceSample {
         ChoiceSample { x, silhouette_rows }
     }
 
+    /// The quality indices of `centres` on the sample.
+    fn score(&self, centres: &Array2<f64>, params: &SegmentParams) -> KScore {
+        let (labels, distances) = assign(self.x.view(), centres);
+        choose::score(
+            self.x.view(),
+            centres,
+            &labels,
+            &distances,
+            &self.silhouette_rows,
+            params.min_share,
+        )
+    }
+
     /// k-means with `params.restarts` k-means++ starts on the sample.
-    fn fit(&self, k: usize, params: &SegmentParams, seed: u64) -> Result<Array2<f64>> {
+    fn fit(
+        &self,
+        k: usize,
+        params: &SegmentParams,
+        seed: u64,
+        convergence: Convergence,
+    ) -> Result<Array2<f64>> {
         choose::fit_kmeans(
             self.x.view(),
             k,
             params.restarts,
             derived_seed(seed, k as u64),
+            convergence,
         )
     }
 }
 
 /// Fits and scores every k of the range on the sample, in parallel (each k has its own
-/// seed, so the result does not depend on threads). Returns the scores and the centres.
+/// seed, so the result does not depend on threads), stopping early (`Convergence::Scoring`).
 fn score_range(
     sample: &ChoiceSample,
     params: &SegmentParams,
     seed: u64,
     step: &(dyn Fn() + Sync),
-) -> Result<(Vec<KScore>, Vec<Array2<f64>>)> {
+) -> Result<Vec<KScore>> {
     use rayon::prelude::*;
     let x = sample.x.view();
     let k_max = params.k_max.min(x.nrows());
@@ -334,17 +360,14 @@ fn score_range(
             params.k_min
         )));
     }
-    let fits: Vec<(KScore, Array2<f64>)> = (params.k_min..=k_max)
+    (params.k_min..=k_max)
         .into_par_iter()
         .map(|k| {
-            let c = sample.fit(k, params, seed)?;
-            let (l, d) = assign(x, &c);
+            let c = sample.fit(k, params, seed, Convergence::Scoring)?;
             step();
-            let score = choose::score(x, &c, &l, &d, &sample.silhouette_rows, params.min_share);
-            Ok((score, c))
+            Ok(sample.score(&c, params))
         })
-        .collect::<Result<_>>()?;
-    Ok(fits.into_iter().unzip())
+        .collect()
 }
 
 /// Cluster order by size (largest first), ties by centre coordinates: ids that do not
