@@ -12,7 +12,7 @@ use super::compute::RawFeatures;
 use crate::error::{Error, Result};
 use crate::ingest::{Book, Coded};
 use crate::stats::{self, Distribution};
-use ndarray::Array2;
+use ndarray::{Array2, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 
 /// Clip bounds, as training quantiles.
@@ -259,7 +259,36 @@ impl FittedFeatures {
         categorical: &[(String, Option<&Coded>)],
         rows: &[usize],
     ) -> Result<Array2<f64>> {
-        let mut x = Array2::<f64>::zeros((rows.len(), self.n_columns()));
+        self.transform_into(
+            raw,
+            categorical,
+            rows,
+            Array2::zeros((rows.len(), self.n_columns())),
+        )
+    }
+
+    /// `transform` laid out column by column, as linfa's logistic fit wants it: a model
+    /// matrix built this way is not copied again before fitting.
+    ///
+    /// # Errors
+    /// As `transform`.
+    pub fn transform_by_column(
+        &self,
+        raw: &RawFeatures,
+        categorical: &[(String, Option<&Coded>)],
+        rows: &[usize],
+    ) -> Result<Array2<f64>> {
+        let zeros = Array2::zeros((rows.len(), self.n_columns()).f());
+        self.transform_into(raw, categorical, rows, zeros)
+    }
+
+    fn transform_into(
+        &self,
+        raw: &RawFeatures,
+        categorical: &[(String, Option<&Coded>)],
+        rows: &[usize],
+        mut x: Array2<f64>,
+    ) -> Result<Array2<f64>> {
         for (j, f) in self.numeric.iter().enumerate() {
             let col = raw
                 .column(&f.name)

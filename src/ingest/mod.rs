@@ -398,34 +398,94 @@ struct Loading<'a> {
     quarantine: Vec<QuarantinedRow>,
 }
 
-/// Reads every source file of a relational or transactions book, normalises category
-/// spellings and drops exact duplicates.
-fn read_sources(
-    config: &Config,
-    input: Input,
-    opts: &LoadOptions,
-) -> Result<HashMap<Source, (Table, SourceQuality)>> {
-    let sources = input.sources(config, &opts.origins)?;
-    let progress = crate::progress::Stage::new("reading", sources.len() as u64);
-    let mut tables = HashMap::new();
-    for st in &sources {
-        progress.message(&format!("{}", st.shown.display()));
-        let requests = column_requests_in(st.source, &st.shown, &st.column_names()?, &st.config)?;
+/// The source tables of a relational or transactions book, read one at a time on
+/// request (each with its category spellings normalised and exact duplicates dropped).
+/// Every header is checked up front, so a missing column stops the run before any
+/// large file is read.
+struct SourceReader<'a> {
+    config: &'a Config,
+    pending: Vec<(input::SourceTable<'a>, Vec<ColumnRequest>)>,
+    read: HashMap<Source, (Table, SourceQuality)>,
+    progress: crate::progress::Stage,
+}
+
+impl<'a> SourceReader<'a> {
+    fn new(config: &'a Config, input: Input<'a>, opts: &LoadOptions) -> Result<Self> {
+        let sources = input.sources(config, &opts.origins)?;
+        let progress = crate::progress::Stage::new("reading", sources.len() as u64);
+        let pending = sources
+            .into_iter()
+            .map(|st| {
+                let requests =
+                    column_requests_in(st.source, &st.shown, &st.column_names()?, &st.config)?;
+                Ok((st, requests))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SourceReader {
+            config,
+            pending,
+            read: HashMap::new(),
+            progress,
+        })
+    }
+
+    fn has(&self, source: Source) -> bool {
+        self.read.contains_key(&source) || self.pending.iter().any(|(st, _)| st.source == source)
+    }
+
+    /// The source's table, read now unless `read_all` already did; `None` when the book
+    /// has no such source.
+    fn next(&mut self, source: Source) -> Result<Option<(Table, SourceQuality)>> {
+        if let Some(done) = self.read.remove(&source) {
+            return Ok(Some(done));
+        }
+        let Some(at) = self.pending.iter().position(|(st, _)| st.source == source) else {
+            return Ok(None);
+        };
+        let (st, requests) = self.pending.remove(at);
+        self.read_one(&st, &requests).map(Some)
+    }
+
+    /// Reads every source still pending; returns every client id they mention, sorted.
+    fn read_all(&mut self) -> Result<Vec<String>> {
+        for (st, requests) in std::mem::take(&mut self.pending) {
+            let done = self.read_one(&st, &requests)?;
+            self.read.insert(st.source, done);
+        }
+        let mut all: Vec<String> = self
+            .read
+            .values()
+            .filter_map(|(t, _)| t.coded("client_id"))
+            .flat_map(|c| c.levels.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        Ok(all)
+    }
+
+    fn read_one(
+        &self,
+        st: &input::SourceTable,
+        requests: &[ColumnRequest],
+    ) -> Result<(Table, SourceQuality)> {
+        self.progress.message(&format!("{}", st.shown.display()));
         let name = st.source.name();
-        let mut table = crate::progress::timed(&format!("read {name}"), || st.read(&requests))?;
+        let mut table = crate::progress::timed(&format!("read {name}"), || st.read(requests))?;
         let mut q = SourceQuality::new(st.source, &st.shown, table.len());
-        let k = kinds(&requests);
+        let k = kinds(requests);
         crate::progress::timed(&format!("categories {name}"), || {
-            clean::normalise_categories(&mut table, &k, &config.aliases, &mut q)
+            clean::normalise_categories(&mut table, &k, &self.config.aliases, &mut q)
         });
         crate::progress::timed(&format!("duplicates {name}"), || {
             clean::drop_exact_duplicates(&mut table, &mut q)
         });
-        tables.insert(st.source, (table, q));
-        progress.inc();
+        self.progress.inc();
+        Ok((table, q))
     }
-    progress.finish();
-    Ok(tables)
+
+    fn finish(self) {
+        self.progress.finish();
+    }
 }
 
 /// The rules that quarantine a row of one event source (policies, payments, claims,
@@ -506,14 +566,14 @@ fn clean_clients(
 }
 
 fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<Book> {
-    let mut tables = read_sources(config, input, ctx.opts)?;
+    let mut sources = SourceReader::new(config, input, ctx.opts)?;
     let extract = ctx.opts.extract_date;
 
     // Clients first: they define who is known.
     let mut client_ids: Vec<String> = Vec::new();
     let mut clients_table = None;
-    let authoritative = tables.contains_key(&Source::Clients);
-    if let Some((t, q)) = tables.remove(&Source::Clients) {
+    let authoritative = sources.has(Source::Clients);
+    if let Some((t, q)) = sources.next(Source::Clients)? {
         let (t, q) = clean_clients(t, q, ctx)?;
         if let Some(ids) = t.coded("client_id") {
             client_ids = (0..t.len())
@@ -523,15 +583,9 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         ctx.report.sources.push(q);
         clients_table = Some(t);
     } else {
-        // No clients table: everyone who appears anywhere is a client.
-        let mut all: Vec<String> = tables
-            .values()
-            .filter_map(|(t, _)| t.coded("client_id"))
-            .flat_map(|c| c.levels.iter().cloned())
-            .collect();
-        all.sort();
-        all.dedup();
-        client_ids = all;
+        // No clients table: everyone who appears anywhere is a client, so every source
+        // is read before any is linked.
+        client_ids = sources.read_all()?;
     }
     let client_index: clean::IdIndex = client_ids
         .iter()
@@ -539,6 +593,8 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         .map(|(i, id)| (id.clone(), i as u32))
         .collect();
 
+    // Each source is read, checked, linked and stripped of its id columns before the
+    // next is read: peak memory is the linked book so far plus one source as read.
     let mut policy_rows: Option<clean::IdIndex> = None;
     let mut finished: HashMap<Source, Table> = HashMap::new();
     for source in [
@@ -548,7 +604,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         Source::Contacts,
         Source::Transactions,
     ] {
-        let Some((mut t, mut q)) = tables.remove(&source) else {
+        let Some((mut t, mut q)) = sources.next(source)? else {
             continue;
         };
         crate::progress::timed(&format!("rules {}", source.name()), || {
@@ -567,10 +623,12 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
                 policy_rows = t.coded("policy_id").map(clean::id_index);
             }
             clean::count_missing(&t, &mut q);
+            t.drop_identifiers();
         });
         ctx.report.sources.push(q);
         finished.insert(source, t);
     }
+    sources.finish();
     Ok(Book {
         mode: config.mode,
         extract_date: extract,

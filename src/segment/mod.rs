@@ -7,8 +7,8 @@ mod names;
 
 use crate::params::Checked;
 pub use crate::params::SegmentParams;
-pub use choose::{assign, KScore, SILHOUETTE_TIE};
 use choose::Convergence;
+pub use choose::{assign, KScore, SILHOUETTE_TIE};
 pub use matching::optimal_matching;
 pub use names::read_names_file;
 

@@ -656,8 +656,10 @@ fn out_of_time(
     let fitted = FittedFeatures::fit(&fit_snap.raw, &cats, &fit_snap.active, MIN_LEVEL_SHARE)
         .map_err(|e| e.to_string())?;
     let x = fitted
-        .transform(&fit_snap.raw, &cats, &fit_rows)
+        .transform_by_column(&fit_snap.raw, &cats, &fit_rows)
         .map_err(|e| e.to_string())?;
+    // This runs beside the final fit, at the run's peak memory: keep only what is used.
+    drop(fit_snap);
     let fixed = lapse::LapseParams {
         alphas: vec![alpha],
         folds: 2,
@@ -668,6 +670,7 @@ fn out_of_time(
     let model =
         lapse::fit_without_intervals(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
             .map_err(|e| e.to_string())?;
+    drop(x);
     let (score_rows, score_y) = score_snap.labelled();
     let xs: Array2<f64> = fitted
         .transform(&score_snap.raw, &cats, &score_rows)
