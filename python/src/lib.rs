@@ -708,7 +708,7 @@ impl ArrowStream {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    clientele::allocator::prefer_huge_pages();
+    clientele::allocator::prepare_for_large_tables();
     m.add_class::<NativeBundle>()?;
     m.add_class::<ArrowStream>()?;
     m.add_class::<NativeRun>()?;

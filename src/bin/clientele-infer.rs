@@ -104,7 +104,7 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 fn main() -> ExitCode {
-    clientele::allocator::prefer_huge_pages();
+    clientele::allocator::prepare_for_large_tables();
     clientele::error::report_panics_as_bugs("clientele-infer");
     let args = Args::parse();
     match run(&args) {

@@ -112,7 +112,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    clientele::allocator::prefer_huge_pages();
+    clientele::allocator::prepare_for_large_tables();
     clientele::error::report_panics_as_bugs("clientele-train");
     let args = Args::parse();
     match run(&args) {
