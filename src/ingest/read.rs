@@ -310,16 +310,55 @@ pub fn read_table_as(
     if partitioned {
         names.push(ROW_COLUMN.to_string());
     }
-    let df = crate::progress::timed("polars read", || match Format::of(path)? {
-        Format::Csv => read_csv_frame(path, &names),
-        Format::Parquet => read_parquet_frame(path, &names),
-    })?;
-    if df.height() == 0 && !source.may_be_empty() {
-        return Err(Error::NoRows {
-            path: path.to_path_buf(),
-        });
+    let no_rows = || Error::NoRows {
+        path: path.to_path_buf(),
+    };
+    match Format::of(path)? {
+        Format::Csv => {
+            let df = crate::progress::timed("polars read", || read_csv_frame(path, &names))?;
+            if df.height() == 0 && !source.may_be_empty() {
+                return Err(no_rows());
+            }
+            table_from_frame(source, shown, df, requests, partitioned)
+        }
+        Format::Parquet => {
+            let total = parquet_rows(path)?;
+            if total == 0 && !source.may_be_empty() {
+                return Err(no_rows());
+            }
+            // A large file is read a slice of row groups at a time, each converted and
+            // freed before the next: the whole file as polars columns (strings as
+            // views) would cost more memory than the typed table it becomes.
+            let mut table = TableBuilder::new(source, shown, requests, total, partitioned);
+            let mut offset = 0;
+            loop {
+                let len = PARQUET_SLICE_ROWS.min(total - offset);
+                let slice = (total > PARQUET_SLICE_ROWS).then_some((offset, len));
+                let df = crate::progress::timed("polars read", || {
+                    read_parquet_frame(path, &names, slice)
+                })?;
+                table.add(df)?;
+                offset += len;
+                if offset >= total {
+                    break;
+                }
+            }
+            Ok(table.finish())
+        }
     }
-    table_from_frame(source, shown, df, requests, partitioned)
+}
+
+/// Rows of a Parquet file read at once; larger files are read in slices of this many
+/// (about 150 MB of polars columns for the payments table).
+const PARQUET_SLICE_ROWS: usize = 2_000_000;
+
+fn parquet_rows(path: &Path) -> Result<usize> {
+    let file = open(path)?;
+    parquet_guarded(path, || {
+        ParquetReader::new(file)
+            .num_rows()
+            .map_err(|e| not_parquet(path, &e))
+    })
 }
 
 /// The requested columns of a CSV file, every one as text: our parsers give row-precise
@@ -349,8 +388,13 @@ fn read_csv_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
     })
 }
 
-/// The requested columns of a Parquet file, after refusing types this build cannot read.
-fn read_parquet_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
+/// The requested columns of a Parquet file (or of `slice`: first row and row count),
+/// after refusing types this build cannot read.
+fn read_parquet_frame(
+    path: &Path,
+    names: &[String],
+    slice: Option<(usize, usize)>,
+) -> Result<DataFrame> {
     let file = open(path)?;
     parquet_guarded(path, || {
         let mut reader = ParquetReader::new(file);
@@ -362,6 +406,7 @@ fn read_parquet_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
         }
         reader
             .with_columns(Some(names.to_vec()))
+            .with_slice(slice)
             .finish()
             .map_err(|e| not_parquet(path, &e))
     })
@@ -377,53 +422,123 @@ fn read_parquet_frame(path: &Path, names: &[String]) -> Result<DataFrame> {
 pub fn table_from_frame(
     source: Source,
     shown: &Path,
-    mut df: DataFrame,
+    df: DataFrame,
     requests: &[ColumnRequest],
     partitioned: bool,
 ) -> Result<Table> {
-    let mut table = Table::new(source, shown.to_path_buf(), df.height());
-    if partitioned {
-        let rows = df
-            .drop_in_place(ROW_COLUMN)
-            .and_then(|c| c.cast(&DataType::UInt32))
-            .map_err(|e| malformed(shown, &e))?;
-        let rows = rows.u32().map_err(|e| malformed(shown, &e))?;
-        table.rows = rows.iter().map(|r| r.unwrap_or(0)).collect();
-    }
-    let columns = requests
-        .iter()
-        .map(|req| {
-            df.drop_in_place(&req.column)
-                .map(polars::prelude::Column::take_materialized_series)
-                .map_err(|e| malformed(shown, &e))
-        })
-        .collect::<Result<Vec<Series>>>()?;
-    drop(df);
-    // Columns convert independently: in parallel, each freed once converted; the first
-    // failing column in request order is the one reported.
-    let rows = &table.rows;
-    let values = requests
-        .par_iter()
-        .zip(columns)
-        .map(|(req, col)| {
-            let ctx = Ctx {
-                path: shown,
-                column: &req.column,
-                rows,
-            };
-            Ok(match req.kind {
-                Kind::Id | Kind::Category => {
-                    Values::Coded(coded(&ctx, &col, req.kind == Kind::Id)?)
-                }
-                Kind::Number => Values::Number(numbers(&ctx, &col)?),
-                Kind::Date => Values::Date(dates(&ctx, &col)?),
+    let mut table = TableBuilder::new(source, shown, requests, df.height(), partitioned);
+    table.add(df)?;
+    Ok(table.finish())
+}
+
+/// A typed table filled from one frame or from consecutive slices of a file.
+struct TableBuilder<'a> {
+    table: Table,
+    shown: &'a Path,
+    requests: &'a [ColumnRequest],
+    values: Vec<Values>,
+    /// Rows converted so far.
+    filled: usize,
+    partitioned: bool,
+}
+
+impl<'a> TableBuilder<'a> {
+    /// `rows`: the number of rows all slices together hold.
+    fn new(
+        source: Source,
+        shown: &'a Path,
+        requests: &'a [ColumnRequest],
+        rows: usize,
+        partitioned: bool,
+    ) -> Self {
+        // A partition file's rows are numbered by its `__row__` column instead.
+        let mut table = Table::new(
+            source,
+            shown.to_path_buf(),
+            if partitioned { 0 } else { rows },
+        );
+        if partitioned {
+            table.rows.reserve(rows);
+        }
+        let values = requests
+            .iter()
+            .map(|req| match req.kind {
+                Kind::Id | Kind::Category => Values::Coded(Coded::with_capacity(rows)),
+                Kind::Number => Values::Number(Vec::with_capacity(rows)),
+                Kind::Date => Values::Date(Vec::with_capacity(rows)),
             })
-        })
-        .collect::<Vec<Result<Values>>>();
-    for (req, v) in requests.iter().zip(values) {
-        table.insert(&req.field, &req.column, v?);
+            .collect();
+        TableBuilder {
+            table,
+            shown,
+            requests,
+            values,
+            filled: 0,
+            partitioned,
+        }
     }
-    Ok(table)
+
+    /// Converts the next rows, each column freed once converted.
+    fn add(&mut self, mut df: DataFrame) -> Result<()> {
+        let shown = self.shown;
+        let n = df.height();
+        if self.partitioned {
+            let rows = df
+                .drop_in_place(ROW_COLUMN)
+                .and_then(|c| c.cast(&DataType::UInt32))
+                .map_err(|e| malformed(shown, &e))?;
+            let rows = rows.u32().map_err(|e| malformed(shown, &e))?;
+            self.table.rows.extend(rows.iter().map(|r| r.unwrap_or(0)));
+        }
+        let columns = self
+            .requests
+            .iter()
+            .map(|req| {
+                df.drop_in_place(&req.column)
+                    .map(polars::prelude::Column::take_materialized_series)
+                    .map_err(|e| malformed(shown, &e))
+            })
+            .collect::<Result<Vec<Series>>>()?;
+        drop(df);
+        let rows = self
+            .table
+            .rows
+            .get(self.filled..self.filled + n)
+            .unwrap_or_default();
+        // Columns convert independently: in parallel; the first failing column in
+        // request order is the one reported.
+        let results = self
+            .requests
+            .par_iter()
+            .zip(columns)
+            .zip(self.values.par_iter_mut())
+            .map(|((req, col), out)| {
+                let ctx = Ctx {
+                    path: shown,
+                    column: &req.column,
+                    rows,
+                };
+                match out {
+                    Values::Coded(c) => coded_into(&ctx, &col, req.kind == Kind::Id, c),
+                    Values::Number(v) => numbers_into(&ctx, &col, v),
+                    Values::Date(v) => dates_into(&ctx, &col, v),
+                }
+            })
+            .collect::<Vec<Result<()>>>();
+        results.into_iter().collect::<Result<()>>()?;
+        self.filled += n;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Table {
+        for (req, mut v) in self.requests.iter().zip(self.values) {
+            if let Values::Coded(c) = &mut v {
+                c.freeze();
+            }
+            self.table.insert(&req.field, &req.column, v);
+        }
+        self.table
+    }
 }
 
 /// Refuses Parquet column types this build cannot convert, before polars reads them.
@@ -483,10 +598,9 @@ fn is_missing_token(s: &str) -> bool {
 /// before: an identical Arrow view (same bytes inline, or the same place in the same
 /// buffer) means the same text, and such a row takes the previous code without being
 /// read, trimmed or hashed.
-fn coded(ctx: &Ctx, col: &Series, trim: bool) -> Result<Coded> {
+fn coded_into(ctx: &Ctx, col: &Series, trim: bool, coded: &mut Coded) -> Result<()> {
     let text = col.cast(&DataType::String).map_err(|e| ctx.polars(e))?;
     let ca = text.str().map_err(|e| ctx.polars(e))?;
-    let mut coded = Coded::with_capacity(ca.len());
     // `chunks()` (trait objects) give each array's validity; `downcast_iter()` its views.
     for (array, chunk) in ca.downcast_iter().zip(ca.chunks()) {
         let views = array.views();
@@ -511,8 +625,7 @@ fn coded(ctx: &Ctx, col: &Series, trim: bool) -> Result<Coded> {
             previous = Some(*view);
         }
     }
-    coded.freeze();
-    Ok(coded)
+    Ok(())
 }
 
 /// Parses a number, allowing surrounding spaces; missing tokens give NaN.
@@ -524,46 +637,47 @@ pub fn parse_number(s: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-fn numbers(ctx: &Ctx, col: &Series) -> Result<Vec<f64>> {
+fn numbers_into(ctx: &Ctx, col: &Series, out: &mut Vec<f64>) -> Result<()> {
     match col.dtype() {
         DataType::String => {
             let ca = col.str().map_err(|e| ctx.polars(e))?;
-            ca.iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    None => Ok(f64::NAN),
-                    Some(s) => parse_number(s).ok_or_else(|| ctx.bad(i, Kind::Number, s)),
-                })
-                .collect()
+            for (i, v) in ca.iter().enumerate() {
+                out.push(match v {
+                    None => f64::NAN,
+                    Some(s) => parse_number(s).ok_or_else(|| ctx.bad(i, Kind::Number, s))?,
+                });
+            }
+            Ok(())
         }
         dt if dt.is_primitive_numeric() || dt.is_bool() => {
             let f = col.cast(&DataType::Float64).map_err(|e| ctx.polars(e))?;
             let ca = f.f64().map_err(|e| ctx.polars(e))?;
             // NaN is a missing value, as "NaN" in a CSV; an infinity is no amount.
-            let values: Vec<f64> = ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-            match values.iter().position(|v| v.is_infinite()) {
-                Some(i) => Err(ctx.bad(i, Kind::Number, &values[i].to_string())),
-                None => Ok(values),
+            for (i, v) in ca.iter().enumerate() {
+                let v = v.unwrap_or(f64::NAN);
+                if v.is_infinite() {
+                    return Err(ctx.bad(i, Kind::Number, &v.to_string()));
+                }
+                out.push(v);
             }
+            Ok(())
         }
         other => Err(ctx.bad(0, Kind::Number, &format!("a column of type {other}"))),
     }
 }
 
-fn dates(ctx: &Ctx, col: &Series) -> Result<Vec<Option<Date>>> {
+fn dates_into(ctx: &Ctx, col: &Series, out: &mut Vec<Option<Date>>) -> Result<()> {
     match col.dtype() {
         DataType::String => {
             let ca = col.str().map_err(|e| ctx.polars(e))?;
-            ca.iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    None => Ok(None),
-                    Some(s) if is_missing_token(s.trim()) => Ok(None),
-                    Some(s) => Date::parse(s)
-                        .map(Some)
-                        .ok_or_else(|| ctx.bad(i, Kind::Date, s)),
-                })
-                .collect()
+            for (i, v) in ca.iter().enumerate() {
+                out.push(match v {
+                    None => None,
+                    Some(s) if is_missing_token(s.trim()) => None,
+                    Some(s) => Some(Date::parse(s).ok_or_else(|| ctx.bad(i, Kind::Date, s))?),
+                });
+            }
+            Ok(())
         }
         // Timestamps (pandas' default for dates) count by their calendar day.
         DataType::Date | DataType::Datetime(..) => {
@@ -572,7 +686,8 @@ fn dates(ctx: &Ctx, col: &Series) -> Result<Vec<Option<Date>>> {
                 .and_then(|d| d.cast(&DataType::Int32))
                 .map_err(|e| ctx.polars(e))?;
             let ca = days.i32().map_err(|e| ctx.polars(e))?;
-            Ok(ca.iter().map(|v| v.map(Date::from_days)).collect())
+            out.extend(ca.iter().map(|v| v.map(Date::from_days)));
+            Ok(())
         }
         other => Err(Error::Malformed {
             path: PathBuf::from(ctx.path),
