@@ -235,6 +235,28 @@ fn the_catalogue_document_matches_the_tests() {
 /// identities, links or config (not on the file's bytes, which a table never has) fails
 /// the same way, with the same message, the file named as its table (`<policies
 /// table>`) and rows counted as in the file.
+/// Leaves a case run from tables where the Python suite (`python/tests/test_catalogue.py`)
+/// runs it again through the package: the book, the config, and what the message must
+/// name (one needle a line; `config.txt` holds the config's path when there is one).
+fn export_case(book: &Path, to: &Path, case: &Case, needles: &[String]) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().map(|e| e.unwrap()) {
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    copy(book, to);
+    std::fs::write(to.join("needles.txt"), needles.join("\n")).unwrap();
+    if let Some(i) = case.args.iter().position(|a| *a == "--config") {
+        std::fs::write(to.join("config.txt"), case.args[i + 1]).unwrap();
+    }
+}
+
 #[test]
 fn table_cases_fail_alike_from_tables_in_memory() {
     use clientele::config::{Config, Mode};
@@ -344,6 +366,10 @@ fn table_cases_fail_alike_from_tables_in_memory() {
             .collect();
         if !missing.is_empty() || !e.is_bad_input() {
             failures.push(format!("{}: missing {missing:?} in {said}", case.id));
+        }
+        if let Some(dir) = std::env::var_os("CLIENTELE_CATALOGUE_EXPORT") {
+            let needles: Vec<String> = case.needles.iter().map(|n| table_named(n)).collect();
+            export_case(t.path(), &Path::new(&dir).join(case.id), case, &needles);
         }
         ran.push(case.id);
     }
