@@ -326,25 +326,52 @@ pub fn read_table_as(
             if total == 0 && !source.may_be_empty() {
                 return Err(no_rows());
             }
-            // A large file is read a slice of row groups at a time, each converted and
-            // freed before the next: the whole file as polars columns (strings as
-            // views) would cost more memory than the typed table it becomes.
-            let mut table = TableBuilder::new(source, shown, requests, total, partitioned);
-            let mut offset = 0;
-            loop {
-                let len = PARQUET_SLICE_ROWS.min(total - offset);
-                let slice = (total > PARQUET_SLICE_ROWS).then_some((offset, len));
-                let df = crate::progress::timed("polars read", || {
-                    read_parquet_frame(path, &names, slice)
-                })?;
-                table.add(df)?;
-                offset += len;
-                if offset >= total {
-                    break;
-                }
-            }
-            Ok(table.finish())
+            let file = ParquetFile {
+                path,
+                shown,
+                names: &names,
+                total,
+            };
+            file.read(source, requests, partitioned, PARQUET_SLICE_ROWS)
         }
+    }
+}
+
+/// A Parquet file's requested columns (and `__row__` for a partition file).
+struct ParquetFile<'a> {
+    path: &'a Path,
+    shown: &'a Path,
+    names: &'a [String],
+    total: usize,
+}
+
+impl ParquetFile<'_> {
+    /// A large file is read `slice_rows` rows at a time, each slice converted and freed
+    /// before the next: the whole file as polars columns (strings as views) would cost
+    /// more memory than the typed table it becomes.
+    fn read(
+        &self,
+        source: Source,
+        requests: &[ColumnRequest],
+        partitioned: bool,
+        slice_rows: usize,
+    ) -> Result<Table> {
+        let total = self.total;
+        let mut table = TableBuilder::new(source, self.shown, requests, total, partitioned);
+        let mut offset = 0;
+        loop {
+            let len = slice_rows.min(total - offset);
+            let slice = (total > slice_rows).then_some((offset, len));
+            let df = crate::progress::timed("polars read", || {
+                read_parquet_frame(self.path, self.names, slice)
+            })?;
+            table.add(df)?;
+            offset += len;
+            if offset >= total {
+                break;
+            }
+        }
+        Ok(table.finish())
     }
 }
 
@@ -746,6 +773,64 @@ mod tests {
             "{open}"
         );
         assert_eq!(diagnose("a,b\n1,\"2,5\"\n"), None);
+    }
+
+    #[test]
+    fn a_parquet_file_read_in_slices_gives_the_table_read_whole() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("payments.parquet");
+        let ids = ["C2", "C1", "C2", "C3", "C1", "C4", "C3"];
+        let amounts = ["10", "20", "", "30", "40", "50", "60"];
+        let mut df = df!("client_id" => ids, "amount" => amounts).unwrap();
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .with_row_group_size(Some(2))
+            .finish(&mut df)
+            .unwrap();
+        let requests = [
+            ColumnRequest {
+                field: "client_id".into(),
+                column: "client_id".into(),
+                kind: Kind::Id,
+            },
+            ColumnRequest {
+                field: "amount".into(),
+                column: "amount".into(),
+                kind: Kind::Number,
+            },
+        ];
+        let names = vec!["client_id".to_string(), "amount".to_string()];
+        let file = ParquetFile {
+            path: &path,
+            shown: &path,
+            names: &names,
+            total: ids.len(),
+        };
+        let read = |slice_rows| {
+            file.read(Source::Payments, &requests, false, slice_rows)
+                .unwrap()
+        };
+        let (whole, sliced) = (read(100), read(3));
+        let codes = |t: &Table| {
+            t.coded("client_id")
+                .map(|c| (c.levels.clone(), c.codes.clone()))
+        };
+        assert_eq!(codes(&sliced), codes(&whole));
+        assert_eq!(codes(&whole).unwrap().0, ["C2", "C1", "C3", "C4"]);
+        let numbers = |t: &Table| t.numbers("amount").map(|v| format!("{v:?}"));
+        assert_eq!(numbers(&sliced), numbers(&whole));
+        assert_eq!(sliced.rows, (1..=7).collect::<Vec<u32>>());
+
+        // A bad value in a later slice is reported at its row of the file.
+        let mut df =
+            df!("client_id" => ids, "amount" => ["1", "2", "3", "4", "x", "6", "7"]).unwrap();
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let e = file
+            .read(Source::Payments, &requests, false, 3)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 5") && e.contains("'amount'"), "{e}");
     }
 
     #[test]
