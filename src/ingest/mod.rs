@@ -435,7 +435,7 @@ impl<'a> SourceReader<'a> {
 
     /// The source's table, read now unless `read_all` already did; `None` when the book
     /// has no such source.
-    fn next(&mut self, source: Source) -> Result<Option<(Table, SourceQuality)>> {
+    fn take(&mut self, source: Source) -> Result<Option<(Table, SourceQuality)>> {
         if let Some(done) = self.read.remove(&source) {
             return Ok(Some(done));
         }
@@ -573,7 +573,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
     let mut client_ids: Vec<String> = Vec::new();
     let mut clients_table = None;
     let authoritative = sources.has(Source::Clients);
-    if let Some((t, q)) = sources.next(Source::Clients)? {
+    if let Some((t, q)) = sources.take(Source::Clients)? {
         let (t, q) = clean_clients(t, q, ctx)?;
         if let Some(ids) = t.coded("client_id") {
             client_ids = (0..t.len())
@@ -604,7 +604,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         Source::Contacts,
         Source::Transactions,
     ] {
-        let Some((mut t, mut q)) = sources.next(source)? else {
+        let Some((mut t, mut q)) = sources.take(source)? else {
             continue;
         };
         crate::progress::timed(&format!("rules {}", source.name()), || {
