@@ -3,6 +3,10 @@
 #
 #   generated_book N WORKDIR   -> $bin, $book, $extract (the book's export date)
 #   trained_model WORKDIR      -> WORKDIR/models/latest, trained on $book if absent
+#   python_package WORKDIR [PIP PACKAGE...]
+#                              -> $venv (WORKDIR/venv or $CLIENTELE_VENV) with the package
+#                                 built by maturin over the compiled tree, and the given
+#                                 packages installed
 
 generated_book() {
   local n="$1" work="$2"
@@ -23,4 +27,13 @@ trained_model() {
     "$bin/clientele-train" --data "$book" --extract-date "$extract" --models "$work/models" \
       --out "$work/out" --no-charts > /dev/null
   fi
+}
+
+python_package() {
+  local work="$1"
+  shift
+  venv="${CLIENTELE_VENV:-$work/venv}"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "maturin>=1.5,<2" "pyarrow>=15" "$@"
+  VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop -q --release --manifest-path python/Cargo.toml
 }

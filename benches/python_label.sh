@@ -12,11 +12,8 @@ n="${1:-1000000}"
 work="${2:-$(mktemp -d)}"
 mkdir -p "$work"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clientele-target}"
-venv="${CLIENTELE_VENV:-$work/venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q "maturin>=1.5,<2" "pyarrow>=15"
-VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop -q --release --manifest-path python/Cargo.toml
 source benches/book.sh
+python_package "$work"
 generated_book "$n" "$work"
 trained_model "$work"
 rm -rf "$work/run"

@@ -13,11 +13,8 @@ parts="${2:-4}"
 work="${3:-$(mktemp -d)}"
 mkdir -p "$work"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clientele-target}"
-venv="${CLIENTELE_VENV:-$work/venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q "maturin>=1.5,<2" "pyarrow>=15" "pyspark>=4.0,<5" "pandas>=2.2,<3"
-VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop -q --release --manifest-path python/Cargo.toml
 source benches/book.sh
+python_package "$work" "pyspark>=4.0,<5" "pandas>=2.2,<3"
 generated_book "$n" "$work"
 trained_model "$work"
 rm -rf "$work/run" "$work/spark-run" "$work/spark-run-labels"
