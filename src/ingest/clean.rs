@@ -365,20 +365,27 @@ impl CleaningStats {
             let Some(values) = table.numbers(field) else {
                 continue;
             };
-            let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-            if v.is_empty() {
-                continue;
-            }
-            v.sort_by(f64::total_cmp);
-            self.numeric.insert(
-                format!("{}.{field}", table.source.name()),
-                NumericFit {
-                    median: quantile_sorted(&v, 0.5),
-                    lower: quantile_sorted(&v, 1.0 - quantile),
-                    upper: quantile_sorted(&v, quantile),
-                },
-            );
+            let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+            self.fit_values(format!("{}.{field}", table.source.name()), v, quantile);
         }
+    }
+
+    /// Fits median and caps for `key` (`source.field`) on its finite values, in any
+    /// order (nothing is fitted on none).
+    pub fn fit_values(&mut self, key: String, mut values: Vec<f64>, quantile: f64) {
+        values.retain(|x| x.is_finite());
+        if values.is_empty() {
+            return;
+        }
+        values.sort_by(f64::total_cmp);
+        self.numeric.insert(
+            key,
+            NumericFit {
+                median: quantile_sorted(&values, 0.5),
+                lower: quantile_sorted(&values, 1.0 - quantile),
+                upper: quantile_sorted(&values, quantile),
+            },
+        );
     }
 
     /// Imputes and caps a table's numeric fields with the stored statistics.

@@ -32,7 +32,7 @@ pub const ROW_IDS: &str = "row";
 const LABEL_FIELD: &str = "__label";
 
 /// Numeric client attributes that are imputed and capped.
-const CLIENT_NUMERIC: &[&str] = &["age", "dependents", "annual_income"];
+pub const CLIENT_NUMERIC: &[&str] = &["age", "dependents", "annual_income"];
 
 /// What a run needs from ingest.
 #[derive(Clone, Debug)]

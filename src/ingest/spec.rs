@@ -80,13 +80,34 @@ pub fn write_quality(
     protected: &Protected,
     flag: &str,
 ) -> Result<(PathBuf, PathBuf)> {
+    let dir = write_quality_report(
+        &loaded.report,
+        Some(&loaded.quarantine),
+        dir,
+        protected,
+        flag,
+    )?;
+    Ok((dir.join(QUALITY_JSON), dir.join(QUARANTINE_CSV)))
+}
+
+/// `write_quality` from a report alone (a book loaded in parts elsewhere, whose
+/// quarantined rows stayed there: no quarantine file when `quarantine` is `None`).
+/// Returns the directory.
+pub fn write_quality_report(
+    report: &super::QualityReport,
+    quarantine: Option<&[super::QuarantinedRow]>,
+    dir: &Path,
+    protected: &Protected,
+    flag: &str,
+) -> Result<PathBuf> {
     let (kind, replace) = (OutputKind::DataQuality, Replace::EarlierOutput);
     rundir::check_target(dir, kind, replace, protected, flag)?;
     let staging = Staging::new(dir, kind)?;
-    super::quality::write_json(&loaded.report, &staging.path().join(QUALITY_JSON))?;
-    super::quality::write_quarantine(&loaded.quarantine, &staging.path().join(QUARANTINE_CSV))?;
-    let dir = staging.publish(replace, protected, flag)?;
-    Ok((dir.join(QUALITY_JSON), dir.join(QUARANTINE_CSV)))
+    super::quality::write_json(report, &staging.path().join(QUALITY_JSON))?;
+    if let Some(rows) = quarantine {
+        super::quality::write_quarantine(rows, &staging.path().join(QUARANTINE_CSV))?;
+    }
+    staging.publish(replace, protected, flag)
 }
 
 const QUALITY_JSON: &str = "data-quality.json";

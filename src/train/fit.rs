@@ -16,6 +16,7 @@ use crate::progress::Stage;
 use crate::segment::{self, SegmentModel, SegmentParams};
 use crate::stats::Distribution;
 use ndarray::{Array2, ShapeBuilder};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// What fitting needs beyond the book: the run's choices and checked model parameters.
@@ -62,8 +63,9 @@ pub struct Fitted {
 impl Fitted {
     /// Every active client's training-time split, label, segment and probability as CSV,
     /// when `keep_scores` was asked for.
-    pub fn scores_csv(&self, book: &Book) -> Option<String> {
-        self.scored.as_deref().map(|s| scores_csv(book, s))
+    /// `client_ids`: the id of each row of the fitted snapshot (the book's clients).
+    pub fn scores_csv(&self, client_ids: &[String]) -> Option<String> {
+        self.scored.as_deref().map(|s| scores_csv(client_ids, s))
     }
 }
 
@@ -121,8 +123,57 @@ pub fn fit(
     let stage = Stage::new("features", 1);
     let snap = snapshot(book, cutoff, horizon, label_end(book, cutoff, horizon))?;
     stage.finish();
-    let split = Split::of(&snap, book.n_clients(), opts.lapse.test_share, opts.seed)?;
-    let cats = features::categorical_columns(book);
+    let input = FitInput {
+        mode: book.mode,
+        clients: book.n_clients(),
+        cats: features::categorical_columns(book),
+        snap,
+        early: Early::Book(book),
+    };
+    fit_input(config, input, &loaded.cleaning, cutoff_choice, opts, previous)
+}
+
+/// What fitting reads: every modelled client's snapshot at the cut-off, their
+/// categorical traits (rows as in the snapshot), and where the out-of-time check gets its
+/// earlier snapshot. The rows are the whole book (`fit`) or a sample of it
+/// (`parts::fit_sampled`).
+pub(super) struct FitInput<'a> {
+    pub mode: Mode,
+    /// Clients of the whole book (reported; the snapshot may hold a sample of them).
+    pub clients: usize,
+    pub cats: Vec<(String, Option<&'a crate::ingest::Coded>)>,
+    pub snap: Snapshot,
+    pub early: Early<'a>,
+}
+
+/// The out-of-time check's snapshot at the cut-off minus the horizon (labels ending at
+/// the cut-off), with the same rows as the run's snapshot.
+pub(super) enum Early<'a> {
+    /// Computed from the book when the check runs (it runs beside the final fit, at the
+    /// run's peak memory, so it is not held longer than needed).
+    Book(&'a Book),
+    /// Computed elsewhere (in the parts of a split book).
+    Given(Snapshot),
+}
+
+pub(super) fn fit_input(
+    config: &Config,
+    input: FitInput,
+    cleaning: &crate::ingest::CleaningStats,
+    cutoff_choice: DateChoice,
+    opts: &FitOptions,
+    previous: Option<&Located>,
+) -> Result<Fitted> {
+    let horizon = opts.horizon.get();
+    let cutoff = cutoff_choice.date;
+    let FitInput {
+        mode,
+        clients,
+        cats,
+        snap,
+        early,
+    } = input;
+    let split = Split::of(&snap, opts.lapse.test_share, opts.seed)?;
     let design = Design::fit(&snap, &cats, &split)?;
 
     let stage = Stage::new(
@@ -134,14 +185,20 @@ pub fn fit(
     // The out-of-time check needs only the chosen penalty: it runs beside the final fit
     // (both are bound by memory bandwidth, which one core does not use up).
     let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
+    let oot_input = OutOfTimeInput {
+        mode,
+        early,
+        score_snap: &snap,
+        cats: &cats,
+    };
     let (lapse_fit, oot) =
         LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage, |alpha| {
-            out_of_time(book, &snap, opts, alpha)
+            out_of_time(oot_input, opts, alpha)
         })?;
     stage.finish();
 
     let metrics = train_metrics(
-        (book, &snap, &split, &design),
+        (clients, &snap, &split, &design),
         &segs.model,
         &lapse_fit,
         oot,
@@ -168,11 +225,11 @@ pub fn fit(
         horizon_months: horizon,
         data: DataFingerprint {
             files: Vec::new(),
-            clients: book.n_clients(),
+            clients,
             active_clients: snap.active.len(),
             labelled_clients: split.labelled.len(),
         },
-        cleaning: loaded.cleaning.clone(),
+        cleaning: cleaning.clone(),
         features: design.fitted,
         drift: drift_reference(&segs.model, &lapse_fit.probabilities),
         segments: segs.model,
@@ -218,28 +275,78 @@ struct Scored {
 /// `Error::InvalidParameter` when the cut-off lies after the extract date or outside the
 /// data's dates.
 pub fn choose_cutoff(book: &Book, as_of: Option<Date>, horizon_months: i32) -> Result<DateChoice> {
-    if let Some(d) = as_of.filter(|&d| d > book.extract_date) {
+    choose_cutoff_in(
+        book.mode,
+        book.extract_date,
+        DataSpan::of(book),
+        as_of,
+        horizon_months,
+    )
+}
+
+/// The first and last dated records of a book (`None` when it holds none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataSpan {
+    pub first: Option<Date>,
+    pub last: Option<Date>,
+}
+
+impl DataSpan {
+    pub fn of(book: &Book) -> Self {
+        DataSpan {
+            first: data_start(book),
+            last: features::data_end(book),
+        }
+    }
+
+    /// The span of two parts of one book together.
+    #[must_use]
+    pub fn merge(self, other: DataSpan) -> Self {
+        let pick = |a: Option<Date>, b: Option<Date>, f: fn(Date, Date) -> Date| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        DataSpan {
+            first: pick(self.first, other.first, std::cmp::min),
+            last: pick(self.last, other.last, std::cmp::max),
+        }
+    }
+}
+
+/// `choose_cutoff` for a book known by its mode, extract date and span (the parts of a
+/// split book merge their spans).
+///
+/// # Errors
+/// As `choose_cutoff`.
+pub fn choose_cutoff_in(
+    mode: Mode,
+    extract_date: Date,
+    span: DataSpan,
+    as_of: Option<Date>,
+    horizon_months: i32,
+) -> Result<DateChoice> {
+    if let Some(d) = as_of.filter(|&d| d > extract_date) {
         return Err(Error::InvalidParameter(format!(
-            "--as-of {d} is after the data's extract date {}",
-            book.extract_date
+            "--as-of {d} is after the data's extract date {extract_date}"
         )));
     }
     let given = |date| DateChoice {
         date,
         why: "set by --as-of".into(),
     };
-    if book.mode == Mode::Flat {
+    if mode == Mode::Flat {
         return Ok(as_of.map_or_else(
             || DateChoice {
-                date: book.extract_date,
+                date: extract_date,
                 why: "the extract date (flat data has no dates)".into(),
             },
             given,
         ));
     }
-    let end = features::data_end(book)
+    let end = span
+        .last
         .ok_or_else(|| Error::NoData("the data holds no dated record".into()))?;
-    let start = data_start(book).unwrap_or(end);
+    let start = span.first.unwrap_or(end);
     let choice = as_of.map_or_else(
         || {
             let month_end = end.last_full_month_end();
@@ -277,23 +384,30 @@ fn data_start(book: &Book) -> Option<Date> {
     .min()
 }
 
-/// Every client's features, labels and model matrix at one cut-off.
-struct Snapshot {
-    raw: RawFeatures,
-    labels: Vec<Label>,
+/// Every client's features and labels at one cut-off.
+pub(super) struct Snapshot {
+    pub raw: RawFeatures,
+    pub labels: Vec<Label>,
     /// Clients in force (or transacting) at the cut-off: the book that is modelled.
-    active: Vec<usize>,
+    pub active: Vec<usize>,
 }
 
-fn snapshot(book: &Book, cutoff: Date, horizon: i32, data_end: Date) -> Result<Snapshot> {
+impl Snapshot {
+    /// A snapshot of computed features and labels (one per row of `raw`).
+    pub fn of(raw: RawFeatures, labels: Vec<Label>) -> Self {
+        let active = (0..labels.len()).filter(|&i| raw.active[i]).collect();
+        Snapshot {
+            raw,
+            labels,
+            active,
+        }
+    }
+}
+
+pub(super) fn snapshot(book: &Book, cutoff: Date, horizon: i32, data_end: Date) -> Result<Snapshot> {
     let raw = features::compute(book, cutoff);
     let labels = features::lapse_labels(book, cutoff, horizon, data_end)?;
-    let active = (0..book.n_clients()).filter(|&i| raw.active[i]).collect();
-    Ok(Snapshot {
-        raw,
-        labels,
-        active,
-    })
+    Ok(Snapshot::of(raw, labels))
 }
 
 fn is_labelled(l: Label) -> bool {
@@ -319,10 +433,20 @@ impl Snapshot {
 
 /// Where the lapse label's window ends: the data's last full month (flat: the horizon).
 fn label_end(book: &Book, cutoff: Date, horizon_months: i32) -> Date {
-    if book.mode == Mode::Flat {
+    label_end_in(book.mode, features::data_end(book), cutoff, horizon_months)
+}
+
+/// `label_end` for a book known by its mode and last dated record.
+pub(super) fn label_end_in(
+    mode: Mode,
+    data_end: Option<Date>,
+    cutoff: Date,
+    horizon_months: i32,
+) -> Date {
+    if mode == Mode::Flat {
         cutoff.month_end_offset(horizon_months)
     } else {
-        features::data_end(book).map_or(cutoff, Date::last_full_month_end)
+        data_end.map_or(cutoff, Date::last_full_month_end)
     }
 }
 
@@ -341,7 +465,7 @@ struct Split {
 }
 
 impl Split {
-    fn of(snap: &Snapshot, n_clients: usize, test_share: f64, seed: u64) -> Result<Self> {
+    fn of(snap: &Snapshot, test_share: f64, seed: u64) -> Result<Self> {
         let cutoff = snap.raw.cutoff;
         if snap.active.is_empty() {
             return Err(Error::NoData(format!(
@@ -359,7 +483,7 @@ impl Split {
             )));
         }
         let (train, test) = lapse::stratified_split(&y, test_share, seed);
-        let mut is_test = vec![false; n_clients];
+        let mut is_test = vec![false; snap.labels.len()];
         for &p in &test {
             is_test[labelled[p]] = true;
         }
@@ -535,7 +659,7 @@ impl LapseFit {
 
 #[allow(clippy::too_many_arguments)]
 fn train_metrics(
-    (book, snap, split, design): (&Book, &Snapshot, &Split, &Design),
+    (clients, snap, split, design): (usize, &Snapshot, &Split, &Design),
     segments: &SegmentModel,
     fit: &LapseFit,
     oot: std::result::Result<OutOfTime, String>,
@@ -555,7 +679,7 @@ fn train_metrics(
     TrainMetrics {
         cutoff,
         horizon_months,
-        clients: book.n_clients(),
+        clients,
         active_clients: snap.active.len(),
         labelled_clients: split.labelled.len(),
         train_clients: split.train.len(),
@@ -628,21 +752,40 @@ fn previous_assignment(
     Some(idx.iter().map(|&i| prev.segments.segments[i].id).collect())
 }
 
+/// What the out-of-time check reads.
+struct OutOfTimeInput<'a, 'b> {
+    mode: Mode,
+    early: Early<'a>,
+    /// The run's own snapshot at the cut-off (features and labels reused).
+    score_snap: &'b Snapshot,
+    cats: &'b [(String, Option<&'a crate::ingest::Coded>)],
+}
+
 /// Fit at cut-off minus the horizon (labels end at the cut-off), score at the cut-off.
-/// `score_snap` is the run's own snapshot at the cut-off (features and labels reused).
 fn out_of_time(
-    book: &Book,
-    score_snap: &Snapshot,
+    input: OutOfTimeInput,
     opts: &FitOptions,
     alpha: f64,
 ) -> std::result::Result<OutOfTime, String> {
-    if book.mode == Mode::Flat {
+    let OutOfTimeInput {
+        mode,
+        early,
+        score_snap,
+        cats,
+    } = input;
+    if mode == Mode::Flat {
         return Err("flat data has no dates: no out-of-time check".into());
     }
     let cutoff = score_snap.raw.cutoff;
     let horizon = opts.horizon.get();
-    let early = cutoff.month_end_offset(-horizon);
-    let fit_snap = snapshot(book, early, horizon, cutoff).map_err(|e| e.to_string())?;
+    let early_cutoff = cutoff.month_end_offset(-horizon);
+    let fit_snap = match early {
+        Early::Book(book) => {
+            snapshot(book, early_cutoff, horizon, cutoff).map_err(|e| e.to_string())?
+        }
+        Early::Given(snap) => snap,
+    };
+    let early = early_cutoff;
     let (fit_rows, fit_y) = fit_snap.labelled();
     let fit_lapsed = fit_y.iter().filter(|&&v| v).count();
     if fit_lapsed < OOT_MIN_CLASS || fit_y.len() - fit_lapsed < OOT_MIN_CLASS {
@@ -652,11 +795,10 @@ fn out_of_time(
             fit_y.len()
         ));
     }
-    let cats = features::categorical_columns(book);
-    let fitted = FittedFeatures::fit(&fit_snap.raw, &cats, &fit_snap.active, MIN_LEVEL_SHARE)
+    let fitted = FittedFeatures::fit(&fit_snap.raw, cats, &fit_snap.active, MIN_LEVEL_SHARE)
         .map_err(|e| e.to_string())?;
     let x = fitted
-        .transform_by_column(&fit_snap.raw, &cats, &fit_rows)
+        .transform_by_column(&fit_snap.raw, cats, &fit_rows)
         .map_err(|e| e.to_string())?;
     // This runs beside the final fit, at the run's peak memory: keep only what is used.
     drop(fit_snap);
@@ -673,7 +815,7 @@ fn out_of_time(
     drop(x);
     let (score_rows, score_y) = score_snap.labelled();
     let xs: Array2<f64> = fitted
-        .transform(&score_snap.raw, &cats, &score_rows)
+        .transform(&score_snap.raw, cats, &score_rows)
         .map_err(|e| e.to_string())?;
     let p = model.probabilities(xs.view());
     Ok(OutOfTime {
@@ -683,7 +825,7 @@ fn out_of_time(
     })
 }
 
-fn scores_csv(book: &Book, scored: &[Scored]) -> String {
+fn scores_csv(client_ids: &[String], scored: &[Scored]) -> String {
     let mut out = String::from("client_id,split,label,segment_id,distance,lapse_probability\n");
     for s in scored {
         let label = match s.label {
@@ -691,7 +833,7 @@ fn scores_csv(book: &Book, scored: &[Scored]) -> String {
             Label::Stayed => "stayed",
             Label::Excluded => "",
         };
-        let id = book.client_ids.get(s.client).map_or("", String::as_str);
+        let id = client_ids.get(s.client).map_or("", String::as_str);
         out.push_str(&format!(
             "{},{},{label},{},{},{}\n",
             crate::fsio::csv_field(id),

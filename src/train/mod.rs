@@ -3,9 +3,10 @@
 //! out-of-time data, and publish a versioned bundle with its charts.
 
 mod fit;
+pub mod parts;
 mod summary;
 
-pub use fit::{choose_cutoff, fit, FitOptions, Fitted, MIN_LEVEL_SHARE};
+pub use fit::{choose_cutoff, choose_cutoff_in, fit, DataSpan, FitOptions, Fitted, MIN_LEVEL_SHARE};
 pub use summary::summary;
 
 use crate::bundle::{self, Bundle, FileFingerprint};
@@ -119,7 +120,59 @@ fn train_loaded(
         &settings.fit,
         settings.previous.as_ref(),
     )?;
-    let scores = fitted.scores_csv(&loaded.book);
+    let scores = fitted.scores_csv(&loaded.book.client_ids);
+    publish(opts, settings, fitted, files, scores, quality_dir)
+}
+
+/// Trains on sampled rows of a book split into parts (`parts`): `quality` is the parts'
+/// data-quality reports merged; the plan's cut-off and horizon must be the options'.
+/// The same checks, quality report (without quarantined rows: they stayed in the
+/// parts), fit, published bundle and charts as `train`.
+///
+/// # Errors
+/// As `train`; options that disagree with the plan.
+pub fn train_sampled(
+    config: &crate::config::Config,
+    plan: &parts::TrainPlan,
+    sampled: parts::SampledBook,
+    quality: &crate::ingest::QualityReport,
+    opts: &TrainOptions,
+) -> Result<TrainOutcome> {
+    let spec = DataSpec {
+        config: config.clone(),
+        data_dir: PathBuf::from("<tables in memory>"),
+    };
+    let settings = Settings::check(&spec, opts)?;
+    let quality_dir = opts.out_dir.join("train-data-quality");
+    crate::ingest::spec::write_quality_report(
+        quality,
+        None,
+        &quality_dir,
+        &settings.protected,
+        "--out",
+    )?;
+    quality.check_thresholds(config.cleaning.max_invalid_percent)?;
+    let scores_ids = settings.fit.keep_scores.then(|| sampled.client_ids.clone());
+    let fitted = parts::fit_sampled(
+        &settings.config,
+        plan,
+        sampled,
+        &settings.fit,
+        settings.previous.as_ref(),
+    )?;
+    let scores = scores_ids.and_then(|ids| fitted.scores_csv(&ids));
+    publish(opts, &settings, fitted, Vec::new(), scores, quality_dir)
+}
+
+/// Publishes a fitted bundle as a new version and draws its charts.
+fn publish(
+    opts: &TrainOptions,
+    settings: &Settings,
+    fitted: Fitted,
+    files: Vec<FileFingerprint>,
+    scores: Option<String>,
+    quality_dir: PathBuf,
+) -> Result<TrainOutcome> {
     let mut bundle = fitted.bundle;
     bundle.data.files = files;
     let bundle_dir = bundle.publish(
