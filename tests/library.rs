@@ -182,7 +182,11 @@ fn split_by_client(tables: &[(Source, DataFrame)], n: usize) -> Vec<Frames> {
         .map(|part| {
             let mut frames = Frames::new();
             for (source, df) in tables {
-                let ids = df.column("client_id").unwrap().cast(&DataType::String).unwrap();
+                let ids = df
+                    .column("client_id")
+                    .unwrap()
+                    .cast(&DataType::String)
+                    .unwrap();
                 let mask: Vec<bool> = ids
                     .str()
                     .unwrap()
@@ -249,7 +253,10 @@ fn a_book_trained_in_parts_with_every_client_sampled_gives_the_bundle_of_the_who
     let rows = rows.take(&IdxCa::from_vec("order".into(), order)).unwrap();
 
     let sampled = SampledBook::from_rows(&plan, &rows).unwrap();
-    assert!(sampled.len() < loaded.book.n_clients(), "only clients in force");
+    assert!(
+        sampled.len() < loaded.book.n_clients(),
+        "only clients in force"
+    );
     let parted = fit_sampled(&config, &plan, sampled, &fit_opts, None)
         .unwrap()
         .bundle;
@@ -259,10 +266,24 @@ fn a_book_trained_in_parts_with_every_client_sampled_gives_the_bundle_of_the_who
     );
     assert_eq!(quality.clients, loaded.report.clients);
     for s in &loaded.report.sources {
-        let p = quality.sources.iter().find(|p| p.source == s.source).unwrap();
+        let p = quality
+            .sources
+            .iter()
+            .find(|p| p.source == s.source)
+            .unwrap();
         assert_eq!(
-            (p.rows_read, p.quarantined, p.rows_kept, &p.quarantine_reasons),
-            (s.rows_read, s.quarantined, s.rows_kept, &s.quarantine_reasons),
+            (
+                p.rows_read,
+                p.quarantined,
+                p.rows_kept,
+                &p.quarantine_reasons
+            ),
+            (
+                s.rows_read,
+                s.quarantined,
+                s.rows_kept,
+                &s.quarantine_reasons
+            ),
             "{}",
             s.source
         );
@@ -271,7 +292,9 @@ fn a_book_trained_in_parts_with_every_client_sampled_gives_the_bundle_of_the_who
     // A sample of a third of the clients: the book's cut-off and counts, a model that
     // still separates lapses, and the statistics of the sampled clients.
     let third = ClientSample::new(Some(7_000), loaded.book.n_clients() as u64, 42);
-    let facts = parts.iter().map(|f| part_facts(&config, f, &third).unwrap());
+    let facts = parts
+        .iter()
+        .map(|f| part_facts(&config, f, &third).unwrap());
     let plan = TrainPlan::of(&config, facts, None, 12).unwrap();
     assert_eq!(plan.cutoff, whole.cutoff);
     assert_eq!(plan.clients, loaded.book.n_clients());
@@ -280,19 +303,37 @@ fn a_book_trained_in_parts_with_every_client_sampled_gives_the_bundle_of_the_who
         let (r, _) = part_rows(&config, f, &plan, &third).unwrap();
         let slots = r.column("__slot").unwrap().i32().unwrap().clone();
         let kept: Vec<bool> = slots.iter().map(|s| third_keeps(s.unwrap())).collect();
-        rows.push(r.filter(&BooleanChunked::from_slice("k".into(), &kept)).unwrap());
+        rows.push(
+            r.filter(&BooleanChunked::from_slice("k".into(), &kept))
+                .unwrap(),
+        );
     }
     let mut sample = rows.remove(0);
     for r in &rows {
         sample.vstack_mut(r).unwrap();
     }
-    let in_force = sample.column("active").unwrap().bool().unwrap().sum().unwrap() as usize;
+    let in_force = sample
+        .column("active")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .sum()
+        .unwrap() as usize;
     let sampled = SampledBook::from_rows(&plan, &sample).unwrap();
-    let fitted = fit_sampled(&config, &plan, sampled, &fit_opts, None).unwrap().bundle;
+    let fitted = fit_sampled(&config, &plan, sampled, &fit_opts, None)
+        .unwrap()
+        .bundle;
     assert_eq!(fitted.data.clients, loaded.book.n_clients());
     assert_eq!(fitted.data.active_clients, in_force);
-    assert!((4_000..5_200).contains(&in_force), "{in_force} of 7,000 sampled");
-    assert!(fitted.metrics.test.roc_auc > 0.65, "{}", fitted.metrics.test.roc_auc);
+    assert!(
+        (4_000..5_200).contains(&in_force),
+        "{in_force} of 7,000 sampled"
+    );
+    assert!(
+        fitted.metrics.test.roc_auc > 0.65,
+        "{}",
+        fitted.metrics.test.roc_auc
+    );
     assert!(fitted.metrics.out_of_time.is_some());
 }
 

@@ -239,10 +239,19 @@ def _previous_labels(previous):
 
 
 def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=None):
+    """All sources as one DataFrame of pieces, partitioned by part (`_keyed_by`)."""
+    columns = {name: list(df.columns) for name, df in frames.items()}
+    ids = dict(bundle._native.id_columns(columns, text, origin))
+    return _keyed_by(frames, ids, n_parts, previous)
+
+
+def _keyed_by(frames: dict, ids: dict, n_parts: int, previous=None, keep_order=None):
     """All sources as one DataFrame of pieces, partitioned by part: each piece is the
     records of one input batch of one source that belong to one part, as Arrow IPC bytes,
     with the source's order of its first record. The JVM then moves and sorts a few
-    compact rows per batch instead of every record with every source's columns."""
+    compact rows per batch instead of every record with every source's columns.
+    ``keep_order``: a source whose every record's order (with its client id) also
+    travels, as the pieces of ``_ORDER_TABLE``."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import (
         BinaryType,
@@ -253,8 +262,6 @@ def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=No
         StructType,
     )
 
-    columns = {name: list(df.columns) for name, df in frames.items()}
-    ids = dict(bundle._native.id_columns(columns, text, origin))
     pieces = StructType(
         [
             StructField(_PART, IntegerType(), False),
@@ -268,7 +275,8 @@ def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=No
         if any(c.startswith("__clientele") for c in df.columns):
             raise BadInput(f"source {name!r}: column names starting '__clientele' are reserved")
         ordered = df.withColumn(_ORDER, F.monotonically_increasing_id())
-        one = ordered.mapInArrow(_piece_maker(name, ids[name], n_parts), pieces)
+        maker = _piece_maker(name, ids[name], n_parts, with_order=name == keep_order)
+        one = ordered.mapInArrow(maker, pieces)
         keyed = one if keyed is None else keyed.unionByName(one)
     if previous is not None:
         ordered = previous.withColumn(_ORDER, F.monotonically_increasing_id())
@@ -277,9 +285,17 @@ def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=No
     return keyed.repartition(n_parts, _PART)
 
 
-def _piece_maker(source: str, id_column: str, n_parts: int):
+def _ipc(table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_batch(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _piece_maker(source: str, id_column: str, n_parts: int, with_order: bool = False):
     def make_pieces(batches):
         import numpy as np
+        import pyarrow.compute as pc
 
         from clientele._native import client_parts
 
@@ -292,20 +308,28 @@ def _piece_maker(source: str, id_column: str, n_parts: int):
             grouped = batch.take(pa.array(order))
             starts = np.flatnonzero(np.diff(part[order], prepend=-1))
             ends = list(starts[1:]) + [batch.num_rows]
-            out_parts, out_orders, out_pieces = [], [], []
+            out_parts, out_sources, out_orders, out_pieces = [], [], [], []
             for start, end in zip(starts, ends):
                 piece = grouped.slice(start, end - start)
+                first = piece.column(_ORDER)[0].as_py()
                 out_parts.append(int(part[order[start]]))
-                out_orders.append(piece.column(_ORDER)[0].as_py())
-                sink = pa.BufferOutputStream()
-                records = piece.drop_columns([_ORDER])
-                with pa.ipc.new_stream(sink, records.schema) as writer:
-                    writer.write_batch(records)
-                out_pieces.append(sink.getvalue().to_pybytes())
+                out_sources.append(source)
+                out_orders.append(first)
+                out_pieces.append(_ipc(piece.drop_columns([_ORDER])))
+                if with_order:
+                    # Ids as the engine reads them (trimmed).
+                    ids = pc.utf8_trim_whitespace(piece.column(id_column).cast(pa.string()))
+                    pairs = pa.RecordBatch.from_arrays(
+                        [ids, piece.column(_ORDER)], names=["id", "order"]
+                    )
+                    out_parts.append(out_parts[-1])
+                    out_sources.append(_ORDER_TABLE)
+                    out_orders.append(first)
+                    out_pieces.append(_ipc(pairs))
             yield pa.RecordBatch.from_arrays(
                 [
                     pa.array(out_parts, pa.int32()),
-                    pa.array([source] * len(out_parts), pa.string()),
+                    pa.array(out_sources, pa.string()),
                     pa.array(out_orders, pa.int64()),
                     pa.array(out_pieces, pa.binary()),
                 ],
@@ -394,33 +418,16 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
     text, origin, extract = settings
 
     def label_part(table: pa.Table) -> pa.Table:
-        from clientele import BadInput, ClienteleError
         from clientele._native import NativeBundle
 
-        try:
-            part = table.column(_PART)[0].as_py()
-            tables = {}
-            ordered = table.sort_by([(_SOURCE, "ascending"), (_ORDER, "ascending")])
-            sources = ordered.column(_SOURCE).to_pylist()
-            pieces = ordered.column(_PIECE)
-            for name in sorted(set(sources)):
-                batches = [
-                    batch
-                    for i, s in enumerate(sources)
-                    if s == name
-                    for batch in pa.ipc.open_stream(pieces[i].as_buffer())
-                ]
-                tables[name] = pa.Table.from_batches(batches)
-            # A part none of whose clients was labelled last month has no such table.
-            previous = tables.pop(_PREVIOUS, None)
-            native = NativeBundle.parse(*model)
-            labels, report = native.label_part(
-                tables, part, n_parts, text, origin, as_of, extract, previous
-            )
-            labels = pa.table(labels)
-        except (BadInput, ClienteleError) as e:
-            kind = "BadInput" if isinstance(e, BadInput) else "ClienteleError"
-            raise RuntimeError(f"{_MARK.format(kind=kind)}{e}{_END}") from None
+        part, tables = _part_tables(table)
+        # A part none of whose clients was labelled last month has no such table.
+        previous = tables.pop(_PREVIOUS, None)
+        native = _engine_call(NativeBundle.parse, *model)
+        labels, report = _engine_call(
+            native.label_part, tables, part, n_parts, text, origin, as_of, extract, previous
+        )
+        labels = pa.table(labels)
         n = labels.num_rows
         columns = [labels.column(f.name).cast(f.type) for f in schema if not f.name.startswith("__")]
         columns += [pa.array([part] * n, pa.int32()), pa.nulls(n, pa.binary())]
@@ -442,9 +449,10 @@ def _translated(e: Exception) -> Exception:
 
 
 
-# Clients sampled for training by default. On the 1,000,000-client generated book, models
-# trained on 100,000 and 250,000 sampled clients scored every client in force within
-# 0.0007 and 0.0003 AUC of the model trained on all (benches/spark_train_sample.py).
+# Feature rows (clients in force at the cut-off or the out-of-time cut-off) fitted on the
+# driver by default. On the 1,000,000-client generated book, models fitted on 250,000
+# rows scored every client in force within 0.001 AUC of the model trained on all
+# (benches/spark_train_sample.py).
 TRAIN_SAMPLE = 250_000
 
 
@@ -455,27 +463,287 @@ def train(
     models: PathLike = "models",
     out: PathLike = "notebooks-out",
     seed: int = 42,
-    **params: Any,
+    k: Optional[int] = None,
+    horizon_months: int = 12,
+    as_of: Any = None,
+    extract_date: Any = None,
+    charts: bool = False,
+    parts: Optional[int] = None,
 ) -> tuple:
-    """Trains on a book held as Spark DataFrames: a sample of ``sample`` clients (default
-    ``TRAIN_SAMPLE``; all when ``None`` or at least the book's size), drawn in Spark by the
-    seeded client hash (not stratified: lapses are not known before the features), is
-    brought to the driver with every record of each sampled client and trained on by
-    ``clientele.train`` (the CLI's code); ``params`` as ``clientele.train`` (``k``,
-    ``horizon_months``, ``as_of``, ``extract_date``, ``charts``). Returns the published
-    bundle's directory and its metrics. With every client sampled the bundle is the CLI's
-    on the same records. The driver needs memory for the sample's records (about 1 GB
-    per 250,000 clients of the generated book) and for training on them (as much again)."""
+    """Trains on a book held as Spark DataFrames, as ``clientele-train`` trains on files.
+
+    Relational and transactions books: the executors load their clients' records twice
+    (one part per ``CLIENTS_PER_PART`` clients, or ``parts``). The first pass gives the
+    book's dates (for the cut-off) and the values the cleaning statistics are fitted on
+    (of ``sample`` clients by the seeded hash); the second computes every client's
+    point-in-time features and labels at the cut-off and at the out-of-time cut-off. A
+    sample of ``sample`` of those rows, stratified by the label at the cut-off (lapsed,
+    stayed, unlabelled, in force only earlier), comes to the driver and is fitted by the
+    CLI's code: no record reaches the driver. Flat books: ``sample`` rows of the table,
+    by the seeded client hash. ``sample=None`` (or a book no larger) fits every client,
+    and the bundle is the CLI's on the same records.
+
+    Returns the published bundle's directory and its metrics; the data-quality report of
+    the whole book goes to ``out/train-data-quality`` (without the quarantined rows,
+    which stay in the executors)."""
     from . import train as train_tables
 
     if not isinstance(sources, Mapping) or not sources:
         raise BadInput("sources must map source names ('clients', 'policies', ...) to DataFrames")
     if sample is not None and (not isinstance(sample, int) or isinstance(sample, bool) or sample < 1):
         raise BadInput(f"sample = {sample!r}: expected a whole number of clients, at least 1")
+    if parts is not None and (not isinstance(parts, int) or isinstance(parts, bool) or parts < 1):
+        raise BadInput(f"parts = {parts!r}: expected a whole number of at least 1")
+    frames = _spark_frames(sources)
     text, origin = _config_text(config)
-    tables = _sampled_tables(dict(sources), sample, seed, text, origin)
-    return train_tables(tables, config=config, models=models, out=out, seed=seed, **params)
+    as_of, extract_date = _date(as_of), _date(extract_date)
+    if "flat" in frames:
+        tables = _sampled_tables(frames, sample, seed, text, origin)
+        return train_tables(
+            tables,
+            config=config,
+            models=models,
+            out=out,
+            seed=seed,
+            k=k,
+            horizon_months=horizon_months,
+            as_of=as_of,
+            extract_date=extract_date,
+            charts=charts,
+        )
+    from ._native import train_plan, train_sampled
 
+    settings = (text, origin, extract_date)
+    ids = dict(_id_columns(frames, text, origin))
+    clients = _client_count(frames, ids)
+    if parts is None:
+        parallelism = next(iter(frames.values())).sparkSession.sparkContext.defaultParallelism
+        parts = max(1, parallelism, math.ceil(clients / CLIENTS_PER_PART))
+    from pyspark import StorageLevel
+
+    keyed = _keyed_by(frames, ids, parts, keep_order="clients").persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        facts = _part_facts(keyed, sample, clients, seed, settings)
+        plan, _, _ = train_plan(facts, text, origin, extract_date, as_of, horizon_months)
+        rows = _part_rows(keyed, plan, seed, settings, ordered="clients" in frames)
+        try:
+            quality = list(_reports(rows))
+            kept = _stratified(rows.where(rows[_REPORT].isNull()), sample)
+            table = _collected(kept, "clients" in frames)
+        finally:
+            rows.unpersist()
+    finally:
+        keyed.unpersist()
+    path, bundle_json = train_sampled(
+        table,
+        plan,
+        [report for _, report in quality],
+        text,
+        origin,
+        os.fspath(models),
+        os.fspath(out),
+        seed,
+        k,
+        extract_date,
+        charts,
+    )
+    import json
+
+    return Path(path), json.loads(bundle_json)["metrics"]
+
+
+def _spark_frames(sources: Mapping[str, Any]) -> dict:
+    from pyspark.sql import DataFrame
+
+    for name, df in sources.items():
+        if not isinstance(df, DataFrame):
+            raise BadInput(f"source {name!r} is not a Spark DataFrame (got {type(df).__name__})")
+        if any(c.startswith("__clientele") for c in df.columns):
+            raise BadInput(f"source {name!r}: column names starting '__clientele' are reserved")
+    return dict(sources)
+
+
+def _client_count(frames: dict, ids: dict) -> int:
+    per_client = frames.get("clients", frames.get("flat"))
+    if per_client is not None:
+        return per_client.count()
+    name = next(iter(frames))
+    return frames[name].select(ids[name]).distinct().count()
+
+
+def _part_facts(keyed, sample, clients: int, seed: int, settings) -> list:
+    """Pass 1: every part's facts (a few numbers, and the cleaning values of its sampled
+    clients), in part order."""
+    from pyspark.sql.types import BinaryType, IntegerType, StructField, StructType
+
+    text, origin, extract = settings
+    schema = StructType(
+        [StructField(_PART, IntegerType(), False), StructField(_REPORT, BinaryType(), False)]
+    )
+
+    def facts_of(table: pa.Table) -> pa.Table:
+        from clientele._native import train_part_facts
+
+        part, tables = _part_tables(table)
+        tables.pop(_ORDER_TABLE, None)
+        facts = _engine_call(
+            train_part_facts, tables, sample, clients, seed, text, origin, extract
+        )
+        return pa.table(
+            {_PART: pa.array([part], pa.int32()), _REPORT: pa.array([facts], pa.binary())}
+        )
+
+    facts = keyed.groupBy(_PART).applyInArrow(facts_of, schema)
+    try:
+        rows = facts.collect()
+    except Exception as e:  # noqa: BLE001 - an executor's error, translated below
+        raise _translated(e) from None
+    return [bytes(r[1]) for r in sorted(rows, key=lambda r: r[0])]
+
+
+# Each client's first row in the clients DataFrame travels from the pieces to the rows
+# under this name (the book's client order, which the fit's split follows).
+_ORDER_TABLE = "__order"
+
+
+def _part_rows(keyed, plan: bytes, seed: int, settings, ordered: bool):
+    """Pass 2: every part's feature rows (with each client's order when the book has a
+    clients table) and its data-quality report, cached and computed."""
+    import pyarrow.compute as pc
+    from pyspark import StorageLevel
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    from ._native import train_rows_schema
+
+    text, origin, extract = settings
+    native = pa.table(train_rows_schema(plan)).schema
+    fields = [pa.field(f.name, _spark_type(f.type), True) for f in native]
+    fields += [
+        pa.field(_ORDER, pa.int64(), True),
+        pa.field(_PART, pa.int32(), True),
+        pa.field(_REPORT, pa.binary(), True),
+    ]
+    schema = pa.schema(fields)
+
+    def rows_of(table: pa.Table) -> pa.Table:
+        from clientele._native import train_part_rows
+
+        part, tables = _part_tables(table)
+        order = tables.pop(_ORDER_TABLE, None)
+        rows, quality = _engine_call(train_part_rows, tables, plan, seed, text, origin, extract)
+        rows = pa.table(rows)
+        n = rows.num_rows
+        columns = [rows.column(f.name).cast(f.type) for f in schema if not f.name.startswith("__clientele")]
+        if order is not None and n:
+            # The client's first row in the clients table, by id.
+            first = order.group_by("id").aggregate([("order", "min")])
+            ids = rows.column("client_id").cast(pa.string())
+            at = pc.index_in(ids, value_set=first.column("id"))
+            columns.append(pc.take(first.column("order_min"), at))
+        else:
+            columns.append(pa.nulls(n, pa.int64()))
+        columns += [pa.array([part] * n, pa.int32()), pa.nulls(n, pa.binary())]
+        out = pa.Table.from_arrays(columns, schema=schema)
+        report = [pa.nulls(1, f.type) for f in schema][:-2]
+        report += [pa.array([part], pa.int32()), pa.array([quality], pa.binary())]
+        return pa.concat_tables([out, pa.Table.from_arrays(report, schema=schema)])
+
+    rows = keyed.groupBy(_PART).applyInArrow(rows_of, from_arrow_schema(schema))
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        rows.where(rows[_REPORT].isNotNull()).count()
+    except Exception as e:  # noqa: BLE001 - an executor's error, translated below
+        rows.unpersist()
+        raise _translated(e) from None
+    return rows
+
+
+def _spark_type(t):
+    """An Arrow type as Spark carries it (no unsigned or view types)."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or _is_string_view(t):
+        return pa.string()
+    if pa.types.is_unsigned_integer(t):
+        return pa.int64()
+    return t
+
+
+# Strata of the rows (`__stratum`): lapsed, stayed, unlabelled in force, in force only
+# at the out-of-time cut-off. Slots are counted in buckets of this many.
+_BUCKET_BITS = 4
+
+
+def _stratified(rows, sample: Optional[int]):
+    """The rows of a sample of ``sample`` rows, in proportion within each stratum: per
+    stratum, the clients of the lowest seeded-hash slots, up to the bucket of slots that
+    brings the count nearest the stratum's share (within 1/65,536 of the stratum)."""
+    from pyspark.sql import functions as F
+
+    if sample is None:
+        return rows
+    bucket = F.shiftright(F.col("__slot"), _BUCKET_BITS)
+    counts = rows.groupBy("__stratum", bucket.alias("b")).count().collect()
+    total = sum(r["count"] for r in counts)
+    if total <= sample:
+        return rows
+    share = sample / total
+    by_stratum: dict = {}
+    for r in counts:
+        by_stratum.setdefault(r["__stratum"], []).append((r["b"], r["count"]))
+    keep = None
+    for stratum, buckets in sorted(by_stratum.items()):
+        buckets.sort()
+        quota = share * sum(c for _, c in buckets)
+        seen, limit, best = 0, 0, quota
+        for b, c in buckets:
+            if abs(seen + c - quota) < best:
+                best, limit = abs(seen + c - quota), b + 1
+            seen += c
+        this = (F.col("__stratum") == stratum) & (bucket < limit)
+        keep = this if keep is None else keep | this
+    return rows.where(keep)
+
+
+def _collected(kept, ordered: bool) -> pa.Table:
+    """The sampled rows on the driver, in the book's client order (the clients table's,
+    else the ids', as the CLI orders clients)."""
+    import pyarrow.compute as pc
+
+    batches = kept.drop(_PART, _REPORT)._collect_as_arrow()
+    if not batches:
+        raise BadInput("no client is in force at the cut-off or the out-of-time cut-off")
+    table = pa.Table.from_batches(batches)
+    key = _ORDER if ordered else "client_id"
+    table = table.take(pc.sort_indices(table.column(key)))
+    return table.drop_columns([_ORDER])
+
+
+def _part_tables(table: pa.Table):
+    """A part's sources from its pieces (each source's pieces in their order)."""
+    part = table.column(_PART)[0].as_py()
+    tables = {}
+    ordered = table.sort_by([(_SOURCE, "ascending"), (_ORDER, "ascending")])
+    sources = ordered.column(_SOURCE).to_pylist()
+    pieces = ordered.column(_PIECE)
+    for name in sorted(set(sources)):
+        batches = [
+            batch
+            for i, s in enumerate(sources)
+            if s == name
+            for batch in pa.ipc.open_stream(pieces[i].as_buffer())
+        ]
+        tables[name] = pa.Table.from_batches(batches)
+    return part, tables
+
+
+def _engine_call(function, *args):
+    """Calls the engine in an executor; its error crosses to the driver with its kind."""
+    from clientele import BadInput, ClienteleError
+
+    try:
+        return function(*args)
+    except (BadInput, ClienteleError) as e:
+        kind = "BadInput" if isinstance(e, BadInput) else "ClienteleError"
+        raise RuntimeError(f"{_MARK.format(kind=kind)}{e}{_END}") from None
 
 # Clients are sampled by their hash modulo this many slots (finer than any sample share).
 _SAMPLE_SLOTS = 1 << 20

@@ -21,6 +21,8 @@ use pyo3::types::{PyBytes, PyCapsule, PyDict};
 use std::ffi::CString;
 use std::path::PathBuf;
 
+mod train_parts;
+
 pyo3::create_exception!(
     _native,
     ClienteleError,
@@ -482,13 +484,7 @@ fn train(
     extract_date: Option<String>,
     charts: bool,
 ) -> PyResult<(PathBuf, String)> {
-    let mut config = match config {
-        Some(text) => parse_config(py, &text, config_origin)?,
-        None => Config::default(),
-    };
-    if let Some(d) = extract_date {
-        config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
-    }
+    let config = train_parts::train_config(py, config, config_origin, extract_date)?;
     let opts = clientele::train::TrainOptions {
         as_of: as_of.map(|d| parse_date(&d, "as_of")).transpose()?,
         horizon_months,
@@ -715,6 +711,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(client_parts, m)?)?;
     m.add_function(wrap_pyfunction!(id_columns_of, m)?)?;
+    m.add_function(wrap_pyfunction!(train_parts::train_part_facts, m)?)?;
+    m.add_function(wrap_pyfunction!(train_parts::train_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(train_parts::train_rows_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(train_parts::train_part_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(train_parts::train_sampled, m)?)?;
     m.add("ClienteleError", m.py().get_type::<ClienteleError>())?;
     m.add("BadInput", m.py().get_type::<BadInput>())?;
     Ok(())

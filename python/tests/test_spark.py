@@ -203,6 +203,53 @@ def test_training_on_every_client_gives_the_cli_model(spark, tmp_path):
     assert metrics == cli["metrics"]
 
 
+def test_training_on_a_stratified_sample_of_feature_rows(spark, tmp_path):
+    book = read_book(spark, ROOT / "data" / "sample")
+    cli = clientele.Bundle.load(MODEL)
+    full = json.loads((cli.path / "bundle.json").read_text())
+    path, metrics = cs.train(
+        book, sample=6000, parts=3, models=tmp_path / "models", out=tmp_path / "out"
+    )
+    ours = json.loads((path / "bundle.json").read_text())
+    # The whole book's cut-off and client count; a sample of its clients in force.
+    assert ours["cutoff"] == full["cutoff"]
+    assert metrics["clients"] == full["metrics"]["clients"] == 20000
+    in_force = full["metrics"]["active_clients"]
+    # 6,000 of the clients in force at either cut-off; those in force at the cut-off
+    # among them.
+    assert 0.3 * in_force < metrics["active_clients"] < 6000
+    # Stratified: the sample's lapse rate is the book's.
+    assert abs(metrics["lapse_rate"] - full["metrics"]["lapse_rate"]) < 0.003
+    # Cleaning statistics from a sample of clients: near the book's.
+    for key, fit in full["cleaning"]["numeric"].items():
+        assert abs(ours["cleaning"]["numeric"][key]["median"] - fit["median"]) <= 0.05 * abs(fit["median"]) + 1
+    assert metrics["test"]["roc_auc"] > 0.65 and metrics["out_of_time"] is not None
+    quality = json.loads((tmp_path / "out" / "train-data-quality" / "data-quality.json").read_text())
+    assert quality["clients"] == 20000
+    assert not (tmp_path / "out" / "train-data-quality" / "quarantine.csv").exists()
+    # The same seed draws the same sample and fits the same model.
+    again, _ = cs.train(book, sample=6000, parts=2, models=tmp_path / "models", out=tmp_path / "o2")
+    assert json.loads((again / "bundle.json").read_text())["lapse"] == ours["lapse"]
+
+
+def test_training_bad_input_raises_the_engine_message(spark, tmp_path):
+    from pyspark.sql import functions as F
+
+    book = read_book(spark, ROOT / "data" / "sample")
+    broken = book["clients"].withColumn(
+        "annual_income",
+        F.when(F.col("client_id") == F.lit("C0000010"), F.lit("lots")).otherwise(F.col("annual_income")),
+    )
+    with pytest.raises(clientele.BadInput, match=r"annual_income") as bad:
+        cs.train(dict(book, clients=broken), parts=2, models=tmp_path / "m", out=tmp_path / "o")
+    assert "<clients table>" in str(bad.value) and "lots" in str(bad.value), str(bad.value)
+    assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
+    with pytest.raises(clientele.BadInput, match="not a Spark DataFrame"):
+        cs.train(dict(book, clients=pa.table({"client_id": ["C1"]})), models=tmp_path / "m")
+    with pytest.raises(clientele.BadInput, match="parts"):
+        cs.train(book, parts=0, models=tmp_path / "m")
+
+
 def test_training_on_a_sample_draws_it_by_seed(spark, tmp_path):
     book = read_book(spark, ROOT / "data" / "sample")
     tables = cs._sampled_tables(book, 8000, 42, None, None)

@@ -130,7 +130,14 @@ pub fn fit(
         snap,
         early: Early::Book(book),
     };
-    fit_input(config, input, &loaded.cleaning, cutoff_choice, opts, previous)
+    fit_input(
+        config,
+        input,
+        &loaded.cleaning,
+        cutoff_choice,
+        opts,
+        previous,
+    )
 }
 
 /// What fitting reads: every modelled client's snapshot at the cut-off, their
@@ -404,7 +411,12 @@ impl Snapshot {
     }
 }
 
-pub(super) fn snapshot(book: &Book, cutoff: Date, horizon: i32, data_end: Date) -> Result<Snapshot> {
+pub(super) fn snapshot(
+    book: &Book,
+    cutoff: Date,
+    horizon: i32,
+    data_end: Date,
+) -> Result<Snapshot> {
     let raw = features::compute(book, cutoff);
     let labels = features::lapse_labels(book, cutoff, horizon, data_end)?;
     Ok(Snapshot::of(raw, labels))

@@ -6,7 +6,9 @@ mod fit;
 pub mod parts;
 mod summary;
 
-pub use fit::{choose_cutoff, choose_cutoff_in, fit, DataSpan, FitOptions, Fitted, MIN_LEVEL_SHARE};
+pub use fit::{
+    choose_cutoff, choose_cutoff_in, fit, DataSpan, FitOptions, Fitted, MIN_LEVEL_SHARE,
+};
 pub use summary::summary;
 
 use crate::bundle::{self, Bundle, FileFingerprint};

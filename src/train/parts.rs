@@ -43,7 +43,9 @@ impl ClientSample {
     /// About `sample` of `clients` clients (all when `sample` is `None` or covers them).
     pub fn new(sample: Option<u64>, clients: u64, seed: u64) -> Self {
         let keep = sample.map_or(SAMPLE_SLOTS, |s| {
-            (SAMPLE_SLOTS * s).div_ceil(clients.max(1)).min(SAMPLE_SLOTS)
+            (SAMPLE_SLOTS * s)
+                .div_ceil(clients.max(1))
+                .min(SAMPLE_SLOTS)
         });
         ClientSample {
             keep,
@@ -278,7 +280,11 @@ pub fn part_rows(
         Column::new(
             SLOT.into(),
             rows.iter()
-                .map(|&i| book.client_ids.get(i).map_or(0, |id| sample.slot(id) as i32))
+                .map(|&i| {
+                    book.client_ids
+                        .get(i)
+                        .map_or(0, |id| sample.slot(id) as i32)
+                })
                 .collect::<Vec<i32>>(),
         ),
         Column::new(
@@ -291,7 +297,9 @@ pub fn part_rows(
     for (snap, active, label) in [(&now, ACTIVE, LABEL), (&early, EARLY_ACTIVE, EARLY_LABEL)] {
         columns.push(Column::new(
             active.into(),
-            rows.iter().map(|&i| snap.raw.active[i]).collect::<Vec<bool>>(),
+            rows.iter()
+                .map(|&i| snap.raw.active[i])
+                .collect::<Vec<bool>>(),
         ));
         columns.push(Column::new(
             label.into(),
@@ -488,7 +496,9 @@ fn column(rows: &DataFrame, name: &str, dtype: &DataType) -> Result<Column> {
         .map_err(|_| Error::InvalidParameter(format!("training rows: no column {name:?}")))?
         .cast(dtype)
         .map_err(|e| {
-            Error::InvalidParameter(format!("training rows: column {name:?} is not {dtype}: {e}"))
+            Error::InvalidParameter(format!(
+                "training rows: column {name:?} is not {dtype}: {e}"
+            ))
         })
 }
 
@@ -506,13 +516,19 @@ fn number_column(rows: &DataFrame, name: &str) -> Result<Vec<f64>> {
 fn int_column(rows: &DataFrame, name: &str) -> Result<Vec<i32>> {
     let col = column(rows, name, &DataType::Int32)?;
     let values = col.i32().map_err(|_| null_in(name))?;
-    values.iter().map(|v| v.ok_or_else(|| null_in(name))).collect()
+    values
+        .iter()
+        .map(|v| v.ok_or_else(|| null_in(name)))
+        .collect()
 }
 
 fn bool_column(rows: &DataFrame, name: &str) -> Result<Vec<bool>> {
     let col = column(rows, name, &DataType::Boolean)?;
     let values = col.bool().map_err(|_| null_in(name))?;
-    values.iter().map(|v| v.ok_or_else(|| null_in(name))).collect()
+    values
+        .iter()
+        .map(|v| v.ok_or_else(|| null_in(name)))
+        .collect()
 }
 
 fn text_column(rows: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
