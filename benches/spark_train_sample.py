@@ -1,4 +1,4 @@
-"""How large a client sample `clientele.spark.train` needs: trains on samples of a
+"""How large a sample of feature rows `clientele.spark.train` needs: trains on samples of a
 generated book in Spark (local[2]) and scores every client in force at the cut-off with
 each bundle and with the bundle trained on the whole book, against the generator's
 truth (did the client lapse in the horizon). Prints the AUC of each on the same clients.
