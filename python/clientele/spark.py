@@ -380,21 +380,27 @@ def _is_string_view(t) -> bool:
 def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, settings):
     """Labels every part in the executors; returns the labels-and-reports DataFrame,
     cached and computed (an executor's engine error is raised here as the engine's)."""
-    from pyspark import StorageLevel
     from pyspark.sql.pandas.types import from_arrow_schema
 
     schema = _labels_schema()
     # Executors may not see the driver's files: the bundle travels as its JSON text.
     model = (bundle._native.json(), os.fspath(bundle.path))
     labeller = _part_labeller(model, n_parts, as_of, settings, schema)
-    combined = keyed.groupBy(_PART).applyInArrow(labeller, from_arrow_schema(schema))
-    combined = combined.persist(StorageLevel.MEMORY_AND_DISK)
+    return _computed(keyed.groupBy(_PART).applyInArrow(labeller, from_arrow_schema(schema)))
+
+
+def _computed(per_part):
+    """Rows and reports of every part, cached and computed (an executor's engine error is
+    raised here as the engine's)."""
+    from pyspark import StorageLevel
+
+    per_part = per_part.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        combined.where(combined[_REPORT].isNotNull()).count()
+        per_part.where(per_part[_REPORT].isNotNull()).count()
     except Exception as e:  # noqa: BLE001 - an executor's error, translated below
-        combined.unpersist()
+        per_part.unpersist()
         raise _translated(e) from None
-    return combined
+    return per_part
 
 
 def _reports(combined):
@@ -610,7 +616,6 @@ def _part_rows(keyed, plan: bytes, seed: int, settings, ordered: bool):
     """Pass 2: every part's feature rows (with each client's order when the book has a
     clients table) and its data-quality report, cached and computed."""
     import pyarrow.compute as pc
-    from pyspark import StorageLevel
     from pyspark.sql.pandas.types import from_arrow_schema
 
     from ._native import train_rows_schema
@@ -648,14 +653,7 @@ def _part_rows(keyed, plan: bytes, seed: int, settings, ordered: bool):
         report += [pa.array([part], pa.int32()), pa.array([quality], pa.binary())]
         return pa.concat_tables([out, pa.Table.from_arrays(report, schema=schema)])
 
-    rows = keyed.groupBy(_PART).applyInArrow(rows_of, from_arrow_schema(schema))
-    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        rows.where(rows[_REPORT].isNotNull()).count()
-    except Exception as e:  # noqa: BLE001 - an executor's error, translated below
-        rows.unpersist()
-        raise _translated(e) from None
-    return rows
+    return _computed(keyed.groupBy(_PART).applyInArrow(rows_of, from_arrow_schema(schema)))
 
 
 def _spark_type(t):

@@ -450,7 +450,7 @@ impl NativeBundle {
         origin: Option<String>,
         extract_date: Option<String>,
     ) -> PyResult<Config> {
-        let mut config = match config {
+        let config = match config {
             Some(text) => parse_config(py, &text, origin)?,
             None => {
                 let mut c = self.located.bundle.config.clone();
@@ -458,10 +458,7 @@ impl NativeBundle {
                 c
             }
         };
-        if let Some(d) = extract_date {
-            config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
-        }
-        Ok(config)
+        with_extract_date(config, extract_date)
     }
 }
 
@@ -507,6 +504,14 @@ fn train(
 fn parse_config(py: Python<'_>, text: &str, origin: Option<String>) -> PyResult<Config> {
     let origin = PathBuf::from(origin.unwrap_or_else(|| "<config>".into()));
     engine(py, || Config::parse(text, &origin))
+}
+
+/// The config with its extract date set, when one is given.
+fn with_extract_date(mut config: Config, extract_date: Option<String>) -> PyResult<Config> {
+    if let Some(d) = extract_date {
+        config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
+    }
+    Ok(config)
 }
 
 fn parse_date(text: &str, name: &str) -> PyResult<Date> {

@@ -3,6 +3,7 @@
 //! on the sampled rows (`clientele::train::parts`). What crosses between them is JSON
 //! bytes (facts, plan, quality) and Arrow (the rows).
 
+use crate::with_extract_date;
 use crate::{bad_input, engine, frames_from, import_table, parse_config, parse_date, to_py};
 use crate::{ArrowStream, ClienteleError};
 use clientele::config::Config;
@@ -20,14 +21,11 @@ pub(crate) fn train_config(
     origin: Option<String>,
     extract_date: Option<String>,
 ) -> PyResult<Config> {
-    let mut config = match config {
+    let config = match config {
         Some(text) => parse_config(py, &text, origin)?,
         None => Config::default(),
     };
-    if let Some(d) = extract_date {
-        config.cleaning.extract_date = Some(parse_date(&d, "extract_date")?);
-    }
-    Ok(config)
+    with_extract_date(config, extract_date)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> PyResult<T> {

@@ -53,6 +53,14 @@ impl DataSpec {
     }
 
     /// The inputs no output may cover: the data directory and the config file.
+    /// The spec of tables held in memory (no data directory: nothing read from disk).
+    pub fn in_memory(config: &Config) -> Self {
+        DataSpec {
+            config: config.clone(),
+            data_dir: PathBuf::from("<tables in memory>"),
+        }
+    }
+
     pub fn protected(&self) -> Protected {
         let p = Protected::system().with("the data directory", &self.data_dir);
         match &self.config.origin {

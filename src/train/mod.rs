@@ -94,10 +94,7 @@ pub fn train_frames(
     frames: &crate::ingest::Frames,
     opts: &TrainOptions,
 ) -> Result<TrainOutcome> {
-    let spec = DataSpec {
-        config: config.clone(),
-        data_dir: PathBuf::from("<tables in memory>"),
-    };
+    let spec = DataSpec::in_memory(config);
     let settings = Settings::check(&spec, opts)?;
     let load_opts = crate::ingest::LoadOptions::from_config(config, true);
     let input = crate::ingest::Input::Frames(frames);
@@ -140,10 +137,7 @@ pub fn train_sampled(
     quality: &crate::ingest::QualityReport,
     opts: &TrainOptions,
 ) -> Result<TrainOutcome> {
-    let spec = DataSpec {
-        config: config.clone(),
-        data_dir: PathBuf::from("<tables in memory>"),
-    };
+    let spec = DataSpec::in_memory(config);
     let settings = Settings::check(&spec, opts)?;
     let quality_dir = opts.out_dir.join("train-data-quality");
     crate::ingest::spec::write_quality_report(
