@@ -161,6 +161,9 @@ impl ThresholdRule {
     }
 }
 
+/// Most quantile bins a numeric feature may be cut into.
+pub const MAX_BINS: usize = 20;
+
 /// Lapse model settings; `check` validates them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -169,6 +172,11 @@ pub struct LapseParams {
     pub folds: usize,
     /// L2 strengths tried (linfa's alpha = scikit-learn's 1/C).
     pub alphas: Vec<f64>,
+    /// Forms tried, each with every penalty: 0 is the linear form (each numeric feature
+    /// one standardised column), n cuts each numeric feature into up to n quantile bins
+    /// (a scorecard). Cross-validation keeps the form and penalty with the least
+    /// out-of-fold log loss; `[0]` fits the linear model only.
+    pub bins: Vec<usize>,
     pub threshold: ThresholdRule,
     /// Training clients sampled for cross-validation (all when fewer); the final model
     /// is fitted on every training client.
@@ -182,6 +190,7 @@ impl Default for LapseParams {
             test_share: 0.2,
             folds: 5,
             alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
+            bins: vec![0, 5, 10],
             threshold: ThresholdRule::BestF1,
             cv_sample: 50_000,
             max_iterations: 300,
@@ -205,6 +214,19 @@ impl LapseParams {
         }
         if self.alphas.is_empty() || self.alphas.iter().any(|a| !a.is_finite() || *a <= 0.0) {
             return bad("alphas must be a non-empty list of positive numbers".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if self.bins.is_empty()
+            || self
+                .bins
+                .iter()
+                .any(|&b| !(b == 0 || (2..=MAX_BINS).contains(&b)) || !seen.insert(b))
+        {
+            return bad(format!(
+                "bins must be a non-empty list of distinct numbers, each 0 (the linear form) \
+                 or 2 to {MAX_BINS} (quantile bins per numeric feature), got {:?}",
+                self.bins
+            ));
         }
         if self.cv_sample < 100 {
             return bad("cv_sample must be at least 100".into());

@@ -67,6 +67,7 @@ fn model_card(h: &mut String, b: &Bundle, s: &RunSummary) {
         "<h2 id=\"model\">Model card</h2><table>\
 <tr><th>model version</th><td>{}</td></tr><tr><th>trained</th><td>{}</td></tr>\
 <tr><th>training cut-off, horizon</th><td>{}, {} months</td></tr>\
+<tr><th>lapse model</th><td>logistic, {}; chosen by cross-validation</td></tr>\
 <tr><th>held-out ROC AUC</th><td>{:.3}</td></tr><tr><th>lift at 10%</th><td>{:.2}</td></tr>\
 <tr><th>training lapse rate</th><td>{}</td></tr><tr><th>segments</th><td>{} ({})</td></tr>\
 <tr><th>this run</th><td>{} clients; {} in force and scored; {} not in force (labelled, not scored); {} with imputed values</td></tr></table>",
@@ -74,6 +75,7 @@ fn model_card(h: &mut String, b: &Bundle, s: &RunSummary) {
         esc(&b.created_at),
         b.cutoff,
         b.horizon_months,
+        esc(&lapse_form(&b.lapse.form)),
         s.test_roc_auc,
         s.test_lift_at_10,
         pct(b.lapse.training_lapse_rate),
@@ -84,6 +86,19 @@ fn model_card(h: &mut String, b: &Bundle, s: &RunSummary) {
         s.not_scored,
         s.imputed_clients
     );
+}
+
+/// The lapse model's form for the model card.
+fn lapse_form(form: &crate::lapse::Form) -> String {
+    if form.is_linear() {
+        "linear in each feature".to_string()
+    } else {
+        format!(
+            "scorecard: {} numeric features cut into up to {} quantile bins",
+            form.binned.len(),
+            form.bins
+        )
+    }
 }
 
 fn drift_section(h: &mut String, drift: &DriftReport) {

@@ -83,12 +83,22 @@ fn book_params(clients: usize, seed: u64, end: clientele::Date) -> clientele_syn
         history_years: 5,
         income_factor: 1.0,
         lapse_shift: 0.0,
+        nonlinear_lapse: false,
     }
 }
 
 /// Writes a generated book of `clients` clients (CSV, no dirt, export 2026-09-30) to `dir`.
 pub fn synth_book(dir: &Path, clients: usize, seed: u64) {
     write_generated(dir, "2026-09-30", |end| book_params(clients, seed, end));
+}
+
+/// Writes a generated book whose lapse truth has a threshold and a U-shaped effect
+/// (`clientele_synth::NONLINEAR_LAPSE`): CSV, no dirt, export 2026-09-30.
+pub fn nonlinear_book(dir: &Path, clients: usize, seed: u64) {
+    write_generated(dir, "2026-09-30", |end| clientele_synth::BookParams {
+        nonlinear_lapse: true,
+        ..book_params(clients, seed, end)
+    });
 }
 
 /// The one published version under `models`, as (directory, parsed bundle.json).

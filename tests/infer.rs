@@ -282,7 +282,7 @@ fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
     write(
         t.path(),
         "other/bundle.json",
-        &bundle.replacen("\"format_version\": 1", "\"format_version\": 99", 1),
+        &bundle.replacen("\"format_version\": 2", "\"format_version\": 99", 1),
     );
     write(t.path(), "damaged/bundle.json", &bundle[..bundle.len() / 2]);
     let next = sample("/next-month");

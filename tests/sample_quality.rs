@@ -17,6 +17,7 @@ fn check_data_finds_exactly_the_injected_dirt() {
         history_years: 5,
         income_factor: 1.0,
         lapse_shift: 0.0,
+        nonlinear_lapse: false,
     };
     let book = generate(&params);
     let opts = WriteOptions {
@@ -120,6 +121,7 @@ fn generator_is_deterministic_whatever_the_thread_count() {
         history_years: 5,
         income_factor: 1.0,
         lapse_shift: 0.0,
+        nonlinear_lapse: false,
     };
     let write = |threads: usize| {
         let t = tempfile::tempdir().unwrap();

@@ -109,13 +109,39 @@ fn segments(b: &Bundle) -> Result<(), String> {
 
 fn lapse(b: &Bundle) -> Result<(), String> {
     let m = &b.lapse;
-    let n = b.features.n_columns();
-    if m.coefficients.len() != n || m.centres.len() != n {
+    let base = b.features.n_columns();
+    let n = m.form.width(base);
+    if m.coefficients.len() != n || m.centres.len() != n || m.columns.len() != n {
         return Err(format!(
-            "lapse has {} coefficients and {} centres for {n} model columns",
+            "lapse has {} columns, {} coefficients and {} centres for {n} model columns",
+            m.columns.len(),
             m.coefficients.len(),
             m.centres.len()
         ));
+    }
+    let mut last = None;
+    for bins in &m.form.binned {
+        if bins.column >= b.features.numeric.len() || last.is_some_and(|l| l >= bins.column) {
+            return Err(format!(
+                "lapse.form bins column {}, which is not a numeric feature in ascending order",
+                bins.column
+            ));
+        }
+        last = Some(bins.column);
+        if bins.ranges.len() != bins.width() || bins.shares.len() != bins.width() {
+            return Err(format!(
+                "lapse.form column {}: {} cuts need {} ranges and shares",
+                bins.column,
+                bins.cuts.len(),
+                bins.width()
+            ));
+        }
+        if bins.cuts.iter().any(|c| !c.is_finite()) || bins.cuts.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "lapse.form column {}: cuts must be finite and ascending",
+                bins.column
+            ));
+        }
     }
     for (name, values) in [
         ("lapse.coefficients", &m.coefficients),

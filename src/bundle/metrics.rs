@@ -27,6 +27,9 @@ pub struct TrainMetrics {
     pub lapse_rate: f64,
     pub class_imbalance: String,
     pub alpha: f64,
+    /// The lapse model's form in words ("linear", "10 quantile bins").
+    #[serde(default = "linear")]
+    pub lapse_form: String,
     pub cv: Vec<CvPoint>,
     pub cv_roc_auc: f64,
     pub threshold_rule: String,
@@ -39,4 +42,8 @@ pub struct TrainMetrics {
     pub k_reason: String,
     pub k_choice: Vec<KScore>,
     pub dropped_features: Vec<DroppedFeature>,
+}
+
+fn linear() -> String {
+    "linear".to_string()
 }

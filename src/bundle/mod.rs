@@ -19,8 +19,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// Bumped whenever the bundle's layout changes; loading refuses other versions.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the bundle's layout changes; loading refuses versions it cannot read.
+/// Format 2 added the lapse model's form (scorecard bins); a format 1 bundle is a linear
+/// model and still reads.
+pub const FORMAT_VERSION: u32 = 2;
+/// The formats this program reads.
+const READS_FORMATS: [u64; 2] = [1, 2];
 pub const BUNDLE_FILE: &str = "bundle.json";
 pub const METRICS_FILE: &str = "metrics.json";
 pub const NAMES_FILE: &str = "names.toml";
@@ -258,9 +262,9 @@ impl Bundle {
         let format = value
             .get("format_version")
             .and_then(serde_json::Value::as_u64);
-        if format != Some(u64::from(FORMAT_VERSION)) {
+        if !format.is_some_and(|f| READS_FORMATS.contains(&f)) {
             return Err(bad(format!(
-                "format version {} but this program reads format {FORMAT_VERSION}: retrain the \
+                "format version {} but this program reads formats 1 to {FORMAT_VERSION}: retrain the \
                  model with this version of clientele, or use the clientele release that wrote it",
                 format.map_or_else(|| "missing".to_string(), |f| f.to_string())
             )));

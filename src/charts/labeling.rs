@@ -36,6 +36,10 @@ pub fn draw_all(
     if let Some(m) = &s.migration {
         out.push(migration(m, s.min_report_count, dir)?);
     }
+    if !b.lapse.form.is_linear() {
+        // What the reasons of a scorecard model mean: the points of every bin.
+        out.push(super::training::scorecard(b, dir)?);
+    }
     Ok(out)
 }
 

@@ -1,5 +1,6 @@
 //! Charts of a training run: the choice of k, segment sizes and lapse rates, the profile
-//! heatmap, ROC, calibration, cumulative gains and the odds ratios.
+//! heatmap, ROC, calibration, cumulative gains, the odds ratios and (for a binned lapse
+//! model) the scorecard.
 
 use super::{
     centre, exact, segment_colour, short, slot_label, slots, text, z_colour, ChartFiles, BLUE,
@@ -27,6 +28,9 @@ pub fn draw_all(b: &Bundle, dir: &Path) -> Result<Vec<ChartFiles>> {
     out.push(calibration(b, dir)?);
     out.push(gains(b, dir)?);
     out.push(odds_ratios(b, dir)?);
+    if !b.lapse.form.is_linear() {
+        out.push(scorecard(b, dir)?);
+    }
     Ok(out)
 }
 
@@ -391,6 +395,81 @@ pub fn odds_ratios(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     5,
                     colour.filled(),
                 )))?;
+            }
+        }
+    ))
+}
+
+/// Most features the scorecard chart shows (those whose points range most).
+const SCORECARD_FEATURES: usize = 12;
+
+/// Scorecard of a binned lapse model: one panel per numeric feature (the 12 whose points
+/// range most), one bar per bin, on a shared scale so that panels compare.
+pub fn scorecard(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+    let mut panels: Vec<(String, Vec<String>, Vec<f64>)> = b
+        .lapse
+        .form
+        .binned
+        .iter()
+        .filter_map(|bins| {
+            let f = b.features.numeric.get(bins.column)?;
+            let points = b.lapse.bin_points(bins.column)?;
+            let words = (0..bins.width())
+                .map(|i| crate::lapse::bin_words(f, bins, i))
+                .collect();
+            Some((f.name.replace('_', " "), words, points))
+        })
+        .collect();
+    let range = |p: &[f64]| p.iter().copied().fold(0.0, f64::max);
+    panels.sort_by(|a, b| range(&b.2).total_cmp(&range(&a.2)).then(a.0.cmp(&b.0)));
+    panels.truncate(SCORECARD_FEATURES);
+    let top = panels.iter().map(|p| range(&p.2)).fold(1.0, f64::max);
+    let cols = 3;
+    let rows = panels.len().div_ceil(cols).max(1);
+    Ok(chart!(
+        dir,
+        "scorecard",
+        "Scorecard",
+        (1350, 90 + 260 * rows as u32),
+        |root| {
+            let areas = root
+                .titled(
+                    &format!(
+                        "Scorecard: lapse points per bin ({} points double the odds of lapse)",
+                        crate::lapse::POINTS_TO_DOUBLE
+                    ),
+                    text(22),
+                )?
+                .split_evenly((rows, cols));
+            for (area, (name, words, points)) in areas.iter().zip(&panels) {
+                let n = points.len();
+                let mut c = ChartBuilder::on(area)
+                    .caption(name.as_str(), text(17))
+                    .margin(10)
+                    .x_label_area_size(28)
+                    .y_label_area_size(120)
+                    .build_cartesian_2d(0.0..top * 1.3, slots(n))?;
+                c.configure_mesh()
+                    .light_line_style(GRID)
+                    .disable_y_mesh()
+                    .x_labels(4)
+                    .x_label_formatter(&|v| format!("{v:.0}"))
+                    .y_labels(n)
+                    .y_label_formatter(&|v| slot_label(words, v))
+                    .label_style(text(12))
+                    .draw()?;
+                for (i, &p) in points.iter().enumerate() {
+                    let colour = RGBColor(202, 0, 32).mix(0.25 + 0.75 * p / top);
+                    c.draw_series(std::iter::once(Rectangle::new(
+                        [(0.0, exact(i)), (p, exact(i + 1))],
+                        colour.filled(),
+                    )))?;
+                    c.draw_series(std::iter::once(Text::new(
+                        format!("{p:.0}"),
+                        (p + top * 0.02, centre(i)),
+                        text(12).pos(Pos::new(HPos::Left, VPos::Center)),
+                    )))?;
+                }
             }
         }
     ))

@@ -269,12 +269,22 @@ impl Reason {
                 };
                 let v = c.model_numeric(j);
                 let shown = if v.is_nan() { f.median } else { v };
+                let missing = if v.is_nan() { ", missing" } else { "" };
+                if let Some(bins) = b.lapse.form.binned_column(j) {
+                    // A scorecard model explains a client by the bin it falls in.
+                    let bin = bins.bin_of(f.standardise(shown));
+                    return format!(
+                        "{}: {}{missing} (typical {})",
+                        f.name.replace('_', " "),
+                        crate::lapse::bin_words(f, bins, bin),
+                        number(f.median)
+                    );
+                }
                 let direction = if f.standardise(shown) >= 0.0 {
                     "high"
                 } else {
                     "low"
                 };
-                let missing = if v.is_nan() { ", missing" } else { "" };
                 format!(
                     "{} {direction} ({}{missing}; typical {})",
                     f.name.replace('_', " "),

@@ -6,14 +6,17 @@
 //! calibrated to the book's real lapse rate; the imbalance is handled at the decision
 //! threshold instead (best F1, or a call-list share), chosen on out-of-fold predictions.
 
+mod form;
 mod linalg;
 pub mod metrics;
 
 use crate::params::Checked;
 pub use crate::params::{LapseParams, ThresholdRule};
+pub use form::{bin_words, BinnedColumn, Form};
 pub use metrics::Metrics;
 
 use crate::error::{Error, Result};
+use crate::features::NumericFeature;
 use crate::vocab::RiskBand;
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
@@ -24,9 +27,17 @@ use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Scorecard points that double the odds of lapse (the usual "points to double the
+/// odds" scaling of insurance scorecards).
+pub const POINTS_TO_DOUBLE: f64 = 20.0;
+
 /// The solver stops when the gradient of the summed log loss is below this times the
 /// number of clients (a mean-gradient criterion, independent of the data size).
 const GRADIENT_TOLERANCE_PER_CLIENT: f64 = 1e-5;
+/// The same for cross-validation fits, which only rank forms and penalties by their
+/// out-of-fold log loss: beyond this the fits move predictions by far less than the
+/// differences they rank, and a binned form took three times the iterations.
+const CV_GRADIENT_TOLERANCE_PER_CLIENT: f64 = 1e-4;
 
 /// Odds ratio of one model column per unit (per standard deviation for numerics, per
 /// membership for one-hot columns), with a 95% interval from the penalised Hessian.
@@ -40,9 +51,26 @@ pub struct OddsRatio {
     pub high: f64,
 }
 
-/// Mean out-of-fold log loss and AUC of one penalty.
+impl OddsRatio {
+    /// The odds ratio of a coefficient with its 95% interval.
+    fn of(feature: String, coefficient: f64, std_error: f64) -> Self {
+        OddsRatio {
+            feature,
+            coefficient,
+            std_error,
+            odds_ratio: coefficient.exp(),
+            low: (coefficient - 1.96 * std_error).exp(),
+            high: (coefficient + 1.96 * std_error).exp(),
+        }
+    }
+}
+
+/// Mean out-of-fold log loss and AUC of one form and penalty.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CvPoint {
+    /// Quantile bins per numeric feature (`Form::bins`); 0 for the linear form.
+    #[serde(default)]
+    pub bins: usize,
     pub alpha: f64,
     pub log_loss: f64,
     pub roc_auc: f64,
@@ -69,12 +97,18 @@ impl RiskBands {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LapseModel {
+    /// How the model reads the model matrix (linear, or numerics cut into bins);
+    /// bundles from before binning are linear.
+    #[serde(default)]
+    pub form: Form,
+    /// The lapse model's own columns: the model matrix's, each binned one as one column
+    /// per bin.
     pub columns: Vec<String>,
-    /// Lapse log-odds per model column (oriented: positive = more lapse).
+    /// Lapse log-odds per column of `columns` (oriented: positive = more lapse).
     pub coefficients: Vec<f64>,
     pub intercept: f64,
     pub alpha: f64,
-    /// Training mean of each column; reason codes are contributions against it.
+    /// Training mean of each of `columns`; reason codes are contributions against it.
     pub centres: Vec<f64>,
     pub threshold_rule: ThresholdRule,
     pub threshold: f64,
@@ -98,27 +132,38 @@ fn sigmoid(z: f64) -> f64 {
 impl LapseModel {
     /// Lapse probability of one model-matrix row.
     pub fn probability(&self, row: ArrayView1<f64>) -> f64 {
-        let z: f64 = self.intercept
-            + row
-                .iter()
-                .zip(&self.coefficients)
-                .map(|(x, w)| x * w)
-                .sum::<f64>();
-        sigmoid(z)
+        sigmoid(self.form.log_odds(row, &self.coefficients, self.intercept))
     }
 
     pub fn probabilities(&self, x: ArrayView2<f64>) -> Vec<f64> {
         x.axis_iter(Axis(0)).map(|r| self.probability(r)).collect()
     }
 
-    /// Contribution of each column to this row's log-odds against the average client;
-    /// they add up exactly to the row's log-odds minus the average client's.
+    /// The coefficients of a binned model-matrix column's bins, lowest bin first.
+    pub fn bin_coefficients(&self, column: usize) -> Option<&[f64]> {
+        let bins = self.form.binned_column(column)?;
+        let start = self.form.width(column);
+        self.coefficients.get(start..start + bins.width())
+    }
+
+    /// Scorecard points of each bin of a binned column: `POINTS_TO_DOUBLE` points double
+    /// the odds of lapse, and the feature's lowest-risk bin scores 0.
+    pub fn bin_points(&self, column: usize) -> Option<Vec<f64>> {
+        let w = self.bin_coefficients(column)?;
+        let low = w.iter().copied().fold(f64::INFINITY, f64::min);
+        Some(
+            w.iter()
+                .map(|c| (c - low) * POINTS_TO_DOUBLE / std::f64::consts::LN_2)
+                .collect(),
+        )
+    }
+
+    /// Contribution of each model-matrix column (a binned one: of its bins together) to
+    /// this row's log-odds against the average client; they add up exactly to the row's
+    /// log-odds minus the average client's.
     pub fn contributions(&self, row: ArrayView1<f64>) -> Vec<f64> {
-        row.iter()
-            .zip(&self.coefficients)
-            .zip(&self.centres)
-            .map(|((x, w), c)| w * (x - c))
-            .collect()
+        self.form
+            .contributions(row, &self.coefficients, &self.centres)
     }
 }
 
@@ -140,7 +185,7 @@ fn fit_once(
     x: ArrayView2<f64>,
     y: &[bool],
     alpha: f64,
-    max_iterations: u64,
+    (max_iterations, tolerance_per_client): (u64, f64),
     start: Option<(&[f64], f64)>,
 ) -> Result<(Vec<f64>, f64)> {
     let targets = Array1::from(y.to_vec());
@@ -154,7 +199,7 @@ fn fit_once(
     let mut params = LogisticRegression::default()
         .alpha(alpha)
         .max_iterations(max_iterations)
-        .gradient_tolerance(GRADIENT_TOLERANCE_PER_CLIENT * x.nrows() as f64);
+        .gradient_tolerance(tolerance_per_client * x.nrows() as f64);
     if let Some((w, b)) = start {
         let init: Array1<f64> = w
             .iter()
@@ -222,52 +267,61 @@ pub fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize> {
     out
 }
 
-/// Fits the lapse model on the training part `x`, `y`.
+/// Fits the lapse model on the training part `x`, `y`; `numeric` are the fitted numeric
+/// features, the first columns of `x` (the ones that may be binned; empty: none).
 ///
 /// # Errors
 /// A single class, too few clients per fold, or a failed fit.
-pub fn fit(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    columns: &[String],
+pub fn fit<'a>(
+    x: ArrayView2<'a, f64>,
+    y: &'a [bool],
+    columns: &'a [String],
+    numeric: &'a [NumericFeature],
     params: &Checked<LapseParams>,
     seed: u64,
 ) -> Result<LapseModel> {
-    fit_alongside(x, y, columns, params, seed, &|| {}, |_| ()).map(|(model, ())| model)
+    let data = TrainingPart {
+        x,
+        y,
+        columns,
+        numeric,
+    };
+    fit_alongside(&data, params, seed, &|| {}, |_, _| ()).map(|(model, ())| model)
+}
+
+/// The training part a lapse model is fitted on.
+#[derive(Clone, Copy)]
+pub struct TrainingPart<'a> {
+    /// Model matrix of the training clients.
+    pub x: ArrayView2<'a, f64>,
+    /// Lapsed or not.
+    pub y: &'a [bool],
+    /// Model-matrix column names.
+    pub columns: &'a [String],
+    /// The fitted numeric features, the first columns of `x`.
+    pub numeric: &'a [NumericFeature],
 }
 
 /// Number of `step` calls `fit_alongside` makes: one per CV fit, one for the final fit.
 pub fn progress_steps(params: &LapseParams) -> u64 {
-    (params.alphas.len() * params.folds + 1) as u64
+    (params.bins.len() * params.alphas.len() * params.folds + 1) as u64
 }
 
 /// `fit`, calling `step` after every cross-validation fit and the final fit, and running
-/// `alongside(alpha)` on another thread as soon as the penalty is chosen, while the final
-/// fit (single-threaded in linfa) runs: e.g. the out-of-time check, which needs only the
-/// penalty.
+/// `alongside(form, alpha)` on another thread as soon as the form and penalty are chosen,
+/// while the final fit (single-threaded in linfa) runs: e.g. the out-of-time check, which
+/// needs only those.
 ///
 /// # Errors
 /// As `fit`.
 pub fn fit_alongside<T: Send>(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    columns: &[String],
+    data: &TrainingPart,
     params: &Checked<LapseParams>,
     seed: u64,
     step: &(dyn Fn() + Sync),
-    alongside: impl FnOnce(f64) -> T + Send,
+    alongside: impl FnOnce(usize, f64) -> T + Send,
 ) -> Result<(LapseModel, T)> {
-    let (mut model, other) = fit_point(x, y, columns, params, seed, step, alongside)?;
-    model.odds_ratios = crate::progress::timed("odds ratio intervals", || {
-        odds_ratios(
-            x,
-            &model.coefficients,
-            model.intercept,
-            model.alpha,
-            columns,
-        )
-    })?;
-    Ok((model, other))
+    fit_point(data, params, seed, step, alongside, Intervals::Yes)
 }
 
 /// `fit` without the odds ratios and their intervals (left empty): for a model that is
@@ -277,25 +331,66 @@ pub fn fit_alongside<T: Send>(
 /// # Errors
 /// As `fit`.
 pub fn fit_without_intervals(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    columns: &[String],
+    data: &TrainingPart,
     params: &Checked<LapseParams>,
     seed: u64,
 ) -> Result<LapseModel> {
-    fit_point(x, y, columns, params, seed, &|| {}, |_| ()).map(|(model, ())| model)
+    fit_point(data, params, seed, &|| {}, |_, _| (), Intervals::No).map(|(model, ())| model)
 }
 
-/// The penalty, the coefficients and the thresholds; no odds ratios.
+/// Whether the odds ratios' intervals are computed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Intervals {
+    Yes,
+    No,
+}
+
+/// One form the cross-validation tries, with its columns.
+struct Candidate {
+    form: Form,
+    columns: Vec<String>,
+}
+
+/// The forms of `params.bins` over the training part. A binned form that bins nothing
+/// (no numeric column has enough distinct values) is the linear form again: `None`.
+fn candidates(data: &TrainingPart, params: &LapseParams) -> Vec<Option<Candidate>> {
+    // Linear first: the binned forms' paths start from its fits.
+    let mut order = params.bins.clone();
+    order.sort_unstable();
+    order
+        .into_iter()
+        .map(|bins| {
+            let form = if bins == 0 {
+                Form::linear()
+            } else {
+                let form = Form::quantile(data.x, data.numeric.len(), bins);
+                if form.is_linear() {
+                    return None;
+                }
+                form
+            };
+            let columns = form.columns(data.columns, |j, i| {
+                match (data.numeric.get(j), form.binned_column(j)) {
+                    (Some(f), Some(b)) => format!("{}: {}", f.name, form::bin_words(f, b, i)),
+                    _ => data.columns.get(j).cloned().unwrap_or_default(),
+                }
+            });
+            Some(Candidate { form, columns })
+        })
+        .collect()
+}
+
+/// The form, the penalty, the coefficients and the thresholds; the odds ratios when
+/// `intervals` says so.
 fn fit_point<T: Send>(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    columns: &[String],
+    data: &TrainingPart,
     params: &Checked<LapseParams>,
     seed: u64,
     step: &(dyn Fn() + Sync),
-    alongside: impl FnOnce(f64) -> T + Send,
+    alongside: impl FnOnce(usize, f64) -> T + Send,
+    intervals: Intervals,
 ) -> Result<(LapseModel, T)> {
+    let (x, y) = (data.x, data.y);
     let lapsed = y.iter().filter(|&&v| v).count();
     let stayed = y.len() - lapsed;
     if lapsed.min(stayed) < params.folds {
@@ -308,37 +403,103 @@ fn fit_point<T: Send>(
     let cv_rows = cv_sample(y, params.cv_sample, seed);
     let xcv = x.select(Axis(0), &cv_rows);
     let ycv: Vec<bool> = cv_rows.iter().map(|&i| y[i]).collect();
-    let fits = crate::progress::timed("lapse cross-validation", || {
-        fold_fits(xcv.view(), &ycv, params, seed, step)
-    })?;
-    let choice = choose_alpha(&fits, &ycv, params)?;
-    let (alpha, oof, cv) = (choice.alpha, choice.oof, choice.cv);
-    // The final fit on every training client starts from the mean of the chosen
-    // penalty's fold fits: same optimum, far fewer iterations on large books.
-    let (w0, b0) = mean_fit(
-        &fits[choice.index * params.folds..][..params.folds],
-        x.ncols(),
-    );
+    let mut cv = Vec::new();
+    // (candidate, its choice, the mean of the chosen penalty's fold fits)
+    let mut best: Option<(Candidate, AlphaChoice, (Vec<f64>, f64))> = None;
+    // The linear form's fits at the strongest penalty, per fold: binned forms start there.
+    let mut linear_starts: Option<Vec<(Vec<f64>, f64)>> = None;
+    for candidate in candidates(data, params) {
+        let Some(candidate) = candidate else {
+            (0..params.alphas.len() * params.folds).for_each(|_| step());
+            continue;
+        };
+        let xc = candidate.form.expand(xcv.view());
+        let starts = linear_starts.as_ref().map(|fits| {
+            fits.iter()
+                .map(|(w, b)| candidate.form.start_from_linear(xcv.view(), w, *b))
+                .collect()
+        });
+        let choice = crate::progress::timed("lapse cross-validation", || {
+            cross_validate(
+                xc.view(),
+                &ycv,
+                params,
+                (seed, candidate.form.bins),
+                starts,
+                step,
+            )
+        })?;
+        if candidate.form.is_linear() {
+            linear_starts = Some(choice.strongest.clone());
+        }
+        cv.extend(choice.cv.iter().cloned());
+        let better = best
+            .as_ref()
+            .is_none_or(|(_, b, _)| choice.log_loss < b.log_loss);
+        if better {
+            // The final fit on every training client starts from the mean of the chosen
+            // penalty's fold fits: same optimum, far fewer iterations on large books.
+            let start = mean_fit(&choice.fits, xc.ncols());
+            best = Some((candidate, choice, start));
+        }
+    }
+    let (chosen, choice, (w0, b0)) =
+        best.ok_or_else(|| Error::Runtime("no form of the lapse model was tried".into()))?;
+    let (alpha, oof) = (choice.alpha, choice.oof);
+    drop(xcv);
+    let xf: CowArray<f64, Ix2> = if chosen.form.is_linear() {
+        CowArray::from(x)
+    } else {
+        CowArray::from(chosen.form.expand(x))
+    };
+    let bins = chosen.form.bins;
     let (fitted, other) = rayon::join(
         || {
             crate::progress::timed("lapse final fit", || {
-                fit_once(x, y, alpha, params.max_iterations, Some((&w0, b0)))
+                fit_once(
+                    xf.view(),
+                    y,
+                    alpha,
+                    (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT),
+                    Some((&w0, b0)),
+                )
             })
         },
-        || crate::progress::timed("beside the final fit", || alongside(alpha)),
+        || crate::progress::timed("beside the final fit", || alongside(bins, alpha)),
     );
-    let (coefficients, intercept) = fitted?;
+    let (fitted_w, fitted_b) = fitted?;
     step();
+    let scales = chosen.form.column_scales(x.ncols());
+    let (coefficients, intercept) = chosen.form.to_indicators(x.ncols(), &fitted_w, fitted_b);
     let threshold = match params.threshold {
         ThresholdRule::BestF1 => metrics::best_f1_threshold(&oof, &ycv),
         ThresholdRule::TopShare(s) => metrics::top_share_threshold(&oof, s),
     };
     let training_lapse_rate = lapsed as f64 / y.len() as f64;
-    let centres: Vec<f64> = x
+    // Means and intervals of bin columns back on the 0/1 indicator scale.
+    let centres: Vec<f64> = xf
         .mean_axis(Axis(0))
-        .map_or_else(|| vec![0.0; x.ncols()], |m| m.to_vec());
+        .map_or_else(|| vec![0.0; xf.ncols()], |m| m.to_vec())
+        .into_iter()
+        .zip(&scales)
+        .map(|(m, scale)| scale.map_or(m, |(p, sd)| m * sd + p))
+        .collect();
+    let odds_ratios = match intervals {
+        Intervals::Yes => crate::progress::timed("odds ratio intervals", || {
+            odds_ratios(xf.view(), &fitted_w, fitted_b, alpha, &chosen.columns)
+        })?
+        .into_iter()
+        .zip(&scales)
+        .map(|(o, scale)| match scale {
+            Some((_, sd)) => OddsRatio::of(o.feature, o.coefficient / sd, o.std_error / sd),
+            None => o,
+        })
+        .collect(),
+        Intervals::No => Vec::new(),
+    };
     let model = LapseModel {
-        columns: columns.to_vec(),
+        form: chosen.form,
+        columns: chosen.columns,
         coefficients,
         intercept,
         alpha,
@@ -352,7 +513,7 @@ fn fit_point<T: Send>(
         },
         training_lapse_rate,
         cv,
-        odds_ratios: Vec::new(),
+        odds_ratios,
     };
     Ok((model, other))
 }
@@ -367,118 +528,149 @@ fn cv_sample(y: &[bool], max: usize, seed: u64) -> Vec<usize> {
     }
 }
 
-/// One cross-validation fit: the held-out fold's rows and predictions, and the weights.
+/// One cross-validation fit: the held-out fold's predictions, and the weights.
 struct FoldFit {
-    test_rows: Vec<usize>,
     predictions: Vec<f64>,
     weights: Vec<f64>,
     intercept: f64,
 }
 
-/// Every (penalty, fold) fit, penalty-major. Folds run in parallel; within a fold the
-/// penalties are fitted from the strongest to the weakest, each starting from the
-/// previous solution (a regularisation path: the optimum moves little between
-/// neighbouring penalties, so each fit takes a fraction of the iterations of a cold
-/// start). Each fold's path is fixed, so results do not depend on threads.
-fn fold_fits(
+/// One fold's training and held-out rows.
+struct Fold {
+    test_rows: Vec<usize>,
+    x_train: Array2<f64>,
+    y_train: Vec<bool>,
+    x_test: Array2<f64>,
+}
+
+/// A penalty path stops once a weaker penalty lowers the out-of-fold log loss by less
+/// than this share: weaker penalties then change little but cost the most iterations.
+const PATH_TOLERANCE: f64 = 1e-4;
+
+/// The penalty a form's cross-validation chose.
+struct AlphaChoice {
+    alpha: f64,
+    log_loss: f64,
+    /// Its out-of-fold predictions (thresholds are chosen on them).
+    oof: Vec<f64>,
+    /// Its fold fits (the final fit starts from their mean).
+    fits: Vec<FoldFit>,
+    /// Every penalty tried, strongest first.
+    cv: Vec<CvPoint>,
+    /// Each fold's fit at the strongest penalty (where other forms' paths start).
+    strongest: Vec<(Vec<f64>, f64)>,
+}
+
+/// Cross-validates one form: the penalties from the strongest to the weakest, every fold
+/// warm-started from its fit at the penalty before (a regularisation path: the optimum
+/// moves little between neighbouring penalties, so each fit takes a fraction of the
+/// iterations of a cold start). Folds run in parallel; the path stops when a penalty
+/// gains less than `PATH_TOLERANCE` in out-of-fold log loss. Each fold's path is fixed,
+/// so results do not depend on threads.
+fn cross_validate(
     x: ArrayView2<f64>,
     y: &[bool],
     params: &LapseParams,
-    seed: u64,
+    (seed, bins): (u64, usize),
+    first_starts: Option<Vec<(Vec<f64>, f64)>>,
     step: &(dyn Fn() + Sync),
-) -> Result<Vec<FoldFit>> {
-    let folds = stratified_folds(y, params.folds, seed ^ 0xF0);
-    let mut path: Vec<usize> = (0..params.alphas.len()).collect();
-    path.sort_by(|&a, &b| params.alphas[b].total_cmp(&params.alphas[a]));
-    let per_fold: Vec<Vec<(usize, FoldFit)>> = (0..params.folds)
-        .into_par_iter()
+) -> Result<AlphaChoice> {
+    let fold_of = stratified_folds(y, params.folds, seed ^ 0xF0);
+    let folds: Vec<Fold> = (0..params.folds)
         .map(|f| {
-            let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| folds[i] != f);
-            let ytr: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-            let xtr = column_major(x.select(Axis(0), &tr).view()).into_owned();
-            let xte = x.select(Axis(0), &te);
-            let mut fits = Vec::with_capacity(path.len());
-            // The strongest penalty starts from the intercept-only model.
-            let rate = ytr.iter().filter(|&&v| v).count() as f64 / ytr.len().max(1) as f64;
-            let rate = rate.clamp(1e-6, 1.0 - 1e-6);
-            let mut start = (vec![0.0; x.ncols()], (rate / (1.0 - rate)).ln());
-            for &a in &path {
+            let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
+            Fold {
+                x_train: column_major(x.select(Axis(0), &tr).view()).into_owned(),
+                y_train: tr.iter().map(|&i| y[i]).collect(),
+                x_test: x.select(Axis(0), &te),
+                test_rows: te,
+            }
+        })
+        .collect();
+    let mut path: Vec<f64> = params.alphas.clone();
+    path.sort_by(|a, b| b.total_cmp(a));
+    // The strongest penalty starts where it is told, else from the intercept-only model.
+    let mut starts: Vec<(Vec<f64>, f64)> = first_starts
+        .filter(|s| s.len() == folds.len())
+        .unwrap_or_else(|| {
+            folds
+                .iter()
+                .map(|f| {
+                    let rate = f.y_train.iter().filter(|&&v| v).count() as f64
+                        / f.y_train.len().max(1) as f64;
+                    let rate = rate.clamp(1e-6, 1.0 - 1e-6);
+                    (vec![0.0; x.ncols()], (rate / (1.0 - rate)).ln())
+                })
+                .collect()
+        });
+    let mut cv = Vec::new();
+    let mut strongest = Vec::new();
+    let mut best: Option<AlphaChoice> = None;
+    for (tried, &alpha) in path.iter().enumerate() {
+        let fits: Vec<FoldFit> = folds
+            .par_iter()
+            .zip(&starts)
+            .map(|(fold, start)| {
                 let warm = Some((start.0.as_slice(), start.1));
                 let (w, b) = fit_once(
-                    xtr.view(),
-                    &ytr,
-                    params.alphas[a],
-                    params.max_iterations,
+                    fold.x_train.view(),
+                    &fold.y_train,
+                    alpha,
+                    (params.max_iterations, CV_GRADIENT_TOLERANCE_PER_CLIENT),
                     warm,
                 )?;
-                let predictions = predict(xte.view(), &w, b);
                 step();
-                start = (w.clone(), b);
-                fits.push((
-                    a,
-                    FoldFit {
-                        test_rows: te.clone(),
-                        predictions,
-                        weights: w,
-                        intercept: b,
-                    },
-                ));
-            }
-            Ok(fits)
-        })
-        .collect::<Result<_>>()?;
-    // Back to penalty-major order.
-    let mut slots: Vec<Option<FoldFit>> = (0..params.alphas.len() * params.folds)
-        .map(|_| None)
-        .collect();
-    for (f, fits) in per_fold.into_iter().enumerate() {
-        for (a, fit) in fits {
-            slots[a * params.folds + f] = Some(fit);
-        }
-    }
-    Ok(slots.into_iter().flatten().collect())
-}
-
-/// The penalty with the least out-of-fold log-loss.
-struct AlphaChoice {
-    alpha: f64,
-    /// Its position in `LapseParams::alphas`.
-    index: usize,
-    /// Its out-of-fold predictions (thresholds are chosen on them).
-    oof: Vec<f64>,
-    cv: Vec<CvPoint>,
-}
-
-fn choose_alpha(fits: &[FoldFit], y: &[bool], params: &LapseParams) -> Result<AlphaChoice> {
-    let mut cv: Vec<CvPoint> = Vec::new();
-    let mut best: Option<(usize, Vec<f64>)> = None;
-    for (a, &alpha) in params.alphas.iter().enumerate() {
+                Ok(FoldFit {
+                    predictions: predict(fold.x_test.view(), &w, b),
+                    weights: w,
+                    intercept: b,
+                })
+            })
+            .collect::<Result<_>>()?;
         let mut oof = vec![0.0; y.len()];
-        for fit in &fits[a * params.folds..(a + 1) * params.folds] {
-            for (&i, &pi) in fit.test_rows.iter().zip(&fit.predictions) {
-                oof[i] = pi;
+        for (fold, fit) in folds.iter().zip(&fits) {
+            for (&i, &p) in fold.test_rows.iter().zip(&fit.predictions) {
+                oof[i] = p;
             }
         }
         let point = CvPoint {
+            bins,
             alpha,
             log_loss: metrics::log_loss(&oof, y),
             roc_auc: metrics::roc_auc(&oof, y),
         };
-        if best
-            .as_ref()
-            .is_none_or(|&(b, _)| point.log_loss < cv[b].log_loss)
-        {
-            best = Some((a, oof));
+        starts = fits
+            .iter()
+            .map(|f| (f.weights.clone(), f.intercept))
+            .collect();
+        if tried == 0 {
+            strongest.clone_from(&starts);
         }
-        cv.push(point);
+        cv.push(point.clone());
+        let gain = best.as_ref().map_or(f64::INFINITY, |b| {
+            (b.log_loss - point.log_loss) / b.log_loss
+        });
+        if gain > 0.0 {
+            best = Some(AlphaChoice {
+                alpha,
+                log_loss: point.log_loss,
+                oof,
+                fits,
+                cv: Vec::new(),
+                strongest: Vec::new(),
+            });
+        }
+        if gain < PATH_TOLERANCE {
+            // The penalties left are not fitted: keep the progress count true.
+            let left = (path.len() - tried - 1) * params.folds;
+            (0..left).for_each(|_| step());
+            break;
+        }
     }
-    let (index, oof) = best.ok_or_else(|| Error::Runtime("no penalty was tried".into()))?;
-    Ok(AlphaChoice {
-        alpha: params.alphas[index],
-        index,
-        oof,
-        cv,
-    })
+    let mut choice = best.ok_or_else(|| Error::Runtime("no penalty was tried".into()))?;
+    choice.cv = cv;
+    choice.strongest = strongest;
+    Ok(choice)
 }
 
 /// The mean of some fits' weights and intercepts.
@@ -541,15 +733,7 @@ fn odds_ratios(
         .zip(w)
         .enumerate()
         .map(|(j, (name, &coef))| {
-            let se = cov_diag[j + 1].max(0.0).sqrt();
-            OddsRatio {
-                feature: name.clone(),
-                coefficient: coef,
-                std_error: se,
-                odds_ratio: coef.exp(),
-                low: (coef - 1.96 * se).exp(),
-                high: (coef + 1.96 * se).exp(),
-            }
+            OddsRatio::of(name.clone(), coef, cov_diag[j + 1].max(0.0).sqrt())
         })
         .collect())
 }
@@ -583,7 +767,7 @@ mod tests {
         }
         .check()
         .unwrap();
-        let f = fit(x.view(), &y, &cols, &params, 9).unwrap();
+        let f = fit(x.view(), &y, &cols, &[], &params, 9).unwrap();
         let m = &f;
         assert!(
             (m.coefficients[0] - 1.2).abs() < 0.25,
@@ -600,7 +784,7 @@ mod tests {
         );
         // Flipping the labels flips the model: orientation does not depend on class sizes.
         let flipped: Vec<bool> = y.iter().map(|v| !v).collect();
-        let g = fit(x.view(), &flipped, &cols, &params, 9).unwrap();
+        let g = fit(x.view(), &flipped, &cols, &[], &params, 9).unwrap();
         assert!((g.coefficients[0] + m.coefficients[0]).abs() < 0.05);
         // Contributions add up to the log-odds difference against the average client.
         let row = x.row(5);
@@ -614,6 +798,64 @@ mod tests {
     }
 
     #[test]
+    fn cross_validation_bins_a_threshold_and_keeps_a_slope_linear() {
+        use rand::Rng;
+        let mut rng = Xoshiro256Plus::seed_from_u64(8);
+        let n = 6000;
+        let x = Array2::from_shape_fn((n, 2), |_| rng.gen_range(-2.0..2.0));
+        // A step in x0 at 0.8, a U in x1: no slope follows either.
+        let z = |r: ArrayView1<f64>| -1.5 + 2.5 * f64::from(u8::from(r[0] > 0.8)) + r[1] * r[1];
+        let y: Vec<bool> = x
+            .rows()
+            .into_iter()
+            .map(|r| rng.gen::<f64>() < sigmoid(z(r)))
+            .collect();
+        let cols: Vec<String> = ["step", "u"].iter().map(|s| s.to_string()).collect();
+        let numeric: Vec<NumericFeature> = cols
+            .iter()
+            .map(|name| NumericFeature {
+                name: name.clone(),
+                lower: -2.0,
+                upper: 2.0,
+                log: false,
+                median: 0.0,
+                mean: 0.0,
+                sd: 1.0,
+                missing_share: 0.0,
+                distribution: crate::stats::Distribution::fit_sorted(&[-1.0, 0.0, 1.0], 0.0),
+            })
+            .collect();
+        let params = LapseParams {
+            alphas: vec![0.1, 10.0],
+            bins: vec![0, 10],
+            ..LapseParams::default()
+        }
+        .check()
+        .unwrap();
+        let m = fit(x.view(), &y, &cols, &numeric, &params, 4).unwrap();
+        assert_eq!(m.form.bins, 10);
+        assert_eq!(m.columns.len(), m.form.width(2));
+        assert_eq!(m.odds_ratios.len(), m.columns.len());
+        assert_eq!(m.cv.len(), 4);
+        // The U: the middle bins of x1 carry the least risk, the outer ones the most.
+        let u = m.bin_points(1).unwrap();
+        let (first, last, middle) = (u[0], u[u.len() - 1], u[u.len() / 2]);
+        assert!(first > middle + 20.0 && last > middle + 20.0, "{u:?}");
+        // Probabilities and contributions read through the form agree with the columns.
+        let row = x.row(17);
+        let centre_z = m.intercept
+            + m.coefficients
+                .iter()
+                .zip(&m.centres)
+                .map(|(w, c)| w * c)
+                .sum::<f64>();
+        let p = m.probability(row);
+        let total: f64 = m.contributions(row).iter().sum();
+        assert!((total - ((p / (1.0 - p)).ln() - centre_z)).abs() < 1e-9);
+        assert!(m.bin_coefficients(5).is_none());
+    }
+
+    #[test]
     fn a_single_class_is_refused_and_rules_parse() {
         let (x, _) = data();
         let y = vec![false; x.nrows()];
@@ -621,6 +863,7 @@ mod tests {
             x.view(),
             &y,
             &["a".into(), "b".into(), "c".into()],
+            &[],
             &LapseParams::default().check().unwrap(),
             1,
         )

@@ -189,7 +189,7 @@ pub(super) fn fit_input(
     );
     let segs = fit_segments(&design, &snap, &cats, opts, previous, &stage)?;
     stage.finish();
-    // The out-of-time check needs only the chosen penalty: it runs beside the final fit
+    // The out-of-time check needs only the chosen form and penalty: it runs beside the final fit
     // (both are bound by memory bandwidth, which one core does not use up).
     let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
     let oot_input = OutOfTimeInput {
@@ -198,10 +198,14 @@ pub(super) fn fit_input(
         score_snap: &snap,
         cats: &cats,
     };
-    let (lapse_fit, oot) =
-        LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage, |alpha| {
-            out_of_time(oot_input, opts, alpha)
-        })?;
+    let (lapse_fit, oot) = LapseFit::fit(
+        &design,
+        &split,
+        &opts.lapse,
+        opts.seed,
+        &stage,
+        |bins, alpha| out_of_time(oot_input, opts, bins, alpha),
+    )?;
     stage.finish();
 
     let metrics = train_metrics(
@@ -619,14 +623,14 @@ struct LapseFit {
 }
 
 impl LapseFit {
-    /// Fits the lapse model, running `alongside(alpha)` beside the final fit.
+    /// Fits the lapse model, running `alongside(bins, alpha)` beside the final fit.
     fn fit<T: Send>(
         d: &Design,
         split: &Split,
         params: &Checked<LapseParams>,
         seed: u64,
         stage: &Stage,
-        alongside: impl FnOnce(f64) -> T + Send,
+        alongside: impl FnOnce(usize, f64) -> T + Send,
     ) -> Result<(Self, T)> {
         // Column-major from the start: the fit would otherwise copy it into that layout.
         let rows = d.rows(split, &split.train);
@@ -636,15 +640,13 @@ impl LapseFit {
         }
         let ytr: Vec<bool> = split.train.iter().map(|&p| split.y[p]).collect();
         let ticker = stage.ticker();
-        let (model, other) = lapse::fit_alongside(
-            xtr.view(),
-            &ytr,
-            &d.columns,
-            params,
-            seed,
-            &ticker,
-            alongside,
-        )?;
+        let data = lapse::TrainingPart {
+            x: xtr.view(),
+            y: &ytr,
+            columns: &d.columns,
+            numeric: &d.fitted.numeric,
+        };
+        let (model, other) = lapse::fit_alongside(&data, params, seed, &ticker, alongside)?;
         drop(xtr);
         let probabilities = model.probabilities(d.x.view());
         let p_test: Vec<f64> = d
@@ -682,7 +684,7 @@ fn train_metrics(
     let cv_roc_auc = model
         .cv
         .iter()
-        .find(|c| c.alpha == model.alpha)
+        .find(|c| c.alpha == model.alpha && c.bins == model.form.bins)
         .map_or(f64::NAN, |c| c.roc_auc);
     let (out_of_time, out_of_time_skipped) = match oot {
         Ok(o) => (Some(o), None),
@@ -703,6 +705,7 @@ fn train_metrics(
             100.0 * split.lapse_rate()
         ),
         alpha: model.alpha,
+        lapse_form: model.form.describe(),
         cv: model.cv.clone(),
         cv_roc_auc,
         threshold_rule: match model.threshold_rule {
@@ -777,6 +780,7 @@ struct OutOfTimeInput<'a, 'b> {
 fn out_of_time(
     input: OutOfTimeInput,
     opts: &FitOptions,
+    bins: usize,
     alpha: f64,
 ) -> std::result::Result<OutOfTime, String> {
     let OutOfTimeInput {
@@ -816,14 +820,21 @@ fn out_of_time(
     drop(fit_snap);
     let fixed = lapse::LapseParams {
         alphas: vec![alpha],
+        bins: vec![bins],
         folds: 2,
         ..(*opts.lapse).clone()
     }
     .check()
     .map_err(|e| e.to_string())?;
+    let columns = fitted.columns();
+    let data = lapse::TrainingPart {
+        x: x.view(),
+        y: &fit_y,
+        columns: &columns,
+        numeric: &fitted.numeric,
+    };
     let model =
-        lapse::fit_without_intervals(x.view(), &fit_y, &fitted.columns(), &fixed, opts.seed)
-            .map_err(|e| e.to_string())?;
+        lapse::fit_without_intervals(&data, &fixed, opts.seed).map_err(|e| e.to_string())?;
     drop(x);
     let (score_rows, score_y) = score_snap.labelled();
     let xs: Array2<f64> = fitted

@@ -70,6 +70,23 @@ fn segments_lines(s: &mut String, b: &crate::bundle::Bundle) {
     }
 }
 
+/// The best out-of-fold log loss of each form tried, in the order tried.
+fn form_lines(cv: &[crate::lapse::CvPoint]) -> Vec<String> {
+    let mut best: Vec<(usize, f64)> = Vec::new();
+    for p in cv {
+        match best.iter_mut().find(|(b, _)| *b == p.bins) {
+            Some((_, l)) => *l = l.min(p.log_loss),
+            None => best.push((p.bins, p.log_loss)),
+        }
+    }
+    best.into_iter()
+        .map(|(bins, loss)| match bins {
+            0 => format!("linear {loss:.4}"),
+            n => format!("{n} bins {loss:.4}"),
+        })
+        .collect()
+}
+
 /// Held-out and out-of-time lapse metrics, and the decision threshold.
 fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics) {
     let _ = writeln!(
@@ -89,6 +106,15 @@ fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics) {
         "          threshold {:.3} ({}): precision {:.2}, recall {:.2}; L2 alpha {}",
         c.threshold, m.threshold_rule, c.precision, c.recall, m.alpha
     );
+    let forms = form_lines(&m.cv);
+    if forms.len() > 1 {
+        let _ = writeln!(
+            s,
+            "          form {} (out-of-fold log loss: {})",
+            m.lapse_form,
+            forms.join(", ")
+        );
+    }
     match (&m.out_of_time, &m.out_of_time_skipped) {
         (Some(o), _) => {
             let _ = writeln!(

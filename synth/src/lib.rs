@@ -4,7 +4,7 @@
 mod model;
 mod write;
 
-pub use model::{BookParams, ARCHETYPES};
+pub use model::{BookParams, ARCHETYPES, NONLINEAR_LAPSE};
 pub use write::{write_book, DirtManifest, OutputFormat, WriteOptions};
 
 use model::Block;

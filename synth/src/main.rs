@@ -46,6 +46,10 @@ struct Args {
     /// Add to every client's lapse log-odds (to test drift alarms).
     #[arg(long, default_value_t = 0.0)]
     lapse_shift: f64,
+    /// Add two non-linear lapse effects to the truth (a threshold in missed payments and
+    /// a U-shape in age; see `NONLINEAR_LAPSE`), for testing the binned lapse model.
+    #[arg(long)]
+    nonlinear_lapse: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         history_years: args.history_years.max(2),
         income_factor: args.income_factor,
         lapse_shift: args.lapse_shift,
+        nonlinear_lapse: args.nonlinear_lapse,
     };
     let format = match args.format {
         Format::Mixed => OutputFormat::Mixed,

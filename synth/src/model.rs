@@ -66,7 +66,16 @@ pub struct BookParams {
     pub income_factor: f64,
     /// Added to every client's lapse log-odds (drift tests).
     pub lapse_shift: f64,
+    /// Two non-linear effects on lapse that a model linear in each feature cannot
+    /// follow (`NONLINEAR_LAPSE` says which); the truth's probabilities include them.
+    pub nonlinear_lapse: bool,
 }
+
+/// The non-linear lapse effects of `BookParams::nonlinear_lapse`, for documentation and
+/// the manifest.
+pub const NONLINEAR_LAPSE: &str = "a threshold: +1.6 lapse log-odds when 3 or more premiums \
+were missed in the last 12 months; a U-shape in age: +0.003 * (age - 45)^2 log-odds (the \
+young and the old lapse more), on top of the linear effects";
 
 impl BookParams {
     /// The cut-off a default training run uses: the export's last month end minus 12.
@@ -549,7 +558,7 @@ pub fn simulate_client(index: usize, p: &BookParams, block: &mut Block) {
                     &payments,
                     &contacts,
                     month_end,
-                    p.lapse_shift,
+                    (p.lapse_shift, p.nonlinear_lapse),
                 );
                 let age = month_end.years_since(c.birth);
                 let death_p = if age > 60.0 {
@@ -630,7 +639,7 @@ fn lapse_probability(
     payments: &[PaymentRec],
     contacts: &[ContactRec],
     at: Date,
-    shift: f64,
+    (shift, nonlinear): (f64, bool),
 ) -> f64 {
     let year_ago = at.month_end_offset(-12);
     let half_year_ago = at.month_end_offset(-6);
@@ -659,5 +668,10 @@ fn lapse_probability(
         - 0.012 * (age - 40.0)
         - 0.05 * logins_6.min(10.0)
         + shift;
-    sigmoid(logit)
+    let nonlinear = if nonlinear {
+        1.6 * f64::from(u8::from(missed_12 >= 3.0)) + 0.003 * (age - 45.0).powi(2)
+    } else {
+        0.0
+    };
+    sigmoid(logit + nonlinear)
 }

@@ -42,6 +42,9 @@ pub struct DirtManifest {
     pub invalid: BTreeMap<String, BTreeMap<String, usize>>,
     pub missing_income: usize,
     pub income_outliers: usize,
+    /// The non-linear lapse effects in the truth, when the book has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonlinear_lapse: Option<&'static str>,
 }
 
 fn hash(seed: u64, a: u64, b: u64) -> u64 {
@@ -232,6 +235,7 @@ pub fn write_book(book: &SynthBook, dir: &Path, opts: &WriteOptions) -> Result<D
         seed: p.seed,
         export_date: view.to_string(),
         training_cutoff: p.training_cutoff().to_string(),
+        nonlinear_lapse: p.nonlinear_lapse.then_some(crate::model::NONLINEAR_LAPSE),
         ..DirtManifest::default()
     };
     let csv_or = |big: bool| match opts.format {

@@ -1,0 +1,466 @@
+//! The form in which the lapse model sees each numeric feature: the standardised column
+//! itself (linear), or cut into quantile bins of the training clients with one indicator
+//! column per bin (a scorecard). Bins follow thresholds and U-shapes a single slope
+//! cannot, and each bin is still one coefficient that can be read, charted and put into
+//! words. Cross-validation chooses the form per run (`lapse::fit_alongside`).
+//!
+//! Bins are fitted on the model matrix the segments also use (standardised numerics, then
+//! one-hot categoricals), so the form is applied to a client's row as it is: labeling
+//! computes nothing new per client. Categorical columns are always kept as they are.
+
+use crate::features::NumericFeature;
+use ndarray::{Array2, ArrayView1, ArrayView2, ShapeBuilder};
+use serde::{Deserialize, Serialize};
+
+/// One numeric model column cut into bins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BinnedColumn {
+    /// Its index in the model matrix.
+    pub column: usize,
+    /// Ascending cut points, standardised units: bin `i` holds values from `cuts[i - 1]`
+    /// up to, not including, `cuts[i]`. Cuts lie halfway between training values, so no
+    /// training value sits on one.
+    pub cuts: Vec<f64>,
+    /// Lowest and highest training value in each bin, standardised units (for words).
+    pub ranges: Vec<(f64, f64)>,
+    /// Training share of each bin; reason codes measure contributions against it.
+    pub shares: Vec<f64>,
+}
+
+impl BinnedColumn {
+    /// The bin of a standardised value.
+    pub fn bin_of(&self, z: f64) -> usize {
+        self.cuts.partition_point(|&c| c <= z)
+    }
+
+    pub fn width(&self) -> usize {
+        self.cuts.len() + 1
+    }
+}
+
+/// How the lapse model reads the model matrix. The default is linear in every column.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Form {
+    /// Quantile bins asked for per numeric feature; 0 for the linear form.
+    pub bins: usize,
+    /// The binned columns, ascending by `column`; every other column stays linear.
+    pub binned: Vec<BinnedColumn>,
+    /// Numeric features left linear although bins were asked for, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_linear: Vec<(usize, String)>,
+}
+
+/// Smallest bin, as a share of the bin size asked for: a smaller last bin (ties pile up
+/// at the top of a count) is merged into the one before it.
+const MIN_BIN_FRACTION: f64 = 0.5;
+
+impl Form {
+    /// The linear form: every column as it is.
+    pub fn linear() -> Self {
+        Form::default()
+    }
+
+    /// Up to `bins` quantile bins of each of the first `numeric` columns of `x` (the
+    /// training rows). Ties stay together, so a count with many zeros gets fewer, wider
+    /// bins. A column with fewer than three distinct values, or one bin after ties are
+    /// joined, stays linear (bins would say nothing a slope does not) and is listed in
+    /// `kept_linear`.
+    pub fn quantile(x: ArrayView2<f64>, numeric: usize, bins: usize) -> Self {
+        let mut binned = Vec::new();
+        let mut kept_linear = Vec::new();
+        for column in 0..numeric.min(x.ncols()) {
+            let mut values: Vec<f64> = x.column(column).iter().copied().collect();
+            values.sort_by(f64::total_cmp);
+            match quantile_bins(&values, bins) {
+                Ok((cuts, ranges, counts)) => {
+                    let n = values.len() as f64;
+                    binned.push(BinnedColumn {
+                        column,
+                        cuts,
+                        ranges,
+                        shares: counts.iter().map(|&c| c as f64 / n).collect(),
+                    });
+                }
+                Err(reason) => kept_linear.push((column, reason)),
+            }
+        }
+        Form {
+            bins,
+            binned,
+            kept_linear,
+        }
+    }
+
+    pub fn is_linear(&self) -> bool {
+        self.binned.is_empty()
+    }
+
+    /// In words, for the console, metrics and the report.
+    pub fn describe(&self) -> String {
+        if self.is_linear() {
+            "linear".to_string()
+        } else {
+            format!("{} quantile bins", self.bins)
+        }
+    }
+
+    /// The binned column of model-matrix column `column`, if it is binned.
+    pub fn binned_column(&self, column: usize) -> Option<&BinnedColumn> {
+        self.binned
+            .binary_search_by_key(&column, |b| b.column)
+            .ok()
+            .and_then(|i| self.binned.get(i))
+    }
+
+    /// Number of columns the lapse model has over a model matrix of `base` columns.
+    pub fn width(&self, base: usize) -> usize {
+        base + self
+            .binned
+            .iter()
+            .filter(|b| b.column < base)
+            .map(|b| b.width() - 1)
+            .sum::<usize>()
+    }
+
+    /// The lapse model's columns: each binned column becomes one per bin, named
+    /// `<feature>: <range>` by `bin_name(column, bin)`.
+    pub fn columns(
+        &self,
+        base: &[String],
+        bin_name: impl Fn(usize, usize) -> String,
+    ) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.width(base.len()));
+        for (j, name) in base.iter().enumerate() {
+            match self.binned_column(j) {
+                Some(b) => out.extend((0..b.width()).map(|i| bin_name(j, i))),
+                None => out.push(name.clone()),
+            }
+        }
+        out
+    }
+
+    /// The matrix the lapse model is fitted on, column by column (the layout linfa's fit
+    /// wants): each bin's indicator standardised with its training share `p`, as
+    /// `(indicator - p) / sqrt(p (1 - p))`. Centred and scaled like the linear columns, the
+    /// bins are not collinear with the intercept and the L2 penalty weighs them as it
+    /// weighs a standard deviation of a linear feature; the solver needs a fraction of the
+    /// iterations raw indicators take. `to_indicators` turns the fitted weights back.
+    pub fn expand(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        let mut out = Array2::zeros((x.nrows(), self.width(x.ncols())).f());
+        let mut k = 0;
+        for j in 0..x.ncols() {
+            match self.binned_column(j) {
+                Some(b) => {
+                    let scales: Vec<(f64, f64)> = b.shares.iter().map(|&p| bin_scale(p)).collect();
+                    for (m, &(p, sd)) in scales.iter().enumerate() {
+                        out.column_mut(k + m).fill(-p / sd);
+                    }
+                    for (i, &z) in x.column(j).iter().enumerate() {
+                        let m = b.bin_of(z);
+                        if let Some(&(p, sd)) = scales.get(m) {
+                            out[[i, k + m]] = (1.0 - p) / sd;
+                        }
+                    }
+                    k += b.width();
+                }
+                None => {
+                    out.column_mut(k).assign(&x.column(j));
+                    k += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// Weights fitted on `expand`'s matrix as weights of plain 0/1 bin indicators (what
+    /// the model stores and scores with), with the intercept that keeps every log-odds.
+    /// `scale_of(k)` is `Some((share, sd))` for a bin column.
+    pub fn to_indicators(&self, base: usize, weights: &[f64], intercept: f64) -> (Vec<f64>, f64) {
+        let scales = self.column_scales(base);
+        let mut b = intercept;
+        let w = weights
+            .iter()
+            .zip(&scales)
+            .map(|(&w, scale)| match scale {
+                Some((p, sd)) => {
+                    b -= w * p / sd;
+                    w / sd
+                }
+                None => w,
+            })
+            .collect();
+        (w, b)
+    }
+
+    /// Weights on `expand`'s matrix that score (about) as the linear weights `w`, `b` on
+    /// `x` do: each binned feature's slope becomes its bins' mean values times the slope.
+    /// A binned form's fit starts there, from a model that already ranks as the linear
+    /// one, and needs far fewer iterations than from nothing.
+    pub fn start_from_linear(&self, x: ArrayView2<f64>, w: &[f64], b: f64) -> (Vec<f64>, f64) {
+        let mut out = Vec::with_capacity(self.width(x.ncols()));
+        let mut intercept = b;
+        for j in 0..x.ncols() {
+            let slope = w.get(j).copied().unwrap_or(0.0);
+            match self.binned_column(j) {
+                Some(bins) => {
+                    let mut sums = vec![(0.0, 0usize); bins.width()];
+                    for &z in x.column(j) {
+                        if let Some(s) = sums.get_mut(bins.bin_of(z)) {
+                            s.0 += z;
+                            s.1 += 1;
+                        }
+                    }
+                    for (&(sum, count), &p) in sums.iter().zip(&bins.shares) {
+                        let mean = if count > 0 { sum / count as f64 } else { 0.0 };
+                        let (p, sd) = bin_scale(p);
+                        out.push(slope * mean * sd);
+                        intercept += slope * mean * p;
+                    }
+                }
+                None => out.push(slope),
+            }
+        }
+        (out, intercept)
+    }
+
+    /// `Some((training share, its standard deviation))` for each bin column of the model,
+    /// `None` for a linear one.
+    pub fn column_scales(&self, base: usize) -> Vec<Option<(f64, f64)>> {
+        let mut out = Vec::with_capacity(self.width(base));
+        for j in 0..base {
+            match self.binned_column(j) {
+                Some(b) => out.extend(b.shares.iter().map(|&p| Some(bin_scale(p)))),
+                None => out.push(None),
+            }
+        }
+        out
+    }
+
+    /// `intercept` plus the weighted row, read through the form without expanding it.
+    pub fn log_odds(&self, row: ArrayView1<f64>, weights: &[f64], intercept: f64) -> f64 {
+        let mut z = intercept;
+        let mut k = 0;
+        let mut next = self.binned.iter().peekable();
+        for (j, &x) in row.iter().enumerate() {
+            match next.next_if(|b| b.column == j) {
+                Some(b) => {
+                    z += weights.get(k + b.bin_of(x)).copied().unwrap_or(0.0);
+                    k += b.width();
+                }
+                None => {
+                    z += x * weights.get(k).copied().unwrap_or(0.0);
+                    k += 1;
+                }
+            }
+        }
+        z
+    }
+
+    /// Each model-matrix column's contribution to the row's log-odds against the
+    /// average training client (`centres`, the means of the expanded columns). A binned
+    /// column's contribution sums its bins; all of them add up exactly to the row's
+    /// log-odds minus the average client's.
+    pub fn contributions(
+        &self,
+        row: ArrayView1<f64>,
+        weights: &[f64],
+        centres: &[f64],
+    ) -> Vec<f64> {
+        let w = |k: usize| weights.get(k).copied().unwrap_or(0.0);
+        let c = |k: usize| centres.get(k).copied().unwrap_or(0.0);
+        let mut out = Vec::with_capacity(row.len());
+        let mut k = 0;
+        let mut next = self.binned.iter().peekable();
+        for (j, &x) in row.iter().enumerate() {
+            match next.next_if(|b| b.column == j) {
+                Some(b) => {
+                    let own = b.bin_of(x);
+                    let average: f64 = (k..k + b.width()).map(|m| w(m) * c(m)).sum();
+                    out.push(w(k + own) - average);
+                    k += b.width();
+                }
+                None => {
+                    out.push(w(k) * (x - c(k)));
+                    k += 1;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A bin's training share and the standard deviation of its indicator (never 0: a bin
+/// holds some but not all training clients).
+fn bin_scale(p: f64) -> (f64, f64) {
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    (p, (p * (1.0 - p)).sqrt())
+}
+
+/// Bin `i` of a binned numeric feature in words, original units: "3 or more", "0",
+/// "2 to 5", "1.50 or less".
+pub fn bin_words(f: &NumericFeature, b: &BinnedColumn, i: usize) -> String {
+    let Some(&(lo, hi)) = b.ranges.get(i) else {
+        return String::new();
+    };
+    let (lo, hi) = (number(f.original(lo)), number(f.original(hi)));
+    if lo == hi {
+        lo
+    } else if i + 1 == b.width() {
+        format!("{lo} or more")
+    } else if i == 0 {
+        format!("{hi} or less")
+    } else {
+        format!("{lo} to {hi}")
+    }
+}
+
+/// A value as the reason codes show it: whole numbers without decimals.
+pub fn number(v: f64) -> String {
+    let r = v.round();
+    if (v - r).abs() < 1e-6 || v.abs() >= 100.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Cut points, value ranges and counts of up to `bins` quantile bins of `sorted`.
+#[allow(clippy::type_complexity)]
+fn quantile_bins(
+    sorted: &[f64],
+    bins: usize,
+) -> std::result::Result<(Vec<f64>, Vec<(f64, f64)>, Vec<usize>), String> {
+    let n = sorted.len();
+    let distinct = sorted.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(n > 0);
+    if distinct < 3 {
+        return Err(format!("{distinct} distinct training values"));
+    }
+    let target = n as f64 / bins.max(1) as f64;
+    // (first, end) positions of each bin in `sorted`; a bin closes at the first change of
+    // value at or past the next quantile boundary after its start (a tie that spans
+    // several boundaries is one bin, and the bins after it keep to the quantiles).
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..n {
+        let boundary = ((start as f64 / target).floor() + 1.0) * target;
+        let closes = sorted[i] != sorted[i - 1] && i as f64 >= boundary;
+        if closes {
+            spans.push((start, i));
+            start = i;
+        }
+    }
+    spans.push((start, n));
+    if spans.len() > 1 {
+        let (first, end) = spans[spans.len() - 1];
+        if ((end - first) as f64) < MIN_BIN_FRACTION * target {
+            spans.pop();
+            if let Some(last) = spans.last_mut() {
+                last.1 = end;
+            }
+        }
+    }
+    if spans.len() < 2 {
+        return Err("one bin after ties are kept together".into());
+    }
+    let cuts = spans
+        .windows(2)
+        .map(|w| (sorted[w[0].1 - 1] + sorted[w[1].0]) / 2.0)
+        .collect();
+    let ranges = spans
+        .iter()
+        .map(|&(a, b)| (sorted[a], sorted[b - 1]))
+        .collect();
+    let counts = spans.iter().map(|&(a, b)| b - a).collect();
+    Ok((cuts, ranges, counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array1};
+
+    #[test]
+    fn quantile_bins_keep_ties_together_and_cover_every_value() {
+        // 60% zeros, then 1..=40 once each.
+        let mut v: Vec<f64> = vec![0.0; 60];
+        v.extend((1..=40).map(f64::from));
+        let (cuts, ranges, counts) = quantile_bins(&v, 4).unwrap();
+        assert_eq!(ranges[0], (0.0, 0.0));
+        assert_eq!(counts.iter().sum::<usize>(), 100);
+        assert_eq!(cuts.len() + 1, ranges.len());
+        // Zeros fill two quarters and more: one bin of 60, then the quantiles resume.
+        assert_eq!(counts, [60, 15, 25]);
+        assert_eq!(cuts, [0.5, 15.5]);
+        assert!(quantile_bins(&[1.0, 1.0, 2.0, 2.0], 4).is_err());
+        assert!(quantile_bins(&[3.0; 10], 4).is_err());
+    }
+
+    #[test]
+    fn the_form_scores_and_explains_without_expanding() {
+        let x = Array2::from_shape_fn((200, 2), |(i, j)| {
+            if j == 0 {
+                (i % 10) as f64
+            } else {
+                f64::from(u8::from(i % 3 == 0))
+            }
+        });
+        let form = Form::quantile(x.view(), 1, 5);
+        assert_eq!(form.binned.len(), 1);
+        let width = form.width(2);
+        assert_eq!(width, 6);
+        let standardised = form.expand(x.view());
+        assert_eq!(standardised.ncols(), width);
+        // Standardised bins: mean 0, variance 1 on the training rows.
+        for col in standardised.columns().into_iter().take(5) {
+            let mean = col.mean().unwrap();
+            assert!(mean.abs() < 1e-9 && (col.mapv(|v| v * v).mean().unwrap() - 1.0).abs() < 1e-9);
+        }
+        // Weights on the standardised bins, turned to indicator weights, give the same
+        // log-odds; every client sits in exactly one bin.
+        let fitted: Vec<f64> = (0..width).map(|k| k as f64 * 0.2 - 0.4).collect();
+        let (weights, b) = form.to_indicators(2, &fitted, 0.3);
+        let scales = form.column_scales(2);
+        let expanded = Array2::from_shape_fn((200, width), |(i, k)| match scales[k] {
+            Some((p, sd)) => standardised[[i, k]] * sd + p,
+            None => standardised[[i, k]],
+        });
+        for (i, row) in expanded.rows().into_iter().enumerate() {
+            assert!((row.iter().take(5).sum::<f64>() - 1.0).abs() < 1e-9);
+            let on_fit: f64 = 0.3 + standardised.row(i).dot(&Array1::from(fitted.clone()));
+            assert!((form.log_odds(x.row(i), &weights, b) - on_fit).abs() < 1e-9);
+        }
+        let weights: Vec<f64> = (0..width).map(|k| k as f64 * 0.3 - 0.5).collect();
+        let centres: Vec<f64> = expanded.mean_axis(ndarray::Axis(0)).unwrap().to_vec();
+        let average = -0.2
+            + weights
+                .iter()
+                .zip(&centres)
+                .map(|(w, c)| w * c)
+                .sum::<f64>();
+        for i in [0, 7, 55, 199] {
+            let direct: f64 = -0.2
+                + expanded
+                    .row(i)
+                    .iter()
+                    .zip(&weights)
+                    .map(|(a, w)| a * w)
+                    .sum::<f64>();
+            let z = form.log_odds(x.row(i), &weights, -0.2);
+            assert!((z - direct).abs() < 1e-9);
+            let total: f64 = form
+                .contributions(x.row(i), &weights, &centres)
+                .iter()
+                .sum();
+            assert!((total - (z - average)).abs() < 1e-9);
+        }
+        // The linear form is the row itself.
+        let linear = Form::linear();
+        let row = Array1::from(vec![2.0, -1.0]);
+        assert_eq!(linear.log_odds(row.view(), &[0.5, 2.0], 1.0), 0.0);
+        assert_eq!(linear.expand(array![[1.0, 2.0]].view()), array![[1.0, 2.0]]);
+        assert_eq!(
+            linear.to_indicators(2, &[0.5, 2.0], 1.0),
+            (vec![0.5, 2.0], 1.0)
+        );
+    }
+}

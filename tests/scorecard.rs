@@ -1,0 +1,191 @@
+//! The binned (scorecard) lapse model, end to end: on a book whose lapse truth has a
+//! threshold and a U-shape, cross-validation picks bins, the binned model beats the
+//! linear one on held-out clients, and its reasons, charts and bundle say so in words.
+
+mod common;
+use common::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn train_into(t: &Path, models: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "--data",
+        "data",
+        "--extract-date",
+        "2026-09-30",
+        "--models",
+        models,
+        "--out",
+        "out",
+        "--save-scores",
+        "--seed",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    let r = train(&args, t);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    latest_bundle(&t.join(models)).1
+}
+
+/// ROC AUC of `scores` for `labels` (ties count half).
+fn auc(scores: &[f64], labels: &[bool]) -> f64 {
+    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(labels.iter().copied()).collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < pairs.len() {
+        let mut j = i;
+        while j < pairs.len() && pairs[j].0 == pairs[i].0 {
+            j += 1;
+        }
+        let mid = (i + j + 1) as f64 / 2.0;
+        rank_sum += mid * pairs[i..j].iter().filter(|p| p.1).count() as f64;
+        i = j;
+    }
+    let pos = labels.iter().filter(|&&l| l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// Held-out AUC of the model's scores and of the true probabilities, on the same clients.
+fn held_out_auc(t: &Path, models: &str) -> (f64, f64) {
+    let version = std::fs::read_to_string(t.join(models).join("latest")).unwrap();
+    let scores = read_csv(&t.join(models).join(version.trim()).join("scores.csv"));
+    let truth: HashMap<String, f64> = read_csv(&t.join("data/truth.csv"))
+        .into_iter()
+        .filter_map(|r| Some((r["client_id"].clone(), r["lapse_probability"].parse().ok()?)))
+        .collect();
+    let (mut model, mut best, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for r in scores.iter().filter(|r| r["split"] == "test") {
+        let Some(&p) = truth.get(&r["client_id"]) else {
+            continue;
+        };
+        model.push(r["lapse_probability"].parse::<f64>().unwrap());
+        best.push(p);
+        y.push(r["label"] == "lapsed");
+    }
+    assert!(y.len() > 1000, "{} test clients", y.len());
+    (auc(&model, &y), auc(&best, &y))
+}
+
+#[test]
+fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
+    let t = tempfile::tempdir().unwrap();
+    nonlinear_book(&t.path().join("data"), 30_000, 11);
+    let binned = train_into(t.path(), "models", &[]);
+    write(t.path(), "linear.toml", "[lapse]\nbins = [0]\n");
+    let linear = train_into(
+        t.path(),
+        "linear",
+        &["--config", "linear.toml", "--no-charts"],
+    );
+
+    // Cross-validation chose bins, and says which forms it compared.
+    let form = &binned["lapse"]["form"];
+    assert!(form["bins"].as_u64().unwrap() > 0, "{form}");
+    assert_eq!(
+        binned["metrics"]["lapse_form"],
+        format!("{} quantile bins", form["bins"])
+    );
+    let tried: Vec<u64> = binned["lapse"]["cv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["bins"].as_u64().unwrap())
+        .collect();
+    assert!(tried.contains(&0) && tried.iter().any(|&b| b > 0));
+    assert_eq!(linear["metrics"]["lapse_form"], "linear");
+    assert!(linear["lapse"]["form"]["binned"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Same split (same seed): the binned model is closer to the truth than the linear.
+    let (binned_auc, truth_auc) = held_out_auc(t.path(), "models");
+    let (linear_auc, truth_again) = held_out_auc(t.path(), "linear");
+    assert_eq!(truth_auc, truth_again);
+    assert!(
+        binned_auc > linear_auc + 0.005,
+        "binned {binned_auc:.4}, linear {linear_auc:.4}, truth {truth_auc:.4}"
+    );
+    assert!(
+        truth_auc - binned_auc < 0.02,
+        "binned {binned_auc:.4}, truth {truth_auc:.4}"
+    );
+
+    // Odds ratios per bin, named in words.
+    let names: Vec<&str> = binned["lapse"]["odds_ratios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["feature"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"missed_12m: 0"), "{names:?}");
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("age: ") && n.ends_with(" or more")));
+
+    // The scorecard chart is drawn with the training charts.
+    let charts = std::fs::read_dir(t.path().join("out"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("train-"))
+        .unwrap()
+        .path();
+    assert!(charts.join("scorecard.png").is_file());
+    let svg = std::fs::read_to_string(charts.join("scorecard.svg")).unwrap();
+    assert!(
+        svg.contains("missed 12m"),
+        "scorecard without missed payments"
+    );
+
+    // Labeling explains a binned score by the client's bin.
+    let r = infer(
+        &[
+            "--model",
+            "models/latest",
+            "--data",
+            "data",
+            "--extract-date",
+            "2026-09-30",
+            "--out",
+            "run",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let labels = read_csv(&t.path().join("run/labels.csv"));
+    let reasons: Vec<&str> = labels
+        .iter()
+        .flat_map(|r| ["reason_1", "reason_2", "reason_3"].map(|k| r[k].as_str()))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("missed 12m: ") && r.contains("or more")),
+        "{:?}",
+        &reasons[..reasons.len().min(12)]
+    );
+    let report = std::fs::read_to_string(t.path().join("run/report.html")).unwrap();
+    assert!(report.contains("scorecard:"), "model card without the form");
+
+    // A bundle of format 1 (before forms) is a linear model and still labels.
+    let mut old = linear.clone();
+    old["format_version"] = 1.into();
+    old["lapse"].as_object_mut().unwrap().remove("form");
+    old["metrics"].as_object_mut().unwrap().remove("lapse_form");
+    write(t.path(), "old/bundle.json", &old.to_string());
+    let r = infer(
+        &[
+            "--model",
+            "old",
+            "--data",
+            "data",
+            "--extract-date",
+            "2026-09-30",
+            "--out",
+            "old-run",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
