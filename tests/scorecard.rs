@@ -107,9 +107,11 @@ fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
         binned_auc > linear_auc + 0.005,
         "binned {binned_auc:.4}, linear {linear_auc:.4}, truth {truth_auc:.4}"
     );
+    // ... and closes a good part of the linear model's gap to the true probabilities
+    // (on 30,000 clients; benches/scorecard.sh measures 1M).
     assert!(
-        truth_auc - binned_auc < 0.02,
-        "binned {binned_auc:.4}, truth {truth_auc:.4}"
+        truth_auc - binned_auc < 0.7 * (truth_auc - linear_auc),
+        "binned {binned_auc:.4}, linear {linear_auc:.4}, truth {truth_auc:.4}"
     );
 
     // Odds ratios per bin, named in words.
@@ -125,12 +127,8 @@ fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
         .any(|n| n.starts_with("age: ") && n.ends_with(" or more")));
 
     // The scorecard chart is drawn with the training charts.
-    let charts = std::fs::read_dir(t.path().join("out"))
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("train-"))
-        .unwrap()
-        .path();
+    let version = std::fs::read_to_string(t.path().join("models/latest")).unwrap();
+    let charts = t.path().join(format!("out/train-{}", version.trim()));
     assert!(charts.join("scorecard.png").is_file());
     let svg = std::fs::read_to_string(charts.join("scorecard.svg")).unwrap();
     assert!(

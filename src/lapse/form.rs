@@ -50,9 +50,9 @@ pub struct Form {
     pub kept_linear: Vec<(usize, String)>,
 }
 
-/// Smallest bin, as a share of the bin size asked for: a smaller last bin (ties pile up
-/// at the top of a count) is merged into the one before it.
-const MIN_BIN_FRACTION: f64 = 0.5;
+/// Smallest bin, as a share of the training clients: a smaller one joins a neighbour, so
+/// that every bin's coefficient rests on enough clients.
+const MIN_BIN_SHARE: f64 = 0.01;
 
 impl Form {
     /// The linear form: every column as it is.
@@ -325,39 +325,83 @@ pub fn number(v: f64) -> String {
 }
 
 /// Cut points, value ranges and counts of up to `bins` quantile bins of `sorted`.
+///
+/// A value held by at least a bin's share of the clients (the zeros of a count) is a bin
+/// of its own. The values between such values share the other bins in proportion to
+/// their clients and are cut into equal-frequency bins there, at changes of value, so a
+/// count that is 0 for 70% of clients still gets bins 1, 2, 3, ... where its
+/// thresholds lie. Bins under `MIN_BIN_SHARE` of the clients join a neighbour.
 #[allow(clippy::type_complexity)]
 fn quantile_bins(
     sorted: &[f64],
     bins: usize,
 ) -> std::result::Result<(Vec<f64>, Vec<(f64, f64)>, Vec<usize>), String> {
     let n = sorted.len();
-    let distinct = sorted.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(n > 0);
-    if distinct < 3 {
-        return Err(format!("{distinct} distinct training values"));
-    }
-    let target = n as f64 / bins.max(1) as f64;
-    // (first, end) positions of each bin in `sorted`; a bin closes at the first change of
-    // value at or past the next quantile boundary after its start (a tie that spans
-    // several boundaries is one bin, and the bins after it keep to the quantiles).
-    let mut spans: Vec<(usize, usize)> = Vec::new();
+    // Runs of equal values, as (first, end) positions in `sorted`.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
-    for i in 1..n {
-        let boundary = ((start as f64 / target).floor() + 1.0) * target;
-        let closes = sorted[i] != sorted[i - 1] && i as f64 >= boundary;
-        if closes {
-            spans.push((start, i));
+    for i in 1..=n {
+        if i == n || sorted[i] != sorted[i - 1] {
+            runs.push((start, i));
             start = i;
         }
     }
-    spans.push((start, n));
-    if spans.len() > 1 {
-        let (first, end) = spans[spans.len() - 1];
-        if ((end - first) as f64) < MIN_BIN_FRACTION * target {
-            spans.pop();
-            if let Some(last) = spans.last_mut() {
-                last.1 = end;
+    if runs.len() < 3 {
+        return Err(format!("{} distinct training values", runs.len()));
+    }
+    let size = |r: &(usize, usize)| r.1 - r.0;
+    let target = n as f64 / bins.max(1) as f64;
+    let heavy = |r: &(usize, usize)| size(r) as f64 >= target;
+    let heavy_count = runs.iter().filter(|r| heavy(r)).count();
+    let light_total: usize = runs.iter().filter(|r| !heavy(r)).map(size).sum();
+    let light_bins = bins.saturating_sub(heavy_count).max(1);
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < runs.len() {
+        if heavy(&runs[i]) {
+            spans.push(runs[i]);
+            i += 1;
+            continue;
+        }
+        let j = (i..runs.len())
+            .find(|&k| heavy(&runs[k]))
+            .unwrap_or(runs.len());
+        let (first, end) = (runs[i].0, runs[j - 1].1);
+        let share = (end - first) as f64 / light_total.max(1) as f64;
+        let allot = ((light_bins as f64 * share).round() as usize).max(1);
+        let step = (end - first) as f64 / allot as f64;
+        let mut start = first;
+        for r in &runs[i..j - 1] {
+            let boundary = (((start - first) as f64 / step).floor() + 1.0) * step;
+            if (r.1 - first) as f64 >= boundary - 1e-9 {
+                spans.push((start, r.1));
+                start = r.1;
             }
         }
+        spans.push((start, end));
+        i = j;
+    }
+    // Tiny bins join their smaller neighbour, smallest first.
+    let min_count = ((MIN_BIN_SHARE * n as f64).ceil() as usize).max(1);
+    while spans.len() > 1 {
+        let Some((k, _)) = spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| size(s) < min_count)
+            .min_by_key(|(k, s)| (size(s), *k))
+        else {
+            break;
+        };
+        let left = k.checked_sub(1).map(|l| size(&spans[l]));
+        let right = spans.get(k + 1).map(size);
+        let into = match (left, right) {
+            (Some(l), Some(r)) if r < l => k + 1,
+            (Some(_), _) => k - 1,
+            _ => k + 1,
+        };
+        let (a, b) = (k.min(into), k.max(into));
+        spans[a] = (spans[a].0, spans[b].1);
+        spans.remove(b);
     }
     if spans.len() < 2 {
         return Err("one bin after ties are kept together".into());
@@ -370,7 +414,7 @@ fn quantile_bins(
         .iter()
         .map(|&(a, b)| (sorted[a], sorted[b - 1]))
         .collect();
-    let counts = spans.iter().map(|&(a, b)| b - a).collect();
+    let counts = spans.iter().map(size).collect();
     Ok((cuts, ranges, counts))
 }
 
@@ -388,9 +432,19 @@ mod tests {
         assert_eq!(ranges[0], (0.0, 0.0));
         assert_eq!(counts.iter().sum::<usize>(), 100);
         assert_eq!(cuts.len() + 1, ranges.len());
-        // Zeros fill two quarters and more: one bin of 60, then the quantiles resume.
-        assert_eq!(counts, [60, 15, 25]);
-        assert_eq!(cuts, [0.5, 15.5]);
+        // The zeros are a bin of their own; the rest share the other three bins.
+        assert_eq!(counts, [60, 14, 13, 13]);
+        assert_eq!(cuts, [0.5, 14.5, 27.5]);
+        // A count that is 0 for 70% of clients keeps its upper values apart: a
+        // threshold at 3 can be seen.
+        let mut missed: Vec<f64> = Vec::new();
+        for (value, count) in [(0.0, 700), (1.0, 120), (2.0, 70), (3.0, 40), (4.0, 30)] {
+            missed.extend(std::iter::repeat_n(value, count));
+        }
+        missed.extend((0..40).map(|i| 5.0 + f64::from(i % 5)));
+        let (cuts, _, counts) = quantile_bins(&missed, 10).unwrap();
+        assert!(cuts.contains(&2.5), "{cuts:?}");
+        assert!(counts.iter().all(|&c| c >= 10), "{counts:?}");
         assert!(quantile_bins(&[1.0, 1.0, 2.0, 2.0], 4).is_err());
         assert!(quantile_bins(&[3.0; 10], 4).is_err());
     }

@@ -1,43 +1,40 @@
-//! The lapse model: L2-penalised logistic regression (linfa-logistic) with the penalty
-//! chosen by stratified k-fold cross-validation, a documented decision threshold, odds
-//! ratios with confidence intervals and exact per-client reason codes.
+//! The lapse model: L2-penalised logistic regression (linfa-logistic), linear in each
+//! feature or a scorecard over quantile bins (`form`), with the form and the penalty
+//! chosen together by stratified k-fold cross-validation (`cv`), a documented decision
+//! threshold, odds ratios with confidence intervals and exact per-client reason codes.
 //!
 //! Class imbalance: clients are not reweighted or resampled, so probabilities stay
 //! calibrated to the book's real lapse rate; the imbalance is handled at the decision
 //! threshold instead (best F1, or a call-list share), chosen on out-of-fold predictions.
 
+mod cv;
 mod form;
 mod linalg;
 pub mod metrics;
+mod solve;
 
 use crate::params::Checked;
 pub use crate::params::{LapseParams, ThresholdRule};
+pub use cv::{stratified_folds, stratified_split};
 pub use form::{bin_words, BinnedColumn, Form};
 pub use metrics::Metrics;
 
 use crate::error::{Error, Result};
 use crate::features::NumericFeature;
 use crate::vocab::RiskBand;
-use linfa::prelude::*;
-use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256Plus;
-use rayon::prelude::*;
+use cv::{cross_validate, cv_sample, mean_fit, AlphaChoice};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Serialize};
+use solve::{fit_once, sigmoid, GRADIENT_TOLERANCE_PER_CLIENT};
+
+/// A form with more bins replaces a simpler one only when it lowers the out-of-fold log
+/// loss by more than this share: more coefficients, slower fits and longer explanations
+/// are not worth a tie.
+const FORM_TOLERANCE: f64 = 1e-3;
 
 /// Scorecard points that double the odds of lapse (the usual "points to double the
 /// odds" scaling of insurance scorecards).
 pub const POINTS_TO_DOUBLE: f64 = 20.0;
-
-/// The solver stops when the gradient of the summed log loss is below this times the
-/// number of clients (a mean-gradient criterion, independent of the data size).
-const GRADIENT_TOLERANCE_PER_CLIENT: f64 = 1e-5;
-/// The same for cross-validation fits, which only rank forms and penalties by their
-/// out-of-fold log loss: beyond this the fits move predictions by far less than the
-/// differences they rank, and a binned form took three times the iterations.
-const CV_GRADIENT_TOLERANCE_PER_CLIENT: f64 = 1e-4;
 
 /// Odds ratio of one model column per unit (per standard deviation for numerics, per
 /// membership for one-hot columns), with a 95% interval from the penalised Hessian.
@@ -120,15 +117,6 @@ pub struct LapseModel {
     pub odds_ratios: Vec<OddsRatio>,
 }
 
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
 impl LapseModel {
     /// Lapse probability of one model-matrix row.
     pub fn probability(&self, row: ArrayView1<f64>) -> f64 {
@@ -165,106 +153,6 @@ impl LapseModel {
         self.form
             .contributions(row, &self.coefficients, &self.centres)
     }
-}
-
-/// Whether linfa will treat "lapsed" as its positive class: linfa makes the larger class
-/// positive (ties: the first label seen). Needed to orient weights in and out of linfa.
-fn linfa_positive_is_lapsed(y: &[bool]) -> bool {
-    let lapsed = y.iter().filter(|&&v| v).count();
-    let stayed = y.len() - lapsed;
-    if lapsed == stayed {
-        y.first().copied().unwrap_or(true)
-    } else {
-        lapsed > stayed
-    }
-}
-
-/// One L2-penalised fit; returns lapse-oriented (weights, intercept). `start` warm-starts
-/// the solver from lapse-oriented parameters.
-fn fit_once(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    alpha: f64,
-    (max_iterations, tolerance_per_client): (u64, f64),
-    start: Option<(&[f64], f64)>,
-) -> Result<(Vec<f64>, f64)> {
-    let targets = Array1::from(y.to_vec());
-    let x = column_major(x);
-    let data = DatasetBase::new(x.view(), targets);
-    let expected_sign = if linfa_positive_is_lapsed(y) {
-        1.0
-    } else {
-        -1.0
-    };
-    let mut params = LogisticRegression::default()
-        .alpha(alpha)
-        .max_iterations(max_iterations)
-        .gradient_tolerance(tolerance_per_client * x.nrows() as f64);
-    if let Some((w, b)) = start {
-        let init: Array1<f64> = w
-            .iter()
-            .chain(std::iter::once(&b))
-            .map(|v| expected_sign * v)
-            .collect();
-        params = params.initial_params(init);
-    }
-    let model = params
-        .fit(&data)
-        .map_err(|e| Error::Runtime(format!("logistic regression (alpha {alpha}) failed: {e}")))?;
-    // Orient by the class linfa actually chose, whatever we expected.
-    let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
-    Ok((
-        model.params().iter().map(|w| sign * w).collect(),
-        sign * model.intercept(),
-    ))
-}
-
-/// `x` laid out column by column. linfa's gradient is `x.t().dot(v)`; without BLAS,
-/// ndarray computes it as one dot product per column of `x`, which on a row-major matrix
-/// strides through memory once per column (about 7x slower on a large book). Its other
-/// product, `x.dot(w)`, goes through a packing matrix multiply that takes either layout.
-fn column_major<'a>(x: ArrayView2<'a, f64>) -> CowArray<'a, f64, Ix2> {
-    if x.t().is_standard_layout() {
-        CowArray::from(x)
-    } else {
-        CowArray::from(x.t().as_standard_layout().into_owned().reversed_axes())
-    }
-}
-
-fn predict(x: ArrayView2<f64>, w: &[f64], b: f64) -> Vec<f64> {
-    x.axis_iter(Axis(0))
-        .map(|r| sigmoid(b + r.iter().zip(w).map(|(a, c)| a * c).sum::<f64>()))
-        .collect()
-}
-
-/// Stratified split: `share` of each class (rounded), chosen by a seeded shuffle, goes to
-/// the test part. Returns (train positions, test positions) into `y`, each ascending.
-pub fn stratified_split(y: &[bool], share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
-    let mut in_test = vec![false; y.len()];
-    for class in [true, false] {
-        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
-        idx.shuffle(&mut rng);
-        let take = ((idx.len() as f64 * share).round() as usize).min(idx.len());
-        for &i in &idx[..take] {
-            in_test[i] = true;
-        }
-    }
-    (0..y.len()).partition(|&i| !in_test[i])
-}
-
-/// Fold number of each position, classes spread evenly over the folds.
-pub fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize> {
-    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
-    let mut out = vec![0; y.len()];
-    for class in [true, false] {
-        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
-        idx.shuffle(&mut rng);
-        for (j, i) in idx.into_iter().enumerate() {
-            out[i] = j % folds;
-        }
-    }
-    out
 }
 
 /// Fits the lapse model on the training part `x`, `y`; `numeric` are the fitted numeric
@@ -433,9 +321,10 @@ fn fit_point<T: Send>(
             linear_starts = Some(choice.strongest.clone());
         }
         cv.extend(choice.cv.iter().cloned());
+        // Forms come simplest first; a form with more bins must earn its columns.
         let better = best
             .as_ref()
-            .is_none_or(|(_, b, _)| choice.log_loss < b.log_loss);
+            .is_none_or(|(_, b, _)| choice.log_loss < b.log_loss * (1.0 - FORM_TOLERANCE));
         if better {
             // The final fit on every training client starts from the mean of the chosen
             // penalty's fold fits: same optimum, far fewer iterations on large books.
@@ -518,176 +407,6 @@ fn fit_point<T: Send>(
     Ok((model, other))
 }
 
-/// The clients cross-validation runs on: a stratified, seeded sample of `max` when the
-/// training part is larger, else all.
-fn cv_sample(y: &[bool], max: usize, seed: u64) -> Vec<usize> {
-    if y.len() > max {
-        stratified_split(y, max as f64 / y.len() as f64, seed ^ 0xC5).1
-    } else {
-        (0..y.len()).collect()
-    }
-}
-
-/// One cross-validation fit: the held-out fold's predictions, and the weights.
-struct FoldFit {
-    predictions: Vec<f64>,
-    weights: Vec<f64>,
-    intercept: f64,
-}
-
-/// One fold's training and held-out rows.
-struct Fold {
-    test_rows: Vec<usize>,
-    x_train: Array2<f64>,
-    y_train: Vec<bool>,
-    x_test: Array2<f64>,
-}
-
-/// A penalty path stops once a weaker penalty lowers the out-of-fold log loss by less
-/// than this share: weaker penalties then change little but cost the most iterations.
-const PATH_TOLERANCE: f64 = 1e-4;
-
-/// The penalty a form's cross-validation chose.
-struct AlphaChoice {
-    alpha: f64,
-    log_loss: f64,
-    /// Its out-of-fold predictions (thresholds are chosen on them).
-    oof: Vec<f64>,
-    /// Its fold fits (the final fit starts from their mean).
-    fits: Vec<FoldFit>,
-    /// Every penalty tried, strongest first.
-    cv: Vec<CvPoint>,
-    /// Each fold's fit at the strongest penalty (where other forms' paths start).
-    strongest: Vec<(Vec<f64>, f64)>,
-}
-
-/// Cross-validates one form: the penalties from the strongest to the weakest, every fold
-/// warm-started from its fit at the penalty before (a regularisation path: the optimum
-/// moves little between neighbouring penalties, so each fit takes a fraction of the
-/// iterations of a cold start). Folds run in parallel; the path stops when a penalty
-/// gains less than `PATH_TOLERANCE` in out-of-fold log loss. Each fold's path is fixed,
-/// so results do not depend on threads.
-fn cross_validate(
-    x: ArrayView2<f64>,
-    y: &[bool],
-    params: &LapseParams,
-    (seed, bins): (u64, usize),
-    first_starts: Option<Vec<(Vec<f64>, f64)>>,
-    step: &(dyn Fn() + Sync),
-) -> Result<AlphaChoice> {
-    let fold_of = stratified_folds(y, params.folds, seed ^ 0xF0);
-    let folds: Vec<Fold> = (0..params.folds)
-        .map(|f| {
-            let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
-            Fold {
-                x_train: column_major(x.select(Axis(0), &tr).view()).into_owned(),
-                y_train: tr.iter().map(|&i| y[i]).collect(),
-                x_test: x.select(Axis(0), &te),
-                test_rows: te,
-            }
-        })
-        .collect();
-    let mut path: Vec<f64> = params.alphas.clone();
-    path.sort_by(|a, b| b.total_cmp(a));
-    // The strongest penalty starts where it is told, else from the intercept-only model.
-    let mut starts: Vec<(Vec<f64>, f64)> = first_starts
-        .filter(|s| s.len() == folds.len())
-        .unwrap_or_else(|| {
-            folds
-                .iter()
-                .map(|f| {
-                    let rate = f.y_train.iter().filter(|&&v| v).count() as f64
-                        / f.y_train.len().max(1) as f64;
-                    let rate = rate.clamp(1e-6, 1.0 - 1e-6);
-                    (vec![0.0; x.ncols()], (rate / (1.0 - rate)).ln())
-                })
-                .collect()
-        });
-    let mut cv = Vec::new();
-    let mut strongest = Vec::new();
-    let mut best: Option<AlphaChoice> = None;
-    for (tried, &alpha) in path.iter().enumerate() {
-        let fits: Vec<FoldFit> = folds
-            .par_iter()
-            .zip(&starts)
-            .map(|(fold, start)| {
-                let warm = Some((start.0.as_slice(), start.1));
-                let (w, b) = fit_once(
-                    fold.x_train.view(),
-                    &fold.y_train,
-                    alpha,
-                    (params.max_iterations, CV_GRADIENT_TOLERANCE_PER_CLIENT),
-                    warm,
-                )?;
-                step();
-                Ok(FoldFit {
-                    predictions: predict(fold.x_test.view(), &w, b),
-                    weights: w,
-                    intercept: b,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let mut oof = vec![0.0; y.len()];
-        for (fold, fit) in folds.iter().zip(&fits) {
-            for (&i, &p) in fold.test_rows.iter().zip(&fit.predictions) {
-                oof[i] = p;
-            }
-        }
-        let point = CvPoint {
-            bins,
-            alpha,
-            log_loss: metrics::log_loss(&oof, y),
-            roc_auc: metrics::roc_auc(&oof, y),
-        };
-        starts = fits
-            .iter()
-            .map(|f| (f.weights.clone(), f.intercept))
-            .collect();
-        if tried == 0 {
-            strongest.clone_from(&starts);
-        }
-        cv.push(point.clone());
-        let gain = best.as_ref().map_or(f64::INFINITY, |b| {
-            (b.log_loss - point.log_loss) / b.log_loss
-        });
-        if gain > 0.0 {
-            best = Some(AlphaChoice {
-                alpha,
-                log_loss: point.log_loss,
-                oof,
-                fits,
-                cv: Vec::new(),
-                strongest: Vec::new(),
-            });
-        }
-        if gain < PATH_TOLERANCE {
-            // The penalties left are not fitted: keep the progress count true.
-            let left = (path.len() - tried - 1) * params.folds;
-            (0..left).for_each(|_| step());
-            break;
-        }
-    }
-    let mut choice = best.ok_or_else(|| Error::Runtime("no penalty was tried".into()))?;
-    choice.cv = cv;
-    choice.strongest = strongest;
-    Ok(choice)
-}
-
-/// The mean of some fits' weights and intercepts.
-fn mean_fit(fits: &[FoldFit], n_columns: usize) -> (Vec<f64>, f64) {
-    let k = fits.len().max(1) as f64;
-    let w = (0..n_columns)
-        .map(|j| {
-            fits.iter()
-                .map(|f| f.weights.get(j).copied().unwrap_or(0.0))
-                .sum::<f64>()
-                / k
-        })
-        .collect();
-    let b = fits.iter().map(|f| f.intercept).sum::<f64>() / k;
-    (w, b)
-}
-
 /// Standard errors from the inverse of the penalised Hessian at the optimum
 /// (X'WX + alpha on the weights, the intercept unpenalised).
 fn odds_ratios(
@@ -741,6 +460,9 @@ fn odds_ratios(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array1;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256Plus;
 
     /// 2,000 clients whose lapse log-odds are -1.5 + 1.2 x0 - 0.8 x1 (x2 is noise).
     fn data() -> (Array2<f64>, Vec<bool>) {

@@ -1,0 +1,210 @@
+//! Splits, folds and the cross-validated penalty path of one form of the lapse model.
+
+use super::solve::{column_major, fit_once, predict, GRADIENT_TOLERANCE_PER_CLIENT};
+use super::{metrics, CvPoint, LapseParams};
+use crate::error::{Error, Result};
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+use rayon::prelude::*;
+
+/// Stratified split: `share` of each class (rounded), chosen by a seeded shuffle, goes to
+/// the test part. Returns (train positions, test positions) into `y`, each ascending.
+pub fn stratified_split(y: &[bool], share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let mut in_test = vec![false; y.len()];
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        idx.shuffle(&mut rng);
+        let take = ((idx.len() as f64 * share).round() as usize).min(idx.len());
+        for &i in &idx[..take] {
+            in_test[i] = true;
+        }
+    }
+    (0..y.len()).partition(|&i| !in_test[i])
+}
+
+/// Fold number of each position, classes spread evenly over the folds.
+pub fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize> {
+    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let mut out = vec![0; y.len()];
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        idx.shuffle(&mut rng);
+        for (j, i) in idx.into_iter().enumerate() {
+            out[i] = j % folds;
+        }
+    }
+    out
+}
+
+/// The clients cross-validation runs on: a stratified, seeded sample of `max` when the
+/// training part is larger, else all.
+pub(super) fn cv_sample(y: &[bool], max: usize, seed: u64) -> Vec<usize> {
+    if y.len() > max {
+        stratified_split(y, max as f64 / y.len() as f64, seed ^ 0xC5).1
+    } else {
+        (0..y.len()).collect()
+    }
+}
+
+/// One cross-validation fit: the held-out fold's predictions, and the weights.
+pub(super) struct FoldFit {
+    pub(super) predictions: Vec<f64>,
+    pub(super) weights: Vec<f64>,
+    pub(super) intercept: f64,
+}
+
+/// One fold's training and held-out rows.
+struct Fold {
+    test_rows: Vec<usize>,
+    x_train: Array2<f64>,
+    y_train: Vec<bool>,
+    x_test: Array2<f64>,
+}
+
+/// A penalty path stops once a weaker penalty lowers the out-of-fold log loss by less
+/// than this share: weaker penalties then change little but cost the most iterations.
+const PATH_TOLERANCE: f64 = 1e-4;
+
+/// The penalty a form's cross-validation chose.
+pub(super) struct AlphaChoice {
+    pub(super) alpha: f64,
+    pub(super) log_loss: f64,
+    /// Its out-of-fold predictions (thresholds are chosen on them).
+    pub(super) oof: Vec<f64>,
+    /// Its fold fits (the final fit starts from their mean).
+    pub(super) fits: Vec<FoldFit>,
+    /// Every penalty tried, strongest first.
+    pub(super) cv: Vec<CvPoint>,
+    /// Each fold's fit at the strongest penalty (where other forms' paths start).
+    pub(super) strongest: Vec<(Vec<f64>, f64)>,
+}
+
+/// Cross-validates one form: the penalties from the strongest to the weakest, every fold
+/// warm-started from its fit at the penalty before (a regularisation path: the optimum
+/// moves little between neighbouring penalties, so each fit takes a fraction of the
+/// iterations of a cold start). Folds run in parallel; the path stops when a penalty
+/// gains less than `PATH_TOLERANCE` in out-of-fold log loss. Each fold's path is fixed,
+/// so results do not depend on threads.
+pub(super) fn cross_validate(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    params: &LapseParams,
+    (seed, bins): (u64, usize),
+    first_starts: Option<Vec<(Vec<f64>, f64)>>,
+    step: &(dyn Fn() + Sync),
+) -> Result<AlphaChoice> {
+    let fold_of = stratified_folds(y, params.folds, seed ^ 0xF0);
+    let folds: Vec<Fold> = (0..params.folds)
+        .map(|f| {
+            let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
+            Fold {
+                x_train: column_major(x.select(Axis(0), &tr).view()).into_owned(),
+                y_train: tr.iter().map(|&i| y[i]).collect(),
+                x_test: x.select(Axis(0), &te),
+                test_rows: te,
+            }
+        })
+        .collect();
+    let mut path: Vec<f64> = params.alphas.clone();
+    path.sort_by(|a, b| b.total_cmp(a));
+    // The strongest penalty starts where it is told, else from the intercept-only model.
+    let mut starts: Vec<(Vec<f64>, f64)> = first_starts
+        .filter(|s| s.len() == folds.len())
+        .unwrap_or_else(|| {
+            folds
+                .iter()
+                .map(|f| {
+                    let rate = f.y_train.iter().filter(|&&v| v).count() as f64
+                        / f.y_train.len().max(1) as f64;
+                    let rate = rate.clamp(1e-6, 1.0 - 1e-6);
+                    (vec![0.0; x.ncols()], (rate / (1.0 - rate)).ln())
+                })
+                .collect()
+        });
+    let mut cv = Vec::new();
+    let mut strongest = Vec::new();
+    let mut best: Option<AlphaChoice> = None;
+    for (tried, &alpha) in path.iter().enumerate() {
+        let fits: Vec<FoldFit> = folds
+            .par_iter()
+            .zip(&starts)
+            .map(|(fold, start)| {
+                let warm = Some((start.0.as_slice(), start.1));
+                let (w, b) = fit_once(
+                    fold.x_train.view(),
+                    &fold.y_train,
+                    alpha,
+                    (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT),
+                    warm,
+                )?;
+                step();
+                Ok(FoldFit {
+                    predictions: predict(fold.x_test.view(), &w, b),
+                    weights: w,
+                    intercept: b,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut oof = vec![0.0; y.len()];
+        for (fold, fit) in folds.iter().zip(&fits) {
+            for (&i, &p) in fold.test_rows.iter().zip(&fit.predictions) {
+                oof[i] = p;
+            }
+        }
+        let point = CvPoint {
+            bins,
+            alpha,
+            log_loss: metrics::log_loss(&oof, y),
+            roc_auc: metrics::roc_auc(&oof, y),
+        };
+        starts = fits
+            .iter()
+            .map(|f| (f.weights.clone(), f.intercept))
+            .collect();
+        if tried == 0 {
+            strongest.clone_from(&starts);
+        }
+        cv.push(point.clone());
+        let gain = best.as_ref().map_or(f64::INFINITY, |b| {
+            (b.log_loss - point.log_loss) / b.log_loss
+        });
+        if gain > 0.0 {
+            best = Some(AlphaChoice {
+                alpha,
+                log_loss: point.log_loss,
+                oof,
+                fits,
+                cv: Vec::new(),
+                strongest: Vec::new(),
+            });
+        }
+        if gain < PATH_TOLERANCE {
+            // The penalties left are not fitted: keep the progress count true.
+            let left = (path.len() - tried - 1) * params.folds;
+            (0..left).for_each(|_| step());
+            break;
+        }
+    }
+    let mut choice = best.ok_or_else(|| Error::Runtime("no penalty was tried".into()))?;
+    choice.cv = cv;
+    choice.strongest = strongest;
+    Ok(choice)
+}
+
+/// The mean of some fits' weights and intercepts.
+pub(super) fn mean_fit(fits: &[FoldFit], n_columns: usize) -> (Vec<f64>, f64) {
+    let k = fits.len().max(1) as f64;
+    let w = (0..n_columns)
+        .map(|j| {
+            fits.iter()
+                .map(|f| f.weights.get(j).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                / k
+        })
+        .collect();
+    let b = fits.iter().map(|f| f.intercept).sum::<f64>() / k;
+    (w, b)
+}

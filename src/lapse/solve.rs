@@ -1,0 +1,92 @@
+//! One L2-penalised logistic fit with linfa-logistic, oriented so that positive weights
+//! always mean more lapse, whichever class linfa takes as positive.
+
+use crate::error::{Error, Result};
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, ArrayView2, Axis, CowArray, Ix2};
+
+/// The solver stops when the gradient of the summed log loss is below this times the
+/// number of clients (a mean-gradient criterion, independent of the data size). At this
+/// tolerance the held-out metrics agree to 3 decimals and the out-of-fold log losses to 5
+/// with those at 1e-5, and a binned form's fits take half the time.
+pub(super) const GRADIENT_TOLERANCE_PER_CLIENT: f64 = 1e-4;
+
+pub(super) fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Whether linfa will treat "lapsed" as its positive class: linfa makes the larger class
+/// positive (ties: the first label seen). Needed to orient weights in and out of linfa.
+fn linfa_positive_is_lapsed(y: &[bool]) -> bool {
+    let lapsed = y.iter().filter(|&&v| v).count();
+    let stayed = y.len() - lapsed;
+    if lapsed == stayed {
+        y.first().copied().unwrap_or(true)
+    } else {
+        lapsed > stayed
+    }
+}
+
+/// One L2-penalised fit; returns lapse-oriented (weights, intercept). `start` warm-starts
+/// the solver from lapse-oriented parameters.
+pub(super) fn fit_once(
+    x: ArrayView2<f64>,
+    y: &[bool],
+    alpha: f64,
+    (max_iterations, tolerance_per_client): (u64, f64),
+    start: Option<(&[f64], f64)>,
+) -> Result<(Vec<f64>, f64)> {
+    let targets = Array1::from(y.to_vec());
+    let x = column_major(x);
+    let data = DatasetBase::new(x.view(), targets);
+    let expected_sign = if linfa_positive_is_lapsed(y) {
+        1.0
+    } else {
+        -1.0
+    };
+    let mut params = LogisticRegression::default()
+        .alpha(alpha)
+        .max_iterations(max_iterations)
+        .gradient_tolerance(tolerance_per_client * x.nrows() as f64);
+    if let Some((w, b)) = start {
+        let init: Array1<f64> = w
+            .iter()
+            .chain(std::iter::once(&b))
+            .map(|v| expected_sign * v)
+            .collect();
+        params = params.initial_params(init);
+    }
+    let model = params
+        .fit(&data)
+        .map_err(|e| Error::Runtime(format!("logistic regression (alpha {alpha}) failed: {e}")))?;
+    // Orient by the class linfa actually chose, whatever we expected.
+    let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
+    Ok((
+        model.params().iter().map(|w| sign * w).collect(),
+        sign * model.intercept(),
+    ))
+}
+
+/// `x` laid out column by column. linfa's gradient is `x.t().dot(v)`; without BLAS,
+/// ndarray computes it as one dot product per column of `x`, which on a row-major matrix
+/// strides through memory once per column (about 7x slower on a large book). Its other
+/// product, `x.dot(w)`, goes through a packing matrix multiply that takes either layout.
+pub(super) fn column_major<'a>(x: ArrayView2<'a, f64>) -> CowArray<'a, f64, Ix2> {
+    if x.t().is_standard_layout() {
+        CowArray::from(x)
+    } else {
+        CowArray::from(x.t().as_standard_layout().into_owned().reversed_axes())
+    }
+}
+
+pub(super) fn predict(x: ArrayView2<f64>, w: &[f64], b: f64) -> Vec<f64> {
+    x.axis_iter(Axis(0))
+        .map(|r| sigmoid(b + r.iter().zip(w).map(|(a, c)| a * c).sum::<f64>()))
+        .collect()
+}
