@@ -53,6 +53,9 @@ pub fn write(
     );
     model_card(&mut h, b, s);
     drift_section(&mut h, drift);
+    if let Some(o) = &s.outcomes {
+        outcomes_section(&mut h, o);
+    }
     segments_section(&mut h, s);
     actions_section(&mut h, s);
     charts_section(&mut h, charts);
@@ -99,6 +102,72 @@ fn lapse_form(form: &crate::lapse::Form) -> String {
             form.bins
         )
     }
+}
+
+/// How last month's predictions and actions turned out (with a previous run).
+fn outcomes_section(h: &mut String, o: &crate::labeling::outcomes::Outcomes) {
+    let since = o
+        .previous_as_of
+        .map_or_else(|| "the previous run".to_string(), |d| d.to_string());
+    let _ = write!(
+        h,
+        "<h2 id=\"outcomes\">How last month's predictions turned out</h2><p>Clients scored as of \
+{since} whose outcome is now known ({} months later): {} ({} lapsed, {}); {} left without a lapse \
+(maturity, death) are not counted.",
+        o.window_months,
+        o.known,
+        o.lapsed,
+        pct(o.lapsed as f64 / o.known.max(1) as f64),
+        o.excluded
+    );
+    if let (Some(auc), Some(lift)) = (o.roc_auc, o.lift_at_10) {
+        let _ = write!(
+            h,
+            " Realised ROC AUC of last month's probabilities {auc:.3}; lift of the riskiest 10% {lift:.2}."
+        );
+    }
+    h.push_str("</p>");
+    for n in &o.notes {
+        let _ = write!(h, "<p class=\"banner\">{}</p>", esc(n));
+    }
+    if o.known == 0 {
+        return;
+    }
+    h.push_str("<table><tr><th>last month's band</th><th>clients</th><th>lapsed</th><th>realised</th><th>predicted over the window</th></tr>");
+    for b in o.bands.iter().filter(|b| b.clients > 0) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&b.band),
+            b.clients,
+            b.lapsed,
+            pct(b.lapse_rate),
+            pct(b.predicted_rate)
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><p>Retention of each action group against clients of the same risk bands who got \
+the default action ({}), weighted to the group's band mix. <b>Observational, not a controlled \
+test</b>: actions went to different clients for reasons the comparison may not see.</p><table>\
+<tr><th>action</th><th>clients</th><th>lapsed</th><th>retention</th><th>comparable retention</th><th>difference</th></tr>",
+        esc(&o.default_action)
+    );
+    for a in &o.actions {
+        let (comparable, difference) = a.comparable_retention.map_or_else(
+            || ("n/a".to_string(), "n/a".to_string()),
+            |r| (pct(r), format!("{:+.1} pts", (a.retention - r) * 100.0)),
+        );
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{comparable}</td><td class=\"n\">{difference}</td></tr>",
+            esc(&a.action),
+            a.clients,
+            a.lapsed,
+            pct(a.retention)
+        );
+    }
+    h.push_str("</table>");
 }
 
 fn drift_section(h: &mut String, drift: &DriftReport) {

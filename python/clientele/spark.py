@@ -73,6 +73,8 @@ def label(
     config: Optional[PathLike] = None,
     extract_date: Any = None,
     previous: Any = None,
+    previous_as_of: Any = None,
+    previous_model: Optional[str] = None,
 ) -> Any:
     """Labels a book held as Spark DataFrames (source name -> DataFrame, the contract and
     column mapping of the CLI) with the bundle at ``model_path``; returns the labels as a
@@ -80,7 +82,12 @@ def label(
     the driver. ``parts`` as ``clientele-infer --partitions`` (default: one part per
     ``CLIENTS_PER_PART`` clients, at least the cluster's parallelism); ``config`` and
     ``extract_date`` as in ``Bundle.label``; ``previous``: last month's labels (a
-    DataFrame with ``client_id`` and ``segment_id``), as ``--previous-run``."""
+    DataFrame with ``client_id`` and ``segment_id``, and ``lapse_probability``,
+    ``risk_band``, ``action`` for the realised outcomes), as ``--previous-run``;
+    ``previous_as_of`` and ``previous_model``: that run's date and model version (its
+    summary.json's ``as_of`` and ``model_version``), without which only the segment
+    migration is counted."""
+    previous = (previous, previous_as_of, previous_model)
     return _run(sources, model_path, as_of, parts, config, extract_date, previous).labels
 
 
@@ -95,6 +102,8 @@ def label_run(
     previous: Any = None,
     overwrite: bool = False,
     min_report_count: int = 10,
+    previous_as_of: Any = None,
+    previous_model: Optional[str] = None,
 ) -> SparkRun:
     """``label``, and the run's report files written on the driver into ``out`` (a new
     directory that appears complete or not at all; ``overwrite`` replaces an earlier run's
@@ -108,7 +117,7 @@ def label_run(
         parts,
         config,
         extract_date,
-        previous,
+        (previous, previous_as_of, previous_model),
         out,
         overwrite,
         min_report_count,
@@ -122,16 +131,17 @@ def _run(
     parts,
     config,
     extract,
-    previous=None,
+    previous=(None, None, None),
     out=None,
     overwrite=False,
     min_report=10,
 ):
+    previous, previous_as_of, previous_model = previous
     bundle, frames, text, origin = _checked(sources, model_path, config)
     n_parts = _parts(bundle, frames, parts)
     as_of, extract = _date(as_of), _date(extract)
     keyed = _keyed(bundle, frames, n_parts, text, origin, _previous_labels(previous))
-    settings = (text, origin, extract)
+    settings = (text, origin, extract, _date(previous_as_of), previous_model)
     combined = _labelled(bundle, keyed, n_parts, as_of, settings)
     run = _summed(bundle, combined)
     try:
@@ -219,7 +229,8 @@ def _parts(bundle: Bundle, frames: dict, parts: Optional[int]) -> int:
 
 
 def _previous_labels(previous):
-    """Last month's labels reduced to what the migration needs, checked on the driver."""
+    """Last month's labels reduced to what the migration and the outcomes need, checked
+    on the driver."""
     if previous is None:
         return None
     from pyspark.sql import DataFrame
@@ -235,7 +246,8 @@ def _previous_labels(previous):
             f"previous labels have no {', '.join(missing)} column (found: {previous.columns}): "
             "expected last month's labels"
         )
-    return previous.select("client_id", "segment_id")
+    wanted = ["client_id", "segment_id", "lapse_probability", "risk_band", "action"]
+    return previous.select(*[c for c in wanted if c in previous.columns])
 
 
 def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=None):
@@ -421,7 +433,7 @@ def _summed(bundle: Bundle, combined):
 
 
 def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
-    text, origin, extract = settings
+    text, origin, extract, previous_as_of, previous_model = settings
 
     def label_part(table: pa.Table) -> pa.Table:
         from clientele._native import NativeBundle
@@ -431,7 +443,17 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
         previous = tables.pop(_PREVIOUS, None)
         native = _engine_call(NativeBundle.parse, *model)
         labels, report = _engine_call(
-            native.label_part, tables, part, n_parts, text, origin, as_of, extract, previous
+            native.label_part,
+            tables,
+            part,
+            n_parts,
+            text,
+            origin,
+            as_of,
+            extract,
+            previous,
+            previous_as_of,
+            previous_model,
         )
         labels = pa.table(labels)
         n = labels.num_rows

@@ -189,9 +189,11 @@ impl NativeBundle {
     /// Labels part `part` of `parts` of a book split by client hash (`client_parts`):
     /// the labels as an Arrow stream and what the part adds to its run (JSON bytes for
     /// `NativeRun.add`).
-    /// `previous`: last month's labels (a table with `client_id` and `segment_id`), as
-    /// `--previous-run`, for the segment migration.
-    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None, previous=None))]
+    /// `previous`: last month's labels (a table with `client_id` and `segment_id`, and
+    /// `lapse_probability`, `risk_band`, `action` for the outcomes), as `--previous-run`;
+    /// `previous_as_of` and `previous_model`: that run's date and model version (from its
+    /// summary.json), without which only the segment migration is counted.
+    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None, previous=None, previous_as_of=None, previous_model=None))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn label_part<'py>(
         &self,
@@ -204,6 +206,8 @@ impl NativeBundle {
         as_of: Option<String>,
         extract_date: Option<String>,
         previous: Option<Bound<'py, PyAny>>,
+        previous_as_of: Option<String>,
+        previous_model: Option<String>,
     ) -> PyResult<(ArrowStream, Bound<'py, PyBytes>)> {
         if parts == 0 || part >= parts as u64 {
             return Err(bad_input(format!("part {part} of {parts}: no such part")));
@@ -213,7 +217,13 @@ impl NativeBundle {
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
         let frames = frames_from(tables, config.mode)?;
         let of = clientele::labeling::PartOf { index: part, parts };
-        let previous = previous.map(|t| previous_segments(&t)).transpose()?;
+        let mut previous = previous.map(|t| previous_run(&t)).transpose()?;
+        if let Some(run) = previous.as_mut() {
+            run.as_of = previous_as_of
+                .map(|d| parse_date(&d, "previous_as_of"))
+                .transpose()?;
+            run.model_version = previous_model;
+        }
         let (labels, report) = engine(py, || {
             let previous = previous.as_ref();
             let done = clientele::pipeline::label_part_frames(
@@ -387,27 +397,14 @@ fn per_table_column(
         .collect())
 }
 
-/// Last month's segment per client-id hash from a labels table (`client_id`,
-/// `segment_id`), keyed as `--previous-run` keys it.
-fn previous_segments(table: &Bound<'_, PyAny>) -> PyResult<std::collections::HashMap<u64, u32>> {
+/// Last month's labels from a labels table, keyed as `--previous-run` keys them.
+fn previous_run(table: &Bound<'_, PyAny>) -> PyResult<clientele::labeling::outcomes::PreviousRun> {
     let frame = import_table(table, "previous labels")?;
-    let bad = |e: polars::error::PolarsError| {
+    clientele::labeling::output::previous_from_frame(&frame).map_err(|m| {
         bad_input(format!(
-            "previous labels: {e} (expected client_id as text and segment_id as a whole number)"
+            "previous labels: {m} (expected client_id as text and segment_id as a whole number)"
         ))
-    };
-    let ids = frame.column("client_id").map_err(bad)?;
-    let ids = ids.cast(&polars::prelude::DataType::String).map_err(bad)?;
-    let segments = frame.column("segment_id").map_err(bad)?;
-    let segments = segments
-        .cast(&polars::prelude::DataType::UInt32)
-        .map_err(bad)?;
-    let (ids, segments) = (ids.str().map_err(bad)?, segments.u32().map_err(bad)?);
-    Ok(ids
-        .iter()
-        .zip(segments.iter())
-        .filter_map(|(id, s)| Some((clientele::ingest::partition::client_hash(id?), s?)))
-        .collect())
+    })
 }
 
 /// The client part (0..parts) of each id of a one-column table, by the CLI's hash

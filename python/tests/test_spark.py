@@ -27,8 +27,9 @@ NEXT_MONTH = ROOT / "data" / "sample" / "next-month"
 MODEL = Path(os.environ.get("CLIENTELE_MODEL", ROOT / "models" / "latest"))
 LABELS = Path(os.environ.get("CLIENTELE_LABELS", ROOT / "notebooks-out" / "labels.parquet"))
 PARTED = Path(os.environ.get("CLIENTELE_PARTED_RUN", ROOT / "notebooks-out" / "parted"))
-# The same month labelled again with --previous-run <the whole run of LABELS' directory>.
+# The same month labelled again with --previous-run <LAST_MONTH>, September's run.
 SINCE = Path(os.environ.get("CLIENTELE_PREVIOUS_RUN", ROOT / "notebooks-out" / "since"))
+LAST_MONTH = Path(os.environ.get("CLIENTELE_LAST_MONTH", ROOT / "notebooks-out" / "september"))
 EXTRACT = "2026-11-30"
 SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
 
@@ -102,16 +103,24 @@ def test_a_parted_run_equals_the_cli_parted_run(sources, tmp_path):
     assert run.summary["clients"] == 20000 and run.drift["status"] in ("ok", "watch", "retrain")
 
 
-def test_the_segment_migration_equals_the_cli_with_previous_run(spark, sources, tmp_path):
+def test_migration_and_outcomes_equal_the_cli_with_previous_run(spark, sources, tmp_path):
     if not SINCE.exists():
         pytest.fail(f"no CLI run with --previous-run at {SINCE}: see .ci/run")
-    previous = spark.read.parquet(str(LABELS))
+    previous = spark.read.parquet(str(LAST_MONTH / "labels.parquet"))
+    last = json.loads((LAST_MONTH / "summary.json").read_text())
     run = cs.label_run(
-        sources, MODEL, out=tmp_path / "run", parts=3, extract_date=EXTRACT, previous=previous
+        sources,
+        MODEL,
+        out=tmp_path / "run",
+        parts=3,
+        extract_date=EXTRACT,
+        previous=previous,
+        previous_as_of=last["as_of"],
+        previous_model=last["model_version"],
     )
     ours = json.loads((run.out / "summary.json").read_text())
     cli = json.loads((SINCE / "summary.json").read_text())
-    assert ours["migration"] and ours == cli
+    assert ours["migration"] and ours["outcomes"]["known"] > 10000 and ours == cli
     assert json.loads((run.out / "drift.json").read_text()) == json.loads(
         (SINCE / "drift.json").read_text()
     )
@@ -127,7 +136,7 @@ def test_default_parts_give_the_cli_labels(sources):
 def test_the_driver_receives_no_client_rows(sources):
     bundle = clientele.Bundle.load(MODEL)
     keyed = cs._keyed(bundle, dict(sources), 3, None, None)
-    combined = cs._labelled(bundle, keyed, 3, None, (None, None, None))
+    combined = cs._labelled(bundle, keyed, 3, None, (None, None, None, None, None))
     reports = list(cs._reports(combined))
     combined.unpersist()
     assert sorted(p for p, _ in reports) == [0, 1, 2]

@@ -36,6 +36,9 @@ pub fn draw_all(
     if let Some(m) = &s.migration {
         out.push(migration(m, s.min_report_count, dir)?);
     }
+    if let Some(o) = s.outcomes.as_ref().filter(|o| o.known > 0) {
+        out.push(outcomes(o, dir)?);
+    }
     if !b.lapse.form.is_linear() {
         // What the reasons of a scorecard model mean: the points of every bin.
         out.push(super::training::scorecard(b, dir)?);
@@ -523,4 +526,88 @@ fn migration(m: &[(u32, u32, usize)], min: usize, dir: &Path) -> Result<ChartFil
     };
     let title = "Segment migration: last month (rows) to this month (columns)";
     count_matrix(dir, "migration", title, &axes, &lookup, min)
+}
+
+/// How last month's predictions turned out: realised against predicted lapse rate per
+/// risk band (left) and per bin of the training score distribution (right).
+fn outcomes(o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<ChartFiles> {
+    let bands: Vec<&crate::labeling::outcomes::BandOutcome> =
+        o.bands.iter().filter(|b| b.clients > 0).collect();
+    let bins: Vec<(usize, f64, f64)> = o
+        .calibration
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.clients > 0)
+        .map(|(i, c)| (i, c.predicted_rate, c.lapse_rate))
+        .collect();
+    let top = bands
+        .iter()
+        .flat_map(|b| [b.lapse_rate, b.predicted_rate])
+        .chain(bins.iter().flat_map(|b| [b.1, b.2]))
+        .filter(|v| v.is_finite())
+        .fold(0.001, f64::max)
+        * 1.15;
+    let names: Vec<String> = bands.iter().map(|b| b.band.clone()).collect();
+    let title = format!(
+        "Last month's predictions over {} month(s): realised (bars, dots) against predicted (grey)",
+        o.window_months
+    );
+    Ok(chart!(
+        dir,
+        "outcomes",
+        "Realised outcomes",
+        (1200, 520),
+        |root| {
+            let areas = root.titled(&title, text(20))?.split_evenly((1, 2));
+            let (left, right) = (&areas[0], &areas[1]);
+            let mut c = ChartBuilder::on(left)
+                .caption("lapse rate by last month's risk band", text(16))
+                .margin(15)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(slots(names.len()), 0.0..top)?;
+            c.configure_mesh()
+                .light_line_style(GRID)
+                .disable_x_mesh()
+                .x_labels(names.len())
+                .x_label_formatter(&|v| slot_label(&names, v))
+                .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
+                .label_style(text(14))
+                .draw()?;
+            for (i, b) in bands.iter().enumerate() {
+                c.draw_series(std::iter::once(Rectangle::new(
+                    [(exact(i), 0.0), (exact(i + 1), b.lapse_rate.max(0.0))],
+                    RGBColor(202, 0, 32).mix(0.7).filled(),
+                )))?;
+                c.draw_series(std::iter::once(Circle::new(
+                    (centre(i), b.predicted_rate),
+                    6,
+                    GREY.filled(),
+                )))?;
+            }
+            let mut c = ChartBuilder::on(right)
+                .caption("by bin of the training score distribution", text(16))
+                .margin(15)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(0.0..top, 0.0..top)?;
+            c.configure_mesh()
+                .light_line_style(GRID)
+                .x_desc("predicted")
+                .y_desc("realised")
+                .x_label_formatter(&|v| format!("{:.1}%", v * 100.0))
+                .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
+                .label_style(text(14))
+                .draw()?;
+            c.draw_series(LineSeries::new(
+                [(0.0, 0.0), (top, top)],
+                GREY.stroke_width(1),
+            ))?;
+            c.draw_series(
+                bins.iter()
+                    .filter(|b| b.1.is_finite() && b.2.is_finite())
+                    .map(|&(_, p, r)| Circle::new((p, r), 6, RGBColor(202, 0, 32).filled())),
+            )?;
+        }
+    ))
 }

@@ -134,6 +134,13 @@ impl ActionTable {
         Ok(ActionTable { rules: checked })
     }
 
+    /// The catch-all rule's action: what a client gets when no special rule applies.
+    pub fn default_action(&self) -> &str {
+        self.rules
+            .last()
+            .map_or("standard service", |r| r.action.as_str())
+    }
+
     /// The first matching rule's action.
     pub fn action(&self, tier: ValueTier, band: Option<RiskBand>, stage: LifecycleStage) -> &str {
         self.rules

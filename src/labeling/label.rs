@@ -2,6 +2,7 @@
 //! chunk: segment, score, band, tier, stage, reasons and action per client, written out
 //! and summed into the run's aggregates and drift counts.
 
+use super::outcomes::{over_window, OutcomeCounts, PreviousClient, PreviousRun};
 use super::output::LabelChunk;
 use super::rules;
 use super::totals::PartTotals;
@@ -11,7 +12,7 @@ use crate::config::ActionTable;
 use crate::config::Mode;
 use crate::date::Date;
 use crate::error::{Error, Result};
-use crate::features::RawFeatures;
+use crate::features::{lapse_labels, Label, RawFeatures};
 use crate::ingest::{Book, Coded};
 use crate::progress::Stage;
 use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
@@ -19,7 +20,6 @@ use ndarray::ArrayView1;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 /// Clients drawn for the 2-D projection chart.
 const PROJECTION_SAMPLE: usize = 3_000;
@@ -150,8 +150,8 @@ pub struct Part<'a> {
     pub book: &'a Book,
     pub raw: &'a RawFeatures,
     pub cats: &'a [(String, Option<&'a Coded>)],
-    /// Last month's segment per client-id hash (`--previous-run`).
-    pub previous: Option<&'a HashMap<u64, u32>>,
+    /// Last month's labels (`--previous-run`).
+    pub previous: Option<&'a PreviousRun>,
     pub of: PartOf,
 }
 
@@ -195,6 +195,9 @@ pub fn label_part(
     let seg_cols = b.segments.column_indices(&columns)?;
     let in_sample = projection_sample(b, raw, n, (part.of.index, part.of.sample_quota()));
     let ctx = LabelContext::new(b, raw, actions);
+    let outcome_labels = part
+        .previous
+        .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, actions, totals));
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
@@ -214,10 +217,22 @@ pub fn label_part(
             let seg = &b.segments.segments[seg_idx[i]];
             let active = is_active(raw, c);
             let id = book.client_ids.get(c).map_or("", String::as_str);
-            let prev = part
-                .previous
-                .and_then(|m| m.get(&crate::ingest::partition::client_hash(id)))
-                .copied();
+            let last_month = part.previous.and_then(|m| {
+                Some((
+                    m,
+                    m.clients.get(&crate::ingest::partition::client_hash(id))?,
+                ))
+            });
+            let prev = last_month.map(|(_, pc)| pc.segment);
+            if let (Some((run, pc)), Some((labels, window))) = (last_month, &outcome_labels) {
+                count_outcome(
+                    b,
+                    (run, pc),
+                    labels.get(c).copied(),
+                    *window,
+                    &mut totals.agg.outcomes,
+                );
+            }
             let sampled =
                 (active && in_sample[c]).then(|| seg_cols.iter().map(|&j| row[j]).collect());
             totals
@@ -240,6 +255,60 @@ pub fn label_part(
     }
     stage.finish();
     Ok(())
+}
+
+/// The part's outcomes over the window since the previous run (lapsed, stayed or
+/// excluded per client) and the window's months, after recording in `totals` which run
+/// it was compared with; `None` when outcomes cannot be counted (and why is recorded).
+fn outcome_labels(
+    b: &Bundle,
+    book: &Book,
+    as_of: Date,
+    prev: &PreviousRun,
+    actions: &ActionTable,
+    totals: &mut PartTotals,
+) -> Option<(Vec<Label>, i32)> {
+    let window = if b.config.mode == Mode::Flat {
+        Err("flat data has no dates".to_string())
+    } else {
+        prev.window(as_of).and_then(|w| {
+            let start = prev.as_of.unwrap_or(as_of);
+            lapse_labels(book, start, w, as_of)
+                .map(|labels| (labels, w))
+                .map_err(|e| e.to_string())
+        })
+    };
+    let counted = window.as_ref().map(|(_, w)| *w).map_err(Clone::clone);
+    totals
+        .agg
+        .outcomes
+        .compared_with(prev, counted, actions.default_action());
+    window.ok()
+}
+
+/// Counts a client the previous run scored, against its outcome over the window.
+fn count_outcome(
+    b: &Bundle,
+    (run, pc): (&PreviousRun, &PreviousClient),
+    label: Option<Label>,
+    window: i32,
+    counts: &mut OutcomeCounts,
+) {
+    if !pc.probability.is_finite() {
+        return;
+    }
+    let predicted = over_window(pc.probability, window, b.horizon_months);
+    let action = run
+        .actions
+        .get(pc.action as usize)
+        .map_or("", String::as_str);
+    let bin = b.drift.score.bin(pc.probability);
+    counts.count(
+        pc,
+        action,
+        label.unwrap_or(Label::Excluded),
+        (predicted, bin),
+    );
 }
 
 /// A labelled part held in memory: every client's labels (the columns and types of
@@ -315,8 +384,8 @@ pub fn label_book(
     label_book_since(b, book, as_of, actions, of, None)
 }
 
-/// `label_book` with last month's segment of each client (by `partition::client_hash`
-/// of its id, as `--previous-run` reads it): the totals then count the migration.
+/// `label_book` with last month's labels (as `--previous-run` reads them): the totals
+/// then count the segment migration and how last month's predictions turned out.
 ///
 /// # Errors
 /// As `label_book`.
@@ -326,7 +395,7 @@ pub fn label_book_since(
     as_of: Date,
     actions: &ActionTable,
     of: PartOf,
-    previous: Option<&HashMap<u64, u32>>,
+    previous: Option<&PreviousRun>,
 ) -> Result<LabelledPart> {
     check_book(b, book)?;
     let raw = crate::features::compute(book, as_of);

@@ -2,6 +2,7 @@
 //! labels of a whole book are never held in memory at once.
 
 use super::label::ClientLabel;
+use super::outcomes::{PreviousRow, PreviousRun};
 use crate::error::{Error, Result};
 use crate::segment::Segment;
 use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
@@ -246,62 +247,127 @@ impl LabelWriter {
     }
 }
 
-/// Reads `client_id` and `segment_id` from a previous run's labels (Parquet or CSV).
+/// The columns of last month's labels that a run compares with; the first two are
+/// required.
+const PREVIOUS_COLUMNS: [&str; 5] = [
+    "client_id",
+    "segment_id",
+    "lapse_probability",
+    "risk_band",
+    "action",
+];
+
+/// Reads a previous run: its labels (`labels.parquet`, else `labels.csv`) and, from its
+/// `summary.json`, its date and model (without them only the segment migration is
+/// counted).
 ///
 /// # Errors
-/// `Error::Read`/`Error::Malformed`-style errors naming the file.
-pub fn read_previous_segments(dir: &Path) -> Result<Vec<(String, u32)>> {
+/// `Error::Read` when no labels file can be read, `Error::Config` naming the file when
+/// it is not a labels table.
+pub fn read_previous_run(dir: &Path) -> Result<PreviousRun> {
     let parquet = dir.join("labels.parquet");
     let csv = dir.join("labels.csv");
-    let bad = |path: &Path, message: String| Error::Config {
-        path: path.to_path_buf(),
-        message,
-    };
-    if parquet.exists() {
-        let file = std::fs::File::open(&parquet).map_err(|e| Error::Read {
-            path: parquet.clone(),
-            source: e,
-        })?;
-        let df = crate::ingest::read::parquet_guarded(&parquet, || {
+    let (path, frame) = if parquet.exists() {
+        let file = std::fs::File::open(&parquet).map_err(io_err(&parquet))?;
+        let frame = crate::ingest::read::parquet_guarded(&parquet, || {
             ParquetReader::new(file)
-                .with_columns(Some(vec!["client_id".into(), "segment_id".into()]))
+                .with_columns(Some(PREVIOUS_COLUMNS.iter().map(|c| (*c).into()).collect()))
                 .finish()
-                .map_err(|e| bad(&parquet, format!("not a labels table: {e}")))
+                .map_err(|e| not_labels(&parquet, e.to_string()))
         })?;
-        let ids = df
-            .column("client_id")
-            .and_then(|c| c.str().cloned())
-            .map_err(|e| bad(&parquet, e.to_string()))?;
-        let segs = df
-            .column("segment_id")
-            .and_then(|c| c.u32().cloned())
-            .map_err(|e| bad(&parquet, e.to_string()))?;
-        return Ok(ids
-            .iter()
-            .zip(segs.iter())
-            .filter_map(|(i, s)| Some((i?.to_string(), s?)))
-            .collect());
+        (parquet, frame)
+    } else {
+        if !csv.exists() {
+            return Err(Error::Read {
+                path: csv,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no labels.parquet or labels.csv: not a clientele-infer output directory",
+                ),
+            });
+        }
+        let columns: Arc<[PlSmallStr]> = PREVIOUS_COLUMNS.iter().map(|c| (*c).into()).collect();
+        let frame = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_columns(Some(columns))
+            .try_into_reader_with_file_path(Some(csv.clone()))
+            .and_then(|r| r.finish())
+            .map_err(|e| not_labels(&csv, e.to_string()))?;
+        (csv, frame)
+    };
+    let mut run = previous_from_frame(&frame).map_err(|m| not_labels(&path, m))?;
+    let summary = dir.join("summary.json");
+    if let Ok(text) = std::fs::read_to_string(&summary) {
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| not_labels(&summary, format!("not valid JSON: {e}")))?;
+        run.as_of = value
+            .get("as_of")
+            .and_then(serde_json::Value::as_str)
+            .and_then(crate::date::Date::parse);
+        run.model_version = value
+            .get("model_version")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string);
     }
-    let text = std::fs::read_to_string(&csv).map_err(|e| Error::Read {
-        path: csv.clone(),
-        source: e,
-    })?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        let mut fields = line.splitn(3, ',');
-        let (Some(id), Some(seg)) = (fields.next(), fields.next()) else {
-            return Err(bad(
-                &csv,
-                format!("row {}: expected client_id,segment_id,...", n + 1),
-            ));
-        };
-        let seg = seg.parse().map_err(|_| {
-            bad(
-                &csv,
-                format!("row {}: segment_id {seg:?} is not a number", n + 1),
-            )
-        })?;
-        out.push((id.trim_matches('"').to_string(), seg));
+    Ok(run)
+}
+
+fn not_labels(path: &Path, message: String) -> Error {
+    Error::Config {
+        path: path.to_path_buf(),
+        message: format!("not a labels table of a previous run: {message}"),
     }
-    Ok(out)
+}
+
+/// Last month's labels from a table with `client_id` and `segment_id` and, when
+/// present, `lapse_probability`, `risk_band` and `action` (text or typed columns alike).
+///
+/// # Errors
+/// A missing or mistyped column, or a segment id that is not a whole number (with its
+/// row).
+pub fn previous_from_frame(frame: &DataFrame) -> std::result::Result<PreviousRun, String> {
+    let text = |name: &str| -> std::result::Result<Option<StringChunked>, String> {
+        match frame.column(name) {
+            Ok(c) => c
+                .cast(&DataType::String)
+                .and_then(|c| c.str().cloned())
+                .map(Some)
+                .map_err(|e| format!("column '{name}': {e}")),
+            Err(_) => Ok(None),
+        }
+    };
+    let ids = text("client_id")?.ok_or("no column 'client_id'")?;
+    let segments = text("segment_id")?.ok_or("no column 'segment_id'")?;
+    let probabilities = text("lapse_probability")?;
+    let bands = text("risk_band")?;
+    let actions = text("action")?;
+    let cell = |col: &Option<StringChunked>, i: usize| {
+        col.as_ref()
+            .and_then(|c| c.get(i))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let mut rows = Vec::with_capacity(frame.height());
+    for i in 0..frame.height() {
+        let Some(id) = ids.get(i) else { continue };
+        let segment = segments
+            .get(i)
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .ok_or_else(|| {
+                format!(
+                    "row {}: segment_id {:?} is not a whole number",
+                    i + 1,
+                    segments.get(i).unwrap_or("")
+                )
+            })?;
+        rows.push(PreviousRow {
+            client_id: id.to_string(),
+            segment,
+            probability: cell(&probabilities, i).and_then(|v| v.parse().ok()),
+            band: cell(&bands, i),
+            action: cell(&actions, i),
+        });
+    }
+    Ok(PreviousRun::from_rows(rows))
 }

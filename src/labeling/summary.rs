@@ -53,6 +53,9 @@ pub struct RunSummary {
     pub actions: Vec<(String, usize)>,
     /// (last month's segment, this month's segment, clients), with --previous-run.
     pub migration: Option<Vec<(u32, u32, usize)>>,
+    /// How last month's predictions and actions turned out, with --previous-run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<super::outcomes::Outcomes>,
 }
 
 fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
@@ -110,6 +113,7 @@ pub fn summarise(
         stages: agg.stages.iter().map(|(s, n)| (s.clone(), *n)).collect(),
         actions: actions.into_iter().collect(),
         migration,
+        outcomes: None,
     }
 }
 

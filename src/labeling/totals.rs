@@ -4,6 +4,7 @@
 
 use super::drift::{DriftCounts, DriftReport};
 use super::label::{ClientLabel, LabelContext};
+use super::outcomes::OutcomeCounts;
 use super::summary::{summarise, RunSummary};
 use crate::bundle::Bundle;
 use crate::date::Date;
@@ -42,6 +43,9 @@ pub struct Aggregates {
     /// (segment id, segment-feature values) of the sampled clients.
     pub projection: Vec<(u32, Vec<f64>)>,
     pub imputed_clients: usize,
+    /// How last month's predictions turned out (with a previous run).
+    #[serde(default)]
+    pub outcomes: OutcomeCounts,
 }
 
 impl Aggregates {
@@ -62,6 +66,7 @@ impl Aggregates {
             migration: BTreeMap::new(),
             projection: Vec::new(),
             imputed_clients: 0,
+            outcomes: OutcomeCounts::new(b.drift.score.edges.len() + 1),
         }
     }
 }
@@ -144,6 +149,7 @@ impl Aggregates {
         add_maps(&mut self.migration, other.migration);
         self.projection.extend(other.projection);
         self.imputed_clients += other.imputed_clients;
+        self.outcomes.merge(other.outcomes);
     }
 }
 
@@ -212,13 +218,15 @@ impl PartTotals {
                 .map(|(&(a, c), &n)| (a, c, n))
                 .collect()
         });
-        let summary = summarise(b, model_dir, as_of, agg, migration, min_report_count);
+        let mut summary = summarise(b, model_dir, as_of, agg, migration, min_report_count);
+        summary.outcomes =
+            with_previous.then(|| super::outcomes::summarise(&agg.outcomes, &b.version));
         (summary, drift)
     }
 }
 
 /// Maps with tuple keys as lists of (key, value) pairs: JSON keys must be text.
-mod pairs {
+pub(super) mod pairs {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
 

@@ -246,7 +246,7 @@ fn run_parts(
     let previous = opts
         .previous_run
         .as_deref()
-        .map(previous_segments)
+        .map(output::read_previous_run)
         .transpose()?;
     let mut totals = Totals::new(b);
     let mut state: Option<RunState> = None;
@@ -473,19 +473,37 @@ impl RunAggregates {
     }
 }
 
-/// Last month's segment per client, keyed by the client id's hash (a 64-bit key keeps a
-/// 10,000,000-client map small; collisions are negligible at that size).
-fn previous_segments(dir: &Path) -> Result<std::collections::HashMap<u64, u32>> {
-    Ok(output::read_previous_segments(dir)?
-        .into_iter()
-        .map(|(id, s)| (crate::ingest::partition::client_hash(&id), s))
-        .collect())
-}
-
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let json = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Runtime(format!("cannot encode {}: {e}", path.display())))?;
     crate::fsio::write_atomic(path, &json)
+}
+
+/// How last month's predictions turned out, in two or three lines.
+fn outcome_lines(out: &mut String, r: &crate::labeling::outcomes::Outcomes) {
+    use std::fmt::Write as _;
+    if r.known > 0 {
+        let by_band: Vec<String> = r
+            .bands
+            .iter()
+            .filter(|b| b.clients > 0)
+            .map(|b| format!("{} {:.1}%", b.band, b.lapse_rate * 100.0))
+            .collect();
+        let _ = writeln!(
+            out,
+            "outcomes  {} clients scored last month, {} lapsed within {} month(s): ROC AUC {}, \
+             lift at 10% {}; lapse rate by last month's band: {}",
+            r.known,
+            r.lapsed,
+            r.window_months,
+            r.roc_auc.map_or("n/a".into(), |v| format!("{v:.3}")),
+            r.lift_at_10.map_or("n/a".into(), |v| format!("{v:.2}")),
+            by_band.join(", ")
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "          {n}");
+    }
 }
 
 /// The console summary of a run.
@@ -542,6 +560,9 @@ pub fn console(o: &InferOutcome) -> String {
             i.psi,
             i.status.word()
         );
+    }
+    if let Some(r) = &s.outcomes {
+        outcome_lines(&mut out, r);
     }
     let _ = writeln!(out, "output    {}", o.out_dir.display());
     out

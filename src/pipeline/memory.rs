@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::ingest::{load_from, Frames, Input, LoadOptions, QualityReport};
 use crate::labeling::{label_book_since, PartOf, PartTotals};
 use polars::prelude::DataFrame;
-use std::collections::HashMap;
 
 /// A labelled batch.
 pub struct FrameLabels {
@@ -42,7 +41,7 @@ pub fn label_frames(
 /// `label_frames` on part `part` of a book split by client hash (as `--partitions`
 /// splits it, `ingest::partition::part_of`): the part's share of the projection chart's
 /// sample depends on it, so parts labelled apart add up to the CLI's parted run.
-/// `previous`: last month's segment by client-id hash, as `--previous-run`.
+/// `previous`: last month's labels, as `--previous-run` reads them.
 ///
 /// # Errors
 /// As `label_frames`.
@@ -52,7 +51,7 @@ pub fn label_part_frames(
     frames: &Frames,
     as_of: Option<Date>,
     part: PartOf,
-    previous: Option<&HashMap<u64, u32>>,
+    previous: Option<&crate::labeling::outcomes::PreviousRun>,
 ) -> Result<FrameLabels> {
     let actions = ActionTable::check(&config.actions)?;
     let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
