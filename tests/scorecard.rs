@@ -187,3 +187,69 @@ fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// Flat mode uses the same forms: a U-shaped effect in one column of a wide table is
+/// binned, a 0/1 column stays linear (bins would say nothing a slope does not), and
+/// `bins = [0]` keeps everything linear.
+#[test]
+fn a_flat_table_gets_bins_where_its_effect_bends() {
+    let t = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,age,online,churned\n");
+    // A seeded, deterministic draw: lapse risk is U-shaped in age, higher online.
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for i in 0..6000 {
+        let age = 20.0 + (uniform() * 60.0).floor();
+        let online = u8::from(uniform() < 0.4);
+        let z = -2.0 + 0.004 * (age - 50.0) * (age - 50.0) + 0.8 * f64::from(online);
+        let churned = uniform() < 1.0 / (1.0 + (-z).exp());
+        csv.push_str(&format!("C{i},{age},{online},{}\n", u8::from(churned)));
+    }
+    write(t.path(), "data/features.csv", &csv);
+    let config = "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"age\", \"online\"]\n";
+    write(t.path(), "flat.toml", config);
+    write(
+        t.path(),
+        "flat-linear.toml",
+        &format!("{config}[lapse]\nbins = [0]\n"),
+    );
+    let fit = |models: &str, cfg: &str| {
+        let r = train(
+            &[
+                "--config",
+                cfg,
+                "--data",
+                "data",
+                "--models",
+                models,
+                "--out",
+                "out",
+                "--no-charts",
+            ],
+            t.path(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        latest_bundle(&t.path().join(models)).1
+    };
+    let binned = fit("models", "flat.toml");
+    let form = &binned["lapse"]["form"];
+    assert!(form["bins"].as_u64().unwrap() > 0, "{form}");
+    assert_eq!(form["binned"][0]["column"], 0, "{form}");
+    assert_eq!(
+        form["kept_linear"][0][1], "2 distinct training values",
+        "{form}"
+    );
+    let linear = fit("linear", "flat-linear.toml");
+    let auc = |b: &serde_json::Value| b["metrics"]["test"]["roc_auc"].as_f64().unwrap();
+    assert!(
+        auc(&binned) > auc(&linear) + 0.05,
+        "{} vs {}",
+        auc(&binned),
+        auc(&linear)
+    );
+}
