@@ -96,64 +96,19 @@ pub(super) fn cross_validate(
     first_starts: Option<Vec<(Vec<f64>, f64)>>,
     step: &(dyn Fn() + Sync),
 ) -> Result<AlphaChoice> {
-    let fold_of = stratified_folds(y, params.folds, seed ^ 0xF0);
-    let folds: Vec<Fold> = (0..params.folds)
-        .map(|f| {
-            let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
-            Fold {
-                x_train: column_major(x.select(Axis(0), &tr).view()).into_owned(),
-                y_train: tr.iter().map(|&i| y[i]).collect(),
-                x_test: x.select(Axis(0), &te),
-                test_rows: te,
-            }
-        })
-        .collect();
+    let folds = make_folds(x, y, params.folds, seed);
     let mut path: Vec<f64> = params.alphas.clone();
     path.sort_by(|a, b| b.total_cmp(a));
     // The strongest penalty starts where it is told, else from the intercept-only model.
     let mut starts: Vec<(Vec<f64>, f64)> = first_starts
         .filter(|s| s.len() == folds.len())
-        .unwrap_or_else(|| {
-            folds
-                .iter()
-                .map(|f| {
-                    let rate = f.y_train.iter().filter(|&&v| v).count() as f64
-                        / f.y_train.len().max(1) as f64;
-                    let rate = rate.clamp(1e-6, 1.0 - 1e-6);
-                    (vec![0.0; x.ncols()], (rate / (1.0 - rate)).ln())
-                })
-                .collect()
-        });
+        .unwrap_or_else(|| intercept_only(&folds, x.ncols()));
     let mut cv = Vec::new();
     let mut strongest = Vec::new();
     let mut best: Option<AlphaChoice> = None;
     for (tried, &alpha) in path.iter().enumerate() {
-        let fits: Vec<FoldFit> = folds
-            .par_iter()
-            .zip(&starts)
-            .map(|(fold, start)| {
-                let warm = Some((start.0.as_slice(), start.1));
-                let (w, b) = fit_once(
-                    fold.x_train.view(),
-                    &fold.y_train,
-                    alpha,
-                    (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT),
-                    warm,
-                )?;
-                step();
-                Ok(FoldFit {
-                    predictions: predict(fold.x_test.view(), &w, b),
-                    weights: w,
-                    intercept: b,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let mut oof = vec![0.0; y.len()];
-        for (fold, fit) in folds.iter().zip(&fits) {
-            for (&i, &p) in fold.test_rows.iter().zip(&fit.predictions) {
-                oof[i] = p;
-            }
-        }
+        let fits = fit_folds(&folds, &starts, (alpha, params.max_iterations), step)?;
+        let oof = out_of_fold(&folds, &fits, y.len());
         let point = CvPoint {
             bins,
             alpha,
@@ -192,6 +147,76 @@ pub(super) fn cross_validate(
     choice.cv = cv;
     choice.strongest = strongest;
     Ok(choice)
+}
+
+/// The folds of `x`, `y`: each fold's training rows (column by column, as linfa wants
+/// them) and held-out rows.
+fn make_folds(x: ArrayView2<f64>, y: &[bool], folds: usize, seed: u64) -> Vec<Fold> {
+    let fold_of = stratified_folds(y, folds, seed ^ 0xF0);
+    (0..folds)
+        .map(|f| {
+            let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
+            Fold {
+                x_train: column_major(x.select(Axis(0), &tr).view()).into_owned(),
+                y_train: tr.iter().map(|&i| y[i]).collect(),
+                x_test: x.select(Axis(0), &te),
+                test_rows: te,
+            }
+        })
+        .collect()
+}
+
+/// Each fold's intercept-only model: no weights, the log-odds of its lapse rate.
+fn intercept_only(folds: &[Fold], columns: usize) -> Vec<(Vec<f64>, f64)> {
+    folds
+        .iter()
+        .map(|f| {
+            let rate =
+                f.y_train.iter().filter(|&&v| v).count() as f64 / f.y_train.len().max(1) as f64;
+            let rate = rate.clamp(1e-6, 1.0 - 1e-6);
+            (vec![0.0; columns], (rate / (1.0 - rate)).ln())
+        })
+        .collect()
+}
+
+/// Every fold fitted at one penalty from its start, in parallel; `step` after each.
+fn fit_folds(
+    folds: &[Fold],
+    starts: &[(Vec<f64>, f64)],
+    (alpha, max_iterations): (f64, u64),
+    step: &(dyn Fn() + Sync),
+) -> Result<Vec<FoldFit>> {
+    folds
+        .par_iter()
+        .zip(starts)
+        .map(|(fold, start)| {
+            let warm = Some((start.0.as_slice(), start.1));
+            let (w, b) = fit_once(
+                fold.x_train.view(),
+                &fold.y_train,
+                alpha,
+                (max_iterations, GRADIENT_TOLERANCE_PER_CLIENT),
+                warm,
+            )?;
+            step();
+            Ok(FoldFit {
+                predictions: predict(fold.x_test.view(), &w, b),
+                weights: w,
+                intercept: b,
+            })
+        })
+        .collect()
+}
+
+/// The held-out predictions of every fold, in the order of the rows.
+fn out_of_fold(folds: &[Fold], fits: &[FoldFit], n: usize) -> Vec<f64> {
+    let mut oof = vec![0.0; n];
+    for (fold, fit) in folds.iter().zip(fits) {
+        for (&i, &p) in fold.test_rows.iter().zip(&fit.predictions) {
+            oof[i] = p;
+        }
+    }
+    oof
 }
 
 /// The mean of some fits' weights and intercepts.

@@ -337,15 +337,7 @@ fn quantile_bins(
     bins: usize,
 ) -> std::result::Result<(Vec<f64>, Vec<(f64, f64)>, Vec<usize>), String> {
     let n = sorted.len();
-    // Runs of equal values, as (first, end) positions in `sorted`.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut start = 0;
-    for i in 1..=n {
-        if i == n || sorted[i] != sorted[i - 1] {
-            runs.push((start, i));
-            start = i;
-        }
-    }
+    let runs = runs_of(sorted);
     if runs.len() < 3 {
         return Err(format!("{} distinct training values", runs.len()));
     }
@@ -381,8 +373,42 @@ fn quantile_bins(
         spans.push((start, end));
         i = j;
     }
-    // Tiny bins join their smaller neighbour, smallest first.
-    let min_count = ((MIN_BIN_SHARE * n as f64).ceil() as usize).max(1);
+    join_small(
+        &mut spans,
+        ((MIN_BIN_SHARE * n as f64).ceil() as usize).max(1),
+    );
+    if spans.len() < 2 {
+        return Err("one bin after ties are kept together".into());
+    }
+    let cuts = spans
+        .windows(2)
+        .map(|w| (sorted[w[0].1 - 1] + sorted[w[1].0]) / 2.0)
+        .collect();
+    let ranges = spans
+        .iter()
+        .map(|&(a, b)| (sorted[a], sorted[b - 1]))
+        .collect();
+    let counts = spans.iter().map(size).collect();
+    Ok((cuts, ranges, counts))
+}
+
+/// Runs of equal values of `sorted`, as (first, end) positions.
+fn runs_of(sorted: &[f64]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=sorted.len() {
+        if i == sorted.len() || sorted[i] != sorted[i - 1] {
+            runs.push((start, i));
+            start = i;
+        }
+    }
+    runs
+}
+
+/// Bins (as (first, end) spans) of fewer than `min_count` values join their smaller
+/// neighbour, smallest first.
+fn join_small(spans: &mut Vec<(usize, usize)>, min_count: usize) {
+    let size = |r: &(usize, usize)| r.1 - r.0;
     while spans.len() > 1 {
         let Some((k, _)) = spans
             .iter()
@@ -403,19 +429,6 @@ fn quantile_bins(
         spans[a] = (spans[a].0, spans[b].1);
         spans.remove(b);
     }
-    if spans.len() < 2 {
-        return Err("one bin after ties are kept together".into());
-    }
-    let cuts = spans
-        .windows(2)
-        .map(|w| (sorted[w[0].1 - 1] + sorted[w[1].0]) / 2.0)
-        .collect();
-    let ranges = spans
-        .iter()
-        .map(|&(a, b)| (sorted[a], sorted[b - 1]))
-        .collect();
-    let counts = spans.iter().map(size).collect();
-    Ok((cuts, ranges, counts))
 }
 
 #[cfg(test)]

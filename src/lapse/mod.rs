@@ -268,6 +268,68 @@ fn candidates(data: &TrainingPart, params: &LapseParams) -> Vec<Option<Candidate
         .collect()
 }
 
+/// The form cross-validation chose, with its penalty's choice and the mean of that
+/// penalty's fold fits (where the final fit starts), and every CV point tried.
+struct FormChoice {
+    chosen: Candidate,
+    choice: AlphaChoice,
+    start: (Vec<f64>, f64),
+    cv: Vec<CvPoint>,
+}
+
+/// Cross-validates every form of `params.bins` on the CV sample (`xcv`, `ycv`) and keeps
+/// the best: forms come simplest first, and one with more bins must beat the best so far
+/// by `FORM_TOLERANCE`.
+fn choose_form(
+    data: &TrainingPart,
+    (xcv, ycv): (ArrayView2<f64>, &[bool]),
+    params: &LapseParams,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+) -> Result<FormChoice> {
+    let mut cv = Vec::new();
+    let mut best: Option<(Candidate, AlphaChoice, (Vec<f64>, f64))> = None;
+    // The linear form's fits at the strongest penalty, per fold: binned forms start there.
+    let mut linear_starts: Option<Vec<(Vec<f64>, f64)>> = None;
+    for candidate in candidates(data, params) {
+        let Some(candidate) = candidate else {
+            (0..params.alphas.len() * params.folds).for_each(|_| step());
+            continue;
+        };
+        let xc = candidate.form.expand(xcv);
+        let starts = linear_starts.as_ref().map(|fits| {
+            fits.iter()
+                .map(|(w, b)| candidate.form.start_from_linear(xcv, w, *b))
+                .collect()
+        });
+        let choice = crate::progress::timed("lapse cross-validation", || {
+            let form = (seed, candidate.form.bins);
+            cross_validate(xc.view(), ycv, params, form, starts, step)
+        })?;
+        if candidate.form.is_linear() {
+            linear_starts = Some(choice.strongest.clone());
+        }
+        cv.extend(choice.cv.iter().cloned());
+        let better = best
+            .as_ref()
+            .is_none_or(|(_, b, _)| choice.log_loss < b.log_loss * (1.0 - FORM_TOLERANCE));
+        if better {
+            // The final fit on every training client starts from the mean of the chosen
+            // penalty's fold fits: same optimum, far fewer iterations on large books.
+            let start = mean_fit(&choice.fits, xc.ncols());
+            best = Some((candidate, choice, start));
+        }
+    }
+    let (chosen, choice, start) =
+        best.ok_or_else(|| Error::Runtime("no form of the lapse model was tried".into()))?;
+    Ok(FormChoice {
+        chosen,
+        choice,
+        start,
+        cv,
+    })
+}
+
 /// The form, the penalty, the coefficients and the thresholds; the odds ratios when
 /// `intervals` says so.
 fn fit_point<T: Send>(
@@ -291,51 +353,11 @@ fn fit_point<T: Send>(
     let cv_rows = cv_sample(y, params.cv_sample, seed);
     let xcv = x.select(Axis(0), &cv_rows);
     let ycv: Vec<bool> = cv_rows.iter().map(|&i| y[i]).collect();
-    let mut cv = Vec::new();
-    // (candidate, its choice, the mean of the chosen penalty's fold fits)
-    let mut best: Option<(Candidate, AlphaChoice, (Vec<f64>, f64))> = None;
-    // The linear form's fits at the strongest penalty, per fold: binned forms start there.
-    let mut linear_starts: Option<Vec<(Vec<f64>, f64)>> = None;
-    for candidate in candidates(data, params) {
-        let Some(candidate) = candidate else {
-            (0..params.alphas.len() * params.folds).for_each(|_| step());
-            continue;
-        };
-        let xc = candidate.form.expand(xcv.view());
-        let starts = linear_starts.as_ref().map(|fits| {
-            fits.iter()
-                .map(|(w, b)| candidate.form.start_from_linear(xcv.view(), w, *b))
-                .collect()
-        });
-        let choice = crate::progress::timed("lapse cross-validation", || {
-            cross_validate(
-                xc.view(),
-                &ycv,
-                params,
-                (seed, candidate.form.bins),
-                starts,
-                step,
-            )
-        })?;
-        if candidate.form.is_linear() {
-            linear_starts = Some(choice.strongest.clone());
-        }
-        cv.extend(choice.cv.iter().cloned());
-        // Forms come simplest first; a form with more bins must earn its columns.
-        let better = best
-            .as_ref()
-            .is_none_or(|(_, b, _)| choice.log_loss < b.log_loss * (1.0 - FORM_TOLERANCE));
-        if better {
-            // The final fit on every training client starts from the mean of the chosen
-            // penalty's fold fits: same optimum, far fewer iterations on large books.
-            let start = mean_fit(&choice.fits, xc.ncols());
-            best = Some((candidate, choice, start));
-        }
-    }
-    let (chosen, choice, (w0, b0)) =
-        best.ok_or_else(|| Error::Runtime("no form of the lapse model was tried".into()))?;
-    let (alpha, oof) = (choice.alpha, choice.oof);
+    let mut form = choose_form(data, (xcv.view(), &ycv), params, seed, step)?;
     drop(xcv);
+    let (w0, b0) = std::mem::take(&mut form.start);
+    let chosen = &form.chosen;
+    let alpha = form.choice.alpha;
     let xf: CowArray<f64, Ix2> = if chosen.form.is_linear() {
         CowArray::from(x)
     } else {
@@ -345,57 +367,84 @@ fn fit_point<T: Send>(
     let (fitted, other) = rayon::join(
         || {
             crate::progress::timed("lapse final fit", || {
-                fit_once(
-                    xf.view(),
-                    y,
-                    alpha,
-                    (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT),
-                    Some((&w0, b0)),
-                )
+                let tolerance = (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT);
+                fit_once(xf.view(), y, alpha, tolerance, Some((&w0, b0)))
             })
         },
         || crate::progress::timed("beside the final fit", || alongside(bins, alpha)),
     );
     let (fitted_w, fitted_b) = fitted?;
     step();
-    let scales = chosen.form.column_scales(x.ncols());
-    let (coefficients, intercept) = chosen.form.to_indicators(x.ncols(), &fitted_w, fitted_b);
-    let threshold = match params.threshold {
-        ThresholdRule::BestF1 => metrics::best_f1_threshold(&oof, &ycv),
-        ThresholdRule::TopShare(s) => metrics::top_share_threshold(&oof, s),
+    let odds_ratios = match intervals {
+        Intervals::Yes => crate::progress::timed("odds ratio intervals", || {
+            odds_ratios(xf.view(), &fitted_w, fitted_b, alpha, &chosen.columns)
+        })?,
+        Intervals::No => Vec::new(),
+    };
+    let fitted = FinalFit {
+        centres: xf
+            .mean_axis(Axis(0))
+            .map_or_else(|| vec![0.0; xf.ncols()], |m| m.to_vec()),
+        weights: (fitted_w, fitted_b),
+        odds_ratios,
     };
     let training_lapse_rate = lapsed as f64 / y.len() as f64;
-    // Means and intervals of bin columns back on the 0/1 indicator scale.
-    let centres: Vec<f64> = xf
-        .mean_axis(Axis(0))
-        .map_or_else(|| vec![0.0; xf.ncols()], |m| m.to_vec())
+    let model = assemble(form, fitted, (params, &ycv, training_lapse_rate), x.ncols());
+    Ok((model, other))
+}
+
+/// The final fit on the fitting scale (standardised bins): weights and intercept, column
+/// means and odds ratios.
+struct FinalFit {
+    weights: (Vec<f64>, f64),
+    centres: Vec<f64>,
+    odds_ratios: Vec<OddsRatio>,
+}
+
+/// The model from the chosen form and penalty and the final fit, with bin columns back on
+/// the 0/1 indicator scale, and the thresholds from the out-of-fold predictions.
+fn assemble(
+    form: FormChoice,
+    fitted: FinalFit,
+    (params, ycv, training_lapse_rate): (&LapseParams, &[bool], f64),
+    base_columns: usize,
+) -> LapseModel {
+    let FormChoice {
+        chosen, choice, cv, ..
+    } = form;
+    let scales = chosen.form.column_scales(base_columns);
+    let (w, b) = fitted.weights;
+    let (coefficients, intercept) = chosen.form.to_indicators(base_columns, &w, b);
+    let centres = fitted
+        .centres
         .into_iter()
         .zip(&scales)
         .map(|(m, scale)| scale.map_or(m, |(p, sd)| m * sd + p))
         .collect();
-    let odds_ratios = match intervals {
-        Intervals::Yes => crate::progress::timed("odds ratio intervals", || {
-            odds_ratios(xf.view(), &fitted_w, fitted_b, alpha, &chosen.columns)
-        })?
+    let odds_ratios = fitted
+        .odds_ratios
         .into_iter()
         .zip(&scales)
         .map(|(o, scale)| match scale {
             Some((_, sd)) => OddsRatio::of(o.feature, o.coefficient / sd, o.std_error / sd),
             None => o,
         })
-        .collect(),
-        Intervals::No => Vec::new(),
+        .collect();
+    let oof = &choice.oof;
+    let threshold = match params.threshold {
+        ThresholdRule::BestF1 => metrics::best_f1_threshold(oof, ycv),
+        ThresholdRule::TopShare(s) => metrics::top_share_threshold(oof, s),
     };
-    let model = LapseModel {
+    LapseModel {
         form: chosen.form,
         columns: chosen.columns,
         coefficients,
         intercept,
-        alpha,
+        alpha: choice.alpha,
         centres,
         threshold_rule: params.threshold,
         threshold,
-        top10_threshold: metrics::top_share_threshold(&oof, 0.10),
+        top10_threshold: metrics::top_share_threshold(oof, 0.10),
         bands: RiskBands {
             medium: training_lapse_rate.min(threshold),
             high: threshold,
@@ -403,8 +452,7 @@ fn fit_point<T: Send>(
         training_lapse_rate,
         cv,
         odds_ratios,
-    };
-    Ok((model, other))
+    }
 }
 
 /// Standard errors from the inverse of the penalised Hessian at the optimum
