@@ -3,7 +3,7 @@
 //! The library holds all logic; the binaries `clientele-train` and `clientele-infer`
 //! parse flags and call into it. Data flows one way (a test fails on an import cycle):
 //! leaf types (`schema`, `date`, `error`, `vocab`, `params`, `stats`, `fsio`) -> `config`
-//! -> `ingest` -> `features` -> (`segment`, `lapse`) -> `bundle` -> `labeling` ->
+//! -> `ingest` -> `features` -> (`segment`, `lapse`) -> `products` -> `bundle` -> `labeling` ->
 //! (`charts`, `report`) -> `train` / `pipeline` -> bins.
 
 pub mod allocator;
@@ -19,6 +19,7 @@ pub mod labeling;
 pub mod lapse;
 pub mod params;
 pub mod pipeline;
+pub mod products;
 pub mod progress;
 pub mod report;
 pub mod schema;

@@ -57,6 +57,9 @@ pub fn write(
         outcomes_section(&mut h, o);
     }
     segments_section(&mut h, s);
+    if let Some(p) = &s.products {
+        products_section(&mut h, b, p);
+    }
     actions_section(&mut h, s);
     charts_section(&mut h, charts);
     quality_section(&mut h, quality);
@@ -101,6 +104,35 @@ fn lapse_form(form: &crate::lapse::Form) -> String {
             form.binned.len(),
             form.bins
         )
+    }
+}
+
+/// The next-best product models and how many clients each product is offered to.
+fn products_section(h: &mut String, b: &Bundle, p: &crate::labeling::ProductsSummary) {
+    h.push_str("<h2 id=\"products\">Next-best product</h2><p>For each product, a propensity model (the lapse model's features) for acquiring it within the horizon among clients who do not hold it; a client is offered the product with the highest propensity among those clearing their threshold (chosen in training, best F1). Held-out numbers are on eligible training clients.</p><table><tr><th>product</th><th>held-out ROC AUC</th><th>lift at 10%</th><th>threshold</th><th>clients offered it now</th></tr>");
+    for m in &b.metrics.products {
+        let offered = p
+            .next_product_clients
+            .iter()
+            .find(|(name, _)| *name == m.product)
+            .map_or(0, |(_, n)| *n);
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{offered}</td></tr>",
+            esc(&m.product),
+            m.roc_auc,
+            m.lift_at_10.map_or("n/a".into(), |l| format!("{l:.2}")),
+            pct(m.threshold)
+        );
+    }
+    h.push_str("</table>");
+    for skipped in &b.metrics.products_skipped {
+        let _ = write!(
+            h,
+            "<p>{}: no model ({})</p>",
+            esc(&skipped.product),
+            esc(&skipped.reason)
+        );
     }
 }
 

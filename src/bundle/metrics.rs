@@ -42,6 +42,11 @@ pub struct TrainMetrics {
     pub k_reason: String,
     pub k_choice: Vec<KScore>,
     pub dropped_features: Vec<DroppedFeature>,
+    /// Held-out metrics of each next-best product model, and the products skipped.
+    #[serde(default)]
+    pub products: Vec<crate::products::ProductMetrics>,
+    #[serde(default)]
+    pub products_skipped: Vec<crate::products::SkippedProduct>,
 }
 
 fn linear() -> String {

@@ -114,6 +114,9 @@ pub struct Bundle {
     pub features: FittedFeatures,
     pub segments: SegmentModel,
     pub lapse: LapseModel,
+    /// Next-best product models (relational mode; absent in bundles from before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub products: Option<crate::products::ProductModels>,
     pub metrics: TrainMetrics,
     pub drift: DriftReference,
 }

@@ -36,6 +36,9 @@ pub fn draw_all(
     if let Some(m) = &s.migration {
         out.push(migration(m, s.min_report_count, dir)?);
     }
+    if let Some(p) = &s.products {
+        out.push(products(p, &shown, dir)?);
+    }
     if let Some(o) = s.outcomes.as_ref().filter(|o| o.known > 0) {
         out.push(outcomes(o, dir)?);
     }
@@ -608,6 +611,83 @@ fn outcomes(o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<Chart
                     .filter(|b| b.1.is_finite() && b.2.is_finite())
                     .map(|&(_, p, r)| Circle::new((p, r), 6, RGBColor(202, 0, 32).filled())),
             )?;
+        }
+    ))
+}
+
+/// Segments (rows, suppressed ones left out) x products: the share of clients in force
+/// holding the product (cell shade and first figure) and the mean propensity of those
+/// who do not (second figure).
+fn products(
+    p: &crate::labeling::ProductsSummary,
+    shown: &[&SegmentSummary],
+    dir: &Path,
+) -> Result<ChartFiles> {
+    let cols: Vec<String> = p
+        .products
+        .iter()
+        .map(|n| short(&n.replace('_', " "), 18))
+        .collect();
+    let rows: Vec<(String, Vec<f64>, Vec<f64>)> = shown
+        .iter()
+        .filter_map(|g| {
+            let pen = p.penetration.iter().find(|(id, _)| *id == g.id)?.1.clone();
+            let prop = p.propensity.iter().find(|(id, _)| *id == g.id)?.1.clone();
+            Some((seg_label(g, 30), pen, prop))
+        })
+        .collect();
+    let (nr, nc) = (rows.len(), cols.len());
+    let names: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
+    let title = "Products by segment: held (share, shade) / propensity of the others to acquire";
+    Ok(chart!(
+        dir,
+        "products",
+        "Products by segment",
+        (320 + 150 * nc.max(1) as u32, 160 + 60 * nr.max(1) as u32),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption(title, text(20))
+                .margin(15)
+                .x_label_area_size(50)
+                .y_label_area_size(280)
+                .build_cartesian_2d(slots(nc), slots(nr))?;
+            c.configure_mesh()
+                .disable_mesh()
+                .x_labels(nc.max(1))
+                .x_label_formatter(&|v| slot_label(&cols, v))
+                .y_labels(nr.max(1))
+                .y_label_formatter(&|v| slot_label(&names, v))
+                .label_style(text(13))
+                .draw()?;
+            for (r, (_, pen, prop)) in rows.iter().enumerate() {
+                let y = nr - 1 - r;
+                for col in 0..nc {
+                    let held = pen.get(col).copied().unwrap_or(f64::NAN);
+                    let shade = if held.is_finite() { held.sqrt() } else { 0.0 };
+                    let fill = RGBColor(
+                        (255.0 - shade * (255.0 - 78.0)) as u8,
+                        (255.0 - shade * (255.0 - 121.0)) as u8,
+                        (255.0 - shade * (255.0 - 167.0)) as u8,
+                    );
+                    c.draw_series(std::iter::once(Rectangle::new(
+                        [(exact(col), exact(y)), (exact(col + 1), exact(y + 1))],
+                        fill.filled(),
+                    )))?;
+                    let figure = |v: f64| {
+                        if v.is_finite() {
+                            format!("{:.0}%", v * 100.0)
+                        } else {
+                            "-".to_string()
+                        }
+                    };
+                    let propensity = prop.get(col).copied().unwrap_or(f64::NAN);
+                    c.draw_series(std::iter::once(Text::new(
+                        format!("{} / {}", figure(held), figure(propensity)),
+                        (centre(col), centre(y)),
+                        text(13).pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))?;
+                }
+            }
         }
     ))
 }

@@ -7,7 +7,8 @@ use crate::vocab::{band_word, LifecycleStage, RiskBand, ValueTier, NO_BAND};
 use serde::{Deserialize, Serialize};
 
 /// One row of the action table as written: each of `tier`, `risk`, `stage` is `*` or a
-/// list of values separated by `|`.
+/// list of values separated by `|`; `product` matches the client's next-best product
+/// (`*`, product names, `none` for no next product).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRule {
@@ -17,7 +18,13 @@ pub struct ActionRule {
     pub risk: String,
     #[serde(default = "any")]
     pub stage: String,
+    #[serde(default = "any", skip_serializing_if = "is_any")]
+    pub product: String,
     pub action: String,
+}
+
+fn is_any(s: &str) -> bool {
+    s == "*"
 }
 
 fn any() -> String {
@@ -29,6 +36,7 @@ fn rule(tier: &str, risk: &str, stage: &str, action: &str) -> ActionRule {
         tier: tier.into(),
         risk: risk.into(),
         stage: stage.into(),
+        product: any(),
         action: action.into(),
     }
 }
@@ -93,6 +101,8 @@ struct CheckedRule {
     /// `None` stands for a client who is not scored (the word `none`).
     risk: Pattern<Option<RiskBand>>,
     stage: Pattern<LifecycleStage>,
+    /// `None` stands for a client without a next-best product (the word `none`).
+    product: Pattern<Option<String>>,
     action: String,
 }
 
@@ -122,11 +132,14 @@ impl ActionTable {
             .map(|(i, r)| check_rule(i, r))
             .collect::<Result<Vec<_>>>()?;
         let last_catches_all = checked.last().is_some_and(|r| {
-            r.tier == Pattern::Any && r.risk == Pattern::Any && r.stage == Pattern::Any
+            r.tier == Pattern::Any
+                && r.risk == Pattern::Any
+                && r.stage == Pattern::Any
+                && r.product == Pattern::Any
         });
         if !last_catches_all {
             return Err(Error::InvalidParameter(
-                "the last action rule must be tier = \"*\", risk = \"*\", stage = \"*\" so that \
+                "the last action rule must be tier = \"*\", risk = \"*\", stage = \"*\" (and product = \"*\") so that \
                  every client gets an action"
                     .into(),
             ));
@@ -143,9 +156,30 @@ impl ActionTable {
 
     /// The first matching rule's action.
     pub fn action(&self, tier: ValueTier, band: Option<RiskBand>, stage: LifecycleStage) -> &str {
+        self.action_for(tier, band, stage, None)
+    }
+
+    /// The first matching rule's action for a client whose next-best product is
+    /// `product`.
+    pub fn action_for(
+        &self,
+        tier: ValueTier,
+        band: Option<RiskBand>,
+        stage: LifecycleStage,
+        product: Option<&str>,
+    ) -> &str {
+        let product_matches = |p: &Pattern<Option<String>>| match p {
+            Pattern::Any => true,
+            Pattern::OneOf(values) => values.iter().any(|v| v.as_deref() == product),
+        };
         self.rules
             .iter()
-            .find(|r| r.tier.matches(&tier) && r.risk.matches(&band) && r.stage.matches(&stage))
+            .find(|r| {
+                r.tier.matches(&tier)
+                    && r.risk.matches(&band)
+                    && r.stage.matches(&stage)
+                    && product_matches(&r.product)
+            })
             .map_or("standard service", |r| r.action.as_str())
     }
 }
@@ -186,6 +220,12 @@ fn check_rule(i: usize, r: &ActionRule) -> Result<CheckedRule> {
             &r.stage,
             LifecycleStage::from_word,
             bad("stage", LifecycleStage::words()),
+        )?,
+        // Product names are the book's: any word is one (`none`: no next product).
+        product: Pattern::parse(
+            &r.product,
+            |w| Some((w != "none").then(|| w.to_string())),
+            bad("product", vec![]),
         )?,
         action: r.action.clone(),
     })

@@ -35,6 +35,9 @@ pub struct ClientLabel {
     /// Up to three risk-raising reasons in words (scored clients only).
     pub reasons: Vec<String>,
     pub action: String,
+    /// The next-best product and its propensity (scored clients with one that clears
+    /// its threshold).
+    pub next_product: Option<(String, f64)>,
     /// A scored client with at least one imputed feature.
     pub imputed: bool,
     pub note: Option<String>,
@@ -47,6 +50,8 @@ pub struct LabelContext<'a> {
     actions: &'a ActionTable,
     cuts: rules::TierCuts,
     columns: rules::FeatureColumns<'a>,
+    /// Products each client holds at the as-of date, in the bundle's product-model order.
+    held: Option<Vec<u64>>,
 }
 
 impl<'a> LabelContext<'a> {
@@ -56,7 +61,19 @@ impl<'a> LabelContext<'a> {
             actions,
             cuts: rules::TierCuts::from_bundle(b),
             columns: rules::FeatureColumns::new(b, raw),
+            held: None,
         }
+    }
+
+    /// With the products each client of `book` holds at the as-of date (relational mode,
+    /// a bundle with product models): labels then name a next-best product.
+    #[must_use]
+    pub fn with_holdings(mut self, book: &Book, as_of: Date) -> Self {
+        self.held = self.b.products.as_ref().and_then(|p| {
+            let names = p.names();
+            crate::products::product_facts(book, as_of, as_of, Some(&names)).map(|f| f.held)
+        });
+        self
     }
 
     /// Labels client `c` from its model-matrix row: a pure function of the bundle, the
@@ -71,7 +88,21 @@ impl<'a> LabelContext<'a> {
         let band = probability.map(|p| b.lapse.bands.band(p));
         let tier = rules::value_tier(&self.cuts, &view);
         let stage = rules::lifecycle(b.config.mode, &view, active, band);
-        let action = self.actions.action(tier, band, stage).to_string();
+        let next_product = self
+            .b
+            .products
+            .as_ref()
+            .zip(self.held.as_ref())
+            .filter(|_| active)
+            .and_then(|(p, held)| {
+                let (k, propensity) = p.next(row, held.get(c).copied().unwrap_or(0))?;
+                Some((p.models.get(k)?.product.clone(), propensity))
+            });
+        let product = next_product.as_ref().map(|(name, _)| name.as_str());
+        let action = self
+            .actions
+            .action_for(tier, band, stage, product)
+            .to_string();
         let reasons = if active {
             let row_vec = row.to_vec();
             rules::reasons(b, &row_vec, &b.lapse.contributions(row), &view, 3)
@@ -104,9 +135,16 @@ impl<'a> LabelContext<'a> {
             stage,
             reasons,
             action,
+            next_product,
             imputed: imputed_scored,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
         }
+    }
+
+    /// The products client `c` holds at the as-of date (bits in product-model order),
+    /// when the bundle has product models.
+    pub(super) fn held(&self, c: usize) -> Option<u64> {
+        self.held.as_ref().map(|h| h.get(c).copied().unwrap_or(0))
     }
 
     /// Client `c`'s numeric features in original units, cleaned as the model sees them.
@@ -194,7 +232,7 @@ pub fn label_part(
     let columns = b.features.columns();
     let seg_cols = b.segments.column_indices(&columns)?;
     let in_sample = projection_sample(b, raw, n, (part.of.index, part.of.sample_quota()));
-    let ctx = LabelContext::new(b, raw, actions);
+    let ctx = LabelContext::new(b, raw, actions).with_holdings(book, raw.cutoff);
     let outcome_labels = part
         .previous
         .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, actions, totals));

@@ -17,7 +17,7 @@ pub use label::{
 };
 pub use totals::{Aggregates, PartTotals};
 
-pub use summary::{summarise, RunSummary, SegmentSummary};
+pub use summary::{summarise, ProductsSummary, RunSummary, SegmentSummary};
 
 /// Clients labelled per chunk: bounds the memory of the model matrix and the labels.
 pub const CHUNK: usize = 100_000;

@@ -23,6 +23,8 @@ pub struct LabelChunk {
     pub lifecycle_stage: Vec<LifecycleStage>,
     pub reasons: [Vec<Option<String>>; 3],
     pub action: Vec<String>,
+    pub next_product: Vec<Option<String>>,
+    pub next_product_propensity: Vec<Option<f64>>,
     pub note: Vec<Option<String>>,
 }
 
@@ -39,6 +41,8 @@ pub const COLUMNS: &[&str] = &[
     "reason_2",
     "reason_3",
     "action",
+    "next_product",
+    "next_product_propensity",
     "note",
 ];
 
@@ -65,6 +69,9 @@ impl LabelChunk {
             a.extend(b);
         }
         self.action.extend(other.action);
+        self.next_product.extend(other.next_product);
+        self.next_product_propensity
+            .extend(other.next_product_propensity);
         self.note.extend(other.note);
     }
 
@@ -83,6 +90,9 @@ impl LabelChunk {
             slot.push(reasons.next());
         }
         self.action.push(l.action);
+        let (product, propensity) = l.next_product.unzip();
+        self.next_product.push(product);
+        self.next_product_propensity.push(propensity);
         self.note.push(l.note);
     }
 
@@ -117,6 +127,11 @@ impl LabelChunk {
             s("reason_2", opt(&self.reasons[1])),
             s("reason_3", opt(&self.reasons[2])),
             Column::new("action".into(), &self.action),
+            s("next_product", opt(&self.next_product)),
+            Column::new(
+                "next_product_propensity".into(),
+                &self.next_product_propensity,
+            ),
             s("note", opt(&self.note)),
         ];
         DataFrame::new(self.len(), columns)
@@ -128,7 +143,7 @@ impl LabelChunk {
         for i in 0..self.len() {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 cell(&self.client_id[i]),
                 self.segment_id[i],
                 cell(&self.segment_name[i]),
@@ -143,6 +158,10 @@ impl LabelChunk {
                 o(&self.reasons[1][i]),
                 o(&self.reasons[2][i]),
                 cell(&self.action[i]),
+                o(&self.next_product[i]),
+                self.next_product_propensity[i]
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
                 o(&self.note[i]),
             )?;
         }

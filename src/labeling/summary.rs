@@ -56,6 +56,55 @@ pub struct RunSummary {
     /// How last month's predictions and actions turned out, with --previous-run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<super::outcomes::Outcomes>,
+    /// Next-best products: penetration and propensity per segment (product models only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub products: Option<ProductsSummary>,
+}
+
+/// Product penetration and propensity per segment, and how many clients each product is
+/// offered to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductsSummary {
+    pub products: Vec<String>,
+    /// (segment id, share of its clients in force holding each product).
+    pub penetration: Vec<(u32, Vec<f64>)>,
+    /// (segment id, mean propensity of its non-holders for each product).
+    pub propensity: Vec<(u32, Vec<f64>)>,
+    /// (product, clients it is the next-best product of).
+    pub next_product_clients: Vec<(String, usize)>,
+}
+
+/// The products summary of a run whose bundle has product models.
+pub fn products(b: &Bundle, agg: &Aggregates) -> Option<ProductsSummary> {
+    let models = b.products.as_ref().filter(|p| !p.models.is_empty())?;
+    let mut penetration = Vec::new();
+    let mut propensity = Vec::new();
+    for (seg, sums) in b.segments.segments.iter().zip(&agg.products) {
+        let share = |n: usize, total: usize| {
+            if total > 0 {
+                n as f64 / total as f64
+            } else {
+                f64::NAN
+            }
+        };
+        penetration.push((seg.id, sums.iter().map(|s| share(s.0, s.0 + s.1)).collect()));
+        propensity.push((
+            seg.id,
+            sums.iter()
+                .map(|s| if s.1 > 0 { s.2 / s.1 as f64 } else { f64::NAN })
+                .collect(),
+        ));
+    }
+    Some(ProductsSummary {
+        products: models.names(),
+        penetration,
+        propensity,
+        next_product_clients: agg
+            .next_products
+            .iter()
+            .map(|(p, n)| (p.clone(), *n))
+            .collect(),
+    })
 }
 
 fn quantiles(mut v: Vec<f64>) -> [f64; 5] {
@@ -114,6 +163,7 @@ pub fn summarise(
         actions: actions.into_iter().collect(),
         migration,
         outcomes: None,
+        products: None,
     }
 }
 

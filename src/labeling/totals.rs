@@ -46,6 +46,13 @@ pub struct Aggregates {
     /// How last month's predictions turned out (with a previous run).
     #[serde(default)]
     pub outcomes: OutcomeCounts,
+    /// Per segment index and product model, over clients in force: holders, non-holders
+    /// and the sum of the non-holders' propensities.
+    #[serde(default)]
+    pub products: Vec<Vec<(usize, usize, f64)>>,
+    /// Next-best product -> clients offered it.
+    #[serde(default)]
+    pub next_products: BTreeMap<String, usize>,
 }
 
 impl Aggregates {
@@ -67,6 +74,8 @@ impl Aggregates {
             projection: Vec::new(),
             imputed_clients: 0,
             outcomes: OutcomeCounts::new(b.drift.score.edges.len() + 1),
+            products: vec![vec![(0, 0, 0.0); b.products.as_ref().map_or(0, |p| p.models.len())]; k],
+            next_products: BTreeMap::new(),
         }
     }
 }
@@ -116,6 +125,23 @@ impl Aggregates {
         if let Some(values) = sampled {
             self.projection.push((id, values));
         }
+        if let Some((name, _)) = &l.next_product {
+            *self.next_products.entry(name.clone()).or_default() += 1;
+        }
+        if let (Some(models), Some(held), Some(sums)) = (
+            ctx.b.products.as_ref(),
+            ctx.held(c),
+            self.products.get_mut(segment),
+        ) {
+            for ((k, m), acc) in models.models.iter().enumerate().zip(sums.iter_mut()) {
+                if held & (1u64 << k) != 0 {
+                    acc.0 += 1;
+                } else {
+                    acc.1 += 1;
+                    acc.2 += m.model.probability(row);
+                }
+            }
+        }
     }
 }
 
@@ -150,6 +176,14 @@ impl Aggregates {
         self.projection.extend(other.projection);
         self.imputed_clients += other.imputed_clients;
         self.outcomes.merge(other.outcomes);
+        for (a, b) in self.products.iter_mut().zip(other.products) {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.0 += y.0;
+                x.1 += y.1;
+                x.2 += y.2;
+            }
+        }
+        add_maps(&mut self.next_products, other.next_products);
     }
 }
 
@@ -221,6 +255,7 @@ impl PartTotals {
         let mut summary = summarise(b, model_dir, as_of, agg, migration, min_report_count);
         summary.outcomes =
             with_previous.then(|| super::outcomes::summarise(&agg.outcomes, &b.version));
+        summary.products = super::summary::products(b, agg);
         (summary, drift)
     }
 }

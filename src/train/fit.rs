@@ -121,7 +121,8 @@ pub fn fit(
     let cutoff_choice = choose_cutoff(book, opts.as_of, horizon)?;
     let cutoff = cutoff_choice.date;
     let stage = Stage::new("features", 1);
-    let snap = snapshot(book, cutoff, horizon, label_end(book, cutoff, horizon))?;
+    let end = label_end(book, cutoff, horizon);
+    let snap = snapshot(book, cutoff, horizon, end)?;
     stage.finish();
     let input = FitInput {
         mode: book.mode,
@@ -129,6 +130,9 @@ pub fn fit(
         cats: features::categorical_columns(book),
         snap,
         early: Early::Book(book),
+        products: (book.mode == Mode::Relational)
+            .then(|| crate::products::product_facts(book, cutoff, end, None))
+            .flatten(),
     };
     fit_input(
         config,
@@ -151,6 +155,9 @@ pub(super) struct FitInput<'a> {
     pub cats: Vec<(String, Option<&'a crate::ingest::Coded>)>,
     pub snap: Snapshot,
     pub early: Early<'a>,
+    /// Products held at the cut-off and acquired within the horizon, per snapshot row
+    /// (relational mode): the next-best product models are fitted on them.
+    pub products: Option<crate::products::ProductFacts>,
 }
 
 /// The out-of-time check's snapshot at the cut-off minus the horizon (labels ending at
@@ -179,6 +186,7 @@ pub(super) fn fit_input(
         cats,
         snap,
         early,
+        products,
     } = input;
     let split = Split::of(&snap, opts.lapse.test_share, opts.seed)?;
     let design = Design::fit(&snap, &cats, &split)?;
@@ -207,14 +215,35 @@ pub(super) fn fit_input(
         |bins, alpha| out_of_time(oot_input, opts, bins, alpha),
     )?;
     stage.finish();
+    let products = products
+        .map(|facts| {
+            let stage = Stage::new("products", 1);
+            let input = crate::products::ProductInput {
+                x: design.x.view(),
+                active: &snap.active,
+                columns: &design.columns,
+                numeric: &design.fitted.numeric,
+                facts: &facts,
+            };
+            let fitted = crate::progress::timed("next-best product models", || {
+                crate::products::fit(&input, &opts.lapse, opts.seed)
+            });
+            stage.finish();
+            fitted
+        })
+        .transpose()?;
 
-    let metrics = train_metrics(
+    let mut metrics = train_metrics(
         (clients, &snap, &split, &design),
         &segs.model,
         &lapse_fit,
         oot,
         horizon,
     );
+    if let Some(p) = &products {
+        metrics.products = p.metrics();
+        metrics.products_skipped.clone_from(&p.skipped);
+    }
     let scored = opts.keep_scores.then(|| {
         let assigned = (segs.index.as_slice(), segs.distance.as_slice());
         scored_clients(
@@ -245,6 +274,7 @@ pub(super) fn fit_input(
         drift: drift_reference(&segs.model, &lapse_fit.probabilities),
         segments: segs.model,
         lapse: lapse_fit.model,
+        products,
         metrics,
     };
     Ok(Fitted {
@@ -720,6 +750,8 @@ fn train_metrics(
         k_reason: segments.k_reason.clone(),
         k_choice: segments.choice.clone(),
         dropped_features: design.fitted.dropped.clone(),
+        products: Vec::new(),
+        products_skipped: Vec::new(),
     }
 }
 

@@ -74,6 +74,9 @@ pub struct PartFacts {
     /// The values the cleaning statistics are fitted on (after the row rules, before
     /// imputation and caps), of the part's sampled clients, by `source.field`.
     pub cleaning_values: BTreeMap<String, Vec<f64>>,
+    /// Policies per product (the next-best product models are ranked on the sum).
+    #[serde(default)]
+    pub products: BTreeMap<String, usize>,
 }
 
 /// Pass 1 on one part: loads it (every check of the CLI's loading applies) and reports
@@ -116,6 +119,7 @@ pub fn part_facts(config: &Config, frames: &Frames, sample: &ClientSample) -> Re
         span: DataSpan::of(book),
         categorical,
         cleaning_values,
+        products: crate::products::product_counts(book),
     })
 }
 
@@ -140,6 +144,9 @@ pub struct TrainPlan {
     pub label_end: Date,
     pub categorical: BTreeSet<String>,
     pub cleaning: CleaningStats,
+    /// The products that get a next-best product model, as `products::ranked`.
+    #[serde(default)]
+    pub products: Vec<String>,
 }
 
 impl TrainPlan {
@@ -159,7 +166,11 @@ impl TrainPlan {
         let mut span = DataSpan::default();
         let mut categorical = BTreeSet::new();
         let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut products: BTreeMap<String, usize> = BTreeMap::new();
         for part in parts {
+            for (name, n) in part.products {
+                *products.entry(name).or_default() += n;
+            }
             clients += part.clients;
             span = span.merge(part.span);
             categorical.extend(part.categorical);
@@ -183,6 +194,11 @@ impl TrainPlan {
             label_end: fit::label_end_in(config.mode, span.last, date, horizon_months),
             categorical,
             cleaning,
+            products: if config.mode == Mode::Relational {
+                crate::products::ranked(&products)
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -214,6 +230,10 @@ const ACTIVE: &str = "active";
 const LABEL: &str = "label";
 const EARLY_ACTIVE: &str = "early_active";
 const EARLY_LABEL: &str = "early_label";
+/// Products held at the cut-off and acquired within the horizon, as bit masks in the
+/// plan's product order (Int64 carries the 64 bits).
+const HELD: &str = "__held";
+const ACQUIRED: &str = "__acquired";
 
 fn at_cutoff(name: &str) -> String {
     format!("x:{name}")
@@ -320,6 +340,19 @@ pub fn part_rows(
             ));
         }
     }
+    let facts =
+        crate::products::product_facts(book, plan.cutoff, plan.label_end, Some(&plan.products));
+    for (name, masks) in [
+        (HELD, facts.as_ref().map(|f| &f.held)),
+        (ACQUIRED, facts.as_ref().map(|f| &f.acquired)),
+    ] {
+        columns.push(Column::new(
+            name.into(),
+            rows.iter()
+                .map(|&i| masks.and_then(|m| m.get(i)).map_or(0, |&b| b as i64))
+                .collect::<Vec<i64>>(),
+        ));
+    }
     let cats = features::categorical_columns(book);
     for name in plan.categorical() {
         let col = cats.iter().find(|(n, _)| n == name).and_then(|(_, c)| *c);
@@ -358,6 +391,9 @@ pub fn rows_schema(plan: &TrainPlan) -> Result<DataFrame> {
         Column::new(EARLY_ACTIVE.into(), Vec::<bool>::new()),
         Column::new(EARLY_LABEL.into(), Vec::<i32>::new()),
     ];
+    for name in [HELD, ACQUIRED] {
+        columns.push(Column::new(name.into(), Vec::<i64>::new()));
+    }
     for name_of in [at_cutoff as fn(&str) -> String, at_early] {
         for f in plan.numeric() {
             columns.push(Column::new(name_of(f.name()).into(), Vec::<f64>::new()));
@@ -379,6 +415,7 @@ pub struct SampledBook {
     now: Snapshot,
     early: Snapshot,
     traits: Vec<(String, Coded)>,
+    products: crate::products::ProductFacts,
 }
 
 impl SampledBook {
@@ -429,11 +466,25 @@ impl SampledBook {
                 Ok((name.to_string(), coded))
             })
             .collect::<Result<Vec<_>>>()?;
+        let masks = |name: &str| -> Result<Vec<u64>> {
+            let col = column(rows, name, &DataType::Int64)?;
+            let values = col.i64().map_err(|_| null_in(name))?;
+            values
+                .iter()
+                .map(|v| v.map(|b| b as u64).ok_or_else(|| null_in(name)))
+                .collect()
+        };
+        let products = crate::products::ProductFacts {
+            names: plan.products.clone(),
+            held: masks(HELD)?,
+            acquired: masks(ACQUIRED)?,
+        };
         Ok(SampledBook {
             client_ids,
             now,
             early,
             traits,
+            products,
         })
     }
 
@@ -467,7 +518,11 @@ pub fn fit_sampled(
         )));
     }
     let SampledBook {
-        now, early, traits, ..
+        now,
+        early,
+        traits,
+        products,
+        ..
     } = sampled;
     let cats = features::CATEGORICAL
         .iter()
@@ -483,6 +538,7 @@ pub fn fit_sampled(
         cats,
         snap: now,
         early: Early::Given(early),
+        products: (plan.mode == Mode::Relational).then_some(products),
     };
     let choice = DateChoice {
         date: plan.cutoff,
