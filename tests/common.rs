@@ -37,6 +37,31 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// The bundled sample's directory.
+pub fn sample_dir() -> String {
+    format!("{}/data/sample", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Trains on the bundled sample (export 2026-09-30) into `dir/models`, without charts.
+pub fn train_on_sample(dir: &Path) {
+    let data = sample_dir();
+    let r = train(
+        &[
+            "--data",
+            &data,
+            "--extract-date",
+            "2026-09-30",
+            "--models",
+            "models",
+            "--out",
+            "out",
+            "--no-charts",
+        ],
+        dir,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
 /// A small, valid relational book.
 pub fn tiny_book(dir: &Path) {
     write(

@@ -35,22 +35,7 @@ fn outcomes(t: &Path, run: &str) -> serde_json::Value {
 #[test]
 fn last_months_predictions_are_scored_against_what_happened() {
     let t = tempfile::tempdir().unwrap();
-    let data = repo("data/sample");
-    let r = train(
-        &[
-            "--data",
-            &data,
-            "--extract-date",
-            "2026-09-30",
-            "--models",
-            "models",
-            "--out",
-            "out",
-            "--no-charts",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    train_on_sample(t.path());
     let r = label(t.path(), "data/sample", "2026-09-30", "september", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = label(

@@ -9,22 +9,8 @@ use std::collections::BTreeMap;
 #[test]
 fn each_client_in_force_is_offered_the_likeliest_product_it_does_not_hold() {
     let t = tempfile::tempdir().unwrap();
-    let data = format!("{}/data/sample", env!("CARGO_MANIFEST_DIR"));
-    let r = train(
-        &[
-            "--data",
-            &data,
-            "--extract-date",
-            "2026-09-30",
-            "--models",
-            "models",
-            "--out",
-            "out",
-            "--no-charts",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    train_on_sample(t.path());
+    let data = sample_dir();
     let (dir, bundle) = latest_bundle(&t.path().join("models"));
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();

@@ -409,6 +409,12 @@ struct MatrixAxes<'a> {
 }
 
 /// A count matrix drawn as a heatmap, cells below `min` shown as "<min".
+/// A matrix cell's colour: white at 0, the matrix blue at 1.
+fn cell_fill(shade: f64) -> RGBColor {
+    let mix = |to: f64| (255.0 - shade * (255.0 - to)) as u8;
+    RGBColor(mix(78.0), mix(121.0), mix(167.0))
+}
+
 fn count_matrix(
     dir: &Path,
     name: &str,
@@ -453,12 +459,7 @@ fn count_matrix(
                 for col in 0..nc {
                     let k = count(r, col);
                     let y = nr - 1 - r;
-                    let shade = (k as f64 / max as f64).sqrt();
-                    let fill = RGBColor(
-                        (255.0 - shade * (255.0 - 78.0)) as u8,
-                        (255.0 - shade * (255.0 - 121.0)) as u8,
-                        (255.0 - shade * (255.0 - 167.0)) as u8,
-                    );
+                    let fill = cell_fill((k as f64 / max as f64).sqrt());
                     c.draw_series(std::iter::once(Rectangle::new(
                         [(exact(col), exact(y)), (exact(col + 1), exact(y + 1))],
                         fill.filled(),
@@ -663,12 +664,7 @@ fn products(
                 let y = nr - 1 - r;
                 for col in 0..nc {
                     let held = pen.get(col).copied().unwrap_or(f64::NAN);
-                    let shade = if held.is_finite() { held.sqrt() } else { 0.0 };
-                    let fill = RGBColor(
-                        (255.0 - shade * (255.0 - 78.0)) as u8,
-                        (255.0 - shade * (255.0 - 121.0)) as u8,
-                        (255.0 - shade * (255.0 - 167.0)) as u8,
-                    );
+                    let fill = cell_fill(if held.is_finite() { held.sqrt() } else { 0.0 });
                     c.draw_series(std::iter::once(Rectangle::new(
                         [(exact(col), exact(y)), (exact(col + 1), exact(y + 1))],
                         fill.filled(),
