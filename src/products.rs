@@ -258,18 +258,30 @@ impl ProductModels {
         self.models.iter().map(|m| m.product.clone()).collect()
     }
 
-    /// The next-best product of a client in force (model-matrix `row`, holdings `held`
-    /// in the bit order of `names`): the highest propensity among products not held that
-    /// clears its threshold, as (model index, propensity).
-    pub fn next(&self, row: ArrayView1<f64>, held: u64) -> Option<(usize, f64)> {
+    /// Each product's propensity for a client in force (model-matrix `row`, holdings
+    /// `held` in the bit order of `names`); `None` for a product it holds.
+    pub fn propensities(&self, row: ArrayView1<f64>, held: u64) -> Vec<Option<f64>> {
         self.models
             .iter()
             .enumerate()
-            .filter(|(k, _)| held & (1u64 << k) == 0)
-            .map(|(k, m)| (k, m.model.probability(row), m.model.threshold))
-            .filter(|(_, p, threshold)| p >= threshold)
+            .map(|(k, m)| (held & (1u64 << k) == 0).then(|| m.model.probability(row)))
+            .collect()
+    }
+
+    /// The next-best product among `propensities`: the highest one that clears its
+    /// product's threshold, as (model index, propensity).
+    pub fn next_of(&self, propensities: &[Option<f64>]) -> Option<(usize, f64)> {
+        self.models
+            .iter()
+            .zip(propensities)
+            .enumerate()
+            .filter_map(|(k, (m, p))| p.filter(|p| *p >= m.model.threshold).map(|p| (k, p)))
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(k, p, _)| (k, p))
+    }
+
+    /// `next_of` the client's propensities.
+    pub fn next(&self, row: ArrayView1<f64>, held: u64) -> Option<(usize, f64)> {
+        self.next_of(&self.propensities(row, held))
     }
 }
 

@@ -38,6 +38,9 @@ pub struct ClientLabel {
     /// The next-best product and its propensity (scored clients with one that clears
     /// its threshold).
     pub next_product: Option<(String, f64)>,
+    /// Each product model's propensity (`None`: held); empty unless the client is scored
+    /// and the bundle has product models.
+    pub propensities: Vec<Option<f64>>,
     /// A scored client with at least one imputed feature.
     pub imputed: bool,
     pub note: Option<String>,
@@ -88,16 +91,15 @@ impl<'a> LabelContext<'a> {
         let band = probability.map(|p| b.lapse.bands.band(p));
         let tier = rules::value_tier(&self.cuts, &view);
         let stage = rules::lifecycle(b.config.mode, &view, active, band);
-        let next_product = self
-            .b
-            .products
-            .as_ref()
-            .zip(self.held.as_ref())
-            .filter(|_| active)
-            .and_then(|(p, held)| {
-                let (k, propensity) = p.next(row, held.get(c).copied().unwrap_or(0))?;
-                Some((p.models.get(k)?.product.clone(), propensity))
-            });
+        let products = self.b.products.as_ref().filter(|_| active);
+        let propensities = products
+            .zip(self.held(c))
+            .map(|(p, held)| p.propensities(row, held))
+            .unwrap_or_default();
+        let next_product = products.and_then(|p| {
+            let (k, propensity) = p.next_of(&propensities)?;
+            Some((p.models.get(k)?.product.clone(), propensity))
+        });
         let product = next_product.as_ref().map(|(name, _)| name.as_str());
         let action = self
             .actions
@@ -136,6 +138,7 @@ impl<'a> LabelContext<'a> {
             reasons,
             action,
             next_product,
+            propensities,
             imputed: imputed_scored,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
         }

@@ -74,10 +74,6 @@ impl PreviousRun {
         run
     }
 
-    pub fn segment(&self, client_hash: u64) -> Option<u32> {
-        self.clients.get(&client_hash).map(|c| c.segment)
-    }
-
     /// Whole months from the previous run's date to `as_of`, when outcomes can be
     /// counted; else why not.
     pub fn window(&self, as_of: Date) -> std::result::Result<i32, String> {

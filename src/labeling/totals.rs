@@ -128,17 +128,14 @@ impl Aggregates {
         if let Some((name, _)) = &l.next_product {
             *self.next_products.entry(name.clone()).or_default() += 1;
         }
-        if let (Some(models), Some(held), Some(sums)) = (
-            ctx.b.products.as_ref(),
-            ctx.held(c),
-            self.products.get_mut(segment),
-        ) {
-            for ((k, m), acc) in models.models.iter().enumerate().zip(sums.iter_mut()) {
-                if held & (1u64 << k) != 0 {
-                    acc.0 += 1;
-                } else {
-                    acc.1 += 1;
-                    acc.2 += m.model.probability(row);
+        if let Some(sums) = self.products.get_mut(segment) {
+            for (acc, propensity) in sums.iter_mut().zip(&l.propensities) {
+                match propensity {
+                    None => acc.0 += 1,
+                    Some(p) => {
+                        acc.1 += 1;
+                        acc.2 += p;
+                    }
                 }
             }
         }
