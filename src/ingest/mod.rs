@@ -532,6 +532,45 @@ fn flag_source_rules(
     }
 }
 
+/// What an event source's rows are checked and linked against.
+struct Links<'a> {
+    extract: Date,
+    /// Client id -> client index.
+    clients: &'a clean::IdIndex<'a>,
+    /// A clients table exists: an id it does not hold is an unknown client.
+    authoritative: bool,
+}
+
+impl Links<'_> {
+    /// Quarantines the invalid rows of an event source, links the rest to their client
+    /// and (except policies themselves) their policy, and adds the source to the report.
+    fn check(
+        &self,
+        source: Source,
+        mut t: Table,
+        mut q: SourceQuality,
+        policy_rows: Option<&clean::IdIndex>,
+        ctx: &mut Loading,
+    ) -> Table {
+        crate::progress::timed(&format!("rules {}", source.name()), || {
+            let mut v = Verdicts::new(t.len());
+            clean::flag_missing(&t, &required_fields(source), &mut v);
+            clean::flag_out_of_scale(&t, &mut v);
+            flag_source_rules(source, &mut t, &mut q, self.extract, &mut v);
+            clean::link_clients(&mut t, self.clients, self.authoritative, &mut v);
+            if source == Source::Policies {
+                clean::flag_repeated(&t, "policy_id", &mut v);
+            } else {
+                clean::link_policies(&mut t, policy_rows, &mut v);
+            }
+            v.apply(&mut t, &mut q, &mut ctx.quarantine);
+            clean::count_missing(&t, &mut q);
+        });
+        ctx.report.sources.push(q);
+        t
+    }
+}
+
 /// Cleans the clients table: quarantines rows without an id, refuses conflicting
 /// duplicates, nulls impossible attributes, and imputes and caps numeric attributes with
 /// the fitted statistics (fitted here when training).
@@ -590,42 +629,37 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
     let client_index: clean::IdIndex = client_ids
         .iter()
         .enumerate()
-        .map(|(i, id)| (id.clone(), i as u32))
+        .map(|(i, id)| (id.as_str(), i as u32))
         .collect();
+    let links = Links {
+        extract,
+        clients: &client_index,
+        authoritative,
+    };
 
     // Each source is read, checked, linked and stripped of its id columns before the
     // next is read: peak memory is the linked book so far plus one source as read.
-    let mut policy_rows: Option<clean::IdIndex> = None;
+    // Policies come first: the other sources link to them by policy id.
     let mut finished: HashMap<Source, Table> = HashMap::new();
+    let mut policy_ids = None;
+    if let Some((t, q)) = sources.take(Source::Policies)? {
+        let mut t = links.check(Source::Policies, t, q, None, ctx);
+        policy_ids = t.take_coded("policy_id");
+        t.drop_identifiers();
+        finished.insert(Source::Policies, t);
+    }
+    let policy_rows = policy_ids.as_ref().map(clean::id_index);
     for source in [
-        Source::Policies,
         Source::Payments,
         Source::Claims,
         Source::Contacts,
         Source::Transactions,
     ] {
-        let Some((mut t, mut q)) = sources.take(source)? else {
+        let Some((t, q)) = sources.take(source)? else {
             continue;
         };
-        crate::progress::timed(&format!("rules {}", source.name()), || {
-            let mut v = Verdicts::new(t.len());
-            clean::flag_missing(&t, &required_fields(source), &mut v);
-            clean::flag_out_of_scale(&t, &mut v);
-            flag_source_rules(source, &mut t, &mut q, extract, &mut v);
-            clean::link_clients(&mut t, &client_index, authoritative, &mut v);
-            if source == Source::Policies {
-                clean::flag_repeated(&t, "policy_id", &mut v);
-            } else {
-                clean::link_policies(&mut t, policy_rows.as_ref(), &mut v);
-            }
-            v.apply(&mut t, &mut q, &mut ctx.quarantine);
-            if source == Source::Policies {
-                policy_rows = t.coded("policy_id").map(clean::id_index);
-            }
-            clean::count_missing(&t, &mut q);
-            t.drop_identifiers();
-        });
-        ctx.report.sources.push(q);
+        let mut t = links.check(source, t, q, policy_rows.as_ref(), ctx);
+        t.drop_identifiers();
         finished.insert(source, t);
     }
     sources.finish();

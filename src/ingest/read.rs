@@ -376,8 +376,8 @@ impl ParquetFile<'_> {
 }
 
 /// Rows of a Parquet file read at once; larger files are read in slices of this many
-/// (about 150 MB of polars columns for the payments table).
-const PARQUET_SLICE_ROWS: usize = 2_000_000;
+/// (about 75 MB of polars columns for the payments table).
+const PARQUET_SLICE_ROWS: usize = 1_000_000;
 
 fn parquet_rows(path: &Path) -> Result<usize> {
     let file = open(path)?;
@@ -545,11 +545,11 @@ impl<'a> TableBuilder<'a> {
                     column: &req.column,
                     rows,
                 };
-                match out {
+                crate::progress::timed(&format!("  col {}", req.column), || match out {
                     Values::Coded(c) => coded_into(&ctx, &col, req.kind == Kind::Id, c),
                     Values::Number(v) => numbers_into(&ctx, &col, v),
                     Values::Date(v) => dates_into(&ctx, &col, v),
-                }
+                })
             })
             .collect::<Vec<Result<()>>>();
         results.into_iter().collect::<Result<()>>()?;
@@ -621,10 +621,10 @@ fn is_missing_token(s: &str) -> bool {
 /// Reads a text column. Identifiers are trimmed here; categories keep their raw
 /// spelling so that normalisation can count what it changed.
 ///
-/// Exports are grouped (a policy's payments together), so most rows repeat the row
-/// before: an identical Arrow view (same bytes inline, or the same place in the same
-/// buffer) means the same text, and such a row takes the previous code without being
-/// read, trimmed or hashed.
+/// Exports are grouped (a client's payments together, a few policies interleaved), so
+/// most rows repeat one of the last few distinct texts: an identical Arrow view (same
+/// bytes inline, or the same place in the same buffer) means the same text, and such a
+/// row takes that text's code without being read, trimmed, searched or hashed.
 fn coded_into(ctx: &Ctx, col: &Series, trim: bool, coded: &mut Coded) -> Result<()> {
     let text = col.cast(&DataType::String).map_err(|e| ctx.polars(e))?;
     let ca = text.str().map_err(|e| ctx.polars(e))?;
@@ -632,16 +632,15 @@ fn coded_into(ctx: &Ctx, col: &Series, trim: bool, coded: &mut Coded) -> Result<
     for (array, chunk) in ca.downcast_iter().zip(ca.chunks()) {
         let views = array.views();
         let validity = chunk.validity();
-        // Views index buffers of their own array: a repeat is only looked for within one.
-        let mut previous = None;
+        // Views index buffers of their own array: recent views are kept within one.
+        let mut recent = RecentViews::default();
         for (i, view) in views.iter().enumerate() {
             if validity.is_some_and(|v| !v.get_bit(i)) {
                 coded.push_missing();
-                previous = None;
                 continue;
             }
-            if previous == Some(*view) {
-                coded.repeat_last();
+            if let Some(code) = recent.code_of(view.as_u128()) {
+                coded.push_code(code);
                 continue;
             }
             let s = array.value(i);
@@ -649,10 +648,37 @@ fn coded_into(ctx: &Ctx, col: &Series, trim: bool, coded: &mut Coded) -> Result<
                 t if is_missing_token(t) => coded.push_missing(),
                 t => coded.push(if trim { t } else { s }),
             }
-            previous = Some(*view);
+            recent.remember(view.as_u128(), coded.last_code());
         }
     }
     Ok(())
+}
+
+/// The last few distinct views of an array and the codes their texts got.
+#[derive(Default)]
+struct RecentViews {
+    entries: [(u128, u32); RECENT_VIEWS],
+    len: usize,
+    next: usize,
+}
+
+/// How many distinct recent texts are remembered: enough for a client's interleaved
+/// policies; a linear scan of this many 16-byte views is cheaper than one lookup.
+const RECENT_VIEWS: usize = 8;
+
+impl RecentViews {
+    fn code_of(&self, view: u128) -> Option<u32> {
+        self.entries[..self.len]
+            .iter()
+            .find(|&&(v, _)| v == view)
+            .map(|&(_, code)| code)
+    }
+
+    fn remember(&mut self, view: u128, code: u32) {
+        self.entries[self.next] = (view, code);
+        self.next = (self.next + 1) % RECENT_VIEWS;
+        self.len = (self.len + 1).min(RECENT_VIEWS);
+    }
 }
 
 /// Parses a number, allowing surrounding spaces; missing tokens give NaN.

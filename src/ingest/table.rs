@@ -26,13 +26,21 @@ pub struct Coded {
     /// the usual case), hence sorted: a text after the last of them is new without any
     /// lookup, one before it is found by binary search. `lookup` holds the other levels.
     ascending: Vec<u32>,
-    /// Rows whose text was out of order (neither a repeat nor after every level so far).
+    /// The largest text moved from `ascending` to `lookup` (a later text up to it may
+    /// be one of them).
+    moved_max: Option<String>,
+    /// Rows whose text was out of order (neither a repeat nor near the end of
+    /// `ascending`).
     out_of_order: usize,
     /// Every level is in `lookup` (out-of-order texts were common, or after `freeze`).
     all_hashed: bool,
     /// The lookup was dropped (`freeze`, `remap`): rebuilt if a text is pushed again.
     frozen: bool,
 }
+
+/// How many of the last ascending levels a new text may go between (see
+/// `Coded::push_near_the_end`).
+const TAIL: usize = 8;
 
 /// FxHash-style 64-bit hash of a text (fast; collisions are resolved by comparing text).
 fn text_hash(s: &str) -> u64 {
@@ -80,6 +88,7 @@ impl Coded {
             lookup: HashMap::default(),
             collisions: HashMap::new(),
             ascending: Vec::new(),
+            moved_max: None,
             out_of_order: 0,
             all_hashed: false,
             frozen: false,
@@ -100,14 +109,8 @@ impl Coded {
             self.frozen = false;
         }
         if !self.all_hashed {
-            let last = self
-                .ascending
-                .last()
-                .map(|&c| self.levels[c as usize].as_str());
-            if last.is_none_or(|last| value > last) {
-                let c = self.new_level(value);
-                self.ascending.push(c);
-                self.codes.push(c);
+            if let Some(code) = self.push_near_the_end(value) {
+                self.codes.push(code);
                 return;
             }
             self.out_of_order += 1;
@@ -127,6 +130,45 @@ impl Coded {
             .code_of(value)
             .unwrap_or_else(|| self.indexed_level(value));
         self.codes.push(code);
+    }
+
+    /// The code of a text that belongs after the first of the last `TAIL` ascending
+    /// levels (the usual case for ids exported in order): a repeat of one of them, or a
+    /// new level. A new level that would go before some of them moves those to the
+    /// lookup and joins the ascending run after the rest, so one stray large id (a row
+    /// appended out of place) does not leave every later id out of order. `None` for a
+    /// text before all of them.
+    fn push_near_the_end(&mut self, value: &str) -> Option<u32> {
+        let levels = &self.levels;
+        let text = |c: u32| levels[c as usize].as_str();
+        let n = self.ascending.len();
+        let after_all = self.ascending.last().is_none_or(|&c| value > text(c));
+        let cut = if after_all {
+            n
+        } else {
+            let from = n.saturating_sub(TAIL);
+            match self.ascending[from..].binary_search_by(|&c| text(c).cmp(value)) {
+                Ok(i) => return Some(self.ascending[from + i]),
+                Err(0) if from > 0 => return None,
+                Err(i) => from + i,
+            }
+        };
+        // A level moved to the lookup earlier may be this text.
+        if self.moved_max.as_deref().is_some_and(|m| value <= m) {
+            if let Some(code) = self.code_of(value) {
+                return Some(code);
+            }
+        }
+        for c in self.ascending.split_off(cut) {
+            self.index(c);
+            let moved = self.levels[c as usize].as_str();
+            if self.moved_max.as_deref().is_none_or(|m| moved > m) {
+                self.moved_max = Some(moved.to_string());
+            }
+        }
+        let code = self.new_level(value);
+        self.ascending.push(code);
+        Some(code)
     }
 
     /// The code of a known text (the lookup must be built).
@@ -166,6 +208,7 @@ impl Coded {
             self.index(c);
         }
         self.ascending = Vec::new();
+        self.moved_max = None;
         self.all_hashed = true;
     }
 
@@ -174,10 +217,15 @@ impl Coded {
         (self.levels.len() - 1) as u32
     }
 
-    /// Gives this row the previous row's code (missing for the first row).
-    pub fn repeat_last(&mut self) {
-        let last = self.codes.last().copied().unwrap_or(MISSING);
-        self.codes.push(last);
+    /// Gives this row a code an earlier row got (`MISSING` included).
+    pub fn push_code(&mut self, code: u32) {
+        debug_assert!(code == MISSING || (code as usize) < self.levels.len());
+        self.codes.push(code);
+    }
+
+    /// The last row's code (`MISSING` for none).
+    pub fn last_code(&self) -> u32 {
+        self.codes.last().copied().unwrap_or(MISSING)
     }
 
     pub fn push_missing(&mut self) {
@@ -222,6 +270,7 @@ impl Coded {
         self.lookup = HashMap::default();
         self.collisions = HashMap::new();
         self.ascending = Vec::new();
+        self.moved_max = None;
         self.all_hashed = false;
         self.frozen = true;
     }
@@ -231,6 +280,16 @@ impl Coded {
     pub fn freeze(&mut self) {
         self.stale_lookup();
     }
+}
+
+/// Keeps the elements whose flag is true, in order, in place.
+fn keep_flagged<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        let k = keep[i];
+        i += 1;
+        k
+    });
 }
 
 /// A column's values.
@@ -251,18 +310,10 @@ impl Values {
     }
 
     fn retain(&mut self, keep: &[bool]) {
-        fn filter<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
-            let mut i = 0;
-            v.retain(|_| {
-                let k = keep[i];
-                i += 1;
-                k
-            });
-        }
         match self {
-            Values::Coded(c) => filter(&mut c.codes, keep),
-            Values::Number(v) => filter(v, keep),
-            Values::Date(v) => filter(v, keep),
+            Values::Coded(c) => keep_flagged(&mut c.codes, keep),
+            Values::Number(v) => keep_flagged(v, keep),
+            Values::Date(v) => keep_flagged(v, keep),
         }
     }
 
@@ -355,6 +406,20 @@ impl Table {
         }
     }
 
+    /// Removes a text column and returns it.
+    pub fn take_coded(&mut self, field: &str) -> Option<Coded> {
+        match self.columns.remove(field)? {
+            Values::Coded(c) => {
+                self.file_columns.remove(field);
+                Some(c)
+            }
+            other => {
+                self.columns.insert(field.to_string(), other);
+                None
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -417,27 +482,24 @@ impl Table {
         }
     }
 
-    /// Keeps the rows whose flag is true, in order.
+    /// Keeps the rows whose flag is true, in order (columns filtered in parallel).
     pub fn retain(&mut self, keep: &[bool]) {
-        let mut i = 0;
-        self.rows.retain(|_| {
-            let k = keep[i];
-            i += 1;
-            k
-        });
-        for v in self.columns.values_mut() {
-            v.retain(keep);
-        }
-        for links in [&mut self.client, &mut self.policy] {
-            if !links.is_empty() {
-                let mut i = 0;
-                links.retain(|_| {
-                    let k = keep[i];
-                    i += 1;
-                    k
-                });
-            }
-        }
+        use rayon::prelude::*;
+        rayon::join(
+            || {
+                keep_flagged(&mut self.rows, keep);
+                for links in [&mut self.client, &mut self.policy] {
+                    if !links.is_empty() {
+                        keep_flagged(links, keep);
+                    }
+                }
+            },
+            || {
+                self.columns
+                    .par_iter_mut()
+                    .for_each(|(_, v)| v.retain(keep));
+            },
+        );
     }
 
     /// Flags every row that repeats an earlier row exactly (all columns equal). Rows are
@@ -461,10 +523,11 @@ impl Table {
                 .unwrap_or(Ordering::Equal)
         };
         // Rows sharing a hash, found bucket by bucket: each bucket sorts in cache.
-        let repeats: Vec<usize> = HashBuckets::of(n, hash)
-            .buckets()
+        let buckets = HashBuckets::of(n, hash);
+        let repeats: Vec<usize> = (0..buckets.count())
             .into_par_iter()
-            .flat_map_iter(|bucket| {
+            .flat_map_iter(|b| {
+                let mut bucket = buckets.bucket(b);
                 bucket.sort_unstable();
                 let mut repeats = Vec::new();
                 for run in bucket.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
@@ -498,17 +561,25 @@ impl Table {
     }
 }
 
-/// Splits (hash, row) pairs into buckets by the hash's top bits (about 64k pairs per
-/// bucket), keeping row order within a bucket.
-/// Rows grouped by the top bits of their hash, in one array (a counting sort): each
-/// entry is the hash's low 32 bits and the row. Eight bytes a row, where a `(hash, row)`
-/// pair per row and a second copy of them in buckets took 32 (payments of a 1M-client
-/// book: 150 MB instead of 590 MB at loading's peak).
+/// Rows grouped by the top bits of their hash (about 64k rows per bucket): each entry is
+/// the hash's low 32 bits and the row, eight bytes a row (payments of a 1M-client book:
+/// 150 MB at loading's peak, where `(hash, row)` pairs plus a bucketed copy took 590 MB).
+/// Rows are cut into blocks hashed in parallel, each block counting-sorted by bucket on
+/// its own; a bucket is its part of every block.
 struct HashBuckets {
+    blocks: Vec<Block>,
+    bits: u32,
+}
+
+/// One block of rows sorted by bucket: `starts[b]..starts[b + 1]` is bucket b.
+struct Block {
     entries: Vec<(u32, u32)>,
-    /// Where each bucket starts in `entries`; one more than there are buckets.
     starts: Vec<usize>,
 }
+
+/// Rows per block: enough to amortise a block's bucket counts, small enough to spread
+/// over the threads.
+const BLOCK_ROWS: usize = 1 << 20;
 
 impl HashBuckets {
     fn of(n: usize, hash: impl Fn(usize) -> u64 + Sync) -> Self {
@@ -521,45 +592,46 @@ impl HashBuckets {
                 (h >> (64 - bits)) as usize
             }
         };
-        let counts = (0..n)
+        let blocks = (0..n.div_ceil(BLOCK_ROWS))
             .into_par_iter()
-            .fold(
-                || vec![0usize; 1 << bits],
-                |mut counts, r| {
-                    counts[bucket(hash(r))] += 1;
-                    counts
-                },
-            )
-            .reduce(
-                || vec![0usize; 1 << bits],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
-        let mut starts = Vec::with_capacity(counts.len() + 1);
-        starts.push(0);
-        for c in &counts {
-            starts.push(starts[starts.len() - 1] + c);
-        }
-        let mut next = starts.clone();
-        let mut entries = vec![(0u32, 0u32); n];
-        for r in 0..n {
-            let h = hash(r);
-            let b = bucket(h);
-            entries[next[b]] = (h as u32, r as u32);
-            next[b] += 1;
-        }
-        HashBuckets { entries, starts }
+            .map(|k| {
+                let rows = k * BLOCK_ROWS..((k + 1) * BLOCK_ROWS).min(n);
+                let hashed: Vec<(usize, u32, u32)> = rows
+                    .map(|r| {
+                        let h = hash(r);
+                        (bucket(h), h as u32, r as u32)
+                    })
+                    .collect();
+                let mut starts = vec![0usize; (1 << bits) + 1];
+                for &(b, _, _) in &hashed {
+                    starts[b + 1] += 1;
+                }
+                for b in 0..1 << bits {
+                    starts[b + 1] += starts[b];
+                }
+                let mut next = starts.clone();
+                let mut entries = vec![(0u32, 0u32); hashed.len()];
+                for (b, h, r) in hashed {
+                    entries[next[b]] = (h, r);
+                    next[b] += 1;
+                }
+                Block { entries, starts }
+            })
+            .collect();
+        HashBuckets { blocks, bits }
     }
 
-    fn buckets(&mut self) -> Vec<&mut [(u32, u32)]> {
-        let mut rest: &mut [(u32, u32)] = &mut self.entries;
-        let mut out = Vec::with_capacity(self.starts.len());
-        for w in self.starts.windows(2) {
-            let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
-            out.push(bucket);
-            rest = tail;
+    fn count(&self) -> usize {
+        1 << self.bits
+    }
+
+    /// Bucket `b`'s entries from every block.
+    fn bucket(&self, b: usize) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for block in &self.blocks {
+            if let (Some(&from), Some(&to)) = (block.starts.get(b), block.starts.get(b + 1)) {
+                out.extend_from_slice(&block.entries[from..to]);
+            }
         }
         out
     }
@@ -648,6 +720,43 @@ mod tests {
     }
 
     #[test]
+    fn texts_mostly_in_order_with_strays_code_alike() {
+        // Ids in order with stray large ids, repeats of old ids and texts that fall
+        // between recent ones: every text gets one code, the same for every repeat.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            state >> 33
+        };
+        let mut texts = Vec::new();
+        for i in 0..200_000u64 {
+            let text = match next() % 50 {
+                0 => format!("P{:08}", 190_000 + next() % 10_000),
+                1 => format!("P{:08}", next() % (i + 1)),
+                2 => format!("P{:08}5", i.saturating_sub(next() % 12)),
+                _ => format!("P{i:08}"),
+            };
+            texts.push(text);
+        }
+        let mut c = Coded::with_capacity(texts.len());
+        let mut known: HashMap<&str, u32> = HashMap::new();
+        let mut expected = Vec::new();
+        for s in &texts {
+            c.push(s);
+            let n = known.len() as u32;
+            expected.push(*known.entry(s).or_insert(n));
+        }
+        assert_eq!(c.levels.len(), known.len());
+        assert_eq!(c.codes, expected);
+        assert!(
+            !c.all_hashed,
+            "strays should not make every id out of order"
+        );
+    }
+
+    #[test]
     fn duplicates_are_found_across_many_hash_buckets() {
         // 300k rows: (id, amount) pairs repeat from row 250,000 on, spread over buckets.
         let n = 300_000;
@@ -667,8 +776,8 @@ mod tests {
                 !seen.insert(key)
             })
             .collect();
-        let mut spread = HashBuckets::of(n, |r| (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let buckets = spread.buckets();
+        let spread = HashBuckets::of(n, |r| (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let buckets: Vec<Vec<(u32, u32)>> = (0..spread.count()).map(|b| spread.bucket(b)).collect();
         assert!(buckets.len() > 1);
         assert_eq!(buckets.iter().map(|b| b.len()).sum::<usize>(), n);
         assert!(buckets.iter().all(|b| b.len() < n));
