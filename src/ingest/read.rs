@@ -545,11 +545,11 @@ impl<'a> TableBuilder<'a> {
                     column: &req.column,
                     rows,
                 };
-                crate::progress::timed(&format!("  col {}", req.column), || match out {
+                match out {
                     Values::Coded(c) => coded_into(&ctx, &col, req.kind == Kind::Id, c),
                     Values::Number(v) => numbers_into(&ctx, &col, v),
                     Values::Date(v) => dates_into(&ctx, &col, v),
-                })
+                }
             })
             .collect::<Vec<Result<()>>>();
         results.into_iter().collect::<Result<()>>()?;
