@@ -455,6 +455,49 @@ fn assemble(
     }
 }
 
+/// Rows per block of the Hessian: a block's scaled rows (~12 MB at 190 columns) stay in
+/// cache-friendly reach of the matrix product, and blocks spread over the threads.
+const HESSIAN_BLOCK_ROWS: usize = 8192;
+
+/// X'WX + alpha on the weights (the intercept unpenalised), with W = p(1-p) at the
+/// fitted weights and an intercept column of ones. Each block of rows, scaled by
+/// sqrt(W), gives its A'A by a matrix product; blocks are summed in row order, so the
+/// result does not depend on the thread count. (Row by row it took 4.5 s at 190
+/// columns on 527k clients.)
+fn penalised_hessian(x: ArrayView2<f64>, w: &[f64], b: f64, alpha: f64) -> Array2<f64> {
+    use rayon::prelude::*;
+    let p = w.len();
+    let w = ArrayView1::from(w);
+    let starts: Vec<usize> = (0..x.nrows()).step_by(HESSIAN_BLOCK_ROWS).collect();
+    let blocks: Vec<Array2<f64>> = starts
+        .into_par_iter()
+        .map(|start| {
+            let rows = x.slice(ndarray::s![
+                start..(start + HESSIAN_BLOCK_ROWS).min(x.nrows()),
+                ..
+            ]);
+            let mut a = Array2::<f64>::zeros((rows.nrows(), p + 1));
+            for (row, mut scaled) in rows.rows().into_iter().zip(a.rows_mut()) {
+                let pr = sigmoid(b + row.dot(&w));
+                let root = (pr * (1.0 - pr)).sqrt();
+                scaled[0] = root;
+                for (out, v) in scaled.iter_mut().skip(1).zip(row) {
+                    *out = root * v;
+                }
+            }
+            a.t().dot(&a)
+        })
+        .collect();
+    let mut h = Array2::<f64>::zeros((p + 1, p + 1));
+    for block in blocks {
+        h += &block;
+    }
+    for i in 1..=p {
+        h[[i, i]] += alpha;
+    }
+    h
+}
+
 /// Standard errors from the inverse of the penalised Hessian at the optimum
 /// (X'WX + alpha on the weights, the intercept unpenalised).
 fn odds_ratios(
@@ -464,34 +507,7 @@ fn odds_ratios(
     alpha: f64,
     columns: &[String],
 ) -> Result<Vec<OddsRatio>> {
-    let p = w.len();
-    let mut h = Array2::<f64>::zeros((p + 1, p + 1));
-    let mut xt = vec![0.0; p + 1];
-    for row in x.axis_iter(Axis(0)) {
-        xt[0] = 1.0;
-        for (j, v) in row.iter().enumerate() {
-            xt[j + 1] = *v;
-        }
-        let pr = sigmoid(b + row.iter().zip(w).map(|(a, c)| a * c).sum::<f64>());
-        let wt = pr * (1.0 - pr);
-        for i in 0..=p {
-            let a = wt * xt[i];
-            if a == 0.0 {
-                continue;
-            }
-            for j in i..=p {
-                h[[i, j]] += a * xt[j];
-            }
-        }
-    }
-    for i in 0..=p {
-        for j in 0..i {
-            h[[i, j]] = h[[j, i]];
-        }
-        if i > 0 {
-            h[[i, i]] += alpha;
-        }
-    }
+    let h = penalised_hessian(x, w, b, alpha);
     let cov_diag = linalg::inverse_diagonal(&h).ok_or_else(|| {
         Error::Runtime("the Hessian of the lapse model is not positive definite".into())
     })?;
@@ -511,6 +527,32 @@ mod tests {
     use ndarray::Array1;
     use rand::SeedableRng;
     use rand_xoshiro::Xoshiro256Plus;
+
+    #[test]
+    fn the_blocked_hessian_equals_the_sum_over_rows() {
+        // 20,000 rows: three blocks, the last one partial.
+        let n = 20_000;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| ((i * 7 + j * 13) % 17) as f64 / 8.0 - 1.0);
+        let (w, b, alpha) = ([0.4, -0.3, 0.1], -1.2, 2.5);
+        let h = penalised_hessian(x.view(), &w, b, alpha);
+        let mut naive = Array2::<f64>::zeros((4, 4));
+        for row in x.rows() {
+            let z = b + row.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>();
+            let wt = sigmoid(z) * (1.0 - sigmoid(z));
+            let xt = [1.0, row[0], row[1], row[2]];
+            for i in 0..4 {
+                for j in 0..4 {
+                    naive[[i, j]] += wt * xt[i] * xt[j];
+                }
+            }
+        }
+        for i in 1..4 {
+            naive[[i, i]] += alpha;
+        }
+        for (a, e) in h.iter().zip(naive.iter()) {
+            assert!((a - e).abs() <= 1e-9 * e.abs().max(1.0), "{a} vs {e}");
+        }
+    }
 
     /// 2,000 clients whose lapse log-odds are -1.5 + 1.2 x0 - 0.8 x1 (x2 is noise).
     fn data() -> (Array2<f64>, Vec<bool>) {
