@@ -45,7 +45,8 @@ pub fn split(
     parts: usize,
     dir: &Path,
 ) -> Result<Vec<SplitSource>> {
-    let mut out = Vec::new();
+    use rayon::prelude::*;
+    let mut plans = Vec::new();
     for (source, path, sc) in config.resolve_sources(data_dir)? {
         let requests = super::column_requests(source, &path, &sc)?;
         let id_column = requests
@@ -74,17 +75,28 @@ pub fn split(
                 })?;
             }
         }
-        match format {
-            Format::Csv => split_csv(&path, &id_column, &targets)?,
-            Format::Parquet => split_parquet(&path, &id_column, &targets)?,
-        }
-        out.push(SplitSource {
-            source,
-            original: path,
-            parts: targets,
-        });
+        plans.push((
+            format,
+            id_column,
+            SplitSource {
+                source,
+                original: path,
+                parts: targets,
+            },
+        ));
     }
-    Ok(out)
+    // Sources split side by side (each streams its own file into its own part files);
+    // the first failure in source order is the one reported.
+    plans
+        .par_iter()
+        .map(|(format, id_column, s)| match format {
+            Format::Csv => split_csv(&s.original, id_column, &s.parts),
+            Format::Parquet => split_parquet(&s.original, id_column, &s.parts),
+        })
+        .collect::<Vec<Result<()>>>()
+        .into_iter()
+        .collect::<Result<()>>()?;
+    Ok(plans.into_iter().map(|(_, _, s)| s).collect())
 }
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
