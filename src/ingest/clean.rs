@@ -225,30 +225,54 @@ pub fn flag_future(table: &Table, fields: &[&str], extract: Date, v: &mut Verdic
 }
 
 /// Resolves each row's client id to the book's client index; unknown ids are flagged
-/// when `known` is authoritative (a clients table exists).
+/// when `authoritative` (a clients table exists).
 pub fn link_clients(table: &mut Table, index: &IdIndex, authoritative: bool, v: &mut Verdicts) {
-    let Some(ids) = table.coded("client_id") else {
+    let Some(links) = link_ids(
+        table,
+        "client_id",
+        index,
+        authoritative,
+        "unknown client",
+        v,
+    ) else {
         return;
     };
+    table.client = links;
+}
+
+/// Resolves policy ids to rows of the policies table; unknown ids are flagged.
+pub fn link_policies(table: &mut Table, policy_rows: Option<&IdIndex>, v: &mut Verdicts) {
+    let Some(rows) = policy_rows else {
+        if table.has("policy_id") {
+            table.policy = vec![MISSING; table.len()];
+        }
+        return;
+    };
+    if let Some(links) = link_ids(table, "policy_id", rows, true, "unknown policy", v) {
+        table.policy = links;
+    }
+}
+
+/// Each row's entry in `index` for its `field` text (missing when absent or unknown),
+/// looked up once per distinct text; with `flag_unknown`, rows whose text is not in the
+/// index get `reason`. `None` when the table has no such column.
+fn link_ids(
+    table: &Table,
+    field: &str,
+    index: &IdIndex,
+    flag_unknown: bool,
+    reason: &str,
+    v: &mut Verdicts,
+) -> Option<Vec<u32>> {
+    use rayon::prelude::*;
+    let ids = table.coded(field)?;
     let translate: Vec<u32> = ids
         .levels
         .iter()
         .map(|l| index.get(l.as_str()).copied().unwrap_or(MISSING))
         .collect();
-    let links = translate_codes(&ids.codes, &translate);
-    if authoritative {
-        v.flag_where(
-            |i| links[i] == MISSING && ids.codes[i] != MISSING,
-            || "unknown client".to_string(),
-        );
-    }
-    table.client = links;
-}
-
-/// Each code's entry in `translate` (missing stays missing), in parallel.
-fn translate_codes(codes: &[u32], translate: &[u32]) -> Vec<u32> {
-    use rayon::prelude::*;
-    codes
+    let links: Vec<u32> = ids
+        .codes
         .par_iter()
         .with_min_len(1 << 16)
         .map(|&c| {
@@ -258,29 +282,14 @@ fn translate_codes(codes: &[u32], translate: &[u32]) -> Vec<u32> {
                 translate[c as usize]
             }
         })
-        .collect()
-}
-
-/// Resolves policy ids to rows of the policies table; unknown ids are flagged.
-pub fn link_policies(table: &mut Table, policy_rows: Option<&IdIndex>, v: &mut Verdicts) {
-    let Some(ids) = table.coded("policy_id") else {
-        return;
-    };
-    let Some(rows) = policy_rows else {
-        table.policy = vec![MISSING; table.len()];
-        return;
-    };
-    let translate: Vec<u32> = ids
-        .levels
-        .iter()
-        .map(|l| rows.get(l.as_str()).copied().unwrap_or(MISSING))
         .collect();
-    let links = translate_codes(&ids.codes, &translate);
-    v.flag_where(
-        |i| links[i] == MISSING && ids.codes[i] != MISSING,
-        || "unknown policy".to_string(),
-    );
-    table.policy = links;
+    if flag_unknown {
+        v.flag_where(
+            |i| links[i] == MISSING && ids.codes[i] != MISSING,
+            || reason.to_string(),
+        );
+    }
+    Some(links)
 }
 
 /// Sets impossible values to missing (a client row is never dropped for one bad field).
