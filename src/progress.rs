@@ -41,9 +41,10 @@ impl Stage {
         self.bar.finish_and_clear();
         if std::env::var_os("CLIENTELE_TIMINGS").is_some() {
             eprintln!(
-                "timing {:<12} {:>8.2} s",
+                "timing {:<12} {:>8.2} s{}",
                 self.name,
-                self.start.elapsed().as_secs_f64()
+                self.start.elapsed().as_secs_f64(),
+                memory_note()
             );
         }
     }
@@ -58,9 +59,29 @@ pub fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
     let start = std::time::Instant::now();
     let out = f();
     eprintln!(
-        "  step {:<34} {:>8.2} s",
+        "  step {:<34} {:>8.2} s{}",
         step,
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        memory_note()
     );
     out
+}
+
+/// The process's resident memory now and its peak so far (Linux; kB / 1e6, as the
+/// benches report `time`'s maximum resident size), for the timings: where a run's peak
+/// falls is as much a question as where its time goes.
+fn memory_note() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+    };
+    match (kb("VmRSS:"), kb("VmHWM:")) {
+        (Some(now), Some(peak)) => format!("   rss {:.2} GB, peak {:.2} GB", now / 1e6, peak / 1e6),
+        _ => String::new(),
+    }
 }

@@ -569,6 +569,55 @@ mod tests {
         (x, y)
     }
 
+    /// The vendored linfa-logistic computes the linear predictor column by column for a
+    /// column-major matrix and row by row otherwise, and reuses it between the cost and the
+    /// gradient (vendor/linfa-logistic/PATCH.md). Both layouts must reach the penalised
+    /// optimum: the gradient, summed here row by row, vanishes there.
+    #[test]
+    fn both_layouts_reach_the_penalised_optimum() {
+        use linfa::prelude::*;
+        let (x, y) = data();
+        let alpha = 3.0;
+        let tight = (1000, 1e-9);
+        let (w, b) = fit_once(x.view(), &y, alpha, tight, None).unwrap();
+        let targets = Array1::from(y.clone());
+        let row_major = linfa_logistic::LogisticRegression::default()
+            .alpha(alpha)
+            .max_iterations(1000)
+            .gradient_tolerance(1e-9 * y.len() as f64)
+            .fit(&DatasetBase::new(x.view(), targets))
+            .unwrap();
+        let sign = if row_major.labels().pos.class {
+            1.0
+        } else {
+            -1.0
+        };
+        for (a, c) in w.iter().zip(row_major.params()) {
+            assert!(
+                (a - sign * c).abs() < 1e-6,
+                "{w:?} vs {}",
+                row_major.params()
+            );
+        }
+        assert!((b - sign * row_major.intercept()).abs() < 1e-6);
+        let mut gradient = [0.0; 4];
+        for (row, &lapsed) in x.rows().into_iter().zip(&y) {
+            let p = sigmoid(b + row.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>());
+            let r = p - f64::from(u8::from(lapsed));
+            gradient[0] += r;
+            for j in 0..3 {
+                gradient[j + 1] += r * row[j];
+            }
+        }
+        for j in 0..3 {
+            gradient[j + 1] += alpha * w[j];
+        }
+        assert!(
+            gradient.iter().all(|g| g.abs() < 1e-5),
+            "penalised gradient at the fit: {gradient:?}"
+        );
+    }
+
     #[test]
     fn recovers_oriented_coefficients_whichever_class_is_larger() {
         let (x, y) = data();

@@ -76,7 +76,8 @@ pub(super) fn fit_once(
 /// `x` laid out column by column. linfa's gradient is `x.t().dot(v)`; without BLAS,
 /// ndarray computes it as one dot product per column of `x`, which on a row-major matrix
 /// strides through memory once per column (about 7x slower on a large book). Its other
-/// product, `x.dot(w)`, goes through a packing matrix multiply that takes either layout.
+/// product, `x . w`, the vendored linfa-logistic then also computes one contiguous column
+/// at a time (vendor/linfa-logistic/PATCH.md).
 pub(super) fn column_major<'a>(x: ArrayView2<'a, f64>) -> CowArray<'a, f64, Ix2> {
     if x.t().is_standard_layout() {
         CowArray::from(x)
