@@ -216,12 +216,12 @@ pub fn fit(input: &ProductInput, params: &LapseParams, seed: u64) -> Result<Prod
         let xtr = input.x.select(Axis(0), &pick(&train));
         let ytr: Vec<bool> = train.iter().map(|&i| ys[i]).collect();
         let data = lapse::TrainingPart {
-            x: xtr.view(),
+            x: xtr.into(),
             y: &ytr,
             columns: input.columns,
             numeric: input.numeric,
         };
-        let model = lapse::fit_without_intervals(&data, &settings, product_seed)?;
+        let model = lapse::fit_without_intervals(data, &settings, product_seed)?;
         let xte = input.x.select(Axis(0), &pick(&test));
         let yte: Vec<bool> = test.iter().map(|&i| ys[i]).collect();
         let p = model.probabilities(xte.view());

@@ -96,10 +96,10 @@ fn labelled_parts_add_up_to_the_whole_book() {
     let config = flat_config();
     let train = Frames::new().with(Source::Flat, flat_table(500));
     let opts = LoadOptions::from_config(&config, true);
-    let loaded = load_from(&config, Input::Frames(&train), &opts, None).unwrap();
+    let mut loaded = load_from(&config, Input::Frames(&train), &opts, None).unwrap();
     let bundle = fit(
         &config,
-        &loaded,
+        &mut loaded,
         &FitOptions::from_config(&config).unwrap(),
         None,
     )
@@ -214,9 +214,9 @@ fn a_book_trained_in_parts_with_every_client_sampled_gives_the_bundle_of_the_who
         .iter()
         .fold(Frames::new(), |f, (s, df)| f.with(*s, df.clone()));
     let opts = LoadOptions::from_config(&config, true);
-    let loaded = load_from(&config, Input::Frames(&whole_frames), &opts, None).unwrap();
+    let mut loaded = load_from(&config, Input::Frames(&whole_frames), &opts, None).unwrap();
     let fit_opts = FitOptions::from_config(&config).unwrap();
-    let whole = fit(&config, &loaded, &fit_opts, None).unwrap().bundle;
+    let whole = fit(&config, &mut loaded, &fit_opts, None).unwrap().bundle;
 
     let parts = split_by_client(&tables, 3);
     let everyone = ClientSample::new(None, 0, 42);

@@ -224,9 +224,9 @@ impl Bundle {
     /// # config.flat = Some(FlatConfig { path: "t.csv".into(), id: "id".into(), label: Some("y".into()),
     /// #     positive: None, numeric: vec!["x".into()].into(), categorical: vec![], exclude: vec![] });
     /// # let frames = Frames::new().with(Source::Flat, df!("id" => ids, "x" => x, "y" => y)?);
-    /// # let loaded = load_from(&config, Input::Frames(&frames), &LoadOptions::from_config(&config, true), None)?;
+    /// # let mut loaded = load_from(&config, Input::Frames(&frames), &LoadOptions::from_config(&config, true), None)?;
     /// let models = tempfile::tempdir()?;
-    /// let mut bundle = fit(&config, &loaded, &FitOptions::from_config(&config)?, None)?.bundle;
+    /// let mut bundle = fit(&config, &mut loaded, &FitOptions::from_config(&config)?, None)?.bundle;
     /// bundle.publish(models.path(), "2026-11-01T00:00:00Z", "", None)?;
     ///
     /// // The models directory's `latest` leads to the version just published.

@@ -91,6 +91,17 @@ impl Book {
     pub fn n_clients(&self) -> usize {
         self.client_ids.len()
     }
+
+    /// Drops the event tables (policies, payments, claims, contacts, transactions),
+    /// keeping the clients, their ids and a flat table: for a run that has taken its
+    /// point-in-time snapshots and needs the memory for what follows.
+    pub fn release_events(&mut self) {
+        self.policies = None;
+        self.payments = None;
+        self.claims = None;
+        self.contacts = None;
+        self.transactions = None;
+    }
 }
 
 /// The result of loading: the book, the report, the quarantined rows and the cleaning

@@ -392,8 +392,8 @@ pub struct LabelledPart {
 ///     exclude: vec![],
 /// });
 /// let train = Frames::new().with(Source::Flat, book(400)?);
-/// let loaded = load_from(&config, Input::Frames(&train), &LoadOptions::from_config(&config, true), None)?;
-/// let bundle = fit(&config, &loaded, &FitOptions::from_config(&config)?, None)?.bundle;
+/// let mut loaded = load_from(&config, Input::Frames(&train), &LoadOptions::from_config(&config, true), None)?;
+/// let bundle = fit(&config, &mut loaded, &FitOptions::from_config(&config)?, None)?.bundle;
 ///
 /// // This month's book, in two client parts labelled separately and added up.
 /// let actions = ActionTable::check(&bundle.config.actions)?;

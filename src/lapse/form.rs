@@ -2,7 +2,7 @@
 //! itself (linear), or cut into quantile bins of the training clients with one indicator
 //! column per bin (a scorecard). Bins follow thresholds and U-shapes a single slope
 //! cannot, and each bin is still one coefficient that can be read, charted and put into
-//! words. Cross-validation chooses the form per run (`lapse::fit_alongside`).
+//! words. Cross-validation chooses the form per run (`lapse::fit_with_progress`).
 //!
 //! Bins are fitted on the model matrix the segments also use (standardised numerics, then
 //! one-hot categoricals), so the form is applied to a client's row as it is: labeling

@@ -169,19 +169,20 @@ pub fn fit<'a>(
     seed: u64,
 ) -> Result<LapseModel> {
     let data = TrainingPart {
-        x,
+        x: CowArray::from(x),
         y,
         columns,
         numeric,
     };
-    fit_alongside(&data, params, seed, &|| {}, |_, _| ()).map(|(model, ())| model)
+    fit_with_progress(data, params, seed, &|| {})
 }
 
 /// The training part a lapse model is fitted on.
-#[derive(Clone, Copy)]
 pub struct TrainingPart<'a> {
-    /// Model matrix of the training clients.
-    pub x: ArrayView2<'a, f64>,
+    /// Model matrix of the training clients. Handed over owned where the caller no longer
+    /// needs it: a binned form's fit frees it once expanded (the expanded matrix is ~5x
+    /// larger, and the two together were the training run's peak).
+    pub x: CowArray<'a, f64, Ix2>,
     /// Lapsed or not.
     pub y: &'a [bool],
     /// Model-matrix column names.
@@ -190,26 +191,22 @@ pub struct TrainingPart<'a> {
     pub numeric: &'a [NumericFeature],
 }
 
-/// Number of `step` calls `fit_alongside` makes: one per CV fit, one for the final fit.
+/// Number of `step` calls `fit_with_progress` makes: one per CV fit, one for the final fit.
 pub fn progress_steps(params: &LapseParams) -> u64 {
     (params.bins.len() * params.alphas.len() * params.folds + 1) as u64
 }
 
-/// `fit`, calling `step` after every cross-validation fit and the final fit, and running
-/// `alongside(form, alpha)` on another thread as soon as the form and penalty are chosen,
-/// while the final fit (single-threaded in linfa) runs: e.g. the out-of-time check, which
-/// needs only those.
+/// `fit`, calling `step` after every cross-validation fit and the final fit.
 ///
 /// # Errors
 /// As `fit`.
-pub fn fit_alongside<T: Send>(
-    data: &TrainingPart,
+pub fn fit_with_progress(
+    data: TrainingPart,
     params: &Checked<LapseParams>,
     seed: u64,
     step: &(dyn Fn() + Sync),
-    alongside: impl FnOnce(usize, f64) -> T + Send,
-) -> Result<(LapseModel, T)> {
-    fit_point(data, params, seed, step, alongside, Intervals::Yes)
+) -> Result<LapseModel> {
+    fit_point(data, params, seed, step, Intervals::Yes)
 }
 
 /// `fit` without the odds ratios and their intervals (left empty): for a model that is
@@ -219,11 +216,11 @@ pub fn fit_alongside<T: Send>(
 /// # Errors
 /// As `fit`.
 pub fn fit_without_intervals(
-    data: &TrainingPart,
+    data: TrainingPart,
     params: &Checked<LapseParams>,
     seed: u64,
 ) -> Result<LapseModel> {
-    fit_point(data, params, seed, &|| {}, |_, _| (), Intervals::No).map(|(model, ())| model)
+    fit_point(data, params, seed, &|| {}, Intervals::No)
 }
 
 /// Whether the odds ratios' intervals are computed.
@@ -251,7 +248,7 @@ fn candidates(data: &TrainingPart, params: &LapseParams) -> Vec<Option<Candidate
             let form = if bins == 0 {
                 Form::linear()
             } else {
-                let form = Form::quantile(data.x, data.numeric.len(), bins);
+                let form = Form::quantile(data.x.view(), data.numeric.len(), bins);
                 if form.is_linear() {
                     return None;
                 }
@@ -332,15 +329,14 @@ fn choose_form(
 
 /// The form, the penalty, the coefficients and the thresholds; the odds ratios when
 /// `intervals` says so.
-fn fit_point<T: Send>(
-    data: &TrainingPart,
+fn fit_point(
+    data: TrainingPart,
     params: &Checked<LapseParams>,
     seed: u64,
     step: &(dyn Fn() + Sync),
-    alongside: impl FnOnce(usize, f64) -> T + Send,
     intervals: Intervals,
-) -> Result<(LapseModel, T)> {
-    let (x, y) = (data.x, data.y);
+) -> Result<LapseModel> {
+    let y = data.y;
     let lapsed = y.iter().filter(|&&v| v).count();
     let stayed = y.len() - lapsed;
     if lapsed.min(stayed) < params.folds {
@@ -351,29 +347,25 @@ fn fit_point<T: Send>(
         )));
     }
     let cv_rows = cv_sample(y, params.cv_sample, seed);
-    let xcv = x.select(Axis(0), &cv_rows);
+    let xcv = data.x.select(Axis(0), &cv_rows);
     let ycv: Vec<bool> = cv_rows.iter().map(|&i| y[i]).collect();
-    let mut form = choose_form(data, (xcv.view(), &ycv), params, seed, step)?;
+    let mut form = choose_form(&data, (xcv.view(), &ycv), params, seed, step)?;
     drop(xcv);
     let (w0, b0) = std::mem::take(&mut form.start);
     let chosen = &form.chosen;
     let alpha = form.choice.alpha;
+    let base_columns = data.x.ncols();
     let xf: CowArray<f64, Ix2> = if chosen.form.is_linear() {
-        CowArray::from(x)
+        data.x
     } else {
-        CowArray::from(chosen.form.expand(x))
+        let expanded = chosen.form.expand(data.x.view());
+        drop(data.x);
+        CowArray::from(expanded)
     };
-    let bins = chosen.form.bins;
-    let (fitted, other) = rayon::join(
-        || {
-            crate::progress::timed("lapse final fit", || {
-                let tolerance = (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT);
-                fit_once(xf.view(), y, alpha, tolerance, Some((&w0, b0)))
-            })
-        },
-        || crate::progress::timed("beside the final fit", || alongside(bins, alpha)),
-    );
-    let (fitted_w, fitted_b) = fitted?;
+    let (fitted_w, fitted_b) = crate::progress::timed("lapse final fit", || {
+        let tolerance = (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT);
+        fit_once(xf.view(), y, alpha, tolerance, Some((&w0, b0)))
+    })?;
     step();
     let odds_ratios = match intervals {
         Intervals::Yes => crate::progress::timed("odds ratio intervals", || {
@@ -389,8 +381,12 @@ fn fit_point<T: Send>(
         odds_ratios,
     };
     let training_lapse_rate = lapsed as f64 / y.len() as f64;
-    let model = assemble(form, fitted, (params, &ycv, training_lapse_rate), x.ncols());
-    Ok((model, other))
+    Ok(assemble(
+        form,
+        fitted,
+        (params, &ycv, training_lapse_rate),
+        base_columns,
+    ))
 }
 
 /// The final fit on the fitting scale (standardised bins): weights and intercept, column

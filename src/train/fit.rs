@@ -101,8 +101,8 @@ impl Fitted {
 /// });
 /// config.check()?;
 /// let frames = Frames::new().with(Source::Flat, table);
-/// let loaded = load_from(&config, Input::Frames(&frames), &LoadOptions::from_config(&config, true), None)?;
-/// let fitted = fit(&config, &loaded, &FitOptions::from_config(&config)?, None)?;
+/// let mut loaded = load_from(&config, Input::Frames(&frames), &LoadOptions::from_config(&config, true), None)?;
+/// let fitted = fit(&config, &mut loaded, &FitOptions::from_config(&config)?, None)?;
 /// assert!(fitted.bundle.metrics.test.roc_auc > 0.7);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -112,7 +112,7 @@ impl Fitted {
 /// data, or a failed fit.
 pub fn fit(
     config: &Config,
-    loaded: &Loaded,
+    loaded: &mut Loaded,
     opts: &FitOptions,
     previous: Option<&Located>,
 ) -> Result<Fitted> {
@@ -123,16 +123,25 @@ pub fn fit(
     let stage = Stage::new("features", 1);
     let end = label_end(book, cutoff, horizon);
     let snap = snapshot(book, cutoff, horizon, end)?;
+    // The out-of-time check's snapshot is taken now, with the run's, so that the event
+    // tables can go before the fits (they were a third of the run's peak memory).
+    let early = match book.mode {
+        Mode::Flat => Err("flat data has no dates: no out-of-time check".to_string()),
+        _ => snapshot(book, cutoff.month_end_offset(-horizon), horizon, cutoff)
+            .map_err(|e| e.to_string()),
+    };
+    let products = (book.mode == Mode::Relational)
+        .then(|| crate::products::product_facts(book, cutoff, end, None))
+        .flatten();
     stage.finish();
+    loaded.book.release_events();
+    let book = &loaded.book;
     let input = FitInput {
-        mode: book.mode,
         clients: book.n_clients(),
         cats: features::categorical_columns(book),
         snap,
-        early: Early::Book(book),
-        products: (book.mode == Mode::Relational)
-            .then(|| crate::products::product_facts(book, cutoff, end, None))
-            .flatten(),
+        early,
+        products,
     };
     fit_input(
         config,
@@ -145,29 +154,20 @@ pub fn fit(
 }
 
 /// What fitting reads: every modelled client's snapshot at the cut-off, their
-/// categorical traits (rows as in the snapshot), and where the out-of-time check gets its
-/// earlier snapshot. The rows are the whole book (`fit`) or a sample of it
+/// categorical traits (rows as in the snapshot), and the out-of-time check's earlier
+/// snapshot. The rows are the whole book (`fit`) or a sample of it
 /// (`parts::fit_sampled`).
 pub(super) struct FitInput<'a> {
-    pub mode: Mode,
     /// Clients of the whole book (reported; the snapshot may hold a sample of them).
     pub clients: usize,
     pub cats: Vec<(String, Option<&'a crate::ingest::Coded>)>,
     pub snap: Snapshot,
-    pub early: Early<'a>,
+    /// The out-of-time check's snapshot at the cut-off minus the horizon (labels ending
+    /// at the cut-off), with the same rows as `snap`; or why there is none.
+    pub early: std::result::Result<Snapshot, String>,
     /// Products held at the cut-off and acquired within the horizon, per snapshot row
     /// (relational mode): the next-best product models are fitted on them.
     pub products: Option<crate::products::ProductFacts>,
-}
-
-/// The out-of-time check's snapshot at the cut-off minus the horizon (labels ending at
-/// the cut-off), with the same rows as the run's snapshot.
-pub(super) enum Early<'a> {
-    /// Computed from the book when the check runs (it runs beside the final fit, at the
-    /// run's peak memory, so it is not held longer than needed).
-    Book(&'a Book),
-    /// Computed elsewhere (in the parts of a split book).
-    Given(Snapshot),
 }
 
 pub(super) fn fit_input(
@@ -181,7 +181,6 @@ pub(super) fn fit_input(
     let horizon = opts.horizon.get();
     let cutoff = cutoff_choice.date;
     let FitInput {
-        mode,
         clients,
         cats,
         snap,
@@ -197,23 +196,20 @@ pub(super) fn fit_input(
     );
     let segs = fit_segments(&design, &snap, &cats, opts, previous, &stage)?;
     stage.finish();
-    // The out-of-time check needs only the chosen form and penalty: it runs beside the final fit
-    // (both are bound by memory bandwidth, which one core does not use up).
     let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
+    let lapse_fit = LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage)?;
+    // The out-of-time check needs only the chosen form and penalty. It runs after the final
+    // fit, once that fit's matrices are freed: the fits use both cores, and two expanded
+    // matrices held at once were the run's peak (~1 GB more on a 1M book).
     let oot_input = OutOfTimeInput {
-        mode,
         early,
         score_snap: &snap,
         cats: &cats,
     };
-    let (lapse_fit, oot) = LapseFit::fit(
-        &design,
-        &split,
-        &opts.lapse,
-        opts.seed,
-        &stage,
-        |bins, alpha| out_of_time(oot_input, opts, bins, alpha),
-    )?;
+    let oot = crate::progress::timed("out-of-time check", || {
+        let model = &lapse_fit.model;
+        out_of_time(oot_input, opts, model.form.bins, model.alpha)
+    });
     stage.finish();
     let products = products
         .map(|facts| {
@@ -653,15 +649,14 @@ struct LapseFit {
 }
 
 impl LapseFit {
-    /// Fits the lapse model, running `alongside(bins, alpha)` beside the final fit.
-    fn fit<T: Send>(
+    /// Fits the lapse model on the training part and scores every active client.
+    fn fit(
         d: &Design,
         split: &Split,
         params: &Checked<LapseParams>,
         seed: u64,
         stage: &Stage,
-        alongside: impl FnOnce(usize, f64) -> T + Send,
-    ) -> Result<(Self, T)> {
+    ) -> Result<Self> {
         // Column-major from the start: the fit would otherwise copy it into that layout.
         let rows = d.rows(split, &split.train);
         let mut xtr = Array2::zeros((rows.len(), d.x.ncols()).f());
@@ -671,13 +666,12 @@ impl LapseFit {
         let ytr: Vec<bool> = split.train.iter().map(|&p| split.y[p]).collect();
         let ticker = stage.ticker();
         let data = lapse::TrainingPart {
-            x: xtr.view(),
+            x: xtr.into(),
             y: &ytr,
             columns: &d.columns,
             numeric: &d.fitted.numeric,
         };
-        let (model, other) = lapse::fit_alongside(&data, params, seed, &ticker, alongside)?;
-        drop(xtr);
+        let model = lapse::fit_with_progress(data, params, seed, &ticker)?;
         let probabilities = model.probabilities(d.x.view());
         let p_test: Vec<f64> = d
             .rows(split, &split.test)
@@ -697,7 +691,7 @@ impl LapseFit {
             test,
             test_top10,
         };
-        Ok((fit, other))
+        Ok(fit)
     }
 }
 
@@ -801,8 +795,7 @@ fn previous_assignment(
 
 /// What the out-of-time check reads.
 struct OutOfTimeInput<'a, 'b> {
-    mode: Mode,
-    early: Early<'a>,
+    early: std::result::Result<Snapshot, String>,
     /// The run's own snapshot at the cut-off (features and labels reused).
     score_snap: &'b Snapshot,
     cats: &'b [(String, Option<&'a crate::ingest::Coded>)],
@@ -816,23 +809,13 @@ fn out_of_time(
     alpha: f64,
 ) -> std::result::Result<OutOfTime, String> {
     let OutOfTimeInput {
-        mode,
         early,
         score_snap,
         cats,
     } = input;
-    if mode == Mode::Flat {
-        return Err("flat data has no dates: no out-of-time check".into());
-    }
+    let fit_snap = early?;
     let cutoff = score_snap.raw.cutoff;
-    let horizon = opts.horizon.get();
-    let early_cutoff = cutoff.month_end_offset(-horizon);
-    let fit_snap = match early {
-        Early::Book(book) => {
-            snapshot(book, early_cutoff, horizon, cutoff).map_err(|e| e.to_string())?
-        }
-        Early::Given(snap) => snap,
-    };
+    let early_cutoff = cutoff.month_end_offset(-opts.horizon.get());
     let early = early_cutoff;
     let (fit_rows, fit_y) = fit_snap.labelled();
     let fit_lapsed = fit_y.iter().filter(|&&v| v).count();
@@ -848,7 +831,7 @@ fn out_of_time(
     let x = fitted
         .transform_by_column(&fit_snap.raw, cats, &fit_rows)
         .map_err(|e| e.to_string())?;
-    // This runs beside the final fit, at the run's peak memory: keep only what is used.
+    // Keep only what is used: the fit below expands this matrix.
     drop(fit_snap);
     let fixed = lapse::LapseParams {
         alphas: vec![alpha],
@@ -860,14 +843,12 @@ fn out_of_time(
     .map_err(|e| e.to_string())?;
     let columns = fitted.columns();
     let data = lapse::TrainingPart {
-        x: x.view(),
+        x: x.into(),
         y: &fit_y,
         columns: &columns,
         numeric: &fitted.numeric,
     };
-    let model =
-        lapse::fit_without_intervals(&data, &fixed, opts.seed).map_err(|e| e.to_string())?;
-    drop(x);
+    let model = lapse::fit_without_intervals(data, &fixed, opts.seed).map_err(|e| e.to_string())?;
     let (score_rows, score_y) = score_snap.labelled();
     let xs: Array2<f64> = fitted
         .transform(&score_snap.raw, cats, &score_rows)

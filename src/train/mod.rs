@@ -81,7 +81,7 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     let loaded = spec.load(true, None)?;
     stage.finish();
     let files = file_fingerprints(spec)?;
-    train_loaded(opts, &settings, &loaded, files)
+    train_loaded(opts, &settings, loaded, files)
 }
 
 /// `train` on tables in memory (the Python package's entry point): the same checks,
@@ -99,23 +99,23 @@ pub fn train_frames(
     let load_opts = crate::ingest::LoadOptions::from_config(config, true);
     let input = crate::ingest::Input::Frames(frames);
     let loaded = crate::ingest::load_from(config, input, &load_opts, None)?;
-    train_loaded(opts, &settings, &loaded, Vec::new())
+    train_loaded(opts, &settings, loaded, Vec::new())
 }
 
 /// The part of a training run after loading: quality report, fit, publish, charts.
 fn train_loaded(
     opts: &TrainOptions,
     settings: &Settings,
-    loaded: &crate::ingest::Loaded,
+    mut loaded: crate::ingest::Loaded,
     files: Vec<FileFingerprint>,
 ) -> Result<TrainOutcome> {
     let quality_dir = opts.out_dir.join("train-data-quality");
-    crate::ingest::spec::write_quality(loaded, &quality_dir, &settings.protected, "--out")?;
+    crate::ingest::spec::write_quality(&loaded, &quality_dir, &settings.protected, "--out")?;
     loaded.check_thresholds()?;
 
     let fitted = fit(
         &settings.config,
-        loaded,
+        &mut loaded,
         &settings.fit,
         settings.previous.as_ref(),
     )?;

@@ -13,7 +13,7 @@
 //! With every client sampled, every statistic is fitted on what the CLI fits it on, and
 //! the rows come back in the book's client order, so the bundle is the CLI's.
 
-use super::fit::{self, choose_cutoff_in, DataSpan, Early, FitInput, Snapshot};
+use super::fit::{self, choose_cutoff_in, DataSpan, FitInput, Snapshot};
 use super::{FitOptions, Fitted};
 use crate::bundle::Located;
 use crate::config::{Config, Mode};
@@ -533,11 +533,10 @@ pub fn fit_sampled(
         })
         .collect();
     let input = FitInput {
-        mode: plan.mode,
         clients: plan.clients,
         cats,
         snap: now,
-        early: Early::Given(early),
+        early: Ok(early),
         products: (plan.mode == Mode::Relational).then_some(products),
     };
     let choice = DateChoice {
