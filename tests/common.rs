@@ -44,22 +44,26 @@ pub fn sample_dir() -> String {
 
 /// Trains on the bundled sample (export 2026-09-30) into `dir/models`, without charts.
 pub fn train_on_sample(dir: &Path) {
-    let data = sample_dir();
-    let r = train(
-        &[
-            "--data",
-            &data,
-            "--extract-date",
-            "2026-09-30",
-            "--models",
-            "models",
-            "--out",
-            "out",
-            "--no-charts",
-        ],
-        dir,
-    );
+    let r = train_without_charts(dir, &sample_dir(), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// Trains on the book at `data` (relative to `dir`, or absolute; export 2026-09-30) into
+/// `dir/models` and `dir/out`, without charts, with `extra` flags.
+pub fn train_without_charts(dir: &Path, data: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--data",
+        data,
+        "--extract-date",
+        "2026-09-30",
+        "--models",
+        "models",
+        "--out",
+        "out",
+        "--no-charts",
+    ];
+    args.extend_from_slice(extra);
+    train(&args, dir)
 }
 
 /// A small, valid relational book.

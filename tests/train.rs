@@ -195,19 +195,7 @@ fn small_book(t: &Path) {
 }
 
 fn train_small(t: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "--data",
-        "data",
-        "--extract-date",
-        "2026-09-30",
-        "--models",
-        "models",
-        "--out",
-        "out",
-        "--no-charts",
-    ];
-    args.extend_from_slice(extra);
-    train(&args, t)
+    train_without_charts(t, "data", extra)
 }
 
 #[test]

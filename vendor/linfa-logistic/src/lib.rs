@@ -452,6 +452,17 @@ fn linear_predictor<F: Float, A: Data<Elem = F>>(
     }
 }
 
+/// The weights in `w` (without its intercept, if any) and the linear predictor
+/// `x . weights + intercept`.
+fn weights_and_predictor<'w, F: Float, A: Data<Elem = F>>(
+    x: &ArrayBase<A, Ix2>,
+    w: &'w Array1<F>,
+) -> (ArrayView1<'w, F>, Array1<F>) {
+    let (params, intercept) = convert_params(x.ncols(), w);
+    let z = linear_predictor(x, &params, intercept[()]);
+    (params, z)
+}
+
 /// `x^T . v`. For a column-major `x` one dot product per contiguous column, columns in
 /// parallel (each the same sum as upstream's `x.t().dot(v)`); otherwise as upstream.
 fn transposed_product<F: Float, A: Data<Elem = F>>(
@@ -530,8 +541,7 @@ fn logistic_loss<F: Float, A: Data<Elem = F>>(
     alpha: F,
     w: &Array1<F>,
 ) -> F {
-    let (params, intercept) = convert_params(x.ncols(), w);
-    let z = linear_predictor(x, &params, intercept[()]);
+    let (params, z) = weights_and_predictor(x, w);
     logistic_loss_at(z, y, alpha, &params)
 }
 
@@ -550,8 +560,7 @@ fn logistic_grad<F: Float, A: Data<Elem = F>>(
     alpha: F,
     w: &Array1<F>,
 ) -> Array1<F> {
-    let (params, intercept) = convert_params(x.ncols(), w);
-    let z = linear_predictor(x, &params, intercept[()]);
+    let z = weights_and_predictor(x, w).1;
     logistic_grad_at(x, z, y, alpha, w)
 }
 
@@ -862,8 +871,7 @@ impl<F: Float, A: Data<Elem = F>> CostFunction for LogisticRegressionProblem1<'_
     /// Apply the cost function to a parameter `p`
     fn cost(&self, p: &Self::Param) -> std::result::Result<Self::Output, argmin::core::Error> {
         let w = p.as_array();
-        let (params, intercept) = convert_params(self.x.ncols(), w);
-        let z = linear_predictor(self.x, &params, intercept[()]);
+        let (params, z) = weights_and_predictor(self.x, w);
         *self.last_predictor.borrow_mut() = Some((w.clone(), z.clone()));
         Ok(logistic_loss_at(z, &self.target, self.alpha, &params))
     }
@@ -879,10 +887,7 @@ impl<F: Float, A: Data<Elem = F>> Gradient for LogisticRegressionProblem1<'_, F,
         let cached = self.last_predictor.borrow_mut().take();
         let z = match cached {
             Some((at, z)) if at == *w => z,
-            _ => {
-                let (params, intercept) = convert_params(self.x.ncols(), w);
-                linear_predictor(self.x, &params, intercept[()])
-            }
+            _ => weights_and_predictor(self.x, w).1,
         };
         Ok(ArgminParam(logistic_grad_at(self.x, z, &self.target, self.alpha, w)))
     }
