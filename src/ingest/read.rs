@@ -488,6 +488,15 @@ impl CsvFile<'_> {
 /// start outside quotes: just after a newline outside quoted values. A doubled quote
 /// inside a quoted value closes and reopens it: no net change (as `diagnose_records`).
 fn records_end(bytes: &[u8], first: bool) -> Option<usize> {
+    // Most exports quote nothing: then every newline ends a record.
+    if memchr::memchr(b'"', bytes).is_none() {
+        let newline = if first {
+            memchr::memchr(b'\n', bytes)
+        } else {
+            memchr::memrchr(b'\n', bytes)
+        };
+        return newline.map(|i| i + 1);
+    }
     let mut quoted = false;
     let mut end = None;
     for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
@@ -1060,6 +1069,18 @@ mod tests {
             assert_eq!(coded(&pieces, "note"), coded(&whole, "note"));
             assert_eq!(numbers(&pieces), numbers(&whole));
             assert_eq!(pieces.rows, (1..=7).collect::<Vec<u32>>());
+        }
+
+        // Without any quote (the usual export) record ends are found without the scan.
+        let plain = "client_id,amount,note\nC1,1,a\nC2,2,b\r\nC1,3,c\nC3,4,d";
+        std::fs::write(&path, plain).unwrap();
+        let whole = read(1 << 20);
+        for piece_bytes in [8, 20] {
+            let pieces = read(piece_bytes);
+            assert_eq!(coded(&pieces, "client_id"), coded(&whole, "client_id"));
+            assert_eq!(coded(&pieces, "note"), coded(&whole, "note"));
+            assert_eq!(numbers(&pieces), numbers(&whole));
+            assert_eq!(pieces.rows, [1, 2, 3, 4]);
         }
 
         // A bad value in a later piece is reported at its row of the file.
