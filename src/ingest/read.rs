@@ -955,6 +955,15 @@ mod tests {
         assert_eq!(diagnose("a,b\n1,\"2,5\"\n"), None);
     }
 
+    /// A request for the column `name` as the field of the same name.
+    fn request(name: &str, kind: Kind) -> ColumnRequest {
+        ColumnRequest {
+            field: name.into(),
+            column: name.into(),
+            kind,
+        }
+    }
+
     #[test]
     fn a_parquet_file_read_in_slices_gives_the_table_read_whole() {
         let t = tempfile::tempdir().unwrap();
@@ -967,16 +976,8 @@ mod tests {
             .finish(&mut df)
             .unwrap();
         let requests = [
-            ColumnRequest {
-                field: "client_id".into(),
-                column: "client_id".into(),
-                kind: Kind::Id,
-            },
-            ColumnRequest {
-                field: "amount".into(),
-                column: "amount".into(),
-                kind: Kind::Number,
-            },
+            request("client_id", Kind::Id),
+            request("amount", Kind::Number),
         ];
         let names = vec!["client_id".to_string(), "amount".to_string()];
         let file = ParquetFile {
@@ -1026,21 +1027,9 @@ mod tests {
         );
         std::fs::write(&path, &text).unwrap();
         let requests = [
-            ColumnRequest {
-                field: "client_id".into(),
-                column: "client_id".into(),
-                kind: Kind::Id,
-            },
-            ColumnRequest {
-                field: "amount".into(),
-                column: "amount".into(),
-                kind: Kind::Number,
-            },
-            ColumnRequest {
-                field: "note".into(),
-                column: "note".into(),
-                kind: Kind::Category,
-            },
+            request("client_id", Kind::Id),
+            request("amount", Kind::Number),
+            request("note", Kind::Category),
         ];
         let names: Vec<String> = requests.iter().map(|r| r.column.clone()).collect();
         let file = CsvFile {
