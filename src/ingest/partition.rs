@@ -1,7 +1,7 @@
 //! Splitting a book into parts by client, so that a book too large for memory can be
 //! labelled part by part. Every row of every source goes to the part its client id hashes
-//! to, with its original row number in a `__row__` column (errors and quarantine keep
-//! naming the user's file and row). A client's rows all land in the same part, so
+//! to, with its original row number in a `__row__` column (as the gap from the part's
+//! previous row; errors and quarantine keep naming the user's file and row). A client's rows all land in the same part, so
 //! duplicates, links and features come out as in one piece.
 
 use super::read::{self, Format, ROW_COLUMN};
@@ -9,7 +9,6 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::schema::Source;
 use polars::prelude::*;
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 /// Rows read at a time from a Parquet source.
@@ -106,7 +105,27 @@ fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Bytes read from a CSV source at a time while splitting.
+const SPLIT_BLOCK_BYTES: usize = 8 << 20;
+/// Bytes a part's output gathers before it is written.
+const PART_BUFFER_BYTES: usize = 256 << 10;
+
+/// Splits a CSV source record by record, on bytes: records are found with memchr (a
+/// record goes on past a line break inside quotes), only the id field is decoded, and
+/// each record is copied to its part after its row number. Every complete stretch of
+/// records is checked to be UTF-8, so a bad byte is reported at its offset in the
+/// user's file rather than in a part.
 fn split_csv(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
+    split_csv_in_blocks(path, id_column, targets, SPLIT_BLOCK_BYTES)
+}
+
+fn split_csv_in_blocks(
+    path: &Path,
+    id_column: &str,
+    targets: &[PathBuf],
+    block: usize,
+) -> Result<()> {
+    use std::io::Read;
     let read_err = |source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -119,46 +138,147 @@ fn split_csv(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
             path: path.to_path_buf(),
             message: format!("no column '{id_column}' in the header"),
         })?;
-    let mut reader =
-        std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).map_err(read_err)?);
-    let mut writers = targets
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let mut parts = targets
         .iter()
-        .map(|t| {
-            std::fs::File::create(t)
-                .map(|f| std::io::BufWriter::with_capacity(1 << 18, f))
-                .map_err(write_err(t))
-        })
+        .map(|t| PartWriter::create(t))
         .collect::<Result<Vec<_>>>()?;
-    let mut record = String::new();
-    reader.read_line(&mut record).map_err(read_err)?;
-    let header_line = record.trim_end_matches(['\n', '\r']).to_string();
-    for (w, t) in writers.iter_mut().zip(targets) {
-        writeln!(w, "{ROW_COLUMN},{header_line}").map_err(write_err(t))?;
-    }
+    let mut buf: Vec<u8> = Vec::with_capacity(block * 2);
+    // File offset of `buf[0]`.
+    let mut offset = 0usize;
+    let mut header_done = false;
     let mut row = 0u64;
-    loop {
-        record.clear();
-        if reader.read_line(&mut record).map_err(read_err)? == 0 {
-            break;
+    // The last row number written to each part.
+    let mut last_rows = vec![0u64; parts.len()];
+    let mut at_end = false;
+    while !at_end {
+        let filled = buf.len();
+        buf.resize(filled + block, 0);
+        let n = file.read(&mut buf[filled..]).map_err(read_err)?;
+        buf.truncate(filled + n);
+        at_end = n == 0;
+        let (records, used) = complete_records(&buf, at_end);
+        let text = std::str::from_utf8(&buf[..used]).map_err(|e| Error::InvalidUtf8 {
+            path: path.to_path_buf(),
+            byte_offset: offset + e.valid_up_to(),
+        })?;
+        for record in records {
+            let Some(raw) = text.get(record) else {
+                continue;
+            };
+            let line = raw.trim_end_matches(['\n', '\r']);
+            if !header_done {
+                header_done = true;
+                let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+                for part in &mut parts {
+                    part.header(line)?;
+                }
+                continue;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            row += 1;
+            let p = part_of(&csv_field(line, id_index), targets.len());
+            if let (Some(part), Some(last)) = (parts.get_mut(p), last_rows.get_mut(p)) {
+                part.record(row - *last, line)?;
+                *last = row;
+            }
         }
-        // A quoted field may hold line breaks: read on until the quotes balance.
-        while record.matches('"').count() % 2 == 1 {
-            if reader.read_line(&mut record).map_err(read_err)? == 0 {
+        buf.drain(..used);
+        offset += used;
+    }
+    for part in parts {
+        part.finish()?;
+    }
+    Ok(())
+}
+
+/// The byte ranges of the complete records at the start of `bytes` (each with its line
+/// break), and where they end. A record ends at a line break outside quotes; at the end
+/// of the file the rest is a record too.
+fn complete_records(bytes: &[u8], at_end: bool) -> (Vec<std::ops::Range<usize>>, usize) {
+    let mut records = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    let mut scanned = 0;
+    for nl in memchr::memchr_iter(b'\n', bytes) {
+        // Quotes toggle; a doubled quote toggles twice.
+        quoted ^= memchr::memchr_iter(b'"', &bytes[scanned..nl]).count() % 2 == 1;
+        scanned = nl;
+        if !quoted {
+            records.push(start..nl + 1);
+            start = nl + 1;
+        }
+    }
+    if at_end && start < bytes.len() {
+        records.push(start..bytes.len());
+        start = bytes.len();
+    }
+    (records, start)
+}
+
+/// One part file of a CSV source, written through a buffer.
+struct PartWriter<'a> {
+    path: &'a Path,
+    file: std::fs::File,
+    buffer: Vec<u8>,
+}
+
+impl<'a> PartWriter<'a> {
+    fn create(path: &'a Path) -> Result<Self> {
+        let file = std::fs::File::create(path).map_err(write_err(path))?;
+        Ok(PartWriter {
+            path,
+            file,
+            buffer: Vec::with_capacity(PART_BUFFER_BYTES + (64 << 10)),
+        })
+    }
+
+    fn header(&mut self, line: &str) -> Result<()> {
+        self.buffer.extend_from_slice(ROW_COLUMN.as_bytes());
+        self.buffer.push(b',');
+        self.line(line)
+    }
+
+    fn record(&mut self, row_gap: u64, line: &str) -> Result<()> {
+        let mut digits = [0u8; 20];
+        let mut n = row_gap;
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
                 break;
             }
         }
-        let line = record.trim_end_matches(['\n', '\r']);
-        if line.is_empty() {
-            continue;
+        self.buffer.extend_from_slice(&digits[at..]);
+        self.buffer.push(b',');
+        self.line(line)
+    }
+
+    fn line(&mut self, line: &str) -> Result<()> {
+        self.buffer.extend_from_slice(line.as_bytes());
+        self.buffer.push(b'\n');
+        if self.buffer.len() >= PART_BUFFER_BYTES {
+            self.flush()?;
         }
-        row += 1;
-        let p = part_of(&csv_field(line, id_index), targets.len());
-        writeln!(writers[p], "{row},{line}").map_err(write_err(&targets[p]))?;
+        Ok(())
     }
-    for (mut w, t) in writers.into_iter().zip(targets) {
-        w.flush().map_err(write_err(t))?;
+
+    fn flush(&mut self) -> Result<()> {
+        use std::io::Write;
+        self.file
+            .write_all(&self.buffer)
+            .map_err(write_err(self.path))?;
+        self.buffer.clear();
+        Ok(())
     }
-    Ok(())
+
+    fn finish(mut self) -> Result<()> {
+        self.flush()
+    }
 }
 
 /// Field `index` of a CSV line (quotes honoured), without splitting the whole line.
@@ -212,15 +332,14 @@ fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) ->
     let total = ParquetReader::new(open()?).num_rows().map_err(polars_err)?;
     let mut writers: Vec<Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>> =
         (0..targets.len()).map(|_| None).collect();
+    // The last row number written to each part (the row column holds gaps).
+    let mut last_rows = vec![0u32; targets.len()];
     let mut offset = 0usize;
     while offset < total {
         let len = PARQUET_SLICE.min(total - offset);
         let mut df = ParquetReader::new(open()?)
             .with_slice(Some((offset, len)))
             .finish()
-            .map_err(polars_err)?;
-        let rows: Vec<u32> = (offset as u32 + 1..=(offset + df.height()) as u32).collect();
-        df.with_column(Column::new(ROW_COLUMN.into(), rows))
             .map_err(polars_err)?;
         let ids = df
             .column(id_column)
@@ -231,6 +350,18 @@ fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) ->
             .iter()
             .map(|id| part_of(id.unwrap_or(""), targets.len()))
             .collect();
+        let gaps: Vec<u32> = parts
+            .iter()
+            .zip(offset as u32 + 1..)
+            .map(|(&p, row)| {
+                let last = last_rows
+                    .get_mut(p)
+                    .map_or(0, |l| std::mem::replace(l, row));
+                row - last
+            })
+            .collect();
+        df.with_column(Column::new(ROW_COLUMN.into(), gaps))
+            .map_err(polars_err)?;
         for (p, (slot, target)) in writers.iter_mut().zip(targets).enumerate() {
             let mask: BooleanChunked = parts.iter().map(|&q| q == p).collect();
             let mut piece = df.filter(&mask).map_err(polars_err)?;
@@ -292,6 +423,69 @@ mod tests {
     }
 
     #[test]
+    fn csv_records_split_whole_with_their_row_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("t.csv");
+        let text = "\u{feff}client_id,note\r\nC1,plain\r\n\r\nC2,\"two\nlines, \"\"quoted\"\"\"\nC3,x\nC1,\"a,b\"\nC2,last";
+        std::fs::write(&src, text).unwrap();
+        let read_parts = |block: usize| {
+            let targets: Vec<PathBuf> = (0..2)
+                .map(|p| dir.path().join(format!("p{block}-{p}.csv")))
+                .collect();
+            split_csv_in_blocks(&src, "client_id", &targets, block).unwrap();
+            let mut records = Vec::new();
+            for (p, t) in targets.iter().enumerate() {
+                let part = std::fs::read_to_string(t).unwrap();
+                let mut lines = part.split_inclusive('\n');
+                assert_eq!(lines.next(), Some("__row__,client_id,note\n"));
+                let rest: String = lines.collect();
+                records.push((p, rest));
+            }
+            records
+        };
+        let whole = read_parts(1 << 20);
+        // Each part holds its clients' records, numbered as data rows of the original.
+        let p1 = part_of("C1", 2);
+        let p2 = part_of("C2", 2);
+        let p3 = part_of("C3", 2);
+        // Rows are written as gaps from the part's previous row.
+        let mut expected = [String::new(), String::new()];
+        let mut last = [0, 0];
+        for (row, p, record) in [
+            (1, p1, "C1,plain"),
+            (2, p2, "C2,\"two\nlines, \"\"quoted\"\"\""),
+            (3, p3, "C3,x"),
+            (4, p1, "C1,\"a,b\""),
+            (5, p2, "C2,last"),
+        ] {
+            expected[p].push_str(&format!("{},{record}\n", row - last[p]));
+            last[p] = row;
+        }
+        assert_eq!(
+            whole,
+            vec![(0, expected[0].clone()), (1, expected[1].clone())]
+        );
+        // Records cut by block ends come out the same.
+        for block in [1, 3, 7, 16] {
+            assert_eq!(read_parts(block), whole, "blocks of {block} bytes");
+        }
+        // A byte that is not UTF-8 is reported at its offset in the original.
+        std::fs::write(&src, b"client_id,x\nC1,ok\nC2,S\xE3o\n").unwrap();
+        let targets = [dir.path().join("u0.csv"), dir.path().join("u1.csv")];
+        let err = split_csv_in_blocks(&src, "client_id", &targets, 4).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidUtf8 {
+                    byte_offset: 22,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn parquet_with_many_row_groups_splits_into_complete_parts() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("t.parquet");
@@ -321,8 +515,12 @@ mod tests {
                 .unwrap();
             let ids = part.column("client_id").unwrap().str().unwrap().clone();
             assert!(ids.iter().all(|id| part_of(id.unwrap(), 3) == p));
-            let r = part.column(ROW_COLUMN).unwrap().u32().unwrap().clone();
-            rows.extend(r.iter().map(|v| v.unwrap()));
+            let gaps = part.column(ROW_COLUMN).unwrap().u32().unwrap().clone();
+            let mut row = 0;
+            rows.extend(gaps.iter().map(|gap| {
+                row += gap.unwrap();
+                row
+            }));
         }
         rows.sort_unstable();
         assert_eq!(rows, (1..=100).collect::<Vec<u32>>());

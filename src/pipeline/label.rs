@@ -125,7 +125,8 @@ fn replace_rule(opts: &InferOptions) -> Replace {
 
 /// Books up to this many source rows (a 1,000,000-client book has ~35M) are labelled
 /// in one piece; larger ones in parts of about `ROWS_PER_PART` rows each, which keeps
-/// peak memory near that of a 600,000-client book whatever the book's size.
+/// peak memory near that of a 600,000-client book whatever the book's size. Rows of
+/// large CSV files are estimated (`read::estimate_rows`).
 pub const SINGLE_PART_ROWS: u64 = 40_000_000;
 pub const ROWS_PER_PART: u64 = 20_000_000;
 
@@ -135,7 +136,7 @@ fn auto_parts(spec: &DataSpec) -> Result<usize> {
     }
     let mut rows = 0u64;
     for (_, path, _) in spec.config.resolve_sources(&spec.data_dir)? {
-        rows += crate::ingest::read::count_rows(&path)?;
+        rows += crate::ingest::read::estimate_rows(&path)?;
     }
     Ok(if rows <= SINGLE_PART_ROWS {
         1
