@@ -28,3 +28,20 @@ pub fn prepare_for_large_tables() {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
     }
 }
+
+/// How long freed memory is kept for reuse in a run labelled part by part.
+const PARTS_PURGE_DELAY_MS: std::ffi::c_long = 1000;
+
+/// Keeps freed memory for a second before returning it to the system, for runs that
+/// free and allocate the same amounts over and over: a book labelled in client parts
+/// reads, labels and frees one part after another. Returned at once, every part's
+/// columns were faulted in and zeroed afresh by the kernel (a 10M book: 88 s of system
+/// time, 2 min 53 s); kept, the next part reuses them (52 s, 2 min 33 s). Not for a
+/// run in one piece, where nothing repeats and the kept pages only add to the peak
+/// (labeling 1M clients: 1.45 -> 1.55 GB). Harmless under another allocator.
+pub fn reuse_freed_memory() {
+    // SAFETY: as in `prepare_for_large_tables`.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PARTS_PURGE_DELAY_MS);
+    }
+}

@@ -128,7 +128,7 @@ fn replace_rule(opts: &InferOptions) -> Replace {
 /// peak memory near that of a 600,000-client book whatever the book's size. Rows of
 /// large CSV files are estimated (`read::estimate_rows`).
 pub const SINGLE_PART_ROWS: u64 = 40_000_000;
-pub const ROWS_PER_PART: u64 = 20_000_000;
+pub const ROWS_PER_PART: u64 = 16_000_000;
 
 fn auto_parts(spec: &DataSpec) -> Result<usize> {
     if spec.config.mode == Mode::Flat {
@@ -244,6 +244,9 @@ fn run_parts(
     let stage = Stage::new("split", 1);
     let parts = parts_of(spec, n_parts, parts_dir)?;
     stage.finish();
+    if parts.len() > 1 {
+        crate::allocator::reuse_freed_memory();
+    }
     let previous = opts
         .previous_run
         .as_deref()
