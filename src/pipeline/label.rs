@@ -254,8 +254,10 @@ fn run_parts(
         .transpose()?;
     let mut totals = Totals::new(b);
     let mut state: Option<RunState> = None;
+    let discard = PartDiscard::start(parts.len() > 1);
     for (p, part) in parts.iter().enumerate() {
         let loaded = load_part(b, part)?;
+        discard.remove(&part.spec.data_dir);
         let book = &loaded.book;
         if state.is_none() {
             state = Some(RunState::start(b, book, opts, protected)?);
@@ -283,8 +285,58 @@ fn run_parts(
         totals.quality.merge(loaded.report.clone());
         totals.quarantine.extend(loaded.quarantine);
     }
+    drop(discard);
     let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
     st.finish(located, spec, opts, totals, previous.is_some(), protected)
+}
+
+/// Removes each part's split files once the part is loaded, on a thread of its own:
+/// unlinking a 10M book's 13 GB of parts at the end of the run took 5 s. A file left
+/// behind (a failed removal, a stopped run) goes with the staging directory.
+struct PartDiscard {
+    send: Option<std::sync::mpsc::Sender<PathBuf>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PartDiscard {
+    /// `split`: whether the parts are split files (not the user's own data directory).
+    fn start(split: bool) -> Self {
+        if !split {
+            return PartDiscard {
+                send: None,
+                thread: None,
+            };
+        }
+        let (send, receive) = std::sync::mpsc::channel::<PathBuf>();
+        let thread = std::thread::spawn(move || {
+            for dir in receive {
+                // Best effort: the staging directory's removal retries what is left.
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        });
+        PartDiscard {
+            send: Some(send),
+            thread: Some(thread),
+        }
+    }
+
+    fn remove(&self, dir: &Path) {
+        if let Some(send) = &self.send {
+            // A stopped remover leaves the files to the staging directory's removal.
+            let _ = send.send(dir.to_path_buf());
+        }
+    }
+}
+
+/// Waits for the removals asked for, also when the run stops early: the staging
+/// directory is removed after this, never beside it.
+impl Drop for PartDiscard {
+    fn drop(&mut self) {
+        self.send = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Labels a part while a second thread writes the labelled chunks: writing (text
