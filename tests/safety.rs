@@ -645,3 +645,30 @@ fn parquet_dates_stored_as_timestamps_are_read_as_dates() {
     let r = label_into(root, "run", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn a_bad_value_in_a_parted_run_names_the_users_file_and_row_and_leaves_no_split_files() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    // Break the premium of the 40th data row of policies.csv.
+    let policies = root.join("data/policies.csv");
+    let text = std::fs::read_to_string(&policies).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let premium = header.iter().position(|h| *h == "annual_premium").unwrap();
+    let mut fields: Vec<String> = lines[40].split(',').map(String::from).collect();
+    fields[premium] = "1'234".to_string();
+    lines[40] = fields.join(",");
+    std::fs::write(&policies, lines.join("\n") + "\n").unwrap();
+    let r = label_into(root, "run", &["--partitions", "3"]);
+    assert_bad_input(&r, &["policies.csv", "row 40,", "annual_premium", "1'234"]);
+    assert!(!r.stderr.contains("__row__"), "{}", r.stderr);
+    let left: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') || n == "run")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
