@@ -527,10 +527,9 @@ impl Table {
         let repeats: Vec<usize> = (0..buckets.count())
             .into_par_iter()
             .flat_map_iter(|b| {
-                let mut bucket = buckets.bucket(b);
-                bucket.sort_unstable();
+                let shared = sharing_a_hash(&buckets.bucket(b));
                 let mut repeats = Vec::new();
-                for run in bucket.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+                for run in shared.chunk_by(|a, b| a.0 == b.0) {
                     // Equal hashes: order by value, then row, and flag each repeat of its
                     // predecessor (the earliest row of a group of equal rows is kept).
                     let mut rows: Vec<usize> = run.iter().map(|&(_, r)| r as usize).collect();
@@ -559,6 +558,47 @@ impl Table {
             .collect::<Vec<_>>()
             .join("; ")
     }
+}
+
+/// The entries of a hash bucket whose hash another entry shares, sorted by hash and
+/// row: a pass through an open-addressing table of the bucket's hashes, since nearly
+/// every row is unique (sorting whole buckets to find the few shared hashes was half of
+/// the duplicate search).
+fn sharing_a_hash(bucket: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    const EMPTY: u32 = u32::MAX;
+    let mask = (bucket.len() * 2).next_power_of_two().max(16) - 1;
+    // Index of the first entry with each hash; the bucket's entries share the top bits of
+    // their full hash, so the slot comes from the low ones.
+    let mut first = vec![EMPTY; mask + 1];
+    let mut shared: Vec<u32> = Vec::new();
+    for (i, &(h, _)) in bucket.iter().enumerate() {
+        let mut slot = h as usize & mask;
+        loop {
+            match first[slot] {
+                EMPTY => {
+                    first[slot] = i as u32;
+                    break;
+                }
+                j if bucket.get(j as usize).is_some_and(|e| e.0 == h) => {
+                    shared.push(h);
+                    break;
+                }
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+    if shared.is_empty() {
+        return Vec::new();
+    }
+    shared.sort_unstable();
+    shared.dedup();
+    let mut entries: Vec<(u32, u32)> = bucket
+        .iter()
+        .copied()
+        .filter(|(h, _)| shared.binary_search(h).is_ok())
+        .collect();
+    entries.sort_unstable();
+    entries
 }
 
 /// Rows grouped by the top bits of their hash (about 64k rows per bucket): each entry is
@@ -640,6 +680,30 @@ impl HashBuckets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_gives_the_entries_whose_hash_repeats() {
+        // In a 32-slot table 5 and 37 share a slot, as do 31 and 63 (whose probe wraps
+        // past the end); 7 and 21 repeat, the others do not.
+        let bucket = [
+            (5, 0),
+            (21, 1),
+            (7, 2),
+            (31, 3),
+            (37, 4),
+            (7, 5),
+            (9, 6),
+            (21, 7),
+            (7, 8),
+            (63, 9),
+        ];
+        assert_eq!(
+            sharing_a_hash(&bucket),
+            [(7, 2), (7, 5), (7, 8), (21, 1), (21, 7)]
+        );
+        assert!(sharing_a_hash(&[(1, 0), (2, 1)]).is_empty());
+        assert!(sharing_a_hash(&[]).is_empty());
+    }
 
     #[test]
     fn finds_exact_duplicates_keeping_the_first() {
