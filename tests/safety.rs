@@ -69,6 +69,23 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// Sets `column` of the given data rows (1-based) of `root/data/policies.csv`.
+fn set_policy_cells(root: &Path, column: &str, cells: &[(usize, &str)]) {
+    let policies = root.join("data/policies.csv");
+    let text = std::fs::read_to_string(&policies).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let at = split_csv(&lines[0])
+        .iter()
+        .position(|h| h == column)
+        .unwrap();
+    for &(row, value) in cells {
+        let mut fields = split_csv(&lines[row]);
+        fields[at] = value.into();
+        lines[row] = fields.join(",");
+    }
+    std::fs::write(&policies, lines.join("\n") + "\n").unwrap();
+}
+
 fn label_into(t: &Path, out: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "--model",
@@ -487,17 +504,7 @@ fn future_dates_never_move_the_cutoff_and_as_of_stays_within_the_extract() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     setup(root);
-    let policies = root.join("data/policies.csv");
-    let text = std::fs::read_to_string(&policies).unwrap();
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let header = split_csv(&lines[0]);
-    let end = header.iter().position(|h| h == "end_date").unwrap();
-    for (row, date) in [(1, "2036-10-15"), (2, "9999-12-31")] {
-        let mut cells = split_csv(&lines[row]);
-        cells[end] = date.into();
-        lines[row] = cells.join(",");
-    }
-    std::fs::write(&policies, lines.join("\n") + "\n").unwrap();
+    set_policy_cells(root, "end_date", &[(1, "2036-10-15"), (2, "9999-12-31")]);
     let r = check_into_q(root);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let q: serde_json::Value =
@@ -652,15 +659,7 @@ fn a_bad_value_in_a_parted_run_names_the_users_file_and_row_and_leaves_no_split_
     let root = t.path();
     setup(root);
     // Break the premium of the 40th data row of policies.csv.
-    let policies = root.join("data/policies.csv");
-    let text = std::fs::read_to_string(&policies).unwrap();
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let header: Vec<&str> = lines[0].split(',').collect();
-    let premium = header.iter().position(|h| *h == "annual_premium").unwrap();
-    let mut fields: Vec<String> = lines[40].split(',').map(String::from).collect();
-    fields[premium] = "1'234".to_string();
-    lines[40] = fields.join(",");
-    std::fs::write(&policies, lines.join("\n") + "\n").unwrap();
+    set_policy_cells(root, "annual_premium", &[(40, "1'234")]);
     let r = label_into(root, "run", &["--partitions", "3"]);
     assert_bad_input(&r, &["policies.csv", "row 40,", "annual_premium", "1'234"]);
     assert!(!r.stderr.contains("__row__"), "{}", r.stderr);
