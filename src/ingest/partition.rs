@@ -109,6 +109,9 @@ fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 const SPLIT_BLOCK_BYTES: usize = 8 << 20;
 /// Bytes a part's output gathers before it is written.
 const PART_BUFFER_BYTES: usize = 256 << 10;
+/// A record longer than this is taken for a quote never closed: reported, rather than
+/// the rest of a large file held in memory as one record.
+const SPLIT_MAX_RECORD_BYTES: usize = 64 << 20;
 
 /// Splits a CSV source record by record, on bytes: records are found with memchr (a
 /// record goes on past a line break inside quotes), only the id field is decoded, and
@@ -116,14 +119,19 @@ const PART_BUFFER_BYTES: usize = 256 << 10;
 /// records is checked to be UTF-8, so a bad byte is reported at its offset in the
 /// user's file rather than in a part.
 fn split_csv(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
-    split_csv_in_blocks(path, id_column, targets, SPLIT_BLOCK_BYTES)
+    split_csv_in_blocks(
+        path,
+        id_column,
+        targets,
+        (SPLIT_BLOCK_BYTES, SPLIT_MAX_RECORD_BYTES),
+    )
 }
 
 fn split_csv_in_blocks(
     path: &Path,
     id_column: &str,
     targets: &[PathBuf],
-    block: usize,
+    (block, max_record): (usize, usize),
 ) -> Result<()> {
     use std::io::Read;
     let read_err = |source| Error::Read {
@@ -158,6 +166,15 @@ fn split_csv_in_blocks(
         buf.truncate(filled + n);
         at_end = n == 0;
         let (records, used) = complete_records(&buf, at_end);
+        if used == 0 && buf.len() > max_record {
+            return Err(Error::Malformed {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the record starting at byte {offset} runs on for more than \
+                     {max_record} bytes: a quoted field is probably never closed"
+                ),
+            });
+        }
         let text = std::str::from_utf8(&buf[..used]).map_err(|e| Error::InvalidUtf8 {
             path: path.to_path_buf(),
             byte_offset: offset + e.valid_up_to(),
@@ -453,7 +470,7 @@ mod tests {
             let targets: Vec<PathBuf> = (0..2)
                 .map(|p| dir.path().join(format!("p{block}-{p}.csv")))
                 .collect();
-            split_csv_in_blocks(&src, "client_id", &targets, block).unwrap();
+            split_csv_in_blocks(&src, "client_id", &targets, (block, 1 << 20)).unwrap();
             let mut records = Vec::new();
             for (p, t) in targets.iter().enumerate() {
                 let part = std::fs::read_to_string(t).unwrap();
@@ -493,7 +510,7 @@ mod tests {
         // A byte that is not UTF-8 is reported at its offset in the original.
         std::fs::write(&src, b"client_id,x\nC1,ok\nC2,S\xE3o\n").unwrap();
         let targets = [dir.path().join("u0.csv"), dir.path().join("u1.csv")];
-        let err = split_csv_in_blocks(&src, "client_id", &targets, 4).unwrap_err();
+        let err = split_csv_in_blocks(&src, "client_id", &targets, (4, 1 << 20)).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -502,6 +519,15 @@ mod tests {
                     ..
                 }
             ),
+            "{err}"
+        );
+        // A quote never closed is reported once its record passes the limit.
+        let mut text = String::from("client_id,note\nC1,ok\nC2,\"open\n");
+        text.push_str(&"C3,x\n".repeat(100));
+        std::fs::write(&src, text).unwrap();
+        let err = split_csv_in_blocks(&src, "client_id", &targets, (16, 128)).unwrap_err();
+        assert!(
+            err.to_string().contains("record starting at byte 21"),
             "{err}"
         );
     }
