@@ -57,7 +57,7 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 10)]
     min_segment_size: usize,
     /// Label the book in N client parts to bound memory (default: one part up to 40M
-    /// source rows, then parts of ~20M rows; the split files are written beside the
+    /// source rows, then parts of ~16M rows; the split files are written beside the
     /// output and removed afterwards).
     #[arg(long, value_name = "N")]
     partitions: Option<usize>,
