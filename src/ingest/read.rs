@@ -271,13 +271,7 @@ pub fn estimate_rows(path: &Path) -> Result<u64> {
         source: e,
     };
     if Format::of(path)? == Format::Parquet {
-        let file = std::fs::File::open(path).map_err(read_err)?;
-        let rows = parquet_guarded(path, || {
-            ParquetReader::new(file)
-                .num_rows()
-                .map_err(|e| not_parquet(path, &e))
-        })?;
-        return Ok(rows as u64);
+        return Ok(parquet_rows(path)? as u64);
     }
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let size = file.metadata().map_err(read_err)?.len();
@@ -404,9 +398,9 @@ struct CsvFile<'a> {
 }
 
 impl CsvFile<'_> {
-    /// A file larger than one and a half pieces is parsed a piece at a time (whole records,
-    /// each piece with the header), each piece's rows converted and freed before the
-    /// next, as large Parquet files are read in slices: polars holds a file read whole as
+    /// A file larger than one and a half pieces is parsed a piece at a time (whole
+    /// records, each piece with the header), each piece's rows converted and freed before
+    /// the next, as large Parquet files are read in slices: polars holds a file read whole as
     /// its text plus a 16-byte view per value (a 10M book's 470 MB payments part took the
     /// run to 2 GB). Pieces end at a newline outside quotes. If polars refuses a piece,
     /// the file is read whole, so a malformed file is explained exactly as before.
