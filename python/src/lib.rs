@@ -706,7 +706,6 @@ impl ArrowStream {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    clientele::allocator::prepare_for_large_tables();
     m.add_class::<NativeBundle>()?;
     m.add_class::<ArrowStream>()?;
     m.add_class::<NativeRun>()?;
