@@ -119,15 +119,28 @@ impl Verdicts {
         }
     }
 
-    /// Flags every row where `bad` holds with `reason`. Rows are scanned in parallel
-    /// (tables have tens of millions of rows, of which few are flagged) and flagged in
-    /// row order, so the first reason per row is the same as a sequential scan's.
-    pub fn flag_where(&mut self, bad: impl Fn(usize) -> bool + Sync, reason: impl Fn() -> String) {
+    /// Flags, with `reason`, every row whose value in `values` is `bad`. Rows are scanned
+    /// in parallel blocks (tables have tens of millions of rows, of which few are
+    /// flagged), each first in one pass without branches, and flagged in row order, so
+    /// the first reason per row is the same as a sequential scan's.
+    pub fn flag_values<T: Sync>(
+        &mut self,
+        values: &[T],
+        bad: impl Fn(&T) -> bool + Sync,
+        reason: impl Fn() -> String,
+    ) {
         use rayon::prelude::*;
-        let rows: Vec<usize> = (0..self.n)
-            .into_par_iter()
-            .with_min_len(1 << 16)
-            .filter(|&i| bad(i))
+        const BLOCK: usize = 1 << 16;
+        let bad = &bad;
+        let rows: Vec<usize> = values
+            .par_chunks(BLOCK)
+            .enumerate()
+            .flat_map_iter(|(b, block)| {
+                // No early exit, so the test compiles to a vector loop.
+                let any = block.iter().fold(false, |any, v| any | bad(v));
+                let found = block.iter().enumerate().filter(move |(_, v)| any && bad(v));
+                found.map(move |(i, _)| b * BLOCK + i)
+            })
             .collect();
         for i in rows {
             self.flag(i, &reason);
@@ -144,9 +157,8 @@ impl Verdicts {
             q.rows_kept = table.len();
             return;
         }
-        let mut keep = vec![true; table.len()];
+        let dropped: Vec<usize> = self.reasons.keys().copied().collect();
         for (i, reason) in self.reasons {
-            keep[i] = false;
             *q.quarantine_reasons.entry(reason.clone()).or_default() += 1;
             q.quarantined += 1;
             out.push(QuarantinedRow {
@@ -156,31 +168,28 @@ impl Verdicts {
                 record: table.record(i),
             });
         }
-        table.retain(&keep);
+        table.drop_rows(&dropped);
         q.rows_kept = table.len();
     }
 }
 
 /// Drops exact duplicate rows (keeping the first) and counts them.
 pub fn drop_exact_duplicates(table: &mut Table, q: &mut SourceQuality) {
-    let dup = table.exact_duplicates();
-    let n = dup.iter().filter(|d| **d).count();
-    if n > 0 {
-        let keep: Vec<bool> = dup.iter().map(|d| !d).collect();
-        table.retain(&keep);
-    }
-    q.duplicates_dropped += n;
+    let repeats = table.exact_duplicates();
+    table.drop_rows(&repeats);
+    q.duplicates_dropped += repeats.len();
     q.rows_kept = table.len();
 }
 
 /// Flags rows whose required fields are missing.
 pub fn flag_missing(table: &Table, required: &[&str], v: &mut Verdicts) {
     for field in required {
-        if let Some(values) = table.values(field) {
-            v.flag_where(
-                |i| values.is_missing(i),
-                || format!("missing {}", table.file_column(field)),
-            );
+        let reason = || format!("missing {}", table.file_column(field));
+        match table.values(field) {
+            Some(Values::Coded(c)) => v.flag_values(&c.codes, |&c| c == MISSING, reason),
+            Some(Values::Number(x)) => v.flag_values(x, |x| x.is_nan(), reason),
+            Some(Values::Date(d)) => v.flag_values(d, Option::is_none, reason),
+            None => {}
         }
     }
 }
@@ -188,8 +197,9 @@ pub fn flag_missing(table: &Table, required: &[&str], v: &mut Verdicts) {
 pub fn flag_negative(table: &Table, fields: &[&str], v: &mut Verdicts) {
     for field in fields {
         if let Some(values) = table.numbers(field) {
-            v.flag_where(
-                |i| values[i] < 0.0,
+            v.flag_values(
+                values,
+                |&x| x < 0.0,
                 || format!("negative {}", table.file_column(field)),
             );
         }
@@ -206,8 +216,9 @@ pub fn flag_out_of_scale(table: &Table, v: &mut Verdicts) {
         let Values::Number(values) = values else {
             continue;
         };
-        v.flag_where(
-            |i| values[i].abs() > MAX_MAGNITUDE,
+        v.flag_values(
+            values,
+            |x| x.abs() > MAX_MAGNITUDE,
             || format!("{} beyond {MAX_MAGNITUDE:e}", table.file_column(field)),
         );
     }
@@ -216,8 +227,9 @@ pub fn flag_out_of_scale(table: &Table, v: &mut Verdicts) {
 pub fn flag_future(table: &Table, fields: &[&str], extract: Date, v: &mut Verdicts) {
     for field in fields {
         if let Some(values) = table.dates(field) {
-            v.flag_where(
-                |i| values[i].is_some_and(|d| d > extract),
+            v.flag_values(
+                values,
+                |d| d.is_some_and(|d| d > extract),
                 || format!("{} after the extract date", table.file_column(field)),
             );
         }
@@ -283,9 +295,11 @@ fn link_ids(
             }
         })
         .collect();
-    if flag_unknown {
-        v.flag_where(
-            |i| links[i] == MISSING && ids.codes[i] != MISSING,
+    // Rows are scanned only when some id is unknown (in a clean book, none is).
+    if flag_unknown && translate.contains(&MISSING) {
+        v.flag_values(
+            &ids.codes,
+            |&c| c != MISSING && translate.get(c as usize) == Some(&MISSING),
             || reason.to_string(),
         );
     }
@@ -331,17 +345,9 @@ pub fn null_dates_outside(
 
 /// Counts missing values per column of the kept rows.
 pub fn count_missing(table: &Table, q: &mut SourceQuality) {
-    use rayon::prelude::*;
     let counts: Vec<(String, String, usize)> = table
         .fields()
-        .map(|(f, v)| {
-            let n = (0..table.len())
-                .into_par_iter()
-                .with_min_len(1 << 16)
-                .filter(|&i| v.is_missing(i))
-                .count();
-            (f.clone(), table.file_column(f).to_string(), n)
-        })
+        .map(|(f, v)| (f.clone(), table.file_column(f).to_string(), v.missing()))
         .collect();
     for (f, col, n) in counts {
         q.column(&f, &col).missing = n;
