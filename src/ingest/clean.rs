@@ -280,7 +280,8 @@ fn link_ids(
     let ids = table.coded(field)?;
     let translate: Vec<u32> = ids
         .levels
-        .iter()
+        .par_iter()
+        .with_min_len(1 << 14)
         .map(|l| index.get(l.as_str()).copied().unwrap_or(MISSING))
         .collect();
     let links: Vec<u32> = ids
