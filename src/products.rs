@@ -101,7 +101,7 @@ pub fn product_counts(book: &Book) -> BTreeMap<String, usize> {
     }
     for (level, c) in product.levels.iter().zip(counts) {
         if c > 0 {
-            *out.entry(level.clone()).or_default() += c;
+            *out.entry(level.to_string()).or_default() += c;
         }
     }
     out

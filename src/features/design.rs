@@ -180,7 +180,7 @@ impl FittedFeatures {
                 .iter()
                 .zip(&counts)
                 .filter(|(_, &c)| c as f64 >= min_level_share * n && c > 0)
-                .map(|(l, &c)| (l.clone(), c))
+                .map(|(l, &c)| (l.to_string(), c))
                 .collect();
             kept.sort();
             let other = rows.len() - kept.iter().map(|(_, c)| c).sum::<usize>();

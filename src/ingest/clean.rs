@@ -89,7 +89,7 @@ pub fn normalise_categories(
             if to_other {
                 other += count;
             }
-            mapping.insert(level.clone(), canon);
+            mapping.insert(level.to_string(), canon);
         }
         col.remap(|l| mapping.get(l).cloned().unwrap_or_else(|| l.to_string()));
         let cq = q.column(field, &file_column);
@@ -278,11 +278,10 @@ fn link_ids(
 ) -> Option<Vec<u32>> {
     use rayon::prelude::*;
     let ids = table.coded(field)?;
-    let translate: Vec<u32> = ids
-        .levels
-        .par_iter()
+    let translate: Vec<u32> = (0..ids.levels.len())
+        .into_par_iter()
         .with_min_len(1 << 14)
-        .map(|l| index.get(l.as_str()).copied().unwrap_or(MISSING))
+        .map(|c| index.get(&ids.levels[c]).copied().unwrap_or(MISSING))
         .collect();
     let links: Vec<u32> = ids
         .codes
@@ -460,7 +459,7 @@ pub fn unique_ids(table: &Table, v: &mut Verdicts, id_field: &str) -> Result<()>
             Some(j) => {
                 return Err(Error::ConflictingDuplicate {
                     path: table.path.clone(),
-                    client_id: ids.levels[c as usize].clone(),
+                    client_id: ids.levels[c as usize].to_string(),
                     first_row: table.rows[j] as usize,
                     second_row: table.rows[i] as usize,
                 })
@@ -505,7 +504,7 @@ pub fn id_index(ids: &Coded) -> IdIndex<'_> {
     let mut out = IdIndex::with_capacity_and_hasher(ids.levels.len(), Default::default());
     for (row, &c) in ids.codes.iter().enumerate() {
         if let Some(level) = ids.levels.get(c as usize) {
-            out.entry(level.as_str()).or_insert(row as u32);
+            out.entry(level).or_insert(row as u32);
         }
     }
     out

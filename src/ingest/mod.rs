@@ -467,7 +467,7 @@ impl<'a> SourceReader<'a> {
             .read
             .values()
             .filter_map(|(t, _)| t.coded("client_id"))
-            .flat_map(|c| c.levels.iter().cloned())
+            .flat_map(|c| c.levels.iter().map(str::to_string))
             .collect();
         all.sort();
         all.dedup();
@@ -901,7 +901,7 @@ fn parse_label(t: &Table, path: &Path, column: &str, positive: Option<&str>) -> 
     let Some(raw) = t.coded(LABEL_FIELD) else {
         return Ok(Vec::new());
     };
-    let mut values: Vec<String> = raw.levels.iter().map(|l| normalise_spelling(l)).collect();
+    let mut values: Vec<String> = raw.levels.iter().map(normalise_spelling).collect();
     values.sort();
     values.dedup();
     if values.len() > 2 {

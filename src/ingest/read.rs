@@ -1015,7 +1015,7 @@ mod tests {
         let (whole, sliced) = (read(100), read(3));
         let codes = |t: &Table| {
             t.coded("client_id")
-                .map(|c| (c.levels.clone(), c.codes.clone()))
+                .map(|c| (c.levels.to_vec(), c.codes.clone()))
         };
         assert_eq!(codes(&sliced), codes(&whole));
         assert_eq!(codes(&whole).unwrap().0, ["C2", "C1", "C3", "C4"]);
@@ -1065,7 +1065,7 @@ mod tests {
         };
         let whole = read(1 << 20);
         let coded =
-            |t: &Table, name: &str| t.coded(name).map(|c| (c.levels.clone(), c.codes.clone()));
+            |t: &Table, name: &str| t.coded(name).map(|c| (c.levels.to_vec(), c.codes.clone()));
         let numbers = |t: &Table| t.numbers("amount").map(|v| format!("{v:?}"));
         assert_eq!(
             coded(&whole, "client_id").unwrap().0,
