@@ -3,7 +3,7 @@
 //! outlier caps. Pure functions over `Table`s; reading and orchestration live elsewhere.
 
 use super::quality::{QuarantinedRow, SourceQuality};
-use super::table::{Coded, Table, Values, MISSING};
+use super::table::{Coded, Levels, Table, Values, MISSING};
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::{builtin_aliases, vocabulary, Kind, Source};
@@ -278,11 +278,7 @@ fn link_ids(
 ) -> Option<Vec<u32>> {
     use rayon::prelude::*;
     let ids = table.coded(field)?;
-    let translate: Vec<u32> = (0..ids.levels.len())
-        .into_par_iter()
-        .with_min_len(1 << 14)
-        .map(|c| index.get(&ids.levels[c]).copied().unwrap_or(MISSING))
-        .collect();
+    let translate = index.rows_of(&ids.levels);
     let links: Vec<u32> = ids
         .codes
         .par_iter()
@@ -492,27 +488,150 @@ pub fn flag_repeated(table: &Table, field: &str, v: &mut Verdicts) {
     }
 }
 
-/// Index from an id's text to a row or client: millions of entries, so hashed with a
-/// fast fixed-seed hash rather than the DoS-resistant default (lookups only, never
-/// iterated: order cannot leak into results).
+/// Index from an id's text to the row of the table that defines it (a client, a
+/// policy). Millions of entries, so hashed with a fast fixed-seed hash rather than the
+/// DoS-resistant default (lookups only, never iterated: order cannot leak into results).
 /// Keys borrow the texts of the column or list they index: millions of ids are not
 /// copied (copying the policy ids took half a second on a 1M-client book).
-pub type IdIndex<'a> = HashMap<&'a str, u32, foldhash::fast::FixedState>;
+///
+/// Events usually come in the order of the table they point to (a client's payments
+/// after the previous client's), so the ids of a column, in first-appearance order,
+/// are mostly each the row after the one before: `rows_of` tries that row first and
+/// hashes only when it holds another id (hash lookups in tables of millions were 7% of
+/// reading a book, nearly all cache misses).
+pub struct IdIndex<'a> {
+    rows: HashMap<&'a str, u32, foldhash::fast::FixedState>,
+    /// Each row's id, for the next-row guess; `None` when some id is on two rows (a
+    /// guess could then find another row than the lookup).
+    by_row: Option<RowIds<'a>>,
+}
 
-/// Index from id text to the first row holding it.
-pub fn id_index(ids: &Coded) -> IdIndex<'_> {
-    let mut out = IdIndex::with_capacity_and_hasher(ids.levels.len(), Default::default());
-    for (row, &c) in ids.codes.iter().enumerate() {
-        if let Some(level) = ids.levels.get(c as usize) {
-            out.entry(level).or_insert(row as u32);
+/// The ids an `IdIndex` was made from, by row (borrowed, not copied).
+#[derive(Clone, Copy)]
+enum RowIds<'a> {
+    List(&'a [String]),
+    Column(&'a Coded),
+}
+
+impl<'a> RowIds<'a> {
+    fn len(self) -> usize {
+        match self {
+            RowIds::List(ids) => ids.len(),
+            RowIds::Column(ids) => ids.codes.len(),
         }
     }
-    out
+
+    /// The row's id; `None` for a row without one (or past the end).
+    fn get(self, row: usize) -> Option<&'a str> {
+        let id = match self {
+            RowIds::List(ids) => ids.get(row).map(String::as_str),
+            RowIds::Column(ids) => ids.get(row),
+        };
+        id.filter(|id| !id.is_empty())
+    }
+}
+
+impl<'a> IdIndex<'a> {
+    /// Indexes ids by their position in `ids` (the first position for a repeated one).
+    pub fn of_list(ids: &'a [String]) -> Self {
+        IdIndex::of_rows(RowIds::List(ids))
+    }
+
+    /// Indexes a coded column's ids by the first row holding each.
+    pub fn of_column(ids: &'a Coded) -> Self {
+        IdIndex::of_rows(RowIds::Column(ids))
+    }
+
+    fn of_rows(ids: RowIds<'a>) -> Self {
+        let mut rows = HashMap::with_capacity_and_hasher(ids.len(), Default::default());
+        let mut unique = true;
+        for row in 0..ids.len() {
+            // A row without an id is never found, nor guessed.
+            let Some(id) = ids.get(row) else { continue };
+            match rows.entry(id) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(row as u32);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => unique = false,
+            }
+        }
+        IdIndex {
+            rows,
+            by_row: unique.then_some(ids),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.rows.get(id).copied()
+    }
+
+    /// The row of each of `levels` (`MISSING` for an unknown id), the same as `get` of
+    /// each, in parallel blocks.
+    pub fn rows_of(&self, levels: &Levels) -> Vec<u32> {
+        use rayon::prelude::*;
+        const BLOCK: usize = 1 << 14;
+        let n = levels.len();
+        let block = |b: usize| {
+            let mut out = Vec::with_capacity(BLOCK);
+            let mut previous = MISSING;
+            for code in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                let id = levels.get(code).unwrap_or_default();
+                let next = previous.checked_add(1).filter(|&r| {
+                    let guess = self.by_row.and_then(|ids| ids.get(r as usize));
+                    guess.is_some_and(|guess| guess == id)
+                });
+                previous = next.or_else(|| self.get(id)).unwrap_or(MISSING);
+                out.push(previous);
+            }
+            out
+        };
+        let blocks: Vec<Vec<u32>> = (0..n.div_ceil(BLOCK)).into_par_iter().map(block).collect();
+        blocks.concat()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_levels_are_the_lookups_of_each() {
+        let defined: Vec<String> = (0..40_000).map(|i| format!("C{i:06}")).collect();
+        // In order with gaps, out of order, unknown, and across block boundaries.
+        let mut searched: Vec<String> =
+            (0..40_000).step_by(3).map(|i| defined[i].clone()).collect();
+        searched.extend(["C999999", "C000007", "", "C000001"].map(String::from));
+        searched.extend((0..500).rev().map(|i| defined[i * 7].clone()));
+        let levels: Levels = searched.iter().collect();
+        let check = |index: &IdIndex| {
+            let expected: Vec<u32> = searched
+                .iter()
+                .map(|id| index.get(id).unwrap_or(MISSING))
+                .collect();
+            assert_eq!(index.rows_of(&levels), expected);
+        };
+        let unique = IdIndex::of_list(&defined);
+        assert!(unique.by_row.is_some());
+        assert_eq!(unique.get("C000003"), Some(3));
+        check(&unique);
+        // An id on two rows: the first row, guessed or not.
+        let mut repeated = defined.clone();
+        repeated.insert(2, "C000004".to_string());
+        let index = IdIndex::of_list(&repeated);
+        assert!(index.by_row.is_none());
+        assert_eq!(index.get("C000004"), Some(2));
+        check(&index);
+        // Rows without an id are never found.
+        let mut column = Coded::with_capacity(4);
+        for id in ["P1", "", "P2"] {
+            column.push(id);
+        }
+        column.push_missing();
+        let index = IdIndex::of_column(&column);
+        assert_eq!(index.get(""), None);
+        assert_eq!(index.get("P2"), Some(2));
+        assert!(index.by_row.is_some());
+    }
 
     #[test]
     fn spellings_normalise_to_one_value() {

@@ -637,11 +637,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         // is read before any is linked.
         client_ids = sources.read_all()?;
     }
-    let client_index: clean::IdIndex = client_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i as u32))
-        .collect();
+    let client_index = clean::IdIndex::of_list(&client_ids);
     let links = Links {
         extract,
         clients: &client_index,
@@ -659,7 +655,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         t.drop_identifiers();
         finished.insert(Source::Policies, t);
     }
-    let policy_rows = policy_ids.as_ref().map(clean::id_index);
+    let policy_rows = policy_ids.as_ref().map(clean::IdIndex::of_column);
     for source in [
         Source::Payments,
         Source::Claims,
