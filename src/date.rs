@@ -31,6 +31,16 @@ impl Date {
         }
     }
 
+    /// True for a date a client record can carry: from 1850-01-01 (the oldest birth
+    /// dates) to 9999-12-31 (the common "open-ended" end date). Year 0 or a day count
+    /// millions of years out is a broken export, never a record.
+    pub fn is_plausible(self) -> bool {
+        // 1850-01-01 and 9999-12-31 as days since 1970-01-01.
+        const EARLIEST: i32 = -43_829;
+        const LATEST: i32 = 2_932_896;
+        (EARLIEST..=LATEST).contains(&self.days())
+    }
+
     pub const fn days(self) -> i32 {
         (self.0.get() ^ SIGN) as i32
     }
@@ -192,6 +202,19 @@ mod tests {
     #[test]
     fn an_optional_date_is_four_bytes_and_order_follows_the_day_count() {
         assert_eq!(std::mem::size_of::<Option<Date>>(), 4);
+        let bounds = [
+            (1850, 1, 1, true),
+            (1849, 12, 31, false),
+            (9999, 12, 31, true),
+            (0, 1, 1, false),
+        ];
+        for (y, m, d, plausible) in bounds {
+            assert_eq!(
+                Date::from_ymd(y, m, d).unwrap().is_plausible(),
+                plausible,
+                "{y}-{m}-{d}"
+            );
+        }
         let days = [i32::MIN + 1, -800_000, -1, 0, 1, 20_000, i32::MAX];
         for pair in days.windows(2) {
             assert!(Date::from_days(pair[0]) < Date::from_days(pair[1]));

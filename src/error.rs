@@ -119,11 +119,27 @@ impl Error {
 
     /// True when the user's data, config or flags are at fault (exit code 2).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(
-            self,
-            Error::Read { .. } | Error::Write { .. } | Error::Runtime(_)
-        ) || matches!(self, Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound || source.kind() == std::io::ErrorKind::PermissionDenied)
+        match self {
+            Error::Read { source, .. } => {
+                matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) || names_a_bad_path(source)
+            }
+            Error::Write { source, .. } => names_a_bad_path(source),
+            Error::Runtime(_) => false,
+            _ => true,
+        }
     }
+}
+
+/// An I/O error that says the path itself is wrong (a file where a directory must be, a
+/// directory where a file must be, a name too long), not that the system failed.
+fn names_a_bad_path(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOTDIR | libc::EISDIR | libc::ENAMETOOLONG)
+    )
 }
 
 /// Exit code of a run stopped by a bug (a panic): Rust's own, distinct from 0-3.

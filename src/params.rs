@@ -96,6 +96,12 @@ impl SegmentParams {
                 self.k_min, self.k_max
             ));
         }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(f) = self.features.iter().find(|f| !seen.insert(f.as_str())) {
+            return bad(format!(
+                "segment features list '{f}' twice: each feature is one axis of the segments"
+            ));
+        }
         if self.restarts == 0 {
             return bad("restarts must be at least 1".into());
         }
@@ -212,8 +218,20 @@ impl LapseParams {
         if !(2..=20).contains(&self.folds) {
             return bad(format!("folds must be in 2..=20, got {}", self.folds));
         }
-        if self.alphas.is_empty() || self.alphas.iter().any(|a| !a.is_finite() || *a <= 0.0) {
-            return bad("alphas must be a non-empty list of positive numbers".into());
+        // Outside this range a penalty either vanishes against rounding or wipes out
+        // every coefficient: no fit could learn anything from it.
+        if self.alphas.is_empty() || self.alphas.iter().any(|a| !(1e-6..=1e6).contains(a)) {
+            return bad(format!(
+                "alphas must be a non-empty list of numbers between 1e-6 and 1e6, got {:?}",
+                self.alphas
+            ));
+        }
+        if !(1..=100_000).contains(&self.max_iterations) {
+            return bad(format!(
+                "max_iterations must be between 1 and 100000, got {} (0 would publish an \
+                 unfitted model)",
+                self.max_iterations
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         if self.bins.is_empty()

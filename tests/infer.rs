@@ -282,7 +282,7 @@ fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
     write(
         t.path(),
         "other/bundle.json",
-        &bundle.replacen("\"format_version\": 2", "\"format_version\": 99", 1),
+        &bundle.replacen("\"format_version\": 3", "\"format_version\": 99", 1),
     );
     write(t.path(), "damaged/bundle.json", &bundle[..bundle.len() / 2]);
     let next = sample("/next-month");
@@ -296,7 +296,7 @@ fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
             "before the model's training cut-off",
         ),
         (&["--model", "MODEL", "--data", "empty"], 2, "empty"),
-        (&["--model", "MODEL", "--out", "blocker/run"], 1, "blocker"),
+        (&["--model", "MODEL", "--out", "blocker/run"], 2, "blocker"),
     ];
     std::fs::create_dir_all(t.path().join("empty")).unwrap();
     write(t.path(), "blocker", "a file where a directory should be");

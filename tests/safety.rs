@@ -113,6 +113,14 @@ fn check_into_q(root: &Path) -> Run {
     train(&[&args[..], &["--report-dir", "q"]].concat(), root)
 }
 
+/// Writes the staging marker a run puts in its staging directory (bound to it).
+fn bind_staging(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).unwrap();
+    let id = format!("[{},{}]", meta.dev(), meta.ino());
+    std::fs::write(dir.join(".clientele-staging"), id).unwrap();
+}
+
 fn hidden_entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -235,35 +243,38 @@ fn dead_runs_are_cleaned_up_and_an_interrupted_replacement_is_restored() {
     // As a run killed mid-replacement leaves it: the earlier run set aside, the new one
     // half-written in staging, a temporary file; the dead process's id is not running.
     let dead = 999_999_999u32;
-    std::fs::rename(root.join("run"), root.join(format!(".run.old-{dead}"))).unwrap();
-    write(root, &format!(".run.tmp-{dead}/labels.csv"), "half");
-    write(root, &format!(".run.tmp-{dead}/.clientele-staging"), "");
+    std::fs::rename(
+        root.join("run"),
+        root.join(format!(".clientele-old-{dead}.run")),
+    )
+    .unwrap();
     write(
         root,
-        &format!("models/.20260101T000000Z-abc.tmp-{dead}/bundle.json"),
-        "{",
+        &format!(".clientele-tmp-{dead}.run/labels.csv"),
+        "half",
     );
-    write(
-        root,
-        &format!("models/.20260101T000000Z-abc.tmp-{dead}/.clientele-staging"),
-        "",
-    );
-    write(root, &format!("models/.latest.tmp-{dead}"), "x");
+    bind_staging(&root.join(format!(".clientele-tmp-{dead}.run")));
+    let staged = format!("models/.clientele-tmp-{dead}.20260101T000000Z-abcdef01");
+    write(root, &format!("{staged}/bundle.json"), "{");
+    bind_staging(&root.join(&staged));
+    write(root, &format!("models/.clientele-tmp-{dead}.latest"), "x");
+    // A user's hidden files that merely look like temporaries stay.
+    write(root, &format!(".notes.tmp-{dead}"), "mine");
+    write(root, &format!("models/.notes.tmp-{dead}"), "mine");
     assert_eq!(label_into(root, "run2", &[]).code, 0);
     assert_eq!(std::fs::read(root.join("run/labels.csv")).unwrap(), labels);
-    assert!(
-        hidden_entries(root).is_empty(),
-        "{:?}",
-        hidden_entries(root)
-    );
+    let notes = vec![format!(".notes.tmp-{dead}")];
+    assert_eq!(hidden_entries(root), notes);
     let r = train(&train_args("models", "out"), root);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(hidden_entries(&root.join("models")).is_empty());
+    assert_eq!(hidden_entries(&root.join("models")), notes);
     // A live process's staging is left alone.
     let live = std::process::id();
-    write(root, &format!(".run3.tmp-{live}/.clientele-staging"), "");
+    let running = root.join(format!(".clientele-tmp-{live}.run3"));
+    write(root, &format!(".clientele-tmp-{live}.run3/labels.csv"), "");
+    bind_staging(&running);
     assert_eq!(label_into(root, "run4", &[]).code, 0);
-    assert!(root.join(format!(".run3.tmp-{live}")).exists());
+    assert!(running.exists());
 }
 
 /// After a kill, `latest` names a complete bundle or is absent, every visible directory
@@ -446,6 +457,18 @@ fn tampered_bundles_are_refused_naming_the_field() {
         (
             "invalid type: null",
             Box::new(|b| b["segments"]["segments"][0]["centre"][0] = serde_json::Value::Null),
+        ),
+        (
+            "implausibly small",
+            Box::new(|b| b["features"]["numeric"][0]["sd"] = 1e-300.into()),
+        ),
+        (
+            "beyond",
+            Box::new(|b| b["lapse"]["coefficients"][0] = 1e308.into()),
+        ),
+        (
+            "characters long",
+            Box::new(|b| b["segments"]["segments"][0]["name"] = "x".repeat(5000).into()),
         ),
     ];
     for (expected, tamper) in &cases {
@@ -670,4 +693,348 @@ fn a_bad_value_in_a_parted_run_names_the_users_file_and_row_and_leaves_no_split_
         .filter(|n| n.starts_with('.') || n == "run")
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn the_models_directory_and_published_versions_are_checked_like_every_output() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let version = std::fs::read_to_string(root.join("models/latest")).unwrap();
+    let version = version.trim();
+    // A user's own file named `latest` is never replaced.
+    write(root, "m/latest", "my notes about the latest model");
+    assert_eq!(label_into(root, "run", &[]).code, 0);
+    let before = snapshot(root);
+    let inside_version = format!("models/{version}");
+    let models_inside_version = format!("models/{version}/m");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (train_args("m", "o"), "not clientele's pointer"),
+        // A labeling run is not a models directory.
+        (train_args("run", "o"), "a labeling run's output"),
+        // Nothing is written inside a published version or a run.
+        (
+            train_args("models", &inside_version),
+            "inside a model version",
+        ),
+        (
+            train_args(&models_inside_version, "o"),
+            "inside a model version",
+        ),
+        (train_args("run/models", "o"), "inside a labeling run"),
+        // Files and directories in the wrong places are the user's mistake (exit 2).
+        (train_args("notes.txt", "o"), "not a directory"),
+    ];
+    write(root, "notes.txt", "x");
+    let before = {
+        let mut b = before;
+        b.insert(root.join("notes.txt"), b"x".to_vec());
+        b
+    };
+    for (args, needle) in &cases {
+        let r = train(args, root);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+    }
+    let r = train(&train_args("models", "notes.txt"), root);
+    assert_eq!(r.code, 2, "--out a file: {}", r.stderr);
+    let r = label_into(root, &format!("models/{version}/run"), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("inside a model version"), "{}", r.stderr);
+    assert_eq!(snapshot(root), before);
+}
+
+#[test]
+fn a_stored_config_never_points_labeling_at_the_training_months_files() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    copy_dir(&root.join("data"), &root.join("training-month"));
+    let month = root.join("training-month");
+    let mut config = String::new();
+    for e in std::fs::read_dir(&month).unwrap().flatten() {
+        let path = e.path();
+        let source = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let sources = ["clients", "policies", "payments", "claims", "contacts"];
+        if !sources.contains(&source.as_str()) {
+            continue;
+        }
+        config.push_str(&format!(
+            "[sources.{source}]\npath = {:?}\n",
+            path.to_string_lossy()
+        ));
+    }
+    write(root, "absolute.toml", &config);
+    let mut args = train_args("m2", "o2");
+    args.extend(["--config", "absolute.toml", "--no-charts"]);
+    let r = train(&args, root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, json) = latest_bundle(&root.join("m2"));
+    let stored = json["config"].to_string();
+    assert!(!stored.contains("training-month"), "{stored}");
+    // The training month is gone: labeling reads this month's --data, not the stored paths.
+    std::fs::remove_dir_all(&month).unwrap();
+    let r = infer(
+        &[
+            "--model",
+            "m2/latest",
+            "--data",
+            "data",
+            "--extract-date",
+            "2026-09-30",
+            "--out",
+            "run",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn degenerate_settings_and_special_files_are_refused_as_bad_input() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let cases = [
+        ("[lapse]\nmax_iterations = 0\n", "max_iterations"),
+        ("[lapse]\nalphas = [1e-300]\n", "alphas"),
+        ("[segments]\nfeatures = [\"age\", \"age\"]\n", "twice"),
+    ];
+    for (config, needle) in cases {
+        write(root, "cfg.toml", config);
+        let mut args = train_args("m2", "o2");
+        args.extend(["--config", "cfg.toml"]);
+        let r = train(&args, root);
+        assert_eq!(r.code, 2, "{config}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{config}: {}", r.stderr);
+        assert!(!root.join("m2").exists());
+    }
+    // A directory as the config file.
+    std::fs::create_dir(root.join("cfgdir")).unwrap();
+    let mut args = train_args("m2", "o2");
+    args.extend(["--config", "cfgdir"]);
+    let r = train(&args, root);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // Named pipes as a source or as bundle.json are refused at once, not read forever.
+    let fifo = |path: &Path| {
+        let _ = std::fs::remove_file(path);
+        let status = Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(status.success());
+    };
+    copy_dir(&root.join("data"), &root.join("piped"));
+    fifo(&root.join("piped/contacts.csv"));
+    let r = train(
+        &[
+            "--check-data",
+            "--data",
+            "piped",
+            "--extract-date",
+            "2026-09-30",
+            "--report-dir",
+            "q",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("named pipe"), "{}", r.stderr);
+    let (dir, _) = latest_bundle(&root.join("models"));
+    copy_dir(&dir, &root.join("piped-model"));
+    fifo(&root.join("piped-model/bundle.json"));
+    let r = infer(
+        &["--model", "piped-model", "--data", "data", "--out", "run"],
+        root,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("named pipe"), "{}", r.stderr);
+    // A file of NUL bytes is not a CSV file.
+    let nul = std::fs::File::create(root.join("piped/contacts.csv.tmp")).unwrap();
+    nul.set_len(3 << 20).unwrap();
+    std::fs::remove_file(root.join("piped/contacts.csv")).unwrap();
+    std::fs::rename(
+        root.join("piped/contacts.csv.tmp"),
+        root.join("piped/contacts.csv"),
+    )
+    .unwrap();
+    let r = train(
+        &[
+            "--check-data",
+            "--data",
+            "piped",
+            "--extract-date",
+            "2026-09-30",
+            "--report-dir",
+            "q",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not a CSV file"), "{}", r.stderr);
+}
+
+#[test]
+fn implausible_dates_and_nul_bytes_are_refused_naming_the_row() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    set_policy_cells(root, "start_date", &[(3, "0000-01-01")]);
+    let r = check_into_q(root);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("row 3") && r.stderr.contains("1850-01-01"),
+        "{}",
+        r.stderr
+    );
+    setup(root);
+    set_policy_cells(root, "start_date", &[(3, "2020-01-01")]);
+    set_policy_cells(root, "policy_id", &[(4, "P\0X")]);
+    let r = check_into_q(root);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("NUL"), "{}", r.stderr);
+}
+
+#[test]
+fn an_edited_bundle_is_refused_and_a_derived_version_is_the_way_to_change_one() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    let (dir, json) = latest_bundle(&root.join("models"));
+    let version = json["version"].as_str().unwrap().to_string();
+    // A plausible hand edit of the threshold, in place: refused, saying what to do.
+    let original = std::fs::read(dir.join("bundle.json")).unwrap();
+    let mut edited = json.clone();
+    edited["lapse"]["threshold"] = 0.9.into();
+    std::fs::write(
+        dir.join("bundle.json"),
+        serde_json::to_vec_pretty(&edited).unwrap(),
+    )
+    .unwrap();
+    let r = label_into(root, "run", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("changed after it was published"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--derive-from"), "{}", r.stderr);
+    // The version field must name the directory's content.
+    let mut renamed = json.clone();
+    renamed["version"] = "20990101T000000Z-deadbeef".into();
+    std::fs::write(
+        dir.join("bundle.json"),
+        serde_json::to_vec_pretty(&renamed).unwrap(),
+    )
+    .unwrap();
+    let r = label_into(root, "run", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!root.join("run").exists());
+    std::fs::write(dir.join("bundle.json"), original).unwrap();
+
+    // Renaming a segment without retraining: a new version recording its parent.
+    let id = json["segments"]["segments"][0]["id"].as_u64().unwrap();
+    write(root, "names.toml", &format!("{id} = \"Young families\"\n"));
+    let r = train(
+        &[
+            "--derive-from",
+            "models/latest",
+            "--names",
+            "names.toml",
+            "--models",
+            "models",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (derived_dir, derived) = latest_bundle(&root.join("models"));
+    assert_ne!(derived_dir, dir);
+    assert_eq!(derived["parent"].as_str(), Some(version.as_str()));
+    assert_eq!(derived["segments"]["segments"][0]["name"], "Young families");
+    assert_eq!(derived["lapse"], json["lapse"]);
+    assert_eq!(label_into(root, "run", &[]).code, 0);
+    let labels = std::fs::read_to_string(root.join("run/labels.csv")).unwrap();
+    assert!(labels.contains("Young families"));
+    // Nothing to change, or a fitted setting changed: refused.
+    let r = train(
+        &["--derive-from", "models/latest", "--models", "models"],
+        root,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    write(root, "k.toml", "[segments]\nk = 3\n");
+    let r = train(
+        &[
+            "--derive-from",
+            "models/latest",
+            "--config",
+            "k.toml",
+            "--models",
+            "models",
+        ],
+        root,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("retrain"), "{}", r.stderr);
+}
+
+#[test]
+fn partitioned_runs_name_part_files_by_source_and_stay_beside_the_output() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    // Two sources whose files share a name in different folders.
+    std::fs::create_dir_all(root.join("data/a")).unwrap();
+    std::fs::create_dir_all(root.join("data/b")).unwrap();
+    std::fs::rename(root.join("data/claims.csv"), root.join("data/a/events.csv")).unwrap();
+    std::fs::rename(
+        root.join("data/contacts.csv"),
+        root.join("data/b/events.csv"),
+    )
+    .unwrap();
+    write(
+        root,
+        "cfg.toml",
+        "[sources.claims]\npath = \"a/events.csv\"\n[sources.contacts]\npath = \"b/events.csv\"\n",
+    );
+    let r = label_into(root, "run", &["--config", "cfg.toml", "--partitions", "3"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // `--out` with no parent: the part files went beside it, not to ./notebooks-out.
+    assert!(!root.join("notebooks-out").exists());
+    assert!(
+        hidden_entries(root).is_empty(),
+        "{:?}",
+        hidden_entries(root)
+    );
+    // Far more parts than files can be open: the limit is raised, or the count refused.
+    let r = label_into(
+        root,
+        "run2",
+        &["--config", "cfg.toml", "--partitions", "100000"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("use at most"), "{}", r.stderr);
+}
+
+#[test]
+fn a_forged_marker_never_deletes_through_a_link() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    setup(root);
+    write(root, "elsewhere/victim.txt", "the user's file");
+    assert_eq!(label_into(root, "run", &[]).code, 0);
+    // The run's marker edited to list a linked directory and a file through it.
+    std::os::unix::fs::symlink(root.join("elsewhere"), root.join("run/sub")).unwrap();
+    let marker = root.join("run/.clientele-run.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+    let first = json["written"][0].clone();
+    for f in ["sub", "sub/victim.txt"] {
+        json["files"].as_array_mut().unwrap().push(f.into());
+        json["written"].as_array_mut().unwrap().push(first.clone());
+    }
+    std::fs::write(&marker, serde_json::to_vec(&json).unwrap()).unwrap();
+    let r = label_into(root, "run", &["--overwrite"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("sub"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(root.join("elsewhere/victim.txt")).unwrap(),
+        "the user's file"
+    );
 }

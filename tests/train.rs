@@ -83,7 +83,7 @@ fn sample_training_recovers_the_truth_and_is_reproducible_on_any_thread_count() 
         std::fs::read(dir1.join("scores.csv")).unwrap(),
         std::fs::read(dir2.join("scores.csv")).unwrap()
     );
-    assert_eq!(b1["format_version"], 2);
+    assert_eq!(b1["format_version"], 3);
     for f in ["metrics.json", "names.toml"] {
         assert!(dir1.join(f).exists(), "{f}");
     }

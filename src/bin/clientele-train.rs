@@ -77,12 +77,42 @@ struct Args {
     /// Skip the training charts.
     #[arg(long)]
     no_charts: bool,
+    /// Publish a new version of this published model without retraining, with new
+    /// segment names (--names) and/or a new action table (--config's [[actions]]).
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["check_data", "explain_features", "threshold", "k", "previous", "as_of", "save_scores"])]
+    derive_from: Option<PathBuf>,
+}
+
+/// `--derive-from`: a new version of a published model, with its parent recorded.
+fn derive(parent: &std::path::Path, args: &Args) -> anyhow::Result<()> {
+    let located = clientele::bundle::Bundle::load(parent)?;
+    let config = args
+        .config
+        .as_deref()
+        .map(clientele::Config::from_file)
+        .transpose()?;
+    let opts = train::DeriveOptions {
+        names: args.names.clone(),
+        config,
+        models_dir: args.models.clone(),
+    };
+    let (bundle, dir) = train::derive(&located, &opts)?;
+    println!(
+        "derived version {} from {}: {}",
+        bundle.version,
+        located.bundle.version,
+        dir.display()
+    );
+    Ok(())
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
     if args.explain_features {
         print!("{}", pipeline::explain_features());
         return Ok(());
+    }
+    if let Some(parent) = &args.derive_from {
+        return derive(parent, args);
     }
     let spec = DataSpec::new(
         args.config.as_deref(),

@@ -16,7 +16,114 @@ pub(super) fn invariants(b: &Bundle) -> Result<(), String> {
     features(b)?;
     segments(b)?;
     lapse(b)?;
+    products(b)?;
+    plausible(b)?;
     cleaning(b)
+}
+
+/// Longest name a segment or product may carry: names are copied into every label row.
+const MAX_NAME_CHARS: usize = 200;
+/// Largest magnitude of a coefficient or intercept on standardised columns: an L2 fit
+/// never comes near it; a value above it saturates every probability to 0 or 1.
+const MAX_COEFFICIENT: f64 = 1e4;
+/// Largest magnitude of a segment centre in standard deviations.
+const MAX_CENTRE: f64 = 1e4;
+
+fn name(field: &str, text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "{field} is {} characters long, expected at most {MAX_NAME_CHARS}",
+            text.chars().count()
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{field} holds control characters"));
+    }
+    Ok(())
+}
+
+fn bounded(field: &str, values: &[f64], limit: f64) -> Result<(), String> {
+    match values.iter().find(|v| v.abs() > limit) {
+        Some(v) => Err(format!(
+            "{field} holds {v}, beyond +/-{limit:e} (no training run writes such a value)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Values in range of their type that no training run could write: a spread far below
+/// the feature's range (every distance infinite), saturating coefficients, huge names,
+/// counts beyond the book.
+fn plausible(b: &Bundle) -> Result<(), String> {
+    for f in &b.features.numeric {
+        if f.sd < 1e-12 || f.sd < (f.upper - f.lower) * 1e-9 {
+            return Err(format!(
+                "features.numeric[{}].sd is {}, implausibly small for values from {} to {}",
+                f.name, f.sd, f.lower, f.upper
+            ));
+        }
+    }
+    let m = &b.lapse;
+    bounded("lapse.coefficients", &m.coefficients, MAX_COEFFICIENT)?;
+    bounded("lapse.intercept", &[m.intercept], MAX_COEFFICIENT)?;
+    for s in &b.segments.segments {
+        bounded(&format!("segments[{}].centre", s.id), &s.centre, MAX_CENTRE)?;
+        name(&format!("segments[{}].name", s.id), &s.name)?;
+        name(
+            &format!("segments[{}].generated_name", s.id),
+            &s.generated_name,
+        )?;
+        if s.size > b.data.clients || !(0.0..=1.0).contains(&s.share) {
+            return Err(format!(
+                "segments[{}] has {} clients ({} of the book) in a book of {}",
+                s.id, s.size, s.share, b.data.clients
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Product models: at most 64 (holdings are 64-bit masks), each a complete linear model
+/// over the lapse model's base columns.
+fn products(b: &Bundle) -> Result<(), String> {
+    let Some(p) = &b.products else {
+        return Ok(());
+    };
+    if p.models.len() > 64 {
+        return Err(format!(
+            "products has {} models, at most 64 can be held",
+            p.models.len()
+        ));
+    }
+    let base = b.features.n_columns();
+    for pm in &p.models {
+        let field = format!("products[{}]", pm.product);
+        name(&format!("{field}.product"), &pm.product)?;
+        let m = &pm.model;
+        let n = m.form.width(base);
+        if m.coefficients.len() != n || m.centres.len() != n {
+            return Err(format!(
+                "{field} has {} coefficients and {} centres for {n} model columns",
+                m.coefficients.len(),
+                m.centres.len()
+            ));
+        }
+        for v in m
+            .coefficients
+            .iter()
+            .chain(&m.centres)
+            .chain([&m.intercept])
+        {
+            finite(&format!("{field}.model"), *v)?;
+        }
+        bounded(
+            &format!("{field}.model.coefficients"),
+            &m.coefficients,
+            MAX_COEFFICIENT,
+        )?;
+        probability(&format!("{field}.model.threshold"), m.threshold)?;
+    }
+    Ok(())
 }
 
 fn finite(field: &str, v: f64) -> Result<(), String> {

@@ -21,10 +21,13 @@ use std::path::{Path, PathBuf};
 
 /// Bumped whenever the bundle's layout changes; loading refuses versions it cannot read.
 /// Format 2 added the lapse model's form (scorecard bins); a format 1 bundle is a linear
-/// model and still reads.
-pub const FORMAT_VERSION: u32 = 2;
+/// model and still reads. Format 3 records the content digest (`content_sha256`) that
+/// every load checks; formats 1 and 2 predate it and are checked by their invariants only.
+pub const FORMAT_VERSION: u32 = 3;
 /// The formats this program reads.
-const READS_FORMATS: [u64; 2] = [1, 2];
+const READS_FORMATS: [u64; 3] = [1, 2, 3];
+/// The first format whose bundles must carry a content digest.
+const DIGESTED_FORMAT: u32 = 3;
 pub const BUNDLE_FILE: &str = "bundle.json";
 pub const METRICS_FILE: &str = "metrics.json";
 pub const NAMES_FILE: &str = "names.toml";
@@ -105,6 +108,13 @@ pub struct Bundle {
     pub created_at: String,
     /// `<UTC timestamp>-<content hash>`. Not part of the content hash.
     pub version: String,
+    /// SHA-256 of the content (`content_hash`), recorded at publish and checked by every
+    /// load: a published version is immutable. Not part of the content hash.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub content_sha256: String,
+    /// The version this one was derived from without retraining (`derive`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     pub seed: u64,
     pub config: Config,
     pub cutoff: Date,
@@ -135,6 +145,7 @@ impl Bundle {
         let mut copy = self.clone();
         copy.created_at.clear();
         copy.version.clear();
+        copy.content_sha256.clear();
         let json = serde_json::to_vec(&copy)
             .map_err(|e| Error::Runtime(format!("cannot encode the bundle: {e}")))?;
         Ok(hex(&Sha256::digest(&json)))
@@ -156,13 +167,16 @@ impl Bundle {
         names: &str,
         scores_csv: Option<&str>,
     ) -> Result<PathBuf> {
-        use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
+        use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
+        rundir::check_models_dir(models_dir, &Protected::default(), LATEST_FILE)?;
         let stamp: String = now_utc
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .collect();
         self.created_at = now_utc.to_string();
-        self.version = format!("{stamp}-{}", &self.content_hash()?[..8]);
+        self.format_version = FORMAT_VERSION;
+        self.content_sha256 = self.content_hash()?;
+        self.version = format!("{stamp}-{}", &self.content_sha256[..8]);
         let dir = models_dir.join(&self.version);
         if !self.same_as_published(&dir)? {
             let staging = Staging::new(&dir, OutputKind::ModelVersion)?;
@@ -175,6 +189,8 @@ impl Bundle {
                 Err(e) => return Err(e),
             }
         }
+        // Checked again: `latest` is the one file a run replaces in the models directory.
+        rundir::check_pointer(&models_dir.join(LATEST_FILE), "--models")?;
         crate::fsio::write_atomic(
             &models_dir.join(LATEST_FILE),
             format!("{}\n", self.version).as_bytes(),
@@ -242,11 +258,26 @@ impl Bundle {
     pub fn load(path: &Path) -> Result<Located> {
         let dir = resolve(path)?;
         let file = dir.join(BUNDLE_FILE);
+        crate::fsio::require_regular_file(&file)?;
         let text = std::fs::read_to_string(&file).map_err(|e| Error::Bundle {
             path: file.clone(),
             message: format!("cannot read it: {e}"),
         })?;
         let bundle = Bundle::parse(&text, &file)?;
+        let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(name) = dir_name.filter(|n| crate::fsio::rundir::is_version_name(n)) {
+            if name != bundle.version && bundle.format_version >= DIGESTED_FORMAT {
+                return Err(Error::Bundle {
+                    path: file,
+                    message: format!(
+                        "its version field says {:?} but it lies in the version directory {name}: \
+                         a published version is never renamed or moved between versions; load the \
+                         directory it was published as",
+                        bundle.version
+                    ),
+                });
+            }
+        }
         Ok(Located { dir, bundle })
     }
 
@@ -272,10 +303,54 @@ impl Bundle {
                 format.map_or_else(|| "missing".to_string(), |f| f.to_string())
             )));
         }
-        let bundle: Bundle = serde_json::from_value(value)
+        let mut bundle: Bundle = serde_json::from_value(value)
             .map_err(|e| bad(format!("damaged or incomplete: {e}")))?;
+        if bundle.format_version < DIGESTED_FORMAT {
+            // Older releases stored the training run's paths as given.
+            bundle.config = bundle.config.rooted_in_data_dir();
+        }
+        if bundle.config != bundle.config.rooted_in_data_dir() {
+            return Err(bad(
+                "damaged: its config names a data directory or a source file outside the data \
+                 directory of the run; a model reads each month's files from that run's --data"
+                    .into(),
+            ));
+        }
         check::invariants(&bundle).map_err(|m| bad(format!("damaged: {m}")))?;
+        bundle.check_digest().map_err(bad)?;
         Ok(bundle)
+    }
+
+    /// A format-3 bundle's content must be what was published: the recorded digest, and
+    /// the version name's hash part, both match the content.
+    fn check_digest(&self) -> std::result::Result<(), String> {
+        if self.format_version < DIGESTED_FORMAT {
+            return Ok(());
+        }
+        let how = "a published model version is immutable: to change its segment names or \
+                   action table without retraining, derive a new version \
+                   (`clientele-train --derive-from <version>`); to undo an accidental edit, \
+                   restore the file from the original";
+        let actual = self.content_hash().map_err(|e| e.to_string())?;
+        if self.content_sha256.is_empty() {
+            return Err(format!(
+                "its content digest (content_sha256) is missing: {how}"
+            ));
+        }
+        if actual != self.content_sha256 {
+            return Err(format!(
+                "changed after it was published (its content no longer matches the digest \
+                 recorded then): {how}"
+            ));
+        }
+        if !self.version.ends_with(&format!("-{}", &actual[..8])) {
+            return Err(format!(
+                "its version {:?} does not name its content (expected it to end in -{}): {how}",
+                self.version,
+                &actual[..8]
+            ));
+        }
+        Ok(())
     }
 }
 

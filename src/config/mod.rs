@@ -356,6 +356,26 @@ impl Config {
         self.sources.get(source.name()).cloned().unwrap_or_default()
     }
 
+    /// The config as a model stores it: no data directory, and every source file named
+    /// inside the data directory of the run that reads it. An absolute path, or one that
+    /// climbs out with `..`, keeps only its file name: a labeling run reads this month's
+    /// files from its own `--data`, never the training month's (nor anything a bundle
+    /// is edited to point at).
+    #[must_use]
+    pub fn rooted_in_data_dir(&self) -> Config {
+        let mut c = self.clone();
+        c.data_dir = None;
+        for sc in c.sources.values_mut() {
+            if let Some(p) = &mut sc.path {
+                *p = inside_data_dir(p);
+            }
+        }
+        if let Some(flat) = &mut c.flat {
+            flat.path = inside_data_dir(&flat.path);
+        }
+        c
+    }
+
     /// The sources this run reads, with their resolved paths. A source named in the
     /// config must exist; with no config entry, a default file is used when present.
     pub fn resolve_sources(&self, data_dir: &Path) -> Result<Vec<(Source, PathBuf, SourceConfig)>> {
@@ -376,10 +396,12 @@ impl Config {
                     if !path.exists() {
                         return Err(Error::not_found(path));
                     }
+                    crate::fsio::require_regular_file(&path)?;
                     out.push((src, path, sc.clone()));
                 }
                 None => {
                     if let Some(path) = default_file(data_dir, src)? {
+                        crate::fsio::require_regular_file(&path)?;
                         out.push((src, path, SourceConfig::default()));
                     }
                 }
@@ -419,6 +441,19 @@ fn default_file(dir: &Path, src: Source) -> Result<Option<PathBuf>> {
         });
     }
     Ok(found.into_iter().next())
+}
+
+/// `path` if it stays inside the directory it is joined to, else its file name.
+fn inside_data_dir(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let stays = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if stays {
+        path.to_path_buf()
+    } else {
+        path.file_name().map_or_else(PathBuf::new, PathBuf::from)
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! temporary file in the same directory, flush to disk, then rename into place. Whole
 //! output directories follow the same rule (`rundir`).
 
+pub mod beneath;
 pub mod rundir;
 
 use crate::error::{Error, Result};
@@ -13,7 +14,7 @@ fn temp_path(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    path.with_file_name(rundir::temp_name_for(&name, "tmp"))
 }
 
 /// Writes `bytes` to `path` atomically, creating parent directories.
@@ -54,6 +55,7 @@ pub fn write_atomic_with(
 /// # Errors
 /// `Error::Read` when it cannot be read, `Error::Malformed` when it is not UTF-8 text.
 pub fn read_text(path: &Path) -> Result<String> {
+    require_regular_file(path)?;
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -64,17 +66,53 @@ pub fn read_text(path: &Path) -> Result<String> {
     })
 }
 
+/// Refuses a path that exists but is not a regular file (a directory, a named pipe, a
+/// device): reading one would fail late, or block forever on a pipe nobody writes.
+/// A missing file passes (its reader reports it).
+///
+/// # Errors
+/// `Error::Malformed` (bad input) saying what the path is.
+pub fn require_regular_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let t = meta.file_type();
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    Err(Error::Malformed {
+        path: path.to_path_buf(),
+        message: format!("is {what}, not a regular file: name a file here"),
+    })
+}
+
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
 /// A CSV cell for files people open in a spreadsheet (labels, quarantine): a text
 /// starting with `=`, `+`, `-`, `@`, tab or CR would run as a formula, so it gets a
 /// leading `'` (shown as text; the Parquet labels keep the raw value). Then quoted as
 /// `csv_field` does.
 pub fn csv_cell_for_people(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    // A text that itself starts with `'` gets one more, so that reading back
+    // (`from_people_cell`) is exact.
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']) {
         csv_field(&format!("'{s}")).into_owned().into()
     } else {
         csv_field(s)
     }
+}
+
+/// The text a `csv_cell_for_people` cell stands for (after CSV unquoting).
+pub fn from_people_cell(s: &str) -> &str {
+    s.strip_prefix('\'').unwrap_or(s)
 }
 
 pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
@@ -102,6 +140,12 @@ mod tests {
         assert_eq!(cell("C0001"), "C0001");
         assert_eq!(cell("a, b"), "\"a, b\"");
         assert_eq!(cell("a=b"), "a=b");
+        assert_eq!(cell("'quoted"), "''quoted");
+        for id in ["=1+1", "'x", "''", "C1", "-3"] {
+            let written = cell(id).into_owned();
+            let unquoted = written.trim_matches('"').replace("\"\"", "\"");
+            assert_eq!(super::from_people_cell(&unquoted), id);
+        }
     }
 
     #[test]

@@ -7,11 +7,19 @@
 //! else; then only the listed files are removed. It never writes over the data, the
 //! model or the config it reads, `/`, the home directory or the current directory.
 //!
-//! Runs killed mid-way leave hidden `.<name>.tmp-<pid>` (staging) and `.<name>.old-<pid>`
-//! (an earlier output being replaced) entries; the next run in the same directory cleans
-//! them up once their process is gone, and puts an earlier output back if its
-//! replacement never arrived.
+//! A marker is bound to its directory: it records the directory's identity (device and
+//! inode, kept by a rename) and each file's identity, size and modification time. A
+//! marker copied into, or forged in, another directory does not match it, a file changed
+//! since the run wrote it is not the run's any more, and removal never follows a
+//! symbolic link (`beneath`). No output is ever written inside another output.
+//!
+//! Runs killed mid-way leave hidden `.clientele-tmp-<pid>.<name>` (staging) and
+//! `.clientele-old-<pid>.<name>` (an earlier output being replaced) entries; the next run
+//! in the same directory cleans them up once their process is gone, and puts an earlier
+//! output back if its replacement never arrived. Only entries with that prefix and a
+//! marker bound to them are touched: a user's hidden files never match.
 
+use super::beneath::{self, FileState};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Component, Path, PathBuf};
@@ -58,6 +66,51 @@ struct Marker {
     kind: OutputKind,
     /// Paths relative to the directory, `/`-separated.
     files: Vec<String>,
+    /// The directory the run wrote (device, inode). Absent in markers of older releases,
+    /// which are never replaced.
+    #[serde(default)]
+    directory: Option<(u64, u64)>,
+    /// Each listed file as written, in the order of `files`.
+    #[serde(default)]
+    written: Vec<FileState>,
+}
+
+impl Marker {
+    /// True when this marker was written for `dir` itself.
+    fn bound_to(&self, dir: &Path) -> bool {
+        self.directory.is_some()
+            && self.directory == beneath::dir_identity(dir)
+            && self.written.len() == self.files.len()
+    }
+}
+
+/// What a directory's marker says about it.
+enum Ownership {
+    /// No marker (or an unreadable one): not clientele's.
+    None,
+    /// A marker not written for this directory (copied, forged, or from an older release).
+    Unbound,
+    /// An output a run wrote here.
+    Own(Marker),
+}
+
+fn ownership(dir: &Path) -> Ownership {
+    let Some(marker) = read_marker(dir) else {
+        return Ownership::None;
+    };
+    if marker.bound_to(dir) {
+        Ownership::Own(marker)
+    } else {
+        Ownership::Unbound
+    }
+}
+
+/// Temporary names: `.clientele-<tag>-<pid>.<name>`.
+const TEMP_PREFIX: &str = ".clientele-";
+
+/// The hidden name of a temporary entry (`tag` "tmp" or "old") for `name`.
+pub(crate) fn temp_name_for(name: &str, tag: &str) -> String {
+    format!("{TEMP_PREFIX}{tag}-{}.{name}", std::process::id())
 }
 
 /// Paths a run reads (or the system needs) and must never replace, delete or write into.
@@ -189,6 +242,7 @@ pub fn check_target(
     flag: &str,
 ) -> Result<()> {
     protected.check(flag, out)?;
+    check_not_inside_output(out, flag)?;
     let unsafe_out = |message: String| Error::UnsafeOutput {
         path: out.to_path_buf(),
         message,
@@ -200,19 +254,30 @@ pub fn check_target(
     };
     if !meta.is_dir() {
         return Err(unsafe_out(format!(
-            "{flag} names an existing file, not a directory: nothing was changed; choose a new \
-             directory"
+            "{flag} names an existing file or link, not a directory: nothing was changed; \
+             choose a new directory"
         )));
     }
     let mut entries = std::fs::read_dir(out).map_err(read_err(out))?;
     if entries.next().is_none() {
         return Ok(());
     }
-    let Some(marker) = read_marker(out) else {
-        return Err(unsafe_out(format!(
-            "{flag} names a directory that clientele did not write: a run only ever replaces its \
-             own earlier output, so nothing was changed; choose a new directory"
-        )));
+    let marker = match ownership(out) {
+        Ownership::Own(marker) => marker,
+        Ownership::None => {
+            return Err(unsafe_out(format!(
+                "{flag} names a directory that clientele did not write: a run only ever \
+                 replaces its own earlier output, so nothing was changed; choose a new directory"
+            )))
+        }
+        Ownership::Unbound => {
+            return Err(unsafe_out(format!(
+                "{flag} names a directory whose {MARKER} was not written for it (a copy, a \
+                 move from another file system, an edit, or an output of an older clientele): \
+                 it cannot be told apart from files clientele did not write, so nothing was \
+                 changed; remove it yourself or choose a new directory"
+            )))
+        }
     };
     if marker.kind != kind {
         return Err(unsafe_out(format!(
@@ -235,20 +300,116 @@ pub fn check_target(
     let foreign = foreign_entries(out, &marker)?;
     if !foreign.is_empty() {
         return Err(unsafe_out(format!(
-            "this earlier clientele output also holds files it did not write ({}): move them \
-             away first; nothing was changed",
+            "this earlier clientele output also holds files it did not write, or files changed \
+             since ({}): move them away first; nothing was changed",
             foreign.join(", ")
         )));
     }
     Ok(())
 }
 
+/// Refuses a target inside an earlier output (a published model version, a labeling
+/// run, a report): those directories hold exactly what their run wrote.
+fn check_not_inside_output(target: &Path, flag: &str) -> Result<()> {
+    let abs = absolute(target);
+    for dir in abs.ancestors().skip(1) {
+        if std::fs::symlink_metadata(dir.join(MARKER)).is_ok() {
+            let what = read_marker(dir).map_or("a clientele output", |m| m.kind.describe());
+            return Err(Error::UnsafeOutput {
+                path: target.to_path_buf(),
+                message: format!(
+                    "{flag} lies inside {what} ({}): an output holds exactly what its run \
+                     wrote and nothing is ever written inside it; choose a directory outside it",
+                    dir.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a models directory before training writes into it: not inside or itself
+/// another output, a directory if it exists, and its `latest` (if any) clientele's own
+/// pointer, which is the one file there a run replaces.
+///
+/// # Errors
+/// `Error::UnsafeOutput` (exit 2) saying what is wrong and that nothing was changed.
+pub fn check_models_dir(models: &Path, protected: &Protected, latest: &str) -> Result<()> {
+    let flag = "--models";
+    protected.check(flag, models)?;
+    check_not_inside_output(models, flag)?;
+    let unsafe_out = |message: String| Error::UnsafeOutput {
+        path: models.to_path_buf(),
+        message,
+    };
+    match std::fs::symlink_metadata(models) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(read_err(models)(e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(unsafe_out(format!(
+                "{flag} names an existing file, not a directory: nothing was changed"
+            )))
+        }
+        Ok(_) => {}
+    }
+    if let Some(marker) = read_marker(models) {
+        return Err(unsafe_out(format!(
+            "{flag} names {}, not a models directory: nothing was changed; choose another \
+             directory",
+            marker.kind.describe()
+        )));
+    }
+    check_pointer(&models.join(latest), flag)
+}
+
+/// A version name as `Bundle::publish` makes it: `<UTC stamp>-<8 hex digits>`.
+pub fn is_version_name(s: &str) -> bool {
+    let Some((stamp, hash)) = s.split_once('-') else {
+        return false;
+    };
+    stamp.len() == 16
+        && stamp
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'T' || b == b'Z')
+        && hash.len() == 8
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Refuses to replace `path` unless it is absent or a pointer file clientele writes: a
+/// small plain file holding one version name.
+///
+/// # Errors
+/// `Error::UnsafeOutput` naming the file.
+pub fn check_pointer(path: &Path, flag: &str) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(read_err(path)(e)),
+        Ok(m) => m,
+    };
+    let ours = meta.is_file()
+        && meta.len() <= 64
+        && std::fs::read_to_string(path).is_ok_and(|t| is_version_name(t.trim()));
+    if ours {
+        return Ok(());
+    }
+    Err(Error::UnsafeOutput {
+        path: path.to_path_buf(),
+        message: format!(
+            "{flag} holds a `{}` that is not clientele's pointer to a model version (it would \
+             be replaced): nothing was changed; move it away or choose another models directory",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ),
+    })
+}
+
 fn read_marker(dir: &Path) -> Option<Marker> {
+    beneath::plain_file(dir, MARKER)?;
     let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// Every file and directory under `dir`, relative and `/`-separated, directories last.
+/// Links are listed as files and never followed.
 fn walk(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let mut files = Vec::new();
     let mut dirs = Vec::new();
@@ -279,10 +440,18 @@ fn walk(dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     Ok((files, dirs))
 }
 
-/// Entries of an earlier output that its marker does not list.
+/// Entries of an earlier output that its marker does not list, or that changed since
+/// the run wrote them (a link, another file, another size or time).
 fn foreign_entries(dir: &Path, marker: &Marker) -> Result<Vec<String>> {
     let (files, dirs) = walk(dir)?;
-    let listed = |f: &String| f == MARKER || marker.files.contains(f);
+    let unchanged = |f: &String| {
+        marker
+            .files
+            .iter()
+            .position(|m| m == f)
+            .is_some_and(|i| beneath::plain_file(dir, f) == Some(marker.written[i]))
+    };
+    let listed = |f: &String| f == MARKER || unchanged(f);
     let holds_listed = |d: &String| {
         marker
             .files
@@ -296,21 +465,23 @@ fn foreign_entries(dir: &Path, marker: &Marker) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Removes the files an earlier output's marker lists, then its emptied directories. A
-/// file it does not list stays (and so does the directory holding it).
+/// Removes the files an earlier output's marker lists (each only while it is the very
+/// file the run wrote, never through a link), then its emptied directories. Anything
+/// else stays, and so does the directory holding it. A directory whose marker is not
+/// bound to it is left alone.
 fn remove_listed(dir: &Path) {
-    let Some(marker) = read_marker(dir) else {
+    let Ownership::Own(marker) = ownership(dir) else {
         return;
     };
-    for f in &marker.files {
-        if !f.split('/').any(|c| c == ".." || c.is_empty()) {
-            let _ = std::fs::remove_file(dir.join(f));
-        }
+    for (f, state) in marker.files.iter().zip(&marker.written) {
+        beneath::remove_if_unchanged(dir, f, state);
     }
-    let _ = std::fs::remove_file(dir.join(MARKER));
+    if let Some(state) = beneath::plain_file(dir, MARKER) {
+        beneath::remove_if_unchanged(dir, MARKER, &state);
+    }
     if let Ok((_, dirs)) = walk(dir) {
         for d in dirs {
-            let _ = std::fs::remove_dir(dir.join(d));
+            beneath::remove_empty_dir(dir, &d);
         }
     }
     let _ = std::fs::remove_dir(dir);
@@ -326,17 +497,19 @@ fn process_alive(pid: u32) -> bool {
     !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
-/// Splits `.<stem>.<tag>-<pid>` into its parts.
-fn temp_name(name: &str) -> Option<(&str, &str, u32)> {
-    let inner = name.strip_prefix('.')?;
-    let (head, pid) = inner.rsplit_once('-')?;
+/// Splits `.clientele-<tag>-<pid>.<name>` into name, tag and pid.
+fn temp_name(entry: &str) -> Option<(&str, &str, u32)> {
+    let inner = entry.strip_prefix(TEMP_PREFIX)?;
+    let (tag, rest) = inner.split_once('-')?;
+    let (pid, name) = rest.split_once('.')?;
     let pid = pid.parse().ok()?;
-    let (stem, tag) = head.rsplit_once('.')?;
-    (!stem.is_empty()).then_some((stem, tag, pid))
+    (!name.is_empty() && matches!(tag, "tmp" | "old")).then_some((name, tag, pid))
 }
 
 /// Cleans up after runs in `dir` that died: removes their staging directories and
 /// temporary files, and restores an earlier output whose replacement never arrived.
+/// Only clientele's temporary names are looked at, and a directory only when it carries
+/// a marker bound to it (or is empty).
 pub fn clean_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -350,15 +523,21 @@ pub fn clean_stale(dir: &Path) {
             continue;
         }
         let path = entry.path();
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        match (tag, is_dir) {
-            ("tmp", true) if is_own_staging(&path) => {
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        match tag {
+            "tmp" if file_type.is_dir() && is_own_staging(&path) => {
+                // remove_dir_all never follows links (it works beneath the directory).
                 let _ = std::fs::remove_dir_all(&path);
             }
-            ("tmp", false) => {
+            "tmp" if file_type.is_file() => {
                 let _ = std::fs::remove_file(&path);
             }
-            ("old", true) if path.join(MARKER).exists() => {
+            "old" if file_type.is_dir() => {
+                if !matches!(ownership(&path), Ownership::Own(_)) {
+                    continue;
+                }
                 let final_path = dir.join(stem);
                 if std::fs::symlink_metadata(&final_path).is_err() {
                     let _ = std::fs::rename(&path, &final_path);
@@ -371,12 +550,17 @@ pub fn clean_stale(dir: &Path) {
     }
 }
 
-/// A dead run's staging directory: it carries either marker, or it is empty (the run
-/// died between creating it and writing the staging marker). A hidden `.x.tmp-<pid>`
-/// directory holding anything else is not ours and is left alone.
+/// A dead run's staging directory: it carries a staging marker or a final marker bound
+/// to it, or it is empty (the run died between creating it and writing the staging
+/// marker). Anything else is not ours and is left alone.
 fn is_own_staging(dir: &Path) -> bool {
-    dir.join(STAGING_MARKER).exists()
-        || dir.join(MARKER).exists()
+    let staging_bound = beneath::plain_file(dir, STAGING_MARKER).is_some()
+        && std::fs::read_to_string(dir.join(STAGING_MARKER))
+            .ok()
+            .and_then(|t| serde_json::from_str::<(u64, u64)>(&t).ok())
+            .is_some_and(|id| Some(id) == beneath::dir_identity(dir));
+    staging_bound
+        || matches!(ownership(dir), Ownership::Own(_))
         || std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
@@ -399,10 +583,16 @@ impl Staging {
         let parent = parent_of(out);
         std::fs::create_dir_all(parent).map_err(write_err(parent))?;
         clean_stale(parent);
-        let dir = parent.join(format!(".{}.tmp-{}", name_of(out), std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(write_err(&dir))?;
-        std::fs::write(dir.join(STAGING_MARKER), b"").map_err(write_err(&dir))?;
+        let dir = parent.join(temp_name_for(&name_of(out), "tmp"));
+        if is_own_staging(&dir) {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        std::fs::create_dir(&dir).map_err(write_err(&dir))?;
+        // The staging marker names the directory it was made for (see `is_own_staging`).
+        let id = beneath::dir_identity(&dir).unwrap_or_default();
+        let id = serde_json::to_vec(&id)
+            .map_err(|e| Error::Runtime(format!("cannot encode the staging marker: {e}")))?;
+        std::fs::write(dir.join(STAGING_MARKER), id).map_err(write_err(&dir))?;
         Ok(Staging {
             dir,
             out: out.to_path_buf(),
@@ -431,9 +621,22 @@ impl Staging {
     ) -> Result<PathBuf> {
         let (mut files, _) = walk(&self.dir)?;
         files.retain(|f| f != STAGING_MARKER);
+        let written = files
+            .iter()
+            .map(|f| {
+                beneath::plain_file(&self.dir, f).ok_or_else(|| {
+                    Error::Runtime(format!(
+                        "{} is not a plain file in the staged output",
+                        self.dir.join(f).display()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let marker = Marker {
             kind: self.kind,
             files,
+            directory: beneath::dir_identity(&self.dir),
+            written,
         };
         let json = serde_json::to_vec_pretty(&marker)
             .map_err(|e| Error::Runtime(format!("cannot encode the output marker: {e}")))?;
@@ -470,11 +673,7 @@ impl Staging {
     /// Sets the earlier output aside, renames the staging directory into its place and
     /// removes the earlier output's files. `false` when another run moved things first.
     fn replace_earlier(&self) -> Result<bool> {
-        let old = parent_of(&self.out).join(format!(
-            ".{}.old-{}",
-            name_of(&self.out),
-            std::process::id()
-        ));
+        let old = parent_of(&self.out).join(temp_name_for(&name_of(&self.out), "old"));
         match std::fs::rename(&self.out, &old) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -588,6 +787,22 @@ mod tests {
             .is_ok());
     }
 
+    /// Writes a marker bound to `dir` listing every file in it, as a run's publish does.
+    fn bind(dir: &Path, kind: OutputKind) {
+        let (files, _) = walk(dir).unwrap();
+        let written = files
+            .iter()
+            .map(|f| beneath::plain_file(dir, f).unwrap())
+            .collect();
+        let marker = Marker {
+            kind,
+            files,
+            directory: beneath::dir_identity(dir),
+            written,
+        };
+        std::fs::write(dir.join(MARKER), serde_json::to_vec(&marker).unwrap()).unwrap();
+    }
+
     #[test]
     fn dead_runs_are_cleaned_and_an_interrupted_replacement_is_restored() {
         let t = tempfile::tempdir().unwrap();
@@ -595,38 +810,154 @@ mod tests {
         publish(&out, Replace::Never, "one.csv").unwrap();
         // A replacement killed between its two renames: the earlier output sits aside.
         let dead = u32::MAX - 7;
-        std::fs::rename(&out, t.path().join(format!(".run.old-{dead}"))).unwrap();
-        let stale = t.path().join(format!(".run.tmp-{dead}"));
+        std::fs::rename(&out, t.path().join(format!(".clientele-old-{dead}.run"))).unwrap();
+        let stale = t.path().join(format!(".clientele-tmp-{dead}.run"));
         std::fs::create_dir(&stale).unwrap();
-        std::fs::write(stale.join(STAGING_MARKER), b"").unwrap();
-        std::fs::write(t.path().join(format!(".latest.tmp-{dead}")), b"x").unwrap();
+        let id = serde_json::to_vec(&beneath::dir_identity(&stale).unwrap()).unwrap();
+        std::fs::write(stale.join(STAGING_MARKER), id).unwrap();
+        std::fs::write(stale.join("labels.csv"), b"half").unwrap();
+        std::fs::write(t.path().join(format!(".clientele-tmp-{dead}.latest")), b"x").unwrap();
         // Killed between creating its staging directory and writing the marker.
-        std::fs::create_dir(t.path().join(format!(".quality.tmp-{dead}"))).unwrap();
+        std::fs::create_dir(t.path().join(format!(".clientele-tmp-{dead}.quality"))).unwrap();
         // Killed between writing the final marker and renaming into place.
-        let marked = t.path().join(format!(".charts.tmp-{dead}"));
+        let marked = t.path().join(format!(".clientele-tmp-{dead}.charts"));
         std::fs::create_dir(&marked).unwrap();
-        std::fs::write(marked.join(MARKER), b"{}").unwrap();
         std::fs::write(marked.join("a.png"), b"png").unwrap();
-        // Someone else's hidden directory that happens to look like ours is kept.
-        let foreign = t.path().join(format!(".notes.tmp-{dead}"));
-        std::fs::create_dir(&foreign).unwrap();
-        std::fs::write(foreign.join("mine.txt"), b"keep").unwrap();
+        bind(&marked, OutputKind::TrainingCharts);
         clean_stale(t.path());
-        assert!(foreign.join("mine.txt").exists());
-        std::fs::remove_dir_all(&foreign).unwrap();
         assert!(out.join("one.csv").exists());
         let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
         assert_eq!(names.len(), 1);
     }
 
     #[test]
-    fn temp_names_parse() {
-        assert_eq!(temp_name(".run.tmp-12"), Some(("run", "tmp", 12)));
+    fn hidden_entries_that_are_not_provably_ours_are_never_removed() {
+        let t = tempfile::tempdir().unwrap();
+        let dead = u32::MAX - 7;
+        let keep = |rel: &str| {
+            let p = t.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"keep").unwrap();
+            p
+        };
+        // A user's own hidden files in the old temporary-name pattern.
+        let notes = keep(&format!(".notes.tmp-{dead}"));
+        let old_style = keep(&format!(".run.tmp-{dead}/mine.txt"));
+        // Our prefix, but no marker, or a staging marker made for another directory.
+        let unmarked = keep(&format!(".clientele-tmp-{dead}.x/mine.txt"));
+        let forged = keep(&format!(".clientele-tmp-{dead}.y/mine.txt"));
+        std::fs::write(forged.parent().unwrap().join(STAGING_MARKER), b"[1,2]").unwrap();
+        // A planted "earlier output" with a copied marker is neither restored nor removed.
+        let planted = keep(&format!(".clientele-old-{dead}.run/victim.txt"));
+        let real = t.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("victim.txt"), b"x").unwrap();
+        bind(&real, OutputKind::Labels);
+        std::fs::copy(real.join(MARKER), planted.parent().unwrap().join(MARKER)).unwrap();
+        clean_stale(t.path());
+        for p in [&notes, &old_style, &unmarked, &forged, &planted] {
+            assert_eq!(std::fs::read(p).unwrap(), b"keep", "{}", p.display());
+        }
+        assert!(!t.path().join("run").exists());
+    }
+
+    #[test]
+    fn a_forged_marker_never_deletes_through_a_link_or_outside_its_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let elsewhere = t.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("victim.txt"), b"keep").unwrap();
+        let out = t.path().join("run");
+        publish(&out, Replace::Never, "one.csv").unwrap();
+        // The marker rewritten to list a linked directory and a file through it.
+        std::os::unix::fs::symlink(&elsewhere, out.join("sub")).unwrap();
+        let mut marker = read_marker(&out).unwrap();
+        let victim = beneath::plain_file(&elsewhere, "victim.txt").unwrap();
+        marker
+            .files
+            .extend(["sub".to_string(), "sub/victim.txt".to_string()]);
+        marker.written.extend([victim, victim]);
+        std::fs::write(out.join(MARKER), serde_json::to_vec(&marker).unwrap()).unwrap();
+        let err = publish(&out, Replace::EarlierOutput, "two.csv").unwrap_err();
+        assert!(err.to_string().contains("sub"), "{err}");
+        remove_listed(&out);
         assert_eq!(
-            temp_name(".2026-01-31.old-3"),
+            std::fs::read(elsewhere.join("victim.txt")).unwrap(),
+            b"keep"
+        );
+
+        // A copy of an output (marker included) is not the output its marker was made for.
+        let copy = t.path().join("copy");
+        std::fs::create_dir(&copy).unwrap();
+        std::fs::write(copy.join("two.csv"), b"mine").unwrap();
+        std::fs::write(copy.join("one.csv"), b"one.csv").unwrap();
+        let orig = t.path().join("orig");
+        publish(&orig, Replace::Never, "one.csv").unwrap();
+        std::fs::copy(orig.join(MARKER), copy.join(MARKER)).unwrap();
+        let err = check_target(
+            &copy,
+            OutputKind::Labels,
+            Replace::EarlierOutput,
+            &Protected::default(),
+            "--out",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not written for it"), "{err}");
+        // A file edited since the run wrote it blocks the replacement.
+        let fresh = t.path().join("fresh");
+        publish(&fresh, Replace::Never, "one.csv").unwrap();
+        std::fs::write(fresh.join("one.csv"), b"edited by hand").unwrap();
+        let err = publish(&fresh, Replace::EarlierOutput, "two.csv").unwrap_err();
+        assert!(err.to_string().contains("one.csv"), "{err}");
+        assert_eq!(
+            std::fs::read(fresh.join("one.csv")).unwrap(),
+            b"edited by hand"
+        );
+    }
+
+    #[test]
+    fn nothing_is_written_inside_an_output_and_latest_is_replaced_only_when_ours() {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("run");
+        publish(&run, Replace::Never, "one.csv").unwrap();
+        let none = Protected::default();
+        let inside = run.join("charts/deeper");
+        let err =
+            check_target(&inside, OutputKind::Labels, Replace::Never, &none, "--out").unwrap_err();
+        assert!(err.to_string().contains("inside a labeling run"), "{err}");
+        for models in [run.clone(), run.join("models")] {
+            assert!(
+                check_models_dir(&models, &none, "latest").is_err(),
+                "{}",
+                models.display()
+            );
+        }
+        let models = t.path().join("models");
+        std::fs::create_dir(&models).unwrap();
+        assert!(check_models_dir(&models, &none, "latest").is_ok());
+        std::fs::write(models.join("latest"), "20261101T000000Z-0123abcd\n").unwrap();
+        assert!(check_models_dir(&models, &none, "latest").is_ok());
+        std::fs::write(models.join("latest"), "my notes on the latest model\n").unwrap();
+        let err = check_models_dir(&models, &none, "latest").unwrap_err();
+        assert!(err.to_string().contains("latest"), "{err}");
+        assert!(is_version_name("20261101T000000Z-0123abcd"));
+        assert!(!is_version_name("20261101T000000Z-0123abc"));
+        assert!(!is_version_name("../x-0123abcd"));
+    }
+
+    #[test]
+    fn temp_names_parse() {
+        assert_eq!(temp_name(".clientele-tmp-12.run"), Some(("run", "tmp", 12)));
+        assert_eq!(
+            temp_name(".clientele-old-3.2026-01-31"),
             Some(("2026-01-31", "old", 3))
         );
-        assert_eq!(temp_name("run.tmp-12"), None);
-        assert_eq!(temp_name(".run-12"), None);
+        assert_eq!(temp_name(".run.tmp-12"), None);
+        assert_eq!(temp_name(".clientele-tmp-12."), None);
+        assert_eq!(temp_name(".clientele-new-12.run"), None);
+        assert_eq!(
+            temp_name_for("run", "tmp"),
+            format!(".clientele-tmp-{}.run", std::process::id())
+        );
     }
 }

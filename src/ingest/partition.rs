@@ -45,8 +45,10 @@ pub fn split(
     dir: &Path,
 ) -> Result<Vec<SplitSource>> {
     use rayon::prelude::*;
+    let sources = config.resolve_sources(data_dir)?;
+    ensure_open_files(parts, sources.len())?;
     let mut plans = Vec::new();
-    for (source, path, sc) in config.resolve_sources(data_dir)? {
+    for (source, path, sc) in sources {
         let requests = super::column_requests(source, &path, &sc)?;
         let id_column = requests
             .iter()
@@ -59,10 +61,12 @@ pub fn split(
                 found: read::column_names(&path).unwrap_or_default(),
             })?;
         let format = Format::of(&path)?;
-        let file_name = path.file_name().map_or_else(
-            || source.name().into(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        // Named by source, not by the user's file name: two sources may have files of
+        // the same name in different folders.
+        let file_name = match format {
+            Format::Csv => format!("{}.csv", source.name()),
+            Format::Parquet => format!("{}.parquet", source.name()),
+        };
         let targets: Vec<PathBuf> = (0..parts)
             .map(|p| dir.join(p.to_string()).join(&file_name))
             .collect();
@@ -96,6 +100,38 @@ pub fn split(
         .into_iter()
         .collect::<Result<()>>()?;
     Ok(plans.into_iter().map(|(_, _, s)| s).collect())
+}
+
+/// Splitting holds every part file of every source open at once: raises the soft limit
+/// on open files towards the hard one when needed, and refuses a part count the system
+/// cannot hold open.
+fn ensure_open_files(parts: usize, sources: usize) -> Result<()> {
+    let need = (parts * sources + 64) as libc::rlim_t;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct passed; results checked.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= need {
+        return Ok(());
+    }
+    if limit.rlim_max >= need {
+        let raised = libc::rlimit {
+            rlim_cur: need,
+            rlim_max: limit.rlim_max,
+        };
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return Ok(());
+        }
+    }
+    let most = (limit.rlim_max.min(limit.rlim_cur.max(limit.rlim_max)) as usize).saturating_sub(64)
+        / sources.max(1);
+    Err(Error::InvalidParameter(format!(
+        "--partitions {parts} would hold {} files open at once ({sources} sources x {parts} \
+         parts), more than this system allows ({}): use at most {most} parts",
+        parts * sources,
+        limit.rlim_max
+    )))
 }
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {

@@ -119,8 +119,15 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
                 .into(),
         });
     }
-    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    let line = &buf[..line_end];
+    let line_end = buf.iter().position(|&b| b == b'\n');
+    if line_end.is_none() && buf.len() > 1 << 20 {
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            message: "no header line ends within the first 1 MB: not a CSV file".into(),
+        });
+    }
+    let line = &buf[..line_end.unwrap_or(buf.len())];
+
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
     if line.iter().all(|b| b.is_ascii_whitespace()) {
@@ -132,6 +139,12 @@ pub(crate) fn csv_header(path: &Path) -> Result<Vec<String>> {
         path: path.to_path_buf(),
         byte_offset: e.valid_up_to(),
     })?;
+    if text.contains('\0') {
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            message: "the header line holds NUL bytes: a binary file, not CSV text".into(),
+        });
+    }
     let names = split_csv_line(text);
     check_header(text, &names).map_err(|message| Error::Malformed {
         path: path.to_path_buf(),
@@ -703,6 +716,22 @@ impl<'a> TableBuilder<'a> {
             })
             .collect::<Result<Vec<Series>>>()?;
         drop(df);
+        // A damaged Parquet page can decode one column shorter or longer than the
+        // frame: every column must hold exactly the frame's rows.
+        for (req, col) in self.requests.iter().zip(&columns) {
+            if col.len() != n {
+                return Err(Error::Malformed {
+                    path: shown.to_path_buf(),
+                    message: format!(
+                        "column '{}' decodes to {} values where the file's other columns hold \
+                         {n} rows (after data row {}): the file is damaged; export it again",
+                        req.column,
+                        col.len(),
+                        self.filled
+                    ),
+                });
+            }
+        }
         let rows = self
             .table
             .rows
@@ -779,6 +808,18 @@ impl Ctx<'_> {
         }
     }
 
+    fn implausible_date(&self, row: usize, value: &str) -> Error {
+        Error::BadValue {
+            path: PathBuf::from(self.path),
+            row: self.rows.get(row).map_or(row + 1, |&r| r as usize),
+            column: self.column.to_string(),
+            expected: "a date from 1850-01-01 to 9999-12-31 (year 0 or a date millions of \
+                       years away is a broken export)"
+                .into(),
+            value: value.to_string(),
+        }
+    }
+
     fn polars(&self, e: PolarsError) -> Error {
         Error::Malformed {
             path: PathBuf::from(self.path),
@@ -804,6 +845,33 @@ fn is_missing_token(s: &str) -> bool {
 fn coded_into(ctx: &Ctx, col: &Series, trim: bool, coded: &mut Coded) -> Result<()> {
     let text = col.cast(&DataType::String).map_err(|e| ctx.polars(e))?;
     let ca = text.str().map_err(|e| ctx.polars(e))?;
+    let (first_level, first_row) = (coded.levels.len(), coded.codes.len());
+    push_coded(ca, trim, coded);
+    // A NUL byte is never part of a real text: it marks a binary or broken export.
+    // Looked for once per distinct text, the new ones of this batch.
+    let Some(level) = (first_level..coded.levels.len())
+        .find(|&l| coded.levels.get(l).is_some_and(|t| t.contains('\0')))
+    else {
+        return Ok(());
+    };
+    let row = coded.codes[first_row..]
+        .iter()
+        .position(|&c| c as usize == level)
+        .unwrap_or(0);
+    Err(Error::BadValue {
+        path: PathBuf::from(ctx.path),
+        row: ctx.rows.get(row).map_or(row + 1, |&r| r as usize),
+        column: ctx.column.to_string(),
+        expected: "text without NUL bytes (a NUL marks a binary or broken export)".into(),
+        value: coded
+            .levels
+            .get(level)
+            .unwrap_or_default()
+            .replace('\0', "\\0"),
+    })
+}
+
+fn push_coded(ca: &StringChunked, trim: bool, coded: &mut Coded) {
     // `chunks()` (trait objects) give each array's validity; `downcast_iter()` its views.
     for (array, chunk) in ca.downcast_iter().zip(ca.chunks()) {
         let views = array.views();
@@ -827,7 +895,6 @@ fn coded_into(ctx: &Ctx, col: &Series, trim: bool, coded: &mut Coded) -> Result<
             recent.remember(view.as_u128(), coded.last_code());
         }
     }
-    Ok(())
 }
 
 /// The last few distinct views of an array and the codes their texts got.
@@ -903,7 +970,13 @@ fn dates_into(ctx: &Ctx, col: &Series, out: &mut Vec<Option<Date>>) -> Result<()
                 out.push(match v {
                     None => None,
                     Some(s) if is_missing_token(s.trim()) => None,
-                    Some(s) => Some(Date::parse(s).ok_or_else(|| ctx.bad(i, Kind::Date, s))?),
+                    Some(s) => {
+                        let d = Date::parse(s).ok_or_else(|| ctx.bad(i, Kind::Date, s))?;
+                        if !d.is_plausible() {
+                            return Err(ctx.implausible_date(i, s));
+                        }
+                        Some(d)
+                    }
                 });
             }
             Ok(())
@@ -915,8 +988,18 @@ fn dates_into(ctx: &Ctx, col: &Series, out: &mut Vec<Option<Date>>) -> Result<()
                 .and_then(|d| d.cast(&DataType::Int32))
                 .map_err(|e| ctx.polars(e))?;
             let ca = days.i32().map_err(|e| ctx.polars(e))?;
+            let start = out.len();
             out.extend(ca.iter().map(|v| v.map(Date::from_days)));
-            Ok(())
+            match out[start..]
+                .iter()
+                .position(|d| d.is_some_and(|d| !d.is_plausible()))
+            {
+                Some(i) => Err(ctx.implausible_date(
+                    i,
+                    &format!("{} days from 1970-01-01", ca.get(i).unwrap_or_default()),
+                )),
+                None => Ok(()),
+            }
         }
         other => Err(Error::Malformed {
             path: PathBuf::from(ctx.path),

@@ -313,6 +313,7 @@ pub fn read_previous_run(dir: &Path) -> Result<PreviousRun> {
             .try_into_reader_with_file_path(Some(csv.clone()))
             .and_then(|r| r.finish())
             .map_err(|e| not_labels(&csv, e.to_string()))?;
+        let frame = ids_from_people_csv(frame).map_err(|e| not_labels(&csv, e.to_string()))?;
         (csv, frame)
     };
     let mut run = previous_from_frame(&frame).map_err(|m| not_labels(&path, m))?;
@@ -345,6 +346,19 @@ fn not_labels(path: &Path, message: String) -> Error {
 /// # Errors
 /// A missing or mistyped column, or a segment id that is not a whole number (with its
 /// row).
+/// `labels.csv` guards ids that would start a spreadsheet formula with a `'`
+/// (`fsio::csv_cell_for_people`): read back, the ids are the clients' own again.
+fn ids_from_people_csv(mut frame: DataFrame) -> PolarsResult<DataFrame> {
+    let ids: StringChunked = frame
+        .column("client_id")?
+        .str()?
+        .iter()
+        .map(|id| id.map(crate::fsio::from_people_cell))
+        .collect();
+    frame.with_column(ids.with_name("client_id".into()).into_column())?;
+    Ok(frame)
+}
+
 pub fn previous_from_frame(frame: &DataFrame) -> std::result::Result<PreviousRun, String> {
     let text = |name: &str| -> std::result::Result<Option<StringChunked>, String> {
         match frame.column(name) {

@@ -130,6 +130,8 @@ fn replace_rule(opts: &InferOptions) -> Replace {
 /// estimated (`read::estimate_rows`).
 pub const SINGLE_PART_ROWS: u64 = 40_000_000;
 pub const ROWS_PER_PART: u64 = 16_000_000;
+/// Most parts a run is split into: each holds one file per source open while splitting.
+pub const MAX_PARTS: usize = 10_000;
 
 fn auto_parts(spec: &DataSpec) -> Result<usize> {
     if spec.config.mode == Mode::Flat {
@@ -213,6 +215,12 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
                 "--partitions must be at least 1".into(),
             ))
         }
+        Some(p) if p > MAX_PARTS => {
+            return Err(Error::InvalidParameter(format!(
+                "--partitions {p}: use at most {MAX_PARTS} parts (a part of ~{ROWS_PER_PART} \
+                 rows already bounds memory; more parts only add files)"
+            )))
+        }
         Some(p) => p,
         None => auto_parts(spec)?,
     };
@@ -221,7 +229,13 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
         .out
         .as_deref()
         .and_then(Path::parent)
-        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(&opts.out_root);
     let parts_dir = (n_parts > 1)
         .then(|| Staging::new(&out_root.join("clientele-parts"), OutputKind::Labels))

@@ -258,8 +258,10 @@ pub(super) fn fit_input(
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         created_at: String::new(),
         version: String::new(),
+        content_sha256: String::new(),
+        parent: None,
         seed: opts.seed,
-        config: config.clone(),
+        config: config.rooted_in_data_dir(),
         cutoff,
         horizon_months: horizon,
         data: DataFingerprint {
@@ -875,7 +877,7 @@ fn scores_csv(client_ids: &[String], scored: &[Scored]) -> String {
         let id = client_ids.get(s.client).map_or("", String::as_str);
         out.push_str(&format!(
             "{},{},{label},{},{},{}\n",
-            crate::fsio::csv_field(id),
+            crate::fsio::csv_cell_for_people(id),
             s.split,
             s.segment,
             s.distance,

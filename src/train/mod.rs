@@ -2,10 +2,12 @@
 //! feature transform, the segments and the lapse model, evaluate on held-out and
 //! out-of-time data, and publish a versioned bundle with its charts.
 
+mod derive;
 mod fit;
 pub mod parts;
 mod summary;
 
+pub use derive::{derive, DeriveOptions};
 pub use fit::{
     choose_cutoff, choose_cutoff_in, fit, DataSpan, FitOptions, Fitted, MIN_LEVEL_SHARE,
 };
@@ -223,7 +225,11 @@ impl Settings {
         };
         let previous = opts.previous.as_deref().map(Bundle::load).transpose()?;
         // New versions go beside the previous model; charts and reports never cover a model.
-        spec.protected().check("--models", &opts.models_dir)?;
+        crate::fsio::rundir::check_models_dir(
+            &opts.models_dir,
+            &spec.protected(),
+            bundle::LATEST_FILE,
+        )?;
         let protected = protected_paths(spec, opts, previous.as_ref());
         protected.check("--out", &opts.out_dir)?;
         Ok(Settings {
@@ -288,7 +294,7 @@ fn file_fingerprints(spec: &DataSpec) -> Result<Vec<FileFingerprint>> {
         .collect()
 }
 
-fn names_file(model: &SegmentModel) -> String {
+pub(crate) fn names_file(model: &SegmentModel) -> String {
     let mut out = String::from(
         "# Segment names of this model. Copy, edit and pass with --names to rename segments\n\
          # when retraining (ids carry over with --previous).\n",
