@@ -17,6 +17,7 @@ pub mod fsio;
 pub mod ingest;
 pub mod labeling;
 pub mod lapse;
+pub mod lifecycle;
 pub mod params;
 pub mod pipeline;
 pub mod products;

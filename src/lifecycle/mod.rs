@@ -1,0 +1,8 @@
+//! Lifecycle analytics of a contractual book: persistency by issue cohort and the
+//! shifted-beta-geometric retention model behind lifetime value.
+
+pub mod persistency;
+pub mod sbg;
+
+pub use persistency::{persistency, Basis, CohortPeriod, PersistencyRow, PersistencySettings};
+pub use sbg::{DiscountRate, ShiftedBetaGeometric};

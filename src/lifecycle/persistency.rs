@@ -1,0 +1,380 @@
+//! Persistency: for an issue cohort, the share of policies still in force at month k
+//! (13, 25, 37, 49, 61) with that month's premium paid within grace, by count and by
+//! annualised premium (UK FCA Handbook SUP 16.8; the 13th/25th-month persistency of the
+//! Indian and Saudi regulators' reports).
+//!
+//! - A policy persists at month k when it is in force at its (k-1)-month anniversary plus
+//!   the grace period: a premium unpaid past grace has lapsed the policy by then.
+//! - The denominator is the issued cohort less policies ended by death or maturity before
+//!   that date, and policies cancelled within the free-look period; single-premium
+//!   policies have no month-k premium and are left out.
+//! - Only cohorts old enough are counted: a policy whose month-k date (plus grace) lies
+//!   after the as-of date is censored, never counted as lapsed.
+
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::ingest::table::MISSING;
+use crate::ingest::Book;
+use std::collections::BTreeMap;
+
+/// Settings (`[lifecycle]` in the config); see `docs/domain.md` for the defaults' sources.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersistencySettings {
+    /// Policy months reported (13 = the first renewal premium).
+    pub months: Vec<u32>,
+    /// Days after a premium falls due within which paying it keeps the policy in force.
+    pub grace_days: u32,
+    /// Days after issue within which a cancellation is a free-look cancellation.
+    pub free_look_days: u32,
+    /// Issue cohorts by `quarter` or `month`.
+    pub cohort: CohortPeriod,
+}
+
+impl Default for PersistencySettings {
+    fn default() -> Self {
+        PersistencySettings {
+            months: vec![13, 25, 37, 49, 61],
+            grace_days: 30,
+            free_look_days: 15,
+            cohort: CohortPeriod::Quarter,
+        }
+    }
+}
+
+impl PersistencySettings {
+    /// # Errors
+    /// `Error::InvalidParameter` naming the setting.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        if self.months.is_empty() || self.months.iter().any(|&m| !(2..=600).contains(&m)) {
+            return bad(format!(
+                "lifecycle months must be policy months from 2 to 600, got {:?}",
+                self.months
+            ));
+        }
+        if self.grace_days > 366 || self.free_look_days > 366 {
+            return bad(format!(
+                "grace_days and free_look_days must be at most 366, got {} and {}",
+                self.grace_days, self.free_look_days
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CohortPeriod {
+    Month,
+    Quarter,
+}
+
+impl CohortPeriod {
+    fn key(self, d: Date) -> String {
+        let (y, m, _) = d.ymd();
+        match self {
+            CohortPeriod::Month => format!("{y:04}-{m:02}"),
+            CohortPeriod::Quarter => format!("{y:04}Q{}", (m - 1) / 3 + 1),
+        }
+    }
+}
+
+/// What persistency needs of one policy.
+#[derive(Clone, Debug)]
+pub struct PolicyFacts {
+    pub start: Date,
+    pub end: Option<Date>,
+    /// Ended by death or maturity: not churn, out of the denominator from then on.
+    pub ended_naturally: bool,
+    pub single_premium: bool,
+    pub annual_premium: f64,
+    /// The policy's value of each grouping, in `GROUPINGS` order.
+    pub groups: [String; GROUPINGS.len()],
+}
+
+/// The groupings persistency is reported by, besides the issue cohort.
+pub const GROUPINGS: [&str; 4] = ["channel", "product", "payment_frequency", "segment"];
+/// Marks the total over a grouping.
+pub const ALL: &str = "all";
+
+/// Count or premium basis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Basis {
+    Count,
+    Premium,
+}
+
+impl Basis {
+    pub fn name(self) -> &'static str {
+        match self {
+            Basis::Count => "count",
+            Basis::Premium => "premium",
+        }
+    }
+}
+
+/// One reported cell: a cohort (or `all`), one grouping's value (or every grouping at
+/// `all`), a month and a basis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersistencyRow {
+    pub cohort: String,
+    /// One value per grouping of `GROUPINGS`; at most one is not `all`.
+    pub groups: [String; GROUPINGS.len()],
+    pub month: u32,
+    pub basis: Basis,
+    pub denominator: f64,
+    pub persisting: f64,
+}
+
+impl PersistencyRow {
+    pub fn rate(&self) -> Option<f64> {
+        (self.denominator > 0.0).then(|| self.persisting / self.denominator)
+    }
+}
+
+/// Where one policy stands at month k.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    /// Too young, single premium, or left the denominator (death, maturity, free look).
+    Out,
+    Persisting,
+    Lapsed,
+}
+
+fn standing(p: &PolicyFacts, month: u32, as_of: Date, s: &PersistencySettings) -> Standing {
+    if p.single_premium {
+        return Standing::Out;
+    }
+    let at = p
+        .start
+        .add_months(month as i32 - 1)
+        .add_days(s.grace_days as i32);
+    if at > as_of {
+        return Standing::Out;
+    }
+    match p.end {
+        Some(e) if e <= p.start.add_days(s.free_look_days as i32) => Standing::Out,
+        Some(e) if e <= at && p.ended_naturally => Standing::Out,
+        Some(e) if e <= at => Standing::Lapsed,
+        _ => Standing::Persisting,
+    }
+}
+
+/// Persistency of `policies` as of `as_of`: for every month, basis, cohort (and `all`)
+/// and grouping value (and `all`), in a stable order. Cells with no policy in the
+/// denominator are left out.
+pub fn persistency(
+    policies: &[PolicyFacts],
+    as_of: Date,
+    settings: &PersistencySettings,
+) -> Vec<PersistencyRow> {
+    type Key = (String, usize, String, u32);
+    let mut cells: BTreeMap<Key, [f64; 4]> = BTreeMap::new();
+    for p in policies {
+        let cohort = settings.cohort.key(p.start);
+        for &month in &settings.months {
+            let st = standing(p, month, as_of, settings);
+            if st == Standing::Out {
+                continue;
+            }
+            let kept = f64::from(u8::from(st == Standing::Persisting));
+            let add = [1.0, kept, p.annual_premium, kept * p.annual_premium];
+            for c in [cohort.as_str(), ALL] {
+                // Grouping index GROUPINGS.len() stands for "every grouping at all".
+                for g in 0..=GROUPINGS.len() {
+                    let value = p.groups.get(g).map_or(ALL, String::as_str);
+                    let cell = cells
+                        .entry((c.to_string(), g, value.to_string(), month))
+                        .or_insert([0.0; 4]);
+                    for (acc, v) in cell.iter_mut().zip(add) {
+                        *acc += v;
+                    }
+                }
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(cells.len() * 2);
+    for ((cohort, g, value, month), [n, kept, premium, kept_premium]) in cells {
+        let groups: [String; GROUPINGS.len()] = std::array::from_fn(|i| {
+            if i == g {
+                value.clone()
+            } else {
+                ALL.to_string()
+            }
+        });
+        for (basis, denominator, persisting) in [
+            (Basis::Count, n, kept),
+            (Basis::Premium, premium, kept_premium),
+        ] {
+            rows.push(PersistencyRow {
+                cohort: cohort.clone(),
+                groups: groups.clone(),
+                month,
+                basis,
+                denominator,
+                persisting,
+            });
+        }
+    }
+    rows
+}
+
+/// Each policy's facts from a loaded book; `segment_of` gives a client's segment name
+/// (clients without one are `unassigned`).
+pub fn facts_from_book(
+    book: &Book,
+    segment_of: &dyn Fn(usize) -> Option<String>,
+) -> Vec<PolicyFacts> {
+    let Some(t) = &book.policies else {
+        return Vec::new();
+    };
+    let Some(start) = t.dates("start_date") else {
+        return Vec::new();
+    };
+    let end = t.dates("end_date");
+    let reason = t.coded("end_reason");
+    let product = t.coded("product");
+    let frequency = t.coded("payment_frequency");
+    let premium = t.numbers("annual_premium");
+    let channel = book.clients.as_ref().and_then(|c| c.coded("channel"));
+    let text = |v: Option<&str>| v.unwrap_or("unknown").to_string();
+    let mut out = Vec::with_capacity(t.len());
+    for r in 0..t.len() {
+        let Some(s) = start[r] else { continue };
+        let client = t.client.get(r).copied().unwrap_or(MISSING);
+        let client = (client != MISSING).then_some(client as usize);
+        let why = reason.and_then(|x| x.get(r));
+        let freq = frequency.and_then(|f| f.get(r));
+        out.push(PolicyFacts {
+            start: s,
+            end: end.and_then(|e| e[r]),
+            ended_naturally: matches!(why, Some("death_claim" | "maturity")),
+            single_premium: freq == Some("single"),
+            annual_premium: premium.map_or(0.0, |p| p[r]).max(0.0),
+            groups: [
+                text(client.and_then(|c| channel.and_then(|ch| ch.get(c)))),
+                text(product.and_then(|x| x.get(r))),
+                text(freq),
+                client
+                    .and_then(segment_of)
+                    .unwrap_or_else(|| "unassigned".to_string()),
+            ],
+        });
+    }
+    out
+}
+
+/// `persistency.csv`: one row per cohort x grouping value x month x basis.
+pub fn to_csv(rows: &[PersistencyRow]) -> String {
+    use crate::fsio::csv_field;
+    let mut out = String::from("cohort");
+    for g in GROUPINGS {
+        out.push(',');
+        out.push_str(g);
+    }
+    out.push_str(",month,basis,denominator,persisting,rate\n");
+    for r in rows {
+        out.push_str(&csv_field(&r.cohort));
+        for g in &r.groups {
+            out.push(',');
+            out.push_str(&crate::fsio::csv_cell_for_people(g));
+        }
+        let rate = r.rate().map_or(String::new(), |v| format!("{v:.6}"));
+        out.push_str(&format!(
+            ",{},{},{},{},{rate}\n",
+            r.month,
+            r.basis.name(),
+            round(r.denominator),
+            round(r.persisting)
+        ));
+    }
+    out
+}
+
+fn round(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(
+        start: &str,
+        end: Option<&str>,
+        natural: bool,
+        premium: f64,
+        product: &str,
+    ) -> PolicyFacts {
+        PolicyFacts {
+            start: Date::parse(start).unwrap(),
+            end: end.map(|e| Date::parse(e).unwrap()),
+            ended_naturally: natural,
+            single_premium: false,
+            annual_premium: premium,
+            groups: [
+                "agent".into(),
+                product.into(),
+                "annual".into(),
+                "unassigned".into(),
+            ],
+        }
+    }
+
+    fn cell<'a>(
+        rows: &'a [PersistencyRow],
+        cohort: &str,
+        product: &str,
+        month: u32,
+        basis: Basis,
+    ) -> &'a PersistencyRow {
+        rows.iter()
+            .find(|r| {
+                r.cohort == cohort
+                    && r.groups[1] == product
+                    && r.groups.iter().enumerate().all(|(i, g)| i == 1 || g == ALL)
+                    && r.month == month
+                    && r.basis == basis
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn month_13_persistency_excludes_death_maturity_free_look_and_censors_young_cohorts() {
+        let as_of = Date::parse("2026-09-30").unwrap();
+        let policies = vec![
+            // In force: persists.
+            policy("2024-01-10", None, false, 1000.0, "Life"),
+            // Lapsed at month 8: does not persist.
+            policy("2024-02-01", Some("2024-10-01"), false, 3000.0, "Life"),
+            // Lapsed after month 13 + grace: persisted at 13, not at 25.
+            policy("2024-03-01", Some("2025-06-01"), false, 500.0, "Life"),
+            // Died at month 5: out of the denominator.
+            policy("2024-03-05", Some("2024-08-01"), true, 700.0, "Life"),
+            // Cancelled within the free look (10 days): out.
+            policy("2024-01-20", Some("2024-01-30"), false, 900.0, "Life"),
+            // Issued 2026-01: month 13 not reached yet: censored.
+            policy("2026-01-15", None, false, 800.0, "Life"),
+        ];
+        let rows = persistency(&policies, as_of, &PersistencySettings::default());
+        let c13 = cell(&rows, ALL, ALL, 13, Basis::Count);
+        assert_eq!((c13.denominator, c13.persisting), (3.0, 2.0));
+        let p13 = cell(&rows, ALL, ALL, 13, Basis::Premium);
+        assert_eq!((p13.denominator, p13.persisting), (4500.0, 1500.0));
+        let c25 = cell(&rows, "2024Q1", "Life", 25, Basis::Count);
+        assert_eq!((c25.denominator, c25.persisting), (3.0, 1.0));
+        // Month 37 of a 2024 cohort lies after the as-of date: no cell at all.
+        assert!(!rows.iter().any(|r| r.month == 37));
+        let csv = to_csv(&rows);
+        assert!(csv.starts_with("cohort,channel,product,payment_frequency,segment,month,basis,"));
+        assert!(
+            csv.contains("all,all,all,all,all,13,count,3,2,0.666667"),
+            "{csv}"
+        );
+    }
+}
