@@ -1,8 +1,10 @@
 //! Lifecycle analytics of a contractual book: persistency by issue cohort and the
 //! shifted-beta-geometric retention model behind lifetime value.
 
+pub mod competing;
 pub mod persistency;
 pub mod sbg;
 
+pub use competing::{cumulative_incidence, Exit, Incidence};
 pub use persistency::{persistency, Basis, CohortPeriod, PersistencyRow, PersistencySettings};
 pub use sbg::{DiscountRate, ShiftedBetaGeometric};
