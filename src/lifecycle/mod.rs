@@ -7,4 +7,4 @@ pub mod sbg;
 
 pub use competing::{cumulative_incidence, Exit, Incidence};
 pub use persistency::{persistency, Basis, CohortPeriod, PersistencyRow, PersistencySettings};
-pub use sbg::{DiscountRate, ShiftedBetaGeometric};
+pub use sbg::{residual_premiums, DiscountRate, ShiftedBetaGeometric};

@@ -81,20 +81,24 @@ impl ShiftedBetaGeometric {
         (1..=periods).map(|t| s[t - 1] - s[t]).collect()
     }
 
-    /// Log-likelihood of a cohort's survivor counts: `alive[0]` started, `alive[t]`
-    /// still there after t periods (the last count is right-censored).
-    fn log_likelihood(&self, alive: &[f64]) -> f64 {
-        let periods = alive.len() - 1;
+    /// Log-likelihood of exits in periods 1..=T (`exits[t-1]`) and of clients still
+    /// there, censored, after t = 0..=T periods (`censored[t]`).
+    fn log_likelihood(&self, exits: &[f64], censored: &[f64]) -> f64 {
+        let periods = exits.len().max(censored.len().saturating_sub(1));
         let p = self.churn_probabilities(periods);
         let s = self.survival(periods);
         let mut ll = 0.0;
-        for t in 1..=periods {
-            let lost = alive[t - 1] - alive[t];
-            if lost > 0.0 {
-                ll += lost * p[t - 1].ln();
+        for (t, &n) in exits.iter().enumerate() {
+            if n > 0.0 {
+                ll += n * p[t].ln();
             }
         }
-        ll + alive[periods] * s[periods].ln()
+        for (t, &n) in censored.iter().enumerate() {
+            if n > 0.0 {
+                ll += n * s[t].ln();
+            }
+        }
+        ll
     }
 
     /// Maximum-likelihood fit to survivor counts of one cohort (or cohorts pooled by
@@ -114,12 +118,32 @@ impl ShiftedBetaGeometric {
                 "survivor counts must not rise from one period to the next".into(),
             ));
         }
+        let exits: Vec<f64> = alive.windows(2).map(|w| w[0] - w[1]).collect();
+        let mut censored = vec![0.0; alive.len()];
+        censored[alive.len() - 1] = alive[alive.len() - 1];
+        ShiftedBetaGeometric::fit_censored(&exits, &censored)
+    }
+
+    /// Maximum-likelihood fit to exits per period (`exits[t-1]` left in period t) and
+    /// clients censored after t periods (`censored[t]`, t = 0, 1, ...): cohorts of
+    /// different ages pooled, the young ones counting only as far as they are observed.
+    ///
+    /// # Errors
+    /// `Error::NoData` without exits or with fewer than two periods observed.
+    pub fn fit_censored(exits: &[f64], censored: &[f64]) -> Result<Self> {
+        let total_exits: f64 = exits.iter().sum();
+        let observed = exits.len().max(censored.len().saturating_sub(1));
+        if total_exits <= 0.0 || observed < 2 {
+            return Err(Error::NoData(
+                "an sBG fit needs exits over at least two periods".into(),
+            ));
+        }
         let objective = |x: [f64; 2]| {
             let m = ShiftedBetaGeometric {
                 a: x[0].exp(),
                 b: x[1].exp(),
             };
-            let ll = m.log_likelihood(alive);
+            let ll = m.log_likelihood(exits, censored);
             if ll.is_finite() {
                 -ll
             } else {
@@ -150,6 +174,33 @@ impl ShiftedBetaGeometric {
         let b = self.b + n - 1.0;
         b / (self.a + b) * hyp2f1_one(b + 1.0, self.a + b + 1.0, 1.0 / (1.0 + d.get()))
     }
+}
+
+/// Expected discounted number of premiums still to come from a client in force in
+/// their `n`-th period (n >= 1) whose probability of leaving within the coming period
+/// is `p` (the lapse model's score), over at most `remaining` periods: the cohort's
+/// Beta(a, b + n - 1) heterogeneity, its mean moved to `p` by choosing a, so that later
+/// periods still show the rising retention of survivors. The next premium counts
+/// undiscounted if the client stays: sum_{k=0}^{remaining-1} x^k prod_{j=1}^{k+1} r_j.
+pub fn residual_premiums(
+    cohort: &ShiftedBetaGeometric,
+    n: usize,
+    p: f64,
+    remaining: usize,
+    d: DiscountRate,
+) -> f64 {
+    let b = cohort.b + n.max(1) as f64 - 1.0;
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    let a = p * b / (1.0 - p);
+    let x = 1.0 / (1.0 + d.get());
+    let (mut alive, mut discount, mut sum) = (1.0, 1.0, 0.0);
+    for j in 1..=remaining {
+        let j = j as f64;
+        alive *= (b + j - 1.0) / (a + b + j - 1.0);
+        sum += alive * discount;
+        discount *= x;
+    }
+    sum
 }
 
 /// 2F1(1, beta; gamma; x) = sum_{k>=0} (beta)_k / (gamma)_k x^k for 0 <= x < 1, summed
@@ -264,6 +315,35 @@ mod tests {
         }
         // Retention rises with tenure: the survivors are the loyal ones.
         assert!((1..20).all(|t| m.retention(t + 1) > m.retention(t)));
+    }
+
+    #[test]
+    fn a_clients_residual_premiums_follow_the_score_and_the_term() {
+        let m = ShiftedBetaGeometric::new(0.668, 3.806).unwrap();
+        let d = DiscountRate::new(0.10).unwrap();
+        // With the cohort's own mean churn, the infinite sum is the closed form DERL.
+        let n = 8;
+        let p = m.a / (m.a + m.b + n as f64 - 1.0);
+        let long = residual_premiums(&m, n, p, 5000, d);
+        assert!((long - m.discounted_residual_lifetime(n, d)).abs() < 1e-9);
+        // Riskier clients, and shorter remaining terms, are worth fewer premiums.
+        assert!(residual_premiums(&m, n, 0.5, 20, d) < residual_premiums(&m, n, 0.05, 20, d));
+        assert!(residual_premiums(&m, n, 0.1, 3, d) < residual_premiums(&m, n, 0.1, 20, d));
+        assert_eq!(residual_premiums(&m, n, 0.1, 0, d), 0.0);
+        // Censored cohorts: the pooled fit of the published series, split into a cohort
+        // seen 7 years and the same cohort seen only 4, recovers similar parameters.
+        let mut exits: Vec<f64> = HIGH_END.windows(2).map(|w| w[0] - w[1]).collect();
+        let mut censored = vec![0.0; 8];
+        censored[7] = HIGH_END[7];
+        for t in 0..4 {
+            exits[t] += HIGH_END[t] - HIGH_END[t + 1];
+        }
+        censored[4] += HIGH_END[4];
+        let pooled = ShiftedBetaGeometric::fit_censored(&exits, &censored).unwrap();
+        assert!(
+            (pooled.a - 0.668).abs() < 0.15 && (pooled.b - 3.806).abs() < 1.0,
+            "{pooled:?}"
+        );
     }
 
     #[test]
