@@ -101,10 +101,15 @@ fn labels_the_next_month_with_charts_and_a_self_contained_report() {
             "{r:?}"
         );
         assert!(
-            ["new", "loyal", "at risk"].contains(&r["lifecycle_stage"].as_str()),
+            ["at risk", "new", "won back", "loyal", "established"]
+                .contains(&r["lifecycle_stage"].as_str()),
             "{r:?}"
         );
         assert!(!r["action"].is_empty() && !r["segment_name"].is_empty());
+        // Codes sit beside the words, for joins that do not depend on the wording.
+        assert_eq!(r["stage_code"], r["lifecycle_stage"].replace(' ', "_"));
+        assert_eq!(r["tier_code"], r["value_tier"]);
+        assert!(!r["action_code"].is_empty() && !r["action_code"].contains(' '));
     }
     let high = scored.iter().find(|r| r["risk_band"] == "high").unwrap();
     assert!(

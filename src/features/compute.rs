@@ -1,6 +1,7 @@
 //! Raw feature values per client as of a cut-off. Records dated after the cut-off are
 //! never read: every loop goes through `rows_until`, which filters on the record's date.
 
+use super::facts::{self, Facts};
 use crate::date::Date;
 use crate::ingest::{Book, Table, MISSING};
 use crate::vocab::feature::{Feature, RELATIONAL, TRANSACTIONS};
@@ -14,6 +15,9 @@ pub struct RawFeatures {
     pub columns: Vec<Vec<f64>>,
     /// Client has at least one policy (or, in transactions mode, a transaction) by the cut-off.
     pub active: Vec<bool>,
+    /// What the business labels read beside the features (relational mode; never a
+    /// model input).
+    pub facts: Facts,
 }
 
 impl RawFeatures {
@@ -79,6 +83,7 @@ impl Columns {
             names: self.features.iter().map(|f| f.name().to_string()).collect(),
             columns: self.data,
             active,
+            facts: Facts::default(),
         }
     }
 }
@@ -160,6 +165,7 @@ fn flat(book: &Book, cutoff: Date) -> RawFeatures {
         names,
         columns,
         active: vec![true; n],
+        facts: Facts::default(),
     }
 }
 
@@ -231,7 +237,16 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
             cols.col(Feature::PremiumBurden)[i] = premium / li.exp_m1().max(1.0);
         }
     }
-    cols.into_raw(c, active)
+    let mut facts = Facts::default();
+    if let Some(t) = &book.policies {
+        facts::policy_facts(t, c, n, &mut facts);
+    }
+    if let Some(t) = &book.claims {
+        facts::claim_facts(t, c, n, &mut facts);
+    }
+    let mut raw = cols.into_raw(c, active);
+    raw.facts = facts;
+    raw
 }
 
 /// The start of the 12-month window: a month-end cut-off looks back to the month end.
