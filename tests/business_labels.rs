@@ -303,3 +303,80 @@ fn thresholds_out_of_range_exit_2_naming_the_file_and_key() {
         );
     }
 }
+
+#[test]
+fn a_monthly_and_an_annual_payer_of_the_same_policy_get_the_same_frequency() {
+    let clients = df!("client_id" => ["monthly", "annual", "unknown"]).unwrap();
+    let policies = df!(
+        "policy_id" => ["PM", "PA", "PU"],
+        "client_id" => ["monthly", "annual", "unknown"],
+        "product" => ["term_life"; 3],
+        "start_date" => ["2020-10-15"; 3],
+        "annual_premium" => [1200.0; 3],
+        "payment_frequency" => [Some("monthly"), Some("annual"), None],
+    )
+    .unwrap();
+    // Three full policy years of premiums before the cut-off, in 36 or 3 instalments.
+    let (mut client, mut policy, mut due, mut amount) = (vec![], vec![], vec![], vec![]);
+    for (who, id, months, each) in [
+        ("monthly", "PM", 1, 100.0),
+        ("annual", "PA", 12, 1200.0),
+        ("unknown", "PU", 1, 100.0),
+    ] {
+        let mut date = d("2023-10-15");
+        while date <= d(AS_OF) {
+            client.push(who);
+            policy.push(id);
+            due.push(date.to_string());
+            amount.push(each);
+            date = date.add_months(months);
+        }
+    }
+    let payments = df!(
+        "client_id" => client, "policy_id" => policy, "due_date" => due.clone(),
+        "paid_date" => due, "amount" => amount,
+    )
+    .unwrap();
+    let frames = Frames::new()
+        .with(Source::Clients, clients)
+        .with(Source::Policies, policies)
+        .with(Source::Payments, payments);
+    let config = Config::default();
+    let mut opts = LoadOptions::from_config(&config, false);
+    opts.extract_date = d(AS_OF);
+    let book = load_from(&config, Input::Frames(&frames), &opts, None)
+        .unwrap()
+        .book;
+    let raw = compute(&book, d(AS_OF));
+    let paid_years = raw.column("paid_years_36m").unwrap();
+    let of = |id: &str| paid_years[index(&book, id)];
+    assert_eq!(of("monthly"), 3.0);
+    assert_eq!(of("annual"), 3.0);
+    // Without a known frequency, the client's own dues a year stand in for it.
+    assert_eq!(of("unknown"), 3.0);
+    // Collection is a separate measure under its own name: everything due was paid.
+    assert_eq!(
+        raw.column("collection_rate_12m").unwrap()[index(&book, "monthly")],
+        1.0
+    );
+    // Five anniversaries since 2020-10-15, all reached.
+    assert_eq!(
+        raw.column("renewal_rate").unwrap()[index(&book, "annual")],
+        1.0
+    );
+}
+
+#[test]
+fn a_renewal_rate_counts_anniversaries_reached_over_those_due() {
+    let (book, raw) = book();
+    let renewal = raw.column("renewal_rate").unwrap();
+    // Lapsed in 2024-05 after nine anniversaries (2016..2024): the tenth was due.
+    let lapsed = renewal[index(&book, "lapsed")];
+    assert!((lapsed - 9.0 / 10.0).abs() < 1e-12, "{lapsed}");
+    // Won back: 15 anniversaries then a lapse (16th missed), and a new policy not a
+    // year old.
+    let won_back = renewal[index(&book, "won_back")];
+    assert!((won_back - 15.0 / 16.0).abs() < 1e-12, "{won_back}");
+    // No anniversary due yet: unknown, not 0.
+    assert!(renewal[index(&book, "first_year_paid")].is_nan());
+}

@@ -290,9 +290,22 @@ fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
         &bundle.replacen("\"format_version\": 2", "\"format_version\": 99", 1),
     );
     write(t.path(), "damaged/bundle.json", &bundle[..bundle.len() / 2]);
+    // A model from before the collection rate was named as such: refused, not fed the
+    // renamed feature under its old name.
+    assert!(bundle.contains("\"collection_rate_12m\""));
+    write(
+        t.path(),
+        "renamed/bundle.json",
+        &bundle.replace("\"collection_rate_12m\"", "\"renewal_rate_12m\""),
+    );
     let next = sample("/next-month");
     let cases: &[(&[&str], i32, &str)] = &[
         (&["--model", "other"], 2, "format version 99"),
+        (
+            &["--model", "renamed"],
+            2,
+            "renewal_rate_12m is now collection_rate_12m",
+        ),
         (&["--model", "damaged"], 2, "damaged"),
         (&["--model", "nowhere"], 2, "no model here"),
         (

@@ -275,6 +275,7 @@ impl Bundle {
         let bundle: Bundle = serde_json::from_value(value)
             .map_err(|e| bad(format!("damaged or incomplete: {e}")))?;
         check::invariants(&bundle).map_err(|m| bad(format!("damaged: {m}")))?;
+        check::retired_features(&bundle).map_err(bad)?;
         Ok(bundle)
     }
 }

@@ -87,8 +87,10 @@ pub struct TierSettings {
     /// "high" starts at this quantile of the value measure (premium in force; 12-month
     /// spend with transactions).
     pub high_quantile: f64,
-    /// ...and needs a premium collection rate of at least this over 12 months.
+    /// ...and needs a premium collection rate of at least this over 12 months...
     pub high_min_collection: f64,
+    /// ...and a renewal rate (anniversaries reached / due) of at least this.
+    pub high_min_renewal: f64,
     /// "low": at most this many policies in force...
     pub low_max_policies: u32,
     /// ...and a value measure below this quantile.
@@ -118,6 +120,7 @@ impl Default for TierSettings {
         TierSettings {
             high_quantile: 0.8,
             high_min_collection: 0.9,
+            high_min_renewal: 0.9,
             low_max_policies: 1,
             low_quantile: 0.5,
             max_claims_ratio: 1.0,
@@ -201,6 +204,7 @@ impl TierSettings {
         let share = |k, v: f64| within(s, k, v, (0.0..=1.0).contains(&v), "a share in [0, 1]");
         share("high_quantile", self.high_quantile)?;
         share("high_min_collection", self.high_min_collection)?;
+        share("high_min_renewal", self.high_min_renewal)?;
         share("low_quantile", self.low_quantile)?;
         share("potential_burden_quantile", self.potential_burden_quantile)?;
         share("stretched_burden_quantile", self.stretched_burden_quantile)?;

@@ -64,6 +64,35 @@ pub fn instalments_per_year(frequency: &str) -> Option<f64> {
     }
 }
 
+/// A policy's anniversaries (reached, due) by the cut-off. Each anniversary before the
+/// policy ended (or before the cut-off while in force) was reached; the first one after
+/// an ending by lapse, surrender or non-renewal was due and missed, once it has come by
+/// the cut-off. An ending by maturity or death leaves nothing due.
+pub fn anniversaries(start: Date, ended: Option<Date>, churned: bool, cutoff: Date) -> (u32, u32) {
+    let limit = ended.unwrap_or(cutoff);
+    // Anniversaries strictly before an ending, on or before the cut-off while in force.
+    let reached_by = |k: i32| {
+        let a = start.add_months(12 * k);
+        if ended.is_some() {
+            a < limit
+        } else {
+            a <= limit
+        }
+    };
+    let (y0, _, _) = start.ymd();
+    let (y1, _, _) = limit.ymd();
+    let mut k = (y1 - y0).max(0);
+    while k > 0 && !reached_by(k) {
+        k -= 1;
+    }
+    while reached_by(k + 1) {
+        k += 1;
+    }
+    let reached = u32::try_from(k).unwrap_or(0);
+    let missed = ended.is_some() && churned && start.add_months(12 * (k + 1)) <= cutoff;
+    (reached, reached + u32::from(missed))
+}
+
 /// What the in-force policies say about paying: cash value held, and whether every
 /// known regular frequency is annual or semiannual (`None`: no known frequency).
 #[derive(Clone, Copy, Default)]
@@ -211,6 +240,33 @@ mod tests {
             end: end.map(d),
             churned,
         }
+    }
+
+    #[test]
+    fn anniversaries_reached_and_due() {
+        let c = d("2026-09-30");
+        // In force since 2020-03-01: six anniversaries reached, six due.
+        assert_eq!(anniversaries(d("2020-03-01"), None, false, c), (6, 6));
+        // Lapsed in 2023-05 after three anniversaries: the fourth was due and missed.
+        assert_eq!(
+            anniversaries(d("2020-03-01"), Some(d("2023-05-31")), true, c),
+            (3, 4)
+        );
+        // Not renewed at its anniversary: that anniversary was not reached.
+        assert_eq!(
+            anniversaries(d("2020-03-01"), Some(d("2023-03-01")), true, c),
+            (2, 3)
+        );
+        // Matured: nothing more was due.
+        assert_eq!(
+            anniversaries(d("2000-03-01"), Some(d("2020-03-01")), false, c),
+            (19, 19)
+        );
+        // Lapsed last month before its first anniversary comes: nothing due yet.
+        assert_eq!(
+            anniversaries(d("2026-03-01"), Some(d("2026-08-31")), true, c),
+            (0, 0)
+        );
     }
 
     #[test]

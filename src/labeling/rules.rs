@@ -169,8 +169,8 @@ impl ClientView<'_> {
 }
 
 /// Value tier (docs/domain.md, "Value tier"). Relational: high = value measure at or
-/// above the high quantile with a collection rate at or above the minimum and no heavy
-/// claims; low = few policies with the value measure below the low quantile, or heavy
+/// above the high quantile with collection and renewal rates at or above their minimums
+/// and no heavy claims; low = few policies with the value measure below the low quantile, or heavy
 /// claims (above the claims ratio in several distinct years: one claim is the product
 /// working); potential = young with a premium burden below its quantile; general = the
 /// rest. Transactions: high on 12-month spend, low = few transactions, potential = short
@@ -195,13 +195,15 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
         }
         Mode::Relational => {
             let premium = c.get(Feature::PremiumInForce);
-            let collection = c.get(Feature::RenewalRate12m);
+            let collection = c.get(Feature::CollectionRate12m);
             let collects = collection.is_nan() || collection >= t.high_min_collection;
+            let renewal = c.get(Feature::RenewalRate);
+            let renews = renewal.is_nan() || renewal >= t.high_min_renewal;
             let claims = c.get(Feature::ClaimsRatio);
             let heavy_claims =
                 claims > t.max_claims_ratio && c.facts().claim_years(c.client) >= t.low_claim_years;
             let few_policies = c.get(Feature::Policies) <= f64::from(t.low_max_policies);
-            if premium >= high_cut && collects && !heavy_claims {
+            if premium >= high_cut && collects && renews && !heavy_claims {
                 ValueTier::High
             } else if (few_policies && premium < low_cut) || heavy_claims {
                 ValueTier::Low
