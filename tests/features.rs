@@ -71,7 +71,7 @@ fn features_follow_their_definitions() {
     assert!((col("premium_burden")[0] - 1800.0 / 50000.0).abs() < 1e-9);
     assert_eq!(col("missed_12m"), vec![1.0, 1.0, 0.0, 0.0]);
     assert_eq!(col("missed_6m"), vec![0.0, 1.0, 0.0, 0.0]);
-    assert_eq!(col("renewal_rate_12m")[0], 0.5);
+    assert_eq!(col("collection_rate_12m")[0], 0.5);
     assert_eq!(col("complaints_6m"), vec![0.0, 2.0, 0.0, 0.0]);
     assert_eq!(col("logins_6m")[0], 1.0);
     assert_eq!(col("days_since_contact")[1], 60.0);

@@ -101,10 +101,15 @@ fn labels_the_next_month_with_charts_and_a_self_contained_report() {
             "{r:?}"
         );
         assert!(
-            ["new", "loyal", "at risk"].contains(&r["lifecycle_stage"].as_str()),
+            ["at risk", "new", "won back", "loyal", "established"]
+                .contains(&r["lifecycle_stage"].as_str()),
             "{r:?}"
         );
         assert!(!r["action"].is_empty() && !r["segment_name"].is_empty());
+        // Codes sit beside the words, for joins that do not depend on the wording.
+        assert_eq!(r["stage_code"], r["lifecycle_stage"].replace(' ', "_"));
+        assert_eq!(r["tier_code"], r["value_tier"]);
+        assert!(!r["action_code"].is_empty() && !r["action_code"].contains(' '));
     }
     let high = scored.iter().find(|r| r["risk_band"] == "high").unwrap();
     assert!(
@@ -285,9 +290,22 @@ fn bad_bundles_dates_sources_and_outputs_are_clear_errors() {
         &bundle.replacen("\"format_version\": 3", "\"format_version\": 99", 1),
     );
     write(t.path(), "damaged/bundle.json", &bundle[..bundle.len() / 2]);
+    // A model from before the collection rate was named as such: refused, not fed the
+    // renamed feature under its old name.
+    assert!(bundle.contains("\"collection_rate_12m\""));
+    write(
+        t.path(),
+        "renamed/bundle.json",
+        &bundle.replace("\"collection_rate_12m\"", "\"renewal_rate_12m\""),
+    );
     let next = sample("/next-month");
     let cases: &[(&[&str], i32, &str)] = &[
         (&["--model", "other"], 2, "format version 99"),
+        (
+            &["--model", "renamed"],
+            2,
+            "renewal_rate_12m is now collection_rate_12m",
+        ),
         (&["--model", "damaged"], 2, "damaged"),
         (&["--model", "nowhere"], 2, "no model here"),
         (

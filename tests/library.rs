@@ -1,7 +1,7 @@
 //! The library's entry points (what the Python package and a Spark runner call): tables
 //! in memory load like files, and labeled parts add up to the whole book.
 
-use clientele::config::{ActionTable, Config, FlatConfig, Mode};
+use clientele::config::{Config, FlatConfig, LabelRules, Mode};
 use clientele::features::compute;
 use clientele::ingest::{self, load_from, Frames, Input, LoadOptions};
 use clientele::labeling::{label_book, PartOf, PartTotals};
@@ -105,7 +105,7 @@ fn labelled_parts_add_up_to_the_whole_book() {
     )
     .unwrap()
     .bundle;
-    let actions = ActionTable::check(&bundle.config.actions).unwrap();
+    let actions = LabelRules::from_config(&bundle.config).unwrap();
     let month = flat_table(420);
     let label = |df: DataFrame, of: PartOf| {
         let frames = Frames::new().with(Source::Flat, df);

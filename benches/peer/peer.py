@@ -97,6 +97,37 @@ def months(date, n):
     return date + pd.DateOffset(months=n)
 
 
+PER_YEAR = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12, "single": 1}
+CHURN = ["lapse", "surrender", "non_renewal"]
+
+
+def paid_years(recent, pay, policies, f, y12):
+    """Years of premium paid: each instalment 1 / instalments a year of its policy (the
+    client's dues a year per policy in force when the frequency is unknown)."""
+    k = recent["policy_id"].map(policies.set_index("policy_id")["payment_frequency"].map(PER_YEAR))
+    dues = pay[pay["due_date"] > y12].groupby("client_id").size()
+    guess = (dues / f["n_policies"].clip(lower=1)).clip(1, 12)
+    k = k.fillna(recent["client_id"].map(guess)).fillna(1)
+    return (12 / k).groupby(recent["client_id"]).sum() / 12
+
+
+def renewal_rate(pol, c):
+    """Policy anniversaries reached / due by the cut-off (a churn ending misses the next)."""
+    end = pol["end_date"].where(pol["end_date"] <= c)
+    limit = end.fillna(c)
+    years = limit.dt.year - pol["start_date"].dt.year
+    reached = years - ((limit.dt.month * 100 + limit.dt.day) < (pol["start_date"].dt.month * 100 + pol["start_date"].dt.day)).astype(int)
+    same_day = (limit.dt.month == pol["start_date"].dt.month) & (limit.dt.day == pol["start_date"].dt.day)
+    reached = (reached - (same_day & end.notna()).astype(int)).clip(lower=0)
+    churned = end.notna() & pol["end_reason"].isin(CHURN)
+    next_year = pol["start_date"].dt.year + reached + 1
+    due_next = churned & (next_year < c.year) | (churned & (next_year == c.year)
+                                                  & ((pol["start_date"].dt.month * 100 + pol["start_date"].dt.day) <= c.month * 100 + c.day))
+    g = pd.DataFrame({"client_id": pol["client_id"], "reached": reached, "due": reached + due_next.astype(int)})
+    sums = g.groupby("client_id")[["reached", "due"]].sum()
+    return (sums["reached"] / sums["due"]).where(sums["due"] > 0)
+
+
 def features(book, cutoff):
     """Point-in-time features: only records dated on or before the cut-off."""
     c = pd.Timestamp(cutoff)
@@ -119,6 +150,7 @@ def features(book, cutoff):
     for flag, group in [("has_protection", PROTECTION), ("has_savings", SAVINGS), ("has_health", HEALTH)]:
         f[flag] = in_force[in_force["product"].isin(group)].groupby("client_id").size().gt(0)
     f["tenure_years"] = (c - pol.groupby("client_id")["start_date"].min()).dt.days / 365.25
+    f["renewal_rate"] = renewal_rate(pol, c)
 
     y12, m6, y36 = months(c, -12), months(c, -6), months(c, -36)
     pay = book["payments"]
@@ -128,14 +160,14 @@ def features(book, cutoff):
     g = done.groupby("client_id")
     premiums_paid = g["amount"].sum()
     f["days_since_payment"] = (c - g["paid_date"].max()).dt.days
-    f["payments_36m"] = done[done["paid_date"] > y36].groupby("client_id").size()
+    f["paid_years_36m"] = paid_years(done[done["paid_date"] > y36], pay, book["policies"], f, y12)
     f["paid_12m"] = done[done["paid_date"] > y12].groupby("client_id")["amount"].sum()
     recent = pay[pay["due_date"] > y12]
     missed = recent[~paid.loc[recent.index]]
     dues = recent.groupby("client_id").size()
     f["missed_12m"] = missed.groupby("client_id").size()
     f["missed_6m"] = missed[missed["due_date"] > m6].groupby("client_id").size()
-    f["renewal_rate_12m"] = 1 - f["missed_12m"].fillna(0) / dues
+    f["collection_rate_12m"] = 1 - f["missed_12m"].fillna(0) / dues
 
     cl = book["claims"]
     cl = cl[cl["claim_date"] <= c]
@@ -152,7 +184,7 @@ def features(book, cutoff):
     f["service_contacts_6m"] = kinds.drop(columns=["complaint", "app_login"], errors="ignore").sum(axis=1)
 
     counts = ["premium_in_force", "n_policies", "n_products", "has_protection", "has_savings",
-              "has_health", "payments_36m", "paid_12m", "missed_12m", "missed_6m", "claims_12m",
+              "has_health", "paid_years_36m", "paid_12m", "missed_12m", "missed_6m", "claims_12m",
               "complaints_6m", "logins_6m", "service_contacts_6m"]
     f[counts] = f[counts].astype(float).fillna(0.0)
     f["premium_burden"] = f["premium_in_force"] / np.maximum(np.expm1(f["log_income"]), 1.0)

@@ -8,7 +8,7 @@
 //! the expected outcome for most inputs.
 
 use clientele::bundle::Bundle;
-use clientele::config::{ActionTable, Mode};
+use clientele::config::{LabelRules, Mode};
 use clientele::ingest::{load, CleaningStats, LoadOptions, Loaded};
 use clientele::labeling::{label_book, PartOf, PartTotals};
 use clientele::{Config, Date, Result};
@@ -125,7 +125,7 @@ pub fn bundle(data: &[u8]) -> bool {
         Mode::Relational => Config::default(),
         Mode::Transactions => return false,
     };
-    let Ok(actions) = ActionTable::check(&bundle.config.actions) else {
+    let Ok(actions) = LabelRules::from_config(&bundle.config) else {
         return false;
     };
     reset_book();

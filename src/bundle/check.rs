@@ -124,6 +124,34 @@ fn products(b: &Bundle) -> Result<(), String> {
         probability(&format!("{field}.model.threshold"), m.threshold)?;
     }
     Ok(())
+
+/// A model whose features include one this version computes no longer, or under another
+/// meaning (`Feature::RETIRED`): labeling it would feed it a different quantity, so it
+/// is refused with what replaced the feature. Flat mode's columns are the user's own.
+pub(super) fn retired_features(b: &Bundle) -> Result<(), String> {
+    if b.config.mode == crate::config::Mode::Flat {
+        return Ok(());
+    }
+    let retired: Vec<String> = b
+        .features
+        .numeric
+        .iter()
+        .filter_map(|f| {
+            crate::features::Feature::RETIRED
+                .iter()
+                .find(|(old, _)| *old == f.name)
+                .map(|(old, new)| format!("{old} is now {new}"))
+        })
+        .collect();
+    if retired.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "this model was trained with features this version of clientele no longer \
+         computes: {}; retrain the model with this version, or label with the release \
+         that trained it",
+        retired.join("; ")
+    ))
 }
 
 fn finite(field: &str, v: f64) -> Result<(), String> {

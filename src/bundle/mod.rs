@@ -317,6 +317,7 @@ impl Bundle {
             ));
         }
         check::invariants(&bundle).map_err(|m| bad(format!("damaged: {m}")))?;
+        check::retired_features(&bundle).map_err(bad)?;
         bundle.check_digest().map_err(bad)?;
         Ok(bundle)
     }

@@ -1,9 +1,9 @@
 //! The recommended-action table (`[[actions]]` in the config): rules over value tier x
-//! risk band x lifecycle stage, first match wins. Written as words in the config,
+//! risk band x lifecycle stage x the client's signals, first match wins. Written as words in the config,
 //! checked once into an `ActionTable` of typed patterns that labeling trusts.
 
 use crate::error::{Error, Result};
-use crate::vocab::{band_word, LifecycleStage, RiskBand, ValueTier, NO_BAND};
+use crate::vocab::{band_word, LifecycleStage, RiskBand, Signal, Signals, ValueTier, NO_BAND};
 use serde::{Deserialize, Serialize};
 
 /// One row of the action table as written: each of `tier`, `risk`, `stage` is `*` or a
@@ -20,7 +20,15 @@ pub struct ActionRule {
     pub stage: String,
     #[serde(default = "any", skip_serializing_if = "is_any")]
     pub product: String,
+    /// The client's signals: `*`, alternatives separated by `|`, each one signal or
+    /// several joined by `+` (all needed), or `none` for a client without signals.
+    #[serde(default = "any", skip_serializing_if = "is_any")]
+    pub signal: String,
     pub action: String,
+    /// The stable code written beside the action's words (`action_code`); default: the
+    /// words in lower case with `_` for every run of other characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 fn is_any(s: &str) -> bool {
@@ -37,31 +45,123 @@ fn rule(tier: &str, risk: &str, stage: &str, action: &str) -> ActionRule {
         risk: risk.into(),
         stage: stage.into(),
         product: any(),
+        signal: any(),
         action: action.into(),
+        code: None,
     }
 }
 
-/// The default table, in the spirit of the insurer's practice: keep valuable clients at
-/// risk personally, review cover with an agent for others at high risk, adjust price or
-/// cover for low-value ones, win back the lapsed, grow the under-insured.
+fn when(signal: &str, rule: ActionRule) -> ActionRule {
+    ActionRule {
+        signal: signal.into(),
+        ..rule
+    }
+}
+
+/// The code of an action's words: lower-case ASCII letters and digits, `_` between.
+pub fn action_code(words: &str) -> String {
+    let mut code = String::new();
+    for ch in words.chars() {
+        if ch.is_ascii_alphanumeric() {
+            code.push(ch.to_ascii_lowercase());
+        } else if !code.is_empty() && !code.ends_with('_') {
+            code.push('_');
+        }
+    }
+    code.trim_end_matches('_').to_string()
+}
+
+/// The code no rule may give a prospect: a person without a policy has nothing to
+/// cross-sell to.
+pub const CROSS_SELL: &str = "cross_sell";
+
+/// The default table, with life insurance's own remedies: keep valuable clients at risk
+/// personally; for others at risk, the remedy their situation calls for (payment
+/// difficulty: a premium holiday or monthly instalments; cover too dear: a lower sum
+/// assured; a cash need on a policy with a cash value: a policy loan or partial
+/// withdrawal instead of a surrender; low value: a paid-up conversion); reinstate the
+/// lapsed, offer prospects a first policy, grow the under-insured.
 pub fn default_actions() -> Vec<ActionRule> {
+    let at_risk = "high|medium";
+    let not_low = "potential|general|n/a";
     vec![
-        rule("*", "*", "lapsed", "reactivation campaign"),
-        rule("*", "*", "potential", "cross-sell"),
-        rule("high", "high|medium", "*", "VIP retention call"),
-        rule("potential|general|n/a", "high", "*", "agent policy review"),
-        rule("low", "high", "*", "price/cover adjustment"),
-        rule(
-            "potential|general|n/a",
-            "medium",
-            "*",
-            "health-management offer",
+        rule("*", "*", "lapsed", "reinstatement offer"),
+        rule("*", "*", "prospect", "first-policy offer"),
+        rule("high", at_risk, "*", "VIP retention call"),
+        when(
+            "missed_premium+cash_value",
+            rule("*", at_risk, "*", "premium holiday"),
         ),
-        rule("low", "medium", "*", "price/cover adjustment"),
+        when(
+            "missed_premium+annual_payer",
+            rule("*", at_risk, "*", "change to monthly premiums"),
+        ),
+        when("stretched", rule("*", at_risk, "*", "reduce sum assured")),
+        when(
+            "cash_value",
+            rule("low", at_risk, "*", "paid-up conversion"),
+        ),
+        when(
+            "cash_value",
+            rule("*", at_risk, "*", "policy loan or partial withdrawal"),
+        ),
+        rule(not_low, "high", "*", "agent policy review"),
+        rule(not_low, "medium", "*", "health-management offer"),
+        rule("low", at_risk, "*", "payment reminder"),
         rule("high|potential", "low", "*", "cross-sell"),
         rule("*", "*", "*", "standard service"),
     ]
 }
+
+/// A signal pattern: any client, or alternatives each needing all of its signals
+/// (`Signals::NONE` stands for `none`: a client without signals).
+#[derive(Clone, Debug, PartialEq)]
+enum SignalPattern {
+    Any,
+    OneOf(Vec<Signals>),
+}
+
+impl SignalPattern {
+    fn matches(&self, client: Signals) -> bool {
+        match self {
+            SignalPattern::Any => true,
+            SignalPattern::OneOf(alternatives) => alternatives.iter().any(|&all| {
+                if all.is_empty() {
+                    client.is_empty()
+                } else {
+                    client.contains(all)
+                }
+            }),
+        }
+    }
+
+    fn parse(text: &str, bad: impl Fn(&str) -> Error) -> Result<Self> {
+        if text.trim() == "*" {
+            return Ok(SignalPattern::Any);
+        }
+        let mut alternatives = Vec::new();
+        for alternative in text.split('|').map(str::trim) {
+            if alternative == NO_SIGNAL {
+                alternatives.push(Signals::NONE);
+                continue;
+            }
+            let mut all = Signals::NONE;
+            for word in alternative.split('+').map(str::trim) {
+                let signal = Signal::ALL
+                    .iter()
+                    .copied()
+                    .find(|s| s.code() == word)
+                    .ok_or_else(|| bad(word))?;
+                all = all.with(signal, true);
+            }
+            alternatives.push(all);
+        }
+        Ok(SignalPattern::OneOf(alternatives))
+    }
+}
+
+/// The signal word for a client without signals.
+const NO_SIGNAL: &str = "none";
 
 /// A pattern over one vocabulary: any value, or one of a list.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,7 +203,25 @@ struct CheckedRule {
     stage: Pattern<LifecycleStage>,
     /// `None` stands for a client without a next-best product (the word `none`).
     product: Pattern<Option<String>>,
-    action: String,
+    signal: SignalPattern,
+    action: Action,
+}
+
+/// A recommended action: its words and its stable code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    pub code: String,
+    pub words: String,
+}
+
+impl CheckedRule {
+    fn catches_all(&self) -> bool {
+        self.tier == Pattern::Any
+            && self.risk == Pattern::Any
+            && self.stage == Pattern::Any
+            && self.product == Pattern::Any
+            && self.signal == SignalPattern::Any
+    }
 }
 
 /// A checked action table: every word is a known tier, band or stage, every rule has an
@@ -131,43 +249,47 @@ impl ActionTable {
             .enumerate()
             .map(|(i, r)| check_rule(i, r))
             .collect::<Result<Vec<_>>>()?;
-        let last_catches_all = checked.last().is_some_and(|r| {
-            r.tier == Pattern::Any
-                && r.risk == Pattern::Any
-                && r.stage == Pattern::Any
-                && r.product == Pattern::Any
-        });
-        if !last_catches_all {
+        if !checked.last().is_some_and(CheckedRule::catches_all) {
             return Err(Error::InvalidParameter(
-                "the last action rule must be tier = \"*\", risk = \"*\", stage = \"*\" (and product = \"*\") so that \
-                 every client gets an action"
+                "the last action rule must be tier = \"*\", risk = \"*\", stage = \"*\" (and product and \
+                 signal \"*\") so that every client gets an action"
                     .into(),
             ));
         }
+        no_cross_sell_to_prospects(&checked)?;
         Ok(ActionTable { rules: checked })
+    }
+
+    /// The default table, checked.
+    pub fn defaults() -> Self {
+        // The default rules are words of this module's own vocabulary: checked by a test.
+        ActionTable::check(&[]).unwrap_or(ActionTable { rules: Vec::new() })
     }
 
     /// The catch-all rule's action: what a client gets when no special rule applies.
     pub fn default_action(&self) -> &str {
         self.rules
             .last()
-            .map_or("standard service", |r| r.action.as_str())
+            .map_or("standard service", |r| r.action.words.as_str())
     }
 
-    /// The first matching rule's action.
+    /// The first matching rule's action for a client without signals or next product.
     pub fn action(&self, tier: ValueTier, band: Option<RiskBand>, stage: LifecycleStage) -> &str {
-        self.action_for(tier, band, stage, None)
+        &self
+            .action_for(tier, band, stage, None, Signals::NONE)
+            .words
     }
 
     /// The first matching rule's action for a client whose next-best product is
-    /// `product`.
+    /// `product` and whose situation gives `signals`.
     pub fn action_for(
         &self,
         tier: ValueTier,
         band: Option<RiskBand>,
         stage: LifecycleStage,
         product: Option<&str>,
-    ) -> &str {
+        signals: Signals,
+    ) -> &Action {
         let product_matches = |p: &Pattern<Option<String>>| match p {
             Pattern::Any => true,
             Pattern::OneOf(values) => values.iter().any(|v| v.as_deref() == product),
@@ -179,9 +301,45 @@ impl ActionTable {
                     && r.risk.matches(&band)
                     && r.stage.matches(&stage)
                     && product_matches(&r.product)
+                    && r.signal.matches(signals)
             })
-            .map_or("standard service", |r| r.action.as_str())
+            .or(self.rules.last())
+            .map_or(&FALLBACK, |r| &r.action)
     }
+}
+
+/// Never reached: a checked table ends with a catch-all rule.
+static FALLBACK: Action = Action {
+    code: String::new(),
+    words: String::new(),
+};
+
+/// No rule a prospect can reach recommends cross-selling (a rule before it that catches
+/// every prospect shields it).
+fn no_cross_sell_to_prospects(rules: &[CheckedRule]) -> Result<()> {
+    let prospect = LifecycleStage::Prospect;
+    for (i, r) in rules.iter().enumerate() {
+        if !r.stage.matches(&prospect) {
+            continue;
+        }
+        if r.action.code == CROSS_SELL {
+            return Err(Error::InvalidParameter(format!(
+                "action rule {} ({:?}) would cross-sell to prospects, who hold no policy: \
+                 give prospects their own rule before it (stage = \"prospect\", e.g. a \
+                 first-policy offer), or leave \"prospect\" out of its stage",
+                i + 1,
+                r.action.words
+            )));
+        }
+        let all_prospects = r.tier == Pattern::Any
+            && r.risk == Pattern::Any
+            && r.product == Pattern::Any
+            && r.signal == SignalPattern::Any;
+        if all_prospects {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn check_rule(i: usize, r: &ActionRule) -> Result<CheckedRule> {
@@ -227,8 +385,35 @@ fn check_rule(i: usize, r: &ActionRule) -> Result<CheckedRule> {
             |w| Some((w != "none").then(|| w.to_string())),
             bad("product", vec![]),
         )?,
-        action: r.action.clone(),
+        signal: SignalPattern::parse(&r.signal, {
+            let mut words: Vec<&'static str> = Signal::ALL.iter().map(|s| s.code()).collect();
+            words.push(NO_SIGNAL);
+            bad("signal", words)
+        })?,
+        action: Action {
+            code: match &r.code {
+                Some(code) => checked_code(i, r, code)?,
+                None => action_code(&r.action),
+            },
+            words: r.action.clone(),
+        },
     })
+}
+
+fn checked_code(i: usize, r: &ActionRule, code: &str) -> Result<String> {
+    let ok = !code.is_empty()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(code.to_string())
+    } else {
+        Err(Error::InvalidParameter(format!(
+            "action rule {} ({:?}): code '{code}' must be lower-case ASCII letters, digits and _",
+            i + 1,
+            r.action
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -245,11 +430,11 @@ mod tests {
         );
         assert_eq!(
             table.action(T::High, Some(B::High), S::Lapsed),
-            "reactivation campaign"
+            "reinstatement offer"
         );
         assert_eq!(
             table.action(T::Low, Some(B::High), S::AtRisk),
-            "price/cover adjustment"
+            "payment reminder"
         );
         assert_eq!(
             table.action(T::General, Some(B::Low), S::Loyal),
@@ -266,5 +451,110 @@ mod tests {
         let t = ActionTable::check(&unscored).unwrap();
         assert_eq!(t.action(T::Low, None, S::Loyal), "call");
         assert_eq!(t.action(T::Low, Some(B::Low), S::Loyal), "y");
+    }
+
+    #[test]
+    fn prospects_get_a_first_policy_offer_and_never_a_cross_sell() {
+        let table = ActionTable::defaults();
+        for tier in T::ALL {
+            for band in [None, Some(B::High), Some(B::Medium), Some(B::Low)] {
+                let a =
+                    table.action_for(*tier, band, S::Prospect, Some("term_life"), Signals::NONE);
+                assert_eq!(a.code, "first_policy_offer");
+                assert_ne!(a.code, CROSS_SELL);
+            }
+        }
+        // A table that could cross-sell to a prospect is refused at load...
+        let bad = vec![
+            rule("high", "*", "*", "Cross-sell"),
+            rule("*", "*", "*", "y"),
+        ];
+        let err = ActionTable::check(&bad).unwrap_err().to_string();
+        assert!(err.contains("rule 1") && err.contains("prospects"), "{err}");
+        // ...unless an earlier rule catches every prospect.
+        let ok = vec![
+            rule("*", "*", "prospect", "welcome call"),
+            rule("high", "*", "*", "cross-sell"),
+            rule("*", "*", "*", "y"),
+        ];
+        assert_eq!(
+            ActionTable::check(&ok)
+                .unwrap()
+                .action_for(T::High, None, S::Prospect, None, Signals::NONE)
+                .code,
+            "welcome_call"
+        );
+    }
+
+    #[test]
+    fn life_insurance_remedies_follow_the_clients_situation() {
+        use crate::vocab::Signal as G;
+        let table = ActionTable::defaults();
+        let code = |tier, signals: &[G]| {
+            let s = signals.iter().fold(Signals::NONE, |s, &g| s.with(g, true));
+            table
+                .action_for(tier, Some(B::High), S::AtRisk, None, s)
+                .code
+                .clone()
+        };
+        let g = T::General;
+        assert_eq!(
+            code(g, &[G::MissedPremium, G::CashValue]),
+            "premium_holiday"
+        );
+        assert_eq!(
+            code(g, &[G::MissedPremium, G::AnnualPayer]),
+            "change_to_monthly_premiums"
+        );
+        assert_eq!(code(g, &[G::Stretched]), "reduce_sum_assured");
+        assert_eq!(code(T::Low, &[G::CashValue]), "paid_up_conversion");
+        assert_eq!(
+            code(g, &[G::CashValue]),
+            "policy_loan_or_partial_withdrawal"
+        );
+        assert_eq!(code(g, &[]), "agent_policy_review");
+        assert_eq!(code(T::High, &[G::MissedPremium]), "vip_retention_call");
+        // No motor-insurance remedy is left in the defaults.
+        for r in default_actions() {
+            assert!(!r.action.contains("price"), "{}", r.action);
+        }
+        // Signal patterns are checked words; `none` is a client without signals.
+        let mut r = rule("*", "*", "*", "x");
+        r.signal = "missed_premium+cashvalue".into();
+        let err = ActionTable::check(&[r, rule("*", "*", "*", "y")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("signal 'cashvalue'"), "{err}");
+        let none = vec![
+            when("none", rule("*", "*", "*", "quiet")),
+            rule("*", "*", "*", "y"),
+        ];
+        let t = ActionTable::check(&none).unwrap();
+        assert_eq!(t.action(T::Low, None, S::Loyal), "quiet");
+        let complaint = Signals::NONE.with(G::Complaint, true);
+        assert_eq!(
+            t.action_for(T::Low, None, S::Loyal, None, complaint).words,
+            "y"
+        );
+    }
+
+    #[test]
+    fn action_codes_are_stable_slugs_or_given() {
+        assert_eq!(action_code("VIP retention call"), "vip_retention_call");
+        assert_eq!(
+            action_code("price/cover adjustment"),
+            "price_cover_adjustment"
+        );
+        assert_eq!(action_code("  Premium holiday! "), "premium_holiday");
+        let mut r = rule("*", "*", "*", "续保提醒");
+        r.code = Some("renewal_reminder".into());
+        let t = ActionTable::check(&[r.clone()]).unwrap();
+        assert_eq!(
+            t.action_for(T::Low, None, S::Loyal, None, Signals::NONE)
+                .code,
+            "renewal_reminder"
+        );
+        r.code = Some("Renewal Reminder".into());
+        assert!(ActionTable::check(&[r]).is_err());
     }
 }

@@ -2,11 +2,13 @@
 //! the data contract (`schema`). Every setting has a default that fits the bundled sample.
 
 pub mod actions;
+pub mod labels;
 
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::Source;
 pub use actions::{ActionRule, ActionTable};
+pub use labels::{LabelRules, StageSettings, TierSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -204,6 +206,10 @@ pub struct Config {
     pub segments: crate::params::SegmentParams,
     /// Lapse model settings (`[lapse]`).
     pub lapse: crate::params::LapseParams,
+    /// Lifecycle-stage thresholds (`[stages]`).
+    pub stages: StageSettings,
+    /// Value-tier thresholds (`[tiers]`).
+    pub tiers: TierSettings,
     /// Recommended-action rules (`[[actions]]`), first match wins; empty = the defaults.
     pub actions: Vec<ActionRule>,
     /// Set when the file was read, for error messages; not part of the file.
@@ -289,10 +295,22 @@ impl Config {
         Ok(())
     }
 
+    /// `[stages]` and `[tiers]` within their ranges (the file and key named).
+    ///
+    /// # Errors
+    /// `Error::Config` naming the key, its value and the range.
+    pub fn check_label_settings(&self) -> Result<()> {
+        self.stages
+            .check()
+            .and_then(|()| self.tiers.check())
+            .map_err(|e| self.config_error(e.message()))
+    }
+
     /// Validates names and ranges once, so that later code can trust them.
     pub fn check(&self) -> Result<()> {
         self.segments.clone().check()?;
         self.lapse.clone().check()?;
+        self.check_label_settings()?;
         ActionTable::check(&self.actions)?;
         let allowed = self.mode.sources();
         for (name, source) in &self.sources {

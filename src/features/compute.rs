@@ -1,6 +1,7 @@
 //! Raw feature values per client as of a cut-off. Records dated after the cut-off are
 //! never read: every loop goes through `rows_until`, which filters on the record's date.
 
+use super::facts::{self, Facts};
 use crate::date::Date;
 use crate::ingest::{Book, Table, MISSING};
 use crate::vocab::feature::{Feature, RELATIONAL, TRANSACTIONS};
@@ -14,6 +15,9 @@ pub struct RawFeatures {
     pub columns: Vec<Vec<f64>>,
     /// Client has at least one policy (or, in transactions mode, a transaction) by the cut-off.
     pub active: Vec<bool>,
+    /// What the business labels read beside the features (relational mode; never a
+    /// model input).
+    pub facts: Facts,
 }
 
 impl RawFeatures {
@@ -79,6 +83,7 @@ impl Columns {
             names: self.features.iter().map(|f| f.name().to_string()).collect(),
             columns: self.data,
             active,
+            facts: Facts::default(),
         }
     }
 }
@@ -160,6 +165,7 @@ fn flat(book: &Book, cutoff: Date) -> RawFeatures {
         names,
         columns,
         active: vec![true; n],
+        facts: Facts::default(),
     }
 }
 
@@ -201,7 +207,8 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         Feature::LogIncome,
         Feature::PremiumBurden,
         Feature::TenureYears,
-        Feature::RenewalRate12m,
+        Feature::CollectionRate12m,
+        Feature::RenewalRate,
         Feature::ClaimsRatio,
         Feature::DaysSincePayment,
         Feature::DaysSinceContact,
@@ -216,7 +223,11 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
     }
     let mut premiums_paid = vec![0.0; n];
     if let Some(t) = &book.payments {
-        payments(t, c, &mut cols, &mut premiums_paid);
+        let frequency = book
+            .policies
+            .as_ref()
+            .and_then(|p| p.coded("payment_frequency"));
+        payments(t, c, frequency, &mut cols, &mut premiums_paid);
     }
     if let Some(t) = &book.claims {
         claims(t, c, &mut cols, &premiums_paid);
@@ -231,7 +242,16 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
             cols.col(Feature::PremiumBurden)[i] = premium / li.exp_m1().max(1.0);
         }
     }
-    cols.into_raw(c, active)
+    let mut facts = Facts::default();
+    if let Some(t) = &book.policies {
+        facts::policy_facts(t, c, n, &mut facts);
+    }
+    if let Some(t) = &book.claims {
+        facts::claim_facts(t, c, n, &mut facts);
+    }
+    let mut raw = cols.into_raw(c, active);
+    raw.facts = facts;
+    raw
 }
 
 /// The start of the 12-month window: a month-end cut-off looks back to the month end.
@@ -253,8 +273,15 @@ fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
 }
 
 /// RFM and payment behaviour; adds each client's premiums paid to `premiums_paid` (the
-/// claims ratio's denominator).
-fn payments(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &mut [f64]) {
+/// claims ratio's denominator). `frequency`: the policies' payment frequencies, by policy
+/// row (the payments' `policy` link).
+fn payments(
+    t: &Table,
+    c: Date,
+    frequency: Option<&crate::ingest::Coded>,
+    cols: &mut Columns,
+    premiums_paid: &mut [f64],
+) {
     let n = premiums_paid.len();
     let (y12, m6, y36) = (year_before(c), c.add_months(-6), c.add_months(-36));
     let (due, paid, amount) = (
@@ -264,6 +291,17 @@ fn payments(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &mut [f64]) {
     );
     let mut dues_12 = vec![0.0; n];
     let mut last_paid: Vec<Option<Date>> = vec![None; n];
+    // Instalments paid in 36 months whose policy's frequency is unknown: weighed at the
+    // end by the client's own number of dues a year.
+    let mut unknown_36 = vec![0.0; n];
+    let per_year = |r: usize| {
+        let policy = t.policy.get(r).copied().filter(|&p| p != MISSING)?;
+        let f = frequency?.get(policy as usize)?;
+        if f == "single" {
+            return Some(1.0);
+        }
+        facts::instalments_per_year(f)
+    };
     if let (Some(due), Some(amount)) = (due, amount) {
         for (r, ci, d) in rows_until(t, due, c) {
             let p = paid.and_then(|p| p[r]).filter(|p| *p <= c);
@@ -271,7 +309,12 @@ fn payments(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &mut [f64]) {
                 premiums_paid[ci] += amount[r];
                 last_paid[ci] = last_paid[ci].max(Some(p));
                 if p > y36 {
-                    cols.col(Feature::Payments36m)[ci] += 1.0;
+                    // Counted in months of premium (12 / instalments a year), exact in
+                    // floating point; years at the end.
+                    match per_year(r) {
+                        Some(k) => cols.col(Feature::PaidYears36m)[ci] += 12.0 / k,
+                        None => unknown_36[ci] += 1.0,
+                    }
                 }
                 if p > y12 {
                     cols.col(Feature::Paid12m)[ci] += amount[r];
@@ -288,11 +331,18 @@ fn payments(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &mut [f64]) {
             }
         }
     }
+    let policies = cols.col(Feature::Policies).clone();
     for i in 0..n {
         if dues_12[i] > 0.0 {
-            cols.col(Feature::RenewalRate12m)[i] =
+            cols.col(Feature::CollectionRate12m)[i] =
                 1.0 - cols.col(Feature::Missed12m)[i] / dues_12[i];
         }
+        if unknown_36[i] > 0.0 {
+            // Dues a year per policy in force, between 1 (annual) and 12 (monthly).
+            let k = (dues_12[i] / policies[i].max(1.0)).clamp(1.0, 12.0);
+            cols.col(Feature::PaidYears36m)[i] += unknown_36[i] * 12.0 / k;
+        }
+        cols.col(Feature::PaidYears36m)[i] /= 12.0;
         if let Some(p) = last_paid[i] {
             cols.col(Feature::DaysSincePayment)[i] = days(p, c);
         }
@@ -324,10 +374,19 @@ fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
     };
     let end = t.dates("end_date");
     let product = t.coded("product");
+    let reason = t.coded("end_reason");
     let mut first_start: Vec<Option<Date>> = vec![None; active.len()];
     let mut products: Vec<u64> = vec![0; active.len()];
+    let mut anniversaries = vec![(0u32, 0u32); active.len()];
     for (r, ci, s) in rows_until(t, start, c) {
         first_start[ci] = Some(first_start[ci].map_or(s, |f| f.min(s)));
+        let ended = end.and_then(|e| e[r]).filter(|e| *e <= c);
+        let churned = reason
+            .and_then(|x| x.get(r))
+            .is_some_and(|why| facts::CHURN_REASONS.contains(&why));
+        let (reached, due) = facts::anniversaries(s, ended, churned, c);
+        anniversaries[ci].0 += reached;
+        anniversaries[ci].1 += due;
         let in_force = end.and_then(|e| e[r]).is_none_or(|e| e > c);
         if !in_force {
             continue;
@@ -355,6 +414,10 @@ fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
     for (i, f) in first_start.iter().enumerate() {
         if let Some(f) = f {
             cols.col(Feature::TenureYears)[i] = c.years_since(*f);
+        }
+        let (reached, due) = anniversaries[i];
+        if due > 0 {
+            cols.col(Feature::RenewalRate)[i] = f64::from(reached) / f64::from(due);
         }
         cols.col(Feature::Products)[i] = f64::from(products[i].count_ones());
     }

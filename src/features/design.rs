@@ -391,6 +391,7 @@ mod tests {
             names: cols.iter().map(|c| c.0.to_string()).collect(),
             columns: cols.into_iter().map(|c| c.1).collect(),
             active: vec![true; n],
+            facts: crate::features::Facts::default(),
         }
     }
 

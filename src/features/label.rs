@@ -19,7 +19,7 @@ pub enum Label {
     Excluded,
 }
 
-const CHURN_REASONS: &[&str] = &["lapse", "surrender", "non_renewal"];
+use super::facts::CHURN_REASONS;
 
 /// Labels every client of the book for `cutoff` and `horizon_months`.
 ///

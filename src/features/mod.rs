@@ -6,6 +6,7 @@
 
 mod compute;
 mod design;
+mod facts;
 mod label;
 
 pub use crate::vocab::{Feature, CATEGORICAL};
@@ -13,6 +14,7 @@ pub use compute::{compute, data_end, RawFeatures};
 pub use design::{
     categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,
 };
+pub use facts::{instalments_per_year, Facts, CASH_VALUE_PRODUCTS, CHURN_REASONS};
 pub use label::{lapse_labels, Label};
 
 /// A feature of the model that this data cannot give (its source or column is missing).

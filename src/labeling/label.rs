@@ -8,7 +8,7 @@ use super::rules;
 use super::totals::PartTotals;
 use super::CHUNK;
 use crate::bundle::Bundle;
-use crate::config::ActionTable;
+use crate::config::LabelRules;
 use crate::config::Mode;
 use crate::date::Date;
 use crate::error::{Error, Result};
@@ -35,6 +35,8 @@ pub struct ClientLabel {
     /// Up to three risk-raising reasons in words (scored clients only).
     pub reasons: Vec<String>,
     pub action: String,
+    /// The action's stable code.
+    pub action_code: String,
     /// The next-best product and its propensity (scored clients with one that clears
     /// its threshold).
     pub next_product: Option<(String, f64)>,
@@ -46,25 +48,33 @@ pub struct ClientLabel {
     pub note: Option<String>,
 }
 
-/// What every client of a part is labelled with: the bundle, the tier cuts, the
-/// action table, and the part's raw features resolved by name once.
+/// What every client of a part is labelled with: the bundle, the tier cuts, the label
+/// rules, and the part's raw features resolved by name once.
 pub struct LabelContext<'a> {
     pub(super) b: &'a Bundle,
-    actions: &'a ActionTable,
+    rules: &'a LabelRules,
     cuts: rules::TierCuts,
     columns: rules::FeatureColumns<'a>,
     /// Products each client holds at the as-of date, in the bundle's product-model order.
     held: Option<Vec<u64>>,
+    /// Each segment's description for prospects (no words about policies).
+    prospect_names: Vec<String>,
 }
 
 impl<'a> LabelContext<'a> {
-    pub fn new(b: &'a Bundle, raw: &'a RawFeatures, actions: &'a ActionTable) -> Self {
+    pub fn new(b: &'a Bundle, raw: &'a RawFeatures, label_rules: &'a LabelRules) -> Self {
         LabelContext {
             b,
-            actions,
-            cuts: rules::TierCuts::from_bundle(b),
+            rules: label_rules,
+            cuts: rules::TierCuts::from_bundle(b, &label_rules.tiers),
             columns: rules::FeatureColumns::new(b, raw),
             held: None,
+            prospect_names: b
+                .segments
+                .segments
+                .iter()
+                .map(|s| crate::segment::prospect_name(&s.profile))
+                .collect(),
         }
     }
 
@@ -90,7 +100,7 @@ impl<'a> LabelContext<'a> {
         let probability = active.then(|| b.lapse.probability(row));
         let band = probability.map(|p| b.lapse.bands.band(p));
         let tier = rules::value_tier(&self.cuts, &view);
-        let stage = rules::lifecycle(b.config.mode, &view, active, band);
+        let stage = rules::lifecycle(b.config.mode, &self.rules.stages, &view, active, band);
         let products = self.b.products.as_ref().filter(|_| active);
         let propensities = products
             .zip(self.held(c))
@@ -101,10 +111,11 @@ impl<'a> LabelContext<'a> {
             Some((p.models.get(k)?.product.clone(), propensity))
         });
         let product = next_product.as_ref().map(|(name, _)| name.as_str());
+        let signals = rules::signals(b.config.mode, &self.rules.stages, &self.cuts, &view);
         let action = self
+            .rules
             .actions
-            .action_for(tier, band, stage, product)
-            .to_string();
+            .action_for(tier, band, stage, product, signals);
         let reasons = if active {
             let row_vec = row.to_vec();
             rules::reasons(b, &row_vec, &b.lapse.contributions(row), &view, 3)
@@ -136,7 +147,8 @@ impl<'a> LabelContext<'a> {
             tier,
             stage,
             reasons,
-            action,
+            action: action.words.clone(),
+            action_code: action.code.clone(),
             next_product,
             propensities,
             imputed: imputed_scored,
@@ -225,7 +237,7 @@ fn is_active(raw: &RawFeatures, c: usize) -> bool {
 pub fn label_part(
     b: &Bundle,
     part: &Part,
-    actions: &ActionTable,
+    label_rules: &LabelRules,
     totals: &mut PartTotals,
     sink: &mut dyn FnMut(LabelChunk) -> Result<()>,
 ) -> Result<()> {
@@ -235,10 +247,10 @@ pub fn label_part(
     let columns = b.features.columns();
     let seg_cols = b.segments.column_indices(&columns)?;
     let in_sample = projection_sample(b, raw, n, (part.of.index, part.of.sample_quota()));
-    let ctx = LabelContext::new(b, raw, actions).with_holdings(book, raw.cutoff);
+    let ctx = LabelContext::new(b, raw, label_rules).with_holdings(book, raw.cutoff);
     let outcome_labels = part
         .previous
-        .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, actions, totals));
+        .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, label_rules, totals));
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
@@ -284,7 +296,11 @@ pub fn label_part(
                 scored_segments.push(seg.id);
                 scored_p.push(p);
             }
-            chunk.push(id, seg, dist[i], label);
+            let name = match label.stage {
+                LifecycleStage::Prospect => ctx.prospect_names.get(seg_idx[i]).unwrap_or(&seg.name),
+                _ => &seg.name,
+            };
+            chunk.push(id, (seg, name), dist[i], label);
         }
         totals
             .drift
@@ -306,7 +322,7 @@ fn outcome_labels(
     book: &Book,
     as_of: Date,
     prev: &PreviousRun,
-    actions: &ActionTable,
+    label_rules: &LabelRules,
     totals: &mut PartTotals,
 ) -> Option<(Vec<Label>, i32)> {
     let window = if b.config.mode == Mode::Flat {
@@ -323,7 +339,7 @@ fn outcome_labels(
     totals
         .agg
         .outcomes
-        .compared_with(prev, counted, actions.default_action());
+        .compared_with(prev, counted, label_rules.actions.default_action());
     window.ok()
 }
 
@@ -365,7 +381,7 @@ pub struct LabelledPart {
 /// totals add up (`PartTotals::add`) to the whole book's summary.
 ///
 /// ```
-/// use clientele::config::{ActionTable, Config, FlatConfig, Mode};
+/// use clientele::config::{Config, FlatConfig, LabelRules, Mode};
 /// use clientele::ingest::{load_from, Frames, Input, LoadOptions};
 /// use clientele::labeling::{label_book, PartOf, PartTotals};
 /// use clientele::schema::Source;
@@ -396,14 +412,14 @@ pub struct LabelledPart {
 /// let bundle = fit(&config, &mut loaded, &FitOptions::from_config(&config)?, None)?.bundle;
 ///
 /// // This month's book, in two client parts labelled separately and added up.
-/// let actions = ActionTable::check(&bundle.config.actions)?;
+/// let rules = LabelRules::from_config(&bundle.config)?;
 /// let month = book(300)?;
 /// let mut totals = PartTotals::new(&bundle);
 /// for (index, rows) in [(0, month.slice(0, 150)), (1, month.slice(150, 150))] {
 ///     let frames = Frames::new().with(Source::Flat, rows);
 ///     let opts = LoadOptions::from_config(&config, false);
 ///     let part = load_from(&config, Input::Frames(&frames), &opts, Some(&bundle.cleaning))?;
-///     let labelled = label_book(&bundle, &part.book, bundle.cutoff, &actions, PartOf { index, parts: 2 })?;
+///     let labelled = label_book(&bundle, &part.book, bundle.cutoff, &rules, PartOf { index, parts: 2 })?;
 ///     assert_eq!(labelled.labels.height(), 150);
 ///     totals.add(labelled.totals);
 /// }
@@ -419,10 +435,10 @@ pub fn label_book(
     b: &Bundle,
     book: &Book,
     as_of: Date,
-    actions: &ActionTable,
+    label_rules: &LabelRules,
     of: PartOf,
 ) -> Result<LabelledPart> {
-    label_book_since(b, book, as_of, actions, of, None)
+    label_book_since(b, book, as_of, label_rules, of, None)
 }
 
 /// `label_book` with last month's labels (as `--previous-run` reads them): the totals
@@ -434,7 +450,7 @@ pub fn label_book_since(
     b: &Bundle,
     book: &Book,
     as_of: Date,
-    actions: &ActionTable,
+    label_rules: &LabelRules,
     of: PartOf,
     previous: Option<&PreviousRun>,
 ) -> Result<LabelledPart> {
@@ -460,7 +476,7 @@ pub fn label_book_since(
             }
             Ok::<_, polars::error::PolarsError>(labels)
         });
-        let labelled = label_part(b, &part, actions, &mut totals, &mut |chunk| {
+        let labelled = label_part(b, &part, label_rules, &mut totals, &mut |chunk| {
             send.send(chunk)
                 .map_err(|_| Error::Runtime("the labels table builder stopped".into()))
         });

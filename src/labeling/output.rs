@@ -23,6 +23,7 @@ pub struct LabelChunk {
     pub lifecycle_stage: Vec<LifecycleStage>,
     pub reasons: [Vec<Option<String>>; 3],
     pub action: Vec<String>,
+    pub action_code: Vec<String>,
     pub next_product: Vec<Option<String>>,
     pub next_product_propensity: Vec<Option<f64>>,
     pub note: Vec<Option<String>>,
@@ -36,11 +37,14 @@ pub const COLUMNS: &[&str] = &[
     "lapse_probability",
     "risk_band",
     "value_tier",
+    "tier_code",
     "lifecycle_stage",
+    "stage_code",
     "reason_1",
     "reason_2",
     "reason_3",
     "action",
+    "action_code",
     "next_product",
     "next_product_propensity",
     "note",
@@ -69,17 +73,19 @@ impl LabelChunk {
             a.extend(b);
         }
         self.action.extend(other.action);
+        self.action_code.extend(other.action_code);
         self.next_product.extend(other.next_product);
         self.next_product_propensity
             .extend(other.next_product_propensity);
         self.note.extend(other.note);
     }
 
-    /// Appends one client's row.
-    pub fn push(&mut self, id: &str, segment: &Segment, distance: f64, l: ClientLabel) {
+    /// Appends one client's row; `name` describes the client's segment (the segment's
+    /// name, or its prospect description).
+    pub fn push(&mut self, id: &str, segment: (&Segment, &str), distance: f64, l: ClientLabel) {
         self.client_id.push(id.to_string());
-        self.segment_id.push(segment.id);
-        self.segment_name.push(segment.name.clone());
+        self.segment_id.push(segment.0.id);
+        self.segment_name.push(segment.1.to_string());
         self.segment_distance.push(distance);
         self.lapse_probability.push(l.probability);
         self.risk_band.push(l.band);
@@ -90,6 +96,7 @@ impl LabelChunk {
             slot.push(reasons.next());
         }
         self.action.push(l.action);
+        self.action_code.push(l.action_code);
         let (product, propensity) = l.next_product.unzip();
         self.next_product.push(product);
         self.next_product_propensity.push(propensity);
@@ -119,14 +126,20 @@ impl LabelChunk {
                 "value_tier".into(),
                 words(&self.value_tier, ValueTier::as_str),
             ),
+            Column::new("tier_code".into(), words(&self.value_tier, ValueTier::code)),
             Column::new(
                 "lifecycle_stage".into(),
                 words(&self.lifecycle_stage, LifecycleStage::as_str),
+            ),
+            Column::new(
+                "stage_code".into(),
+                words(&self.lifecycle_stage, LifecycleStage::code),
             ),
             s("reason_1", opt(&self.reasons[0])),
             s("reason_2", opt(&self.reasons[1])),
             s("reason_3", opt(&self.reasons[2])),
             Column::new("action".into(), &self.action),
+            Column::new("action_code".into(), &self.action_code),
             s("next_product", opt(&self.next_product)),
             Column::new(
                 "next_product_propensity".into(),
@@ -143,7 +156,7 @@ impl LabelChunk {
         for i in 0..self.len() {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 cell(&self.client_id[i]),
                 self.segment_id[i],
                 cell(&self.segment_name[i]),
@@ -153,11 +166,14 @@ impl LabelChunk {
                     .unwrap_or_default(),
                 self.risk_band[i].map_or("", RiskBand::as_str),
                 self.value_tier[i],
+                self.value_tier[i].code(),
                 self.lifecycle_stage[i],
+                self.lifecycle_stage[i].code(),
                 o(&self.reasons[0][i]),
                 o(&self.reasons[1][i]),
                 o(&self.reasons[2][i]),
                 cell(&self.action[i]),
+                cell(&self.action_code[i]),
                 o(&self.next_product[i]),
                 self.next_product_propensity[i]
                     .map(|p| p.to_string())

@@ -2,40 +2,83 @@
 //! recommended action comes from the config's checked `ActionTable`).
 
 use crate::bundle::Bundle;
-use crate::config::Mode;
-use crate::features::{Feature, RawFeatures};
-use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
+use crate::config::{Mode, StageSettings, TierSettings};
+use crate::date::Date;
+use crate::features::{Facts, Feature, RawFeatures};
+use crate::vocab::{LifecycleStage, RiskBand, Signal, Signals, ValueTier};
 
-/// Training quantiles the tier rules compare against (from the stored decile edges).
+/// Training quantiles the tier rules compare against (read from the stored
+/// distributions), with the thresholds they were read for.
 pub struct TierCuts {
     mode: Mode,
-    /// (median, 80th percentile) of the value feature: premium in force or 12-month spend.
+    settings: TierSettings,
+    /// (low, high) cuts of the value measure: premium in force or 12-month spend.
     value: Option<(f64, f64)>,
-    burden_median: Option<f64>,
+    burden: Option<f64>,
+    /// The premium burden from which a client is premium-stretched.
+    stretched: Option<f64>,
 }
 
 impl TierCuts {
-    pub fn from_bundle(b: &Bundle) -> Self {
-        let deciles = |feature: Feature| {
+    /// Cuts given directly: (low, high) of the value measure and the burden cut.
+    pub fn new(
+        mode: Mode,
+        settings: &TierSettings,
+        value: Option<(f64, f64)>,
+        burden: Option<f64>,
+    ) -> Self {
+        TierCuts {
+            mode,
+            settings: settings.clone(),
+            value,
+            burden,
+            stretched: None,
+        }
+    }
+
+    /// With the premium burden from which a client is premium-stretched.
+    #[must_use]
+    pub fn with_stretched(mut self, burden: Option<f64>) -> Self {
+        self.stretched = burden;
+        self
+    }
+
+    pub fn from_bundle(b: &Bundle, settings: &TierSettings) -> Self {
+        let quantile = |feature: Feature, q: f64| {
             b.features
                 .numeric
                 .iter()
                 .find(|f| f.name == feature.name())
-                .map(|f| f.distribution.edges.clone())
+                .and_then(|f| quantile_of(&f.distribution, q))
         };
-        let at = |e: &Vec<f64>, i: usize| e.get(i).or(e.last()).copied();
         let value_feature = if b.config.mode == Mode::Transactions {
             Feature::Amount12m
         } else {
             Feature::PremiumInForce
         };
-        let value = deciles(value_feature).and_then(|e| Some((at(&e, 4)?, at(&e, 7)?)));
+        let value = quantile(value_feature, settings.low_quantile)
+            .zip(quantile(value_feature, settings.high_quantile));
         TierCuts {
             mode: b.config.mode,
+            settings: settings.clone(),
             value,
-            burden_median: deciles(Feature::PremiumBurden).and_then(|e| at(&e, 4)),
+            burden: quantile(Feature::PremiumBurden, settings.potential_burden_quantile),
+            stretched: quantile(Feature::PremiumBurden, settings.stretched_burden_quantile),
         }
     }
+}
+
+/// The `q` quantile of a stored training distribution: the first bin edge whose
+/// cumulative share reaches `q` (the top edge past them all).
+pub fn quantile_of(d: &crate::stats::Distribution, q: f64) -> Option<f64> {
+    let mut cumulative = 0.0;
+    for (edge, share) in d.edges.iter().zip(&d.shares) {
+        cumulative += share;
+        if cumulative >= q - 1e-9 {
+            return Some(*edge);
+        }
+    }
+    d.edges.last().copied()
 }
 
 /// Raw feature columns resolved once per batch, by `Feature` (for the rules) and in the
@@ -44,6 +87,8 @@ impl TierCuts {
 pub struct FeatureColumns<'a> {
     by_feature: Vec<Option<&'a [f64]>>,
     model_numeric: Vec<Option<&'a [f64]>>,
+    facts: &'a Facts,
+    cutoff: Date,
 }
 
 impl<'a> FeatureColumns<'a> {
@@ -53,21 +98,29 @@ impl<'a> FeatureColumns<'a> {
     }
 
     pub fn new(b: &Bundle, raw: &'a RawFeatures) -> Self {
-        let mut by_feature = vec![None; Feature::ALL.len()];
-        for (name, column) in raw.names.iter().zip(&raw.columns) {
-            if let Some(f) = Feature::in_mode(b.config.mode, name) {
-                by_feature[f as usize] = Some(column.as_slice());
-            }
-        }
-        let model_numeric = b
+        let mut columns = FeatureColumns::of_raw(b.config.mode, raw);
+        columns.model_numeric = b
             .features
             .numeric
             .iter()
             .map(|f| raw.column(&f.name))
             .collect();
+        columns
+    }
+
+    /// The columns the stage and tier rules read, without a model (no reasons).
+    pub fn of_raw(mode: Mode, raw: &'a RawFeatures) -> Self {
+        let mut by_feature = vec![None; Feature::ALL.len()];
+        for (name, column) in raw.names.iter().zip(&raw.columns) {
+            if let Some(f) = Feature::in_mode(mode, name) {
+                by_feature[f as usize] = Some(column.as_slice());
+            }
+        }
         FeatureColumns {
             by_feature,
-            model_numeric,
+            model_numeric: Vec::new(),
+            facts: &raw.facts,
+            cutoff: raw.cutoff,
         }
     }
 }
@@ -91,6 +144,17 @@ impl ClientView<'_> {
             .unwrap_or(f64::NAN)
     }
 
+    /// The client's relationship facts.
+    pub fn facts(&self) -> &Facts {
+        self.columns.facts
+    }
+
+    /// Years from the client's return after a lapse to the cut-off, if it returned.
+    pub fn years_since_return(&self) -> Option<f64> {
+        let returned = self.columns.facts.returned(self.client)?;
+        Some(self.columns.cutoff.years_since(returned))
+    }
+
     /// The client's raw value of the model's `j`th numeric feature (NaN when missing).
     pub fn model_numeric(&self, j: usize) -> f64 {
         self.columns
@@ -104,26 +168,26 @@ impl ClientView<'_> {
     }
 }
 
-/// Value tier (documented in the README):
-/// relational: high = premium in force in the training top 20% with renewal rate >= 90%
-/// and claims ratio <= 1; low = at most one policy with premium below the training median,
-/// or claims above premiums paid; potential = under 40 with a premium burden below the
-/// training median (under-insured for their income); general = the rest.
-/// Transactions: the same on 12-month spend, with "low" = at most one transaction in 12
-/// months and "potential" = tenure under 2 years. Flat: n/a (no value features known).
+/// Value tier (docs/domain.md, "Value tier"). Relational: high = value measure at or
+/// above the high quantile with collection and renewal rates at or above their minimums
+/// and no heavy claims; low = few policies with the value measure below the low quantile, or heavy
+/// claims (above the claims ratio in several distinct years: one claim is the product
+/// working); potential = young with a premium burden below its quantile; general = the
+/// rest. Transactions: high on 12-month spend, low = few transactions, potential = short
+/// tenure. Flat: n/a.
 pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
-    let Some((median, p80)) = cuts.value else {
+    let Some((low_cut, high_cut)) = cuts.value else {
         return ValueTier::NotApplicable;
     };
+    let t = &cuts.settings;
     match cuts.mode {
         Mode::Flat => ValueTier::NotApplicable,
         Mode::Transactions => {
-            let spend = c.get(Feature::Amount12m);
-            if spend >= p80 {
+            if c.get(Feature::Amount12m) >= high_cut {
                 ValueTier::High
-            } else if c.get(Feature::Transactions12m) <= 1.0 {
+            } else if c.get(Feature::Transactions12m) <= f64::from(t.low_max_transactions) {
                 ValueTier::Low
-            } else if c.get(Feature::TransactionTenure) < 2.0 {
+            } else if c.get(Feature::TransactionTenure) < t.potential_max_tenure {
                 ValueTier::Potential
             } else {
                 ValueTier::General
@@ -131,17 +195,21 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
         }
         Mode::Relational => {
             let premium = c.get(Feature::PremiumInForce);
-            let renewal = c.get(Feature::RenewalRate12m);
+            let collection = c.get(Feature::CollectionRate12m);
+            let collects = collection.is_nan() || collection >= t.high_min_collection;
+            let renewal = c.get(Feature::RenewalRate);
+            let renews = renewal.is_nan() || renewal >= t.high_min_renewal;
             let claims = c.get(Feature::ClaimsRatio);
-            let renews = renewal.is_nan() || renewal >= 0.9;
-            let claims_ok = claims.is_nan() || claims <= 1.0;
-            if premium >= p80 && renews && claims_ok {
+            let heavy_claims =
+                claims > t.max_claims_ratio && c.facts().claim_years(c.client) >= t.low_claim_years;
+            let few_policies = c.get(Feature::Policies) <= f64::from(t.low_max_policies);
+            if premium >= high_cut && collects && renews && !heavy_claims {
                 ValueTier::High
-            } else if (c.get(Feature::Policies) <= 1.0 && premium < median) || !claims_ok {
+            } else if (few_policies && premium < low_cut) || heavy_claims {
                 ValueTier::Low
-            } else if c.get(Feature::Age) < 40.0
+            } else if c.get(Feature::Age) < t.potential_max_age
                 && cuts
-                    .burden_median
+                    .burden
                     .is_some_and(|m| c.get(Feature::PremiumBurden) < m)
             {
                 ValueTier::Potential
@@ -152,56 +220,95 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
     }
 }
 
-/// Lifecycle stage (documented in the README): lapsed = no policy in force (or, with
-/// transactions, none in 12 months), potential = known but never held a policy, new =
-/// first policy within the last year, at risk = a missed premium or a complaint in the last
-/// 6 months or a high risk band, loyal = the rest. Flat: at risk (high band) or loyal.
+/// Lifecycle stage (docs/domain.md, "Lifecycle stage"), the first that applies:
+/// lapsed, prospect, at risk, new, won back, loyal, established. Flat: at risk (high
+/// band) or established.
 pub fn lifecycle(
     mode: Mode,
+    s: &StageSettings,
     c: &ClientView,
     active: bool,
     band: Option<RiskBand>,
 ) -> LifecycleStage {
+    let high = band == Some(RiskBand::High);
     match mode {
         Mode::Flat => {
-            if band == Some(RiskBand::High) {
+            if high {
                 LifecycleStage::AtRisk
             } else {
-                LifecycleStage::Loyal
+                LifecycleStage::Established
             }
         }
         Mode::Transactions => {
             let recency = c.get(Feature::DaysSinceTransaction);
-            if !active || recency.is_nan() || recency > 365.0 {
+            let tenure = c.get(Feature::TransactionTenure);
+            let repeat = c.get(Feature::Transactions36m) >= f64::from(s.loyal_min_policies);
+            if recency.is_nan() {
+                LifecycleStage::Prospect
+            } else if !active || recency > s.lapsed_days {
                 LifecycleStage::Lapsed
-            } else if c.get(Feature::TransactionTenure) < 1.0 {
-                LifecycleStage::New
-            } else if band == Some(RiskBand::High) || c.get(Feature::DaysSinceTransaction) > 90.0 {
+            } else if high || recency > s.at_risk_days {
                 LifecycleStage::AtRisk
-            } else {
+            } else if tenure < s.new_years {
+                LifecycleStage::New
+            } else if tenure >= s.loyal_years && repeat {
                 LifecycleStage::Loyal
+            } else {
+                LifecycleStage::Established
             }
         }
-        Mode::Relational => {
-            let tenure = c.get(Feature::TenureYears);
-            if !active {
-                if tenure.is_nan() {
-                    LifecycleStage::Potential
-                } else {
-                    LifecycleStage::Lapsed
-                }
-            } else if tenure < 1.0 {
-                LifecycleStage::New
-            } else if band == Some(RiskBand::High)
-                || c.get(Feature::Missed6m) > 0.0
-                || c.get(Feature::Complaints6m) > 0.0
-            {
-                LifecycleStage::AtRisk
-            } else {
-                LifecycleStage::Loyal
-            }
-        }
+        Mode::Relational => relational_stage(s, c, active, high),
     }
+}
+
+fn relational_stage(s: &StageSettings, c: &ClientView, active: bool, high: bool) -> LifecycleStage {
+    let tenure = c.get(Feature::TenureYears);
+    if !active {
+        return if tenure.is_nan() {
+            LifecycleStage::Prospect
+        } else {
+            LifecycleStage::Lapsed
+        };
+    }
+    let missed = c.get(Feature::Missed6m) >= f64::from(s.at_risk_missed_6m);
+    let complained = c.get(Feature::Complaints6m) >= f64::from(s.at_risk_complaints_6m);
+    let repeat = c.facts().policies_started(c.client) >= s.loyal_min_policies;
+    if high || missed || complained {
+        LifecycleStage::AtRisk
+    } else if tenure < s.new_years {
+        LifecycleStage::New
+    } else if c.years_since_return().is_some_and(|y| y < s.won_back_years) {
+        LifecycleStage::WonBack
+    } else if tenure >= s.loyal_years && repeat {
+        LifecycleStage::Loyal
+    } else {
+        LifecycleStage::Established
+    }
+}
+
+/// The client's signals (docs/domain.md, "Signals"): what its situation says about
+/// which remedy fits. Relational mode only; none elsewhere.
+pub fn signals(mode: Mode, s: &StageSettings, cuts: &TierCuts, c: &ClientView) -> Signals {
+    if mode != Mode::Relational {
+        return Signals::NONE;
+    }
+    let facts = c.facts();
+    let burden = c.get(Feature::PremiumBurden);
+    Signals::NONE
+        .with(
+            Signal::MissedPremium,
+            c.get(Feature::Missed6m) >= f64::from(s.at_risk_missed_6m),
+        )
+        .with(
+            Signal::Complaint,
+            c.get(Feature::Complaints6m) >= f64::from(s.at_risk_complaints_6m),
+        )
+        .with(
+            Signal::Stretched,
+            cuts.stretched.is_some_and(|cut| burden >= cut),
+        )
+        .with(Signal::CashValue, facts.cash_value(c.client))
+        .with(Signal::AnnualPayer, facts.annual_payer(c.client))
 }
 
 /// The top `n` risk-raising reasons in words, from the exact log-odds contributions.

@@ -3,7 +3,7 @@
 //! appears complete or not at all.
 
 use crate::bundle::{Bundle, Located};
-use crate::config::ActionTable;
+use crate::config::LabelRules;
 use crate::config::Mode;
 use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
@@ -198,7 +198,7 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
             b.config.mode, spec.config.mode
         )));
     }
-    let actions = ActionTable::check(&spec.config.actions)?;
+    let actions = LabelRules::from_config(&spec.config)?;
     let protected = protected_paths(located, spec);
     if let Some(out) = &opts.out {
         rundir::check_target(
@@ -250,7 +250,7 @@ fn run_parts(
     located: &Located,
     spec: &DataSpec,
     opts: &InferOptions,
-    actions: &ActionTable,
+    actions: &LabelRules,
     n_parts: usize,
     parts_dir: &Path,
     protected: &Protected,
@@ -360,7 +360,7 @@ impl Drop for PartDiscard {
 fn label_part_writing(
     b: &Bundle,
     part: &Part,
-    actions: &ActionTable,
+    actions: &LabelRules,
     totals: &mut PartTotals,
     writer: &mut LabelWriter,
 ) -> Result<()> {

@@ -3,7 +3,7 @@
 //! has exactly the columns and values of `labels.parquet`.
 
 use crate::bundle::Bundle;
-use crate::config::{ActionTable, Config};
+use crate::config::{Config, LabelRules};
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::ingest::{load_from, Frames, Input, LoadOptions, QualityReport};
@@ -53,7 +53,7 @@ pub fn label_part_frames(
     part: PartOf,
     previous: Option<&crate::labeling::outcomes::PreviousRun>,
 ) -> Result<FrameLabels> {
-    let actions = ActionTable::check(&config.actions)?;
+    let actions = LabelRules::from_config(config)?;
     let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
     let book = &loaded.book;
     let labelled = label_book_since(bundle, book, choice.date, &actions, part, previous)?;
@@ -180,6 +180,7 @@ pub fn model_matrix(bundle: &Bundle, table: &DataFrame) -> Result<ndarray::Array
         names,
         columns: numbers,
         active: vec![true; n],
+        facts: crate::features::Facts::default(),
     };
     let cats: Vec<(String, Option<&Coded>)> = coded
         .iter()

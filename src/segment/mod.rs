@@ -10,7 +10,7 @@ pub use crate::params::SegmentParams;
 use choose::Convergence;
 pub use choose::{assign, KScore, SILHOUETTE_TIE};
 pub use matching::optimal_matching;
-pub use names::read_names_file;
+pub use names::{prospect_name, read_names_file};
 
 use crate::error::{Error, Result};
 use crate::features::{Feature, FittedFeatures, Label, RawFeatures};

@@ -110,6 +110,31 @@ fn dominant_levels(profile: &[ProfileEntry]) -> Vec<(f64, &str, String)> {
         .collect()
 }
 
+/// The segment's description for a prospect, who holds no policy: its traits among
+/// what describes a person (demographics, digital habits, client attributes), never
+/// premiums, policies or products they do not have. E.g. "Prospects: younger, digital".
+pub fn prospect_name(profile: &[ProfileEntry]) -> String {
+    let personal: Vec<ProfileEntry> = profile
+        .iter()
+        .filter(|p| match p.feature.split_once('=') {
+            Some((attribute, _)) => crate::vocab::CATEGORICAL.contains(&attribute),
+            None => Feature::from_name(&p.feature)
+                .is_some_and(|f| matches!(f.group(), "demographics" | "digital engagement")),
+        })
+        .cloned()
+        .collect();
+    let traits = generate(&personal, &BTreeSet::new());
+    if traits == "Typical clients" {
+        return "Prospects".into();
+    }
+    let mut chars = traits.chars();
+    let lowered: String = chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default();
+    format!("Prospects: {lowered}")
+}
+
 /// Makes names unique by appending the segment id to repeats.
 pub fn deduplicate(names: &mut [(u32, String)]) {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -191,6 +216,23 @@ mod tests {
         ];
         deduplicate(&mut names);
         assert_eq!(names[1].1, "A (segment 1)");
+    }
+
+    #[test]
+    fn a_prospect_description_never_speaks_of_policies() {
+        let p = [
+            entry("premium_in_force", -2.0),
+            entry("n_policies", -1.8),
+            entry("n_products", -1.5),
+            entry("log_income", -0.9),
+            entry("age", -0.5),
+        ];
+        assert_eq!(
+            generate(&p, &BTreeSet::new()),
+            "Low premium, few policies, single product"
+        );
+        assert_eq!(prospect_name(&p), "Prospects: low income, younger");
+        assert_eq!(prospect_name(&p[..3]), "Prospects");
     }
 
     #[test]

@@ -447,6 +447,7 @@ impl SampledBook {
                 names,
                 columns,
                 active: bool_column(rows, active)?,
+                facts: crate::features::Facts::default(),
             };
             Ok::<_, Error>(Snapshot::of(raw, labels))
         };

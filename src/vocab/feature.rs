@@ -74,9 +74,12 @@ features! {
         ("savings products", "no savings products");
     HasHealth => "has_health", "product mix",
         "holds medical or critical illness cover", ("health cover", "no health cover");
-    RenewalRate12m => "renewal_rate_12m", "value",
-        "premiums paid by the cut-off / premiums due in the last 12 months",
+    CollectionRate12m => "collection_rate_12m", "value",
+        "premium collection rate: premiums paid by the cut-off / premiums due in the last 12 months",
         ("pays on time", "patchy payer");
+    RenewalRate => "renewal_rate", "value",
+        "policy anniversaries reached / anniversaries due, over the relationship (a policy ended by maturity or death is not due again)",
+        ("renews", "lets policies go");
     ClaimsRatio => "claims_ratio", "value",
         "claims paid / premiums paid, over the whole history before the cut-off",
         ("heavy claimers", "light claimers");
@@ -88,8 +91,9 @@ features! {
         ("missed premiums", "never misses");
     DaysSincePayment => "days_since_payment", "RFM recency",
         "days since the last premium was paid", ("long since paying", "recent payer");
-    Payments36m => "payments_36m", "RFM frequency",
-        "premiums paid in the last 3 years", ("frequent payer", "infrequent payer");
+    PaidYears36m => "paid_years_36m", "RFM frequency",
+        "years of premium paid in the last 3 years: each instalment counts 1 / the instalments a year of its policy's payment_frequency (estimated from the client's dues when unknown), so a monthly and an annual payer of the same policy count alike",
+        ("steady payer", "few premium years");
     Paid12m => "paid_12m", "RFM monetary",
         "amount paid in the last 12 months", ("high spend", "low spend");
     Claims12m => "claims_12m", "behaviour",
@@ -131,12 +135,13 @@ pub const RELATIONAL: &[Feature] = &[
     Feature::HasProtection,
     Feature::HasSavings,
     Feature::HasHealth,
-    Feature::RenewalRate12m,
+    Feature::CollectionRate12m,
+    Feature::RenewalRate,
     Feature::ClaimsRatio,
     Feature::Missed6m,
     Feature::Missed12m,
     Feature::DaysSincePayment,
-    Feature::Payments36m,
+    Feature::PaidYears36m,
     Feature::Paid12m,
     Feature::Claims12m,
     Feature::Complaints6m,
@@ -176,6 +181,19 @@ impl Feature {
             Mode::Flat => &[],
         }
     }
+
+    /// Feature names earlier versions computed with another meaning, and what replaced
+    /// them: a model that names one is refused rather than fed a different quantity.
+    pub const RETIRED: &'static [(&'static str, &'static str)] = &[
+        (
+            "renewal_rate_12m",
+            "collection_rate_12m (it was premiums paid / premiums due: a collection rate, not renewal)",
+        ),
+        (
+            "payments_36m",
+            "paid_years_36m (it counted instalments, so a monthly payer looked 12 times as frequent as an annual one)",
+        ),
+    ];
 
     /// The mode's feature with this column name (`None` for flat mode's own columns).
     pub fn in_mode(mode: Mode, name: &str) -> Option<Feature> {

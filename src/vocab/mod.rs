@@ -11,7 +11,7 @@ pub use feature::{Feature, CATEGORICAL};
 use std::fmt;
 
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = ($code:literal, $word:literal)),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
@@ -29,9 +29,20 @@ macro_rules! vocabulary {
                 }
             }
 
-            /// The value a word names, if any.
+            /// The stable code written beside the word in the labels (`*_code` columns):
+            /// ASCII, never translated or renamed, for joins downstream.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code),+
+                }
+            }
+
+            /// The value a word (or its code) names, if any.
             pub fn from_word(word: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == word)
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == word || v.code() == word)
             }
 
             /// Every word, for error messages.
@@ -49,34 +60,93 @@ macro_rules! vocabulary {
 }
 
 vocabulary! {
-    /// A client's value to the insurer (see README, "Labels").
+    /// A client's value to the insurer (rules and sources: docs/domain.md).
     ValueTier {
-        High = "high",
-        Potential = "potential",
-        General = "general",
-        Low = "low",
+        High = ("high", "high"),
+        /// Growth potential (潜力客户): under-insured for their means. Only a tier.
+        Potential = ("potential", "potential"),
+        General = ("general", "general"),
+        Low = ("low", "low"),
         /// No value features are known (flat mode).
-        NotApplicable = "n/a",
+        NotApplicable = ("na", "n/a"),
     }
 }
 
 vocabulary! {
     /// A scored client's lapse risk, from the model's probability and the stored cuts.
     RiskBand {
-        High = "high",
-        Medium = "medium",
-        Low = "low",
+        High = ("high", "high"),
+        Medium = ("medium", "medium"),
+        Low = ("low", "low"),
     }
 }
 
 vocabulary! {
-    /// Where a client stands on the path potential -> new -> loyal -> at risk -> lapsed.
+    /// Where a client stands in the relationship, in order of precedence: the first
+    /// that applies is the client's stage (rules and sources: docs/domain.md).
     LifecycleStage {
-        Potential = "potential",
-        New = "new",
-        Loyal = "loyal",
-        AtRisk = "at risk",
-        Lapsed = "lapsed",
+        /// Held a policy, none in force now.
+        Lapsed = ("lapsed", "lapsed"),
+        /// Known, never held a policy (潜在客户): a first-policy offer, never a cross-sell.
+        Prospect = ("prospect", "prospect"),
+        /// In force with a missed premium, a complaint or a high risk band; outranks
+        /// "new" (first-year lapse is the largest lapse spike).
+        AtRisk = ("at_risk", "at risk"),
+        /// In the first policy year.
+        New = ("new", "new"),
+        /// In force again after cover was lost to a lapse, surrender or non-renewal.
+        WonBack = ("won_back", "won back"),
+        /// Long tenure and repeat purchase.
+        Loyal = ("loyal", "loyal"),
+        /// In force, none of the above.
+        Established = ("established", "established"),
+    }
+}
+
+vocabulary! {
+    /// What a client's situation says about which retention remedy fits (action rules
+    /// match on these as `signal`; rules in docs/domain.md).
+    Signal {
+        /// A premium missed in the last 6 months: payment difficulty.
+        MissedPremium = ("missed_premium", "missed premium"),
+        /// A complaint in the last 6 months.
+        Complaint = ("complaint", "complaint"),
+        /// Premium burden in the training book's top share: the cover costs too much.
+        Stretched = ("stretched", "premium-stretched"),
+        /// Holds a policy with a cash value.
+        CashValue = ("cash_value", "cash value"),
+        /// Pays every regular premium annually or semiannually.
+        AnnualPayer = ("annual_payer", "annual payer"),
+    }
+}
+
+/// A client's signals as bits (`1 << Signal as u8`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Signals(u8);
+
+impl Signals {
+    pub const NONE: Signals = Signals(0);
+
+    #[must_use]
+    pub fn with(self, signal: Signal, on: bool) -> Self {
+        if on {
+            Signals(self.0 | 1 << signal as u8)
+        } else {
+            self
+        }
+    }
+
+    pub fn has(self, signal: Signal) -> bool {
+        self.0 & 1 << signal as u8 != 0
+    }
+
+    /// Every signal of `required` is set here.
+    pub fn contains(self, required: Signals) -> bool {
+        self.0 & required.0 == required.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
     }
 }
 
@@ -101,7 +171,25 @@ mod tests {
             LifecycleStage::from_word("at risk"),
             Some(LifecycleStage::AtRisk)
         );
+        assert_eq!(
+            LifecycleStage::from_word("won_back"),
+            Some(LifecycleStage::WonBack)
+        );
+        assert_eq!(LifecycleStage::from_word("potential"), None);
+        assert_eq!(ValueTier::NotApplicable.code(), "na");
+        for s in LifecycleStage::ALL {
+            assert!(s
+                .code()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
         assert_eq!(RiskBand::from_word("none"), None);
         assert_eq!(band_word(None), "none");
+        let s = Signals::NONE
+            .with(Signal::CashValue, true)
+            .with(Signal::Complaint, false);
+        assert!(s.has(Signal::CashValue) && !s.has(Signal::Complaint));
+        assert!(s.contains(Signals::NONE.with(Signal::CashValue, true)));
+        assert!(!s.contains(Signals::NONE.with(Signal::MissedPremium, true)));
     }
 }

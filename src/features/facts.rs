@@ -1,0 +1,300 @@
+//! Facts about each client's relationship that the business labels read and the model
+//! does not: how many policies were ever taken out, when cover came back after a lapse,
+//! in how many years claims were paid. Computed from records dated on or before the
+//! cut-off, like the features.
+
+use crate::date::Date;
+use crate::ingest::{Table, MISSING};
+
+/// The end reasons that are churn: a policy that ends so has been lost, not completed.
+pub const CHURN_REASONS: &[&str] = &["lapse", "surrender", "non_renewal"];
+
+/// Per-client relationship facts (empty vectors when the book has no such records).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Facts {
+    /// Policies started by the cut-off, in force or not (repeat purchase).
+    pub policies_started: Vec<u32>,
+    /// The start of the latest policy taken out while nothing was in force, after cover
+    /// had been lost to a lapse, surrender or non-renewal: the client's return.
+    pub returned: Vec<Option<Date>>,
+    /// Distinct calendar years in which a claim was paid.
+    pub claim_years: Vec<u32>,
+    /// Holds a policy with a cash value in force (whole life, universal life, annuity,
+    /// education): what a premium holiday, a paid-up conversion or a policy loan needs.
+    pub cash_value: Vec<bool>,
+    /// Every in-force policy with a known payment frequency is paid annually or
+    /// semiannually (and there is one): a switch to monthly instalments can help.
+    pub annual_payer: Vec<bool>,
+}
+
+impl Facts {
+    pub fn policies_started(&self, c: usize) -> u32 {
+        self.policies_started.get(c).copied().unwrap_or(0)
+    }
+
+    pub fn returned(&self, c: usize) -> Option<Date> {
+        self.returned.get(c).copied().flatten()
+    }
+
+    pub fn claim_years(&self, c: usize) -> u32 {
+        self.claim_years.get(c).copied().unwrap_or(0)
+    }
+
+    pub fn cash_value(&self, c: usize) -> bool {
+        self.cash_value.get(c).copied().unwrap_or(false)
+    }
+
+    pub fn annual_payer(&self, c: usize) -> bool {
+        self.annual_payer.get(c).copied().unwrap_or(false)
+    }
+}
+
+/// Product lines that build a cash (surrender) value.
+pub const CASH_VALUE_PRODUCTS: &[&str] = &["whole_life", "universal_life", "annuity", "education"];
+
+/// How often a premium is paid: instalments per year (`None` for a single premium or an
+/// unknown frequency).
+pub fn instalments_per_year(frequency: &str) -> Option<f64> {
+    match frequency {
+        "annual" => Some(1.0),
+        "semiannual" => Some(2.0),
+        "quarterly" => Some(4.0),
+        "monthly" => Some(12.0),
+        _ => None,
+    }
+}
+
+/// A policy's anniversaries (reached, due) by the cut-off. Each anniversary before the
+/// policy ended (or before the cut-off while in force) was reached; the first one after
+/// an ending by lapse, surrender or non-renewal was due and missed, once it has come by
+/// the cut-off. An ending by maturity or death leaves nothing due.
+pub fn anniversaries(start: Date, ended: Option<Date>, churned: bool, cutoff: Date) -> (u32, u32) {
+    let limit = ended.unwrap_or(cutoff);
+    // Anniversaries strictly before an ending, on or before the cut-off while in force.
+    let reached_by = |k: i32| {
+        let a = start.add_months(12 * k);
+        if ended.is_some() {
+            a < limit
+        } else {
+            a <= limit
+        }
+    };
+    let (y0, _, _) = start.ymd();
+    let (y1, _, _) = limit.ymd();
+    let mut k = (y1 - y0).max(0);
+    while k > 0 && !reached_by(k) {
+        k -= 1;
+    }
+    while reached_by(k + 1) {
+        k += 1;
+    }
+    let reached = u32::try_from(k).unwrap_or(0);
+    let missed = ended.is_some() && churned && start.add_months(12 * (k + 1)) <= cutoff;
+    (reached, reached + u32::from(missed))
+}
+
+/// What the in-force policies say about paying: cash value held, and whether every
+/// known regular frequency is annual or semiannual (`None`: no known frequency).
+#[derive(Clone, Copy, Default)]
+struct InForce {
+    cash_value: bool,
+    yearly: Option<bool>,
+}
+
+/// One policy as the return rule sees it.
+#[derive(Clone, Copy)]
+struct Spell {
+    start: Date,
+    /// `None` while in force (or ended after the cut-off).
+    end: Option<Date>,
+    churned: bool,
+}
+
+/// Policy facts as of `cutoff`: policies started and the date of the latest return.
+pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
+    facts.policies_started = vec![0; n];
+    facts.returned = vec![None; n];
+    facts.cash_value = vec![false; n];
+    facts.annual_payer = vec![false; n];
+    let Some(start) = t.dates("start_date") else {
+        return;
+    };
+    let end = t.dates("end_date");
+    let reason = t.coded("end_reason");
+    let product = t.coded("product");
+    let frequency = t.coded("payment_frequency");
+    // Rows grouped by client (a counting sort): each client's spells are read together.
+    let mut offsets = vec![0usize; n + 1];
+    let mut rows = Vec::new();
+    for r in 0..t.len() {
+        let Some(&ci) = t.client.get(r) else { continue };
+        let started = start.get(r).copied().flatten().is_some_and(|s| s <= cutoff);
+        if ci != MISSING && (ci as usize) < n && started {
+            offsets[ci as usize + 1] += 1;
+            rows.push(r);
+        }
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut next = offsets.clone();
+    let mut grouped = vec![0usize; rows.len()];
+    for &r in &rows {
+        let ci = t.client[r] as usize;
+        grouped[next[ci]] = r;
+        next[ci] += 1;
+    }
+    let mut spells = Vec::new();
+    for ci in 0..n {
+        spells.clear();
+        let mut held = InForce::default();
+        for &r in &grouped[offsets[ci]..offsets[ci + 1]] {
+            let Some(s) = start.get(r).copied().flatten() else {
+                continue;
+            };
+            let e = end
+                .and_then(|e| e.get(r).copied().flatten())
+                .filter(|e| *e <= cutoff);
+            if e.is_none() {
+                let line = product.and_then(|p| p.get(r)).unwrap_or("");
+                held.cash_value |= CASH_VALUE_PRODUCTS.contains(&line);
+                let per_year = frequency
+                    .and_then(|f| f.get(r))
+                    .and_then(instalments_per_year);
+                if let Some(k) = per_year {
+                    held.yearly = Some(held.yearly.unwrap_or(true) && k <= 2.0);
+                }
+            }
+            let why = reason.and_then(|x| x.get(r)).unwrap_or("");
+            spells.push(Spell {
+                start: s,
+                end: e,
+                churned: e.is_some() && CHURN_REASONS.contains(&why),
+            });
+        }
+        facts.policies_started[ci] = u32::try_from(spells.len()).unwrap_or(u32::MAX);
+        facts.returned[ci] = latest_return(&mut spells);
+        facts.cash_value[ci] = held.cash_value;
+        facts.annual_payer[ci] = held.yearly == Some(true);
+    }
+}
+
+/// The start of the latest spell that began with nothing in force, after the spell that
+/// ended last before it (the one whose end lost the cover) ended by churn.
+fn latest_return(spells: &mut [Spell]) -> Option<Date> {
+    spells.sort_by_key(|s| (s.start, s.end.is_none(), s.end));
+    let mut returned = None;
+    // The latest end so far (`None` = something still in force) and whether it churned.
+    let mut cover: Option<(Option<Date>, bool)> = None;
+    for s in spells.iter() {
+        if let Some((Some(lost), churned)) = cover {
+            if lost <= s.start && churned {
+                returned = Some(s.start);
+            }
+        }
+        cover = match cover {
+            None => Some((s.end, s.churned)),
+            Some((None, c)) => Some((None, c)),
+            Some((Some(e), c)) => match s.end {
+                None => Some((None, s.churned)),
+                Some(se) if se > e || (se == e && s.churned) => Some((Some(se), s.churned)),
+                Some(_) => Some((Some(e), c)),
+            },
+        };
+    }
+    returned
+}
+
+/// Distinct calendar years with a paid claim (amount paid above zero) by the cut-off.
+pub fn claim_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
+    facts.claim_years = vec![0; n];
+    let (Some(date), Some(paid)) = (t.dates("claim_date"), t.numbers("amount_paid")) else {
+        return;
+    };
+    let mut years: Vec<(u32, i32)> = (0..t.len())
+        .filter_map(|r| {
+            let d = date.get(r).copied().flatten().filter(|d| *d <= cutoff)?;
+            let ci = *t.client.get(r)?;
+            let paid = paid.get(r).is_some_and(|p| *p > 0.0);
+            (paid && ci != MISSING && (ci as usize) < n).then_some((ci, d.ymd().0))
+        })
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    for (ci, _) in years {
+        facts.claim_years[ci as usize] += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn spell(start: &str, end: Option<&str>, churned: bool) -> Spell {
+        Spell {
+            start: d(start),
+            end: end.map(d),
+            churned,
+        }
+    }
+
+    #[test]
+    fn anniversaries_reached_and_due() {
+        let c = d("2026-09-30");
+        // In force since 2020-03-01: six anniversaries reached, six due.
+        assert_eq!(anniversaries(d("2020-03-01"), None, false, c), (6, 6));
+        // Lapsed in 2023-05 after three anniversaries: the fourth was due and missed.
+        assert_eq!(
+            anniversaries(d("2020-03-01"), Some(d("2023-05-31")), true, c),
+            (3, 4)
+        );
+        // Not renewed at its anniversary: that anniversary was not reached.
+        assert_eq!(
+            anniversaries(d("2020-03-01"), Some(d("2023-03-01")), true, c),
+            (2, 3)
+        );
+        // Matured: nothing more was due.
+        assert_eq!(
+            anniversaries(d("2000-03-01"), Some(d("2020-03-01")), false, c),
+            (19, 19)
+        );
+        // Lapsed last month before its first anniversary comes: nothing due yet.
+        assert_eq!(
+            anniversaries(d("2026-03-01"), Some(d("2026-08-31")), true, c),
+            (0, 0)
+        );
+    }
+
+    #[test]
+    fn a_return_needs_lost_cover_and_a_churn_ending() {
+        // Lapsed in 2020, bought again in 2022: a return.
+        let mut s = [
+            spell("2022-03-01", None, false),
+            spell("2015-01-01", Some("2020-06-30"), true),
+        ];
+        assert_eq!(latest_return(&mut s), Some(d("2022-03-01")));
+        // A second policy bought while the first was still in force is no return.
+        let mut s = [
+            spell("2015-01-01", Some("2023-06-30"), true),
+            spell("2022-03-01", None, false),
+        ];
+        assert_eq!(latest_return(&mut s), None);
+        // Cover that ended by maturity is not lost to churn.
+        let mut s = [
+            spell("2000-01-01", Some("2020-01-01"), false),
+            spell("2021-01-01", None, false),
+        ];
+        assert_eq!(latest_return(&mut s), None);
+        // The latest end decides: a lapse covered by a later maturity is no loss to churn.
+        let mut s = [
+            spell("2010-01-01", Some("2018-01-01"), true),
+            spell("2011-01-01", Some("2019-01-01"), false),
+            spell("2020-01-01", None, false),
+        ];
+        assert_eq!(latest_return(&mut s), None);
+    }
+}
