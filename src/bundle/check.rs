@@ -124,6 +124,7 @@ fn products(b: &Bundle) -> Result<(), String> {
         probability(&format!("{field}.model.threshold"), m.threshold)?;
     }
     Ok(())
+}
 
 /// A model whose features include one this version computes no longer, or under another
 /// meaning (`Feature::RETIRED`): labeling it would feed it a different quantity, so it

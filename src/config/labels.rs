@@ -13,6 +13,8 @@ pub struct LabelRules {
     pub stages: StageSettings,
     pub tiers: TierSettings,
     pub actions: ActionTable,
+    /// How persistency is counted in the run's aggregates.
+    pub persistency: super::PersistencySettings,
 }
 
 impl LabelRules {
@@ -27,6 +29,7 @@ impl LabelRules {
             stages: config.stages.clone(),
             tiers: config.tiers.clone(),
             actions: ActionTable::check(&config.actions)?,
+            persistency: config.persistency.clone(),
         })
     }
 
@@ -36,6 +39,7 @@ impl LabelRules {
             stages: StageSettings::default(),
             tiers: TierSettings::default(),
             actions: ActionTable::defaults(),
+            persistency: super::PersistencySettings::default(),
         }
     }
 }

@@ -3,12 +3,14 @@
 
 pub mod actions;
 pub mod labels;
+pub mod lifecycle;
 
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::Source;
 pub use actions::{ActionRule, ActionTable};
 pub use labels::{LabelRules, StageSettings, TierSettings};
+pub use lifecycle::{CohortPeriod, PersistencySettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -212,6 +214,8 @@ pub struct Config {
     pub tiers: TierSettings,
     /// Recommended-action rules (`[[actions]]`), first match wins; empty = the defaults.
     pub actions: Vec<ActionRule>,
+    /// Persistency reporting (`[persistency]`): months, grace, free look, cohorts.
+    pub persistency: PersistencySettings,
     /// Set when the file was read, for error messages; not part of the file.
     #[serde(skip)]
     pub origin: Option<PathBuf>,
@@ -303,7 +307,10 @@ impl Config {
         self.stages
             .check()
             .and_then(|()| self.tiers.check())
-            .map_err(|e| self.config_error(e.message()))
+            .map_err(|e| self.config_error(e.message()))?;
+        self.persistency
+            .check()
+            .map_err(|m| self.config_error(format!("[persistency] {m}")))
     }
 
     /// Validates names and ranges once, so that later code can trust them.

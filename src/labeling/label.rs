@@ -311,6 +311,7 @@ pub fn label_part(
         stage.inc();
     }
     stage.finish();
+    count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
     Ok(())
 }
 
@@ -488,6 +489,26 @@ pub fn label_book_since(
         labelled.and(labels)
     })?;
     Ok(LabelledPart { labels, totals })
+}
+
+/// Adds the part's policies to the persistency counts, by each client's segment.
+fn count_persistency(
+    b: &Bundle,
+    book: &Book,
+    as_of: Date,
+    settings: &crate::lifecycle::PersistencySettings,
+    totals: &mut PartTotals,
+) {
+    let segments = std::mem::take(&mut totals.agg.client_segments);
+    let known: std::collections::BTreeSet<u32> = b.segments.segments.iter().map(|s| s.id).collect();
+    let segment_of = |c: usize| {
+        segments
+            .get(c)
+            .filter(|id| known.contains(id))
+            .map(u32::to_string)
+    };
+    let facts = crate::lifecycle::persistency::facts_from_book(book, &segment_of);
+    totals.agg.persistency.add(&facts, as_of, settings);
 }
 
 /// A book can be labelled by a bundle when it is of the bundle's mode and holds every

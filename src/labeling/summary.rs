@@ -59,6 +59,63 @@ pub struct RunSummary {
     /// Next-best products: penetration and propensity per segment (product models only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub products: Option<ProductsSummary>,
+    /// 13th- and 25th-month persistency over all issue cohorts, in total and by channel
+    /// (relational mode; `persistency.csv` holds every cohort and grouping).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub persistency: Vec<PersistencyLine>,
+}
+
+/// One line of the report's persistency table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PersistencyLine {
+    /// A channel, or `all`.
+    pub channel: String,
+    pub month: u32,
+    /// Policies in the denominator.
+    pub policies: f64,
+    pub by_count: Option<f64>,
+    pub by_premium: Option<f64>,
+}
+
+/// The report's persistency lines from the run's counts: months 13 and 25 (those
+/// configured), every cohort together, in total and per channel.
+pub fn persistency_lines(
+    cells: &crate::lifecycle::persistency::PersistencyCells,
+) -> Vec<PersistencyLine> {
+    use crate::lifecycle::persistency::{Basis, ALL};
+    let rows = cells.rows();
+    let mut lines: Vec<PersistencyLine> = Vec::new();
+    for r in rows.iter().filter(|r| {
+        r.cohort == ALL && matches!(r.month, 13 | 25) && r.groups[1..].iter().all(|g| g == ALL)
+    }) {
+        let line = match lines
+            .iter_mut()
+            .find(|l| l.channel == r.groups[0] && l.month == r.month)
+        {
+            Some(l) => l,
+            None => {
+                lines.push(PersistencyLine {
+                    channel: r.groups[0].clone(),
+                    month: r.month,
+                    policies: 0.0,
+                    by_count: None,
+                    by_premium: None,
+                });
+                lines.last_mut().expect("just pushed")
+            }
+        };
+        match r.basis {
+            Basis::Count => {
+                line.policies = r.denominator;
+                line.by_count = r.rate();
+            }
+            Basis::Premium => line.by_premium = r.rate(),
+        }
+    }
+    lines.sort_by(|a, b| {
+        (a.month, a.channel != ALL, &a.channel).cmp(&(b.month, b.channel != ALL, &b.channel))
+    });
+    lines
 }
 
 /// Product penetration and propensity per segment, and how many clients each product is
@@ -164,6 +221,7 @@ pub fn summarise(
         migration,
         outcomes: None,
         products: None,
+        persistency: persistency_lines(&agg.persistency),
     }
 }
 

@@ -53,6 +53,13 @@ pub struct Aggregates {
     /// Next-best product -> clients offered it.
     #[serde(default)]
     pub next_products: BTreeMap<String, usize>,
+    /// Persistency counts of the part's policies (relational mode).
+    #[serde(default)]
+    pub persistency: crate::lifecycle::persistency::PersistencyCells,
+    /// Each client's segment id in this part, while it is labelled (for persistency by
+    /// segment); never sent between parts.
+    #[serde(skip)]
+    pub(super) client_segments: Vec<u32>,
 }
 
 impl Aggregates {
@@ -76,6 +83,8 @@ impl Aggregates {
             outcomes: OutcomeCounts::new(b.drift.score.edges.len() + 1),
             products: vec![vec![(0, 0, 0.0); b.products.as_ref().map_or(0, |p| p.models.len())]; k],
             next_products: BTreeMap::new(),
+            persistency: Default::default(),
+            client_segments: Vec::new(),
         }
     }
 }
@@ -93,6 +102,10 @@ impl Aggregates {
         sampled: Option<Vec<f64>>,
     ) {
         let id = ctx.b.segments.segments[segment].id;
+        if self.client_segments.len() <= c {
+            self.client_segments.resize(c + 1, u32::MAX);
+        }
+        self.client_segments[c] = id;
         if l.imputed {
             self.imputed_clients += 1;
         }
@@ -181,6 +194,7 @@ impl Aggregates {
             }
         }
         add_maps(&mut self.next_products, other.next_products);
+        self.persistency.merge(other.persistency);
     }
 }
 

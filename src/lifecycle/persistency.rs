@@ -12,71 +12,17 @@
 //!   after the as-of date is censored, never counted as lapsed.
 
 use crate::date::Date;
-use crate::error::{Error, Result};
 use crate::ingest::table::MISSING;
 use crate::ingest::Book;
 use std::collections::BTreeMap;
 
-/// Settings (`[lifecycle]` in the config); see `docs/domain.md` for the defaults' sources.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PersistencySettings {
-    /// Policy months reported (13 = the first renewal premium).
-    pub months: Vec<u32>,
-    /// Days after a premium falls due within which paying it keeps the policy in force.
-    pub grace_days: u32,
-    /// Days after issue within which a cancellation is a free-look cancellation.
-    pub free_look_days: u32,
-    /// Issue cohorts by `quarter` or `month`.
-    pub cohort: CohortPeriod,
-}
+pub use crate::config::{CohortPeriod, PersistencySettings};
 
-impl Default for PersistencySettings {
-    fn default() -> Self {
-        PersistencySettings {
-            months: vec![13, 25, 37, 49, 61],
-            grace_days: 30,
-            free_look_days: 15,
-            cohort: CohortPeriod::Quarter,
-        }
-    }
-}
-
-impl PersistencySettings {
-    /// # Errors
-    /// `Error::InvalidParameter` naming the setting.
-    pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidParameter(m));
-        if self.months.is_empty() || self.months.iter().any(|&m| !(2..=600).contains(&m)) {
-            return bad(format!(
-                "lifecycle months must be policy months from 2 to 600, got {:?}",
-                self.months
-            ));
-        }
-        if self.grace_days > 366 || self.free_look_days > 366 {
-            return bad(format!(
-                "grace_days and free_look_days must be at most 366, got {} and {}",
-                self.grace_days, self.free_look_days
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CohortPeriod {
-    Month,
-    Quarter,
-}
-
-impl CohortPeriod {
-    fn key(self, d: Date) -> String {
-        let (y, m, _) = d.ymd();
-        match self {
-            CohortPeriod::Month => format!("{y:04}-{m:02}"),
-            CohortPeriod::Quarter => format!("{y:04}Q{}", (m - 1) / 3 + 1),
-        }
+fn cohort_key(period: CohortPeriod, d: Date) -> String {
+    let (y, m, _) = d.ymd();
+    match period {
+        CohortPeriod::Month => format!("{y:04}-{m:02}"),
+        CohortPeriod::Quarter => format!("{y:04}Q{}", (m - 1) / 3 + 1),
     }
 }
 
@@ -169,55 +115,112 @@ pub fn persistency(
     as_of: Date,
     settings: &PersistencySettings,
 ) -> Vec<PersistencyRow> {
-    type Key = (String, usize, String, u32);
-    let mut cells: BTreeMap<Key, [f64; 4]> = BTreeMap::new();
-    for p in policies {
-        let cohort = settings.cohort.key(p.start);
-        for &month in &settings.months {
-            let st = standing(p, month, as_of, settings);
-            if st == Standing::Out {
-                continue;
-            }
-            let kept = f64::from(u8::from(st == Standing::Persisting));
-            let add = [1.0, kept, p.annual_premium, kept * p.annual_premium];
-            for c in [cohort.as_str(), ALL] {
-                // Grouping index GROUPINGS.len() stands for "every grouping at all".
-                for g in 0..=GROUPINGS.len() {
-                    let value = p.groups.get(g).map_or(ALL, String::as_str);
-                    let cell = cells
-                        .entry((c.to_string(), g, value.to_string(), month))
-                        .or_insert([0.0; 4]);
-                    for (acc, v) in cell.iter_mut().zip(add) {
-                        *acc += v;
+    let mut cells = PersistencyCells::default();
+    cells.add(policies, as_of, settings);
+    cells.rows()
+}
+
+/// (cohort, grouping index, value, month): `GROUPINGS.len()` as the index stands for
+/// "every grouping at all".
+type CellKey = (String, usize, String, u32);
+
+/// Persistency counts that add up over the parts of a book (each client's policies lie
+/// in one part): policies and premium in the denominator, and those persisting.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PersistencyCells {
+    #[serde(with = "cell_pairs")]
+    cells: BTreeMap<CellKey, [f64; 4]>,
+}
+
+impl PersistencyCells {
+    pub fn add(&mut self, policies: &[PolicyFacts], as_of: Date, settings: &PersistencySettings) {
+        for p in policies {
+            let cohort = cohort_key(settings.cohort, p.start);
+            for &month in &settings.months {
+                let st = standing(p, month, as_of, settings);
+                if st == Standing::Out {
+                    continue;
+                }
+                let kept = f64::from(u8::from(st == Standing::Persisting));
+                let add = [1.0, kept, p.annual_premium, kept * p.annual_premium];
+                for c in [cohort.as_str(), ALL] {
+                    for g in 0..=GROUPINGS.len() {
+                        let value = p.groups.get(g).map_or(ALL, String::as_str);
+                        let cell = self
+                            .cells
+                            .entry((c.to_string(), g, value.to_string(), month))
+                            .or_insert([0.0; 4]);
+                        for (acc, v) in cell.iter_mut().zip(add) {
+                            *acc += v;
+                        }
                     }
                 }
             }
         }
     }
-    let mut rows = Vec::with_capacity(cells.len() * 2);
-    for ((cohort, g, value, month), [n, kept, premium, kept_premium]) in cells {
-        let groups: [String; GROUPINGS.len()] = std::array::from_fn(|i| {
-            if i == g {
-                value.clone()
-            } else {
-                ALL.to_string()
+
+    /// Adds another part's cells.
+    pub fn merge(&mut self, other: PersistencyCells) {
+        for (k, v) in other.cells {
+            let cell = self.cells.entry(k).or_insert([0.0; 4]);
+            for (acc, x) in cell.iter_mut().zip(v) {
+                *acc += x;
             }
-        });
-        for (basis, denominator, persisting) in [
-            (Basis::Count, n, kept),
-            (Basis::Premium, premium, kept_premium),
-        ] {
-            rows.push(PersistencyRow {
-                cohort: cohort.clone(),
-                groups: groups.clone(),
-                month,
-                basis,
-                denominator,
-                persisting,
-            });
         }
     }
-    rows
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// One row per cell and basis, in a stable order.
+    pub fn rows(&self) -> Vec<PersistencyRow> {
+        let mut rows = Vec::with_capacity(self.cells.len() * 2);
+        for ((cohort, g, value, month), &[n, kept, premium, kept_premium]) in &self.cells {
+            let (g, month) = (*g, *month);
+            let groups: [String; GROUPINGS.len()] = std::array::from_fn(|i| {
+                if i == g {
+                    value.clone()
+                } else {
+                    ALL.to_string()
+                }
+            });
+            for (basis, denominator, persisting) in [
+                (Basis::Count, n, kept),
+                (Basis::Premium, premium, kept_premium),
+            ] {
+                rows.push(PersistencyRow {
+                    cohort: cohort.clone(),
+                    groups: groups.clone(),
+                    month,
+                    basis,
+                    denominator,
+                    persisting,
+                });
+            }
+        }
+        rows
+    }
+}
+
+/// The cells as a list of (key, counts) pairs: JSON keys must be text.
+mod cell_pairs {
+    use super::CellKey;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<CellKey, [f64; 4]>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<CellKey, [f64; 4]>, D::Error> {
+        Vec::<(CellKey, [f64; 4])>::deserialize(d).map(|pairs| pairs.into_iter().collect())
+    }
 }
 
 /// Each policy's facts from a loaded book; `segment_of` gives a client's segment name

@@ -524,6 +524,10 @@ impl RunAggregates {
             .collect();
         write_json(&dir.join("drift.json"), &drift)?;
         write_json(&dir.join("summary.json"), &summary)?;
+        if !totals.agg.persistency.is_empty() {
+            let csv = crate::lifecycle::persistency::to_csv(&totals.agg.persistency.rows());
+            crate::fsio::write_atomic(&dir.join("persistency.csv"), csv.as_bytes())?;
+        }
         let stage = Stage::new("charts", 1);
         let charts = crate::charts::labeling::draw_all(
             b,

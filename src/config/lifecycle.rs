@@ -1,0 +1,55 @@
+//! `[persistency]`: how persistency is counted (see the lifecycle module).
+
+/// Settings (`[persistency]` in the config); see `docs/domain.md` for the defaults' sources.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersistencySettings {
+    /// Policy months reported (13 = the first renewal premium).
+    pub months: Vec<u32>,
+    /// Days after a premium falls due within which paying it keeps the policy in force.
+    pub grace_days: u32,
+    /// Days after issue within which a cancellation is a free-look cancellation.
+    pub free_look_days: u32,
+    /// Issue cohorts by `quarter` or `month`.
+    pub cohort: CohortPeriod,
+}
+
+impl Default for PersistencySettings {
+    fn default() -> Self {
+        PersistencySettings {
+            months: vec![13, 25, 37, 49, 61],
+            grace_days: 30,
+            free_look_days: 15,
+            cohort: CohortPeriod::Quarter,
+        }
+    }
+}
+
+impl PersistencySettings {
+    /// # Errors
+    /// The key, its value and the allowed range.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.months.is_empty() || self.months.iter().any(|&m| !(2..=600).contains(&m)) {
+            return Err(format!(
+                "months = {:?} is out of range: expected policy months from 2 to 600",
+                self.months
+            ));
+        }
+        for (key, v) in [
+            ("grace_days", self.grace_days),
+            ("free_look_days", self.free_look_days),
+        ] {
+            if v > 366 {
+                return Err(format!("{key} = {v} is out of range: expected 0 to 366"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CohortPeriod {
+    Month,
+    Quarter,
+}
