@@ -8,7 +8,7 @@ use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::Source;
 pub use actions::{ActionRule, ActionTable};
-pub use labels::{LabelRules, StageSettings, TierSettings};
+pub use labels::{LabelRules, NeedsSettings, StageSettings, TierSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -210,6 +210,8 @@ pub struct Config {
     pub stages: StageSettings,
     /// Value-tier thresholds (`[tiers]`).
     pub tiers: TierSettings,
+    /// Needs tags and protection gap (`[needs]`).
+    pub needs: NeedsSettings,
     /// Recommended-action rules (`[[actions]]`), first match wins; empty = the defaults.
     pub actions: Vec<ActionRule>,
     /// Set when the file was read, for error messages; not part of the file.
@@ -295,7 +297,7 @@ impl Config {
         Ok(())
     }
 
-    /// `[stages]` and `[tiers]` within their ranges (the file and key named).
+    /// `[stages]`, `[tiers]` and `[needs]` within their ranges (the file and key named).
     ///
     /// # Errors
     /// `Error::Config` naming the key, its value and the range.
@@ -303,6 +305,7 @@ impl Config {
         self.stages
             .check()
             .and_then(|()| self.tiers.check())
+            .and_then(|()| self.needs.check())
             .map_err(|e| self.config_error(e.message()))
     }
 

@@ -5,7 +5,7 @@ use crate::bundle::Bundle;
 use crate::config::{Mode, StageSettings, TierSettings};
 use crate::date::Date;
 use crate::features::{Facts, Feature, RawFeatures};
-use crate::vocab::{LifecycleStage, RiskBand, Signal, Signals, ValueTier};
+use crate::vocab::{LapseOutcome, LifecycleStage, RiskBand, Signal, Signals, ValueTier};
 
 /// Training quantiles the tier rules compare against (read from the stored
 /// distributions), with the thresholds they were read for.
@@ -287,8 +287,15 @@ fn relational_stage(s: &StageSettings, c: &ClientView, active: bool, high: bool)
 }
 
 /// The client's signals (docs/domain.md, "Signals"): what its situation says about
-/// which remedy fits. Relational mode only; none elsewhere.
-pub fn signals(mode: Mode, s: &StageSettings, cuts: &TierCuts, c: &ClientView) -> Signals {
+/// which remedy fits. `outcome`: what the model scored the client for (`None` when not
+/// scored). Relational mode only; none elsewhere.
+pub fn signals(
+    mode: Mode,
+    s: &StageSettings,
+    cuts: &TierCuts,
+    c: &ClientView,
+    outcome: Option<LapseOutcome>,
+) -> Signals {
     if mode != Mode::Relational {
         return Signals::NONE;
     }
@@ -309,6 +316,10 @@ pub fn signals(mode: Mode, s: &StageSettings, cuts: &TierCuts, c: &ClientView) -
         )
         .with(Signal::CashValue, facts.cash_value(c.client))
         .with(Signal::AnnualPayer, facts.annual_payer(c.client))
+        .with(
+            Signal::SurrenderRisk,
+            outcome == Some(LapseOutcome::Surrender),
+        )
 }
 
 /// The top `n` risk-raising reasons in words, from the exact log-odds contributions.
