@@ -422,7 +422,7 @@ fn a_surrender_only_target_trains_and_labels() {
     let (mut scored, mut at_risk_loans, mut at_risk) = (0, 0, 0);
     for line in lines {
         // Segment names hold commas in quotes: read the fields from the end.
-        let cells = split_csv(line);
+        let cells = common::split_csv(line);
         if cells[p].is_empty() {
             assert!(cells[outcome].is_empty());
             continue;
@@ -441,20 +441,6 @@ fn a_surrender_only_target_trains_and_labels() {
         at_risk > 0 && at_risk_loans == at_risk,
         "{at_risk_loans} of {at_risk}"
     );
-}
-
-/// A CSV line's cells (quoted cells may hold commas).
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
-    for ch in line.chars() {
-        match ch {
-            '"' => quoted = !quoted,
-            ',' if !quoted => cells.push(std::mem::take(&mut cell)),
-            _ => cell.push(ch),
-        }
-    }
-    cells.push(cell);
-    cells
 }
 
 #[test]

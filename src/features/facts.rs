@@ -173,6 +173,31 @@ struct Spell {
     churned: bool,
 }
 
+/// The rows passing `keep`, grouped by client (a counting sort): client `c`'s rows are
+/// `grouped[offsets[c]..offsets[c + 1]]`, in table order.
+fn rows_by_client(t: &Table, n: usize, keep: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<usize>) {
+    let mut offsets = vec![0usize; n + 1];
+    let mut rows = Vec::new();
+    for r in 0..t.len() {
+        let Some(&ci) = t.client.get(r) else { continue };
+        if ci != MISSING && (ci as usize) < n && keep(r) {
+            offsets[ci as usize + 1] += 1;
+            rows.push(r);
+        }
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut next = offsets.clone();
+    let mut grouped = vec![0usize; rows.len()];
+    for &r in &rows {
+        let ci = t.client[r] as usize;
+        grouped[next[ci]] = r;
+        next[ci] += 1;
+    }
+    (offsets, grouped)
+}
+
 /// Policy facts as of `cutoff`: policies started and the date of the latest return.
 pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
     facts.policies_started = vec![0; n];
@@ -189,27 +214,9 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
     let reason = t.coded("end_reason");
     let product = t.coded("product");
     let frequency = t.coded("payment_frequency");
-    // Rows grouped by client (a counting sort): each client's spells are read together.
-    let mut offsets = vec![0usize; n + 1];
-    let mut rows = Vec::new();
-    for r in 0..t.len() {
-        let Some(&ci) = t.client.get(r) else { continue };
-        let started = start.get(r).copied().flatten().is_some_and(|s| s <= cutoff);
-        if ci != MISSING && (ci as usize) < n && started {
-            offsets[ci as usize + 1] += 1;
-            rows.push(r);
-        }
-    }
-    for i in 0..n {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut next = offsets.clone();
-    let mut grouped = vec![0usize; rows.len()];
-    for &r in &rows {
-        let ci = t.client[r] as usize;
-        grouped[next[ci]] = r;
-        next[ci] += 1;
-    }
+    let (offsets, grouped) = rows_by_client(t, n, |r| {
+        start.get(r).copied().flatten().is_some_and(|s| s <= cutoff)
+    });
     let mut spells = Vec::new();
     for ci in 0..n {
         spells.clear();

@@ -115,26 +115,7 @@ impl<'a> LabelContext<'a> {
             .map(|(p, held)| p.propensities(row, held))
             .unwrap_or_default();
         let needs = needs::needs(b.config.mode, &self.need_cuts, &view);
-        let next_product = match stage {
-            LifecycleStage::Prospect => needs
-                .tags
-                .iter()
-                .map(|n| n.product())
-                .find(|p| !needs::ruled_out(&self.rules.needs, p, &view))
-                .map(|p| (p.to_string(), None)),
-            _ => products.and_then(|p| {
-                // Products the client's age or dependants rule out are never offered.
-                let allowed: Vec<Option<f64>> = propensities
-                    .iter()
-                    .zip(&p.models)
-                    .map(|(q, m)| {
-                        q.filter(|_| !needs::ruled_out(&self.rules.needs, &m.product, &view))
-                    })
-                    .collect();
-                let (k, propensity) = p.next_of(&allowed)?;
-                Some((p.models.get(k)?.product.clone(), Some(propensity)))
-            }),
-        };
+        let next_product = self.next_product(stage, &needs, &propensities, &view);
         let product = next_product.as_ref().map(|(name, _)| name.as_str());
         let outcome = active.then_some(b.config.lapse.outcome);
         let signals = rules::signals(
@@ -188,6 +169,30 @@ impl<'a> LabelContext<'a> {
             imputed: imputed_scored,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
         }
+    }
+
+    /// A prospect's first policy from its needs; for others, the next-best product among
+    /// those the client's age and dependants do not rule out.
+    fn next_product(
+        &self,
+        stage: LifecycleStage,
+        needs: &Needs,
+        propensities: &[Option<f64>],
+        view: &rules::ClientView,
+    ) -> Option<(String, Option<f64>)> {
+        let allowed = |product: &str| !needs::ruled_out(&self.rules.needs, product, view);
+        if stage == LifecycleStage::Prospect {
+            let first = needs.tags.iter().map(|n| n.product()).find(|p| allowed(p));
+            return first.map(|p| (p.to_string(), None));
+        }
+        let p = self.b.products.as_ref()?;
+        let offered: Vec<Option<f64>> = propensities
+            .iter()
+            .zip(&p.models)
+            .map(|(q, m)| q.filter(|_| allowed(&m.product)))
+            .collect();
+        let (k, propensity) = p.next_of(&offered)?;
+        Some((p.models.get(k)?.product.clone(), Some(propensity)))
     }
 
     /// The products client `c` holds at the as-of date (bits in product-model order),
