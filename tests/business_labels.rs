@@ -260,6 +260,28 @@ fn actions_are_life_insurance_remedies_and_prospects_get_a_first_policy() {
         action("first_year_missed", Some(RiskBand::High)),
         "premium_holiday"
     );
+    // The same client, premium-stretched: a lower sum assured keeps the cover.
+    let client = index(&book, "established");
+    let view = ClientView {
+        columns: &columns,
+        client,
+    };
+    let stretched = TierCuts::new(
+        Mode::Relational,
+        &rules.tiers,
+        Some((2000.0, 10_000.0)),
+        None,
+    )
+    .with_stretched(Some(0.01));
+    let s = signals(Mode::Relational, &rules.stages, &stretched, &view, None);
+    let a = rules.actions.action_for(
+        ValueTier::General,
+        Some(RiskBand::High),
+        LifecycleStage::AtRisk,
+        None,
+        s,
+    );
+    assert_eq!(a.code, "reduce_sum_assured");
     // A cash-value client at risk who pays: a cash need, so a loan rather than a surrender.
     assert_eq!(
         action("established", Some(RiskBand::High)),

@@ -428,3 +428,25 @@ fn number(v: f64) -> String {
         format!("{v:.2}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Distribution;
+
+    #[test]
+    fn quantiles_come_from_the_cumulative_shares_not_the_edge_index() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        let d = Distribution::fit_sorted(&values, 0.0);
+        // The stored edges are the training deciles (interpolated between values).
+        assert_eq!(quantile_of(&d, 0.5), Some(50.5));
+        assert!(quantile_of(&d, 0.8).is_some_and(|q| (q - 80.2).abs() < 1e-9));
+        // Half the book at one value: deciles collapse, the median is still that value.
+        let mut tied = vec![0.0; 60];
+        tied.extend((1..=40).map(f64::from));
+        let d = Distribution::fit_sorted(&tied, 0.0);
+        assert!(d.edges.len() < 9, "{:?}", d.edges);
+        assert_eq!(quantile_of(&d, 0.5), Some(0.0));
+        assert!(quantile_of(&d, 0.8).is_some_and(|q| q > 0.0));
+    }
+}
