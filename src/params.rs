@@ -188,6 +188,9 @@ pub struct LapseParams {
     /// is fitted on every training client.
     pub cv_sample: usize,
     pub max_iterations: u64,
+    /// What the model predicts: lapse and surrender pooled (default), lapse only
+    /// (with non-renewal) or surrender only.
+    pub outcome: crate::vocab::LapseOutcome,
 }
 
 impl Default for LapseParams {
@@ -200,6 +203,7 @@ impl Default for LapseParams {
             threshold: ThresholdRule::BestF1,
             cv_sample: 50_000,
             max_iterations: 300,
+            outcome: crate::vocab::LapseOutcome::Any,
         }
     }
 }

@@ -97,12 +97,28 @@ fn persistency_section(h: &mut String, s: &RunSummary) {
     h.push_str("</table>");
 }
 
+/// What the model predicts, in words.
+fn outcome_words(b: &Bundle) -> String {
+    match b.config.mode {
+        crate::config::Mode::Relational => {
+            let o = b.config.lapse.outcome;
+            format!(
+                "{o} (policies ending by {} count as leaving)",
+                o.end_reasons().join(", ")
+            )
+        }
+        crate::config::Mode::Transactions => "no transaction within the horizon".into(),
+        crate::config::Mode::Flat => "the label column".into(),
+    }
+}
+
 fn model_card(h: &mut String, b: &Bundle, s: &RunSummary) {
     let _ = write!(
         h,
         "<h2 id=\"model\">Model card</h2><table>\
 <tr><th>model version</th><td>{}</td></tr><tr><th>trained</th><td>{}</td></tr>\
 <tr><th>training cut-off, horizon</th><td>{}, {} months</td></tr>\
+<tr><th>outcome predicted</th><td>{}</td></tr>\
 <tr><th>lapse model</th><td>logistic, {}; chosen by cross-validation</td></tr>\
 <tr><th>held-out ROC AUC</th><td>{:.3}</td></tr><tr><th>lift at 10%</th><td>{:.2}</td></tr>\
 <tr><th>training lapse rate</th><td>{}</td></tr><tr><th>segments</th><td>{} ({})</td></tr>\
@@ -111,6 +127,7 @@ fn model_card(h: &mut String, b: &Bundle, s: &RunSummary) {
         esc(&b.created_at),
         b.cutoff,
         b.horizon_months,
+        outcome_words(b),
         esc(&lapse_form(&b.lapse.form)),
         s.test_roc_auc,
         s.test_lift_at_10,

@@ -247,7 +247,7 @@ fn actions_are_life_insurance_remedies_and_prospects_get_a_first_policy() {
         let band = band.filter(|_| active);
         let stage = lifecycle(Mode::Relational, &rules.stages, &view, active, band);
         let tier = value_tier(&cuts, &view);
-        let signals = signals(Mode::Relational, &rules.stages, &cuts, &view);
+        let signals = signals(Mode::Relational, &rules.stages, &cuts, &view, None);
         let product = Some("term_life");
         rules
             .actions
@@ -260,6 +260,28 @@ fn actions_are_life_insurance_remedies_and_prospects_get_a_first_policy() {
         action("first_year_missed", Some(RiskBand::High)),
         "premium_holiday"
     );
+    // The same client, premium-stretched: a lower sum assured keeps the cover.
+    let client = index(&book, "established");
+    let view = ClientView {
+        columns: &columns,
+        client,
+    };
+    let stretched = TierCuts::new(
+        Mode::Relational,
+        &rules.tiers,
+        Some((2000.0, 10_000.0)),
+        None,
+    )
+    .with_stretched(Some(0.01));
+    let s = signals(Mode::Relational, &rules.stages, &stretched, &view, None);
+    let a = rules.actions.action_for(
+        ValueTier::General,
+        Some(RiskBand::High),
+        LifecycleStage::AtRisk,
+        None,
+        s,
+    );
+    assert_eq!(a.code, "reduce_sum_assured");
     // A cash-value client at risk who pays: a cash need, so a loan rather than a surrender.
     assert_eq!(
         action("established", Some(RiskBand::High)),
@@ -379,4 +401,164 @@ fn a_renewal_rate_counts_anniversaries_reached_over_those_due() {
     assert!((won_back - 15.0 / 16.0).abs() < 1e-12, "{won_back}");
     // No anniversary due yet: unknown, not 0.
     assert!(renewal[index(&book, "first_year_paid")].is_nan());
+}
+
+#[test]
+fn a_surrender_only_target_trains_and_labels() {
+    let t = tempfile::tempdir().unwrap();
+    let config = common::write(
+        t.path(),
+        "surrender.toml",
+        "[lapse]\noutcome = \"surrender\"\n",
+    );
+    let config = config.to_str().unwrap();
+    let r = common::train_without_charts(t.path(), &common::sample_dir(), &["--config", config]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let next = format!("{}/next-month", common::sample_dir());
+    let r = common::infer(
+        &[
+            "--model",
+            "models/latest",
+            "--config",
+            config,
+            "--data",
+            &next,
+            "--extract-date",
+            "2026-10-31",
+            "--out",
+            "run",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let labels = std::fs::read_to_string(t.path().join("run/labels.csv")).unwrap();
+    let mut lines = labels.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (p, outcome, band, action) = (
+        col("lapse_probability"),
+        col("lapse_outcome"),
+        col("risk_band"),
+        col("action_code"),
+    );
+    let (mut scored, mut at_risk_loans, mut at_risk) = (0, 0, 0);
+    for line in lines {
+        // Segment names hold commas in quotes: read the fields from the end.
+        let cells = common::split_csv(line);
+        if cells[p].is_empty() {
+            assert!(cells[outcome].is_empty());
+            continue;
+        }
+        scored += 1;
+        // The labels say which outcome the probability is of.
+        assert_eq!(cells[outcome], "surrender");
+        if cells[band] == "high" && cells[action] != "vip_retention_call" {
+            at_risk += 1;
+            at_risk_loans += usize::from(cells[action] == "policy_loan_or_partial_withdrawal");
+        }
+    }
+    assert!(scored > 10_000, "{scored}");
+    // Surrender risk is a cash need: the remedy is a loan or a withdrawal, not payment help.
+    assert!(
+        at_risk > 0 && at_risk_loans == at_risk,
+        "{at_risk_loans} of {at_risk}"
+    );
+}
+
+#[test]
+fn a_target_outcome_the_data_never_shows_exits_2_naming_the_key() {
+    let t = tempfile::tempdir().unwrap();
+    common::tiny_book(t.path());
+    let config = common::write(
+        t.path(),
+        "target.toml",
+        "[lapse]\noutcome = \"surrender\"\n",
+    );
+    let r = common::train_without_charts(t.path(), "data", &["--config", config.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("target.toml") && r.stderr.contains("[lapse] outcome"),
+        "{}",
+        r.stderr
+    );
+    // A misspelled outcome is refused when the config is read.
+    let config = common::write(t.path(), "typo.toml", "[lapse]\noutcome = \"surender\"\n");
+    let r = common::train_without_charts(t.path(), "data", &["--config", config.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("typo.toml") && r.stderr.contains("surender"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn needs_and_the_protection_gap_follow_age_dependants_income_and_cover() {
+    use clientele::config::NeedsSettings;
+    use clientele::labeling::needs::{needs, ruled_out, NeedCuts};
+    use clientele::vocab::{CoverageBand, Need};
+    let clients = df!(
+        "client_id" => ["young_parent", "retiree", "no_income", "prospect_parent"],
+        "age" => [35.0, 75.0, 40.0, 30.0],
+        "dependents" => [2.0, 0.0, 1.0, 1.0],
+        "annual_income" => [Some(60_000.0), Some(30_000.0), None, Some(40_000.0)],
+    )
+    .unwrap();
+    let policies = df!(
+        "policy_id" => ["P1", "P2", "P3"],
+        "client_id" => ["young_parent", "retiree", "no_income"],
+        "product" => ["term_life", "whole_life", "medical"],
+        "start_date" => ["2020-01-01", "1990-01-01", "2021-01-01"],
+        "annual_premium" => [500.0, 2000.0, 800.0],
+        "sum_assured" => [200_000.0, 100_000.0, 50_000.0],
+    )
+    .unwrap();
+    let frames = Frames::new()
+        .with(Source::Clients, clients)
+        .with(Source::Policies, policies);
+    let config = Config::default();
+    let mut opts = LoadOptions::from_config(&config, false);
+    opts.extract_date = d(AS_OF);
+    let book = load_from(&config, Input::Frames(&frames), &opts, None)
+        .unwrap()
+        .book;
+    let raw = compute(&book, d(AS_OF));
+    let columns = FeatureColumns::of_raw(Mode::Relational, &raw);
+    let settings = NeedsSettings::default();
+    let cuts = NeedCuts::new(&settings, Some(100_000.0));
+    let view = |id: &str| ClientView {
+        columns: &columns,
+        client: index(&book, id),
+    };
+    let of = |id: &str| needs(Mode::Relational, &cuts, &view(id));
+
+    // Ten times 60,000 needed, 200,000 held: a gap of 400,000, a third covered.
+    let parent = of("young_parent");
+    assert_eq!(parent.gap, Some(400_000.0));
+    assert_eq!(parent.band, Some(CoverageBand::Low));
+    assert_eq!(
+        parent.tags,
+        vec![Need::Protection, Need::Health, Need::Education]
+    );
+    // Missing income: the gap is unknown, never 0 (cleaning's median is not used).
+    let unknown = of("no_income");
+    assert_eq!(unknown.gap, None);
+    assert_eq!(unknown.band, Some(CoverageBand::Unknown));
+    assert!(
+        unknown.tags.contains(&Need::Protection),
+        "{:?}",
+        unknown.tags
+    );
+    assert!(!unknown.tags.contains(&Need::Health), "holds medical cover");
+    // At 75 without dependants: no education, retirement or health need.
+    let retiree = of("retiree");
+    assert!(retiree.tags.is_empty(), "{:?}", retiree.tags);
+    assert!(ruled_out(&settings, "education", &view("retiree")));
+    assert!(ruled_out(&settings, "annuity", &view("retiree")));
+    assert!(!ruled_out(&settings, "education", &view("young_parent")));
+    // A prospect's first policy comes from its needs: protection first.
+    let prospect = of("prospect_parent");
+    assert_eq!(prospect.gap, Some(400_000.0));
+    assert_eq!(prospect.band, Some(CoverageBand::NoCover));
+    assert_eq!(prospect.first_product(), Some("term_life"));
 }

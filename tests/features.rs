@@ -4,6 +4,7 @@
 mod common;
 use clientele::features::{compute, lapse_labels, Label};
 use clientele::ingest::{self, LoadOptions};
+use clientele::vocab::LapseOutcome;
 use clientele::{Config, Date};
 use common::*;
 
@@ -102,7 +103,14 @@ fn lapse_label_counts_churn_but_not_maturity() {
     let t = tempfile::tempdir().unwrap();
     book_files(t.path(), false);
     let book = load(t.path());
-    let labels = lapse_labels(&book, d("2024-12-31"), 6, d("2025-12-31")).unwrap();
+    let labels = lapse_labels(
+        &book,
+        d("2024-12-31"),
+        6,
+        d("2025-12-31"),
+        LapseOutcome::Any,
+    )
+    .unwrap();
     // A stays in force; B lapses; C's cover matures (not churn); D was gone before.
     assert_eq!(
         labels,
@@ -113,7 +121,20 @@ fn lapse_label_counts_churn_but_not_maturity() {
             Label::Excluded
         ]
     );
-    let err = lapse_labels(&book, d("2024-12-31"), 24, d("2025-12-31")).unwrap_err();
+    // B's exit is a lapse: it counts for a lapse target, and is left out of a surrender
+    // target (it left, but not by surrender).
+    let of = |outcome| lapse_labels(&book, d("2024-12-31"), 6, d("2025-12-31"), outcome).unwrap();
+    assert_eq!(of(LapseOutcome::Lapse), labels);
+    assert_eq!(of(LapseOutcome::Surrender)[0], Label::Stayed);
+    assert_eq!(of(LapseOutcome::Surrender)[1], Label::Excluded);
+    let err = lapse_labels(
+        &book,
+        d("2024-12-31"),
+        24,
+        d("2025-12-31"),
+        LapseOutcome::Any,
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("past the data's last date"),
         "{err}"
@@ -145,7 +166,14 @@ fn sample_labels_agree_with_the_generators_truth() {
     let book = ingest::load(&Config::default(), &root, &opts, None)
         .unwrap()
         .book;
-    let labels = lapse_labels(&book, d("2025-09-30"), 12, d("2026-09-30")).unwrap();
+    let labels = lapse_labels(
+        &book,
+        d("2025-09-30"),
+        12,
+        d("2026-09-30"),
+        LapseOutcome::Any,
+    )
+    .unwrap();
     let truth = std::fs::read_to_string(root.join("truth.csv")).unwrap();
     let index: std::collections::HashMap<&str, usize> = book
         .client_ids

@@ -483,3 +483,74 @@ fn formula_like_ids_are_neutralised_in_the_csv_only() {
     let ids = labels.column("client_id").unwrap().str().unwrap().clone();
     assert!(ids.iter().any(|v| v == Some("=HYPERLINK(\"x\")")));
 }
+
+/// Forty people known to the insurer but without any policy, added to the next month:
+/// prospects, sent a first-policy offer chosen from their needs, described without
+/// words about policies they do not hold.
+#[test]
+fn prospects_get_a_first_policy_offer_never_a_cross_sell() {
+    use polars::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    let next = Path::new(&sample("/next-month")).to_path_buf();
+    let data = t.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for e in std::fs::read_dir(&next).unwrap().flatten() {
+        std::fs::copy(e.path(), data.join(e.file_name())).unwrap();
+    }
+    let read = |p: &Path| {
+        ParquetReader::new(std::fs::File::open(p).unwrap())
+            .finish()
+            .unwrap()
+    };
+    let mut clients = read(&data.join("clients.parquet"));
+    let mut people = clients.slice(0, 40);
+    let ids: Vec<String> = (0..40).map(|i| format!("PROSPECT{i:02}")).collect();
+    people
+        .replace("client_id", Column::new("client_id".into(), ids))
+        .unwrap();
+    clients.vstack_mut(&people).unwrap();
+    let mut file = std::fs::File::create(data.join("clients.parquet")).unwrap();
+    ParquetWriter::new(&mut file).finish(&mut clients).unwrap();
+
+    let r = label(t.path(), "data", "run", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let labels = read_csv(&t.path().join("run/labels.csv"));
+    let prospects: Vec<_> = labels
+        .iter()
+        .filter(|l| l["client_id"].starts_with("PROSPECT"))
+        .collect();
+    assert_eq!(prospects.len(), 40);
+    for p in &prospects {
+        assert_eq!(p["lifecycle_stage"], "prospect", "{p:?}");
+        assert_eq!(p["stage_code"], "prospect");
+        assert_eq!(p["action_code"], "first_policy_offer", "{p:?}");
+        let name = p["segment_name"].to_lowercase();
+        assert!(name.starts_with("prospects"), "{name}");
+        assert!(
+            !name.contains("polic") && !name.contains("premium") && !name.contains("product"),
+            "{name}"
+        );
+        // The offer is a product one of the needs calls for (none without needs).
+        let called_for: Vec<&str> = p["needs"]
+            .split('|')
+            .filter_map(|n| match n {
+                "protection" => Some("term_life"),
+                "health" => Some("medical"),
+                "education" => Some("education"),
+                "retirement" => Some("annuity"),
+                "wealth" => Some("universal_life"),
+                _ => None,
+            })
+            .collect();
+        if p["needs"].is_empty() {
+            assert!(p["next_product"].is_empty(), "{p:?}");
+        } else {
+            assert!(called_for.contains(&p["next_product"].as_str()), "{p:?}");
+        }
+    }
+    // Nobody in the book is sent a cross-sell without holding a policy.
+    assert!(labels
+        .iter()
+        .filter(|l| l["action_code"] == "cross_sell")
+        .all(|l| !l["lapse_probability"].is_empty()));
+}

@@ -89,6 +89,10 @@ pub fn default_actions() -> Vec<ActionRule> {
         rule("*", "*", "prospect", "first-policy offer"),
         rule("high", at_risk, "*", "VIP retention call"),
         when(
+            "surrender_risk",
+            rule("*", at_risk, "*", "policy loan or partial withdrawal"),
+        ),
+        when(
             "missed_premium+cash_value",
             rule("*", at_risk, "*", "premium holiday"),
         ),

@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 pub struct LabelRules {
     pub stages: StageSettings,
     pub tiers: TierSettings,
+    pub needs: NeedsSettings,
     pub actions: ActionTable,
     /// How persistency is counted in the run's aggregates.
     pub persistency: super::PersistencySettings,
 }
 
 impl LabelRules {
-    /// Checks the config's `[stages]`, `[tiers]` and `[[actions]]`.
+    /// Checks the config's `[stages]`, `[tiers]`, `[needs]` and `[[actions]]`.
     ///
     /// # Errors
     /// `Error::Config` naming the file and the key out of range; `Error::InvalidParameter`
@@ -28,6 +29,7 @@ impl LabelRules {
         Ok(LabelRules {
             stages: config.stages.clone(),
             tiers: config.tiers.clone(),
+            needs: config.needs.clone(),
             actions: ActionTable::check(&config.actions)?,
             persistency: config.persistency.clone(),
         })
@@ -38,6 +40,7 @@ impl LabelRules {
         LabelRules {
             stages: StageSettings::default(),
             tiers: TierSettings::default(),
+            needs: NeedsSettings::default(),
             actions: ActionTable::defaults(),
             persistency: super::PersistencySettings::default(),
         }
@@ -135,6 +138,87 @@ impl Default for TierSettings {
             low_max_transactions: 1,
             potential_max_tenure: 2.0,
         }
+    }
+}
+
+/// `[needs]`: the needs-tag rules and the protection gap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NeedsSettings {
+    /// The protection need is this multiple of annual income (the income-multiple rule).
+    pub income_multiple: f64,
+    /// Coverage (death cover / need) below this share is "low", below 1 "partial".
+    pub low_coverage: f64,
+    /// Protection is a need for clients with dependants younger than this.
+    pub protection_max_age: f64,
+    /// Retirement is a need from this age...
+    pub retirement_min_age: f64,
+    /// ...up to this age, for clients without an annuity.
+    pub retirement_max_age: f64,
+    /// Education funding is a need for clients with dependants younger than this, without
+    /// an education plan (no education plan at 75).
+    pub education_max_age: f64,
+    /// Health cover is a need for clients younger than this without medical or critical
+    /// illness cover.
+    pub health_max_age: f64,
+    /// Wealth is a need for clients whose income is at or above this quantile of the
+    /// training book, without a savings product.
+    pub wealth_income_quantile: f64,
+}
+
+impl Default for NeedsSettings {
+    fn default() -> Self {
+        NeedsSettings {
+            income_multiple: 10.0,
+            low_coverage: 0.5,
+            protection_max_age: 65.0,
+            retirement_min_age: 45.0,
+            retirement_max_age: 70.0,
+            education_max_age: 55.0,
+            health_max_age: 70.0,
+            wealth_income_quantile: 0.8,
+        }
+    }
+}
+
+impl NeedsSettings {
+    pub(crate) fn check(&self) -> Result<(), OutOfRange> {
+        let s = "needs";
+        let m = self.income_multiple;
+        within(
+            s,
+            "income_multiple",
+            m,
+            m > 0.0 && m <= 50.0,
+            "a multiple in (0, 50]",
+        )?;
+        let c = self.low_coverage;
+        within(
+            s,
+            "low_coverage",
+            c,
+            c > 0.0 && c <= 1.0,
+            "a share in (0, 1]",
+        )?;
+        let q = self.wealth_income_quantile;
+        let ok = (0.0..=1.0).contains(&q);
+        within(s, "wealth_income_quantile", q, ok, "a share in [0, 1]")?;
+        let age = |k, v: f64| within(s, k, v, (0.0..=120.0).contains(&v), "an age in [0, 120]");
+        age("protection_max_age", self.protection_max_age)?;
+        age("retirement_min_age", self.retirement_min_age)?;
+        age("retirement_max_age", self.retirement_max_age)?;
+        age("education_max_age", self.education_max_age)?;
+        age("health_max_age", self.health_max_age)?;
+        if self.retirement_min_age > self.retirement_max_age {
+            return within(
+                s,
+                "retirement_min_age",
+                self.retirement_min_age,
+                false,
+                "at most retirement_max_age",
+            );
+        }
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::Source;
 pub use actions::{ActionRule, ActionTable};
-pub use labels::{LabelRules, StageSettings, TierSettings};
+pub use labels::{LabelRules, NeedsSettings, StageSettings, TierSettings};
 pub use lifecycle::{CohortPeriod, PersistencySettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -212,6 +212,8 @@ pub struct Config {
     pub stages: StageSettings,
     /// Value-tier thresholds (`[tiers]`).
     pub tiers: TierSettings,
+    /// Needs tags and protection gap (`[needs]`).
+    pub needs: NeedsSettings,
     /// Recommended-action rules (`[[actions]]`), first match wins; empty = the defaults.
     pub actions: Vec<ActionRule>,
     /// Persistency reporting (`[persistency]`): months, grace, free look, cohorts.
@@ -299,7 +301,7 @@ impl Config {
         Ok(())
     }
 
-    /// `[stages]` and `[tiers]` within their ranges (the file and key named).
+    /// `[stages]`, `[tiers]` and `[needs]` within their ranges (the file and key named).
     ///
     /// # Errors
     /// `Error::Config` naming the key, its value and the range.
@@ -307,6 +309,7 @@ impl Config {
         self.stages
             .check()
             .and_then(|()| self.tiers.check())
+            .and_then(|()| self.needs.check())
             .map_err(|e| self.config_error(e.message()))?;
         self.persistency
             .check()

@@ -242,7 +242,15 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
             cols.col(Feature::PremiumBurden)[i] = premium / li.exp_m1().max(1.0);
         }
     }
-    let mut facts = Facts::default();
+    let mut facts = Facts {
+        income: vec![f64::NAN; n],
+        dependants: vec![f64::NAN; n],
+        age_known: vec![false; n],
+        ..Facts::default()
+    };
+    if let Some(t) = &book.clients {
+        facts::client_facts(t, n, &mut facts);
+    }
     if let Some(t) = &book.policies {
         facts::policy_facts(t, c, n, &mut facts);
     }

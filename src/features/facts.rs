@@ -25,6 +25,18 @@ pub struct Facts {
     /// Every in-force policy with a known payment frequency is paid annually or
     /// semiannually (and there is one): a switch to monthly instalments can help.
     pub annual_payer: Vec<bool>,
+    /// Death sum assured in force (whole life, term life, universal life); NaN when such
+    /// a policy has no sum assured.
+    pub death_cover: Vec<f64>,
+    /// Product lines in force, as bits of `PRODUCT_LINES` order.
+    pub lines_held: Vec<u16>,
+    /// Annual income as reported (NaN when missing: cleaning's imputed median is not
+    /// a client's income).
+    pub income: Vec<f64>,
+    /// Dependants as reported (NaN when missing).
+    pub dependants: Vec<f64>,
+    /// The age is known (a birth date, or an age as reported), not the imputed median.
+    pub age_known: Vec<bool>,
 }
 
 impl Facts {
@@ -47,6 +59,55 @@ impl Facts {
     pub fn annual_payer(&self, c: usize) -> bool {
         self.annual_payer.get(c).copied().unwrap_or(false)
     }
+
+    pub fn death_cover(&self, c: usize) -> f64 {
+        self.death_cover.get(c).copied().unwrap_or(0.0)
+    }
+
+    /// Whether the client holds `line` (a `PRODUCT_LINES` name) in force.
+    pub fn holds(&self, c: usize, line: &str) -> bool {
+        let bits = self.lines_held.get(c).copied().unwrap_or(0);
+        crate::schema::PRODUCT_LINES
+            .iter()
+            .position(|l| *l == line)
+            .is_some_and(|i| bits & 1 << i != 0)
+    }
+
+    pub fn income(&self, c: usize) -> f64 {
+        self.income.get(c).copied().unwrap_or(f64::NAN)
+    }
+
+    pub fn dependants(&self, c: usize) -> f64 {
+        self.dependants.get(c).copied().unwrap_or(f64::NAN)
+    }
+
+    pub fn age_known(&self, c: usize) -> bool {
+        self.age_known.get(c).copied().unwrap_or(false)
+    }
+}
+
+/// Product lines whose sum assured is paid on death.
+pub const DEATH_COVER_PRODUCTS: &[&str] = &["whole_life", "term_life", "universal_life"];
+
+/// Annual incomes and dependants of the clients table as reported: before cleaning
+/// imputed (NaN where missing) or capped them.
+pub fn client_facts(t: &Table, n: usize, facts: &mut Facts) {
+    let reported = |field: &str| {
+        let mut out = vec![f64::NAN; n];
+        if let Some(values) = t.reported(field) {
+            for (o, x) in out.iter_mut().zip(values) {
+                *o = *x;
+            }
+        }
+        out
+    };
+    facts.income = reported("annual_income");
+    facts.dependants = reported("dependents");
+    let age = reported("age");
+    let birth = t.dates("birth_date");
+    facts.age_known = (0..n)
+        .map(|i| age[i].is_finite() || birth.and_then(|b| b.get(i).copied().flatten()).is_some())
+        .collect();
 }
 
 /// Product lines that build a cash (surrender) value.
@@ -93,12 +154,14 @@ pub fn anniversaries(start: Date, ended: Option<Date>, churned: bool, cutoff: Da
     (reached, reached + u32::from(missed))
 }
 
-/// What the in-force policies say about paying: cash value held, and whether every
-/// known regular frequency is annual or semiannual (`None`: no known frequency).
+/// What the in-force policies say: cash value held, whether every known regular
+/// frequency is annual or semiannual (`None`: no known frequency), death cover, lines.
 #[derive(Clone, Copy, Default)]
 struct InForce {
     cash_value: bool,
     yearly: Option<bool>,
+    death_cover: f64,
+    lines: u16,
 }
 
 /// One policy as the return rule sees it.
@@ -110,26 +173,14 @@ struct Spell {
     churned: bool,
 }
 
-/// Policy facts as of `cutoff`: policies started and the date of the latest return.
-pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
-    facts.policies_started = vec![0; n];
-    facts.returned = vec![None; n];
-    facts.cash_value = vec![false; n];
-    facts.annual_payer = vec![false; n];
-    let Some(start) = t.dates("start_date") else {
-        return;
-    };
-    let end = t.dates("end_date");
-    let reason = t.coded("end_reason");
-    let product = t.coded("product");
-    let frequency = t.coded("payment_frequency");
-    // Rows grouped by client (a counting sort): each client's spells are read together.
+/// The rows passing `keep`, grouped by client (a counting sort): client `c`'s rows are
+/// `grouped[offsets[c]..offsets[c + 1]]`, in table order.
+fn rows_by_client(t: &Table, n: usize, keep: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<usize>) {
     let mut offsets = vec![0usize; n + 1];
     let mut rows = Vec::new();
     for r in 0..t.len() {
         let Some(&ci) = t.client.get(r) else { continue };
-        let started = start.get(r).copied().flatten().is_some_and(|s| s <= cutoff);
-        if ci != MISSING && (ci as usize) < n && started {
+        if ci != MISSING && (ci as usize) < n && keep(r) {
             offsets[ci as usize + 1] += 1;
             rows.push(r);
         }
@@ -144,6 +195,28 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
         grouped[next[ci]] = r;
         next[ci] += 1;
     }
+    (offsets, grouped)
+}
+
+/// Policy facts as of `cutoff`: policies started and the date of the latest return.
+pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
+    facts.policies_started = vec![0; n];
+    facts.returned = vec![None; n];
+    facts.cash_value = vec![false; n];
+    facts.annual_payer = vec![false; n];
+    facts.death_cover = vec![0.0; n];
+    facts.lines_held = vec![0; n];
+    let sum_assured = t.numbers("sum_assured");
+    let Some(start) = t.dates("start_date") else {
+        return;
+    };
+    let end = t.dates("end_date");
+    let reason = t.coded("end_reason");
+    let product = t.coded("product");
+    let frequency = t.coded("payment_frequency");
+    let (offsets, grouped) = rows_by_client(t, n, |r| {
+        start.get(r).copied().flatten().is_some_and(|s| s <= cutoff)
+    });
     let mut spells = Vec::new();
     for ci in 0..n {
         spells.clear();
@@ -158,6 +231,15 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
             if e.is_none() {
                 let line = product.and_then(|p| p.get(r)).unwrap_or("");
                 held.cash_value |= CASH_VALUE_PRODUCTS.contains(&line);
+                if let Some(i) = crate::schema::PRODUCT_LINES.iter().position(|l| *l == line) {
+                    held.lines |= 1 << i;
+                }
+                if DEATH_COVER_PRODUCTS.contains(&line) {
+                    held.death_cover += sum_assured
+                        .and_then(|v| v.get(r))
+                        .copied()
+                        .unwrap_or(f64::NAN);
+                }
                 let per_year = frequency
                     .and_then(|f| f.get(r))
                     .and_then(instalments_per_year);
@@ -175,6 +257,8 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
         facts.policies_started[ci] = u32::try_from(spells.len()).unwrap_or(u32::MAX);
         facts.returned[ci] = latest_return(&mut spells);
         facts.cash_value[ci] = held.cash_value;
+        facts.death_cover[ci] = held.death_cover;
+        facts.lines_held[ci] = held.lines;
         facts.annual_payer[ci] = held.yearly == Some(true);
     }
 }

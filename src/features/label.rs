@@ -19,9 +19,11 @@ pub enum Label {
     Excluded,
 }
 
-use super::facts::CHURN_REASONS;
+use crate::vocab::LapseOutcome;
 
-/// Labels every client of the book for `cutoff` and `horizon_months`.
+/// Labels every client of the book for `cutoff` and `horizon_months`, counting the
+/// exits of `outcome` as leaving (relational mode; a client whose cover ended only by
+/// other exits is left out).
 ///
 /// # Errors
 /// `Error::InvalidParameter` when the horizon runs past the data's last date, so that
@@ -31,6 +33,7 @@ pub fn lapse_labels(
     cutoff: Date,
     horizon_months: i32,
     data_end: Date,
+    outcome: LapseOutcome,
 ) -> Result<Vec<Label>> {
     let horizon_end = cutoff.month_end_offset(horizon_months);
     if horizon_end > data_end {
@@ -42,7 +45,7 @@ pub fn lapse_labels(
     Ok(match book.mode {
         Mode::Flat => flat_labels(book),
         Mode::Transactions => transaction_labels(book, cutoff, horizon_end),
-        Mode::Relational => policy_labels(book, cutoff, horizon_end),
+        Mode::Relational => policy_labels(book, cutoff, horizon_end, outcome.end_reasons()),
     })
 }
 
@@ -92,8 +95,8 @@ fn transaction_labels(book: &Book, cutoff: Date, horizon_end: Date) -> Vec<Label
 }
 
 /// Relational mode: in force at the cut-off, and at the horizon's end nothing in force
-/// after a policy ended by lapse, surrender or non-renewal.
-fn policy_labels(book: &Book, cutoff: Date, horizon_end: Date) -> Vec<Label> {
+/// after a policy ended by one of `exits` (lapse, surrender or non-renewal by default).
+fn policy_labels(book: &Book, cutoff: Date, horizon_end: Date, exits: &[&str]) -> Vec<Label> {
     let n = book.n_clients();
     let mut in_force_at_cutoff = vec![false; n];
     let mut in_force_at_end = vec![false; n];
@@ -119,7 +122,7 @@ fn policy_labels(book: &Book, cutoff: Date, horizon_end: Date) -> Vec<Label> {
         in_force_at_end[ci] |= alive(horizon_end);
         if e.is_some_and(|e| e > cutoff && e <= horizon_end) {
             let why = reason.and_then(|x| x.get(r)).unwrap_or("other");
-            churn_ending[ci] |= CHURN_REASONS.contains(&why);
+            churn_ending[ci] |= exits.contains(&why);
         }
     }
     (0..n)

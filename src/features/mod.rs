@@ -14,7 +14,9 @@ pub use compute::{compute, data_end, RawFeatures};
 pub use design::{
     categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,
 };
-pub use facts::{instalments_per_year, Facts, CASH_VALUE_PRODUCTS, CHURN_REASONS};
+pub use facts::{
+    instalments_per_year, Facts, CASH_VALUE_PRODUCTS, CHURN_REASONS, DEATH_COVER_PRODUCTS,
+};
 pub use label::{lapse_labels, Label};
 
 /// A feature of the model that this data cannot give (its source or column is missing).

@@ -415,10 +415,12 @@ impl CleaningStats {
                 continue;
             };
             let file_column = table.file_column(field).to_string();
+            let keep_reported = table.source == Source::Clients;
             let Some(values) = table.numbers_mut(field) else {
                 continue;
             };
             let (mut imputed, mut capped) = (0, 0);
+            let reported = keep_reported.then(|| values.clone());
             for x in values.iter_mut() {
                 if x.is_nan() {
                     *x = fit.median;
@@ -430,6 +432,9 @@ impl CleaningStats {
                     *x = fit.lower;
                     capped += 1;
                 }
+            }
+            if let Some(reported) = reported {
+                table.reported.insert(field.to_string(), reported);
             }
             let cq = q.column(field, &file_column);
             cq.imputed += imputed;

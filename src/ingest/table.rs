@@ -442,6 +442,10 @@ pub struct Table {
     pub client: Vec<u32>,
     /// Index of each row's policy in the policies table, or `MISSING`.
     pub policy: Vec<u32>,
+    /// Field -> its values as the source gave them, before cleaning imputed and capped
+    /// them (NaN where missing); kept for the clients table's numeric attributes, for
+    /// rules that must not read a median as a client's income.
+    pub reported: BTreeMap<String, Vec<f64>>,
     columns: BTreeMap<String, Values>,
     /// Contract field -> the file's column name.
     file_columns: BTreeMap<String, String>,
@@ -455,6 +459,7 @@ impl Table {
             rows: (1..=n as u32).collect(),
             client: Vec::new(),
             policy: Vec::new(),
+            reported: BTreeMap::new(),
             columns: BTreeMap::new(),
             file_columns: BTreeMap::new(),
         }
@@ -539,6 +544,11 @@ impl Table {
         }
     }
 
+    /// A field's values as reported (see `reported`), when kept.
+    pub fn reported(&self, field: &str) -> Option<&[f64]> {
+        self.reported.get(field).map(Vec::as_slice)
+    }
+
     pub fn numbers(&self, field: &str) -> Option<&[f64]> {
         match self.columns.get(field) {
             Some(Values::Number(v)) => Some(v),
@@ -572,6 +582,9 @@ impl Table {
                     if !links.is_empty() {
                         remove_sorted(links, dropped);
                     }
+                }
+                for values in self.reported.values_mut() {
+                    remove_sorted(values, dropped);
                 }
             },
             || {

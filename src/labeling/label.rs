@@ -2,6 +2,7 @@
 //! chunk: segment, score, band, tier, stage, reasons and action per client, written out
 //! and summed into the run's aggregates and drift counts.
 
+use super::needs::{self, Needs};
 use super::outcomes::{over_window, OutcomeCounts, PreviousClient, PreviousRun};
 use super::output::LabelChunk;
 use super::rules;
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::features::{lapse_labels, Label, RawFeatures};
 use crate::ingest::{Book, Coded};
 use crate::progress::Stage;
-use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
+use crate::vocab::{LapseOutcome, LifecycleStage, RiskBand, ValueTier};
 use ndarray::ArrayView1;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
@@ -29,6 +30,8 @@ const PROJECTION_SAMPLE: usize = 3_000;
 pub struct ClientLabel {
     /// `None` when the client is not in force (labelled, not scored).
     pub probability: Option<f64>,
+    /// What the probability is of (the model's outcome), for a scored client.
+    pub outcome: Option<LapseOutcome>,
     pub band: Option<RiskBand>,
     pub tier: ValueTier,
     pub stage: LifecycleStage,
@@ -38,8 +41,11 @@ pub struct ClientLabel {
     /// The action's stable code.
     pub action_code: String,
     /// The next-best product and its propensity (scored clients with one that clears
-    /// its threshold).
-    pub next_product: Option<(String, f64)>,
+    /// its threshold and that their age and dependants do not rule out); for a prospect,
+    /// the first policy its needs call for (no propensity).
+    pub next_product: Option<(String, Option<f64>)>,
+    /// Needs tags and the protection gap.
+    pub needs: Needs,
     /// Each product model's propensity (`None`: held); empty unless the client is scored
     /// and the bundle has product models.
     pub propensities: Vec<Option<f64>>,
@@ -59,6 +65,7 @@ pub struct LabelContext<'a> {
     held: Option<Vec<u64>>,
     /// Each segment's description for prospects (no words about policies).
     prospect_names: Vec<String>,
+    need_cuts: needs::NeedCuts,
 }
 
 impl<'a> LabelContext<'a> {
@@ -69,6 +76,7 @@ impl<'a> LabelContext<'a> {
             cuts: rules::TierCuts::from_bundle(b, &label_rules.tiers),
             columns: rules::FeatureColumns::new(b, raw),
             held: None,
+            need_cuts: needs::NeedCuts::from_bundle(b, &label_rules.needs),
             prospect_names: b
                 .segments
                 .segments
@@ -106,12 +114,17 @@ impl<'a> LabelContext<'a> {
             .zip(self.held(c))
             .map(|(p, held)| p.propensities(row, held))
             .unwrap_or_default();
-        let next_product = products.and_then(|p| {
-            let (k, propensity) = p.next_of(&propensities)?;
-            Some((p.models.get(k)?.product.clone(), propensity))
-        });
+        let needs = needs::needs(b.config.mode, &self.need_cuts, &view);
+        let next_product = self.next_product(stage, &needs, &propensities, &view);
         let product = next_product.as_ref().map(|(name, _)| name.as_str());
-        let signals = rules::signals(b.config.mode, &self.rules.stages, &self.cuts, &view);
+        let outcome = active.then_some(b.config.lapse.outcome);
+        let signals = rules::signals(
+            b.config.mode,
+            &self.rules.stages,
+            &self.cuts,
+            &view,
+            outcome,
+        );
         let action = self
             .rules
             .actions
@@ -143,6 +156,7 @@ impl<'a> LabelContext<'a> {
         }
         ClientLabel {
             probability,
+            outcome,
             band,
             tier,
             stage,
@@ -150,10 +164,35 @@ impl<'a> LabelContext<'a> {
             action: action.words.clone(),
             action_code: action.code.clone(),
             next_product,
+            needs,
             propensities,
             imputed: imputed_scored,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
         }
+    }
+
+    /// A prospect's first policy from its needs; for others, the next-best product among
+    /// those the client's age and dependants do not rule out.
+    fn next_product(
+        &self,
+        stage: LifecycleStage,
+        needs: &Needs,
+        propensities: &[Option<f64>],
+        view: &rules::ClientView,
+    ) -> Option<(String, Option<f64>)> {
+        let allowed = |product: &str| !needs::ruled_out(&self.rules.needs, product, view);
+        if stage == LifecycleStage::Prospect {
+            let first = needs.tags.iter().map(|n| n.product()).find(|p| allowed(p));
+            return first.map(|p| (p.to_string(), None));
+        }
+        let p = self.b.products.as_ref()?;
+        let offered: Vec<Option<f64>> = propensities
+            .iter()
+            .zip(&p.models)
+            .map(|(q, m)| q.filter(|_| allowed(&m.product)))
+            .collect();
+        let (k, propensity) = p.next_of(&offered)?;
+        Some((p.models.get(k)?.product.clone(), Some(propensity)))
     }
 
     /// The products client `c` holds at the as-of date (bits in product-model order),
@@ -331,7 +370,7 @@ fn outcome_labels(
     } else {
         prev.window(as_of).and_then(|w| {
             let start = prev.as_of.unwrap_or(as_of);
-            lapse_labels(book, start, w, as_of)
+            lapse_labels(book, start, w, as_of, b.config.lapse.outcome)
                 .map(|labels| (labels, w))
                 .map_err(|e| e.to_string())
         })

@@ -5,6 +5,7 @@
 
 pub mod drift;
 mod label;
+pub mod needs;
 pub mod outcomes;
 pub mod output;
 pub mod rules;

@@ -5,7 +5,7 @@ use super::label::ClientLabel;
 use super::outcomes::{PreviousRow, PreviousRun};
 use crate::error::{Error, Result};
 use crate::segment::Segment;
-use crate::vocab::{LifecycleStage, RiskBand, ValueTier};
+use crate::vocab::{CoverageBand, LapseOutcome, LifecycleStage, RiskBand, ValueTier};
 use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ pub struct LabelChunk {
     pub segment_name: Vec<String>,
     pub segment_distance: Vec<f64>,
     pub lapse_probability: Vec<Option<f64>>,
+    pub lapse_outcome: Vec<Option<LapseOutcome>>,
     pub risk_band: Vec<Option<RiskBand>>,
     pub value_tier: Vec<ValueTier>,
     pub lifecycle_stage: Vec<LifecycleStage>,
@@ -26,6 +27,9 @@ pub struct LabelChunk {
     pub action_code: Vec<String>,
     pub next_product: Vec<Option<String>>,
     pub next_product_propensity: Vec<Option<f64>>,
+    pub needs: Vec<String>,
+    pub protection_gap: Vec<Option<f64>>,
+    pub coverage_band: Vec<Option<CoverageBand>>,
     pub note: Vec<Option<String>>,
 }
 
@@ -35,6 +39,7 @@ pub const COLUMNS: &[&str] = &[
     "segment_name",
     "segment_distance",
     "lapse_probability",
+    "lapse_outcome",
     "risk_band",
     "value_tier",
     "tier_code",
@@ -47,6 +52,9 @@ pub const COLUMNS: &[&str] = &[
     "action_code",
     "next_product",
     "next_product_propensity",
+    "needs",
+    "protection_gap",
+    "coverage_band",
     "note",
 ];
 
@@ -66,6 +74,7 @@ impl LabelChunk {
         self.segment_name.extend(other.segment_name);
         self.segment_distance.extend(other.segment_distance);
         self.lapse_probability.extend(other.lapse_probability);
+        self.lapse_outcome.extend(other.lapse_outcome);
         self.risk_band.extend(other.risk_band);
         self.value_tier.extend(other.value_tier);
         self.lifecycle_stage.extend(other.lifecycle_stage);
@@ -77,6 +86,9 @@ impl LabelChunk {
         self.next_product.extend(other.next_product);
         self.next_product_propensity
             .extend(other.next_product_propensity);
+        self.needs.extend(other.needs);
+        self.protection_gap.extend(other.protection_gap);
+        self.coverage_band.extend(other.coverage_band);
         self.note.extend(other.note);
     }
 
@@ -88,6 +100,7 @@ impl LabelChunk {
         self.segment_name.push(segment.1.to_string());
         self.segment_distance.push(distance);
         self.lapse_probability.push(l.probability);
+        self.lapse_outcome.push(l.outcome);
         self.risk_band.push(l.band);
         self.value_tier.push(l.tier);
         self.lifecycle_stage.push(l.stage);
@@ -97,9 +110,12 @@ impl LabelChunk {
         }
         self.action.push(l.action);
         self.action_code.push(l.action_code);
-        let (product, propensity) = l.next_product.unzip();
+        let (product, propensity) = l.next_product.map_or((None, None), |(n, p)| (Some(n), p));
         self.next_product.push(product);
         self.next_product_propensity.push(propensity);
+        self.needs.push(l.needs.codes());
+        self.protection_gap.push(l.needs.gap);
+        self.coverage_band.push(l.needs.band);
         self.note.push(l.note);
     }
 
@@ -115,6 +131,13 @@ impl LabelChunk {
             Column::new("segment_name".into(), &self.segment_name),
             Column::new("segment_distance".into(), &self.segment_distance),
             Column::new("lapse_probability".into(), &self.lapse_probability),
+            s(
+                "lapse_outcome",
+                self.lapse_outcome
+                    .iter()
+                    .map(|o| o.map(LapseOutcome::code))
+                    .collect(),
+            ),
             s(
                 "risk_band",
                 self.risk_band
@@ -145,6 +168,15 @@ impl LabelChunk {
                 "next_product_propensity".into(),
                 &self.next_product_propensity,
             ),
+            Column::new("needs".into(), &self.needs),
+            Column::new("protection_gap".into(), &self.protection_gap),
+            s(
+                "coverage_band",
+                self.coverage_band
+                    .iter()
+                    .map(|b| b.map(CoverageBand::code))
+                    .collect(),
+            ),
             s("note", opt(&self.note)),
         ];
         DataFrame::new(self.len(), columns)
@@ -156,7 +188,7 @@ impl LabelChunk {
         for i in 0..self.len() {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 cell(&self.client_id[i]),
                 self.segment_id[i],
                 cell(&self.segment_name[i]),
@@ -164,6 +196,7 @@ impl LabelChunk {
                 self.lapse_probability[i]
                     .map(|p| p.to_string())
                     .unwrap_or_default(),
+                self.lapse_outcome[i].map_or("", LapseOutcome::code),
                 self.risk_band[i].map_or("", RiskBand::as_str),
                 self.value_tier[i],
                 self.value_tier[i].code(),
@@ -178,6 +211,11 @@ impl LabelChunk {
                 self.next_product_propensity[i]
                     .map(|p| p.to_string())
                     .unwrap_or_default(),
+                self.needs[i],
+                self.protection_gap[i]
+                    .map(|g| g.to_string())
+                    .unwrap_or_default(),
+                self.coverage_band[i].map_or("", CoverageBand::code),
                 o(&self.note[i]),
             )?;
         }

@@ -5,7 +5,7 @@ use crate::bundle::Bundle;
 use crate::config::{Mode, StageSettings, TierSettings};
 use crate::date::Date;
 use crate::features::{Facts, Feature, RawFeatures};
-use crate::vocab::{LifecycleStage, RiskBand, Signal, Signals, ValueTier};
+use crate::vocab::{LapseOutcome, LifecycleStage, RiskBand, Signal, Signals, ValueTier};
 
 /// Training quantiles the tier rules compare against (read from the stored
 /// distributions), with the thresholds they were read for.
@@ -287,8 +287,15 @@ fn relational_stage(s: &StageSettings, c: &ClientView, active: bool, high: bool)
 }
 
 /// The client's signals (docs/domain.md, "Signals"): what its situation says about
-/// which remedy fits. Relational mode only; none elsewhere.
-pub fn signals(mode: Mode, s: &StageSettings, cuts: &TierCuts, c: &ClientView) -> Signals {
+/// which remedy fits. `outcome`: what the model scored the client for (`None` when not
+/// scored). Relational mode only; none elsewhere.
+pub fn signals(
+    mode: Mode,
+    s: &StageSettings,
+    cuts: &TierCuts,
+    c: &ClientView,
+    outcome: Option<LapseOutcome>,
+) -> Signals {
     if mode != Mode::Relational {
         return Signals::NONE;
     }
@@ -309,6 +316,10 @@ pub fn signals(mode: Mode, s: &StageSettings, cuts: &TierCuts, c: &ClientView) -
         )
         .with(Signal::CashValue, facts.cash_value(c.client))
         .with(Signal::AnnualPayer, facts.annual_payer(c.client))
+        .with(
+            Signal::SurrenderRisk,
+            outcome == Some(LapseOutcome::Surrender),
+        )
 }
 
 /// The top `n` risk-raising reasons in words, from the exact log-odds contributions.
@@ -415,5 +426,27 @@ fn number(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Distribution;
+
+    #[test]
+    fn quantiles_come_from_the_cumulative_shares_not_the_edge_index() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        let d = Distribution::fit_sorted(&values, 0.0);
+        // The stored edges are the training deciles (interpolated between values).
+        assert_eq!(quantile_of(&d, 0.5), Some(50.5));
+        assert!(quantile_of(&d, 0.8).is_some_and(|q| (q - 80.2).abs() < 1e-9));
+        // Half the book at one value: deciles collapse, the median is still that value.
+        let mut tied = vec![0.0; 60];
+        tied.extend((1..=40).map(f64::from));
+        let d = Distribution::fit_sorted(&tied, 0.0);
+        assert!(d.edges.len() < 9, "{:?}", d.edges);
+        assert_eq!(quantile_of(&d, 0.5), Some(0.0));
+        assert!(quantile_of(&d, 0.8).is_some_and(|q| q > 0.0));
     }
 }

@@ -118,6 +118,8 @@ pub fn fit(
 ) -> Result<Fitted> {
     let book = &loaded.book;
     let horizon = opts.horizon.get();
+    let outcome = config.lapse.outcome;
+    check_outcome(config, book)?;
     let cutoff_choice = choose_cutoff(book, opts.as_of, horizon)?;
     let cutoff = cutoff_choice.date;
     let stage = Stage::new("features", 1);
@@ -125,11 +127,15 @@ pub fn fit(
     // The out-of-time check's snapshot is taken now, beside the run's, so that the event
     // tables can go before the fits (they were a third of the run's peak memory).
     let (snap, early) = rayon::join(
-        || snapshot(book, cutoff, horizon, end),
+        || snapshot(book, (cutoff, horizon, end), outcome),
         || match book.mode {
             Mode::Flat => Err("flat data has no dates: no out-of-time check".to_string()),
-            _ => snapshot(book, cutoff.month_end_offset(-horizon), horizon, cutoff)
-                .map_err(|e| e.to_string()),
+            _ => snapshot(
+                book,
+                (cutoff.month_end_offset(-horizon), horizon, cutoff),
+                outcome,
+            )
+            .map_err(|e| e.to_string()),
         },
     );
     let snap = snap?;
@@ -446,15 +452,48 @@ impl Snapshot {
     }
 }
 
+/// The features at `cutoff` and the labels of `outcome` over `horizon` months (the
+/// labels' window ending by `data_end`).
 pub(super) fn snapshot(
     book: &Book,
-    cutoff: Date,
-    horizon: i32,
-    data_end: Date,
+    (cutoff, horizon, data_end): (Date, i32, Date),
+    outcome: crate::vocab::LapseOutcome,
 ) -> Result<Snapshot> {
     let raw = features::compute(book, cutoff);
-    let labels = features::lapse_labels(book, cutoff, horizon, data_end)?;
+    let labels = features::lapse_labels(book, cutoff, horizon, data_end, outcome)?;
     Ok(Snapshot::of(raw, labels))
+}
+
+/// A lapse-only or surrender-only target needs policies ending so: otherwise nobody
+/// could be labelled as leaving, and the model would learn nothing.
+///
+/// # Errors
+/// `Error::Config` naming the config and `[lapse] outcome`.
+pub(super) fn check_outcome(config: &Config, book: &Book) -> Result<()> {
+    let outcome = config.lapse.outcome;
+    if outcome == crate::vocab::LapseOutcome::Any || book.mode != Mode::Relational {
+        return Ok(());
+    }
+    let reasons = book.policies.as_ref().and_then(|t| t.coded("end_reason"));
+    let found = reasons.is_some_and(|r| {
+        (0..r.codes.len()).any(|i| r.get(i).is_some_and(|w| outcome.end_reasons().contains(&w)))
+    });
+    if found {
+        return Ok(());
+    }
+    Err(Error::Config {
+        path: config
+            .origin
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from("<defaults>")),
+        message: format!(
+            "[lapse] outcome = \"{}\", but no policy in the policies source has an end_reason \
+             of {}: nothing to learn; use \"lapse_or_surrender\" or check the end_reason \
+             spellings (the data-quality report counts unknown ones)",
+            outcome.code(),
+            outcome.end_reasons().join(" or ")
+        ),
+    })
 }
 
 fn is_labelled(l: Label) -> bool {

@@ -285,8 +285,9 @@ pub fn part_rows(
     let loaded = load_from(config, Input::Frames(frames), &opts, Some(&plan.cleaning))?;
     let book = &loaded.book;
     let horizon = plan.horizon_months;
-    let now = fit::snapshot(book, plan.cutoff, horizon, plan.label_end)?;
-    let early = fit::snapshot(book, plan.early_cutoff(), horizon, plan.cutoff)?;
+    let outcome = config.lapse.outcome;
+    let now = fit::snapshot(book, (plan.cutoff, horizon, plan.label_end), outcome)?;
+    let early = fit::snapshot(book, (plan.early_cutoff(), horizon, plan.cutoff), outcome)?;
     let rows: Vec<usize> = (0..book.n_clients())
         .filter(|&i| now.raw.active[i] || early.raw.active[i])
         .collect();

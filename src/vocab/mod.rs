@@ -117,6 +117,99 @@ vocabulary! {
         CashValue = ("cash_value", "cash value"),
         /// Pays every regular premium annually or semiannually.
         AnnualPayer = ("annual_payer", "annual payer"),
+        /// Scored by a model of surrender (`[lapse] outcome = "surrender"`): the risk is a
+        /// cash need, not payment difficulty.
+        SurrenderRisk = ("surrender_risk", "surrender risk"),
+    }
+}
+
+vocabulary! {
+    /// What the lapse model predicts: the policy exits it treats as leaving (docs/domain.md,
+    /// "Lapse and surrender").
+    LapseOutcome {
+        /// Lapse, surrender or non-renewal, pooled (the default).
+        Any = ("lapse_or_surrender", "lapse or surrender"),
+        /// Lapse or non-renewal: the premium stopped (payment difficulty).
+        Lapse = ("lapse", "lapse"),
+        /// Surrender: the client took the cash value (a cash need, rates elsewhere).
+        Surrender = ("surrender", "surrender"),
+    }
+}
+
+impl LapseOutcome {
+    /// The end reasons that count as this outcome.
+    pub fn end_reasons(self) -> &'static [&'static str] {
+        match self {
+            LapseOutcome::Any => &["lapse", "surrender", "non_renewal"],
+            LapseOutcome::Lapse => &["lapse", "non_renewal"],
+            LapseOutcome::Surrender => &["surrender"],
+        }
+    }
+}
+
+// The vocabulary macro owns the enum's derives, so the default is written out.
+#[allow(clippy::derivable_impls)]
+impl Default for LapseOutcome {
+    fn default() -> Self {
+        LapseOutcome::Any
+    }
+}
+
+impl serde::Serialize for LapseOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LapseOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let word = String::deserialize(d)?;
+        LapseOutcome::ALL
+            .iter()
+            .copied()
+            .find(|o| o.code() == word)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "outcome = {word:?}: expected one of \"lapse_or_surrender\", \"lapse\", \"surrender\""
+                ))
+            })
+    }
+}
+
+vocabulary! {
+    /// A need a client's situation shows (docs/domain.md, "Needs"), in the order a first
+    /// policy is chosen from them.
+    Need {
+        Protection = ("protection", "protection"),
+        Health = ("health", "health"),
+        Education = ("education", "education"),
+        Retirement = ("retirement", "retirement"),
+        Wealth = ("wealth", "wealth"),
+    }
+}
+
+impl Need {
+    /// The product line that answers the need first.
+    pub fn product(self) -> &'static str {
+        match self {
+            Need::Protection => "term_life",
+            Need::Health => "medical",
+            Need::Education => "education",
+            Need::Retirement => "annuity",
+            Need::Wealth => "universal_life",
+        }
+    }
+}
+
+vocabulary! {
+    /// Death cover in force against the protection need (income multiple x income).
+    CoverageBand {
+        NoCover = ("none", "none"),
+        Low = ("low", "low"),
+        Partial = ("partial", "partial"),
+        Adequate = ("adequate", "adequate"),
+        /// Income (or a sum assured) is missing: the gap cannot be known.
+        Unknown = ("unknown", "unknown"),
     }
 }
 
