@@ -176,6 +176,13 @@ pub fn read_names_file(path: &Path, ids: &[u32]) -> Result<BTreeMap<u32, String>
         if name.is_empty() {
             return Err(bad(format!("segment {id} has an empty name")));
         }
+        // Names are copied into every label row and shown in charts: short, printable.
+        if name.chars().any(char::is_control) || name.chars().count() > 200 {
+            return Err(bad(format!(
+                "segment {id}'s name must be at most 200 characters with no control \
+                 characters (such as NUL or line breaks)"
+            )));
+        }
         out.insert(id, name);
     }
     let distinct: BTreeSet<&String> = out.values().collect();
