@@ -953,13 +953,28 @@ fn an_edited_bundle_is_refused_and_a_derived_version_is_the_way_to_change_one() 
     let labels = std::fs::read_to_string(root.join("run/labels.csv")).unwrap();
     assert!(labels.contains("Young families"));
     // A name with a NUL byte is refused naming the file, before anything is published.
-    write(root, "nul.toml", &format!("{id} = \"Young\\u0000families\"\n"));
+    write(
+        root,
+        "nul.toml",
+        &format!("{id} = \"Young\\u0000families\"\n"),
+    );
     let r = train(
-        &["--derive-from", "models/latest", "--names", "nul.toml", "--models", "models"],
+        &[
+            "--derive-from",
+            "models/latest",
+            "--names",
+            "nul.toml",
+            "--models",
+            "models",
+        ],
         root,
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("nul.toml") && r.stderr.contains("control"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("nul.toml") && r.stderr.contains("control"),
+        "{}",
+        r.stderr
+    );
     // Nothing to change, or a fitted setting changed: refused.
     let r = train(
         &["--derive-from", "models/latest", "--models", "models"],
