@@ -24,6 +24,11 @@ use crate::progress::Stage;
 use crate::segment::SegmentModel;
 use std::path::{Path, PathBuf};
 
+/// The seed of every random choice when none is given (CLI, Python, Spark).
+pub const DEFAULT_SEED: u64 = 42;
+/// Months after the cut-off in which a lapse counts, when none is given.
+pub const DEFAULT_HORIZON_MONTHS: i32 = 12;
+
 /// What the user asked for (flags over config).
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -45,8 +50,8 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             as_of: None,
-            horizon_months: 12,
-            seed: 42,
+            horizon_months: DEFAULT_HORIZON_MONTHS,
+            seed: DEFAULT_SEED,
             k: None,
             threshold: None,
             previous: None,
