@@ -7,15 +7,19 @@
 
 Tables cross into the engine through the Arrow C stream interface (any object with
 ``__arrow_c_stream__``: a pyarrow Table, a polars DataFrame...) without a pandas copy;
-labels come back as a ``pyarrow.Table`` with the columns and values of
-``labels.parquet``. Errors are ``BadInput`` (the CLI's exit code 2: bad data, config or
-arguments) or ``ClienteleError`` (anything else), with the message the CLI prints.
+labels come back as a ``pyarrow.Table`` with the columns, values and Arrow types of
+``labels.parquet`` (plain ``string``, ``int32``, ``double``: see docs/python.md).
+Errors are ``BadInput`` (a ``ValueError``; the CLI's exit code 2: bad data, config or
+arguments) or ``RunError`` (a ``RuntimeError``; anything else), both ``ClienteleError``,
+with ``.file``, ``.column`` and ``.row`` where known.
 """
 
 from __future__ import annotations
 
 import csv as _csv
+import hashlib
 import json
+import operator
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +27,21 @@ from typing import Any, Mapping, Optional, Union
 
 import pyarrow as pa
 
-from ._native import BadInput, ClienteleError, NativeBundle
+from ._errors import BadInput, ClienteleError, RunError
+from ._native import NativeBundle
+from ._native import __version__
 from ._native import train as _train
 
-__all__ = ["Bundle", "Labelled", "read_sources", "train", "BadInput", "ClienteleError"]
+__all__ = [
+    "Bundle",
+    "Labelled",
+    "read_sources",
+    "train",
+    "BadInput",
+    "ClienteleError",
+    "RunError",
+    "__version__",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -38,10 +53,13 @@ def read_sources(directory: PathLike, sources: Optional[list] = None) -> dict:
     """The source files of a book directory as Arrow tables, read as the CLI reads them:
     ``<source>.parquet`` typed, ``<source>.csv`` with every column as text (the engine
     parses and checks the values, naming the row and column of a bad one). Sources
-    without a file are left out."""
+    without a file are left out; a directory that does not exist or holds none of them
+    is ``BadInput``."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    if not Path(directory).is_dir():
+        raise BadInput(f"{directory}: no such directory", file=os.fspath(directory))
     tables = {}
     for name in sources or SOURCES:
         parquet, csv = Path(directory, f"{name}.parquet"), Path(directory, f"{name}.csv")
@@ -52,6 +70,9 @@ def read_sources(directory: PathLike, sources: Optional[list] = None) -> dict:
                 header = next(_csv.reader([f.readline()]), [])
             text = pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
             tables[name] = pacsv.read_csv(csv, convert_options=text)
+    if not tables:
+        wanted = ", ".join(f"{n}.csv or {n}.parquet" for n in sources or SOURCES)
+        raise BadInput(f"{directory}: none of the source files ({wanted})", file=os.fspath(directory))
     return tables
 
 
@@ -106,6 +127,13 @@ class Bundle:
 
     def __repr__(self) -> str:
         return f"<clientele.Bundle {self.version} ({self.mode} mode, cut-off {self.cutoff})>"
+
+    def __reduce__(self):
+        # By content, not by path: a worker on another machine needs no copy of the
+        # files. The digest and the bundle's own checks run again when it is unpickled.
+        text = self._native.json()
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return (_bundle_from_content, (text, os.fspath(self.path), digest))
 
     @property
     def path(self) -> Path:
@@ -180,10 +208,12 @@ class Bundle:
         config: Optional[PathLike] = None,
         extract_date: Any = None,
     ) -> pa.Table:
-        """Labels one month's tables (source name -> Arrow table) as ``clientele-infer``
-        does: the same contract, column mapping (the bundle's config unless ``config``
-        names a TOML file), cleaning statistics and as-of rule. Returns a table with the
-        columns and values of ``labels.parquet``."""
+        """Labels one month's tables (source name -> Arrow table, pandas or polars
+        DataFrame) as ``clientele-infer`` does, with the CLI's defaults: the column
+        mapping is the bundle's config unless ``config`` names a TOML file; the extract
+        date is ``extract_date``, else today (never training's); the as-of date is
+        ``as_of``, else the data's last full month end. Returns a table with the
+        columns, values and types of ``labels.parquet``."""
         return self.label_with_details(tables, as_of, config, extract_date).labels
 
     def features(
@@ -218,21 +248,51 @@ class Bundle:
         return self.label({"flat": table}, **kwargs)
 
 
+def _bundle_from_content(text: str, directory: str, digest: str) -> Bundle:
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != digest:
+        raise BadInput(
+            f"model bundle {directory}: the pickled bundle was altered (its content does "
+            "not match its digest)",
+            file=directory,
+        )
+    return Bundle(NativeBundle.parse(text, directory))
+
+
+def _whole(name: str, value: Any, low: int, high: int = 2**31 - 1) -> Optional[int]:
+    """A whole-number argument checked, or None; else ``BadInput`` naming it."""
+    if value is None:
+        return None
+    try:
+        number = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        number = None
+    if number is None:
+        raise BadInput(f"{name} = {value!r}: expected a whole number")
+    if not low <= number <= high:
+        raise BadInput(f"{name} = {number}: expected a whole number from {low} to {high}")
+    return number
+
+
 def train(
     tables: Mapping[str, Any],
     config: Optional[PathLike] = None,
     models: PathLike = "models",
     out: PathLike = "notebooks-out",
-    seed: int = 42,
+    seed: Optional[int] = None,
     k: Optional[int] = None,
-    horizon_months: int = 12,
+    horizon_months: Optional[int] = None,
     as_of: Any = None,
     extract_date: Any = None,
     charts: bool = False,
 ) -> tuple[Path, dict]:
     """Trains on tables in memory as ``clientele-train`` trains on files, publishes a new
     bundle version under ``models`` (never overwriting one) and returns its directory
-    and its metrics. The quality report goes to ``out/train-data-quality``."""
+    and its metrics. The quality report goes to ``out/train-data-quality``. ``seed``
+    (default 42), ``k`` (default: chosen), ``horizon_months`` (default 12), ``as_of``
+    and ``extract_date`` (default: today) as the CLI's flags."""
+    seed = _whole("seed", seed, 0, 2**64 - 1)
+    k = _whole("k", k, 1)
+    horizon_months = _whole("horizon_months", horizon_months, -(2**31), 2**31 - 1)
     tables, text, origin, as_of, extract_date = _month(tables, as_of, config, extract_date)
     path, bundle_json = _train(
         tables,

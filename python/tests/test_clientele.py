@@ -1,27 +1,41 @@
 """The Python package against the CLI: the same labels as `clientele-infer` on the
-sample's next month, the bundle's contents, training in memory, and bad input as
-exceptions carrying the CLI's messages.
-
-Needs (set by .ci/run): CLIENTELE_MODEL, a bundle trained by `clientele-train` on the
-sample; CLIENTELE_LABELS, the `labels.parquet` `clientele-infer` wrote with it for
-data/sample/next-month.
-"""
+sample's next month with no date given (after training with an extract date), the same
+plain Arrow types, the bundle's contents, training in memory, and bad input as
+exceptions carrying the CLI's facts in the Python API's words. The model and the CLI's
+runs come from conftest.py."""
 
 import json
-import os
-from pathlib import Path
+import pickle
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv  # noqa: F401 - pa.csv.write_csv
 import pyarrow.parquet as pq
 import pytest
 
 import clientele
+from conftest import NEXT_MONTH, SAMPLE, TRAIN_EXTRACT
 
-ROOT = Path(__file__).resolve().parents[2]
-NEXT_MONTH = ROOT / "data" / "sample" / "next-month"
-MODEL = Path(os.environ.get("CLIENTELE_MODEL", ROOT / "models" / "latest"))
-LABELS = Path(os.environ.get("CLIENTELE_LABELS", ROOT / "notebooks-out" / "labels.parquet"))
 SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
+
+# The labels' Arrow types, on every path (docs/python.md).
+LABEL_TYPES = {
+    "client_id": pa.string(),
+    "segment_id": pa.int32(),
+    "segment_name": pa.string(),
+    "segment_distance": pa.float64(),
+    "lapse_probability": pa.float64(),
+    "risk_band": pa.string(),
+    "value_tier": pa.string(),
+    "lifecycle_stage": pa.string(),
+    "reason_1": pa.string(),
+    "reason_2": pa.string(),
+    "reason_3": pa.string(),
+    "action": pa.string(),
+    "next_product": pa.string(),
+    "next_product_propensity": pa.float64(),
+    "note": pa.string(),
+}
 
 
 def next_month_tables() -> dict:
@@ -31,19 +45,51 @@ def next_month_tables() -> dict:
 
 
 @pytest.fixture(scope="module")
-def bundle() -> clientele.Bundle:
-    if not MODEL.exists():
-        pytest.fail(f"no model at {MODEL}: run clientele-train first (see README)")
-    return clientele.Bundle.load(MODEL)
+def bundle(runs) -> clientele.Bundle:
+    return clientele.Bundle.load(runs.model)
 
 
-def test_labels_equal_the_cli_labels(bundle):
+def test_the_model_was_trained_with_an_extract_date(bundle):
+    # What makes the default test below mean something: training's extract date is in
+    # the bundle, and the next month's records are later.
+    assert bundle.as_dict()["config"]["cleaning"]["extract_date"] == TRAIN_EXTRACT
+
+
+def test_with_no_date_given_labels_equal_the_cli_labels(bundle, runs):
+    done = bundle.label_with_details(next_month_tables())
+    cli = pq.read_table(runs.labels)
+    assert done.as_of == "2026-10-31" and "last full month" in done.as_of_why
+    assert done.quality["extract_date"] > "2026-10-31"
+    assert done.labels.schema == cli.schema
+    assert done.labels.equals(cli)
+    # Read against training's extract date, October's records would be future-dated.
+    stale = bundle.label(next_month_tables(), extract_date=TRAIN_EXTRACT)
+    assert not stale.equals(cli)
+
+
+def test_labels_carry_plain_arrow_types_on_every_path(bundle, runs):
     ours = bundle.label(next_month_tables())
-    cli = pq.read_table(LABELS)
-    assert ours.column_names == cli.column_names
-    assert ours.num_rows == cli.num_rows
-    for name in cli.column_names:
-        assert ours.column(name).to_pylist() == cli.column(name).to_pylist(), name
+    cli = pq.read_table(runs.labels)
+    for table in (ours, cli):
+        assert {f.name: f.type for f in table.schema} == LABEL_TYPES
+    # What string_view columns refused: sorting, compute, joins, CSV, pandas, polars.
+    ordered = ours.sort_by("client_id")
+    assert pc.sum(pc.equal(ordered["risk_band"], "high")).as_py() > 0
+    joined = ordered.join(cli.select(["client_id", "action"]), "client_id", right_suffix="_cli")
+    assert joined.num_rows == ours.num_rows
+    sink = pa.BufferOutputStream()
+    pa.csv.write_csv(ordered.slice(0, 10), sink)
+    assert ordered.slice(0, 10).to_pandas()["segment_id"].dtype == "int32"
+
+
+def test_inputs_from_pandas_and_polars_give_the_same_labels(bundle):
+    tables = next_month_tables()
+    ours = bundle.label(tables)
+    pandas_tables = {name: t.to_pandas() for name, t in tables.items()}
+    assert bundle.label(pandas_tables).equals(ours)
+    polars = pytest.importorskip("polars")
+    polars_tables = {name: polars.from_arrow(t) for name, t in tables.items()}
+    assert bundle.label(polars_tables).equals(ours)
 
 
 def test_the_bundle_reads_as_plain_python(bundle):
@@ -57,9 +103,8 @@ def test_the_bundle_reads_as_plain_python(bundle):
     assert bundle.metrics["test"]["roc_auc"] > 0.5
 
 
-def test_details_carry_the_as_of_and_the_quality_report(bundle):
+def test_details_carry_the_quality_report(bundle):
     done = bundle.label_with_details(next_month_tables())
-    assert done.as_of == "2026-10-31" and "last full month" in done.as_of_why
     assert {s["source"] for s in done.quality["sources"]} == set(SOURCES)
 
 
@@ -68,6 +113,7 @@ def test_features_transform_and_probabilities_agree_with_the_labels(bundle):
     features = bundle.features(tables)
     labels = bundle.label(tables)
     assert features.column("client_id").to_pylist() == labels.column("client_id").to_pylist()
+    assert features.schema.field("client_id").type == pa.string()
     matrix = bundle.transform(features)
     assert matrix.column_names == bundle.feature_names
     assert matrix.num_rows == features.num_rows
@@ -80,44 +126,92 @@ def test_features_transform_and_probabilities_agree_with_the_labels(bundle):
 
 
 def test_training_in_memory_gives_the_cli_model(tmp_path, bundle):
-    tables = clientele.read_sources(ROOT / "data" / "sample")
+    tables = clientele.read_sources(SAMPLE)
     path, metrics = clientele.train(
-        tables, models=tmp_path / "models", out=tmp_path / "out"
+        tables, models=tmp_path / "models", out=tmp_path / "out", extract_date=TRAIN_EXTRACT
     )
     ours = json.loads((path / "bundle.json").read_text())
     cli = json.loads((bundle.path / "bundle.json").read_text())
-    for part in ["features", "segments", "lapse", "cleaning"]:
+    for part in ["features", "segments", "lapse", "cleaning", "config"]:
         assert ours[part] == cli[part], part
     assert metrics == cli["metrics"]
     assert (path.parent / "latest").read_text().strip() == path.name
 
 
+def test_a_bundle_pickles_by_content_and_is_checked_again(bundle, tmp_path):
+    tables = next_month_tables()
+    copy = pickle.loads(pickle.dumps(bundle))
+    assert copy.version == bundle.version and copy.as_dict() == bundle.as_dict()
+    assert copy.label(tables).equals(bundle.label(tables))
+    # Tampered with: the content no longer matches its digest.
+    data = pickle.dumps(bundle)
+    cutoff = bundle.cutoff.encode()
+    tampered = data.replace(cutoff, b"2001-01-31", 1)
+    assert tampered != data
+    with pytest.raises(clientele.BadInput, match="altered") as caught:
+        pickle.loads(tampered)
+    assert caught.value.file == str(bundle.path)
+
+
+def test_errors_pickle_with_their_facts(bundle):
+    tables = next_month_tables()
+    tables["policies"] = with_text(tables["policies"], "annual_premium", {4: "lots"})
+    with pytest.raises(clientele.BadInput) as caught:
+        bundle.label(tables)
+    e = caught.value
+    assert isinstance(e, ValueError) and isinstance(e, clientele.ClienteleError)
+    assert (e.file, e.column, e.row) == ("<policies table>", "annual_premium", 5)
+    again = pickle.loads(pickle.dumps(e))
+    assert type(again) is clientele.BadInput and str(again) == str(e)
+    assert (again.file, again.column, again.row) == (e.file, e.column, e.row)
+    run = pickle.loads(pickle.dumps(clientele.RunError("disk full", file="x.csv")))
+    assert isinstance(run, RuntimeError) and run.file == "x.csv"
+
+
+def test_the_package_is_versioned_and_typed():
+    from importlib import resources
+
+    assert clientele.__version__.count(".") == 2
+    assert resources.files("clientele").joinpath("py.typed").is_file()
+    assert resources.files("clientele").joinpath("__init__.pyi").is_file()
+
+
+def with_text(table: pa.Table, column: str, changes: dict) -> pa.Table:
+    values = [None if v is None else str(v) for v in table.column(column).to_pylist()]
+    for i, v in changes.items():
+        values[i] = v
+    at = table.schema.get_field_index(column)
+    return table.set_column(at, column, pa.array(values, pa.string()))
+
+
+def with_column(table: pa.Table, column: str, values: pa.Array) -> pa.Table:
+    return table.set_column(table.schema.get_field_index(column), column, values)
+
+
 @pytest.mark.parametrize(
-    "change, error, words",
+    "change, words",
     [
-        (lambda t: t.pop("clients"), clientele.BadInput, ["clients"]),
+        (lambda t: t.pop("clients"), ["clients"]),
         (
             lambda t: t.__setitem__("policies", t["policies"].drop(["client_id"])),
-            clientele.BadInput,
             ["<policies table>", "client_id"],
         ),
-        (
-            lambda t: t.__setitem__("invoices", t["clients"]),
-            clientele.BadInput,
-            ["invoices", "not a source"],
-        ),
-        (lambda t: t.__setitem__("clients", [1, 2, 3]), clientele.BadInput, ["not an Arrow table"]),
+        (lambda t: t.__setitem__("invoices", t["clients"]), ["invoices", "not a source"]),
+        (lambda t: t.__setitem__("clients", [1, 2, 3]), ["not an Arrow table"]),
         (
             lambda t: t.__setitem__("clients", pa.table({"client_id": pa.array([[1], [2]])})),
-            clientele.BadInput,
-            ["<clients table>", "client_id"],
+            ["clients", "client_id", "list"],
+        ),
+        (
+            lambda t: t.__setitem__("clients", t["clients"].slice(0, 0)),
+            ["clients"],
         ),
     ],
 )
-def test_bad_tables_raise_the_cli_message(bundle, change, error, words):
+def test_bad_tables_raise_bad_input_naming_what_is_wrong(bundle, change, words):
     tables = next_month_tables()
     change(tables)
-    with pytest.raises(error) as caught:
+    with pytest.raises(clientele.BadInput) as caught:
         bundle.label(tables)
     for w in words:
         assert w in str(caught.value)
@@ -125,20 +219,58 @@ def test_bad_tables_raise_the_cli_message(bundle, change, error, words):
 
 def test_a_bad_value_names_table_row_and_column(bundle):
     tables = next_month_tables()
-    premiums = [None if v is None else str(v) for v in tables["policies"].column("annual_premium").to_pylist()]
-    premiums[4] = "lots"
-    tables["policies"] = tables["policies"].set_column(
-        tables["policies"].schema.get_field_index("annual_premium"),
-        "annual_premium",
-        pa.array(premiums, pa.string()),
-    )
+    tables["policies"] = with_text(tables["policies"], "annual_premium", {4: "lots"})
     with pytest.raises(clientele.BadInput, match=r"<policies table>, row 5, column 'annual_premium'"):
         bundle.label(tables)
 
 
-def test_dates_and_bundles_that_cannot_be_used(bundle, tmp_path):
-    with pytest.raises(clientele.BadInput, match="before the model's training cut-off"):
+def test_decimal_columns_are_read_as_numbers(bundle):
+    # A decimal is read as the nearest double to its value: as Python's float(Decimal).
+    tables = next_month_tables()
+    premiums = pc.round(tables["policies"].column("annual_premium"), 2)
+    as_decimal = pc.cast(premiums, pa.decimal128(14, 2))
+    nearest = pa.array([None if d is None else float(d) for d in as_decimal.to_pylist()], pa.float64())
+    decimal = with_column(tables["policies"], "annual_premium", as_decimal)
+    expected = bundle.label(dict(tables, policies=with_column(tables["policies"], "annual_premium", nearest)))
+    assert bundle.label(dict(tables, policies=decimal)).equals(expected)
+
+
+def test_boolean_and_unreadable_columns_are_refused_by_name(bundle):
+    tables = next_month_tables()
+    n = tables["clients"].num_rows
+    flags = pa.array([i % 2 == 0 for i in range(n)])
+    tables["clients"] = with_column(tables["clients"], "annual_income", flags)
+    with pytest.raises(clientele.BadInput, match="bool columns are not accepted") as caught:
+        bundle.label(tables)
+    assert caught.value.column == "annual_income" and caught.value.file == "<clients table>"
+    assert "annual_income" in str(caught.value)
+
+
+def test_timestamps_are_read_as_their_day(bundle):
+    tables = next_month_tables()
+    ours = bundle.label(tables)
+    dates = tables["policies"].column("start_date")
+    stamped = with_column(tables["policies"], "start_date", pc.cast(pc.cast(dates, pa.date32()), pa.timestamp("ns")))
+    assert bundle.label(dict(tables, policies=stamped)).equals(ours)
+
+
+def test_arguments_are_checked_and_named_in_python_words(bundle, tmp_path):
+    tables = clientele.read_sources(SAMPLE)
+    for k in (-3, 0, 2.5, True):
+        with pytest.raises(clientele.BadInput, match="k") as caught:
+            clientele.train(tables, k=k, models=tmp_path / "m", out=tmp_path / "o")
+        assert "--" not in str(caught.value)
+    with pytest.raises(clientele.BadInput, match="k must be between 1 and 50, got 99"):
+        clientele.train(tables, k=99, models=tmp_path / "m", out=tmp_path / "o")
+    with pytest.raises(clientele.BadInput, match="seed"):
+        clientele.train(tables, seed=-1, models=tmp_path / "m", out=tmp_path / "o")
+    with pytest.raises(clientele.BadInput, match="horizon_months must be between 1 and 60"):
+        clientele.train(tables, horizon_months=0, models=tmp_path / "m", out=tmp_path / "o")
+    with pytest.raises(clientele.BadInput, match=r"as_of=2020-01-31 is before the model's training cut-off"):
         bundle.label(next_month_tables(), as_of="2020-01-31")
+
+
+def test_dates_and_bundles_that_cannot_be_used(bundle, tmp_path):
     with pytest.raises(clientele.BadInput, match="expected a date"):
         bundle.label(next_month_tables(), as_of="31/01/2026")
     with pytest.raises(clientele.BadInput, match="no model here"):
@@ -150,3 +282,11 @@ def test_dates_and_bundles_that_cannot_be_used(bundle, tmp_path):
         clientele.Bundle.load(damaged)
     with pytest.raises(clientele.BadInput, match="flat-mode bundle"):
         bundle.label_flat(pa.table({"id": ["a"]}))
+
+
+def test_a_missing_or_empty_directory_is_an_error(tmp_path):
+    with pytest.raises(clientele.BadInput, match="no such directory") as caught:
+        clientele.read_sources(tmp_path / "nonexistent")
+    assert caught.value.file == str(tmp_path / "nonexistent")
+    with pytest.raises(clientele.BadInput, match="none of the source files"):
+        clientele.read_sources(tmp_path)
