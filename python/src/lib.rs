@@ -688,11 +688,11 @@ fn readable_type(t: &ArrowDataType) -> ArrowDataType {
     }
 }
 
+/// Each column's chunks, in the order of the table's fields.
+type Chunks = Vec<Vec<Box<dyn Array>>>;
+
 /// The fields of a table and each column's chunks, taken through the C stream interface.
-fn arrow_columns(
-    table: &Bound<'_, PyAny>,
-    name: &str,
-) -> PyResult<(Vec<Field>, Vec<Vec<Box<dyn Array>>>)> {
+fn arrow_columns(table: &Bound<'_, PyAny>, name: &str) -> PyResult<(Vec<Field>, Chunks)> {
     let not_arrow = || {
         bad_input(format!(
             "table {name:?} is not an Arrow table (expected a pyarrow.Table, a pandas or \
@@ -722,7 +722,7 @@ fn arrow_columns(
             )))
         }
     };
-    let mut columns: Vec<Vec<Box<dyn Array>>> = vec![Vec::new(); fields.len()];
+    let mut columns: Chunks = vec![Vec::new(); fields.len()];
     // SAFETY: as above; each batch is a struct array of the stream's fields.
     while let Some(batch) = unsafe { reader.next() } {
         let batch = batch.map_err(bad)?;
