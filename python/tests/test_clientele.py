@@ -136,6 +136,13 @@ def test_training_in_memory_gives_the_cli_model(tmp_path, bundle):
         assert ours[part] == cli[part], part
     assert metrics == cli["metrics"]
     assert (path.parent / "latest").read_text().strip() == path.name
+    # The sources trained on are recorded (by table name), so labeling requires them.
+    sources = lambda b: sorted(f["source"] for f in b["data"]["files"])  # noqa: E731
+    assert sources(ours) == sources(cli) == sorted(SOURCES)
+    month = next_month_tables()
+    month.pop("contacts")
+    with pytest.raises(clientele.BadInput, match=r"trained with source\(s\) \["):
+        clientele.Bundle.load(path).label(month)
 
 
 def test_a_bundle_pickles_by_content_and_is_checked_again(bundle, tmp_path):

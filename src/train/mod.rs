@@ -104,7 +104,24 @@ pub fn train_frames(
     let load_opts = crate::ingest::LoadOptions::from_config(config, true);
     let input = crate::ingest::Input::Frames(frames);
     let loaded = crate::ingest::load_from(config, input, &load_opts, None)?;
-    train_loaded(opts, &settings, loaded, Vec::new())
+    let tables = table_fingerprints(&loaded.report);
+    train_loaded(opts, &settings, loaded, tables)
+}
+
+/// Tables in memory leave no file to fingerprint: each source trained on is recorded by
+/// its table's name, without size or digest, so that labeling still requires every one
+/// (`labeling::check_book`) as it does after training on files.
+fn table_fingerprints(report: &crate::ingest::QualityReport) -> Vec<FileFingerprint> {
+    report
+        .sources
+        .iter()
+        .map(|s| FileFingerprint {
+            source: s.source.name().to_string(),
+            file: crate::ingest::frame_name(s.source).display().to_string(),
+            bytes: 0,
+            sha256: String::new(),
+        })
+        .collect()
 }
 
 /// The part of a training run after loading: quality report, fit, publish, charts.
@@ -162,7 +179,8 @@ pub fn train_sampled(
         settings.previous.as_ref(),
     )?;
     let scores = scores_ids.and_then(|ids| fitted.scores_csv(&ids));
-    publish(opts, &settings, fitted, Vec::new(), scores, quality_dir)
+    let tables = table_fingerprints(quality);
+    publish(opts, &settings, fitted, tables, scores, quality_dir)
 }
 
 /// Publishes a fitted bundle as a new version and draws its charts.
