@@ -51,7 +51,7 @@ SOURCES = ("clients", "policies", "payments", "claims", "contacts", "transaction
 
 def read_sources(directory: PathLike, sources: Optional[list] = None) -> dict:
     """The source files of a book directory as Arrow tables, read as the CLI reads them:
-    ``<source>.parquet`` typed, ``<source>.csv`` with every column as text (the engine
+    ``<source>.parquet`` typed (text as ``string``), ``<source>.csv`` with every column as text (the engine
     parses and checks the values, naming the row and column of a bad one). Sources
     without a file are left out; a directory that does not exist or holds none of them
     is ``BadInput``."""
@@ -64,7 +64,7 @@ def read_sources(directory: PathLike, sources: Optional[list] = None) -> dict:
     for name in sources or SOURCES:
         parquet, csv = Path(directory, f"{name}.parquet"), Path(directory, f"{name}.csv")
         if parquet.exists():
-            tables[name] = pq.read_table(parquet)
+            tables[name] = _plain(pq.read_table(parquet))
         elif csv.exists():
             with csv.open(encoding="utf-8-sig", newline="") as f:
                 header = next(_csv.reader([f.readline()]), [])
@@ -74,6 +74,16 @@ def read_sources(directory: PathLike, sources: Optional[list] = None) -> dict:
         wanted = ", ".join(f"{n}.csv or {n}.parquet" for n in sources or SOURCES)
         raise BadInput(f"{directory}: none of the source files ({wanted})", file=os.fspath(directory))
     return tables
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """A table with its ``string_view`` columns (Parquet files written by polars) as
+    ``string``, which every pyarrow compute function takes."""
+    fields = [
+        pa.field(f.name, pa.string(), f.nullable) if str(f.type) == "string_view" else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
 
 
 def _config_text(config: Optional[PathLike]) -> tuple[Optional[str], Optional[str]]:

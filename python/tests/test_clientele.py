@@ -160,6 +160,34 @@ def test_a_bundle_pickles_by_content_and_is_checked_again(bundle, tmp_path):
     assert caught.value.file == str(bundle.path)
 
 
+def label_in_worker(job: tuple) -> pa.Table:
+    bundle, tables = job
+    return bundle.label(tables)
+
+
+def test_a_pickled_bundle_labels_client_parts_in_worker_processes(bundle):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from clientele._native import client_parts
+
+    tables = next_month_tables()
+    # Each record goes to its client's part by the CLI's hash (clientele-infer --partitions).
+    part_of = {
+        name: pa.table(client_parts(pa.table({"id": t["client_id"]}), 4)).column(0)
+        for name, t in tables.items()
+    }
+    parts = [
+        {name: t.filter(pc.equal(part_of[name], p)) for name, t in tables.items()}
+        for p in range(4)
+    ]
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
+        labelled = list(pool.map(label_in_worker, [(bundle, part) for part in parts]))
+    together = pa.concat_tables(labelled).sort_by("client_id")
+    assert together.equals(bundle.label(tables).sort_by("client_id"))
+
+
 def test_errors_pickle_with_their_facts(bundle):
     tables = next_month_tables()
     tables["policies"] = with_text(tables["policies"], "annual_premium", {4: "lots"})
