@@ -10,8 +10,10 @@
 //! - `bool` refused: the contract's flags and labels are words or 0/1, and a boolean
 //!   column is more often a mistaken column than a flag.
 
-use polars::polars_compute::cast::{cast, CastOptionsImpl};
-use polars_arrow::array::{Array, PrimitiveArray};
+use polars_arrow::array::{
+    Array, DictionaryArray, DictionaryKey, MutableBinaryViewArray, PrimitiveArray, Utf8Array,
+    Utf8ViewArray,
+};
 use polars_arrow::datatypes::{ArrowDataType, TimeUnit};
 
 /// Why a column is refused: the message's end, after `table ..., column ...: `.
@@ -101,13 +103,7 @@ pub fn readable(
             .map(|c| instants_to_days(c.as_ref(), 86_400_000))
             .collect(),
         T::Dictionary(_, values, _) if matches!(**values, T::Utf8 | T::LargeUtf8 | T::Utf8View) => {
-            chunks
-                .iter()
-                .map(|c| {
-                    cast(c.as_ref(), &T::Utf8View, CastOptionsImpl::default())
-                        .map_err(|e| format!("cannot read its categories as text: {e}"))
-                })
-                .collect()
+            chunks.iter().map(|c| dictionary_text(c.as_ref())).collect()
         }
         T::Boolean => Err(
             "bool columns are not accepted: the contract's flags and labels are \
@@ -159,4 +155,50 @@ fn instants_to_days(chunk: &dyn Array, per_day: i64) -> Result<Box<dyn Array>, R
         .map(|v| v.and_then(|&v| i32::try_from(v.div_euclid(per_day)).ok()))
         .collect();
     Ok(days.to(ArrowDataType::Date32).boxed())
+}
+
+/// A dictionary of text (pandas' categoricals) as its values, row by row.
+fn dictionary_text(chunk: &dyn Array) -> Result<Box<dyn Array>, Refusal> {
+    keyed_text::<i8>(chunk)
+        .or_else(|| keyed_text::<i16>(chunk))
+        .or_else(|| keyed_text::<i32>(chunk))
+        .or_else(|| keyed_text::<i64>(chunk))
+        .or_else(|| keyed_text::<u8>(chunk))
+        .or_else(|| keyed_text::<u16>(chunk))
+        .or_else(|| keyed_text::<u32>(chunk))
+        .or_else(|| keyed_text::<u64>(chunk))
+        .unwrap_or_else(|| {
+            Err(format!(
+                "{} values could not be read",
+                type_name(chunk.dtype())
+            ))
+        })
+}
+
+/// `dictionary_text` for keys of type `K`; `None` when the keys are of another type.
+fn keyed_text<'a, K: DictionaryKey>(
+    chunk: &'a dyn Array,
+) -> Option<Result<Box<dyn Array>, Refusal>> {
+    let dict = chunk.as_any().downcast_ref::<DictionaryArray<K>>()?;
+    let values = dict.values().as_any();
+    let text: Box<dyn Fn(usize) -> &'a str + 'a> =
+        if let Some(v) = values.downcast_ref::<Utf8Array<i32>>() {
+            Box::new(move |i| v.value(i))
+        } else if let Some(v) = values.downcast_ref::<Utf8Array<i64>>() {
+            Box::new(move |i| v.value(i))
+        } else if let Some(v) = values.downcast_ref::<Utf8ViewArray>() {
+            Box::new(move |i| v.value(i))
+        } else {
+            return Some(Err("its categories are not text".into()));
+        };
+    let n = dict.values().len();
+    let mut out = MutableBinaryViewArray::<str>::with_capacity(dict.len());
+    for key in dict.keys_iter() {
+        match key {
+            Some(k) if k >= n => return Some(Err(format!("category {k} does not exist"))),
+            Some(k) if dict.values().is_valid(k) => out.push_value(text(k)),
+            _ => out.push_null(),
+        }
+    }
+    Some(Ok(out.freeze().boxed()))
 }

@@ -88,7 +88,7 @@ fn bad_input(message: String) -> PyErr {
 fn bad_column(table: &str, column: &str, what: &str) -> PyErr {
     py_error(
         "BadInput",
-        format!("table {table:?}, column {column:?}: {what}"),
+        format!("<{table} table>, column '{column}': {what}"),
         Some(format!("<{table} table>")),
         Some(column.to_string()),
         None,
@@ -653,10 +653,10 @@ fn import_column(
     made: arrow_in::Made,
 ) -> PyResult<Series> {
     let column = field.name.as_str();
-    let chunks = arrow_in::readable(chunks, &field.dtype, made)
-        .map_err(|why| bad_column(table, column, &why))?;
+    // A refused type and a panic in a conversion both end as BadInput naming the column.
     let converted = clientele::error::catch_expected(
         || {
+            let chunks = arrow_in::readable(chunks, &field.dtype, made).map_err(Error::Runtime)?;
             Ok(match chunks.first() {
                 None => Series::new_empty(
                     field.name.clone(),

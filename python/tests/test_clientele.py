@@ -281,6 +281,33 @@ def test_boolean_and_unreadable_columns_are_refused_by_name(bundle):
     assert "annual_income" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "source, column, make, words",
+    [
+        ("policies", "start_date", lambda c: pc.cast(pc.cast(c, pa.int32()), pa.int64()), ["expected dates"]),
+        ("policies", "annual_premium", lambda c: pa.nulls(len(c), pa.date32()), ["expected a number"]),
+        ("clients", "region", lambda c: pa.array([{"a": 1}] * len(c)), ["struct is not accepted"]),
+        ("clients", "annual_income", lambda c: pa.array([b"x"] * len(c)), ["binary is not accepted"]),
+    ],
+)
+def test_a_column_of_the_wrong_kind_is_refused_by_name(bundle, source, column, make, words):
+    tables = next_month_tables()
+    tables[source] = with_column(tables[source], column, make(tables[source][column]))
+    with pytest.raises(clientele.BadInput) as caught:
+        bundle.label(tables)
+    for w in words + [column, f"<{source} table>"]:
+        assert w in str(caught.value) or w == caught.value.file, (w, str(caught.value))
+
+
+def test_categoricals_and_large_strings_read_as_text(bundle):
+    tables = next_month_tables()
+    ours = bundle.label(tables)
+    region = tables["clients"]["region"]
+    for other in (pc.dictionary_encode(region), pc.cast(region, pa.large_string())):
+        changed = dict(tables, clients=with_column(tables["clients"], "region", other))
+        assert bundle.label(changed).equals(ours)
+
+
 def test_timestamps_are_read_as_their_day(bundle):
     tables = next_month_tables()
     ours = bundle.label(tables)
