@@ -35,6 +35,8 @@ from ._native import train as _train
 __all__ = [
     "Bundle",
     "Labelled",
+    "Run",
+    "label_run",
     "read_sources",
     "train",
     "BadInput",
@@ -256,6 +258,101 @@ class Bundle:
         if self.mode != "flat":
             raise BadInput(f"label_flat needs a flat-mode bundle; this one is {self.mode} mode")
         return self.label({"flat": table}, **kwargs)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A labeling run of one month's tables, as ``clientele-infer`` makes it: the labels,
+    the as-of date used and why, the data-quality report, the run's summary and drift
+    report (as ``summary.json`` and ``drift.json``), and where the report files went
+    (``None`` when no ``out`` was given)."""
+
+    labels: pa.Table
+    as_of: str
+    as_of_why: str
+    quality: dict
+    summary: dict
+    drift: dict
+    out: Optional[Path]
+
+    @property
+    def drift_status(self) -> str:
+        """``ok``, ``watch`` or ``retrain`` (``--fail-on-drift`` exits 3 on ``retrain``)."""
+        return str(self.drift["status"])
+
+    @property
+    def outcomes(self) -> Optional[dict]:
+        """How last month's predictions and actions turned out (with ``previous``)."""
+        return self.summary.get("outcomes")
+
+    def drift_table(self) -> pa.Table:
+        """One row per drift item: its name, PSI and status, worst first."""
+        items = sorted(self.drift["items"], key=lambda i: -i["psi"])
+        return pa.Table.from_pylist(items)
+
+    def charts(self) -> dict:
+        """The run's charts as PNG bytes by file name (a notebook shows one with
+        ``IPython.display.Image(run.charts()["segment_sizes.png"])``); empty without
+        ``out``."""
+        if self.out is None:
+            return {}
+        return {p.name: p.read_bytes() for p in sorted((self.out / "charts").glob("*.png"))}
+
+
+def label_run(
+    bundle: Bundle,
+    tables: Mapping[str, Any],
+    out: Optional[PathLike] = None,
+    previous: Any = None,
+    as_of: Any = None,
+    config: Optional[PathLike] = None,
+    extract_date: Any = None,
+    overwrite: bool = False,
+    min_report_count: Optional[int] = None,
+    previous_as_of: Any = None,
+    previous_model: Optional[str] = None,
+) -> Run:
+    """Labels one month's tables and sums the run as ``clientele-infer`` does, with its
+    defaults (see ``Bundle.label``): the same summary, drift and, with ``previous``,
+    segment migration and realised outcomes. ``out``: a new directory for the report
+    files (``data-quality.json``, ``drift.json``, ``summary.json``, ``charts/``,
+    ``report.html``; ``overwrite`` replaces an earlier run's). ``previous``: last
+    month's run directory (as ``--previous-run``) or its labels as a table (then
+    ``previous_as_of`` and ``previous_model`` are that run's date and model version).
+    ``min_report_count`` as ``--min-segment-size`` (default 10)."""
+    if not isinstance(bundle, Bundle):
+        raise BadInput(f"bundle must be a clientele.Bundle (got {type(bundle).__name__})")
+    min_report_count = _whole("min_report_count", min_report_count, 0)
+    tables, text, origin, as_of, extract_date = _month(tables, as_of, config, extract_date)
+    previous_dir = table = None
+    if isinstance(previous, (str, os.PathLike)):
+        previous_dir = os.fspath(previous)
+    elif previous is not None:
+        table = previous
+    stream, texts, path = bundle._native.label_run(
+        tables,
+        text,
+        origin,
+        as_of,
+        extract_date,
+        None if out is None else os.fspath(out),
+        overwrite,
+        min_report_count,
+        previous_dir,
+        table,
+        _date(previous_as_of),
+        previous_model,
+    )
+    used, why, quality, summary, drift = texts
+    return Run(
+        pa.table(stream),
+        used,
+        why,
+        json.loads(quality),
+        json.loads(summary),
+        json.loads(drift),
+        None if path is None else Path(path),
+    )
 
 
 def _bundle_from_content(text: str, directory: str, digest: str) -> Bundle:

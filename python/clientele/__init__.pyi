@@ -99,3 +99,33 @@ def train(
     extract_date: DateLike = None,
     charts: bool = False,
 ) -> tuple[Path, dict[str, Any]]: ...
+
+@dataclass(frozen=True)
+class Run:
+    labels: pa.Table
+    as_of: str
+    as_of_why: str
+    quality: dict[str, Any]
+    summary: dict[str, Any]
+    drift: dict[str, Any]
+    out: Optional[Path]
+    @property
+    def drift_status(self) -> str: ...
+    @property
+    def outcomes(self) -> Optional[dict[str, Any]]: ...
+    def drift_table(self) -> pa.Table: ...
+    def charts(self) -> dict[str, bytes]: ...
+
+def label_run(
+    bundle: Bundle,
+    tables: Mapping[str, TableLike],
+    out: Optional[PathLike] = None,
+    previous: Union[PathLike, TableLike, None] = None,
+    as_of: DateLike = None,
+    config: Optional[PathLike] = None,
+    extract_date: DateLike = None,
+    overwrite: bool = False,
+    min_report_count: Optional[int] = None,
+    previous_as_of: DateLike = None,
+    previous_model: Optional[str] = None,
+) -> Run: ...

@@ -264,6 +264,72 @@ impl NativeBundle {
         Ok((ArrowStream::of(&labels)?, PyBytes::new(py, &json)))
     }
 
+    /// A labeling run of one month's tables as one part (`pipeline::label_run_frames`):
+    /// the labels, the as-of date and why, and the quality report, summary and drift
+    /// (JSON); with `out`, the report files are published there (its path is returned).
+    /// Last month's labels come as a run directory (`previous_dir`, as `--previous-run`)
+    /// or a table (`previous`, with `previous_as_of` and `previous_model`).
+    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None, out=None, overwrite=false, min_report_count=None, previous_dir=None, previous=None, previous_as_of=None, previous_model=None))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
+    fn label_run<'py>(
+        &self,
+        py: Python<'py>,
+        tables: &Bound<'py, PyDict>,
+        config: Option<String>,
+        config_origin: Option<String>,
+        as_of: Option<String>,
+        extract_date: Option<String>,
+        out: Option<PathBuf>,
+        overwrite: bool,
+        min_report_count: Option<usize>,
+        previous_dir: Option<PathBuf>,
+        previous: Option<Bound<'py, PyAny>>,
+        previous_as_of: Option<String>,
+        previous_model: Option<String>,
+    ) -> PyResult<(ArrowStream, Vec<String>, Option<PathBuf>)> {
+        let config = self.run_config(py, config, config_origin, extract_date)?;
+        let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
+        let frames = frames_from(tables, config.mode)?;
+        let mut last = previous.map(|t| previous_run(&t)).transpose()?;
+        if let Some(run) = last.as_mut() {
+            run.as_of = previous_as_of
+                .map(|d| parse_date(&d, "previous_as_of"))
+                .transpose()?;
+            run.model_version = previous_model;
+        }
+        let opts = clientele::pipeline::PublishOptions {
+            overwrite,
+            min_report_count: min_report_count.unwrap_or(clientele::pipeline::MIN_REPORT_COUNT),
+            ..Default::default()
+        };
+        let located = &self.located;
+        let done = engine(py, || {
+            let read = previous_dir
+                .as_deref()
+                .map(clientele::labeling::output::read_previous_run)
+                .transpose()?;
+            let previous = read.as_ref().or(last.as_ref());
+            clientele::pipeline::label_run_frames(
+                located,
+                &config,
+                &frames,
+                as_of,
+                previous,
+                out.as_deref(),
+                &opts,
+            )
+        })?;
+        let fail = |e: serde_json::Error| run_error(format!("cannot serialise: {e}"));
+        let texts = vec![
+            done.as_of.to_string(),
+            done.as_of_why.clone(),
+            serde_json::to_string(&done.quality).map_err(fail)?,
+            serde_json::to_string(&done.summary).map_err(fail)?,
+            serde_json::to_string(&done.drift).map_err(fail)?,
+        ];
+        Ok((ArrowStream::of(&done.labels)?, texts, done.out_dir))
+    }
+
     /// An empty labels table: the columns and Arrow types of `labels.parquet`.
     #[staticmethod]
     fn labels_schema() -> PyResult<ArrowStream> {

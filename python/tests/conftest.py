@@ -114,6 +114,14 @@ class Runs:
         )
 
 
+    @property
+    def since_whole(self) -> Path:
+        """The next month in one piece, no date given, with last month's run."""
+        if "since_whole" not in self._made:
+            self._made["since_whole"] = self._infer("since1", "--previous-run", str(self.last_month))
+        return self._made["since_whole"]
+
+
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> Runs:
     return Runs(tmp_path_factory.mktemp("clientele-runs"))

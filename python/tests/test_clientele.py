@@ -92,6 +92,47 @@ def test_inputs_from_pandas_and_polars_give_the_same_labels(bundle):
     assert bundle.label(polars_tables).equals(ours)
 
 
+def test_a_run_in_memory_equals_the_cli_run(bundle, runs, tmp_path):
+    cli = runs.labels.parent
+    run = clientele.label_run(bundle, next_month_tables(), out=tmp_path / "run")
+    assert run.as_of == "2026-10-31" and run.out == tmp_path / "run"
+    assert run.labels.equals(pq.read_table(runs.labels))
+    for name in ["drift.json", "summary.json"]:
+        assert json.loads((run.out / name).read_text()) == json.loads((cli / name).read_text())
+    ours, theirs = (json.loads((d / "data-quality.json").read_text()) for d in (run.out, cli))
+    for s in ours["sources"] + theirs["sources"]:
+        s.pop("path")  # a file for the CLI, `<clients table>` for a table
+    assert ours == theirs
+    charts = run.charts()
+    assert charts and sorted(charts) == sorted(p.name for p in (cli / "charts").glob("*.png"))
+    assert all(png == (cli / "charts" / name).read_bytes() for name, png in charts.items())
+    assert run.drift_status in ("ok", "watch", "retrain")
+    table = run.drift_table()
+    assert table.num_rows == len(run.drift["items"]) and {"name", "psi", "status"} <= set(table.column_names)
+    assert table["psi"].to_pylist() == sorted(table["psi"].to_pylist(), reverse=True)
+    # Without out: the same numbers, nothing written.
+    quiet = clientele.label_run(bundle, next_month_tables())
+    assert quiet.out is None and quiet.charts() == {}
+    assert (quiet.summary, quiet.drift) == (run.summary, run.drift)
+    with pytest.raises(clientele.BadInput, match="already exists"):
+        clientele.label_run(bundle, next_month_tables(), out=tmp_path / "run")
+
+
+def test_a_run_with_last_months_labels_equals_the_cli_run(bundle, runs):
+    cli = json.loads((runs.since_whole / "summary.json").read_text())
+    by_dir = clientele.label_run(bundle, next_month_tables(), previous=runs.last_month)
+    assert by_dir.summary == cli and by_dir.outcomes["known"] > 10000
+    last = json.loads((runs.last_month / "summary.json").read_text())
+    by_table = clientele.label_run(
+        bundle,
+        next_month_tables(),
+        previous=pq.read_table(runs.last_month / "labels.parquet"),
+        previous_as_of=last["as_of"],
+        previous_model=last["model_version"],
+    )
+    assert by_table.summary == cli
+
+
 def test_the_bundle_reads_as_plain_python(bundle):
     data = json.loads((bundle.path / "bundle.json").read_text())
     assert bundle.version == data["version"] and bundle.cutoff == data["cutoff"]

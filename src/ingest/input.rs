@@ -43,6 +43,21 @@ impl Frames {
     pub fn get(&self, source: Source) -> Option<&DataFrame> {
         self.tables.get(&source)
     }
+
+    /// Each table's column names (for `unused_columns_in`).
+    pub fn columns(&self) -> Vec<(Source, Vec<String>)> {
+        self.tables
+            .iter()
+            .map(|(s, df)| {
+                let names = df
+                    .get_column_names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                (*s, names)
+            })
+            .collect()
+    }
 }
 
 /// How a frame is named in errors and in the quality report.

@@ -12,7 +12,7 @@ pub use label::{
 pub use memory::{
     feature_frame, label_frames, label_part_frames, lapse_probabilities, model_matrix, FrameLabels,
 };
-pub use parts::{PartReport, PublishOptions, RunTotals};
+pub use parts::{label_run_frames, MemoryRun, PartReport, PublishOptions, RunTotals};
 
 use crate::error::Result;
 use crate::ingest::Loaded;
