@@ -236,7 +236,8 @@ class Bundle:
         extract_date: Any = None,
     ) -> pa.Table:
         """The point-in-time features of one month's tables, before the model's
-        transform: ``client_id`` and every feature the model uses (the input of
+        transform: ``client_id``, ``in_force`` (a policy in force at the as-of date: the
+        labels score only those clients) and every feature the model uses (the input of
         ``transform`` and ``predict_proba``)."""
         stream, _used = self._native.features(*_month(tables, as_of, config, extract_date))
         return pa.table(stream)
@@ -250,7 +251,9 @@ class Bundle:
     def predict_proba(self, features: Any) -> pa.Array:
         """The lapse probability of each row of a feature table, as the labels'
         ``lapse_probability`` (a float64 array; unlike scikit-learn's ``predict_proba``
-        only the positive class, lapse, is returned)."""
+        only the positive class, lapse, is returned): null where the table's
+        ``in_force`` is false, as in the labels (a table without that column is scored
+        whole)."""
         return pa.table(self._native.predict_proba(features)).column(0).combine_chunks()
 
     def label_flat(self, table: Any, **kwargs: Any) -> pa.Table:

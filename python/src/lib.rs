@@ -187,7 +187,7 @@ impl NativeBundle {
     /// The model matrix of a feature table: the bundle's fitted transform, nothing refit.
     fn transform(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
         let bundle = &self.located.bundle;
-        let frame = import_table(table, "features")?;
+        let frame = import_engine_table(table, "features")?;
         let x = engine(py, || clientele::pipeline::model_matrix(bundle, &frame))?;
         let columns: Vec<polars::prelude::Column> = bundle
             .features
@@ -206,7 +206,7 @@ impl NativeBundle {
     /// The lapse probability of each row of a feature table.
     fn predict_proba(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
         let bundle = &self.located.bundle;
-        let frame = import_table(table, "features")?;
+        let frame = import_engine_table(table, "features")?;
         let p = engine(py, || {
             clientele::pipeline::lapse_probabilities(bundle, &frame)
         })?;

@@ -159,9 +159,14 @@ def test_features_transform_and_probabilities_agree_with_the_labels(bundle):
     assert matrix.column_names == bundle.feature_names
     assert matrix.num_rows == features.num_rows
     p = bundle.predict_proba(features).to_pylist()
-    scored = [(q, l) for q, l in zip(p, labels.column("lapse_probability").to_pylist()) if l is not None]
+    ours = labels.column("lapse_probability").to_pylist()
+    # Only clients in force are scored, as in the labels.
+    assert [q is None for q in p] == [l is None for l in ours] == [not f for f in features["in_force"].to_pylist()]
+    scored = [(q, l) for q, l in zip(p, ours) if l is not None]
     assert len(scored) > 1000
     assert max(abs(q - l) for q, l in scored) < 1e-12
+    # A feature table without the flag is scored whole.
+    assert None not in bundle.predict_proba(features.drop(["in_force"])).to_pylist()
     with pytest.raises(clientele.BadInput, match="no column"):
         bundle.predict_proba(features.drop([bundle.as_dict()["features"]["numeric"][0]["name"]]))
 
