@@ -398,3 +398,25 @@ def test_a_missing_or_empty_directory_is_an_error(tmp_path):
     assert caught.value.file == str(tmp_path / "nonexistent")
     with pytest.raises(clientele.BadInput, match="none of the source files"):
         clientele.read_sources(tmp_path)
+
+
+def flat_book(n: int = 600) -> pa.Table:
+    return pa.table({
+        "id": [f"C{i}" for i in range(n)],
+        "missed": [float(i % 5) for i in range(n)],
+        "tenure": [float((i * 7) % 23) for i in range(n)],
+        "lapsed": ["1" if (i % 5) * 3 + (i % 7) > 9 else "0" for i in range(n)],
+    })
+
+
+def test_a_flat_table_in_memory_needs_no_file_path(tmp_path):
+    config = tmp_path / "flat.toml"
+    config.write_text('mode = "flat"\n[flat]\nid = "id"\nlabel = "lapsed"\nnumeric = ["missed", "tenure"]\n')
+    path, metrics = clientele.train(
+        {"flat": flat_book()}, config=config, models=tmp_path / "m", out=tmp_path / "o",
+        extract_date="2026-09-30",
+    )
+    bundle = clientele.Bundle.load(path)
+    assert bundle.mode == "flat" and metrics["clients"] == 600
+    labels = bundle.label_flat(flat_book().drop(["lapsed"]))
+    assert labels.num_rows == 600 and labels["lapse_probability"].null_count == 0

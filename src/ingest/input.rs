@@ -164,6 +164,12 @@ impl<'a> Input<'a> {
     pub(crate) fn flat(&self, cfg: &FlatConfig) -> Result<SourceTable<'a>> {
         match *self {
             Input::Dir(dir) => {
+                if cfg.path.as_os_str().is_empty() {
+                    return Err(Error::InvalidParameter(
+                        "[flat] has no path: name the flat file to read (path = \"clients.csv\")"
+                            .into(),
+                    ));
+                }
                 let path = dir.join(&cfg.path);
                 if !path.exists() {
                     return Err(Error::not_found(path));
