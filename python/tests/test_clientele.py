@@ -14,28 +14,29 @@ import pyarrow.parquet as pq
 import pytest
 
 import clientele
-from conftest import NEXT_MONTH, SAMPLE, TRAIN_EXTRACT
+from conftest import NEXT_MONTH, ROOT, SAMPLE, TRAIN_EXTRACT
 
 SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
 
-# The labels' Arrow types, on every path (docs/python.md).
-LABEL_TYPES = {
-    "client_id": pa.string(),
-    "segment_id": pa.int32(),
-    "segment_name": pa.string(),
-    "segment_distance": pa.float64(),
-    "lapse_probability": pa.float64(),
-    "risk_band": pa.string(),
-    "value_tier": pa.string(),
-    "lifecycle_stage": pa.string(),
-    "reason_1": pa.string(),
-    "reason_2": pa.string(),
-    "reason_3": pa.string(),
-    "action": pa.string(),
-    "next_product": pa.string(),
-    "next_product_propensity": pa.float64(),
-    "note": pa.string(),
-}
+def documented_label_types() -> dict:
+    """The labels' Arrow types as docs/python.md lists them (the one place they are
+    documented): rows of its "Arrow types" table, `column` | `type` | ..."""
+    import re
+
+    text = (ROOT / "docs" / "python.md").read_text()
+    section = text.split("## Arrow types", 1)[1].split("\n## ", 1)[0]
+    types = {}
+    for row in section.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) < 2 or not cells[0].startswith("`"):
+            continue
+        kind = re.match(r"`(\w+)`", cells[1]).group(1)
+        for column in re.findall(r"`(\w+)`", cells[0]):
+            types[column] = {"string": pa.string(), "int32": pa.int32(), "double": pa.float64()}[kind]
+    return types
+
+
+LABEL_TYPES = documented_label_types()
 
 
 def next_month_tables() -> dict:
@@ -70,6 +71,7 @@ def test_with_no_date_given_labels_equal_the_cli_labels(bundle, runs):
 def test_labels_carry_plain_arrow_types_on_every_path(bundle, runs):
     ours = bundle.label(next_month_tables())
     cli = pq.read_table(runs.labels)
+    assert len(LABEL_TYPES) > 10, "docs/python.md's table was not read"
     for table in (ours, cli):
         assert {f.name: f.type for f in table.schema} == LABEL_TYPES
     # What string_view columns refused: sorting, compute, joins, CSV, pandas, polars.
