@@ -117,6 +117,52 @@ impl Error {
         }
     }
 
+    /// The file (or `<clients table>`) the error is about, when it is about one.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Read { path, .. }
+            | Error::Write { path, .. }
+            | Error::EmptyFile { path }
+            | Error::NoRows { path }
+            | Error::MissingColumns { path, .. }
+            | Error::ConfiguredColumnAbsent { path, .. }
+            | Error::BadValue { path, .. }
+            | Error::InvalidUtf8 { path, .. }
+            | Error::Malformed { path, .. }
+            | Error::UnsupportedFormat { path }
+            | Error::ConflictingDuplicate { path, .. }
+            | Error::TooManyInvalid { path, .. }
+            | Error::LabelNotBinary { path, .. }
+            | Error::LabelPositiveAbsent { path, .. }
+            | Error::Config { path, .. }
+            | Error::Bundle { path, .. }
+            | Error::Exists { path, .. }
+            | Error::UnsafeOutput { path, .. } => Some(path),
+            Error::NoData(_) | Error::InvalidParameter(_) | Error::Runtime(_) => None,
+        }
+    }
+
+    /// The column the error is about, when one is named (the first missing one of several).
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            Error::ConfiguredColumnAbsent { column, .. }
+            | Error::BadValue { column, .. }
+            | Error::LabelNotBinary { column, .. }
+            | Error::LabelPositiveAbsent { column, .. } => Some(column),
+            Error::MissingColumns { missing, .. } => missing.first().map(String::as_str),
+            _ => None,
+        }
+    }
+
+    /// The data row (1-based, as in the message) the error is about, when one is named.
+    pub fn row(&self) -> Option<usize> {
+        match self {
+            Error::BadValue { row, .. } => Some(*row),
+            Error::ConflictingDuplicate { second_row, .. } => Some(*second_row),
+            _ => None,
+        }
+    }
+
     /// True when the user's data, config or flags are at fault (exit code 2).
     pub fn is_bad_input(&self) -> bool {
         match self {

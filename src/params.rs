@@ -4,6 +4,55 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// The settings messages name by their flag, with the name each has as an argument of
+/// the Python package: one table, so messages read right from either.
+pub const ARGUMENT_NAMES: &[(&str, &str)] = &[
+    ("--as-of", "as_of"),
+    ("--extract-date", "extract_date"),
+    ("--horizon-months", "horizon_months"),
+    ("--k", "k"),
+    ("--seed", "seed"),
+    ("--models", "models"),
+    ("--out", "out"),
+    ("--overwrite", "overwrite"),
+    ("--partitions", "parts"),
+    ("--config", "config"),
+    ("--previous-run", "previous"),
+    ("--min-segment-size", "min_report_count"),
+    ("--report-dir", "out"),
+];
+
+/// A message in the Python package's words: each flag of `ARGUMENT_NAMES` becomes its
+/// argument name (`--k 5` becomes `k=5`); other text is unchanged.
+pub fn in_argument_words(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("--") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+            .unwrap_or(after.len());
+        let flag = &rest[at..at + 2 + len];
+        match ARGUMENT_NAMES.iter().find(|(f, _)| *f == flag) {
+            Some((_, name)) => {
+                out.push_str(name);
+                let tail = &rest[at + 2 + len..];
+                // A value given after the flag reads as an assignment.
+                if tail.starts_with(' ') && tail[1..].starts_with(|c: char| c.is_ascii_digit()) {
+                    out.push('=');
+                    rest = &tail[1..];
+                    continue;
+                }
+            }
+            None => out.push_str(flag),
+        }
+        rest = &rest[at + 2 + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// How segments are fitted; `check` validates the combination.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -255,5 +304,27 @@ impl LapseParams {
         }
         self.threshold.check()?;
         Ok(Checked(self))
+    }
+}
+
+#[cfg(test)]
+mod argument_words_tests {
+    use super::*;
+
+    #[test]
+    fn messages_read_in_argument_words() {
+        assert_eq!(
+            in_argument_words("--as-of 2020-01-31 is before; set --extract-date"),
+            "as_of=2020-01-31 is before; set extract_date"
+        );
+        assert_eq!(in_argument_words("use --k 5 or fewer"), "use k=5 or fewer");
+        assert_eq!(
+            in_argument_words("pass --overwrite to replace it, or --out to write elsewhere"),
+            "pass overwrite to replace it, or out to write elsewhere"
+        );
+        assert_eq!(
+            in_argument_words("a -- b --unknown-flag"),
+            "a -- b --unknown-flag"
+        );
     }
 }

@@ -554,3 +554,39 @@ fn prospects_get_a_first_policy_offer_never_a_cross_sell() {
         .filter(|l| l["action_code"] == "cross_sell")
         .all(|l| !l["lapse_probability"].is_empty()));
 }
+
+/// After training with `--extract-date` (the shared model's is 2026-09-30), labeling the
+/// next month with no date given is the same on the CLI and on tables in memory (the
+/// Python package's path): both take the extract date and the as-of date by
+/// `pipeline::labeling_config`'s rule, never training's extract date.
+#[test]
+fn with_no_date_given_the_cli_and_tables_in_memory_label_the_same_month_alike() {
+    use clientele::ingest::Frames;
+    use clientele::schema::Source;
+    use polars::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    let m = model_arg();
+    let next = sample("/next-month");
+    let r = infer(&["--model", &m, "--data", &next, "--out", "run"], t.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let located = clientele::bundle::Bundle::load(Path::new(&m)).unwrap();
+    let bundle = &located.bundle;
+    assert_eq!(
+        bundle.config.cleaning.extract_date.map(|d| d.to_string()),
+        Some("2026-09-30".to_string()),
+        "the model must carry training's extract date for this test to mean anything"
+    );
+    let mut frames = Frames::new();
+    for source in Source::RELATIONAL {
+        let file = std::fs::File::open(Path::new(&next).join(format!("{source}.parquet"))).unwrap();
+        frames = frames.with(source, ParquetReader::new(file).finish().unwrap());
+    }
+    let config = clientele::pipeline::labeling_config(bundle, None, None);
+    let ours = clientele::pipeline::label_frames(bundle, &config, &frames, None).unwrap();
+    assert_eq!(ours.as_of.to_string(), "2026-10-31");
+    assert!(r.stdout.contains("as of 2026-10-31"), "{}", r.stdout);
+    let file = std::fs::File::open(t.path().join("run/labels.parquet")).unwrap();
+    let cli = ParquetReader::new(file).finish().unwrap();
+    assert_eq!(cli.schema(), ours.labels.schema());
+    assert!(cli.equals_missing(&ours.labels), "labels differ");
+}

@@ -118,3 +118,23 @@ fn flat_mode_without_an_id_column_uses_row_numbers() {
     );
     assert_bad_input(&check_data(t.path()), &["features.csv", "client_id"]);
 }
+
+/// `[flat] path` may be left out for a table in memory; reading a directory with such a
+/// config names what is missing (exit 2), not a directory that cannot be read.
+#[test]
+fn a_flat_config_without_a_path_is_refused_for_files_by_name() {
+    let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "data/features.csv",
+        "id,age,churned\nA,30,yes\nB,41,no\n",
+    );
+    write(
+        t.path(),
+        "cfg.toml",
+        "mode = \"flat\"\n[flat]\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"age\"]\n",
+    );
+    let r = check_data(t.path());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("[flat] has no path"), "{}", r.stderr);
+}

@@ -7,15 +7,19 @@
 
 Tables cross into the engine through the Arrow C stream interface (any object with
 ``__arrow_c_stream__``: a pyarrow Table, a polars DataFrame...) without a pandas copy;
-labels come back as a ``pyarrow.Table`` with the columns and values of
-``labels.parquet``. Errors are ``BadInput`` (the CLI's exit code 2: bad data, config or
-arguments) or ``ClienteleError`` (anything else), with the message the CLI prints.
+labels come back as a ``pyarrow.Table`` with the columns, values and Arrow types of
+``labels.parquet`` (plain ``string``, ``int32``, ``double``: see docs/python.md).
+Errors are ``BadInput`` (a ``ValueError``; the CLI's exit code 2: bad data, config or
+arguments) or ``RunError`` (a ``RuntimeError``; anything else), both ``ClienteleError``,
+with ``.file``, ``.column`` and ``.row`` where known.
 """
 
 from __future__ import annotations
 
 import csv as _csv
+import hashlib
 import json
+import operator
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +27,23 @@ from typing import Any, Mapping, Optional, Union
 
 import pyarrow as pa
 
-from ._native import BadInput, ClienteleError, NativeBundle
+from ._errors import BadInput, ClienteleError, RunError
+from ._native import NativeBundle
+from ._native import __version__
 from ._native import train as _train
 
-__all__ = ["Bundle", "Labelled", "read_sources", "train", "BadInput", "ClienteleError"]
+__all__ = [
+    "Bundle",
+    "Labelled",
+    "Run",
+    "label_run",
+    "read_sources",
+    "train",
+    "BadInput",
+    "ClienteleError",
+    "RunError",
+    "__version__",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -36,23 +53,39 @@ SOURCES = ("clients", "policies", "payments", "claims", "contacts", "transaction
 
 def read_sources(directory: PathLike, sources: Optional[list] = None) -> dict:
     """The source files of a book directory as Arrow tables, read as the CLI reads them:
-    ``<source>.parquet`` typed, ``<source>.csv`` with every column as text (the engine
+    ``<source>.parquet`` typed (text as ``string``), ``<source>.csv`` with every column as text (the engine
     parses and checks the values, naming the row and column of a bad one). Sources
-    without a file are left out."""
+    without a file are left out; a directory that does not exist or holds none of them
+    is ``BadInput``."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    if not Path(directory).is_dir():
+        raise BadInput(f"{directory}: no such directory", file=os.fspath(directory))
     tables = {}
     for name in sources or SOURCES:
         parquet, csv = Path(directory, f"{name}.parquet"), Path(directory, f"{name}.csv")
         if parquet.exists():
-            tables[name] = pq.read_table(parquet)
+            tables[name] = _plain(pq.read_table(parquet))
         elif csv.exists():
             with csv.open(encoding="utf-8-sig", newline="") as f:
                 header = next(_csv.reader([f.readline()]), [])
             text = pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
             tables[name] = pacsv.read_csv(csv, convert_options=text)
+    if not tables:
+        wanted = ", ".join(f"{n}.csv or {n}.parquet" for n in sources or SOURCES)
+        raise BadInput(f"{directory}: none of the source files ({wanted})", file=os.fspath(directory))
     return tables
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """A table with its ``string_view`` columns (Parquet files written by polars) as
+    ``string``, which every pyarrow compute function takes."""
+    fields = [
+        pa.field(f.name, pa.string(), f.nullable) if str(f.type) == "string_view" else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
 
 
 def _config_text(config: Optional[PathLike]) -> tuple[Optional[str], Optional[str]]:
@@ -106,6 +139,13 @@ class Bundle:
 
     def __repr__(self) -> str:
         return f"<clientele.Bundle {self.version} ({self.mode} mode, cut-off {self.cutoff})>"
+
+    def __reduce__(self):
+        # By content, not by path: a worker on another machine needs no copy of the
+        # files. The digest and the bundle's own checks run again when it is unpickled.
+        text = self._native.json()
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return (_bundle_from_content, (text, os.fspath(self.path), digest))
 
     @property
     def path(self) -> Path:
@@ -180,10 +220,12 @@ class Bundle:
         config: Optional[PathLike] = None,
         extract_date: Any = None,
     ) -> pa.Table:
-        """Labels one month's tables (source name -> Arrow table) as ``clientele-infer``
-        does: the same contract, column mapping (the bundle's config unless ``config``
-        names a TOML file), cleaning statistics and as-of rule. Returns a table with the
-        columns and values of ``labels.parquet``."""
+        """Labels one month's tables (source name -> Arrow table, pandas or polars
+        DataFrame) as ``clientele-infer`` does, with the CLI's defaults: the column
+        mapping is the bundle's config unless ``config`` names a TOML file; the extract
+        date is ``extract_date``, else today (never training's); the as-of date is
+        ``as_of``, else the data's last full month end. Returns a table with the
+        columns, values and types of ``labels.parquet``."""
         return self.label_with_details(tables, as_of, config, extract_date).labels
 
     def features(
@@ -194,7 +236,8 @@ class Bundle:
         extract_date: Any = None,
     ) -> pa.Table:
         """The point-in-time features of one month's tables, before the model's
-        transform: ``client_id`` and every feature the model uses (the input of
+        transform: ``client_id``, ``in_force`` (a policy in force at the as-of date: the
+        labels score only those clients) and every feature the model uses (the input of
         ``transform`` and ``predict_proba``)."""
         stream, _used = self._native.features(*_month(tables, as_of, config, extract_date))
         return pa.table(stream)
@@ -208,7 +251,9 @@ class Bundle:
     def predict_proba(self, features: Any) -> pa.Array:
         """The lapse probability of each row of a feature table, as the labels'
         ``lapse_probability`` (a float64 array; unlike scikit-learn's ``predict_proba``
-        only the positive class, lapse, is returned)."""
+        only the positive class, lapse, is returned): null where the table's
+        ``in_force`` is false, as in the labels (a table without that column is scored
+        whole)."""
         return pa.table(self._native.predict_proba(features)).column(0).combine_chunks()
 
     def label_flat(self, table: Any, **kwargs: Any) -> pa.Table:
@@ -218,21 +263,146 @@ class Bundle:
         return self.label({"flat": table}, **kwargs)
 
 
+@dataclass(frozen=True)
+class Run:
+    """A labeling run of one month's tables, as ``clientele-infer`` makes it: the labels,
+    the as-of date used and why, the data-quality report, the run's summary and drift
+    report (as ``summary.json`` and ``drift.json``), and where the report files went
+    (``None`` when no ``out`` was given)."""
+
+    labels: pa.Table
+    as_of: str
+    as_of_why: str
+    quality: dict
+    summary: dict
+    drift: dict
+    out: Optional[Path]
+
+    @property
+    def drift_status(self) -> str:
+        """``ok``, ``watch`` or ``retrain`` (``--fail-on-drift`` exits 3 on ``retrain``)."""
+        return str(self.drift["status"])
+
+    @property
+    def outcomes(self) -> Optional[dict]:
+        """How last month's predictions and actions turned out (with ``previous``)."""
+        return self.summary.get("outcomes")
+
+    def drift_table(self) -> pa.Table:
+        """One row per drift item: its name, PSI and status, worst first."""
+        items = sorted(self.drift["items"], key=lambda i: -i["psi"])
+        return pa.Table.from_pylist(items)
+
+    def charts(self) -> dict:
+        """The run's charts as PNG bytes by file name (a notebook shows one with
+        ``IPython.display.Image(run.charts()["segment_sizes.png"])``); empty without
+        ``out``."""
+        if self.out is None:
+            return {}
+        return {p.name: p.read_bytes() for p in sorted((self.out / "charts").glob("*.png"))}
+
+
+def label_run(
+    bundle: Bundle,
+    tables: Mapping[str, Any],
+    out: Optional[PathLike] = None,
+    previous: Any = None,
+    as_of: Any = None,
+    config: Optional[PathLike] = None,
+    extract_date: Any = None,
+    overwrite: bool = False,
+    min_report_count: Optional[int] = None,
+    previous_as_of: Any = None,
+    previous_model: Optional[str] = None,
+) -> Run:
+    """Labels one month's tables and sums the run as ``clientele-infer`` does, with its
+    defaults (see ``Bundle.label``): the same summary, drift and, with ``previous``,
+    segment migration and realised outcomes. ``out``: a new directory for the report
+    files (``data-quality.json``, ``drift.json``, ``summary.json``, ``charts/``,
+    ``report.html``; ``overwrite`` replaces an earlier run's). ``previous``: last
+    month's run directory (as ``--previous-run``) or its labels as a table (then
+    ``previous_as_of`` and ``previous_model`` are that run's date and model version).
+    ``min_report_count`` as ``--min-segment-size`` (default 10)."""
+    if not isinstance(bundle, Bundle):
+        raise BadInput(f"bundle must be a clientele.Bundle (got {type(bundle).__name__})")
+    min_report_count = _whole("min_report_count", min_report_count, 0)
+    tables, text, origin, as_of, extract_date = _month(tables, as_of, config, extract_date)
+    previous_dir = table = None
+    if isinstance(previous, (str, os.PathLike)):
+        previous_dir = os.fspath(previous)
+    elif previous is not None:
+        table = previous
+    stream, texts, path = bundle._native.label_run(
+        tables,
+        text,
+        origin,
+        as_of,
+        extract_date,
+        None if out is None else os.fspath(out),
+        overwrite,
+        min_report_count,
+        previous_dir,
+        table,
+        _date(previous_as_of),
+        previous_model,
+    )
+    used, why, quality, summary, drift = texts
+    return Run(
+        pa.table(stream),
+        used,
+        why,
+        json.loads(quality),
+        json.loads(summary),
+        json.loads(drift),
+        None if path is None else Path(path),
+    )
+
+
+def _bundle_from_content(text: str, directory: str, digest: str) -> Bundle:
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != digest:
+        raise BadInput(
+            f"model bundle {directory}: the pickled bundle was altered (its content does "
+            "not match its digest)",
+            file=directory,
+        )
+    return Bundle(NativeBundle.parse(text, directory))
+
+
+def _whole(name: str, value: Any, low: int, high: int = 2**31 - 1) -> Optional[int]:
+    """A whole-number argument checked, or None; else ``BadInput`` naming it."""
+    if value is None:
+        return None
+    try:
+        number = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        number = None
+    if number is None:
+        raise BadInput(f"{name} = {value!r}: expected a whole number")
+    if not low <= number <= high:
+        raise BadInput(f"{name} = {number}: expected a whole number from {low} to {high}")
+    return number
+
+
 def train(
     tables: Mapping[str, Any],
     config: Optional[PathLike] = None,
     models: PathLike = "models",
     out: PathLike = "notebooks-out",
-    seed: int = 42,
+    seed: Optional[int] = None,
     k: Optional[int] = None,
-    horizon_months: int = 12,
+    horizon_months: Optional[int] = None,
     as_of: Any = None,
     extract_date: Any = None,
     charts: bool = False,
 ) -> tuple[Path, dict]:
     """Trains on tables in memory as ``clientele-train`` trains on files, publishes a new
     bundle version under ``models`` (never overwriting one) and returns its directory
-    and its metrics. The quality report goes to ``out/train-data-quality``."""
+    and its metrics. The quality report goes to ``out/train-data-quality``. ``seed``
+    (default 42), ``k`` (default: chosen), ``horizon_months`` (default 12), ``as_of``
+    and ``extract_date`` (default: today) as the CLI's flags."""
+    seed = _whole("seed", seed, 0, 2**64 - 1)
+    k = _whole("k", k, 1)
+    horizon_months = _whole("horizon_months", horizon_months, -(2**31), 2**31 - 1)
     tables, text, origin, as_of, extract_date = _month(tables, as_of, config, extract_date)
     path, bundle_json = _train(
         tables,

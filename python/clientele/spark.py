@@ -31,7 +31,8 @@ from typing import Any, Mapping, Optional
 
 import pyarrow as pa
 
-from . import BadInput, Bundle, ClienteleError, PathLike, _config_text, _date
+from . import BadInput, Bundle, PathLike, RunError, _config_text, _date, _whole
+from ._native import DEFAULT_SEED
 
 __all__ = ["label", "label_run", "train", "SparkRun", "CLIENTS_PER_PART", "TRAIN_SAMPLE"]
 
@@ -46,10 +47,11 @@ _SOURCE = "__clientele_source"
 _PIECE = "__clientele_piece"
 # Last month's labels travel with the sources under this name.
 _PREVIOUS = "__previous"
-# An engine error crossing from an executor keeps its kind and message between markers.
+# An engine error crossing from an executor keeps its kind, message and facts (JSON)
+# between markers.
 _MARK = "[clientele:{kind}]"
 _END = "[/clientele]"
-_MARKED = re.compile(r"\[clientele:(BadInput|ClienteleError)\](.*?)\[/clientele\]", re.S)
+_MARKED = re.compile(r"\[clientele:(BadInput|RunError)\](.*?)\[/clientele\]", re.S)
 
 
 @dataclass(frozen=True)
@@ -101,15 +103,15 @@ def label_run(
     extract_date: Any = None,
     previous: Any = None,
     overwrite: bool = False,
-    min_report_count: int = 10,
+    min_report_count: Optional[int] = None,
     previous_as_of: Any = None,
     previous_model: Optional[str] = None,
 ) -> SparkRun:
     """``label``, and the run's report files written on the driver into ``out`` (a new
     directory that appears complete or not at all; ``overwrite`` replaces an earlier run's
     output): the files ``clientele-infer`` writes beside ``labels.parquet``, from the
-    parts' summed totals. Write the labels where they belong with Spark
-    (``run.labels.write.parquet(...)``)."""
+    parts' summed totals. ``min_report_count`` as ``--min-segment-size`` (default 10).
+    Write the labels where they belong with Spark (``run.labels.write.parquet(...)``)."""
     return _run(
         sources,
         model_path,
@@ -134,12 +136,15 @@ def _run(
     previous=(None, None, None),
     out=None,
     overwrite=False,
-    min_report=10,
+    min_report=None,
 ):
     previous, previous_as_of, previous_model = previous
     bundle, frames, text, origin = _checked(sources, model_path, config)
+    min_report = _whole("min_report_count", min_report, 0)
     n_parts = _parts(bundle, frames, parts)
-    as_of, extract = _date(as_of), _date(extract)
+    # The CLI's extract date, fixed here so that every executor reads against the same.
+    as_of = _date(as_of)
+    extract = bundle._native.labeling_extract_date(text, origin, _date(extract))
     keyed = _keyed(bundle, frames, n_parts, text, origin, _previous_labels(previous))
     settings = (text, origin, extract, _date(previous_as_of), previous_model)
     combined = _labelled(bundle, keyed, n_parts, as_of, settings)
@@ -468,12 +473,16 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
 
 
 def _translated(e: Exception) -> Exception:
-    """An executor's engine error as the exception the engine raised, with its message."""
+    """An executor's engine error as the exception the engine raised, with its message
+    and facts."""
+    import json
+
     found = _MARKED.search(str(e))
     if found is None:
         return e
-    kind, message = found.groups()
-    return (BadInput if kind == "BadInput" else ClienteleError)(message.strip())
+    kind, payload = found.groups()
+    error = json.loads(payload)
+    return (BadInput if kind == "BadInput" else RunError)(error["message"], **error["facts"])
 
 
 
@@ -490,9 +499,9 @@ def train(
     config: Optional[PathLike] = None,
     models: PathLike = "models",
     out: PathLike = "notebooks-out",
-    seed: int = 42,
+    seed: Optional[int] = None,
     k: Optional[int] = None,
-    horizon_months: int = 12,
+    horizon_months: Optional[int] = None,
     as_of: Any = None,
     extract_date: Any = None,
     charts: bool = False,
@@ -522,6 +531,10 @@ def train(
         raise BadInput(f"sample = {sample!r}: expected a whole number of clients, at least 1")
     if parts is not None and (not isinstance(parts, int) or isinstance(parts, bool) or parts < 1):
         raise BadInput(f"parts = {parts!r}: expected a whole number of at least 1")
+    seed = _whole("seed", seed, 0, 2**64 - 1)
+    seed = DEFAULT_SEED if seed is None else seed
+    k = _whole("k", k, 1)
+    horizon_months = _whole("horizon_months", horizon_months, -(2**31), 2**31 - 1)
     frames = _spark_frames(sources)
     text, origin = _config_text(config)
     as_of, extract_date = _date(as_of), _date(extract_date)
@@ -757,13 +770,17 @@ def _part_tables(table: pa.Table):
 
 def _engine_call(function, *args):
     """Calls the engine in an executor; its error crosses to the driver with its kind."""
+    import json
+
     from clientele import BadInput, ClienteleError
 
     try:
         return function(*args)
-    except (BadInput, ClienteleError) as e:
-        kind = "BadInput" if isinstance(e, BadInput) else "ClienteleError"
-        raise RuntimeError(f"{_MARK.format(kind=kind)}{e}{_END}") from None
+    except ClienteleError as e:
+        kind = "BadInput" if isinstance(e, BadInput) else "RunError"
+        facts = {"file": e.file, "column": e.column, "row": e.row}
+        payload = json.dumps({"message": str(e), "facts": facts})
+        raise RuntimeError(f"{_MARK.format(kind=kind)}{payload}{_END}") from None
 
 # Clients are sampled by their hash modulo this many slots (finer than any sample share).
 _SAMPLE_SLOTS = 1 << 20

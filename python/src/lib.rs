@@ -3,50 +3,68 @@
 //! Python package (`clientele/__init__.py`) wraps these functions in its public API.
 //!
 //! Every entry point returns a clientele error as `clientele.BadInput` (the CLI's exit
-//! code 2) or `clientele.ClienteleError` (exit code 1) with the message the CLI prints;
-//! a panic never crosses into Python.
+//! code 2) or `clientele.RunError` (exit code 1) with the CLI's message in the Python
+//! API's words; a panic never crosses into Python, nor prints to stderr.
 
 use clientele::bundle::{Bundle, Located};
 use clientele::config::Config;
 use clientele::ingest::Frames;
 use clientele::schema::Source;
 use clientele::{Date, Error};
-use polars::prelude::{CompatLevel, DataFrame, PlSmallStr, Series};
+use polars::prelude::{DataFrame, PlSmallStr, Series};
 use polars_arrow::array::{Array, StructArray};
 use polars_arrow::datatypes::{ArrowDataType, Field};
 use polars_arrow::ffi::{export_iterator, ArrowArrayStream, ArrowArrayStreamReader};
-use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyDict};
 use std::ffi::CString;
 use std::path::PathBuf;
 
+mod arrow_in;
 mod train_parts;
 
-pyo3::create_exception!(
-    _native,
-    ClienteleError,
-    PyException,
-    "A clientele run failed."
-);
-pyo3::create_exception!(
-    _native,
-    BadInput,
-    ClienteleError,
-    "Bad data, config or arguments: the message names the table, row and column."
-);
+/// An exception of the package's own classes (`clientele/_errors.py`: picklable, with
+/// `.file`, `.column`, `.row`), by class name.
+fn py_error(
+    kind: &str,
+    message: String,
+    file: Option<String>,
+    column: Option<String>,
+    row: Option<usize>,
+) -> PyErr {
+    Python::attach(|py| {
+        let made = (|| -> PyResult<PyErr> {
+            let class = py.import("clientele._errors")?.getattr(kind)?;
+            let facts = PyDict::new(py);
+            facts.set_item("file", file)?;
+            facts.set_item("column", column)?;
+            facts.set_item("row", row)?;
+            Ok(PyErr::from_value(
+                class.call((message.clone(),), Some(&facts))?,
+            ))
+        })();
+        made.unwrap_or_else(|e| e)
+    })
+}
 
-/// A clientele error as the Python exception of its kind, with the CLI's message.
+/// A clientele error as the Python exception of its kind (`BadInput`, the CLI's exit
+/// code 2, or `RunError`), in the Python API's words, with its file, column and row.
 fn to_py(e: &Error) -> PyErr {
     let chain = std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |c| {
         c.source()
     });
-    let message = clientele::error::message_chain(chain);
-    if e.is_bad_input() {
-        BadInput::new_err(message)
+    let message = clientele::params::in_argument_words(&clientele::error::message_chain(chain));
+    let kind = if e.is_bad_input() {
+        "BadInput"
     } else {
-        ClienteleError::new_err(message)
-    }
+        "RunError"
+    };
+    let file = e.file().map(|p| p.display().to_string());
+    py_error(kind, message, file, e.column().map(str::to_string), e.row())
+}
+
+fn run_error(message: impl Into<String>) -> PyErr {
+    py_error("RunError", message.into(), None, None, None)
 }
 
 /// Runs `f` with the GIL released; a clientele error or a panic becomes an exception.
@@ -63,7 +81,18 @@ fn engine<T: Send>(py: Python<'_>, f: impl FnOnce() -> clientele::Result<T> + Se
 }
 
 fn bad_input(message: String) -> PyErr {
-    BadInput::new_err(message)
+    py_error("BadInput", message, None, None, None)
+}
+
+/// Bad input in a table's column.
+fn bad_column(table: &str, column: &str, what: &str) -> PyErr {
+    py_error(
+        "BadInput",
+        format!("<{table} table>, column '{column}': {what}"),
+        Some(format!("<{table} table>")),
+        Some(column.to_string()),
+        None,
+    )
 }
 
 /// A loaded, checked model bundle.
@@ -101,7 +130,7 @@ impl NativeBundle {
     /// The whole bundle as JSON text (the Python side parses it once).
     fn json(&self) -> PyResult<String> {
         serde_json::to_string(&self.located.bundle)
-            .map_err(|e| ClienteleError::new_err(format!("cannot serialise the bundle: {e}")))
+            .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))
     }
 
     /// Labels one month's tables (source name -> Arrow stream): the labels as an Arrow
@@ -124,7 +153,7 @@ impl NativeBundle {
             clientele::pipeline::label_frames(bundle, &config, &frames, as_of)
         })?;
         let quality = serde_json::to_string(&done.quality)
-            .map_err(|e| ClienteleError::new_err(format!("cannot serialise the report: {e}")))?;
+            .map_err(|e| run_error(format!("cannot serialise the report: {e}")))?;
         Ok((
             ArrowStream::of(&done.labels)?,
             done.as_of.to_string(),
@@ -158,7 +187,7 @@ impl NativeBundle {
     /// The model matrix of a feature table: the bundle's fitted transform, nothing refit.
     fn transform(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
         let bundle = &self.located.bundle;
-        let frame = import_table(table, "features")?;
+        let frame = import_engine_table(table, "features")?;
         let x = engine(py, || clientele::pipeline::model_matrix(bundle, &frame))?;
         let columns: Vec<polars::prelude::Column> = bundle
             .features
@@ -170,20 +199,20 @@ impl NativeBundle {
             })
             .collect();
         let frame = DataFrame::new(x.nrows(), columns)
-            .map_err(|e| ClienteleError::new_err(format!("cannot build the matrix: {e}")))?;
+            .map_err(|e| run_error(format!("cannot build the matrix: {e}")))?;
         ArrowStream::of(&frame)
     }
 
     /// The lapse probability of each row of a feature table.
     fn predict_proba(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
         let bundle = &self.located.bundle;
-        let frame = import_table(table, "features")?;
+        let frame = import_engine_table(table, "features")?;
         let p = engine(py, || {
             clientele::pipeline::lapse_probabilities(bundle, &frame)
         })?;
         let column = polars::prelude::Column::new("lapse_probability".into(), p);
         let frame = DataFrame::new(column.len(), vec![column])
-            .map_err(|e| ClienteleError::new_err(format!("cannot build the table: {e}")))?;
+            .map_err(|e| run_error(format!("cannot build the table: {e}")))?;
         ArrowStream::of(&frame)
     }
     /// Labels part `part` of `parts` of a book split by client hash (`client_parts`):
@@ -235,12 +264,78 @@ impl NativeBundle {
         Ok((ArrowStream::of(&labels)?, PyBytes::new(py, &json)))
     }
 
+    /// A labeling run of one month's tables as one part (`pipeline::label_run_frames`):
+    /// the labels, the as-of date and why, and the quality report, summary and drift
+    /// (JSON); with `out`, the report files are published there (its path is returned).
+    /// Last month's labels come as a run directory (`previous_dir`, as `--previous-run`)
+    /// or a table (`previous`, with `previous_as_of` and `previous_model`).
+    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None, out=None, overwrite=false, min_report_count=None, previous_dir=None, previous=None, previous_as_of=None, previous_model=None))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
+    fn label_run<'py>(
+        &self,
+        py: Python<'py>,
+        tables: &Bound<'py, PyDict>,
+        config: Option<String>,
+        config_origin: Option<String>,
+        as_of: Option<String>,
+        extract_date: Option<String>,
+        out: Option<PathBuf>,
+        overwrite: bool,
+        min_report_count: Option<usize>,
+        previous_dir: Option<PathBuf>,
+        previous: Option<Bound<'py, PyAny>>,
+        previous_as_of: Option<String>,
+        previous_model: Option<String>,
+    ) -> PyResult<(ArrowStream, Vec<String>, Option<PathBuf>)> {
+        let config = self.run_config(py, config, config_origin, extract_date)?;
+        let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
+        let frames = frames_from(tables, config.mode)?;
+        let mut last = previous.map(|t| previous_run(&t)).transpose()?;
+        if let Some(run) = last.as_mut() {
+            run.as_of = previous_as_of
+                .map(|d| parse_date(&d, "previous_as_of"))
+                .transpose()?;
+            run.model_version = previous_model;
+        }
+        let opts = clientele::pipeline::PublishOptions {
+            overwrite,
+            min_report_count: min_report_count.unwrap_or(clientele::pipeline::MIN_REPORT_COUNT),
+            ..Default::default()
+        };
+        let located = &self.located;
+        let done = engine(py, || {
+            let read = previous_dir
+                .as_deref()
+                .map(clientele::labeling::output::read_previous_run)
+                .transpose()?;
+            let previous = read.as_ref().or(last.as_ref());
+            clientele::pipeline::label_run_frames(
+                located,
+                &config,
+                &frames,
+                as_of,
+                previous,
+                out.as_deref(),
+                &opts,
+            )
+        })?;
+        let fail = |e: serde_json::Error| run_error(format!("cannot serialise: {e}"));
+        let texts = vec![
+            done.as_of.to_string(),
+            done.as_of_why.clone(),
+            serde_json::to_string(&done.quality).map_err(fail)?,
+            serde_json::to_string(&done.summary).map_err(fail)?,
+            serde_json::to_string(&done.drift).map_err(fail)?,
+        ];
+        Ok((ArrowStream::of(&done.labels)?, texts, done.out_dir))
+    }
+
     /// An empty labels table: the columns and Arrow types of `labels.parquet`.
     #[staticmethod]
     fn labels_schema() -> PyResult<ArrowStream> {
         let empty = clientele::labeling::output::LabelChunk::default()
             .frame()
-            .map_err(|e| ClienteleError::new_err(format!("cannot build the labels table: {e}")))?;
+            .map_err(|e| run_error(format!("cannot build the labels table: {e}")))?;
         ArrowStream::of(&empty)
     }
 
@@ -271,6 +366,20 @@ impl NativeBundle {
         per_table_column(py, &config, columns, clientele::ingest::unused_columns_in)
     }
 
+    /// The extract date a labeling run with these settings reads its month against (the
+    /// CLI's rule), fixed once on a driver for every executor.
+    #[pyo3(signature = (config=None, config_origin=None, extract_date=None))]
+    fn labeling_extract_date(
+        &self,
+        py: Python<'_>,
+        config: Option<String>,
+        config_origin: Option<String>,
+        extract_date: Option<String>,
+    ) -> PyResult<String> {
+        let config = self.run_config(py, config, config_origin, extract_date)?;
+        Ok(config.extract_date().to_string())
+    }
+
     /// A run labelled in parts elsewhere, to which the parts' reports are added.
     fn run(&self) -> NativeRun {
         NativeRun {
@@ -292,7 +401,7 @@ impl NativeRun {
     fn totals(&mut self) -> PyResult<&mut clientele::pipeline::RunTotals> {
         self.totals
             .as_mut()
-            .ok_or_else(|| ClienteleError::new_err("this run was already published"))
+            .ok_or_else(|| run_error("this run was already published"))
     }
 }
 
@@ -318,7 +427,7 @@ impl NativeRun {
 
     /// Publishes the run's report files into `out`; returns the summary and the drift
     /// report as JSON.
-    #[pyo3(signature = (out, unused_columns, config=None, config_origin=None, extract_date=None, overwrite=false, min_report_count=10, with_previous=false))]
+    #[pyo3(signature = (out, unused_columns, config=None, config_origin=None, extract_date=None, overwrite=false, min_report_count=None, with_previous=false))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn publish(
         &mut self,
@@ -329,9 +438,10 @@ impl NativeRun {
         config_origin: Option<String>,
         extract_date: Option<String>,
         overwrite: bool,
-        min_report_count: usize,
+        min_report_count: Option<usize>,
         with_previous: bool,
     ) -> PyResult<(PathBuf, String, String)> {
+        let min_report_count = min_report_count.unwrap_or(clientele::pipeline::MIN_REPORT_COUNT);
         let bundle = NativeBundle {
             located: self.located.clone(),
         };
@@ -349,10 +459,10 @@ impl NativeRun {
         let totals = self
             .totals
             .take()
-            .ok_or_else(|| ClienteleError::new_err("this run was already published"))?;
+            .ok_or_else(|| run_error("this run was already published"))?;
         let located = &self.located;
         let done = engine(py, || totals.publish(located, &config, &out, &opts))?;
-        let fail = |e: serde_json::Error| ClienteleError::new_err(format!("cannot serialise: {e}"));
+        let fail = |e: serde_json::Error| run_error(format!("cannot serialise: {e}"));
         let summary = serde_json::to_string(&done.summary).map_err(fail)?;
         let drift = serde_json::to_string(&done.drift).map_err(fail)?;
         Ok((done.out_dir, summary, drift))
@@ -433,13 +543,13 @@ fn client_parts(py: Python<'_>, ids: &Bound<'_, PyAny>, parts: usize) -> PyResul
     });
     let column = polars::prelude::Column::new("__part".into(), part);
     let frame = DataFrame::new(column.len(), vec![column])
-        .map_err(|e| ClienteleError::new_err(format!("cannot build the table: {e}")))?;
+        .map_err(|e| run_error(format!("cannot build the table: {e}")))?;
     ArrowStream::of(&frame)
 }
 
 impl NativeBundle {
-    /// The config of a run: the given TOML, else the bundle's own (without its data
-    /// directory), with the extract date set when given.
+    /// The config of a labeling run: the given TOML, else the bundle's own, with the
+    /// extract date resolved (`pipeline::labeling_config`, the CLI's rule).
     fn run_config(
         &self,
         py: Python<'_>,
@@ -447,22 +557,24 @@ impl NativeBundle {
         origin: Option<String>,
         extract_date: Option<String>,
     ) -> PyResult<Config> {
-        let config = match config {
-            Some(text) => parse_config(py, &text, origin)?,
-            None => {
-                let mut c = self.located.bundle.config.clone();
-                c.data_dir = None;
-                c
-            }
-        };
-        with_extract_date(config, extract_date)
+        let given = config
+            .map(|text| parse_config(py, &text, origin))
+            .transpose()?;
+        let extract_date = extract_date
+            .map(|d| parse_date(&d, "extract_date"))
+            .transpose()?;
+        Ok(clientele::pipeline::labeling_config(
+            &self.located.bundle,
+            given,
+            extract_date,
+        ))
     }
 }
 
 /// Trains on tables in memory and publishes a bundle under `models`; returns the bundle
 /// directory and the bundle as JSON.
 #[pyfunction]
-#[pyo3(signature = (tables, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=42, k=None, horizon_months=12, as_of=None, extract_date=None, charts=false))]
+#[pyo3(signature = (tables, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=None, k=None, horizon_months=None, as_of=None, extract_date=None, charts=false))]
 #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
 fn train(
     py: Python<'_>,
@@ -471,30 +583,31 @@ fn train(
     config_origin: Option<String>,
     models: PathBuf,
     out: PathBuf,
-    seed: u64,
+    seed: Option<u64>,
     k: Option<usize>,
-    horizon_months: i32,
+    horizon_months: Option<i32>,
     as_of: Option<String>,
     extract_date: Option<String>,
     charts: bool,
 ) -> PyResult<(PathBuf, String)> {
     let config = train_parts::train_config(py, config, config_origin, extract_date)?;
+    let defaults = clientele::train::TrainOptions::default();
     let opts = clientele::train::TrainOptions {
         as_of: as_of.map(|d| parse_date(&d, "as_of")).transpose()?,
-        horizon_months,
-        seed,
+        horizon_months: horizon_months.unwrap_or(defaults.horizon_months),
+        seed: seed.unwrap_or(defaults.seed),
         k,
         models_dir: models,
         out_dir: out,
         charts,
-        ..Default::default()
+        ..defaults
     };
     let frames = frames_from(tables, config.mode)?;
     let outcome = engine(py, || {
         clientele::train::train_frames(&config, &frames, &opts)
     })?;
     let json = serde_json::to_string(&outcome.bundle)
-        .map_err(|e| ClienteleError::new_err(format!("cannot serialise the bundle: {e}")))?;
+        .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))?;
     Ok((outcome.bundle_dir, json))
 }
 
@@ -564,25 +677,92 @@ fn columns_from(
 }
 
 /// Imports any object with `__arrow_c_stream__` (a pyarrow Table or RecordBatchReader, a
-/// polars DataFrame...) as a DataFrame, without copying the buffers. A panic inside
+/// polars DataFrame...) as a DataFrame, without copying the buffers of the types polars
+/// reads; other types are mapped or refused by `arrow_in::readable`. A panic inside
 /// polars' conversion of an unusual Arrow type is an exception, not a crash.
 fn import_table(table: &Bound<'_, PyAny>, name: &str) -> PyResult<DataFrame> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        import_table_unguarded(table, name)
-    }))
-    .unwrap_or_else(|_| {
-        Err(bad_input(format!(
-            "table {name:?} holds Arrow types clientele cannot read (use text, numbers, \
-                 booleans and dates)"
-        )))
-    })
+    import_table_made(table, name, arrow_in::Made::ByUser)
 }
 
-fn import_table_unguarded(table: &Bound<'_, PyAny>, name: &str) -> PyResult<DataFrame> {
+/// `import_table` for a table the engine made (training rows crossing between passes):
+/// its own types, booleans included, come back as they left.
+fn import_engine_table(table: &Bound<'_, PyAny>, name: &str) -> PyResult<DataFrame> {
+    import_table_made(table, name, arrow_in::Made::ByEngine)
+}
+
+fn import_table_made(
+    table: &Bound<'_, PyAny>,
+    name: &str,
+    made: arrow_in::Made,
+) -> PyResult<DataFrame> {
+    let (fields, columns) = arrow_columns(table, name)?;
+    // Converting a column (e.g. pyarrow's `string` into polars' string views) needs
+    // neither Python nor the other columns: done in parallel without the GIL.
+    let series = table.py().detach(|| {
+        use rayon::prelude::*;
+        fields
+            .par_iter()
+            .zip(columns.into_par_iter())
+            .map(|(field, chunks)| import_column(name, field, chunks, made))
+            .collect::<PyResult<Vec<Series>>>()
+    })?;
+    let height = series.first().map_or(0, |s| s.len());
+    DataFrame::new(height, series.into_iter().map(Into::into).collect())
+        .map_err(|e| bad_input(format!("table {name:?}: {e}")))
+}
+
+/// One column as a Series: its type mapped (`arrow_in`), then read by polars.
+fn import_column(
+    table: &str,
+    field: &Field,
+    chunks: Vec<Box<dyn Array>>,
+    made: arrow_in::Made,
+) -> PyResult<Series> {
+    let column = field.name.as_str();
+    // A refused type and a panic in a conversion both end as BadInput naming the column.
+    let converted = clientele::error::catch_expected(
+        || {
+            let chunks = arrow_in::readable(chunks, &field.dtype, made).map_err(Error::Runtime)?;
+            Ok(match chunks.first() {
+                None => Series::new_empty(
+                    field.name.clone(),
+                    &polars::prelude::DataType::from_arrow_dtype(&readable_type(&field.dtype)),
+                ),
+                Some(_) => Series::try_from((field.name.clone(), chunks))
+                    .map_err(|e| Error::Runtime(e.to_string()))?,
+            })
+        },
+        |_| {
+            Error::Runtime(format!(
+                "{} values could not be read",
+                arrow_in::type_name(&field.dtype)
+            ))
+        },
+    );
+    converted.map_err(|e| bad_column(table, column, &e.to_string()))
+}
+
+/// The type `arrow_in::readable` turns a column of type `t` into.
+fn readable_type(t: &ArrowDataType) -> ArrowDataType {
+    match t {
+        ArrowDataType::Decimal(..)
+        | ArrowDataType::Decimal32(..)
+        | ArrowDataType::Decimal64(..) => ArrowDataType::Float64,
+        ArrowDataType::Timestamp(..) | ArrowDataType::Date64 => ArrowDataType::Date32,
+        ArrowDataType::Dictionary(..) => ArrowDataType::Utf8View,
+        other => other.clone(),
+    }
+}
+
+/// Each column's chunks, in the order of the table's fields.
+type Chunks = Vec<Vec<Box<dyn Array>>>;
+
+/// The fields of a table and each column's chunks, taken through the C stream interface.
+fn arrow_columns(table: &Bound<'_, PyAny>, name: &str) -> PyResult<(Vec<Field>, Chunks)> {
     let not_arrow = || {
         bad_input(format!(
-            "table {name:?} is not an Arrow table (expected a pyarrow.Table or another object \
-             with __arrow_c_stream__)"
+            "table {name:?} is not an Arrow table (expected a pyarrow.Table, a pandas or \
+             polars DataFrame, or another object with __arrow_c_stream__)"
         ))
     };
     let capsule = table
@@ -608,7 +788,7 @@ fn import_table_unguarded(table: &Bound<'_, PyAny>, name: &str) -> PyResult<Data
             )))
         }
     };
-    let mut columns: Vec<Vec<Box<dyn Array>>> = vec![Vec::new(); fields.len()];
+    let mut columns: Chunks = vec![Vec::new(); fields.len()];
     // SAFETY: as above; each batch is a struct array of the stream's fields.
     while let Some(batch) = unsafe { reader.next() } {
         let batch = batch.map_err(bad)?;
@@ -620,36 +800,12 @@ fn import_table_unguarded(table: &Bound<'_, PyAny>, name: &str) -> PyResult<Data
             column.push(values.clone());
         }
     }
-    // Converting a column (e.g. pyarrow's `string` into polars' string views) needs
-    // neither Python nor the other columns: done in parallel without the GIL.
-    let series = table.py().detach(|| {
-        use rayon::prelude::*;
-        fields
-            .par_iter()
-            .zip(columns.into_par_iter())
-            .map(|(field, chunks)| {
-                if chunks.is_empty() {
-                    Ok(Series::new_empty(
-                        field.name.clone(),
-                        &polars::prelude::DataType::from_arrow_field(field),
-                    ))
-                } else {
-                    Series::try_from((field.name.clone(), chunks)).map_err(|e| {
-                        bad_input(format!(
-                            "table {name:?}, column {:?}: {e}",
-                            field.name.as_str()
-                        ))
-                    })
-                }
-            })
-            .collect::<PyResult<Vec<Series>>>()
-    })?;
-    let height = series.first().map_or(0, |s| s.len());
-    DataFrame::new(height, series.into_iter().map(Into::into).collect()).map_err(bad)
+    Ok((fields, columns))
 }
 
 /// A table on its way to Python: an Arrow C stream that pyarrow (or any Arrow library)
-/// takes through `__arrow_c_stream__`.
+/// takes through `__arrow_c_stream__`, in plain types (`clientele::fsio::arrow`: text
+/// as `string`, never `string_view`).
 #[pyclass(module = "clientele._native")]
 struct ArrowStream {
     stream: std::sync::Mutex<Option<ArrowArrayStream>>,
@@ -657,22 +813,18 @@ struct ArrowStream {
 
 impl ArrowStream {
     fn of(df: &DataFrame) -> PyResult<Self> {
-        let mut df = df.clone();
-        df.align_chunks_par();
-        let schema: Vec<Field> = df
-            .columns()
-            .iter()
-            .map(|c| c.field().to_arrow(CompatLevel::newest()))
-            .collect();
+        use clientele::fsio::arrow;
+        let schema = arrow::plain_fields(df);
         let dtype = ArrowDataType::Struct(schema);
-        let batches: Vec<polars::error::PolarsResult<Box<dyn Array>>> = df
-            .iter_chunks(CompatLevel::newest(), false)
-            .map(|batch| {
-                let len = batch.height();
-                Ok(StructArray::try_new(dtype.clone(), len, batch.into_arrays(), None)?.boxed())
+        let batches = arrow::plain_batches(df).map_err(run_error)?;
+        let batches: Vec<polars::error::PolarsResult<Box<dyn Array>>> = batches
+            .into_iter()
+            .map(|arrays| {
+                let len = arrays.first().map_or(0, |a| a.len());
+                Ok(StructArray::try_new(dtype.clone(), len, arrays, None)?.boxed())
             })
             .collect();
-        let field = Field::new(PlSmallStr::from("labels"), dtype, false);
+        let field = Field::new(PlSmallStr::from("table"), dtype, false);
         Ok(ArrowStream {
             stream: std::sync::Mutex::new(Some(export_iterator(
                 Box::new(batches.into_iter()),
@@ -695,11 +847,10 @@ impl ArrowStream {
         let stream = self
             .stream
             .lock()
-            .map_err(|_| ClienteleError::new_err("this Arrow stream is unusable"))?
+            .map_err(|_| run_error("this Arrow stream is unusable"))?
             .take()
-            .ok_or_else(|| ClienteleError::new_err("this Arrow stream was already consumed"))?;
-        let name = CString::new("arrow_array_stream")
-            .map_err(|e| ClienteleError::new_err(e.to_string()))?;
+            .ok_or_else(|| run_error("this Arrow stream was already consumed"))?;
+        let name = CString::new("arrow_array_stream").map_err(|e| run_error(e.to_string()))?;
         PyCapsule::new(py, stream, Some(name))
     }
 }
@@ -717,7 +868,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train_parts::train_rows_schema, m)?)?;
     m.add_function(wrap_pyfunction!(train_parts::train_part_rows, m)?)?;
     m.add_function(wrap_pyfunction!(train_parts::train_sampled, m)?)?;
-    m.add("ClienteleError", m.py().get_type::<ClienteleError>())?;
-    m.add("BadInput", m.py().get_type::<BadInput>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The defaults of every path, from the library (the CLI's flags use the same).
+    m.add("DEFAULT_SEED", clientele::train::DEFAULT_SEED)?;
+    m.add(
+        "DEFAULT_HORIZON_MONTHS",
+        clientele::train::DEFAULT_HORIZON_MONTHS,
+    )?;
+    m.add("MIN_REPORT_COUNT", clientele::pipeline::MIN_REPORT_COUNT)?;
+    // A panic is caught and raised as RunError (`engine`); the hook keeps its raw text
+    // off the notebook's stderr.
+    clientele::error::report_panics_as_bugs("clientele");
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! bytes (facts, plan, quality) and Arrow (the rows).
 
 use crate::with_extract_date;
-use crate::{bad_input, engine, frames_from, import_table, parse_config, parse_date, to_py};
-use crate::{ArrowStream, ClienteleError};
+use crate::{bad_input, engine, frames_from, import_engine_table, parse_config, parse_date, to_py};
+use crate::{run_error, ArrowStream};
 use clientele::config::Config;
 use clientele::ingest::QualityReport;
 use clientele::train::parts::{self, ClientSample, PartFacts, SampledBook, TrainPlan};
@@ -33,8 +33,7 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> PyResult<
 }
 
 fn encode<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyBytes>> {
-    let json = serde_json::to_vec(value)
-        .map_err(|e| ClienteleError::new_err(format!("cannot encode: {e}")))?;
+    let json = serde_json::to_vec(value).map_err(|e| run_error(format!("cannot encode: {e}")))?;
     Ok(PyBytes::new(py, &json))
 }
 
@@ -64,7 +63,7 @@ pub(crate) fn train_part_facts<'py>(
 /// The run's plan (JSON bytes) from every part's facts: the cut-off and cleaning
 /// statistics the CLI would choose for the whole book.
 #[pyfunction]
-#[pyo3(signature = (facts, config=None, config_origin=None, extract_date=None, as_of=None, horizon_months=12))]
+#[pyo3(signature = (facts, config=None, config_origin=None, extract_date=None, as_of=None, horizon_months=None))]
 pub(crate) fn train_plan<'py>(
     py: Python<'py>,
     facts: Vec<Vec<u8>>,
@@ -72,8 +71,9 @@ pub(crate) fn train_plan<'py>(
     config_origin: Option<String>,
     extract_date: Option<String>,
     as_of: Option<String>,
-    horizon_months: i32,
+    horizon_months: Option<i32>,
 ) -> PyResult<(Bound<'py, PyBytes>, String, String)> {
+    let horizon_months = horizon_months.unwrap_or(clientele::train::DEFAULT_HORIZON_MONTHS);
     let config = train_config(py, config, config_origin, extract_date)?;
     let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
     let facts = facts
@@ -123,7 +123,7 @@ pub(crate) fn train_part_rows<'py>(
 /// publishes the bundle under `models`; `quality`: every part's report. Returns the
 /// bundle directory and the bundle as JSON.
 #[pyfunction]
-#[pyo3(signature = (rows, plan, quality, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=42, k=None, extract_date=None, charts=false))]
+#[pyo3(signature = (rows, plan, quality, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=None, k=None, extract_date=None, charts=false))]
 #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
 pub(crate) fn train_sampled(
     py: Python<'_>,
@@ -134,11 +134,12 @@ pub(crate) fn train_sampled(
     config_origin: Option<String>,
     models: PathBuf,
     out: PathBuf,
-    seed: u64,
+    seed: Option<u64>,
     k: Option<usize>,
     extract_date: Option<String>,
     charts: bool,
 ) -> PyResult<(PathBuf, String)> {
+    let seed = seed.unwrap_or(clientele::train::DEFAULT_SEED);
     let config = train_config(py, config, config_origin, extract_date)?;
     let plan: TrainPlan = decode(plan, "training plan")?;
     let mut report: Option<QualityReport> = None;
@@ -150,7 +151,7 @@ pub(crate) fn train_sampled(
         }
     }
     let report = report.ok_or_else(|| bad_input("no part's data-quality report".into()))?;
-    let rows = import_table(rows, "training rows")?;
+    let rows = import_engine_table(rows, "training rows")?;
     let opts = clientele::train::TrainOptions {
         as_of: Some(plan.cutoff),
         horizon_months: plan.horizon_months,
@@ -166,6 +167,6 @@ pub(crate) fn train_sampled(
         clientele::train::train_sampled(&config, &plan, sampled, &report, &opts)
     })?;
     let json = serde_json::to_string(&outcome.bundle)
-        .map_err(|e| ClienteleError::new_err(format!("cannot serialise the bundle: {e}")))?;
+        .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))?;
     Ok((outcome.bundle_dir, json))
 }

@@ -1,10 +1,8 @@
 """clientele.spark against the CLI, on PySpark in local[2] mode: the labels, drift,
 summary, data-quality counts and charts of `clientele-infer --partitions 3` on the
-sample's next month; bad input as exceptions with the CLI's messages.
-
-Needs (set by .ci/run): CLIENTELE_MODEL and CLIENTELE_LABELS as test_clientele.py;
-CLIENTELE_PARTED_RUN, the output of `clientele-infer --partitions 3 --extract-date
-2026-11-30` with that model; Java 17 for Spark.
+sample's next month; the CLI's labels with no date given; bad input as exceptions with
+the CLI's messages. The model and the CLI's runs come from conftest.py; Java 17 runs
+Spark.
 """
 
 import filecmp
@@ -19,18 +17,11 @@ import pytest
 
 import clientele
 from clientele import spark as cs
+from conftest import NEXT_MONTH, PARTED_EXTRACT, ROOT
 
 pyspark = pytest.importorskip("pyspark")
 
-ROOT = Path(__file__).resolve().parents[2]
-NEXT_MONTH = ROOT / "data" / "sample" / "next-month"
-MODEL = Path(os.environ.get("CLIENTELE_MODEL", ROOT / "models" / "latest"))
-LABELS = Path(os.environ.get("CLIENTELE_LABELS", ROOT / "notebooks-out" / "labels.parquet"))
-PARTED = Path(os.environ.get("CLIENTELE_PARTED_RUN", ROOT / "notebooks-out" / "parted"))
-# The same month labelled again with --previous-run <LAST_MONTH>, September's run.
-SINCE = Path(os.environ.get("CLIENTELE_PREVIOUS_RUN", ROOT / "notebooks-out" / "since"))
-LAST_MONTH = Path(os.environ.get("CLIENTELE_LAST_MONTH", ROOT / "notebooks-out" / "september"))
-EXTRACT = "2026-11-30"
+EXTRACT = PARTED_EXTRACT
 SOURCES = ["clients", "policies", "payments", "claims", "contacts"]
 
 
@@ -82,35 +73,31 @@ def assert_same_labels(ours: pa.Table, cli: pa.Table):
         assert ours.column(name).to_pylist() == cli.column(name).to_pylist(), name
 
 
-def test_a_parted_run_equals_the_cli_parted_run(sources, tmp_path):
-    if not PARTED.exists():
-        pytest.fail(f"no parted CLI run at {PARTED}: see .ci/run")
-    run = cs.label_run(sources, MODEL, out=tmp_path / "run", parts=3, extract_date=EXTRACT)
+def test_a_parted_run_equals_the_cli_parted_run(runs, sources, tmp_path):
+    run = cs.label_run(sources, runs.model, out=tmp_path / "run", parts=3, extract_date=EXTRACT)
     assert run.out == tmp_path / "run"
-    assert_same_labels(arrow(run.labels), normalised(pq.read_table(PARTED / "labels.parquet")))
+    assert_same_labels(arrow(run.labels), normalised(pq.read_table(runs.parted / "labels.parquet")))
     for name in ["drift.json", "summary.json"]:
-        assert json.loads((run.out / name).read_text()) == json.loads((PARTED / name).read_text())
-    ours, cli = (json.loads((d / "data-quality.json").read_text()) for d in (run.out, PARTED))
+        assert json.loads((run.out / name).read_text()) == json.loads((runs.parted / name).read_text())
+    ours, cli = (json.loads((d / "data-quality.json").read_text()) for d in (run.out, runs.parted))
     for s in ours["sources"] + cli["sources"]:
         s.pop("path")  # a file for the CLI, `<clients table>` for a DataFrame
     assert ours == cli
-    charts = sorted(p.name for p in (PARTED / "charts").iterdir())
+    charts = sorted(p.name for p in (runs.parted / "charts").iterdir())
     assert charts and charts == sorted(p.name for p in (run.out / "charts").iterdir())
     for name in charts:
-        assert filecmp.cmp(run.out / "charts" / name, PARTED / "charts" / name, shallow=False)
+        assert filecmp.cmp(run.out / "charts" / name, runs.parted / "charts" / name, shallow=False)
     report = (run.out / "report.html").read_text()
     assert "client_id" not in report and "C0000001" not in report
     assert run.summary["clients"] == 20000 and run.drift["status"] in ("ok", "watch", "retrain")
 
 
-def test_migration_and_outcomes_equal_the_cli_with_previous_run(spark, sources, tmp_path):
-    if not SINCE.exists():
-        pytest.fail(f"no CLI run with --previous-run at {SINCE}: see .ci/run")
-    previous = spark.read.parquet(str(LAST_MONTH / "labels.parquet"))
-    last = json.loads((LAST_MONTH / "summary.json").read_text())
+def test_migration_and_outcomes_equal_the_cli_with_previous_run(runs, spark, sources, tmp_path):
+    previous = spark.read.parquet(str(runs.last_month / "labels.parquet"))
+    last = json.loads((runs.last_month / "summary.json").read_text())
     run = cs.label_run(
         sources,
-        MODEL,
+        runs.model,
         out=tmp_path / "run",
         parts=3,
         extract_date=EXTRACT,
@@ -119,22 +106,33 @@ def test_migration_and_outcomes_equal_the_cli_with_previous_run(spark, sources, 
         previous_model=last["model_version"],
     )
     ours = json.loads((run.out / "summary.json").read_text())
-    cli = json.loads((SINCE / "summary.json").read_text())
+    cli = json.loads((runs.since / "summary.json").read_text())
     assert ours["migration"] and ours["outcomes"]["known"] > 10000 and ours == cli
     assert json.loads((run.out / "drift.json").read_text()) == json.loads(
-        (SINCE / "drift.json").read_text()
+        (runs.since / "drift.json").read_text()
     )
     with pytest.raises(clientele.BadInput, match="segment_id"):
-        cs.label(sources, MODEL, parts=2, previous=previous.drop("segment_id"))
+        cs.label(sources, runs.model, parts=2, previous=previous.drop("segment_id"))
 
 
-def test_default_parts_give_the_cli_labels(sources):
-    labels = cs.label(sources, MODEL)
-    assert_same_labels(arrow(labels), normalised(pq.read_table(LABELS)))
+def test_with_no_date_given_spark_labels_equal_the_cli_labels(runs, sources, tmp_path):
+    # The model carries training's extract date (test_clientele.py checks it); the
+    # defaults are the CLI's on both entry points, with the default parts.
+    labels = cs.label(sources, runs.model)
+    assert_same_labels(arrow(labels), normalised(pq.read_table(runs.labels)))
+    run = cs.label_run(sources, runs.model, out=tmp_path / "run", parts=2)
+    assert run.as_of == "2026-10-31"
+    assert_same_labels(arrow(run.labels), normalised(pq.read_table(runs.labels)))
+    # Spark's types of the labels' plain Arrow types (docs/python.md).
+    types = {f.name: f.dataType.simpleString() for f in labels.schema.fields}
+    assert types["segment_id"] == "int" and types["client_id"] == "string"
+    assert types["lapse_probability"] == "double"
+    with pytest.raises(clientele.BadInput, match="min_report_count"):
+        cs.label_run(sources, runs.model, out=tmp_path / "x", min_report_count=-1)
 
 
-def test_the_driver_receives_no_client_rows(sources):
-    bundle = clientele.Bundle.load(MODEL)
+def test_the_driver_receives_no_client_rows(runs, sources):
+    bundle = clientele.Bundle.load(runs.model)
     keyed = cs._keyed(bundle, dict(sources), 3, None, None)
     combined = cs._labelled(bundle, keyed, 3, None, (None, None, None, None, None))
     reports = list(cs._reports(combined))
@@ -147,16 +145,16 @@ def test_the_driver_receives_no_client_rows(sources):
         assert json.loads(text)["model_version"] == bundle.version
 
 
-def test_a_missing_source_is_named(sources):
+def test_a_missing_source_is_named(runs, sources):
     partial = {k: v for k, v in sources.items() if k != "clients"}
     with pytest.raises(clientele.BadInput, match="no clients DataFrame given"):
-        cs.label(partial, MODEL)
+        cs.label(partial, runs.model)
 
 
-def test_a_source_without_its_id_column_is_named(sources):
+def test_a_source_without_its_id_column_is_named(runs, sources):
     broken = dict(sources, policies=sources["policies"].drop("client_id"))
     with pytest.raises(clientele.BadInput, match=r"<policies table>.*client_id"):
-        cs.label(broken, MODEL, parts=2)
+        cs.label(broken, runs.model, parts=2)
 
 
 def test_a_path_that_is_not_a_bundle(sources, tmp_path):
@@ -164,30 +162,30 @@ def test_a_path_that_is_not_a_bundle(sources, tmp_path):
         cs.label(sources, tmp_path, parts=2)
 
 
-def test_an_as_of_before_the_cutoff_raises_the_cli_message_and_writes_nothing(
+def test_an_as_of_before_the_cutoff_raises_the_cli_message_and_writes_nothing(runs, 
     sources, tmp_path
 ):
-    bundle = clientele.Bundle.load(MODEL)
+    bundle = clientele.Bundle.load(runs.model)
     out = tmp_path / "run"
     with pytest.raises(clientele.BadInput, match="before the model's training cut-off"):
-        cs.label_run(sources, MODEL, out=out, as_of="2020-01-31", parts=2)
+        cs.label_run(sources, runs.model, out=out, as_of="2020-01-31", parts=2)
     assert not out.exists()
     assert bundle.cutoff > "2020-01-31"
 
 
-def test_a_column_of_the_wrong_type_is_named(sources):
+def test_a_column_of_the_wrong_type_is_named(runs, sources):
     from pyspark.sql import functions as F
 
     clients = sources["clients"].withColumn("annual_income", F.array(F.col("annual_income")))
     with pytest.raises(clientele.BadInput, match="annual_income"):
-        cs.label(dict(sources, clients=clients), MODEL, parts=2)
+        cs.label(dict(sources, clients=clients), runs.model, parts=2)
 
 
-def test_sources_must_be_dataframes(sources):
+def test_sources_must_be_dataframes(runs, sources):
     with pytest.raises(clientele.BadInput, match="not a Spark DataFrame"):
-        cs.label(dict(sources, clients=pa.table({"client_id": ["C1"]})), MODEL)
+        cs.label(dict(sources, clients=pa.table({"client_id": ["C1"]})), runs.model)
     with pytest.raises(clientele.BadInput, match="parts"):
-        cs.label(sources, MODEL, parts=0)
+        cs.label(sources, runs.model, parts=0)
 
 
 def read_book(spark, directory: Path) -> dict:
@@ -201,20 +199,20 @@ def read_book(spark, directory: Path) -> dict:
     return tables
 
 
-def test_training_on_every_client_gives_the_cli_model(spark, tmp_path):
+def test_training_on_every_client_gives_the_cli_model(runs, spark, tmp_path):
     book = read_book(spark, ROOT / "data" / "sample")
     assert {"clients", "policies"} <= set(book)
     path, metrics = cs.train(book, models=tmp_path / "models", out=tmp_path / "out")
     ours = json.loads((path / "bundle.json").read_text())
-    cli = json.loads((clientele.Bundle.load(MODEL).path / "bundle.json").read_text())
+    cli = json.loads((clientele.Bundle.load(runs.model).path / "bundle.json").read_text())
     for part in ["features", "segments", "lapse", "cleaning"]:
         assert ours[part] == cli[part], part
     assert metrics == cli["metrics"]
 
 
-def test_training_on_a_stratified_sample_of_feature_rows(spark, tmp_path):
+def test_training_on_a_stratified_sample_of_feature_rows(runs, spark, tmp_path):
     book = read_book(spark, ROOT / "data" / "sample")
-    cli = clientele.Bundle.load(MODEL)
+    cli = clientele.Bundle.load(runs.model)
     full = json.loads((cli.path / "bundle.json").read_text())
     path, metrics = cs.train(
         book, sample=6000, parts=3, models=tmp_path / "models", out=tmp_path / "out"

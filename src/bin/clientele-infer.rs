@@ -54,7 +54,7 @@ struct Args {
     #[arg(long)]
     fail_on_drift: bool,
     /// Segments with fewer clients are suppressed in the report and charts.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = pipeline::MIN_REPORT_COUNT)]
     min_segment_size: usize,
     /// Label the book in N client parts to bound memory (default: one part up to 40M
     /// source rows, then parts of ~16M rows; the split files are written beside the
@@ -70,19 +70,11 @@ enum Outcome {
 
 fn run(args: &Args) -> anyhow::Result<Outcome> {
     let located = Bundle::load(&args.model)?;
-    let config = match &args.config {
-        Some(p) => Config::from_file(p)?,
-        None => {
-            // The stored config maps the same columns; its data directory was training's.
-            let mut c = located.bundle.config.clone();
-            c.data_dir = None;
-            c
-        }
-    };
+    let given = args.config.as_deref().map(Config::from_file).transpose()?;
+    let config = pipeline::labeling_config(&located.bundle, given, args.extract_date);
     let spec = DataSpec::with_config(
         config,
         args.data.as_deref(),
-        args.extract_date,
         Path::new("data/sample/next-month"),
     );
     let opts = InferOptions {

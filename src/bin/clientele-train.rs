@@ -47,10 +47,10 @@ struct Args {
     #[arg(long, value_name = "YYYY-MM-DD")]
     as_of: Option<Date>,
     /// Months after the cut-off in which a lapse counts.
-    #[arg(long, value_name = "N", default_value_t = 12)]
+    #[arg(long, value_name = "N", default_value_t = train::DEFAULT_HORIZON_MONTHS)]
     horizon_months: i32,
     /// Seed for every random choice (splits, folds, k-means).
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = train::DEFAULT_SEED)]
     seed: u64,
     /// Fix the number of segments instead of choosing it.
     #[arg(long)]

@@ -33,6 +33,8 @@ pub struct SourceConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlatConfig {
+    /// The file, relative to the data directory; not needed for a table in memory.
+    #[serde(default, skip_serializing_if = "is_empty_path")]
     pub path: PathBuf,
     #[serde(default = "default_id_column")]
     pub id: String,
@@ -163,6 +165,10 @@ impl FlatConfig {
         }
         Ok(())
     }
+}
+
+fn is_empty_path(path: &Path) -> bool {
+    path.as_os_str().is_empty()
 }
 
 fn default_id_column() -> String {

@@ -2,6 +2,7 @@
 //! temporary file in the same directory, flush to disk, then rename into place. Whole
 //! output directories follow the same rule (`rundir`).
 
+pub mod arrow;
 pub mod beneath;
 pub mod rundir;
 

@@ -43,6 +43,21 @@ impl Frames {
     pub fn get(&self, source: Source) -> Option<&DataFrame> {
         self.tables.get(&source)
     }
+
+    /// Each table's column names (for `unused_columns_in`).
+    pub fn columns(&self) -> Vec<(Source, Vec<String>)> {
+        self.tables
+            .iter()
+            .map(|(s, df)| {
+                let names = df
+                    .get_column_names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                (*s, names)
+            })
+            .collect()
+    }
 }
 
 /// How a frame is named in errors and in the quality report.
@@ -149,6 +164,12 @@ impl<'a> Input<'a> {
     pub(crate) fn flat(&self, cfg: &FlatConfig) -> Result<SourceTable<'a>> {
         match *self {
             Input::Dir(dir) => {
+                if cfg.path.as_os_str().is_empty() {
+                    return Err(Error::InvalidParameter(
+                        "[flat] has no path: name the flat file to read (path = \"clients.csv\")"
+                            .into(),
+                    ));
+                }
                 let path = dir.join(&cfg.path);
                 if !path.exists() {
                     return Err(Error::not_found(path));

@@ -36,15 +36,9 @@ impl DataSpec {
         Ok(DataSpec { config, data_dir })
     }
 
-    /// Uses a given config (e.g. the one stored in a model bundle) with the data directory
-    /// from `--data`, else the config's, else `default_dir`.
-    pub fn with_config(
-        mut config: Config,
-        data_dir: Option<&Path>,
-        extract_date: Option<Date>,
-        default_dir: &Path,
-    ) -> Self {
-        config.cleaning.extract_date = extract_date;
+    /// Uses a given config (for labeling, `pipeline::labeling_config`) with the data
+    /// directory from `--data`, else the config's, else `default_dir`.
+    pub fn with_config(config: Config, data_dir: Option<&Path>, default_dir: &Path) -> Self {
         let data_dir = data_dir
             .map(Path::to_path_buf)
             .or_else(|| config.data_dir.clone())

@@ -127,7 +127,14 @@ impl LabelChunk {
         }
         let columns = vec![
             Column::new("client_id".into(), &self.client_id),
-            Column::new("segment_id".into(), &self.segment_id),
+            // Signed: Spark and pandas have no unsigned type, and ids stay below 2^31.
+            Column::new(
+                "segment_id".into(),
+                self.segment_id
+                    .iter()
+                    .map(|&id| i32::try_from(id).unwrap_or(i32::MAX))
+                    .collect::<Vec<i32>>(),
+            ),
             Column::new("segment_name".into(), &self.segment_name),
             Column::new("segment_distance".into(), &self.segment_distance),
             Column::new("lapse_probability".into(), &self.lapse_probability),
@@ -227,6 +234,15 @@ fn words<T: Copy>(values: &[T], word: fn(T) -> &'static str) -> Vec<&'static str
     values.iter().map(|&v| word(v)).collect()
 }
 
+/// The Arrow schema stored in `labels.parquet`: plain types (`crate::fsio::arrow`), so
+/// readers get `string` columns, not polars' `string_view`.
+fn plain_arrow_metadata(df: &DataFrame) -> polars::io::parquet::write::KeyValueMetadata {
+    let schema = crate::fsio::arrow::plain_schema(df);
+    polars::io::parquet::write::KeyValueMetadata::Static(vec![
+        polars_parquet::write::schema_to_metadata_key(&schema),
+    ])
+}
+
 /// Writes `labels.csv` and `labels.parquet` into a directory, chunk by chunk.
 pub struct LabelWriter {
     csv: std::io::BufWriter<std::fs::File>,
@@ -278,6 +294,7 @@ impl LabelWriter {
                 std::fs::File::create(&self.parquet_path).map_err(io_err(&self.parquet_path))?;
             let writer = ParquetWriter::new(file)
                 .with_compression(ParquetCompression::Zstd(None))
+                .with_key_value_metadata(Some(plain_arrow_metadata(&df)))
                 .batched(df.schema())
                 .map_err(polars_err(&self.parquet_path))?;
             self.parquet = Some(writer);
@@ -314,6 +331,7 @@ impl LabelWriter {
         let mut df = LabelChunk::default().frame().map_err(polars_err(path))?;
         let file = std::fs::File::create(path).map_err(io_err(path))?;
         ParquetWriter::new(file)
+            .with_key_value_metadata(Some(plain_arrow_metadata(&df)))
             .finish(&mut df)
             .map_err(polars_err(path))?;
         Ok(())

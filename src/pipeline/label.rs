@@ -3,8 +3,8 @@
 //! appears complete or not at all.
 
 use crate::bundle::{Bundle, Located};
-use crate::config::LabelRules;
 use crate::config::Mode;
+use crate::config::{Config, LabelRules};
 use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features;
@@ -15,6 +15,33 @@ use crate::labeling::{check_book, label_part, output, Part, PartOf, PartTotals, 
 use crate::progress::Stage;
 use output::LabelWriter;
 use std::path::{Path, PathBuf};
+
+/// Segments with fewer clients are suppressed in the report and charts, unless a run
+/// says otherwise (`--min-segment-size`, `min_report_count` from Python).
+pub const MIN_REPORT_COUNT: usize = 10;
+
+/// The config a labeling run reads its month with: one rule for `clientele-infer`, the
+/// Python package and Spark, so that every path labels the same month the same way.
+/// - the column mapping: `given`, else the bundle's own config without its data
+///   directory (the training data's);
+/// - the extract date: `extract_date`, else today. Never the date the config holds: a
+///   bundle's config carries training's extract date, and a later month read against it
+///   would have every newer record quarantined as future-dated.
+///
+/// The date is fixed here, so parts labelled apart (Spark executors) agree on it.
+pub fn labeling_config(
+    bundle: &Bundle,
+    given: Option<Config>,
+    extract_date: Option<Date>,
+) -> Config {
+    let mut config = given.unwrap_or_else(|| {
+        let mut own = bundle.config.clone();
+        own.data_dir = None;
+        own
+    });
+    config.cleaning.extract_date = Some(extract_date.unwrap_or_else(Date::today));
+    config
+}
 
 #[derive(Clone, Debug)]
 pub struct InferOptions {
@@ -39,7 +66,7 @@ impl Default for InferOptions {
             out_root: PathBuf::from("notebooks-out"),
             overwrite: false,
             previous_run: None,
-            min_report_count: 10,
+            min_report_count: MIN_REPORT_COUNT,
             partitions: None,
         }
     }

@@ -90,8 +90,10 @@ fn load_batch(
 }
 
 /// The point-in-time features of a batch, before the model's transform: `client_id`,
-/// then every numeric and categorical feature the bundle's model uses (the input of
-/// `model_matrix`), as of `as_of` (the labeling rule when `None`). Also the as-of used.
+/// `in_force` (whether the client holds a policy in force at the as-of date: the labels
+/// score only those), then every numeric and categorical feature the bundle's model uses
+/// (the input of `model_matrix`), as of `as_of` (the labeling rule when `None`). Also
+/// the as-of used.
 ///
 /// # Errors
 /// As `label_frames`; a feature the model needs that this data cannot give.
@@ -106,7 +108,10 @@ pub fn feature_frame(
     let (book, as_of) = (&loaded.book, choice.date);
     let raw = crate::features::compute(book, as_of);
     let cats = crate::features::categorical_columns(book);
-    let mut columns = vec![Column::new("client_id".into(), book.client_ids.clone())];
+    let mut columns = vec![
+        Column::new("client_id".into(), book.client_ids.clone()),
+        Column::new(IN_FORCE.into(), raw.active.clone()),
+    ];
     for f in &bundle.features.numeric {
         let values = raw
             .column(&f.name)
@@ -190,12 +195,27 @@ pub fn model_matrix(bundle: &Bundle, table: &DataFrame) -> Result<ndarray::Array
     bundle.features.transform(&raw, &cats, &rows)
 }
 
+/// The column of `feature_frame` that says which clients are in force.
+pub const IN_FORCE: &str = "in_force";
+
 /// The lapse probability of each row of a feature table (`model_matrix`, then the
-/// bundle's logistic model), oriented as the labels' `lapse_probability`.
+/// bundle's logistic model), oriented as the labels' `lapse_probability`: none for a row
+/// whose `in_force` is false (the labels score no client without a policy in force; a
+/// table without the column is scored whole).
 ///
 /// # Errors
-/// As `model_matrix`.
-pub fn lapse_probabilities(bundle: &Bundle, table: &DataFrame) -> Result<Vec<f64>> {
+/// As `model_matrix`; an `in_force` column that does not hold booleans.
+pub fn lapse_probabilities(bundle: &Bundle, table: &DataFrame) -> Result<Vec<Option<f64>>> {
     let x = model_matrix(bundle, table)?;
-    Ok(bundle.lapse.probabilities(x.view()))
+    let p = bundle.lapse.probabilities(x.view());
+    let Ok(flags) = table.column(IN_FORCE) else {
+        return Ok(p.into_iter().map(Some).collect());
+    };
+    let flags = flags.as_materialized_series().bool().map_err(|_| {
+        Error::InvalidParameter(format!("feature column '{IN_FORCE}' must hold booleans"))
+    })?;
+    Ok(p.into_iter()
+        .zip(flags.iter())
+        .map(|(p, in_force)| (in_force != Some(false)).then_some(p))
+        .collect())
 }

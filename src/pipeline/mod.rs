@@ -6,11 +6,13 @@ pub mod memory;
 pub mod parts;
 
 pub use crate::ingest::spec::{write_quality, DataSpec};
-pub use label::{choose_as_of, console, infer, InferOptions, InferOutcome};
+pub use label::{
+    choose_as_of, console, infer, labeling_config, InferOptions, InferOutcome, MIN_REPORT_COUNT,
+};
 pub use memory::{
     feature_frame, label_frames, label_part_frames, lapse_probabilities, model_matrix, FrameLabels,
 };
-pub use parts::{PartReport, PublishOptions, RunTotals};
+pub use parts::{label_run_frames, MemoryRun, PartReport, PublishOptions, RunTotals};
 
 use crate::error::Result;
 use crate::ingest::Loaded;

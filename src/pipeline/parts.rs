@@ -17,7 +17,7 @@ use crate::schema::Source;
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What one labelled part adds to its run.
 #[derive(Serialize, Deserialize)]
@@ -218,9 +218,82 @@ impl Default for PublishOptions {
     fn default() -> Self {
         PublishOptions {
             overwrite: false,
-            min_report_count: 10,
+            min_report_count: super::label::MIN_REPORT_COUNT,
             unused_columns: Vec::new(),
             with_previous: false,
         }
     }
+}
+
+/// A labeling run on tables held in memory (the Python package's `label_run`).
+pub struct MemoryRun {
+    /// One row per client, the columns of `labels.parquet`.
+    pub labels: DataFrame,
+    pub as_of: Date,
+    pub as_of_why: String,
+    pub quality: QualityReport,
+    pub summary: crate::labeling::RunSummary,
+    pub drift: crate::labeling::drift::DriftReport,
+    /// Where the report files went, when asked for.
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Labels tables in memory as one part and sums the run as `clientele-infer` does on
+/// files: the same summary (segments, outcomes with `previous`, migration) and drift;
+/// with `out`, the report files published there as `RunTotals::publish` writes them
+/// (`data-quality.json`, `drift.json`, `summary.json`, the charts, `report.html`).
+/// `opts.unused_columns` and `opts.with_previous` are taken from the tables and
+/// `previous`.
+///
+/// # Errors
+/// As `label_part_frames`, and as `RunTotals::publish` with `out`.
+pub fn label_run_frames(
+    located: &Located,
+    config: &Config,
+    frames: &crate::ingest::Frames,
+    as_of: Option<Date>,
+    previous: Option<&crate::labeling::outcomes::PreviousRun>,
+    out: Option<&Path>,
+    opts: &PublishOptions,
+) -> Result<MemoryRun> {
+    let b = &located.bundle;
+    let mut opts = opts.clone();
+    opts.unused_columns = crate::ingest::unused_columns_in(config, &frames.columns())?;
+    opts.with_previous = previous.is_some();
+    let done = super::label_part_frames(b, config, frames, as_of, PartOf::WHOLE, previous)?;
+    let (as_of, as_of_why) = (done.as_of, done.as_of_why.clone());
+    let mut quality = done.quality.clone();
+    quality.extract_date = config.extract_date().to_string();
+    let (labels, report) = PartReport::of(b, PartOf::WHOLE, done);
+    let run = |summary, drift, out_dir| MemoryRun {
+        labels,
+        as_of,
+        as_of_why,
+        quality,
+        summary,
+        drift,
+        out_dir,
+    };
+    if let Some(out) = out {
+        let mut totals = RunTotals::new();
+        totals.add(report)?;
+        let done = totals.publish(located, config, out, &opts)?;
+        return Ok(run(done.summary, done.drift, Some(done.out_dir)));
+    }
+    // The sums as publishing makes them: added to an empty run's.
+    let mut totals = PartTotals::new(b);
+    totals.add(report.totals);
+    let (summary, mut drift) = totals.summarise(
+        b,
+        &located.dir,
+        as_of,
+        opts.with_previous,
+        opts.min_report_count,
+    );
+    drift.unused_columns = opts
+        .unused_columns
+        .iter()
+        .map(|(s, c)| (s.name().to_string(), c.clone()))
+        .collect();
+    Ok(run(summary, drift, None))
 }

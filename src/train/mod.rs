@@ -26,6 +26,11 @@ use crate::progress::Stage;
 use crate::segment::SegmentModel;
 use std::path::{Path, PathBuf};
 
+/// The seed of every random choice when none is given (CLI, Python, Spark).
+pub const DEFAULT_SEED: u64 = 42;
+/// Months after the cut-off in which a lapse counts, when none is given.
+pub const DEFAULT_HORIZON_MONTHS: i32 = 12;
+
 /// What the user asked for (flags over config).
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -47,8 +52,8 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             as_of: None,
-            horizon_months: 12,
-            seed: 42,
+            horizon_months: DEFAULT_HORIZON_MONTHS,
+            seed: DEFAULT_SEED,
             k: None,
             threshold: None,
             previous: None,
@@ -101,7 +106,24 @@ pub fn train_frames(
     let load_opts = crate::ingest::LoadOptions::from_config(config, true);
     let input = crate::ingest::Input::Frames(frames);
     let loaded = crate::ingest::load_from(config, input, &load_opts, None)?;
-    train_loaded(opts, &settings, loaded, Vec::new())
+    let tables = table_fingerprints(&loaded.report);
+    train_loaded(opts, &settings, loaded, tables)
+}
+
+/// Tables in memory leave no file to fingerprint: each source trained on is recorded by
+/// its table's name, without size or digest, so that labeling still requires every one
+/// (`labeling::check_book`) as it does after training on files.
+fn table_fingerprints(report: &crate::ingest::QualityReport) -> Vec<FileFingerprint> {
+    report
+        .sources
+        .iter()
+        .map(|s| FileFingerprint {
+            source: s.source.name().to_string(),
+            file: crate::ingest::frame_name(s.source).display().to_string(),
+            bytes: 0,
+            sha256: String::new(),
+        })
+        .collect()
 }
 
 /// The part of a training run after loading: quality report, fit, publish, charts.
@@ -159,7 +181,8 @@ pub fn train_sampled(
         settings.previous.as_ref(),
     )?;
     let scores = scores_ids.and_then(|ids| fitted.scores_csv(&ids));
-    publish(opts, &settings, fitted, Vec::new(), scores, quality_dir)
+    let tables = table_fingerprints(quality);
+    publish(opts, &settings, fitted, tables, scores, quality_dir)
 }
 
 /// Publishes a fitted bundle as a new version and draws its charts.
