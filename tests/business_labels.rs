@@ -414,6 +414,12 @@ fn a_surrender_only_target_trains_and_labels() {
     let config = config.to_str().unwrap();
     let r = common::train_without_charts(t.path(), &common::sample_dir(), &["--config", config]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // Training reports lapse and surrender apart, whatever the modelled outcome.
+    assert!(
+        r.stdout.contains("leaving    lapse surrender"),
+        "{}",
+        r.stdout
+    );
     let next = format!("{}/next-month", common::sample_dir());
     let r = common::infer(
         &[
