@@ -472,6 +472,31 @@ fn a_surrender_only_target_trains_and_labels() {
 }
 
 #[test]
+fn an_action_table_that_could_cross_sell_to_a_prospect_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let table = "[[actions]]\ntier = \"high\"\naction = \"cross-sell\"\n\
+                 [[actions]]\naction = \"standard service\"\n";
+    let config = common::write(t.path(), "actions.toml", table);
+    let r = common::train(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--models",
+            "m",
+            "--out",
+            "o",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("action rule 1") && r.stderr.contains("prospect"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn a_target_outcome_the_data_never_shows_exits_2_naming_the_key() {
     let t = tempfile::tempdir().unwrap();
     common::tiny_book(t.path());
