@@ -414,6 +414,12 @@ fn a_surrender_only_target_trains_and_labels() {
     let config = config.to_str().unwrap();
     let r = common::train_without_charts(t.path(), &common::sample_dir(), &["--config", config]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // Training reports lapse and surrender apart, whatever the modelled outcome.
+    assert!(
+        r.stdout.contains("leaving    lapse surrender"),
+        "{}",
+        r.stdout
+    );
     let next = format!("{}/next-month", common::sample_dir());
     let r = common::infer(
         &[
@@ -462,6 +468,31 @@ fn a_surrender_only_target_trains_and_labels() {
     assert!(
         at_risk > 0 && at_risk_loans == at_risk,
         "{at_risk_loans} of {at_risk}"
+    );
+}
+
+#[test]
+fn an_action_table_that_could_cross_sell_to_a_prospect_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let table = "[[actions]]\ntier = \"high\"\naction = \"cross-sell\"\n\
+                 [[actions]]\naction = \"standard service\"\n";
+    let config = common::write(t.path(), "actions.toml", table);
+    let r = common::train(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--models",
+            "m",
+            "--out",
+            "o",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("action rule 1") && r.stderr.contains("prospect"),
+        "{}",
+        r.stderr
     );
 }
 

@@ -2,7 +2,7 @@
 //! definitions say, and records after the cut-off never change a feature.
 
 mod common;
-use clientele::features::{compute, lapse_labels, Label};
+use clientele::features::{compute, exit_kinds, lapse_labels, Label};
 use clientele::ingest::{self, LoadOptions};
 use clientele::vocab::LapseOutcome;
 use clientele::{Config, Date};
@@ -127,6 +127,9 @@ fn lapse_label_counts_churn_but_not_maturity() {
     assert_eq!(of(LapseOutcome::Lapse), labels);
     assert_eq!(of(LapseOutcome::Surrender)[0], Label::Stayed);
     assert_eq!(of(LapseOutcome::Surrender)[1], Label::Excluded);
+    // Exits apart: B left by a lapse (bit 1), nobody by surrender.
+    let exits = exit_kinds(&book, d("2024-12-31"), 6, d("2025-12-31")).unwrap();
+    assert_eq!(exits, vec![0, 1, 0, 0]);
     let err = lapse_labels(
         &book,
         d("2024-12-31"),

@@ -236,6 +236,13 @@ fn segments(b: &Bundle) -> Result<(), String> {
                 model.features.len()
             ));
         }
+        if let Some(e) = s.exit_rates {
+            probability(&format!("segments[{}].exit_rates.lapse", s.id), e.lapse)?;
+            probability(
+                &format!("segments[{}].exit_rates.surrender", s.id),
+                e.surrender,
+            )?;
+        }
         for v in &s.centre {
             finite(&format!("segments[{}].centre", s.id), *v)?;
         }

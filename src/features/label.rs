@@ -49,6 +49,37 @@ pub fn lapse_labels(
     })
 }
 
+/// Which exits took each client out within the horizon, as bits: 1 a lapse (or
+/// non-renewal), 2 a surrender; 0 for a client who stayed, was not in force, or left
+/// otherwise (relational mode; empty elsewhere). For reporting lapse and surrender
+/// rates apart whatever the model's outcome.
+///
+/// # Errors
+/// As `lapse_labels`.
+pub fn exit_kinds(
+    book: &Book,
+    cutoff: Date,
+    horizon_months: i32,
+    data_end: Date,
+) -> Result<Vec<u8>> {
+    if book.mode != Mode::Relational {
+        return Ok(Vec::new());
+    }
+    let lapse = lapse_labels(book, cutoff, horizon_months, data_end, LapseOutcome::Lapse)?;
+    let surrender = lapse_labels(
+        book,
+        cutoff,
+        horizon_months,
+        data_end,
+        LapseOutcome::Surrender,
+    )?;
+    Ok(lapse
+        .iter()
+        .zip(&surrender)
+        .map(|(l, s)| u8::from(*l == Label::Lapsed) | u8::from(*s == Label::Lapsed) << 1)
+        .collect())
+}
+
 /// Flat mode: the table's own label column.
 fn flat_labels(book: &Book) -> Vec<Label> {
     book.flat

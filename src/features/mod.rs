@@ -17,7 +17,7 @@ pub use design::{
 pub use facts::{
     instalments_per_year, Facts, CASH_VALUE_PRODUCTS, CHURN_REASONS, DEATH_COVER_PRODUCTS,
 };
-pub use label::{lapse_labels, Label};
+pub use label::{exit_kinds, lapse_labels, Label};
 
 /// A feature of the model that this data cannot give (its source or column is missing).
 pub fn missing_feature(name: &str) -> crate::error::Error {

@@ -53,12 +53,23 @@ pub struct Segment {
     pub share: f64,
     /// Lapse rate among the segment's labelled clients; `None` without labels.
     pub lapse_rate: Option<f64>,
+    /// Lapse (or non-renewal) and surrender rates apart, among the same clients,
+    /// whatever the modelled outcome (relational mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_rates: Option<ExitRates>,
     pub labelled: usize,
     /// Centre in the standardised space of `SegmentModel::features`.
     pub centre: Vec<f64>,
     /// The same centre in original units.
     pub centre_original: Vec<f64>,
     pub profile: Vec<ProfileEntry>,
+}
+
+/// A segment's lapse and surrender rates, reported apart.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExitRates {
+    pub lapse: f64,
+    pub surrender: f64,
 }
 
 /// How the new segments relate to a previous model's.
@@ -133,6 +144,9 @@ pub struct SegmentInput<'a> {
     pub rows: &'a [usize],
     /// Label of every client of the book (indexed by client).
     pub labels: &'a [Label],
+    /// Each client's exits within the horizon as bits, 1 lapse, 2 surrender (indexed by
+    /// client; empty when not known).
+    pub exits: &'a [u8],
 }
 
 /// The segment features for these params and model columns.
@@ -412,6 +426,8 @@ struct Tally {
     sizes: Vec<usize>,
     lapsed: Vec<usize>,
     labelled: Vec<usize>,
+    /// Labelled clients who left by lapse, and by surrender (`exits` bits).
+    exits: Vec<[usize; 2]>,
     book_mean: Vec<f64>,
     book_sd: Vec<f64>,
 }
@@ -424,6 +440,7 @@ impl Tally {
         let mut sizes = vec![0usize; k];
         let mut lapsed = vec![0usize; k];
         let mut labelled = vec![0usize; k];
+        let mut exits = vec![[0usize; 2]; k];
         let raw_cols: Vec<Option<&[f64]>> = input
             .fitted
             .numeric
@@ -432,13 +449,19 @@ impl Tally {
             .collect();
         for (row, &l) in labels.iter().enumerate() {
             sizes[l] += 1;
-            match input.labels.get(input.rows[row]) {
+            let client = input.rows[row];
+            match input.labels.get(client) {
                 Some(Label::Lapsed) => {
                     lapsed[l] += 1;
                     labelled[l] += 1;
                 }
                 Some(Label::Stayed) => labelled[l] += 1,
                 _ => {}
+            }
+            if matches!(input.labels.get(client), Some(Label::Lapsed)) {
+                let bits = input.exits.get(client).copied().unwrap_or(0);
+                exits[l][0] += usize::from(bits & 1 != 0);
+                exits[l][1] += usize::from(bits & 2 != 0);
             }
             for j in 0..p {
                 let v = profile_value(input, &raw_cols, j, row);
@@ -459,6 +482,7 @@ impl Tally {
             sizes,
             lapsed,
             labelled,
+            exits,
             book_mean,
             book_sd,
         }
@@ -537,6 +561,13 @@ fn describe(
                 size,
                 share: size as f64 / labels.len().max(1) as f64,
                 lapse_rate: (t.labelled[c] > 0).then(|| t.lapsed[c] as f64 / t.labelled[c] as f64),
+                exit_rates: (!input.exits.is_empty() && t.labelled[c] > 0).then(|| {
+                    let n = t.labelled[c] as f64;
+                    ExitRates {
+                        lapse: t.exits[c][0] as f64 / n,
+                        surrender: t.exits[c][1] as f64 / n,
+                    }
+                }),
                 labelled: t.labelled[c],
                 centre,
                 centre_original,

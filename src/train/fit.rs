@@ -436,6 +436,9 @@ fn data_start(book: &Book) -> Option<Date> {
 pub(super) struct Snapshot {
     pub raw: RawFeatures,
     pub labels: Vec<Label>,
+    /// Each client's exits within the horizon (`features::exit_kinds`; empty when not
+    /// known).
+    pub exits: Vec<u8>,
     /// Clients in force (or transacting) at the cut-off: the book that is modelled.
     pub active: Vec<usize>,
 }
@@ -447,6 +450,7 @@ impl Snapshot {
         Snapshot {
             raw,
             labels,
+            exits: Vec::new(),
             active,
         }
     }
@@ -461,7 +465,9 @@ pub(super) fn snapshot(
 ) -> Result<Snapshot> {
     let raw = features::compute(book, cutoff);
     let labels = features::lapse_labels(book, cutoff, horizon, data_end, outcome)?;
-    Ok(Snapshot::of(raw, labels))
+    let mut snap = Snapshot::of(raw, labels);
+    snap.exits = features::exit_kinds(book, cutoff, horizon, data_end)?;
+    Ok(snap)
 }
 
 /// A lapse-only or surrender-only target needs policies ending so: otherwise nobody
@@ -657,6 +663,7 @@ fn fit_segments(
         x: d.x.view(),
         rows: &snap.active,
         labels: &snap.labels,
+        exits: &snap.exits,
     };
     let mut model = segment::fit_with_progress(&input, &opts.segments, opts.seed, &stage.ticker())?;
     let (index, distance) = model.assign(d.x.view(), &d.columns)?;

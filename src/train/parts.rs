@@ -230,6 +230,8 @@ const ACTIVE: &str = "active";
 const LABEL: &str = "label";
 const EARLY_ACTIVE: &str = "early_active";
 const EARLY_LABEL: &str = "early_label";
+/// Each client's exits within the horizon from the cut-off (`features::exit_kinds`).
+const EXITS: &str = "exits";
 /// Products held at the cut-off and acquired within the horizon, as bit masks in the
 /// plan's product order (Int64 carries the 64 bits).
 const HELD: &str = "__held";
@@ -329,6 +331,12 @@ pub fn part_rows(
                 .collect::<Vec<i32>>(),
         ));
     }
+    columns.push(Column::new(
+        EXITS.into(),
+        rows.iter()
+            .map(|&i| i32::from(now.exits.get(i).copied().unwrap_or(0)))
+            .collect::<Vec<i32>>(),
+    ));
     for (snap, name_of) in [(&now, at_cutoff as fn(&str) -> String), (&early, at_early)] {
         for f in plan.numeric() {
             let values = snap
@@ -391,6 +399,7 @@ pub fn rows_schema(plan: &TrainPlan) -> Result<DataFrame> {
         Column::new(LABEL.into(), Vec::<i32>::new()),
         Column::new(EARLY_ACTIVE.into(), Vec::<bool>::new()),
         Column::new(EARLY_LABEL.into(), Vec::<i32>::new()),
+        Column::new(EXITS.into(), Vec::<i32>::new()),
     ];
     for name in [HELD, ACQUIRED] {
         columns.push(Column::new(name.into(), Vec::<i64>::new()));
@@ -452,7 +461,13 @@ impl SampledBook {
             };
             Ok::<_, Error>(Snapshot::of(raw, labels))
         };
-        let now = snapshot(plan.cutoff, ACTIVE, LABEL, at_cutoff)?;
+        let mut now = snapshot(plan.cutoff, ACTIVE, LABEL, at_cutoff)?;
+        if plan.mode == crate::config::Mode::Relational {
+            now.exits = int_column(rows, EXITS)?
+                .into_iter()
+                .map(|c| u8::try_from(c).unwrap_or(0))
+                .collect();
+        }
         let early = snapshot(plan.early_cutoff(), EARLY_ACTIVE, EARLY_LABEL, at_early)?;
         let traits = plan
             .categorical()

@@ -42,21 +42,29 @@ pub fn summary(o: &TrainOutcome) -> String {
 fn segments_lines(s: &mut String, b: &crate::bundle::Bundle) {
     let m = &b.metrics;
     let _ = writeln!(s, "segments  {}", m.k_reason);
-    let _ = writeln!(
-        s,
+    let apart = b.segments.segments.iter().any(|s| s.exit_rates.is_some());
+    let pct = |r: Option<f64>| r.map_or_else(|| "n/a".into(), |r| format!("{:.1}%", r * 100.0));
+    let mut head = format!(
         "          {:>4}  {:<44} {:>7} {:>8}",
-        "id", "name", "share", "lapse"
+        "id", "name", "share", "leaving"
     );
+    if apart {
+        head.push_str(&format!(" {:>8} {:>9}", "lapse", "surrender"));
+    }
+    let _ = writeln!(s, "{}", head.trim_end());
     for seg in &b.segments.segments {
-        let _ = writeln!(
-            s,
+        let mut line = format!(
             "          {:>4}  {:<44} {:>6.1}% {:>8}",
             seg.id,
             crate::charts::short(&seg.name, 44),
             seg.share * 100.0,
-            seg.lapse_rate
-                .map_or_else(|| "n/a".into(), |r| format!("{:.1}%", r * 100.0))
+            pct(seg.lapse_rate)
         );
+        if apart {
+            let (l, r) = seg.exit_rates.map(|e| (e.lapse, e.surrender)).unzip();
+            line.push_str(&format!(" {:>8} {:>9}", pct(l), pct(r)));
+        }
+        let _ = writeln!(s, "{line}");
     }
     if let Some(t) = &b.segments.transition {
         let carried = t.matches.iter().filter(|m| m.1.is_some()).count();
