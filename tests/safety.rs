@@ -890,6 +890,27 @@ fn implausible_dates_and_nul_bytes_are_refused_naming_the_row() {
     let r = check_into_q(root);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("NUL"), "{}", r.stderr);
+    // A boolean amount column (a Parquet export gone wrong) is no amount.
+    setup(root);
+    {
+        use polars::prelude::*;
+        let csv = root.join("data/payments.csv");
+        let mut frame = CsvReadOptions::default()
+            .try_into_reader_with_file_path(Some(csv.clone()))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let flags: Vec<bool> = (0..frame.height()).map(|i| i % 2 == 0).collect();
+        frame
+            .replace("amount", Column::new("amount".into(), flags))
+            .unwrap();
+        let mut file = std::fs::File::create(root.join("data/payments.parquet")).unwrap();
+        ParquetWriter::new(&mut file).finish(&mut frame).unwrap();
+        std::fs::remove_file(csv).unwrap();
+    }
+    let r = check_into_q(root);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("true/false"), "{}", r.stderr);
 }
 
 #[test]

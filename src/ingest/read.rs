@@ -737,6 +737,7 @@ impl<'a> TableBuilder<'a> {
             .rows
             .get(self.filled..self.filled + n)
             .unwrap_or_default();
+        let flags_are_numbers = self.table.source == Source::Flat;
         // Columns convert independently: in parallel; the first failing column in
         // request order is the one reported.
         let results = self
@@ -752,7 +753,7 @@ impl<'a> TableBuilder<'a> {
                 };
                 match out {
                     Values::Coded(c) => coded_into(&ctx, &col, req.kind == Kind::Id, c),
-                    Values::Number(v) => numbers_into(&ctx, &col, v),
+                    Values::Number(v) => numbers_into(&ctx, &col, v, flags_are_numbers),
                     Values::Date(v) => dates_into(&ctx, &col, v),
                 }
             })
@@ -933,7 +934,24 @@ pub fn parse_number(s: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-fn numbers_into(ctx: &Ctx, col: &Series, out: &mut Vec<f64>) -> Result<()> {
+/// `flags_are_numbers`: a true/false column reads as 1/0 (a flat table's own flags);
+/// in the data contract a number is an amount, a count or an age, never a flag.
+fn numbers_into(
+    ctx: &Ctx,
+    col: &Series,
+    out: &mut Vec<f64>,
+    flags_are_numbers: bool,
+) -> Result<()> {
+    if col.dtype().is_bool() && !flags_are_numbers {
+        return Err(Error::Malformed {
+            path: PathBuf::from(ctx.path),
+            message: format!(
+                "column '{}' holds true/false values, expected numbers (an amount, a count or \
+                 an age): export the number itself",
+                ctx.column
+            ),
+        });
+    }
     match col.dtype() {
         DataType::String => {
             let ca = col.str().map_err(|e| ctx.polars(e))?;
