@@ -56,6 +56,7 @@ pub fn write(
     segments_section(&mut h, s);
     actions_section(&mut h, s);
     persistency_section(&mut h, s);
+    migration_section(&mut h, s);
     if let Some(o) = &s.outcomes {
         outcomes_section(&mut h, o);
     }
@@ -126,6 +127,55 @@ fn at_a_glance(h: &mut String, s: &RunSummary, drift: &DriftReport) {
         h.push_str("How last month's predictions and actions turned out: <a href=\"#outcomes\">below</a>. ");
     }
     h.push_str("The model card, drift and data quality follow the charts.</p>");
+}
+
+/// How clients moved between lifecycle stages and value tiers since the previous run:
+/// counts, and each row's shares.
+fn migration_section(h: &mut String, s: &RunSummary) {
+    let tables = [
+        ("lifecycle stage", &s.stage_migration),
+        ("value tier", &s.tier_migration),
+    ];
+    if tables.iter().all(|(_, m)| m.is_none()) {
+        return;
+    }
+    h.push_str(
+        "<h2 id=\"migration\">Moves since the previous run</h2><p>Clients labelled in both \
+         runs, by last month's label (rows) and this month's (columns): the count and, in \
+         brackets, the share of the row.</p>",
+    );
+    for (what, flows) in tables {
+        let Some(flows) = flows else { continue };
+        let mut from: Vec<&str> = flows.iter().map(|(a, _, _)| a.as_str()).collect();
+        let mut to: Vec<&str> = flows.iter().map(|(_, c, _)| c.as_str()).collect();
+        from.sort_unstable();
+        from.dedup();
+        to.sort_unstable();
+        to.dedup();
+        let _ = write!(h, "<table><tr><th>{} last month \\ now</th>", esc(what));
+        for c in &to {
+            let _ = write!(h, "<th>{}</th>", esc(c));
+        }
+        h.push_str("</tr>");
+        for a in &from {
+            let total: usize = flows.iter().filter(|f| f.0 == *a).map(|f| f.2).sum();
+            let _ = write!(h, "<tr><td>{}</td>", esc(a));
+            for c in &to {
+                let n = flows
+                    .iter()
+                    .find(|f| f.0 == *a && f.1 == *c)
+                    .map_or(0, |f| f.2);
+                let share = 100.0 * n as f64 / total.max(1) as f64;
+                let _ = write!(
+                    h,
+                    "<td class=\"n\">{} ({share:.0}%)</td>",
+                    small(n, s.min_report_count)
+                );
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>");
+    }
 }
 
 /// 13th- and 25th-month persistency, by count and by premium, in total and per channel.

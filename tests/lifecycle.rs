@@ -139,3 +139,87 @@ fn persistency_equals_an_independent_recount_in_one_piece_and_in_parts() {
     let report = std::fs::read_to_string(t.path().join("one/report.html")).unwrap();
     assert!(report.contains("id=\"persistency\""));
 }
+
+#[test]
+fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
+    let t = tempfile::tempdir().unwrap();
+    train_on_sample(t.path());
+    let sample = sample_dir();
+    let next = format!("{sample}/next-month");
+    let label = |data: &str, extract: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--model",
+            "models/latest",
+            "--data",
+            data,
+            "--extract-date",
+            extract,
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let r = infer(&args, t.path());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    };
+    label(&sample, "2026-09-30", "september", &[]);
+    label(
+        &next,
+        "2026-10-31",
+        "october",
+        &["--previous-run", "september"],
+    );
+    label(
+        &next,
+        "2026-10-31",
+        "october3",
+        &["--previous-run", "september", "--partitions", "3"],
+    );
+    let by_id = |dir: &str| -> std::collections::BTreeMap<String, (String, String)> {
+        read_csv(&t.path().join(dir).join("labels.csv"))
+            .into_iter()
+            .map(|r| {
+                (
+                    r["client_id"].clone(),
+                    (r["stage_code"].clone(), r["tier_code"].clone()),
+                )
+            })
+            .collect()
+    };
+    let (before, after) = (by_id("september"), by_id("october"));
+    let mut stages = std::collections::BTreeMap::<(String, String), u64>::new();
+    let mut tiers = std::collections::BTreeMap::<(String, String), u64>::new();
+    for (id, (stage, tier)) in &after {
+        if let Some((s0, t0)) = before.get(id) {
+            *stages.entry((s0.clone(), stage.clone())).or_default() += 1;
+            *tiers.entry((t0.clone(), tier.clone())).or_default() += 1;
+        }
+    }
+    let summary = |dir: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(t.path().join(dir).join("summary.json")).unwrap())
+            .unwrap()
+    };
+    let flows = |v: &serde_json::Value| -> std::collections::BTreeMap<(String, String), u64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    (
+                        f[0].as_str().unwrap().to_string(),
+                        f[1].as_str().unwrap().to_string(),
+                    ),
+                    f[2].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let one = summary("october");
+    assert_eq!(flows(&one["stage_migration"]), stages);
+    assert_eq!(flows(&one["tier_migration"]), tiers);
+    assert!(stages.len() > 5, "{stages:?}");
+    let parts = summary("october3");
+    assert_eq!(parts["stage_migration"], one["stage_migration"]);
+    assert_eq!(parts["tier_migration"], one["tier_migration"]);
+    let report = std::fs::read_to_string(t.path().join("october/report.html")).unwrap();
+    assert!(report.contains("id=\"migration\""));
+}

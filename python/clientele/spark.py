@@ -252,6 +252,7 @@ def _previous_labels(previous):
             "expected last month's labels"
         )
     wanted = ["client_id", "segment_id", "lapse_probability", "risk_band", "action"]
+    wanted += ["stage_code", "tier_code"]  # stage and tier moves since that run
     return previous.select(*[c for c in wanted if c in previous.columns])
 
 

@@ -315,7 +315,7 @@ pub fn label_part(
                     m.clients.get(&crate::ingest::partition::client_hash(id))?,
                 ))
             });
-            let prev = last_month.map(|(_, pc)| pc.segment);
+            let prev = last_month.map(|(_, pc)| pc);
             if let (Some((run, pc)), Some((labels, window))) = (last_month, &outcome_labels) {
                 count_outcome(
                     b,

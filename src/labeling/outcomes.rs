@@ -29,6 +29,9 @@ pub struct PreviousClient {
     pub band: Option<RiskBand>,
     /// Index into `PreviousRun::actions`.
     pub action: u32,
+    /// Last month's lifecycle stage and value tier (their codes), when its labels had them.
+    pub stage: Option<crate::vocab::LifecycleStage>,
+    pub tier: Option<crate::vocab::ValueTier>,
 }
 
 /// Last month's labels, keyed by the client id's hash (`partition::client_hash`).
@@ -48,6 +51,9 @@ pub struct PreviousRow {
     pub probability: Option<f64>,
     pub band: Option<String>,
     pub action: Option<String>,
+    /// `stage_code` and `tier_code`, when the labels have them.
+    pub stage: Option<String>,
+    pub tier: Option<String>,
 }
 
 impl PreviousRun {
@@ -68,6 +74,14 @@ impl PreviousRun {
                     probability: r.probability.filter(|p| p.is_finite()).unwrap_or(f64::NAN),
                     band: r.band.as_deref().and_then(RiskBand::from_word),
                     action: a,
+                    stage: r
+                        .stage
+                        .as_deref()
+                        .and_then(crate::vocab::LifecycleStage::from_word),
+                    tier: r
+                        .tier
+                        .as_deref()
+                        .and_then(crate::vocab::ValueTier::from_word),
                 },
             );
         }
@@ -464,6 +478,8 @@ mod tests {
             probability: p,
             band: Some(band),
             action,
+            stage: None,
+            tier: None,
         }
     }
 

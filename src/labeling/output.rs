@@ -340,6 +340,9 @@ impl LabelWriter {
 
 /// The columns of last month's labels that a run compares with; the first two are
 /// required.
+/// Read from a previous run when its labels have them (stage and tier migration).
+const PREVIOUS_OPTIONAL_COLUMNS: [&str; 2] = ["stage_code", "tier_code"];
+
 const PREVIOUS_COLUMNS: [&str; 5] = [
     "client_id",
     "segment_id",
@@ -358,11 +361,22 @@ const PREVIOUS_COLUMNS: [&str; 5] = [
 pub fn read_previous_run(dir: &Path) -> Result<PreviousRun> {
     let parquet = dir.join("labels.parquet");
     let csv = dir.join("labels.csv");
+    // Labels of earlier releases lack the stage and tier codes: read them where present.
+    let wanted = |path: &Path| -> Vec<String> {
+        let present = crate::ingest::read::column_names(path).unwrap_or_default();
+        PREVIOUS_COLUMNS
+            .iter()
+            .chain(&PREVIOUS_OPTIONAL_COLUMNS)
+            .filter(|c| PREVIOUS_COLUMNS.contains(c) || present.iter().any(|p| p == *c))
+            .map(|c| (*c).into())
+            .collect()
+    };
     let (path, frame) = if parquet.exists() {
+        let columns = wanted(&parquet);
         let file = std::fs::File::open(&parquet).map_err(io_err(&parquet))?;
         let frame = crate::ingest::read::parquet_guarded(&parquet, || {
             ParquetReader::new(file)
-                .with_columns(Some(PREVIOUS_COLUMNS.iter().map(|c| (*c).into()).collect()))
+                .with_columns(Some(columns))
                 .finish()
                 .map_err(|e| not_labels(&parquet, e.to_string()))
         })?;
@@ -377,7 +391,7 @@ pub fn read_previous_run(dir: &Path) -> Result<PreviousRun> {
                 ),
             });
         }
-        let columns: Arc<[PlSmallStr]> = PREVIOUS_COLUMNS.iter().map(|c| (*c).into()).collect();
+        let columns: Arc<[PlSmallStr]> = wanted(&csv).into_iter().map(Into::into).collect();
         let frame = CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
@@ -447,6 +461,8 @@ pub fn previous_from_frame(frame: &DataFrame) -> std::result::Result<PreviousRun
     let probabilities = text("lapse_probability")?;
     let bands = text("risk_band")?;
     let actions = text("action")?;
+    let stages = text("stage_code")?;
+    let tiers = text("tier_code")?;
     let cell = |col: &Option<StringChunked>, i: usize| {
         col.as_ref()
             .and_then(|c| c.get(i))
@@ -472,6 +488,8 @@ pub fn previous_from_frame(frame: &DataFrame) -> std::result::Result<PreviousRun
             probability: cell(&probabilities, i).and_then(|v| v.parse().ok()),
             band: cell(&bands, i),
             action: cell(&actions, i),
+            stage: cell(&stages, i),
+            tier: cell(&tiers, i),
         });
     }
     Ok(PreviousRun::from_rows(rows))

@@ -53,6 +53,12 @@ pub struct RunSummary {
     pub actions: Vec<(String, usize)>,
     /// (last month's segment, this month's segment, clients), with --previous-run.
     pub migration: Option<Vec<(u32, u32, usize)>>,
+    /// (last month's stage code, this month's, clients) and the same for value tiers,
+    /// with a previous run whose labels carry them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_migration: Option<Vec<(String, String, usize)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_migration: Option<Vec<(String, String, usize)>>,
     /// How last month's predictions and actions turned out, with --previous-run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<super::outcomes::Outcomes>,
@@ -219,6 +225,8 @@ pub fn summarise(
         stages: agg.stages.iter().map(|(s, n)| (s.clone(), *n)).collect(),
         actions: actions.into_iter().collect(),
         migration,
+        stage_migration: None,
+        tier_migration: None,
         outcomes: None,
         products: None,
         persistency: persistency_lines(&agg.persistency),

@@ -4,7 +4,7 @@
 
 use super::drift::{DriftCounts, DriftReport};
 use super::label::{ClientLabel, LabelContext};
-use super::outcomes::OutcomeCounts;
+use super::outcomes::{OutcomeCounts, PreviousClient};
 use super::summary::{summarise, RunSummary};
 use crate::bundle::Bundle;
 use crate::date::Date;
@@ -40,6 +40,12 @@ pub struct Aggregates {
     /// (last month's segment, this month's segment) -> clients in both runs.
     #[serde(with = "pairs")]
     pub migration: BTreeMap<(u32, u32), usize>,
+    /// (last month's stage code, this month's) -> clients in both runs whose labels
+    /// carry stages; the same for value tiers.
+    #[serde(default, with = "pairs")]
+    pub stage_migration: BTreeMap<(String, String), usize>,
+    #[serde(default, with = "pairs")]
+    pub tier_migration: BTreeMap<(String, String), usize>,
     /// (segment id, segment-feature values) of the sampled clients.
     pub projection: Vec<(u32, Vec<f64>)>,
     pub imputed_clients: usize,
@@ -78,6 +84,8 @@ impl Aggregates {
             active_actions: BTreeMap::new(),
             stages: BTreeMap::new(),
             migration: BTreeMap::new(),
+            stage_migration: BTreeMap::new(),
+            tier_migration: BTreeMap::new(),
             projection: Vec::new(),
             imputed_clients: 0,
             outcomes: OutcomeCounts::new(b.drift.score.edges.len() + 1),
@@ -98,7 +106,7 @@ impl Aggregates {
         ctx: &LabelContext,
         (c, segment, row): (usize, usize, ArrayView1<f64>),
         l: &ClientLabel,
-        previous: Option<u32>,
+        previous: Option<&PreviousClient>,
         sampled: Option<Vec<f64>>,
     ) {
         let id = ctx.b.segments.segments[segment].id;
@@ -110,7 +118,15 @@ impl Aggregates {
             self.imputed_clients += 1;
         }
         if let Some(prev) = previous {
-            *self.migration.entry((prev, id)).or_default() += 1;
+            *self.migration.entry((prev.segment, id)).or_default() += 1;
+            if let Some(stage) = prev.stage {
+                let key = (stage.code().to_string(), l.stage.code().to_string());
+                *self.stage_migration.entry(key).or_default() += 1;
+            }
+            if let Some(tier) = prev.tier {
+                let key = (tier.code().to_string(), l.tier.code().to_string());
+                *self.tier_migration.entry(key).or_default() += 1;
+            }
         }
         *self.actions.entry((id, l.action.clone())).or_default() += 1;
         *self.stages.entry(l.stage.as_str().to_string()).or_default() += 1;
@@ -183,6 +199,8 @@ impl Aggregates {
         add_maps(&mut self.active_actions, other.active_actions);
         add_maps(&mut self.stages, other.stages);
         add_maps(&mut self.migration, other.migration);
+        add_maps(&mut self.stage_migration, other.stage_migration);
+        add_maps(&mut self.tier_migration, other.tier_migration);
         self.projection.extend(other.projection);
         self.imputed_clients += other.imputed_clients;
         self.outcomes.merge(other.outcomes);
@@ -264,6 +282,15 @@ impl PartTotals {
                 .collect()
         });
         let mut summary = summarise(b, model_dir, as_of, agg, migration, min_report_count);
+        let flows = |m: &BTreeMap<(String, String), usize>| {
+            (with_previous && !m.is_empty()).then(|| {
+                m.iter()
+                    .map(|((a, c), &n)| (a.clone(), c.clone(), n))
+                    .collect()
+            })
+        };
+        summary.stage_migration = flows(&agg.stage_migration);
+        summary.tier_migration = flows(&agg.tier_migration);
         summary.outcomes =
             with_previous.then(|| super::outcomes::summarise(&agg.outcomes, &b.version));
         summary.products = super::summary::products(b, agg);
