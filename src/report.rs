@@ -55,6 +55,7 @@ pub fn write(
     at_a_glance(&mut h, s, drift);
     segments_section(&mut h, s);
     actions_section(&mut h, s);
+    premium_section(&mut h, s);
     persistency_section(&mut h, s);
     migration_section(&mut h, s);
     if let Some(o) = &s.outcomes {
@@ -98,6 +99,13 @@ fn at_a_glance(h: &mut String, s: &RunSummary, drift: &DriftReport) {
         small(stage("at risk"), s.min_report_count),
         small(high_band, s.min_report_count)
     );
+    if let Some(total) = s.premium_at_risk.iter().find(|p| p.by == "all") {
+        let _ = write!(
+            h,
+            "<tr><td>premium at risk (of {:.0} in force)</td><td class=\"n\">{:.0}</td></tr>",
+            total.premium_in_force, total.premium_at_risk
+        );
+    }
     for l in s.persistency.iter().filter(|l| l.channel == "all") {
         if let Some(rate) = l.by_count {
             let _ = write!(
@@ -129,6 +137,32 @@ fn at_a_glance(h: &mut String, s: &RunSummary, drift: &DriftReport) {
     h.push_str("The model card, drift and data quality follow the charts.</p>");
 }
 
+/// Premium at risk by segment and by value tier: where retention money matters.
+fn premium_section(h: &mut String, s: &RunSummary) {
+    if s.premium_at_risk.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2 id=\"premium\">Premium at risk</h2><p>Over clients in force: annual premium in \
+         force, and premium at risk = premium x the client's lapse probability over the \
+         model's horizon, summed.</p><table><tr><th>by</th><th>group</th>\
+         <th>premium in force</th><th>premium at risk</th><th>share at risk</th></tr>",
+    );
+    for p in &s.premium_at_risk {
+        let share = 100.0 * p.premium_at_risk / p.premium_in_force.max(f64::MIN_POSITIVE);
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.0}</td><td class=\"n\">{:.0}</td>\
+             <td class=\"n\">{share:.1}%</td></tr>",
+            esc(&p.by),
+            esc(&p.group),
+            p.premium_in_force,
+            p.premium_at_risk
+        );
+    }
+    h.push_str("</table>");
+}
+
 /// How clients moved between lifecycle stages and value tiers since the previous run:
 /// counts, and each row's shares.
 fn migration_section(h: &mut String, s: &RunSummary) {
@@ -146,6 +180,14 @@ fn migration_section(h: &mut String, s: &RunSummary) {
     );
     for (what, flows) in tables {
         let Some(flows) = flows else { continue };
+        let word = |code: &str| -> String {
+            crate::vocab::LifecycleStage::from_word(code)
+                .map(|v| v.as_str().to_string())
+                .or_else(|| {
+                    crate::vocab::ValueTier::from_word(code).map(|v| v.as_str().to_string())
+                })
+                .unwrap_or_else(|| code.to_string())
+        };
         let mut from: Vec<&str> = flows.iter().map(|(a, _, _)| a.as_str()).collect();
         let mut to: Vec<&str> = flows.iter().map(|(_, c, _)| c.as_str()).collect();
         from.sort_unstable();
@@ -154,12 +196,12 @@ fn migration_section(h: &mut String, s: &RunSummary) {
         to.dedup();
         let _ = write!(h, "<table><tr><th>{} last month \\ now</th>", esc(what));
         for c in &to {
-            let _ = write!(h, "<th>{}</th>", esc(c));
+            let _ = write!(h, "<th>{}</th>", esc(&word(c)));
         }
         h.push_str("</tr>");
         for a in &from {
             let total: usize = flows.iter().filter(|f| f.0 == *a).map(|f| f.2).sum();
-            let _ = write!(h, "<tr><td>{}</td>", esc(a));
+            let _ = write!(h, "<tr><td>{}</td>", esc(&word(a)));
             for c in &to {
                 let n = flows
                     .iter()

@@ -138,6 +138,49 @@ fn persistency_equals_an_independent_recount_in_one_piece_and_in_parts() {
     }
     let report = std::fs::read_to_string(t.path().join("one/report.html")).unwrap();
     assert!(report.contains("id=\"persistency\""));
+
+    // Premium at risk: segments and tiers each add up to the total, at risk below in
+    // force, and the same in parts (sums of floats: to rounding).
+    let lines = |s: &serde_json::Value, by: &str| -> Vec<(f64, f64)> {
+        s["premium_at_risk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["by"] == by)
+            .map(|p| {
+                (
+                    p["premium_in_force"].as_f64().unwrap(),
+                    p["premium_at_risk"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let total = lines(&summary, "all")[0];
+    assert!(
+        total.0 > 0.0 && total.1 > 0.0 && total.1 < total.0,
+        "{total:?}"
+    );
+    for by in ["segment", "tier"] {
+        let sum = lines(&summary, by)
+            .iter()
+            .fold((0.0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1));
+        assert!(
+            (sum.0 - total.0).abs() < 1e-6 * total.0,
+            "{by}: {sum:?} vs {total:?}"
+        );
+        assert!(
+            (sum.1 - total.1).abs() < 1e-6 * total.1,
+            "{by}: {sum:?} vs {total:?}"
+        );
+    }
+    let parted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("parts/summary.json")).unwrap())
+            .unwrap();
+    let other = lines(&parted, "all")[0];
+    assert!(
+        (other.0 - total.0).abs() < 1e-9 * total.0 && (other.1 - total.1).abs() < 1e-9 * total.1
+    );
+    assert!(report.contains("id=\"premium\""));
 }
 
 #[test]

@@ -97,6 +97,15 @@ impl<'a> LabelContext<'a> {
         self
     }
 
+    /// The client's annual premium in force (NaN outside relational mode).
+    pub(super) fn premium_in_force(&self, c: usize) -> f64 {
+        let view = rules::ClientView {
+            columns: &self.columns,
+            client: c,
+        };
+        view.get(crate::features::Feature::PremiumInForce)
+    }
+
     /// Labels client `c` from its model-matrix row: a pure function of the bundle, the
     /// client's features and whether it is in force.
     pub fn label_client(&self, c: usize, active: bool, row: ArrayView1<f64>) -> ClientLabel {

@@ -69,6 +69,49 @@ pub struct RunSummary {
     /// (relational mode; `persistency.csv` holds every cohort and grouping).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub persistency: Vec<PersistencyLine>,
+    /// Annual premium in force and premium at risk (premium x lapse probability over the
+    /// model's horizon), over clients in force: in total, by segment and by value tier
+    /// (relational mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub premium_at_risk: Vec<PremiumAtRisk>,
+}
+
+/// Premium in force and at risk of one group of clients in force.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PremiumAtRisk {
+    /// `all`, `segment` or `tier`.
+    pub by: String,
+    /// The segment's id and name, or the tier; `all` for the total.
+    pub group: String,
+    pub premium_in_force: f64,
+    pub premium_at_risk: f64,
+}
+
+/// The run's premium at risk, in total, by segment and by value tier.
+pub fn premium_at_risk(b: &Bundle, agg: &Aggregates) -> Vec<PremiumAtRisk> {
+    if agg.premium_by_segment.is_empty() {
+        return Vec::new();
+    }
+    let line = |by: &str, group: String, v: [f64; 2]| PremiumAtRisk {
+        by: by.to_string(),
+        group,
+        premium_in_force: v[0],
+        premium_at_risk: v[1],
+    };
+    let total = agg
+        .premium_by_segment
+        .values()
+        .fold([0.0; 2], |a, v| [a[0] + v[0], a[1] + v[1]]);
+    let mut out = vec![line("all", "all".into(), total)];
+    for s in &b.segments.segments {
+        if let Some(v) = agg.premium_by_segment.get(&s.id) {
+            out.push(line("segment", format!("{} {}", s.id, s.name), *v));
+        }
+    }
+    for (tier, v) in &agg.premium_by_tier {
+        out.push(line("tier", tier.clone(), *v));
+    }
+    out
 }
 
 /// One line of the report's persistency table.
@@ -227,6 +270,7 @@ pub fn summarise(
         migration,
         stage_migration: None,
         tier_migration: None,
+        premium_at_risk: Vec::new(),
         outcomes: None,
         products: None,
         persistency: persistency_lines(&agg.persistency),

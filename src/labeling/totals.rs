@@ -59,6 +59,12 @@ pub struct Aggregates {
     /// Next-best product -> clients offered it.
     #[serde(default)]
     pub next_products: BTreeMap<String, usize>,
+    /// Per segment id and per value tier, over clients in force: annual premium in
+    /// force and premium at risk (premium x lapse probability over the horizon).
+    #[serde(default, with = "pairs")]
+    pub premium_by_segment: BTreeMap<u32, [f64; 2]>,
+    #[serde(default, with = "pairs")]
+    pub premium_by_tier: BTreeMap<String, [f64; 2]>,
     /// Persistency counts of the part's policies (relational mode).
     #[serde(default)]
     pub persistency: crate::lifecycle::persistency::PersistencyCells,
@@ -91,6 +97,8 @@ impl Aggregates {
             outcomes: OutcomeCounts::new(b.drift.score.edges.len() + 1),
             products: vec![vec![(0, 0, 0.0); b.products.as_ref().map_or(0, |p| p.models.len())]; k],
             next_products: BTreeMap::new(),
+            premium_by_segment: BTreeMap::new(),
+            premium_by_tier: BTreeMap::new(),
             persistency: Default::default(),
             client_segments: Vec::new(),
         }
@@ -130,8 +138,20 @@ impl Aggregates {
         }
         *self.actions.entry((id, l.action.clone())).or_default() += 1;
         *self.stages.entry(l.stage.as_str().to_string()).or_default() += 1;
-        if l.probability.is_none() {
+        let Some(p) = l.probability else {
             return;
+        };
+        let premium = ctx.premium_in_force(c);
+        if premium.is_finite() {
+            for cell in [
+                self.premium_by_segment.entry(id).or_default(),
+                self.premium_by_tier
+                    .entry(l.tier.as_str().to_string())
+                    .or_default(),
+            ] {
+                cell[0] += premium;
+                cell[1] += premium * p;
+            }
         }
         *self
             .active_actions
@@ -213,6 +233,16 @@ impl Aggregates {
         }
         add_maps(&mut self.next_products, other.next_products);
         self.persistency.merge(other.persistency);
+        for (k, v) in other.premium_by_segment {
+            let cell = self.premium_by_segment.entry(k).or_default();
+            cell[0] += v[0];
+            cell[1] += v[1];
+        }
+        for (k, v) in other.premium_by_tier {
+            let cell = self.premium_by_tier.entry(k).or_default();
+            cell[0] += v[0];
+            cell[1] += v[1];
+        }
     }
 }
 
@@ -289,6 +319,7 @@ impl PartTotals {
                     .collect()
             })
         };
+        summary.premium_at_risk = super::summary::premium_at_risk(b, agg);
         summary.stage_migration = flows(&agg.stage_migration);
         summary.tier_migration = flows(&agg.tier_migration);
         summary.outcomes =
