@@ -2,10 +2,9 @@
 //! chunk: segment, score, band, tier, stage, reasons and action per client, written out
 //! and summed into the run's aggregates and drift counts.
 
-use super::needs::{self, Needs};
+use super::client::{ClientLabel, LabelContext};
 use super::outcomes::{over_window, OutcomeCounts, PreviousClient, PreviousRun};
 use super::output::LabelChunk;
-use super::rules;
 use super::totals::PartTotals;
 use super::CHUNK;
 use crate::bundle::Bundle;
@@ -16,212 +15,13 @@ use crate::error::{Error, Result};
 use crate::features::{lapse_labels, Label, RawFeatures};
 use crate::ingest::{Book, Coded};
 use crate::progress::Stage;
-use crate::vocab::{LapseOutcome, LifecycleStage, RiskBand, ValueTier};
-use ndarray::ArrayView1;
+use crate::vocab::LifecycleStage;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
 
 /// Clients drawn for the 2-D projection chart.
 const PROJECTION_SAMPLE: usize = 3_000;
-
-/// Everything labeling says about one client.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ClientLabel {
-    /// `None` when the client is not in force (labelled, not scored).
-    pub probability: Option<f64>,
-    /// What the probability is of (the model's outcome), for a scored client.
-    pub outcome: Option<LapseOutcome>,
-    pub band: Option<RiskBand>,
-    pub tier: ValueTier,
-    pub stage: LifecycleStage,
-    /// Up to three risk-raising reasons in words (scored clients only).
-    pub reasons: Vec<String>,
-    pub action: String,
-    /// The action's stable code.
-    pub action_code: String,
-    /// The next-best product and its propensity (scored clients with one that clears
-    /// its threshold and that their age and dependants do not rule out); for a prospect,
-    /// the first policy its needs call for (no propensity).
-    pub next_product: Option<(String, Option<f64>)>,
-    /// Needs tags and the protection gap.
-    pub needs: Needs,
-    /// Each product model's propensity (`None`: held); empty unless the client is scored
-    /// and the bundle has product models.
-    pub propensities: Vec<Option<f64>>,
-    /// A scored client with at least one imputed feature.
-    pub imputed: bool,
-    pub note: Option<String>,
-}
-
-/// What every client of a part is labelled with: the bundle, the tier cuts, the label
-/// rules, and the part's raw features resolved by name once.
-pub struct LabelContext<'a> {
-    pub(super) b: &'a Bundle,
-    rules: &'a LabelRules,
-    cuts: rules::TierCuts,
-    columns: rules::FeatureColumns<'a>,
-    /// Products each client holds at the as-of date, in the bundle's product-model order.
-    held: Option<Vec<u64>>,
-    /// Each segment's description for prospects (no words about policies).
-    prospect_names: Vec<String>,
-    need_cuts: needs::NeedCuts,
-}
-
-impl<'a> LabelContext<'a> {
-    pub fn new(b: &'a Bundle, raw: &'a RawFeatures, label_rules: &'a LabelRules) -> Self {
-        LabelContext {
-            b,
-            rules: label_rules,
-            cuts: rules::TierCuts::from_bundle(b, &label_rules.tiers),
-            columns: rules::FeatureColumns::new(b, raw),
-            held: None,
-            need_cuts: needs::NeedCuts::from_bundle(b, &label_rules.needs),
-            prospect_names: b
-                .segments
-                .segments
-                .iter()
-                .map(|s| crate::segment::prospect_name(&s.profile))
-                .collect(),
-        }
-    }
-
-    /// With the products each client of `book` holds at the as-of date (relational mode,
-    /// a bundle with product models): labels then name a next-best product.
-    #[must_use]
-    pub fn with_holdings(mut self, book: &Book, as_of: Date) -> Self {
-        self.held = self.b.products.as_ref().and_then(|p| {
-            let names = p.names();
-            crate::products::product_facts(book, as_of, as_of, Some(&names)).map(|f| f.held)
-        });
-        self
-    }
-
-    /// The client's annual premium in force (NaN outside relational mode).
-    pub(super) fn premium_in_force(&self, c: usize) -> f64 {
-        let view = rules::ClientView {
-            columns: &self.columns,
-            client: c,
-        };
-        view.get(crate::features::Feature::PremiumInForce)
-    }
-
-    /// Labels client `c` from its model-matrix row: a pure function of the bundle, the
-    /// client's features and whether it is in force.
-    pub fn label_client(&self, c: usize, active: bool, row: ArrayView1<f64>) -> ClientLabel {
-        let b = self.b;
-        let view = rules::ClientView {
-            columns: &self.columns,
-            client: c,
-        };
-        let probability = active.then(|| b.lapse.probability(row));
-        let band = probability.map(|p| b.lapse.bands.band(p));
-        let tier = rules::value_tier(&self.cuts, &view);
-        let stage = rules::lifecycle(b.config.mode, &self.rules.stages, &view, active, band);
-        let products = self.b.products.as_ref().filter(|_| active);
-        let propensities = products
-            .zip(self.held(c))
-            .map(|(p, held)| p.propensities(row, held))
-            .unwrap_or_default();
-        let needs = needs::needs(b.config.mode, &self.need_cuts, &view);
-        let next_product = self.next_product(stage, &needs, &propensities, &view);
-        let product = next_product.as_ref().map(|(name, _)| name.as_str());
-        let outcome = active.then_some(b.config.lapse.outcome);
-        let signals = rules::signals(
-            b.config.mode,
-            &self.rules.stages,
-            &self.cuts,
-            &view,
-            outcome,
-        );
-        let action = self
-            .rules
-            .actions
-            .action_for(tier, band, stage, product, signals);
-        let reasons = if active {
-            let row_vec = row.to_vec();
-            rules::reasons(b, &row_vec, &b.lapse.contributions(row), &view, 3)
-        } else {
-            Vec::new()
-        };
-        let imputed: Vec<&str> = b
-            .features
-            .numeric
-            .iter()
-            .zip(self.columns.model_numeric_columns())
-            .filter(|(_, col)| col.and_then(|col| col.get(c)).is_none_or(|v| v.is_nan()))
-            .map(|(f, _)| f.name.as_str())
-            .collect();
-        let mut notes = Vec::new();
-        if !active {
-            notes.push(match b.config.mode {
-                Mode::Transactions => "no transaction by the as-of date: not scored".to_string(),
-                _ => "no policy in force at the as-of date: not scored".to_string(),
-            });
-        }
-        let imputed_scored = !imputed.is_empty() && active;
-        if imputed_scored {
-            notes.push(format!("imputed: {}", imputed.join(" ")));
-        }
-        ClientLabel {
-            probability,
-            outcome,
-            band,
-            tier,
-            stage,
-            reasons,
-            action: action.words.clone(),
-            action_code: action.code.clone(),
-            next_product,
-            needs,
-            propensities,
-            imputed: imputed_scored,
-            note: (!notes.is_empty()).then(|| notes.join("; ")),
-        }
-    }
-
-    /// A prospect's first policy from its needs; for others, the next-best product among
-    /// those the client's age and dependants do not rule out.
-    fn next_product(
-        &self,
-        stage: LifecycleStage,
-        needs: &Needs,
-        propensities: &[Option<f64>],
-        view: &rules::ClientView,
-    ) -> Option<(String, Option<f64>)> {
-        let allowed = |product: &str| !needs::ruled_out(&self.rules.needs, product, view);
-        if stage == LifecycleStage::Prospect {
-            let first = needs.tags.iter().map(|n| n.product()).find(|p| allowed(p));
-            return first.map(|p| (p.to_string(), None));
-        }
-        let p = self.b.products.as_ref()?;
-        let offered: Vec<Option<f64>> = propensities
-            .iter()
-            .zip(&p.models)
-            .map(|(q, m)| q.filter(|_| allowed(&m.product)))
-            .collect();
-        let (k, propensity) = p.next_of(&offered)?;
-        Some((p.models.get(k)?.product.clone(), Some(propensity)))
-    }
-
-    /// The products client `c` holds at the as-of date (bits in product-model order),
-    /// when the bundle has product models.
-    pub(super) fn held(&self, c: usize) -> Option<u64> {
-        self.held.as_ref().map(|h| h.get(c).copied().unwrap_or(0))
-    }
-
-    /// Client `c`'s numeric features in original units, cleaned as the model sees them.
-    pub(super) fn cleaned_originals(&self, c: usize) -> impl Iterator<Item = f64> + '_ {
-        self.b
-            .features
-            .numeric
-            .iter()
-            .zip(self.columns.model_numeric_columns())
-            .map(move |(f, col)| {
-                f.clean(col.and_then(|col| col.get(c)).copied().unwrap_or(f64::NAN))
-            })
-    }
-}
 
 /// Clients of a part drawn for the projection chart: seeded, so the chart is the same
 /// for the same inputs.

@@ -3,6 +3,7 @@
 //! (`output`), with the aggregates, drift counts and summary that add up across client
 //! parts. The monthly run that sequences it lives in `pipeline::label`.
 
+mod client;
 pub mod drift;
 mod label;
 pub mod needs;
@@ -12,10 +13,8 @@ pub mod rules;
 mod summary;
 mod totals;
 
-pub use label::{
-    check_book, label_book, label_book_since, label_part, ClientLabel, LabelContext, LabelledPart,
-    Part, PartOf,
-};
+pub use client::{ClientLabel, LabelContext};
+pub use label::{check_book, label_book, label_book_since, label_part, LabelledPart, Part, PartOf};
 pub use totals::{Aggregates, PartTotals};
 
 pub use summary::{summarise, ProductsSummary, RunSummary, SegmentSummary};

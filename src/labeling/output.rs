@@ -1,7 +1,7 @@
 //! The per-client labels table, written chunk by chunk to CSV and Parquet so that the
 //! labels of a whole book are never held in memory at once.
 
-use super::label::ClientLabel;
+use super::client::ClientLabel;
 use super::outcomes::{PreviousRow, PreviousRun};
 use crate::error::{Error, Result};
 use crate::segment::Segment;

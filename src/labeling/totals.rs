@@ -2,8 +2,8 @@
 //! A part's totals can be computed anywhere (another thread, a Spark executor) and
 //! added; the run's summary and drift report come from the sum.
 
+use super::client::{ClientLabel, LabelContext};
 use super::drift::{DriftCounts, DriftReport};
-use super::label::{ClientLabel, LabelContext};
 use super::outcomes::{OutcomeCounts, PreviousClient};
 use super::summary::{summarise, RunSummary};
 use crate::bundle::Bundle;
