@@ -103,14 +103,21 @@ fn label_into(t: &Path, out: &str, extra: &[&str]) -> Run {
 
 /// `clientele-train --check-data` on `root/data` with the report in `root/q`.
 fn check_into_q(root: &Path) -> Run {
+    check_data_into_q(root, "data")
+}
+
+/// `clientele-train --check-data` on `root/<data>` with the report in `root/q`.
+fn check_data_into_q(root: &Path, data: &str) -> Run {
     let args = [
         "--check-data",
         "--data",
-        "data",
+        data,
         "--extract-date",
         "2026-09-30",
+        "--report-dir",
+        "q",
     ];
-    train(&[&args[..], &["--report-dir", "q"]].concat(), root)
+    train(&args, root)
 }
 
 /// Writes the staging marker a run puts in its staging directory (bound to it).
@@ -823,18 +830,7 @@ fn degenerate_settings_and_special_files_are_refused_as_bad_input() {
     };
     copy_dir(&root.join("data"), &root.join("piped"));
     fifo(&root.join("piped/contacts.csv"));
-    let r = train(
-        &[
-            "--check-data",
-            "--data",
-            "piped",
-            "--extract-date",
-            "2026-09-30",
-            "--report-dir",
-            "q",
-        ],
-        root,
-    );
+    let r = check_data_into_q(root, "piped");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("named pipe"), "{}", r.stderr);
     let (dir, _) = latest_bundle(&root.join("models"));
@@ -855,18 +851,7 @@ fn degenerate_settings_and_special_files_are_refused_as_bad_input() {
         root.join("piped/contacts.csv"),
     )
     .unwrap();
-    let r = train(
-        &[
-            "--check-data",
-            "--data",
-            "piped",
-            "--extract-date",
-            "2026-09-30",
-            "--report-dir",
-            "q",
-        ],
-        root,
-    );
+    let r = check_data_into_q(root, "piped");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("not a CSV file"), "{}", r.stderr);
 }

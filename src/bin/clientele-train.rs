@@ -20,7 +20,7 @@ static ALLOCATOR: clientele::allocator::Allocator = mimalloc::MiMalloc;
 per-client table; or transactions only), cleans and validates it, computes point-in-time \
 features, fits k-means segments and a logistic lapse model, and publishes a versioned model \
 bundle under models/ with charts under notebooks-out/.\n\n\
-Column names and files are mapped with a TOML config (see README, 'The data contract'); \
+Column names and files are mapped with a TOML config (see docs/data.md, 'The data contract'); \
 without one, the bundled sample's layout is assumed.\n\n\
 Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage."
 )]

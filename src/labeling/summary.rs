@@ -132,27 +132,21 @@ pub fn persistency_lines(
     cells: &crate::lifecycle::persistency::PersistencyCells,
 ) -> Vec<PersistencyLine> {
     use crate::lifecycle::persistency::{Basis, ALL};
-    let rows = cells.rows();
-    let mut lines: Vec<PersistencyLine> = Vec::new();
-    for r in rows.iter().filter(|r| {
+    let mut lines: BTreeMap<(u32, bool, String), PersistencyLine> = BTreeMap::new();
+    for r in cells.rows().iter().filter(|r| {
         r.cohort == ALL && matches!(r.month, 13 | 25) && r.groups[1..].iter().all(|g| g == ALL)
     }) {
-        let line = match lines
-            .iter_mut()
-            .find(|l| l.channel == r.groups[0] && l.month == r.month)
-        {
-            Some(l) => l,
-            None => {
-                lines.push(PersistencyLine {
-                    channel: r.groups[0].clone(),
-                    month: r.month,
-                    policies: 0.0,
-                    by_count: None,
-                    by_premium: None,
-                });
-                lines.last_mut().expect("just pushed")
-            }
-        };
+        let channel = r.groups[0].clone();
+        // Per month, the total first, then the channels by name.
+        let line = lines
+            .entry((r.month, channel != ALL, channel.clone()))
+            .or_insert_with(|| PersistencyLine {
+                channel,
+                month: r.month,
+                policies: 0.0,
+                by_count: None,
+                by_premium: None,
+            });
         match r.basis {
             Basis::Count => {
                 line.policies = r.denominator;
@@ -161,10 +155,7 @@ pub fn persistency_lines(
             Basis::Premium => line.by_premium = r.rate(),
         }
     }
-    lines.sort_by(|a, b| {
-        (a.month, a.channel != ALL, &a.channel).cmp(&(b.month, b.channel != ALL, &b.channel))
-    });
-    lines
+    lines.into_values().collect()
 }
 
 /// Product penetration and propensity per segment, and how many clients each product is
