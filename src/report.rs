@@ -247,6 +247,29 @@ fn persistency_section(h: &mut String, s: &RunSummary) {
         );
     }
     h.push_str("</table>");
+    if let Some(r) = &s.repeat {
+        let _ = write!(
+            h,
+            "<p>Buying again within {} months (events of the last years observed for the whole \
+             period): clients who lost cover and were won back, and new clients who bought a \
+             second policy.</p><table><tr><th></th><th>events</th><th>bought again</th>\
+             <th>rate</th></tr>",
+            r.months
+        );
+        for (what, c) in [
+            ("won back after losing cover", r.win_back),
+            ("second policy after the first", r.second_purchase),
+        ] {
+            let _ = write!(
+                h,
+                "<tr><td>{what}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                c.eligible,
+                c.bought,
+                pct(c.rate())
+            );
+        }
+        h.push_str("</table>");
+    }
 }
 
 /// What the model predicts, in words.

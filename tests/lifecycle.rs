@@ -23,8 +23,8 @@ fn days((y, m, d): (i32, u32, u32)) -> i64 {
     365 * y + y / 4 - y / 100 + y / 400 + (153 * (i64::from(m) - 3) + 2) / 5 + i64::from(d)
 }
 
-fn plus_months((y, m, d): (i32, u32, u32), n: u32) -> (i32, u32, u32) {
-    let total = y * 12 + (m as i32 - 1) + n as i32;
+fn plus_months((y, m, d): (i32, u32, u32), n: i32) -> (i32, u32, u32) {
+    let total = y * 12 + (m as i32 - 1) + n;
     let (y, m) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
     let last = match m {
         4 | 6 | 9 | 11 => 30,
@@ -63,7 +63,7 @@ fn recount(policies: &Path, quarantine: &Path, as_of: (i32, u32, u32), k: u32) -
             continue;
         };
         let end = r.get("end_date").and_then(|e| date(e)).map(days);
-        let at = days(plus_months(start, k - 1)) + 30;
+        let at = days(plus_months(start, k as i32 - 1)) + 30;
         if at > days(as_of) {
             continue;
         }
@@ -84,6 +84,78 @@ fn recount(policies: &Path, quarantine: &Path, as_of: (i32, u32, u32), k: u32) -
         }
     }
     (n, kept)
+}
+
+type Ymd = (i32, u32, u32);
+
+/// The book's policies per client, as (start, end, lost), from policies.csv: rows the
+/// run quarantined and exact duplicates after the first left out, as in `recount`.
+fn policies_by_client(
+    policies: &Path,
+    quarantine: &Path,
+    as_of: Ymd,
+) -> std::collections::BTreeMap<String, Vec<(Ymd, Option<Ymd>, bool)>> {
+    let skipped: std::collections::BTreeSet<usize> = read_csv(quarantine)
+        .iter()
+        .filter(|q| q["source"] == "policies")
+        .map(|q| q["row"].parse().unwrap())
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+    for (i, r) in read_csv(policies).into_iter().enumerate() {
+        if skipped.contains(&(i + 1)) || !seen.insert(format!("{r:?}")) {
+            continue;
+        }
+        let Some(start) = date(&r["start_date"]).filter(|&s| days(s) <= days(as_of)) else {
+            continue;
+        };
+        let end = date(&r["end_date"]).filter(|&e| days(e) <= days(as_of));
+        let reason = r["end_reason"].trim().to_lowercase();
+        let lost =
+            end.is_some() && matches!(reason.as_str(), "lapse" | "surrender" | "non_renewal");
+        out.entry(r["client_id"].trim().to_string())
+            .or_default()
+            .push((start, end, lost));
+    }
+    out
+}
+
+/// ((losses of cover, won back), (first policies, second bought)) within 12 months, for
+/// events in the 3 years before as_of less 12 months: the documented defaults.
+fn recount_repeat(policies: &Path, quarantine: &Path, as_of: Ymd) -> ((u64, u64), (u64, u64)) {
+    let until = days(plus_months(as_of, -12));
+    let from = days(plus_months(as_of, -48));
+    let in_window = |d: Ymd| days(d) > from && days(d) <= until;
+    let (mut win, mut second) = ((0, 0), (0, 0));
+    for held in policies_by_client(policies, quarantine, as_of).values() {
+        let bought_within = |event: Ymd| {
+            let end = days(plus_months(event, 12));
+            held.iter()
+                .any(|h| days(h.0) > days(event) && days(h.0) <= end)
+        };
+        let first = held.iter().map(|h| h.0).min_by_key(|&d| days(d)).unwrap();
+        if in_window(first) {
+            second.0 += 1;
+            second.1 += u64::from(bought_within(first));
+        }
+        let mut losses: Vec<Ymd> = held
+            .iter()
+            .filter(|h| h.2)
+            .filter_map(|h| h.1)
+            .filter(|&e| {
+                !held
+                    .iter()
+                    .any(|q| days(q.0) <= days(e) && q.1.is_none_or(|qe| days(qe) > days(e)))
+            })
+            .collect();
+        losses.sort_unstable();
+        losses.dedup();
+        for lost in losses.into_iter().filter(|&d| in_window(d)) {
+            win.0 += 1;
+            win.1 += u64::from(bought_within(lost));
+        }
+    }
+    (win, second)
 }
 
 #[test]
@@ -139,6 +211,22 @@ fn persistency_equals_an_independent_recount_in_one_piece_and_in_parts() {
     let report = std::fs::read_to_string(t.path().join("one/report.html")).unwrap();
     assert!(report.contains("id=\"persistency\""));
 
+    // Win-back and second purchase: a recount, and the same in parts.
+    let ((lost, won), (first, second)) = recount_repeat(
+        &Path::new(&next).join("policies.csv"),
+        &t.path().join("one/quarantine.csv"),
+        as_of,
+    );
+    let repeat = &summary["repeat"];
+    eprintln!("win-back {won} of {lost}; second policy {second} of {first}");
+    assert!(lost > 100 && won > 10 && first > 500 && second > 10);
+    assert_eq!(repeat["months"], 12);
+    assert_eq!(repeat["win_back"]["eligible"], lost);
+    assert_eq!(repeat["win_back"]["bought"], won);
+    assert_eq!(repeat["second_purchase"]["eligible"], first);
+    assert_eq!(repeat["second_purchase"]["bought"], second);
+    assert!(report.contains("won back after losing cover"));
+
     // Premium at risk: segments and tiers each add up to the total, at risk below in
     // force, and the same in parts (sums of floats: to rounding).
     let lines = |s: &serde_json::Value, by: &str| -> Vec<(f64, f64)> {
@@ -176,6 +264,7 @@ fn persistency_equals_an_independent_recount_in_one_piece_and_in_parts() {
     let parted: serde_json::Value =
         serde_json::from_slice(&std::fs::read(t.path().join("parts/summary.json")).unwrap())
             .unwrap();
+    assert_eq!(parted["repeat"], summary["repeat"]);
     let other = lines(&parted, "all")[0];
     assert!(
         (other.0 - total.0).abs() < 1e-9 * total.0 && (other.1 - total.1).abs() < 1e-9 * total.1

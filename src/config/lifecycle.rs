@@ -12,6 +12,12 @@ pub struct PersistencySettings {
     pub free_look_days: u32,
     /// Issue cohorts by `quarter` or `month`.
     pub cohort: CohortPeriod,
+    /// Months within which a purchase counts as a win-back (after cover was lost) or a
+    /// second purchase (after the first policy).
+    pub repeat_months: u32,
+    /// Years of losses of cover and first policies counted, before the last date observed
+    /// for the whole `repeat_months`.
+    pub repeat_window_years: u32,
 }
 
 impl Default for PersistencySettings {
@@ -21,6 +27,8 @@ impl Default for PersistencySettings {
             grace_days: 30,
             free_look_days: 15,
             cohort: CohortPeriod::Quarter,
+            repeat_months: 12,
+            repeat_window_years: 3,
         }
     }
 }
@@ -41,6 +49,14 @@ impl PersistencySettings {
         ] {
             if v > 366 {
                 return Err(format!("{key} = {v} is out of range: expected 0 to 366"));
+            }
+        }
+        for (key, v, max) in [
+            ("repeat_months", self.repeat_months, 120),
+            ("repeat_window_years", self.repeat_window_years, 50),
+        ] {
+            if !(1..=max).contains(&v) {
+                return Err(format!("{key} = {v} is out of range: expected 1 to {max}"));
             }
         }
         Ok(())

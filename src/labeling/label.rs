@@ -357,6 +357,8 @@ fn count_persistency(
     };
     let facts = crate::lifecycle::persistency::facts_from_book(book, &segment_of);
     totals.agg.persistency.add(&facts, as_of, settings);
+    let repeat = crate::lifecycle::RepeatCounts::count(book, as_of, settings);
+    totals.agg.repeat.merge(repeat);
 }
 
 /// A book can be labelled by a bundle when it is of the bundle's mode and holds every

@@ -69,6 +69,9 @@ pub struct RunSummary {
     /// (relational mode; `persistency.csv` holds every cohort and grouping).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub persistency: Vec<PersistencyLine>,
+    /// Win-back and second-purchase counts (relational mode; docs/domain.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<crate::lifecycle::RepeatCounts>,
     /// Annual premium in force and premium at risk (premium x lapse probability over the
     /// model's horizon), over clients in force: in total, by segment and by value tier
     /// (relational mode).
@@ -265,6 +268,8 @@ pub fn summarise(
         outcomes: None,
         products: None,
         persistency: persistency_lines(&agg.persistency),
+        // Relational mode, where persistency is counted too.
+        repeat: (!agg.persistency.is_empty()).then_some(agg.repeat),
     }
 }
 

@@ -68,6 +68,9 @@ pub struct Aggregates {
     /// Persistency counts of the part's policies (relational mode).
     #[serde(default)]
     pub persistency: crate::lifecycle::persistency::PersistencyCells,
+    /// Win-back and second-purchase counts of the part's clients (relational mode).
+    #[serde(default)]
+    pub repeat: crate::lifecycle::RepeatCounts,
     /// Each client's segment id in this part, while it is labelled (for persistency by
     /// segment); never sent between parts.
     #[serde(skip)]
@@ -100,6 +103,7 @@ impl Aggregates {
             premium_by_segment: BTreeMap::new(),
             premium_by_tier: BTreeMap::new(),
             persistency: Default::default(),
+            repeat: Default::default(),
             client_segments: Vec::new(),
         }
     }
@@ -138,6 +142,10 @@ impl Aggregates {
         }
         *self.actions.entry((id, l.action.clone())).or_default() += 1;
         *self.stages.entry(l.stage.as_str().to_string()).or_default() += 1;
+        // Prospects, unscored, are offered a first policy from their needs: counted too.
+        if let Some((name, _)) = &l.next_product {
+            *self.next_products.entry(name.clone()).or_default() += 1;
+        }
         let Some(p) = l.probability else {
             return;
         };
@@ -173,9 +181,6 @@ impl Aggregates {
             .or_default() += 1;
         if let Some(values) = sampled {
             self.projection.push((id, values));
-        }
-        if let Some((name, _)) = &l.next_product {
-            *self.next_products.entry(name.clone()).or_default() += 1;
         }
         if let Some(sums) = self.products.get_mut(segment) {
             for (acc, propensity) in sums.iter_mut().zip(&l.propensities) {
@@ -233,6 +238,7 @@ impl Aggregates {
         }
         add_maps(&mut self.next_products, other.next_products);
         self.persistency.merge(other.persistency);
+        self.repeat.merge(other.repeat);
         for (k, v) in other.premium_by_segment {
             let cell = self.premium_by_segment.entry(k).or_default();
             cell[0] += v[0];

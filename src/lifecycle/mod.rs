@@ -3,8 +3,10 @@
 
 pub mod competing;
 pub mod persistency;
+pub mod repeat;
 pub mod sbg;
 
 pub use competing::{cumulative_incidence, Exit, Incidence};
 pub use persistency::{persistency, Basis, CohortPeriod, PersistencyRow, PersistencySettings};
+pub use repeat::{RateCount, RepeatCounts};
 pub use sbg::{residual_premiums, DiscountRate, ShiftedBetaGeometric};

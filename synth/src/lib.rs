@@ -4,7 +4,7 @@
 mod model;
 mod write;
 
-pub use model::{BookParams, ARCHETYPES, NONLINEAR_LAPSE};
+pub use model::{product_sold_to, BookParams, ExitKind, TruthRec, ARCHETYPES, NONLINEAR_LAPSE};
 pub use write::{write_book, DirtManifest, OutputFormat, WriteOptions};
 
 use model::Block;
@@ -19,6 +19,11 @@ pub struct SynthBook {
 impl SynthBook {
     pub fn n_clients(&self) -> usize {
         self.block.clients.len()
+    }
+
+    /// What the generator knows of each client, in client order.
+    pub fn truth_records(&self) -> &[TruthRec] {
+        &self.block.truth
     }
 
     /// (archetype name, in force at the cut-off, true lapse probability) per client.

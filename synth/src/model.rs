@@ -138,17 +138,49 @@ pub struct ContactRec {
     pub kind: u8,
 }
 
+/// How a client left at an anchor: each with its own drivers (`lapse_probability`,
+/// `surrender_probability`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    /// The premium stopped: every policy in force ends by lapse (or non-renewal).
+    Lapse,
+    /// The client took the cash value: cash-value policies end by surrender, the others
+    /// stop being paid at the same time (lapse or non-renewal).
+    Surrender,
+    Death,
+}
+
+impl ExitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitKind::Lapse => "lapse",
+            ExitKind::Surrender => "surrender",
+            ExitKind::Death => "death",
+        }
+    }
+}
+
 /// What the generator knows and a model must not see.
 #[derive(Clone, Debug)]
 pub struct TruthRec {
     pub archetype: u8,
     /// In force at the default training cut-off.
     pub in_force_at_cutoff: bool,
-    /// True probability of lapsing within 12 months after the cut-off.
+    /// True probability of leaving (lapse or surrender) within 12 months after the cut-off.
     pub lapse_probability: f64,
-    /// What happened: Some(true) lapsed, Some(false) stayed, None left for another
-    /// reason (death, maturity) or not in force at the cut-off.
+    /// True probability of a lapse exit within those 12 months (premium stopped).
+    pub lapse_only_probability: f64,
+    /// True probability of a surrender exit within those 12 months (cash value taken).
+    pub surrender_probability: f64,
+    /// What happened: Some(true) left by lapse or surrender, Some(false) stayed, None left
+    /// for another reason (death, maturity) or not in force at the cut-off.
     pub lapsed: Option<bool>,
+    /// How the client left within the horizon, when `lapsed` is Some(true).
+    pub exit: Option<ExitKind>,
+    /// Known to the insurer (a lead), never sold a policy.
+    pub prospect: bool,
+    /// The start of the policy that won the client back after a lapse or surrender.
+    pub won_back: Option<Date>,
 }
 
 /// A block of clients and everything they did. Policy indices are block-local.
@@ -362,6 +394,63 @@ fn draw_client(rng: &mut impl Rng, p: &BookParams) -> ClientRec {
     }
 }
 
+/// Whether a product is sold to a client of this age (at the start) and family: an
+/// education plan needs a child and a parent under 55, an annuity is bought before 70,
+/// term cover before 65, medical and critical illness cover before 70. The same limits
+/// are clientele's default "ruled out" rules (docs/domain.md), so a book's holdings never
+/// contradict them and needs can be checked against the generator's truth.
+pub fn product_sold_to(product: u8, age: f64, dependents: u8) -> bool {
+    match product {
+        1 => age < 65.0,
+        2 => age < 70.0,
+        3 | 4 => age < 70.0,
+        6 => dependents > 0 && age < 55.0,
+        _ => true,
+    }
+}
+
+/// One policy of `product` starting on `start`, priced from the client's income.
+fn draw_policy(
+    rng: &mut impl Rng,
+    c: &ClientRec,
+    product: u8,
+    start: Date,
+    client: u32,
+) -> PolicyRec {
+    let premium =
+        (c.income * PREMIUM_SHARE[product as usize] * (0.25 * normal(rng)).exp()).max(60.0);
+    let premium = (premium / 10.0).round() * 10.0;
+    let freq = match c.archetype {
+        0 | 4 => pick(rng, &[0.8, 0.15, 0.05, 0.0]),
+        1 => pick(rng, &[0.3, 0.2, 0.3, 0.2]),
+        _ => pick(rng, &[0.25, 0.1, 0.25, 0.4]),
+    };
+    let term = TERM_YEARS[product as usize];
+    PolicyRec {
+        client,
+        product,
+        start,
+        end: (term > 0).then(|| start.add_months(12 * term)),
+        reason: 3,
+        premium,
+        sum_assured: (premium * SUM_MULTIPLE[product as usize] / 100.0).round() * 100.0,
+        freq,
+    }
+}
+
+/// A product the client would buy on `start`: the archetype's weights, less what is not
+/// sold at that age or to that family; None when nothing is.
+fn draw_product(rng: &mut impl Rng, c: &ClientRec, weights: &[f64; 8], start: Date) -> Option<u8> {
+    let age = start.years_since(c.birth);
+    let mut allowed = *weights;
+    for (product, w) in allowed.iter_mut().enumerate() {
+        if !product_sold_to(product as u8, age, c.dependents) {
+            *w = 0.0;
+        }
+    }
+    (allowed.iter().sum::<f64>() > 0.0).then(|| pick(rng, &allowed))
+}
+
 /// One client's policies as planned (start dates, maturities), before behaviour.
 fn draw_policies(rng: &mut impl Rng, c: &ClientRec, p: &BookParams, client: u32) -> Vec<PolicyRec> {
     let n = match c.archetype {
@@ -375,36 +464,61 @@ fn draw_policies(rng: &mut impl Rng, c: &ClientRec, p: &BookParams, client: u32)
     let span = (p.end.days() - c.first_known.days()).max(1);
     let mut out = Vec::with_capacity(n);
     for k in 0..n {
-        let product = pick(rng, &weights);
-        weights[product as usize] *= 0.15; // rarely the same product twice
         let start = if k == 0 {
             c.first_known
         } else {
             c.first_known.add_days(rng.gen_range(0..span))
         };
-        let premium =
-            (c.income * PREMIUM_SHARE[product as usize] * (0.25 * normal(rng)).exp()).max(60.0);
-        let premium = (premium / 10.0).round() * 10.0;
-        let freq = match c.archetype {
-            0 | 4 => pick(rng, &[0.8, 0.15, 0.05, 0.0]),
-            1 => pick(rng, &[0.3, 0.2, 0.3, 0.2]),
-            _ => pick(rng, &[0.25, 0.1, 0.25, 0.4]),
+        let Some(product) = draw_product(rng, c, &weights, start) else {
+            continue;
         };
-        let term = TERM_YEARS[product as usize];
-        let end = (term > 0).then(|| start.add_months(12 * term));
-        out.push(PolicyRec {
-            client,
-            product,
-            start,
-            end,
-            reason: 3,
-            premium,
-            sum_assured: (premium * SUM_MULTIPLE[product as usize] / 100.0).round() * 100.0,
-            freq,
-        });
+        weights[product as usize] *= 0.15; // rarely the same product twice
+        out.push(draw_policy(rng, c, product, start, client));
     }
     out.sort_by_key(|p| p.start);
     out
+}
+
+/// Share of the clients file that are leads: known to the insurer, never sold a policy.
+const PROSPECT_SHARE: f64 = 0.03;
+/// Chance, by archetype, that a client who lapsed or surrendered buys again 4 to 20
+/// months later (won back).
+const WIN_BACK: [f64; 5] = [0.08, 0.20, 0.12, 0.20, 0.05];
+
+fn in_force(pol: &PolicyRec, d: Date) -> bool {
+    pol.start <= d && pol.end.is_none_or(|e| e > d)
+}
+
+/// How a policy in force ends when its client leaves.
+fn end_reason(rng: &mut impl Rng, product: u8, kind: ExitKind) -> u8 {
+    match kind {
+        ExitKind::Death => 4,
+        ExitKind::Surrender if CASH_VALUE[product as usize] => 1,
+        _ if RENEWABLE[product as usize] && rng.gen::<f64>() < 0.5 => 2,
+        _ => 0,
+    }
+}
+
+/// One client's simulation: what they hold and did so far, and how and when they leave.
+struct ClientSim<'a> {
+    p: &'a BookParams,
+    c: ClientRec,
+    client: u32,
+    first_policy: usize,
+    rates: Rates,
+    miss_rate: f64,
+    complaint_rate: f64,
+    login_rate: f64,
+    policies: Vec<PolicyRec>,
+    payments: Vec<PaymentRec>,
+    claims: Vec<ClaimRec>,
+    contacts: Vec<ContactRec>,
+    truth: TruthRec,
+    /// The exit decided at an anchor: (date, how).
+    exit: Option<(Date, ExitKind)>,
+    exited: bool,
+    /// When a client who left buys again.
+    comeback: Option<Date>,
 }
 
 /// Simulates one client month by month and appends everything to the block.
@@ -412,227 +526,349 @@ pub fn simulate_client(index: usize, p: &BookParams, block: &mut Block) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(
         p.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
     );
-    let c = draw_client(&mut rng, p);
-    let client = index as u32;
-    let first_policy = block.policies.len();
-    let mut policies = draw_policies(&mut rng, &c, p, client);
-    let r = rates(c.archetype);
-    // Individual variation around the archetype.
-    let miss_rate = (r.miss * (0.5 * normal(&mut rng)).exp()).min(0.6);
-    let complaint_rate = r.complaint * (0.4 * normal(&mut rng)).exp();
-    let login_rate = r.login * (0.5 * normal(&mut rng)).exp();
-
+    let mut sim = ClientSim::new(&mut rng, index, p, block.policies.len());
     let sim_end = p.end.month_end_offset(p.extra_months);
     let window_start = p.end.month_end_offset(-12 * p.history_years);
-    let cutoff = p.training_cutoff();
-    let mut payments: Vec<PaymentRec> = Vec::new();
-    let mut contacts: Vec<ContactRec> = Vec::new();
-    let mut claims: Vec<ClaimRec> = Vec::new();
-    let mut truth = TruthRec {
-        archetype: c.archetype,
-        in_force_at_cutoff: false,
-        lapse_probability: f64::NAN,
-        lapsed: None,
-    };
-    // A lapse or death decided at an anchor: (date, is_death).
-    let mut exit: Option<(Date, bool)> = None;
-    let mut exited = false;
-
     let mut month_end = window_start
         .month_end_offset(1)
-        .max(c.first_known.month_end());
+        .max(sim.c.first_known.month_end());
     while month_end <= sim_end {
         let month_start = month_end.month_end_offset(-1).add_days(1);
-        let in_force = |pol: &PolicyRec, d: Date| pol.start <= d && pol.end.is_none_or(|e| e > d);
-        // Events of this month.
-        if !exited {
-            for (k, pol) in policies.iter().enumerate() {
-                let starts_this_month = pol.start >= month_start && pol.start <= month_end;
-                if !(in_force(pol, month_start) || starts_this_month) {
-                    continue;
-                }
-                let step = FREQ_MONTHS[pol.freq as usize];
-                let months_since = {
-                    let (sy, sm, _) = pol.start.ymd();
-                    let (y, m, _) = month_end.ymd();
-                    (y - sy) * 12 + m as i32 - sm as i32
-                };
-                if months_since >= 0 && months_since % step == 0 {
-                    let due = pol.start.add_months(months_since);
-                    if pol.end.is_some_and(|e| due >= e) || exit.is_some_and(|(d, _)| due > d) {
-                        continue;
-                    }
-                    // Premiums go unpaid more often in the run-up to a lapse.
-                    let miss = if exit.is_some_and(|(_, death)| !death) {
-                        0.6
-                    } else {
-                        miss_rate
-                    };
-                    let paid =
-                        (rng.gen::<f64>() >= miss).then(|| due.add_days(rng.gen_range(0..25)));
-                    payments.push(PaymentRec {
-                        client,
-                        policy: (first_policy + k) as u32,
-                        due,
-                        paid,
-                        amount: (pol.premium * step as f64 / 12.0 * 100.0).round() / 100.0,
-                    });
-                }
-                if rng.gen::<f64>() < CLAIM_RATE[pol.product as usize] {
-                    let date = month_start.add_days(rng.gen_range(0..28));
-                    let claimed = (pol.sum_assured * rng.gen_range(0.005..0.08)).round();
-                    let status = pick(&mut rng, &[0.82, 0.13, 0.05]);
-                    let paid = if status == 0 {
-                        (claimed * rng.gen_range(0.7..1.0)).round()
-                    } else {
-                        0.0
-                    };
-                    claims.push(ClaimRec {
-                        client,
-                        policy: (first_policy + k) as u32,
-                        date,
-                        claimed,
-                        paid,
-                        status,
-                    });
-                }
-            }
-            let any_in_force = policies.iter().any(|pol| in_force(pol, month_end));
-            if any_in_force {
-                let lapse_boost = if exit.is_some_and(|(_, death)| !death) {
-                    2.0
-                } else {
-                    1.0
-                };
-                for (kind, rate) in [
-                    (0u8, r.service),
-                    (1, complaint_rate * lapse_boost),
-                    (2, r.review),
-                    (3, login_rate),
-                    (4, r.visit),
-                ] {
-                    for _ in 0..poisson(&mut rng, rate) {
-                        contacts.push(ContactRec {
-                            client,
-                            date: month_start.add_days(rng.gen_range(0..28)),
-                            kind,
-                        });
-                    }
-                }
-            }
+        sim.win_back_if_due(&mut rng, month_end);
+        if !sim.exited {
+            sim.month_events(&mut rng, month_start, month_end);
         }
-        // The exit takes effect.
-        if let Some((date, death)) = exit {
-            if !exited && date <= month_end {
-                for pol in policies.iter_mut() {
-                    if in_force(pol, date) {
-                        pol.end = Some(date);
-                        pol.reason = if death {
-                            4
-                        } else if CASH_VALUE[pol.product as usize] && rng.gen::<f64>() < 0.45 {
-                            1
-                        } else if RENEWABLE[pol.product as usize] && rng.gen::<f64>() < 0.5 {
-                            2
-                        } else {
-                            0
-                        };
-                    }
-                }
-                exited = true;
-            }
-        }
-        // Anchors: every 12 months from the training cut-off, back and forth.
-        let (cy, cm, _) = cutoff.ymd();
-        let (y, m, _) = month_end.ymd();
-        let is_anchor = ((y - cy) * 12 + m as i32 - cm as i32) % 12 == 0;
-        if is_anchor && !exited && exit.is_none() && month_end >= window_start.month_end_offset(12)
-        {
-            let in_force_now: Vec<&PolicyRec> = policies
-                .iter()
-                .filter(|pol| in_force(pol, month_end))
-                .collect();
-            if !in_force_now.is_empty() {
-                let prob = lapse_probability(
-                    &c,
-                    &in_force_now,
-                    &payments,
-                    &contacts,
-                    month_end,
-                    (p.lapse_shift, p.nonlinear_lapse),
-                );
-                let age = month_end.years_since(c.birth);
-                let death_p = if age > 60.0 {
-                    0.004 * ((age - 60.0) / 8.0).exp()
-                } else {
-                    0.001
-                };
-                let u: f64 = rng.gen();
-                let when = month_end.add_days(rng.gen_range(1..365));
-                let lapses = u < prob;
-                let dies = !lapses && rng.gen::<f64>() < death_p.min(0.2);
-                if lapses || dies {
-                    exit = Some((when, dies));
-                }
-                if month_end == cutoff {
-                    // Left out of the label when every policy ends by maturity within the horizon.
-                    let horizon_end = cutoff.month_end_offset(12);
-                    let all_mature = in_force_now
-                        .iter()
-                        .all(|pol| pol.end.is_some_and(|e| e <= horizon_end));
-                    truth.in_force_at_cutoff = true;
-                    truth.lapse_probability = prob;
-                    let matured_first = in_force_now
-                        .iter()
-                        .all(|pol| pol.end.is_some_and(|e| e <= when));
-                    truth.lapsed = if dies || (lapses && matured_first) || (!lapses && all_mature) {
-                        None
-                    } else {
-                        Some(lapses)
-                    };
-                }
-            }
+        sim.exit_takes_effect(&mut rng, month_end);
+        if month_end >= window_start.month_end_offset(12) {
+            sim.anchor(&mut rng, month_end);
         }
         month_end = month_end.month_end_offset(1);
     }
-    // Policies planned to start after the client left were never sold: drop them and
-    // renumber the links to the ones that remain.
-    if let Some((date, _)) = exit.filter(|_| exited) {
-        let mut new_index = vec![u32::MAX; policies.len()];
+    sim.finish(sim_end, block);
+}
+
+impl<'a> ClientSim<'a> {
+    fn new(rng: &mut impl Rng, index: usize, p: &'a BookParams, first_policy: usize) -> Self {
+        let mut c = draw_client(rng, p);
+        let client = index as u32;
+        let prospect = rng.gen::<f64>() < PROSPECT_SHARE;
+        let policies = if prospect {
+            c.first_known = p.end.add_days(-rng.gen_range(30..1000));
+            Vec::new()
+        } else {
+            draw_policies(rng, &c, p, client)
+        };
+        let rates = rates(c.archetype);
+        // Individual variation around the archetype.
+        let miss_rate = (rates.miss * (0.5 * normal(rng)).exp()).min(0.6);
+        let complaint_rate = rates.complaint * (0.4 * normal(rng)).exp();
+        let login_rate = rates.login * (0.5 * normal(rng)).exp();
+        let truth = TruthRec {
+            archetype: c.archetype,
+            in_force_at_cutoff: false,
+            lapse_probability: f64::NAN,
+            lapse_only_probability: f64::NAN,
+            surrender_probability: f64::NAN,
+            lapsed: None,
+            exit: None,
+            prospect,
+            won_back: None,
+        };
+        ClientSim {
+            p,
+            c,
+            client,
+            first_policy,
+            rates,
+            miss_rate,
+            complaint_rate,
+            login_rate,
+            policies,
+            payments: Vec::new(),
+            claims: Vec::new(),
+            contacts: Vec::new(),
+            truth,
+            exit: None,
+            exited: false,
+            comeback: None,
+        }
+    }
+
+    fn leaving_by_lapse(&self) -> bool {
+        self.exit.is_some_and(|(_, kind)| kind == ExitKind::Lapse)
+    }
+
+    /// Premiums due, claims and contacts of one month.
+    fn month_events(&mut self, rng: &mut impl Rng, month_start: Date, month_end: Date) {
+        for k in 0..self.policies.len() {
+            let pol = &self.policies[k];
+            let starts_this_month = pol.start >= month_start && pol.start <= month_end;
+            if !(in_force(pol, month_start) || starts_this_month) {
+                continue;
+            }
+            self.premium_due(rng, k, month_end);
+            self.maybe_claim(rng, k, month_start);
+        }
+        if !self.policies.iter().any(|pol| in_force(pol, month_end)) {
+            return;
+        }
+        // Complaints rise in the run-up to a lapse; a surrender is decided quietly.
+        let lapse_boost = if self.leaving_by_lapse() { 2.0 } else { 1.0 };
+        for (kind, rate) in [
+            (0u8, self.rates.service),
+            (1, self.complaint_rate * lapse_boost),
+            (2, self.rates.review),
+            (3, self.login_rate),
+            (4, self.rates.visit),
+        ] {
+            for _ in 0..poisson(rng, rate) {
+                self.contacts.push(ContactRec {
+                    client: self.client,
+                    date: month_start.add_days(rng.gen_range(0..28)),
+                    kind,
+                });
+            }
+        }
+    }
+
+    fn premium_due(&mut self, rng: &mut impl Rng, k: usize, month_end: Date) {
+        let pol = &self.policies[k];
+        let step = FREQ_MONTHS[pol.freq as usize];
+        let months_since = {
+            let (sy, sm, _) = pol.start.ymd();
+            let (y, m, _) = month_end.ymd();
+            (y - sy) * 12 + m as i32 - sm as i32
+        };
+        if months_since < 0 || months_since % step != 0 {
+            return;
+        }
+        let due = pol.start.add_months(months_since);
+        if pol.end.is_some_and(|e| due >= e) || self.exit.is_some_and(|(d, _)| due > d) {
+            return;
+        }
+        // Premiums go unpaid more often in the run-up to a lapse (not to a surrender:
+        // the cash value is taken while the premium is still paid).
+        let miss = if self.leaving_by_lapse() {
+            0.6
+        } else {
+            self.miss_rate
+        };
+        let paid = (rng.gen::<f64>() >= miss).then(|| due.add_days(rng.gen_range(0..25)));
+        self.payments.push(PaymentRec {
+            client: self.client,
+            policy: (self.first_policy + k) as u32,
+            due,
+            paid,
+            amount: (pol.premium * step as f64 / 12.0 * 100.0).round() / 100.0,
+        });
+    }
+
+    fn maybe_claim(&mut self, rng: &mut impl Rng, k: usize, month_start: Date) {
+        let pol = &self.policies[k];
+        if rng.gen::<f64>() >= CLAIM_RATE[pol.product as usize] {
+            return;
+        }
+        let date = month_start.add_days(rng.gen_range(0..28));
+        let claimed = (pol.sum_assured * rng.gen_range(0.005..0.08)).round();
+        let status = pick(rng, &[0.82, 0.13, 0.05]);
+        let paid = if status == 0 {
+            (claimed * rng.gen_range(0.7..1.0)).round()
+        } else {
+            0.0
+        };
+        self.claims.push(ClaimRec {
+            client: self.client,
+            policy: (self.first_policy + k) as u32,
+            date,
+            claimed,
+            paid,
+            status,
+        });
+    }
+
+    /// The decided exit ends every policy in force on its date; a client who lapsed or
+    /// surrendered may be won back later.
+    fn exit_takes_effect(&mut self, rng: &mut impl Rng, month_end: Date) {
+        let Some((date, kind)) = self.exit else {
+            return;
+        };
+        if self.exited || date > month_end {
+            return;
+        }
+        for pol in self.policies.iter_mut() {
+            if in_force(pol, date) {
+                pol.end = Some(date);
+                pol.reason = end_reason(rng, pol.product, kind);
+            }
+        }
+        self.exited = true;
+        if kind != ExitKind::Death && rng.gen::<f64>() < WIN_BACK[self.c.archetype as usize] {
+            self.comeback = Some(date.add_days(rng.gen_range(120..600)));
+        }
+    }
+
+    /// A client who left buys a new policy: the simulation goes on from its start.
+    fn win_back_if_due(&mut self, rng: &mut impl Rng, month_end: Date) {
+        let Some(date) = self.comeback.filter(|d| *d <= month_end) else {
+            return;
+        };
+        self.comeback = None;
+        let Some((left, _)) = self.exit else {
+            return;
+        };
+        self.drop_unsold(left);
+        let weights = product_weights(self.c.archetype);
+        let Some(product) = draw_product(rng, &self.c, &weights, date) else {
+            return;
+        };
+        let policy = draw_policy(rng, &self.c, product, date, self.client);
+        self.policies.push(policy);
+        self.exit = None;
+        self.exited = false;
+        self.truth.won_back = Some(date);
+    }
+
+    /// Every 12 months from the training cut-off, back and forth, a client in force may
+    /// be set to leave within the year: by lapse, by surrender or by death.
+    fn anchor(&mut self, rng: &mut impl Rng, month_end: Date) {
+        let cutoff = self.p.training_cutoff();
+        let (cy, cm, _) = cutoff.ymd();
+        let (y, m, _) = month_end.ymd();
+        let is_anchor = ((y - cy) * 12 + m as i32 - cm as i32) % 12 == 0;
+        if !is_anchor || self.exited || self.exit.is_some() {
+            return;
+        }
+        let in_force_now: Vec<&PolicyRec> = self
+            .policies
+            .iter()
+            .filter(|pol| in_force(pol, month_end))
+            .collect();
+        if in_force_now.is_empty() {
+            return;
+        }
+        let shift = (self.p.lapse_shift, self.p.nonlinear_lapse);
+        let lapse_p = lapse_probability(
+            &self.c,
+            &in_force_now,
+            &self.payments,
+            &self.contacts,
+            month_end,
+            shift,
+        );
+        let surrender_p = surrender_probability(&self.c, &in_force_now, month_end, shift.0);
+        let age = month_end.years_since(self.c.birth);
+        let death_p = if age > 60.0 {
+            0.004 * ((age - 60.0) / 8.0).exp()
+        } else {
+            0.001
+        };
+        let when = month_end.add_days(rng.gen_range(1..365));
+        let kind = if rng.gen::<f64>() < lapse_p {
+            Some(ExitKind::Lapse)
+        } else if rng.gen::<f64>() < surrender_p {
+            Some(ExitKind::Surrender)
+        } else if rng.gen::<f64>() < death_p.min(0.2) {
+            Some(ExitKind::Death)
+        } else {
+            None
+        };
+        if month_end == cutoff {
+            let horizon_end = cutoff.month_end_offset(12);
+            let leaves = matches!(kind, Some(ExitKind::Lapse | ExitKind::Surrender));
+            // Left out of the label when every policy ends by maturity first.
+            let all_mature = in_force_now
+                .iter()
+                .all(|pol| pol.end.is_some_and(|e| e <= horizon_end));
+            let matured_first = in_force_now
+                .iter()
+                .all(|pol| pol.end.is_some_and(|e| e <= when));
+            let t = &mut self.truth;
+            t.in_force_at_cutoff = true;
+            t.lapse_only_probability = lapse_p;
+            t.surrender_probability = (1.0 - lapse_p) * surrender_p;
+            t.lapse_probability = lapse_p + t.surrender_probability;
+            let dies = kind == Some(ExitKind::Death);
+            t.lapsed = if dies || (leaves && matured_first) || (!leaves && all_mature) {
+                None
+            } else {
+                Some(leaves)
+            };
+            t.exit = kind.filter(|_| t.lapsed == Some(true));
+        }
+        self.exit = kind.map(|k| (when, k));
+    }
+
+    /// Policies planned to start after the client left were never sold: drop them and
+    /// renumber the links to the ones that remain.
+    fn drop_unsold(&mut self, left: Date) {
+        let first = self.first_policy;
+        let mut new_index = vec![u32::MAX; self.policies.len()];
         let mut kept = 0u32;
-        for (k, pol) in policies.iter().enumerate() {
-            if pol.start <= date {
-                new_index[k] = first_policy as u32 + kept;
+        for (k, pol) in self.policies.iter().enumerate() {
+            if pol.start <= left {
+                new_index[k] = first as u32 + kept;
                 kept += 1;
             }
         }
-        policies.retain(|pol| pol.start <= date);
-        let remap = |global: u32| new_index[(global as usize) - first_policy];
-        payments.retain_mut(|x| {
+        self.policies.retain(|pol| pol.start <= left);
+        let remap = |global: u32| new_index[(global as usize) - first];
+        self.payments.retain_mut(|x| {
             x.policy = remap(x.policy);
             x.policy != u32::MAX
         });
-        claims.retain_mut(|x| {
+        self.claims.retain_mut(|x| {
             x.policy = remap(x.policy);
             x.policy != u32::MAX
         });
     }
-    for pol in policies.iter_mut() {
-        if pol.end.is_some_and(|e| e > sim_end) {
-            pol.end = None; // still in force at the end of the simulation
+
+    fn finish(mut self, sim_end: Date, block: &mut Block) {
+        if let Some((left, _)) = self.exit.filter(|_| self.exited) {
+            self.drop_unsold(left);
         }
+        for pol in self.policies.iter_mut() {
+            if pol.end.is_some_and(|e| e > sim_end) {
+                pol.end = None; // still in force at the end of the simulation
+            }
+        }
+        // Contacts on the same day and kind would be indistinguishable duplicates.
+        self.contacts.sort_by_key(|c| (c.date, c.kind));
+        self.contacts.dedup_by_key(|c| (c.date, c.kind));
+        block.clients.push(self.c);
+        block.policies.extend(self.policies);
+        block.payments.extend(self.payments);
+        block.claims.extend(self.claims);
+        block.contacts.extend(self.contacts);
+        block.truth.push(self.truth);
     }
-    // Contacts on the same day and kind would be indistinguishable duplicates.
-    contacts.sort_by_key(|c| (c.date, c.kind));
-    contacts.dedup_by_key(|c| (c.date, c.kind));
-    block.clients.push(c);
-    block.policies.extend(policies);
-    block.payments.extend(payments);
-    block.claims.extend(claims);
-    block.contacts.extend(contacts);
-    block.truth.push(truth);
 }
 
-/// The lapse mechanism: log-odds from what a model can see at the anchor date.
+/// The surrender mechanism, apart from the lapse one: only a client holding a policy
+/// with a cash value (whole life, annuity, education, universal life) at least two
+/// years old can surrender; the chance grows with that policy's age (the surrender
+/// charge runs off), in the years before retirement (55-69: a cash need) and with a high
+/// income (money moved to other investments). Missed premiums play no part.
+fn surrender_probability(c: &ClientRec, in_force: &[&PolicyRec], at: Date, shift: f64) -> f64 {
+    let duration = in_force
+        .iter()
+        .filter(|pol| CASH_VALUE[pol.product as usize])
+        .map(|pol| at.years_since(pol.start))
+        .fold(f64::NEG_INFINITY, f64::max);
+    if duration < 2.0 {
+        return 0.0;
+    }
+    let age = at.years_since(c.birth);
+    let logit = -3.9
+        + 0.2 * duration.min(10.0)
+        + 1.0 * f64::from(u8::from((55.0..70.0).contains(&age)))
+        + 0.5 * f64::from(u8::from(c.income >= 150_000.0))
+        + shift;
+    sigmoid(logit)
+}
+
+/// The lapse mechanism (the premium stops): log-odds from what a model can see at the
+/// anchor date, with the first-year spike (+1.0 log-odds in the first policy year: the
+/// lapse that 13th-month persistency measures) on top of a falling tenure effect.
 fn lapse_probability(
     c: &ClientRec,
     in_force: &[&PolicyRec],
@@ -660,8 +896,9 @@ fn lapse_probability(
     let premium: f64 = in_force.iter().map(|p| p.premium).sum();
     let burden = premium / c.income.max(5_000.0);
     let age = at.years_since(c.birth);
-    let logit = -2.6 + 0.45 * missed_12.min(6.0) + 0.7 * complaints_6.min(3.0)
+    let logit = -2.95 + 0.45 * missed_12.min(6.0) + 0.7 * complaints_6.min(3.0)
         - 0.12 * tenure.min(15.0)
+        + 1.0 * f64::from(u8::from(tenure < 1.0))
         + 0.8 * f64::from(in_force.len() == 1)
         + 0.5 * f64::from(c.channel == 3)
         + 12.0 * burden.min(0.2)

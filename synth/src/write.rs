@@ -601,21 +601,28 @@ pub fn write_book(book: &SynthBook, dir: &Path, opts: &WriteOptions) -> Result<D
             ("in_force_at_cutoff", ColType::Text),
             ("lapse_probability", ColType::Num),
             ("lapsed_in_horizon", ColType::Text),
+            ("lapse_only_probability", ColType::Num),
+            ("surrender_probability", ColType::Num),
+            ("exit_in_horizon", ColType::Text),
+            ("prospect", ColType::Text),
+            ("won_back_on", ColType::Date),
         ],
         rows: nc,
         cell: Box::new(|r, col| {
             let t = &b.truth[r];
+            let probability = |p: f64| Cell::Num(p.is_finite().then_some(p), 6);
             match col {
                 0 => Cell::Text(client_id(r as u32)),
                 1 => Cell::Text(ARCHETYPES[t.archetype as usize].into()),
                 2 => Cell::Text(t.in_force_at_cutoff.to_string()),
-                3 => Cell::Num(
-                    t.lapse_probability
-                        .is_finite()
-                        .then_some(t.lapse_probability),
-                    6,
-                ),
-                _ => Cell::Text(t.lapsed.map(|l| l.to_string()).unwrap_or_default()),
+                3 => probability(t.lapse_probability),
+                4 => Cell::Text(t.lapsed.map(|l| l.to_string()).unwrap_or_default()),
+                5 => probability(t.lapse_only_probability),
+                6 => probability(t.surrender_probability),
+                7 => Cell::Text(t.exit.map(|e| e.as_str().to_string()).unwrap_or_default()),
+                8 => Cell::Text(t.prospect.to_string()),
+                // Only what the export can know of: a win-back after the view is not yet.
+                _ => Cell::Date(t.won_back.filter(|d| *d <= view)),
             }
         }),
     };
