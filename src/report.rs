@@ -79,6 +79,15 @@ impl Say<'_> {
         esc(RiskBand::from_word(word).map_or(word, |v| self.w.of("band", v.code())))
     }
 
+    /// A product line: as named in the data in the report's English, else in the words.
+    fn product(&self, name: &str) -> String {
+        if self.w.is_english() {
+            esc(name)
+        } else {
+            esc(&self.w.product(name))
+        }
+    }
+
     fn segment(&self, id: u32) -> Option<&crate::segment::SegmentWords> {
         self.names.get(&id)
     }
@@ -124,7 +133,11 @@ pub fn write(
 <h1>{heading}</h1>",
         lang = esc(w.lang()),
         title = t.fill("report.title", &[("as_of", &as_of)]),
-        font = if w.is_english() { "" } else { STYLE_CJK },
+        font = if w.is_english() {
+            String::new()
+        } else {
+            font_style(w)
+        },
         heading = t.fill("report.heading", &[("as_of", &as_of)]),
     );
     // What a manager decides on first; how the model and the data stand further down.
@@ -152,8 +165,37 @@ pub fn write(
     crate::fsio::write_atomic(path, h.as_bytes())
 }
 
-/// Fonts a Chinese report asks the reader's system for first.
-const STYLE_CJK: &str = "body{font-family:\"Noto Sans SC\",\"Noto Sans CJK SC\",\"Source Han Sans SC\",\"Microsoft YaHei\",\"PingFang SC\",sans-serif}";
+/// The vocabulary's chart font embedded in the report (a data URL), first in the body's
+/// font list: the report opens with its words readable on a machine without that font.
+fn font_style(w: &Vocabulary) -> String {
+    format!(
+        "@font-face{{font-family:\"clientele words\";src:url(data:font/otf;base64,{})}}\
+         body{{font-family:\"clientele words\",DejaVu Sans,Verdana,sans-serif}}",
+        base64(w.font().bytes())
+    )
+}
+
+/// Standard base64 (RFC 4648, with padding).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 
 /// One screen first: the book, who is at risk, persistency, this month's actions, and
 /// where last month's outcomes and the model's health are.
@@ -461,7 +503,7 @@ fn products_section(t: &Say, h: &mut String, b: &Bundle, p: &crate::labeling::Pr
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{offered}</td></tr>",
-            esc(&t.w.product(&m.product)),
+            t.product(&m.product),
             m.roc_auc,
             m.lift_at_10.map_or_else(|| t.word("report.na"), |l| format!("{l:.2}")),
             pct(m.threshold)
@@ -475,7 +517,7 @@ fn products_section(t: &Say, h: &mut String, b: &Bundle, p: &crate::labeling::Pr
             t.fill(
                 "report.products.skipped",
                 &[
-                    ("product", &esc(&t.w.product(&skipped.product))),
+                    ("product", &t.product(&skipped.product)),
                     ("reason", &esc(&skipped.reason))
                 ]
             )
@@ -737,6 +779,14 @@ fn small(n: usize, min: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn base64_matches_rfc_4648() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+    }
+
     #[test]
     fn percentages_never_print_a_negative_zero() {
         assert_eq!(super::pct(-0.000_001), "0.0%");

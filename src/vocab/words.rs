@@ -231,7 +231,19 @@ impl Vocabulary {
         };
         let en = Vocabulary::english();
         for (key, word) in &given {
-            let Some(template) = en.words.get(key) else {
+            // An action of the config's own table is named by its code (checked against
+            // the run's table by `LabelRules::with_words`).
+            let own_action = key.strip_prefix("action.").is_some_and(|code| {
+                !code.is_empty()
+                    && code
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            });
+            let template = if own_action {
+                en.words.get(key).map_or("", String::as_str)
+            } else if let Some(template) = en.words.get(key) {
+                template.as_str()
+            } else {
                 return Err(bad(format!(
                     "unknown key '{key}' (the keys are those of the shipped en vocabulary: docs/language.md)"
                 )));
