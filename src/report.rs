@@ -4,11 +4,11 @@
 use crate::bundle::Bundle;
 use crate::charts::ChartFiles;
 use crate::config::LabelRules;
-use crate::vocab::{LifecycleStage, RiskBand, ValueTier, Vocabulary};
 use crate::error::Result;
 use crate::ingest::QualityReport;
 use crate::labeling::drift::DriftReport;
 use crate::labeling::RunSummary;
+use crate::vocab::{LifecycleStage, RiskBand, ValueTier, Vocabulary};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -157,9 +157,9 @@ pub fn write(
     model_card(t, &mut h, b, s);
     drift_section(t, &mut h, drift);
     quality_section(t, &mut h, quality);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "</table><p>{}</p></body></html>\n",
+        "</table><p>{}</p></body></html>",
         t.word("report.footer")
     );
     crate::fsio::write_atomic(path, h.as_bytes())
@@ -270,7 +270,10 @@ fn at_a_glance(t: &Say, h: &mut String, s: &RunSummary, drift: &DriftReport) {
         )
     );
     if s.outcomes.is_some() {
-        let link = format!("<a href=\"#outcomes\">{}</a>", t.word("report.glance.below"));
+        let link = format!(
+            "<a href=\"#outcomes\">{}</a>",
+            t.word("report.glance.below")
+        );
         h.push_str(&t.fill("report.glance.outcomes", &[("below", &link)]));
     }
     let _ = write!(h, "{}</p>", t.word("report.glance.follows"));
@@ -293,10 +296,9 @@ fn premium_section(t: &Say, h: &mut String, s: &RunSummary) {
         let group = match p.by.as_str() {
             "all" => t.word("report.all"),
             "segment" => match p.group.split_once(' ').and_then(|(id, _)| id.parse().ok()) {
-                Some(id) => t.segment(id).map_or_else(
-                    || esc(&p.group),
-                    |n| format!("{id} {}", esc(&n.name)),
-                ),
+                Some(id) => t
+                    .segment(id)
+                    .map_or_else(|| esc(&p.group), |n| format!("{id} {}", esc(&n.name))),
                 None => esc(&p.group),
             },
             _ => t.stage_or_tier(&p.group),
@@ -418,7 +420,10 @@ fn outcome_words(t: &Say, b: &Bundle) -> String {
             let reasons = reasons.join(t.w.word("report.list_separator"));
             t.fill(
                 "report.model.outcome",
-                &[("outcome", &esc(t.w.of("outcome", o.code()))), ("reasons", &esc(&reasons))],
+                &[
+                    ("outcome", &esc(t.w.of("outcome", o.code()))),
+                    ("reasons", &esc(&reasons)),
+                ],
             )
         }
         crate::config::Mode::Transactions => t.word("report.model.outcome_transactions"),
@@ -427,9 +432,8 @@ fn outcome_words(t: &Say, b: &Bundle) -> String {
 }
 
 fn model_card(t: &Say, h: &mut String, b: &Bundle, s: &RunSummary) {
-    let row = |key: &str, value: String| {
-        format!("<tr><th>{}</th><td>{value}</td></tr>", t.word(key))
-    };
+    let row =
+        |key: &str, value: String| format!("<tr><th>{}</th><td>{value}</td></tr>", t.word(key));
     let rows = [
         row("report.model.version", esc(&b.version)),
         row("report.model.trained", esc(&b.created_at)),
@@ -443,7 +447,10 @@ fn model_card(t: &Say, h: &mut String, b: &Bundle, s: &RunSummary) {
         row("report.model.outcome_predicted", outcome_words(t, b)),
         row(
             "report.model.lapse_model",
-            t.fill("report.model.lapse_model_value", &[("form", &lapse_form(t, &b.lapse.form))]),
+            t.fill(
+                "report.model.lapse_model_value",
+                &[("form", &lapse_form(t, &b.lapse.form))],
+            ),
         ),
         row("report.model.auc", format!("{:.3}", s.test_roc_auc)),
         row("report.model.lift", format!("{:.2}", s.test_lift_at_10)),
@@ -549,7 +556,10 @@ fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outc
     if let (Some(auc), Some(lift)) = (o.roc_auc, o.lift_at_10) {
         h.push_str(&t.fill(
             "report.outcomes.realised_auc",
-            &[("auc", &format!("{auc:.3}")), ("lift", &format!("{lift:.2}"))],
+            &[
+                ("auc", &format!("{auc:.3}")),
+                ("lift", &format!("{lift:.2}")),
+            ],
         ));
     }
     h.push_str("</p>");
@@ -559,7 +569,11 @@ fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outc
     if o.known == 0 {
         return;
     }
-    let _ = write!(h, "<table><tr>{}</tr>", header(t, "report.outcomes.band_columns"));
+    let _ = write!(
+        h,
+        "<table><tr>{}</tr>",
+        header(t, "report.outcomes.band_columns")
+    );
     for b in o.bands.iter().filter(|b| b.clients > 0) {
         let _ = write!(
             h,
@@ -574,7 +588,10 @@ fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outc
     let _ = write!(
         h,
         "</table><p>{} <b>{}</b>{}</p><table><tr>{}</tr>",
-        t.fill("report.outcomes.actions_intro", &[("default", &t.action(&o.default_action))]),
+        t.fill(
+            "report.outcomes.actions_intro",
+            &[("default", &t.action(&o.default_action))]
+        ),
         t.word("report.outcomes.observational"),
         t.word("report.outcomes.observational_why"),
         header(t, "report.outcomes.action_columns")
@@ -584,7 +601,10 @@ fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outc
             || (t.word("report.na"), t.word("report.na")),
             |r| {
                 let pts = format!("{:+.1}", (a.retention - r) * 100.0);
-                (pct(r), t.fill("report.outcomes.points", &[("points", &pts)]))
+                (
+                    pct(r),
+                    t.fill("report.outcomes.points", &[("points", &pts)]),
+                )
             },
         );
         let _ = write!(
@@ -611,7 +631,10 @@ fn drift_section(t: &Say, h: &mut String, drift: &DriftReport) {
             &[
                 (
                     "status",
-                    &format!("<span class=\"{status}\">{}</span>", t.word(&format!("drift.{status}")))
+                    &format!(
+                        "<span class=\"{status}\">{}</span>",
+                        t.word(&format!("drift.{status}"))
+                    )
                 ),
                 ("watch", &watch),
                 ("retrain", &retrain)
@@ -623,10 +646,9 @@ fn drift_section(t: &Say, h: &mut String, drift: &DriftReport) {
     items.sort_by(|a, b| b.psi.total_cmp(&a.psi));
     for i in items {
         let w = i.status.word();
-        let kind = t
-            .w
-            .lookup(&format!("drift.kind.{}", i.kind))
-            .map_or_else(|| esc(&i.kind), esc_word);
+        let kind =
+            t.w.lookup(&format!("drift.kind.{}", i.kind))
+                .map_or_else(|| esc(&i.kind), esc_word);
         let _ = write!(
             h,
             "<tr><td>{kind}</td><td>{}</td><td class=\"n\">{:.3}</td><td class=\"{w}\">{}</td><td>{}</td></tr>",
@@ -666,7 +688,10 @@ fn segments_section(t: &Say, h: &mut String, s: &RunSummary) {
                 h,
                 "<tr><td>{}</td><td colspan=\"8\">{}</td></tr>",
                 g.id,
-                t.fill("report.segments.suppressed", &[("min", &s.min_report_count)])
+                t.fill(
+                    "report.segments.suppressed",
+                    &[("min", &s.min_report_count)]
+                )
             );
             continue;
         }
@@ -708,7 +733,11 @@ fn actions_section(t: &Say, h: &mut String, s: &RunSummary) {
             small(*n, s.min_report_count)
         );
     }
-    let _ = write!(h, "</table><table><tr>{}</tr>", header(t, "report.actions.stage_columns"));
+    let _ = write!(
+        h,
+        "</table><table><tr>{}</tr>",
+        header(t, "report.actions.stage_columns")
+    );
     for (a, n) in &s.stages {
         let _ = write!(
             h,
@@ -721,7 +750,11 @@ fn actions_section(t: &Say, h: &mut String, s: &RunSummary) {
 }
 
 fn charts_section(t: &Say, h: &mut String, charts: &[ChartFiles]) {
-    let _ = write!(h, "<h2 id=\"charts\">{}</h2>", t.word("report.charts.heading"));
+    let _ = write!(
+        h,
+        "<h2 id=\"charts\">{}</h2>",
+        t.word("report.charts.heading")
+    );
     for c in charts {
         let svg = c.svg_text.trim_start_matches(|ch| ch != '<');
         let svg = if svg.starts_with("<?xml") {
@@ -746,7 +779,10 @@ fn quality_section(t: &Say, h: &mut String, quality: &QualityReport) {
         t.word("report.quality.heading"),
         t.fill(
             "report.quality.intro",
-            &[("date", &esc(&quality.extract_date)), ("clients", &quality.clients)]
+            &[
+                ("date", &esc(&quality.extract_date)),
+                ("clients", &quality.clients)
+            ]
         ),
         header(t, "report.quality.columns")
     );

@@ -35,7 +35,10 @@ fn unknown_languages_and_bad_vocabulary_files_exit_2_naming_the_file_and_key() {
             b"base = \"en\"\n[tier]\nhigh = \"\xff\xfe\"\n",
             &["house.toml", "not UTF-8"],
         ),
-        (b"base = \"en\"\n[tier\n", &["house.toml", "not a vocabulary (TOML)"]),
+        (
+            b"base = \"en\"\n[tier\n",
+            &["house.toml", "not a vocabulary (TOML)"],
+        ),
         (
             "base = \"zh-CN\"\n[tier]\nhigh = \"\u{20000}客户\"\n".as_bytes(),
             &["house.toml", "tier.high", "U+20000", "font"],
@@ -94,14 +97,30 @@ fn chinese_labels_charts_and_report_keep_the_codes_and_agree_over_parts() {
             .as_bytes(),
     );
     run("house", &["--vocabulary", &house]);
-    let (en, zh) = (labels(&dir.path().join("en/labels.csv")), labels(&dir.path().join("zh/labels.csv")));
+    let (en, zh) = (
+        labels(&dir.path().join("en/labels.csv")),
+        labels(&dir.path().join("zh/labels.csv")),
+    );
     assert_eq!(en.len(), 20_000);
     assert_eq!(zh, labels(&dir.path().join("zh3/labels.csv")));
-    let stage_words = [("at_risk", "有流失风险"), ("prospect", "潜在客户"), ("lapsed", "已流失")];
+    let stage_words = [
+        ("at_risk", "有流失风险"),
+        ("prospect", "潜在客户"),
+        ("lapsed", "已流失"),
+    ];
     let mut seen = 0;
     for (id, e) in &en {
         let z = &zh[id];
-        for code in ["tier_code", "stage_code", "action_code", "lapse_outcome", "needs", "coverage_band", "segment_id", "lapse_probability"] {
+        for code in [
+            "tier_code",
+            "stage_code",
+            "action_code",
+            "lapse_outcome",
+            "needs",
+            "coverage_band",
+            "segment_id",
+            "lapse_probability",
+        ] {
             assert_eq!(e[code], z[code], "{id} {code}");
         }
         for (code, word) in stage_words {
@@ -122,7 +141,10 @@ fn chinese_labels_charts_and_report_keep_the_codes_and_agree_over_parts() {
     assert!(house.values().any(|r| r["tier_code"] == "high"));
     for r in house.values() {
         assert_eq!(r["tier_code"] == "high", r["value_tier"] == "VIP客户");
-        assert_eq!(r["action_code"] == "standard_service", r["action"] == "日常维护");
+        assert_eq!(
+            r["action_code"] == "standard_service",
+            r["action"] == "日常维护"
+        );
     }
     let report = std::fs::read_to_string(dir.path().join("zh/report.html")).unwrap();
     assert!(report.contains("<html lang=\"zh-CN\">") && report.contains("客户分群"));
@@ -142,7 +164,11 @@ fn chinese_labels_charts_and_report_keep_the_codes_and_agree_over_parts() {
         if path.extension().is_some_and(|e| e == "svg") {
             let svg = std::fs::read_to_string(&path).unwrap();
             assert!(!svg.contains("<text"), "{}", path.display());
-            assert!(svg.contains("<use href=") && !svg.contains("-g0\""), "{}", path.display());
+            assert!(
+                svg.contains("<use href=") && !svg.contains("-g0\""),
+                "{}",
+                path.display()
+            );
             svgs += 1;
         }
     }

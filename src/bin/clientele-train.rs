@@ -1,10 +1,10 @@
 //! clientele-train: learn client segments and a lapse model from an insurer's history.
 
 use clap::Parser;
-use clientele::vocab::Vocabulary;
 use clientele::lapse;
 use clientele::pipeline::{self, DataSpec};
 use clientele::train::{self, TrainOptions};
+use clientele::vocab::Vocabulary;
 use clientele::Date;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -6,11 +6,11 @@ use super::{
     centre, compact, exact, segment_colour, short, slot_label, slots, z_colour, ChartFiles, Say,
     GREY, GRID,
 };
-use crate::vocab::{RiskBand, ValueTier, Vocabulary};
 use crate::bundle::Bundle;
 use crate::chart;
 use crate::error::Result;
 use crate::labeling::{RunSummary, SegmentSummary};
+use crate::vocab::{RiskBand, ValueTier, Vocabulary};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -330,7 +330,12 @@ fn projection(
 }
 
 /// Box per segment: 10-90% whiskers, 25-75% box, median line, and the high-risk threshold.
-fn risk_distribution(t: &Say, shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result<ChartFiles> {
+fn risk_distribution(
+    t: &Say,
+    shown: &[&SegmentSummary],
+    high: f64,
+    dir: &Path,
+) -> Result<ChartFiles> {
     let n = shown.len();
     let top = shown
         .iter()
@@ -497,8 +502,14 @@ fn tier_band(t: &Say, s: &RunSummary, dir: &Path) -> Result<ChartFiles> {
             })
             .map_or(0, |x| x.2)
     };
-    let rows: Vec<String> = tiers.iter().map(|v| t.w.of("tier", v.code()).to_string()).collect();
-    let cols: Vec<String> = bands.iter().map(|v| t.w.of("band", v.code()).to_string()).collect();
+    let rows: Vec<String> = tiers
+        .iter()
+        .map(|v| t.w.of("tier", v.code()).to_string())
+        .collect();
+    let cols: Vec<String> = bands
+        .iter()
+        .map(|v| t.w.of("band", v.code()).to_string())
+        .collect();
     let axes = MatrixAxes {
         rows: &rows,
         cols: &cols,

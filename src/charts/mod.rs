@@ -67,9 +67,10 @@ fn register(family: Option<&'static str>, font: &ChartFont) -> &'static str {
     let Ok(mut fonts) = REGISTERED.lock() else {
         return FONT;
     };
-    if let Some(&(name, _)) = fonts.iter().find(|(name, bytes)| {
-        family.is_none_or(|f| f == *name) && *bytes == font.bytes()
-    }) {
+    if let Some(&(name, _)) = fonts
+        .iter()
+        .find(|(name, bytes)| family.is_none_or(|f| f == *name) && *bytes == font.bytes())
+    {
         return name;
     }
     let (name, bytes): (&'static str, &'static [u8]) = match font {

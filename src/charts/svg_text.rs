@@ -49,9 +49,16 @@ pub fn outline_text(svg: String, chart: &str) -> String {
     }
     defs.push_str("</defs>\n");
     // Right after the opening <svg ...> tag.
-    match out.find("<svg").and_then(|s| out[s..].find('>').map(|e| s + e + 1)) {
+    match out
+        .find("<svg")
+        .and_then(|s| out[s..].find('>').map(|e| s + e + 1))
+    {
         Some(at) => {
-            let at = if out[at..].starts_with('\n') { at + 1 } else { at };
+            let at = if out[at..].starts_with('\n') {
+                at + 1
+            } else {
+                at
+            };
             out.insert_str(at, &defs);
             out
         }
@@ -138,9 +145,9 @@ fn draw(
     }
     out.push_str(">\n");
     for (&id, &advance) in ids.iter().zip(&advances) {
-        if !glyphs.contains_key(&id.0) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = glyphs.entry(id.0) {
             match font.outline(id) {
-                Some(outline) => glyphs.insert(id.0, path(&outline.curves)),
+                Some(outline) => slot.insert(path(&outline.curves)),
                 None => continue,
             };
         }

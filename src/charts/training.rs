@@ -3,13 +3,13 @@
 //! model) the scorecard.
 
 use super::{
-    centre, exact, segment_colour, short, slot_label, slots, z_colour, ChartFiles, Say, BLUE,
-    GREY, GRID, ORANGE,
+    centre, exact, segment_colour, short, slot_label, slots, z_colour, ChartFiles, Say, BLUE, GREY,
+    GRID, ORANGE,
 };
-use crate::vocab::Vocabulary;
 use crate::bundle::Bundle;
 use crate::chart;
 use crate::error::Result;
+use crate::vocab::Vocabulary;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -49,7 +49,9 @@ fn k_choice(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
         (t.word("chart.k_choice.calinski_harabasz"), |c| {
             c.calinski_harabasz
         }),
-        (t.word("chart.k_choice.davies_bouldin"), |c| c.davies_bouldin),
+        (t.word("chart.k_choice.davies_bouldin"), |c| {
+            c.davies_bouldin
+        }),
     ];
     Ok(chart!(
         dir,
@@ -137,7 +139,12 @@ fn segment_sizes(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 )))?;
                 let rate = s.lapse_rate.map_or_else(
                     || t.word("chart.segment_sizes.no_rate").to_string(),
-                    |r| t.fill("chart.segment_sizes.rate", &[("rate", &format!("{:.1}", r * 100.0))]),
+                    |r| {
+                        t.fill(
+                            "chart.segment_sizes.rate",
+                            &[("rate", &format!("{:.1}", r * 100.0))],
+                        )
+                    },
                 );
                 c.draw_series(std::iter::once(Text::new(
                     format!("{:.1}%  ·  {rate}", s.share * 100.0),
@@ -166,7 +173,10 @@ fn profile_heatmap(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
         (260 + 150 * ns as u32, 140 + 34 * nf as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption(t.word("chart.profile_heatmap.training_title"), t.pen.text(22))
+                .caption(
+                    t.word("chart.profile_heatmap.training_title"),
+                    t.pen.text(22),
+                )
                 .margin(15)
                 .x_label_area_size(40)
                 .y_label_area_size(200)
@@ -202,50 +212,59 @@ fn profile_heatmap(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
 
 fn roc(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let m = &b.metrics;
-    Ok(chart!(dir, "roc", t.word("chart.roc.name"), (760, 700), |root| {
-        let mut c = ChartBuilder::on(&root)
-            .caption(t.word("chart.roc.title"), t.pen.text(22))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
-        c.configure_mesh()
-            .light_line_style(GRID)
-            .x_desc(t.word("chart.roc.x"))
-            .y_desc(t.word("chart.roc.y"))
-            .label_style(t.pen.text(14))
-            .draw()?;
-        c.draw_series(LineSeries::new(
-            [(0.0, 0.0), (1.0, 1.0)],
-            GREY.stroke_width(1),
-        ))?;
-        c.draw_series(LineSeries::new(
-            m.test.roc_curve.iter().copied(),
-            BLUE.stroke_width(3),
-        ))?
-        .label(t.fill("chart.roc.test", &[("auc", &format!("{:.3}", m.test.roc_auc))]))
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
-        if let Some(o) = &m.out_of_time {
+    Ok(chart!(
+        dir,
+        "roc",
+        t.word("chart.roc.name"),
+        (760, 700),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption(t.word("chart.roc.title"), t.pen.text(22))
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+            c.configure_mesh()
+                .light_line_style(GRID)
+                .x_desc(t.word("chart.roc.x"))
+                .y_desc(t.word("chart.roc.y"))
+                .label_style(t.pen.text(14))
+                .draw()?;
             c.draw_series(LineSeries::new(
-                o.metrics.roc_curve.iter().copied(),
-                ORANGE.stroke_width(3),
+                [(0.0, 0.0), (1.0, 1.0)],
+                GREY.stroke_width(1),
+            ))?;
+            c.draw_series(LineSeries::new(
+                m.test.roc_curve.iter().copied(),
+                BLUE.stroke_width(3),
             ))?
             .label(t.fill(
-                "chart.roc.out_of_time",
-                &[
-                    ("cutoff", &o.score_cutoff),
-                    ("auc", &format!("{:.3}", o.metrics.roc_auc)),
-                ],
+                "chart.roc.test",
+                &[("auc", &format!("{:.3}", m.test.roc_auc))],
             ))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ORANGE.stroke_width(3)));
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+            if let Some(o) = &m.out_of_time {
+                c.draw_series(LineSeries::new(
+                    o.metrics.roc_curve.iter().copied(),
+                    ORANGE.stroke_width(3),
+                ))?
+                .label(t.fill(
+                    "chart.roc.out_of_time",
+                    &[
+                        ("cutoff", &o.score_cutoff),
+                        ("auc", &format!("{:.3}", o.metrics.roc_auc)),
+                    ],
+                ))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ORANGE.stroke_width(3)));
+            }
+            c.configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .label_font(t.pen.text(15))
+                .background_style(WHITE.mix(0.9))
+                .border_style(GREY)
+                .draw()?;
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(t.pen.text(15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY)
-            .draw()?;
-    }))
+    ))
 }
 
 fn calibration(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
@@ -356,7 +375,10 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     ors.truncate(20);
     ors.reverse();
     let n = ors.len();
-    let names: Vec<String> = ors.iter().map(|o| short(&t.w.column(&o.feature), 30)).collect();
+    let names: Vec<String> = ors
+        .iter()
+        .map(|o| short(&t.w.column(&o.feature), 30))
+        .collect();
     let lo = ors.iter().map(|o| o.low.ln()).fold(-0.1, f64::min);
     let hi = ors.iter().map(|o| o.high.ln()).fold(0.1, f64::max);
     let pad = (hi - lo) * 0.05;

@@ -162,11 +162,19 @@ impl LabelChunk {
             }),
             Column::new("value_tier".into(), {
                 let tier = shown(&self.words, "tier", ValueTier::ALL, ValueTier::code);
-                self.value_tier.iter().map(|&t| tier(t)).collect::<Vec<&str>>()
+                self.value_tier
+                    .iter()
+                    .map(|&t| tier(t))
+                    .collect::<Vec<&str>>()
             }),
             Column::new("tier_code".into(), words(&self.value_tier, ValueTier::code)),
             Column::new("lifecycle_stage".into(), {
-                let stage = shown(&self.words, "stage", LifecycleStage::ALL, LifecycleStage::code);
+                let stage = shown(
+                    &self.words,
+                    "stage",
+                    LifecycleStage::ALL,
+                    LifecycleStage::code,
+                );
                 self.lifecycle_stage
                     .iter()
                     .map(|&t| stage(t))
@@ -204,7 +212,12 @@ impl LabelChunk {
         use crate::fsio::csv_cell_for_people as cell;
         let band = shown(&self.words, "band", RiskBand::ALL, RiskBand::code);
         let tier = shown(&self.words, "tier", ValueTier::ALL, ValueTier::code);
-        let stage = shown(&self.words, "stage", LifecycleStage::ALL, LifecycleStage::code);
+        let stage = shown(
+            &self.words,
+            "stage",
+            LifecycleStage::ALL,
+            LifecycleStage::code,
+        );
         let o = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default().into_owned();
         for i in 0..self.len() {
             writeln!(

@@ -397,7 +397,8 @@ impl Reason {
                 let typical = number(f.median);
                 if let Some(bins) = b.lapse.form.binned_column(j) {
                     // A scorecard model explains a client by the bin it falls in.
-                    let bin = crate::lapse::bin_words_in(w, f, bins, bins.bin_of(f.standardise(shown)));
+                    let bin =
+                        crate::lapse::bin_words_in(w, f, bins, bins.bin_of(f.standardise(shown)));
                     let args: [(&str, &dyn std::fmt::Display); 4] = [
                         ("feature", &feature),
                         ("bin", &bin),

@@ -16,7 +16,10 @@ const TRAITS_IN_NAME: usize = 3;
 /// Words for a feature being high or low: the feature's own words, else (flat mode's
 /// columns) "high x" / "low x".
 fn words(w: &Vocabulary, feature: &str) -> (String, String) {
-    let own = |side: &str| w.lookup(&format!("feature_{side}.{feature}")).map(str::to_string);
+    let own = |side: &str| {
+        w.lookup(&format!("feature_{side}.{feature}"))
+            .map(str::to_string)
+    };
     match (Feature::from_name(feature), own("high"), own("low")) {
         (Some(_), Some(high), Some(low)) => (high, low),
         _ => {
@@ -42,10 +45,14 @@ pub fn generate(w: &Vocabulary, profile: &[ProfileEntry], binary: &BTreeSet<Stri
             continue;
         }
         let plain = w.feature(&p.feature);
-        let trait_words = if binary.contains(&p.feature) && Feature::from_name(&p.feature).is_none() {
+        let trait_words = if binary.contains(&p.feature) && Feature::from_name(&p.feature).is_none()
+        {
             let share = |s: f64| format!("{:.0}", s * 100.0);
             if p.mean >= 0.5 {
-                w.fill("segment.mostly", &[("what", &plain), ("share", &share(p.mean))])
+                w.fill(
+                    "segment.mostly",
+                    &[("what", &plain), ("share", &share(p.mean))],
+                )
             } else {
                 let args: [(&str, &dyn std::fmt::Display); 2] =
                     [("what", &plain), ("share", &share(1.0 - p.mean))];
@@ -227,8 +234,14 @@ mod tests {
             entry("region=north", 3.0),
         ];
         let none = BTreeSet::new();
-        assert_eq!(generate(&en(), &p, &none), "Older, high premium, long tenure");
-        assert_eq!(generate(&en(), &[entry("age", 0.1)], &none), "Typical clients");
+        assert_eq!(
+            generate(&en(), &p, &none),
+            "Older, high premium, long tenure"
+        );
+        assert_eq!(
+            generate(&en(), &[entry("age", 0.1)], &none),
+            "Typical clients"
+        );
         let mut names = vec![
             (0, "A".to_string()),
             (1, "A".to_string()),
@@ -279,10 +292,17 @@ mod tests {
             "Mostly senior citizen (72%), mostly without partner (81%), mostly online (64%)"
         );
         // Without being flagged binary, a 0/1 column reads as any number.
-        assert_eq!(generate(&en(), &p[..1], &BTreeSet::new()), "High senior citizen");
+        assert_eq!(
+            generate(&en(), &p[..1], &BTreeSet::new()),
+            "High senior citizen"
+        );
         // A level held by a minority is not "mostly".
         assert_eq!(
-            generate(&en(), &[share("channel=online", 0.45, 1.0)], &BTreeSet::new()),
+            generate(
+                &en(),
+                &[share("channel=online", 0.45, 1.0)],
+                &BTreeSet::new()
+            ),
             "Typical clients"
         );
     }

@@ -85,7 +85,11 @@ impl Default for Vocabulary {
 }
 
 /// A vocabulary file as written: `base` and `font` settings beside tables of words.
-fn flatten(table: &toml::Table, prefix: &str, out: &mut BTreeMap<String, String>) -> std::result::Result<(), String> {
+fn flatten(
+    table: &toml::Table,
+    prefix: &str,
+    out: &mut BTreeMap<String, String>,
+) -> std::result::Result<(), String> {
     for (key, value) in table {
         let full = if prefix.is_empty() {
             key.clone()
@@ -249,14 +253,23 @@ impl Vocabulary {
                 )));
             };
             let allowed = placeholders(template);
-            if let Some(p) = placeholders(word).into_iter().find(|p| !allowed.contains(p)) {
+            if let Some(p) = placeholders(word)
+                .into_iter()
+                .find(|p| !allowed.contains(p))
+            {
                 return Err(bad(format!(
                     "key '{key}': unknown placeholder {{{p}}} (this word may use: {})",
-                    allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(" ")
+                    allowed
+                        .iter()
+                        .map(|a| format!("{{{a}}}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 )));
             }
             if word.chars().any(char::is_control) {
-                return Err(bad(format!("key '{key}': a word may not hold control characters")));
+                return Err(bad(format!(
+                    "key '{key}': a word may not hold control characters"
+                )));
             }
         }
         if base_lang.is_none() {
@@ -278,9 +291,8 @@ impl Vocabulary {
         v.font = match font_file {
             Some(file) => {
                 let font_path = path.parent().unwrap_or(Path::new(".")).join(file);
-                let bytes = std::fs::read(&font_path).map_err(|e| {
-                    bad(format!("font: cannot read {}: {e}", font_path.display()))
-                })?;
+                let bytes = std::fs::read(&font_path)
+                    .map_err(|e| bad(format!("font: cannot read {}: {e}", font_path.display())))?;
                 if ab_glyph::FontRef::try_from_slice(&bytes).is_err() {
                     return Err(bad(format!(
                         "font: {} is not a TrueType or OpenType font",
