@@ -3,10 +3,12 @@
 
 use crate::bundle::Bundle;
 use crate::charts::ChartFiles;
+use crate::config::LabelRules;
 use crate::error::Result;
 use crate::ingest::QualityReport;
 use crate::labeling::drift::DriftReport;
 use crate::labeling::RunSummary;
+use crate::vocab::{LifecycleStage, RiskBand, ValueTier, Vocabulary};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -25,6 +27,72 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A word of the vocabulary for HTML (`≥` as the entity, as the report always wrote it).
+fn esc_word(s: &str) -> String {
+    esc(s).replace('≥', "&ge;")
+}
+
+/// The report's words: the vocabulary, the run's action table (to find an action's code
+/// from the words the summary counts it by) and the segments' names in the run's words.
+struct Say<'a> {
+    w: &'a Vocabulary,
+    rules: &'a LabelRules,
+    names: std::collections::BTreeMap<u32, crate::segment::SegmentWords>,
+}
+
+impl Say<'_> {
+    /// The word for `key`, escaped.
+    fn word(&self, key: &str) -> String {
+        esc_word(self.w.word(key))
+    }
+
+    /// The template `key`, escaped, with each `{name}` replaced by its (HTML) value.
+    fn fill(&self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+        let mut out = self.word(key);
+        for (name, value) in args {
+            out = out.replace(&format!("{{{name}}}"), &value.to_string());
+        }
+        out
+    }
+
+    /// An action counted by its words, in the run's words (escaped).
+    fn action(&self, words: &str) -> String {
+        let code = self
+            .rules
+            .actions
+            .code_of(words)
+            .map(str::to_string)
+            .or_else(|| self.w.action_code_of(words));
+        esc(code.map_or(words, |c| self.w.action(&c, words)))
+    }
+
+    /// A stage or tier counted by its English word or code, in the run's words.
+    fn stage_or_tier(&self, word: &str) -> String {
+        let shown = LifecycleStage::from_word(word)
+            .map(|v| self.w.of("stage", v.code()))
+            .or_else(|| ValueTier::from_word(word).map(|v| self.w.of("tier", v.code())))
+            .unwrap_or(word);
+        esc(shown)
+    }
+
+    fn band(&self, word: &str) -> String {
+        esc(RiskBand::from_word(word).map_or(word, |v| self.w.of("band", v.code())))
+    }
+
+    /// A product line: as named in the data in the report's English, else in the words.
+    fn product(&self, name: &str) -> String {
+        if self.w.is_english() {
+            esc(name)
+        } else {
+            esc(&self.w.product(name))
+        }
+    }
+
+    fn segment(&self, id: u32) -> Option<&crate::segment::SegmentWords> {
+        self.names.get(&id)
+    }
+}
+
 /// A share as a percentage with one decimal; a value that rounds to zero prints as
 /// "0.0%", never "-0.0%".
 fn pct(v: f64) -> String {
@@ -36,45 +104,102 @@ fn pct(v: f64) -> String {
 ///
 /// # Errors
 /// `Error::Read` if a chart's SVG cannot be read, `Error::Write` on output failure.
+#[allow(clippy::too_many_arguments)] // the run's parts, each read once
 pub fn write(
     b: &Bundle,
+    rules: &LabelRules,
     s: &RunSummary,
     drift: &DriftReport,
     quality: &QualityReport,
     charts: &[ChartFiles],
     path: &Path,
 ) -> Result<()> {
+    let w = &rules.words;
+    let t = &Say {
+        w,
+        rules,
+        names: b
+            .segments
+            .display_names(&b.features.numeric, w)
+            .into_iter()
+            .map(|n| (n.id, n))
+            .collect(),
+    };
     let mut h = String::new();
+    let as_of = s.as_of;
     let _ = write!(
         h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>clientele report {as_of}</title><style>{STYLE}</style></head><body>\
-<h1>Client segments and lapse risk, as of {as_of}</h1>",
-        as_of = s.as_of
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}{font}</style></head><body>\
+<h1>{heading}</h1>",
+        lang = esc(w.lang()),
+        title = t.fill("report.title", &[("as_of", &as_of)]),
+        font = if w.is_english() {
+            String::new()
+        } else {
+            font_style(w)
+        },
+        heading = t.fill("report.heading", &[("as_of", &as_of)]),
     );
     // What a manager decides on first; how the model and the data stand further down.
-    at_a_glance(&mut h, s, drift);
-    segments_section(&mut h, s);
-    actions_section(&mut h, s);
-    premium_section(&mut h, s);
-    persistency_section(&mut h, s);
-    migration_section(&mut h, s);
+    at_a_glance(t, &mut h, s, drift);
+    segments_section(t, &mut h, s);
+    actions_section(t, &mut h, s);
+    premium_section(t, &mut h, s);
+    persistency_section(t, &mut h, s);
+    migration_section(t, &mut h, s);
     if let Some(o) = &s.outcomes {
-        outcomes_section(&mut h, o);
+        outcomes_section(t, &mut h, o);
     }
     if let Some(p) = &s.products {
-        products_section(&mut h, b, p);
+        products_section(t, &mut h, b, p);
     }
-    charts_section(&mut h, charts);
-    model_card(&mut h, b, s);
-    drift_section(&mut h, drift);
-    quality_section(&mut h, quality);
-    h.push_str("</table><p>Generated by clientele; aggregates only, no client-level data.</p></body></html>\n");
+    charts_section(t, &mut h, charts);
+    model_card(t, &mut h, b, s);
+    drift_section(t, &mut h, drift);
+    quality_section(t, &mut h, quality);
+    let _ = writeln!(
+        h,
+        "</table><p>{}</p></body></html>",
+        t.word("report.footer")
+    );
     crate::fsio::write_atomic(path, h.as_bytes())
+}
+
+/// The vocabulary's chart font embedded in the report (a data URL), first in the body's
+/// font list: the report opens with its words readable on a machine without that font.
+fn font_style(w: &Vocabulary) -> String {
+    format!(
+        "@font-face{{font-family:\"clientele words\";src:url(data:font/otf;base64,{})}}\
+         body{{font-family:\"clientele words\",DejaVu Sans,Verdana,sans-serif}}",
+        base64(w.font().bytes())
+    )
+}
+
+/// Standard base64 (RFC 4648, with padding).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// One screen first: the book, who is at risk, persistency, this month's actions, and
 /// where last month's outcomes and the model's health are.
-fn at_a_glance(h: &mut String, s: &RunSummary, drift: &DriftReport) {
+fn at_a_glance(t: &Say, h: &mut String, s: &RunSummary, drift: &DriftReport) {
     let stage = |word: &str| {
         s.stages
             .iter()
@@ -87,75 +212,103 @@ fn at_a_glance(h: &mut String, s: &RunSummary, drift: &DriftReport) {
         .filter(|(_, band, _)| band == "high")
         .map(|(_, _, n)| n)
         .sum();
+    let row = |label: String, value: String| {
+        format!("<tr><td>{label}</td><td class=\"n\">{value}</td></tr>")
+    };
     let _ = write!(
         h,
-        "<h2 id=\"glance\">At a glance</h2><table>\
-         <tr><td>clients in the book</td><td class=\"n\">{}</td></tr>\
-         <tr><td>in force (scored)</td><td class=\"n\">{}</td></tr>\
-         <tr><td>at risk (stage)</td><td class=\"n\">{}</td></tr>\
-         <tr><td>high lapse-risk band</td><td class=\"n\">{}</td></tr>",
-        s.clients,
-        s.scored,
-        small(stage("at risk"), s.min_report_count),
-        small(high_band, s.min_report_count)
+        "<h2 id=\"glance\">{}</h2><table>{}{}{}{}",
+        t.word("report.glance.heading"),
+        row(t.word("report.glance.clients"), s.clients.to_string()),
+        row(t.word("report.glance.scored"), s.scored.to_string()),
+        row(
+            t.word("report.glance.at_risk"),
+            small(stage(LifecycleStage::AtRisk.as_str()), s.min_report_count)
+        ),
+        row(
+            t.word("report.glance.high_band"),
+            small(high_band, s.min_report_count)
+        ),
     );
     if let Some(total) = s.premium_at_risk.iter().find(|p| p.by == "all") {
-        let _ = write!(
-            h,
-            "<tr><td>premium at risk (of {:.0} in force)</td><td class=\"n\">{:.0}</td></tr>",
-            total.premium_in_force, total.premium_at_risk
-        );
+        let in_force = format!("{:.0}", total.premium_in_force);
+        h.push_str(&row(
+            t.fill("report.glance.premium_at_risk", &[("in_force", &in_force)]),
+            format!("{:.0}", total.premium_at_risk),
+        ));
     }
     for l in s.persistency.iter().filter(|l| l.channel == "all") {
         if let Some(rate) = l.by_count {
-            let _ = write!(
-                h,
-                "<tr><td>{}th-month persistency (by count)</td><td class=\"n\">{:.1}%</td></tr>",
-                l.month,
-                100.0 * rate
-            );
+            h.push_str(&row(
+                t.fill("report.glance.persistency", &[("month", &l.month)]),
+                format!("{:.1}%", 100.0 * rate),
+            ));
         }
     }
     let _ = write!(
         h,
-        "<tr><td>model drift</td><td>{}</td></tr></table>",
-        esc(&format!("{:?}", drift.status).to_lowercase())
+        "<tr><td>{}</td><td>{}</td></tr></table>",
+        t.word("report.glance.drift"),
+        t.word(&format!("drift.{}", drift.status.word()))
     );
     let mut actions: Vec<&(String, usize)> = s.actions.iter().collect();
     actions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    h.push_str("<p>This month's most frequent actions: ");
     let top: Vec<String> = actions
         .iter()
         .take(5)
-        .map(|(a, n)| format!("{} ({})", esc(a), small(*n, s.min_report_count)))
+        .map(|(a, n)| {
+            let n = small(*n, s.min_report_count);
+            t.fill("report.count", &[("what", &t.action(a)), ("n", &n)])
+        })
         .collect();
-    h.push_str(&top.join(", "));
-    h.push_str(". ");
+    let _ = write!(
+        h,
+        "<p>{}",
+        t.fill(
+            "report.glance.top_actions",
+            &[("actions", &top.join(&t.word("report.list_separator")))]
+        )
+    );
     if s.outcomes.is_some() {
-        h.push_str("How last month's predictions and actions turned out: <a href=\"#outcomes\">below</a>. ");
+        let link = format!(
+            "<a href=\"#outcomes\">{}</a>",
+            t.word("report.glance.below")
+        );
+        h.push_str(&t.fill("report.glance.outcomes", &[("below", &link)]));
     }
-    h.push_str("The model card, drift and data quality follow the charts.</p>");
+    let _ = write!(h, "{}</p>", t.word("report.glance.follows"));
 }
 
 /// Premium at risk by segment and by value tier: where retention money matters.
-fn premium_section(h: &mut String, s: &RunSummary) {
+fn premium_section(t: &Say, h: &mut String, s: &RunSummary) {
     if s.premium_at_risk.is_empty() {
         return;
     }
-    h.push_str(
-        "<h2 id=\"premium\">Premium at risk</h2><p>Over clients in force: annual premium in \
-         force, and premium at risk = premium x the client's lapse probability over the \
-         model's horizon, summed.</p><table><tr><th>by</th><th>group</th>\
-         <th>premium in force</th><th>premium at risk</th><th>share at risk</th></tr>",
+    let _ = write!(
+        h,
+        "<h2 id=\"premium\">{}</h2><p>{}</p><table><tr>{}</tr>",
+        t.word("report.premium.heading"),
+        t.word("report.premium.intro"),
+        header(t, "report.premium.columns")
     );
     for p in &s.premium_at_risk {
         let share = 100.0 * p.premium_at_risk / p.premium_in_force.max(f64::MIN_POSITIVE);
+        let group = match p.by.as_str() {
+            "all" => t.word("report.all"),
+            "segment" => match p.group.split_once(' ').and_then(|(id, _)| id.parse().ok()) {
+                Some(id) => t
+                    .segment(id)
+                    .map_or_else(|| esc(&p.group), |n| format!("{id} {}", esc(&n.name))),
+                None => esc(&p.group),
+            },
+            _ => t.stage_or_tier(&p.group),
+        };
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.0}</td><td class=\"n\">{:.0}</td>\
              <td class=\"n\">{share:.1}%</td></tr>",
-            esc(&p.by),
-            esc(&p.group),
+            t.word(&format!("report.premium.by_{}", p.by)),
+            group,
             p.premium_in_force,
             p.premium_at_risk
         );
@@ -163,45 +316,47 @@ fn premium_section(h: &mut String, s: &RunSummary) {
     h.push_str("</table>");
 }
 
+/// A table's header cells from a `|`-separated list of words.
+fn header(t: &Say, key: &str) -> String {
+    t.w.word(key)
+        .split('|')
+        .map(|c| format!("<th>{}</th>", esc_word(c)))
+        .collect()
+}
+
 /// How clients moved between lifecycle stages and value tiers since the previous run:
 /// counts, and each row's shares.
-fn migration_section(h: &mut String, s: &RunSummary) {
+fn migration_section(t: &Say, h: &mut String, s: &RunSummary) {
     let tables = [
-        ("lifecycle stage", &s.stage_migration),
-        ("value tier", &s.tier_migration),
+        ("report.migration.stage", &s.stage_migration),
+        ("report.migration.tier", &s.tier_migration),
     ];
     if tables.iter().all(|(_, m)| m.is_none()) {
         return;
     }
-    h.push_str(
-        "<h2 id=\"migration\">Moves since the previous run</h2><p>Clients labelled in both \
-         runs, by last month's label (rows) and this month's (columns): the count and, in \
-         brackets, the share of the row.</p>",
+    let _ = write!(
+        h,
+        "<h2 id=\"migration\">{}</h2><p>{}</p>",
+        t.word("report.migration.heading"),
+        t.word("report.migration.intro")
     );
     for (what, flows) in tables {
         let Some(flows) = flows else { continue };
-        let word = |code: &str| -> String {
-            crate::vocab::LifecycleStage::from_word(code)
-                .map(|v| v.as_str().to_string())
-                .or_else(|| {
-                    crate::vocab::ValueTier::from_word(code).map(|v| v.as_str().to_string())
-                })
-                .unwrap_or_else(|| code.to_string())
-        };
         let mut from: Vec<&str> = flows.iter().map(|(a, _, _)| a.as_str()).collect();
         let mut to: Vec<&str> = flows.iter().map(|(_, c, _)| c.as_str()).collect();
         from.sort_unstable();
         from.dedup();
         to.sort_unstable();
         to.dedup();
-        let _ = write!(h, "<table><tr><th>{} last month \\ now</th>", esc(what));
+        let corner = t.fill("report.migration.corner", &[("what", &t.word(what))]);
+        let _ = write!(h, "<table><tr><th>{corner}</th>");
         for c in &to {
-            let _ = write!(h, "<th>{}</th>", esc(&word(c)));
+            let _ = write!(h, "<th>{}</th>", t.stage_or_tier(c));
         }
         h.push_str("</tr>");
         for a in &from {
             let total: usize = flows.iter().filter(|f| f.0 == *a).map(|f| f.2).sum();
-            let _ = write!(h, "<tr><td>{}</td>", esc(&word(a)));
+            let _ = write!(h, "<tr><td>{}</td>", t.stage_or_tier(a));
             for c in &to {
                 let n = flows
                     .iter()
@@ -221,26 +376,29 @@ fn migration_section(h: &mut String, s: &RunSummary) {
 }
 
 /// 13th- and 25th-month persistency, by count and by premium, in total and per channel.
-fn persistency_section(h: &mut String, s: &RunSummary) {
+fn persistency_section(t: &Say, h: &mut String, s: &RunSummary) {
     if s.persistency.is_empty() {
         return;
     }
-    h.push_str(
-        "<h2 id=\"persistency\">Persistency</h2><p>Share of policies still in force with the \
-         premium of policy month 13 (25) paid within grace, over every issue cohort old enough \
-         to have reached that month (younger cohorts are not counted); policies ended by death, \
-         maturity or a free-look cancellation are left out. By number of policies and by \
-         annualised premium. Every cohort, channel, product, payment frequency and segment: \
-         persistency.csv beside this report.</p><table><tr><th>month</th><th>channel</th>\
-         <th>policies</th><th>by count</th><th>by premium</th></tr>",
+    let _ = write!(
+        h,
+        "<h2 id=\"persistency\">{}</h2><p>{}</p><table><tr>{}</tr>",
+        t.word("report.persistency.heading"),
+        t.word("report.persistency.intro"),
+        header(t, "report.persistency.columns")
     );
     let pct = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", 100.0 * v));
     for l in &s.persistency {
+        let channel = if l.channel == crate::lifecycle::persistency::ALL {
+            t.word("report.all")
+        } else {
+            esc(&l.channel)
+        };
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td></tr>",
             l.month,
-            esc(&l.channel),
+            channel,
             l.policies,
             pct(l.by_count),
             pct(l.by_premium)
@@ -250,16 +408,15 @@ fn persistency_section(h: &mut String, s: &RunSummary) {
     if let Some(r) = &s.repeat {
         let _ = write!(
             h,
-            "<p>Buying again within {} months (events of the last years observed for the whole \
-             period): clients who lost cover and were won back, and new clients who bought a \
-             second policy.</p><table><tr><th></th><th>events</th><th>bought again</th>\
-             <th>rate</th></tr>",
-            r.months
+            "<p>{}</p><table><tr>{}</tr>",
+            t.fill("report.persistency.repeat_intro", &[("months", &r.months)]),
+            header(t, "report.persistency.repeat_columns")
         );
-        for (what, c) in [
-            ("won back after losing cover", r.win_back),
-            ("second policy after the first", r.second_purchase),
+        for (key, c) in [
+            ("report.persistency.win_back", r.win_back),
+            ("report.persistency.second_purchase", r.second_purchase),
         ] {
+            let what = t.word(key);
             let _ = write!(
                 h,
                 "<tr><td>{what}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
@@ -273,65 +430,99 @@ fn persistency_section(h: &mut String, s: &RunSummary) {
 }
 
 /// What the model predicts, in words.
-fn outcome_words(b: &Bundle) -> String {
+fn outcome_words(t: &Say, b: &Bundle) -> String {
     match b.config.mode {
         crate::config::Mode::Relational => {
             let o = b.config.lapse.outcome;
-            format!(
-                "{o} (policies ending by {} count as leaving)",
-                o.end_reasons().join(", ")
+            let reasons: Vec<&str> = o
+                .end_reasons()
+                .iter()
+                .map(|r| t.w.of("end_reason", r))
+                .collect();
+            let reasons = reasons.join(t.w.word("report.list_separator"));
+            t.fill(
+                "report.model.outcome",
+                &[
+                    ("outcome", &esc(t.w.of("outcome", o.code()))),
+                    ("reasons", &esc(&reasons)),
+                ],
             )
         }
-        crate::config::Mode::Transactions => "no transaction within the horizon".into(),
-        crate::config::Mode::Flat => "the label column".into(),
+        crate::config::Mode::Transactions => t.word("report.model.outcome_transactions"),
+        crate::config::Mode::Flat => t.word("report.model.outcome_flat"),
     }
 }
 
-fn model_card(h: &mut String, b: &Bundle, s: &RunSummary) {
+fn model_card(t: &Say, h: &mut String, b: &Bundle, s: &RunSummary) {
+    let row =
+        |key: &str, value: String| format!("<tr><th>{}</th><td>{value}</td></tr>", t.word(key));
+    let rows = [
+        row("report.model.version", esc(&b.version)),
+        row("report.model.trained", esc(&b.created_at)),
+        row(
+            "report.model.cutoff",
+            t.fill(
+                "report.model.cutoff_value",
+                &[("cutoff", &b.cutoff), ("months", &b.horizon_months)],
+            ),
+        ),
+        row("report.model.outcome_predicted", outcome_words(t, b)),
+        row(
+            "report.model.lapse_model",
+            t.fill(
+                "report.model.lapse_model_value",
+                &[("form", &lapse_form(t, &b.lapse.form))],
+            ),
+        ),
+        row("report.model.auc", format!("{:.3}", s.test_roc_auc)),
+        row("report.model.lift", format!("{:.2}", s.test_lift_at_10)),
+        row("report.model.lapse_rate", pct(b.lapse.training_lapse_rate)),
+        row(
+            "report.model.segments",
+            format!("{} ({})", b.segments.k(), esc(&b.segments.k_reason)),
+        ),
+        row(
+            "report.model.this_run",
+            t.fill(
+                "report.model.this_run_value",
+                &[
+                    ("clients", &s.clients),
+                    ("scored", &s.scored),
+                    ("not_scored", &s.not_scored),
+                    ("imputed", &s.imputed_clients),
+                ],
+            ),
+        ),
+    ];
     let _ = write!(
         h,
-        "<h2 id=\"model\">Model card</h2><table>\
-<tr><th>model version</th><td>{}</td></tr><tr><th>trained</th><td>{}</td></tr>\
-<tr><th>training cut-off, horizon</th><td>{}, {} months</td></tr>\
-<tr><th>outcome predicted</th><td>{}</td></tr>\
-<tr><th>lapse model</th><td>logistic, {}; chosen by cross-validation</td></tr>\
-<tr><th>held-out ROC AUC</th><td>{:.3}</td></tr><tr><th>lift at 10%</th><td>{:.2}</td></tr>\
-<tr><th>training lapse rate</th><td>{}</td></tr><tr><th>segments</th><td>{} ({})</td></tr>\
-<tr><th>this run</th><td>{} clients; {} in force and scored; {} not in force (labelled, not scored); {} with imputed values</td></tr></table>",
-        esc(&b.version),
-        esc(&b.created_at),
-        b.cutoff,
-        b.horizon_months,
-        outcome_words(b),
-        esc(&lapse_form(&b.lapse.form)),
-        s.test_roc_auc,
-        s.test_lift_at_10,
-        pct(b.lapse.training_lapse_rate),
-        b.segments.k(),
-        esc(&b.segments.k_reason),
-        s.clients,
-        s.scored,
-        s.not_scored,
-        s.imputed_clients
+        "<h2 id=\"model\">{}</h2><table>{}</table>",
+        t.word("report.model.heading"),
+        rows.join("")
     );
 }
 
 /// The lapse model's form for the model card.
-fn lapse_form(form: &crate::lapse::Form) -> String {
+fn lapse_form(t: &Say, form: &crate::lapse::Form) -> String {
     if form.is_linear() {
-        "linear in each feature".to_string()
+        t.word("report.model.linear")
     } else {
-        format!(
-            "scorecard: {} numeric features cut into up to {} quantile bins",
-            form.binned.len(),
-            form.bins
+        t.fill(
+            "report.model.scorecard",
+            &[("features", &form.binned.len()), ("bins", &form.bins)],
         )
     }
 }
 
 /// The next-best product models and how many clients each product is offered to.
-fn products_section(h: &mut String, b: &Bundle, p: &crate::labeling::ProductsSummary) {
-    h.push_str("<h2 id=\"products\">Next-best product</h2><p>For each product, a propensity model (the lapse model's features) for acquiring it within the horizon among clients who do not hold it; a client is offered the product with the highest propensity among those clearing their threshold (chosen in training, best F1). Held-out numbers are on eligible training clients.</p><table><tr><th>product</th><th>held-out ROC AUC</th><th>lift at 10%</th><th>threshold</th><th>clients offered it now</th></tr>");
+fn products_section(t: &Say, h: &mut String, b: &Bundle, p: &crate::labeling::ProductsSummary) {
+    let _ = write!(
+        h,
+        "<h2 id=\"products\">{}</h2><p>{}</p><table><tr>{}</tr>",
+        t.word("report.products.heading"),
+        t.word("report.products.intro"),
+        header(t, "report.products.columns")
+    );
     for m in &b.metrics.products {
         let offered = p
             .next_product_clients
@@ -341,9 +532,9 @@ fn products_section(h: &mut String, b: &Bundle, p: &crate::labeling::ProductsSum
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{offered}</td></tr>",
-            esc(&m.product),
+            t.product(&m.product),
             m.roc_auc,
-            m.lift_at_10.map_or("n/a".into(), |l| format!("{l:.2}")),
+            m.lift_at_10.map_or_else(|| t.word("report.na"), |l| format!("{l:.2}")),
             pct(m.threshold)
         );
     }
@@ -351,34 +542,47 @@ fn products_section(h: &mut String, b: &Bundle, p: &crate::labeling::ProductsSum
     for skipped in &b.metrics.products_skipped {
         let _ = write!(
             h,
-            "<p>{}: no model ({})</p>",
-            esc(&skipped.product),
-            esc(&skipped.reason)
+            "<p>{}</p>",
+            t.fill(
+                "report.products.skipped",
+                &[
+                    ("product", &t.product(&skipped.product)),
+                    ("reason", &esc(&skipped.reason))
+                ]
+            )
         );
     }
 }
 
 /// How last month's predictions and actions turned out (with a previous run).
-fn outcomes_section(h: &mut String, o: &crate::labeling::outcomes::Outcomes) {
+fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outcomes) {
     let since = o
         .previous_as_of
-        .map_or_else(|| "the previous run".to_string(), |d| d.to_string());
+        .map_or_else(|| t.word("report.outcomes.previous_run"), |d| d.to_string());
     let _ = write!(
         h,
-        "<h2 id=\"outcomes\">How last month's predictions turned out</h2><p>Clients scored as of \
-{since} whose outcome is now known ({} months later): {} ({} lapsed, {}); {} left without a lapse \
-(maturity, death) are not counted.",
-        o.window_months,
-        o.known,
-        o.lapsed,
-        pct(o.lapsed as f64 / o.known.max(1) as f64),
-        o.excluded
+        "<h2 id=\"outcomes\">{}</h2><p>{}",
+        t.word("report.outcomes.heading"),
+        t.fill(
+            "report.outcomes.intro",
+            &[
+                ("since", &since),
+                ("months", &o.window_months),
+                ("known", &o.known),
+                ("lapsed", &o.lapsed),
+                ("rate", &pct(o.lapsed as f64 / o.known.max(1) as f64)),
+                ("excluded", &o.excluded),
+            ]
+        )
     );
     if let (Some(auc), Some(lift)) = (o.roc_auc, o.lift_at_10) {
-        let _ = write!(
-            h,
-            " Realised ROC AUC of last month's probabilities {auc:.3}; lift of the riskiest 10% {lift:.2}."
-        );
+        h.push_str(&t.fill(
+            "report.outcomes.realised_auc",
+            &[
+                ("auc", &format!("{auc:.3}")),
+                ("lift", &format!("{lift:.2}")),
+            ],
+        ));
     }
     h.push_str("</p>");
     for n in &o.notes {
@@ -387,12 +591,16 @@ fn outcomes_section(h: &mut String, o: &crate::labeling::outcomes::Outcomes) {
     if o.known == 0 {
         return;
     }
-    h.push_str("<table><tr><th>last month's band</th><th>clients</th><th>lapsed</th><th>realised</th><th>predicted over the window</th></tr>");
+    let _ = write!(
+        h,
+        "<table><tr>{}</tr>",
+        header(t, "report.outcomes.band_columns")
+    );
     for b in o.bands.iter().filter(|b| b.clients > 0) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(&b.band),
+            t.band(&b.band),
             b.clients,
             b.lapsed,
             pct(b.lapse_rate),
@@ -401,21 +609,30 @@ fn outcomes_section(h: &mut String, o: &crate::labeling::outcomes::Outcomes) {
     }
     let _ = write!(
         h,
-        "</table><p>Retention of each action group against clients of the same risk bands who got \
-the default action ({}), weighted to the group's band mix. <b>Observational, not a controlled \
-test</b>: actions went to different clients for reasons the comparison may not see.</p><table>\
-<tr><th>action</th><th>clients</th><th>lapsed</th><th>retention</th><th>comparable retention</th><th>difference</th></tr>",
-        esc(&o.default_action)
+        "</table><p>{} <b>{}</b>{}</p><table><tr>{}</tr>",
+        t.fill(
+            "report.outcomes.actions_intro",
+            &[("default", &t.action(&o.default_action))]
+        ),
+        t.word("report.outcomes.observational"),
+        t.word("report.outcomes.observational_why"),
+        header(t, "report.outcomes.action_columns")
     );
     for a in &o.actions {
         let (comparable, difference) = a.comparable_retention.map_or_else(
-            || ("n/a".to_string(), "n/a".to_string()),
-            |r| (pct(r), format!("{:+.1} pts", (a.retention - r) * 100.0)),
+            || (t.word("report.na"), t.word("report.na")),
+            |r| {
+                let pts = format!("{:+.1}", (a.retention - r) * 100.0);
+                (
+                    pct(r),
+                    t.fill("report.outcomes.points", &[("points", &pts)]),
+                )
+            },
         );
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{comparable}</td><td class=\"n\">{difference}</td></tr>",
-            esc(&a.action),
+            t.action(&a.action),
             a.clients,
             a.lapsed,
             pct(a.retention)
@@ -424,38 +641,55 @@ test</b>: actions went to different clients for reasons the comparison may not s
     h.push_str("</table>");
 }
 
-fn drift_section(h: &mut String, drift: &DriftReport) {
+fn drift_section(t: &Say, h: &mut String, drift: &DriftReport) {
     let status = drift.status.word();
+    let (watch, retrain) = (drift.watch_threshold, drift.retrain_threshold);
     let _ = write!(
         h,
-        "<h2 id=\"drift\">Drift</h2><p class=\"banner\">Overall: <span class=\"{status}\">{status}</span> \
-(population stability index: &lt; {} ok, {}-{} watch, &ge; {} retrain)</p>\
-<table><tr><th>what</th><th>name</th><th>PSI</th><th>status</th><th>detail</th></tr>",
-        drift.watch_threshold, drift.watch_threshold, drift.retrain_threshold, drift.retrain_threshold
+        "<h2 id=\"drift\">{}</h2><p class=\"banner\">{}</p><table><tr>{}</tr>",
+        t.word("report.drift.heading"),
+        t.fill(
+            "report.drift.overall",
+            &[
+                (
+                    "status",
+                    &format!(
+                        "<span class=\"{status}\">{}</span>",
+                        t.word(&format!("drift.{status}"))
+                    )
+                ),
+                ("watch", &watch),
+                ("retrain", &retrain)
+            ]
+        ),
+        header(t, "report.drift.columns")
     );
     let mut items: Vec<_> = drift.items.iter().collect();
     items.sort_by(|a, b| b.psi.total_cmp(&a.psi));
     for i in items {
         let w = i.status.word();
+        let kind =
+            t.w.lookup(&format!("drift.kind.{}", i.kind))
+                .map_or_else(|| esc(&i.kind), esc_word);
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.3}</td><td class=\"{w}\">{w}</td><td>{}</td></tr>",
-            esc(&i.kind),
+            "<tr><td>{kind}</td><td>{}</td><td class=\"n\">{:.3}</td><td class=\"{w}\">{}</td><td>{}</td></tr>",
             esc(&i.name),
             i.psi,
+            t.word(&format!("drift.{w}")),
             esc(&i.detail)
         );
     }
     h.push_str("</table>");
     if !drift.unused_columns.is_empty() {
-        h.push_str("<p>Columns in this batch that the data contract does not use (ignored; a renamed column would show here):</p><ul>");
+        let _ = write!(h, "<p>{}</p><ul>", t.word("report.drift.unused"));
         for (s, c) in &drift.unused_columns {
             let _ = write!(h, "<li>{}: {}</li>", esc(s), esc(c));
         }
         h.push_str("</ul>");
     }
     if !drift.unseen_levels.is_empty() {
-        h.push_str("<p>Levels not seen in training (now at least 1% of clients):</p><ul>");
+        let _ = write!(h, "<p>{}</p><ul>", t.word("report.drift.unseen"));
         for (f, l, share) in &drift.unseen_levels {
             let _ = write!(h, "<li>{} = {}: {}</li>", esc(f), esc(l), pct(*share));
         }
@@ -463,63 +697,86 @@ fn drift_section(h: &mut String, drift: &DriftReport) {
     }
 }
 
-fn segments_section(h: &mut String, s: &RunSummary) {
+fn segments_section(t: &Say, h: &mut String, s: &RunSummary) {
     let _ = write!(
         h,
-        "<h2 id=\"segments\">Segments</h2><table><tr><th>id</th><th>name</th><th>clients</th><th>share</th>\
-<th>lapse rate in training</th><th>mean lapse risk now</th><th>high risk</th><th>typical traits</th><th>recommended focus</th></tr>"
+        "<h2 id=\"segments\">{}</h2><table><tr>{}</tr>",
+        t.word("report.segments.heading"),
+        header(t, "report.segments.columns")
     );
     for g in &s.segments {
         if g.suppressed {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td colspan=\"8\">suppressed: fewer than {} clients</td></tr>",
-                g.id, s.min_report_count
+                "<tr><td>{}</td><td colspan=\"8\">{}</td></tr>",
+                g.id,
+                t.fill(
+                    "report.segments.suppressed",
+                    &[("min", &s.min_report_count)]
+                )
             );
             continue;
         }
+        let (name, traits) = t
+            .segment(g.id)
+            .map_or((g.name.as_str(), g.traits.as_str()), |n| {
+                (n.name.as_str(), n.traits.as_str())
+            });
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
 <td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
             g.id,
-            esc(&g.name),
+            esc(name),
             g.clients,
             pct(g.share),
-            g.training_lapse_rate.map_or_else(|| "n/a".into(), pct),
+            g.training_lapse_rate.map_or_else(|| t.word("report.na"), pct),
             pct(g.mean_probability),
             pct(g.high_risk_share),
-            esc(&g.traits),
-            esc(&g.top_action)
+            esc(traits),
+            t.action(&g.top_action)
         );
     }
     h.push_str("</table>");
 }
 
-fn actions_section(h: &mut String, s: &RunSummary) {
-    h.push_str("<h2 id=\"actions\">Recommended actions and lifecycle stages</h2><table><tr><th>action</th><th>clients</th></tr>");
+fn actions_section(t: &Say, h: &mut String, s: &RunSummary) {
+    let _ = write!(
+        h,
+        "<h2 id=\"actions\">{}</h2><table><tr>{}</tr>",
+        t.word("report.actions.heading"),
+        header(t, "report.actions.action_columns")
+    );
     for (a, n) in &s.actions {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
-            esc(a),
+            t.action(a),
             small(*n, s.min_report_count)
         );
     }
-    h.push_str("</table><table><tr><th>lifecycle stage</th><th>clients</th></tr>");
+    let _ = write!(
+        h,
+        "</table><table><tr>{}</tr>",
+        header(t, "report.actions.stage_columns")
+    );
     for (a, n) in &s.stages {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
-            esc(a),
+            t.stage_or_tier(a),
             small(*n, s.min_report_count)
         );
     }
     h.push_str("</table>");
 }
 
-fn charts_section(h: &mut String, charts: &[ChartFiles]) {
-    h.push_str("<h2 id=\"charts\">Charts</h2>");
+fn charts_section(t: &Say, h: &mut String, charts: &[ChartFiles]) {
+    let _ = write!(
+        h,
+        "<h2 id=\"charts\">{}</h2>",
+        t.word("report.charts.heading")
+    );
     for c in charts {
         let svg = c.svg_text.trim_start_matches(|ch| ch != '<');
         let svg = if svg.starts_with("<?xml") {
@@ -537,13 +794,19 @@ fn charts_section(h: &mut String, charts: &[ChartFiles]) {
     }
 }
 
-fn quality_section(h: &mut String, quality: &QualityReport) {
+fn quality_section(t: &Say, h: &mut String, quality: &QualityReport) {
     let _ = write!(
         h,
-        "<h2 id=\"quality\">Data quality</h2><p>Extract date {}; {} clients. Quarantined rows are listed in quarantine.csv beside this report.</p>\
-<table><tr><th>source</th><th>rows read</th><th>duplicates dropped</th><th>quarantined</th><th>kept</th><th>main reasons</th></tr>",
-        esc(&quality.extract_date),
-        quality.clients
+        "<h2 id=\"quality\">{}</h2><p>{}</p><table><tr>{}</tr>",
+        t.word("report.quality.heading"),
+        t.fill(
+            "report.quality.intro",
+            &[
+                ("date", &esc(&quality.extract_date)),
+                ("clients", &quality.clients)
+            ]
+        ),
+        header(t, "report.quality.columns")
     );
     for q in &quality.sources {
         let reasons: Vec<String> = q
@@ -574,6 +837,14 @@ fn small(n: usize, min: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn base64_matches_rfc_4648() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+    }
+
     #[test]
     fn percentages_never_print_a_negative_zero() {
         assert_eq!(super::pct(-0.000_001), "0.0%");

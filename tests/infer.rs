@@ -582,7 +582,14 @@ fn with_no_date_given_the_cli_and_tables_in_memory_label_the_same_month_alike() 
         frames = frames.with(source, ParquetReader::new(file).finish().unwrap());
     }
     let config = clientele::pipeline::labeling_config(bundle, None, None);
-    let ours = clientele::pipeline::label_frames(bundle, &config, &frames, None).unwrap();
+    let ours = clientele::pipeline::label_frames(
+        bundle,
+        &config,
+        &frames,
+        None,
+        &clientele::vocab::Vocabulary::english(),
+    )
+    .unwrap();
     assert_eq!(ours.as_of.to_string(), "2026-10-31");
     assert!(r.stdout.contains("as of 2026-10-31"), "{}", r.stdout);
     let file = std::fs::File::open(t.path().join("run/labels.parquet")).unwrap();

@@ -208,9 +208,13 @@ class Bundle:
         as_of: Any = None,
         config: Optional[PathLike] = None,
         extract_date: Any = None,
+        lang: Optional[str] = None,
+        vocabulary: Optional[PathLike] = None,
     ) -> Labelled:
         """``label``, also returning the as-of date used and the quality report."""
-        stream, used, why, quality = self._native.label(*_month(tables, as_of, config, extract_date))
+        stream, used, why, quality = self._native.label(
+            *_month(tables, as_of, config, extract_date), *_words(lang, vocabulary)
+        )
         return Labelled(pa.table(stream), used, why, json.loads(quality))
 
     def label(
@@ -219,14 +223,18 @@ class Bundle:
         as_of: Any = None,
         config: Optional[PathLike] = None,
         extract_date: Any = None,
+        lang: Optional[str] = None,
+        vocabulary: Optional[PathLike] = None,
     ) -> pa.Table:
         """Labels one month's tables (source name -> Arrow table, pandas or polars
         DataFrame) as ``clientele-infer`` does, with the CLI's defaults: the column
         mapping is the bundle's config unless ``config`` names a TOML file; the extract
         date is ``extract_date``, else today (never training's); the as-of date is
-        ``as_of``, else the data's last full month end. Returns a table with the
-        columns, values and types of ``labels.parquet``."""
-        return self.label_with_details(tables, as_of, config, extract_date).labels
+        ``as_of``, else the data's last full month end. ``lang`` (``"en"``, the
+        default, or ``"zh-CN"``) and ``vocabulary`` (a house vocabulary file) as
+        ``--lang`` and ``--vocabulary``: the display columns' words. Returns a table with
+        the columns, values and types of ``labels.parquet``."""
+        return self.label_with_details(tables, as_of, config, extract_date, lang, vocabulary).labels
 
     def features(
         self,
@@ -314,6 +322,8 @@ def label_run(
     min_report_count: Optional[int] = None,
     previous_as_of: Any = None,
     previous_model: Optional[str] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> Run:
     """Labels one month's tables and sums the run as ``clientele-infer`` does, with its
     defaults (see ``Bundle.label``): the same summary, drift and, with ``previous``,
@@ -322,7 +332,8 @@ def label_run(
     ``report.html``; ``overwrite`` replaces an earlier run's). ``previous``: last
     month's run directory (as ``--previous-run``) or its labels as a table (then
     ``previous_as_of`` and ``previous_model`` are that run's date and model version).
-    ``min_report_count`` as ``--min-segment-size`` (default 10)."""
+    ``min_report_count`` as ``--min-segment-size`` (default 10); ``lang`` and
+    ``vocabulary`` as ``--lang`` and ``--vocabulary`` (labels, charts and report)."""
     if not isinstance(bundle, Bundle):
         raise BadInput(f"bundle must be a clientele.Bundle (got {type(bundle).__name__})")
     min_report_count = _whole("min_report_count", min_report_count, 0)
@@ -345,6 +356,7 @@ def label_run(
         table,
         _date(previous_as_of),
         previous_model,
+        *_words(lang, vocabulary),
     )
     used, why, quality, summary, drift = texts
     return Run(
@@ -366,6 +378,16 @@ def _bundle_from_content(text: str, directory: str, digest: str) -> Bundle:
             file=directory,
         )
     return Bundle(NativeBundle.parse(text, directory))
+
+
+def _words(lang: Any, vocabulary: Any) -> tuple[Optional[str], Optional[str]]:
+    """``lang`` and ``vocabulary`` checked for type (their contents are checked by the
+    engine: an unknown language or a bad file raises ``BadInput`` naming it)."""
+    if lang is not None and not isinstance(lang, str):
+        raise BadInput(f"lang = {lang!r}: expected a language code such as 'en' or 'zh-CN'")
+    if vocabulary is not None and not isinstance(vocabulary, (str, os.PathLike)):
+        raise BadInput(f"vocabulary = {vocabulary!r}: expected the path of a vocabulary file")
+    return lang, None if vocabulary is None else os.fspath(vocabulary)
 
 
 def _whole(name: str, value: Any, low: int, high: int = 2**31 - 1) -> Optional[int]:
@@ -394,12 +416,15 @@ def train(
     as_of: Any = None,
     extract_date: Any = None,
     charts: bool = False,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> tuple[Path, dict]:
     """Trains on tables in memory as ``clientele-train`` trains on files, publishes a new
     bundle version under ``models`` (never overwriting one) and returns its directory
     and its metrics. The quality report goes to ``out/train-data-quality``. ``seed``
     (default 42), ``k`` (default: chosen), ``horizon_months`` (default 12), ``as_of``
-    and ``extract_date`` (default: today) as the CLI's flags."""
+    and ``extract_date`` (default: today), ``lang`` and ``vocabulary`` (the charts'
+    words) as the CLI's flags."""
     seed = _whole("seed", seed, 0, 2**64 - 1)
     k = _whole("k", k, 1)
     horizon_months = _whole("horizon_months", horizon_months, -(2**31), 2**31 - 1)
@@ -416,5 +441,6 @@ def train(
         as_of,
         extract_date,
         charts,
+        *_words(lang, vocabulary),
     )
     return Path(path), json.loads(bundle_json)["metrics"]

@@ -62,6 +62,8 @@ class Bundle:
         as_of: DateLike = None,
         config: Optional[PathLike] = None,
         extract_date: DateLike = None,
+        lang: Optional[str] = None,
+        vocabulary: Optional[PathLike] = None,
     ) -> Labelled: ...
     def label(
         self,
@@ -69,6 +71,8 @@ class Bundle:
         as_of: DateLike = None,
         config: Optional[PathLike] = None,
         extract_date: DateLike = None,
+        lang: Optional[str] = None,
+        vocabulary: Optional[PathLike] = None,
     ) -> pa.Table: ...
     def features(
         self,
@@ -98,6 +102,8 @@ def train(
     as_of: DateLike = None,
     extract_date: DateLike = None,
     charts: bool = False,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> tuple[Path, dict[str, Any]]: ...
 
 @dataclass(frozen=True)
@@ -128,4 +134,6 @@ def label_run(
     min_report_count: Optional[int] = None,
     previous_as_of: DateLike = None,
     previous_model: Optional[str] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> Run: ...

@@ -31,8 +31,8 @@ from typing import Any, Mapping, Optional
 
 import pyarrow as pa
 
-from . import BadInput, Bundle, PathLike, RunError, _config_text, _date, _whole
-from ._native import DEFAULT_SEED
+from . import BadInput, Bundle, PathLike, RunError, _config_text, _date, _whole, _words
+from ._native import DEFAULT_SEED, check_vocabulary
 
 __all__ = ["label", "label_run", "train", "SparkRun", "CLIENTS_PER_PART", "TRAIN_SAMPLE"]
 
@@ -77,6 +77,8 @@ def label(
     previous: Any = None,
     previous_as_of: Any = None,
     previous_model: Optional[str] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> Any:
     """Labels a book held as Spark DataFrames (source name -> DataFrame, the contract and
     column mapping of the CLI) with the bundle at ``model_path``; returns the labels as a
@@ -88,9 +90,11 @@ def label(
     ``risk_band``, ``action`` for the realised outcomes), as ``--previous-run``;
     ``previous_as_of`` and ``previous_model``: that run's date and model version (its
     summary.json's ``as_of`` and ``model_version``), without which only the segment
-    migration is counted."""
+    migration is counted. ``lang`` and ``vocabulary`` as in ``Bundle.label`` (a house
+    vocabulary file must be readable where the executors run)."""
     previous = (previous, previous_as_of, previous_model)
-    return _run(sources, model_path, as_of, parts, config, extract_date, previous).labels
+    words = _words(lang, vocabulary)
+    return _run(sources, model_path, as_of, parts, config, extract_date, previous, words=words).labels
 
 
 def label_run(
@@ -106,6 +110,8 @@ def label_run(
     min_report_count: Optional[int] = None,
     previous_as_of: Any = None,
     previous_model: Optional[str] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> SparkRun:
     """``label``, and the run's report files written on the driver into ``out`` (a new
     directory that appears complete or not at all; ``overwrite`` replaces an earlier run's
@@ -123,6 +129,7 @@ def label_run(
         out,
         overwrite,
         min_report_count,
+        _words(lang, vocabulary),
     )
 
 
@@ -137,8 +144,11 @@ def _run(
     out=None,
     overwrite=False,
     min_report=None,
+    words=(None, None),
 ):
     previous, previous_as_of, previous_model = previous
+    # An unknown language or a bad vocabulary file stops the run before any job.
+    check_vocabulary(*words)
     bundle, frames, text, origin = _checked(sources, model_path, config)
     min_report = _whole("min_report_count", min_report, 0)
     n_parts = _parts(bundle, frames, parts)
@@ -146,7 +156,7 @@ def _run(
     as_of = _date(as_of)
     extract = bundle._native.labeling_extract_date(text, origin, _date(extract))
     keyed = _keyed(bundle, frames, n_parts, text, origin, _previous_labels(previous))
-    settings = (text, origin, extract, _date(previous_as_of), previous_model)
+    settings = (text, origin, extract, _date(previous_as_of), previous_model, words)
     combined = _labelled(bundle, keyed, n_parts, as_of, settings)
     run = _summed(bundle, combined)
     try:
@@ -179,6 +189,8 @@ def _run(
         overwrite=overwrite,
         min_report_count=min_report,
         with_previous=previous is not None,
+        lang=words[0],
+        vocabulary=words[1],
     )
     return SparkRun(labels, used, why, Path(path), json.loads(summary), json.loads(drift))
 
@@ -439,7 +451,7 @@ def _summed(bundle: Bundle, combined):
 
 
 def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
-    text, origin, extract, previous_as_of, previous_model = settings
+    text, origin, extract, previous_as_of, previous_model, (lang, vocabulary) = settings
 
     def label_part(table: pa.Table) -> pa.Table:
         from clientele._native import NativeBundle
@@ -460,6 +472,8 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
             previous,
             previous_as_of,
             previous_model,
+            lang,
+            vocabulary,
         )
         labels = pa.table(labels)
         n = labels.num_rows
@@ -507,6 +521,8 @@ def train(
     extract_date: Any = None,
     charts: bool = False,
     parts: Optional[int] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> tuple:
     """Trains on a book held as Spark DataFrames, as ``clientele-train`` trains on files.
 
@@ -523,9 +539,11 @@ def train(
 
     Returns the published bundle's directory and its metrics; the data-quality report of
     the whole book goes to ``out/train-data-quality`` (without the quarantined rows,
-    which stay in the executors)."""
+    which stay in the executors). ``lang`` and ``vocabulary``: the charts' words."""
     from . import train as train_tables
 
+    words = _words(lang, vocabulary)
+    check_vocabulary(*words)
     if not isinstance(sources, Mapping) or not sources:
         raise BadInput("sources must map source names ('clients', 'policies', ...) to DataFrames")
     if sample is not None and (not isinstance(sample, int) or isinstance(sample, bool) or sample < 1):
@@ -552,6 +570,8 @@ def train(
             as_of=as_of,
             extract_date=extract_date,
             charts=charts,
+            lang=words[0],
+            vocabulary=words[1],
         )
     from ._native import train_plan, train_sampled
 
@@ -588,6 +608,7 @@ def train(
         k,
         extract_date,
         charts,
+        *words,
     )
     import json
 

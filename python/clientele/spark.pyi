@@ -27,6 +27,8 @@ def label(
     previous: Any = None,
     previous_as_of: DateLike = None,
     previous_model: Optional[str] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> Any: ...
 def label_run(
     sources: Mapping[str, Any],
@@ -41,6 +43,8 @@ def label_run(
     min_report_count: Optional[int] = None,
     previous_as_of: DateLike = None,
     previous_model: Optional[str] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> SparkRun: ...
 def train(
     sources: Mapping[str, Any],
@@ -55,4 +59,6 @@ def train(
     extract_date: DateLike = None,
     charts: bool = False,
     parts: Optional[int] = None,
+    lang: Optional[str] = None,
+    vocabulary: Optional[PathLike] = None,
 ) -> tuple[Path, dict[str, Any]]: ...

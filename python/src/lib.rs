@@ -135,7 +135,8 @@ impl NativeBundle {
 
     /// Labels one month's tables (source name -> Arrow stream): the labels as an Arrow
     /// stream, the as-of date used and why, and the quality report as JSON.
-    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None))]
+    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None, lang=None, vocabulary=None))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn label(
         &self,
         py: Python<'_>,
@@ -144,13 +145,16 @@ impl NativeBundle {
         config_origin: Option<String>,
         as_of: Option<String>,
         extract_date: Option<String>,
+        lang: Option<String>,
+        vocabulary: Option<PathBuf>,
     ) -> PyResult<(ArrowStream, String, String, String)> {
+        let words = words_of(lang, vocabulary)?;
         let bundle = &self.located.bundle;
         let config = self.run_config(py, config, config_origin, extract_date)?;
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
         let frames = frames_from(tables, config.mode)?;
         let done = engine(py, || {
-            clientele::pipeline::label_frames(bundle, &config, &frames, as_of)
+            clientele::pipeline::label_frames(bundle, &config, &frames, as_of, &words)
         })?;
         let quality = serde_json::to_string(&done.quality)
             .map_err(|e| run_error(format!("cannot serialise the report: {e}")))?;
@@ -222,7 +226,7 @@ impl NativeBundle {
     /// `lapse_probability`, `risk_band`, `action` for the outcomes), as `--previous-run`;
     /// `previous_as_of` and `previous_model`: that run's date and model version (from its
     /// summary.json), without which only the segment migration is counted.
-    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None, previous=None, previous_as_of=None, previous_model=None))]
+    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None, previous=None, previous_as_of=None, previous_model=None, lang=None, vocabulary=None))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn label_part<'py>(
         &self,
@@ -237,7 +241,10 @@ impl NativeBundle {
         previous: Option<Bound<'py, PyAny>>,
         previous_as_of: Option<String>,
         previous_model: Option<String>,
+        lang: Option<String>,
+        vocabulary: Option<PathBuf>,
     ) -> PyResult<(ArrowStream, Bound<'py, PyBytes>)> {
+        let words = words_of(lang, vocabulary)?;
         if parts == 0 || part >= parts as u64 {
             return Err(bad_input(format!("part {part} of {parts}: no such part")));
         }
@@ -256,7 +263,12 @@ impl NativeBundle {
         let (labels, report) = engine(py, || {
             let previous = previous.as_ref();
             let done = clientele::pipeline::label_part_frames(
-                bundle, &config, &frames, as_of, of, previous,
+                bundle,
+                &config,
+                &frames,
+                as_of,
+                (of, previous),
+                &words,
             )?;
             Ok(clientele::pipeline::PartReport::of(bundle, of, done))
         })?;
@@ -269,7 +281,7 @@ impl NativeBundle {
     /// (JSON); with `out`, the report files are published there (its path is returned).
     /// Last month's labels come as a run directory (`previous_dir`, as `--previous-run`)
     /// or a table (`previous`, with `previous_as_of` and `previous_model`).
-    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None, out=None, overwrite=false, min_report_count=None, previous_dir=None, previous=None, previous_as_of=None, previous_model=None))]
+    #[pyo3(signature = (tables, config=None, config_origin=None, as_of=None, extract_date=None, out=None, overwrite=false, min_report_count=None, previous_dir=None, previous=None, previous_as_of=None, previous_model=None, lang=None, vocabulary=None))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn label_run<'py>(
         &self,
@@ -286,7 +298,10 @@ impl NativeBundle {
         previous: Option<Bound<'py, PyAny>>,
         previous_as_of: Option<String>,
         previous_model: Option<String>,
+        lang: Option<String>,
+        vocabulary: Option<PathBuf>,
     ) -> PyResult<(ArrowStream, Vec<String>, Option<PathBuf>)> {
+        let words = words_of(lang, vocabulary)?;
         let config = self.run_config(py, config, config_origin, extract_date)?;
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
         let frames = frames_from(tables, config.mode)?;
@@ -300,6 +315,7 @@ impl NativeBundle {
         let opts = clientele::pipeline::PublishOptions {
             overwrite,
             min_report_count: min_report_count.unwrap_or(clientele::pipeline::MIN_REPORT_COUNT),
+            words,
             ..Default::default()
         };
         let located = &self.located;
@@ -427,7 +443,7 @@ impl NativeRun {
 
     /// Publishes the run's report files into `out`; returns the summary and the drift
     /// report as JSON.
-    #[pyo3(signature = (out, unused_columns, config=None, config_origin=None, extract_date=None, overwrite=false, min_report_count=None, with_previous=false))]
+    #[pyo3(signature = (out, unused_columns, config=None, config_origin=None, extract_date=None, overwrite=false, min_report_count=None, with_previous=false, lang=None, vocabulary=None))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn publish(
         &mut self,
@@ -440,7 +456,10 @@ impl NativeRun {
         overwrite: bool,
         min_report_count: Option<usize>,
         with_previous: bool,
+        lang: Option<String>,
+        vocabulary: Option<PathBuf>,
     ) -> PyResult<(PathBuf, String, String)> {
+        let words = words_of(lang, vocabulary)?;
         let min_report_count = min_report_count.unwrap_or(clientele::pipeline::MIN_REPORT_COUNT);
         let bundle = NativeBundle {
             located: self.located.clone(),
@@ -455,6 +474,7 @@ impl NativeRun {
             min_report_count,
             unused_columns: unused,
             with_previous,
+            words,
         };
         let totals = self
             .totals
@@ -574,7 +594,7 @@ impl NativeBundle {
 /// Trains on tables in memory and publishes a bundle under `models`; returns the bundle
 /// directory and the bundle as JSON.
 #[pyfunction]
-#[pyo3(signature = (tables, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=None, k=None, horizon_months=None, as_of=None, extract_date=None, charts=false))]
+#[pyo3(signature = (tables, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=None, k=None, horizon_months=None, as_of=None, extract_date=None, charts=false, lang=None, vocabulary=None))]
 #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
 fn train(
     py: Python<'_>,
@@ -589,7 +609,10 @@ fn train(
     as_of: Option<String>,
     extract_date: Option<String>,
     charts: bool,
+    lang: Option<String>,
+    vocabulary: Option<PathBuf>,
 ) -> PyResult<(PathBuf, String)> {
+    let words = words_of(lang, vocabulary)?;
     let config = train_parts::train_config(py, config, config_origin, extract_date)?;
     let defaults = clientele::train::TrainOptions::default();
     let opts = clientele::train::TrainOptions {
@@ -600,6 +623,7 @@ fn train(
         models_dir: models,
         out_dir: out,
         charts,
+        words,
         ..defaults
     };
     let frames = frames_from(tables, config.mode)?;
@@ -609,6 +633,22 @@ fn train(
     let json = serde_json::to_string(&outcome.bundle)
         .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))?;
     Ok((outcome.bundle_dir, json))
+}
+
+/// Checks a language and a house vocabulary file (the Spark runner, before any job).
+#[pyfunction]
+#[pyo3(signature = (lang=None, vocabulary=None))]
+fn check_vocabulary(lang: Option<String>, vocabulary: Option<PathBuf>) -> PyResult<()> {
+    words_of(lang, vocabulary).map(|_| ())
+}
+
+/// The run's words: `lang` (a shipped language) and/or a house `vocabulary` file.
+pub(crate) fn words_of(
+    lang: Option<String>,
+    vocabulary: Option<PathBuf>,
+) -> PyResult<std::sync::Arc<clientele::vocab::Vocabulary>> {
+    clientele::vocab::Vocabulary::choose(lang.as_deref(), vocabulary.as_deref())
+        .map_err(|e| to_py(&e))
 }
 
 fn parse_config(py: Python<'_>, text: &str, origin: Option<String>) -> PyResult<Config> {
@@ -860,6 +900,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeBundle>()?;
     m.add_class::<ArrowStream>()?;
     m.add_class::<NativeRun>()?;
+    m.add_function(wrap_pyfunction!(check_vocabulary, m)?)?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(client_parts, m)?)?;
     m.add_function(wrap_pyfunction!(id_columns_of, m)?)?;

@@ -123,7 +123,7 @@ pub(crate) fn train_part_rows<'py>(
 /// publishes the bundle under `models`; `quality`: every part's report. Returns the
 /// bundle directory and the bundle as JSON.
 #[pyfunction]
-#[pyo3(signature = (rows, plan, quality, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=None, k=None, extract_date=None, charts=false))]
+#[pyo3(signature = (rows, plan, quality, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=None, k=None, extract_date=None, charts=false, lang=None, vocabulary=None))]
 #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
 pub(crate) fn train_sampled(
     py: Python<'_>,
@@ -138,7 +138,10 @@ pub(crate) fn train_sampled(
     k: Option<usize>,
     extract_date: Option<String>,
     charts: bool,
+    lang: Option<String>,
+    vocabulary: Option<PathBuf>,
 ) -> PyResult<(PathBuf, String)> {
+    let words = crate::words_of(lang, vocabulary)?;
     let seed = seed.unwrap_or(clientele::train::DEFAULT_SEED);
     let config = train_config(py, config, config_origin, extract_date)?;
     let plan: TrainPlan = decode(plan, "training plan")?;
@@ -160,6 +163,7 @@ pub(crate) fn train_sampled(
         models_dir: models,
         out_dir: out,
         charts,
+        words,
         ..Default::default()
     };
     let outcome = engine(py, || {

@@ -429,3 +429,16 @@ def test_a_flat_table_in_memory_needs_no_file_path(tmp_path):
     assert bundle.mode == "flat" and metrics["clients"] == 600
     labels = bundle.label_flat(flat_book().drop(["lapsed"]))
     assert labels.num_rows == 600 and labels["lapse_probability"].null_count == 0
+
+
+def test_chinese_labels_keep_the_codes_and_bad_languages_are_named(bundle):
+    en = bundle.label(next_month_tables())
+    zh = bundle.label(next_month_tables(), lang="zh-CN")
+    for column in ["client_id", "segment_id", "tier_code", "stage_code", "action_code", "needs"]:
+        assert en[column].equals(zh[column]), column
+    assert "有流失风险" in zh["lifecycle_stage"].to_pylist()
+    assert "at risk" not in zh["lifecycle_stage"].to_pylist()
+    with pytest.raises(clientele.BadInput, match="'fr'"):
+        bundle.label(next_month_tables(), lang="fr")
+    with pytest.raises(clientele.BadInput, match="lang"):
+        bundle.label(next_month_tables(), lang=3)

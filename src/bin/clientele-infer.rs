@@ -5,6 +5,7 @@ use clientele::bundle::Bundle;
 use clientele::labeling::drift::Status;
 use clientele::pipeline::DataSpec;
 use clientele::pipeline::{self, InferOptions};
+use clientele::vocab::Vocabulary;
 use clientele::{Config, Date};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,6 +62,13 @@ struct Args {
     /// output and removed afterwards).
     #[arg(long, value_name = "N")]
     partitions: Option<usize>,
+    /// The language of the words people read (labels' display columns, charts, report):
+    /// en (default) or zh-CN.
+    #[arg(long, value_name = "LANG")]
+    lang: Option<String>,
+    /// A house vocabulary file (TOML) renaming words of --lang (docs/language.md).
+    #[arg(long, value_name = "FILE")]
+    vocabulary: Option<PathBuf>,
 }
 
 enum Outcome {
@@ -69,6 +77,7 @@ enum Outcome {
 }
 
 fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let words = Vocabulary::choose(args.lang.as_deref(), args.vocabulary.as_deref())?;
     let located = Bundle::load(&args.model)?;
     let given = args.config.as_deref().map(Config::from_file).transpose()?;
     let config = pipeline::labeling_config(&located.bundle, given, args.extract_date);
@@ -84,6 +93,7 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
         previous_run: args.previous_run.clone(),
         min_report_count: args.min_segment_size,
         partitions: args.partitions,
+        words,
         ..InferOptions::default()
     };
     let outcome = pipeline::infer(&located, &spec, &opts)?;

@@ -4,6 +4,7 @@ use clap::Parser;
 use clientele::lapse;
 use clientele::pipeline::{self, DataSpec};
 use clientele::train::{self, TrainOptions};
+use clientele::vocab::Vocabulary;
 use clientele::Date;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +78,14 @@ struct Args {
     /// Skip the training charts.
     #[arg(long)]
     no_charts: bool,
+    /// The language of the words people read (labels' display columns, charts, report):
+    /// en (default) or zh-CN.
+    #[arg(long, value_name = "LANG")]
+    lang: Option<String>,
+    /// A house vocabulary file (TOML) renaming words of --lang (docs/language.md).
+    #[arg(long, value_name = "FILE")]
+    vocabulary: Option<PathBuf>,
+
     /// Publish a new version of this published model without retraining, with new
     /// segment names (--names) and/or a new action table (--config's [[actions]]).
     #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["check_data", "explain_features", "threshold", "k", "previous", "as_of", "save_scores"])]
@@ -114,6 +123,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(parent) = &args.derive_from {
         return derive(parent, args);
     }
+    let words = Vocabulary::choose(args.lang.as_deref(), args.vocabulary.as_deref())?;
     let spec = DataSpec::new(
         args.config.as_deref(),
         args.data.as_deref(),
@@ -135,6 +145,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         out_dir: args.out.clone(),
         save_scores: args.save_scores,
         charts: !args.no_charts,
+        words,
     };
     let outcome = train::train(&spec, &opts)?;
     print!("{}", train::summary(&outcome));

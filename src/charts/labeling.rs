@@ -3,13 +3,14 @@
 //! and the month-to-month migration. Segments below the report minimum are left out.
 
 use super::{
-    centre, compact, exact, segment_colour, short, slot_label, slots, text, z_colour, ChartFiles,
+    centre, compact, exact, segment_colour, short, slot_label, slots, z_colour, ChartFiles, Say,
     GREY, GRID,
 };
 use crate::bundle::Bundle;
 use crate::chart;
 use crate::error::Result;
 use crate::labeling::{RunSummary, SegmentSummary};
+use crate::vocab::{RiskBand, ValueTier, Vocabulary};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -23,52 +24,51 @@ pub fn draw_all(
     s: &RunSummary,
     sample: &[(u32, Vec<f64>)],
     dir: &Path,
+    w: &Vocabulary,
 ) -> Result<Vec<ChartFiles>> {
+    let t = &Say::new(b, w);
     let shown: Vec<&SegmentSummary> = s.segments.iter().filter(|g| !g.suppressed).collect();
     let mut out = vec![
-        segment_risk(&shown, dir)?,
-        profile_heatmap(&shown, dir)?,
-        centres(b, dir)?,
-        projection(&shown, sample, dir)?,
-        risk_distribution(&shown, b.lapse.bands.high, dir)?,
-        tier_band(s, dir)?,
+        segment_risk(t, &shown, dir)?,
+        profile_heatmap(t, &shown, dir)?,
+        centres(t, b, dir)?,
+        projection(t, &shown, sample, dir)?,
+        risk_distribution(t, &shown, b.lapse.bands.high, dir)?,
+        tier_band(t, s, dir)?,
     ];
     if let Some(m) = &s.migration {
-        out.push(migration(m, s.min_report_count, dir)?);
+        out.push(migration(t, m, s.min_report_count, dir)?);
     }
     if let Some(p) = &s.products {
-        out.push(products(p, &shown, dir)?);
+        out.push(products(t, p, &shown, dir)?);
     }
     if let Some(o) = s.outcomes.as_ref().filter(|o| o.known > 0) {
-        out.push(outcomes(o, dir)?);
+        out.push(outcomes(t, o, dir)?);
     }
     if !b.lapse.form.is_linear() {
         // What the reasons of a scorecard model mean: the points of every bin.
-        out.push(super::training::scorecard(b, dir)?);
+        out.push(super::training::scorecard(b, dir, w)?);
     }
     Ok(out)
 }
 
-fn seg_label(g: &SegmentSummary, max: usize) -> String {
-    format!("{} {}", g.id, short(&g.name, max))
+fn seg_label(t: &Say, g: &SegmentSummary, max: usize) -> String {
+    format!("{} {}", g.id, short(t.name(g.id, &g.name), max))
 }
 
 /// Share of clients per segment with the mean lapse probability.
-fn segment_risk(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
+fn segment_risk(t: &Say, shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
     let n = shown.len();
     let max_share = shown.iter().map(|g| g.share).fold(0.01, f64::max);
-    let names: Vec<String> = shown.iter().map(|g| seg_label(g, 38)).collect();
+    let names: Vec<String> = shown.iter().map(|g| seg_label(t, g, 38)).collect();
     Ok(chart!(
         dir,
         "segment_risk",
-        "Segment sizes and lapse risk",
+        t.word("chart.segment_risk.name"),
         (1100, 120 + 60 * n.max(1) as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption(
-                    "Segments this month: share of clients and mean lapse probability",
-                    text(22),
-                )
+                .caption(t.word("chart.segment_risk.title"), t.pen.text(22))
                 .margin(15)
                 .x_label_area_size(40)
                 .y_label_area_size(330)
@@ -77,11 +77,11 @@ fn segment_risk(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
                 .light_line_style(GRID)
                 .disable_y_mesh()
                 .light_line_style(WHITE)
-                .x_desc("share of clients in force")
+                .x_desc(t.word("chart.segment_risk.x"))
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
                 .y_labels(n.max(1))
                 .y_label_formatter(&|v| slot_label(&names, v))
-                .label_style(text(15))
+                .label_style(t.pen.text(15))
                 .draw()?;
             for (i, g) in shown.iter().enumerate() {
                 c.draw_series(std::iter::once(Rectangle::new(
@@ -89,13 +89,15 @@ fn segment_risk(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
                     segment_colour(g.id).filled(),
                 )))?;
                 c.draw_series(std::iter::once(Text::new(
-                    format!(
-                        "{:.1}%  ·  mean lapse risk {:.1}%",
-                        g.share * 100.0,
-                        g.mean_probability * 100.0
+                    t.fill(
+                        "chart.segment_risk.bar",
+                        &[
+                            ("share", &format!("{:.1}", g.share * 100.0)),
+                            ("risk", &format!("{:.1}", g.mean_probability * 100.0)),
+                        ],
                     ),
                     (g.share + max_share * 0.02, centre(i)),
-                    text(15).pos(Pos::new(HPos::Left, VPos::Center)),
+                    t.pen.text(15).pos(Pos::new(HPos::Left, VPos::Center)),
                 )))?;
             }
         }
@@ -104,25 +106,22 @@ fn segment_risk(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
 
 /// Segments x numeric features: colour = mean z against the training book, label = z and
 /// the mean in original units.
-fn profile_heatmap(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
+fn profile_heatmap(t: &Say, shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> {
     let features: Vec<String> = shown
         .first()
         .map(|g| g.profile.iter().map(|p| p.0.clone()).collect())
         .unwrap_or_default();
     let (ns, nf) = (shown.len(), features.len());
-    let top_down: Vec<String> = features.iter().rev().cloned().collect();
-    let seg_labels: Vec<String> = shown.iter().map(|g| seg_label(g, 16)).collect();
+    let top_down: Vec<String> = features.iter().rev().map(|f| t.w.column(f)).collect();
+    let seg_labels: Vec<String> = shown.iter().map(|g| seg_label(t, g, 16)).collect();
     Ok(chart!(
         dir,
         "profile_heatmap",
-        "Segment profiles",
+        t.word("chart.profile_heatmap.name"),
         (260 + 170 * ns.max(1) as u32, 140 + 34 * nf.max(1) as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption(
-                    "Segment profiles: z-score against the training book (mean in original units)",
-                    text(20),
-                )
+                .caption(t.word("chart.profile_heatmap.title"), t.pen.text(20))
                 .margin(15)
                 .x_label_area_size(40)
                 .y_label_area_size(200)
@@ -134,7 +133,7 @@ fn profile_heatmap(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> 
                 .x_label_formatter(&|v| slot_label(&seg_labels, v))
                 .y_labels(nf.max(1))
                 .y_label_formatter(&|v| slot_label(&top_down, v))
-                .label_style(text(13))
+                .label_style(t.pen.text(13))
                 .draw()?;
             for (si, g) in shown.iter().enumerate() {
                 for (row, (_, z, mean)) in g.profile.iter().enumerate() {
@@ -146,7 +145,7 @@ fn profile_heatmap(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> 
                     c.draw_series(std::iter::once(Text::new(
                         format!("{z:+.1} ({})", compact(*mean)),
                         (centre(si), centre(fi)),
-                        text(12).pos(Pos::new(HPos::Center, VPos::Center)),
+                        t.pen.text(12).pos(Pos::new(HPos::Center, VPos::Center)),
                     )))?;
                 }
             }
@@ -155,7 +154,7 @@ fn profile_heatmap(shown: &[&SegmentSummary], dir: &Path) -> Result<ChartFiles> 
 }
 
 /// Parallel coordinates of the segment centres over the segment features.
-fn centres(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn centres(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let feats = &b.segments.features;
     let d = feats.len();
     let lo = b
@@ -170,15 +169,15 @@ fn centres(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
         .iter()
         .flat_map(|s| s.centre.iter().copied())
         .fold(1.0, f64::max);
-    let names = feats.clone();
+    let names: Vec<String> = feats.iter().map(|f| t.w.column(f)).collect();
     Ok(chart!(
         dir,
         "segment_centres",
-        "Segment centres",
+        t.word("chart.segment_centres.name"),
         (1000, 620),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption("Segment centres (parallel coordinates, z-scores)", text(22))
+                .caption(t.word("chart.segment_centres.title"), t.pen.text(22))
                 .margin(20)
                 .x_label_area_size(45)
                 .y_label_area_size(50)
@@ -194,8 +193,8 @@ fn centres(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                         String::new()
                     }
                 })
-                .y_desc("z-score")
-                .label_style(text(14))
+                .y_desc(t.word("chart.z_score"))
+                .label_style(t.pen.text(14))
                 .draw()?;
             for s in &b.segments.segments {
                 let colour = segment_colour(s.id);
@@ -203,7 +202,7 @@ fn centres(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     s.centre.iter().enumerate().map(|(j, &z)| (j as f64, z)),
                     colour.stroke_width(3),
                 ))?
-                .label(format!("{} {}", s.id, short(&s.name, 34)))
+                .label(format!("{} {}", s.id, short(t.name(s.id, &s.name), 34)))
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
                 });
@@ -216,7 +215,7 @@ fn centres(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
             }
             c.configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
-                .label_font(text(13))
+                .label_font(t.pen.text(13))
                 .background_style(WHITE.mix(0.9))
                 .border_style(GREY)
                 .draw()?;
@@ -265,6 +264,7 @@ pub fn principal_axes(points: &[Vec<f64>]) -> Option<(Vec<f64>, [Vec<f64>; 2])> 
 }
 
 fn projection(
+    t: &Say,
     shown: &[&SegmentSummary],
     sample: &[(u32, Vec<f64>)],
     dir: &Path,
@@ -290,16 +290,13 @@ fn projection(
     Ok(chart!(
         dir,
         "projection",
-        "2-D projection",
+        t.word("chart.projection.name"),
         (900, 820),
         |root| {
             let mut c = ChartBuilder::on(&root)
                 .caption(
-                    format!(
-                        "Sample of {} clients on the first two principal components",
-                        coords.len()
-                    ),
-                    text(20),
+                    t.fill("chart.projection.title", &[("n", &coords.len())]),
+                    t.pen.text(20),
                 )
                 .margin(15)
                 .x_label_area_size(40)
@@ -307,9 +304,9 @@ fn projection(
                 .build_cartesian_2d(-ext..ext, -ext..ext)?;
             c.configure_mesh()
                 .light_line_style(GRID)
-                .x_desc("PC 1")
-                .y_desc("PC 2")
-                .label_style(text(13))
+                .x_desc(t.word("chart.projection.x"))
+                .y_desc(t.word("chart.projection.y"))
+                .label_style(t.pen.text(13))
                 .draw()?;
             for g in shown {
                 let colour = segment_colour(g.id);
@@ -319,12 +316,12 @@ fn projection(
                         .filter(|(s, _, _)| *s == g.id)
                         .map(|(_, x, y)| Circle::new((*x, *y), 2, colour.mix(0.6).filled())),
                 )?
-                .label(seg_label(g, 34))
+                .label(seg_label(t, g, 34))
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
             }
             c.configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
-                .label_font(text(13))
+                .label_font(t.pen.text(13))
                 .background_style(WHITE.mix(0.9))
                 .border_style(GREY)
                 .draw()?;
@@ -333,7 +330,12 @@ fn projection(
 }
 
 /// Box per segment: 10-90% whiskers, 25-75% box, median line, and the high-risk threshold.
-fn risk_distribution(shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result<ChartFiles> {
+fn risk_distribution(
+    t: &Say,
+    shown: &[&SegmentSummary],
+    high: f64,
+    dir: &Path,
+) -> Result<ChartFiles> {
     let n = shown.len();
     let top = shown
         .iter()
@@ -341,18 +343,15 @@ fn risk_distribution(shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result
         .fold(high, f64::max)
         .min(1.0)
         * 1.15;
-    let names: Vec<String> = shown.iter().map(|g| seg_label(g, 38)).collect();
+    let names: Vec<String> = shown.iter().map(|g| seg_label(t, g, 38)).collect();
     Ok(chart!(
         dir,
         "risk_distribution",
-        "Lapse probability by segment",
+        t.word("chart.risk_distribution.name"),
         (1100, 120 + 60 * n.max(1) as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption(
-                    "Lapse probability by segment (10-25-50-75-90th percentiles)",
-                    text(22),
-                )
+                .caption(t.word("chart.risk_distribution.title"), t.pen.text(22))
                 .margin(15)
                 .x_label_area_size(40)
                 .y_label_area_size(330)
@@ -360,17 +359,20 @@ fn risk_distribution(shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result
             c.configure_mesh()
                 .light_line_style(GRID)
                 .disable_y_mesh()
-                .x_desc("lapse probability")
+                .x_desc(t.word("chart.risk_distribution.x"))
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
                 .y_labels(n.max(1))
                 .y_label_formatter(&|v| slot_label(&names, v))
-                .label_style(text(15))
+                .label_style(t.pen.text(15))
                 .draw()?;
             c.draw_series(LineSeries::new(
                 [(high, exact(0)), (high, exact(n))],
                 RGBColor(202, 0, 32).stroke_width(2),
             ))?
-            .label(format!("high-risk threshold {:.1}%", high * 100.0))
+            .label(t.fill(
+                "chart.risk_distribution.threshold",
+                &[("threshold", &format!("{:.1}", high * 100.0))],
+            ))
             .legend(|(x, y)| {
                 PathElement::new([(x, y), (x + 20, y)], RGBColor(202, 0, 32).stroke_width(2))
             });
@@ -392,7 +394,7 @@ fn risk_distribution(shown: &[&SegmentSummary], high: f64, dir: &Path) -> Result
             }
             c.configure_series_labels()
                 .position(SeriesLabelPosition::LowerRight)
-                .label_font(text(14))
+                .label_font(t.pen.text(14))
                 .background_style(WHITE.mix(0.9))
                 .border_style(GREY)
                 .draw()?;
@@ -416,8 +418,9 @@ fn cell_fill(shade: f64) -> RGBColor {
 }
 
 fn count_matrix(
+    t: &Say,
     dir: &Path,
-    name: &str,
+    (caption, name): (&str, &str),
     title: &str,
     axes: &MatrixAxes,
     count: &dyn Fn(usize, usize) -> usize,
@@ -435,11 +438,11 @@ fn count_matrix(
     Ok(chart!(
         dir,
         name,
-        title,
+        caption,
         (300 + 160 * nc.max(1) as u32, 160 + 60 * nr.max(1) as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption(title, text(22))
+                .caption(title, t.pen.text(22))
                 .margin(15)
                 .x_label_area_size(50)
                 .y_label_area_size(220)
@@ -453,7 +456,7 @@ fn count_matrix(
                 .y_label_formatter(&|v| slot_label(&top_down, v))
                 .x_desc(x_desc)
                 .y_desc(y_desc)
-                .label_style(text(14))
+                .label_style(t.pen.text(14))
                 .draw()?;
             for r in 0..nr {
                 for col in 0..nc {
@@ -474,7 +477,7 @@ fn count_matrix(
                     c.draw_series(std::iter::once(Text::new(
                         label,
                         (centre(col), centre(y)),
-                        text(15).pos(Pos::new(HPos::Center, VPos::Center)),
+                        t.pen.text(15).pos(Pos::new(HPos::Center, VPos::Center)),
                     )))?;
                 }
             }
@@ -482,41 +485,52 @@ fn count_matrix(
     ))
 }
 
-fn tier_band(s: &RunSummary, dir: &Path) -> Result<ChartFiles> {
-    let tiers: Vec<String> = ["high", "potential", "general", "low", "n/a"]
+fn tier_band(t: &Say, s: &RunSummary, dir: &Path) -> Result<ChartFiles> {
+    // The summary counts by the English words; the axes show the run's.
+    let tiers: Vec<ValueTier> = ValueTier::ALL
         .iter()
-        .filter(|t| s.tier_band.iter().any(|(x, _, _)| x == *t))
-        .map(|t| (*t).to_string())
+        .copied()
+        .filter(|v| s.tier_band.iter().any(|(x, _, _)| x == v.as_str()))
         .collect();
-    let bands: Vec<String> = ["low", "medium", "high"]
-        .iter()
-        .map(|b| (*b).to_string())
-        .collect();
+    let bands = [RiskBand::Low, RiskBand::Medium, RiskBand::High];
     let lookup = |r: usize, c: usize| {
         s.tier_band
             .iter()
-            .find(|(t, b, _)| Some(t) == tiers.get(r) && Some(b) == bands.get(c))
+            .find(|(x, y, _)| {
+                tiers.get(r).is_some_and(|v| v.as_str() == x)
+                    && bands.get(c).is_some_and(|v| v.as_str() == y)
+            })
             .map_or(0, |x| x.2)
     };
+    let rows: Vec<String> = tiers
+        .iter()
+        .map(|v| t.w.of("tier", v.code()).to_string())
+        .collect();
+    let cols: Vec<String> = bands
+        .iter()
+        .map(|v| t.w.of("band", v.code()).to_string())
+        .collect();
     let axes = MatrixAxes {
-        rows: &tiers,
-        cols: &bands,
-        x_desc: "risk band",
-        y_desc: "value tier",
+        rows: &rows,
+        cols: &cols,
+        x_desc: t.word("chart.tier_band.x"),
+        y_desc: t.word("chart.tier_band.y"),
     };
-    let title = "Value tier x risk band (clients in force)";
-    count_matrix(dir, "tier_band", title, &axes, &lookup, s.min_report_count)
+    let title = t.word("chart.tier_band.title");
+    let names = (t.word("chart.tier_band.name"), "tier_band");
+    count_matrix(t, dir, names, title, &axes, &lookup, s.min_report_count)
 }
 
-fn migration(m: &[(u32, u32, usize)], min: usize, dir: &Path) -> Result<ChartFiles> {
+fn migration(t: &Say, m: &[(u32, u32, usize)], min: usize, dir: &Path) -> Result<ChartFiles> {
     let mut from: Vec<u32> = m.iter().map(|x| x.0).collect();
     let mut to: Vec<u32> = m.iter().map(|x| x.1).collect();
     from.sort_unstable();
     from.dedup();
     to.sort_unstable();
     to.dedup();
-    let rows: Vec<String> = from.iter().map(|s| format!("segment {s}")).collect();
-    let cols: Vec<String> = to.iter().map(|s| format!("segment {s}")).collect();
+    let label = |s: &u32| t.fill("chart.migration.segment", &[("id", s)]);
+    let rows: Vec<String> = from.iter().map(label).collect();
+    let cols: Vec<String> = to.iter().map(label).collect();
     let lookup = |r: usize, c: usize| {
         m.iter()
             .find(|x| Some(&x.0) == from.get(r) && Some(&x.1) == to.get(c))
@@ -525,16 +539,17 @@ fn migration(m: &[(u32, u32, usize)], min: usize, dir: &Path) -> Result<ChartFil
     let axes = MatrixAxes {
         rows: &rows,
         cols: &cols,
-        x_desc: "this month",
-        y_desc: "last month",
+        x_desc: t.word("chart.migration.x"),
+        y_desc: t.word("chart.migration.y"),
     };
-    let title = "Segment migration: last month (rows) to this month (columns)";
-    count_matrix(dir, "migration", title, &axes, &lookup, min)
+    let title = t.word("chart.migration.title");
+    let names = (t.word("chart.migration.name"), "migration");
+    count_matrix(t, dir, names, title, &axes, &lookup, min)
 }
 
 /// How last month's predictions turned out: realised against predicted lapse rate per
 /// risk band (left) and per bin of the training score distribution (right).
-fn outcomes(o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<ChartFiles> {
+fn outcomes(t: &Say, o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<ChartFiles> {
     let bands: Vec<&crate::labeling::outcomes::BandOutcome> =
         o.bands.iter().filter(|b| b.clients > 0).collect();
     let bins: Vec<(usize, f64, f64)> = o
@@ -551,21 +566,24 @@ fn outcomes(o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<Chart
         .filter(|v| v.is_finite())
         .fold(0.001, f64::max)
         * 1.15;
-    let names: Vec<String> = bands.iter().map(|b| b.band.clone()).collect();
-    let title = format!(
-        "Last month's predictions over {} month(s): realised (bars, dots) against predicted (grey)",
-        o.window_months
-    );
+    let names: Vec<String> = bands
+        .iter()
+        .map(|b| {
+            RiskBand::from_word(&b.band)
+                .map_or_else(|| b.band.clone(), |v| t.w.of("band", v.code()).to_string())
+        })
+        .collect();
+    let title = t.fill("chart.outcomes.title", &[("months", &o.window_months)]);
     Ok(chart!(
         dir,
         "outcomes",
-        "Realised outcomes",
+        t.word("chart.outcomes.name"),
         (1200, 520),
         |root| {
-            let areas = root.titled(&title, text(20))?.split_evenly((1, 2));
+            let areas = root.titled(&title, t.pen.text(20))?.split_evenly((1, 2));
             let (left, right) = (&areas[0], &areas[1]);
             let mut c = ChartBuilder::on(left)
-                .caption("lapse rate by last month's risk band", text(16))
+                .caption(t.word("chart.outcomes.by_band"), t.pen.text(16))
                 .margin(15)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
@@ -576,7 +594,7 @@ fn outcomes(o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<Chart
                 .x_labels(names.len())
                 .x_label_formatter(&|v| slot_label(&names, v))
                 .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
-                .label_style(text(14))
+                .label_style(t.pen.text(14))
                 .draw()?;
             for (i, b) in bands.iter().enumerate() {
                 c.draw_series(std::iter::once(Rectangle::new(
@@ -590,18 +608,18 @@ fn outcomes(o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<Chart
                 )))?;
             }
             let mut c = ChartBuilder::on(right)
-                .caption("by bin of the training score distribution", text(16))
+                .caption(t.word("chart.outcomes.by_bin"), t.pen.text(16))
                 .margin(15)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
                 .build_cartesian_2d(0.0..top, 0.0..top)?;
             c.configure_mesh()
                 .light_line_style(GRID)
-                .x_desc("predicted")
-                .y_desc("realised")
+                .x_desc(t.word("chart.outcomes.x"))
+                .y_desc(t.word("chart.outcomes.y"))
                 .x_label_formatter(&|v| format!("{:.1}%", v * 100.0))
                 .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
-                .label_style(text(14))
+                .label_style(t.pen.text(14))
                 .draw()?;
             c.draw_series(LineSeries::new(
                 [(0.0, 0.0), (top, top)],
@@ -620,6 +638,7 @@ fn outcomes(o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<Chart
 /// holding the product (cell shade and first figure) and the mean propensity of those
 /// who do not (second figure).
 fn products(
+    t: &Say,
     p: &crate::labeling::ProductsSummary,
     shown: &[&SegmentSummary],
     dir: &Path,
@@ -627,27 +646,27 @@ fn products(
     let cols: Vec<String> = p
         .products
         .iter()
-        .map(|n| short(&n.replace('_', " "), 18))
+        .map(|n| short(&t.w.product(n), 18))
         .collect();
     let rows: Vec<(String, Vec<f64>, Vec<f64>)> = shown
         .iter()
         .filter_map(|g| {
             let pen = p.penetration.iter().find(|(id, _)| *id == g.id)?.1.clone();
             let prop = p.propensity.iter().find(|(id, _)| *id == g.id)?.1.clone();
-            Some((seg_label(g, 30), pen, prop))
+            Some((seg_label(t, g, 30), pen, prop))
         })
         .collect();
     let (nr, nc) = (rows.len(), cols.len());
     let names: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
-    let title = "Products by segment: held (share, shade) / propensity of the others to acquire";
+    let title = t.word("chart.products.title");
     Ok(chart!(
         dir,
         "products",
-        "Products by segment",
+        t.word("chart.products.name"),
         (320 + 150 * nc.max(1) as u32, 160 + 60 * nr.max(1) as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption(title, text(20))
+                .caption(title, t.pen.text(20))
                 .margin(15)
                 .x_label_area_size(50)
                 .y_label_area_size(280)
@@ -658,7 +677,7 @@ fn products(
                 .x_label_formatter(&|v| slot_label(&cols, v))
                 .y_labels(nr.max(1))
                 .y_label_formatter(&|v| slot_label(&names, v))
-                .label_style(text(13))
+                .label_style(t.pen.text(13))
                 .draw()?;
             for (r, (_, pen, prop)) in rows.iter().enumerate() {
                 let y = nr - 1 - r;
@@ -680,7 +699,7 @@ fn products(
                     c.draw_series(std::iter::once(Text::new(
                         format!("{} / {}", figure(held), figure(propensity)),
                         (centre(col), centre(y)),
-                        text(13).pos(Pos::new(HPos::Center, VPos::Center)),
+                        t.pen.text(13).pos(Pos::new(HPos::Center, VPos::Center)),
                     )))?;
                 }
             }

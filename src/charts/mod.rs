@@ -1,17 +1,25 @@
 //! Charts, each drawn twice from one piece of code: PNG for slides, SVG for the report.
-//! Fonts are embedded (DejaVu Sans), so no system font is needed; colours are fixed per
-//! segment id, so a segment keeps its colour across charts, runs and months.
+//! Fonts are embedded (DejaVu Sans; Noto Sans SC for Chinese; or a house vocabulary's
+//! font), so no system font is needed: text in another font than DejaVu is written into
+//! the SVG as outlines (`svg_text.rs`). Colours are fixed per segment id, so a segment
+//! keeps its colour across charts, runs and months. Every word comes from the run's
+//! `Vocabulary`.
 
 pub mod labeling;
+mod svg_text;
 pub mod training;
 
 use crate::error::{Error, Result};
+use crate::vocab::{ChartFont, Vocabulary};
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
 pub const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+pub use svg_text::outline_text;
+
+/// The font family of the embedded CJK font.
+const CJK_FONT: &str = "Noto Sans SC";
 
 /// Tableau 10: distinguishable, colour-blind friendlier than plotters' defaults.
 const PALETTE: [(u8, u8, u8); 10] = [
@@ -49,12 +57,100 @@ pub fn z_colour(z: f64) -> RGBColor {
     }
 }
 
+/// Fonts registered with plotters: family -> bytes (DejaVu, the CJK font, house fonts).
+static REGISTERED: std::sync::Mutex<Vec<(&'static str, &'static [u8])>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Registers a font under `family` once; a house font's bytes are kept for the process
+/// (plotters holds fonts for ever), once per distinct font.
+fn register(family: Option<&'static str>, font: &ChartFont) -> &'static str {
+    let Ok(mut fonts) = REGISTERED.lock() else {
+        return FONT;
+    };
+    if let Some(&(name, _)) = fonts
+        .iter()
+        .find(|(name, bytes)| family.is_none_or(|f| f == *name) && *bytes == font.bytes())
+    {
+        return name;
+    }
+    let (name, bytes): (&'static str, &'static [u8]) = match font {
+        ChartFont::DejaVu => (FONT, ChartFont::DejaVu.bytes_static()),
+        ChartFont::NotoSansSc => (CJK_FONT, ChartFont::NotoSansSc.bytes_static()),
+        ChartFont::File { bytes, .. } => (
+            Box::leak(format!("house font {}", fonts.len()).into_boxed_str()),
+            Box::leak(bytes.to_vec().into_boxed_slice()),
+        ),
+    };
+    // Every font was parsed when its vocabulary was loaded.
+    let _ = plotters::style::register_font(name, FontStyle::Normal, bytes);
+    fonts.push((name, bytes));
+    name
+}
+
 fn register_font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // The font is compiled in; failure would be a build defect, caught by the tests.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES);
-    });
+    register(Some(FONT), &ChartFont::DejaVu);
+}
+
+/// The bytes of a registered font family (for SVG outlines).
+fn registered_bytes(family: &str) -> Option<&'static [u8]> {
+    let fonts = REGISTERED.lock().ok()?;
+    fonts.iter().find(|(f, _)| *f == family).map(|(_, b)| *b)
+}
+
+/// The text styles of one vocabulary's font.
+#[derive(Clone, Copy, Debug)]
+pub struct Pen {
+    family: &'static str,
+}
+
+impl Pen {
+    /// The pen for `w`'s words (its font registered).
+    pub fn of(w: &Vocabulary) -> Pen {
+        register_font();
+        Pen {
+            family: register(None, w.font()),
+        }
+    }
+
+    /// Text style of `size`.
+    pub fn text(self, size: u32) -> TextStyle<'static> {
+        (self.family, f64::from(size)).into_font().into()
+    }
+}
+
+/// What a chart writes with: the run's words, its font, and the segments' names in them.
+pub struct Say<'a> {
+    pub w: &'a Vocabulary,
+    pub pen: Pen,
+    names: std::collections::BTreeMap<u32, String>,
+}
+
+impl<'a> Say<'a> {
+    pub fn new(b: &crate::bundle::Bundle, w: &'a Vocabulary) -> Self {
+        Say {
+            w,
+            pen: Pen::of(w),
+            names: b
+                .segments
+                .display_names(&b.features.numeric, w)
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect(),
+        }
+    }
+
+    /// A segment's name in the run's words (`stored`: the name the bundle holds).
+    pub fn name<'b>(&'b self, id: u32, stored: &'b str) -> &'b str {
+        self.names.get(&id).map_or(stored, String::as_str)
+    }
+
+    pub fn word(&self, key: &'a str) -> &'a str {
+        self.w.word(key)
+    }
+
+    pub fn fill(&self, key: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+        self.w.fill(key, args)
+    }
 }
 
 /// A drawing error from plotters, with the chart's name.
@@ -99,6 +195,7 @@ macro_rules! chart {
             })();
             r.map_err(|e| $crate::charts::chart_error(name, e))?;
         }
+        let svg = $crate::charts::outline_text(svg, name);
         let svg_path = dir.join(format!("{name}.svg"));
         $crate::fsio::write_atomic(&svg_path, svg.as_bytes())?;
         let png_path = dir.join(format!("{name}.png"));
@@ -181,11 +278,6 @@ pub fn compact(v: f64) -> String {
 /// Registers the embedded font; called by `chart!` before drawing.
 pub fn prepare() {
     register_font();
-}
-
-/// Text style in the embedded font.
-pub fn text(size: u32) -> TextStyle<'static> {
-    (FONT, f64::from(size)).into_font().into()
 }
 
 /// Shortens a label to `max` characters with an ellipsis.

@@ -3,12 +3,13 @@
 //! model) the scorecard.
 
 use super::{
-    centre, exact, segment_colour, short, slot_label, slots, text, z_colour, ChartFiles, BLUE,
-    GREY, GRID, ORANGE,
+    centre, exact, segment_colour, short, slot_label, slots, z_colour, ChartFiles, Say, BLUE, GREY,
+    GRID, ORANGE,
 };
 use crate::bundle::Bundle;
 use crate::chart;
 use crate::error::Result;
+use crate::vocab::Vocabulary;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -17,48 +18,51 @@ use std::path::Path;
 ///
 /// # Errors
 /// I/O errors and drawing failures.
-pub fn draw_all(b: &Bundle, dir: &Path) -> Result<Vec<ChartFiles>> {
+pub fn draw_all(b: &Bundle, dir: &Path, w: &Vocabulary) -> Result<Vec<ChartFiles>> {
+    let t = &Say::new(b, w);
     let mut out = Vec::new();
     if !b.segments.choice.is_empty() {
-        out.push(k_choice(b, dir)?);
+        out.push(k_choice(t, b, dir)?);
     }
-    out.push(segment_sizes(b, dir)?);
-    out.push(profile_heatmap(b, dir)?);
-    out.push(roc(b, dir)?);
-    out.push(calibration(b, dir)?);
-    out.push(gains(b, dir)?);
-    out.push(odds_ratios(b, dir)?);
+    out.push(segment_sizes(t, b, dir)?);
+    out.push(profile_heatmap(t, b, dir)?);
+    out.push(roc(t, b, dir)?);
+    out.push(calibration(t, b, dir)?);
+    out.push(gains(t, b, dir)?);
+    out.push(odds_ratios(t, b, dir)?);
     if !b.lapse.form.is_linear() {
-        out.push(scorecard(b, dir)?);
+        out.push(scorecard_in(t, b, dir)?);
     }
     Ok(out)
 }
 
 /// Inertia, silhouette, Calinski-Harabasz and Davies-Bouldin against k, chosen k marked.
-pub fn k_choice(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn k_choice(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let choice = &b.segments.choice;
     let chosen = b.segments.k() as f64;
     let kmin = choice.first().map_or(2, |c| c.k) as f64;
     let kmax = choice.last().map_or(10, |c| c.k) as f64;
     type Pick = fn(&crate::segment::KScore) -> f64;
     let panels: [(&str, Pick); 4] = [
-        ("Inertia (lower = tighter)", |c| c.inertia),
-        ("Silhouette (higher = better)", |c| c.silhouette),
-        ("Calinski-Harabasz (higher = better)", |c| {
+        (t.word("chart.k_choice.inertia"), |c| c.inertia),
+        (t.word("chart.k_choice.silhouette"), |c| c.silhouette),
+        (t.word("chart.k_choice.calinski_harabasz"), |c| {
             c.calinski_harabasz
         }),
-        ("Davies-Bouldin (lower = better)", |c| c.davies_bouldin),
+        (t.word("chart.k_choice.davies_bouldin"), |c| {
+            c.davies_bouldin
+        }),
     ];
     Ok(chart!(
         dir,
         "k_choice",
-        "Choice of k",
+        t.word("chart.k_choice.name"),
         (1100, 760),
         |root| {
             let areas = root
                 .titled(
-                    &format!("Choice of k: k = {} chosen", b.segments.k()),
-                    text(24),
+                    &t.fill("chart.k_choice.title", &[("k", &b.segments.k())]),
+                    t.pen.text(24),
                 )?
                 .split_evenly((2, 2));
             for (area, (title, pick)) in areas.iter().zip(panels) {
@@ -67,7 +71,7 @@ pub fn k_choice(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let pad = ((hi - lo) * 0.1).max(1e-6);
                 let mut c = ChartBuilder::on(area)
-                    .caption(title, text(17))
+                    .caption(title, t.pen.text(17))
                     .margin(12)
                     .x_label_area_size(35)
                     .y_label_area_size(60)
@@ -77,7 +81,7 @@ pub fn k_choice(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     .x_desc("k")
                     .x_labels(choice.len())
                     .x_label_formatter(&|v| format!("{v:.0}"))
-                    .label_style(text(13))
+                    .label_style(t.pen.text(13))
                     .draw()?;
                 c.draw_series(std::iter::once(Rectangle::new(
                     [(chosen - 0.4, lo - pad), (chosen + 0.4, hi + pad)],
@@ -97,22 +101,22 @@ pub fn k_choice(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
 }
 
 /// Horizontal bars of segment shares, labelled with name, share and lapse rate.
-pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn segment_sizes(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let segs = &b.segments.segments;
     let n = segs.len();
     let max_share = segs.iter().map(|s| s.share).fold(0.0, f64::max).max(0.01);
     let names: Vec<String> = segs
         .iter()
-        .map(|s| format!("{}  {}", s.id, short(&s.name, 38)))
+        .map(|s| format!("{}  {}", s.id, short(t.name(s.id, &s.name), 38)))
         .collect();
     Ok(chart!(
         dir,
         "segment_sizes",
-        "Segment sizes and lapse rates",
+        t.word("chart.segment_sizes.name"),
         (1100, 120 + 60 * n as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption("Segments: share of clients (bar) and lapse rate", text(22))
+                .caption(t.word("chart.segment_sizes.title"), t.pen.text(22))
                 .margin(15)
                 .x_label_area_size(40)
                 .y_label_area_size(330)
@@ -121,11 +125,11 @@ pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .light_line_style(GRID)
                 .disable_y_mesh()
                 .light_line_style(WHITE)
-                .x_desc("share of clients")
+                .x_desc(t.word("chart.segment_sizes.x"))
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
                 .y_labels(n)
                 .y_label_formatter(&|v| slot_label(&names, v))
-                .label_style(text(15))
+                .label_style(t.pen.text(15))
                 .draw()?;
             for (i, s) in segs.iter().enumerate() {
                 let colour = segment_colour(s.id);
@@ -134,13 +138,18 @@ pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     colour.filled(),
                 )))?;
                 let rate = s.lapse_rate.map_or_else(
-                    || "lapse n/a".to_string(),
-                    |r| format!("lapse {:.1}%", r * 100.0),
+                    || t.word("chart.segment_sizes.no_rate").to_string(),
+                    |r| {
+                        t.fill(
+                            "chart.segment_sizes.rate",
+                            &[("rate", &format!("{:.1}", r * 100.0))],
+                        )
+                    },
                 );
                 c.draw_series(std::iter::once(Text::new(
                     format!("{:.1}%  ·  {rate}", s.share * 100.0),
                     (s.share + max_share * 0.02, centre(i)),
-                    text(15).pos(Pos::new(HPos::Left, VPos::Center)),
+                    t.pen.text(15).pos(Pos::new(HPos::Left, VPos::Center)),
                 )))?;
             }
         }
@@ -148,25 +157,25 @@ pub fn segment_sizes(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
 }
 
 /// Segments (columns) × numeric features (rows), cells coloured by z-score.
-pub fn profile_heatmap(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn profile_heatmap(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let segs = &b.segments.segments;
     let features: Vec<String> = b.features.numeric.iter().map(|f| f.name.clone()).collect();
     let (ns, nf) = (segs.len(), features.len());
     let seg_labels: Vec<String> = segs
         .iter()
-        .map(|s| format!("{} {}", s.id, short(&s.name, 16)))
+        .map(|s| format!("{} {}", s.id, short(t.name(s.id, &s.name), 16)))
         .collect();
-    let top_down: Vec<String> = features.iter().rev().cloned().collect();
+    let top_down: Vec<String> = features.iter().rev().map(|f| t.w.column(f)).collect();
     Ok(chart!(
         dir,
         "profile_heatmap",
-        "Segment profiles",
+        t.word("chart.profile_heatmap.name"),
         (260 + 150 * ns as u32, 140 + 34 * nf as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
                 .caption(
-                    "Segment profiles: mean as z-score against the whole book",
-                    text(22),
+                    t.word("chart.profile_heatmap.training_title"),
+                    t.pen.text(22),
                 )
                 .margin(15)
                 .x_label_area_size(40)
@@ -179,7 +188,7 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .x_label_formatter(&|v| slot_label(&seg_labels, v))
                 .y_labels(nf)
                 .y_label_formatter(&|v| slot_label(&top_down, v))
-                .label_style(text(13))
+                .label_style(t.pen.text(13))
                 .draw()?;
             for (si, s) in segs.iter().enumerate() {
                 for (row, f) in features.iter().enumerate() {
@@ -193,7 +202,7 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     c.draw_series(std::iter::once(Text::new(
                         format!("{z:+.1}"),
                         (centre(si), centre(fi)),
-                        text(12).pos(Pos::new(HPos::Center, VPos::Center)),
+                        t.pen.text(12).pos(Pos::new(HPos::Center, VPos::Center)),
                     )))?;
                 }
             }
@@ -201,52 +210,64 @@ pub fn profile_heatmap(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     ))
 }
 
-pub fn roc(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn roc(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let m = &b.metrics;
-    Ok(chart!(dir, "roc", "ROC curve", (760, 700), |root| {
-        let mut c = ChartBuilder::on(&root)
-            .caption("ROC curve of the lapse model", text(22))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
-        c.configure_mesh()
-            .light_line_style(GRID)
-            .x_desc("false positive rate")
-            .y_desc("true positive rate")
-            .label_style(text(14))
-            .draw()?;
-        c.draw_series(LineSeries::new(
-            [(0.0, 0.0), (1.0, 1.0)],
-            GREY.stroke_width(1),
-        ))?;
-        c.draw_series(LineSeries::new(
-            m.test.roc_curve.iter().copied(),
-            BLUE.stroke_width(3),
-        ))?
-        .label(format!("held-out test, AUC {:.3}", m.test.roc_auc))
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
-        if let Some(o) = &m.out_of_time {
+    Ok(chart!(
+        dir,
+        "roc",
+        t.word("chart.roc.name"),
+        (760, 700),
+        |root| {
+            let mut c = ChartBuilder::on(&root)
+                .caption(t.word("chart.roc.title"), t.pen.text(22))
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+            c.configure_mesh()
+                .light_line_style(GRID)
+                .x_desc(t.word("chart.roc.x"))
+                .y_desc(t.word("chart.roc.y"))
+                .label_style(t.pen.text(14))
+                .draw()?;
             c.draw_series(LineSeries::new(
-                o.metrics.roc_curve.iter().copied(),
-                ORANGE.stroke_width(3),
+                [(0.0, 0.0), (1.0, 1.0)],
+                GREY.stroke_width(1),
+            ))?;
+            c.draw_series(LineSeries::new(
+                m.test.roc_curve.iter().copied(),
+                BLUE.stroke_width(3),
             ))?
-            .label(format!(
-                "out of time ({}), AUC {:.3}",
-                o.score_cutoff, o.metrics.roc_auc
+            .label(t.fill(
+                "chart.roc.test",
+                &[("auc", &format!("{:.3}", m.test.roc_auc))],
             ))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ORANGE.stroke_width(3)));
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+            if let Some(o) = &m.out_of_time {
+                c.draw_series(LineSeries::new(
+                    o.metrics.roc_curve.iter().copied(),
+                    ORANGE.stroke_width(3),
+                ))?
+                .label(t.fill(
+                    "chart.roc.out_of_time",
+                    &[
+                        ("cutoff", &o.score_cutoff),
+                        ("auc", &format!("{:.3}", o.metrics.roc_auc)),
+                    ],
+                ))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ORANGE.stroke_width(3)));
+            }
+            c.configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .label_font(t.pen.text(15))
+                .background_style(WHITE.mix(0.9))
+                .border_style(GREY)
+                .draw()?;
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(text(15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY)
-            .draw()?;
-    }))
+    ))
 }
 
-pub fn calibration(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn calibration(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let bins = &b.metrics.test.calibration;
     let top = bins
         .iter()
@@ -257,16 +278,16 @@ pub fn calibration(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     Ok(chart!(
         dir,
         "calibration",
-        "Calibration",
+        t.word("chart.calibration.name"),
         (760, 700),
         |root| {
             let mut c = ChartBuilder::on(&root)
                 .caption(
-                    format!(
-                        "Calibration on held-out clients (ECE {:.3})",
-                        b.metrics.test.ece
+                    t.fill(
+                        "chart.calibration.title",
+                        &[("ece", &format!("{:.3}", b.metrics.test.ece))],
                     ),
-                    text(22),
+                    t.pen.text(22),
                 )
                 .margin(15)
                 .x_label_area_size(45)
@@ -274,9 +295,9 @@ pub fn calibration(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .build_cartesian_2d(0.0..top, 0.0..top)?;
             c.configure_mesh()
                 .light_line_style(GRID)
-                .x_desc("mean predicted lapse probability (decile of clients)")
-                .y_desc("observed lapse rate")
-                .label_style(text(14))
+                .x_desc(t.word("chart.calibration.x"))
+                .y_desc(t.word("chart.calibration.y"))
+                .label_style(t.pen.text(14))
                 .draw()?;
             c.draw_series(LineSeries::new(
                 [(0.0, 0.0), (top, top)],
@@ -294,19 +315,19 @@ pub fn calibration(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     ))
 }
 
-pub fn gains(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn gains(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let g = &b.metrics.test.gains;
     let lift10 = b.metrics.test.lift_at(0.1).unwrap_or(f64::NAN);
     Ok(chart!(
         dir,
         "gains",
-        "Cumulative gains",
+        t.word("chart.gains.name"),
         (760, 700),
         |root| {
             let mut c = ChartBuilder::on(&root)
                 .caption(
-                    format!("Cumulative gains (lift at 10%: {lift10:.2})"),
-                    text(22),
+                    t.fill("chart.gains.title", &[("lift", &format!("{lift10:.2}"))]),
+                    t.pen.text(22),
                 )
                 .margin(15)
                 .x_label_area_size(45)
@@ -314,11 +335,11 @@ pub fn gains(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
             c.configure_mesh()
                 .light_line_style(GRID)
-                .x_desc("share of clients called, riskiest first")
-                .y_desc("share of lapses reached")
+                .x_desc(t.word("chart.gains.x"))
+                .y_desc(t.word("chart.gains.y"))
                 .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
                 .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-                .label_style(text(14))
+                .label_style(t.pen.text(14))
                 .draw()?;
             c.draw_series(LineSeries::new(
                 [(0.0, 0.0), (1.0, 1.0)],
@@ -332,9 +353,15 @@ pub fn gains(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                 EmptyElement::at((x.share, x.captured))
                     + Circle::new((0, 0), 4, ORANGE.filled())
                     + Text::new(
-                        format!("{:.0}%: lift {:.1}", x.share * 100.0, x.lift),
+                        t.fill(
+                            "chart.gains.point",
+                            &[
+                                ("share", &format!("{:.0}", x.share * 100.0)),
+                                ("lift", &format!("{:.1}", x.lift)),
+                            ],
+                        ),
                         (8, 4),
-                        text(14),
+                        t.pen.text(14),
                     )
             }))?;
         }
@@ -342,27 +369,27 @@ pub fn gains(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
 }
 
 /// Forest plot of the 20 largest odds ratios with 95% intervals, log scale.
-pub fn odds_ratios(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let mut ors: Vec<&crate::lapse::OddsRatio> = b.lapse.odds_ratios.iter().collect();
     ors.sort_by(|a, b| b.coefficient.abs().total_cmp(&a.coefficient.abs()));
     ors.truncate(20);
     ors.reverse();
     let n = ors.len();
-    let names: Vec<String> = ors.iter().map(|o| short(&o.feature, 30)).collect();
+    let names: Vec<String> = ors
+        .iter()
+        .map(|o| short(&t.w.column(&o.feature), 30))
+        .collect();
     let lo = ors.iter().map(|o| o.low.ln()).fold(-0.1, f64::min);
     let hi = ors.iter().map(|o| o.high.ln()).fold(0.1, f64::max);
     let pad = (hi - lo) * 0.05;
     Ok(chart!(
         dir,
         "odds_ratios",
-        "Odds ratios",
+        t.word("chart.odds_ratios.name"),
         (900, 140 + 30 * n as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
-                .caption(
-                    "Lapse odds ratios with 95% intervals (per SD, or per category)",
-                    text(20),
-                )
+                .caption(t.word("chart.odds_ratios.title"), t.pen.text(20))
                 .margin(15)
                 .x_label_area_size(45)
                 .y_label_area_size(230)
@@ -370,11 +397,11 @@ pub fn odds_ratios(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
             c.configure_mesh()
                 .light_line_style(GRID)
                 .disable_y_mesh()
-                .x_desc("odds ratio (log scale)")
+                .x_desc(t.word("chart.odds_ratios.x"))
                 .x_label_formatter(&|v| format!("{:.2}", v.exp()))
                 .y_labels(n)
                 .y_label_formatter(&|v| slot_label(&names, v))
-                .label_style(text(13))
+                .label_style(t.pen.text(13))
                 .draw()?;
             c.draw_series(LineSeries::new(
                 [(0.0, exact(0)), (0.0, exact(n))],
@@ -405,7 +432,11 @@ const SCORECARD_FEATURES: usize = 12;
 
 /// Scorecard of a binned lapse model: one panel per numeric feature (the 12 whose points
 /// range most), one bar per bin, on a shared scale so that panels compare.
-pub fn scorecard(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
+pub fn scorecard(b: &Bundle, dir: &Path, w: &Vocabulary) -> Result<ChartFiles> {
+    scorecard_in(&Say::new(b, w), b, dir)
+}
+
+fn scorecard_in(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let mut panels: Vec<(String, Vec<String>, Vec<f64>)> = b
         .lapse
         .form
@@ -415,9 +446,9 @@ pub fn scorecard(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
             let f = b.features.numeric.get(bins.column)?;
             let points = b.lapse.bin_points(bins.column)?;
             let words = (0..bins.width())
-                .map(|i| crate::lapse::bin_words(f, bins, i))
+                .map(|i| crate::lapse::bin_words_in(t.w, f, bins, i))
                 .collect();
-            Some((f.name.replace('_', " "), words, points))
+            Some((t.w.feature(&f.name), words, points))
         })
         .collect();
     let range = |p: &[f64]| p.iter().copied().fold(0.0, f64::max);
@@ -429,22 +460,22 @@ pub fn scorecard(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     Ok(chart!(
         dir,
         "scorecard",
-        "Scorecard",
+        t.word("chart.scorecard.name"),
         (1350, 90 + 260 * rows as u32),
         |root| {
             let areas = root
                 .titled(
-                    &format!(
-                        "Scorecard: lapse points per bin ({} points double the odds of lapse)",
-                        crate::lapse::POINTS_TO_DOUBLE
+                    &t.fill(
+                        "chart.scorecard.title",
+                        &[("points", &crate::lapse::POINTS_TO_DOUBLE)],
                     ),
-                    text(22),
+                    t.pen.text(22),
                 )?
                 .split_evenly((rows, cols));
             for (area, (name, words, points)) in areas.iter().zip(&panels) {
                 let n = points.len();
                 let mut c = ChartBuilder::on(area)
-                    .caption(name.as_str(), text(17))
+                    .caption(name.as_str(), t.pen.text(17))
                     .margin(10)
                     .x_label_area_size(28)
                     .y_label_area_size(120)
@@ -456,7 +487,7 @@ pub fn scorecard(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     .x_label_formatter(&|v| format!("{v:.0}"))
                     .y_labels(n)
                     .y_label_formatter(&|v| slot_label(words, v))
-                    .label_style(text(12))
+                    .label_style(t.pen.text(12))
                     .draw()?;
                 for (i, &p) in points.iter().enumerate() {
                     let colour = RGBColor(202, 0, 32).mix(0.25 + 0.75 * p / top);
@@ -467,7 +498,7 @@ pub fn scorecard(b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     c.draw_series(std::iter::once(Text::new(
                         format!("{p:.0}"),
                         (p + top * 0.02, centre(i)),
-                        text(12).pos(Pos::new(HPos::Left, VPos::Center)),
+                        t.pen.text(12).pos(Pos::new(HPos::Left, VPos::Center)),
                     )))?;
                 }
             }

@@ -271,6 +271,19 @@ impl ActionTable {
     }
 
     /// The catch-all rule's action: what a client gets when no special rule applies.
+    /// The code of every action of the table.
+    pub fn codes(&self) -> std::collections::BTreeSet<String> {
+        self.rules.iter().map(|r| r.action.code.clone()).collect()
+    }
+
+    /// The code of the action written with these words, if the table has it.
+    pub fn code_of(&self, words: &str) -> Option<&str> {
+        self.rules
+            .iter()
+            .find(|r| r.action.words == words)
+            .map(|r| r.action.code.as_str())
+    }
+
     pub fn default_action(&self) -> &str {
         self.rules
             .last()

@@ -16,9 +16,37 @@ pub struct LabelRules {
     pub actions: ActionTable,
     /// How persistency is counted in the run's aggregates.
     pub persistency: super::PersistencySettings,
+    /// The words labels, charts and the report are written in (English by default).
+    pub words: std::sync::Arc<crate::vocab::Vocabulary>,
 }
 
 impl LabelRules {
+    /// The rules with the run's words.
+    ///
+    /// # Errors
+    /// `Error::Config` naming the vocabulary file and key when it renames an action
+    /// that is neither in the default table nor in this run's.
+    pub fn with_words(mut self, words: std::sync::Arc<crate::vocab::Vocabulary>) -> Result<Self> {
+        let codes = self.actions.codes();
+        let defaults = ActionTable::defaults().codes();
+        if let Some(code) = words
+            .house_action_codes()
+            .iter()
+            .find(|c| !codes.contains(*c) && !defaults.contains(*c))
+        {
+            return Err(crate::error::Error::Config {
+                path: words.origin().map(Into::into).unwrap_or_default(),
+                message: format!(
+                    "unknown key 'action.{code}': no action of the default table or of this \
+                     run's [[actions]] has that code (codes: {})",
+                    codes.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        self.words = words;
+        Ok(self)
+    }
+
     /// Checks the config's `[stages]`, `[tiers]`, `[needs]` and `[[actions]]`.
     ///
     /// # Errors
@@ -32,6 +60,7 @@ impl LabelRules {
             needs: config.needs.clone(),
             actions: ActionTable::check(&config.actions)?,
             persistency: config.persistency.clone(),
+            words: crate::vocab::Vocabulary::english(),
         })
     }
 
@@ -43,6 +72,7 @@ impl LabelRules {
             needs: NeedsSettings::default(),
             actions: ActionTable::defaults(),
             persistency: super::PersistencySettings::default(),
+            words: crate::vocab::Vocabulary::english(),
         }
     }
 }

@@ -50,8 +50,9 @@ pub struct LabelContext<'a> {
     columns: rules::FeatureColumns<'a>,
     /// Products each client holds at the as-of date, in the bundle's product-model order.
     held: Option<Vec<u64>>,
-    /// Each segment's description for prospects (no words about policies).
-    pub(super) prospect_names: Vec<String>,
+    /// Each segment's name and description for prospects (no words about policies), in
+    /// the run's words.
+    pub(super) segment_words: Vec<crate::segment::SegmentWords>,
     need_cuts: needs::NeedCuts,
 }
 
@@ -64,12 +65,9 @@ impl<'a> LabelContext<'a> {
             columns: rules::FeatureColumns::new(b, raw),
             held: None,
             need_cuts: needs::NeedCuts::from_bundle(b, &label_rules.needs),
-            prospect_names: b
+            segment_words: b
                 .segments
-                .segments
-                .iter()
-                .map(|s| crate::segment::prospect_name(&s.profile))
-                .collect(),
+                .display_names(&b.features.numeric, &label_rules.words),
         }
     }
 
@@ -127,7 +125,8 @@ impl<'a> LabelContext<'a> {
             .action_for(tier, band, stage, product, signals);
         let reasons = if active {
             let row_vec = row.to_vec();
-            rules::reasons(b, &row_vec, &b.lapse.contributions(row), &view, 3)
+            let w = &self.rules.words;
+            rules::reasons(w, b, &row_vec, &b.lapse.contributions(row), &view, 3)
         } else {
             Vec::new()
         };
@@ -139,16 +138,19 @@ impl<'a> LabelContext<'a> {
             .filter(|(_, col)| col.and_then(|col| col.get(c)).is_none_or(|v| v.is_nan()))
             .map(|(f, _)| f.name.as_str())
             .collect();
+        let w = &self.rules.words;
         let mut notes = Vec::new();
         if !active {
             notes.push(match b.config.mode {
-                Mode::Transactions => "no transaction by the as-of date: not scored".to_string(),
-                _ => "no policy in force at the as-of date: not scored".to_string(),
+                Mode::Transactions => w.word("note.no_transaction").to_string(),
+                _ => w.word("note.no_policy").to_string(),
             });
         }
         let imputed_scored = !imputed.is_empty() && active;
         if imputed_scored {
-            notes.push(format!("imputed: {}", imputed.join(" ")));
+            // Column names, as in the data: a reader searches for them there.
+            let names = imputed.join(" ");
+            notes.push(w.fill("note.imputed", &[("columns", &names)]));
         }
         ClientLabel {
             probability,
@@ -163,7 +165,7 @@ impl<'a> LabelContext<'a> {
             needs,
             propensities,
             imputed: imputed_scored,
-            note: (!notes.is_empty()).then(|| notes.join("; ")),
+            note: (!notes.is_empty()).then(|| notes.join(w.word("note.separator"))),
         }
     }
 

@@ -104,7 +104,7 @@ pub fn label_part(
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
         let x = b.features.transform(raw, part.cats, &rows)?;
         let (seg_idx, dist) = b.segments.assign(x.view(), &columns)?;
-        let mut chunk = LabelChunk::default();
+        let mut chunk = LabelChunk::in_words(label_rules.words.clone());
         let (mut scored, mut scored_segments, mut scored_p) = (Vec::new(), Vec::new(), Vec::new());
         // Each client's label is a pure function of its row: computed in parallel, then
         // counted in client order so totals do not depend on threads.
@@ -144,9 +144,11 @@ pub fn label_part(
                 scored_segments.push(seg.id);
                 scored_p.push(p);
             }
-            let name = match label.stage {
-                LifecycleStage::Prospect => ctx.prospect_names.get(seg_idx[i]).unwrap_or(&seg.name),
-                _ => &seg.name,
+            let words = ctx.segment_words.get(seg_idx[i]);
+            let name = match (label.stage, words) {
+                (LifecycleStage::Prospect, Some(w)) => &w.prospects,
+                (_, Some(w)) => &w.name,
+                (_, None) => &seg.name,
             };
             chunk.push(id, (seg, name), dist[i], label);
         }

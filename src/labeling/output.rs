@@ -5,7 +5,7 @@ use super::client::ClientLabel;
 use super::outcomes::{PreviousRow, PreviousRun};
 use crate::error::{Error, Result};
 use crate::segment::Segment;
-use crate::vocab::{CoverageBand, LapseOutcome, LifecycleStage, RiskBand, ValueTier};
+use crate::vocab::{CoverageBand, LapseOutcome, LifecycleStage, RiskBand, ValueTier, Vocabulary};
 use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,8 @@ pub struct LabelChunk {
     pub protection_gap: Vec<Option<f64>>,
     pub coverage_band: Vec<Option<CoverageBand>>,
     pub note: Vec<Option<String>>,
+    /// The words of the display columns (tier, stage, band, action).
+    pub words: std::sync::Arc<Vocabulary>,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -65,6 +67,14 @@ impl LabelChunk {
 
     pub fn is_empty(&self) -> bool {
         self.client_id.is_empty()
+    }
+
+    /// An empty chunk whose display columns are in `words`.
+    pub fn in_words(words: std::sync::Arc<Vocabulary>) -> Self {
+        LabelChunk {
+            words,
+            ..LabelChunk::default()
+        }
     }
 
     /// Appends another chunk's rows.
@@ -108,7 +118,8 @@ impl LabelChunk {
         for slot in &mut self.reasons {
             slot.push(reasons.next());
         }
-        self.action.push(l.action);
+        self.action
+            .push(self.words.action(&l.action_code, &l.action).to_string());
         self.action_code.push(l.action_code);
         let (product, propensity) = l.next_product.map_or((None, None), |(n, p)| (Some(n), p));
         self.next_product.push(product);
@@ -145,22 +156,30 @@ impl LabelChunk {
                     .map(|o| o.map(LapseOutcome::code))
                     .collect(),
             ),
-            s(
-                "risk_band",
-                self.risk_band
+            s("risk_band", {
+                let band = shown(&self.words, "band", RiskBand::ALL, RiskBand::code);
+                self.risk_band.iter().map(|b| b.map(&band)).collect()
+            }),
+            Column::new("value_tier".into(), {
+                let tier = shown(&self.words, "tier", ValueTier::ALL, ValueTier::code);
+                self.value_tier
                     .iter()
-                    .map(|b| b.map(RiskBand::as_str))
-                    .collect(),
-            ),
-            Column::new(
-                "value_tier".into(),
-                words(&self.value_tier, ValueTier::as_str),
-            ),
+                    .map(|&t| tier(t))
+                    .collect::<Vec<&str>>()
+            }),
             Column::new("tier_code".into(), words(&self.value_tier, ValueTier::code)),
-            Column::new(
-                "lifecycle_stage".into(),
-                words(&self.lifecycle_stage, LifecycleStage::as_str),
-            ),
+            Column::new("lifecycle_stage".into(), {
+                let stage = shown(
+                    &self.words,
+                    "stage",
+                    LifecycleStage::ALL,
+                    LifecycleStage::code,
+                );
+                self.lifecycle_stage
+                    .iter()
+                    .map(|&t| stage(t))
+                    .collect::<Vec<&str>>()
+            }),
             Column::new(
                 "stage_code".into(),
                 words(&self.lifecycle_stage, LifecycleStage::code),
@@ -191,6 +210,14 @@ impl LabelChunk {
 
     fn write_csv(&self, w: &mut impl Write) -> std::io::Result<()> {
         use crate::fsio::csv_cell_for_people as cell;
+        let band = shown(&self.words, "band", RiskBand::ALL, RiskBand::code);
+        let tier = shown(&self.words, "tier", ValueTier::ALL, ValueTier::code);
+        let stage = shown(
+            &self.words,
+            "stage",
+            LifecycleStage::ALL,
+            LifecycleStage::code,
+        );
         let o = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default().into_owned();
         for i in 0..self.len() {
             writeln!(
@@ -204,10 +231,10 @@ impl LabelChunk {
                     .map(|p| p.to_string())
                     .unwrap_or_default(),
                 self.lapse_outcome[i].map_or("", LapseOutcome::code),
-                self.risk_band[i].map_or("", RiskBand::as_str),
-                self.value_tier[i],
+                self.risk_band[i].map_or(std::borrow::Cow::Borrowed(""), |b| cell(band(b))),
+                cell(tier(self.value_tier[i])),
                 self.value_tier[i].code(),
-                self.lifecycle_stage[i],
+                cell(stage(self.lifecycle_stage[i])),
                 self.lifecycle_stage[i].code(),
                 o(&self.reasons[0][i]),
                 o(&self.reasons[1][i]),
@@ -227,6 +254,22 @@ impl LabelChunk {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The display word of each value of a closed set (`<section>.<code>`), looked up once.
+fn shown<'a, T: Copy + PartialEq>(
+    w: &'a Vocabulary,
+    section: &str,
+    all: &'static [T],
+    code: fn(T) -> &'static str,
+) -> impl Fn(T) -> &'a str {
+    let table: Vec<&'a str> = all.iter().map(|&v| w.of(section, code(v))).collect();
+    move |v| {
+        all.iter()
+            .position(|&x| x == v)
+            .and_then(|i| table.get(i).copied())
+            .unwrap_or("")
     }
 }
 

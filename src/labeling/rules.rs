@@ -326,6 +326,7 @@ pub fn signals(
 /// One-hot columns of the same categorical are summed into one reason. Ties in
 /// contribution go to the alphabetically first wording.
 pub fn reasons(
+    w: &crate::vocab::Vocabulary,
     b: &Bundle,
     row: &[f64],
     contributions: &[f64],
@@ -361,7 +362,7 @@ pub fn reasons(
     let mut worded: Vec<(f64, String)> = items
         .into_iter()
         .take_while(|(contrib, _)| last.is_some_and(|l| contrib.total_cmp(&l).is_ge()))
-        .map(|(contrib, reason)| (contrib, reason.words(b, c)))
+        .map(|(contrib, reason)| (contrib, reason.words(w, b, c)))
         .collect();
     worded.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     worded.into_iter().take(n).map(|(_, s)| s).collect()
@@ -378,7 +379,7 @@ enum Reason {
 }
 
 impl Reason {
-    fn words(self, b: &Bundle, c: &ClientView) -> String {
+    fn words(self, w: &crate::vocab::Vocabulary, b: &Bundle, c: &ClientView) -> String {
         let fitted = &b.features;
         match self {
             Reason::Numeric(j) => {
@@ -387,35 +388,51 @@ impl Reason {
                 };
                 let v = c.model_numeric(j);
                 let shown = if v.is_nan() { f.median } else { v };
-                let missing = if v.is_nan() { ", missing" } else { "" };
+                let missing = if v.is_nan() {
+                    w.word("reason.missing")
+                } else {
+                    ""
+                };
+                let feature = w.feature(&f.name);
+                let typical = number(f.median);
                 if let Some(bins) = b.lapse.form.binned_column(j) {
                     // A scorecard model explains a client by the bin it falls in.
-                    let bin = bins.bin_of(f.standardise(shown));
-                    return format!(
-                        "{}: {}{missing} (typical {})",
-                        f.name.replace('_', " "),
-                        crate::lapse::bin_words(f, bins, bin),
-                        number(f.median)
-                    );
+                    let bin =
+                        crate::lapse::bin_words_in(w, f, bins, bins.bin_of(f.standardise(shown)));
+                    let args: [(&str, &dyn std::fmt::Display); 4] = [
+                        ("feature", &feature),
+                        ("bin", &bin),
+                        ("missing", &missing),
+                        ("typical", &typical),
+                    ];
+                    return w.fill("reason.binned", &args);
                 }
                 let direction = if f.standardise(shown) >= 0.0 {
-                    "high"
+                    w.word("reason.high")
                 } else {
-                    "low"
+                    w.word("reason.low")
                 };
-                format!(
-                    "{} {direction} ({}{missing}; typical {})",
-                    f.name.replace('_', " "),
-                    number(shown),
-                    number(f.median)
-                )
+                let args: [(&str, &dyn std::fmt::Display); 5] = [
+                    ("feature", &feature),
+                    ("direction", &direction),
+                    ("value", &number(shown)),
+                    ("missing", &missing),
+                    ("typical", &typical),
+                ];
+                w.fill("reason.numeric", &args)
             }
             Reason::Level(k, own) => {
                 let Some(cat) = fitted.categorical.get(k) else {
                     return String::new();
                 };
-                let level = cat.levels.get(own).map_or("other", String::as_str);
-                format!("{} is {level}", cat.name.replace('_', " "))
+                let level = cat
+                    .levels
+                    .get(own)
+                    .map_or(w.word("reason.other"), String::as_str);
+                w.fill(
+                    "reason.level",
+                    &[("feature", &w.feature(&cat.name)), ("level", &level)],
+                )
             }
         }
     }

@@ -299,19 +299,30 @@ fn bin_scale(p: f64) -> (f64, f64) {
 /// Bin `i` of a binned numeric feature in words, original units: "3 or more", "0",
 /// "2 to 5", "1.50 or less".
 pub fn bin_words(f: &NumericFeature, b: &BinnedColumn, i: usize) -> String {
+    bin_words_in(&crate::vocab::Vocabulary::english(), f, b, i)
+}
+
+/// `bin_words` in the words of `w` (`reason.bin_*`).
+pub fn bin_words_in(
+    w: &crate::vocab::Vocabulary,
+    f: &NumericFeature,
+    b: &BinnedColumn,
+    i: usize,
+) -> String {
     let Some(&(lo, hi)) = b.ranges.get(i) else {
         return String::new();
     };
     let (lo, hi) = (number(f.original(lo)), number(f.original(hi)));
-    if lo == hi {
-        lo
+    let key = if lo == hi {
+        return lo;
     } else if i + 1 == b.width() {
-        format!("{lo} or more")
+        "reason.bin_or_more"
     } else if i == 0 {
-        format!("{hi} or less")
+        "reason.bin_or_less"
     } else {
-        format!("{lo} to {hi}")
-    }
+        "reason.bin_range"
+    };
+    w.fill(key, &[("lo", &lo), ("hi", &hi)])
 }
 
 /// A value as the reason codes show it: whole numbers without decimals.

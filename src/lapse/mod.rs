@@ -16,7 +16,7 @@ mod solve;
 use crate::params::Checked;
 pub use crate::params::{LapseParams, ThresholdRule};
 pub use cv::{stratified_folds, stratified_split};
-pub use form::{bin_words, BinnedColumn, Form};
+pub use form::{bin_words, bin_words_in, BinnedColumn, Form};
 pub use metrics::Metrics;
 
 use crate::error::{Error, Result};

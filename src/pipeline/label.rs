@@ -56,6 +56,8 @@ pub struct InferOptions {
     /// Label the book in this many client parts (`None`: automatic, see
     /// `SINGLE_PART_ROWS` and `ROWS_PER_PART`). Bounds memory for books larger than RAM.
     pub partitions: Option<usize>,
+    /// The words of the labels' display columns, the charts and the report.
+    pub words: std::sync::Arc<crate::vocab::Vocabulary>,
 }
 
 impl Default for InferOptions {
@@ -68,6 +70,7 @@ impl Default for InferOptions {
             previous_run: None,
             min_report_count: MIN_REPORT_COUNT,
             partitions: None,
+            words: crate::vocab::Vocabulary::english(),
         }
     }
 }
@@ -225,7 +228,7 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
             b.config.mode, spec.config.mode
         )));
     }
-    let actions = LabelRules::from_config(&spec.config)?;
+    let actions = LabelRules::from_config(&spec.config)?.with_words(opts.words.clone())?;
     let protected = protected_paths(located, spec);
     if let Some(out) = &opts.out {
         rundir::check_target(
@@ -329,7 +332,8 @@ fn run_parts(
     }
     drop(discard);
     let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
-    st.finish(located, spec, opts, totals, previous.is_some(), protected)
+    let run = (actions, previous.is_some());
+    st.finish(located, spec, opts, totals, run, protected)
 }
 
 /// Removes each part's split files once the part is loaded, on a thread of its own:
@@ -480,7 +484,7 @@ impl RunState {
         spec: &DataSpec,
         opts: &InferOptions,
         mut totals: Totals,
-        with_previous: bool,
+        (rules, with_previous): (&LabelRules, bool),
         protected: &Protected,
     ) -> Result<InferOutcome> {
         let dir = self.tmp.path();
@@ -497,7 +501,7 @@ impl RunState {
             min_report_count: opts.min_report_count,
             unused,
         };
-        let (summary, drift) = run.write(located, quality, &totals.labels, dir)?;
+        let (summary, drift) = run.write(located, rules, quality, &totals.labels, dir)?;
         let out_dir = self.tmp.publish(replace_rule(opts), protected, "--out")?;
         Ok(InferOutcome {
             out_dir,
@@ -532,6 +536,7 @@ impl RunAggregates {
     pub(super) fn write(
         self,
         located: &Located,
+        rules: &LabelRules,
         quality: &crate::ingest::QualityReport,
         totals: &PartTotals,
         dir: &Path,
@@ -561,10 +566,12 @@ impl RunAggregates {
             &summary,
             &totals.agg.projection,
             &dir.join("charts"),
+            &rules.words,
         )?;
         stage.finish();
         crate::report::write(
             b,
+            rules,
             &summary,
             &drift,
             quality,

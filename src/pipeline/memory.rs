@@ -8,7 +8,9 @@ use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::ingest::{load_from, Frames, Input, LoadOptions, QualityReport};
 use crate::labeling::{label_book_since, PartOf, PartTotals};
+use crate::vocab::Vocabulary;
 use polars::prelude::DataFrame;
+use std::sync::Arc;
 
 /// A labelled batch.
 pub struct FrameLabels {
@@ -34,14 +36,16 @@ pub fn label_frames(
     config: &Config,
     frames: &Frames,
     as_of: Option<Date>,
+    words: &Arc<Vocabulary>,
 ) -> Result<FrameLabels> {
-    label_part_frames(bundle, config, frames, as_of, PartOf::WHOLE, None)
+    label_part_frames(bundle, config, frames, as_of, (PartOf::WHOLE, None), words)
 }
 
 /// `label_frames` on part `part` of a book split by client hash (as `--partitions`
 /// splits it, `ingest::partition::part_of`): the part's share of the projection chart's
 /// sample depends on it, so parts labelled apart add up to the CLI's parted run.
-/// `previous`: last month's labels, as `--previous-run` reads them.
+/// `previous`: last month's labels, as `--previous-run` reads them. `words`: the
+/// display columns' words.
 ///
 /// # Errors
 /// As `label_frames`.
@@ -50,10 +54,10 @@ pub fn label_part_frames(
     config: &Config,
     frames: &Frames,
     as_of: Option<Date>,
-    part: PartOf,
-    previous: Option<&crate::labeling::outcomes::PreviousRun>,
+    (part, previous): (PartOf, Option<&crate::labeling::outcomes::PreviousRun>),
+    words: &Arc<Vocabulary>,
 ) -> Result<FrameLabels> {
-    let actions = LabelRules::from_config(config)?;
+    let actions = LabelRules::from_config(config)?.with_words(words.clone())?;
     let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
     let book = &loaded.book;
     let labelled = label_book_since(bundle, book, choice.date, &actions, part, previous)?;

@@ -7,7 +7,7 @@
 use super::label::{InferOutcome, RunAggregates};
 use super::memory::FrameLabels;
 use crate::bundle::{Bundle, Located};
-use crate::config::Config;
+use crate::config::{Config, LabelRules};
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
@@ -191,7 +191,8 @@ impl RunTotals {
             min_report_count: opts.min_report_count,
             unused: opts.unused_columns.clone(),
         };
-        let (summary, drift) = run.write(located, &quality, &totals, dir)?;
+        let rules = LabelRules::from_config(config)?.with_words(opts.words.clone())?;
+        let (summary, drift) = run.write(located, &rules, &quality, &totals, dir)?;
         let out_dir = tmp.publish(replace, &protected, "out")?;
         Ok(InferOutcome {
             out_dir,
@@ -212,6 +213,8 @@ pub struct PublishOptions {
     pub unused_columns: Vec<(Source, String)>,
     /// The parts were labelled with last month's segments: report the migration.
     pub with_previous: bool,
+    /// The words of the labels' display columns, the charts and the report.
+    pub words: std::sync::Arc<crate::vocab::Vocabulary>,
 }
 
 impl Default for PublishOptions {
@@ -221,6 +224,7 @@ impl Default for PublishOptions {
             min_report_count: super::label::MIN_REPORT_COUNT,
             unused_columns: Vec::new(),
             with_previous: false,
+            words: crate::vocab::Vocabulary::english(),
         }
     }
 }
@@ -260,7 +264,14 @@ pub fn label_run_frames(
     let mut opts = opts.clone();
     opts.unused_columns = crate::ingest::unused_columns_in(config, &frames.columns())?;
     opts.with_previous = previous.is_some();
-    let done = super::label_part_frames(b, config, frames, as_of, PartOf::WHOLE, previous)?;
+    let done = super::label_part_frames(
+        b,
+        config,
+        frames,
+        as_of,
+        (PartOf::WHOLE, previous),
+        &opts.words,
+    )?;
     let (as_of, as_of_why) = (done.as_of, done.as_of_why.clone());
     let mut quality = done.quality.clone();
     quality.extract_date = config.extract_date().to_string();

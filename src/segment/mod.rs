@@ -96,9 +96,71 @@ pub struct SegmentModel {
     pub transition: Option<Transition>,
 }
 
+/// A segment in a run's words: its name (a names file's as given), its traits (the
+/// generated name) and its description for prospects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentWords {
+    pub id: u32,
+    pub name: String,
+    pub traits: String,
+    pub prospects: String,
+}
+
 impl SegmentModel {
     pub fn k(&self) -> usize {
         self.segments.len()
+    }
+
+    /// Every segment in the words of `w`. Names are stored in English; in another
+    /// vocabulary they are generated again from the stored profiles (flags known by
+    /// their stored training distribution holding only 0 and 1), and a name a names
+    /// file gave is kept as given.
+    pub fn display_names(
+        &self,
+        numeric: &[crate::features::NumericFeature],
+        w: &crate::vocab::Vocabulary,
+    ) -> Vec<SegmentWords> {
+        let prospects = |s: &Segment| names::prospect_name(w, &s.profile);
+        if w.is_english() {
+            return self
+                .segments
+                .iter()
+                .map(|s| SegmentWords {
+                    id: s.id,
+                    name: s.name.clone(),
+                    traits: s.generated_name.clone(),
+                    prospects: prospects(s),
+                })
+                .collect();
+        }
+        let binary: std::collections::BTreeSet<String> = numeric
+            .iter()
+            .filter(|f| {
+                !f.distribution.edges.is_empty()
+                    && f.distribution.edges.iter().all(|&e| e == 0.0 || e == 1.0)
+            })
+            .map(|f| f.name.clone())
+            .collect();
+        let mut generated: Vec<(u32, String)> = self
+            .segments
+            .iter()
+            .map(|s| (s.id, names::generate(w, &s.profile, &binary)))
+            .collect();
+        names::deduplicate(w, &mut generated);
+        self.segments
+            .iter()
+            .zip(generated)
+            .map(|(s, (_, traits))| SegmentWords {
+                id: s.id,
+                name: if s.name == s.generated_name {
+                    traits.clone()
+                } else {
+                    s.name.clone()
+                },
+                traits,
+                prospects: prospects(s),
+            })
+            .collect()
     }
 
     /// Positions of the segment features among the model columns.
@@ -283,7 +345,7 @@ pub fn fit_with_progress(
     let order = canonical_order(&centres, &labels);
     let mut segments = describe(input, &features, &centres, &labels, &order);
     let mut named: Vec<(u32, String)> = segments.iter().map(|s| (s.id, s.name.clone())).collect();
-    names::deduplicate(&mut named);
+    names::deduplicate(&crate::vocab::Vocabulary::english(), &mut named);
     for (s, (_, n)) in segments.iter_mut().zip(named) {
         s.name = n.clone();
         s.generated_name = n;
@@ -553,7 +615,8 @@ fn describe(
                 .zip(&centre)
                 .map(|(f, &z)| feature_stats.get(f.as_str()).map_or(z, |s| s.original(z)))
                 .collect();
-            let name = names::generate(&profile, &binary);
+            // Stored in English; each run shows them in its own words (`display_names`).
+            let name = names::generate(&crate::vocab::Vocabulary::english(), &profile, &binary);
             Segment {
                 id: id as u32,
                 generated_name: name.clone(),

@@ -4,6 +4,7 @@
 use super::ProfileEntry;
 use crate::error::{Error, Result};
 use crate::features::Feature;
+use crate::vocab::Vocabulary;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -14,15 +15,19 @@ const TRAITS_IN_NAME: usize = 3;
 
 /// Words for a feature being high or low: the feature's own words, else (flat mode's
 /// columns) "high x" / "low x".
-fn words(feature: &str) -> (String, String) {
-    match Feature::from_name(feature) {
-        Some(f) => {
-            let (high, low) = f.words();
-            (high.to_string(), low.to_string())
-        }
-        None => {
-            let plain = feature.replace('_', " ");
-            (format!("high {plain}"), format!("low {plain}"))
+fn words(w: &Vocabulary, feature: &str) -> (String, String) {
+    let own = |side: &str| {
+        w.lookup(&format!("feature_{side}.{feature}"))
+            .map(str::to_string)
+    };
+    match (Feature::from_name(feature), own("high"), own("low")) {
+        (Some(_), Some(high), Some(low)) => (high, low),
+        _ => {
+            let plain = w.feature(feature);
+            (
+                w.fill("segment.high", &[("feature", &plain)]),
+                w.fill("segment.low", &[("feature", &plain)]),
+            )
         }
     }
 }
@@ -32,31 +37,38 @@ fn words(feature: &str) -> (String, String) {
 /// read "mostly senior citizen (72%)" or "mostly without partner (81%)". A categorical
 /// feature reads by its dominant level when that level is both the segment's majority
 /// and distinctive: "mostly online (64%)", "mostly city tier 3 (55%)".
-pub fn generate(profile: &[ProfileEntry], binary: &BTreeSet<String>) -> String {
+pub fn generate(w: &Vocabulary, profile: &[ProfileEntry], binary: &BTreeSet<String>) -> String {
     // (strength, feature, words) of each distinctive trait.
     let mut traits: Vec<(f64, &str, String)> = Vec::new();
     for p in profile.iter().filter(|p| !p.feature.contains('=')) {
         if p.z.abs() < DISTINCT_Z {
             continue;
         }
-        let plain = p.feature.replace('_', " ");
-        let w = if binary.contains(&p.feature) && Feature::from_name(&p.feature).is_none() {
+        let plain = w.feature(&p.feature);
+        let trait_words = if binary.contains(&p.feature) && Feature::from_name(&p.feature).is_none()
+        {
+            let share = |s: f64| format!("{:.0}", s * 100.0);
             if p.mean >= 0.5 {
-                format!("mostly {plain} ({:.0}%)", p.mean * 100.0)
+                w.fill(
+                    "segment.mostly",
+                    &[("what", &plain), ("share", &share(p.mean))],
+                )
             } else {
-                format!("mostly without {plain} ({:.0}%)", (1.0 - p.mean) * 100.0)
+                let args: [(&str, &dyn std::fmt::Display); 2] =
+                    [("what", &plain), ("share", &share(1.0 - p.mean))];
+                w.fill("segment.mostly_without", &args)
             }
         } else {
-            let (high, low) = words(&p.feature);
+            let (high, low) = words(w, &p.feature);
             if p.z > 0.0 {
                 high
             } else {
                 low
             }
         };
-        traits.push((p.z.abs(), &p.feature, w));
+        traits.push((p.z.abs(), &p.feature, trait_words));
     }
-    traits.extend(dominant_levels(profile));
+    traits.extend(dominant_levels(w, profile));
     traits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     let mut used = BTreeSet::new();
     let mut parts = Vec::new();
@@ -69,9 +81,9 @@ pub fn generate(profile: &[ProfileEntry], binary: &BTreeSet<String>) -> String {
         }
     }
     if parts.is_empty() {
-        return "Typical clients".into();
+        return w.word("segment.typical").to_string();
     }
-    let mut name = parts.join(", ");
+    let mut name = parts.join(w.word("segment.separator"));
     if let Some(first) = name.get(..1) {
         name = first.to_uppercase() + name.get(1..).unwrap_or("");
     }
@@ -81,7 +93,7 @@ pub fn generate(profile: &[ProfileEntry], binary: &BTreeSet<String>) -> String {
 /// Each categorical feature's level held by most of the segment, when it is also
 /// over-represented against the book (its one-hot column's z). The `other` bucket never
 /// names a segment.
-fn dominant_levels(profile: &[ProfileEntry]) -> Vec<(f64, &str, String)> {
+fn dominant_levels<'a>(w: &Vocabulary, profile: &'a [ProfileEntry]) -> Vec<(f64, &'a str, String)> {
     let mut best: BTreeMap<&str, (&str, &ProfileEntry)> = BTreeMap::new();
     for p in profile {
         let Some((feature, level)) = p.feature.split_once('=') else {
@@ -100,11 +112,15 @@ fn dominant_levels(profile: &[ProfileEntry]) -> Vec<(f64, &str, String)> {
             let plain = level.replace('_', " ");
             let cryptic = plain.chars().count() <= 2 || plain.parse::<f64>().is_ok();
             let what = if cryptic {
-                format!("{} {plain}", feature.replace('_', " "))
+                w.fill(
+                    "segment.level_of",
+                    &[("feature", &w.feature(feature)), ("level", &plain)],
+                )
             } else {
                 plain
             };
-            let words = format!("mostly {what} ({:.0}%)", p.mean * 100.0);
+            let share = format!("{:.0}", p.mean * 100.0);
+            let words = w.fill("segment.mostly", &[("what", &what), ("share", &share)]);
             (p.z, p.feature.as_str(), words)
         })
         .collect()
@@ -113,7 +129,7 @@ fn dominant_levels(profile: &[ProfileEntry]) -> Vec<(f64, &str, String)> {
 /// The segment's description for a prospect, who holds no policy: its traits among
 /// what describes a person (demographics, digital habits, client attributes), never
 /// premiums, policies or products they do not have. E.g. "Prospects: younger, digital".
-pub fn prospect_name(profile: &[ProfileEntry]) -> String {
+pub fn prospect_name(w: &Vocabulary, profile: &[ProfileEntry]) -> String {
     let personal: Vec<ProfileEntry> = profile
         .iter()
         .filter(|p| match p.feature.split_once('=') {
@@ -123,27 +139,27 @@ pub fn prospect_name(profile: &[ProfileEntry]) -> String {
         })
         .cloned()
         .collect();
-    let traits = generate(&personal, &BTreeSet::new());
-    if traits == "Typical clients" {
-        return "Prospects".into();
+    let traits = generate(w, &personal, &BTreeSet::new());
+    if traits == w.word("segment.typical") {
+        return w.word("segment.prospects").into();
     }
     let mut chars = traits.chars();
     let lowered: String = chars
         .next()
         .map(|c| c.to_lowercase().chain(chars).collect())
         .unwrap_or_default();
-    format!("Prospects: {lowered}")
+    w.fill("segment.prospects_with", &[("traits", &lowered)])
 }
 
 /// Makes names unique by appending the segment id to repeats.
-pub fn deduplicate(names: &mut [(u32, String)]) {
+pub fn deduplicate(w: &Vocabulary, names: &mut [(u32, String)]) {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (_, n) in names.iter() {
         *seen.entry(n.clone()).or_default() += 1;
     }
     for (id, n) in names.iter_mut() {
         if seen.get(n.as_str()).copied().unwrap_or(0) > 1 {
-            *n = format!("{n} (segment {id})");
+            *n = w.fill("segment.duplicate", &[("name", n), ("id", id)]);
         }
     }
 }
@@ -196,6 +212,10 @@ pub fn read_names_file(path: &Path, ids: &[u32]) -> Result<BTreeMap<u32, String>
 mod tests {
     use super::*;
 
+    fn en() -> std::sync::Arc<Vocabulary> {
+        Vocabulary::english()
+    }
+
     fn entry(feature: &str, z: f64) -> ProfileEntry {
         ProfileEntry {
             feature: feature.into(),
@@ -214,14 +234,20 @@ mod tests {
             entry("region=north", 3.0),
         ];
         let none = BTreeSet::new();
-        assert_eq!(generate(&p, &none), "Older, high premium, long tenure");
-        assert_eq!(generate(&[entry("age", 0.1)], &none), "Typical clients");
+        assert_eq!(
+            generate(&en(), &p, &none),
+            "Older, high premium, long tenure"
+        );
+        assert_eq!(
+            generate(&en(), &[entry("age", 0.1)], &none),
+            "Typical clients"
+        );
         let mut names = vec![
             (0, "A".to_string()),
             (1, "A".to_string()),
             (2, "B".to_string()),
         ];
-        deduplicate(&mut names);
+        deduplicate(&en(), &mut names);
         assert_eq!(names[1].1, "A (segment 1)");
     }
 
@@ -235,11 +261,11 @@ mod tests {
             entry("age", -0.5),
         ];
         assert_eq!(
-            generate(&p, &BTreeSet::new()),
+            generate(&en(), &p, &BTreeSet::new()),
             "Low premium, few policies, single product"
         );
-        assert_eq!(prospect_name(&p), "Prospects: low income, younger");
-        assert_eq!(prospect_name(&p[..3]), "Prospects");
+        assert_eq!(prospect_name(&en(), &p), "Prospects: low income, younger");
+        assert_eq!(prospect_name(&en(), &p[..3]), "Prospects");
     }
 
     #[test]
@@ -251,7 +277,7 @@ mod tests {
         };
         let binary: BTreeSet<String> = ["senior_citizen", "partner"].map(String::from).into();
         assert_eq!(
-            generate(&[share("city_tier=3", 0.55, 0.6)], &binary),
+            generate(&en(), &[share("city_tier=3", 0.55, 0.6)], &binary),
             "Mostly city tier 3 (55%)"
         );
         let p = [
@@ -262,14 +288,21 @@ mod tests {
             share("region=other", 0.9, 2.0),
         ];
         assert_eq!(
-            generate(&p, &binary),
+            generate(&en(), &p, &binary),
             "Mostly senior citizen (72%), mostly without partner (81%), mostly online (64%)"
         );
         // Without being flagged binary, a 0/1 column reads as any number.
-        assert_eq!(generate(&p[..1], &BTreeSet::new()), "High senior citizen");
+        assert_eq!(
+            generate(&en(), &p[..1], &BTreeSet::new()),
+            "High senior citizen"
+        );
         // A level held by a minority is not "mostly".
         assert_eq!(
-            generate(&[share("channel=online", 0.45, 1.0)], &BTreeSet::new()),
+            generate(
+                &en(),
+                &[share("channel=online", 0.45, 1.0)],
+                &BTreeSet::new()
+            ),
             "Typical clients"
         );
     }

@@ -46,6 +46,8 @@ pub struct TrainOptions {
     /// Also save every client's training-time scores in the bundle (`scores.csv`).
     pub save_scores: bool,
     pub charts: bool,
+    /// The words the charts are written in.
+    pub words: std::sync::Arc<crate::vocab::Vocabulary>,
 }
 
 impl Default for TrainOptions {
@@ -62,6 +64,7 @@ impl Default for TrainOptions {
             out_dir: PathBuf::from("notebooks-out"),
             save_scores: false,
             charts: true,
+            words: crate::vocab::Vocabulary::english(),
         }
     }
 }
@@ -205,8 +208,15 @@ fn publish(
     let charts_dir = opts
         .charts
         .then(|| {
-            let dir = opts.out_dir.join(format!("train-{}", bundle.version));
-            publish_charts(&bundle, &dir, &settings.protected)
+            // A version's charts are drawn once per language (the version names the
+            // bundle's content, so charts already there are the same).
+            let name = if opts.words.is_english() {
+                format!("train-{}", bundle.version)
+            } else {
+                format!("train-{}-{}", bundle.version, opts.words.lang())
+            };
+            let dir = opts.out_dir.join(name);
+            publish_charts(&bundle, &dir, &settings.protected, &opts.words)
         })
         .transpose()?;
     Ok(TrainOutcome {
@@ -285,9 +295,14 @@ fn protected_paths(
 /// Draws the training charts into a staging directory and publishes it whole. A chart
 /// directory of the same version already there holds the same charts (the version names
 /// the bundle's content) and is kept.
-fn publish_charts(bundle: &Bundle, dir: &Path, protected: &Protected) -> Result<PathBuf> {
+fn publish_charts(
+    bundle: &Bundle,
+    dir: &Path,
+    protected: &Protected,
+    words: &crate::vocab::Vocabulary,
+) -> Result<PathBuf> {
     let staging = Staging::new(dir, OutputKind::TrainingCharts)?;
-    crate::charts::training::draw_all(bundle, staging.path())?;
+    crate::charts::training::draw_all(bundle, staging.path(), words)?;
     match staging.publish(Replace::Never, protected, "--out") {
         Err(Error::Exists { .. }) => Ok(dir.to_path_buf()),
         other => other,

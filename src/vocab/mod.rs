@@ -5,8 +5,10 @@
 //! compile; in a config it is an error at load.
 
 pub mod feature;
+pub mod words;
 
 pub use feature::{Feature, CATEGORICAL};
+pub use words::{ChartFont, Vocabulary};
 
 use std::fmt;
 
