@@ -2,6 +2,7 @@
 //! Fonts are embedded (DejaVu Sans), so no system font is needed; colours are fixed per
 //! segment id, so a segment keeps its colour across charts, runs and months.
 
+pub mod effect;
 pub mod labeling;
 pub mod training;
 

@@ -16,6 +16,8 @@ pub struct LabelRules {
     pub actions: ActionTable,
     /// How persistency is counted in the run's aggregates.
     pub persistency: super::PersistencySettings,
+    /// Holdouts per action and the readout of their effect.
+    pub effect: super::EffectSettings,
 }
 
 impl LabelRules {
@@ -32,6 +34,7 @@ impl LabelRules {
             needs: config.needs.clone(),
             actions: ActionTable::check(&config.actions)?,
             persistency: config.persistency.clone(),
+            effect: config.effect.clone(),
         })
     }
 
@@ -43,6 +46,7 @@ impl LabelRules {
             needs: NeedsSettings::default(),
             actions: ActionTable::defaults(),
             persistency: super::PersistencySettings::default(),
+            effect: super::EffectSettings::default(),
         }
     }
 }
