@@ -200,24 +200,40 @@ impl RatioSums {
         }
     }
 
-    /// The ratio's variance by linearisation: sum (y - R x)^2 / (n (n - 1) mean(x)^2).
-    fn variance(&self) -> f64 {
+    /// Sum of squared residuals around the ratio `r`: sum (y - r x)^2.
+    fn residuals(&self, r: f64) -> f64 {
+        (self.yy - 2.0 * r * self.xy + r * r * self.xx).max(0.0)
+    }
+
+    /// The ratio's variance by linearisation, sum (y - R x)^2 / ((n - 1) n mean(x)^2),
+    /// with the per-client residual variance at least `floor`.
+    fn variance(&self, floor: f64) -> f64 {
         let r = self.ratio();
         if self.n < 2 || !r.is_finite() {
             return f64::NAN;
         }
         let n = self.n as f64;
-        let residual = (self.yy - 2.0 * r * self.xy + r * r * self.xx).max(0.0);
+        let per_client = (self.residuals(r) / (n - 1.0)).max(floor);
         let mean_x = self.x / n;
-        residual / (n * (n - 1.0) * mean_x * mean_x)
+        per_client / (n * mean_x * mean_x)
     }
 }
 
 /// The difference of two ratios with a normal interval from their linearised variances,
-/// and its two-sided p-value.
+/// and its two-sided p-value. Each arm's residual variance is at least the pooled one
+/// (residuals of both arms around the pooled ratio): a rare loss that a small arm never
+/// saw would otherwise give that arm no variance at all, as the Wald interval of a
+/// proportion at 0 (the reason for Newcombe's intervals of proportions).
 pub fn ratio_difference(a: &RatioSums, b: &RatioSums, z: f64) -> (Difference, f64) {
     let d = a.ratio() - b.ratio();
-    let se = (a.variance() + b.variance()).sqrt();
+    let mut both = *a;
+    both.merge(b);
+    let pooled = if both.n > 1 {
+        both.residuals(both.ratio()) / (both.n - 1) as f64
+    } else {
+        0.0
+    };
+    let se = (a.variance(pooled) + b.variance(pooled)).sqrt();
     let p = if se > 0.0 {
         2.0 * (1.0 - normal_cdf((d / se).abs()))
     } else if d.is_finite() {
@@ -307,5 +323,16 @@ mod tests {
         let (d, p) = ratio_difference(&a, &b, 1.96);
         assert!(close(d.estimate, 0.1, 0.01), "{d:?}");
         assert!(d.low > 0.0 && d.high < 0.2 && p < 0.01, "{d:?} {p}");
+        // 2 losses in 100 against none in 12: no evidence, whatever the small arm's own
+        // (zero) variance says.
+        let (mut t, mut h) = (RatioSums::default(), RatioSums::default());
+        for i in 0..100 {
+            t.add(100.0, if i < 2 { 0.0 } else { 100.0 });
+        }
+        for _ in 0..12 {
+            h.add(100.0, 100.0);
+        }
+        let (d, p) = ratio_difference(&t, &h, 1.96);
+        assert!(d.low < 0.0 && d.high > 0.0 && p > 0.05, "{d:?} {p}");
     }
 }

@@ -223,6 +223,10 @@ pub fn readout(counts: &EffectCounts) -> EffectReadout {
         let cost = arms[0].clients as f64 * s.cost_per_client(&code);
         for outcome in Outcome::ALL {
             let (nt, nh, rt, rh, d, p) = compare(outcome, &arms[0], &arms[1], z);
+            if nt + nh == 0 {
+                // Nobody the outcome applies to (lapse of clients not in force).
+                continue;
+            }
             let premium = outcome == Outcome::PremiumKept;
             let incremental =
                 (premium && d.estimate.is_finite()).then(|| d.estimate * arms[0].premium.x);
@@ -288,6 +292,8 @@ fn adjust(rows: &mut [EffectRow], fdr: f64, randomised: bool) {
                 r.uplift < 0.0
             };
             r.verdict = match (q <= fdr, better) {
+                // An action drawn no holdout (the catch-all): nothing to compare with.
+                _ if r.holdout == 0 => Verdict::NotIdentified,
                 (true, true) => Verdict::Helps,
                 (true, false) => Verdict::Harms,
                 _ => Verdict::Unclear,
