@@ -33,7 +33,7 @@ fn forest_rows(r: &EffectReadout) -> Vec<(&EffectRow, Option<f64>)> {
         .filter(|x| x.treated > 0 && x.holdout > 0 && x.ci_low.is_finite())
         .map(|x| (x, roi(x)))
         .collect();
-    rows.sort_by(|a, b| (b.0.treated + b.0.holdout).cmp(&(a.0.treated + a.0.holdout)));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0.treated + r.0.holdout));
     rows.truncate(MAX_ROWS);
     rows.sort_by(|a, b| {
         let key = |v: Option<f64>| v.unwrap_or(f64::NEG_INFINITY);

@@ -28,7 +28,7 @@ fn unit(id_hash: u64, seed: u64, period: u64) -> f64 {
 }
 
 /// Separates the universal control's draw from the monthly draw.
-const UNIVERSAL: u64 = 0x756e_6976_6572_73;
+const UNIVERSAL: u64 = 0x0075_6e69_7665_7273;
 
 /// The holdout draw of one labeling run.
 #[derive(Clone, Debug, PartialEq)]
