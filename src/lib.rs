@@ -3,7 +3,7 @@
 //! The library holds all logic; the binaries `clientele-train` and `clientele-infer`
 //! parse flags and call into it. Data flows one way (a test fails on an import cycle):
 //! leaf types (`schema`, `date`, `error`, `vocab`, `params`, `stats`, `fsio`) -> `config`
-//! -> `ingest` -> `features` -> (`segment`, `lapse`) -> `products` -> `bundle` -> `labeling` ->
+//! -> `ingest` -> `features` -> (`segment`, `lapse`, `effect`) -> `products` -> `bundle` -> `labeling` ->
 //! (`charts`, `report`) -> `train` / `pipeline` -> bins.
 
 pub mod allocator;
@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod charts;
 pub mod config;
 pub mod date;
+pub mod effect;
 pub mod error;
 pub mod features;
 pub mod fsio;

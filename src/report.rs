@@ -150,6 +150,9 @@ pub fn write(
     if let Some(o) = &s.outcomes {
         outcomes_section(t, &mut h, o);
     }
+    if s.effect.is_some() || s.holdouts.iter().any(|x| x.held_out > 0) {
+        crate::effect::output::html_section(&mut h, &s.holdouts, s.effect.as_ref(), esc);
+    }
     if let Some(p) = &s.products {
         products_section(t, &mut h, b, p);
     }

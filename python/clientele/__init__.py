@@ -296,6 +296,19 @@ class Run:
         """How last month's predictions and actions turned out (with ``previous``)."""
         return self.summary.get("outcomes")
 
+    @property
+    def effect(self) -> Optional[dict]:
+        """The effect of last month's actions, treated against the randomised holdout
+        (with ``previous``): ``identified``, ``notes``, ``rows`` (as ``effect.csv``) and
+        ``targeting``."""
+        return self.summary.get("effect")
+
+    def effect_table(self) -> Optional[pa.Table]:
+        """The effect readout's rows as a table (the columns of ``effect.csv``), or None
+        without ``previous``."""
+        effect = self.effect
+        return None if effect is None else pa.Table.from_pylist(effect["rows"])
+
     def drift_table(self) -> pa.Table:
         """One row per drift item: its name, PSI and status, worst first."""
         items = sorted(self.drift["items"], key=lambda i: -i["psi"])

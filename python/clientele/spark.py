@@ -265,6 +265,7 @@ def _previous_labels(previous):
         )
     wanted = ["client_id", "segment_id", "lapse_probability", "risk_band", "action"]
     wanted += ["stage_code", "tier_code"]  # stage and tier moves since that run
+    wanted += ["holdout"]  # the randomised holdouts whose effect is read out
     return previous.select(*[c for c in wanted if c in previous.columns])
 
 

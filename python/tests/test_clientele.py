@@ -124,6 +124,12 @@ def test_a_run_with_last_months_labels_equals_the_cli_run(bundle, runs):
     cli = json.loads((runs.since_whole / "summary.json").read_text())
     by_dir = clientele.label_run(bundle, next_month_tables(), previous=runs.last_month)
     assert by_dir.summary == cli and by_dir.outcomes["known"] > 10000
+    # The effect of last month's holdouts, as the CLI's effect.csv.
+    assert by_dir.effect is not None and by_dir.effect["identified"]
+    table = by_dir.effect_table()
+    assert table is not None and table.num_rows == len(by_dir.effect["rows"]) > 0
+    with open(runs.since_whole / "effect.csv") as f:
+        assert sum(1 for _ in f) == table.num_rows + 1
     last = json.loads((runs.last_month / "summary.json").read_text())
     by_table = clientele.label_run(
         bundle,

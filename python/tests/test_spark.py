@@ -77,6 +77,8 @@ def test_a_parted_run_equals_the_cli_parted_run(runs, sources, tmp_path):
     run = cs.label_run(sources, runs.model, out=tmp_path / "run", parts=3, extract_date=EXTRACT)
     assert run.out == tmp_path / "run"
     assert_same_labels(arrow(run.labels), normalised(pq.read_table(runs.parted / "labels.parquet")))
+    # The holdout flags drawn in the executors are the CLI's (and some are drawn).
+    assert 0 < sum(arrow(run.labels).column("holdout").to_pylist()) < 20000
     for name in ["drift.json", "summary.json"]:
         assert json.loads((run.out / name).read_text()) == json.loads((runs.parted / name).read_text())
     ours, cli = (json.loads((d / "data-quality.json").read_text()) for d in (run.out, runs.parted))
@@ -108,6 +110,9 @@ def test_migration_and_outcomes_equal_the_cli_with_previous_run(runs, spark, sou
     ours = json.loads((run.out / "summary.json").read_text())
     cli = json.loads((runs.since / "summary.json").read_text())
     assert ours["migration"] and ours["outcomes"]["known"] > 10000 and ours == cli
+    # The effect readout of last month's holdouts: the same counts, file and words.
+    assert ours["effect"]["identified"] and ours["effect"] == cli["effect"]
+    assert (run.out / "effect.csv").read_bytes() == (runs.since / "effect.csv").read_bytes()
     assert json.loads((run.out / "drift.json").read_text()) == json.loads(
         (runs.since / "drift.json").read_text()
     )

@@ -45,6 +45,13 @@ pub fn draw_all(
     if let Some(o) = s.outcomes.as_ref().filter(|o| o.known > 0) {
         out.push(outcomes(t, o, dir)?);
     }
+    if let Some(e) = s
+        .effect
+        .as_ref()
+        .filter(|e| e.identified && !e.rows.is_empty())
+    {
+        out.push(super::effect::forest(e, dir, t.pen)?);
+    }
     if !b.lapse.form.is_linear() {
         // What the reasons of a scorecard model mean: the points of every bin.
         out.push(super::training::scorecard(b, dir, w)?);

@@ -5,6 +5,7 @@
 //! keeps its colour across charts, runs and months. Every word comes from the run's
 //! `Vocabulary`.
 
+pub mod effect;
 pub mod labeling;
 mod svg_text;
 pub mod training;

@@ -270,7 +270,6 @@ impl ActionTable {
         ActionTable::check(&[]).unwrap_or(ActionTable { rules: Vec::new() })
     }
 
-    /// The catch-all rule's action: what a client gets when no special rule applies.
     /// The code of every action of the table.
     pub fn codes(&self) -> std::collections::BTreeSet<String> {
         self.rules.iter().map(|r| r.action.code.clone()).collect()
@@ -284,10 +283,46 @@ impl ActionTable {
             .map(|r| r.action.code.as_str())
     }
 
+    /// The catch-all rule's action: what a client gets when no special rule applies.
     pub fn default_action(&self) -> &str {
         self.rules
             .last()
             .map_or("standard service", |r| r.action.words.as_str())
+    }
+
+    /// The catch-all rule's action code.
+    pub fn default_code(&self) -> &str {
+        self.rules
+            .last()
+            .map_or("standard_service", |r| r.action.code.as_str())
+    }
+
+    /// Every action's code by its words.
+    pub fn codes_by_words(&self) -> std::collections::BTreeMap<String, String> {
+        self.rules
+            .iter()
+            .map(|r| (r.action.words.clone(), r.action.code.clone()))
+            .collect()
+    }
+
+    /// Retention actions: those whose every rule asks for a scored client at medium or
+    /// high risk (what the effect readout's targeting check is for).
+    pub fn retention_actions(&self) -> Vec<String> {
+        let at_risk = |r: &CheckedRule| match &r.risk {
+            Pattern::Any => false,
+            Pattern::OneOf(bands) => bands
+                .iter()
+                .all(|b| matches!(b, Some(RiskBand::Medium | RiskBand::High))),
+        };
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.rules {
+            let words = &r.action.words;
+            let all = self.rules.iter().filter(|o| &o.action.words == words);
+            if !out.contains(words) && all.clone().all(at_risk) {
+                out.push(words.clone());
+            }
+        }
+        out
     }
 
     /// The first matching rule's action for a client without signals or next product.
@@ -573,5 +608,21 @@ mod tests {
         );
         r.code = Some("Renewal Reminder".into());
         assert!(ActionTable::check(&[r]).is_err());
+    }
+
+    #[test]
+    fn retention_actions_are_those_given_only_at_risk() {
+        let t = ActionTable::defaults();
+        let r = t.retention_actions();
+        assert!(r.contains(&"VIP retention call".to_string()), "{r:?}");
+        assert!(r.contains(&"payment reminder".to_string()), "{r:?}");
+        for not in ["cross-sell", "standard service", "reinstatement offer"] {
+            assert!(!r.contains(&not.to_string()), "{r:?}");
+        }
+        assert_eq!(t.default_code(), "standard_service");
+        assert_eq!(
+            t.codes_by_words()["VIP retention call"],
+            "vip_retention_call"
+        );
     }
 }

@@ -18,6 +18,8 @@ pub struct LabelRules {
     pub persistency: super::PersistencySettings,
     /// The words labels, charts and the report are written in (English by default).
     pub words: std::sync::Arc<crate::vocab::Vocabulary>,
+    /// Holdouts per action and the readout of their effect.
+    pub effect: super::EffectSettings,
 }
 
 impl LabelRules {
@@ -61,6 +63,7 @@ impl LabelRules {
             actions: ActionTable::check(&config.actions)?,
             persistency: config.persistency.clone(),
             words: crate::vocab::Vocabulary::english(),
+            effect: config.effect.clone(),
         })
     }
 
@@ -73,6 +76,7 @@ impl LabelRules {
             actions: ActionTable::defaults(),
             persistency: super::PersistencySettings::default(),
             words: crate::vocab::Vocabulary::english(),
+            effect: super::EffectSettings::default(),
         }
     }
 }

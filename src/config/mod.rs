@@ -2,6 +2,7 @@
 //! the data contract (`schema`). Every setting has a default that fits the bundled sample.
 
 pub mod actions;
+pub mod effect;
 pub mod labels;
 pub mod lifecycle;
 
@@ -9,6 +10,7 @@ use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::schema::Source;
 pub use actions::{ActionRule, ActionTable};
+pub use effect::EffectSettings;
 pub use labels::{LabelRules, NeedsSettings, StageSettings, TierSettings};
 pub use lifecycle::{CohortPeriod, PersistencySettings};
 use serde::{Deserialize, Serialize};
@@ -224,6 +226,11 @@ pub struct Config {
     pub actions: Vec<ActionRule>,
     /// Persistency reporting (`[persistency]`): months, grace, free look, cohorts.
     pub persistency: PersistencySettings,
+    /// Holdouts per action and the readout of their effect (`[effect]`). Left out of a
+    /// bundle's JSON when default: the content digest of bundles published before the
+    /// section existed stays theirs.
+    #[serde(skip_serializing_if = "EffectSettings::is_default")]
+    pub effect: EffectSettings,
     /// Set when the file was read, for error messages; not part of the file.
     #[serde(skip)]
     pub origin: Option<PathBuf>,
@@ -319,7 +326,10 @@ impl Config {
             .map_err(|e| self.config_error(e.message()))?;
         self.persistency
             .check()
-            .map_err(|m| self.config_error(format!("[persistency] {m}")))
+            .map_err(|m| self.config_error(format!("[persistency] {m}")))?;
+        self.effect
+            .check()
+            .map_err(|m| self.config_error(format!("[effect] {m}")))
     }
 
     /// Validates names and ranges once, so that later code can trust them.

@@ -4,6 +4,7 @@
 
 pub mod arrow;
 pub mod beneath;
+pub mod pairs;
 pub mod rundir;
 
 use crate::error::{Error, Result};

@@ -39,6 +39,9 @@ pub struct ClientLabel {
     /// A scored client with at least one imputed feature.
     pub imputed: bool,
     pub note: Option<String>,
+    /// Held out of the action at random (`effect::HoldoutPlan`): the action is still
+    /// written, and not carried out.
+    pub holdout: bool,
 }
 
 /// What every client of a part is labelled with: the bundle, the tier cuts, the label
@@ -165,6 +168,7 @@ impl<'a> LabelContext<'a> {
             needs,
             propensities,
             imputed: imputed_scored,
+            holdout: false,
             note: (!notes.is_empty()).then(|| notes.join(w.word("note.separator"))),
         }
     }

@@ -11,6 +11,7 @@ use crate::bundle::Bundle;
 use crate::config::LabelRules;
 use crate::config::Mode;
 use crate::date::Date;
+use crate::effect::{client_outcomes, ClientOutcome, Counted, EffectCounts, HoldoutPlan};
 use crate::error::{Error, Result};
 use crate::features::{lapse_labels, Label, RawFeatures};
 use crate::ingest::{Book, Coded};
@@ -99,6 +100,15 @@ pub fn label_part(
     let outcome_labels = part
         .previous
         .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, label_rules, totals));
+    let effect_outcomes = part
+        .previous
+        .and_then(|prev| effect_outcomes(b, book, raw.cutoff, prev, label_rules, totals));
+    let holdouts = HoldoutPlan::new(
+        &label_rules.effect,
+        label_rules.actions.default_code(),
+        raw.cutoff,
+    );
+    let id_of = |c: usize| book.client_ids.get(c).map_or("", String::as_str);
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
@@ -111,13 +121,18 @@ pub fn label_part(
         let labels: Vec<ClientLabel> = rows
             .par_iter()
             .enumerate()
-            .map(|(i, &c)| ctx.label_client(c, is_active(raw, c), x.row(i)))
+            .map(|(i, &c)| {
+                let mut label = ctx.label_client(c, is_active(raw, c), x.row(i));
+                // Drawn after the action is chosen, and never changing it.
+                label.holdout = holdouts.held_out(id_of(c), &label.action_code);
+                label
+            })
             .collect();
         for ((i, &c), label) in rows.iter().enumerate().zip(labels) {
             let row = x.row(i);
             let seg = &b.segments.segments[seg_idx[i]];
             let active = is_active(raw, c);
-            let id = book.client_ids.get(c).map_or("", String::as_str);
+            let id = id_of(c);
             let last_month = part.previous.and_then(|m| {
                 Some((
                     m,
@@ -133,6 +148,9 @@ pub fn label_part(
                     *window,
                     &mut totals.agg.outcomes,
                 );
+            }
+            if let (Some((run, pc)), Some(outcomes)) = (last_month, &effect_outcomes) {
+                count_effect(b, (run, pc), outcomes.get(c), &mut totals.agg.effect);
             }
             let sampled =
                 (active && in_sample[c]).then(|| seg_cols.iter().map(|&j| row[j]).collect());
@@ -193,6 +211,65 @@ fn outcome_labels(
         .compared_with(prev, counted, label_rules.actions.default_action());
     window.ok()
 }
+
+/// The part's outcomes since the previous run for the effect readout (relational mode),
+/// after recording in `totals` which run it was compared with and whether that run had
+/// randomised holdouts; `None` when they cannot be counted (and why is recorded).
+fn effect_outcomes(
+    b: &Bundle,
+    book: &Book,
+    as_of: Date,
+    prev: &PreviousRun,
+    label_rules: &LabelRules,
+    totals: &mut PartTotals,
+) -> Option<Vec<ClientOutcome>> {
+    let outcomes = match (b.config.mode, prev.window(as_of)) {
+        (Mode::Relational, Ok(_)) => prev
+            .as_of
+            .and_then(|start| client_outcomes(book, start, as_of))
+            .ok_or_else(|| "the policies do not tell who lapsed or bought".to_string()),
+        (Mode::Relational, Err(why)) => Err(why),
+        _ => Err("outcomes need policies with dates (relational data)".to_string()),
+    };
+    totals.agg.effect.compared_with(
+        prev.as_of,
+        prev.randomised,
+        outcomes.as_ref().err().cloned(),
+        &label_rules.effect,
+        &label_rules.actions,
+    );
+    outcomes.ok()
+}
+
+/// Counts a client of the previous run in the effect readout's cell and arm.
+fn count_effect(
+    b: &Bundle,
+    (run, pc): (&PreviousRun, &PreviousClient),
+    outcome: Option<&ClientOutcome>,
+    counts: &mut EffectCounts,
+) {
+    let Some(outcome) = outcome else { return };
+    let action = run
+        .actions
+        .get(pc.action as usize)
+        .map_or("", String::as_str);
+    let counted = Counted {
+        action,
+        segment: pc.segment,
+        tier: pc
+            .tier
+            .map_or(UNKNOWN_TIER, crate::vocab::ValueTier::as_str),
+        holdout: pc.holdout,
+        decile: pc
+            .probability
+            .is_finite()
+            .then(|| b.drift.score.bin(pc.probability)),
+    };
+    counts.count(&counted, outcome);
+}
+
+/// The tier of a previous client whose labels had no tier code.
+const UNKNOWN_TIER: &str = "unknown";
 
 /// Counts a client the previous run scored, against its outcome over the window.
 fn count_outcome(

@@ -32,6 +32,9 @@ pub struct PreviousClient {
     /// Last month's lifecycle stage and value tier (their codes), when its labels had them.
     pub stage: Option<crate::vocab::LifecycleStage>,
     pub tier: Option<crate::vocab::ValueTier>,
+    /// Whether the client was held out of its action; `None` when the labels had no
+    /// holdout column.
+    pub holdout: Option<bool>,
 }
 
 /// Last month's labels, keyed by the client id's hash (`partition::client_hash`).
@@ -42,6 +45,8 @@ pub struct PreviousRun {
     /// The previous run's date; without it only the segment migration is counted.
     pub as_of: Option<Date>,
     pub model_version: Option<String>,
+    /// Whether the labels carried the holdout column (randomised holdouts).
+    pub randomised: bool,
 }
 
 /// One row of last month's labels as read.
@@ -54,6 +59,8 @@ pub struct PreviousRow {
     /// `stage_code` and `tier_code`, when the labels have them.
     pub stage: Option<String>,
     pub tier: Option<String>,
+    /// `holdout`, when the labels have it.
+    pub holdout: Option<bool>,
 }
 
 impl PreviousRun {
@@ -61,6 +68,7 @@ impl PreviousRun {
         let mut run = PreviousRun::default();
         let mut index: HashMap<String, u32> = HashMap::new();
         for r in rows {
+            run.randomised |= r.holdout.is_some();
             let action = r.action.unwrap_or_default();
             let next = run.actions.len() as u32;
             let a = *index.entry(action.clone()).or_insert_with(|| {
@@ -82,6 +90,7 @@ impl PreviousRun {
                         .tier
                         .as_deref()
                         .and_then(crate::vocab::ValueTier::from_word),
+                    holdout: r.holdout,
                 },
             );
         }
@@ -480,6 +489,7 @@ mod tests {
             action,
             stage: None,
             tier: None,
+            holdout: None,
         }
     }
 

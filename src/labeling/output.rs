@@ -33,6 +33,7 @@ pub struct LabelChunk {
     pub note: Vec<Option<String>>,
     /// The words of the display columns (tier, stage, band, action).
     pub words: std::sync::Arc<Vocabulary>,
+    pub holdout: Vec<bool>,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -58,6 +59,7 @@ pub const COLUMNS: &[&str] = &[
     "protection_gap",
     "coverage_band",
     "note",
+    "holdout",
 ];
 
 impl LabelChunk {
@@ -100,6 +102,7 @@ impl LabelChunk {
         self.protection_gap.extend(other.protection_gap);
         self.coverage_band.extend(other.coverage_band);
         self.note.extend(other.note);
+        self.holdout.extend(other.holdout);
     }
 
     /// Appends one client's row; `name` describes the client's segment (the segment's
@@ -128,6 +131,7 @@ impl LabelChunk {
         self.protection_gap.push(l.needs.gap);
         self.coverage_band.push(l.needs.band);
         self.note.push(l.note);
+        self.holdout.push(l.holdout);
     }
 
     /// The chunk as a table with the columns and types of `labels.parquet`.
@@ -204,6 +208,7 @@ impl LabelChunk {
                     .collect(),
             ),
             s("note", opt(&self.note)),
+            Column::new("holdout".into(), &self.holdout),
         ];
         DataFrame::new(self.len(), columns)
     }
@@ -222,7 +227,7 @@ impl LabelChunk {
         for i in 0..self.len() {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 cell(&self.client_id[i]),
                 self.segment_id[i],
                 cell(&self.segment_name[i]),
@@ -251,6 +256,7 @@ impl LabelChunk {
                     .unwrap_or_default(),
                 self.coverage_band[i].map_or("", CoverageBand::code),
                 o(&self.note[i]),
+                self.holdout[i],
             )?;
         }
         Ok(())
@@ -384,7 +390,7 @@ impl LabelWriter {
 /// The columns of last month's labels that a run compares with; the first two are
 /// required.
 /// Read from a previous run when its labels have them (stage and tier migration).
-const PREVIOUS_OPTIONAL_COLUMNS: [&str; 2] = ["stage_code", "tier_code"];
+const PREVIOUS_OPTIONAL_COLUMNS: [&str; 3] = ["stage_code", "tier_code", "holdout"];
 
 const PREVIOUS_COLUMNS: [&str; 5] = [
     "client_id",
@@ -488,6 +494,18 @@ fn ids_from_people_csv(mut frame: DataFrame) -> PolarsResult<DataFrame> {
     Ok(frame)
 }
 
+/// A `holdout` cell of last month's labels: true or false (empty: false).
+fn previous_flag(v: Option<&str>, i: usize) -> std::result::Result<bool, String> {
+    match v.map(str::trim) {
+        None | Some("") | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(format!(
+            "row {}: holdout {other:?} is not true or false",
+            i + 1
+        )),
+    }
+}
+
 pub fn previous_from_frame(frame: &DataFrame) -> std::result::Result<PreviousRun, String> {
     let text = |name: &str| -> std::result::Result<Option<StringChunked>, String> {
         match frame.column(name) {
@@ -506,6 +524,7 @@ pub fn previous_from_frame(frame: &DataFrame) -> std::result::Result<PreviousRun
     let actions = text("action")?;
     let stages = text("stage_code")?;
     let tiers = text("tier_code")?;
+    let holdouts = text("holdout")?;
     let cell = |col: &Option<StringChunked>, i: usize| {
         col.as_ref()
             .and_then(|c| c.get(i))
@@ -533,6 +552,10 @@ pub fn previous_from_frame(frame: &DataFrame) -> std::result::Result<PreviousRun
             action: cell(&actions, i),
             stage: cell(&stages, i),
             tier: cell(&tiers, i),
+            holdout: holdouts
+                .as_ref()
+                .map(|_| previous_flag(cell(&holdouts, i).as_deref(), i))
+                .transpose()?,
         });
     }
     Ok(PreviousRun::from_rows(rows))

@@ -77,6 +77,12 @@ pub struct RunSummary {
     /// (relational mode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub premium_at_risk: Vec<PremiumAtRisk>,
+    /// Clients held out of each action this month.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holdouts: Vec<crate::effect::output::HoldoutSize>,
+    /// The effect of last month's actions: treated against held out (with a previous run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<crate::effect::EffectReadout>,
 }
 
 /// Premium in force and at risk of one group of clients in force.
@@ -265,6 +271,8 @@ pub fn summarise(
         stage_migration: None,
         tier_migration: None,
         premium_at_risk: Vec::new(),
+        holdouts: Vec::new(),
+        effect: None,
         outcomes: None,
         products: None,
         persistency: persistency_lines(&agg.persistency),

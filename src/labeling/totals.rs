@@ -71,6 +71,12 @@ pub struct Aggregates {
     /// Win-back and second-purchase counts of the part's clients (relational mode).
     #[serde(default)]
     pub repeat: crate::lifecycle::RepeatCounts,
+    /// Action -> [clients, held out] this month.
+    #[serde(default)]
+    pub holdouts: BTreeMap<String, [usize; 2]>,
+    /// The effect readout's counts (with a previous run).
+    #[serde(default)]
+    pub effect: crate::effect::EffectCounts,
     /// Each client's segment id in this part, while it is labelled (for persistency by
     /// segment); never sent between parts.
     #[serde(skip)]
@@ -104,6 +110,8 @@ impl Aggregates {
             premium_by_tier: BTreeMap::new(),
             persistency: Default::default(),
             repeat: Default::default(),
+            holdouts: BTreeMap::new(),
+            effect: Default::default(),
             client_segments: Vec::new(),
         }
     }
@@ -141,6 +149,9 @@ impl Aggregates {
             }
         }
         *self.actions.entry((id, l.action.clone())).or_default() += 1;
+        let held = self.holdouts.entry(l.action.clone()).or_default();
+        held[0] += 1;
+        held[1] += usize::from(l.holdout);
         *self.stages.entry(l.stage.as_str().to_string()).or_default() += 1;
         // Prospects, unscored, are offered a first policy from their needs: counted too.
         if let Some((name, _)) = &l.next_product {
@@ -239,6 +250,12 @@ impl Aggregates {
         add_maps(&mut self.next_products, other.next_products);
         self.persistency.merge(other.persistency);
         self.repeat.merge(other.repeat);
+        for (k, v) in other.holdouts {
+            let cell = self.holdouts.entry(k).or_default();
+            cell[0] += v[0];
+            cell[1] += v[1];
+        }
+        self.effect.merge(other.effect);
         for (k, v) in other.premium_by_segment {
             let cell = self.premium_by_segment.entry(k).or_default();
             cell[0] += v[0];
@@ -331,28 +348,12 @@ impl PartTotals {
         summary.outcomes =
             with_previous.then(|| super::outcomes::summarise(&agg.outcomes, &b.version));
         summary.products = super::summary::products(b, agg);
+        summary.holdouts = crate::effect::output::holdout_sizes(&agg.holdouts);
+        summary.effect =
+            (with_previous && agg.effect.compared()).then(|| crate::effect::readout(&agg.effect));
         (summary, drift)
     }
 }
 
-/// Maps with tuple keys as lists of (key, value) pairs: JSON keys must be text.
-pub(super) mod pairs {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
-
-    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
-        map: &BTreeMap<K, V>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(map.iter())
-    }
-
-    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
-    where
-        K: Deserialize<'de> + Ord,
-        V: Deserialize<'de>,
-        D: Deserializer<'de>,
-    {
-        Vec::<(K, V)>::deserialize(d).map(|pairs| pairs.into_iter().collect())
-    }
-}
+/// Maps with tuple keys as lists of (key, value) pairs (`fsio::pairs`).
+pub(super) use crate::fsio::pairs;

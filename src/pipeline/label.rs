@@ -560,6 +560,10 @@ impl RunAggregates {
             let csv = crate::lifecycle::persistency::to_csv(&totals.agg.persistency.rows());
             crate::fsio::write_atomic(&dir.join("persistency.csv"), csv.as_bytes())?;
         }
+        if let Some(effect) = &summary.effect {
+            let csv = crate::effect::output::to_csv(effect);
+            crate::fsio::write_atomic(&dir.join("effect.csv"), csv.as_bytes())?;
+        }
         let stage = Stage::new("charts", 1);
         let charts = crate::charts::labeling::draw_all(
             b,

@@ -2,9 +2,11 @@
 //! `synth` example, the tests and the benchmarks. See README "The sample book".
 
 mod model;
+mod treatment;
 mod write;
 
 pub use model::{product_sold_to, BookParams, ExitKind, TruthRec, ARCHETYPES, NONLINEAR_LAPSE};
+pub use treatment::{apply_treatment, Assignment, PotentialOutcome, TrueEffect};
 pub use write::{write_book, DirtManifest, OutputFormat, WriteOptions};
 
 use model::Block;

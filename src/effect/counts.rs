@@ -1,0 +1,203 @@
+//! What the effect readout counts per part, summed over parts like every labeling total:
+//! per last month's action x segment x value tier, the treated and the held-out clients
+//! and their outcomes since that run; per action and decile of last month's lapse
+//! probability, the same for the targeting check. Counts add up exactly; premium sums
+//! are floats added in part order.
+
+use super::interval::RatioSums;
+use crate::config::EffectSettings;
+use crate::date::Date;
+use crate::features::exit_kinds;
+use crate::ingest::{Book, MISSING};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What happened to one client of last month's run by this run's date.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClientOutcome {
+    /// Ended with nothing in force after a lapse or non-renewal (after a surrender).
+    pub lapsed: bool,
+    pub surrendered: bool,
+    /// A policy started in the window.
+    pub bought: bool,
+    /// Annual premium in force at the previous run's date, and the part of it still in
+    /// force now.
+    pub premium_then: f64,
+    pub premium_kept: f64,
+}
+
+/// Every client's outcome over `(start, end]` (relational mode: policies with dates);
+/// `None` when the book cannot tell (other modes, a horizon past the data).
+pub fn client_outcomes(book: &Book, start: Date, end: Date) -> Option<Vec<ClientOutcome>> {
+    let (sy, sm, _) = start.ymd();
+    let (ey, em, _) = end.ymd();
+    let months = (ey - sy) * 12 + em as i32 - sm as i32;
+    let exits = exit_kinds(book, start, months, end).ok()?;
+    let t = book.policies.as_ref()?;
+    let (Some(starts), Some(premium)) = (t.dates("start_date"), t.numbers("annual_premium")) else {
+        return None;
+    };
+    let ends = t.dates("end_date");
+    let mut out = vec![ClientOutcome::default(); book.n_clients()];
+    for (o, bits) in out.iter_mut().zip(&exits) {
+        o.lapsed = bits & 1 != 0;
+        o.surrendered = bits & 2 != 0;
+    }
+    for r in 0..t.len() {
+        let (Some(s), ci) = (starts[r], t.client[r]) else {
+            continue;
+        };
+        if ci == MISSING {
+            continue;
+        }
+        let Some(o) = out.get_mut(ci as usize) else {
+            continue;
+        };
+        let e = ends.and_then(|e| e[r]);
+        if s > start && s <= end {
+            o.bought = true;
+        }
+        let p = premium[r];
+        if s <= start && e.is_none_or(|e| e > start) && p.is_finite() {
+            o.premium_then += p;
+            if e.is_none_or(|e| e > end) {
+                o.premium_kept += p;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// One arm of a cell: every client (for new policies), those in force last month (for
+/// lapse and surrender) and their premium then and kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Arm {
+    pub clients: usize,
+    pub bought: usize,
+    pub in_force: usize,
+    pub lapsed: usize,
+    pub surrendered: usize,
+    pub premium: RatioSums,
+}
+
+impl Arm {
+    fn add(&mut self, scored: bool, o: &ClientOutcome) {
+        self.clients += 1;
+        self.bought += usize::from(o.bought);
+        if scored {
+            self.in_force += 1;
+            self.lapsed += usize::from(o.lapsed);
+            self.surrendered += usize::from(o.surrendered);
+        }
+        if o.premium_then > 0.0 {
+            self.premium.add(o.premium_then, o.premium_kept);
+        }
+    }
+
+    pub(super) fn merge(&mut self, o: &Arm) {
+        self.clients += o.clients;
+        self.bought += o.bought;
+        self.in_force += o.in_force;
+        self.lapsed += o.lapsed;
+        self.surrendered += o.surrendered;
+        self.premium.merge(&o.premium);
+    }
+}
+
+/// A cell: last month's action words, segment id and value tier.
+pub type CellKey = (String, u32, String);
+
+/// The readout's counts, summed over parts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EffectCounts {
+    /// The previous run's date and whether its labels carried the holdout column: set
+    /// by every part compared with a previous run.
+    pub previous_as_of: Option<Date>,
+    pub randomised: bool,
+    /// Why no outcome could be counted, when none could.
+    pub unavailable: Option<String>,
+    /// This run's settings (costs, flags) and action codes by words.
+    pub settings: EffectSettings,
+    pub codes: BTreeMap<String, String>,
+    /// Actions whose rules call only on clients at risk (the targeting check's).
+    pub retention: Vec<String>,
+    /// Cell -> [treated, held out].
+    #[serde(with = "crate::fsio::pairs")]
+    pub cells: BTreeMap<CellKey, [Arm; 2]>,
+    /// (action, decile of last month's probability) -> [treated, held out], scored
+    /// clients only: (clients, lapsed or surrendered).
+    #[serde(with = "crate::fsio::pairs")]
+    pub deciles: BTreeMap<(String, usize), [(usize, usize); 2]>,
+}
+
+/// One client of the previous run as the readout sees it.
+pub struct Counted<'a> {
+    pub action: &'a str,
+    pub segment: u32,
+    pub tier: &'a str,
+    /// `None` when last month's labels had no holdout column.
+    pub holdout: Option<bool>,
+    /// Decile of last month's lapse probability, for a client scored then.
+    pub decile: Option<usize>,
+}
+
+impl EffectCounts {
+    /// Records the comparison a part makes (every part records the same).
+    pub fn compared_with(
+        &mut self,
+        previous_as_of: Option<Date>,
+        randomised: bool,
+        unavailable: Option<String>,
+        settings: &EffectSettings,
+        actions: &crate::config::ActionTable,
+    ) {
+        self.previous_as_of = previous_as_of;
+        self.randomised = randomised;
+        self.unavailable = unavailable;
+        self.settings = settings.clone();
+        self.codes = actions.codes_by_words();
+        self.retention = actions.retention_actions();
+    }
+
+    /// Counts one client of the previous run against its outcome.
+    pub fn count(&mut self, c: &Counted, o: &ClientOutcome) {
+        let arm = usize::from(c.holdout == Some(true));
+        let key = (c.action.to_string(), c.segment, c.tier.to_string());
+        self.cells.entry(key).or_default()[arm].add(c.decile.is_some(), o);
+        if let Some(d) = c.decile {
+            let cell = &mut self.deciles.entry((c.action.to_string(), d)).or_default()[arm];
+            cell.0 += 1;
+            cell.1 += usize::from(o.lapsed || o.surrendered);
+        }
+    }
+
+    pub fn merge(&mut self, other: EffectCounts) {
+        // A part whose clients had no row in last month's labels cannot tell whether they
+        // carried the holdout column; any part that saw one can.
+        self.randomised |= other.randomised;
+        if self.previous_as_of.is_none() && self.unavailable.is_none() {
+            self.previous_as_of = other.previous_as_of;
+            self.unavailable = other.unavailable;
+            self.settings = other.settings;
+            self.codes = other.codes;
+            self.retention = other.retention;
+        }
+        for (k, v) in other.cells {
+            let e = self.cells.entry(k).or_default();
+            e[0].merge(&v[0]);
+            e[1].merge(&v[1]);
+        }
+        for (k, v) in other.deciles {
+            let e = self.deciles.entry(k).or_default();
+            for (a, b) in e.iter_mut().zip(v) {
+                a.0 += b.0;
+                a.1 += b.1;
+            }
+        }
+    }
+
+    /// Whether a part recorded a comparison with a previous run.
+    pub fn compared(&self) -> bool {
+        self.previous_as_of.is_some() || self.unavailable.is_some()
+    }
+}
