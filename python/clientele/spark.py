@@ -452,7 +452,8 @@ def _summed(bundle: Bundle, combined):
 
 
 def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
-    text, origin, extract, previous_as_of, previous_model, (lang, vocabulary) = settings
+    text, origin, extract, previous_as_of, previous_model, *words = settings
+    lang, vocabulary = words[0] if words else (None, None)
 
     def label_part(table: pa.Table) -> pa.Table:
         from clientele._native import NativeBundle
