@@ -287,12 +287,18 @@ fn premium_section(t: &Say, h: &mut String, s: &RunSummary) {
     if s.premium_at_risk.is_empty() {
         return;
     }
+    let valued = s.premium_at_risk.iter().any(|p| p.lifetime_value.is_some());
     let _ = write!(
         h,
-        "<h2 id=\"premium\">{}</h2><p>{}</p><table><tr>{}</tr>",
+        "<h2 id=\"premium\">{}</h2><p>{}</p><table><tr>{}{}</tr>",
         t.word("report.premium.heading"),
         t.word("report.premium.intro"),
-        header(t, "report.premium.columns")
+        header(t, "report.premium.columns"),
+        if valued {
+            format!("<th>{}</th>", t.word("report.premium.value_column"))
+        } else {
+            String::new()
+        }
     );
     for p in &s.premium_at_risk {
         let share = 100.0 * p.premium_at_risk / p.premium_in_force.max(f64::MIN_POSITIVE);
@@ -309,11 +315,14 @@ fn premium_section(t: &Say, h: &mut String, s: &RunSummary) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.0}</td><td class=\"n\">{:.0}</td>\
-             <td class=\"n\">{share:.1}%</td></tr>",
+             <td class=\"n\">{share:.1}%</td>{}</tr>",
             t.word(&format!("report.premium.by_{}", p.by)),
             group,
             p.premium_in_force,
-            p.premium_at_risk
+            p.premium_at_risk,
+            p.lifetime_value
+                .map(|v| format!("<td class=\"n\">{v:.0}</td>"))
+                .unwrap_or_default()
         );
     }
     h.push_str("</table>");

@@ -355,3 +355,25 @@ fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
     let report = std::fs::read_to_string(t.path().join("october/report.html")).unwrap();
     assert!(report.contains("id=\"migration\""));
 }
+
+#[test]
+fn value_and_repeat_settings_out_of_range_exit_2_naming_the_file_and_key() {
+    let t = tempfile::tempdir().unwrap();
+    for (body, key) in [
+        ("[value]\ndiscount_rate = -0.1\n", "[value] discount_rate"),
+        ("[value]\nmargin = 2\n", "[value] margin"),
+        ("[value]\nmax_age = 500\n", "[value] max_age"),
+        (
+            "[persistency]\nrepeat_months = 0\n",
+            "[persistency] repeat_months",
+        ),
+    ] {
+        let config = write(t.path(), "bad-value.toml", body);
+        let r = train_without_charts(
+            t.path(),
+            &sample_dir(),
+            &["--config", config.to_str().unwrap()],
+        );
+        assert_bad_input(&r, &["bad-value.toml", key]);
+    }
+}

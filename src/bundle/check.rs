@@ -55,6 +55,9 @@ fn bounded(field: &str, values: &[f64], limit: f64) -> Result<(), String> {
 /// the feature's range (every distance infinite), saturating coefficients, huge names,
 /// counts beyond the book.
 fn plausible(b: &Bundle) -> Result<(), String> {
+    if let Some(r) = &b.retention {
+        r.check()?;
+    }
     for f in &b.features.numeric {
         if f.sd < 1e-12 || f.sd < (f.upper - f.lower) * 1e-9 {
             return Err(format!(

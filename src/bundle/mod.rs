@@ -127,6 +127,10 @@ pub struct Bundle {
     /// Next-best product models (relational mode; absent in bundles from before them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub products: Option<crate::products::ProductModels>,
+    /// Retention models for lifetime value (relational mode; absent in bundles from
+    /// before them: those label without `lifetime_value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::lifecycle::RetentionModel>,
     pub metrics: TrainMetrics,
     pub drift: DriftReference,
 }

@@ -20,6 +20,8 @@ pub struct LabelRules {
     pub words: std::sync::Arc<crate::vocab::Vocabulary>,
     /// Holdouts per action and the readout of their effect.
     pub effect: super::EffectSettings,
+    /// Lifetime value: discount rate, margin, horizon.
+    pub value: super::ValueSettings,
 }
 
 impl LabelRules {
@@ -64,6 +66,7 @@ impl LabelRules {
             persistency: config.persistency.clone(),
             words: crate::vocab::Vocabulary::english(),
             effect: config.effect.clone(),
+            value: config.value.clone(),
         })
     }
 
@@ -77,6 +80,7 @@ impl LabelRules {
             persistency: super::PersistencySettings::default(),
             words: crate::vocab::Vocabulary::english(),
             effect: super::EffectSettings::default(),
+            value: super::ValueSettings::default(),
         }
     }
 }

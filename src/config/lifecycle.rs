@@ -13,11 +13,73 @@ pub struct PersistencySettings {
     /// Issue cohorts by `quarter` or `month`.
     pub cohort: CohortPeriod,
     /// Months within which a purchase counts as a win-back (after cover was lost) or a
-    /// second purchase (after the first policy).
+    /// second purchase (after the first policy). Left out of a bundle's JSON when
+    /// default, like every setting added after bundles were published: their content
+    /// digests stay theirs.
+    #[serde(skip_serializing_if = "is_12")]
     pub repeat_months: u32,
     /// Years of losses of cover and first policies counted, before the last date observed
     /// for the whole `repeat_months`.
+    #[serde(skip_serializing_if = "is_3")]
     pub repeat_window_years: u32,
+}
+
+fn is_12(v: &u32) -> bool {
+    *v == 12
+}
+
+fn is_3(v: &u32) -> bool {
+    *v == 3
+}
+
+/// Lifetime value (`[value]` in the config); see `docs/domain.md` ("Lifetime value").
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValueSettings {
+    /// Yearly discount rate of future premiums.
+    pub discount_rate: f64,
+    /// Share of the premium counted as value (1: the value is in premium).
+    pub margin: f64,
+    /// Years of premium counted at most.
+    pub horizon_years: u32,
+    /// No premium is counted past this age.
+    pub max_age: f64,
+}
+
+impl Default for ValueSettings {
+    fn default() -> Self {
+        ValueSettings {
+            discount_rate: 0.08,
+            margin: 1.0,
+            horizon_years: 30,
+            max_age: 85.0,
+        }
+    }
+}
+
+impl ValueSettings {
+    pub fn is_default(&self) -> bool {
+        *self == ValueSettings::default()
+    }
+
+    /// # Errors
+    /// The key, its value and the allowed range.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let ranges: [(&str, f64, f64, f64); 4] = [
+            ("discount_rate", self.discount_rate, 0.0001, 1.0),
+            ("margin", self.margin, 0.0001, 1.0),
+            ("horizon_years", f64::from(self.horizon_years), 1.0, 100.0),
+            ("max_age", self.max_age, 18.0, 120.0),
+        ];
+        for (key, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                return Err(format!(
+                    "{key} = {v} is out of range: expected {lo} to {hi}"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for PersistencySettings {

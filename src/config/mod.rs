@@ -12,7 +12,7 @@ use crate::schema::Source;
 pub use actions::{ActionRule, ActionTable};
 pub use effect::EffectSettings;
 pub use labels::{LabelRules, NeedsSettings, StageSettings, TierSettings};
-pub use lifecycle::{CohortPeriod, PersistencySettings};
+pub use lifecycle::{CohortPeriod, PersistencySettings, ValueSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -231,6 +231,10 @@ pub struct Config {
     /// section existed stays theirs.
     #[serde(skip_serializing_if = "EffectSettings::is_default")]
     pub effect: EffectSettings,
+    /// Lifetime value (`[value]`): discount rate, margin, horizon. Left out of a bundle's
+    /// JSON when default, as `effect`.
+    #[serde(skip_serializing_if = "ValueSettings::is_default")]
+    pub value: ValueSettings,
     /// Set when the file was read, for error messages; not part of the file.
     #[serde(skip)]
     pub origin: Option<PathBuf>,
@@ -327,6 +331,9 @@ impl Config {
         self.persistency
             .check()
             .map_err(|m| self.config_error(format!("[persistency] {m}")))?;
+        self.value
+            .check()
+            .map_err(|m| self.config_error(format!("[value] {m}")))?;
         self.effect
             .check()
             .map_err(|m| self.config_error(format!("[effect] {m}")))

@@ -7,7 +7,7 @@ use crate::bundle::Bundle;
 use crate::config::LabelRules;
 use crate::config::Mode;
 use crate::date::Date;
-use crate::features::RawFeatures;
+use crate::features::{Feature, RawFeatures};
 use crate::ingest::Book;
 use crate::vocab::{LapseOutcome, LifecycleStage, RiskBand, ValueTier};
 use ndarray::ArrayView1;
@@ -42,6 +42,12 @@ pub struct ClientLabel {
     /// Held out of the action at random (`effect::HoldoutPlan`): the action is still
     /// written, and not carried out.
     pub holdout: bool,
+    /// Annual premium in force x the probability of leaving within 12 months (scored
+    /// clients, relational mode).
+    pub premium_at_risk_12m: Option<f64>,
+    /// Expected discounted premium still to come (scored clients of a bundle with
+    /// retention models; docs/domain.md "Lifetime value").
+    pub lifetime_value: Option<f64>,
 }
 
 /// What every client of a part is labelled with: the bundle, the tier cuts, the label
@@ -91,7 +97,7 @@ impl<'a> LabelContext<'a> {
             columns: &self.columns,
             client: c,
         };
-        view.get(crate::features::Feature::PremiumInForce)
+        view.get(Feature::PremiumInForce)
     }
 
     /// Labels client `c` from its model-matrix row: a pure function of the bundle, the
@@ -170,7 +176,40 @@ impl<'a> LabelContext<'a> {
             imputed: imputed_scored,
             holdout: false,
             note: (!notes.is_empty()).then(|| notes.join(w.word("note.separator"))),
+            premium_at_risk_12m: None,
+            lifetime_value: None,
         }
+    }
+
+    /// Sets a scored client's premium at risk over 12 months and lifetime value, once its
+    /// segment is known (relational mode; the value needs the bundle's retention models).
+    pub fn value_client(&self, c: usize, segment: u32, l: &mut ClientLabel) {
+        let Some(p) = l.probability else {
+            return;
+        };
+        let view = rules::ClientView {
+            columns: &self.columns,
+            client: c,
+        };
+        let premium = view.get(Feature::PremiumInForce);
+        if !premium.is_finite() {
+            return;
+        }
+        l.premium_at_risk_12m = Some(crate::lifecycle::premium_at_risk_12m(
+            premium,
+            p,
+            self.b.horizon_months,
+        ));
+        l.lifetime_value = self.b.retention.as_ref().and_then(|model| {
+            let input = crate::lifecycle::ValueInput {
+                segment,
+                annual_premium: premium,
+                tenure_years: view.get(Feature::TenureYears),
+                age: view.get(Feature::Age),
+                p,
+            };
+            model.lifetime_value(&input, &self.rules.value).ok()
+        });
     }
 
     /// A prospect's first policy from its needs; for others, the next-best product among

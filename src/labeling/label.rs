@@ -123,6 +123,7 @@ pub fn label_part(
             .enumerate()
             .map(|(i, &c)| {
                 let mut label = ctx.label_client(c, is_active(raw, c), x.row(i));
+                ctx.value_client(c, b.segments.segments[seg_idx[i]].id, &mut label);
                 // Drawn after the action is chosen, and never changing it.
                 label.holdout = holdouts.held_out(id_of(c), &label.action_code);
                 label

@@ -34,6 +34,8 @@ pub struct LabelChunk {
     /// The words of the display columns (tier, stage, band, action).
     pub words: std::sync::Arc<Vocabulary>,
     pub holdout: Vec<bool>,
+    pub premium_at_risk_12m: Vec<Option<f64>>,
+    pub lifetime_value: Vec<Option<f64>>,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -60,6 +62,8 @@ pub const COLUMNS: &[&str] = &[
     "coverage_band",
     "note",
     "holdout",
+    "premium_at_risk_12m",
+    "lifetime_value",
 ];
 
 impl LabelChunk {
@@ -103,6 +107,8 @@ impl LabelChunk {
         self.coverage_band.extend(other.coverage_band);
         self.note.extend(other.note);
         self.holdout.extend(other.holdout);
+        self.premium_at_risk_12m.extend(other.premium_at_risk_12m);
+        self.lifetime_value.extend(other.lifetime_value);
     }
 
     /// Appends one client's row; `name` describes the client's segment (the segment's
@@ -132,6 +138,8 @@ impl LabelChunk {
         self.coverage_band.push(l.needs.band);
         self.note.push(l.note);
         self.holdout.push(l.holdout);
+        self.premium_at_risk_12m.push(l.premium_at_risk_12m);
+        self.lifetime_value.push(l.lifetime_value);
     }
 
     /// The chunk as a table with the columns and types of `labels.parquet`.
@@ -209,6 +217,8 @@ impl LabelChunk {
             ),
             s("note", opt(&self.note)),
             Column::new("holdout".into(), &self.holdout),
+            Column::new("premium_at_risk_12m".into(), &self.premium_at_risk_12m),
+            Column::new("lifetime_value".into(), &self.lifetime_value),
         ];
         DataFrame::new(self.len(), columns)
     }
@@ -227,7 +237,7 @@ impl LabelChunk {
         for i in 0..self.len() {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 cell(&self.client_id[i]),
                 self.segment_id[i],
                 cell(&self.segment_name[i]),
@@ -257,10 +267,17 @@ impl LabelChunk {
                 self.coverage_band[i].map_or("", CoverageBand::code),
                 o(&self.note[i]),
                 self.holdout[i],
+                number(self.premium_at_risk_12m[i]),
+                number(self.lifetime_value[i]),
             )?;
         }
         Ok(())
     }
+}
+
+/// A money amount of the labels: two decimals, empty when unknown.
+fn number(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.2}")).unwrap_or_default()
 }
 
 /// The display word of each value of a closed set (`<section>.<code>`), looked up once.

@@ -94,6 +94,9 @@ pub struct PremiumAtRisk {
     pub group: String,
     pub premium_in_force: f64,
     pub premium_at_risk: f64,
+    /// Lifetime value summed (a bundle with retention models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_value: Option<f64>,
 }
 
 /// The run's premium at risk, in total, by segment and by value tier.
@@ -101,16 +104,18 @@ pub fn premium_at_risk(b: &Bundle, agg: &Aggregates) -> Vec<PremiumAtRisk> {
     if agg.premium_by_segment.is_empty() {
         return Vec::new();
     }
-    let line = |by: &str, group: String, v: [f64; 2]| PremiumAtRisk {
+    let valued = b.retention.is_some();
+    let line = |by: &str, group: String, v: [f64; 3]| PremiumAtRisk {
         by: by.to_string(),
         group,
         premium_in_force: v[0],
         premium_at_risk: v[1],
+        lifetime_value: valued.then_some(v[2]),
     };
     let total = agg
         .premium_by_segment
         .values()
-        .fold([0.0; 2], |a, v| [a[0] + v[0], a[1] + v[1]]);
+        .fold([0.0; 3], |a, v| [a[0] + v[0], a[1] + v[1], a[2] + v[2]]);
     let mut out = vec![line("all", "all".into(), total)];
     for s in &b.segments.segments {
         if let Some(v) = agg.premium_by_segment.get(&s.id) {

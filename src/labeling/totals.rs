@@ -62,9 +62,9 @@ pub struct Aggregates {
     /// Per segment id and per value tier, over clients in force: annual premium in
     /// force and premium at risk (premium x lapse probability over the horizon).
     #[serde(default, with = "pairs")]
-    pub premium_by_segment: BTreeMap<u32, [f64; 2]>,
+    pub premium_by_segment: BTreeMap<u32, [f64; 3]>,
     #[serde(default, with = "pairs")]
-    pub premium_by_tier: BTreeMap<String, [f64; 2]>,
+    pub premium_by_tier: BTreeMap<String, [f64; 3]>,
     /// Persistency counts of the part's policies (relational mode).
     #[serde(default)]
     pub persistency: crate::lifecycle::persistency::PersistencyCells,
@@ -170,6 +170,7 @@ impl Aggregates {
             ] {
                 cell[0] += premium;
                 cell[1] += premium * p;
+                cell[2] += l.lifetime_value.unwrap_or(0.0);
             }
         }
         *self
@@ -258,13 +259,15 @@ impl Aggregates {
         self.effect.merge(other.effect);
         for (k, v) in other.premium_by_segment {
             let cell = self.premium_by_segment.entry(k).or_default();
-            cell[0] += v[0];
-            cell[1] += v[1];
+            for (a, b) in cell.iter_mut().zip(v) {
+                *a += b;
+            }
         }
         for (k, v) in other.premium_by_tier {
             let cell = self.premium_by_tier.entry(k).or_default();
-            cell[0] += v[0];
-            cell[1] += v[1];
+            for (a, b) in cell.iter_mut().zip(v) {
+                *a += b;
+            }
         }
     }
 }

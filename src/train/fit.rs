@@ -249,6 +249,7 @@ pub(super) fn fit_input(
         metrics.products = p.metrics();
         metrics.products_skipped.clone_from(&p.skipped);
     }
+    let retention = retention(&snap, &segs, horizon);
     let scored = opts.keep_scores.then(|| {
         let assigned = (segs.index.as_slice(), segs.distance.as_slice());
         scored_clients(
@@ -282,6 +283,7 @@ pub(super) fn fit_input(
         segments: segs.model,
         lapse: lapse_fit.model,
         products,
+        retention,
         metrics,
     };
     Ok(Fitted {
@@ -289,6 +291,33 @@ pub(super) fn fit_input(
         cutoff_why: cutoff_choice.why,
         scored,
     })
+}
+
+/// Retention models for lifetime value from the labelled clients' tenure and outcome
+/// (relational mode); `None` where they cannot be fitted (the values are then left out,
+/// never made up).
+fn retention(
+    snap: &Snapshot,
+    segs: &Segments,
+    horizon: i32,
+) -> Option<crate::lifecycle::RetentionModel> {
+    let tenure = snap.raw.feature(crate::vocab::Feature::TenureYears)?;
+    // Relational mode only: the facts are computed from policies.
+    if snap.raw.facts.policies_started.is_empty() {
+        return None;
+    }
+    let rows: Vec<crate::lifecycle::RetentionRow> = snap
+        .active
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| is_labelled(snap.labels[c]))
+        .map(|(r, &c)| crate::lifecycle::RetentionRow {
+            tenure_years: tenure[c],
+            left: snap.labels[c] == Label::Lapsed,
+            segment: segs.model.segments[segs.index[r]].id,
+        })
+        .collect();
+    crate::lifecycle::RetentionModel::fit(&rows, horizon).ok()
 }
 
 /// The training book's segment shares and score distribution, which labeling runs are

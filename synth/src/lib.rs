@@ -43,6 +43,20 @@ impl SynthBook {
     }
 }
 
+/// Each client's expected discounted premium after the export date (`model::forward_value`),
+/// in client order: the truth a lifetime value is ranked against.
+pub fn expected_discounted_premium(
+    params: &BookParams,
+    years: i32,
+    sims: u32,
+    discount: f64,
+) -> Vec<Option<f64>> {
+    (0..params.clients)
+        .into_par_iter()
+        .map(|i| model::forward_value(i, params, years, sims, discount))
+        .collect()
+}
+
 const BLOCK: usize = 4096;
 
 /// Simulates the book. Clients are simulated in parallel blocks, each client from its

@@ -230,6 +230,7 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 /// Behavioural rates of an archetype (per month), before individual noise.
+#[derive(Clone)]
 struct Rates {
     miss: f64,
     complaint: f64,
@@ -500,6 +501,7 @@ fn end_reason(rng: &mut impl Rng, product: u8, kind: ExitKind) -> u8 {
 }
 
 /// One client's simulation: what they hold and did so far, and how and when they leave.
+#[derive(Clone)]
 struct ClientSim<'a> {
     p: &'a BookParams,
     c: ClientRec,
@@ -533,21 +535,81 @@ pub fn simulate_client(index: usize, p: &BookParams, block: &mut Block) {
         .month_end_offset(1)
         .max(sim.c.first_known.month_end());
     while month_end <= sim_end {
-        let month_start = month_end.month_end_offset(-1).add_days(1);
-        sim.win_back_if_due(&mut rng, month_end);
-        if !sim.exited {
-            sim.month_events(&mut rng, month_start, month_end);
-        }
-        sim.exit_takes_effect(&mut rng, month_end);
-        if month_end >= window_start.month_end_offset(12) {
-            sim.anchor(&mut rng, month_end);
-        }
+        sim.step(&mut rng, month_end, window_start, true);
         month_end = month_end.month_end_offset(1);
     }
     sim.finish(sim_end, block);
 }
 
+/// The client's expected premium paid after the export date `p.end`, discounted at
+/// `discount` a year, over `years`: the mean of `sims` simulations forward from the
+/// client's state at the export (each from its own random stream, the export month's
+/// exit decision included), by the generator's own hazards. `None` for a client with
+/// nothing in force at the export.
+pub fn forward_value(
+    index: usize,
+    p: &BookParams,
+    years: i32,
+    sims: u32,
+    discount: f64,
+) -> Option<f64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+        p.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let mut sim = ClientSim::new(&mut rng, index, p, 0);
+    let window_start = p.end.month_end_offset(-12 * p.history_years);
+    let mut month_end = window_start
+        .month_end_offset(1)
+        .max(sim.c.first_known.month_end());
+    // The book as exported: the same stream as `simulate_client`, to the export's month
+    // (whose anchor decides the future, so it is left to the forward streams).
+    while month_end <= p.end {
+        sim.step(&mut rng, month_end, window_start, month_end < p.end);
+        month_end = month_end.month_end_offset(1);
+    }
+    if sim.exited || !sim.policies.iter().any(|pol| in_force(pol, p.end)) {
+        return None;
+    }
+    let mut total = 0.0;
+    for r in 0..sims {
+        let mut fwd = sim.clone();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+            p.seed
+                ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+                ^ (u64::from(r) + 1).wrapping_mul(0x94D0_49BB_1331_11EB),
+        );
+        fwd.anchor(&mut rng, p.end);
+        let known = fwd.payments.len();
+        let last = p.end.month_end_offset(12 * years);
+        let mut m = p.end.month_end_offset(1);
+        while m <= last {
+            fwd.step(&mut rng, m, window_start, true);
+            m = m.month_end_offset(1);
+        }
+        total += fwd.payments[known..]
+            .iter()
+            .filter(|x| x.paid.is_some())
+            .map(|x| x.amount / (1.0 + discount).powf(x.due.years_since(p.end)))
+            .sum::<f64>();
+    }
+    Some(total / f64::from(sims.max(1)))
+}
+
 impl<'a> ClientSim<'a> {
+    /// One month: a return, the month's events, an exit taking effect, and (when
+    /// `anchor`) the yearly exit decision.
+    fn step(&mut self, rng: &mut impl Rng, month_end: Date, window_start: Date, anchor: bool) {
+        let month_start = month_end.month_end_offset(-1).add_days(1);
+        self.win_back_if_due(rng, month_end);
+        if !self.exited {
+            self.month_events(rng, month_start, month_end);
+        }
+        self.exit_takes_effect(rng, month_end);
+        if anchor && month_end >= window_start.month_end_offset(12) {
+            self.anchor(rng, month_end);
+        }
+    }
+
     fn new(rng: &mut impl Rng, index: usize, p: &'a BookParams, first_policy: usize) -> Self {
         let mut c = draw_client(rng, p);
         let client = index as u32;
