@@ -138,26 +138,8 @@ impl ShiftedBetaGeometric {
                 "an sBG fit needs exits over at least two periods".into(),
             ));
         }
-        let objective = |x: [f64; 2]| {
-            let m = ShiftedBetaGeometric {
-                a: x[0].exp(),
-                b: x[1].exp(),
-            };
-            let ll = m.log_likelihood(exits, censored);
-            if ll.is_finite() {
-                -ll
-            } else {
-                f64::INFINITY
-            }
-        };
-        let mut best = ([0.0, 0.0], f64::INFINITY);
-        for start in [[0.0, 0.0], [-1.0, 1.0], [1.0, 2.0], [-2.0, -1.0]] {
-            let (x, v) = nelder_mead(objective, start);
-            if v < best.1 {
-                best = (x, v);
-            }
-        }
-        ShiftedBetaGeometric::new(best.0[0].exp(), best.0[1].exp())
+        let (a, b) = maximise(|a, b| ShiftedBetaGeometric { a, b }.log_likelihood(exits, censored));
+        ShiftedBetaGeometric::new(a, b)
     }
 
     /// Maximum-likelihood fit to one period observed at different ages (a snapshot of a
@@ -178,8 +160,7 @@ impl ShiftedBetaGeometric {
                 "an sBG fit needs clients who left and stayed, at two or more ages".into(),
             ));
         }
-        let objective = |x: [f64; 2]| {
-            let (a, b) = (x[0].exp(), x[1].exp());
+        let (a, b) = maximise(|a, b| {
             let mut ll = 0.0;
             for (n, c) in at_age.iter().enumerate() {
                 let total = a + b + n as f64;
@@ -190,22 +171,10 @@ impl ShiftedBetaGeometric {
                     ll += c[0] * ((b + n as f64) / total).ln();
                 }
             }
-            if ll.is_finite() {
-                -ll
-            } else {
-                f64::INFINITY
-            }
-        };
-        let mut best = ([0.0, 0.0], f64::INFINITY);
-        for start in [[0.0, 0.0], [-1.0, 1.0], [1.0, 2.0], [-2.0, -1.0]] {
-            let (x, v) = nelder_mead(objective, start);
-            if v < best.1 {
-                best = (x, v);
-            }
-        }
+            ll
+        });
         // A book whose rate does not fall with age has no heterogeneity to find: b runs
         // off to infinity. Cap it (b = 1e6: retention flat to 6 digits).
-        let (a, b) = (best.0[0].exp(), best.0[1].exp());
         let cap = 1e6 / b.max(1e6);
         ShiftedBetaGeometric::new(a * cap, b * cap)
     }
@@ -266,6 +235,27 @@ fn hyp2f1_one(beta: f64, gamma: f64, x: f64) -> f64 {
         }
     }
     sum
+}
+
+/// The (a, b) maximising a log-likelihood: Nelder-Mead on (ln a, ln b) from several
+/// starts, the best kept; deterministic. A non-finite likelihood counts as the worst.
+fn maximise(log_likelihood: impl Fn(f64, f64) -> f64) -> (f64, f64) {
+    let objective = |x: [f64; 2]| {
+        let ll = log_likelihood(x[0].exp(), x[1].exp());
+        if ll.is_finite() {
+            -ll
+        } else {
+            f64::INFINITY
+        }
+    };
+    let mut best = ([0.0, 0.0], f64::INFINITY);
+    for start in [[0.0, 0.0], [-1.0, 1.0], [1.0, 2.0], [-2.0, -1.0]] {
+        let (x, v) = nelder_mead(objective, start);
+        if v < best.1 {
+            best = (x, v);
+        }
+    }
+    (best.0[0].exp(), best.0[1].exp())
 }
 
 /// Nelder-Mead minimisation in two dimensions (standard coefficients), deterministic.
