@@ -127,6 +127,13 @@ impl NativeBundle {
         self.located.dir.clone()
     }
 
+    /// The columns `transform` gives, in order: the fitted feature transform's
+    /// (numeric features, then one-hot levels), whatever form the lapse model takes.
+    #[getter]
+    fn feature_names(&self) -> Vec<String> {
+        self.located.bundle.features.columns()
+    }
+
     /// The whole bundle as JSON text (the Python side parses it once).
     fn json(&self) -> PyResult<String> {
         serde_json::to_string(&self.located.bundle)
