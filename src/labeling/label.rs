@@ -108,6 +108,13 @@ pub fn label_part(
         label_rules.actions.default_code(),
         raw.cutoff,
     );
+    let exits = part
+        .previous
+        .and_then(|prev| prev.as_of)
+        .filter(|_| b.config.mode == Mode::Relational)
+        .map(|since| crate::lifecycle::exits::cover_ended(book, since, raw.cutoff))
+        .unwrap_or_default();
+    let mut present = std::collections::HashSet::new();
     let id_of = |c: usize| book.client_ids.get(c).map_or("", String::as_str);
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
@@ -134,12 +141,11 @@ pub fn label_part(
             let active = is_active(raw, c);
             let id = id_of(c);
             let last_month = part.previous.and_then(|m| {
-                Some((
-                    m,
-                    m.clients.get(&crate::ingest::partition::client_hash(id))?,
-                ))
+                let hash = crate::ingest::partition::client_hash(id);
+                present.insert(hash);
+                Some((m, m.clients.get(&hash)?))
             });
-            let prev = last_month.map(|(_, pc)| pc);
+            let prev = last_month.map(|(_, pc)| (pc, exits.get(c).copied().flatten()));
             if let (Some((run, pc)), Some((labels, window))) = (last_month, &outcome_labels) {
                 count_outcome(
                     b,
@@ -179,6 +185,9 @@ pub fn label_part(
         stage.inc();
     }
     stage.finish();
+    if let Some(prev) = part.previous {
+        totals.agg.count_missing(prev, &present, part.of);
+    }
     count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
     Ok(())
 }

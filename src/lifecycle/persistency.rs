@@ -12,7 +12,6 @@
 //!   after the as-of date is censored, never counted as lapsed.
 
 use crate::date::Date;
-use crate::ingest::table::MISSING;
 use crate::ingest::Book;
 use std::collections::BTreeMap;
 
@@ -229,43 +228,8 @@ pub fn facts_from_book(
     book: &Book,
     segment_of: &dyn Fn(usize) -> Option<String>,
 ) -> Vec<PolicyFacts> {
-    let Some(t) = &book.policies else {
-        return Vec::new();
-    };
-    let Some(start) = t.dates("start_date") else {
-        return Vec::new();
-    };
-    let end = t.dates("end_date");
-    let reason = t.coded("end_reason");
-    let product = t.coded("product");
-    let frequency = t.coded("payment_frequency");
-    let premium = t.numbers("annual_premium");
-    let channel = book.clients.as_ref().and_then(|c| c.coded("channel"));
-    let text = |v: Option<&str>| v.unwrap_or("unknown").to_string();
-    let mut out = Vec::with_capacity(t.len());
-    for r in 0..t.len() {
-        let Some(s) = start[r] else { continue };
-        let client = t.client.get(r).copied().unwrap_or(MISSING);
-        let client = (client != MISSING).then_some(client as usize);
-        let why = reason.and_then(|x| x.get(r));
-        let freq = frequency.and_then(|f| f.get(r));
-        out.push(PolicyFacts {
-            start: s,
-            end: end.and_then(|e| e[r]),
-            ended_naturally: matches!(why, Some("death_claim" | "maturity")),
-            single_premium: freq == Some("single"),
-            annual_premium: premium.map_or(0.0, |p| p[r]).max(0.0),
-            groups: [
-                text(client.and_then(|c| channel.and_then(|ch| ch.get(c)))),
-                text(product.and_then(|x| x.get(r))),
-                text(freq),
-                client
-                    .and_then(segment_of)
-                    .unwrap_or_else(|| "unassigned".to_string()),
-            ],
-        });
-    }
-    out
+    let policies = super::policies::CompactPolicies::of(book);
+    policies.facts(0..policies.len(), segment_of)
 }
 
 /// `persistency.csv`: one row per cohort x grouping value x month x basis.
