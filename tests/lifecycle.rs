@@ -373,16 +373,25 @@ fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
     )
     .unwrap();
     let mut csv = std::fs::read_to_string(t.path().join("september/labels.csv")).unwrap();
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let header: Vec<String> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
     let template: Vec<String> = read_csv(&t.path().join("september/labels.csv"))
         .into_iter()
         .find(|r| r["stage_code"] == "loyal")
-        .map(|r| header.iter().map(|h| r[*h].clone()).collect())
+        .map(|r| header.iter().map(|h| r[h].clone()).collect())
         .unwrap();
     for i in 0..3 {
         let mut row = template.clone();
-        row[header.iter().position(|h| *h == "client_id").unwrap()] = format!("GONE{i}");
-        let quoted: Vec<String> = row.iter().map(|v| format!("\"{}\"", v.replace('"', "\"\""))).collect();
+        row[header.iter().position(|h| h == "client_id").unwrap()] = format!("GONE{i}");
+        let quoted: Vec<String> = row
+            .iter()
+            .map(|v| format!("\"{}\"", v.replace('"', "\"\"")))
+            .collect();
         csv.push_str(&quoted.join(","));
         csv.push('\n');
     }
@@ -400,7 +409,10 @@ fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
         .entry(("loyal".to_string(), "not_in_book".to_string()))
         .or_default() += 3;
     assert_eq!(flows(&summary("gone1")["stage_migration"]), with_gone);
-    assert_eq!(summary("gone3")["stage_migration"], summary("gone1")["stage_migration"]);
+    assert_eq!(
+        summary("gone3")["stage_migration"],
+        summary("gone1")["stage_migration"]
+    );
 }
 
 /// How cover ended between two dates, on a hand-built book with one client per case.
@@ -415,18 +427,68 @@ fn exit_states_follow_how_the_last_policy_ended_since_the_previous_run() {
     let d = |s: &str| Date::parse(s).unwrap();
     // (client, start, end, end reason)
     let rows = [
-        ("surrendered", "2020-01-01", Some("2026-10-15"), Some("surrender")),
-        ("died", "2019-05-01", Some("2026-10-20"), Some("death_claim")),
-        ("matured", "2006-10-31", Some("2026-10-31"), Some("maturity")),
+        (
+            "surrendered",
+            "2020-01-01",
+            Some("2026-10-15"),
+            Some("surrender"),
+        ),
+        (
+            "died",
+            "2019-05-01",
+            Some("2026-10-20"),
+            Some("death_claim"),
+        ),
+        (
+            "matured",
+            "2006-10-31",
+            Some("2026-10-31"),
+            Some("maturity"),
+        ),
         ("lapsed", "2024-02-01", Some("2026-10-05"), Some("lapse")),
-        ("not_renewed", "2021-02-01", Some("2026-10-05"), Some("non_renewal")),
-        ("lapse_and_death", "2018-01-01", Some("2026-10-10"), Some("lapse")),
-        ("lapse_and_death", "2018-03-01", Some("2026-10-10"), Some("death_claim")),
-        ("still_covered", "2018-01-01", Some("2026-10-10"), Some("surrender")),
+        (
+            "not_renewed",
+            "2021-02-01",
+            Some("2026-10-05"),
+            Some("non_renewal"),
+        ),
+        (
+            "lapse_and_death",
+            "2018-01-01",
+            Some("2026-10-10"),
+            Some("lapse"),
+        ),
+        (
+            "lapse_and_death",
+            "2018-03-01",
+            Some("2026-10-10"),
+            Some("death_claim"),
+        ),
+        (
+            "still_covered",
+            "2018-01-01",
+            Some("2026-10-10"),
+            Some("surrender"),
+        ),
         ("still_covered", "2022-01-01", None, None),
-        ("ended_before", "2015-01-01", Some("2026-08-01"), Some("lapse")),
-        ("other_reason", "2015-01-01", Some("2026-10-12"), Some("other")),
-        ("bought_again", "2015-01-01", Some("2026-10-05"), Some("lapse")),
+        (
+            "ended_before",
+            "2015-01-01",
+            Some("2026-08-01"),
+            Some("lapse"),
+        ),
+        (
+            "other_reason",
+            "2015-01-01",
+            Some("2026-10-12"),
+            Some("other"),
+        ),
+        (
+            "bought_again",
+            "2015-01-01",
+            Some("2026-10-05"),
+            Some("lapse"),
+        ),
         ("bought_again", "2026-10-20", None, None),
     ];
     let ids: Vec<&str> = {
@@ -467,7 +529,12 @@ fn exit_states_follow_how_the_last_policy_ended_since_the_previous_run() {
     assert_eq!(state("lapsed"), Some(ExitState::Lapsed));
     assert_eq!(state("not_renewed"), Some(ExitState::Lapsed));
     assert_eq!(state("lapse_and_death"), Some(ExitState::Died));
-    for id in ["still_covered", "ended_before", "other_reason", "bought_again"] {
+    for id in [
+        "still_covered",
+        "ended_before",
+        "other_reason",
+        "bought_again",
+    ] {
         assert_eq!(state(id), None, "{id}");
     }
 
@@ -542,14 +609,21 @@ fn expected_stage_moves(
         let Some(e) = end.filter(|&e| e > since && e <= now) else {
             continue;
         };
-        let (rank, state) = match reasons[i].as_deref().map(str::trim) {
-            Some("death_claim") => (4, "exit_died"),
-            Some("maturity") => (3, "exit_matured"),
-            Some("surrender") => (2, "exit_surrendered"),
-            Some("lapse" | "non_renewal") => (1, "exit_lapsed"),
+        // The loader's cleaning: case and blanks, and the contract's aliases.
+        let reason = reasons[i].as_deref().map(|r| r.trim().to_lowercase());
+        let (rank, state) = match reason.as_deref() {
+            Some("death_claim" | "death") => (4, "exit_died"),
+            Some("maturity" | "matured") => (3, "exit_matured"),
+            Some("surrender" | "surrendered") => (2, "exit_surrendered"),
+            Some("lapse" | "lapsed" | "non_renewal" | "non-renewal" | "not renewed") => {
+                (1, "exit_lapsed")
+            }
             _ => (0, ""),
         };
-        if entry.2.is_none_or(|(d, r, _)| e > d || (e == d && rank > r)) {
+        if entry
+            .2
+            .is_none_or(|(d, r, _)| e > d || (e == d && rank > r))
+        {
             entry.2 = Some((e, rank, state));
         }
     }
@@ -589,7 +663,12 @@ fn aalen_johansen(exits: &[(u32, Option<String>)], months: &[u32]) -> Vec<(Strin
         let at_risk = exits.iter().filter(|e| e.0 >= t).count() as f64;
         let d: Vec<f64> = causes
             .iter()
-            .map(|c| exits.iter().filter(|e| e.0 == t && e.1.as_ref() == Some(c)).count() as f64)
+            .map(|c| {
+                exits
+                    .iter()
+                    .filter(|e| e.0 == t && e.1.as_ref() == Some(c))
+                    .count() as f64
+            })
             .collect();
         for (c, dc) in cif.iter_mut().zip(&d) {
             *c += s * dc / at_risk;
@@ -610,7 +689,16 @@ fn training_writes_persistency_as_labeling_counts_it_and_exits_by_segment() {
     let t = tempfile::tempdir().unwrap();
     let sample = sample_dir();
     let r = train(
-        &["--data", &sample, "--extract-date", "2026-09-30", "--models", "models", "--out", "out"],
+        &[
+            "--data",
+            &sample,
+            "--extract-date",
+            "2026-09-30",
+            "--models",
+            "models",
+            "--out",
+            "out",
+        ],
         t.path(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -621,8 +709,16 @@ fn training_writes_persistency_as_labeling_counts_it_and_exits_by_segment() {
     // The same counts as a labeling run as of the cut-off: one pipeline.
     let r = infer(
         &[
-            "--model", "models/latest", "--data", &sample, "--extract-date", "2026-09-30",
-            "--as-of", &cutoff, "--out", "at-cutoff",
+            "--model",
+            "models/latest",
+            "--data",
+            &sample,
+            "--extract-date",
+            "2026-09-30",
+            "--as-of",
+            &cutoff,
+            "--out",
+            "at-cutoff",
         ],
         t.path(),
     );
@@ -646,7 +742,10 @@ fn training_writes_persistency_as_labeling_counts_it_and_exits_by_segment() {
         .filter(|q| q["source"] == "policies")
         .map(|q| q["row"].parse().unwrap())
         .collect();
-    for (i, r) in read_csv(&Path::new(&sample).join("policies.csv")).into_iter().enumerate() {
+    for (i, r) in read_csv(&Path::new(&sample).join("policies.csv"))
+        .into_iter()
+        .enumerate()
+    {
         let Some(start) = date(&r["start_date"]).filter(|&s| days(s) <= days(as_of)) else {
             continue;
         };

@@ -40,7 +40,9 @@ pub fn draw_all(
         out.push(migration(t, m, s.min_report_count, dir)?);
     }
     if let Some(m) = s.stage_migration.as_ref().filter(|m| !m.is_empty()) {
-        out.push(stage_migration(t, m, s.min_report_count, dir)?);
+        out.push(crate::progress::timed("stage migration chart", || {
+            stage_migration(t, m, s.min_report_count, dir)
+        })?);
     }
     if let Some(p) = &s.products {
         out.push(products(t, p, &shown, dir)?);

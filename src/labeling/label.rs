@@ -112,7 +112,11 @@ pub fn label_part(
         .previous
         .and_then(|prev| prev.as_of)
         .filter(|_| b.config.mode == Mode::Relational)
-        .map(|since| crate::lifecycle::exits::cover_ended(book, since, raw.cutoff))
+        .map(|since| {
+            crate::progress::timed("exit states", || {
+                crate::lifecycle::exits::cover_ended(book, since, raw.cutoff)
+            })
+        })
         .unwrap_or_default();
     let mut present = std::collections::HashSet::new();
     let id_of = |c: usize| book.client_ids.get(c).map_or("", String::as_str);
@@ -188,7 +192,9 @@ pub fn label_part(
     if let Some(prev) = part.previous {
         totals.agg.count_missing(prev, &present, part.of);
     }
-    count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
+    crate::progress::timed("persistency", || {
+        count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
+    });
     Ok(())
 }
 

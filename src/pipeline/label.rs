@@ -574,11 +574,9 @@ impl RunAggregates {
             &rules.words,
         )?;
         let say = crate::charts::Say::new(b, &rules.words);
-        charts.extend(crate::charts::lifecycle::persistency(
-            &say,
-            &persistency,
-            &dir.join("charts"),
-        )?);
+        charts.extend(crate::progress::timed("persistency chart", || {
+            crate::charts::lifecycle::persistency(&say, &persistency, &dir.join("charts"))
+        })?);
         stage.finish();
         crate::report::write(
             b,
