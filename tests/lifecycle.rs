@@ -413,6 +413,49 @@ fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
         summary("gone3")["stage_migration"],
         summary("gone1")["stage_migration"]
     );
+
+    // Last month's labels of a release without stage and tier codes: the moves are
+    // skipped with a note, the run goes on.
+    let old = t.path().join("september-old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::copy(
+        t.path().join("september/summary.json"),
+        old.join("summary.json"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(t.path().join("september/labels.csv")).unwrap();
+    let mut lines = text.lines().map(split_csv);
+    let head = lines.next().unwrap();
+    let keep: Vec<usize> = (0..head.len())
+        .filter(|&i| !matches!(head[i].as_str(), "stage_code" | "tier_code"))
+        .collect();
+    let quote = |cells: &[String]| -> String {
+        let cells: Vec<String> = keep
+            .iter()
+            .map(|&i| format!("\"{}\"", cells[i].replace('"', "\"\"")))
+            .collect();
+        cells.join(",") + "\n"
+    };
+    let mut csv = quote(&head);
+    for cells in lines {
+        csv.push_str(&quote(&cells));
+    }
+    std::fs::write(old.join("labels.csv"), csv).unwrap();
+    label(
+        &next,
+        "2026-10-31",
+        "since-old",
+        &["--previous-run", "september-old"],
+    );
+    let s = summary("since-old");
+    assert!(
+        s.get("stage_migration").is_none(),
+        "{}",
+        s["stage_migration"]
+    );
+    let notes = s["outcomes"]["notes"].to_string();
+    assert!(notes.contains("no stage moves"), "{notes}");
+    assert!(!s["migration"].as_array().unwrap().is_empty());
 }
 
 /// How cover ended between two dates, on a hand-built book with one client per case.
@@ -591,8 +634,8 @@ fn expected_stage_moves(
     );
     let (since, now) = (days((2026, 9, 30)), days((2026, 10, 31)));
     // client -> (in force at since, in force now, last ending (day, rank, state))
-    let mut held: std::collections::BTreeMap<String, (bool, bool, Option<(i64, u8, &str)>)> =
-        Default::default();
+    type Held<'a> = (bool, bool, Option<(i64, u8, &'a str)>);
+    let mut held: std::collections::BTreeMap<String, Held> = Default::default();
     for i in 0..p.height() {
         let (Some(id), Some(start)) = (&ids[i], starts[i].as_deref().and_then(date)) else {
             continue;
@@ -688,19 +731,7 @@ fn aalen_johansen(exits: &[(u32, Option<String>)], months: &[u32]) -> Vec<(Strin
 fn training_writes_persistency_as_labeling_counts_it_and_exits_by_segment() {
     let t = tempfile::tempdir().unwrap();
     let sample = sample_dir();
-    let r = train(
-        &[
-            "--data",
-            &sample,
-            "--extract-date",
-            "2026-09-30",
-            "--models",
-            "models",
-            "--out",
-            "out",
-        ],
-        t.path(),
-    );
+    let r = train_with_flags(t.path(), &sample, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let (_, bundle) = latest_bundle(&t.path().join("models"));
     let version = bundle["version"].as_str().unwrap();
@@ -735,8 +766,9 @@ fn training_writes_persistency_as_labeling_counts_it_and_exits_by_segment() {
     let rows = read_csv(&dir.join("incidence.csv"));
     let as_of = date(&cutoff).unwrap();
     let quarantine = t.path().join("out/train-data-quality/quarantine.csv");
-    let mut by_client: std::collections::BTreeMap<String, Vec<(i64, Ymd, Option<Ymd>, String)>> =
-        Default::default();
+    // Per client: (tie rank, start, end, cause) of each policy.
+    type Policy = (i64, Ymd, Option<Ymd>, String);
+    let mut by_client: std::collections::BTreeMap<String, Vec<Policy>> = Default::default();
     let skipped: std::collections::BTreeSet<usize> = read_csv(&quarantine)
         .iter()
         .filter(|q| q["source"] == "policies")

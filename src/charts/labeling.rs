@@ -449,6 +449,10 @@ fn count_matrix(
     shaded_matrix(t, dir, (caption, name), title, axes, (count, &shade), min)
 }
 
+/// A matrix cell's count, and its shade from 0 to 1, by (row, column).
+type CellCount<'a> = dyn Fn(usize, usize) -> usize + 'a;
+type CellShade<'a> = dyn Fn(usize, usize) -> f64 + 'a;
+
 /// A count matrix drawn as a heatmap shaded by `shade` (0 to 1) of each cell, cells
 /// below `min` shown as "<min".
 fn shaded_matrix(
@@ -457,7 +461,7 @@ fn shaded_matrix(
     (caption, name): (&str, &str),
     title: &str,
     axes: &MatrixAxes,
-    (count, shade): (&dyn Fn(usize, usize) -> usize, &dyn Fn(usize, usize) -> f64),
+    (count, shade): (&CellCount, &CellShade),
     min: usize,
 ) -> Result<ChartFiles> {
     let (rows, cols, x_desc, y_desc) = (axes.rows, axes.cols, axes.x_desc, axes.y_desc);

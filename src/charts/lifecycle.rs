@@ -13,10 +13,17 @@ use std::path::Path;
 /// The policy months the persistency chart shows (one panel each).
 pub const CHART_MONTHS: [u32; 2] = [13, 25];
 
+/// A cohort and its persistency rates by count and by premium (`None`: no denominator).
+pub type CohortRates = (String, [Option<f64>; 2]);
+
+/// The most recent issue cohorts drawn per panel (`persistency.csv` has every cohort).
+pub const CHART_COHORTS: usize = 20;
+
 /// Per cohort of the chart's months: (cohort, [count rate, premium rate]) in cohort
-/// order, over every grouping (`all`); cohorts without a denominator are left out.
-pub fn cohort_rates(rows: &[PersistencyRow], month: u32) -> Vec<(String, [Option<f64>; 2])> {
-    let mut out: Vec<(String, [Option<f64>; 2])> = Vec::new();
+/// order, over every grouping (`all`), the `CHART_COHORTS` most recent; cohorts without
+/// a denominator are left out.
+pub fn cohort_rates(rows: &[PersistencyRow], month: u32) -> Vec<CohortRates> {
+    let mut out: Vec<CohortRates> = Vec::new();
     for r in rows
         .iter()
         .filter(|r| r.month == month && r.cohort != ALL && r.groups.iter().all(|g| g == ALL))
@@ -32,7 +39,7 @@ pub fn cohort_rates(rows: &[PersistencyRow], month: u32) -> Vec<(String, [Option
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    out.split_off(out.len().saturating_sub(CHART_COHORTS))
 }
 
 /// Draws `persistency` (one panel per month of `CHART_MONTHS`; bars per issue cohort,
@@ -41,7 +48,7 @@ pub fn cohort_rates(rows: &[PersistencyRow], month: u32) -> Vec<(String, [Option
 /// # Errors
 /// A drawing or write failure.
 pub fn persistency(t: &Say, rows: &[PersistencyRow], dir: &Path) -> Result<Option<ChartFiles>> {
-    let panels: Vec<(u32, Vec<(String, [Option<f64>; 2])>)> = CHART_MONTHS
+    let panels: Vec<(u32, Vec<CohortRates>)> = CHART_MONTHS
         .iter()
         .map(|&m| (m, cohort_rates(rows, m)))
         .collect();
@@ -75,7 +82,7 @@ fn persistency_panel<DB: DrawingBackend>(
     t: &Say,
     area: &Area<DB>,
     month: u32,
-    cohorts: &[(String, [Option<f64>; 2])],
+    cohorts: &[CohortRates],
 ) -> std::result::Result<(), Box<dyn std::error::Error>>
 where
     DB::ErrorType: 'static,
@@ -95,12 +102,19 @@ where
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(60)
-        .build_cartesian_2d(slots(n), 0.0..100.0)?;
+        .build_cartesian_2d(slots(n), 0.0..120.0)?;
     c.configure_mesh()
         .light_line_style(GRID)
         .disable_x_mesh()
         .x_labels(n.max(1))
         .x_label_formatter(&|v| slot_label(&names, v))
+        .y_label_formatter(&|v| {
+            if *v <= 100.0 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
         .y_desc(t.word("chart.persistency.y"))
         .x_desc(t.word("chart.persistency.x"))
         .label_style(t.pen.text(12))
@@ -121,7 +135,7 @@ where
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
     }
     c.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(GREY)
         .label_font(t.pen.text(13))

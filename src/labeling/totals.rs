@@ -374,6 +374,17 @@ impl PartTotals {
         summary.tier_migration = flows(&agg.tier_migration);
         summary.outcomes =
             with_previous.then(|| super::outcomes::summarise(&agg.outcomes, &b.version));
+        if let Some(o) = summary.outcomes.as_mut() {
+            // Clients matched last month's, but its labels carried no stage or tier code.
+            if !agg.migration.is_empty() && agg.stage_migration.is_empty() {
+                o.notes
+                    .push("no stage moves: last month's labels have no stage_code column".into());
+            }
+            if !agg.migration.is_empty() && agg.tier_migration.is_empty() {
+                o.notes
+                    .push("no tier moves: last month's labels have no tier_code column".into());
+            }
+        }
         summary.products = super::summary::products(b, agg);
         summary.holdouts = crate::effect::output::holdout_sizes(&agg.holdouts);
         summary.effect =
