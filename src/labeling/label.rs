@@ -443,14 +443,9 @@ fn count_persistency(
 ) {
     let segments = std::mem::take(&mut totals.agg.client_segments);
     let known: std::collections::BTreeSet<u32> = b.segments.segments.iter().map(|s| s.id).collect();
-    let segment_of = |c: usize| {
-        segments
-            .get(c)
-            .filter(|id| known.contains(id))
-            .map(u32::to_string)
-    };
-    let facts = crate::lifecycle::persistency::facts_from_book(book, &segment_of);
-    totals.agg.persistency.add(&facts, as_of, settings);
+    let segment_of = |c: usize| segments.get(c).filter(|id| known.contains(id)).copied();
+    let policies = crate::lifecycle::CompactPolicies::of(book);
+    policies.count_persistency(&mut totals.agg.persistency, &segment_of, as_of, settings);
     let repeat = crate::lifecycle::RepeatCounts::count(book, as_of, settings);
     totals.agg.repeat.merge(repeat);
 }

@@ -3,9 +3,10 @@
 //! fitted. Labeling reads the same facts, so training and labeling count alike.
 
 use super::exits::ExitState;
-use super::persistency::PolicyFacts;
+use super::persistency::{Counted, PersistencyCells};
+use crate::config::PersistencySettings;
 use crate::date::Date;
-use crate::ingest::{Book, MISSING};
+use crate::ingest::{Book, Coded, MISSING};
 use std::collections::HashMap;
 
 /// One policy: its client (`MISSING`: none), dates, reason and premium, and its
@@ -47,6 +48,22 @@ impl Interner {
         self.index.insert(text.to_string(), i);
         i
     }
+
+    /// The interned index of every row of a coded column (missing: `unknown`), each
+    /// level interned once.
+    fn column(&mut self, column: Option<&Coded>, rows: usize) -> Vec<u32> {
+        let unknown = self.of(None);
+        let Some(column) = column else {
+            return vec![unknown; rows];
+        };
+        let by_code: Vec<u32> = column.levels.iter().map(|l| self.of(Some(l))).collect();
+        (0..rows)
+            .map(|r| match column.codes.get(r) {
+                Some(&c) if c != MISSING => by_code.get(c as usize).copied().unwrap_or(unknown),
+                _ => unknown,
+            })
+            .collect()
+    }
 }
 
 impl CompactPolicies {
@@ -72,25 +89,35 @@ impl CompactPolicies {
         let premium = t.numbers("annual_premium");
         let channel = book.clients.as_ref().and_then(|c| c.coded("channel"));
         let mut words = Interner::default();
+        let products = words.column(product, t.len());
+        let frequencies = words.column(frequency, t.len());
+        let channels = words.column(channel, clients);
+        let single = frequency.and_then(|f| f.levels.iter().position(|l| l == "single"));
+        let states: Vec<Option<ExitState>> = reason
+            .map(|x| x.levels.iter().map(ExitState::of_reason).collect())
+            .unwrap_or_default();
+        let code = |c: Option<&Coded>, r: usize| {
+            c.and_then(|c| c.codes.get(r).copied())
+                .filter(|&c| c != MISSING)
+                .map(|c| c as usize)
+        };
+        let unknown = words.of(None);
         let mut policies = Vec::with_capacity(t.len());
         for r in 0..t.len() {
             let Some(s) = start[r] else { continue };
             let client = t.client.get(r).copied().unwrap_or(MISSING);
-            let known = (client != MISSING).then_some(client as usize);
-            let freq = frequency.and_then(|f| f.get(r));
-            let state = reason.and_then(|x| x.get(r)).and_then(ExitState::of_reason);
+            let channel = (client != MISSING)
+                .then(|| channels.get(client as usize).copied())
+                .flatten()
+                .unwrap_or(unknown);
             policies.push(Compact {
                 client,
                 start: s,
                 end: end.and_then(|e| e[r]),
-                reason: state,
-                single_premium: freq == Some("single"),
+                reason: code(reason, r).and_then(|c| states.get(c).copied().flatten()),
+                single_premium: single.is_some() && code(frequency, r) == single,
                 annual_premium: premium.map_or(0.0, |p| p[r]).max(0.0),
-                groups: [
-                    words.of(known.and_then(|c| channel.and_then(|ch| ch.get(c)))),
-                    words.of(product.and_then(|x| x.get(r))),
-                    words.of(freq),
-                ],
+                groups: [channel, products[r], frequencies[r]],
             });
         }
         CompactPolicies {
@@ -108,35 +135,47 @@ impl CompactPolicies {
         self.policies.is_empty()
     }
 
-    /// Persistency facts of the policies in `range`, each client's segment from
+    /// Adds the policies to persistency `cells`, each client's segment id from
     /// `segment_of` (clients without one are `unassigned`).
-    pub fn facts(
+    pub fn count_persistency(
         &self,
-        range: std::ops::Range<usize>,
-        segment_of: &dyn Fn(usize) -> Option<String>,
-    ) -> Vec<PolicyFacts> {
-        let level = |i: u32| self.levels.get(i as usize).cloned().unwrap_or_default();
-        self.policies[range.start.min(self.len())..range.end.min(self.len())]
-            .iter()
-            .map(|p| {
-                let client = (p.client != MISSING).then_some(p.client as usize);
-                PolicyFacts {
-                    start: p.start,
-                    end: p.end,
-                    ended_naturally: matches!(p.reason, Some(ExitState::Died | ExitState::Matured)),
-                    single_premium: p.single_premium,
-                    annual_premium: p.annual_premium,
-                    groups: [
-                        level(p.groups[0]),
-                        level(p.groups[1]),
-                        level(p.groups[2]),
-                        client
-                            .and_then(segment_of)
-                            .unwrap_or_else(|| "unassigned".to_string()),
-                    ],
-                }
+        cells: &mut PersistencyCells,
+        segment_of: &dyn Fn(usize) -> Option<u32>,
+        as_of: Date,
+        settings: &PersistencySettings,
+    ) {
+        // The texts: the policies' levels, then `unassigned`, then each segment id met.
+        let mut texts = self.levels.clone();
+        texts.push("unassigned".to_string());
+        let unassigned = texts.len() as u32 - 1;
+        let mut segment_text: HashMap<u32, u32> = HashMap::new();
+        let client_text: Vec<u32> = (0..self.clients)
+            .map(|c| {
+                segment_of(c).map_or(unassigned, |id| {
+                    *segment_text.entry(id).or_insert_with(|| {
+                        texts.push(id.to_string());
+                        texts.len() as u32 - 1
+                    })
+                })
             })
-            .collect()
+            .collect();
+        let counted = self.policies.iter().map(|p| Counted {
+            start: p.start,
+            end: p.end,
+            ended_naturally: matches!(p.reason, Some(ExitState::Died | ExitState::Matured)),
+            single_premium: p.single_premium,
+            annual_premium: p.annual_premium,
+            groups: [
+                p.groups[0],
+                p.groups[1],
+                p.groups[2],
+                client_text
+                    .get(p.client as usize)
+                    .copied()
+                    .unwrap_or(unassigned),
+            ],
+        });
+        cells.add_counted(counted, &texts, as_of, settings);
     }
 
     /// Each client's exit as of `as_of`, as a competing risk in whole months since its

@@ -9,9 +9,6 @@ use super::policies::CompactPolicies;
 use crate::config::PersistencySettings;
 use crate::date::Date;
 
-/// Policies read per batch of persistency facts (bounds the facts held at once).
-const BATCH: usize = 200_000;
-
 /// Policy years since a client's first policy over which the incidence is reported.
 pub const INCIDENCE_YEARS: u32 = 10;
 
@@ -35,16 +32,18 @@ impl TrainingLifecycle {
         as_of: Date,
         settings: &PersistencySettings,
     ) -> Self {
-        let segment_of = |c: usize| segments.get(c).map(u32::to_string);
         let mut persistency = PersistencyCells::default();
-        for start in (0..policies.len()).step_by(BATCH) {
-            let facts = policies.facts(start..start + BATCH, &segment_of);
-            persistency.add(&facts, as_of, settings);
-        }
-        let exits = policies.client_exits(as_of);
+        let segment_of = |c: usize| segments.get(c).copied();
+        crate::progress::timed("persistency", || {
+            policies.count_persistency(&mut persistency, &segment_of, as_of, settings);
+        });
+        let incidence = crate::progress::timed("exits by segment", || {
+            let exits = policies.client_exits(as_of);
+            incidence_by_segment(&exits, segments, INCIDENCE_YEARS)
+        });
         TrainingLifecycle {
             persistency,
-            incidence: incidence_by_segment(&exits, segments, INCIDENCE_YEARS),
+            incidence,
         }
     }
 }

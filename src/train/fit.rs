@@ -298,7 +298,9 @@ pub(super) fn fit_input(
     let lifecycle = policies
         .map(|p| {
             let stage = Stage::new("lifecycle", 1);
-            let segments = every_client_segment(&bundle, &snap.raw, &cats, clients)?;
+            let segments = crate::progress::timed("segments of every client", || {
+                every_client_segment(&bundle, &snap.raw, &cats, clients)
+            })?;
             let counted = TrainingLifecycle::count(&p, &segments, cutoff, &config.persistency);
             stage.finish();
             Ok::<_, Error>(counted)
