@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::ingest::QualityReport;
 use crate::labeling::drift::DriftReport;
 use crate::labeling::RunSummary;
+use crate::lifecycle::ExitState;
 use crate::vocab::{LifecycleStage, RiskBand, ValueTier, Vocabulary};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -71,6 +72,7 @@ impl Say<'_> {
         let shown = LifecycleStage::from_word(word)
             .map(|v| self.w.of("stage", v.code()))
             .or_else(|| ValueTier::from_word(word).map(|v| self.w.of("tier", v.code())))
+            .or_else(|| ExitState::from_code(word).map(|e| self.w.of("exit", e.word_key())))
             .unwrap_or(word);
         esc(shown)
     }
@@ -145,8 +147,8 @@ pub fn write(
     segments_section(t, &mut h, s);
     actions_section(t, &mut h, s);
     premium_section(t, &mut h, s);
-    persistency_section(t, &mut h, s);
-    migration_section(t, &mut h, s);
+    persistency_section(t, &mut h, s, charts);
+    migration_section(t, &mut h, s, charts);
     if let Some(o) = &s.outcomes {
         outcomes_section(t, &mut h, o);
     }
@@ -338,7 +340,7 @@ fn header(t: &Say, key: &str) -> String {
 
 /// How clients moved between lifecycle stages and value tiers since the previous run:
 /// counts, and each row's shares.
-fn migration_section(t: &Say, h: &mut String, s: &RunSummary) {
+fn migration_section(t: &Say, h: &mut String, s: &RunSummary, charts: &[ChartFiles]) {
     let tables = [
         ("report.migration.stage", &s.stage_migration),
         ("report.migration.tier", &s.tier_migration),
@@ -352,13 +354,17 @@ fn migration_section(t: &Say, h: &mut String, s: &RunSummary) {
         t.word("report.migration.heading"),
         t.word("report.migration.intro")
     );
+    if s.stage_migration.is_some() {
+        let _ = write!(h, "<p>{}</p>", t.word("report.migration.exits"));
+    }
     for (what, flows) in tables {
         let Some(flows) = flows else { continue };
         let mut from: Vec<&str> = flows.iter().map(|(a, _, _)| a.as_str()).collect();
         let mut to: Vec<&str> = flows.iter().map(|(_, c, _)| c.as_str()).collect();
         from.sort_unstable();
         from.dedup();
-        to.sort_unstable();
+        // Stages and tiers first, then the exit states.
+        to.sort_unstable_by_key(|c| (ExitState::from_code(c), *c));
         to.dedup();
         let corner = t.fill("report.migration.corner", &[("what", &t.word(what))]);
         let _ = write!(h, "<table><tr><th>{corner}</th>");
@@ -385,10 +391,11 @@ fn migration_section(t: &Say, h: &mut String, s: &RunSummary) {
         }
         h.push_str("</table>");
     }
+    chart_link(t, h, charts, "stage_migration", "report.migration.chart");
 }
 
 /// 13th- and 25th-month persistency, by count and by premium, in total and per channel.
-fn persistency_section(t: &Say, h: &mut String, s: &RunSummary) {
+fn persistency_section(t: &Say, h: &mut String, s: &RunSummary, charts: &[ChartFiles]) {
     if s.persistency.is_empty() {
         return;
     }
@@ -438,6 +445,18 @@ fn persistency_section(t: &Say, h: &mut String, s: &RunSummary) {
             );
         }
         h.push_str("</table>");
+    }
+    chart_link(t, h, charts, "persistency", "report.persistency.chart");
+}
+
+/// A line pointing to chart `name` in the charts section, when the run drew it.
+fn chart_link(t: &Say, h: &mut String, charts: &[ChartFiles], name: &str, key: &str) {
+    if charts.iter().any(|c| c.name == name) {
+        let _ = write!(
+            h,
+            "<p class=\"chart-link\"><a href=\"#chart-{name}\">{}</a></p>",
+            t.word(key)
+        );
     }
 }
 

@@ -51,6 +51,11 @@ pub fn train_on_sample(dir: &Path) {
 /// Trains on the book at `data` (relative to `dir`, or absolute; export 2026-09-30) into
 /// `dir/models` and `dir/out`, without charts, with `extra` flags.
 pub fn train_without_charts(dir: &Path, data: &str, extra: &[&str]) -> Run {
+    train_with_flags(dir, data, &[&["--no-charts"], extra].concat())
+}
+
+/// Trains on the book at `data` as `train_without_charts` does, with its charts.
+pub fn train_with_flags(dir: &Path, data: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "--data",
         data,
@@ -60,7 +65,6 @@ pub fn train_without_charts(dir: &Path, data: &str, extra: &[&str]) -> Run {
         "models",
         "--out",
         "out",
-        "--no-charts",
     ];
     args.extend_from_slice(extra);
     train(&args, dir)

@@ -318,14 +318,20 @@ fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
             .collect()
     };
     let (before, after) = (by_id("september"), by_id("october"));
-    let mut stages = std::collections::BTreeMap::<(String, String), u64>::new();
     let mut tiers = std::collections::BTreeMap::<(String, String), u64>::new();
-    for (id, (stage, tier)) in &after {
-        if let Some((s0, t0)) = before.get(id) {
-            *stages.entry((s0.clone(), stage.clone())).or_default() += 1;
+    for (id, (_, tier)) in &after {
+        if let Some((_, t0)) = before.get(id) {
             *tiers.entry((t0.clone(), tier.clone())).or_default() += 1;
         }
     }
+    // Stages: an exit state where cover ended since September, from the policies.
+    let stages = expected_stage_moves(t.path(), &next, &before, &after);
+    let exits: u64 = stages
+        .iter()
+        .filter(|((_, to), _)| to.starts_with("exit_"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(exits > 10, "{stages:?}");
     let summary = |dir: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(t.path().join(dir).join("summary.json")).unwrap())
             .unwrap()
@@ -354,6 +360,490 @@ fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
     assert_eq!(parts["tier_migration"], one["tier_migration"]);
     let report = std::fs::read_to_string(t.path().join("october/report.html")).unwrap();
     assert!(report.contains("id=\"migration\""));
+    assert!(report.contains("surrendered") && report.contains("id=\"chart-stage_migration\""));
+    assert!(t.path().join("october/charts/stage_migration.svg").exists());
+
+    // Clients of last month missing from this month's book: "not in the book", counted
+    // once whatever the parts. Last month's labels as CSV with three clients more.
+    let more = t.path().join("september-more");
+    std::fs::create_dir_all(&more).unwrap();
+    std::fs::copy(
+        t.path().join("september/summary.json"),
+        more.join("summary.json"),
+    )
+    .unwrap();
+    let mut csv = std::fs::read_to_string(t.path().join("september/labels.csv")).unwrap();
+    let header: Vec<String> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    let template: Vec<String> = read_csv(&t.path().join("september/labels.csv"))
+        .into_iter()
+        .find(|r| r["stage_code"] == "loyal")
+        .map(|r| header.iter().map(|h| r[h].clone()).collect())
+        .unwrap();
+    for i in 0..3 {
+        let mut row = template.clone();
+        row[header.iter().position(|h| h == "client_id").unwrap()] = format!("GONE{i}");
+        let quoted: Vec<String> = row
+            .iter()
+            .map(|v| format!("\"{}\"", v.replace('"', "\"\"")))
+            .collect();
+        csv.push_str(&quoted.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(more.join("labels.csv"), csv).unwrap();
+    for (out, parts) in [("gone1", "1"), ("gone3", "3")] {
+        label(
+            &next,
+            "2026-10-31",
+            out,
+            &["--previous-run", "september-more", "--partitions", parts],
+        );
+    }
+    let mut with_gone = stages.clone();
+    *with_gone
+        .entry(("loyal".to_string(), "not_in_book".to_string()))
+        .or_default() += 3;
+    assert_eq!(flows(&summary("gone1")["stage_migration"]), with_gone);
+    assert_eq!(
+        summary("gone3")["stage_migration"],
+        summary("gone1")["stage_migration"]
+    );
+
+    // Last month's labels of a release without stage and tier codes: the moves are
+    // skipped with a note, the run goes on.
+    let old = t.path().join("september-old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::copy(
+        t.path().join("september/summary.json"),
+        old.join("summary.json"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(t.path().join("september/labels.csv")).unwrap();
+    let mut lines = text.lines().map(split_csv);
+    let head = lines.next().unwrap();
+    let keep: Vec<usize> = (0..head.len())
+        .filter(|&i| !matches!(head[i].as_str(), "stage_code" | "tier_code"))
+        .collect();
+    let quote = |cells: &[String]| -> String {
+        let cells: Vec<String> = keep
+            .iter()
+            .map(|&i| format!("\"{}\"", cells[i].replace('"', "\"\"")))
+            .collect();
+        cells.join(",") + "\n"
+    };
+    let mut csv = quote(&head);
+    for cells in lines {
+        csv.push_str(&quote(&cells));
+    }
+    std::fs::write(old.join("labels.csv"), csv).unwrap();
+    label(
+        &next,
+        "2026-10-31",
+        "since-old",
+        &["--previous-run", "september-old"],
+    );
+    let s = summary("since-old");
+    assert!(
+        s.get("stage_migration").is_none(),
+        "{}",
+        s["stage_migration"]
+    );
+    let notes = s["outcomes"]["notes"].to_string();
+    assert!(notes.contains("no stage moves"), "{notes}");
+    assert!(!s["migration"].as_array().unwrap().is_empty());
+}
+
+/// How cover ended between two dates, on a hand-built book with one client per case.
+#[test]
+fn exit_states_follow_how_the_last_policy_ended_since_the_previous_run() {
+    use clientele::config::Config;
+    use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+    use clientele::lifecycle::ExitState;
+    use clientele::schema::Source;
+    use clientele::Date;
+    use polars::prelude::*;
+    let d = |s: &str| Date::parse(s).unwrap();
+    // (client, start, end, end reason)
+    let rows = [
+        (
+            "surrendered",
+            "2020-01-01",
+            Some("2026-10-15"),
+            Some("surrender"),
+        ),
+        (
+            "died",
+            "2019-05-01",
+            Some("2026-10-20"),
+            Some("death_claim"),
+        ),
+        (
+            "matured",
+            "2006-10-31",
+            Some("2026-10-31"),
+            Some("maturity"),
+        ),
+        ("lapsed", "2024-02-01", Some("2026-10-05"), Some("lapse")),
+        (
+            "not_renewed",
+            "2021-02-01",
+            Some("2026-10-05"),
+            Some("non_renewal"),
+        ),
+        (
+            "lapse_and_death",
+            "2018-01-01",
+            Some("2026-10-10"),
+            Some("lapse"),
+        ),
+        (
+            "lapse_and_death",
+            "2018-03-01",
+            Some("2026-10-10"),
+            Some("death_claim"),
+        ),
+        (
+            "still_covered",
+            "2018-01-01",
+            Some("2026-10-10"),
+            Some("surrender"),
+        ),
+        ("still_covered", "2022-01-01", None, None),
+        (
+            "ended_before",
+            "2015-01-01",
+            Some("2026-08-01"),
+            Some("lapse"),
+        ),
+        (
+            "other_reason",
+            "2015-01-01",
+            Some("2026-10-12"),
+            Some("other"),
+        ),
+        (
+            "bought_again",
+            "2015-01-01",
+            Some("2026-10-05"),
+            Some("lapse"),
+        ),
+        ("bought_again", "2026-10-20", None, None),
+    ];
+    let ids: Vec<&str> = {
+        let mut v: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        v.dedup();
+        v
+    };
+    let clients = df!(
+        "client_id" => ids.clone(),
+        "age" => vec![50.0; ids.len()],
+        "annual_income" => vec![50_000.0; ids.len()],
+    )
+    .unwrap();
+    let policies = df!(
+        "policy_id" => (0..rows.len()).map(|i| format!("P{i}")).collect::<Vec<_>>(),
+        "client_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "product" => vec!["whole_life"; rows.len()],
+        "start_date" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "end_date" => rows.iter().map(|r| r.2).collect::<Vec<Option<&str>>>(),
+        "end_reason" => rows.iter().map(|r| r.3).collect::<Vec<Option<&str>>>(),
+        "annual_premium" => vec![1000.0; rows.len()],
+    )
+    .unwrap();
+    let frames = Frames::new()
+        .with(Source::Clients, clients)
+        .with(Source::Policies, policies);
+    let config = Config::default();
+    let mut opts = LoadOptions::from_config(&config, false);
+    opts.extract_date = d("2026-10-31");
+    let book = load_from(&config, Input::Frames(&frames), &opts, None)
+        .unwrap()
+        .book;
+    let exits = clientele::lifecycle::exits::cover_ended(&book, d("2026-09-30"), d("2026-10-31"));
+    let state = |id: &str| exits[book.client_ids.iter().position(|c| c == id).unwrap()];
+    assert_eq!(state("surrendered"), Some(ExitState::Surrendered));
+    assert_eq!(state("died"), Some(ExitState::Died));
+    assert_eq!(state("matured"), Some(ExitState::Matured));
+    assert_eq!(state("lapsed"), Some(ExitState::Lapsed));
+    assert_eq!(state("not_renewed"), Some(ExitState::Lapsed));
+    assert_eq!(state("lapse_and_death"), Some(ExitState::Died));
+    for id in [
+        "still_covered",
+        "ended_before",
+        "other_reason",
+        "bought_again",
+    ] {
+        assert_eq!(state(id), None, "{id}");
+    }
+
+    // The same book as competing exits since each client's first policy.
+    let policies = clientele::lifecycle::CompactPolicies::of(&book);
+    let exits = policies.client_exits(d("2026-10-31"));
+    let exit = |id: &str| {
+        exits[book.client_ids.iter().position(|c| c == id).unwrap()]
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(exit("surrendered").months, 81);
+    assert_eq!(exit("surrendered").cause.as_deref(), Some("surrender"));
+    assert_eq!(exit("lapse_and_death").cause.as_deref(), Some("death"));
+    assert_eq!(exit("other_reason").cause.as_deref(), Some("other"));
+    // In force at the date: censored there, from the first policy.
+    assert_eq!(exit("still_covered").cause, None);
+    assert_eq!(exit("still_covered").months, 105);
+    assert_eq!(exit("bought_again").cause, None);
+}
+
+/// The stage moves of last month's clients, recounted from the two months' labels and
+/// the next month's policies: an exit state where cover ended since, else the new stage.
+fn expected_stage_moves(
+    t: &Path,
+    next: &str,
+    before: &std::collections::BTreeMap<String, (String, String)>,
+    after: &std::collections::BTreeMap<String, (String, String)>,
+) -> std::collections::BTreeMap<(String, String), u64> {
+    use polars::prelude::*;
+    let file = std::fs::File::open(Path::new(next).join("policies.parquet")).unwrap();
+    let p = ParquetReader::new(file).finish().unwrap();
+    let text = |name: &str| -> Vec<Option<String>> {
+        p.column(name)
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    };
+    let skipped: std::collections::BTreeSet<usize> = read_csv(&t.join("october/quarantine.csv"))
+        .iter()
+        .filter(|q| q["source"] == "policies")
+        .map(|q| q["row"].parse().unwrap())
+        .collect();
+    let (ids, starts, ends, reasons) = (
+        text("client_id"),
+        text("start_date"),
+        text("end_date"),
+        text("end_reason"),
+    );
+    let (since, now) = (days((2026, 9, 30)), days((2026, 10, 31)));
+    // client -> (in force at since, in force now, last ending (day, rank, state))
+    type Held<'a> = (bool, bool, Option<(i64, u8, &'a str)>);
+    let mut held: std::collections::BTreeMap<String, Held> = Default::default();
+    for i in 0..p.height() {
+        let (Some(id), Some(start)) = (&ids[i], starts[i].as_deref().and_then(date)) else {
+            continue;
+        };
+        if skipped.contains(&(i + 1)) {
+            continue;
+        }
+        let start = days(start);
+        let end = ends[i].as_deref().and_then(date).map(days);
+        let entry = held.entry(id.trim().to_string()).or_default();
+        let in_force = |at: i64| start <= at && end.is_none_or(|e| e > at);
+        entry.0 |= in_force(since);
+        entry.1 |= in_force(now);
+        let Some(e) = end.filter(|&e| e > since && e <= now) else {
+            continue;
+        };
+        // The loader's cleaning: case and blanks, and the contract's aliases.
+        let reason = reasons[i].as_deref().map(|r| r.trim().to_lowercase());
+        let (rank, state) = match reason.as_deref() {
+            Some("death_claim" | "death") => (4, "exit_died"),
+            Some("maturity" | "matured") => (3, "exit_matured"),
+            Some("surrender" | "surrendered") => (2, "exit_surrendered"),
+            Some("lapse" | "lapsed" | "non_renewal" | "non-renewal" | "not renewed") => {
+                (1, "exit_lapsed")
+            }
+            _ => (0, ""),
+        };
+        if entry
+            .2
+            .is_none_or(|(d, r, _)| e > d || (e == d && rank > r))
+        {
+            entry.2 = Some((e, rank, state));
+        }
+    }
+    let mut moves = std::collections::BTreeMap::<(String, String), u64>::new();
+    for (id, (s0, _)) in before {
+        let now = match after.get(id) {
+            None => "not_in_book".to_string(),
+            Some((stage, _)) => match held.get(id) {
+                Some((true, false, Some((_, _, state)))) if !state.is_empty() => state.to_string(),
+                _ => stage.clone(),
+            },
+        };
+        *moves.entry((s0.clone(), now)).or_default() += 1;
+    }
+    moves
+}
+
+/// Aalen-Johansen incidence of each cause at `months`, computed here from (months,
+/// cause) pairs (`None`: censored) by the textbook recursion.
+fn aalen_johansen(exits: &[(u32, Option<String>)], months: &[u32]) -> Vec<(String, Vec<f64>)> {
+    let mut causes: Vec<String> = exits.iter().filter_map(|e| e.1.clone()).collect();
+    causes.sort();
+    causes.dedup();
+    let mut times: Vec<u32> = exits.iter().map(|e| e.0).collect();
+    times.sort_unstable();
+    times.dedup();
+    let (mut s, mut cif) = (1.0, vec![0.0; causes.len()]);
+    let mut reads = vec![Vec::new(); causes.len()];
+    let mut next = 0;
+    for &t in &times {
+        while next < months.len() && months[next] < t {
+            for (r, c) in reads.iter_mut().zip(&cif) {
+                r.push(*c);
+            }
+            next += 1;
+        }
+        let at_risk = exits.iter().filter(|e| e.0 >= t).count() as f64;
+        let d: Vec<f64> = causes
+            .iter()
+            .map(|c| {
+                exits
+                    .iter()
+                    .filter(|e| e.0 == t && e.1.as_ref() == Some(c))
+                    .count() as f64
+            })
+            .collect();
+        for (c, dc) in cif.iter_mut().zip(&d) {
+            *c += s * dc / at_risk;
+        }
+        s *= 1.0 - d.iter().sum::<f64>() / at_risk;
+    }
+    while next < months.len() {
+        for (r, c) in reads.iter_mut().zip(&cif) {
+            r.push(*c);
+        }
+        next += 1;
+    }
+    causes.into_iter().zip(reads).collect()
+}
+
+#[test]
+fn training_writes_persistency_as_labeling_counts_it_and_exits_by_segment() {
+    let t = tempfile::tempdir().unwrap();
+    let sample = sample_dir();
+    let r = train_with_flags(t.path(), &sample, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, bundle) = latest_bundle(&t.path().join("models"));
+    let version = bundle["version"].as_str().unwrap();
+    let dir = t.path().join("out").join(format!("train-{version}"));
+    let cutoff = bundle["cutoff"].as_str().unwrap().to_string();
+    // The same counts as a labeling run as of the cut-off: one pipeline.
+    let r = infer(
+        &[
+            "--model",
+            "models/latest",
+            "--data",
+            &sample,
+            "--extract-date",
+            "2026-09-30",
+            "--as-of",
+            &cutoff,
+            "--out",
+            "at-cutoff",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let trained = std::fs::read_to_string(dir.join("persistency.csv")).unwrap();
+    let labelled = std::fs::read_to_string(t.path().join("at-cutoff/persistency.csv")).unwrap();
+    assert_eq!(trained, labelled);
+    for chart in ["persistency", "incidence"] {
+        assert!(dir.join(format!("{chart}.svg")).exists(), "{chart}");
+        assert!(dir.join(format!("{chart}.png")).exists(), "{chart}");
+    }
+
+    // Incidence over all clients, recomputed from policies.csv as documented.
+    let rows = read_csv(&dir.join("incidence.csv"));
+    let as_of = date(&cutoff).unwrap();
+    let quarantine = t.path().join("out/train-data-quality/quarantine.csv");
+    // Per client: (tie rank, start, end, cause) of each policy.
+    type Policy = (i64, Ymd, Option<Ymd>, String);
+    let mut by_client: std::collections::BTreeMap<String, Vec<Policy>> = Default::default();
+    let skipped: std::collections::BTreeSet<usize> = read_csv(&quarantine)
+        .iter()
+        .filter(|q| q["source"] == "policies")
+        .map(|q| q["row"].parse().unwrap())
+        .collect();
+    for (i, r) in read_csv(&Path::new(&sample).join("policies.csv"))
+        .into_iter()
+        .enumerate()
+    {
+        let Some(start) = date(&r["start_date"]).filter(|&s| days(s) <= days(as_of)) else {
+            continue;
+        };
+        if skipped.contains(&(i + 1)) {
+            continue;
+        }
+        let end = date(&r["end_date"]).filter(|&e| days(e) <= days(as_of));
+        let reason = match r["end_reason"].trim().to_lowercase().as_str() {
+            "lapse" | "non_renewal" => "lapse",
+            "surrender" => "surrender",
+            "death_claim" => "death",
+            "maturity" => "maturity",
+            _ => "other",
+        };
+        let rank = ["other", "lapse", "surrender", "maturity", "death"]
+            .iter()
+            .position(|x| *x == reason)
+            .unwrap() as i64;
+        by_client
+            .entry(r["client_id"].trim().to_string())
+            .or_default()
+            .push((rank, start, end, reason.to_string()));
+    }
+    let months_between = |a: Ymd, b: Ymd| {
+        let m = (b.0 - a.0) * 12 + b.1 as i32 - a.1 as i32 - i32::from(b.2 < a.2);
+        m.max(0) as u32
+    };
+    let exits: Vec<(u32, Option<String>)> = by_client
+        .values()
+        .map(|held| {
+            let first = held.iter().map(|h| h.1).min_by_key(|&d| days(d)).unwrap();
+            if held.iter().any(|h| h.2.is_none()) {
+                return (months_between(first, as_of), None);
+            }
+            let last = held
+                .iter()
+                .max_by_key(|h| (days(h.2.unwrap()), h.0))
+                .unwrap();
+            (months_between(first, last.2.unwrap()), Some(last.3.clone()))
+        })
+        .collect();
+    let months: Vec<u32> = (1..=10).map(|y| 12 * y).collect();
+    let expected = aalen_johansen(&exits, &months);
+    for (cause, values) in &expected {
+        for (year, v) in (1..=10).zip(values) {
+            let row = rows
+                .iter()
+                .find(|r| {
+                    r["segment"] == "all"
+                        && r["cause"] == *cause
+                        && r["policy_year"] == year.to_string()
+                })
+                .unwrap_or_else(|| panic!("{cause} {year}"));
+            assert_eq!(row["clients"], exits.len().to_string());
+            let got: f64 = row["cumulative_incidence"].parse().unwrap();
+            assert!((got - v).abs() < 2e-6, "{cause} year {year}: {got} vs {v}");
+        }
+    }
+    let lapse10 = expected.iter().find(|(c, _)| c == "lapse").unwrap().1[9];
+    assert!(lapse10 > 0.05, "lapse by year 10: {lapse10}");
+    // Per segment: every segment of the model has its panel's rows.
+    let segments = bundle["segments"]["segments"].as_array().unwrap();
+    for s in segments {
+        let id = s["id"].to_string();
+        assert!(rows.iter().any(|r| r["segment"] == id), "segment {id}");
+    }
 }
 
 #[test]

@@ -39,6 +39,11 @@ pub fn draw_all(
     if let Some(m) = &s.migration {
         out.push(migration(t, m, s.min_report_count, dir)?);
     }
+    if let Some(m) = s.stage_migration.as_ref().filter(|m| !m.is_empty()) {
+        out.push(crate::progress::timed("stage migration chart", || {
+            stage_migration(t, m, s.min_report_count, dir)
+        })?);
+    }
     if let Some(p) = &s.products {
         out.push(products(t, p, &shown, dir)?);
     }
@@ -433,14 +438,34 @@ fn count_matrix(
     count: &dyn Fn(usize, usize) -> usize,
     min: usize,
 ) -> Result<ChartFiles> {
-    let (rows, cols, x_desc, y_desc) = (axes.rows, axes.cols, axes.x_desc, axes.y_desc);
-    let (nr, nc) = (rows.len(), cols.len());
+    let (nr, nc) = (axes.rows.len(), axes.cols.len());
     let max = (0..nr)
         .flat_map(|r| (0..nc).map(move |c| (r, c)))
         .map(|(r, c)| count(r, c))
         .max()
         .unwrap_or(1)
         .max(1);
+    let shade = |r: usize, c: usize| (count(r, c) as f64 / max as f64).sqrt();
+    shaded_matrix(t, dir, (caption, name), title, axes, (count, &shade), min)
+}
+
+/// A matrix cell's count, and its shade from 0 to 1, by (row, column).
+type CellCount<'a> = dyn Fn(usize, usize) -> usize + 'a;
+type CellShade<'a> = dyn Fn(usize, usize) -> f64 + 'a;
+
+/// A count matrix drawn as a heatmap shaded by `shade` (0 to 1) of each cell, cells
+/// below `min` shown as "<min".
+fn shaded_matrix(
+    t: &Say,
+    dir: &Path,
+    (caption, name): (&str, &str),
+    title: &str,
+    axes: &MatrixAxes,
+    (count, shade): (&CellCount, &CellShade),
+    min: usize,
+) -> Result<ChartFiles> {
+    let (rows, cols, x_desc, y_desc) = (axes.rows, axes.cols, axes.x_desc, axes.y_desc);
+    let (nr, nc) = (rows.len(), cols.len());
     let top_down: Vec<String> = rows.iter().rev().cloned().collect();
     Ok(chart!(
         dir,
@@ -469,7 +494,7 @@ fn count_matrix(
                 for col in 0..nc {
                     let k = count(r, col);
                     let y = nr - 1 - r;
-                    let fill = cell_fill((k as f64 / max as f64).sqrt());
+                    let fill = cell_fill(shade(r, col).clamp(0.0, 1.0));
                     c.draw_series(std::iter::once(Rectangle::new(
                         [(exact(col), exact(y)), (exact(col + 1), exact(y + 1))],
                         fill.filled(),
@@ -552,6 +577,64 @@ fn migration(t: &Say, m: &[(u32, u32, usize)], min: usize, dir: &Path) -> Result
     let title = t.word("chart.migration.title");
     let names = (t.word("chart.migration.name"), "migration");
     count_matrix(t, dir, names, title, &axes, &lookup, min)
+}
+
+/// The lifecycle stage moves since the previous run, exit states as columns after the
+/// stages: counts in the cells, each cell shaded by its share of the row.
+fn stage_migration(
+    t: &Say,
+    m: &[(String, String, usize)],
+    min: usize,
+    dir: &Path,
+) -> Result<ChartFiles> {
+    use crate::lifecycle::ExitState;
+    use crate::vocab::LifecycleStage;
+    let order = |code: &str| {
+        LifecycleStage::ALL
+            .iter()
+            .position(|s| s.code() == code)
+            .or_else(|| {
+                ExitState::ALL
+                    .iter()
+                    .position(|e| e.code() == code)
+                    .map(|i| LifecycleStage::ALL.len() + i)
+            })
+            .unwrap_or(usize::MAX)
+    };
+    let codes = |pick: fn(&(String, String, usize)) -> &str| {
+        let mut v: Vec<&str> = m.iter().map(pick).collect();
+        v.sort_unstable_by_key(|c| (order(c), *c));
+        v.dedup();
+        v
+    };
+    let (from, to) = (codes(|x| &x.0), codes(|x| &x.1));
+    let word = |code: &str| {
+        LifecycleStage::ALL
+            .iter()
+            .find(|s| s.code() == code)
+            .map(|s| t.w.of("stage", s.code()))
+            .or_else(|| ExitState::from_code(code).map(|e| t.w.of("exit", e.word_key())))
+            .unwrap_or(code)
+            .to_string()
+    };
+    let rows: Vec<String> = from.iter().map(|c| word(c)).collect();
+    let cols: Vec<String> = to.iter().map(|c| word(c)).collect();
+    let lookup = |r: usize, c: usize| {
+        m.iter()
+            .find(|x| Some(&x.0.as_str()) == from.get(r) && Some(&x.1.as_str()) == to.get(c))
+            .map_or(0, |x| x.2)
+    };
+    let row_total = |r: usize| (0..to.len()).map(|c| lookup(r, c)).sum::<usize>().max(1);
+    let share = |r: usize, c: usize| lookup(r, c) as f64 / row_total(r) as f64;
+    let axes = MatrixAxes {
+        rows: &rows,
+        cols: &cols,
+        x_desc: t.word("chart.stage_migration.x"),
+        y_desc: t.word("chart.stage_migration.y"),
+    };
+    let title = t.word("chart.stage_migration.title");
+    let names = (t.word("chart.stage_migration.name"), "stage_migration");
+    shaded_matrix(t, dir, names, title, &axes, (&lookup, &share), min)
 }
 
 /// How last month's predictions turned out: realised against predicted lapse rate per

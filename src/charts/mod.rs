@@ -7,6 +7,7 @@
 
 pub mod effect;
 pub mod labeling;
+pub mod lifecycle;
 mod svg_text;
 pub mod training;
 

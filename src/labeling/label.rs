@@ -108,6 +108,17 @@ pub fn label_part(
         label_rules.actions.default_code(),
         raw.cutoff,
     );
+    let exits = part
+        .previous
+        .and_then(|prev| prev.as_of)
+        .filter(|_| b.config.mode == Mode::Relational)
+        .map(|since| {
+            crate::progress::timed("exit states", || {
+                crate::lifecycle::exits::cover_ended(book, since, raw.cutoff)
+            })
+        })
+        .unwrap_or_default();
+    let mut present = std::collections::HashSet::new();
     let id_of = |c: usize| book.client_ids.get(c).map_or("", String::as_str);
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
@@ -135,12 +146,11 @@ pub fn label_part(
             let active = is_active(raw, c);
             let id = id_of(c);
             let last_month = part.previous.and_then(|m| {
-                Some((
-                    m,
-                    m.clients.get(&crate::ingest::partition::client_hash(id))?,
-                ))
+                let hash = crate::ingest::partition::client_hash(id);
+                present.insert(hash);
+                Some((m, m.clients.get(&hash)?))
             });
-            let prev = last_month.map(|(_, pc)| pc);
+            let prev = last_month.map(|(_, pc)| (pc, exits.get(c).copied().flatten()));
             if let (Some((run, pc)), Some((labels, window))) = (last_month, &outcome_labels) {
                 count_outcome(
                     b,
@@ -180,7 +190,12 @@ pub fn label_part(
         stage.inc();
     }
     stage.finish();
-    count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
+    if let Some(prev) = part.previous {
+        totals.agg.count_missing(prev, &present, part.of);
+    }
+    crate::progress::timed("persistency", || {
+        count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
+    });
     Ok(())
 }
 
@@ -429,14 +444,9 @@ fn count_persistency(
 ) {
     let segments = std::mem::take(&mut totals.agg.client_segments);
     let known: std::collections::BTreeSet<u32> = b.segments.segments.iter().map(|s| s.id).collect();
-    let segment_of = |c: usize| {
-        segments
-            .get(c)
-            .filter(|id| known.contains(id))
-            .map(u32::to_string)
-    };
-    let facts = crate::lifecycle::persistency::facts_from_book(book, &segment_of);
-    totals.agg.persistency.add(&facts, as_of, settings);
+    let segment_of = |c: usize| segments.get(c).filter(|id| known.contains(id)).copied();
+    let policies = crate::lifecycle::CompactPolicies::of(book);
+    policies.count_persistency(&mut totals.agg.persistency, &segment_of, as_of, settings);
     let repeat = crate::lifecycle::RepeatCounts::count(book, as_of, settings);
     totals.agg.repeat.merge(repeat);
 }

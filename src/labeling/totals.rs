@@ -8,6 +8,7 @@ use super::outcomes::{OutcomeCounts, PreviousClient};
 use super::summary::{summarise, RunSummary};
 use crate::bundle::Bundle;
 use crate::date::Date;
+use crate::lifecycle::exits::ExitState;
 use crate::vocab::band_word;
 use ndarray::ArrayView1;
 use serde::{Deserialize, Serialize};
@@ -119,14 +120,15 @@ impl Aggregates {
 
 impl Aggregates {
     /// Adds one labelled client: `segment` is its segment's index, `previous` its
-    /// segment last month, `sampled` its segment-feature values when it is in the
-    /// projection sample.
+    /// labels last month and how its cover ended since (an exit state replaces its new
+    /// stage in the stage migration), `sampled` its segment-feature values when it is
+    /// in the projection sample.
     pub(super) fn count(
         &mut self,
         ctx: &LabelContext,
         (c, segment, row): (usize, usize, ArrayView1<f64>),
         l: &ClientLabel,
-        previous: Option<&PreviousClient>,
+        previous: Option<(&PreviousClient, Option<ExitState>)>,
         sampled: Option<Vec<f64>>,
     ) {
         let id = ctx.b.segments.segments[segment].id;
@@ -137,10 +139,11 @@ impl Aggregates {
         if l.imputed {
             self.imputed_clients += 1;
         }
-        if let Some(prev) = previous {
+        if let Some((prev, exit)) = previous {
             *self.migration.entry((prev.segment, id)).or_default() += 1;
             if let Some(stage) = prev.stage {
-                let key = (stage.code().to_string(), l.stage.code().to_string());
+                let now = exit.map_or(l.stage.code(), ExitState::code);
+                let key = (stage.code().to_string(), now.to_string());
                 *self.stage_migration.entry(key).or_default() += 1;
             }
             if let Some(tier) = prev.tier {
@@ -209,6 +212,30 @@ impl Aggregates {
 }
 
 impl Aggregates {
+    /// Counts the clients of last month's labels with a stage that belong to this part
+    /// (`of`) but are missing from its book (`present`: the hashes of its clients'
+    /// ids) as moved to "not in the book".
+    pub(super) fn count_missing(
+        &mut self,
+        previous: &super::outcomes::PreviousRun,
+        present: &std::collections::HashSet<u64>,
+        of: super::label::PartOf,
+    ) {
+        let parts = of.parts.max(1) as u64;
+        for (hash, pc) in &previous.clients {
+            if hash % parts != of.index || present.contains(hash) {
+                continue;
+            }
+            if let Some(stage) = pc.stage {
+                let key = (
+                    stage.code().to_string(),
+                    ExitState::NotInBook.code().to_string(),
+                );
+                *self.stage_migration.entry(key).or_default() += 1;
+            }
+        }
+    }
+
     /// Adds another part's aggregates to these.
     pub fn merge(&mut self, other: Aggregates) {
         fn add_maps<K: Ord>(into: &mut BTreeMap<K, usize>, from: BTreeMap<K, usize>) {
@@ -350,6 +377,17 @@ impl PartTotals {
         summary.tier_migration = flows(&agg.tier_migration);
         summary.outcomes =
             with_previous.then(|| super::outcomes::summarise(&agg.outcomes, &b.version));
+        if let Some(o) = summary.outcomes.as_mut() {
+            // Clients matched last month's, but its labels carried no stage or tier code.
+            if !agg.migration.is_empty() && agg.stage_migration.is_empty() {
+                o.notes
+                    .push("no stage moves: last month's labels have no stage_code column".into());
+            }
+            if !agg.migration.is_empty() && agg.tier_migration.is_empty() {
+                o.notes
+                    .push("no tier moves: last month's labels have no tier_code column".into());
+            }
+        }
         summary.products = super::summary::products(b, agg);
         summary.holdouts = crate::effect::output::holdout_sizes(&agg.holdouts);
         summary.effect =

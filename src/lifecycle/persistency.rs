@@ -12,9 +12,7 @@
 //!   after the as-of date is censored, never counted as lapsed.
 
 use crate::date::Date;
-use crate::ingest::table::MISSING;
-use crate::ingest::Book;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use crate::config::{CohortPeriod, PersistencySettings};
 
@@ -88,7 +86,7 @@ enum Standing {
     Lapsed,
 }
 
-fn standing(p: &PolicyFacts, month: u32, as_of: Date, s: &PersistencySettings) -> Standing {
+fn standing(p: &Counted, month: u32, as_of: Date, s: &PersistencySettings) -> Standing {
     if p.single_premium {
         return Standing::Out;
     }
@@ -105,6 +103,18 @@ fn standing(p: &PolicyFacts, month: u32, as_of: Date, s: &PersistencySettings) -
         Some(e) if e <= at => Standing::Lapsed,
         _ => Standing::Persisting,
     }
+}
+
+/// What persistency reads of one policy: `PolicyFacts` with each grouping's value as an
+/// index into a table of texts (so a book's policies are counted without a string each).
+#[derive(Clone, Copy, Debug)]
+pub struct Counted {
+    pub start: Date,
+    pub end: Option<Date>,
+    pub ended_naturally: bool,
+    pub single_premium: bool,
+    pub annual_premium: f64,
+    pub groups: [u32; GROUPINGS.len()],
 }
 
 /// Persistency of `policies` as of `as_of`: for every month, basis, cohort (and `all`)
@@ -134,25 +144,78 @@ pub struct PersistencyCells {
 
 impl PersistencyCells {
     pub fn add(&mut self, policies: &[PolicyFacts], as_of: Date, settings: &PersistencySettings) {
+        let mut texts: Vec<String> = Vec::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        let counted: Vec<Counted> = policies
+            .iter()
+            .map(|p| Counted {
+                start: p.start,
+                end: p.end,
+                ended_naturally: p.ended_naturally,
+                single_premium: p.single_premium,
+                annual_premium: p.annual_premium,
+                groups: std::array::from_fn(|g| {
+                    let text = p.groups[g].as_str();
+                    *index.entry(text).or_insert_with(|| {
+                        texts.push(text.to_string());
+                        texts.len() as u32 - 1
+                    })
+                }),
+            })
+            .collect();
+        self.add_counted(counted, &texts, as_of, settings);
+    }
+
+    /// Adds `policies` whose grouping values index `texts`. Policies are summed per
+    /// combination of cohort, groupings and month first (one update each), then each
+    /// combination into its cohort-or-all x grouping-or-all cells, in a fixed order.
+    pub fn add_counted(
+        &mut self,
+        policies: impl IntoIterator<Item = Counted>,
+        texts: &[String],
+        as_of: Date,
+        settings: &PersistencySettings,
+    ) {
+        let mut cohorts: HashMap<(i32, u32), u32> = HashMap::new();
+        let mut cohort_names: Vec<String> = Vec::new();
+        let mut combos: HashMap<(u32, [u32; GROUPINGS.len()], u32), [f64; 4]> = HashMap::new();
         for p in policies {
-            let cohort = cohort_key(settings.cohort, p.start);
+            let (y, m, _) = p.start.ymd();
+            let period = match settings.cohort {
+                CohortPeriod::Month => m,
+                CohortPeriod::Quarter => (m - 1) / 3 + 1,
+            };
+            let cohort = *cohorts.entry((y, period)).or_insert_with(|| {
+                cohort_names.push(cohort_key(settings.cohort, p.start));
+                cohort_names.len() as u32 - 1
+            });
             for &month in &settings.months {
-                let st = standing(p, month, as_of, settings);
+                let st = standing(&p, month, as_of, settings);
                 if st == Standing::Out {
                     continue;
                 }
                 let kept = f64::from(u8::from(st == Standing::Persisting));
                 let add = [1.0, kept, p.annual_premium, kept * p.annual_premium];
-                for c in [cohort.as_str(), ALL] {
-                    for g in 0..=GROUPINGS.len() {
-                        let value = p.groups.get(g).map_or(ALL, String::as_str);
-                        let cell = self
-                            .cells
-                            .entry((c.to_string(), g, value.to_string(), month))
-                            .or_insert([0.0; 4]);
-                        for (acc, v) in cell.iter_mut().zip(add) {
-                            *acc += v;
-                        }
+                let cell = combos.entry((cohort, p.groups, month)).or_insert([0.0; 4]);
+                for (acc, v) in cell.iter_mut().zip(add) {
+                    *acc += v;
+                }
+            }
+        }
+        let mut combos: Vec<_> = combos.into_iter().collect();
+        combos.sort_by_key(|(k, _)| *k);
+        let text = |i: u32| texts.get(i as usize).map_or("unknown", String::as_str);
+        for ((cohort, groups, month), add) in combos {
+            let cohort = cohort_names[cohort as usize].as_str();
+            for c in [cohort, ALL] {
+                for g in 0..=GROUPINGS.len() {
+                    let value = groups.get(g).map_or(ALL, |&v| text(v));
+                    let cell = self
+                        .cells
+                        .entry((c.to_string(), g, value.to_string(), month))
+                        .or_insert([0.0; 4]);
+                    for (acc, v) in cell.iter_mut().zip(add) {
+                        *acc += v;
                     }
                 }
             }
@@ -221,51 +284,6 @@ mod cell_pairs {
     ) -> Result<BTreeMap<CellKey, [f64; 4]>, D::Error> {
         Vec::<(CellKey, [f64; 4])>::deserialize(d).map(|pairs| pairs.into_iter().collect())
     }
-}
-
-/// Each policy's facts from a loaded book; `segment_of` gives a client's segment name
-/// (clients without one are `unassigned`).
-pub fn facts_from_book(
-    book: &Book,
-    segment_of: &dyn Fn(usize) -> Option<String>,
-) -> Vec<PolicyFacts> {
-    let Some(t) = &book.policies else {
-        return Vec::new();
-    };
-    let Some(start) = t.dates("start_date") else {
-        return Vec::new();
-    };
-    let end = t.dates("end_date");
-    let reason = t.coded("end_reason");
-    let product = t.coded("product");
-    let frequency = t.coded("payment_frequency");
-    let premium = t.numbers("annual_premium");
-    let channel = book.clients.as_ref().and_then(|c| c.coded("channel"));
-    let text = |v: Option<&str>| v.unwrap_or("unknown").to_string();
-    let mut out = Vec::with_capacity(t.len());
-    for r in 0..t.len() {
-        let Some(s) = start[r] else { continue };
-        let client = t.client.get(r).copied().unwrap_or(MISSING);
-        let client = (client != MISSING).then_some(client as usize);
-        let why = reason.and_then(|x| x.get(r));
-        let freq = frequency.and_then(|f| f.get(r));
-        out.push(PolicyFacts {
-            start: s,
-            end: end.and_then(|e| e[r]),
-            ended_naturally: matches!(why, Some("death_claim" | "maturity")),
-            single_premium: freq == Some("single"),
-            annual_premium: premium.map_or(0.0, |p| p[r]).max(0.0),
-            groups: [
-                text(client.and_then(|c| channel.and_then(|ch| ch.get(c)))),
-                text(product.and_then(|x| x.get(r))),
-                text(freq),
-                client
-                    .and_then(segment_of)
-                    .unwrap_or_else(|| "unassigned".to_string()),
-            ],
-        });
-    }
-    out
 }
 
 /// `persistency.csv`: one row per cohort x grouping value x month x basis.

@@ -556,8 +556,9 @@ impl RunAggregates {
             .collect();
         write_json(&dir.join("drift.json"), &drift)?;
         write_json(&dir.join("summary.json"), &summary)?;
-        if !totals.agg.persistency.is_empty() {
-            let csv = crate::lifecycle::persistency::to_csv(&totals.agg.persistency.rows());
+        let persistency = totals.agg.persistency.rows();
+        if !persistency.is_empty() {
+            let csv = crate::lifecycle::persistency::to_csv(&persistency);
             crate::fsio::write_atomic(&dir.join("persistency.csv"), csv.as_bytes())?;
         }
         if let Some(effect) = &summary.effect {
@@ -565,13 +566,17 @@ impl RunAggregates {
             crate::fsio::write_atomic(&dir.join("effect.csv"), csv.as_bytes())?;
         }
         let stage = Stage::new("charts", 1);
-        let charts = crate::charts::labeling::draw_all(
+        let mut charts = crate::charts::labeling::draw_all(
             b,
             &summary,
             &totals.agg.projection,
             &dir.join("charts"),
             &rules.words,
         )?;
+        let say = crate::charts::Say::new(b, &rules.words);
+        charts.extend(crate::progress::timed("persistency chart", || {
+            crate::charts::lifecycle::persistency(&say, &persistency, &dir.join("charts"))
+        })?);
         stage.finish();
         crate::report::write(
             b,

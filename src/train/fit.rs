@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::features::{self, FittedFeatures, Label, RawFeatures};
 use crate::ingest::{Book, Loaded};
 use crate::lapse::{self, metrics::Confusion, LapseParams};
+use crate::lifecycle::{CompactPolicies, TrainingLifecycle};
 use crate::params::{Checked, Horizon};
 use crate::progress::Stage;
 use crate::segment::{self, SegmentModel, SegmentParams};
@@ -58,6 +59,9 @@ pub struct Fitted {
     pub bundle: Bundle,
     pub cutoff_why: String,
     scored: Option<Vec<Scored>>,
+    /// Persistency and exits as competing risks at the cut-off (relational mode, when
+    /// fitted on the whole book).
+    pub lifecycle: Option<TrainingLifecycle>,
 }
 
 impl Fitted {
@@ -142,6 +146,8 @@ pub fn fit(
     let products = (book.mode == Mode::Relational)
         .then(|| crate::products::product_facts(book, cutoff, end, None))
         .flatten();
+    // What the lifecycle outputs need of the policies, compact, before they go.
+    let policies = (book.mode == Mode::Relational).then(|| CompactPolicies::of(book));
     stage.finish();
     loaded.book.release_events();
     let book = &loaded.book;
@@ -151,6 +157,7 @@ pub fn fit(
         snap,
         early,
         products,
+        policies,
     };
     fit_input(
         config,
@@ -177,6 +184,9 @@ pub(super) struct FitInput<'a> {
     /// Products held at the cut-off and acquired within the horizon, per snapshot row
     /// (relational mode): the next-best product models are fitted on them.
     pub products: Option<crate::products::ProductFacts>,
+    /// The book's policies (relational mode, the whole book): the lifecycle outputs
+    /// are counted on them once the segments are fitted.
+    pub policies: Option<CompactPolicies>,
 }
 
 pub(super) fn fit_input(
@@ -195,6 +205,7 @@ pub(super) fn fit_input(
         snap,
         early,
         products,
+        policies,
     } = input;
     let split = Split::of(&snap, opts.lapse.test_share, opts.seed)?;
     let design = Design::fit(&snap, &cats, &split)?;
@@ -286,10 +297,22 @@ pub(super) fn fit_input(
         retention,
         metrics,
     };
+    let lifecycle = policies
+        .map(|p| {
+            let stage = Stage::new("lifecycle", 1);
+            let segments = crate::progress::timed("segments of every client", || {
+                every_client_segment(&bundle, &snap.raw, &cats, clients)
+            })?;
+            let counted = TrainingLifecycle::count(&p, &segments, cutoff, &config.persistency);
+            stage.finish();
+            Ok::<_, Error>(counted)
+        })
+        .transpose()?;
     Ok(Fitted {
         bundle,
         cutoff_why: cutoff_choice.why,
         scored,
+        lifecycle,
     })
 }
 
@@ -318,6 +341,26 @@ fn retention(
         })
         .collect();
     crate::lifecycle::RetentionModel::fit(&rows, horizon).ok()
+}
+
+/// Every client's segment id at the cut-off, assigned by the fitted bundle as a labeling
+/// run assigns them (in chunks, as labeling does).
+fn every_client_segment(
+    b: &Bundle,
+    raw: &RawFeatures,
+    cats: &[(String, Option<&crate::ingest::Coded>)],
+    clients: usize,
+) -> Result<Vec<u32>> {
+    let columns = b.features.columns();
+    let mut out = Vec::with_capacity(clients);
+    const CHUNK: usize = 100_000;
+    for start in (0..clients).step_by(CHUNK) {
+        let rows: Vec<usize> = (start..(start + CHUNK).min(clients)).collect();
+        let x = b.features.transform(raw, cats, &rows)?;
+        let (index, _) = b.segments.assign(x.view(), &columns)?;
+        out.extend(index.iter().map(|&i| b.segments.segments[i].id));
+    }
+    Ok(out)
 }
 
 /// The training book's segment shares and score distribution, which labeling runs are

@@ -197,6 +197,7 @@ fn publish(
     scores: Option<String>,
     quality_dir: PathBuf,
 ) -> Result<TrainOutcome> {
+    let lifecycle = fitted.lifecycle;
     let mut bundle = fitted.bundle;
     bundle.data.files = files;
     let bundle_dir = bundle.publish(
@@ -216,7 +217,12 @@ fn publish(
                 format!("train-{}-{}", bundle.version, opts.words.lang())
             };
             let dir = opts.out_dir.join(name);
-            publish_charts(&bundle, &dir, &settings.protected, &opts.words)
+            let outputs = ChartOutputs {
+                protected: &settings.protected,
+                words: &opts.words,
+                lifecycle: lifecycle.as_ref(),
+            };
+            publish_charts(&bundle, &dir, &outputs)
         })
         .transpose()?;
     Ok(TrainOutcome {
@@ -295,18 +301,42 @@ fn protected_paths(
 /// Draws the training charts into a staging directory and publishes it whole. A chart
 /// directory of the same version already there holds the same charts (the version names
 /// the bundle's content) and is kept.
-fn publish_charts(
-    bundle: &Bundle,
-    dir: &Path,
-    protected: &Protected,
-    words: &crate::vocab::Vocabulary,
-) -> Result<PathBuf> {
+fn publish_charts(bundle: &Bundle, dir: &Path, outputs: &ChartOutputs) -> Result<PathBuf> {
     let staging = Staging::new(dir, OutputKind::TrainingCharts)?;
-    crate::charts::training::draw_all(bundle, staging.path(), words)?;
-    match staging.publish(Replace::Never, protected, "--out") {
+    crate::charts::training::draw_all(bundle, staging.path(), outputs.words)?;
+    if let Some(l) = outputs.lifecycle {
+        write_lifecycle(bundle, l, staging.path(), outputs.words)?;
+    }
+    match staging.publish(Replace::Never, outputs.protected, "--out") {
         Err(Error::Exists { .. }) => Ok(dir.to_path_buf()),
         other => other,
     }
+}
+
+/// What the training charts directory gets beside the bundle's charts.
+struct ChartOutputs<'a> {
+    protected: &'a Protected,
+    words: &'a crate::vocab::Vocabulary,
+    lifecycle: Option<&'a crate::lifecycle::TrainingLifecycle>,
+}
+
+/// `persistency.csv`, `incidence.csv` and their charts, as of the cut-off.
+fn write_lifecycle(
+    bundle: &Bundle,
+    l: &crate::lifecycle::TrainingLifecycle,
+    dir: &Path,
+    words: &crate::vocab::Vocabulary,
+) -> Result<()> {
+    use crate::lifecycle::{persistency, training};
+    let rows = l.persistency.rows();
+    let csv = persistency::to_csv(&rows);
+    crate::fsio::write_atomic(&dir.join("persistency.csv"), csv.as_bytes())?;
+    let csv = training::incidence_csv(&l.incidence);
+    crate::fsio::write_atomic(&dir.join("incidence.csv"), csv.as_bytes())?;
+    let say = crate::charts::Say::new(bundle, words);
+    crate::charts::lifecycle::persistency(&say, &rows, dir)?;
+    crate::charts::lifecycle::incidence(&say, &l.incidence, dir)?;
+    Ok(())
 }
 
 /// The SHA-256 of every data file the run read, by source.

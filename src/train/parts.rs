@@ -555,6 +555,8 @@ pub fn fit_sampled(
         snap: now,
         early: Ok(early),
         products: (plan.mode == Mode::Relational).then_some(products),
+        // A sample of the book: persistency and exits are not counted on it.
+        policies: None,
     };
     let choice = DateChoice {
         date: plan.cutoff,

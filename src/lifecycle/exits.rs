@@ -1,0 +1,157 @@
+//! How a client's cover ended between two runs: the exit states of the stage migration
+//! (docs/domain.md, "Exit states of the stage migration").
+//!
+//! A client of last month's labels is in an exit state this month when it had a policy
+//! in force at last month's date and has none in force at this month's: its state is
+//! how the policy that ended last ended (lapse or non-renewal: lapsed; surrender;
+//! death claim: died; maturity). A client of last month's labels missing from this
+//! month's book is "not in the book". Ended for another reason (or none recorded): no
+//! exit state, the client counts under its new stage.
+
+use crate::date::Date;
+use crate::ingest::{Book, MISSING};
+
+/// An absorbing state of the stage migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ExitState {
+    Lapsed,
+    Surrendered,
+    Died,
+    Matured,
+    NotInBook,
+}
+
+impl ExitState {
+    pub const ALL: [ExitState; 5] = [
+        ExitState::Lapsed,
+        ExitState::Surrendered,
+        ExitState::Died,
+        ExitState::Matured,
+        ExitState::NotInBook,
+    ];
+
+    /// The state's code in `summary.json`'s `stage_migration` (never a stage code).
+    pub fn code(self) -> &'static str {
+        match self {
+            ExitState::Lapsed => "exit_lapsed",
+            ExitState::Surrendered => "exit_surrendered",
+            ExitState::Died => "exit_died",
+            ExitState::Matured => "exit_matured",
+            ExitState::NotInBook => "not_in_book",
+        }
+    }
+
+    /// The exit as a competing risk's cause (`incidence.csv`).
+    pub fn cause(self) -> &'static str {
+        match self {
+            ExitState::Lapsed => "lapse",
+            ExitState::Surrendered => "surrender",
+            ExitState::Died => "death",
+            ExitState::Matured => "maturity",
+            ExitState::NotInBook => "other",
+        }
+    }
+
+    /// The state's key in the vocabulary's `[exit]` section.
+    pub fn word_key(self) -> &'static str {
+        match self {
+            ExitState::Lapsed => "lapsed",
+            ExitState::Surrendered => "surrendered",
+            ExitState::Died => "died",
+            ExitState::Matured => "matured",
+            ExitState::NotInBook => "not_in_book",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ExitState> {
+        ExitState::ALL.into_iter().find(|e| e.code() == code)
+    }
+
+    /// The exit state of a policy's `end_reason`; `None` for other reasons.
+    pub fn of_reason(reason: &str) -> Option<ExitState> {
+        match reason {
+            "lapse" | "non_renewal" => Some(ExitState::Lapsed),
+            "surrender" => Some(ExitState::Surrendered),
+            "death_claim" => Some(ExitState::Died),
+            "maturity" => Some(ExitState::Matured),
+            _ => None,
+        }
+    }
+
+    /// Of two policies ending on the same day, the one whose reason names the state:
+    /// a death ends cover whatever else ended that day, then maturity, surrender, lapse.
+    pub(super) fn precedence(self) -> u8 {
+        match self {
+            ExitState::Died => 4,
+            ExitState::Matured => 3,
+            ExitState::Surrendered => 2,
+            ExitState::Lapsed => 1,
+            ExitState::NotInBook => 0,
+        }
+    }
+}
+
+/// Per client of `book`: how its cover ended between `since` (exclusive) and `as_of`
+/// (inclusive), when it had a policy in force at `since` and none at `as_of`; empty
+/// when the book has no policies with start dates.
+pub fn cover_ended(book: &Book, since: Date, as_of: Date) -> Vec<Option<ExitState>> {
+    let n = book.n_clients();
+    let Some(t) = &book.policies else {
+        return Vec::new();
+    };
+    let Some(start) = t.dates("start_date") else {
+        return Vec::new();
+    };
+    let end = t.dates("end_date");
+    let reason = t.coded("end_reason");
+    let in_force = |r: usize, at: Date| {
+        start[r].is_some_and(|s| s <= at) && end.and_then(|e| e[r]).is_none_or(|e| e > at)
+    };
+    // Per client: in force last month, in force now, the last ending (date, state).
+    let mut was = vec![false; n];
+    let mut is = vec![false; n];
+    let mut last: Vec<Option<(Date, Option<ExitState>)>> = vec![None; n];
+    for r in 0..t.len() {
+        let c = t.client.get(r).copied().unwrap_or(MISSING);
+        if c == MISSING || c as usize >= n {
+            continue;
+        }
+        let c = c as usize;
+        was[c] |= in_force(r, since);
+        is[c] |= in_force(r, as_of);
+        let Some(e) = end.and_then(|e| e[r]).filter(|&e| e > since && e <= as_of) else {
+            continue;
+        };
+        let state = reason.and_then(|x| x.get(r)).and_then(ExitState::of_reason);
+        let rank = |s: Option<ExitState>| s.map_or(0, ExitState::precedence);
+        last[c] = match last[c] {
+            Some((d, s)) if d > e || (d == e && rank(s) >= rank(state)) => Some((d, s)),
+            _ => Some((e, state)),
+        };
+    }
+    (0..n)
+        .map(|c| {
+            if was[c] && !is[c] {
+                last[c].and_then(|(_, s)| s)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_map_to_states_and_codes_read_back() {
+        assert_eq!(ExitState::of_reason("non_renewal"), Some(ExitState::Lapsed));
+        assert_eq!(ExitState::of_reason("death_claim"), Some(ExitState::Died));
+        assert_eq!(ExitState::of_reason("other"), None);
+        for e in ExitState::ALL {
+            assert_eq!(ExitState::from_code(e.code()), Some(e));
+        }
+        assert_eq!(ExitState::from_code("lapsed"), None);
+    }
+}
