@@ -128,6 +128,8 @@ pub struct Targeting {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EffectReadout {
     pub previous_as_of: Option<Date>,
+    /// The dates of the readouts counted (one, or a history's several).
+    pub months: Vec<Date>,
     /// Whether last month's labels had randomised holdouts.
     pub identified: bool,
     pub confidence: f64,
@@ -259,6 +261,7 @@ pub fn readout(counts: &EffectCounts) -> EffectReadout {
     adjust(&mut rows, s.false_discovery_rate, counts.randomised);
     EffectReadout {
         previous_as_of: counts.previous_as_of,
+        months: counts.months.clone(),
         identified: counts.randomised,
         confidence: s.confidence,
         false_discovery_rate: s.false_discovery_rate,
