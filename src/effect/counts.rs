@@ -135,6 +135,19 @@ pub struct EffectCounts {
     /// same in every part, not summed over parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earlier: Option<Box<EffectCounts>>,
+    /// The key buffer of `count`.
+    #[serde(skip)]
+    key: KeyBuffer,
+}
+
+/// A scratch key: never part of what makes two counts equal.
+#[derive(Clone, Debug, Default)]
+struct KeyBuffer(CellKey);
+
+impl PartialEq for KeyBuffer {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// What a part is compared with: the previous run, and this run's date.
@@ -181,13 +194,29 @@ impl EffectCounts {
     /// Counts one client of the previous run against its outcome.
     pub fn count(&mut self, c: &Counted, o: &ClientOutcome) {
         let arm = usize::from(c.holdout == Some(true));
-        let key = (c.action.to_string(), c.segment, c.tier.to_string());
-        self.cells.entry(key).or_default()[arm].add(c.decile.is_some(), o);
-        if let Some(d) = c.decile {
-            let cell = &mut self.deciles.entry((c.action.to_string(), d)).or_default()[arm];
-            cell.0 += 1;
-            cell.1 += usize::from(o.lapsed || o.surrendered);
+        // The key is built in a buffer kept between clients: a new cell allocates, a
+        // known one (nearly every client) does not.
+        let mut key = std::mem::take(&mut self.key.0);
+        key.0.clear();
+        key.0.push_str(c.action);
+        key.1 = c.segment;
+        key.2.clear();
+        key.2.push_str(c.tier);
+        match self.cells.get_mut(&key) {
+            Some(cell) => cell[arm].add(c.decile.is_some(), o),
+            None => self.cells.entry(key.clone()).or_default()[arm].add(c.decile.is_some(), o),
         }
+        if let Some(d) = c.decile {
+            let decile = (std::mem::take(&mut key.0), d);
+            let cell = match self.deciles.get_mut(&decile) {
+                Some(cell) => cell,
+                None => self.deciles.entry(decile.clone()).or_default(),
+            };
+            cell[arm].0 += 1;
+            cell[arm].1 += usize::from(o.lapsed || o.surrendered);
+            key.0 = decile.0;
+        }
+        self.key.0 = key;
     }
 
     pub fn merge(&mut self, other: EffectCounts) {

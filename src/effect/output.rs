@@ -222,7 +222,8 @@ fn readout_tables(h: &mut String, s: &Section, r: &EffectReadout, esc: fn(&str) 
     // effect.csv.
     let listed = |x: &&EffectRow| match x.level {
         Level::Action => x.outcome != Outcome::Surrender,
-        Level::Segment => x.outcome == Outcome::Lapse,
+        // Segments of an action without a holdout add nothing the total does not say.
+        Level::Segment => x.outcome == Outcome::Lapse && x.holdout > 0,
         Level::Cell => false,
     };
     let (shown, private): (Vec<&EffectRow>, Vec<&EffectRow>) =

@@ -398,11 +398,9 @@ mod tests {
 
     /// A call that halves lapses (20% -> 10%) in segment 1, nothing in segment 2.
     fn counts(randomised: bool) -> EffectCounts {
-        let mut c = EffectCounts {
-            randomised,
-            retention: vec!["call".into()],
-            ..EffectCounts::default()
-        };
+        let mut c = EffectCounts::default();
+        c.randomised = randomised;
+        c.retention = vec!["call".into()];
         for i in 0..8000usize {
             let segment = 1 + (i % 2) as u32;
             let holdout = (i / 2) % 10 == 0;
