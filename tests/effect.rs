@@ -10,18 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 fn label(t: &Path, data: &str, extract: &str, out: &str, extra: &[&str]) {
-    let mut args = vec![
-        "--model",
-        "models/latest",
-        "--data",
-        data,
-        "--extract-date",
-        extract,
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    let r = infer(&args, t);
+    let r = infer_month(t, data, extract, out, extra);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
@@ -251,20 +240,12 @@ fn bad_effect_settings_and_holdout_flags_exit_2_naming_the_file_and_key() {
          C0000001,1,0.1,low,standard service,false\nC0000002,1,0.1,low,standard service,maybe\n",
     );
     let next = format!("{}/next-month", sample_dir());
-    let r = infer(
-        &[
-            "--model",
-            "models/latest",
-            "--data",
-            &next,
-            "--extract-date",
-            "2026-10-31",
-            "--out",
-            "run",
-            "--previous-run",
-            "prev",
-        ],
+    let r = infer_month(
         dir.path(),
+        &next,
+        "2026-10-31",
+        "run",
+        &["--previous-run", "prev"],
     );
     assert_bad_input(&r, &["labels.csv", "row 2", "holdout \"maybe\""]);
 }

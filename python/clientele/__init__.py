@@ -315,6 +315,16 @@ class Run:
         return {p.name: p.read_bytes() for p in sorted((self.out / "charts").glob("*.png"))}
 
 
+def _holdout_as_text(table: Any) -> Any:
+    """Last month's labels carry ``holdout`` as a bool column; the engine reads flags as
+    words (``true``/``false``), as in ``labels.csv``."""
+    if isinstance(table, pa.Table) and "holdout" in table.column_names:
+        i = table.column_names.index("holdout")
+        if pa.types.is_boolean(table.schema.field(i).type):
+            return table.set_column(i, "holdout", table.column(i).cast(pa.string()))
+    return table
+
+
 def label_run(
     bundle: Bundle,
     tables: Mapping[str, Any],
@@ -344,7 +354,7 @@ def label_run(
     if isinstance(previous, (str, os.PathLike)):
         previous_dir = os.fspath(previous)
     elif previous is not None:
-        table = previous
+        table = _holdout_as_text(previous)
     stream, texts, path = bundle._native.label_run(
         tables,
         text,

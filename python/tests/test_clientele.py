@@ -32,7 +32,7 @@ def documented_label_types() -> dict:
             continue
         kind = re.match(r"`(\w+)`", cells[1]).group(1)
         for column in re.findall(r"`(\w+)`", cells[0]):
-            types[column] = {"string": pa.string(), "int32": pa.int32(), "double": pa.float64()}[kind]
+            types[column] = {"string": pa.string(), "int32": pa.int32(), "double": pa.float64(), "bool": pa.bool_()}[kind]
     return types
 
 
