@@ -153,7 +153,13 @@ pub fn write(
         outcomes_section(t, &mut h, o);
     }
     if s.effect.is_some() || s.holdouts.iter().any(|x| x.held_out > 0) {
-        crate::effect::output::html_section(&mut h, &s.holdouts, s.effect.as_ref(), esc);
+        let section = crate::effect::output::Section {
+            holdouts: &s.holdouts,
+            readout: s.effect.as_ref(),
+            history: s.effect_history.as_ref(),
+            min_report_count: s.min_report_count,
+        };
+        crate::effect::output::html_section(&mut h, &section, esc);
     }
     if let Some(p) = &s.products {
         products_section(t, &mut h, b, p);

@@ -209,3 +209,20 @@ pub fn assert_bad_input(r: &Run, needles: &[&str]) {
         assert!(r.stderr.contains(n), "expected {n:?} in: {}", r.stderr);
     }
 }
+
+/// `clientele-infer` with `models/latest` (below `dir`) on `data`, extract date `extract`,
+/// into `out`, with `extra` flags.
+pub fn infer_month(dir: &Path, data: &str, extract: &str, out: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--model",
+        "models/latest",
+        "--data",
+        data,
+        "--extract-date",
+        extract,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    infer(&args, dir)
+}

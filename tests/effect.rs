@@ -10,18 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 fn label(t: &Path, data: &str, extract: &str, out: &str, extra: &[&str]) {
-    let mut args = vec![
-        "--model",
-        "models/latest",
-        "--data",
-        data,
-        "--extract-date",
-        extract,
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    let r = infer(&args, t);
+    let r = infer_month(t, data, extract, out, extra);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
@@ -255,20 +244,12 @@ fn bad_effect_settings_and_holdout_flags_exit_2_naming_the_file_and_key() {
          C0000001,1,0.1,low,standard service,false\nC0000002,1,0.1,low,standard service,maybe\n",
     );
     let next = format!("{}/next-month", sample_dir());
-    let r = infer(
-        &[
-            "--model",
-            "models/latest",
-            "--data",
-            &next,
-            "--extract-date",
-            "2026-10-31",
-            "--out",
-            "run",
-            "--previous-run",
-            "prev",
-        ],
+    let r = infer_month(
         dir.path(),
+        &next,
+        "2026-10-31",
+        "run",
+        &["--previous-run", "prev"],
     );
     assert_bad_input(&r, &["labels.csv", "row 2", "holdout \"maybe\""]);
 }
@@ -447,4 +428,113 @@ fn the_readout_recovers_the_generators_treatment_effects() {
         .find(|r| r["action"] == helpful && r["level"] == "action" && r["outcome"] == "lapse")
         .unwrap();
     assert_eq!(helped["verdict"], "helps", "{helped:?}");
+}
+
+/// Three months of a generated book: October reads out September's holdouts, November
+/// October's; November's run adds both readouts up (its `effect-history.json`), the same
+/// in one piece and in parts, with intervals narrower than one month's.
+#[test]
+fn readouts_accumulate_over_months() {
+    use clientele_synth::{OutputFormat, WriteOptions};
+    let t = tempfile::tempdir().unwrap();
+    train_on_sample(t.path());
+    let end = clientele::Date::parse("2026-09-30").unwrap();
+    let book = clientele_synth::generate(&clientele_synth::BookParams {
+        clients: 30_000,
+        seed: 5,
+        end,
+        extra_months: 2,
+        history_years: 3,
+        income_factor: 1.0,
+        lapse_shift: 0.0,
+        nonlinear_lapse: false,
+    });
+    for (months, dir) in [(0, "m0"), (1, "m1"), (2, "m2")] {
+        let opts = WriteOptions {
+            view: end.month_end_offset(months),
+            format: OutputFormat::Parquet,
+            dirt: false,
+        };
+        clientele_synth::write_book(&book, &t.path().join(dir), &opts).unwrap();
+    }
+    label(t.path(), "m0", "2026-09-30", "sep", &[]);
+    label(
+        t.path(),
+        "m1",
+        "2026-10-31",
+        "oct",
+        &["--previous-run", "sep"],
+    );
+    label(
+        t.path(),
+        "m2",
+        "2026-11-30",
+        "nov",
+        &["--previous-run", "oct"],
+    );
+    label(
+        t.path(),
+        "m2",
+        "2026-11-30",
+        "nov2",
+        &["--previous-run", "oct", "--partitions", "2"],
+    );
+    let history = |run: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(t.path().join(run).join("effect-history.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(history("oct")["months"], serde_json::json!(["2026-10-31"]));
+    assert!(summary(t.path(), "oct").get("effect_history").is_none());
+    assert_eq!(
+        history("nov")["months"],
+        serde_json::json!(["2026-10-31", "2026-11-30"])
+    );
+    assert_eq!(history("nov"), history("nov2"));
+    let (oct, nov) = (summary(t.path(), "oct"), summary(t.path(), "nov"));
+    assert_eq!(
+        nov["effect_history"],
+        summary(t.path(), "nov2")["effect_history"]
+    );
+    let total =
+        |s: &serde_json::Value, key: &str, outcome: &str| -> BTreeMap<String, serde_json::Value> {
+            s[key]["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["level"] == "action" && r["outcome"] == outcome)
+                .map(|r| (r["action"].as_str().unwrap().to_string(), r.clone()))
+                .collect()
+        };
+    let (one, two, all) = (
+        total(&oct, "effect", "new_policy"),
+        total(&nov, "effect", "new_policy"),
+        total(&nov, "effect_history", "new_policy"),
+    );
+    let n = |m: &BTreeMap<String, serde_json::Value>, a: &str, arm: &str| {
+        m.get(a).map_or(0, |r| r[arm].as_u64().unwrap())
+    };
+    for action in all.keys() {
+        for arm in ["treated", "holdout"] {
+            assert_eq!(
+                n(&all, action, arm),
+                n(&one, action, arm) + n(&two, action, arm),
+                "{action} {arm}"
+            );
+        }
+    }
+    // The largest action's lapse interval narrows with two months' clients.
+    let lapse = total(&nov, "effect_history", "lapse");
+    let (action, _) = lapse
+        .iter()
+        .filter(|(_, r)| r["holdout"].as_u64().unwrap() > 0)
+        .max_by_key(|(_, r)| r["treated"].as_u64().unwrap())
+        .unwrap();
+    let width =
+        |r: &serde_json::Value| r["ci_high"].as_f64().unwrap() - r["ci_low"].as_f64().unwrap();
+    let month = total(&oct, "effect", "lapse");
+    assert!(width(&lapse[action]) < width(&month[action]), "{action}");
+    let report = std::fs::read_to_string(t.path().join("nov/report.html")).unwrap();
+    assert!(report.contains("Every readout so far"));
 }

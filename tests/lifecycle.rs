@@ -279,18 +279,7 @@ fn stage_and_tier_moves_equal_a_join_of_the_two_months_labels() {
     let sample = sample_dir();
     let next = format!("{sample}/next-month");
     let label = |data: &str, extract: &str, out: &str, extra: &[&str]| {
-        let mut args = vec![
-            "--model",
-            "models/latest",
-            "--data",
-            data,
-            "--extract-date",
-            extract,
-            "--out",
-            out,
-        ];
-        args.extend_from_slice(extra);
-        let r = infer(&args, t.path());
+        let r = infer_month(t.path(), data, extract, out, extra);
         assert_eq!(r.code, 0, "{}", r.stderr);
     };
     label(&sample, "2026-09-30", "september", &[]);

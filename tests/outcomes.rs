@@ -11,19 +11,7 @@ fn repo(rel: &str) -> String {
 }
 
 fn label(t: &Path, data: &str, extract: &str, out: &str, extra: &[&str]) -> Run {
-    let data = repo(data);
-    let mut args = vec![
-        "--model",
-        "models/latest",
-        "--data",
-        data.as_str(),
-        "--extract-date",
-        extract,
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    infer(&args, t)
+    infer_month(t, &repo(data), extract, out, extra)
 }
 
 fn outcomes(t: &Path, run: &str) -> serde_json::Value {

@@ -12,9 +12,10 @@ use std::path::Path;
 /// Most rows drawn (the largest cells); `effect.csv` has them all.
 const MAX_ROWS: usize = 30;
 
-/// The rows drawn: lapse rows of segments and action totals with both arms, by ROI
-/// (highest first; rows without one last).
-fn forest_rows(r: &EffectReadout) -> Vec<(&EffectRow, Option<f64>)> {
+/// The rows drawn: lapse rows of segments and action totals with both arms of at least
+/// `min_count` clients (a rate of fewer tells about the clients), by ROI (highest first;
+/// rows without one last).
+fn forest_rows(r: &EffectReadout, min_count: usize) -> Vec<(&EffectRow, Option<f64>)> {
     let roi = |x: &EffectRow| {
         r.rows
             .iter()
@@ -30,7 +31,7 @@ fn forest_rows(r: &EffectReadout) -> Vec<(&EffectRow, Option<f64>)> {
         .rows
         .iter()
         .filter(|x| x.outcome == Outcome::Lapse && x.level != Level::Cell)
-        .filter(|x| x.treated > 0 && x.holdout > 0 && x.ci_low.is_finite())
+        .filter(|x| x.treated.min(x.holdout) >= min_count.max(1) && x.ci_low.is_finite())
         .map(|x| (x, roi(x)))
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.0.treated + r.0.holdout));
@@ -42,12 +43,15 @@ fn forest_rows(r: &EffectReadout) -> Vec<(&EffectRow, Option<f64>)> {
     rows
 }
 
-/// Draws the forest plot.
+/// Draws the forest plot, the highest ROI at the top; rows with an arm of fewer than
+/// `min_count` clients are left out.
 ///
 /// # Errors
 /// A drawing or write failure.
-pub fn forest(r: &EffectReadout, dir: &Path, pen: Pen) -> Result<ChartFiles> {
-    let rows = forest_rows(r);
+pub fn forest(r: &EffectReadout, min_count: usize, dir: &Path, pen: Pen) -> Result<ChartFiles> {
+    let mut rows = forest_rows(r, min_count);
+    // Slot 0 is at the bottom of the chart.
+    rows.reverse();
     let names: Vec<String> = rows
         .iter()
         .map(|(x, roi)| words::forest_label(&super::short(&x.action, 28), &x.segment, *roi))

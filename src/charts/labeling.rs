@@ -55,7 +55,7 @@ pub fn draw_all(
         .as_ref()
         .filter(|e| e.identified && !e.rows.is_empty())
     {
-        out.push(super::effect::forest(e, dir, t.pen)?);
+        out.push(super::effect::forest(e, s.min_report_count, dir, t.pen)?);
     }
     if !b.lapse.form.is_linear() {
         // What the reasons of a scorecard model mean: the points of every bin.

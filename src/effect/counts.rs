@@ -128,6 +128,38 @@ pub struct EffectCounts {
     /// clients only: (clients, lapsed or surrendered).
     #[serde(with = "crate::fsio::pairs")]
     pub deciles: BTreeMap<(String, usize), [(usize, usize); 2]>,
+    /// The dates of the readouts these counts cover (this run's; a history's, several).
+    #[serde(default)]
+    pub months: Vec<Date>,
+    /// Earlier readouts' summed counts (the previous run's `effect-history.json`): the
+    /// same in every part, not summed over parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<Box<EffectCounts>>,
+    /// The key buffer of `count`.
+    #[serde(skip)]
+    key: KeyBuffer,
+}
+
+/// A scratch key: never part of what makes two counts equal.
+#[derive(Clone, Debug, Default)]
+struct KeyBuffer(CellKey);
+
+impl PartialEq for KeyBuffer {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// What a part is compared with: the previous run, and this run's date.
+pub struct Comparison<'a> {
+    pub previous_as_of: Option<Date>,
+    pub as_of: Date,
+    /// Whether last month's labels carried the holdout column.
+    pub randomised: bool,
+    /// Why no outcome can be counted, when none can.
+    pub unavailable: Option<String>,
+    /// Earlier readouts' summed counts, when the previous run kept them.
+    pub earlier: Option<&'a EffectCounts>,
 }
 
 /// One client of the previous run as the readout sees it.
@@ -145,30 +177,46 @@ impl EffectCounts {
     /// Records the comparison a part makes (every part records the same).
     pub fn compared_with(
         &mut self,
-        previous_as_of: Option<Date>,
-        randomised: bool,
-        unavailable: Option<String>,
+        c: Comparison,
         settings: &EffectSettings,
         actions: &crate::config::ActionTable,
     ) {
-        self.previous_as_of = previous_as_of;
-        self.randomised = randomised;
-        self.unavailable = unavailable;
+        self.previous_as_of = c.previous_as_of;
+        self.randomised = c.randomised;
+        self.unavailable = c.unavailable;
         self.settings = settings.clone();
         self.codes = actions.codes_by_words();
         self.retention = actions.retention_actions();
+        self.months = vec![c.as_of];
+        self.earlier = c.earlier.map(|e| Box::new(e.clone()));
     }
 
     /// Counts one client of the previous run against its outcome.
     pub fn count(&mut self, c: &Counted, o: &ClientOutcome) {
         let arm = usize::from(c.holdout == Some(true));
-        let key = (c.action.to_string(), c.segment, c.tier.to_string());
-        self.cells.entry(key).or_default()[arm].add(c.decile.is_some(), o);
-        if let Some(d) = c.decile {
-            let cell = &mut self.deciles.entry((c.action.to_string(), d)).or_default()[arm];
-            cell.0 += 1;
-            cell.1 += usize::from(o.lapsed || o.surrendered);
+        // The key is built in a buffer kept between clients: a new cell allocates, a
+        // known one (nearly every client) does not.
+        let mut key = std::mem::take(&mut self.key.0);
+        key.0.clear();
+        key.0.push_str(c.action);
+        key.1 = c.segment;
+        key.2.clear();
+        key.2.push_str(c.tier);
+        match self.cells.get_mut(&key) {
+            Some(cell) => cell[arm].add(c.decile.is_some(), o),
+            None => self.cells.entry(key.clone()).or_default()[arm].add(c.decile.is_some(), o),
         }
+        if let Some(d) = c.decile {
+            let decile = (std::mem::take(&mut key.0), d);
+            let cell = match self.deciles.get_mut(&decile) {
+                Some(cell) => cell,
+                None => self.deciles.entry(decile.clone()).or_default(),
+            };
+            cell[arm].0 += 1;
+            cell[arm].1 += usize::from(o.lapsed || o.surrendered);
+            key.0 = decile.0;
+        }
+        self.key.0 = key;
     }
 
     pub fn merge(&mut self, other: EffectCounts) {
@@ -181,19 +229,47 @@ impl EffectCounts {
             self.settings = other.settings;
             self.codes = other.codes;
             self.retention = other.retention;
+            self.months = other.months;
+            self.earlier = other.earlier;
         }
-        for (k, v) in other.cells {
+        self.add_counts(other.cells, other.deciles);
+    }
+
+    fn add_counts(
+        &mut self,
+        cells: BTreeMap<CellKey, [Arm; 2]>,
+        deciles: BTreeMap<(String, usize), [(usize, usize); 2]>,
+    ) {
+        for (k, v) in cells {
             let e = self.cells.entry(k).or_default();
             e[0].merge(&v[0]);
             e[1].merge(&v[1]);
         }
-        for (k, v) in other.deciles {
+        for (k, v) in deciles {
             let e = self.deciles.entry(k).or_default();
             for (a, b) in e.iter_mut().zip(v) {
                 a.0 += b.0;
                 a.1 += b.1;
             }
         }
+    }
+
+    /// Every randomised readout so far: the earlier ones' counts and this one's (an
+    /// earlier readout of this run's date, a rerun, is not added twice). `None` when this
+    /// readout is not randomised or counted nothing.
+    pub fn history(&self) -> Option<EffectCounts> {
+        if !self.randomised || self.unavailable.is_some() || self.months.is_empty() {
+            return None;
+        }
+        let mut all = self.clone();
+        all.earlier = None;
+        if let Some(e) = self.earlier.as_deref() {
+            if !e.months.iter().any(|m| self.months.contains(m)) {
+                all.months = e.months.iter().chain(&self.months).copied().collect();
+                all.add_counts(e.cells.clone(), e.deciles.clone());
+            }
+        }
+        Some(all)
     }
 
     /// Whether a part recorded a comparison with a previous run.

@@ -10,6 +10,6 @@ pub mod output;
 pub mod readout;
 pub mod words;
 
-pub use counts::{client_outcomes, ClientOutcome, Counted, EffectCounts};
+pub use counts::{client_outcomes, ClientOutcome, Comparison, Counted, EffectCounts};
 pub use holdout::HoldoutPlan;
 pub use readout::{readout, EffectReadout, EffectRow, Level, Outcome, Verdict};

@@ -128,19 +128,61 @@ fn points(v: f64) -> String {
     }
 }
 
-/// The report's effect section: this month's holdout sizes and, with a previous run,
-/// the readout (action totals and segment rows; cells are in `effect.csv`).
-pub fn html_section(
-    h: &mut String,
-    holdouts: &[HoldoutSize],
-    readout: Option<&EffectReadout>,
-    esc: fn(&str) -> String,
-) {
-    let _ = write!(h, "<h2 id=\"effect\">{}</h2>", esc(words::SECTION_TITLE));
-    if let Some(r) = readout {
-        readout_tables(h, r, esc);
+/// What the report's effect section is drawn from (aggregates only).
+pub struct Section<'a> {
+    pub holdouts: &'a [HoldoutSize],
+    pub readout: Option<&'a EffectReadout>,
+    /// The readout over every randomised readout so far, when there were several.
+    pub history: Option<&'a EffectReadout>,
+    /// Rows with an arm of fewer clients (but some) stay in `effect.csv` only: a rate of
+    /// one or two clients tells what happened to them.
+    pub min_report_count: usize,
+}
+
+impl Section<'_> {
+    fn private(&self, n: usize) -> bool {
+        n > 0 && n < self.min_report_count
     }
-    if holdouts.iter().any(|x| x.held_out > 0) {
+
+    fn shown(&self, x: &EffectRow) -> bool {
+        !self.private(x.treated) && !self.private(x.holdout)
+    }
+
+    fn count(&self, n: usize) -> String {
+        if self.private(n) {
+            format!("&lt;{}", self.min_report_count)
+        } else {
+            n.to_string()
+        }
+    }
+}
+
+/// The report's effect section: with a previous run, the readout (action totals and
+/// segment rows; cells are in `effect.csv`) and its history; this month's holdout sizes.
+pub fn html_section(h: &mut String, s: &Section, esc: fn(&str) -> String) {
+    let _ = write!(h, "<h2 id=\"effect\">{}</h2>", esc(words::SECTION_TITLE));
+    if let Some(r) = s.readout {
+        readout_tables(h, s, r, esc);
+    }
+    if let Some(r) = s.history {
+        let dates: Vec<String> = r.months.iter().map(ToString::to_string).collect();
+        let _ = write!(
+            h,
+            "<h3>{}</h3><p>{}</p>",
+            esc(words::HISTORY_TITLE),
+            esc(&words::history_intro(&dates.join(", ")))
+        );
+        header(h, &words::COLUMNS, esc);
+        let totals = r
+            .rows
+            .iter()
+            .filter(|x| x.level == Level::Action && x.outcome != Outcome::Surrender && s.shown(x));
+        for x in totals {
+            row(h, x, esc);
+        }
+        h.push_str("</table>");
+    }
+    if s.holdouts.iter().any(|x| x.held_out > 0) {
         let _ = write!(
             h,
             "<h3>{}</h3><p>{}</p>",
@@ -148,13 +190,13 @@ pub fn html_section(
             esc(words::HOLDOUT_INTRO)
         );
         header(h, &words::HOLDOUT_COLUMNS, esc);
-        for x in holdouts.iter().filter(|x| x.held_out > 0) {
+        for x in s.holdouts.iter().filter(|x| x.held_out > 0) {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 esc(&x.action),
-                x.clients,
-                x.held_out,
+                s.count(x.clients),
+                s.count(x.held_out),
                 pct(x.share)
             );
         }
@@ -170,7 +212,7 @@ fn header(h: &mut String, columns: &[&str], esc: fn(&str) -> String) {
     h.push_str("</tr>");
 }
 
-fn readout_tables(h: &mut String, r: &EffectReadout, esc: fn(&str) -> String) {
+fn readout_tables(h: &mut String, s: &Section, r: &EffectReadout, esc: fn(&str) -> String) {
     let _ = write!(h, "<p>{}</p>", esc(words::SECTION_INTRO));
     for n in &r.notes {
         let _ = write!(h, "<p class=\"banner\">{}</p>", esc(n));
@@ -178,15 +220,25 @@ fn readout_tables(h: &mut String, r: &EffectReadout, esc: fn(&str) -> String) {
     header(h, &words::COLUMNS, esc);
     // Action totals on every outcome but surrender, segments on lapse; the rest is in
     // effect.csv.
-    let shown = r.rows.iter().filter(|x| match x.level {
+    let listed = |x: &&EffectRow| match x.level {
         Level::Action => x.outcome != Outcome::Surrender,
-        Level::Segment => x.outcome == Outcome::Lapse,
+        // Segments of an action without a holdout add nothing the total does not say.
+        Level::Segment => x.outcome == Outcome::Lapse && x.holdout > 0,
         Level::Cell => false,
-    });
+    };
+    let (shown, private): (Vec<&EffectRow>, Vec<&EffectRow>) =
+        r.rows.iter().filter(listed).partition(|x| s.shown(x));
     for x in shown {
         row(h, x, esc);
     }
     h.push_str("</table>");
+    if !private.is_empty() {
+        let _ = write!(
+            h,
+            "<p>{}</p>",
+            esc(&words::rows_in_csv_only(private.len(), s.min_report_count))
+        );
+    }
     if !r.targeting.is_empty() {
         let _ = write!(
             h,
@@ -199,7 +251,11 @@ fn readout_tables(h: &mut String, r: &EffectReadout, esc: fn(&str) -> String) {
             let q = t
                 .qini_coefficient
                 .map_or(words::NA.into(), |q| format!("{q:.4}"));
-            for d in &t.deciles {
+            let shown = t
+                .deciles
+                .iter()
+                .filter(|d| !s.private(d.treated) && !s.private(d.holdout));
+            for d in shown {
                 let _ = write!(
                     h,
                     "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",

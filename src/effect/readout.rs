@@ -128,6 +128,8 @@ pub struct Targeting {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EffectReadout {
     pub previous_as_of: Option<Date>,
+    /// The dates of the readouts counted (one, or a history's several).
+    pub months: Vec<Date>,
     /// Whether last month's labels had randomised holdouts.
     pub identified: bool,
     pub confidence: f64,
@@ -259,6 +261,7 @@ pub fn readout(counts: &EffectCounts) -> EffectReadout {
     adjust(&mut rows, s.false_discovery_rate, counts.randomised);
     EffectReadout {
         previous_as_of: counts.previous_as_of,
+        months: counts.months.clone(),
         identified: counts.randomised,
         confidence: s.confidence,
         false_discovery_rate: s.false_discovery_rate,
@@ -395,11 +398,9 @@ mod tests {
 
     /// A call that halves lapses (20% -> 10%) in segment 1, nothing in segment 2.
     fn counts(randomised: bool) -> EffectCounts {
-        let mut c = EffectCounts {
-            randomised,
-            retention: vec!["call".into()],
-            ..EffectCounts::default()
-        };
+        let mut c = EffectCounts::default();
+        c.randomised = randomised;
+        c.retention = vec!["call".into()];
         for i in 0..8000usize {
             let segment = 1 + (i % 2) as u32;
             let holdout = (i / 2) % 10 == 0;

@@ -25,6 +25,21 @@ Benjamini-Hochberg adjusted p-value over the cells of one outcome and level. Sma
 (an arm below the configured minimum) are flagged, not hidden. Incremental premium: the \
 uplift in premium kept times the treated clients' premium; ROI: (incremental premium - cost) \
 / cost, on one year's premium, not a margin.";
+pub const HISTORY_TITLE: &str = "Every readout so far";
+
+/// The history table's introduction, over the readouts of `dates`.
+pub fn history_intro(dates: &str) -> String {
+    format!(
+        "Action totals over the randomised readouts of {dates}, added up: the intervals narrow \
+         as the cells grow. Pooling months assumes each action's holdout share stayed the same."
+    )
+}
+
+/// Rows of the readout left out of the report for privacy.
+pub fn rows_in_csv_only(n: usize, min: usize) -> String {
+    format!("{n} row(s) with an arm of fewer than {min} clients are in effect.csv only.")
+}
+
 pub const HOLDOUT_TITLE: &str = "Held out this month";
 pub const HOLDOUT_INTRO: &str = "Clients held out of their recommended action this month \
 (the action is still written in the labels, with holdout = true): next month's run with \

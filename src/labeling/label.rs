@@ -11,7 +11,9 @@ use crate::bundle::Bundle;
 use crate::config::LabelRules;
 use crate::config::Mode;
 use crate::date::Date;
-use crate::effect::{client_outcomes, ClientOutcome, Counted, EffectCounts, HoldoutPlan};
+use crate::effect::{
+    client_outcomes, ClientOutcome, Comparison, Counted, EffectCounts, HoldoutPlan,
+};
 use crate::error::{Error, Result};
 use crate::features::{lapse_labels, Label, RawFeatures};
 use crate::ingest::{Book, Coded};
@@ -247,13 +249,17 @@ fn effect_outcomes(
         (Mode::Relational, Err(why)) => Err(why),
         _ => Err("outcomes need policies with dates (relational data)".to_string()),
     };
-    totals.agg.effect.compared_with(
-        prev.as_of,
-        prev.randomised,
-        outcomes.as_ref().err().cloned(),
-        &label_rules.effect,
-        &label_rules.actions,
-    );
+    let comparison = Comparison {
+        previous_as_of: prev.as_of,
+        as_of,
+        randomised: prev.randomised,
+        unavailable: outcomes.as_ref().err().cloned(),
+        earlier: prev.effect_history.as_ref(),
+    };
+    totals
+        .agg
+        .effect
+        .compared_with(comparison, &label_rules.effect, &label_rules.actions);
     outcomes.ok()
 }
 

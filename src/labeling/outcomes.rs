@@ -47,6 +47,8 @@ pub struct PreviousRun {
     pub model_version: Option<String>,
     /// Whether the labels carried the holdout column (randomised holdouts).
     pub randomised: bool,
+    /// The effect readouts summed up to that run (its `effect-history.json`).
+    pub effect_history: Option<crate::effect::EffectCounts>,
 }
 
 /// One row of last month's labels as read.

@@ -469,6 +469,14 @@ pub fn read_previous_run(dir: &Path) -> Result<PreviousRun> {
         (csv, frame)
     };
     let mut run = previous_from_frame(&frame).map_err(|m| not_labels(&path, m))?;
+    let history = dir.join(EFFECT_HISTORY);
+    if history.exists() {
+        let text = crate::fsio::read_text(&history)?;
+        run.effect_history = Some(serde_json::from_str(&text).map_err(|e| Error::Config {
+            path: history.clone(),
+            message: format!("not an effect history of a previous run: {e}"),
+        })?);
+    }
     let summary = dir.join("summary.json");
     if let Ok(text) = std::fs::read_to_string(&summary) {
         let value: serde_json::Value = serde_json::from_str(&text)
@@ -484,6 +492,9 @@ pub fn read_previous_run(dir: &Path) -> Result<PreviousRun> {
     }
     Ok(run)
 }
+
+/// The effect readouts summed over the runs so far, beside a run's labels.
+pub const EFFECT_HISTORY: &str = "effect-history.json";
 
 fn not_labels(path: &Path, message: String) -> Error {
     Error::Config {

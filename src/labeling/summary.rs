@@ -83,6 +83,9 @@ pub struct RunSummary {
     /// The effect of last month's actions: treated against held out (with a previous run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effect: Option<crate::effect::EffectReadout>,
+    /// The same over every randomised readout so far (with an effect history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect_history: Option<crate::effect::EffectReadout>,
 }
 
 /// Premium in force and at risk of one group of clients in force.
@@ -278,6 +281,7 @@ pub fn summarise(
         premium_at_risk: Vec::new(),
         holdouts: Vec::new(),
         effect: None,
+        effect_history: None,
         outcomes: None,
         products: None,
         persistency: persistency_lines(&agg.persistency),

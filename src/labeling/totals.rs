@@ -392,6 +392,11 @@ impl PartTotals {
         summary.holdouts = crate::effect::output::holdout_sizes(&agg.holdouts);
         summary.effect =
             (with_previous && agg.effect.compared()).then(|| crate::effect::readout(&agg.effect));
+        summary.effect_history = agg
+            .effect
+            .history()
+            .filter(|h| with_previous && h.months.len() > 1)
+            .map(|h| crate::effect::readout(&h));
         (summary, drift)
     }
 }

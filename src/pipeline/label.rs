@@ -565,6 +565,9 @@ impl RunAggregates {
             let csv = crate::effect::output::to_csv(effect);
             crate::fsio::write_atomic(&dir.join("effect.csv"), csv.as_bytes())?;
         }
+        if let Some(history) = totals.agg.effect.history() {
+            write_json(&dir.join(output::EFFECT_HISTORY), &history)?;
+        }
         let stage = Stage::new("charts", 1);
         let mut charts = crate::charts::labeling::draw_all(
             b,
