@@ -19,7 +19,7 @@
 pub mod error;
 
 use crate::error::{Error, Result};
-use argmin::core::{CostFunction, Executor, Gradient, IterState, OptimizationResult, Solver};
+use argmin::core::{CostFunction, Executor, Gradient, IterState, OptimizationResult, Solver as ArgminSolver};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use linfa::dataset::AsSingleTargets;
@@ -42,9 +42,12 @@ use serde_crate::{Deserialize, Serialize};
 mod argmin_param;
 mod float;
 mod hyperparams;
+mod newton;
 
 use argmin_param::*;
 use float::Float;
+pub use hyperparams::Solver;
+pub use newton::penalised_hessian;
 use hyperparams::{LogisticRegressionParams, LogisticRegressionValidParams};
 
 /// A two-class logistic regression model.
@@ -235,15 +238,30 @@ impl<C: Ord + Clone, F: Float, D: Data<Elem = F>, T: AsSingleTargets<Elem = C>>
         let (x, y) = (dataset.records(), dataset.targets());
         let (labels, target) = label_classes(y)?;
         self.validate_data(x, &target)?;
-        let problem = self.setup_problem(x, target);
-        let solver = self.setup_solver();
-        let init_params = self.setup_init_params(x.ncols());
-        let result = self.run_solver(problem, solver, init_params)?;
-
-        let params = result
-            .state
-            .best_param
-            .unwrap_or(self.setup_init_params(x.ncols()));
+        let params = match self.solver {
+            Solver::Lbfgs => {
+                let problem = self.setup_problem(x, target);
+                let solver = self.setup_solver();
+                let init_params = self.setup_init_params(x.ncols());
+                let result = self.run_solver(problem, solver, init_params)?;
+                result
+                    .state
+                    .best_param
+                    .unwrap_or(self.setup_init_params(x.ncols()))
+            }
+            Solver::NewtonCholesky => {
+                let design = newton::OffsetSparse::from_dense(x);
+                let target = target.to_vec();
+                let problem = newton::NewtonProblem {
+                    x: &design,
+                    y: &target,
+                    alpha: self.alpha,
+                    fit_intercept: self.fit_intercept,
+                };
+                let init = self.setup_init_params(x.ncols()).0;
+                ArgminParam(problem.minimise(init, self.max_iterations, self.gradient_tolerance))
+            }
+        };
         let (w, intercept) = convert_params(x.ncols(), params.as_array());
         Ok(FittedLogisticRegression::new(
             *intercept.view().into_scalar(),
@@ -270,6 +288,9 @@ impl<C: Ord + Clone, F: Float, D: Data<Elem = F>, T: AsSingleTargets<Elem = C>>
     /// normalized to ensure numerical stability.
     fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<Self::Object> {
         let (x, y) = (dataset.records(), dataset.targets());
+        if self.solver != Solver::Lbfgs {
+            return Err(Error::SolverNotSupported);
+        }
         let (classes, target) = label_classes_multi(y)?;
         self.validate_data(x, &target)?;
         let problem = self.setup_problem(x, target);
@@ -918,7 +939,7 @@ impl<F: Float, A: Data<Elem = F>> Gradient for LogisticRegressionProblem2<'_, F,
 }
 
 trait SolvableProblem<F: Float, D: Dimension>: Gradient + Sized {
-    type Solver: Solver<Self, IterStateType<F, D>>;
+    type Solver: ArgminSolver<Self, IterStateType<F, D>>;
 }
 
 impl<F: Float, A: Data<Elem = F>> SolvableProblem<F, Ix1> for LogisticRegressionProblem1<'_, F, A> {

@@ -1,0 +1,484 @@
+//! Newton's method with a Cholesky solve for the two-class model (patched for clientele,
+//! see PATCH.md), chosen with `LogisticRegression::solver(Solver::NewtonCholesky)`.
+//!
+//! It minimises the same penalised loss as the L-BFGS solver,
+//! `-sum log(sigm(y_i z_i)) + alpha/2 |w|^2` (intercept unpenalised), and stops on the same
+//! test: the Euclidean norm of the gradient below `gradient_tolerance`. Each step solves
+//! `H d = -g` with `H = X'DX + alpha I` (D = p(1-p)) by Cholesky factorisation and halves
+//! the step until the loss falls by an Armijo share of the predicted decrease.
+//!
+//! The design is held as `x = s + 1 base'`: per column the value a majority of rows hold
+//! (0 when none does) and, row by row, the entries that differ from it. One-hot and
+//! binned columns, centred or not, then cost one stored entry per row instead of one per
+//! column, and `X'DX` is accumulated from each row's few entries and corrected for the
+//! base values by rank-one terms. A dense column simply stores every row.
+//!
+//! Sums over rows run over fixed blocks of rows, in parallel, and the blocks' partial
+//! sums are added in block order: the result does not depend on the number of threads.
+
+use crate::float::Float;
+use ndarray::{s, Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
+use rayon::prelude::*;
+
+/// Rows per block of every sum over rows (a block's partial `X'DX` is a dense
+/// `(p + 1)^2` matrix, so blocks are few enough to keep them all).
+const BLOCK_ROWS: usize = 16 * 1024;
+
+/// Armijo share: a step is taken when the loss falls by at least this share of the
+/// decrease the gradient predicts for it.
+const ARMIJO: f64 = 1e-4;
+
+/// Step halvings tried before a step is given up (the loss cannot fall further at
+/// floating-point precision).
+const MAX_HALVINGS: usize = 40;
+
+/// The Hessian of the two-class model's penalised loss at weights `params` and
+/// `intercept`: `[x 1]' D [x 1]` with `D = p(1-p)`, plus `alpha` on the weights' diagonal,
+/// the intercept last. Its inverse at a fitted model gives the coefficients' standard
+/// errors. Accumulated as the Newton-Cholesky solver does (see the module's notes), the
+/// same whatever the thread count. (Patched for clientele, see PATCH.md.)
+pub fn penalised_hessian<F: Float, A: Data<Elem = F>>(
+    x: &ArrayBase<A, Ix2>,
+    params: ArrayView1<'_, F>,
+    intercept: F,
+    alpha: F,
+) -> Array2<F> {
+    let design = OffsetSparse::from_dense(x);
+    let w = params.to_vec();
+    let z = design.product(&w, intercept);
+    let problem = NewtonProblem {
+        x: &design,
+        y: &[],
+        alpha,
+        fit_intercept: true,
+    };
+    let (h, q) = problem.hessian(&z);
+    Array2::from_shape_vec((q, q), h).unwrap_or_else(|_| Array2::zeros((q, q)))
+}
+
+/// `x` as `s + 1 base'`, with `s` stored row by row (compressed sparse rows).
+pub(crate) struct OffsetSparse<F> {
+    base: Vec<F>,
+    starts: Vec<usize>,
+    columns: Vec<u32>,
+    values: Vec<F>,
+}
+
+impl<F: Float> OffsetSparse<F> {
+    /// Splits a dense `x` (any layout; a column-major one is read contiguously).
+    pub(crate) fn from_dense<A: Data<Elem = F>>(x: &ArrayBase<A, Ix2>) -> Self {
+        let x = x.view();
+        let (n, p) = x.dim();
+        let base: Vec<F> = (0..p)
+            .into_par_iter()
+            .map(|j| majority_or_zero(x.column(j).iter().copied(), n))
+            .collect();
+        let blocks: Vec<(usize, usize)> = (0..n)
+            .step_by(BLOCK_ROWS)
+            .map(|r| (r, (r + BLOCK_ROWS).min(n)))
+            .collect();
+        let counts: Vec<Vec<usize>> = blocks
+            .par_iter()
+            .map(|&(r0, r1)| {
+                let mut count = vec![0usize; r1 - r0];
+                for (j, &a) in base.iter().enumerate() {
+                    let column = x.slice(s![r0..r1, j]);
+                    for (c, &v) in count.iter_mut().zip(column.iter()) {
+                        *c += usize::from(v != a);
+                    }
+                }
+                count
+            })
+            .collect();
+        let mut starts = Vec::with_capacity(n + 1);
+        starts.push(0);
+        for &c in counts.iter().flatten() {
+            starts.push(starts[starts.len() - 1] + c);
+        }
+        let nnz = starts[n];
+        let mut columns = vec![0u32; nnz];
+        let mut values = vec![F::zero(); nnz];
+        // Each block fills its own rows' stretch of the arrays.
+        let mut pieces = Vec::with_capacity(blocks.len());
+        let (mut cols_rest, mut vals_rest) = (columns.as_mut_slice(), values.as_mut_slice());
+        for &(r0, r1) in &blocks {
+            let len = starts[r1] - starts[r0];
+            let (c, cr) = std::mem::take(&mut cols_rest).split_at_mut(len);
+            let (v, vr) = std::mem::take(&mut vals_rest).split_at_mut(len);
+            cols_rest = cr;
+            vals_rest = vr;
+            pieces.push(((r0, r1), c, v));
+        }
+        pieces.into_par_iter().for_each(|((r0, r1), cols, vals)| {
+            let mut at: Vec<usize> = (r0..r1).map(|i| starts[i] - starts[r0]).collect();
+            for (j, &a) in base.iter().enumerate() {
+                let column = x.slice(s![r0..r1, j]);
+                for (pos, &v) in at.iter_mut().zip(column.iter()) {
+                    if v != a {
+                        cols[*pos] = j as u32;
+                        vals[*pos] = v - a;
+                        *pos += 1;
+                    }
+                }
+            }
+        });
+        OffsetSparse {
+            base,
+            starts,
+            columns,
+            values,
+        }
+    }
+
+    fn nrows(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn ncols(&self) -> usize {
+        self.base.len()
+    }
+
+    fn blocks(&self) -> Vec<(usize, usize)> {
+        let n = self.nrows();
+        (0..n)
+            .step_by(BLOCK_ROWS)
+            .map(|r| (r, (r + BLOCK_ROWS).min(n)))
+            .collect()
+    }
+
+    /// `x . w + b`.
+    fn product(&self, w: &[F], b: F) -> Vec<F> {
+        let offset = b + dot(&self.base, w);
+        let mut z = vec![F::zero(); self.nrows()];
+        z.par_chunks_mut(BLOCK_ROWS)
+            .enumerate()
+            .for_each(|(block, zb)| {
+                let r0 = block * BLOCK_ROWS;
+                for (k, out) in zb.iter_mut().enumerate() {
+                    let (s, e) = (self.starts[r0 + k], self.starts[r0 + k + 1]);
+                    let mut acc = offset;
+                    for (&c, &v) in self.columns[s..e].iter().zip(&self.values[s..e]) {
+                        acc += v * w[c as usize];
+                    }
+                    *out = acc;
+                }
+            });
+        z
+    }
+
+    /// `(x' r, sum r)`.
+    fn transposed_product(&self, r: &[F]) -> (Vec<F>, F) {
+        let p = self.ncols();
+        let partials: Vec<(Vec<F>, F)> = self
+            .blocks()
+            .into_par_iter()
+            .map(|(r0, r1)| {
+                let mut g = vec![F::zero(); p];
+                let mut total = F::zero();
+                for (i, &ri) in (r0..r1).zip(&r[r0..r1]) {
+                    total += ri;
+                    let (s, e) = (self.starts[i], self.starts[i + 1]);
+                    for (&c, &v) in self.columns[s..e].iter().zip(&self.values[s..e]) {
+                        g[c as usize] += v * ri;
+                    }
+                }
+                (g, total)
+            })
+            .collect();
+        let mut g = vec![F::zero(); p];
+        let mut total = F::zero();
+        for (part, t) in partials {
+            add_into(&mut g, &part);
+            total += t;
+        }
+        for (gj, &a) in g.iter_mut().zip(&self.base) {
+            *gj += a * total;
+        }
+        (g, total)
+    }
+
+    /// `[x 1]' diag(d) [x 1]`, row-major `(p + 1) x (p + 1)` with the intercept last.
+    fn weighted_gram(&self, d: &[F]) -> Vec<F> {
+        let p = self.ncols();
+        // Per block: s'Ds (upper triangle), s'd and sum d.
+        let partials: Vec<(Vec<F>, Vec<F>, F)> = self
+            .blocks()
+            .into_par_iter()
+            .map(|(r0, r1)| {
+                let mut m = vec![F::zero(); p * p];
+                let mut u = vec![F::zero(); p];
+                let mut total = F::zero();
+                for (i, &di) in (r0..r1).zip(&d[r0..r1]) {
+                    total += di;
+                    let (s, e) = (self.starts[i], self.starts[i + 1]);
+                    let (cols, vals) = (&self.columns[s..e], &self.values[s..e]);
+                    for (a, (&ca, &va)) in cols.iter().zip(vals).enumerate() {
+                        let ca = ca as usize;
+                        let dva = di * va;
+                        u[ca] += dva;
+                        let row = &mut m[ca * p..(ca + 1) * p];
+                        for (&cb, &vb) in cols[a..].iter().zip(&vals[a..]) {
+                            row[cb as usize] += dva * vb;
+                        }
+                    }
+                }
+                (m, u, total)
+            })
+            .collect();
+        let mut m = vec![F::zero(); p * p];
+        let mut u = vec![F::zero(); p];
+        let mut s = F::zero();
+        for (pm, pu, t) in partials {
+            add_into(&mut m, &pm);
+            add_into(&mut u, &pu);
+            s += t;
+        }
+        // x = s + 1 a': x'Dx = s'Ds + u a' + a u' + (sum d) a a', x'D1 = u + (sum d) a.
+        let a = &self.base;
+        let q = p + 1;
+        let mut h = vec![F::zero(); q * q];
+        for j in 0..p {
+            for k in j..p {
+                let v = m[j * p + k] + u[j] * a[k] + a[j] * u[k] + s * a[j] * a[k];
+                h[j * q + k] = v;
+                h[k * q + j] = v;
+            }
+            let v = u[j] + s * a[j];
+            h[j * q + p] = v;
+            h[p * q + j] = v;
+        }
+        h[p * q + p] = s;
+        h
+    }
+}
+
+/// The value more than half of `values` hold (Boyer-Moore majority vote, then a count),
+/// else 0.
+fn majority_or_zero<F: Float>(values: impl Iterator<Item = F> + Clone, n: usize) -> F {
+    let mut candidate = F::zero();
+    let mut votes = 0usize;
+    for v in values.clone() {
+        if votes == 0 {
+            candidate = v;
+            votes = 1;
+        } else if v == candidate {
+            votes += 1;
+        } else {
+            votes -= 1;
+        }
+    }
+    let count = values.filter(|&v| v == candidate).count();
+    if 2 * count > n {
+        candidate
+    } else {
+        F::zero()
+    }
+}
+
+fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    a.iter().zip(b).fold(F::zero(), |acc, (&x, &y)| acc + x * y)
+}
+
+fn add_into<F: Float>(to: &mut [F], from: &[F]) {
+    for (t, &f) in to.iter_mut().zip(from) {
+        *t += f;
+    }
+}
+
+/// `log(sigm(x))`, stable for large `|x|`.
+fn log_logistic<F: Float>(x: F) -> F {
+    if x > F::zero() {
+        -(-x).exp().ln_1p()
+    } else {
+        x - x.exp().ln_1p()
+    }
+}
+
+fn logistic<F: Float>(x: F) -> F {
+    F::one() / (F::one() + (-x).exp())
+}
+
+/// The problem: design, targets in {-1, 1}, penalty, and whether the last parameter is
+/// an (unpenalised) intercept.
+pub(crate) struct NewtonProblem<'a, F> {
+    pub(crate) x: &'a OffsetSparse<F>,
+    pub(crate) y: &'a [F],
+    pub(crate) alpha: F,
+    pub(crate) fit_intercept: bool,
+}
+
+impl<F: Float> NewtonProblem<'_, F> {
+    fn weights<'t>(&self, theta: &'t [F]) -> &'t [F] {
+        &theta[..self.x.ncols()]
+    }
+
+    fn intercept(&self, theta: &[F]) -> F {
+        if self.fit_intercept {
+            theta[self.x.ncols()]
+        } else {
+            F::zero()
+        }
+    }
+
+    /// The penalised loss at parameters `theta` whose linear predictor is `z`.
+    fn loss(&self, z: &[F], theta: &[F]) -> F {
+        let partials: Vec<F> = z
+            .par_chunks(BLOCK_ROWS)
+            .zip(self.y.par_chunks(BLOCK_ROWS))
+            .map(|(zb, yb)| {
+                zb.iter()
+                    .zip(yb)
+                    .fold(F::zero(), |acc, (&z, &y)| acc - log_logistic(y * z))
+            })
+            .collect();
+        let w = self.weights(theta);
+        partials.into_iter().fold(F::zero(), |a, b| a + b) + F::cast(0.5) * self.alpha * dot(w, w)
+    }
+
+    /// The gradient of the penalised loss.
+    fn gradient(&self, z: &[F], theta: &[F]) -> Vec<F> {
+        let r: Vec<F> = z
+            .par_iter()
+            .zip(self.y)
+            .map(|(&z, &y)| y * (logistic(y * z) - F::one()))
+            .collect();
+        let (mut g, total) = self.x.transposed_product(&r);
+        for (gj, &wj) in g.iter_mut().zip(self.weights(theta)) {
+            *gj += self.alpha * wj;
+        }
+        if self.fit_intercept {
+            g.push(total);
+        }
+        g
+    }
+
+    /// The Hessian of the penalised loss, row-major, parameters in `theta`'s order.
+    fn hessian(&self, z: &[F]) -> (Vec<F>, usize) {
+        let d: Vec<F> = z
+            .par_iter()
+            .map(|&z| {
+                let p = logistic(z);
+                p * (F::one() - p)
+            })
+            .collect();
+        let p = self.x.ncols();
+        let full = self.x.weighted_gram(&d);
+        let q = p + usize::from(self.fit_intercept);
+        let mut h = vec![F::zero(); q * q];
+        for j in 0..q {
+            h[j * q..(j + 1) * q].copy_from_slice(&full[j * (p + 1)..j * (p + 1) + q]);
+        }
+        for j in 0..p {
+            h[j * q + j] += self.alpha;
+        }
+        (h, q)
+    }
+
+    /// Minimises from `theta`: Newton steps until the gradient's norm is below
+    /// `tolerance`, at most `max_iterations` of them, or until no step lowers the loss.
+    pub(crate) fn minimise(
+        &self,
+        theta: Array1<F>,
+        max_iterations: u64,
+        tolerance: F,
+    ) -> Array1<F> {
+        let mut theta = theta.to_vec();
+        let mut z = self.x.product(self.weights(&theta), self.intercept(&theta));
+        let mut loss = self.loss(&z, &theta);
+        for _ in 0..max_iterations {
+            let g = self.gradient(&z, &theta);
+            if dot(&g, &g).sqrt() < tolerance {
+                break;
+            }
+            let (h, q) = self.hessian(&z);
+            let step = newton_step(h, q, &g);
+            let slope = dot(&g, &step);
+            let dz = self.x.product(self.weights(&step), self.intercept(&step));
+            let mut t = F::one();
+            let mut taken = None;
+            for _ in 0..MAX_HALVINGS {
+                let trial: Vec<F> = theta.iter().zip(&step).map(|(&a, &d)| a + t * d).collect();
+                let z_trial: Vec<F> = z.iter().zip(&dz).map(|(&a, &d)| a + t * d).collect();
+                let trial_loss = self.loss(&z_trial, &trial);
+                if trial_loss <= loss + F::cast(ARMIJO) * t * slope {
+                    taken = Some((trial, z_trial, trial_loss));
+                    break;
+                }
+                t = t * F::cast(0.5);
+            }
+            match taken {
+                Some((next, next_z, next_loss)) => {
+                    theta = next;
+                    z = next_z;
+                    loss = next_loss;
+                }
+                None => break,
+            }
+        }
+        Array1::from(theta)
+    }
+}
+
+/// The Newton direction `-H^-1 g` by Cholesky factorisation. Should `H` not be
+/// numerically positive definite, a growing multiple of its largest diagonal entry is
+/// added until it is; failing that, the scaled steepest-descent direction.
+fn newton_step<F: Float>(h: Vec<F>, q: usize, g: &[F]) -> Vec<F> {
+    let scale = (0..q)
+        .map(|j| h[j * q + j].abs())
+        .fold(F::zero(), F::max)
+        .max(F::min_positive_value());
+    let mut jitter = F::zero();
+    for _ in 0..12 {
+        let mut a = h.clone();
+        for j in 0..q {
+            a[j * q + j] += jitter;
+        }
+        if cholesky_in_place(&mut a, q) {
+            return cholesky_solve(&a, q, g).into_iter().map(|v| -v).collect();
+        }
+        jitter = if jitter == F::zero() {
+            scale * F::cast(1e-12)
+        } else {
+            jitter * F::cast(100.0)
+        };
+    }
+    g.iter().map(|&v| -v / scale).collect()
+}
+
+/// Lower-triangular `L` with `a = L L'` into the lower triangle of `a`; false when a pivot
+/// is not positive.
+fn cholesky_in_place<F: Float>(a: &mut [F], q: usize) -> bool {
+    for j in 0..q {
+        let (done, rest) = a.split_at_mut(j * q);
+        let row_j = &mut rest[..q];
+        for k in 0..j {
+            let row_k = &done[k * q..k * q + q];
+            let s = row_j[k] - dot(&row_j[..k], &row_k[..k]);
+            row_j[k] = s / row_k[k];
+        }
+        let d = row_j[j] - dot(&row_j[..j], &row_j[..j]);
+        if d.is_nan() || d <= F::zero() {
+            return false;
+        }
+        row_j[j] = d.sqrt();
+    }
+    true
+}
+
+/// Solves `L L' x = b` for the factor in the lower triangle of `l`.
+fn cholesky_solve<F: Float>(l: &[F], q: usize, b: &[F]) -> Vec<F> {
+    let mut y = vec![F::zero(); q];
+    for i in 0..q {
+        let s = b[i] - dot(&l[i * q..i * q + i], &y[..i]);
+        y[i] = s / l[i * q + i];
+    }
+    let mut x = vec![F::zero(); q];
+    for i in (0..q).rev() {
+        let mut s = y[i];
+        for k in i + 1..q {
+            s -= l[k * q + i] * x[k];
+        }
+        x[i] = s / l[i * q + i];
+    }
+    x
+}
