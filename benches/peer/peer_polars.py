@@ -14,7 +14,6 @@ definitions (clip/log, impute, scale, one-hot) so that only the tools differ.
     python peer_polars.py label BOOK WORKDIR
 """
 
-import datetime as dt
 import json
 import pickle
 import sys
@@ -27,12 +26,13 @@ from joblib import Parallel, delayed
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score, silhouette_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer import (  # noqa: E402  the same definitions as the pandas script
     ALPHAS, CATEGORICAL, CHURN, CHURN_REASONS, HEALTH, HORIZON_MONTHS, PER_YEAR, PROTECTION,
-    SAVINGS, SEED, SEGMENT_FEATURES, Timer, design, numeric_pipeline)
+    SAVINGS, SEED, SEGMENT_FEATURES, Timer, design, fit_lapse_split, fit_segments, save,
+    with_intervals)
 
 THREADS = 2
 
@@ -273,13 +273,7 @@ def fit_lapse(x, y, rng):
     model.coef_ = np.mean([fold[best][1] for fold in fits], axis=0)
     model.intercept_ = np.mean([fold[best][2] for fold in fits], axis=0)
     model.fit(x, y)
-    p = model.predict_proba(x)[:, 1]
-    xi = np.hstack([x, np.ones((len(x), 1))])
-    h = (xi * (p * (1 - p))[:, None]).T @ xi + alpha * np.diag([1.0] * x.shape[1] + [0.0])
-    se = np.sqrt(np.diag(np.linalg.pinv(h)))[:-1]
-    coef = model.coef_[0]
-    model.odds_ratio_ci_ = np.exp(np.stack([coef - 1.96 * se, coef + 1.96 * se]))
-    return model, alpha
+    return with_intervals(model, x, alpha), alpha
 
 
 def cutoffs(book_dir):
@@ -301,17 +295,11 @@ def train(book_dir, work):
         f = to_pandas(fp)
     numeric = numeric_columns(fp)
     with Timer("segments"):
-        active = f[f["active"]]
-        seg_scaler = numeric_pipeline().fit(active[SEGMENT_FEATURES])
-        segments = choose_segments(seg_scaler.transform(active[SEGMENT_FEATURES]), rng)
+        seg_scaler, segments = fit_segments(f[f["active"]], choose_segments, rng)
     with Timer("lapse"):
         known = ~np.isnan(y)
         lab, yl = f[known], y[known].astype(int)
-        tr, te = train_test_split(np.arange(len(yl)), test_size=0.2, stratify=yl, random_state=SEED)
-        prep = design(numeric).fit(lab.iloc[tr])
-        x = prep.transform(lab)
-        model, alpha = fit_lapse(x[tr], yl[tr], rng)
-        auc = roc_auc_score(yl[te], model.predict_proba(x[te])[:, 1])
+        prep, model, alpha, auc = fit_lapse_split(lab, yl, numeric, fit_lapse, rng)
     with Timer("out-of-time"):
         fe = features(book, early)
         ye = labels(book, early, cutoff, fe["client_id"]).to_numpy()
@@ -319,10 +307,8 @@ def train(book_dir, work):
         prep_e = design(numeric).fit(fe)
         m = newton(alpha).fit(prep_e.transform(fe), ye[~np.isnan(ye)].astype(int))
         oot_auc = roc_auc_score(yl, m.predict_proba(prep_e.transform(lab))[:, 1])
-    work.mkdir(parents=True, exist_ok=True)
-    with open(work / "peer-polars-model.pkl", "wb") as out:
-        pickle.dump({"prep": prep, "model": model, "seg_scaler": seg_scaler, "segments": segments}, out)
-    print(f"peer k = {segments.n_clusters}, alpha = {alpha}, test AUC {auc:.4f}, out-of-time AUC {oot_auc:.4f}")
+    fitted = {"prep": prep, "model": model, "seg_scaler": seg_scaler, "segments": segments}
+    save(work / "peer-polars-model.pkl", fitted, segments.n_clusters, alpha, auc, oot_auc)
 
 
 def label(book_dir, work):

@@ -5,7 +5,10 @@
 //! `-sum log(sigm(y_i z_i)) + alpha/2 |w|^2` (intercept unpenalised), and stops on the same
 //! test: the Euclidean norm of the gradient below `gradient_tolerance`. Each step solves
 //! `H d = -g` with `H = X'DX + alpha I` (D = p(1-p)) by Cholesky factorisation and halves
-//! the step until the loss falls by an Armijo share of the predicted decrease.
+//! the step until the loss falls by an Armijo share of the predicted decrease. A Hessian
+//! whose step cut the gradient's norm fourfold is kept for the next step (a chord step:
+//! one pass over the entries instead of one over their pairs); otherwise, or when a kept
+//! Hessian gives no descent, the next step takes a fresh one.
 //!
 //! The design is held as `x = s + 1 base'`: per column the value a majority of rows hold
 //! (0 when none does) and, row by row, the entries that differ from it. One-hot and
@@ -27,6 +30,11 @@ const BLOCK_ROWS: usize = 16 * 1024;
 /// Armijo share: a step is taken when the loss falls by at least this share of the
 /// decrease the gradient predicts for it.
 const ARMIJO: f64 = 1e-4;
+
+/// A Hessian is kept for the next step when the step it gave cut the gradient's norm at
+/// least this many times: such a step costs one pass over each row's entries, a fresh
+/// Hessian a pass over their pairs. (A warm-started fit then takes one Hessian.)
+const KEEP_HESSIAN_GAIN: f64 = 4.0;
 
 /// Step halvings tried before a step is given up (the loss cannot fall further at
 /// floating-point precision).
@@ -65,63 +73,63 @@ pub(crate) struct OffsetSparse<F> {
 }
 
 impl<F: Float> OffsetSparse<F> {
-    /// Splits a dense `x` (any layout; a column-major one is read contiguously).
+    /// Splits a dense `x` (any layout; a column-major one is read contiguously): two
+    /// passes over `x`, one to find each column's majority value, one to collect the
+    /// other entries, block of rows by block of rows.
     pub(crate) fn from_dense<A: Data<Elem = F>>(x: &ArrayBase<A, Ix2>) -> Self {
         let x = x.view();
         let (n, p) = x.dim();
         let base: Vec<F> = (0..p)
             .into_par_iter()
-            .map(|j| majority_or_zero(x.column(j).iter().copied(), n))
+            .map(|j| majority_or_zero(x.column(j)))
             .collect();
         let blocks: Vec<(usize, usize)> = (0..n)
             .step_by(BLOCK_ROWS)
             .map(|r| (r, (r + BLOCK_ROWS).min(n)))
             .collect();
-        let counts: Vec<Vec<usize>> = blocks
+        // Each block's entries by column (as `x` is read), then turned into rows.
+        let pieces: Vec<(Vec<usize>, Vec<u32>, Vec<F>)> = blocks
             .par_iter()
             .map(|&(r0, r1)| {
-                let mut count = vec![0usize; r1 - r0];
+                let mut by_column: Vec<(u32, u32, F)> = Vec::new();
                 for (j, &a) in base.iter().enumerate() {
                     let column = x.slice(s![r0..r1, j]);
-                    for (c, &v) in count.iter_mut().zip(column.iter()) {
-                        *c += usize::from(v != a);
+                    for (i, &v) in column.iter().enumerate() {
+                        if v != a {
+                            by_column.push((i as u32, j as u32, v - a));
+                        }
                     }
                 }
-                count
+                let mut starts = vec![0usize; r1 - r0 + 1];
+                for &(i, _, _) in &by_column {
+                    starts[i as usize + 1] += 1;
+                }
+                for i in 0..r1 - r0 {
+                    starts[i + 1] += starts[i];
+                }
+                let mut at = starts.clone();
+                let mut cols = vec![0u32; by_column.len()];
+                let mut vals = vec![F::zero(); by_column.len()];
+                for (i, j, v) in by_column {
+                    let pos = &mut at[i as usize];
+                    cols[*pos] = j;
+                    vals[*pos] = v;
+                    *pos += 1;
+                }
+                (starts, cols, vals)
             })
             .collect();
+        let nnz: usize = pieces.iter().map(|piece| piece.1.len()).sum();
         let mut starts = Vec::with_capacity(n + 1);
+        let mut columns = Vec::with_capacity(nnz);
+        let mut values = Vec::with_capacity(nnz);
         starts.push(0);
-        for &c in counts.iter().flatten() {
-            starts.push(starts[starts.len() - 1] + c);
+        for (block_starts, cols, vals) in pieces {
+            let offset = columns.len();
+            starts.extend(block_starts[1..].iter().map(|&s| s + offset));
+            columns.extend(cols);
+            values.extend(vals);
         }
-        let nnz = starts[n];
-        let mut columns = vec![0u32; nnz];
-        let mut values = vec![F::zero(); nnz];
-        // Each block fills its own rows' stretch of the arrays.
-        let mut pieces = Vec::with_capacity(blocks.len());
-        let (mut cols_rest, mut vals_rest) = (columns.as_mut_slice(), values.as_mut_slice());
-        for &(r0, r1) in &blocks {
-            let len = starts[r1] - starts[r0];
-            let (c, cr) = std::mem::take(&mut cols_rest).split_at_mut(len);
-            let (v, vr) = std::mem::take(&mut vals_rest).split_at_mut(len);
-            cols_rest = cr;
-            vals_rest = vr;
-            pieces.push(((r0, r1), c, v));
-        }
-        pieces.into_par_iter().for_each(|((r0, r1), cols, vals)| {
-            let mut at: Vec<usize> = (r0..r1).map(|i| starts[i] - starts[r0]).collect();
-            for (j, &a) in base.iter().enumerate() {
-                let column = x.slice(s![r0..r1, j]);
-                for (pos, &v) in at.iter_mut().zip(column.iter()) {
-                    if v != a {
-                        cols[*pos] = j as u32;
-                        vals[*pos] = v - a;
-                        *pos += 1;
-                    }
-                }
-            }
-        });
         OffsetSparse {
             base,
             starts,
@@ -252,22 +260,22 @@ impl<F: Float> OffsetSparse<F> {
     }
 }
 
-/// The value more than half of `values` hold (Boyer-Moore majority vote, then a count),
-/// else 0.
-fn majority_or_zero<F: Float>(values: impl Iterator<Item = F> + Clone, n: usize) -> F {
-    let mut candidate = F::zero();
-    let mut votes = 0usize;
-    for v in values.clone() {
-        if votes == 0 {
-            candidate = v;
-            votes = 1;
-        } else if v == candidate {
-            votes += 1;
-        } else {
-            votes -= 1;
-        }
-    }
-    let count = values.filter(|&v| v == candidate).count();
+/// Rows whose values propose a column's majority value.
+const CANDIDATE_ROWS: usize = 64;
+
+/// The value more than half of `column` holds, else 0. The candidate is the most
+/// frequent of the first rows' values (a value held by most rows is almost surely among
+/// them; if not, the column is stored around 0, which is slower, never wrong), then
+/// counted over the whole column.
+fn majority_or_zero<F: Float>(column: ArrayView1<'_, F>) -> F {
+    let n = column.len();
+    let head: Vec<F> = column.iter().take(CANDIDATE_ROWS).copied().collect();
+    let candidate = head
+        .iter()
+        .copied()
+        .max_by_key(|&v| head.iter().filter(|&&w| w == v).count())
+        .unwrap_or_else(F::zero);
+    let count = column.iter().filter(|&&v| v == candidate).count();
     if 2 * count > n {
         candidate
     } else {
@@ -385,64 +393,107 @@ impl<F: Float> NewtonProblem<'_, F> {
         let mut theta = theta.to_vec();
         let mut z = self.x.product(self.weights(&theta), self.intercept(&theta));
         let mut loss = self.loss(&z, &theta);
+        // The factorised Hessian in use, and the gradient's norm when it was last used.
+        let mut kept: Option<Curvature<F>> = None;
+        let mut last_norm = F::infinity();
         for _ in 0..max_iterations {
             let g = self.gradient(&z, &theta);
-            if dot(&g, &g).sqrt() < tolerance {
+            let norm = dot(&g, &g).sqrt();
+            if norm < tolerance {
                 break;
             }
-            let (h, q) = self.hessian(&z);
-            let step = newton_step(h, q, &g);
-            let slope = dot(&g, &step);
-            let dz = self.x.product(self.weights(&step), self.intercept(&step));
-            let mut t = F::one();
-            let mut taken = None;
-            for _ in 0..MAX_HALVINGS {
-                let trial: Vec<F> = theta.iter().zip(&step).map(|(&a, &d)| a + t * d).collect();
-                let z_trial: Vec<F> = z.iter().zip(&dz).map(|(&a, &d)| a + t * d).collect();
-                let trial_loss = self.loss(&z_trial, &trial);
-                if trial_loss <= loss + F::cast(ARMIJO) * t * slope {
-                    taken = Some((trial, z_trial, trial_loss));
-                    break;
+            let fresh = match &kept {
+                Some(_) if norm * F::cast(KEEP_HESSIAN_GAIN) <= last_norm => false,
+                _ => {
+                    let (h, q) = self.hessian(&z);
+                    kept = Some(Curvature::of(h, q));
+                    true
                 }
-                t = t * F::cast(0.5);
-            }
-            match taken {
+            };
+            last_norm = norm;
+            let step = match &kept {
+                Some(curvature) => curvature.direction(&g),
+                None => break,
+            };
+            match self.line_search(&theta, &z, loss, (&g, &step)) {
                 Some((next, next_z, next_loss)) => {
                     theta = next;
                     z = next_z;
                     loss = next_loss;
                 }
+                // A kept Hessian gave no descent: the next step takes a fresh one.
+                None if !fresh => kept = None,
                 None => break,
             }
         }
         Array1::from(theta)
     }
+
+    /// The step along `step` from `theta` (linear predictor `z`, loss `loss`, gradient
+    /// `g`), halved until the loss falls by the Armijo share of the predicted decrease:
+    /// the new parameters, predictor and loss, or `None` when no halving lowers it.
+    #[allow(clippy::type_complexity)]
+    fn line_search(
+        &self,
+        theta: &[F],
+        z: &[F],
+        loss: F,
+        (g, step): (&[F], &[F]),
+    ) -> Option<(Vec<F>, Vec<F>, F)> {
+        let slope = dot(g, step);
+        let dz = self.x.product(self.weights(step), self.intercept(step));
+        let mut t = F::one();
+        for _ in 0..MAX_HALVINGS {
+            let trial: Vec<F> = theta.iter().zip(step).map(|(&a, &d)| a + t * d).collect();
+            let z_trial: Vec<F> = z.iter().zip(&dz).map(|(&a, &d)| a + t * d).collect();
+            let trial_loss = self.loss(&z_trial, &trial);
+            if trial_loss <= loss + F::cast(ARMIJO) * t * slope {
+                return Some((trial, z_trial, trial_loss));
+            }
+            t = t * F::cast(0.5);
+        }
+        None
+    }
 }
 
-/// The Newton direction `-H^-1 g` by Cholesky factorisation. Should `H` not be
-/// numerically positive definite, a growing multiple of its largest diagonal entry is
-/// added until it is; failing that, the scaled steepest-descent direction.
-fn newton_step<F: Float>(h: Vec<F>, q: usize, g: &[F]) -> Vec<F> {
-    let scale = (0..q)
-        .map(|j| h[j * q + j].abs())
-        .fold(F::zero(), F::max)
-        .max(F::min_positive_value());
-    let mut jitter = F::zero();
-    for _ in 0..12 {
-        let mut a = h.clone();
-        for j in 0..q {
-            a[j * q + j] += jitter;
+/// A Hessian, Cholesky-factorised, that gives Newton directions `-H^-1 g`. Should `H`
+/// not be numerically positive definite, a growing multiple of its largest diagonal
+/// entry is added until it is; failing that, directions are scaled steepest descent.
+enum Curvature<F> {
+    Factor(Vec<F>, usize),
+    Scale(F),
+}
+
+impl<F: Float> Curvature<F> {
+    fn of(h: Vec<F>, q: usize) -> Self {
+        let scale = (0..q)
+            .map(|j| h[j * q + j].abs())
+            .fold(F::zero(), F::max)
+            .max(F::min_positive_value());
+        let mut jitter = F::zero();
+        for _ in 0..12 {
+            let mut a = h.clone();
+            for j in 0..q {
+                a[j * q + j] += jitter;
+            }
+            if cholesky_in_place(&mut a, q) {
+                return Curvature::Factor(a, q);
+            }
+            jitter = if jitter == F::zero() {
+                scale * F::cast(1e-12)
+            } else {
+                jitter * F::cast(100.0)
+            };
         }
-        if cholesky_in_place(&mut a, q) {
-            return cholesky_solve(&a, q, g).into_iter().map(|v| -v).collect();
-        }
-        jitter = if jitter == F::zero() {
-            scale * F::cast(1e-12)
-        } else {
-            jitter * F::cast(100.0)
-        };
+        Curvature::Scale(scale)
     }
-    g.iter().map(|&v| -v / scale).collect()
+
+    fn direction(&self, g: &[F]) -> Vec<F> {
+        match self {
+            Curvature::Factor(l, q) => cholesky_solve(l, *q, g).into_iter().map(|v| -v).collect(),
+            Curvature::Scale(scale) => g.iter().map(|&v| -v / *scale).collect(),
+        }
+    }
 }
 
 /// Lower-triangular `L` with `a = L L'` into the lower triangle of `a`; false when a pivot
