@@ -283,6 +283,11 @@ fn majority_or_zero<F: Float>(column: ArrayView1<'_, F>) -> F {
     }
 }
 
+/// The rounding error of a loss summed over the rows: changes below it are noise.
+fn rounding<F: Float>(loss: F) -> F {
+    F::cast(64.0) * F::epsilon() * loss.abs()
+}
+
 fn dot<F: Float>(a: &[F], b: &[F]) -> F {
     a.iter().zip(b).fold(F::zero(), |acc, (&x, &y)| acc + x * y)
 }
@@ -415,7 +420,18 @@ impl<F: Float> NewtonProblem<'_, F> {
                 Some(curvature) => curvature.direction(&g),
                 None => break,
             };
-            match self.line_search(&theta, &z, loss, (&g, &step)) {
+            // Where the predicted decrease is below the loss's rounding, the loss cannot
+            // judge a step (a halving would pass on noise alone): the gradient does.
+            let unmeasurable = -dot(&g, &step) <= rounding(loss);
+            let taken = if unmeasurable {
+                self.step_within_rounding(&theta, &z, loss, (norm, &step))
+            } else {
+                match self.line_search(&theta, &z, loss, (&g, &step)) {
+                    None if fresh => self.step_within_rounding(&theta, &z, loss, (norm, &step)),
+                    found => found,
+                }
+            };
+            match taken {
                 Some((next, next_z, next_loss)) => {
                     theta = next;
                     z = next_z;
@@ -427,6 +443,32 @@ impl<F: Float> NewtonProblem<'_, F> {
             }
         }
         Array1::from(theta)
+    }
+
+    /// Near the optimum the loss stops falling measurably before the gradient is below a
+    /// tight tolerance: the whole Newton step is then taken when the loss stays within
+    /// rounding of `loss` and the gradient's norm falls below `norm`.
+    #[allow(clippy::type_complexity)]
+    fn step_within_rounding(
+        &self,
+        theta: &[F],
+        z: &[F],
+        loss: F,
+        (norm, step): (F, &[F]),
+    ) -> Option<(Vec<F>, Vec<F>, F)> {
+        let trial: Vec<F> = theta.iter().zip(step).map(|(&a, &d)| a + d).collect();
+        let dz = self.x.product(self.weights(step), self.intercept(step));
+        let z_trial: Vec<F> = z.iter().zip(&dz).map(|(&a, &d)| a + d).collect();
+        let trial_loss = self.loss(&z_trial, &trial);
+        if trial_loss > loss + rounding(loss) {
+            return None;
+        }
+        let g = self.gradient(&z_trial, &trial);
+        if dot(&g, &g).sqrt() < norm {
+            Some((trial, z_trial, trial_loss))
+        } else {
+            None
+        }
     }
 
     /// The step along `step` from `theta` (linear predictor `z`, loss `loss`, gradient
