@@ -1,7 +1,8 @@
 # Sourced by the bench scripts: the binaries, a generated book and a model, reused when
 # WORKDIR already holds them.
 #
-#   generated_book N WORKDIR   -> $bin, $book, $extract (the book's export date)
+#   generated_book N WORKDIR   -> $bin, $book, $extract (the book's export date); the
+#                                 generator's seed is $BOOK_SEED, default 1
 #   trained_model WORKDIR      -> WORKDIR/models/latest, trained on $book if absent
 #   python_package WORKDIR [PIP PACKAGE...]
 #                              -> $venv (WORKDIR/venv or $CLIENTELE_VENV) with the package
@@ -15,7 +16,7 @@ generated_book() {
   bin="$CARGO_TARGET_DIR/release"
   book="$work/book"
   if [ ! -f "$book/manifest.json" ]; then
-    "$bin/clientele-synth" --clients "$n" --seed 1 --out "$book" --snapshot-months 0 > /dev/null
+    "$bin/clientele-synth" --clients "$n" --seed "${BOOK_SEED:-1}" --out "$book" --snapshot-months 0 > /dev/null
   fi
   extract="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["export_date"])' \
     "$book/manifest.json")"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: clientele against a pandas + scikit-learn script doing the same
-# job (benches/peer/peer.py), on one generated book, in one run, one after the other.
-# Prints each stage's seconds for both and the ratio (peer / clientele: above 1 means
-# clientele is faster), plus wall time and peak memory of each whole run.
+# Side-by-side benchmark: clientele against two Python scripts doing the same job, on one
+# generated book, in one run, one after the other: a plain pandas + scikit-learn script
+# (benches/peer/peer.py) and one written for speed (benches/peer/peer_polars.py: polars,
+# scikit-learn's newton-cholesky solver with warm-started penalty paths, joblib threads).
+# Prints each stage's seconds for all three and the ratios (script / clientele: above 1
+# means clientele is faster), wall time and peak memory of each whole run, and checks
+# that the two scripts chose the same k and penalty and agree on the AUCs.
 #
 #   bash benches/compare.sh [N clients, default 1000000] [WORKDIR]
 #
@@ -18,7 +21,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clientele-target}"
 venv="${PEER_VENV:-$work/venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q pandas pyarrow scikit-learn
+  "$venv/bin/pip" install -q pandas pyarrow scikit-learn polars
 fi
 source benches/book.sh
 generated_book "$n" "$work"
@@ -40,4 +43,6 @@ run clientele-label "$bin/clientele-infer" --model "$work/models/latest" --data 
   --extract-date "$extract" --out "$work/run"
 run peer-train "$venv/bin/python" "$repo/benches/peer/peer.py" train "$book" "$work/peer"
 run peer-label "$venv/bin/python" "$repo/benches/peer/peer.py" label "$book" "$work/peer"
-python3 "$repo/benches/peer/table.py" "$logs" "$n"
+run polars-train "$venv/bin/python" "$repo/benches/peer/peer_polars.py" train "$book" "$work/peer"
+run polars-label "$venv/bin/python" "$repo/benches/peer/peer_polars.py" label "$book" "$work/peer"
+"$venv/bin/python" "$repo/benches/peer/table.py" "$logs" "$n" "$work"

@@ -264,13 +264,42 @@ def fit_lapse(x, y, rng):
         losses.append(log_loss(ys, oof))
     alpha = ALPHAS[int(np.argmin(losses))]
     model = LogisticRegression(C=1 / alpha, max_iter=300).fit(x, y)
+    return with_intervals(model, x, alpha), alpha
+
+
+def with_intervals(model, x, alpha):
+    """Wald 95% intervals of the odds ratios, from the penalised Hessian."""
     p = model.predict_proba(x)[:, 1]
     xi = np.hstack([x, np.ones((len(x), 1))])
     h = (xi * (p * (1 - p))[:, None]).T @ xi + alpha * np.diag([1.0] * x.shape[1] + [0.0])
     se = np.sqrt(np.diag(np.linalg.pinv(h)))[:-1]
     coef = model.coef_[0]
     model.odds_ratio_ci_ = np.exp(np.stack([coef - 1.96 * se, coef + 1.96 * se]))
-    return model, alpha
+    return model
+
+
+def fit_segments(active, choose, rng):
+    """The segments' scaler and k-means model, k chosen by `choose`."""
+    seg_scaler = numeric_pipeline().fit(active[SEGMENT_FEATURES])
+    return seg_scaler, choose(seg_scaler.transform(active[SEGMENT_FEATURES]), rng)
+
+
+def fit_lapse_split(lab, yl, numeric, fit, rng):
+    """The 80/20 split, the design fitted on the 80%, the model fitted by `fit` and its
+    held-out AUC."""
+    tr, te = train_test_split(np.arange(len(yl)), test_size=0.2, stratify=yl, random_state=SEED)
+    prep = design(numeric).fit(lab.iloc[tr])
+    x = prep.transform(lab)
+    model, alpha = fit(x[tr], yl[tr], rng)
+    auc = roc_auc_score(yl[te], model.predict_proba(x[te])[:, 1])
+    return prep, model, alpha, auc
+
+
+def save(path, fitted, k, alpha, auc, oot_auc):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        pickle.dump(fitted, out)
+    print(f"peer k = {k}, alpha = {alpha}, test AUC {auc:.4f}, out-of-time AUC {oot_auc:.4f}")
 
 
 def train(book_dir, work):
@@ -285,17 +314,11 @@ def train(book_dir, work):
         y = labels(book, cutoff, extract).reindex(f.index)
     numeric = numeric_columns(f)
     with Timer("segments"):
-        active = f[f["active"]]
-        seg_scaler = numeric_pipeline().fit(active[SEGMENT_FEATURES])
-        segments = choose_segments(seg_scaler.transform(active[SEGMENT_FEATURES]), rng)
+        seg_scaler, segments = fit_segments(f[f["active"]], choose_segments, rng)
     with Timer("lapse"):
         lab = f[y.notna()]
         yl = y[y.notna()].to_numpy(int)
-        tr, te = train_test_split(np.arange(len(yl)), test_size=0.2, stratify=yl, random_state=SEED)
-        prep = design(numeric).fit(lab.iloc[tr])
-        x = prep.transform(lab)
-        model, alpha = fit_lapse(x[tr], yl[tr], rng)
-        auc = roc_auc_score(yl[te], model.predict_proba(x[te])[:, 1])
+        prep, model, alpha, auc = fit_lapse_split(lab, yl, numeric, fit_lapse, rng)
     with Timer("out-of-time"):
         early = cutoff + pd.offsets.MonthEnd(-HORIZON_MONTHS)
         fe = features(book, early)
@@ -303,10 +326,8 @@ def train(book_dir, work):
         prep_e = design(numeric).fit(fe[ye.notna()])
         m = LogisticRegression(C=1 / alpha, max_iter=300).fit(prep_e.transform(fe[ye.notna()]), ye.dropna().to_numpy(int))
         oot_auc = roc_auc_score(yl, m.predict_proba(prep_e.transform(lab))[:, 1])
-    work.mkdir(parents=True, exist_ok=True)
-    with open(work / "peer-model.pkl", "wb") as out:
-        pickle.dump({"prep": prep, "model": model, "seg_scaler": seg_scaler, "segments": segments}, out)
-    print(f"peer k = {segments.n_clusters}, alpha = {alpha}, test AUC {auc:.4f}, out-of-time AUC {oot_auc:.4f}")
+    fitted = {"prep": prep, "model": model, "seg_scaler": seg_scaler, "segments": segments}
+    save(work / "peer-model.pkl", fitted, segments.n_clusters, alpha, auc, oot_auc)
 
 
 def label(book_dir, work):

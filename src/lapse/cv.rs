@@ -1,9 +1,9 @@
 //! Splits, folds and the cross-validated penalty path of one form of the lapse model.
 
-use super::solve::{column_major, fit_once, predict, GRADIENT_TOLERANCE_PER_CLIENT};
+use super::solve::{fit_once, predict, GRADIENT_TOLERANCE_PER_CLIENT};
 use super::{metrics, CvPoint, LapseParams};
 use crate::error::{Error, Result};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis, ShapeBuilder};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
@@ -157,13 +157,25 @@ fn make_folds(x: ArrayView2<f64>, y: &[bool], folds: usize, seed: u64) -> Vec<Fo
         .map(|f| {
             let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
             Fold {
-                x_train: column_major(x.select(Axis(0), &tr).view()).into_owned(),
+                x_train: rows_by_column(x, &tr),
                 y_train: tr.iter().map(|&i| y[i]).collect(),
                 x_test: x.select(Axis(0), &te),
                 test_rows: te,
             }
         })
         .collect()
+}
+
+/// The rows `rows` of `x`, laid out column by column, gathered in one copy (selecting
+/// rows and then transposing the layout copied each fold's matrix twice).
+fn rows_by_column(x: ArrayView2<f64>, rows: &[usize]) -> Array2<f64> {
+    let mut out = Array2::zeros((rows.len(), x.ncols()).f());
+    for (mut to, from) in out.columns_mut().into_iter().zip(x.columns()) {
+        for (t, &r) in to.iter_mut().zip(rows) {
+            *t = from[r];
+        }
+    }
+    out
 }
 
 /// Each fold's intercept-only model: no weights, the log-odds of its lapse rate.

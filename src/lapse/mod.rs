@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::features::NumericFeature;
 use crate::vocab::RiskBand;
 use cv::{cross_validate, cv_sample, mean_fit, AlphaChoice};
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2};
+use ndarray::{ArrayView1, ArrayView2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Serialize};
 use solve::{fit_once, sigmoid, GRADIENT_TOLERANCE_PER_CLIENT};
 
@@ -451,51 +451,10 @@ fn assemble(
     }
 }
 
-/// Rows per block of the Hessian: a block's scaled rows (~12 MB at 190 columns) stay in
-/// cache-friendly reach of the matrix product, and blocks spread over the threads.
-const HESSIAN_BLOCK_ROWS: usize = 8192;
-
-/// X'WX + alpha on the weights (the intercept unpenalised), with W = p(1-p) at the
-/// fitted weights and an intercept column of ones. Each block of rows, scaled by
-/// sqrt(W), gives its A'A by a matrix product; blocks are summed in row order, so the
-/// result does not depend on the thread count. (Row by row it took 4.5 s at 190
-/// columns on 527k clients.)
-fn penalised_hessian(x: ArrayView2<f64>, w: &[f64], b: f64, alpha: f64) -> Array2<f64> {
-    use rayon::prelude::*;
-    let p = w.len();
-    let w = ArrayView1::from(w);
-    let starts: Vec<usize> = (0..x.nrows()).step_by(HESSIAN_BLOCK_ROWS).collect();
-    let blocks: Vec<Array2<f64>> = starts
-        .into_par_iter()
-        .map(|start| {
-            let rows = x.slice(ndarray::s![
-                start..(start + HESSIAN_BLOCK_ROWS).min(x.nrows()),
-                ..
-            ]);
-            let mut a = Array2::<f64>::zeros((rows.nrows(), p + 1));
-            for (row, mut scaled) in rows.rows().into_iter().zip(a.rows_mut()) {
-                let pr = sigmoid(b + row.dot(&w));
-                let root = (pr * (1.0 - pr)).sqrt();
-                scaled[0] = root;
-                for (out, v) in scaled.iter_mut().skip(1).zip(row) {
-                    *out = root * v;
-                }
-            }
-            a.t().dot(&a)
-        })
-        .collect();
-    let mut h = Array2::<f64>::zeros((p + 1, p + 1));
-    for block in blocks {
-        h += &block;
-    }
-    for i in 1..=p {
-        h[[i, i]] += alpha;
-    }
-    h
-}
-
 /// Standard errors from the inverse of the penalised Hessian at the optimum
-/// (X'WX + alpha on the weights, the intercept unpenalised).
+/// (X'WX + alpha on the weights, the intercept unpenalised and last), accumulated by the
+/// vendored linfa-logistic from each row's entries away from their column's usual value
+/// (a few per row on binned columns), the same on any thread count.
 fn odds_ratios(
     x: ArrayView2<f64>,
     w: &[f64],
@@ -503,7 +462,7 @@ fn odds_ratios(
     alpha: f64,
     columns: &[String],
 ) -> Result<Vec<OddsRatio>> {
-    let h = penalised_hessian(x, w, b, alpha);
+    let h = linfa_logistic::penalised_hessian(&x, ArrayView1::from(w), b, alpha);
     let cov_diag = linalg::inverse_diagonal(&h).ok_or_else(|| {
         Error::Runtime("the Hessian of the lapse model is not positive definite".into())
     })?;
@@ -512,7 +471,8 @@ fn odds_ratios(
         .zip(w)
         .enumerate()
         .map(|(j, (name, &coef))| {
-            OddsRatio::of(name.clone(), coef, cov_diag[j + 1].max(0.0).sqrt())
+            let variance = cov_diag.get(j).copied().unwrap_or(0.0);
+            OddsRatio::of(name.clone(), coef, variance.max(0.0).sqrt())
         })
         .collect())
 }
@@ -520,29 +480,34 @@ fn odds_ratios(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array1;
+    use ndarray::{Array1, Array2, ShapeBuilder};
     use rand::SeedableRng;
     use rand_xoshiro::Xoshiro256Plus;
 
     #[test]
-    fn the_blocked_hessian_equals_the_sum_over_rows() {
-        // 20,000 rows: three blocks, the last one partial.
-        let n = 20_000;
-        let x = Array2::from_shape_fn((n, 3), |(i, j)| ((i * 7 + j * 13) % 17) as f64 / 8.0 - 1.0);
+    fn the_hessian_equals_the_sum_over_rows() {
+        // 40,000 rows: three blocks of the vendored crate's sums, the last one partial; a
+        // dense column, a mostly-zero one and one that is mostly 2.
+        let n = 40_000;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| match j {
+            0 => ((i * 7) % 17) as f64 / 8.0 - 1.0,
+            1 => f64::from(u8::from(i % 5 == 0)),
+            _ => 2.0 - f64::from(u8::from(i % 3 == 0)) * 0.5,
+        });
         let (w, b, alpha) = ([0.4, -0.3, 0.1], -1.2, 2.5);
-        let h = penalised_hessian(x.view(), &w, b, alpha);
+        let h = linfa_logistic::penalised_hessian(&x, ArrayView1::from(&w), b, alpha);
         let mut naive = Array2::<f64>::zeros((4, 4));
         for row in x.rows() {
             let z = b + row.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>();
             let wt = sigmoid(z) * (1.0 - sigmoid(z));
-            let xt = [1.0, row[0], row[1], row[2]];
+            let xt = [row[0], row[1], row[2], 1.0];
             for i in 0..4 {
                 for j in 0..4 {
                     naive[[i, j]] += wt * xt[i] * xt[j];
                 }
             }
         }
-        for i in 1..4 {
+        for i in 0..3 {
             naive[[i, i]] += alpha;
         }
         for (a, e) in h.iter().zip(naive.iter()) {
@@ -565,12 +530,11 @@ mod tests {
         (x, y)
     }
 
-    /// The vendored linfa-logistic computes the linear predictor column by column for a
-    /// column-major matrix and row by row otherwise, and reuses it between the cost and the
-    /// gradient (vendor/linfa-logistic/PATCH.md). Both layouts must reach the penalised
-    /// optimum: the gradient, summed here row by row, vanishes there.
+    /// `fit_once` (Newton-Cholesky on a column-major matrix) and linfa's L-BFGS (on the
+    /// row-major one) must reach the same penalised optimum: the gradient, summed here row
+    /// by row, vanishes there.
     #[test]
-    fn both_layouts_reach_the_penalised_optimum() {
+    fn newton_and_lbfgs_reach_the_penalised_optimum() {
         use linfa::prelude::*;
         let (x, y) = data();
         let alpha = 3.0;
@@ -612,6 +576,108 @@ mod tests {
             gradient.iter().all(|g| g.abs() < 1e-5),
             "penalised gradient at the fit: {gradient:?}"
         );
+    }
+
+    /// A design like the binned form's: a dense numeric, a feature cut into four
+    /// standardised bins (one holding most clients, so its column's majority value is the
+    /// bin's own), raw one-hot levels and a constant column. `rows` clients, seeded.
+    fn binned_design(rows: usize, seed: u64) -> (Array2<f64>, Vec<bool>) {
+        use rand::Rng;
+        let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+        let shares = [0.55, 0.2, 0.15, 0.1];
+        let scale = |p: f64| (p * (1.0f64 - p)).sqrt();
+        let mut x = Array2::zeros((rows, 8).f());
+        let mut y = Vec::with_capacity(rows);
+        for i in 0..rows {
+            let dense: f64 = rng.gen_range(-2.0..2.0);
+            let u: f64 = rng.gen();
+            let bin = if u < 0.55 {
+                0
+            } else if u < 0.75 {
+                1
+            } else if u < 0.9 {
+                2
+            } else {
+                3
+            };
+            let level = rng.gen_range(0..2);
+            x[[i, 0]] = dense;
+            for (m, &p) in shares.iter().enumerate() {
+                let on = f64::from(u8::from(m == bin));
+                x[[i, 1 + m]] = (on - p) / scale(p);
+            }
+            x[[i, 5 + level]] = 1.0;
+            x[[i, 7]] = 0.5;
+            let z = -1.0 + 0.7 * dense + [0.0, 0.8, -0.5, 1.5][bin] + 0.4 * level as f64;
+            y.push(rng.gen::<f64>() < sigmoid(z));
+        }
+        (x, y)
+    }
+
+    /// The penalised gradient of `w`, `b` on `x`, `y`, summed row by row.
+    fn penalised_gradient(x: &Array2<f64>, y: &[bool], alpha: f64, w: &[f64], b: f64) -> Vec<f64> {
+        let mut g = vec![0.0; w.len() + 1];
+        for (row, &lapsed) in x.rows().into_iter().zip(y) {
+            let p = sigmoid(b + row.iter().zip(w).map(|(a, c)| a * c).sum::<f64>());
+            let r = p - f64::from(u8::from(lapsed));
+            g[0] += r;
+            for (gj, v) in g[1..].iter_mut().zip(row) {
+                *gj += r * v;
+            }
+        }
+        for (gj, wj) in g[1..].iter_mut().zip(w) {
+            *gj += alpha * wj;
+        }
+        g
+    }
+
+    /// Newton-Cholesky stores each column's majority value once and each row's other
+    /// entries; on binned, one-hot and constant columns it must reach the optimum L-BFGS
+    /// reaches, from a cold, a warm and a far-off start.
+    #[test]
+    fn newton_reaches_the_optimum_on_binned_and_one_hot_columns() {
+        let (x, y) = binned_design(3000, 11);
+        let alpha = 2.0;
+        let tight = (1000, 1e-10);
+        let (w, b) = fit_once(x.view(), &y, alpha, tight, None).unwrap();
+        let g = penalised_gradient(&x, &y, alpha, &w, b);
+        assert!(g.iter().all(|v| v.abs() < 1e-6), "gradient {g:?}");
+        let warm = vec![0.1; w.len()];
+        let (w2, b2) = fit_once(x.view(), &y, alpha, tight, Some((&warm, -0.3))).unwrap();
+        assert!((b - b2).abs() < 1e-8);
+        for (a, c) in w.iter().zip(&w2) {
+            assert!((a - c).abs() < 1e-8, "{w:?} vs {w2:?}");
+        }
+        // The step halving keeps a far-off start from diverging.
+        let far = vec![8.0; w.len()];
+        let (w3, _) = fit_once(x.view(), &y, alpha, tight, Some((&far, 6.0))).unwrap();
+        for (a, c) in w.iter().zip(&w3) {
+            assert!((a - c).abs() < 1e-6, "{w:?} vs {w3:?}");
+        }
+    }
+
+    /// Sums over rows run over fixed blocks whose partial sums are added in order: the
+    /// fit is the same to the bit on one thread or three (40,000 rows: three blocks).
+    #[test]
+    fn newton_fits_do_not_depend_on_the_thread_count() {
+        let (x, y) = binned_design(40_000, 12);
+        let fit_on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let tolerance = (300, GRADIENT_TOLERANCE_PER_CLIENT);
+                    fit_once(x.view(), &y, 0.5, tolerance, None).unwrap()
+                })
+        };
+        let (one, three) = (fit_on(1), fit_on(3));
+        assert_eq!(one.1.to_bits(), three.1.to_bits());
+        assert!(one
+            .0
+            .iter()
+            .zip(&three.0)
+            .all(|(a, c)| a.to_bits() == c.to_bits()));
     }
 
     #[test]

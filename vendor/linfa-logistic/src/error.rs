@@ -26,4 +26,6 @@ pub enum Error {
     InvalidAlpha,
     #[error("Initial parameters must be finite")]
     InvalidInitialParameters,
+    #[error("The Newton-Cholesky solver fits two-class models only")]
+    SolverNotSupported,
 }

@@ -29,6 +29,27 @@ pub struct LogisticRegressionValidParams<F: Float, D: Dimension> {
     pub(crate) max_iterations: u64,
     pub(crate) gradient_tolerance: F,
     pub(crate) initial_params: Option<Array<F, D>>,
+    /// (Patched for clientele, see PATCH.md.)
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub(crate) solver: Solver,
+}
+
+/// The method that minimises the penalised loss. (Patched for clientele, see PATCH.md.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(crate = "serde_crate")
+)]
+pub enum Solver {
+    /// Limited-memory BFGS with a More-Thuente line search (argmin): any model.
+    #[default]
+    Lbfgs,
+    /// Newton's method with a Cholesky solve of the Hessian and step halving: two-class
+    /// models only. Each step costs a pass over the rows that accumulates `X'DX` from
+    /// each row's entries that differ from their column's majority value, and a
+    /// factorisation of a `(p + 1)^2` matrix; converged fits take a handful of steps.
+    NewtonCholesky,
 }
 
 impl<F: Float, D: Dimension> ParamGuard for LogisticRegressionParams<F, D> {
@@ -65,6 +86,7 @@ impl<F: Float, D: Dimension> LogisticRegressionParams<F, D> {
             max_iterations: 100,
             gradient_tolerance: F::cast(1e-4),
             initial_params: None,
+            solver: Solver::Lbfgs,
         })
     }
 
@@ -92,6 +114,14 @@ impl<F: Float, D: Dimension> LogisticRegressionParams<F, D> {
     /// defaults to `1e-4`.
     pub fn gradient_tolerance(mut self, gradient_tolerance: F) -> Self {
         self.0.gradient_tolerance = gradient_tolerance;
+        self
+    }
+
+    /// Choose the solver, defaults to [`Solver::Lbfgs`]. [`Solver::NewtonCholesky`] fits
+    /// two-class models only: a multinomial fit with it returns
+    /// [`Error::SolverNotSupported`](crate::error::Error::SolverNotSupported).
+    pub fn solver(mut self, solver: Solver) -> Self {
+        self.0.solver = solver;
         self
     }
 

@@ -19,15 +19,17 @@
 pub mod error;
 
 use crate::error::{Error, Result};
-use argmin::core::{CostFunction, Executor, Gradient, IterState, OptimizationResult, Solver};
+use argmin::core::{
+    CostFunction, Executor, Gradient, IterState, OptimizationResult, Solver as ArgminSolver,
+};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use linfa::dataset::AsSingleTargets;
 use linfa::prelude::DatasetBase;
 use linfa::traits::{Fit, PredictInplace};
 use ndarray::{
-    s, Array, Array1, Array2, ArrayBase, ArrayView, ArrayView1, ArrayView2, Axis, CowArray, Data, DataMut,
-    Dimension, IntoDimension, Ix1, Ix2, RemoveAxis, Slice, Zip,
+    s, Array, Array1, Array2, ArrayBase, ArrayView, ArrayView1, ArrayView2, Axis, CowArray, Data,
+    DataMut, Dimension, IntoDimension, Ix1, Ix2, RemoveAxis, Slice, Zip,
 };
 use ndarray_stats::QuantileExt;
 use rayon::prelude::*;
@@ -42,10 +44,13 @@ use serde_crate::{Deserialize, Serialize};
 mod argmin_param;
 mod float;
 mod hyperparams;
+mod newton;
 
 use argmin_param::*;
 use float::Float;
+pub use hyperparams::Solver;
 use hyperparams::{LogisticRegressionParams, LogisticRegressionValidParams};
+pub use newton::penalised_hessian;
 
 /// A two-class logistic regression model.
 ///
@@ -137,7 +142,14 @@ impl<F: Float, D: Dimension> LogisticRegressionValidParams<F, D> {
         if x.shape()[0] != y.shape()[0] {
             return Err(Error::MismatchedShapes(x.shape()[0], y.shape()[0]));
         }
-        if x.iter().any(|x| !x.is_finite()) || y.iter().any(|y| !y.is_finite()) {
+        // (Patched for clientele, see PATCH.md: read in memory order when `x` is
+        // contiguous, e.g. column-major, instead of striding through it row by row.)
+        let finite = |v: &F| v.is_finite();
+        let x_finite = match x.as_slice_memory_order() {
+            Some(values) => values.iter().all(finite),
+            None => x.iter().all(finite),
+        };
+        if !x_finite || !y.iter().all(finite) {
             return Err(Error::InvalidValues);
         }
         self.validate_init_dims(x.shape()[1], y.shape().get(1).copied())?;
@@ -235,15 +247,30 @@ impl<C: Ord + Clone, F: Float, D: Data<Elem = F>, T: AsSingleTargets<Elem = C>>
         let (x, y) = (dataset.records(), dataset.targets());
         let (labels, target) = label_classes(y)?;
         self.validate_data(x, &target)?;
-        let problem = self.setup_problem(x, target);
-        let solver = self.setup_solver();
-        let init_params = self.setup_init_params(x.ncols());
-        let result = self.run_solver(problem, solver, init_params)?;
-
-        let params = result
-            .state
-            .best_param
-            .unwrap_or(self.setup_init_params(x.ncols()));
+        let params = match self.solver {
+            Solver::Lbfgs => {
+                let problem = self.setup_problem(x, target);
+                let solver = self.setup_solver();
+                let init_params = self.setup_init_params(x.ncols());
+                let result = self.run_solver(problem, solver, init_params)?;
+                result
+                    .state
+                    .best_param
+                    .unwrap_or(self.setup_init_params(x.ncols()))
+            }
+            Solver::NewtonCholesky => {
+                let design = newton::OffsetSparse::from_dense(x);
+                let target = target.to_vec();
+                let problem = newton::NewtonProblem {
+                    x: &design,
+                    y: &target,
+                    alpha: self.alpha,
+                    fit_intercept: self.fit_intercept,
+                };
+                let init = self.setup_init_params(x.ncols()).0;
+                ArgminParam(problem.minimise(init, self.max_iterations, self.gradient_tolerance))
+            }
+        };
         let (w, intercept) = convert_params(x.ncols(), params.as_array());
         Ok(FittedLogisticRegression::new(
             *intercept.view().into_scalar(),
@@ -270,6 +297,9 @@ impl<C: Ord + Clone, F: Float, D: Data<Elem = F>, T: AsSingleTargets<Elem = C>>
     /// normalized to ensure numerical stability.
     fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<Self::Object> {
         let (x, y) = (dataset.records(), dataset.targets());
+        if self.solver != Solver::Lbfgs {
+            return Err(Error::SolverNotSupported);
+        }
         let (classes, target) = label_classes_multi(y)?;
         self.validate_data(x, &target)?;
         let problem = self.setup_problem(x, target);
@@ -546,7 +576,12 @@ fn logistic_loss<F: Float, A: Data<Elem = F>>(
 }
 
 /// The logistic loss from the linear predictor `z = x . params + intercept`.
-fn logistic_loss_at<F: Float>(z: Array1<F>, y: &Array1<F>, alpha: F, params: &ArrayView1<'_, F>) -> F {
+fn logistic_loss_at<F: Float>(
+    z: Array1<F>,
+    y: &Array1<F>,
+    alpha: F,
+    params: &ArrayView1<'_, F>,
+) -> F {
     let mut yz = z * y;
     yz.mapv_inplace(log_logistic);
     -yz.sum() + F::cast(0.5) * alpha * params.dot(params)
@@ -889,7 +924,13 @@ impl<F: Float, A: Data<Elem = F>> Gradient for LogisticRegressionProblem1<'_, F,
             Some((at, z)) if at == *w => z,
             _ => weights_and_predictor(self.x, w).1,
         };
-        Ok(ArgminParam(logistic_grad_at(self.x, z, &self.target, self.alpha, w)))
+        Ok(ArgminParam(logistic_grad_at(
+            self.x,
+            z,
+            &self.target,
+            self.alpha,
+            w,
+        )))
     }
 }
 
@@ -918,7 +959,7 @@ impl<F: Float, A: Data<Elem = F>> Gradient for LogisticRegressionProblem2<'_, F,
 }
 
 trait SolvableProblem<F: Float, D: Dimension>: Gradient + Sized {
-    type Solver: Solver<Self, IterStateType<F, D>>;
+    type Solver: ArgminSolver<Self, IterStateType<F, D>>;
 }
 
 impl<F: Float, A: Data<Elem = F>> SolvableProblem<F, Ix1> for LogisticRegressionProblem1<'_, F, A> {
