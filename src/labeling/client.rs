@@ -254,3 +254,17 @@ impl<'a> LabelContext<'a> {
             })
     }
 }
+
+/// Which part of how many this is: seeds and sizes the part's share of the projection
+/// chart's sample, so the chart is the same for the same inputs. (Here, beside the
+/// label, because labeling and its totals both use it.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartOf {
+    pub index: u64,
+    pub parts: usize,
+}
+
+impl PartOf {
+    /// A book labelled in one piece.
+    pub const WHOLE: PartOf = PartOf { index: 0, parts: 1 };
+}

@@ -2,7 +2,7 @@
 //! chunk: segment, score, band, tier, stage, reasons and action per client, written out
 //! and summed into the run's aggregates and drift counts.
 
-use super::client::{ClientLabel, LabelContext};
+use super::client::{ClientLabel, LabelContext, PartOf};
 use super::outcomes::{over_window, OutcomeCounts, PreviousClient, PreviousRun};
 use super::output::LabelChunk;
 use super::totals::PartTotals;
@@ -59,23 +59,6 @@ pub struct Part<'a> {
     pub of: PartOf,
 }
 
-/// Which part of how many this is: seeds and sizes the part's share of the projection
-/// chart's sample, so the chart is the same for the same inputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PartOf {
-    pub index: u64,
-    pub parts: usize,
-}
-
-impl PartOf {
-    /// A book labelled in one piece.
-    pub const WHOLE: PartOf = PartOf { index: 0, parts: 1 };
-
-    fn sample_quota(self) -> usize {
-        PROJECTION_SAMPLE.div_ceil(self.parts.max(1))
-    }
-}
-
 fn is_active(raw: &RawFeatures, c: usize) -> bool {
     raw.active.get(c).copied().unwrap_or(false)
 }
@@ -97,7 +80,15 @@ pub fn label_part(
     totals.agg.clients += n;
     let columns = b.features.columns();
     let seg_cols = b.segments.column_indices(&columns)?;
-    let in_sample = projection_sample(b, raw, n, (part.of.index, part.of.sample_quota()));
+    let in_sample = projection_sample(
+        b,
+        raw,
+        n,
+        (
+            part.of.index,
+            PROJECTION_SAMPLE.div_ceil(part.of.parts.max(1)),
+        ),
+    );
     let ctx = LabelContext::new(b, raw, label_rules).with_holdings(book, raw.cutoff);
     let outcome_labels = part
         .previous

@@ -219,7 +219,7 @@ impl Aggregates {
         &mut self,
         previous: &super::outcomes::PreviousRun,
         present: &std::collections::HashSet<u64>,
-        of: super::label::PartOf,
+        of: super::client::PartOf,
     ) {
         let parts = of.parts.max(1) as u64;
         for (hash, pc) in &previous.clients {
