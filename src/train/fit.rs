@@ -260,7 +260,9 @@ pub(super) fn fit_input(
         metrics.products = p.metrics();
         metrics.products_skipped.clone_from(&p.skipped);
     }
-    let retention = retention(&snap, &segs, horizon);
+    let retention = (config.mode == Mode::Relational)
+        .then(|| retention(&snap, &segs, horizon))
+        .flatten();
     let scored = opts.keep_scores.then(|| {
         let assigned = (segs.index.as_slice(), segs.distance.as_slice());
         scored_clients(
@@ -317,7 +319,8 @@ pub(super) fn fit_input(
 }
 
 /// Retention models for lifetime value from the labelled clients' tenure and outcome
-/// (relational mode); `None` where they cannot be fitted (the values are then left out,
+/// (relational mode: the whole book and a sample of feature rows alike); `None` where
+/// they cannot be fitted (the values are then left out,
 /// never made up).
 fn retention(
     snap: &Snapshot,
@@ -325,10 +328,6 @@ fn retention(
     horizon: i32,
 ) -> Option<crate::lifecycle::RetentionModel> {
     let tenure = snap.raw.feature(crate::vocab::Feature::TenureYears)?;
-    // Relational mode only: the facts are computed from policies.
-    if snap.raw.facts.policies_started.is_empty() {
-        return None;
-    }
     let rows: Vec<crate::lifecycle::RetentionRow> = snap
         .active
         .iter()
