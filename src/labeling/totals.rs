@@ -152,7 +152,11 @@ impl Aggregates {
             }
         }
         *self.actions.entry((id, l.action.clone())).or_default() += 1;
-        let held = self.holdouts.entry(l.action.clone()).or_default();
+        // Looked up before inserting: no copy of the action's words per client.
+        let held = match self.holdouts.get_mut(&l.action) {
+            Some(held) => held,
+            None => self.holdouts.entry(l.action.clone()).or_default(),
+        };
         held[0] += 1;
         held[1] += usize::from(l.holdout);
         *self.stages.entry(l.stage.as_str().to_string()).or_default() += 1;
