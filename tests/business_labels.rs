@@ -208,6 +208,7 @@ fn one_large_paid_claim_with_long_tenure_is_not_low_value() {
                 columns: &columns,
                 client: index(&book, id),
             },
+            None,
         )
     };
     let claims_ratio = |id: &str| {
@@ -246,7 +247,7 @@ fn actions_are_life_insurance_remedies_and_prospects_get_a_first_policy() {
         let active = raw.active[client];
         let band = band.filter(|_| active);
         let stage = lifecycle(Mode::Relational, &rules.stages, &view, active, band);
-        let tier = value_tier(&cuts, &view);
+        let tier = value_tier(&cuts, &view, None);
         let signals = signals(Mode::Relational, &rules.stages, &cuts, &view, None);
         let product = Some("term_life");
         rules

@@ -856,3 +856,69 @@ fn value_and_repeat_settings_out_of_range_exit_2_naming_the_file_and_key() {
         assert_bad_input(&r, &["bad-value.toml", key]);
     }
 }
+
+#[test]
+fn value_tiers_can_be_cut_on_lifetime_value() {
+    let t = tempfile::tempdir().unwrap();
+    let sample = sample_dir();
+    let r = train_without_charts(t.path(), &sample, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, bundle) = latest_bundle(&t.path().join("models"));
+    // The training clients' lifetime values are stored beside the retention models.
+    let d = &bundle["retention"]["value_distribution"];
+    let edges: Vec<f64> = d["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(edges.len(), 9, "{d}");
+    let (low_cut, high_cut) = (edges[4], edges[7]);
+    let config = write(
+        t.path(),
+        "ltv.toml",
+        "[tiers]\nbasis = \"lifetime_value\"\n",
+    );
+    let label = |out: &str, extra: &[&str]| {
+        let mut args = vec!["--model", "models/latest", "--data", &sample];
+        args.extend_from_slice(&["--extract-date", "2026-09-30", "--out", out]);
+        args.extend_from_slice(extra);
+        let r = infer(&args, t.path());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        read_csv(&t.path().join(out).join("labels.csv"))
+    };
+    let by_value = label("by-value", &["--config", config.to_str().unwrap()]);
+    let by_premium = label("by-premium", &[]);
+    let (mut high, mut moved) = (0, 0);
+    let (mut high_sum, mut other_sum, mut others) = (0.0, 0.0, 0);
+    for (v, p) in by_value.iter().zip(&by_premium) {
+        assert_eq!(v["client_id"], p["client_id"]);
+        // Everything but the tier (and what follows from it) is the same run's.
+        assert_eq!(v["lifetime_value"], p["lifetime_value"]);
+        let Ok(value) = v["lifetime_value"].parse::<f64>() else {
+            assert_ne!(v["tier_code"], "high", "{v:?}");
+            continue;
+        };
+        if v["tier_code"] == "high" {
+            high += 1;
+            high_sum += value;
+            assert!(value >= high_cut - 1e-6, "{value} < {high_cut}");
+        } else {
+            others += 1;
+            other_sum += value;
+        }
+        if v["tier_code"] == "low" && value >= low_cut {
+            // Low with a value at or above the low cut: only by heavy claims, which
+            // premium-based tiers call low too.
+            assert_eq!(p["tier_code"], "low", "{v:?}");
+        }
+        moved += usize::from(v["tier_code"] != p["tier_code"]);
+    }
+    let scored = high + others;
+    assert!(
+        high > 300 && (high as f64) < 0.21 * scored as f64,
+        "{high} of {scored}"
+    );
+    assert!(high_sum / high as f64 > 3.0 * other_sum / others as f64);
+    assert!(moved > 100, "only {moved} clients changed tier");
+}

@@ -535,7 +535,8 @@ def train(
     """Trains on a book held as Spark DataFrames, as ``clientele-train`` trains on files.
 
     Relational and transactions books: the executors load their clients' records twice
-    (one part per ``CLIENTS_PER_PART`` clients, or ``parts``). The first pass gives the
+    (one part per ``CLIENTS_PER_PART`` clients, or ``parts``), three times with
+    ``charts``. The first pass gives the
     book's dates (for the cut-off) and the values the cleaning statistics are fitted on
     (of ``sample`` clients by the seeded hash); the second computes every client's
     point-in-time features and labels at the cut-off and at the out-of-time cut-off. A
@@ -543,7 +544,9 @@ def train(
     stayed, unlabelled, in force only earlier), comes to the driver and is fitted by the
     CLI's code: no record reaches the driver. Flat books: ``sample`` rows of the table,
     by the seeded client hash. ``sample=None`` (or a book no larger) fits every client,
-    and the bundle is the CLI's on the same records.
+    and the bundle is the CLI's on the same records. With ``charts``, a third pass counts
+    persistency and exits over every client with the fitted bundle's segments, and
+    ``persistency.csv`` and ``incidence.csv`` go beside the charts as the CLI writes them.
 
     Returns the published bundle's directory and its metrics; the data-quality report of
     the whole book goes to ``out/train-data-quality`` (without the quarantined rows,
@@ -602,22 +605,26 @@ def train(
             table = _collected(kept, "clients" in frames)
         finally:
             rows.unpersist()
+        fitted = train_sampled(
+            table,
+            plan,
+            [report for _, report in quality],
+            text,
+            origin,
+            os.fspath(models),
+            os.fspath(out),
+            seed,
+            k,
+            extract_date,
+            charts,
+            *words,
+        )
+        # The lifecycle outputs go beside the charts: counted over every client of
+        # every part, with the fitted bundle's segments.
+        lifecycle = _part_lifecycles(keyed, plan, fitted.bundle_json(), settings) if charts else []
     finally:
         keyed.unpersist()
-    path, bundle_json = train_sampled(
-        table,
-        plan,
-        [report for _, report in quality],
-        text,
-        origin,
-        os.fspath(models),
-        os.fspath(out),
-        seed,
-        k,
-        extract_date,
-        charts,
-        *words,
-    )
+    path, bundle_json = fitted.publish(lifecycle)
     import json
 
     return Path(path), json.loads(bundle_json)["metrics"]
@@ -670,6 +677,34 @@ def _part_facts(keyed, sample, clients: int, seed: int, settings) -> list:
     except Exception as e:  # noqa: BLE001 - an executor's error, translated below
         raise _translated(e) from None
     return [bytes(r[1]) for r in sorted(rows, key=lambda r: r[0])]
+
+
+def _part_lifecycles(keyed, plan: bytes, bundle: str, settings) -> list:
+    """Pass 3: every part's persistency and exit counts with the fitted bundle's
+    segments (JSON bytes, in part order; none for a book without policies)."""
+    from pyspark.sql.types import BinaryType, IntegerType, StructField, StructType
+
+    text, origin, extract = settings
+    schema = StructType(
+        [StructField(_PART, IntegerType(), False), StructField(_REPORT, BinaryType(), True)]
+    )
+
+    def lifecycle_of(table: pa.Table) -> pa.Table:
+        from clientele._native import train_part_lifecycle
+
+        part, tables = _part_tables(table)
+        tables.pop(_ORDER_TABLE, None)
+        counted = _engine_call(train_part_lifecycle, tables, plan, bundle, text, origin, extract)
+        return pa.table(
+            {_PART: pa.array([part], pa.int32()), _REPORT: pa.array([counted], pa.binary())}
+        )
+
+    counts = keyed.groupBy(_PART).applyInArrow(lifecycle_of, schema)
+    try:
+        rows = counts.collect()
+    except Exception as e:  # noqa: BLE001 - an executor's error, translated below
+        raise _translated(e) from None
+    return [bytes(r[1]) for r in sorted(rows, key=lambda r: r[0]) if r[1] is not None]
 
 
 # Each client's first row in the clients DataFrame travels from the pieces to the rows

@@ -916,6 +916,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train_parts::train_rows_schema, m)?)?;
     m.add_function(wrap_pyfunction!(train_parts::train_part_rows, m)?)?;
     m.add_function(wrap_pyfunction!(train_parts::train_sampled, m)?)?;
+    m.add_function(wrap_pyfunction!(train_parts::train_part_lifecycle, m)?)?;
+    m.add_class::<train_parts::SampledFit>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // The defaults of every path, from the library (the CLI's flags use the same).
     m.add("DEFAULT_SEED", clientele::train::DEFAULT_SEED)?;

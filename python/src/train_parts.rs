@@ -8,6 +8,7 @@ use crate::{bad_input, engine, frames_from, import_engine_table, parse_config, p
 use crate::{run_error, ArrowStream};
 use clientele::config::Config;
 use clientele::ingest::QualityReport;
+use clientele::lifecycle::TrainingLifecycle;
 use clientele::train::parts::{self, ClientSample, PartFacts, SampledBook, TrainPlan};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -119,9 +120,9 @@ pub(crate) fn train_part_rows<'py>(
     Ok((ArrowStream::of(&rows)?, encode(py, &quality)?))
 }
 
-/// Trains on sampled rows of `train_part_rows` (in the book's client order) and
-/// publishes the bundle under `models`; `quality`: every part's report. Returns the
-/// bundle directory and the bundle as JSON.
+/// Fits on sampled rows of `train_part_rows` (in the book's client order); `quality`:
+/// every part's report. The fit is published by `SampledFit.publish`, after the parts
+/// have counted their lifecycle with its bundle (`train_part_lifecycle`).
 #[pyfunction]
 #[pyo3(signature = (rows, plan, quality, config=None, config_origin=None, models="models".into(), out="notebooks-out".into(), seed=None, k=None, extract_date=None, charts=false, lang=None, vocabulary=None))]
 #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
@@ -140,7 +141,7 @@ pub(crate) fn train_sampled(
     charts: bool,
     lang: Option<String>,
     vocabulary: Option<PathBuf>,
-) -> PyResult<(PathBuf, String)> {
+) -> PyResult<SampledFit> {
     let words = crate::words_of(lang, vocabulary)?;
     let seed = seed.unwrap_or(clientele::train::DEFAULT_SEED);
     let config = train_config(py, config, config_origin, extract_date)?;
@@ -166,11 +167,77 @@ pub(crate) fn train_sampled(
         words,
         ..Default::default()
     };
-    let outcome = engine(py, || {
+    let fit = engine(py, || {
         let sampled = SampledBook::from_rows(&plan, &rows)?;
-        clientele::train::train_sampled(&config, &plan, sampled, &report, &opts)
+        clientele::train::SampledFit::fit(&config, &plan, sampled, &report, &opts)
     })?;
-    let json = serde_json::to_string(&outcome.bundle)
-        .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))?;
-    Ok((outcome.bundle_dir, json))
+    Ok(SampledFit { fit: Some(fit) })
+}
+
+/// Pass 3 on one part, with the fitted bundle (JSON): the part's persistency and exit
+/// counts (JSON bytes for `SampledFit.publish`); `None` for a book without policies
+/// (transactions).
+#[pyfunction]
+#[pyo3(signature = (tables, plan, bundle, config=None, config_origin=None, extract_date=None))]
+pub(crate) fn train_part_lifecycle<'py>(
+    py: Python<'py>,
+    tables: &Bound<'py, PyDict>,
+    plan: &[u8],
+    bundle: &str,
+    config: Option<String>,
+    config_origin: Option<String>,
+    extract_date: Option<String>,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let config = train_config(py, config, config_origin, extract_date)?;
+    if config.mode != clientele::Mode::Relational {
+        return Ok(None);
+    }
+    let plan: TrainPlan = decode(plan, "training plan")?;
+    let bundle: clientele::bundle::Bundle = decode(bundle.as_bytes(), "fitted bundle")?;
+    let frames = frames_from(tables, config.mode)?;
+    let counted = engine(py, || {
+        parts::part_lifecycle(&config, &frames, &plan, &bundle)
+    })?;
+    encode(py, &counted).map(Some)
+}
+
+/// A bundle fitted on sampled rows, not yet published.
+#[pyclass(module = "clientele._native")]
+pub(crate) struct SampledFit {
+    fit: Option<clientele::train::SampledFit>,
+}
+
+#[pymethods]
+impl SampledFit {
+    /// The fitted bundle as JSON, for the parts' lifecycle pass.
+    fn bundle_json(&self) -> PyResult<String> {
+        let fit = self
+            .fit
+            .as_ref()
+            .ok_or_else(|| run_error("the fit was already published"))?;
+        serde_json::to_string(fit.bundle())
+            .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))
+    }
+
+    /// Publishes the bundle and its charts; `lifecycle`: every part's counts (from
+    /// `train_part_lifecycle`; none: no lifecycle outputs). Returns the bundle
+    /// directory and the bundle as JSON.
+    fn publish(&mut self, py: Python<'_>, lifecycle: Vec<Vec<u8>>) -> PyResult<(PathBuf, String)> {
+        let fit = self
+            .fit
+            .take()
+            .ok_or_else(|| run_error("the fit was already published"))?;
+        let mut total: Option<TrainingLifecycle> = None;
+        for part in &lifecycle {
+            let part: TrainingLifecycle = decode(part, "part's lifecycle counts")?;
+            match &mut total {
+                None => total = Some(part),
+                Some(t) => t.merge(part),
+            }
+        }
+        let outcome = engine(py, || fit.publish(total))?;
+        let json = serde_json::to_string(&outcome.bundle)
+            .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))?;
+        Ok((outcome.bundle_dir, json))
+    }
 }

@@ -244,6 +244,22 @@ def test_training_on_a_stratified_sample_of_feature_rows(runs, spark, tmp_path):
     assert json.loads((again / "bundle.json").read_text())["lapse"] == ours["lapse"]
 
 
+def test_training_with_charts_counts_lifecycle_over_every_part_as_the_cli(spark, tmp_path):
+    # Persistency and exits are counted over every client (not the fitted sample), in
+    # three parts, with the fitted bundle's segments: the files equal a whole-book run's.
+    book = read_book(spark, ROOT / "data" / "sample")
+    cs.train(book, parts=3, charts=True, models=tmp_path / "m", out=tmp_path / "o")
+    tables = clientele.read_sources(ROOT / "data" / "sample")
+    clientele.train(tables, charts=True, models=tmp_path / "m2", out=tmp_path / "o2")
+    for name in ["persistency.csv", "incidence.csv"]:
+        [ours] = (tmp_path / "o").glob(f"train-*/{name}")
+        [whole] = (tmp_path / "o2").glob(f"train-*/{name}")
+        assert ours.read_text() == whole.read_text(), name
+        assert len(ours.read_text().splitlines()) > 50, name
+    charts = ours.parent
+    assert (charts / "persistency.svg").exists() and (charts / "incidence.svg").exists()
+
+
 def test_training_bad_input_raises_the_engine_message(spark, tmp_path):
     from pyspark.sql import functions as F
 

@@ -129,8 +129,12 @@ impl Default for StageSettings {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TierSettings {
-    /// "high" starts at this quantile of the value measure (premium in force; 12-month
-    /// spend with transactions).
+    /// The value measure of relational books: `premium` in force (the default) or the
+    /// client's `lifetime_value`; the quantiles below are of the training clients' measure.
+    #[serde(skip_serializing_if = "TierBasis::is_premium")]
+    pub basis: TierBasis,
+    /// "high" starts at this quantile of the value measure (premium in force or lifetime
+    /// value; 12-month spend with transactions).
     pub high_quantile: f64,
     /// ...and needs a premium collection rate of at least this over 12 months...
     pub high_min_collection: f64,
@@ -160,9 +164,27 @@ pub struct TierSettings {
     pub potential_max_tenure: f64,
 }
 
+/// What a relational book's value tiers are cut on (`[tiers] basis`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierBasis {
+    /// Annual premium in force.
+    #[default]
+    Premium,
+    /// Expected discounted premium still to come (`lifetime_value` in the labels).
+    LifetimeValue,
+}
+
+impl TierBasis {
+    fn is_premium(&self) -> bool {
+        *self == TierBasis::Premium
+    }
+}
+
 impl Default for TierSettings {
     fn default() -> Self {
         TierSettings {
+            basis: TierBasis::Premium,
             high_quantile: 0.8,
             high_min_collection: 0.9,
             high_min_renewal: 0.9,

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::schema::Source;
 pub use actions::{ActionRule, ActionTable};
 pub use effect::EffectSettings;
-pub use labels::{LabelRules, NeedsSettings, StageSettings, TierSettings};
+pub use labels::{LabelRules, NeedsSettings, StageSettings, TierBasis, TierSettings};
 pub use lifecycle::{CohortPeriod, PersistencySettings, ValueSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

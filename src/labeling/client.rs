@@ -50,6 +50,26 @@ pub struct ClientLabel {
     pub lifetime_value: Option<f64>,
 }
 
+/// Tiers cut on lifetime value need the training clients' values in the bundle.
+fn check_tier_basis(b: &Bundle, tiers: &crate::config::TierSettings) -> crate::error::Result<()> {
+    let has_values = b
+        .retention
+        .as_ref()
+        .is_some_and(|r| r.value_distribution.is_some());
+    if tiers.basis == crate::config::TierBasis::LifetimeValue
+        && b.config.mode == Mode::Relational
+        && !has_values
+    {
+        return Err(crate::error::Error::InvalidParameter(format!(
+            "[tiers] basis = \"lifetime_value\": model {} holds no lifetime values of its \
+             training clients (trained by an older clientele, or without enough clients \
+             who stayed and left to fit retention): retrain it, or set basis = \"premium\"",
+            b.version
+        )));
+    }
+    Ok(())
+}
+
 /// What every client of a part is labelled with: the bundle, the tier cuts, the label
 /// rules, and the part's raw features resolved by name once.
 pub struct LabelContext<'a> {
@@ -66,8 +86,15 @@ pub struct LabelContext<'a> {
 }
 
 impl<'a> LabelContext<'a> {
-    pub fn new(b: &'a Bundle, raw: &'a RawFeatures, label_rules: &'a LabelRules) -> Self {
-        LabelContext {
+    /// # Errors
+    /// `[tiers] basis = "lifetime_value"` with a bundle that holds no lifetime values.
+    pub fn new(
+        b: &'a Bundle,
+        raw: &'a RawFeatures,
+        label_rules: &'a LabelRules,
+    ) -> crate::error::Result<Self> {
+        check_tier_basis(b, &label_rules.tiers)?;
+        Ok(LabelContext {
             b,
             rules: label_rules,
             cuts: rules::TierCuts::from_bundle(b, &label_rules.tiers),
@@ -77,7 +104,7 @@ impl<'a> LabelContext<'a> {
             segment_words: b
                 .segments
                 .display_names(&b.features.numeric, &label_rules.words),
-        }
+        })
     }
 
     /// With the products each client of `book` holds at the as-of date (relational mode,
@@ -102,7 +129,14 @@ impl<'a> LabelContext<'a> {
 
     /// Labels client `c` from its model-matrix row: a pure function of the bundle, the
     /// client's features and whether it is in force.
-    pub fn label_client(&self, c: usize, active: bool, row: ArrayView1<f64>) -> ClientLabel {
+    /// `segment`: the id of the client's segment.
+    pub fn label_client(
+        &self,
+        c: usize,
+        active: bool,
+        row: ArrayView1<f64>,
+        segment: u32,
+    ) -> ClientLabel {
         let b = self.b;
         let view = rules::ClientView {
             columns: &self.columns,
@@ -110,7 +144,10 @@ impl<'a> LabelContext<'a> {
         };
         let probability = active.then(|| b.lapse.probability(row));
         let band = probability.map(|p| b.lapse.bands.band(p));
-        let tier = rules::value_tier(&self.cuts, &view);
+        let (premium_at_risk_12m, lifetime_value) = probability
+            .and_then(|p| self.value_of(c, segment, p))
+            .unzip();
+        let tier = rules::value_tier(&self.cuts, &view, lifetime_value.flatten());
         let stage = rules::lifecycle(b.config.mode, &self.rules.stages, &view, active, band);
         let products = self.b.products.as_ref().filter(|_| active);
         let propensities = products
@@ -176,31 +213,24 @@ impl<'a> LabelContext<'a> {
             imputed: imputed_scored,
             holdout: false,
             note: (!notes.is_empty()).then(|| notes.join(w.word("note.separator"))),
-            premium_at_risk_12m: None,
-            lifetime_value: None,
+            premium_at_risk_12m,
+            lifetime_value: lifetime_value.flatten(),
         }
     }
 
-    /// Sets a scored client's premium at risk over 12 months and lifetime value, once its
-    /// segment is known (relational mode; the value needs the bundle's retention models).
-    pub fn value_client(&self, c: usize, segment: u32, l: &mut ClientLabel) {
-        let Some(p) = l.probability else {
-            return;
-        };
+    /// A scored client's premium at risk over 12 months and lifetime value (relational
+    /// mode with a premium in force; the value needs the bundle's retention models).
+    fn value_of(&self, c: usize, segment: u32, p: f64) -> Option<(f64, Option<f64>)> {
         let view = rules::ClientView {
             columns: &self.columns,
             client: c,
         };
         let premium = view.get(Feature::PremiumInForce);
         if !premium.is_finite() {
-            return;
+            return None;
         }
-        l.premium_at_risk_12m = Some(crate::lifecycle::premium_at_risk_12m(
-            premium,
-            p,
-            self.b.horizon_months,
-        ));
-        l.lifetime_value = self.b.retention.as_ref().and_then(|model| {
+        let at_risk = crate::lifecycle::premium_at_risk_12m(premium, p, self.b.horizon_months);
+        let value = self.b.retention.as_ref().and_then(|model| {
             let input = crate::lifecycle::ValueInput {
                 segment,
                 annual_premium: premium,
@@ -210,6 +240,7 @@ impl<'a> LabelContext<'a> {
             };
             model.lifetime_value(&input, &self.rules.value).ok()
         });
+        Some((at_risk, value))
     }
 
     /// A prospect's first policy from its needs; for others, the next-best product among

@@ -89,7 +89,7 @@ pub fn label_part(
             PROJECTION_SAMPLE.div_ceil(part.of.parts.max(1)),
         ),
     );
-    let ctx = LabelContext::new(b, raw, label_rules).with_holdings(book, raw.cutoff);
+    let ctx = LabelContext::new(b, raw, label_rules)?.with_holdings(book, raw.cutoff);
     let outcome_labels = part
         .previous
         .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, label_rules, totals));
@@ -126,8 +126,8 @@ pub fn label_part(
             .par_iter()
             .enumerate()
             .map(|(i, &c)| {
-                let mut label = ctx.label_client(c, is_active(raw, c), x.row(i));
-                ctx.value_client(c, b.segments.segments[seg_idx[i]].id, &mut label);
+                let segment = b.segments.segments[seg_idx[i]].id;
+                let mut label = ctx.label_client(c, is_active(raw, c), x.row(i), segment);
                 // Drawn after the action is chosen, and never changing it.
                 label.holdout = holdouts.held_out(id_of(c), &label.action_code);
                 label

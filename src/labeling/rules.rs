@@ -2,7 +2,7 @@
 //! recommended action comes from the config's checked `ActionTable`).
 
 use crate::bundle::Bundle;
-use crate::config::{Mode, StageSettings, TierSettings};
+use crate::config::{Mode, StageSettings, TierBasis, TierSettings};
 use crate::date::Date;
 use crate::features::{Facts, Feature, RawFeatures};
 use crate::vocab::{LapseOutcome, LifecycleStage, RiskBand, Signal, Signals, ValueTier};
@@ -56,8 +56,18 @@ impl TierCuts {
         } else {
             Feature::PremiumInForce
         };
-        let value = quantile(value_feature, settings.low_quantile)
-            .zip(quantile(value_feature, settings.high_quantile));
+        let value = match (b.config.mode, settings.basis) {
+            (Mode::Relational, TierBasis::LifetimeValue) => b
+                .retention
+                .as_ref()
+                .and_then(|r| r.value_distribution.as_ref())
+                .and_then(|d| {
+                    quantile_of(d, settings.low_quantile)
+                        .zip(quantile_of(d, settings.high_quantile))
+                }),
+            _ => quantile(value_feature, settings.low_quantile)
+                .zip(quantile(value_feature, settings.high_quantile)),
+        };
         TierCuts {
             mode: b.config.mode,
             settings: settings.clone(),
@@ -175,7 +185,10 @@ impl ClientView<'_> {
 /// working); potential = young with a premium burden below its quantile; general = the
 /// rest. Transactions: high on 12-month spend, low = few transactions, potential = short
 /// tenure. Flat: n/a.
-pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
+///
+/// `lifetime_value`: the client's (none when not scored); the value measure with
+/// `[tiers] basis = "lifetime_value"` (a client without one has none to come: 0).
+pub fn value_tier(cuts: &TierCuts, c: &ClientView, lifetime_value: Option<f64>) -> ValueTier {
     let Some((low_cut, high_cut)) = cuts.value else {
         return ValueTier::NotApplicable;
     };
@@ -194,7 +207,10 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
             }
         }
         Mode::Relational => {
-            let premium = c.get(Feature::PremiumInForce);
+            let value = match t.basis {
+                TierBasis::Premium => c.get(Feature::PremiumInForce),
+                TierBasis::LifetimeValue => lifetime_value.unwrap_or(0.0),
+            };
             let collection = c.get(Feature::CollectionRate12m);
             let collects = collection.is_nan() || collection >= t.high_min_collection;
             let renewal = c.get(Feature::RenewalRate);
@@ -203,9 +219,9 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView) -> ValueTier {
             let heavy_claims =
                 claims > t.max_claims_ratio && c.facts().claim_years(c.client) >= t.low_claim_years;
             let few_policies = c.get(Feature::Policies) <= f64::from(t.low_max_policies);
-            if premium >= high_cut && collects && renews && !heavy_claims {
+            if value >= high_cut && collects && renews && !heavy_claims {
                 ValueTier::High
-            } else if (few_policies && premium < low_cut) || heavy_claims {
+            } else if (few_policies && value < low_cut) || heavy_claims {
                 ValueTier::Low
             } else if c.get(Feature::Age) < t.potential_max_age
                 && cuts

@@ -7,7 +7,8 @@
 //! On policy durations in whole months: with n at risk and d_c exits of cause c in month
 //! t, overall survival S(t) = S(t-1) (1 - d/n) and CIF_c(t) = CIF_c(t-1) + S(t-1) d_c / n.
 
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One policy: its duration in months, and the cause it ended by (`None`: in force at
 /// the as-of date, censored then).
@@ -30,81 +31,122 @@ pub struct Incidence {
 /// Aalen-Johansen cumulative incidence of every cause in `exits`, read at `months`.
 pub fn cumulative_incidence(exits: &[Exit], months: &[u32]) -> Incidence {
     let horizon = months.iter().copied().max().unwrap_or(0);
-    let causes: Vec<String> = {
-        let mut c: Vec<String> = exits.iter().filter_map(|e| e.cause.clone()).collect();
-        c.sort();
-        c.dedup();
-        c
-    };
-    // Per month: exits by cause, and censored.
-    let mut events: BTreeMap<u32, (Vec<usize>, usize)> = BTreeMap::new();
-    for e in exits {
-        let slot = events
-            .entry(e.months)
-            .or_insert_with(|| (vec![0; causes.len()], 0));
-        match &e.cause {
-            Some(c) => {
-                if let Ok(i) = causes.binary_search(c) {
-                    slot.0[i] += 1;
-                }
+    ExitTable::of(exits, horizon).incidence(months)
+}
+
+/// Exits counted by month and cause up to a horizon: all the Aalen-Johansen estimate
+/// reads, and counts that add up over the parts of a book.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExitTable {
+    /// Policies at risk at the start.
+    pub policies: usize,
+    /// Every cause met, also beyond the horizon (each gets a curve).
+    causes: BTreeSet<String>,
+    /// Month -> (exits by cause, censored), months up to `horizon` only.
+    events: BTreeMap<u32, (BTreeMap<String, usize>, usize)>,
+    horizon: u32,
+}
+
+impl ExitTable {
+    /// Counts `exits` up to `horizon` months.
+    pub fn of(exits: &[Exit], horizon: u32) -> Self {
+        let mut table = ExitTable {
+            horizon,
+            ..ExitTable::default()
+        };
+        for e in exits {
+            table.add(e);
+        }
+        table
+    }
+
+    pub fn add(&mut self, e: &Exit) {
+        self.policies += 1;
+        if let Some(c) = &e.cause {
+            if !self.causes.contains(c) {
+                self.causes.insert(c.clone());
             }
+        }
+        if e.months > self.horizon {
+            return;
+        }
+        let slot = self.events.entry(e.months).or_default();
+        match &e.cause {
+            Some(c) => *slot.0.entry(c.clone()).or_insert(0) += 1,
             None => slot.1 += 1,
         }
     }
-    let mut at_risk = exits.len() as f64;
-    let mut survival = 1.0;
-    let mut cif = vec![0.0; causes.len()];
-    let mut reads: Vec<Vec<f64>> = vec![Vec::with_capacity(months.len()); causes.len()];
-    let mut next_read = {
-        let mut m = months.to_vec();
-        m.sort_unstable();
-        m.into_iter().peekable()
-    };
-    let mut record = |upto: u32, cif: &[f64], reads: &mut Vec<Vec<f64>>| {
-        while let Some(&m) = next_read.peek() {
-            if m >= upto {
+
+    /// Adds another part's counts (made with the same horizon).
+    pub fn merge(&mut self, other: ExitTable) {
+        self.policies += other.policies;
+        self.causes.extend(other.causes);
+        self.horizon = self.horizon.max(other.horizon);
+        for (month, (by_cause, censored)) in other.events {
+            let slot = self.events.entry(month).or_default();
+            for (c, n) in by_cause {
+                *slot.0.entry(c).or_insert(0) += n;
+            }
+            slot.1 += censored;
+        }
+    }
+
+    /// The cumulative incidence of every cause, read at `months` (at most the horizon).
+    pub fn incidence(&self, months: &[u32]) -> Incidence {
+        let causes: Vec<&String> = self.causes.iter().collect();
+        let mut at_risk = self.policies as f64;
+        let mut survival = 1.0;
+        let mut cif = vec![0.0; causes.len()];
+        let mut reads: Vec<Vec<f64>> = vec![Vec::with_capacity(months.len()); causes.len()];
+        let mut next_read = {
+            let mut m = months.to_vec();
+            m.sort_unstable();
+            m.into_iter().peekable()
+        };
+        let mut record = |upto: u32, cif: &[f64], reads: &mut Vec<Vec<f64>>| {
+            while let Some(&m) = next_read.peek() {
+                if m >= upto {
+                    break;
+                }
+                for (r, c) in reads.iter_mut().zip(cif) {
+                    r.push(*c);
+                }
+                next_read.next();
+            }
+        };
+        for (&t, (by_cause, censored)) in &self.events {
+            record(t, &cif, &mut reads);
+            if at_risk <= 0.0 {
                 break;
             }
-            for (r, c) in reads.iter_mut().zip(cif) {
-                r.push(*c);
+            let d: usize = by_cause.values().sum();
+            for (c, cause) in cif.iter_mut().zip(&causes) {
+                let dc = by_cause.get(*cause).copied().unwrap_or(0);
+                *c += survival * dc as f64 / at_risk;
             }
-            next_read.next();
+            survival *= 1.0 - d as f64 / at_risk;
+            at_risk -= (d + censored) as f64;
         }
-    };
-    for (&t, (by_cause, censored)) in &events {
-        if t > horizon {
-            break;
+        record(u32::MAX, &cif, &mut reads);
+        // Read in sorted order; restore the caller's order.
+        let mut sorted: Vec<u32> = months.to_vec();
+        sorted.sort_unstable();
+        let by_cause = causes
+            .into_iter()
+            .zip(reads)
+            .map(|(c, r)| {
+                let in_order = months
+                    .iter()
+                    .map(|m| r[sorted.binary_search(m).unwrap_or(0)])
+                    .collect();
+                (c.clone(), in_order)
+            })
+            .collect();
+        Incidence {
+            by_cause,
+            months: months.to_vec(),
+            policies: self.policies,
         }
-        record(t, &cif, &mut reads);
-        if at_risk <= 0.0 {
-            break;
-        }
-        let d: usize = by_cause.iter().sum();
-        for (c, &dc) in cif.iter_mut().zip(by_cause) {
-            *c += survival * dc as f64 / at_risk;
-        }
-        survival *= 1.0 - d as f64 / at_risk;
-        at_risk -= (d + censored) as f64;
-    }
-    record(u32::MAX, &cif, &mut reads);
-    // Read in sorted order; restore the caller's order.
-    let mut sorted: Vec<u32> = months.to_vec();
-    sorted.sort_unstable();
-    let by_cause = causes
-        .into_iter()
-        .zip(reads)
-        .map(|(c, r)| {
-            let in_order = months
-                .iter()
-                .map(|m| r[sorted.binary_search(m).unwrap_or(0)])
-                .collect();
-            (c, in_order)
-        })
-        .collect();
-    Incidence {
-        by_cause,
-        months: months.to_vec(),
-        policies: exits.len(),
     }
 }
 
@@ -134,6 +176,27 @@ mod tests {
         assert!(close(&inc.by_cause["lapse"], [0.2, 0.4, 0.6]));
         assert!(close(&inc.by_cause["surrender"], [0.2, 0.2, 0.2]));
         assert!(close(&inc.by_cause["death_claim"], [0.0, 0.2, 0.2]));
+    }
+
+    #[test]
+    fn tables_of_parts_add_up_to_the_table_of_the_whole() {
+        let exits: Vec<Exit> = (0..40u32)
+            .map(|i| {
+                let cause = ["lapse", "surrender", "death"][(i % 3) as usize];
+                exit((i * 7) % 50, (i % 4 != 0).then_some(cause))
+            })
+            .collect();
+        let whole = ExitTable::of(&exits, 36);
+        let mut parts = ExitTable::of(&exits[..13], 36);
+        parts.merge(ExitTable::of(&exits[13..], 36));
+        assert_eq!(parts, whole);
+        let months = [12, 24, 36];
+        assert_eq!(
+            parts.incidence(&months),
+            cumulative_incidence(&exits, &months)
+        );
+        // A cause met only after the horizon still gets its (zero) curve.
+        assert_eq!(whole.incidence(&months).by_cause.len(), 3);
     }
 
     #[test]

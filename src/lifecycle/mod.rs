@@ -10,7 +10,7 @@ pub mod sbg;
 pub mod training;
 pub mod value;
 
-pub use competing::{cumulative_incidence, Exit, Incidence};
+pub use competing::{cumulative_incidence, Exit, ExitTable, Incidence};
 pub use exits::ExitState;
 pub use persistency::{persistency, Basis, CohortPeriod, PersistencyRow, PersistencySettings};
 pub use policies::CompactPolicies;

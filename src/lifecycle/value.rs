@@ -31,6 +31,10 @@ pub struct RetentionModel {
     /// Fitted on every labelled client: used for a segment without its own.
     pub book: ShiftedBetaGeometric,
     pub segments: Vec<SegmentRetention>,
+    /// The training clients' lifetime values (in force at the cut-off, under the
+    /// training config's `[value]`): what `[tiers] basis = "lifetime_value"` cuts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_distribution: Option<crate::stats::Distribution>,
 }
 
 /// One labelled client of the training snapshot.
@@ -73,6 +77,7 @@ impl RetentionModel {
             period_months,
             book,
             segments,
+            value_distribution: None,
         })
     }
 
@@ -100,6 +105,17 @@ impl RetentionModel {
                 .iter()
                 .map(|s| (format!("segments[{}]", s.segment), s.model)),
         );
+        if let Some(d) = &self.value_distribution {
+            let ordered = d.edges.windows(2).all(|w| w[0] < w[1]);
+            let finite = d.edges.iter().chain(&d.shares).all(|v| v.is_finite());
+            if !ordered || !finite || d.shares.len() != d.edges.len() + 1 {
+                return Err(
+                    "retention.value_distribution: edges must be finite and ascending, with \
+                     one share more than edges"
+                        .to_string(),
+                );
+            }
+        }
         for (what, m) in all {
             if ShiftedBetaGeometric::new(m.a, m.b).is_err() {
                 return Err(format!(
@@ -182,6 +198,7 @@ mod tests {
             period_months: 12,
             book: ShiftedBetaGeometric::new(0.668, 3.806).unwrap(),
             segments: Vec::new(),
+            value_distribution: None,
         }
     }
 

@@ -262,7 +262,8 @@ pub(super) fn fit_input(
     }
     let retention = (config.mode == Mode::Relational)
         .then(|| retention(&snap, &segs, horizon))
-        .flatten();
+        .flatten()
+        .map(|model| with_values(model, &snap, &segs, &lapse_fit.probabilities, &config.value));
     let scored = opts.keep_scores.then(|| {
         let assigned = (segs.index.as_slice(), segs.distance.as_slice());
         scored_clients(
@@ -342,9 +343,50 @@ fn retention(
     crate::lifecycle::RetentionModel::fit(&rows, horizon).ok()
 }
 
+/// The retention models with the distribution of the lifetime value of the clients in
+/// force at the cut-off (their fitted lapse probability, the training `[value]`).
+fn with_values(
+    mut model: crate::lifecycle::RetentionModel,
+    snap: &Snapshot,
+    segs: &Segments,
+    probabilities: &[f64],
+    settings: &crate::config::ValueSettings,
+) -> crate::lifecycle::RetentionModel {
+    use crate::vocab::Feature;
+    let column = |f: Feature| snap.raw.feature(f);
+    let (Some(premium), Some(tenure), Some(age)) = (
+        column(Feature::PremiumInForce),
+        column(Feature::TenureYears),
+        column(Feature::Age),
+    ) else {
+        return model;
+    };
+    let mut values: Vec<f64> = snap
+        .active
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| premium[c].is_finite())
+        .filter_map(|(r, &c)| {
+            let input = crate::lifecycle::ValueInput {
+                segment: segs.model.segments[segs.index[r]].id,
+                annual_premium: premium[c],
+                tenure_years: tenure[c],
+                age: age[c],
+                p: probabilities[r],
+            };
+            model.lifetime_value(&input, settings).ok()
+        })
+        .collect();
+    if !values.is_empty() {
+        values.sort_by(f64::total_cmp);
+        model.value_distribution = Some(Distribution::fit_sorted(&values, 0.0));
+    }
+    model
+}
+
 /// Every client's segment id at the cut-off, assigned by the fitted bundle as a labeling
 /// run assigns them (in chunks, as labeling does).
-fn every_client_segment(
+pub(crate) fn every_client_segment(
     b: &Bundle,
     raw: &RawFeatures,
     cats: &[(String, Option<&crate::ingest::Coded>)],

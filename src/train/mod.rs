@@ -153,7 +153,8 @@ fn train_loaded(
 /// Trains on sampled rows of a book split into parts (`parts`): `quality` is the parts'
 /// data-quality reports merged; the plan's cut-off and horizon must be the options'.
 /// The same checks, quality report (without quarantined rows: they stayed in the
-/// parts), fit, published bundle and charts as `train`.
+/// parts), fit, published bundle and charts as `train`; no lifecycle outputs (see
+/// `SampledFit`, which adds the parts' lifecycle counts).
 ///
 /// # Errors
 /// As `train`; options that disagree with the plan.
@@ -164,28 +165,86 @@ pub fn train_sampled(
     quality: &crate::ingest::QualityReport,
     opts: &TrainOptions,
 ) -> Result<TrainOutcome> {
-    let spec = DataSpec::in_memory(config);
-    let settings = Settings::check(&spec, opts)?;
-    let quality_dir = opts.out_dir.join("train-data-quality");
-    crate::ingest::spec::write_quality_report(
-        quality,
-        None,
-        &quality_dir,
-        &settings.protected,
-        "--out",
-    )?;
-    quality.check_thresholds(config.cleaning.max_invalid_percent)?;
-    let scores_ids = settings.fit.keep_scores.then(|| sampled.client_ids.clone());
-    let fitted = parts::fit_sampled(
-        &settings.config,
-        plan,
-        sampled,
-        &settings.fit,
-        settings.previous.as_ref(),
-    )?;
-    let scores = scores_ids.and_then(|ids| fitted.scores_csv(&ids));
-    let tables = table_fingerprints(quality);
-    publish(opts, &settings, fitted, tables, scores, quality_dir)
+    SampledFit::fit(config, plan, sampled, quality, opts)?.publish(None)
+}
+
+/// A bundle fitted on sampled rows, not yet published: the parts can count their
+/// lifecycle with it (`parts::part_lifecycle`) before it is published with its charts.
+pub struct SampledFit {
+    opts: TrainOptions,
+    settings: Settings,
+    fitted: Fitted,
+    scores: Option<String>,
+    tables: Vec<FileFingerprint>,
+    quality_dir: PathBuf,
+}
+
+impl SampledFit {
+    /// Checks the settings, writes the quality report and fits (as `train_sampled`).
+    ///
+    /// # Errors
+    /// As `train_sampled`.
+    pub fn fit(
+        config: &crate::config::Config,
+        plan: &parts::TrainPlan,
+        sampled: parts::SampledBook,
+        quality: &crate::ingest::QualityReport,
+        opts: &TrainOptions,
+    ) -> Result<Self> {
+        let spec = DataSpec::in_memory(config);
+        let settings = Settings::check(&spec, opts)?;
+        let quality_dir = opts.out_dir.join("train-data-quality");
+        crate::ingest::spec::write_quality_report(
+            quality,
+            None,
+            &quality_dir,
+            &settings.protected,
+            "--out",
+        )?;
+        quality.check_thresholds(config.cleaning.max_invalid_percent)?;
+        let scores_ids = settings.fit.keep_scores.then(|| sampled.client_ids.clone());
+        let fitted = parts::fit_sampled(
+            &settings.config,
+            plan,
+            sampled,
+            &settings.fit,
+            settings.previous.as_ref(),
+        )?;
+        let scores = scores_ids.and_then(|ids| fitted.scores_csv(&ids));
+        Ok(SampledFit {
+            opts: opts.clone(),
+            tables: table_fingerprints(quality),
+            settings,
+            fitted,
+            scores,
+            quality_dir,
+        })
+    }
+
+    /// The fitted bundle (unpublished: no version yet).
+    pub fn bundle(&self) -> &Bundle {
+        &self.fitted.bundle
+    }
+
+    /// Publishes the bundle and its charts, with `lifecycle` (the parts' counts added
+    /// up) beside the charts when given.
+    ///
+    /// # Errors
+    /// As `train`'s publishing.
+    pub fn publish(
+        mut self,
+        lifecycle: Option<crate::lifecycle::TrainingLifecycle>,
+    ) -> Result<TrainOutcome> {
+        self.fitted.lifecycle = lifecycle;
+        publish(
+            &self.opts,
+            &self.settings,
+            self.fitted,
+            self.tables,
+            self.scores,
+            self.quality_dir,
+        )
+    }
 }
 
 /// Publishes a fitted bundle as a new version and draws its charts.
@@ -331,11 +390,12 @@ fn write_lifecycle(
     let rows = l.persistency.rows();
     let csv = persistency::to_csv(&rows);
     crate::fsio::write_atomic(&dir.join("persistency.csv"), csv.as_bytes())?;
-    let csv = training::incidence_csv(&l.incidence);
+    let incidence = l.incidence();
+    let csv = training::incidence_csv(&incidence);
     crate::fsio::write_atomic(&dir.join("incidence.csv"), csv.as_bytes())?;
     let say = crate::charts::Say::new(bundle, words);
     crate::charts::lifecycle::persistency(&say, &rows, dir)?;
-    crate::charts::lifecycle::incidence(&say, &l.incidence, dir)?;
+    crate::charts::lifecycle::incidence(&say, &incidence, dir)?;
     Ok(())
 }
 

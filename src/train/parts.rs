@@ -565,6 +565,38 @@ pub fn fit_sampled(
     fit::fit_input(config, input, &plan.cleaning, choice, opts, previous)
 }
 
+/// Pass 3 on one part, once the bundle is fitted: the part's persistency and exits as
+/// of the cut-off, each client in the segment `bundle` assigns it, counted as the CLI
+/// counts them on the whole book (`TrainingLifecycle::merge` adds the parts up).
+///
+/// # Errors
+/// The part's bad input; a plan of another mode.
+pub fn part_lifecycle(
+    config: &Config,
+    frames: &Frames,
+    plan: &TrainPlan,
+    bundle: &crate::bundle::Bundle,
+) -> Result<crate::lifecycle::TrainingLifecycle> {
+    check_mode(config)?;
+    let opts = LoadOptions::from_config(config, true);
+    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&plan.cleaning))?;
+    let book = &loaded.book;
+    let snap = fit::snapshot(
+        book,
+        (plan.cutoff, plan.horizon_months, plan.label_end),
+        config.lapse.outcome,
+    )?;
+    let policies = crate::lifecycle::CompactPolicies::of(book);
+    let cats = features::categorical_columns(book);
+    let segments = fit::every_client_segment(bundle, &snap.raw, &cats, book.n_clients())?;
+    Ok(crate::lifecycle::TrainingLifecycle::count(
+        &policies,
+        &segments,
+        plan.cutoff,
+        &config.persistency,
+    ))
+}
+
 fn column(rows: &DataFrame, name: &str, dtype: &DataType) -> Result<Column> {
     rows.column(name)
         .map_err(|_| Error::InvalidParameter(format!("training rows: no column {name:?}")))?
