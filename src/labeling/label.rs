@@ -444,7 +444,7 @@ fn count_persistency(
     let segment_of = |c: usize| segments.get(c).filter(|id| known.contains(id)).copied();
     let policies = crate::lifecycle::CompactPolicies::of(book);
     policies.count_persistency(&mut totals.agg.persistency, &segment_of, as_of, settings);
-    let repeat = crate::lifecycle::RepeatCounts::count(book, as_of, settings);
+    let repeat = crate::lifecycle::RepeatCounts::count(&policies, as_of, settings);
     totals.agg.repeat.merge(repeat);
 }
 

@@ -127,6 +127,21 @@ impl CompactPolicies {
         }
     }
 
+    /// Each policy as (client index or `MISSING`, start, end, how it ended), in the
+    /// book's order.
+    pub(super) fn each(
+        &self,
+    ) -> impl Iterator<Item = (u32, Date, Option<Date>, Option<ExitState>)> + '_ {
+        self.policies
+            .iter()
+            .map(|p| (p.client, p.start, p.end, p.reason))
+    }
+
+    /// Clients in the book the policies were read from.
+    pub(super) fn clients(&self) -> usize {
+        self.clients
+    }
+
     pub fn len(&self) -> usize {
         self.policies.len()
     }

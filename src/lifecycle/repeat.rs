@@ -7,9 +7,10 @@
 //! and is left out rather than counted as "not yet". Events are counted per client, so
 //! parts (clients never split) add up exactly.
 
+use super::exits::ExitState;
+use super::policies::CompactPolicies;
 use crate::config::PersistencySettings;
 use crate::date::Date;
-use crate::ingest::{Book, MISSING};
 use serde::{Deserialize, Serialize};
 
 /// Events observed for the whole period (`eligible`) and those followed by a purchase
@@ -58,7 +59,7 @@ impl RepeatCounts {
 
     /// Counts the book's clients as of `as_of`: events in the `repeat_window_years`
     /// before the last fully observed date (`as_of` less `repeat_months`).
-    pub fn count(book: &Book, as_of: Date, s: &PersistencySettings) -> Self {
+    pub fn count(policies: &CompactPolicies, as_of: Date, s: &PersistencySettings) -> Self {
         let mut out = RepeatCounts {
             months: s.repeat_months,
             ..RepeatCounts::default()
@@ -67,7 +68,7 @@ impl RepeatCounts {
         let observed_until = as_of.add_months(-months);
         let window_start = observed_until.add_months(-12 * s.repeat_window_years as i32);
         let in_window = |d: Date| d > window_start && d <= observed_until;
-        for policies in client_policies(book, as_of) {
+        for policies in client_policies(policies, as_of) {
             let Some(first) = policies.iter().map(|p| p.start).min() else {
                 continue;
             };
@@ -98,31 +99,22 @@ struct Held {
 }
 
 /// Each client's policies started by `as_of`, ends after it read as still in force.
-fn client_policies(book: &Book, as_of: Date) -> Vec<Vec<Held>> {
-    let mut out = vec![Vec::new(); book.client_ids.len()];
-    let Some(t) = &book.policies else {
-        return out;
-    };
-    let Some(start) = t.dates("start_date") else {
-        return out;
-    };
-    let end = t.dates("end_date");
-    let reason = t.coded("end_reason");
-    for r in 0..t.len() {
-        let client = t.client.get(r).copied().unwrap_or(MISSING);
+fn client_policies(policies: &CompactPolicies, as_of: Date) -> Vec<Vec<Held>> {
+    let mut out = vec![Vec::new(); policies.clients()];
+    for (client, start, end, reason) in policies.each() {
         // A row without a client (MISSING) has no list.
-        let (Some(s), Some(list)) = (start[r], out.get_mut(client as usize)) else {
+        let Some(list) = out.get_mut(client as usize) else {
             continue;
         };
-        if s > as_of {
+        if start > as_of {
             continue;
         }
-        let e = end.and_then(|e| e[r]).filter(|e| *e <= as_of);
-        let why = reason.and_then(|x| x.get(r));
+        let end = end.filter(|e| *e <= as_of);
         list.push(Held {
-            start: s,
-            end: e,
-            lost: e.is_some() && matches!(why, Some("lapse" | "surrender" | "non_renewal")),
+            start,
+            end,
+            lost: end.is_some()
+                && matches!(reason, Some(ExitState::Lapsed | ExitState::Surrendered)),
         });
     }
     out
