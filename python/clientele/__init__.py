@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 import pyarrow as pa
-import pyarrow.compute as _pc
 
 from ._errors import BadInput, ClienteleError, RunError
 from ._native import NativeBundle
@@ -326,17 +325,6 @@ class Run:
         return {p.name: p.read_bytes() for p in sorted((self.out / "charts").glob("*.png"))}
 
 
-def _flags_as_words(table: Any) -> Any:
-    """Last month's labels with their bool columns (``holdout``) as the words
-    ``true``/``false``, as labels.csv writes them: the engine takes flags as words."""
-    arrow = pa.table(table)
-    for i, field in enumerate(arrow.schema):
-        if pa.types.is_boolean(field.type):
-            words = _pc.cast(arrow.column(i), pa.string())
-            arrow = arrow.set_column(i, field.name, words)
-    return arrow
-
-
 def label_run(
     bundle: Bundle,
     tables: Mapping[str, Any],
@@ -369,7 +357,7 @@ def label_run(
     if isinstance(previous, (str, os.PathLike)):
         previous_dir = os.fspath(previous)
     elif previous is not None:
-        table = _flags_as_words(previous)
+        table = previous
     stream, texts, path = bundle._native.label_run(
         tables,
         text,

@@ -266,13 +266,7 @@ def _previous_labels(previous):
     wanted = ["client_id", "segment_id", "lapse_probability", "risk_band", "action"]
     wanted += ["stage_code", "tier_code"]  # stage and tier moves since that run
     wanted += ["holdout"]  # the randomised holdouts whose effect is read out
-    previous = previous.select(*[c for c in wanted if c in previous.columns])
-    if "holdout" in previous.columns:
-        # A bool column; the engine reads flags as words, as in labels.csv.
-        from pyspark.sql import functions as F
-
-        previous = previous.withColumn("holdout", F.col("holdout").cast("string"))
-    return previous
+    return previous.select(*[c for c in wanted if c in previous.columns])
 
 
 def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=None):

@@ -534,9 +534,11 @@ fn per_table_column(
         .collect())
 }
 
-/// Last month's labels from a labels table, keyed as `--previous-run` keys them.
+/// Last month's labels from a labels table, keyed as `--previous-run` keys them. The
+/// table is the engine's own (`Run.labels`, or read back): its bool `holdout` is read
+/// as labels.csv's words.
 fn previous_run(table: &Bound<'_, PyAny>) -> PyResult<clientele::labeling::outcomes::PreviousRun> {
-    let frame = import_table(table, "previous labels")?;
+    let frame = import_engine_table(table, "previous labels")?;
     clientele::labeling::output::previous_from_frame(&frame).map_err(|m| {
         bad_input(format!(
             "previous labels: {m} (expected client_id as text and segment_id as a whole number)"
