@@ -288,7 +288,8 @@ fn actions_are_life_insurance_remedies_and_prospects_get_a_first_policy() {
         action("established", Some(RiskBand::High)),
         "policy_loan_or_partial_withdrawal"
     );
-    assert_eq!(action("lapsed", None), "reinstatement_offer");
+    // Lapsed in May 2024: past the two-year reinstatement period, a new policy is offered.
+    assert_eq!(action("lapsed", None), "win_back_offer");
     // A prospect is never sent a cross-sell, whatever the band would have been.
     for band in [None, Some(RiskBand::Low), Some(RiskBand::High)] {
         assert_eq!(action("prospect", band), "first_policy_offer");

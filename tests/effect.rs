@@ -317,6 +317,9 @@ fn the_readout_recovers_the_generators_treatment_effects() {
                 "cross-sell",
                 "first-policy offer",
                 "reinstatement offer",
+                "win-back offer",
+                "maturity reinvestment offer",
+                "no contact (deceased)",
             ]
             .contains(&a.as_str())
         })

@@ -922,3 +922,81 @@ fn value_tiers_can_be_cut_on_lifetime_value() {
     assert!(high_sum / high as f64 > 3.0 * other_sum / others as f64);
     assert!(moved > 100, "only {moved} clients changed tier");
 }
+
+#[test]
+fn former_clients_actions_follow_how_their_cover_ended() {
+    let t = tempfile::tempdir().unwrap();
+    let sample = sample_dir();
+    let r = train_without_charts(t.path(), &sample, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let args = ["--model", "models/latest", "--data", &sample];
+    let r = infer(
+        &[&args[..], &["--extract-date", "2026-09-30", "--out", "run"]].concat(),
+        t.path(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let run = t.path().join("run");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let as_of = date(summary["as_of"].as_str().unwrap()).unwrap();
+    // Independently from policies.csv: per client, in force at as_of, and the policy
+    // that ended last (on the same day: death, maturity, surrender, lapse).
+    let skipped: std::collections::BTreeSet<usize> = read_csv(&run.join("quarantine.csv"))
+        .iter()
+        .filter(|q| q["source"] == "policies")
+        .map(|q| q["row"].parse().unwrap())
+        .collect();
+    let rank = |reason: &str| match reason {
+        "death_claim" => 4,
+        "maturity" => 3,
+        "surrender" => 2,
+        "lapse" | "non_renewal" => 1,
+        _ => 0,
+    };
+    let mut in_force = std::collections::BTreeSet::new();
+    let mut last: std::collections::BTreeMap<String, (i64, u8, String)> = Default::default();
+    for (i, p) in read_csv(&Path::new(&sample).join("policies.csv"))
+        .into_iter()
+        .enumerate()
+    {
+        let started = date(&p["start_date"]).is_some_and(|s| days(s) <= days(as_of));
+        if !started || skipped.contains(&(i + 1)) {
+            continue;
+        }
+        let client = p["client_id"].trim().to_string();
+        let Some(end) = date(&p["end_date"]).map(days).filter(|&e| e <= days(as_of)) else {
+            in_force.insert(client);
+            continue;
+        };
+        let reason = p["end_reason"].trim().to_lowercase();
+        let this = (end, rank(&reason), reason);
+        let slot = last.entry(client).or_insert_with(|| this.clone());
+        if (this.0, this.1) > (slot.0, slot.1) {
+            *slot = this;
+        }
+    }
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for l in read_csv(&run.join("labels.csv")) {
+        if l["stage_code"] != "lapsed" {
+            continue;
+        }
+        let id = l["client_id"].as_str();
+        assert!(!in_force.contains(id), "{id}");
+        let (end, _, reason) = &last[id];
+        let expected = match reason.as_str() {
+            "death_claim" => "no_contact_deceased",
+            "maturity" => "maturity_reinvestment_offer",
+            // The reinstatement period: 2 years by default.
+            "lapse" if (days(as_of) - end) as f64 / 365.25 <= 2.0 => "reinstatement_offer",
+            _ => "win_back_offer",
+        };
+        assert_eq!(l["action_code"], expected, "{id}: {reason} on day {end}");
+        *seen.entry(expected.to_string()).or_default() += 1;
+    }
+    // Every kind of former client is in the sample.
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(
+        seen["reinstatement_offer"] > 1000 && seen["no_contact_deceased"] > 20,
+        "{seen:?}"
+    );
+}

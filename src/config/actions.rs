@@ -79,13 +79,27 @@ pub const CROSS_SELL: &str = "cross_sell";
 /// personally; for others at risk, the remedy their situation calls for (payment
 /// difficulty: a premium holiday or monthly instalments; cover too dear: a lower sum
 /// assured; a cash need on a policy with a cash value: a policy loan or partial
-/// withdrawal instead of a surrender; low value: a paid-up conversion); reinstate the
-/// lapsed, offer prospects a first policy, grow the under-insured.
+/// withdrawal instead of a surrender; low value: a paid-up conversion); former clients
+/// by how their cover ended (never contact the deceased; reinstate a lapse within the
+/// reinstatement period; reinvest a maturity; otherwise a new policy), offer prospects a
+/// first policy, grow the under-insured.
 pub fn default_actions() -> Vec<ActionRule> {
     let at_risk = "high|medium";
     let not_low = "potential|general|n/a";
     vec![
-        rule("*", "*", "lapsed", "reinstatement offer"),
+        when(
+            "deceased",
+            rule("*", "*", "lapsed", "no contact (deceased)"),
+        ),
+        when(
+            "reinstatable",
+            rule("*", "*", "lapsed", "reinstatement offer"),
+        ),
+        when(
+            "matured",
+            rule("*", "*", "lapsed", "maturity reinvestment offer"),
+        ),
+        rule("*", "*", "lapsed", "win-back offer"),
         rule("*", "*", "prospect", "first-policy offer"),
         rule("high", at_risk, "*", "VIP retention call"),
         when(
@@ -471,7 +485,7 @@ fn checked_code(i: usize, r: &ActionRule, code: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::{LifecycleStage as S, RiskBand as B, ValueTier as T};
+    use crate::vocab::{LifecycleStage as S, RiskBand as B, Signal, Signals, ValueTier as T};
 
     #[test]
     fn the_default_table_is_valid_and_first_match_wins() {
@@ -480,9 +494,25 @@ mod tests {
             table.action(T::High, Some(B::High), S::Loyal),
             "VIP retention call"
         );
+        // A former client by how the cover ended.
         assert_eq!(
             table.action(T::High, Some(B::High), S::Lapsed),
-            "reinstatement offer"
+            "win-back offer"
+        );
+        let former = |signals: &[Signal]| {
+            let set = signals.iter().fold(Signals::NONE, |s, &x| s.with(x, true));
+            table
+                .action_for(T::General, None, S::Lapsed, None, set)
+                .words
+                .clone()
+        };
+        assert_eq!(former(&[Signal::Reinstatable]), "reinstatement offer");
+        assert_eq!(former(&[Signal::Matured]), "maturity reinvestment offer");
+        assert_eq!(former(&[Signal::Surrendered]), "win-back offer");
+        // Never a sales contact after a death claim, whatever else ended that day.
+        assert_eq!(
+            former(&[Signal::Deceased, Signal::Reinstatable]),
+            "no contact (deceased)"
         );
         assert_eq!(
             table.action(T::Low, Some(B::High), S::AtRisk),

@@ -103,10 +103,25 @@ pub struct StageSettings {
     pub at_risk_missed_6m: u32,
     /// Complaints in the last 6 months that make a client "at risk".
     pub at_risk_complaints_6m: u32,
+    /// A policy that lapsed (premium unpaid) within this many years of the as-of date
+    /// can still be reinstated (复效): the `reinstatable` signal.
+    #[serde(skip_serializing_if = "is_default_reinstatement")]
+    pub reinstatement_years: f64,
     /// Transactions mode: "lapsed" after this many days without a transaction.
     pub lapsed_days: f64,
     /// Transactions mode: "at risk" after this many days without a transaction.
     pub at_risk_days: f64,
+}
+
+/// The reinstatement period: two years from the suspension of the contract under the
+/// PRC Insurance Law, art. 37 (US policies: commonly three to five years).
+pub const DEFAULT_REINSTATEMENT_YEARS: f64 = 2.0;
+
+// Kept out of a bundle's config at the default, so bundles made before the setting
+// existed keep their content digest.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_default_reinstatement(years: &f64) -> bool {
+    *years == DEFAULT_REINSTATEMENT_YEARS
 }
 
 impl Default for StageSettings {
@@ -116,6 +131,7 @@ impl Default for StageSettings {
             loyal_years: 5.0,
             loyal_min_policies: 2,
             won_back_years: 1.0,
+            reinstatement_years: DEFAULT_REINSTATEMENT_YEARS,
             at_risk_missed_6m: 1,
             at_risk_complaints_6m: 1,
             lapsed_days: 365.0,
@@ -323,6 +339,7 @@ impl StageSettings {
         years("new_years", self.new_years)?;
         years("loyal_years", self.loyal_years)?;
         years("won_back_years", self.won_back_years)?;
+        years("reinstatement_years", self.reinstatement_years)?;
         let count = |k, v: u32| {
             let v = f64::from(v);
             within(s, k, v, (1.0..=1000.0).contains(&v), "a count in 1..=1000")

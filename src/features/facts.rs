@@ -5,6 +5,7 @@
 
 use crate::date::Date;
 use crate::ingest::{Table, MISSING};
+use crate::vocab::ExitState;
 
 /// The end reasons that are churn: a policy that ends so has been lost, not completed.
 pub const CHURN_REASONS: &[&str] = &["lapse", "surrender", "non_renewal"];
@@ -37,6 +38,20 @@ pub struct Facts {
     pub dependants: Vec<f64>,
     /// The age is known (a birth date, or an age as reported), not the imputed median.
     pub age_known: Vec<bool>,
+    /// With no policy in force at the cut-off: how the policy that ended last ended.
+    pub cover_ended: Vec<Option<CoverEnd>>,
+}
+
+/// How a former client's cover ended: the policy that ended last (on a tie, the end whose
+/// reason names the state: death, maturity, surrender, lapse).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoverEnd {
+    pub date: Date,
+    /// `None`: another or no reason recorded.
+    pub state: Option<ExitState>,
+    /// Ended by `lapse` (unpaid premium): a policy that can be reinstated (复效) within
+    /// the reinstatement period; a non-renewal or surrender cannot.
+    pub by_lapse: bool,
 }
 
 impl Facts {
@@ -46,6 +61,10 @@ impl Facts {
 
     pub fn returned(&self, c: usize) -> Option<Date> {
         self.returned.get(c).copied().flatten()
+    }
+
+    pub fn cover_ended(&self, c: usize) -> Option<CoverEnd> {
+        self.cover_ended.get(c).copied().flatten()
     }
 
     pub fn claim_years(&self, c: usize) -> u32 {
@@ -206,6 +225,7 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
     facts.annual_payer = vec![false; n];
     facts.death_cover = vec![0.0; n];
     facts.lines_held = vec![0; n];
+    facts.cover_ended = vec![None; n];
     let sum_assured = t.numbers("sum_assured");
     let Some(start) = t.dates("start_date") else {
         return;
@@ -221,6 +241,7 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
     for ci in 0..n {
         spells.clear();
         let mut held = InForce::default();
+        let (mut in_force, mut last) = (false, None::<CoverEnd>);
         for &r in &grouped[offsets[ci]..offsets[ci + 1]] {
             let Some(s) = start.get(r).copied().flatten() else {
                 continue;
@@ -229,6 +250,7 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
                 .and_then(|e| e.get(r).copied().flatten())
                 .filter(|e| *e <= cutoff);
             if e.is_none() {
+                in_force = true;
                 let line = product.and_then(|p| p.get(r)).unwrap_or("");
                 held.cash_value |= CASH_VALUE_PRODUCTS.contains(&line);
                 if let Some(i) = crate::schema::PRODUCT_LINES.iter().position(|l| *l == line) {
@@ -248,6 +270,9 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
                 }
             }
             let why = reason.and_then(|x| x.get(r)).unwrap_or("");
+            if let Some(e) = e {
+                last = Some(later_end(last, e, why));
+            }
             spells.push(Spell {
                 start: s,
                 end: e,
@@ -260,6 +285,22 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
         facts.death_cover[ci] = held.death_cover;
         facts.lines_held[ci] = held.lines;
         facts.annual_payer[ci] = held.yearly == Some(true);
+        facts.cover_ended[ci] = last.filter(|_| !in_force);
+    }
+}
+
+/// The later of `last` and an end on `date` for `reason` (on the same day, the end whose
+/// state takes precedence).
+fn later_end(last: Option<CoverEnd>, date: Date, reason: &str) -> CoverEnd {
+    let this = CoverEnd {
+        date,
+        state: ExitState::of_reason(reason),
+        by_lapse: reason == "lapse",
+    };
+    let rank = |c: &CoverEnd| c.state.map_or(0, ExitState::precedence);
+    match last {
+        Some(l) if l.date > date || (l.date == date && rank(&l) >= rank(&this)) => l,
+        _ => this,
     }
 }
 

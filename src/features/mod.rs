@@ -15,7 +15,7 @@ pub use design::{
     categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,
 };
 pub use facts::{
-    instalments_per_year, Facts, CASH_VALUE_PRODUCTS, CHURN_REASONS, DEATH_COVER_PRODUCTS,
+    instalments_per_year, CoverEnd, Facts, CASH_VALUE_PRODUCTS, CHURN_REASONS, DEATH_COVER_PRODUCTS,
 };
 pub use label::{exit_kinds, lapse_labels, Label};
 

@@ -4,8 +4,8 @@
 use crate::bundle::Bundle;
 use crate::config::{Mode, StageSettings, TierBasis, TierSettings};
 use crate::date::Date;
-use crate::features::{Facts, Feature, RawFeatures};
-use crate::vocab::{LapseOutcome, LifecycleStage, RiskBand, Signal, Signals, ValueTier};
+use crate::features::{CoverEnd, Facts, Feature, RawFeatures};
+use crate::vocab::{ExitState, LapseOutcome, LifecycleStage, RiskBand, Signal, Signals, ValueTier};
 
 /// Training quantiles the tier rules compare against (read from the stored
 /// distributions), with the thresholds they were read for.
@@ -336,6 +336,22 @@ pub fn signals(
             Signal::SurrenderRisk,
             outcome == Some(LapseOutcome::Surrender),
         )
+        .with_cover_end(facts.cover_ended(c.client), c.columns.cutoff, s)
+}
+
+impl Signals {
+    /// A former client's signals: how the last policy's cover ended.
+    fn with_cover_end(self, end: Option<CoverEnd>, as_of: Date, s: &StageSettings) -> Self {
+        let Some(end) = end else { return self };
+        let state = |x| end.state == Some(x);
+        self.with(
+            Signal::Reinstatable,
+            end.by_lapse && as_of.years_since(end.date) <= s.reinstatement_years,
+        )
+        .with(Signal::Surrendered, state(ExitState::Surrendered))
+        .with(Signal::Matured, state(ExitState::Matured))
+        .with(Signal::Deceased, state(ExitState::Died))
+    }
 }
 
 /// The top `n` risk-raising reasons in words, from the exact log-odds contributions.

@@ -4,9 +4,11 @@
 //! config and the report) are defined here once. A misspelled tier in code does not
 //! compile; in a config it is an error at load.
 
+pub mod exit;
 pub mod feature;
 pub mod words;
 
+pub use exit::ExitState;
 pub use feature::{Feature, CATEGORICAL};
 pub use words::{ChartFont, Vocabulary};
 
@@ -122,6 +124,16 @@ vocabulary! {
         /// Scored by a model of surrender (`[lapse] outcome = "surrender"`): the risk is a
         /// cash need, not payment difficulty.
         SurrenderRisk = ("surrender_risk", "surrender risk"),
+        /// No policy in force; the last one lapsed (premium unpaid) within the
+        /// reinstatement period: it can be reinstated (复效).
+        Reinstatable = ("reinstatable", "reinstatable"),
+        /// No policy in force; the last one was surrendered (the client took the cash
+        /// value): nothing to reinstate.
+        Surrendered = ("surrendered", "surrendered"),
+        /// No policy in force; the last one matured: its benefit can be reinvested.
+        Matured = ("matured", "matured"),
+        /// Cover ended by a death claim: the client is never contacted.
+        Deceased = ("deceased", "deceased"),
     }
 }
 
@@ -217,7 +229,7 @@ vocabulary! {
 
 /// A client's signals as bits (`1 << Signal as u8`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Signals(u8);
+pub struct Signals(u16);
 
 impl Signals {
     pub const NONE: Signals = Signals(0);
@@ -225,14 +237,14 @@ impl Signals {
     #[must_use]
     pub fn with(self, signal: Signal, on: bool) -> Self {
         if on {
-            Signals(self.0 | 1 << signal as u8)
+            Signals(self.0 | 1 << signal as u16)
         } else {
             self
         }
     }
 
     pub fn has(self, signal: Signal) -> bool {
-        self.0 & 1 << signal as u8 != 0
+        self.0 & 1 << signal as u16 != 0
     }
 
     /// Every signal of `required` is set here.
