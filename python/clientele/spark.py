@@ -646,56 +646,40 @@ def _client_count(frames: dict, ids: dict) -> int:
 def _part_facts(keyed, sample, clients: int, seed: int, settings) -> list:
     """Pass 1: every part's facts (a few numbers, and the cleaning values of its sampled
     clients), in part order."""
-    from pyspark.sql.types import BinaryType, IntegerType, StructField, StructType
-
     text, origin, extract = settings
-    schema = StructType(
-        [StructField(_PART, IntegerType(), False), StructField(_REPORT, BinaryType(), False)]
-    )
-
-    def facts_of(table: pa.Table) -> pa.Table:
-        from clientele._native import train_part_facts
-
-        part, tables = _part_tables(table)
-        tables.pop(_ORDER_TABLE, None)
-        facts = _engine_call(
-            train_part_facts, tables, sample, clients, seed, text, origin, extract
-        )
-        return pa.table(
-            {_PART: pa.array([part], pa.int32()), _REPORT: pa.array([facts], pa.binary())}
-        )
-
-    facts = keyed.groupBy(_PART).applyInArrow(facts_of, schema)
-    try:
-        rows = facts.collect()
-    except Exception as e:  # noqa: BLE001 - an executor's error, translated below
-        raise _translated(e) from None
-    return [bytes(r[1]) for r in sorted(rows, key=lambda r: r[0])]
+    return _per_part(keyed, "train_part_facts", sample, clients, seed, text, origin, extract)
 
 
 def _part_lifecycles(keyed, plan: bytes, bundle: str, settings) -> list:
     """Pass 3: every part's persistency and exit counts with the fitted bundle's
     segments (JSON bytes, in part order; none for a book without policies)."""
+    text, origin, extract = settings
+    return _per_part(keyed, "train_part_lifecycle", plan, bundle, text, origin, extract)
+
+
+def _per_part(keyed, native: str, *args) -> list:
+    """The bytes the engine's ``native`` function gives for each part's sources (called
+    as ``native(tables, *args)`` in the executors), in part order; parts it gives none
+    for are left out."""
     from pyspark.sql.types import BinaryType, IntegerType, StructField, StructType
 
-    text, origin, extract = settings
     schema = StructType(
         [StructField(_PART, IntegerType(), False), StructField(_REPORT, BinaryType(), True)]
     )
 
-    def lifecycle_of(table: pa.Table) -> pa.Table:
-        from clientele._native import train_part_lifecycle
+    def of_part(table: pa.Table) -> pa.Table:
+        from clientele import _native
 
         part, tables = _part_tables(table)
         tables.pop(_ORDER_TABLE, None)
-        counted = _engine_call(train_part_lifecycle, tables, plan, bundle, text, origin, extract)
+        answer = _engine_call(getattr(_native, native), tables, *args)
         return pa.table(
-            {_PART: pa.array([part], pa.int32()), _REPORT: pa.array([counted], pa.binary())}
+            {_PART: pa.array([part], pa.int32()), _REPORT: pa.array([answer], pa.binary())}
         )
 
-    counts = keyed.groupBy(_PART).applyInArrow(lifecycle_of, schema)
+    answers = keyed.groupBy(_PART).applyInArrow(of_part, schema)
     try:
-        rows = counts.collect()
+        rows = answers.collect()
     except Exception as e:  # noqa: BLE001 - an executor's error, translated below
         raise _translated(e) from None
     return [bytes(r[1]) for r in sorted(rows, key=lambda r: r[0]) if r[1] is not None]
