@@ -4,7 +4,7 @@
 //! parse flags and call into it. Data flows one way (a test fails on an import cycle):
 //! leaf types (`schema`, `date`, `error`, `vocab`, `params`, `stats`, `fsio`) -> `config`
 //! -> `ingest` -> `features` -> (`segment`, `lapse`, `effect`) -> `products` -> `bundle` -> `labeling` ->
-//! (`charts`, `report`) -> `train` / `pipeline` -> bins.
+//! (`charts`, `report`) -> `train` -> `run` (train, label, check) -> bins.
 
 pub mod allocator;
 pub mod bundle;
@@ -20,10 +20,10 @@ pub mod labeling;
 pub mod lapse;
 pub mod lifecycle;
 pub mod params;
-pub mod pipeline;
 pub mod products;
 pub mod progress;
 pub mod report;
+pub mod run;
 pub mod schema;
 pub mod segment;
 pub mod stats;

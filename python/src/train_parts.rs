@@ -155,7 +155,7 @@ pub(crate) fn train_sampled(
     }
     let report = report.ok_or_else(|| bad_input("no part's data-quality report".into()))?;
     let rows = import_engine_table(rows, "training rows")?;
-    let opts = clientele::train::TrainOptions {
+    let opts = clientele::run::TrainOptions {
         as_of: Some(plan.cutoff),
         horizon_months: plan.horizon_months,
         seed,
@@ -168,7 +168,7 @@ pub(crate) fn train_sampled(
     };
     let outcome = engine(py, || {
         let sampled = SampledBook::from_rows(&plan, &rows)?;
-        clientele::train::train_sampled(&config, &plan, sampled, &report, &opts)
+        clientele::run::train_sampled(&config, &plan, sampled, &report, &opts)
     })?;
     let json = serde_json::to_string(&outcome.bundle)
         .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))?;

@@ -3,8 +3,7 @@
 use clap::Parser;
 use clientele::bundle::Bundle;
 use clientele::labeling::drift::Status;
-use clientele::pipeline::DataSpec;
-use clientele::pipeline::{self, InferOptions};
+use clientele::run::{self, DataSpec, InferOptions};
 use clientele::vocab::Vocabulary;
 use clientele::{Config, Date};
 use std::path::{Path, PathBuf};
@@ -55,7 +54,7 @@ struct Args {
     #[arg(long)]
     fail_on_drift: bool,
     /// Segments with fewer clients are suppressed in the report and charts.
-    #[arg(long, value_name = "N", default_value_t = pipeline::MIN_REPORT_COUNT)]
+    #[arg(long, value_name = "N", default_value_t = run::MIN_REPORT_COUNT)]
     min_segment_size: usize,
     /// Label the book in N client parts to bound memory (default: one part up to 40M
     /// source rows, then parts of ~16M rows; the split files are written beside the
@@ -80,7 +79,7 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
     let words = Vocabulary::choose(args.lang.as_deref(), args.vocabulary.as_deref())?;
     let located = Bundle::load(&args.model)?;
     let given = args.config.as_deref().map(Config::from_file).transpose()?;
-    let config = pipeline::labeling_config(&located.bundle, given, args.extract_date);
+    let config = run::labeling_config(&located.bundle, given, args.extract_date);
     let spec = DataSpec::with_config(
         config,
         args.data.as_deref(),
@@ -96,8 +95,8 @@ fn run(args: &Args) -> anyhow::Result<Outcome> {
         words,
         ..InferOptions::default()
     };
-    let outcome = pipeline::infer(&located, &spec, &opts)?;
-    print!("{}", pipeline::console(&outcome));
+    let outcome = run::infer(&located, &spec, &opts)?;
+    print!("{}", run::console(&outcome));
     if args.fail_on_drift && outcome.drift.status == Status::Retrain {
         eprintln!("drift at the retrain level (--fail-on-drift): see drift.json");
         return Ok(Outcome::Drift);

@@ -2,8 +2,8 @@
 
 use clap::Parser;
 use clientele::lapse;
-use clientele::pipeline::{self, DataSpec};
-use clientele::train::{self, TrainOptions};
+use clientele::run::{self, DataSpec, TrainOptions};
+use clientele::train;
 use clientele::vocab::Vocabulary;
 use clientele::Date;
 use std::path::PathBuf;
@@ -100,12 +100,12 @@ fn derive(parent: &std::path::Path, args: &Args) -> anyhow::Result<()> {
         .as_deref()
         .map(clientele::Config::from_file)
         .transpose()?;
-    let opts = train::DeriveOptions {
+    let opts = run::DeriveOptions {
         names: args.names.clone(),
         config,
         models_dir: args.models.clone(),
     };
-    let (bundle, dir) = train::derive(&located, &opts)?;
+    let (bundle, dir) = run::derive(&located, &opts)?;
     println!(
         "derived version {} from {}: {}",
         bundle.version,
@@ -117,7 +117,7 @@ fn derive(parent: &std::path::Path, args: &Args) -> anyhow::Result<()> {
 
 fn run(args: &Args) -> anyhow::Result<()> {
     if args.explain_features {
-        print!("{}", pipeline::explain_features());
+        print!("{}", run::explain_features());
         return Ok(());
     }
     if let Some(parent) = &args.derive_from {
@@ -130,7 +130,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         args.extract_date,
     )?;
     if args.check_data {
-        pipeline::check_data(&spec, &args.report_dir)?;
+        run::check_data(&spec, &args.report_dir)?;
         return Ok(());
     }
     let opts = TrainOptions {
@@ -147,8 +147,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
         charts: !args.no_charts,
         words,
     };
-    let outcome = train::train(&spec, &opts)?;
-    print!("{}", train::summary(&outcome));
+    let outcome = run::train(&spec, &opts)?;
+    print!("{}", run::summary(&outcome));
     Ok(())
 }
 

@@ -7,7 +7,6 @@ mod parquet_footer;
 pub mod partition;
 pub mod quality;
 pub mod read;
-pub mod spec;
 pub mod table;
 
 pub use clean::{canonical_category, normalise_spelling, CleaningStats, NumericFit};

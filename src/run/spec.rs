@@ -1,10 +1,10 @@
 //! Where a run's data is and how to read it, and where its data-quality report goes.
 
-use super::{LoadOptions, Loaded};
 use crate::config::Config;
 use crate::date::Date;
 use crate::error::Result;
 use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
+use crate::ingest::{LoadOptions, Loaded, QualityReport, QuarantinedRow};
 use std::path::{Path, PathBuf};
 
 /// Where the data is and how to read it.
@@ -36,7 +36,7 @@ impl DataSpec {
         Ok(DataSpec { config, data_dir })
     }
 
-    /// Uses a given config (for labeling, `pipeline::labeling_config`) with the data
+    /// Uses a given config (for labeling, `run::labeling_config`) with the data
     /// directory from `--data`, else the config's, else `default_dir`.
     pub fn with_config(config: Config, data_dir: Option<&Path>, default_dir: &Path) -> Self {
         let data_dir = data_dir
@@ -66,10 +66,10 @@ impl DataSpec {
     pub fn load(
         &self,
         require_label: bool,
-        fitted: Option<&super::CleaningStats>,
+        fitted: Option<&crate::ingest::CleaningStats>,
     ) -> Result<Loaded> {
         let opts = LoadOptions::from_config(&self.config, require_label);
-        super::load(&self.config, &self.data_dir, &opts, fitted)
+        crate::ingest::load(&self.config, &self.data_dir, &opts, fitted)
     }
 }
 
@@ -96,8 +96,8 @@ pub fn write_quality(
 /// quarantined rows stayed there: no quarantine file when `quarantine` is `None`).
 /// Returns the directory.
 pub fn write_quality_report(
-    report: &super::QualityReport,
-    quarantine: Option<&[super::QuarantinedRow]>,
+    report: &QualityReport,
+    quarantine: Option<&[QuarantinedRow]>,
     dir: &Path,
     protected: &Protected,
     flag: &str,
@@ -105,9 +105,9 @@ pub fn write_quality_report(
     let (kind, replace) = (OutputKind::DataQuality, Replace::EarlierOutput);
     rundir::check_target(dir, kind, replace, protected, flag)?;
     let staging = Staging::new(dir, kind)?;
-    super::quality::write_json(report, &staging.path().join(QUALITY_JSON))?;
+    crate::ingest::quality::write_json(report, &staging.path().join(QUALITY_JSON))?;
     if let Some(rows) = quarantine {
-        super::quality::write_quarantine(rows, &staging.path().join(QUARANTINE_CSV))?;
+        crate::ingest::quality::write_quarantine(rows, &staging.path().join(QUARANTINE_CSV))?;
     }
     staging.publish(replace, protected, flag)
 }

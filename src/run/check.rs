@@ -1,19 +1,8 @@
-//! The paths the binaries share: load the data a config describes, check it, train,
-//! label. Binaries parse flags into these option structs and call one function.
+//! `clientele-train --check-data` and `--explain-features`: the data read, validated
+//! and reported without training; the features explained.
 
-pub mod label;
-pub mod memory;
-pub mod parts;
-
-pub use crate::ingest::spec::{write_quality, DataSpec};
-pub use label::{
-    choose_as_of, console, infer, labeling_config, InferOptions, InferOutcome, MIN_REPORT_COUNT,
-};
-pub use memory::{
-    feature_frame, label_frames, label_part_frames, lapse_probabilities, model_matrix, FrameLabels,
-};
-pub use parts::{label_run_frames, MemoryRun, PartReport, PublishOptions, RunTotals};
-
+use super::spec::write_quality;
+use super::DataSpec;
 use crate::error::Result;
 use crate::ingest::Loaded;
 use std::path::Path;

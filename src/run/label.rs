@@ -2,6 +2,7 @@
 //! per-client labels, drift alarms, charts and a report into one output directory that
 //! appears complete or not at all.
 
+use super::spec::DataSpec;
 use crate::bundle::{Bundle, Located};
 use crate::config::Mode;
 use crate::config::{Config, LabelRules};
@@ -9,7 +10,6 @@ use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features;
 use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
-use crate::ingest::spec::DataSpec;
 use crate::labeling::drift::DriftReport;
 use crate::labeling::{check_book, label_part, output, Part, PartOf, PartTotals, RunSummary};
 use crate::progress::Stage;
