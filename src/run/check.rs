@@ -1,7 +1,7 @@
 //! `clientele-train --check-data` and `--explain-features`: the data read, validated
 //! and reported without training; the features explained.
 
-use super::spec::write_quality;
+use super::stage::{publish_quality, QUALITY_JSON, QUARANTINE_CSV};
 use super::DataSpec;
 use crate::error::Result;
 use crate::ingest::Loaded;
@@ -10,12 +10,18 @@ use std::path::Path;
 /// `clientele-train --check-data`: ingest, report, and fail on too much invalid data.
 pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
     let loaded = spec.load(spec.config.mode == crate::config::Mode::Flat, None)?;
-    let (json, quarantine) = write_quality(&loaded, report_dir, &spec.protected(), "--report-dir")?;
+    let dir = publish_quality(
+        report_dir,
+        &loaded.report,
+        Some(&loaded.quarantine),
+        &spec.protected(),
+        "--report-dir",
+    )?;
     println!("{}", loaded.report.to_table());
     println!(
         "report: {}\nquarantined rows: {}",
-        json.display(),
-        quarantine.display()
+        dir.join(QUALITY_JSON).display(),
+        dir.join(QUARANTINE_CSV).display()
     );
     loaded.check_thresholds()?;
     Ok(loaded)

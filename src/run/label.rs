@@ -3,13 +3,15 @@
 //! appears complete or not at all.
 
 use super::spec::DataSpec;
+use super::stage::{write_quality, Target};
 use crate::bundle::{Bundle, Located};
 use crate::config::Mode;
 use crate::config::{Config, LabelRules};
 use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features;
-use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
+use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
+use crate::ingest::{QualityReport, QuarantinedRow};
 use crate::labeling::drift::DriftReport;
 use crate::labeling::{check_book, label_part, output, Part, PartOf, PartTotals, RunSummary};
 use crate::progress::Stage;
@@ -231,13 +233,7 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
     let actions = LabelRules::from_config(&spec.config)?.with_words(opts.words.clone())?;
     let protected = protected_paths(located, spec);
     if let Some(out) = &opts.out {
-        rundir::check_target(
-            out,
-            OutputKind::Labels,
-            replace_rule(opts),
-            &protected,
-            "--out",
-        )?;
+        labels_target(out, opts, &protected).check()?;
     }
     let n_parts = match opts.partitions {
         Some(0) => {
@@ -464,20 +460,19 @@ impl RunState {
             .out
             .clone()
             .unwrap_or_else(|| opts.out_root.join(as_of.date.to_string()));
-        let kind = OutputKind::Labels;
-        rundir::check_target(&out_dir, kind, replace_rule(opts), protected, "--out")?;
-        let tmp = Staging::new(&out_dir, kind)?;
+        let tmp = labels_target(&out_dir, opts, protected).stage()?;
         let writer = LabelWriter::create(tmp.path())?;
         Ok(RunState {
             as_of: as_of.date,
             as_of_why: as_of.why,
+            out_dir,
             tmp,
             writer,
         })
     }
 
-    /// Writes the quality report, drift, summary, charts and report beside the labels,
-    /// then publishes the run directory.
+    /// Finishes the labels and publishes the run with its quality report, drift,
+    /// summary, charts and report (`RunAggregates::publish`).
     fn finish(
         self,
         located: &Located,
@@ -487,28 +482,23 @@ impl RunState {
         (rules, with_previous): (&LabelRules, bool),
         protected: &Protected,
     ) -> Result<InferOutcome> {
-        let dir = self.tmp.path();
         self.writer.finish()?;
-        let quality = &mut totals.quality;
-        quality.extract_date = spec.config.extract_date().to_string();
-        crate::ingest::quality::write_json(quality, &dir.join("data-quality.json"))?;
-        crate::ingest::quality::write_quarantine(&totals.quarantine, &dir.join("quarantine.csv"))?;
-        quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
-        let unused = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?;
         let run = RunAggregates {
             as_of: self.as_of,
+            as_of_why: self.as_of_why,
             with_previous,
             min_report_count: opts.min_report_count,
-            unused,
+            unused: crate::ingest::unused_columns(&spec.config, &spec.data_dir)?,
         };
-        let (summary, drift) = run.write(located, rules, quality, &totals.labels, dir)?;
-        let out_dir = self.tmp.publish(replace_rule(opts), protected, "--out")?;
-        Ok(InferOutcome {
-            out_dir,
-            as_of_why: self.as_of_why,
-            summary,
-            drift,
-        })
+        let target = labels_target(&self.out_dir, opts, protected);
+        let quality = (&mut totals.quality, Some(totals.quarantine.as_slice()));
+        run.publish(
+            self.tmp,
+            &target,
+            (located, rules, &spec.config),
+            quality,
+            &totals.labels,
+        )
     }
 }
 
@@ -516,13 +506,26 @@ impl RunState {
 struct RunState {
     as_of: Date,
     as_of_why: String,
+    out_dir: PathBuf,
     tmp: Staging,
     writer: LabelWriter,
+}
+
+/// A labeling run's output directory.
+fn labels_target<'a>(dir: &'a Path, opts: &InferOptions, protected: &'a Protected) -> Target<'a> {
+    Target {
+        dir,
+        kind: OutputKind::Labels,
+        replace: replace_rule(opts),
+        protected,
+        flag: "--out",
+    }
 }
 
 /// What a run's aggregate outputs are computed from, beside its summed totals.
 pub(super) struct RunAggregates {
     pub as_of: Date,
+    pub as_of_why: String,
     pub with_previous: bool,
     pub min_report_count: usize,
     /// Source columns the contract does not use (reported in the drift file).
@@ -530,6 +533,31 @@ pub(super) struct RunAggregates {
 }
 
 impl RunAggregates {
+    /// The end of every labeling run, wherever its parts were labelled: the quality
+    /// report into the staged directory (the run stops there on too many invalid rows),
+    /// then drift, summary, charts and report beside the labels (`write`), and the
+    /// directory published.
+    pub(super) fn publish(
+        self,
+        staging: Staging,
+        target: &Target,
+        (located, rules, config): (&Located, &LabelRules, &Config),
+        (quality, quarantine): (&mut QualityReport, Option<&[QuarantinedRow]>),
+        totals: &PartTotals,
+    ) -> Result<InferOutcome> {
+        quality.extract_date = config.extract_date().to_string();
+        write_quality(staging.path(), quality, quarantine)?;
+        quality.check_thresholds(config.cleaning.max_invalid_percent)?;
+        let as_of_why = self.as_of_why.clone();
+        let (summary, drift) = self.write(located, rules, quality, totals, staging.path())?;
+        Ok(InferOutcome {
+            out_dir: target.publish(staging)?,
+            as_of_why,
+            summary,
+            drift,
+        })
+    }
+
     /// Writes `drift.json`, `summary.json`, the charts and `report.html` into `dir` from
     /// the run's summed totals; the same files whether the parts were labelled here or
     /// elsewhere (Spark executors).

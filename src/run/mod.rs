@@ -15,6 +15,7 @@ pub mod label;
 pub mod memory;
 pub mod parts;
 mod spec;
+mod stage;
 mod train;
 mod train_summary;
 
@@ -27,6 +28,6 @@ pub use memory::{
     feature_frame, label_frames, label_part_frames, lapse_probabilities, model_matrix, FrameLabels,
 };
 pub use parts::{label_run_frames, MemoryRun, PartReport, PublishOptions, RunTotals};
-pub use spec::{write_quality, write_quality_report, DataSpec};
+pub use spec::DataSpec;
 pub use train::{describe_paths, train, train_frames, train_sampled, TrainOptions, TrainOutcome};
 pub use train_summary::summary;

@@ -3,8 +3,8 @@
 use crate::config::Config;
 use crate::date::Date;
 use crate::error::Result;
-use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
-use crate::ingest::{LoadOptions, Loaded, QualityReport, QuarantinedRow};
+use crate::fsio::rundir::Protected;
+use crate::ingest::{LoadOptions, Loaded};
 use std::path::{Path, PathBuf};
 
 /// Where the data is and how to read it.
@@ -72,45 +72,3 @@ impl DataSpec {
         crate::ingest::load(&self.config, &self.data_dir, &opts, fitted)
     }
 }
-
-/// Writes the data-quality report (JSON) and the quarantined rows (CSV) as the directory
-/// `dir`, replacing an earlier report there (and nothing else: see `fsio::rundir`).
-/// `flag` names the option that chose `dir`, for error messages.
-pub fn write_quality(
-    loaded: &Loaded,
-    dir: &Path,
-    protected: &Protected,
-    flag: &str,
-) -> Result<(PathBuf, PathBuf)> {
-    let dir = write_quality_report(
-        &loaded.report,
-        Some(&loaded.quarantine),
-        dir,
-        protected,
-        flag,
-    )?;
-    Ok((dir.join(QUALITY_JSON), dir.join(QUARANTINE_CSV)))
-}
-
-/// `write_quality` from a report alone (a book loaded in parts elsewhere, whose
-/// quarantined rows stayed there: no quarantine file when `quarantine` is `None`).
-/// Returns the directory.
-pub fn write_quality_report(
-    report: &QualityReport,
-    quarantine: Option<&[QuarantinedRow]>,
-    dir: &Path,
-    protected: &Protected,
-    flag: &str,
-) -> Result<PathBuf> {
-    let (kind, replace) = (OutputKind::DataQuality, Replace::EarlierOutput);
-    rundir::check_target(dir, kind, replace, protected, flag)?;
-    let staging = Staging::new(dir, kind)?;
-    crate::ingest::quality::write_json(report, &staging.path().join(QUALITY_JSON))?;
-    if let Some(rows) = quarantine {
-        crate::ingest::quality::write_quarantine(rows, &staging.path().join(QUARANTINE_CSV))?;
-    }
-    staging.publish(replace, protected, flag)
-}
-
-const QUALITY_JSON: &str = "data-quality.json";
-const QUARANTINE_CSV: &str = "quarantine.csv";

@@ -3,6 +3,7 @@
 //! its charts. One sequence for files (the CLI), tables in memory (Python) and rows
 //! sampled from parts (Spark).
 
+use super::stage::publish_quality;
 use super::DataSpec;
 use crate::bundle::{self, Bundle, FileFingerprint};
 use crate::config::Mode;
@@ -122,7 +123,14 @@ fn train_loaded(
     files: Vec<FileFingerprint>,
 ) -> Result<TrainOutcome> {
     let quality_dir = opts.out_dir.join("train-data-quality");
-    super::spec::write_quality(&loaded, &quality_dir, &settings.protected, "--out")?;
+    let (report, quarantine) = (&loaded.report, Some(loaded.quarantine.as_slice()));
+    publish_quality(
+        &quality_dir,
+        report,
+        quarantine,
+        &settings.protected,
+        "--out",
+    )?;
     loaded.check_thresholds()?;
 
     let fitted = fit(
@@ -152,7 +160,7 @@ pub fn train_sampled(
     let spec = DataSpec::in_memory(config);
     let settings = Settings::check(&spec, opts)?;
     let quality_dir = opts.out_dir.join("train-data-quality");
-    super::spec::write_quality_report(quality, None, &quality_dir, &settings.protected, "--out")?;
+    publish_quality(&quality_dir, quality, None, &settings.protected, "--out")?;
     quality.check_thresholds(config.cleaning.max_invalid_percent)?;
     let scores_ids = settings.fit.keep_scores.then(|| sampled.client_ids.clone());
     let fitted = parts::fit_sampled(
