@@ -7,11 +7,13 @@ mod parquet_footer;
 pub mod partition;
 pub mod quality;
 pub mod read;
+mod sources;
 pub mod table;
 
 pub use clean::{canonical_category, normalise_spelling, CleaningStats, NumericFit};
 pub use input::{frame_name, Frames, Input};
 pub use quality::{QualityReport, QuarantinedRow, SourceQuality};
+pub use sources::{SourceFile, SourceFiles};
 pub use table::{Coded, Table, Values, MISSING};
 
 use crate::config::{Config, FlatConfig, Mode, NumericColumns, SourceConfig};
@@ -41,9 +43,6 @@ pub struct LoadOptions {
     pub outlier_quantile: f64,
     /// Flat mode: the label column must be present and binary (training).
     pub require_label: bool,
-    /// When the files read are parts of a split book: the user's file each source
-    /// stands for, named in the report and in errors.
-    pub origins: std::collections::BTreeMap<Source, std::path::PathBuf>,
 }
 
 impl LoadOptions {
@@ -53,7 +52,6 @@ impl LoadOptions {
             max_invalid_percent: config.cleaning.max_invalid_percent,
             outlier_quantile: config.cleaning.outlier_quantile,
             require_label,
-            origins: Default::default(),
         }
     }
 }
@@ -128,14 +126,11 @@ impl Loaded {
 ///
 /// # Errors
 /// Unreadable files or headers.
-pub fn unused_columns(config: &Config, data_dir: &Path) -> Result<Vec<(Source, String)>> {
+pub fn unused_columns(files: &SourceFiles) -> Result<Vec<(Source, String)>> {
     let mut out = Vec::new();
-    if config.mode == Mode::Flat {
-        return Ok(out);
-    }
-    for (source, path, sc) in config.resolve_sources(data_dir)? {
-        let found = read::column_names(&path)?;
-        out.extend(unused_of(source, &path, &found, &sc)?);
+    for f in files.files() {
+        let found = read::column_names(&f.path)?;
+        out.extend(unused_of(f.source, &f.path, &found, &f.config)?);
     }
     Ok(out)
 }
@@ -329,7 +324,8 @@ pub fn load(
     opts: &LoadOptions,
     fitted: Option<&CleaningStats>,
 ) -> Result<Loaded> {
-    load_from(config, Input::Dir(data_dir), opts, fitted)
+    let files = SourceFiles::resolve(config, data_dir)?;
+    load_from(config, Input::Files(&files), opts, fitted)
 }
 
 /// Loads and cleans a book from files or from tables in memory: the same mapping,
@@ -420,8 +416,8 @@ struct SourceReader<'a> {
 }
 
 impl<'a> SourceReader<'a> {
-    fn new(config: &'a Config, input: Input<'a>, opts: &LoadOptions) -> Result<Self> {
-        let sources = input.sources(config, &opts.origins)?;
+    fn new(config: &'a Config, input: Input<'a>) -> Result<Self> {
+        let sources = input.sources(config)?;
         let progress = crate::progress::Stage::new("reading", sources.len() as u64);
         let pending = sources
             .into_iter()
@@ -615,7 +611,7 @@ fn clean_clients(
 }
 
 fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<Book> {
-    let mut sources = SourceReader::new(config, input, ctx.opts)?;
+    let mut sources = SourceReader::new(config, input)?;
     let extract = ctx.opts.extract_date;
 
     // Clients first: they define who is known.

@@ -5,9 +5,8 @@
 //! duplicates, links and features come out as in one piece.
 
 use super::read::{self, Format, ROW_COLUMN};
-use crate::config::Config;
+use super::{SourceFile, SourceFiles};
 use crate::error::{Error, Result};
-use crate::schema::Source;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -25,31 +24,19 @@ pub fn part_of(id: &str, parts: usize) -> usize {
     (client_hash(id) % parts.max(1) as u64) as usize
 }
 
-/// One source split into parts: the part files, and the user's file they stand for.
-#[derive(Clone, Debug)]
-pub struct SplitSource {
-    pub source: Source,
-    pub original: PathBuf,
-    pub parts: Vec<PathBuf>,
-}
-
-/// Splits every source of a relational or transactions config into `parts` directories
-/// under `dir` (`dir/0`, `dir/1`, ...), streaming: memory stays bounded by one slice.
+/// Splits every source file of a relational or transactions book into `parts`
+/// directories under `dir` (`dir/0`, `dir/1`, ...), streaming: memory stays bounded by
+/// one slice. Returns each part's files.
 ///
 /// # Errors
 /// Read and write failures, a missing client id column, unparsable files.
-pub fn split(
-    config: &Config,
-    data_dir: &Path,
-    parts: usize,
-    dir: &Path,
-) -> Result<Vec<SplitSource>> {
+pub fn split(files: &SourceFiles, parts: usize, dir: &Path) -> Result<Vec<SourceFiles>> {
     use rayon::prelude::*;
-    let sources = config.resolve_sources(data_dir)?;
-    ensure_open_files(parts, sources.len())?;
+    ensure_open_files(parts, files.files().len())?;
     let mut plans = Vec::new();
-    for (source, path, sc) in sources {
-        let requests = super::column_requests(source, &path, &sc)?;
+    for f in files.files() {
+        let (source, path) = (f.source, &f.path);
+        let requests = super::column_requests(source, path, &f.config)?;
         let id_column = requests
             .iter()
             .find(|r| r.field == "client_id")
@@ -58,9 +45,9 @@ pub fn split(
                 path: path.clone(),
                 source_name: source.name().to_string(),
                 missing: vec!["client_id".into()],
-                found: read::column_names(&path).unwrap_or_default(),
+                found: read::column_names(path).unwrap_or_default(),
             })?;
-        let format = Format::of(&path)?;
+        let format = Format::of(path)?;
         // Named by source, not by the user's file name: two sources may have files of
         // the same name in different folders.
         let file_name = match format {
@@ -78,28 +65,32 @@ pub fn split(
                 })?;
             }
         }
-        plans.push((
-            format,
-            id_column,
-            SplitSource {
-                source,
-                original: path,
-                parts: targets,
-            },
-        ));
+        plans.push((format, id_column, f, targets));
     }
     // Sources split side by side (each streams its own file into its own part files);
     // the first failure in source order is the one reported.
     plans
         .par_iter()
-        .map(|(format, id_column, s)| match format {
-            Format::Csv => split_csv(&s.original, id_column, &s.parts),
-            Format::Parquet => split_parquet(&s.original, id_column, &s.parts),
+        .map(|(format, id_column, f, targets)| match format {
+            Format::Csv => split_csv(&f.path, id_column, targets),
+            Format::Parquet => split_parquet(&f.path, id_column, targets),
         })
         .collect::<Vec<Result<()>>>()
         .into_iter()
         .collect::<Result<()>>()?;
-    Ok(plans.into_iter().map(|(_, _, s)| s).collect())
+    // Each part's files stand for the user's files in errors and reports.
+    Ok((0..parts)
+        .map(|p| {
+            let part_files = plans
+                .iter()
+                .map(|(_, _, f, targets)| SourceFile {
+                    path: targets[p].clone(),
+                    ..(*f).clone()
+                })
+                .collect();
+            SourceFiles::part(dir.join(p.to_string()), part_files)
+        })
+        .collect())
 }
 
 /// Splitting holds every part file of every source open at once: raises the soft limit

@@ -9,7 +9,8 @@ use std::path::Path;
 
 /// `clientele-train --check-data`: ingest, report, and fail on too much invalid data.
 pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
-    let loaded = spec.load(spec.config.mode == crate::config::Mode::Flat, None)?;
+    let files = spec.resolve()?;
+    let loaded = spec.load(&files, spec.config.mode == crate::config::Mode::Flat)?;
     let dir = publish_quality(
         report_dir,
         &loaded.report,

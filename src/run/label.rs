@@ -11,7 +11,7 @@ use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features;
 use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
-use crate::ingest::{QualityReport, QuarantinedRow};
+use crate::ingest::{QualityReport, QuarantinedRow, SourceFiles};
 use crate::labeling::drift::DriftReport;
 use crate::labeling::{check_book, label_part, output, Part, PartOf, PartTotals, RunSummary};
 use crate::progress::Stage;
@@ -165,13 +165,10 @@ pub const ROWS_PER_PART: u64 = 16_000_000;
 /// Most parts a run is split into: each holds one file per source open while splitting.
 pub const MAX_PARTS: usize = 10_000;
 
-fn auto_parts(spec: &DataSpec) -> Result<usize> {
-    if spec.config.mode == Mode::Flat {
-        return Ok(1);
-    }
+fn auto_parts(files: &SourceFiles) -> Result<usize> {
     let mut rows = 0u64;
-    for (_, path, _) in spec.config.resolve_sources(&spec.data_dir)? {
-        rows += crate::ingest::read::estimate_rows(&path)?;
+    for f in files.files() {
+        rows += crate::ingest::read::estimate_rows(&f.path)?;
     }
     Ok(if rows <= SINGLE_PART_ROWS {
         1
@@ -180,42 +177,12 @@ fn auto_parts(spec: &DataSpec) -> Result<usize> {
     })
 }
 
-/// The data of each part: the whole book, or the split files with their origins.
-struct PartFiles {
-    spec: DataSpec,
-    origins: std::collections::BTreeMap<crate::schema::Source, PathBuf>,
-}
-
-fn parts_of(spec: &DataSpec, parts: usize, dir: &Path) -> Result<Vec<PartFiles>> {
+/// The files of each part: the whole book's, or the split files standing for them.
+fn parts_of(files: &SourceFiles, parts: usize, dir: &Path) -> Result<Vec<SourceFiles>> {
     if parts <= 1 {
-        return Ok(vec![PartFiles {
-            spec: spec.clone(),
-            origins: Default::default(),
-        }]);
+        return Ok(vec![files.clone()]);
     }
-    let split = crate::ingest::partition::split(&spec.config, &spec.data_dir, parts, dir)?;
-    Ok((0..parts)
-        .map(|p| {
-            let mut config = spec.config.clone();
-            let mut origins = std::collections::BTreeMap::new();
-            for s in &split {
-                let entry = config
-                    .sources
-                    .entry(s.source.name().to_string())
-                    .or_default();
-                // Relative to the part's directory, which becomes the data directory.
-                entry.path = s.parts[p].file_name().map(PathBuf::from);
-                origins.insert(s.source, s.original.clone());
-            }
-            PartFiles {
-                spec: DataSpec {
-                    config,
-                    data_dir: dir.join(p.to_string()),
-                },
-                origins,
-            }
-        })
-        .collect())
+    crate::ingest::partition::split(files, parts, dir)
 }
 
 /// Runs labeling end to end.
@@ -235,6 +202,8 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
     if let Some(out) = &opts.out {
         labels_target(out, opts, &protected).check()?;
     }
+    // The book's files, found once: every step below reads these.
+    let files = spec.resolve()?;
     let n_parts = match opts.partitions {
         Some(0) => {
             return Err(Error::InvalidParameter(
@@ -248,7 +217,8 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
             )))
         }
         Some(p) => p,
-        None => auto_parts(spec)?,
+        None if spec.config.mode == Mode::Flat => 1,
+        None => auto_parts(&files)?,
     };
     // Split files go beside the output, never to a RAM-backed temporary directory.
     let out_root = opts
@@ -267,23 +237,21 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
         .then(|| Staging::new(&out_root.join("clientele-parts"), OutputKind::Labels))
         .transpose()?;
     let parts_dir = parts_dir.as_ref().map_or(out_root, Staging::path);
-    run_parts(
-        located, spec, opts, &actions, n_parts, parts_dir, &protected,
-    )
+    let run = (&actions, &protected);
+    run_parts(located, spec, &files, opts, run, (n_parts, parts_dir))
 }
 
 fn run_parts(
     located: &Located,
     spec: &DataSpec,
+    files: &SourceFiles,
     opts: &InferOptions,
-    actions: &LabelRules,
-    n_parts: usize,
-    parts_dir: &Path,
-    protected: &Protected,
+    (actions, protected): (&LabelRules, &Protected),
+    (n_parts, parts_dir): (usize, &Path),
 ) -> Result<InferOutcome> {
     let b = &located.bundle;
     let stage = Stage::new("split", 1);
-    let parts = parts_of(spec, n_parts, parts_dir)?;
+    let parts = parts_of(files, n_parts, parts_dir)?;
     stage.finish();
     if parts.len() > 1 {
         crate::allocator::reuse_freed_memory();
@@ -297,8 +265,8 @@ fn run_parts(
     let mut state: Option<RunState> = None;
     let discard = PartDiscard::start(parts.len() > 1);
     for (p, part) in parts.iter().enumerate() {
-        let loaded = load_part(b, part)?;
-        discard.remove(&part.spec.data_dir);
+        let loaded = load_part(b, &spec.config, part)?;
+        discard.remove(part.dir());
         let book = &loaded.book;
         if state.is_none() {
             state = Some(RunState::start(b, book, opts, protected)?);
@@ -329,7 +297,15 @@ fn run_parts(
     drop(discard);
     let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
     let run = (actions, previous.is_some());
-    st.finish(located, spec, opts, totals, run, protected)
+    let unused = crate::ingest::unused_columns(files)?;
+    st.finish(
+        located,
+        (&spec.config, unused),
+        opts,
+        totals,
+        run,
+        protected,
+    )
 }
 
 /// Removes each part's split files once the part is loaded, on a thread of its own:
@@ -413,16 +389,11 @@ fn label_part_writing(
 }
 
 /// Reads and cleans one part with the bundle's cleaning statistics.
-fn load_part(b: &Bundle, part: &PartFiles) -> Result<crate::ingest::Loaded> {
+fn load_part(b: &Bundle, config: &Config, part: &SourceFiles) -> Result<crate::ingest::Loaded> {
     let stage = Stage::new("load", 1);
-    let mut load_opts = crate::ingest::LoadOptions::from_config(&part.spec.config, false);
-    load_opts.origins = part.origins.clone();
-    let loaded = crate::ingest::load(
-        &part.spec.config,
-        &part.spec.data_dir,
-        &load_opts,
-        Some(&b.cleaning),
-    )?;
+    let load_opts = crate::ingest::LoadOptions::from_config(config, false);
+    let input = crate::ingest::Input::Files(part);
+    let loaded = crate::ingest::load_from(config, input, &load_opts, Some(&b.cleaning))?;
     stage.finish();
     Ok(loaded)
 }
@@ -476,7 +447,7 @@ impl RunState {
     fn finish(
         self,
         located: &Located,
-        spec: &DataSpec,
+        (config, unused): (&Config, Vec<(crate::schema::Source, String)>),
         opts: &InferOptions,
         mut totals: Totals,
         (rules, with_previous): (&LabelRules, bool),
@@ -488,14 +459,14 @@ impl RunState {
             as_of_why: self.as_of_why,
             with_previous,
             min_report_count: opts.min_report_count,
-            unused: crate::ingest::unused_columns(&spec.config, &spec.data_dir)?,
+            unused,
         };
         let target = labels_target(&self.out_dir, opts, protected);
         let quality = (&mut totals.quality, Some(totals.quarantine.as_slice()));
         run.publish(
             self.tmp,
             &target,
-            (located, rules, &spec.config),
+            (located, rules, config),
             quality,
             &totals.labels,
         )

@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::date::Date;
 use crate::error::Result;
 use crate::fsio::rundir::Protected;
-use crate::ingest::{LoadOptions, Loaded};
+use crate::ingest::{Input, LoadOptions, Loaded, SourceFiles};
 use std::path::{Path, PathBuf};
 
 /// Where the data is and how to read it.
@@ -47,28 +47,37 @@ impl DataSpec {
     }
 
     /// The inputs no output may cover: the data directory and the config file.
-    /// The spec of tables held in memory (no data directory: nothing read from disk).
-    pub fn in_memory(config: &Config) -> Self {
-        DataSpec {
-            config: config.clone(),
-            data_dir: PathBuf::from("<tables in memory>"),
-        }
-    }
-
     pub fn protected(&self) -> Protected {
-        let p = Protected::system().with("the data directory", &self.data_dir);
-        match &self.config.origin {
-            Some(config) => p.with("the config file", config),
-            None => p,
-        }
+        inputs_protected(&self.config, Some(&self.data_dir))
     }
 
-    pub fn load(
-        &self,
-        require_label: bool,
-        fitted: Option<&crate::ingest::CleaningStats>,
-    ) -> Result<Loaded> {
+    /// The files of the book, found once per run (`SourceFiles::resolve`).
+    ///
+    /// # Errors
+    /// As `SourceFiles::resolve`.
+    pub fn resolve(&self) -> Result<SourceFiles> {
+        SourceFiles::resolve(&self.config, &self.data_dir)
+    }
+
+    /// Loads the book from its resolved files.
+    ///
+    /// # Errors
+    /// As `ingest::load_from`.
+    pub fn load(&self, files: &SourceFiles, require_label: bool) -> Result<Loaded> {
         let opts = LoadOptions::from_config(&self.config, require_label);
-        crate::ingest::load(&self.config, &self.data_dir, &opts, fitted)
+        crate::ingest::load_from(&self.config, Input::Files(files), &opts, None)
+    }
+}
+
+/// The inputs of a run that no output may cover: the system's own directories, the data
+/// directory (none for tables in memory) and the config file.
+pub(crate) fn inputs_protected(config: &Config, data_dir: Option<&Path>) -> Protected {
+    let mut p = Protected::system();
+    if let Some(dir) = data_dir {
+        p = p.with("the data directory", dir);
+    }
+    match &config.origin {
+        Some(file) => p.with("the config file", file),
+        None => p,
     }
 }

@@ -3,13 +3,14 @@
 //! its charts. One sequence for files (the CLI), tables in memory (Python) and rows
 //! sampled from parts (Spark).
 
+use super::spec::inputs_protected;
 use super::stage::publish_quality;
 use super::DataSpec;
 use crate::bundle::{self, Bundle, FileFingerprint};
-use crate::config::Mode;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
+use crate::ingest::SourceFiles;
 use crate::lapse;
 use crate::params::Horizon;
 use crate::progress::Stage;
@@ -72,12 +73,13 @@ pub struct TrainOutcome {
 /// # Errors
 /// Bad data, settings or flags (exit 2) and I/O failures (exit 1), each with its reason.
 pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
-    let settings = Settings::check(spec, opts)?;
+    let settings = Settings::check(&spec.config, spec.protected(), opts)?;
+    let files = spec.resolve()?;
     let stage = Stage::new("load", 1);
-    let loaded = spec.load(true, None)?;
+    let loaded = spec.load(&files, true)?;
     stage.finish();
-    let files = file_fingerprints(spec)?;
-    train_loaded(opts, &settings, loaded, files)
+    let fingerprints = file_fingerprints(&files)?;
+    train_loaded(opts, &settings, loaded, fingerprints)
 }
 
 /// `train` on tables in memory (the Python package's entry point): the same checks,
@@ -90,8 +92,7 @@ pub fn train_frames(
     frames: &crate::ingest::Frames,
     opts: &TrainOptions,
 ) -> Result<TrainOutcome> {
-    let spec = DataSpec::in_memory(config);
-    let settings = Settings::check(&spec, opts)?;
+    let settings = Settings::check(config, inputs_protected(config, None), opts)?;
     let load_opts = crate::ingest::LoadOptions::from_config(config, true);
     let input = crate::ingest::Input::Frames(frames);
     let loaded = crate::ingest::load_from(config, input, &load_opts, None)?;
@@ -157,8 +158,7 @@ pub fn train_sampled(
     quality: &crate::ingest::QualityReport,
     opts: &TrainOptions,
 ) -> Result<TrainOutcome> {
-    let spec = DataSpec::in_memory(config);
-    let settings = Settings::check(&spec, opts)?;
+    let settings = Settings::check(config, inputs_protected(config, None), opts)?;
     let quality_dir = opts.out_dir.join("train-data-quality");
     publish_quality(&quality_dir, quality, None, &settings.protected, "--out")?;
     quality.check_thresholds(config.cleaning.max_invalid_percent)?;
@@ -231,12 +231,17 @@ struct Settings {
 }
 
 impl Settings {
-    fn check(spec: &DataSpec, opts: &TrainOptions) -> Result<Self> {
-        let mut segments = spec.config.segments.clone();
+    /// `inputs`: what the run reads (`DataSpec::protected`, `inputs_protected`).
+    fn check(
+        config: &crate::config::Config,
+        inputs: Protected,
+        opts: &TrainOptions,
+    ) -> Result<Self> {
+        let mut segments = config.segments.clone();
         if opts.k.is_some() {
             segments.k = opts.k;
         }
-        let mut lapse_params = spec.config.lapse.clone();
+        let mut lapse_params = config.lapse.clone();
         if let Some(t) = opts.threshold {
             lapse_params.threshold = t;
         }
@@ -251,15 +256,11 @@ impl Settings {
         };
         let previous = opts.previous.as_deref().map(Bundle::load).transpose()?;
         // New versions go beside the previous model; charts and reports never cover a model.
-        crate::fsio::rundir::check_models_dir(
-            &opts.models_dir,
-            &spec.protected(),
-            bundle::LATEST_FILE,
-        )?;
-        let protected = protected_paths(spec, opts, previous.as_ref());
+        crate::fsio::rundir::check_models_dir(&opts.models_dir, &inputs, bundle::LATEST_FILE)?;
+        let protected = protected_paths(inputs, opts, previous.as_ref());
         protected.check("--out", &opts.out_dir)?;
         Ok(Settings {
-            config: spec.config.clone(),
+            config: config.clone(),
             fit,
             previous,
             protected,
@@ -269,13 +270,11 @@ impl Settings {
 
 /// What a training run reads and so must never write over.
 fn protected_paths(
-    spec: &DataSpec,
+    inputs: Protected,
     opts: &TrainOptions,
     previous: Option<&bundle::Located>,
 ) -> Protected {
-    let mut p = spec
-        .protected()
-        .with("the models directory", &opts.models_dir);
+    let mut p = inputs.with("the models directory", &opts.models_dir);
     if let Some(prev) = previous {
         p = p.with("the previous model", &prev.dir);
     }
@@ -327,21 +326,19 @@ fn write_lifecycle(
 }
 
 /// The SHA-256 of every data file the run read, by source.
-fn file_fingerprints(spec: &DataSpec) -> Result<Vec<FileFingerprint>> {
+fn file_fingerprints(files: &SourceFiles) -> Result<Vec<FileFingerprint>> {
     use rayon::prelude::*;
-    let mut paths: Vec<(String, PathBuf)> = if spec.config.mode == Mode::Flat {
-        spec.config
-            .flat
-            .iter()
-            .map(|f| ("flat".to_string(), spec.data_dir.join(&f.path)))
-            .collect()
-    } else {
-        spec.config
-            .resolve_sources(&spec.data_dir)?
-            .into_iter()
-            .map(|(s, p, _)| (s.name().to_string(), p))
-            .collect()
-    };
+    let mut paths: Vec<(String, PathBuf)> = files
+        .flat()
+        .map(|flat| ("flat".to_string(), flat.to_path_buf()))
+        .into_iter()
+        .chain(
+            files
+                .files()
+                .iter()
+                .map(|f| (f.source.name().to_string(), f.path.clone())),
+        )
+        .collect();
     paths.sort();
     paths
         .par_iter()
