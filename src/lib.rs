@@ -4,11 +4,12 @@
 //! parse flags and call into it. Data flows one way (a test fails on an import cycle):
 //! leaf types (`schema`, `date`, `error`, `vocab`, `params`, `stats`, `fsio`) -> `config`
 //! -> `ingest` -> `features` -> (`segment`, `lapse`, `effect`) -> `products` -> `bundle` -> `labeling` ->
-//! (`charts`, `report`) -> `train` -> `run` (train, label, check) -> bins.
+//! (`charts`, `report`) -> `train` -> `run` (train, label, check) -> `cli` (the binaries' flags) -> bins.
 
 pub mod allocator;
 pub mod bundle;
 pub mod charts;
+pub mod cli;
 pub mod config;
 pub mod date;
 pub mod effect;
