@@ -154,6 +154,18 @@ fn split_csv(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
     )
 }
 
+/// Where `column` stands in a CSV file's header.
+fn csv_column_index(path: &Path, column: &str) -> Result<usize> {
+    let header = read::csv_header(path)?;
+    header
+        .iter()
+        .position(|h| h == column)
+        .ok_or_else(|| Error::Malformed {
+            path: path.to_path_buf(),
+            message: format!("no column '{column}' in the header"),
+        })
+}
+
 fn split_csv_in_blocks(
     path: &Path,
     id_column: &str,
@@ -165,14 +177,7 @@ fn split_csv_in_blocks(
         path: path.to_path_buf(),
         source,
     };
-    let header = read::csv_header(path)?;
-    let id_index = header
-        .iter()
-        .position(|h| h == id_column)
-        .ok_or_else(|| Error::Malformed {
-            path: path.to_path_buf(),
-            message: format!("no column '{id_column}' in the header"),
-        })?;
+    let id_index = csv_column_index(path, id_column)?;
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let mut parts = targets
         .iter()
@@ -445,14 +450,31 @@ fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) ->
         }
         offset += len;
     }
+    finish_parquet_parts(path, writers, targets)
+}
+
+/// Closes each part's writer; a part no row went to gets an empty file with the
+/// source's columns.
+fn finish_parquet_parts(
+    path: &Path,
+    writers: Vec<Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>>,
+    targets: &[PathBuf],
+) -> Result<()> {
+    let polars_err = |e: PolarsError| Error::Malformed {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     for (slot, target) in writers.into_iter().zip(targets) {
         match slot {
             Some(w) => {
                 w.finish().map_err(polars_err)?;
             }
-            // An empty source: write an empty part with the same columns.
             None => {
-                let mut df = ParquetReader::new(open()?)
+                let source = std::fs::File::open(path).map_err(|source| Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let mut df = ParquetReader::new(source)
                     .with_slice(Some((0, 0)))
                     .finish()
                     .map_err(polars_err)?;

@@ -199,56 +199,19 @@ pub(super) fn fit_input(
 ) -> Result<Fitted> {
     let horizon = opts.horizon.get();
     let cutoff = cutoff_choice.date;
-    let FitInput {
-        clients,
-        cats,
-        snap,
-        early,
-        products,
-        policies,
-    } = input;
+    let (clients, cats, snap) = (input.clients, input.cats, input.snap);
     let split = Split::of(&snap, opts.lapse.test_share, opts.seed)?;
     let design = Design::fit(&snap, &cats, &split)?;
-
-    let stage = Stage::new(
-        "segments",
-        segment::progress_steps(&opts.segments, snap.active.len()),
-    );
-    let segs = fit_segments(&design, &snap, &cats, opts, previous, &stage)?;
-    stage.finish();
-    let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
-    let lapse_fit = LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage)?;
-    // The out-of-time check needs only the chosen form and penalty. It runs after the final
-    // fit, once that fit's matrices are freed: the fits use both cores, and two expanded
-    // matrices held at once were the run's peak (~1 GB more on a 1M book).
+    let segs = fit_segments(&design, &snap, &cats, opts, previous)?;
     let oot_input = OutOfTimeInput {
-        early,
+        early: input.early,
         score_snap: &snap,
         cats: &cats,
     };
-    let oot = crate::progress::timed("out-of-time check", || {
-        let model = &lapse_fit.model;
-        out_of_time(oot_input, opts, model.form.bins, model.alpha)
-    });
-    stage.finish();
-    let products = products
-        .map(|facts| {
-            let stage = Stage::new("products", 1);
-            let input = crate::products::ProductInput {
-                x: design.x.view(),
-                active: &snap.active,
-                columns: &design.columns,
-                numeric: &design.fitted.numeric,
-                facts: &facts,
-            };
-            let fitted = crate::progress::timed("next-best product models", || {
-                crate::products::fit(&input, &opts.lapse, opts.seed)
-            });
-            stage.finish();
-            fitted
-        })
+    let (lapse_fit, oot) = fit_lapse(&design, &split, oot_input, opts)?;
+    let products = (input.products)
+        .map(|facts| fit_products(&facts, &design, &snap, opts))
         .transpose()?;
-
     let mut metrics = train_metrics(
         (clients, &snap, &split, &design),
         &segs.model,
@@ -263,16 +226,9 @@ pub(super) fn fit_input(
     let retention = (config.mode == Mode::Relational)
         .then(|| retention(&snap, &segs, horizon))
         .flatten();
-    let scored = opts.keep_scores.then(|| {
-        let assigned = (segs.index.as_slice(), segs.distance.as_slice());
-        scored_clients(
-            &snap,
-            &split,
-            &segs.model,
-            assigned,
-            &lapse_fit.probabilities,
-        )
-    });
+    let scored = opts
+        .keep_scores
+        .then(|| scored_clients(&snap, &split, &segs, &lapse_fit.probabilities));
     let bundle = Bundle {
         format_version: bundle::FORMAT_VERSION,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -299,16 +255,8 @@ pub(super) fn fit_input(
         retention,
         metrics,
     };
-    let lifecycle = policies
-        .map(|p| {
-            let stage = Stage::new("lifecycle", 1);
-            let segments = crate::progress::timed("segments of every client", || {
-                every_client_segment(&bundle, &snap.raw, &cats, clients)
-            })?;
-            let counted = TrainingLifecycle::count(&p, &segments, cutoff, &config.persistency);
-            stage.finish();
-            Ok::<_, Error>(counted)
-        })
+    let lifecycle = (input.policies)
+        .map(|p| count_lifecycle(&p, &bundle, (&snap, &cats, clients), config))
         .transpose()?;
     Ok(Fitted {
         bundle,
@@ -316,6 +264,65 @@ pub(super) fn fit_input(
         scored,
         lifecycle,
     })
+}
+
+/// The lapse model, then the out-of-time check, which needs only the chosen form and
+/// penalty: it runs after the final fit, once that fit's matrices are freed (the fits
+/// use both cores, and two expanded matrices held at once were the run's peak, ~1 GB
+/// more on a 1M book).
+fn fit_lapse(
+    design: &Design,
+    split: &Split,
+    oot_input: OutOfTimeInput,
+    opts: &FitOptions,
+) -> Result<(LapseFit, std::result::Result<OutOfTime, String>)> {
+    let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
+    let lapse_fit = LapseFit::fit(design, split, &opts.lapse, opts.seed, &stage)?;
+    let oot = crate::progress::timed("out-of-time check", || {
+        let model = &lapse_fit.model;
+        out_of_time(oot_input, opts, model.form.bins, model.alpha)
+    });
+    stage.finish();
+    Ok((lapse_fit, oot))
+}
+
+/// The next-best product models, on the lapse model's own model matrix.
+fn fit_products(
+    facts: &crate::products::ProductFacts,
+    design: &Design,
+    snap: &Snapshot,
+    opts: &FitOptions,
+) -> Result<crate::products::ProductModels> {
+    let stage = Stage::new("products", 1);
+    let input = crate::products::ProductInput {
+        x: design.x.view(),
+        active: &snap.active,
+        columns: &design.columns,
+        numeric: &design.fitted.numeric,
+        facts,
+    };
+    let fitted = crate::progress::timed("next-best product models", || {
+        crate::products::fit(&input, &opts.lapse, opts.seed)
+    });
+    stage.finish();
+    fitted
+}
+
+/// The lifecycle outputs of training (persistency, incidence), counted on the book's
+/// policies with every client's segment under the fitted bundle.
+fn count_lifecycle(
+    policies: &CompactPolicies,
+    bundle: &Bundle,
+    (snap, cats, clients): (&Snapshot, &[(String, Option<&crate::ingest::Coded>)], usize),
+    config: &Config,
+) -> Result<TrainingLifecycle> {
+    let stage = Stage::new("lifecycle", 1);
+    let segments = crate::progress::timed("segments of every client", || {
+        every_client_segment(bundle, &snap.raw, cats, clients)
+    })?;
+    let counted = TrainingLifecycle::count(policies, &segments, bundle.cutoff, &config.persistency);
+    stage.finish();
+    Ok(counted)
 }
 
 /// Retention models for lifetime value from the labelled clients' tenure and outcome
@@ -726,8 +733,11 @@ fn fit_segments(
     cats: &[(String, Option<&crate::ingest::Coded>)],
     opts: &FitOptions,
     previous: Option<&Located>,
-    stage: &Stage,
 ) -> Result<Segments> {
+    let stage = Stage::new(
+        "segments",
+        segment::progress_steps(&opts.segments, snap.active.len()),
+    );
     let input = segment::SegmentInput {
         fitted: &d.fitted,
         raw: &snap.raw,
@@ -754,6 +764,7 @@ fn fit_segments(
         let names = segment::read_names_file(path, &ids)?;
         segment::apply_names(&mut model, &names)?;
     }
+    stage.finish();
     Ok(Segments {
         model,
         index,
@@ -875,10 +886,10 @@ fn train_metrics(
 fn scored_clients(
     snap: &Snapshot,
     split: &Split,
-    model: &SegmentModel,
-    (index, distance): (&[usize], &[f64]),
+    segs: &Segments,
     probabilities: &[f64],
 ) -> Vec<Scored> {
+    let (model, index, distance) = (&segs.model, &segs.index, &segs.distance);
     snap.active
         .iter()
         .enumerate()

@@ -293,6 +293,21 @@ pub fn part_rows(
     let rows: Vec<usize> = (0..book.n_clients())
         .filter(|&i| now.raw.active[i] || early.raw.active[i])
         .collect();
+    let mut columns = client_columns(book, &rows, sample, (&now, &early));
+    columns.extend(feature_columns(book, &rows, plan, (&now, &early))?);
+    let frame = DataFrame::new(rows.len(), columns)
+        .map_err(|e| Error::Runtime(format!("cannot build a part's training rows: {e}")))?;
+    Ok((frame, loaded.report))
+}
+
+/// A part's training rows, per client: id, sample slot, stratum, in force and label at
+/// both cut-offs, exits.
+fn client_columns(
+    book: &crate::ingest::Book,
+    rows: &[usize],
+    sample: &ClientSample,
+    (now, early): (&Snapshot, &Snapshot),
+) -> Vec<Column> {
     let mut columns = vec![
         Column::new(
             ID.into(),
@@ -337,6 +352,18 @@ pub fn part_rows(
             .map(|&i| i32::from(now.exits.get(i).copied().unwrap_or(0)))
             .collect::<Vec<i32>>(),
     ));
+    columns
+}
+
+/// A part's training rows, per client: the plan's numeric features at both cut-offs,
+/// the products held and acquired, the categorical traits.
+fn feature_columns(
+    book: &crate::ingest::Book,
+    rows: &[usize],
+    plan: &TrainPlan,
+    (now, early): (&Snapshot, &Snapshot),
+) -> Result<Vec<Column>> {
+    let mut columns = Vec::new();
     for (snap, name_of) in [(&now, at_cutoff as fn(&str) -> String), (&early, at_early)] {
         for f in plan.numeric() {
             let values = snap
@@ -372,9 +399,7 @@ pub fn part_rows(
                 .collect::<Vec<Option<&str>>>(),
         ));
     }
-    let frame = DataFrame::new(rows.len(), columns)
-        .map_err(|e| Error::Runtime(format!("cannot build a part's training rows: {e}")))?;
-    Ok((frame, loaded.report))
+    Ok(columns)
 }
 
 fn stratum(active: bool, label: Label) -> i32 {
