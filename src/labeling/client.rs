@@ -86,7 +86,8 @@ impl<'a> LabelContext<'a> {
     pub fn with_holdings(mut self, book: &Book, as_of: Date) -> Self {
         self.held = self.b.products.as_ref().and_then(|p| {
             let names = p.names();
-            crate::products::product_facts(book, as_of, as_of, Some(&names)).map(|f| f.held)
+            crate::features::products::product_facts(book, as_of, as_of, Some(&names))
+                .map(|f| f.held)
         });
         self
     }

@@ -144,7 +144,7 @@ pub fn fit(
     );
     let snap = snap?;
     let products = (book.mode == Mode::Relational)
-        .then(|| crate::products::product_facts(book, cutoff, end, None))
+        .then(|| crate::features::products::product_facts(book, cutoff, end, None))
         .flatten();
     // What the lifecycle outputs need of the policies, compact, before they go.
     let policies = (book.mode == Mode::Relational).then(|| CompactPolicies::of(book));
@@ -183,7 +183,7 @@ pub(super) struct FitInput<'a> {
     pub early: std::result::Result<Snapshot, String>,
     /// Products held at the cut-off and acquired within the horizon, per snapshot row
     /// (relational mode): the next-best product models are fitted on them.
-    pub products: Option<crate::products::ProductFacts>,
+    pub products: Option<crate::features::products::ProductFacts>,
     /// The book's policies (relational mode, the whole book): the lifecycle outputs
     /// are counted on them once the segments are fitted.
     pub policies: Option<CompactPolicies>,
@@ -288,7 +288,7 @@ fn fit_lapse(
 
 /// The next-best product models, on the lapse model's own model matrix.
 fn fit_products(
-    facts: &crate::products::ProductFacts,
+    facts: &crate::features::products::ProductFacts,
     design: &Design,
     snap: &Snapshot,
     opts: &FitOptions,

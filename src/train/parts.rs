@@ -119,7 +119,7 @@ pub fn part_facts(config: &Config, frames: &Frames, sample: &ClientSample) -> Re
         span: DataSpan::of(book),
         categorical,
         cleaning_values,
-        products: crate::products::product_counts(book),
+        products: crate::features::products::product_counts(book),
     })
 }
 
@@ -144,7 +144,7 @@ pub struct TrainPlan {
     pub label_end: Date,
     pub categorical: BTreeSet<String>,
     pub cleaning: CleaningStats,
-    /// The products that get a next-best product model, as `products::ranked`.
+    /// The products that get a next-best product model, as `features::products::ranked`.
     #[serde(default)]
     pub products: Vec<String>,
 }
@@ -195,7 +195,7 @@ impl TrainPlan {
             categorical,
             cleaning,
             products: if config.mode == Mode::Relational {
-                crate::products::ranked(&products)
+                crate::features::products::ranked(&products)
             } else {
                 Vec::new()
             },
@@ -376,8 +376,12 @@ fn feature_columns(
             ));
         }
     }
-    let facts =
-        crate::products::product_facts(book, plan.cutoff, plan.label_end, Some(&plan.products));
+    let facts = crate::features::products::product_facts(
+        book,
+        plan.cutoff,
+        plan.label_end,
+        Some(&plan.products),
+    );
     for (name, masks) in [
         (HELD, facts.as_ref().map(|f| &f.held)),
         (ACQUIRED, facts.as_ref().map(|f| &f.acquired)),
@@ -450,7 +454,7 @@ pub struct SampledBook {
     now: Snapshot,
     early: Snapshot,
     traits: Vec<(String, Coded)>,
-    products: crate::products::ProductFacts,
+    products: crate::features::products::ProductFacts,
 }
 
 impl SampledBook {
@@ -516,7 +520,7 @@ impl SampledBook {
                 .map(|v| v.map(|b| b as u64).ok_or_else(|| null_in(name)))
                 .collect()
         };
-        let products = crate::products::ProductFacts {
+        let products = crate::features::products::ProductFacts {
             names: plan.products.clone(),
             held: masks(HELD)?,
             acquired: masks(ACQUIRED)?,
