@@ -5,6 +5,7 @@
 
 use crate::date::Date;
 use crate::ingest::{Book, MISSING};
+use crate::schema::Source;
 use std::collections::BTreeMap;
 
 /// At most this many products (the most frequent) get a model: holdings are bit masks.
@@ -29,7 +30,7 @@ pub fn product_facts(
     until: Date,
     names: Option<&[String]>,
 ) -> Option<ProductFacts> {
-    let t = book.policies.as_ref()?;
+    let t = book.table(Source::Policies)?;
     let product = t.coded("product")?;
     let start = t.dates("start_date")?;
     let end = t.dates("end_date");
@@ -77,7 +78,10 @@ pub fn product_facts(
 /// Policies per product in the book (parts of a book add up to the whole's).
 pub fn product_counts(book: &Book) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
-    let Some(product) = book.policies.as_ref().and_then(|t| t.coded("product")) else {
+    let Some(product) = book
+        .table(Source::Policies)
+        .and_then(|t| t.coded("product"))
+    else {
         return out;
     };
     let mut counts = vec![0usize; product.levels.len()];

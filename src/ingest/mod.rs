@@ -74,13 +74,9 @@ pub struct Book {
     pub extract_date: Date,
     /// Client index -> client id.
     pub client_ids: Vec<String>,
-    /// Client attributes; row i is client i.
-    pub clients: Option<Table>,
-    pub policies: Option<Table>,
-    pub payments: Option<Table>,
-    pub claims: Option<Table>,
-    pub contacts: Option<Table>,
-    pub transactions: Option<Table>,
+    /// The tables of the sources read, by source: a new source is one more entry.
+    /// The clients table's row i is client i; event tables link rows to clients.
+    pub tables: std::collections::BTreeMap<Source, Table>,
     pub flat: Option<FlatBook>,
 }
 
@@ -89,15 +85,16 @@ impl Book {
         self.client_ids.len()
     }
 
+    /// The table of one source, when the book holds it.
+    pub fn table(&self, source: Source) -> Option<&Table> {
+        self.tables.get(&source)
+    }
+
     /// Drops the event tables (policies, payments, claims, contacts, transactions),
     /// keeping the clients, their ids and a flat table: for a run that has taken its
     /// point-in-time snapshots and needs the memory for what follows.
     pub fn release_events(&mut self) {
-        self.policies = None;
-        self.payments = None;
-        self.claims = None;
-        self.contacts = None;
-        self.transactions = None;
+        self.tables.retain(|source, _| *source == Source::Clients);
     }
 }
 
@@ -616,7 +613,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
 
     // Clients first: they define who is known.
     let mut client_ids: Vec<String> = Vec::new();
-    let mut clients_table = None;
+    let mut finished: std::collections::BTreeMap<Source, Table> = Default::default();
     let authoritative = sources.has(Source::Clients);
     if let Some((t, q)) = sources.take(Source::Clients)? {
         let (t, q) = clean_clients(t, q, ctx)?;
@@ -626,7 +623,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
                 .collect();
         }
         ctx.report.sources.push(q);
-        clients_table = Some(t);
+        finished.insert(Source::Clients, t);
     } else {
         // No clients table: everyone who appears anywhere is a client, so every source
         // is read before any is linked.
@@ -642,7 +639,6 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
     // Each source is read, checked, linked and stripped of its id columns before the
     // next is read: peak memory is the linked book so far plus one source as read.
     // Policies come first: the other sources link to them by policy id.
-    let mut finished: HashMap<Source, Table> = HashMap::new();
     let mut policy_ids = None;
     if let Some((t, q)) = sources.take(Source::Policies)? {
         let mut t = links.check(Source::Policies, t, q, None, ctx);
@@ -669,12 +665,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         mode: config.mode,
         extract_date: extract,
         client_ids,
-        clients: clients_table,
-        policies: finished.remove(&Source::Policies),
-        payments: finished.remove(&Source::Payments),
-        claims: finished.remove(&Source::Claims),
-        contacts: finished.remove(&Source::Contacts),
-        transactions: finished.remove(&Source::Transactions),
+        tables: finished,
         flat: None,
     })
 }
@@ -754,12 +745,7 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
         mode: Mode::Flat,
         extract_date: ctx.opts.extract_date,
         client_ids,
-        clients: None,
-        policies: None,
-        payments: None,
-        claims: None,
-        contacts: None,
-        transactions: None,
+        tables: Default::default(),
         flat: Some(FlatBook {
             table: t,
             numeric,

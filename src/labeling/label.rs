@@ -516,15 +516,10 @@ pub fn check_book(b: &Bundle, book: &Book) -> Result<()> {
             b.config.mode, book.mode
         )));
     }
-    let present = |name: &str| match name {
-        "clients" => book.clients.is_some(),
-        "policies" => book.policies.is_some(),
-        "payments" => book.payments.is_some(),
-        "claims" => book.claims.is_some(),
-        "contacts" => book.contacts.is_some(),
-        "transactions" => book.transactions.is_some(),
-        "flat" => book.flat.is_some(),
-        _ => true,
+    let present = |name: &str| match crate::schema::Source::named(name) {
+        Some(crate::schema::Source::Flat) => book.flat.is_some(),
+        Some(source) => book.table(source).is_some(),
+        None => true,
     };
     let missing: Vec<&str> = b
         .data

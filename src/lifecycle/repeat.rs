@@ -10,6 +10,7 @@
 use crate::config::PersistencySettings;
 use crate::date::Date;
 use crate::ingest::{Book, MISSING};
+use crate::schema::Source;
 use serde::{Deserialize, Serialize};
 
 /// Events observed for the whole period (`eligible`) and those followed by a purchase
@@ -100,7 +101,7 @@ struct Held {
 /// Each client's policies started by `as_of`, ends after it read as still in force.
 fn client_policies(book: &Book, as_of: Date) -> Vec<Vec<Held>> {
     let mut out = vec![Vec::new(); book.client_ids.len()];
-    let Some(t) = &book.policies else {
+    let Some(t) = book.table(Source::Policies) else {
         return out;
     };
     let Some(start) = t.dates("start_date") else {

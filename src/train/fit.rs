@@ -14,6 +14,7 @@ use crate::lapse::{self, metrics::Confusion, LapseParams};
 use crate::lifecycle::{CompactPolicies, TrainingLifecycle};
 use crate::params::{Checked, Horizon};
 use crate::progress::Stage;
+use crate::schema::Source;
 use crate::segment::{self, SegmentModel, SegmentParams};
 use crate::stats::Distribution;
 use ndarray::{Array2, ShapeBuilder};
@@ -496,14 +497,13 @@ pub fn choose_cutoff_in(
 }
 
 fn data_start(book: &Book) -> Option<Date> {
-    let from = |t: &Option<crate::ingest::Table>, f: &str| {
-        t.as_ref()
-            .and_then(|t| t.dates(f))
+    let from = |t: Option<&crate::ingest::Table>, f: &str| {
+        t.and_then(|t| t.dates(f))
             .and_then(|d| d.iter().flatten().min().copied())
     };
     [
-        from(&book.policies, "start_date"),
-        from(&book.transactions, "date"),
+        from(book.table(Source::Policies), "start_date"),
+        from(book.table(Source::Transactions), "date"),
     ]
     .into_iter()
     .flatten()
@@ -558,7 +558,9 @@ pub(super) fn check_outcome(config: &Config, book: &Book) -> Result<()> {
     if outcome == crate::vocab::LapseOutcome::Any || book.mode != Mode::Relational {
         return Ok(());
     }
-    let reasons = book.policies.as_ref().and_then(|t| t.coded("end_reason"));
+    let reasons = book
+        .table(Source::Policies)
+        .and_then(|t| t.coded("end_reason"));
     let found = reasons.is_some_and(|r| {
         (0..r.codes.len()).any(|i| r.get(i).is_some_and(|w| outcome.end_reasons().contains(&w)))
     });

@@ -94,7 +94,7 @@ pub fn part_facts(config: &Config, frames: &Frames, sample: &ClientSample) -> Re
     let book = &loaded.book;
     let mut cleaning_values = BTreeMap::new();
     let mut categorical = BTreeSet::new();
-    if let Some(clients) = &book.clients {
+    if let Some(clients) = book.table(Source::Clients) {
         let sampled: Vec<usize> = (0..clients.len())
             .filter(|&i| book.client_ids.get(i).is_some_and(|id| sample.contains(id)))
             .collect();
