@@ -106,6 +106,10 @@ pub struct Loaded {
     pub report: QualityReport,
     pub quarantine: Vec<QuarantinedRow>,
     pub cleaning: CleaningStats,
+    /// Columns of the sources that the contract does not use (ignored when reading), as
+    /// (source, column) pairs, read from the headers loading read: reported, so a
+    /// renamed column is not missed silently.
+    pub unused_columns: Vec<(Source, String)>,
     max_invalid_percent: f64,
 }
 
@@ -117,22 +121,8 @@ impl Loaded {
     }
 }
 
-/// Maps contract fields to the file's columns and checks that required ones exist.
-/// Columns of each source file that the contract does not use (ignored when reading),
-/// as (source, file column) pairs: reported, so a renamed column is not missed silently.
-///
-/// # Errors
-/// Unreadable files or headers.
-pub fn unused_columns(files: &SourceFiles) -> Result<Vec<(Source, String)>> {
-    let mut out = Vec::new();
-    for f in files.files() {
-        let found = read::column_names(&f.path)?;
-        out.extend(unused_of(f.source, &f.path, &found, &f.config)?);
-    }
-    Ok(out)
-}
-
-/// `unused_columns` of tables held in memory: each source with its columns.
+/// The columns of tables held in memory that the contract does not use (as
+/// `Loaded::unused_columns`), each source with its columns.
 ///
 /// # Errors
 /// A table without a column the contract requires.
@@ -204,15 +194,21 @@ fn unused_of(
     found: &[String],
     sc: &SourceConfig,
 ) -> Result<Vec<(Source, String)>> {
-    let used: Vec<String> = column_requests_in(source, path, found, sc)?
-        .into_iter()
-        .map(|r| r.column)
-        .collect();
-    Ok(found
+    let requests = column_requests_in(source, path, found, sc)?;
+    Ok(unused_in(source, found, &requests))
+}
+
+/// The columns of `found` that no request reads (a split part's row column aside).
+fn unused_in(
+    source: Source,
+    found: &[String],
+    requests: &[ColumnRequest],
+) -> Vec<(Source, String)> {
+    found
         .iter()
-        .filter(|name| !used.contains(name) && *name != read::ROW_COLUMN)
+        .filter(|name| !requests.iter().any(|r| &r.column == *name) && *name != read::ROW_COLUMN)
         .map(|name| (source, name.clone()))
-        .collect())
+        .collect()
 }
 
 pub(crate) fn column_requests(
@@ -370,6 +366,7 @@ pub fn load_from(
             ..QualityReport::default()
         },
         quarantine: Vec::new(),
+        unused: Vec::new(),
     };
     let book = match config.mode {
         Mode::Flat => {
@@ -386,6 +383,7 @@ pub fn load_from(
         book,
         report: ctx.report,
         quarantine: ctx.quarantine,
+        unused_columns: ctx.unused,
         cleaning: ctx.stats,
         max_invalid_percent: opts.max_invalid_percent,
     })
@@ -399,6 +397,7 @@ struct Loading<'a> {
     stats: CleaningStats,
     report: QualityReport,
     quarantine: Vec<QuarantinedRow>,
+    unused: Vec<(Source, String)>,
 }
 
 /// The source tables of a relational or transactions book, read one at a time on
@@ -413,14 +412,20 @@ struct SourceReader<'a> {
 }
 
 impl<'a> SourceReader<'a> {
-    fn new(config: &'a Config, input: Input<'a>) -> Result<Self> {
+    /// Also adds each source's unused columns to `unused`.
+    fn new(
+        config: &'a Config,
+        input: Input<'a>,
+        unused: &mut Vec<(Source, String)>,
+    ) -> Result<Self> {
         let sources = input.sources(config)?;
         let progress = crate::progress::Stage::new("reading", sources.len() as u64);
         let pending = sources
             .into_iter()
             .map(|st| {
-                let requests =
-                    column_requests_in(st.source, &st.shown, &st.column_names()?, &st.config)?;
+                let found = st.column_names()?;
+                let requests = column_requests_in(st.source, &st.shown, &found, &st.config)?;
+                unused.extend(unused_in(st.source, &found, &requests));
                 Ok((st, requests))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -608,7 +613,7 @@ fn clean_clients(
 }
 
 fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<Book> {
-    let mut sources = SourceReader::new(config, input)?;
+    let mut sources = SourceReader::new(config, input, &mut ctx.unused)?;
     let extract = ctx.opts.extract_date;
 
     // Clients first: they define who is known.

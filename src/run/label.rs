@@ -263,6 +263,7 @@ fn run_parts(
         .transpose()?;
     let mut totals = Totals::new(b);
     let mut state: Option<RunState> = None;
+    let mut unused = Vec::new();
     let discard = PartDiscard::start(parts.len() > 1);
     for (p, part) in parts.iter().enumerate() {
         let loaded = load_part(b, &spec.config, part)?;
@@ -270,6 +271,8 @@ fn run_parts(
         let book = &loaded.book;
         if state.is_none() {
             state = Some(RunState::start(b, book, opts, protected)?);
+            // Every part's files have the user's files' columns.
+            unused.clone_from(&loaded.unused_columns);
         }
         let Some(st) = state.as_mut() else { continue };
         let stage = Stage::new("features", 1);
@@ -297,7 +300,6 @@ fn run_parts(
     drop(discard);
     let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
     let run = (actions, previous.is_some());
-    let unused = crate::ingest::unused_columns(files)?;
     st.finish(
         located,
         (&spec.config, unused),
