@@ -496,8 +496,8 @@ impl<'a> SourceReader<'a> {
     }
 }
 
-/// The rules that quarantine a row of one event source (policies, payments, claims,
-/// contacts, transactions), or null a value that has not happened yet.
+/// The rules that quarantine a row of one event source, or null a value that has not
+/// happened yet, as the source's description states them (`Source::rules`).
 fn flag_source_rules(
     source: Source,
     t: &mut Table,
@@ -505,38 +505,23 @@ fn flag_source_rules(
     extract: Date,
     v: &mut Verdicts,
 ) {
-    match source {
-        Source::Policies => {
-            clean::flag_negative(t, &["annual_premium", "sum_assured"], v);
-            if let (Some(start), Some(end)) = (t.dates("start_date"), t.dates("end_date")) {
-                for (i, (s, e)) in start.iter().zip(end).enumerate() {
-                    if let (Some(s), Some(e)) = (s, e) {
-                        if e < s {
-                            v.flag(i, || "end before start".into());
-                        }
+    let rules = source.rules();
+    clean::flag_negative(t, rules.not_negative, v);
+    if let Some((start, end)) = rules.ordered_dates {
+        if let (Some(start), Some(end)) = (t.dates(start), t.dates(end)) {
+            for (i, (s, e)) in start.iter().zip(end).enumerate() {
+                if let (Some(s), Some(e)) = (s, e) {
+                    if e < s {
+                        v.flag(i, || "end before start".into());
                     }
                 }
             }
-            clean::flag_future(t, &["start_date"], extract, v);
-            // An end date after the extract (a scheduled expiry, a 9999-12-31 "open"
-            // placeholder) has not happened yet: the policy is in force at the extract.
-            let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
-            clean::null_dates_outside(t, "end_date", earliest, extract, q);
         }
-        Source::Payments => {
-            clean::flag_negative(t, &["amount"], v);
-            clean::flag_future(t, &["due_date", "paid_date"], extract, v);
-        }
-        Source::Claims => {
-            clean::flag_negative(t, &["amount_claimed", "amount_paid"], v);
-            clean::flag_future(t, &["claim_date"], extract, v);
-        }
-        Source::Contacts => clean::flag_future(t, &["contact_date"], extract, v),
-        Source::Transactions => {
-            clean::flag_negative(t, &["amount"], v);
-            clean::flag_future(t, &["date"], extract, v);
-        }
-        Source::Clients | Source::Flat => {}
+    }
+    clean::flag_future(t, rules.not_after_extract, extract, v);
+    if let Some(field) = rules.may_be_scheduled {
+        let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
+        clean::null_dates_outside(t, field, earliest, extract, q);
     }
 }
 
