@@ -114,8 +114,7 @@ pub fn label_part(
             });
             let prev = last_month.map(|(_, pc)| (pc, plan.exits.get(c).copied().flatten()));
             if let Some(last_month) = last_month {
-                let since = (&plan.outcome_labels, &plan.effect_outcomes);
-                count_since_last_month(b, c, last_month, since, totals);
+                count_since_last_month(b, c, last_month, &plan, totals);
             }
             let sampled = (active && plan.in_sample[c])
                 .then(|| plan.seg_cols.iter().map(|&j| row[j]).collect());
@@ -220,14 +219,14 @@ fn count_since_last_month(
     b: &Bundle,
     c: usize,
     (run, pc): (&PreviousRun, &PreviousClient),
-    (outcome_labels, effect_outcomes): (&Option<(Vec<Label>, i32)>, &Option<Vec<ClientOutcome>>),
+    plan: &PartPlan,
     totals: &mut PartTotals,
 ) {
-    if let Some((labels, window)) = outcome_labels {
+    if let Some((labels, window)) = &plan.outcome_labels {
         let label = labels.get(c).copied();
         count_outcome(b, (run, pc), label, *window, &mut totals.agg.outcomes);
     }
-    if let Some(outcomes) = effect_outcomes {
+    if let Some(outcomes) = &plan.effect_outcomes {
         count_effect(b, (run, pc), outcomes.get(c), &mut totals.agg.effect);
     }
 }
