@@ -4,11 +4,12 @@
 //! parse flags and call into it. Data flows one way (a test fails on an import cycle):
 //! leaf types (`schema`, `date`, `error`, `vocab`, `params`, `stats`, `fsio`) -> `config`
 //! -> `ingest` -> `features` -> (`segment`, `lapse`, `effect`) -> `products` -> `bundle` -> `labeling` ->
-//! (`charts`, `report`) -> `train` / `pipeline` -> bins.
+//! (`charts`, `report`) -> `train` -> `run` (train, label, check) -> `cli` (the binaries' flags) -> bins.
 
 pub mod allocator;
 pub mod bundle;
 pub mod charts;
+pub mod cli;
 pub mod config;
 pub mod date;
 pub mod effect;
@@ -20,10 +21,10 @@ pub mod labeling;
 pub mod lapse;
 pub mod lifecycle;
 pub mod params;
-pub mod pipeline;
 pub mod products;
 pub mod progress;
 pub mod report;
+pub mod run;
 pub mod schema;
 pub mod segment;
 pub mod stats;

@@ -644,9 +644,16 @@ fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outc
             pct(b.predicted_rate)
         );
     }
+    h.push_str("</table>");
+    outcome_actions(t, h, o);
+}
+
+/// The outcomes' action table: retention by last month's action beside comparable
+/// clients' (observational, not an effect).
+fn outcome_actions(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outcomes) {
     let _ = write!(
         h,
-        "</table><p>{} <b>{}</b>{}</p><table><tr>{}</tr>",
+        "<p>{} <b>{}</b>{}</p><table><tr>{}</tr>",
         t.fill(
             "report.outcomes.actions_intro",
             &[("default", &t.action(&o.default_action))]

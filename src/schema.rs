@@ -100,6 +100,64 @@ impl Source {
     pub fn field(self, name: &str) -> Option<&'static Field> {
         self.fields().iter().find(|f| f.name == name)
     }
+
+    /// What this source's rows are checked against when loaded, beyond each field's
+    /// kind (ingest applies these; a new source states its rules here).
+    pub fn rules(self) -> SourceRules {
+        match self {
+            Source::Policies => SourceRules {
+                not_negative: &["annual_premium", "sum_assured"],
+                ordered_dates: Some(("start_date", "end_date")),
+                not_after_extract: &["start_date"],
+                may_be_scheduled: Some("end_date"),
+            },
+            Source::Payments => SourceRules {
+                not_negative: &["amount"],
+                not_after_extract: &["due_date", "paid_date"],
+                ..SourceRules::NONE
+            },
+            Source::Claims => SourceRules {
+                not_negative: &["amount_claimed", "amount_paid"],
+                not_after_extract: &["claim_date"],
+                ..SourceRules::NONE
+            },
+            Source::Contacts => SourceRules {
+                not_after_extract: &["contact_date"],
+                ..SourceRules::NONE
+            },
+            Source::Transactions => SourceRules {
+                not_negative: &["amount"],
+                not_after_extract: &["date"],
+                ..SourceRules::NONE
+            },
+            Source::Clients | Source::Flat => SourceRules::NONE,
+        }
+    }
+}
+
+/// The row rules of one source, as data: a row breaking one is quarantined with the
+/// reason, except a scheduled date, which is cleared.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceRules {
+    /// Numbers that may not be negative.
+    pub not_negative: &'static [&'static str],
+    /// A start and an end date: an end before the start breaks the row.
+    pub ordered_dates: Option<(&'static str, &'static str)>,
+    /// Dates that may not fall after the extract date.
+    pub not_after_extract: &'static [&'static str],
+    /// A date that may fall after the extract (a scheduled expiry, a 9999-12-31 "open"
+    /// placeholder): it has not happened yet, and is cleared, as is one before 1900.
+    pub may_be_scheduled: Option<&'static str>,
+}
+
+impl SourceRules {
+    /// No rules beyond the fields' kinds.
+    pub const NONE: SourceRules = SourceRules {
+        not_negative: &[],
+        ordered_dates: None,
+        not_after_extract: &[],
+        may_be_scheduled: None,
+    };
 }
 
 impl std::fmt::Display for Source {

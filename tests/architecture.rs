@@ -16,38 +16,30 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut stack = vec![src.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let rel = path.strip_prefix(src).unwrap();
-            let first = rel
-                .components()
-                .next()
-                .unwrap()
-                .as_os_str()
-                .to_string_lossy();
-            let owner = first.trim_end_matches(".rs").to_string();
-            if !modules.contains(&owner) {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap_or("");
-            for (i, _) in code.match_indices("crate::") {
-                let used: String = code[i + 7..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if used != owner && modules.contains(&used) {
-                    graph.entry(owner.clone()).or_default().insert(used);
-                }
-            }
-            graph.entry(owner).or_default();
+    for path in rust_files(src) {
+        let rel = path.strip_prefix(src).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let owner = first.trim_end_matches(".rs").to_string();
+        if !modules.contains(&owner) {
+            continue;
         }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (i, _) in code.match_indices("crate::") {
+            let used: String = code[i + 7..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if used != owner && modules.contains(&used) {
+                graph.entry(owner.clone()).or_default().insert(used);
+            }
+        }
+        graph.entry(owner).or_default();
     }
     graph
 }
@@ -94,4 +86,117 @@ fn the_cycle_check_finds_a_cycle() {
     );
     graph.insert("c".to_string(), BTreeSet::new());
     assert_eq!(cycle_from(&graph, "a"), None);
+}
+
+/// Longest a function may be, in lines from its `fn` line to its closing brace.
+const MAX_FUNCTION_LINES: usize = 80;
+/// Longest a binary may be: argument parsing and one call (the flags live in `cli/`).
+const MAX_BINARY_LINES: usize = 80;
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The functions of a rustfmt-formatted file (before its `#[cfg(test)]` module) longer
+/// than `max` lines, as (name, first line, lines). A body ends at the first `}` line
+/// indented as its `fn` line.
+fn long_functions(text: &str, max: usize) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("#[cfg(test)]"))
+        .unwrap_or(lines.len());
+    let mut out = Vec::new();
+    for (i, line) in lines[..end].iter().enumerate() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let mut words = code.split_whitespace().skip_while(|w| {
+            w.starts_with("pub") || ["const", "async", "unsafe", "extern", "\"C\""].contains(w)
+        });
+        if words.next() != Some("fn") {
+            continue;
+        }
+        let name: String = words
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        // A signature that ends in `;` before any `{` is a declaration (trait item).
+        let opens = lines[i..end]
+            .iter()
+            .map(|l| l.trim_end())
+            .find(|l| l.ends_with('{') || l.ends_with(';'));
+        if opens.is_none_or(|l| l.ends_with(';')) {
+            continue;
+        }
+        let closing = format!("{indent}}}");
+        let Some(last) = lines[i..end].iter().position(|l| l.trim_end() == closing) else {
+            continue;
+        };
+        if last + 1 > max {
+            out.push((name, i + 1, last + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_longer_than_80_lines_outside_the_generator() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut long = Vec::new();
+    for dir in ["src", "python/src"] {
+        for path in rust_files(&root.join(dir)) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (name, line, lines) in long_functions(&text, MAX_FUNCTION_LINES) {
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                long.push(format!("{rel}:{line} {name} ({lines} lines)"));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_function_length_check_finds_a_long_function() {
+    let body = "    let x = 1;\n".repeat(85);
+    let text = format!(
+        "pub fn short() {{\n    1\n}}\n\nimpl A {{\n    pub(crate) fn long(&self) {{\n{body}    }}\n}}\n\
+         #[cfg(test)]\nmod tests {{\n    fn ignored() {{\n{body}    }}\n}}\n"
+    );
+    assert_eq!(long_functions(&text, 80), vec![("long".to_string(), 6, 87)]);
+    assert!(long_functions(&text, 90).is_empty());
+}
+
+#[test]
+fn binaries_are_argument_parsing_and_one_call() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bins = rust_files(&root.join("src/bin"));
+    assert!(bins.len() >= 2, "the binaries were not found: {bins:?}");
+    for path in bins {
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert!(
+            lines <= MAX_BINARY_LINES,
+            "{} has {lines} lines (at most {MAX_BINARY_LINES}): move its logic into the library",
+            path.display()
+        );
+    }
 }

@@ -53,7 +53,6 @@ fn load(dir: &std::path::Path) -> ingest::Book {
         max_invalid_percent: 5.0,
         outlier_quantile: 1.0,
         require_label: false,
-        origins: Default::default(),
     };
     ingest::load(&cfg, dir, &opts, None).unwrap().book
 }
@@ -164,7 +163,6 @@ fn sample_labels_agree_with_the_generators_truth() {
         max_invalid_percent: 5.0,
         outlier_quantile: 0.995,
         require_label: false,
-        origins: Default::default(),
     };
     let book = ingest::load(&Config::default(), &root, &opts, None)
         .unwrap()

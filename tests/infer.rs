@@ -558,7 +558,7 @@ fn prospects_get_a_first_policy_offer_never_a_cross_sell() {
 /// After training with `--extract-date` (the shared model's is 2026-09-30), labeling the
 /// next month with no date given is the same on the CLI and on tables in memory (the
 /// Python package's path): both take the extract date and the as-of date by
-/// `pipeline::labeling_config`'s rule, never training's extract date.
+/// `run::labeling_config`'s rule, never training's extract date.
 #[test]
 fn with_no_date_given_the_cli_and_tables_in_memory_label_the_same_month_alike() {
     use clientele::ingest::Frames;
@@ -581,8 +581,8 @@ fn with_no_date_given_the_cli_and_tables_in_memory_label_the_same_month_alike() 
         let file = std::fs::File::open(Path::new(&next).join(format!("{source}.parquet"))).unwrap();
         frames = frames.with(source, ParquetReader::new(file).finish().unwrap());
     }
-    let config = clientele::pipeline::labeling_config(bundle, None, None);
-    let ours = clientele::pipeline::label_frames(
+    let config = clientele::run::labeling_config(bundle, None, None);
+    let ours = clientele::run::label_frames(
         bundle,
         &config,
         &frames,

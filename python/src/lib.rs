@@ -161,7 +161,7 @@ impl NativeBundle {
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
         let frames = frames_from(tables, config.mode)?;
         let done = engine(py, || {
-            clientele::pipeline::label_frames(bundle, &config, &frames, as_of, &words)
+            clientele::run::label_frames(bundle, &config, &frames, as_of, &words)
         })?;
         let quality = serde_json::to_string(&done.quality)
             .map_err(|e| run_error(format!("cannot serialise the report: {e}")))?;
@@ -190,7 +190,7 @@ impl NativeBundle {
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
         let frames = frames_from(tables, config.mode)?;
         let (frame, used) = engine(py, || {
-            clientele::pipeline::feature_frame(bundle, &config, &frames, as_of)
+            clientele::run::feature_frame(bundle, &config, &frames, as_of)
         })?;
         Ok((ArrowStream::of(&frame)?, used.to_string()))
     }
@@ -199,7 +199,7 @@ impl NativeBundle {
     fn transform(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
         let bundle = &self.located.bundle;
         let frame = import_engine_table(table, "features")?;
-        let x = engine(py, || clientele::pipeline::model_matrix(bundle, &frame))?;
+        let x = engine(py, || clientele::run::model_matrix(bundle, &frame))?;
         let columns: Vec<polars::prelude::Column> = bundle
             .features
             .columns()
@@ -218,9 +218,7 @@ impl NativeBundle {
     fn predict_proba(&self, py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<ArrowStream> {
         let bundle = &self.located.bundle;
         let frame = import_engine_table(table, "features")?;
-        let p = engine(py, || {
-            clientele::pipeline::lapse_probabilities(bundle, &frame)
-        })?;
+        let p = engine(py, || clientele::run::lapse_probabilities(bundle, &frame))?;
         let column = polars::prelude::Column::new("lapse_probability".into(), p);
         let frame = DataFrame::new(column.len(), vec![column])
             .map_err(|e| run_error(format!("cannot build the table: {e}")))?;
@@ -269,7 +267,7 @@ impl NativeBundle {
         }
         let (labels, report) = engine(py, || {
             let previous = previous.as_ref();
-            let done = clientele::pipeline::label_part_frames(
+            let done = clientele::run::label_part_frames(
                 bundle,
                 &config,
                 &frames,
@@ -277,13 +275,13 @@ impl NativeBundle {
                 (of, previous),
                 &words,
             )?;
-            Ok(clientele::pipeline::PartReport::of(bundle, of, done))
+            Ok(clientele::run::PartReport::of(bundle, of, done))
         })?;
         let json = report.to_json().map_err(|e| to_py(&e))?;
         Ok((ArrowStream::of(&labels)?, PyBytes::new(py, &json)))
     }
 
-    /// A labeling run of one month's tables as one part (`pipeline::label_run_frames`):
+    /// A labeling run of one month's tables as one part (`run::label_run_frames`):
     /// the labels, the as-of date and why, and the quality report, summary and drift
     /// (JSON); with `out`, the report files are published there (its path is returned).
     /// Last month's labels come as a run directory (`previous_dir`, as `--previous-run`)
@@ -319,9 +317,9 @@ impl NativeBundle {
                 .transpose()?;
             run.model_version = previous_model;
         }
-        let opts = clientele::pipeline::PublishOptions {
+        let opts = clientele::run::PublishOptions {
             overwrite,
-            min_report_count: min_report_count.unwrap_or(clientele::pipeline::MIN_REPORT_COUNT),
+            min_report_count: min_report_count.unwrap_or(clientele::run::MIN_REPORT_COUNT),
             words,
             ..Default::default()
         };
@@ -332,7 +330,7 @@ impl NativeBundle {
                 .map(clientele::labeling::output::read_previous_run)
                 .transpose()?;
             let previous = read.as_ref().or(last.as_ref());
-            clientele::pipeline::label_run_frames(
+            clientele::run::label_run_frames(
                 located,
                 &config,
                 &frames,
@@ -407,7 +405,7 @@ impl NativeBundle {
     fn run(&self) -> NativeRun {
         NativeRun {
             located: self.located.clone(),
-            totals: Some(clientele::pipeline::RunTotals::new()),
+            totals: Some(clientele::run::RunTotals::new()),
         }
     }
 }
@@ -417,11 +415,11 @@ impl NativeBundle {
 struct NativeRun {
     located: Located,
     /// `None` once published.
-    totals: Option<clientele::pipeline::RunTotals>,
+    totals: Option<clientele::run::RunTotals>,
 }
 
 impl NativeRun {
-    fn totals(&mut self) -> PyResult<&mut clientele::pipeline::RunTotals> {
+    fn totals(&mut self) -> PyResult<&mut clientele::run::RunTotals> {
         self.totals
             .as_mut()
             .ok_or_else(|| run_error("this run was already published"))
@@ -433,7 +431,7 @@ impl NativeRun {
     /// Adds a part's report (the bytes `NativeBundle.label_part` returned).
     fn add(&mut self, py: Python<'_>, report: &[u8]) -> PyResult<()> {
         let b = &self.located.bundle;
-        let report = engine(py, || clientele::pipeline::PartReport::from_json(b, report))?;
+        let report = engine(py, || clientele::run::PartReport::from_json(b, report))?;
         self.totals()?.add(report).map_err(|e| to_py(&e))
     }
 
@@ -467,7 +465,7 @@ impl NativeRun {
         vocabulary: Option<PathBuf>,
     ) -> PyResult<(PathBuf, String, String)> {
         let words = words_of(lang, vocabulary)?;
-        let min_report_count = min_report_count.unwrap_or(clientele::pipeline::MIN_REPORT_COUNT);
+        let min_report_count = min_report_count.unwrap_or(clientele::run::MIN_REPORT_COUNT);
         let bundle = NativeBundle {
             located: self.located.clone(),
         };
@@ -476,7 +474,7 @@ impl NativeRun {
         for (source, column) in unused_columns {
             unused.push((source_named(&source, config.mode)?, column));
         }
-        let opts = clientele::pipeline::PublishOptions {
+        let opts = clientele::run::PublishOptions {
             overwrite,
             min_report_count,
             unused_columns: unused,
@@ -578,7 +576,7 @@ fn client_parts(py: Python<'_>, ids: &Bound<'_, PyAny>, parts: usize) -> PyResul
 
 impl NativeBundle {
     /// The config of a labeling run: the given TOML, else the bundle's own, with the
-    /// extract date resolved (`pipeline::labeling_config`, the CLI's rule).
+    /// extract date resolved (`run::labeling_config`, the CLI's rule).
     fn run_config(
         &self,
         py: Python<'_>,
@@ -592,7 +590,7 @@ impl NativeBundle {
         let extract_date = extract_date
             .map(|d| parse_date(&d, "extract_date"))
             .transpose()?;
-        Ok(clientele::pipeline::labeling_config(
+        Ok(clientele::run::labeling_config(
             &self.located.bundle,
             given,
             extract_date,
@@ -623,8 +621,8 @@ fn train(
 ) -> PyResult<(PathBuf, String)> {
     let words = words_of(lang, vocabulary)?;
     let config = train_parts::train_config(py, config, config_origin, extract_date)?;
-    let defaults = clientele::train::TrainOptions::default();
-    let opts = clientele::train::TrainOptions {
+    let defaults = clientele::run::TrainOptions::default();
+    let opts = clientele::run::TrainOptions {
         as_of: as_of.map(|d| parse_date(&d, "as_of")).transpose()?,
         horizon_months: horizon_months.unwrap_or(defaults.horizon_months),
         seed: seed.unwrap_or(defaults.seed),
@@ -636,9 +634,7 @@ fn train(
         ..defaults
     };
     let frames = frames_from(tables, config.mode)?;
-    let outcome = engine(py, || {
-        clientele::train::train_frames(&config, &frames, &opts)
-    })?;
+    let outcome = engine(py, || clientele::run::train_frames(&config, &frames, &opts))?;
     let json = serde_json::to_string(&outcome.bundle)
         .map_err(|e| run_error(format!("cannot serialise the bundle: {e}")))?;
     Ok((outcome.bundle_dir, json))
@@ -927,7 +923,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "DEFAULT_HORIZON_MONTHS",
         clientele::train::DEFAULT_HORIZON_MONTHS,
     )?;
-    m.add("MIN_REPORT_COUNT", clientele::pipeline::MIN_REPORT_COUNT)?;
+    m.add("MIN_REPORT_COUNT", clientele::run::MIN_REPORT_COUNT)?;
     // A panic is caught and raised as RunError (`engine`); the hook keeps its raw text
     // off the notebook's stderr.
     clientele::error::report_panics_as_bugs("clientele");

@@ -156,7 +156,7 @@ pub(crate) fn train_sampled(
     }
     let report = report.ok_or_else(|| bad_input("no part's data-quality report".into()))?;
     let rows = import_engine_table(rows, "training rows")?;
-    let opts = clientele::train::TrainOptions {
+    let opts = clientele::run::TrainOptions {
         as_of: Some(plan.cutoff),
         horizon_months: plan.horizon_months,
         seed,
@@ -169,7 +169,7 @@ pub(crate) fn train_sampled(
     };
     let fit = engine(py, || {
         let sampled = SampledBook::from_rows(&plan, &rows)?;
-        clientele::train::SampledFit::fit(&config, &plan, sampled, &report, &opts)
+        clientele::run::SampledFit::fit(&config, &plan, sampled, &report, &opts)
     })?;
     Ok(SampledFit { fit: Some(fit) })
 }
@@ -204,7 +204,7 @@ pub(crate) fn train_part_lifecycle<'py>(
 /// A bundle fitted on sampled rows, not yet published.
 #[pyclass(module = "clientele._native")]
 pub(crate) struct SampledFit {
-    fit: Option<clientele::train::SampledFit>,
+    fit: Option<clientele::run::SampledFit>,
 }
 
 #[pymethods]

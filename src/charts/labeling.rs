@@ -637,6 +637,28 @@ fn stage_migration(
     shaded_matrix(t, dir, names, title, &axes, (&lookup, &share), min)
 }
 
+/// The top of both axes of the outcomes chart: the largest rate shown, with room above.
+fn outcomes_scale(
+    bands: &[&crate::labeling::outcomes::BandOutcome],
+    bins: &[(usize, f64, f64)],
+) -> f64 {
+    bands
+        .iter()
+        .flat_map(|b| [b.lapse_rate, b.predicted_rate])
+        .chain(bins.iter().flat_map(|b| [b.1, b.2]))
+        .filter(|v| v.is_finite())
+        .fold(0.001, f64::max)
+        * 1.15
+}
+
+/// A risk band's word in the run's language (a band the vocabulary lacks as written).
+fn band_name(t: &Say, band: &str) -> String {
+    RiskBand::from_word(band).map_or_else(
+        || band.to_string(),
+        |v| t.w.of("band", v.code()).to_string(),
+    )
+}
+
 /// How last month's predictions turned out: realised against predicted lapse rate per
 /// risk band (left) and per bin of the training score distribution (right).
 fn outcomes(t: &Say, o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Result<ChartFiles> {
@@ -649,20 +671,8 @@ fn outcomes(t: &Say, o: &crate::labeling::outcomes::Outcomes, dir: &Path) -> Res
         .filter(|(_, c)| c.clients > 0)
         .map(|(i, c)| (i, c.predicted_rate, c.lapse_rate))
         .collect();
-    let top = bands
-        .iter()
-        .flat_map(|b| [b.lapse_rate, b.predicted_rate])
-        .chain(bins.iter().flat_map(|b| [b.1, b.2]))
-        .filter(|v| v.is_finite())
-        .fold(0.001, f64::max)
-        * 1.15;
-    let names: Vec<String> = bands
-        .iter()
-        .map(|b| {
-            RiskBand::from_word(&b.band)
-                .map_or_else(|| b.band.clone(), |v| t.w.of("band", v.code()).to_string())
-        })
-        .collect();
+    let top = outcomes_scale(&bands, &bins);
+    let names: Vec<String> = bands.iter().map(|b| band_name(t, &b.band)).collect();
     let title = t.fill("chart.outcomes.title", &[("months", &o.window_months)]);
     Ok(chart!(
         dir,

@@ -9,6 +9,7 @@ use crate::config::EffectSettings;
 use crate::date::Date;
 use crate::features::exit_kinds;
 use crate::ingest::{Book, MISSING};
+use crate::schema::Source;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -33,7 +34,7 @@ pub fn client_outcomes(book: &Book, start: Date, end: Date) -> Option<Vec<Client
     let (ey, em, _) = end.ymd();
     let months = (ey - sy) * 12 + em as i32 - sm as i32;
     let exits = exit_kinds(book, start, months, end).ok()?;
-    let t = book.policies.as_ref()?;
+    let t = book.table(Source::Policies)?;
     let (Some(starts), Some(premium)) = (t.dates("start_date"), t.numbers("annual_premium")) else {
         return None;
     };

@@ -4,6 +4,7 @@
 use super::facts::{self, Facts};
 use crate::date::Date;
 use crate::ingest::{Book, Table, MISSING};
+use crate::schema::Source;
 use crate::vocab::feature::{Feature, RELATIONAL, TRANSACTIONS};
 
 /// Unscaled features, one column per feature, NaN where a value is unknown.
@@ -172,16 +173,16 @@ fn flat(book: &Book, cutoff: Date) -> RawFeatures {
 /// The last date anything happened in the book (payments, claims, contacts, policy
 /// starts and ends, transactions), or `None` when it holds no dated record.
 pub fn data_end(book: &Book) -> Option<Date> {
-    let sources: [(&Option<Table>, &[&str]); 5] = [
-        (&book.policies, &["start_date", "end_date"]),
-        (&book.payments, &["due_date", "paid_date"]),
-        (&book.claims, &["claim_date"]),
-        (&book.contacts, &["contact_date"]),
-        (&book.transactions, &["date"]),
+    let sources: [(Option<&Table>, &[&str]); 5] = [
+        (book.table(Source::Policies), &["start_date", "end_date"]),
+        (book.table(Source::Payments), &["due_date", "paid_date"]),
+        (book.table(Source::Claims), &["claim_date"]),
+        (book.table(Source::Contacts), &["contact_date"]),
+        (book.table(Source::Transactions), &["date"]),
     ];
     sources
         .iter()
-        .filter_map(|(t, fields)| t.as_ref().map(|t| (t, *fields)))
+        .filter_map(|(t, fields)| t.map(|t| (t, *fields)))
         .flat_map(|(t, fields)| fields.iter().filter_map(|f| t.dates(f)))
         .flat_map(|d| d.iter().flatten().copied())
         .max()
@@ -215,24 +216,23 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
     ] {
         cols.col(unknown_until_seen).fill(f64::NAN);
     }
-    if let Some(t) = &book.clients {
+    if let Some(t) = book.table(Source::Clients) {
         client_attributes(t, c, &mut cols);
     }
-    if let Some(t) = &book.policies {
+    if let Some(t) = book.table(Source::Policies) {
         policies(t, c, &mut cols, &mut active);
     }
     let mut premiums_paid = vec![0.0; n];
-    if let Some(t) = &book.payments {
+    if let Some(t) = book.table(Source::Payments) {
         let frequency = book
-            .policies
-            .as_ref()
+            .table(Source::Policies)
             .and_then(|p| p.coded("payment_frequency"));
         payments(t, c, frequency, &mut cols, &mut premiums_paid);
     }
-    if let Some(t) = &book.claims {
+    if let Some(t) = book.table(Source::Claims) {
         claims(t, c, &mut cols, &premiums_paid);
     }
-    if let Some(t) = &book.contacts {
+    if let Some(t) = book.table(Source::Contacts) {
         contacts(t, c, &mut cols);
     }
     let income = cols.col(Feature::LogIncome).clone();
@@ -248,13 +248,13 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         age_known: vec![false; n],
         ..Facts::default()
     };
-    if let Some(t) = &book.clients {
+    if let Some(t) = book.table(Source::Clients) {
         facts::client_facts(t, n, &mut facts);
     }
-    if let Some(t) = &book.policies {
+    if let Some(t) = book.table(Source::Policies) {
         facts::policy_facts(t, c, n, &mut facts);
     }
-    if let Some(t) = &book.claims {
+    if let Some(t) = book.table(Source::Claims) {
         facts::claim_facts(t, c, n, &mut facts);
     }
     let mut raw = cols.into_raw(c, active);
@@ -464,7 +464,7 @@ fn transactions(book: &Book, c: Date) -> RawFeatures {
     let mut total = vec![0.0; n];
     let mut count = vec![0.0; n];
     let (y12, y36) = (c.add_months(-12), c.add_months(-36));
-    if let Some(t) = &book.transactions {
+    if let Some(t) = book.table(Source::Transactions) {
         if let (Some(date), Some(amount)) = (t.dates("date"), t.numbers("amount")) {
             for (r, ci, d) in rows_until(t, date, c) {
                 active[ci] = true;

@@ -11,6 +11,7 @@
 use super::compute::RawFeatures;
 use crate::error::{Error, Result};
 use crate::ingest::{Book, Coded};
+use crate::schema::Source;
 use crate::stats::{self, Distribution};
 use ndarray::{Array2, ShapeBuilder};
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,7 @@ pub fn categorical_columns(book: &Book) -> Vec<(String, Option<&Coded>)> {
         crate::config::Mode::Relational => super::CATEGORICAL
             .iter()
             .map(|name| {
-                let col = book.clients.as_ref().and_then(|t| t.coded(name));
+                let col = book.table(Source::Clients).and_then(|t| t.coded(name));
                 ((*name).to_string(), col)
             })
             .collect(),

@@ -9,6 +9,7 @@ use crate::config::Mode;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::ingest::{Book, MISSING};
+use crate::schema::Source;
 
 /// A client's label for one cut-off and horizon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +100,7 @@ fn transaction_labels(book: &Book, cutoff: Date, horizon_end: Date) -> Vec<Label
     let n = book.n_clients();
     let mut before = vec![false; n];
     let mut after = vec![false; n];
-    if let Some(t) = &book.transactions {
+    if let Some(t) = book.table(Source::Transactions) {
         if let Some(date) = t.dates("date") {
             for r in 0..t.len() {
                 let (Some(d), ci) = (date[r], t.client[r]) else {
@@ -132,7 +133,7 @@ fn policy_labels(book: &Book, cutoff: Date, horizon_end: Date, exits: &[&str]) -
     let mut in_force_at_cutoff = vec![false; n];
     let mut in_force_at_end = vec![false; n];
     let mut churn_ending = vec![false; n];
-    let Some(t) = &book.policies else {
+    let Some(t) = book.table(Source::Policies) else {
         return vec![Label::Excluded; n];
     };
     let (Some(start), end) = (t.dates("start_date"), t.dates("end_date")) else {

@@ -8,6 +8,7 @@ mod compute;
 mod design;
 mod facts;
 mod label;
+pub mod products;
 
 pub use crate::vocab::{Feature, CATEGORICAL};
 pub use compute::{compute, data_end, RawFeatures};

@@ -3,6 +3,7 @@
 //! same column mapping, parsing and cleaning.
 
 use super::read::{self, ColumnRequest};
+use super::SourceFiles;
 use super::Table;
 use crate::config::{Config, FlatConfig, SourceConfig};
 use crate::error::{Error, Result};
@@ -14,8 +15,8 @@ use std::path::{Path, PathBuf};
 /// The tables of a book.
 #[derive(Clone, Copy, Debug)]
 pub enum Input<'a> {
-    /// Files under a data directory, as the config names them.
-    Dir(&'a Path),
+    /// Files resolved from the config and a data directory.
+    Files(&'a SourceFiles),
     /// Tables already in memory, by source.
     Frames(&'a Frames),
 }
@@ -113,22 +114,17 @@ impl SourceTable<'_> {
 }
 
 impl<'a> Input<'a> {
-    /// The source tables of a relational or transactions book. `origins` names the user's
-    /// file a partition file stands for.
-    pub(crate) fn sources(
-        &self,
-        config: &Config,
-        origins: &BTreeMap<Source, PathBuf>,
-    ) -> Result<Vec<SourceTable<'a>>> {
+    /// The source tables of a relational or transactions book.
+    pub(crate) fn sources(&self, config: &Config) -> Result<Vec<SourceTable<'a>>> {
         match *self {
-            Input::Dir(dir) => Ok(config
-                .resolve_sources(dir)?
-                .into_iter()
-                .map(|(source, path, sc)| SourceTable {
-                    source,
-                    shown: origins.get(&source).unwrap_or(&path).clone(),
-                    origin: Origin::File(path),
-                    config: sc,
+            Input::Files(files) => Ok(files
+                .files()
+                .iter()
+                .map(|f| SourceTable {
+                    source: f.source,
+                    shown: f.shown.clone(),
+                    origin: Origin::File(f.path.clone()),
+                    config: f.config.clone(),
                 })
                 .collect()),
             Input::Frames(frames) => {
@@ -163,17 +159,11 @@ impl<'a> Input<'a> {
     /// The flat per-client table.
     pub(crate) fn flat(&self, cfg: &FlatConfig) -> Result<SourceTable<'a>> {
         match *self {
-            Input::Dir(dir) => {
-                if cfg.path.as_os_str().is_empty() {
-                    return Err(Error::InvalidParameter(
-                        "[flat] has no path: name the flat file to read (path = \"clients.csv\")"
-                            .into(),
-                    ));
-                }
-                let path = dir.join(&cfg.path);
-                if !path.exists() {
-                    return Err(Error::not_found(path));
-                }
+            Input::Files(files) => {
+                // Resolution checked the flat file (`SourceFiles::resolve`).
+                let path = files
+                    .flat()
+                    .map_or_else(|| files.dir().join(&cfg.path), Path::to_path_buf);
                 Ok(SourceTable {
                     source: Source::Flat,
                     shown: path.clone(),

@@ -7,12 +7,13 @@ mod parquet_footer;
 pub mod partition;
 pub mod quality;
 pub mod read;
-pub mod spec;
+mod sources;
 pub mod table;
 
 pub use clean::{canonical_category, normalise_spelling, CleaningStats, NumericFit};
 pub use input::{frame_name, Frames, Input};
 pub use quality::{QualityReport, QuarantinedRow, SourceQuality};
+pub use sources::{SourceFile, SourceFiles};
 pub use table::{Coded, Table, Values, MISSING};
 
 use crate::config::{Config, FlatConfig, Mode, NumericColumns, SourceConfig};
@@ -42,9 +43,6 @@ pub struct LoadOptions {
     pub outlier_quantile: f64,
     /// Flat mode: the label column must be present and binary (training).
     pub require_label: bool,
-    /// When the files read are parts of a split book: the user's file each source
-    /// stands for, named in the report and in errors.
-    pub origins: std::collections::BTreeMap<Source, std::path::PathBuf>,
 }
 
 impl LoadOptions {
@@ -54,7 +52,6 @@ impl LoadOptions {
             max_invalid_percent: config.cleaning.max_invalid_percent,
             outlier_quantile: config.cleaning.outlier_quantile,
             require_label,
-            origins: Default::default(),
         }
     }
 }
@@ -77,13 +74,9 @@ pub struct Book {
     pub extract_date: Date,
     /// Client index -> client id.
     pub client_ids: Vec<String>,
-    /// Client attributes; row i is client i.
-    pub clients: Option<Table>,
-    pub policies: Option<Table>,
-    pub payments: Option<Table>,
-    pub claims: Option<Table>,
-    pub contacts: Option<Table>,
-    pub transactions: Option<Table>,
+    /// The tables of the sources read, by source: a new source is one more entry.
+    /// The clients table's row i is client i; event tables link rows to clients.
+    pub tables: std::collections::BTreeMap<Source, Table>,
     pub flat: Option<FlatBook>,
 }
 
@@ -92,15 +85,16 @@ impl Book {
         self.client_ids.len()
     }
 
+    /// The table of one source, when the book holds it.
+    pub fn table(&self, source: Source) -> Option<&Table> {
+        self.tables.get(&source)
+    }
+
     /// Drops the event tables (policies, payments, claims, contacts, transactions),
     /// keeping the clients, their ids and a flat table: for a run that has taken its
     /// point-in-time snapshots and needs the memory for what follows.
     pub fn release_events(&mut self) {
-        self.policies = None;
-        self.payments = None;
-        self.claims = None;
-        self.contacts = None;
-        self.transactions = None;
+        self.tables.retain(|source, _| *source == Source::Clients);
     }
 }
 
@@ -112,6 +106,10 @@ pub struct Loaded {
     pub report: QualityReport,
     pub quarantine: Vec<QuarantinedRow>,
     pub cleaning: CleaningStats,
+    /// Columns of the sources that the contract does not use (ignored when reading), as
+    /// (source, column) pairs, read from the headers loading read: reported, so a
+    /// renamed column is not missed silently.
+    pub unused_columns: Vec<(Source, String)>,
     max_invalid_percent: f64,
 }
 
@@ -123,25 +121,8 @@ impl Loaded {
     }
 }
 
-/// Maps contract fields to the file's columns and checks that required ones exist.
-/// Columns of each source file that the contract does not use (ignored when reading),
-/// as (source, file column) pairs: reported, so a renamed column is not missed silently.
-///
-/// # Errors
-/// Unreadable files or headers.
-pub fn unused_columns(config: &Config, data_dir: &Path) -> Result<Vec<(Source, String)>> {
-    let mut out = Vec::new();
-    if config.mode == Mode::Flat {
-        return Ok(out);
-    }
-    for (source, path, sc) in config.resolve_sources(data_dir)? {
-        let found = read::column_names(&path)?;
-        out.extend(unused_of(source, &path, &found, &sc)?);
-    }
-    Ok(out)
-}
-
-/// `unused_columns` of tables held in memory: each source with its columns.
+/// The columns of tables held in memory that the contract does not use (as
+/// `Loaded::unused_columns`), each source with its columns.
 ///
 /// # Errors
 /// A table without a column the contract requires.
@@ -213,15 +194,21 @@ fn unused_of(
     found: &[String],
     sc: &SourceConfig,
 ) -> Result<Vec<(Source, String)>> {
-    let used: Vec<String> = column_requests_in(source, path, found, sc)?
-        .into_iter()
-        .map(|r| r.column)
-        .collect();
-    Ok(found
+    let requests = column_requests_in(source, path, found, sc)?;
+    Ok(unused_in(source, found, &requests))
+}
+
+/// The columns of `found` that no request reads (a split part's row column aside).
+fn unused_in(
+    source: Source,
+    found: &[String],
+    requests: &[ColumnRequest],
+) -> Vec<(Source, String)> {
+    found
         .iter()
-        .filter(|name| !used.contains(name) && *name != read::ROW_COLUMN)
+        .filter(|name| !requests.iter().any(|r| &r.column == *name) && *name != read::ROW_COLUMN)
         .map(|name| (source, name.clone()))
-        .collect())
+        .collect()
 }
 
 pub(crate) fn column_requests(
@@ -330,7 +317,8 @@ pub fn load(
     opts: &LoadOptions,
     fitted: Option<&CleaningStats>,
 ) -> Result<Loaded> {
-    load_from(config, Input::Dir(data_dir), opts, fitted)
+    let files = SourceFiles::resolve(config, data_dir)?;
+    load_from(config, Input::Files(&files), opts, fitted)
 }
 
 /// Loads and cleans a book from files or from tables in memory: the same mapping,
@@ -378,6 +366,7 @@ pub fn load_from(
             ..QualityReport::default()
         },
         quarantine: Vec::new(),
+        unused: Vec::new(),
     };
     let book = match config.mode {
         Mode::Flat => {
@@ -394,6 +383,7 @@ pub fn load_from(
         book,
         report: ctx.report,
         quarantine: ctx.quarantine,
+        unused_columns: ctx.unused,
         cleaning: ctx.stats,
         max_invalid_percent: opts.max_invalid_percent,
     })
@@ -407,6 +397,7 @@ struct Loading<'a> {
     stats: CleaningStats,
     report: QualityReport,
     quarantine: Vec<QuarantinedRow>,
+    unused: Vec<(Source, String)>,
 }
 
 /// The source tables of a relational or transactions book, read one at a time on
@@ -421,14 +412,20 @@ struct SourceReader<'a> {
 }
 
 impl<'a> SourceReader<'a> {
-    fn new(config: &'a Config, input: Input<'a>, opts: &LoadOptions) -> Result<Self> {
-        let sources = input.sources(config, &opts.origins)?;
+    /// Also adds each source's unused columns to `unused`.
+    fn new(
+        config: &'a Config,
+        input: Input<'a>,
+        unused: &mut Vec<(Source, String)>,
+    ) -> Result<Self> {
+        let sources = input.sources(config)?;
         let progress = crate::progress::Stage::new("reading", sources.len() as u64);
         let pending = sources
             .into_iter()
             .map(|st| {
-                let requests =
-                    column_requests_in(st.source, &st.shown, &st.column_names()?, &st.config)?;
+                let found = st.column_names()?;
+                let requests = column_requests_in(st.source, &st.shown, &found, &st.config)?;
+                unused.extend(unused_in(st.source, &found, &requests));
                 Ok((st, requests))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -499,8 +496,8 @@ impl<'a> SourceReader<'a> {
     }
 }
 
-/// The rules that quarantine a row of one event source (policies, payments, claims,
-/// contacts, transactions), or null a value that has not happened yet.
+/// The rules that quarantine a row of one event source, or null a value that has not
+/// happened yet, as the source's description states them (`Source::rules`).
 fn flag_source_rules(
     source: Source,
     t: &mut Table,
@@ -508,38 +505,23 @@ fn flag_source_rules(
     extract: Date,
     v: &mut Verdicts,
 ) {
-    match source {
-        Source::Policies => {
-            clean::flag_negative(t, &["annual_premium", "sum_assured"], v);
-            if let (Some(start), Some(end)) = (t.dates("start_date"), t.dates("end_date")) {
-                for (i, (s, e)) in start.iter().zip(end).enumerate() {
-                    if let (Some(s), Some(e)) = (s, e) {
-                        if e < s {
-                            v.flag(i, || "end before start".into());
-                        }
+    let rules = source.rules();
+    clean::flag_negative(t, rules.not_negative, v);
+    if let Some((start, end)) = rules.ordered_dates {
+        if let (Some(start), Some(end)) = (t.dates(start), t.dates(end)) {
+            for (i, (s, e)) in start.iter().zip(end).enumerate() {
+                if let (Some(s), Some(e)) = (s, e) {
+                    if e < s {
+                        v.flag(i, || "end before start".into());
                     }
                 }
             }
-            clean::flag_future(t, &["start_date"], extract, v);
-            // An end date after the extract (a scheduled expiry, a 9999-12-31 "open"
-            // placeholder) has not happened yet: the policy is in force at the extract.
-            let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
-            clean::null_dates_outside(t, "end_date", earliest, extract, q);
         }
-        Source::Payments => {
-            clean::flag_negative(t, &["amount"], v);
-            clean::flag_future(t, &["due_date", "paid_date"], extract, v);
-        }
-        Source::Claims => {
-            clean::flag_negative(t, &["amount_claimed", "amount_paid"], v);
-            clean::flag_future(t, &["claim_date"], extract, v);
-        }
-        Source::Contacts => clean::flag_future(t, &["contact_date"], extract, v),
-        Source::Transactions => {
-            clean::flag_negative(t, &["amount"], v);
-            clean::flag_future(t, &["date"], extract, v);
-        }
-        Source::Clients | Source::Flat => {}
+    }
+    clean::flag_future(t, rules.not_after_extract, extract, v);
+    if let Some(field) = rules.may_be_scheduled {
+        let earliest = Date::from_ymd(1900, 1, 1).unwrap_or(Date::from_days(-25_567));
+        clean::null_dates_outside(t, field, earliest, extract, q);
     }
 }
 
@@ -616,12 +598,12 @@ fn clean_clients(
 }
 
 fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<Book> {
-    let mut sources = SourceReader::new(config, input, ctx.opts)?;
+    let mut sources = SourceReader::new(config, input, &mut ctx.unused)?;
     let extract = ctx.opts.extract_date;
 
     // Clients first: they define who is known.
     let mut client_ids: Vec<String> = Vec::new();
-    let mut clients_table = None;
+    let mut finished: std::collections::BTreeMap<Source, Table> = Default::default();
     let authoritative = sources.has(Source::Clients);
     if let Some((t, q)) = sources.take(Source::Clients)? {
         let (t, q) = clean_clients(t, q, ctx)?;
@@ -631,7 +613,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
                 .collect();
         }
         ctx.report.sources.push(q);
-        clients_table = Some(t);
+        finished.insert(Source::Clients, t);
     } else {
         // No clients table: everyone who appears anywhere is a client, so every source
         // is read before any is linked.
@@ -647,7 +629,6 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
     // Each source is read, checked, linked and stripped of its id columns before the
     // next is read: peak memory is the linked book so far plus one source as read.
     // Policies come first: the other sources link to them by policy id.
-    let mut finished: HashMap<Source, Table> = HashMap::new();
     let mut policy_ids = None;
     if let Some((t, q)) = sources.take(Source::Policies)? {
         let mut t = links.check(Source::Policies, t, q, None, ctx);
@@ -674,12 +655,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         mode: config.mode,
         extract_date: extract,
         client_ids,
-        clients: clients_table,
-        policies: finished.remove(&Source::Policies),
-        payments: finished.remove(&Source::Payments),
-        claims: finished.remove(&Source::Claims),
-        contacts: finished.remove(&Source::Contacts),
-        transactions: finished.remove(&Source::Transactions),
+        tables: finished,
         flat: None,
     })
 }
@@ -759,12 +735,7 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
         mode: Mode::Flat,
         extract_date: ctx.opts.extract_date,
         client_ids,
-        clients: None,
-        policies: None,
-        payments: None,
-        claims: None,
-        contacts: None,
-        transactions: None,
+        tables: Default::default(),
         flat: Some(FlatBook {
             table: t,
             numeric,

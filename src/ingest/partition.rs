@@ -5,9 +5,8 @@
 //! duplicates, links and features come out as in one piece.
 
 use super::read::{self, Format, ROW_COLUMN};
-use crate::config::Config;
+use super::{SourceFile, SourceFiles};
 use crate::error::{Error, Result};
-use crate::schema::Source;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -25,31 +24,19 @@ pub fn part_of(id: &str, parts: usize) -> usize {
     (client_hash(id) % parts.max(1) as u64) as usize
 }
 
-/// One source split into parts: the part files, and the user's file they stand for.
-#[derive(Clone, Debug)]
-pub struct SplitSource {
-    pub source: Source,
-    pub original: PathBuf,
-    pub parts: Vec<PathBuf>,
-}
-
-/// Splits every source of a relational or transactions config into `parts` directories
-/// under `dir` (`dir/0`, `dir/1`, ...), streaming: memory stays bounded by one slice.
+/// Splits every source file of a relational or transactions book into `parts`
+/// directories under `dir` (`dir/0`, `dir/1`, ...), streaming: memory stays bounded by
+/// one slice. Returns each part's files.
 ///
 /// # Errors
 /// Read and write failures, a missing client id column, unparsable files.
-pub fn split(
-    config: &Config,
-    data_dir: &Path,
-    parts: usize,
-    dir: &Path,
-) -> Result<Vec<SplitSource>> {
+pub fn split(files: &SourceFiles, parts: usize, dir: &Path) -> Result<Vec<SourceFiles>> {
     use rayon::prelude::*;
-    let sources = config.resolve_sources(data_dir)?;
-    ensure_open_files(parts, sources.len())?;
+    ensure_open_files(parts, files.files().len())?;
     let mut plans = Vec::new();
-    for (source, path, sc) in sources {
-        let requests = super::column_requests(source, &path, &sc)?;
+    for f in files.files() {
+        let (source, path) = (f.source, &f.path);
+        let requests = super::column_requests(source, path, &f.config)?;
         let id_column = requests
             .iter()
             .find(|r| r.field == "client_id")
@@ -58,9 +45,9 @@ pub fn split(
                 path: path.clone(),
                 source_name: source.name().to_string(),
                 missing: vec!["client_id".into()],
-                found: read::column_names(&path).unwrap_or_default(),
+                found: read::column_names(path).unwrap_or_default(),
             })?;
-        let format = Format::of(&path)?;
+        let format = Format::of(path)?;
         // Named by source, not by the user's file name: two sources may have files of
         // the same name in different folders.
         let file_name = match format {
@@ -78,28 +65,32 @@ pub fn split(
                 })?;
             }
         }
-        plans.push((
-            format,
-            id_column,
-            SplitSource {
-                source,
-                original: path,
-                parts: targets,
-            },
-        ));
+        plans.push((format, id_column, f, targets));
     }
     // Sources split side by side (each streams its own file into its own part files);
     // the first failure in source order is the one reported.
     plans
         .par_iter()
-        .map(|(format, id_column, s)| match format {
-            Format::Csv => split_csv(&s.original, id_column, &s.parts),
-            Format::Parquet => split_parquet(&s.original, id_column, &s.parts),
+        .map(|(format, id_column, f, targets)| match format {
+            Format::Csv => split_csv(&f.path, id_column, targets),
+            Format::Parquet => split_parquet(&f.path, id_column, targets),
         })
         .collect::<Vec<Result<()>>>()
         .into_iter()
         .collect::<Result<()>>()?;
-    Ok(plans.into_iter().map(|(_, _, s)| s).collect())
+    // Each part's files stand for the user's files in errors and reports.
+    Ok((0..parts)
+        .map(|p| {
+            let part_files = plans
+                .iter()
+                .map(|(_, _, f, targets)| SourceFile {
+                    path: targets[p].clone(),
+                    ..(*f).clone()
+                })
+                .collect();
+            SourceFiles::part(dir.join(p.to_string()), part_files)
+        })
+        .collect())
 }
 
 /// Splitting holds every part file of every source open at once: raises the soft limit
@@ -163,6 +154,18 @@ fn split_csv(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
     )
 }
 
+/// Where `column` stands in a CSV file's header.
+fn csv_column_index(path: &Path, column: &str) -> Result<usize> {
+    let header = read::csv_header(path)?;
+    header
+        .iter()
+        .position(|h| h == column)
+        .ok_or_else(|| Error::Malformed {
+            path: path.to_path_buf(),
+            message: format!("no column '{column}' in the header"),
+        })
+}
+
 fn split_csv_in_blocks(
     path: &Path,
     id_column: &str,
@@ -174,14 +177,7 @@ fn split_csv_in_blocks(
         path: path.to_path_buf(),
         source,
     };
-    let header = read::csv_header(path)?;
-    let id_index = header
-        .iter()
-        .position(|h| h == id_column)
-        .ok_or_else(|| Error::Malformed {
-            path: path.to_path_buf(),
-            message: format!("no column '{id_column}' in the header"),
-        })?;
+    let id_index = csv_column_index(path, id_column)?;
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let mut parts = targets
         .iter()
@@ -454,14 +450,31 @@ fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) ->
         }
         offset += len;
     }
+    finish_parquet_parts(path, writers, targets)
+}
+
+/// Closes each part's writer; a part no row went to gets an empty file with the
+/// source's columns.
+fn finish_parquet_parts(
+    path: &Path,
+    writers: Vec<Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>>,
+    targets: &[PathBuf],
+) -> Result<()> {
+    let polars_err = |e: PolarsError| Error::Malformed {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     for (slot, target) in writers.into_iter().zip(targets) {
         match slot {
             Some(w) => {
                 w.finish().map_err(polars_err)?;
             }
-            // An empty source: write an empty part with the same columns.
             None => {
-                let mut df = ParquetReader::new(open()?)
+                let source = std::fs::File::open(path).map_err(|source| Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let mut df = ParquetReader::new(source)
                     .with_slice(Some((0, 0)))
                     .finish()
                     .map_err(polars_err)?;

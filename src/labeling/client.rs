@@ -113,7 +113,8 @@ impl<'a> LabelContext<'a> {
     pub fn with_holdings(mut self, book: &Book, as_of: Date) -> Self {
         self.held = self.b.products.as_ref().and_then(|p| {
             let names = p.names();
-            crate::products::product_facts(book, as_of, as_of, Some(&names)).map(|f| f.held)
+            crate::features::products::product_facts(book, as_of, as_of, Some(&names))
+                .map(|f| f.held)
         });
         self
     }
@@ -176,6 +177,31 @@ impl<'a> LabelContext<'a> {
         } else {
             Vec::new()
         };
+        let (imputed_scored, note) = self.notes(c, active);
+        ClientLabel {
+            probability,
+            outcome,
+            band,
+            tier,
+            stage,
+            reasons,
+            action: action.words.clone(),
+            action_code: action.code.clone(),
+            next_product,
+            needs,
+            propensities,
+            imputed: imputed_scored,
+            holdout: false,
+            note,
+            premium_at_risk_12m,
+            lifetime_value: lifetime_value.flatten(),
+        }
+    }
+
+    /// Whether a scored client had features imputed, and the label's note: not in force,
+    /// the imputed columns.
+    fn notes(&self, c: usize, active: bool) -> (bool, Option<String>) {
+        let b = self.b;
         let imputed: Vec<&str> = b
             .features
             .numeric
@@ -198,24 +224,8 @@ impl<'a> LabelContext<'a> {
             let names = imputed.join(" ");
             notes.push(w.fill("note.imputed", &[("columns", &names)]));
         }
-        ClientLabel {
-            probability,
-            outcome,
-            band,
-            tier,
-            stage,
-            reasons,
-            action: action.words.clone(),
-            action_code: action.code.clone(),
-            next_product,
-            needs,
-            propensities,
-            imputed: imputed_scored,
-            holdout: false,
-            note: (!notes.is_empty()).then(|| notes.join(w.word("note.separator"))),
-            premium_at_risk_12m,
-            lifetime_value: lifetime_value.flatten(),
-        }
+        let note = (!notes.is_empty()).then(|| notes.join(w.word("note.separator")));
+        (imputed_scored, note)
     }
 
     /// A scored client's premium at risk over 12 months and lifetime value (relational

@@ -78,46 +78,15 @@ pub fn label_part(
     let (book, raw) = (part.book, part.raw);
     let n = book.n_clients();
     totals.agg.clients += n;
-    let columns = b.features.columns();
-    let seg_cols = b.segments.column_indices(&columns)?;
-    let in_sample = projection_sample(
-        b,
-        raw,
-        n,
-        (
-            part.of.index,
-            PROJECTION_SAMPLE.div_ceil(part.of.parts.max(1)),
-        ),
-    );
-    let ctx = LabelContext::new(b, raw, label_rules)?.with_holdings(book, raw.cutoff);
-    let outcome_labels = part
-        .previous
-        .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, label_rules, totals));
-    let effect_outcomes = part
-        .previous
-        .and_then(|prev| effect_outcomes(b, book, raw.cutoff, prev, label_rules, totals));
-    let holdouts = HoldoutPlan::new(
-        &label_rules.effect,
-        label_rules.actions.default_code(),
-        raw.cutoff,
-    );
-    let exits = part
-        .previous
-        .and_then(|prev| prev.as_of)
-        .filter(|_| b.config.mode == Mode::Relational)
-        .map(|since| {
-            crate::progress::timed("exit states", || {
-                crate::lifecycle::exits::cover_ended(book, since, raw.cutoff)
-            })
-        })
-        .unwrap_or_default();
+    let plan = PartPlan::new(b, part, label_rules, totals)?;
+    let (ctx, columns) = (&plan.ctx, &plan.columns);
     let mut present = std::collections::HashSet::new();
     let id_of = |c: usize| book.client_ids.get(c).map_or("", String::as_str);
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
         let x = b.features.transform(raw, part.cats, &rows)?;
-        let (seg_idx, dist) = b.segments.assign(x.view(), &columns)?;
+        let (seg_idx, dist) = b.segments.assign(x.view(), columns)?;
         let mut chunk = LabelChunk::in_words(label_rules.words.clone());
         let (mut scored, mut scored_segments, mut scored_p) = (Vec::new(), Vec::new(), Vec::new());
         // Each client's label is a pure function of its row: computed in parallel, then
@@ -129,7 +98,7 @@ pub fn label_part(
                 let segment = b.segments.segments[seg_idx[i]].id;
                 let mut label = ctx.label_client(c, is_active(raw, c), x.row(i), segment);
                 // Drawn after the action is chosen, and never changing it.
-                label.holdout = holdouts.held_out(id_of(c), &label.action_code);
+                label.holdout = plan.holdouts.held_out(id_of(c), &label.action_code);
                 label
             })
             .collect();
@@ -143,35 +112,21 @@ pub fn label_part(
                 present.insert(hash);
                 Some((m, m.clients.get(&hash)?))
             });
-            let prev = last_month.map(|(_, pc)| (pc, exits.get(c).copied().flatten()));
-            if let (Some((run, pc)), Some((labels, window))) = (last_month, &outcome_labels) {
-                count_outcome(
-                    b,
-                    (run, pc),
-                    labels.get(c).copied(),
-                    *window,
-                    &mut totals.agg.outcomes,
-                );
+            let prev = last_month.map(|(_, pc)| (pc, plan.exits.get(c).copied().flatten()));
+            if let Some(last_month) = last_month {
+                count_since_last_month(b, c, last_month, &plan, totals);
             }
-            if let (Some((run, pc)), Some(outcomes)) = (last_month, &effect_outcomes) {
-                count_effect(b, (run, pc), outcomes.get(c), &mut totals.agg.effect);
-            }
-            let sampled =
-                (active && in_sample[c]).then(|| seg_cols.iter().map(|&j| row[j]).collect());
+            let sampled = (active && plan.in_sample[c])
+                .then(|| plan.seg_cols.iter().map(|&j| row[j]).collect());
             totals
                 .agg
-                .count(&ctx, (c, seg_idx[i], row), &label, prev, sampled);
+                .count(ctx, (c, seg_idx[i], row), &label, prev, sampled);
             if let Some(p) = label.probability {
                 scored.push(c);
                 scored_segments.push(seg.id);
                 scored_p.push(p);
             }
-            let words = ctx.segment_words.get(seg_idx[i]);
-            let name = match (label.stage, words) {
-                (LifecycleStage::Prospect, Some(w)) => &w.prospects,
-                (_, Some(w)) => &w.name,
-                (_, None) => &seg.name,
-            };
+            let name = segment_name(ctx, seg_idx[i], seg, label.stage);
             chunk.push(id, (seg, name), dist[i], label);
         }
         totals
@@ -190,6 +145,105 @@ pub fn label_part(
         count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
     });
     Ok(())
+}
+
+/// What labeling one part needs beside the bundle, fixed before its first client.
+struct PartPlan<'a> {
+    /// The model matrix's columns, and the segment features' places among them.
+    columns: Vec<String>,
+    seg_cols: Vec<usize>,
+    /// Clients in the projection chart's sample (this part's share of it).
+    in_sample: Vec<bool>,
+    ctx: LabelContext<'a>,
+    /// Since last month's run: realised outcomes, action outcomes, ended covers.
+    outcome_labels: Option<(Vec<Label>, i32)>,
+    effect_outcomes: Option<Vec<ClientOutcome>>,
+    exits: Vec<Option<crate::lifecycle::ExitState>>,
+    holdouts: HoldoutPlan,
+}
+
+impl<'a> PartPlan<'a> {
+    fn new(
+        b: &'a Bundle,
+        part: &'a Part,
+        label_rules: &'a LabelRules,
+        totals: &mut PartTotals,
+    ) -> Result<Self> {
+        let (book, raw) = (part.book, part.raw);
+        let columns = b.features.columns();
+        let seg_cols = b.segments.column_indices(&columns)?;
+        let quota = PROJECTION_SAMPLE.div_ceil(part.of.parts.max(1));
+        let in_sample = projection_sample(b, raw, book.n_clients(), (part.of.index, quota));
+        let ctx = LabelContext::new(b, raw, label_rules)?.with_holdings(book, raw.cutoff);
+        let outcome_labels = part
+            .previous
+            .and_then(|prev| outcome_labels(b, book, raw.cutoff, prev, label_rules, totals));
+        let effect_outcomes = part
+            .previous
+            .and_then(|prev| effect_outcomes(b, book, raw.cutoff, prev, label_rules, totals));
+        let holdouts = HoldoutPlan::new(
+            &label_rules.effect,
+            label_rules.actions.default_code(),
+            raw.cutoff,
+        );
+        Ok(PartPlan {
+            columns,
+            seg_cols,
+            in_sample,
+            ctx,
+            outcome_labels,
+            effect_outcomes,
+            exits: exits_since_last_month(b, part),
+            holdouts,
+        })
+    }
+}
+
+/// How each client's cover ended since last month's run (relational books with a
+/// dated previous run; empty otherwise).
+fn exits_since_last_month(b: &Bundle, part: &Part) -> Vec<Option<crate::lifecycle::ExitState>> {
+    part.previous
+        .and_then(|prev| prev.as_of)
+        .filter(|_| b.config.mode == Mode::Relational)
+        .map(|since| {
+            crate::progress::timed("exit states", || {
+                crate::lifecycle::exits::cover_ended(part.book, since, part.raw.cutoff)
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Counts client `c`'s realised outcome and its action's effect since last month's run.
+#[inline]
+fn count_since_last_month(
+    b: &Bundle,
+    c: usize,
+    (run, pc): (&PreviousRun, &PreviousClient),
+    plan: &PartPlan,
+    totals: &mut PartTotals,
+) {
+    if let Some((labels, window)) = &plan.outcome_labels {
+        let label = labels.get(c).copied();
+        count_outcome(b, (run, pc), label, *window, &mut totals.agg.outcomes);
+    }
+    if let Some(outcomes) = &plan.effect_outcomes {
+        count_effect(b, (run, pc), outcomes.get(c), &mut totals.agg.effect);
+    }
+}
+
+/// The name a client's segment is shown under: the run's words for it (prospects have
+/// their own), else the bundle's name.
+fn segment_name<'a>(
+    ctx: &'a LabelContext,
+    segment: usize,
+    seg: &'a crate::segment::Segment,
+    stage: LifecycleStage,
+) -> &'a String {
+    match (stage, ctx.segment_words.get(segment)) {
+        (LifecycleStage::Prospect, Some(w)) => &w.prospects,
+        (_, Some(w)) => &w.name,
+        (_, None) => &seg.name,
+    }
 }
 
 /// The part's outcomes over the window since the previous run (lapsed, stayed or
@@ -461,15 +515,10 @@ pub fn check_book(b: &Bundle, book: &Book) -> Result<()> {
             b.config.mode, book.mode
         )));
     }
-    let present = |name: &str| match name {
-        "clients" => book.clients.is_some(),
-        "policies" => book.policies.is_some(),
-        "payments" => book.payments.is_some(),
-        "claims" => book.claims.is_some(),
-        "contacts" => book.contacts.is_some(),
-        "transactions" => book.transactions.is_some(),
-        "flat" => book.flat.is_some(),
-        _ => true,
+    let present = |name: &str| match crate::schema::Source::named(name) {
+        Some(crate::schema::Source::Flat) => book.flat.is_some(),
+        Some(source) => book.table(source).is_some(),
+        None => true,
     };
     let missing: Vec<&str> = b
         .data

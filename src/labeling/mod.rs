@@ -1,7 +1,7 @@
 //! Labeling: apply a bundle, unchanged, to the clients of a book: segment, probability,
 //! band, tier, stage, reasons and action per client (`label_part`), written in chunks
 //! (`output`), with the aggregates, drift counts and summary that add up across client
-//! parts. The monthly run that sequences it lives in `pipeline::label`.
+//! parts. The monthly run that sequences it lives in `run::label`.
 
 mod client;
 pub mod drift;

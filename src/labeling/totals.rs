@@ -139,17 +139,8 @@ impl Aggregates {
         if l.imputed {
             self.imputed_clients += 1;
         }
-        if let Some((prev, exit)) = previous {
-            *self.migration.entry((prev.segment, id)).or_default() += 1;
-            if let Some(stage) = prev.stage {
-                let now = exit.map_or(l.stage.code(), ExitState::code);
-                let key = (stage.code().to_string(), now.to_string());
-                *self.stage_migration.entry(key).or_default() += 1;
-            }
-            if let Some(tier) = prev.tier {
-                let key = (tier.code().to_string(), l.tier.code().to_string());
-                *self.tier_migration.entry(key).or_default() += 1;
-            }
+        if let Some(previous) = previous {
+            self.count_migration(id, l, previous);
         }
         *self.actions.entry((id, l.action.clone())).or_default() += 1;
         // Looked up before inserting: no copy of the action's words per client.
@@ -201,6 +192,32 @@ impl Aggregates {
         if let Some(values) = sampled {
             self.projection.push((id, values));
         }
+        self.count_propensities(segment, l);
+    }
+
+    /// Last month's segment, stage and tier against this month's.
+    #[inline]
+    fn count_migration(
+        &mut self,
+        id: u32,
+        l: &ClientLabel,
+        (prev, exit): (&PreviousClient, Option<ExitState>),
+    ) {
+        *self.migration.entry((prev.segment, id)).or_default() += 1;
+        if let Some(stage) = prev.stage {
+            let now = exit.map_or(l.stage.code(), ExitState::code);
+            let key = (stage.code().to_string(), now.to_string());
+            *self.stage_migration.entry(key).or_default() += 1;
+        }
+        if let Some(tier) = prev.tier {
+            let key = (tier.code().to_string(), l.tier.code().to_string());
+            *self.tier_migration.entry(key).or_default() += 1;
+        }
+    }
+
+    /// Per segment and product: clients holding it, and the propensities of the others.
+    #[inline]
+    fn count_propensities(&mut self, segment: usize, l: &ClientLabel) {
         if let Some(sums) = self.products.get_mut(segment) {
             for (acc, propensity) in sums.iter_mut().zip(&l.propensities) {
                 match propensity {

@@ -10,6 +10,7 @@
 
 use crate::date::Date;
 use crate::ingest::{Book, MISSING};
+use crate::schema::Source;
 
 pub use crate::vocab::ExitState;
 
@@ -18,7 +19,7 @@ pub use crate::vocab::ExitState;
 /// when the book has no policies with start dates.
 pub fn cover_ended(book: &Book, since: Date, as_of: Date) -> Vec<Option<ExitState>> {
     let n = book.n_clients();
-    let Some(t) = &book.policies else {
+    let Some(t) = book.table(Source::Policies) else {
         return Vec::new();
     };
     let Some(start) = t.dates("start_date") else {

@@ -7,6 +7,7 @@ use super::persistency::{Counted, PersistencyCells};
 use crate::config::PersistencySettings;
 use crate::date::Date;
 use crate::ingest::{Book, Coded, MISSING};
+use crate::schema::Source;
 use std::collections::HashMap;
 
 /// One policy: its client (`MISSING`: none), dates, reason and premium, and its
@@ -70,7 +71,7 @@ impl CompactPolicies {
     /// Reads `book`'s policies (none without a policies table or start dates).
     pub fn of(book: &Book) -> Self {
         let clients = book.n_clients();
-        let Some(t) = &book.policies else {
+        let Some(t) = book.table(Source::Policies) else {
             return CompactPolicies {
                 clients,
                 ..Default::default()
@@ -87,7 +88,7 @@ impl CompactPolicies {
         let product = t.coded("product");
         let frequency = t.coded("payment_frequency");
         let premium = t.numbers("annual_premium");
-        let channel = book.clients.as_ref().and_then(|c| c.coded("channel"));
+        let channel = book.table(Source::Clients).and_then(|c| c.coded("channel"));
         let mut words = Interner::default();
         let products = words.column(product, t.len());
         let frequencies = words.column(frequency, t.len());

@@ -328,20 +328,7 @@ pub fn fit_with_progress(
     })?;
     step();
     let (labels, _) = assign(xs.view(), &centres);
-    let mut used = vec![false; k];
-    for &l in &labels {
-        if let Some(u) = used.get_mut(l) {
-            *u = true;
-        }
-    }
-    let filled = used.iter().filter(|&&u| u).count();
-    if filled < k {
-        return Err(Error::InvalidParameter(format!(
-            "k = {k} leaves {} segment(s) without any client: the data has only {filled} \
-             distinct client profile(s) on the segment features; use --k {filled} or fewer",
-            k - filled
-        )));
-    }
+    every_segment_filled(k, &labels)?;
     let order = canonical_order(&centres, &labels);
     let mut segments = describe(input, &features, &centres, &labels, &order);
     let mut named: Vec<(u32, String)> = segments.iter().map(|s| (s.id, s.name.clone())).collect();
@@ -357,6 +344,25 @@ pub fn fit_with_progress(
         k_reason,
         transition: None,
     })
+}
+
+/// Refuses a k that leaves a segment without any client (fewer distinct profiles than k).
+fn every_segment_filled(k: usize, labels: &[usize]) -> Result<()> {
+    let mut used = vec![false; k];
+    for &l in labels {
+        if let Some(u) = used.get_mut(l) {
+            *u = true;
+        }
+    }
+    let filled = used.iter().filter(|&&u| u).count();
+    if filled < k {
+        return Err(Error::InvalidParameter(format!(
+            "k = {k} leaves {} segment(s) without any client: the data has only {filled} \
+             distinct client profile(s) on the segment features; use --k {filled} or fewer",
+            k - filled
+        )));
+    }
+    Ok(())
 }
 
 /// The clients k is chosen on (all when fewer than `choice_sample`) and the rows of

@@ -14,6 +14,7 @@ use crate::lapse::{self, metrics::Confusion, LapseParams};
 use crate::lifecycle::{CompactPolicies, TrainingLifecycle};
 use crate::params::{Checked, Horizon};
 use crate::progress::Stage;
+use crate::schema::Source;
 use crate::segment::{self, SegmentModel, SegmentParams};
 use crate::stats::Distribution;
 use ndarray::{Array2, ShapeBuilder};
@@ -144,7 +145,7 @@ pub fn fit(
     );
     let snap = snap?;
     let products = (book.mode == Mode::Relational)
-        .then(|| crate::products::product_facts(book, cutoff, end, None))
+        .then(|| crate::features::products::product_facts(book, cutoff, end, None))
         .flatten();
     // What the lifecycle outputs need of the policies, compact, before they go.
     let policies = (book.mode == Mode::Relational).then(|| CompactPolicies::of(book));
@@ -183,7 +184,7 @@ pub(super) struct FitInput<'a> {
     pub early: std::result::Result<Snapshot, String>,
     /// Products held at the cut-off and acquired within the horizon, per snapshot row
     /// (relational mode): the next-best product models are fitted on them.
-    pub products: Option<crate::products::ProductFacts>,
+    pub products: Option<crate::features::products::ProductFacts>,
     /// The book's policies (relational mode, the whole book): the lifecycle outputs
     /// are counted on them once the segments are fitted.
     pub policies: Option<CompactPolicies>,
@@ -199,56 +200,19 @@ pub(super) fn fit_input(
 ) -> Result<Fitted> {
     let horizon = opts.horizon.get();
     let cutoff = cutoff_choice.date;
-    let FitInput {
-        clients,
-        cats,
-        snap,
-        early,
-        products,
-        policies,
-    } = input;
+    let (clients, cats, snap) = (input.clients, input.cats, input.snap);
     let split = Split::of(&snap, opts.lapse.test_share, opts.seed)?;
     let design = Design::fit(&snap, &cats, &split)?;
-
-    let stage = Stage::new(
-        "segments",
-        segment::progress_steps(&opts.segments, snap.active.len()),
-    );
-    let segs = fit_segments(&design, &snap, &cats, opts, previous, &stage)?;
-    stage.finish();
-    let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
-    let lapse_fit = LapseFit::fit(&design, &split, &opts.lapse, opts.seed, &stage)?;
-    // The out-of-time check needs only the chosen form and penalty. It runs after the final
-    // fit, once that fit's matrices are freed: the fits use both cores, and two expanded
-    // matrices held at once were the run's peak (~1 GB more on a 1M book).
+    let segs = fit_segments(&design, &snap, &cats, opts, previous)?;
     let oot_input = OutOfTimeInput {
-        early,
+        early: input.early,
         score_snap: &snap,
         cats: &cats,
     };
-    let oot = crate::progress::timed("out-of-time check", || {
-        let model = &lapse_fit.model;
-        out_of_time(oot_input, opts, model.form.bins, model.alpha)
-    });
-    stage.finish();
-    let products = products
-        .map(|facts| {
-            let stage = Stage::new("products", 1);
-            let input = crate::products::ProductInput {
-                x: design.x.view(),
-                active: &snap.active,
-                columns: &design.columns,
-                numeric: &design.fitted.numeric,
-                facts: &facts,
-            };
-            let fitted = crate::progress::timed("next-best product models", || {
-                crate::products::fit(&input, &opts.lapse, opts.seed)
-            });
-            stage.finish();
-            fitted
-        })
+    let (lapse_fit, oot) = fit_lapse(&design, &split, oot_input, opts)?;
+    let products = (input.products)
+        .map(|facts| fit_products(&facts, &design, &snap, opts))
         .transpose()?;
-
     let mut metrics = train_metrics(
         (clients, &snap, &split, &design),
         &segs.model,
@@ -264,16 +228,9 @@ pub(super) fn fit_input(
         .then(|| retention(&snap, &segs, horizon))
         .flatten()
         .map(|model| with_values(model, &snap, &segs, &lapse_fit.probabilities, &config.value));
-    let scored = opts.keep_scores.then(|| {
-        let assigned = (segs.index.as_slice(), segs.distance.as_slice());
-        scored_clients(
-            &snap,
-            &split,
-            &segs.model,
-            assigned,
-            &lapse_fit.probabilities,
-        )
-    });
+    let scored = opts
+        .keep_scores
+        .then(|| scored_clients(&snap, &split, &segs, &lapse_fit.probabilities));
     let bundle = Bundle {
         format_version: bundle::FORMAT_VERSION,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -300,16 +257,8 @@ pub(super) fn fit_input(
         retention,
         metrics,
     };
-    let lifecycle = policies
-        .map(|p| {
-            let stage = Stage::new("lifecycle", 1);
-            let segments = crate::progress::timed("segments of every client", || {
-                every_client_segment(&bundle, &snap.raw, &cats, clients)
-            })?;
-            let counted = TrainingLifecycle::count(&p, &segments, cutoff, &config.persistency);
-            stage.finish();
-            Ok::<_, Error>(counted)
-        })
+    let lifecycle = (input.policies)
+        .map(|p| count_lifecycle(&p, &bundle, (&snap, &cats, clients), config))
         .transpose()?;
     Ok(Fitted {
         bundle,
@@ -317,6 +266,65 @@ pub(super) fn fit_input(
         scored,
         lifecycle,
     })
+}
+
+/// The lapse model, then the out-of-time check, which needs only the chosen form and
+/// penalty: it runs after the final fit, once that fit's matrices are freed (the fits
+/// use both cores, and two expanded matrices held at once were the run's peak, ~1 GB
+/// more on a 1M book).
+fn fit_lapse(
+    design: &Design,
+    split: &Split,
+    oot_input: OutOfTimeInput,
+    opts: &FitOptions,
+) -> Result<(LapseFit, std::result::Result<OutOfTime, String>)> {
+    let stage = Stage::new("lapse+oot", lapse::progress_steps(&opts.lapse));
+    let lapse_fit = LapseFit::fit(design, split, &opts.lapse, opts.seed, &stage)?;
+    let oot = crate::progress::timed("out-of-time check", || {
+        let model = &lapse_fit.model;
+        out_of_time(oot_input, opts, model.form.bins, model.alpha)
+    });
+    stage.finish();
+    Ok((lapse_fit, oot))
+}
+
+/// The next-best product models, on the lapse model's own model matrix.
+fn fit_products(
+    facts: &crate::features::products::ProductFacts,
+    design: &Design,
+    snap: &Snapshot,
+    opts: &FitOptions,
+) -> Result<crate::products::ProductModels> {
+    let stage = Stage::new("products", 1);
+    let input = crate::products::ProductInput {
+        x: design.x.view(),
+        active: &snap.active,
+        columns: &design.columns,
+        numeric: &design.fitted.numeric,
+        facts,
+    };
+    let fitted = crate::progress::timed("next-best product models", || {
+        crate::products::fit(&input, &opts.lapse, opts.seed)
+    });
+    stage.finish();
+    fitted
+}
+
+/// The lifecycle outputs of training (persistency, incidence), counted on the book's
+/// policies with every client's segment under the fitted bundle.
+fn count_lifecycle(
+    policies: &CompactPolicies,
+    bundle: &Bundle,
+    (snap, cats, clients): (&Snapshot, &[(String, Option<&crate::ingest::Coded>)], usize),
+    config: &Config,
+) -> Result<TrainingLifecycle> {
+    let stage = Stage::new("lifecycle", 1);
+    let segments = crate::progress::timed("segments of every client", || {
+        every_client_segment(bundle, &snap.raw, cats, clients)
+    })?;
+    let counted = TrainingLifecycle::count(policies, &segments, bundle.cutoff, &config.persistency);
+    stage.finish();
+    Ok(counted)
 }
 
 /// Retention models for lifetime value from the labelled clients' tenure and outcome
@@ -531,14 +539,13 @@ pub fn choose_cutoff_in(
 }
 
 fn data_start(book: &Book) -> Option<Date> {
-    let from = |t: &Option<crate::ingest::Table>, f: &str| {
-        t.as_ref()
-            .and_then(|t| t.dates(f))
+    let from = |t: Option<&crate::ingest::Table>, f: &str| {
+        t.and_then(|t| t.dates(f))
             .and_then(|d| d.iter().flatten().min().copied())
     };
     [
-        from(&book.policies, "start_date"),
-        from(&book.transactions, "date"),
+        from(book.table(Source::Policies), "start_date"),
+        from(book.table(Source::Transactions), "date"),
     ]
     .into_iter()
     .flatten()
@@ -593,7 +600,9 @@ pub(super) fn check_outcome(config: &Config, book: &Book) -> Result<()> {
     if outcome == crate::vocab::LapseOutcome::Any || book.mode != Mode::Relational {
         return Ok(());
     }
-    let reasons = book.policies.as_ref().and_then(|t| t.coded("end_reason"));
+    let reasons = book
+        .table(Source::Policies)
+        .and_then(|t| t.coded("end_reason"));
     let found = reasons.is_some_and(|r| {
         (0..r.codes.len()).any(|i| r.get(i).is_some_and(|w| outcome.end_reasons().contains(&w)))
     });
@@ -768,8 +777,11 @@ fn fit_segments(
     cats: &[(String, Option<&crate::ingest::Coded>)],
     opts: &FitOptions,
     previous: Option<&Located>,
-    stage: &Stage,
 ) -> Result<Segments> {
+    let stage = Stage::new(
+        "segments",
+        segment::progress_steps(&opts.segments, snap.active.len()),
+    );
     let input = segment::SegmentInput {
         fitted: &d.fitted,
         raw: &snap.raw,
@@ -796,6 +808,7 @@ fn fit_segments(
         let names = segment::read_names_file(path, &ids)?;
         segment::apply_names(&mut model, &names)?;
     }
+    stage.finish();
     Ok(Segments {
         model,
         index,
@@ -917,10 +930,10 @@ fn train_metrics(
 fn scored_clients(
     snap: &Snapshot,
     split: &Split,
-    model: &SegmentModel,
-    (index, distance): (&[usize], &[f64]),
+    segs: &Segments,
     probabilities: &[f64],
 ) -> Vec<Scored> {
+    let (model, index, distance) = (&segs.model, &segs.index, &segs.distance);
     snap.active
         .iter()
         .enumerate()

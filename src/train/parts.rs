@@ -94,7 +94,7 @@ pub fn part_facts(config: &Config, frames: &Frames, sample: &ClientSample) -> Re
     let book = &loaded.book;
     let mut cleaning_values = BTreeMap::new();
     let mut categorical = BTreeSet::new();
-    if let Some(clients) = &book.clients {
+    if let Some(clients) = book.table(Source::Clients) {
         let sampled: Vec<usize> = (0..clients.len())
             .filter(|&i| book.client_ids.get(i).is_some_and(|id| sample.contains(id)))
             .collect();
@@ -119,7 +119,7 @@ pub fn part_facts(config: &Config, frames: &Frames, sample: &ClientSample) -> Re
         span: DataSpan::of(book),
         categorical,
         cleaning_values,
-        products: crate::products::product_counts(book),
+        products: crate::features::products::product_counts(book),
     })
 }
 
@@ -144,7 +144,7 @@ pub struct TrainPlan {
     pub label_end: Date,
     pub categorical: BTreeSet<String>,
     pub cleaning: CleaningStats,
-    /// The products that get a next-best product model, as `products::ranked`.
+    /// The products that get a next-best product model, as `features::products::ranked`.
     #[serde(default)]
     pub products: Vec<String>,
 }
@@ -195,7 +195,7 @@ impl TrainPlan {
             categorical,
             cleaning,
             products: if config.mode == Mode::Relational {
-                crate::products::ranked(&products)
+                crate::features::products::ranked(&products)
             } else {
                 Vec::new()
             },
@@ -293,6 +293,21 @@ pub fn part_rows(
     let rows: Vec<usize> = (0..book.n_clients())
         .filter(|&i| now.raw.active[i] || early.raw.active[i])
         .collect();
+    let mut columns = client_columns(book, &rows, sample, (&now, &early));
+    columns.extend(feature_columns(book, &rows, plan, (&now, &early))?);
+    let frame = DataFrame::new(rows.len(), columns)
+        .map_err(|e| Error::Runtime(format!("cannot build a part's training rows: {e}")))?;
+    Ok((frame, loaded.report))
+}
+
+/// A part's training rows, per client: id, sample slot, stratum, in force and label at
+/// both cut-offs, exits.
+fn client_columns(
+    book: &crate::ingest::Book,
+    rows: &[usize],
+    sample: &ClientSample,
+    (now, early): (&Snapshot, &Snapshot),
+) -> Vec<Column> {
     let mut columns = vec![
         Column::new(
             ID.into(),
@@ -337,6 +352,18 @@ pub fn part_rows(
             .map(|&i| i32::from(now.exits.get(i).copied().unwrap_or(0)))
             .collect::<Vec<i32>>(),
     ));
+    columns
+}
+
+/// A part's training rows, per client: the plan's numeric features at both cut-offs,
+/// the products held and acquired, the categorical traits.
+fn feature_columns(
+    book: &crate::ingest::Book,
+    rows: &[usize],
+    plan: &TrainPlan,
+    (now, early): (&Snapshot, &Snapshot),
+) -> Result<Vec<Column>> {
+    let mut columns = Vec::new();
     for (snap, name_of) in [(&now, at_cutoff as fn(&str) -> String), (&early, at_early)] {
         for f in plan.numeric() {
             let values = snap
@@ -349,8 +376,12 @@ pub fn part_rows(
             ));
         }
     }
-    let facts =
-        crate::products::product_facts(book, plan.cutoff, plan.label_end, Some(&plan.products));
+    let facts = crate::features::products::product_facts(
+        book,
+        plan.cutoff,
+        plan.label_end,
+        Some(&plan.products),
+    );
     for (name, masks) in [
         (HELD, facts.as_ref().map(|f| &f.held)),
         (ACQUIRED, facts.as_ref().map(|f| &f.acquired)),
@@ -372,9 +403,7 @@ pub fn part_rows(
                 .collect::<Vec<Option<&str>>>(),
         ));
     }
-    let frame = DataFrame::new(rows.len(), columns)
-        .map_err(|e| Error::Runtime(format!("cannot build a part's training rows: {e}")))?;
-    Ok((frame, loaded.report))
+    Ok(columns)
 }
 
 fn stratum(active: bool, label: Label) -> i32 {
@@ -425,7 +454,7 @@ pub struct SampledBook {
     now: Snapshot,
     early: Snapshot,
     traits: Vec<(String, Coded)>,
-    products: crate::products::ProductFacts,
+    products: crate::features::products::ProductFacts,
 }
 
 impl SampledBook {
@@ -491,7 +520,7 @@ impl SampledBook {
                 .map(|v| v.map(|b| b as u64).ok_or_else(|| null_in(name)))
                 .collect()
         };
-        let products = crate::products::ProductFacts {
+        let products = crate::features::products::ProductFacts {
             names: plan.products.clone(),
             held: masks(HELD)?,
             acquired: masks(ACQUIRED)?,

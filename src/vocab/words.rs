@@ -235,42 +235,7 @@ impl Vocabulary {
         };
         let en = Vocabulary::english();
         for (key, word) in &given {
-            // An action of the config's own table is named by its code (checked against
-            // the run's table by `LabelRules::with_words`).
-            let own_action = key.strip_prefix("action.").is_some_and(|code| {
-                !code.is_empty()
-                    && code
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            });
-            let template = if own_action {
-                en.words.get(key).map_or("", String::as_str)
-            } else if let Some(template) = en.words.get(key) {
-                template.as_str()
-            } else {
-                return Err(bad(format!(
-                    "unknown key '{key}' (the keys are those of the shipped en vocabulary: docs/language.md)"
-                )));
-            };
-            let allowed = placeholders(template);
-            if let Some(p) = placeholders(word)
-                .into_iter()
-                .find(|p| !allowed.contains(p))
-            {
-                return Err(bad(format!(
-                    "key '{key}': unknown placeholder {{{p}}} (this word may use: {})",
-                    allowed
-                        .iter()
-                        .map(|a| format!("{{{a}}}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                )));
-            }
-            if word.chars().any(char::is_control) {
-                return Err(bad(format!(
-                    "key '{key}': a word may not hold control characters"
-                )));
-            }
+            check_word(&en, key, word).map_err(&bad)?;
         }
         if base_lang.is_none() {
             if let Some(missing) = en.words.keys().find(|k| !given.contains_key(*k)) {
@@ -288,24 +253,9 @@ impl Vocabulary {
             .collect();
         v.words.extend(given);
         v.origin = Some(path.to_path_buf());
-        v.font = match font_file {
-            Some(file) => {
-                let font_path = path.parent().unwrap_or(Path::new(".")).join(file);
-                let bytes = std::fs::read(&font_path)
-                    .map_err(|e| bad(format!("font: cannot read {}: {e}", font_path.display())))?;
-                if ab_glyph::FontRef::try_from_slice(&bytes).is_err() {
-                    return Err(bad(format!(
-                        "font: {} is not a TrueType or OpenType font",
-                        font_path.display()
-                    )));
-                }
-                ChartFont::File {
-                    path: font_path,
-                    bytes: bytes.into(),
-                }
-            }
-            None => v.font.clone(),
-        };
+        if let Some(file) = font_file {
+            v.font = font_file_beside(path, &file).map_err(&bad)?;
+        }
         v.check_glyphs().map_err(bad)?;
         Ok(v)
     }
@@ -455,6 +405,67 @@ impl Vocabulary {
     pub fn house_action_codes(&self) -> &BTreeSet<String> {
         &self.house_actions
     }
+}
+
+/// Checks one word of a house vocabulary against the shipped English one: a known key
+/// (or an action code of the config's own table), only the placeholders the English
+/// word uses, no control characters.
+fn check_word(en: &Vocabulary, key: &str, word: &str) -> std::result::Result<(), String> {
+    // An action of the config's own table is named by its code (checked against the
+    // run's table by `LabelRules::with_words`).
+    let own_action = key.strip_prefix("action.").is_some_and(|code| {
+        !code.is_empty()
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    });
+    let template = if own_action {
+        en.words.get(key).map_or("", String::as_str)
+    } else if let Some(template) = en.words.get(key) {
+        template.as_str()
+    } else {
+        return Err(format!(
+            "unknown key '{key}' (the keys are those of the shipped en vocabulary: docs/language.md)"
+        ));
+    };
+    let allowed = placeholders(template);
+    if let Some(p) = placeholders(word)
+        .into_iter()
+        .find(|p| !allowed.contains(p))
+    {
+        return Err(format!(
+            "key '{key}': unknown placeholder {{{p}}} (this word may use: {})",
+            allowed
+                .iter()
+                .map(|a| format!("{{{a}}}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if word.chars().any(char::is_control) {
+        return Err(format!(
+            "key '{key}': a word may not hold control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// The chart font a house vocabulary names (`font = "<file>"`, relative to the
+/// vocabulary's directory).
+fn font_file_beside(vocabulary: &Path, file: &str) -> std::result::Result<ChartFont, String> {
+    let font_path = vocabulary.parent().unwrap_or(Path::new(".")).join(file);
+    let bytes = std::fs::read(&font_path)
+        .map_err(|e| format!("font: cannot read {}: {e}", font_path.display()))?;
+    if ab_glyph::FontRef::try_from_slice(&bytes).is_err() {
+        return Err(format!(
+            "font: {} is not a TrueType or OpenType font",
+            font_path.display()
+        ));
+    }
+    Ok(ChartFont::File {
+        path: font_path,
+        bytes: bytes.into(),
+    })
 }
 
 #[cfg(test)]

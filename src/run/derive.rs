@@ -62,7 +62,7 @@ pub fn derive(parent: &bundle::Located, opts: &DeriveOptions) -> Result<(Bundle,
         ));
     }
     b.parent = Some(parent.bundle.version.clone());
-    let names = crate::train::names_file(&b.segments);
+    let names = super::train::names_file(&b.segments);
     let dir = b.publish(&opts.models_dir, &bundle::now_utc(), &names, None)?;
     Ok((b, dir))
 }

@@ -6,11 +6,12 @@
 
 use super::label::{InferOutcome, RunAggregates};
 use super::memory::FrameLabels;
+use super::stage::Target;
 use crate::bundle::{Bundle, Located};
 use crate::config::{Config, LabelRules};
 use crate::date::Date;
 use crate::error::{Error, Result};
-use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
+use crate::fsio::rundir::{OutputKind, Protected, Replace};
 use crate::ingest::QualityReport;
 use crate::labeling::{PartOf, PartTotals};
 use crate::schema::Source;
@@ -173,33 +174,37 @@ impl RunTotals {
         if let Some(models) = located.dir.parent().filter(|d| !d.as_os_str().is_empty()) {
             protected = protected.with("the models directory", models);
         }
-        rundir::check_target(out, OutputKind::Labels, replace, &protected, "out")?;
+        let target = Target {
+            dir: out,
+            kind: OutputKind::Labels,
+            replace,
+            protected: &protected,
+            flag: "out",
+        };
+        target.check()?;
         let mut quality = QualityReport::default();
         let mut totals = PartTotals::new(b);
         for (_, part) in self.parts {
             quality.merge(part.quality);
             totals.add(part.totals);
         }
-        quality.extract_date = config.extract_date().to_string();
-        let tmp = Staging::new(out, OutputKind::Labels)?;
-        let dir = tmp.path();
-        crate::ingest::quality::write_json(&quality, &dir.join("data-quality.json"))?;
-        quality.check_thresholds(config.cleaning.max_invalid_percent)?;
+        let rules = LabelRules::from_config(config)?.with_words(opts.words.clone())?;
         let run = RunAggregates {
             as_of,
+            as_of_why,
             with_previous: opts.with_previous,
             min_report_count: opts.min_report_count,
             unused: opts.unused_columns.clone(),
         };
-        let rules = LabelRules::from_config(config)?.with_words(opts.words.clone())?;
-        let (summary, drift) = run.write(located, &rules, &quality, &totals, dir)?;
-        let out_dir = tmp.publish(replace, &protected, "out")?;
-        Ok(InferOutcome {
-            out_dir,
-            as_of_why,
-            summary,
-            drift,
-        })
+        let staging = target.stage()?;
+        let quality = (&mut quality, None);
+        run.publish(
+            staging,
+            &target,
+            (located, &rules, config),
+            quality,
+            &totals,
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! The console summary of a training run: what a data scientist reads in ten seconds.
 
-use super::TrainOutcome;
+use super::train::{describe_paths, TrainOutcome};
 use std::fmt::Write as _;
 
 pub fn summary(o: &TrainOutcome) -> String {
@@ -32,7 +32,7 @@ pub fn summary(o: &TrainOutcome) -> String {
     }
     segments_lines(&mut s, b);
     lapse_lines(&mut s, m);
-    for (what, path) in super::describe_paths(o) {
+    for (what, path) in describe_paths(o) {
         let _ = writeln!(s, "{what:<13} {}", path.display());
     }
     s

@@ -2,14 +2,16 @@
 //! per-client labels, drift alarms, charts and a report into one output directory that
 //! appears complete or not at all.
 
+use super::spec::DataSpec;
+use super::stage::{write_quality, Target};
 use crate::bundle::{Bundle, Located};
 use crate::config::Mode;
 use crate::config::{Config, LabelRules};
 use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features;
-use crate::fsio::rundir::{self, OutputKind, Protected, Replace, Staging};
-use crate::ingest::spec::DataSpec;
+use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
+use crate::ingest::{QualityReport, QuarantinedRow, SourceFiles};
 use crate::labeling::drift::DriftReport;
 use crate::labeling::{check_book, label_part, output, Part, PartOf, PartTotals, RunSummary};
 use crate::progress::Stage;
@@ -163,13 +165,10 @@ pub const ROWS_PER_PART: u64 = 16_000_000;
 /// Most parts a run is split into: each holds one file per source open while splitting.
 pub const MAX_PARTS: usize = 10_000;
 
-fn auto_parts(spec: &DataSpec) -> Result<usize> {
-    if spec.config.mode == Mode::Flat {
-        return Ok(1);
-    }
+fn auto_parts(files: &SourceFiles) -> Result<usize> {
     let mut rows = 0u64;
-    for (_, path, _) in spec.config.resolve_sources(&spec.data_dir)? {
-        rows += crate::ingest::read::estimate_rows(&path)?;
+    for f in files.files() {
+        rows += crate::ingest::read::estimate_rows(&f.path)?;
     }
     Ok(if rows <= SINGLE_PART_ROWS {
         1
@@ -178,42 +177,12 @@ fn auto_parts(spec: &DataSpec) -> Result<usize> {
     })
 }
 
-/// The data of each part: the whole book, or the split files with their origins.
-struct PartFiles {
-    spec: DataSpec,
-    origins: std::collections::BTreeMap<crate::schema::Source, PathBuf>,
-}
-
-fn parts_of(spec: &DataSpec, parts: usize, dir: &Path) -> Result<Vec<PartFiles>> {
+/// The files of each part: the whole book's, or the split files standing for them.
+fn parts_of(files: &SourceFiles, parts: usize, dir: &Path) -> Result<Vec<SourceFiles>> {
     if parts <= 1 {
-        return Ok(vec![PartFiles {
-            spec: spec.clone(),
-            origins: Default::default(),
-        }]);
+        return Ok(vec![files.clone()]);
     }
-    let split = crate::ingest::partition::split(&spec.config, &spec.data_dir, parts, dir)?;
-    Ok((0..parts)
-        .map(|p| {
-            let mut config = spec.config.clone();
-            let mut origins = std::collections::BTreeMap::new();
-            for s in &split {
-                let entry = config
-                    .sources
-                    .entry(s.source.name().to_string())
-                    .or_default();
-                // Relative to the part's directory, which becomes the data directory.
-                entry.path = s.parts[p].file_name().map(PathBuf::from);
-                origins.insert(s.source, s.original.clone());
-            }
-            PartFiles {
-                spec: DataSpec {
-                    config,
-                    data_dir: dir.join(p.to_string()),
-                },
-                origins,
-            }
-        })
-        .collect())
+    crate::ingest::partition::split(files, parts, dir)
 }
 
 /// Runs labeling end to end.
@@ -231,14 +200,10 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
     let actions = LabelRules::from_config(&spec.config)?.with_words(opts.words.clone())?;
     let protected = protected_paths(located, spec);
     if let Some(out) = &opts.out {
-        rundir::check_target(
-            out,
-            OutputKind::Labels,
-            replace_rule(opts),
-            &protected,
-            "--out",
-        )?;
+        labels_target(out, opts, &protected).check()?;
     }
+    // The book's files, found once: every step below reads these.
+    let files = spec.resolve()?;
     let n_parts = match opts.partitions {
         Some(0) => {
             return Err(Error::InvalidParameter(
@@ -252,7 +217,8 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
             )))
         }
         Some(p) => p,
-        None => auto_parts(spec)?,
+        None if spec.config.mode == Mode::Flat => 1,
+        None => auto_parts(&files)?,
     };
     // Split files go beside the output, never to a RAM-backed temporary directory.
     let out_root = opts
@@ -271,23 +237,21 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
         .then(|| Staging::new(&out_root.join("clientele-parts"), OutputKind::Labels))
         .transpose()?;
     let parts_dir = parts_dir.as_ref().map_or(out_root, Staging::path);
-    run_parts(
-        located, spec, opts, &actions, n_parts, parts_dir, &protected,
-    )
+    let run = (&actions, &protected);
+    run_parts(located, spec, &files, opts, run, (n_parts, parts_dir))
 }
 
 fn run_parts(
     located: &Located,
     spec: &DataSpec,
+    files: &SourceFiles,
     opts: &InferOptions,
-    actions: &LabelRules,
-    n_parts: usize,
-    parts_dir: &Path,
-    protected: &Protected,
+    (actions, protected): (&LabelRules, &Protected),
+    (n_parts, parts_dir): (usize, &Path),
 ) -> Result<InferOutcome> {
     let b = &located.bundle;
     let stage = Stage::new("split", 1);
-    let parts = parts_of(spec, n_parts, parts_dir)?;
+    let parts = parts_of(files, n_parts, parts_dir)?;
     stage.finish();
     if parts.len() > 1 {
         crate::allocator::reuse_freed_memory();
@@ -299,13 +263,16 @@ fn run_parts(
         .transpose()?;
     let mut totals = Totals::new(b);
     let mut state: Option<RunState> = None;
+    let mut unused = Vec::new();
     let discard = PartDiscard::start(parts.len() > 1);
     for (p, part) in parts.iter().enumerate() {
-        let loaded = load_part(b, part)?;
-        discard.remove(&part.spec.data_dir);
+        let loaded = load_part(b, &spec.config, part)?;
+        discard.remove(part.dir());
         let book = &loaded.book;
         if state.is_none() {
             state = Some(RunState::start(b, book, opts, protected)?);
+            // Every part's files have the user's files' columns.
+            unused.clone_from(&loaded.unused_columns);
         }
         let Some(st) = state.as_mut() else { continue };
         let stage = Stage::new("features", 1);
@@ -333,7 +300,14 @@ fn run_parts(
     drop(discard);
     let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
     let run = (actions, previous.is_some());
-    st.finish(located, spec, opts, totals, run, protected)
+    st.finish(
+        located,
+        (&spec.config, unused),
+        opts,
+        totals,
+        run,
+        protected,
+    )
 }
 
 /// Removes each part's split files once the part is loaded, on a thread of its own:
@@ -417,16 +391,11 @@ fn label_part_writing(
 }
 
 /// Reads and cleans one part with the bundle's cleaning statistics.
-fn load_part(b: &Bundle, part: &PartFiles) -> Result<crate::ingest::Loaded> {
+fn load_part(b: &Bundle, config: &Config, part: &SourceFiles) -> Result<crate::ingest::Loaded> {
     let stage = Stage::new("load", 1);
-    let mut load_opts = crate::ingest::LoadOptions::from_config(&part.spec.config, false);
-    load_opts.origins = part.origins.clone();
-    let loaded = crate::ingest::load(
-        &part.spec.config,
-        &part.spec.data_dir,
-        &load_opts,
-        Some(&b.cleaning),
-    )?;
+    let load_opts = crate::ingest::LoadOptions::from_config(config, false);
+    let input = crate::ingest::Input::Files(part);
+    let loaded = crate::ingest::load_from(config, input, &load_opts, Some(&b.cleaning))?;
     stage.finish();
     Ok(loaded)
 }
@@ -464,51 +433,45 @@ impl RunState {
             .out
             .clone()
             .unwrap_or_else(|| opts.out_root.join(as_of.date.to_string()));
-        let kind = OutputKind::Labels;
-        rundir::check_target(&out_dir, kind, replace_rule(opts), protected, "--out")?;
-        let tmp = Staging::new(&out_dir, kind)?;
+        let tmp = labels_target(&out_dir, opts, protected).stage()?;
         let writer = LabelWriter::create(tmp.path())?;
         Ok(RunState {
             as_of: as_of.date,
             as_of_why: as_of.why,
+            out_dir,
             tmp,
             writer,
         })
     }
 
-    /// Writes the quality report, drift, summary, charts and report beside the labels,
-    /// then publishes the run directory.
+    /// Finishes the labels and publishes the run with its quality report, drift,
+    /// summary, charts and report (`RunAggregates::publish`).
     fn finish(
         self,
         located: &Located,
-        spec: &DataSpec,
+        (config, unused): (&Config, Vec<(crate::schema::Source, String)>),
         opts: &InferOptions,
         mut totals: Totals,
         (rules, with_previous): (&LabelRules, bool),
         protected: &Protected,
     ) -> Result<InferOutcome> {
-        let dir = self.tmp.path();
         self.writer.finish()?;
-        let quality = &mut totals.quality;
-        quality.extract_date = spec.config.extract_date().to_string();
-        crate::ingest::quality::write_json(quality, &dir.join("data-quality.json"))?;
-        crate::ingest::quality::write_quarantine(&totals.quarantine, &dir.join("quarantine.csv"))?;
-        quality.check_thresholds(spec.config.cleaning.max_invalid_percent)?;
-        let unused = crate::ingest::unused_columns(&spec.config, &spec.data_dir)?;
         let run = RunAggregates {
             as_of: self.as_of,
+            as_of_why: self.as_of_why,
             with_previous,
             min_report_count: opts.min_report_count,
             unused,
         };
-        let (summary, drift) = run.write(located, rules, quality, &totals.labels, dir)?;
-        let out_dir = self.tmp.publish(replace_rule(opts), protected, "--out")?;
-        Ok(InferOutcome {
-            out_dir,
-            as_of_why: self.as_of_why,
-            summary,
-            drift,
-        })
+        let target = labels_target(&self.out_dir, opts, protected);
+        let quality = (&mut totals.quality, Some(totals.quarantine.as_slice()));
+        run.publish(
+            self.tmp,
+            &target,
+            (located, rules, config),
+            quality,
+            &totals.labels,
+        )
     }
 }
 
@@ -516,13 +479,26 @@ impl RunState {
 struct RunState {
     as_of: Date,
     as_of_why: String,
+    out_dir: PathBuf,
     tmp: Staging,
     writer: LabelWriter,
+}
+
+/// A labeling run's output directory.
+fn labels_target<'a>(dir: &'a Path, opts: &InferOptions, protected: &'a Protected) -> Target<'a> {
+    Target {
+        dir,
+        kind: OutputKind::Labels,
+        replace: replace_rule(opts),
+        protected,
+        flag: "--out",
+    }
 }
 
 /// What a run's aggregate outputs are computed from, beside its summed totals.
 pub(super) struct RunAggregates {
     pub as_of: Date,
+    pub as_of_why: String,
     pub with_previous: bool,
     pub min_report_count: usize,
     /// Source columns the contract does not use (reported in the drift file).
@@ -530,6 +506,31 @@ pub(super) struct RunAggregates {
 }
 
 impl RunAggregates {
+    /// The end of every labeling run, wherever its parts were labelled: the quality
+    /// report into the staged directory (the run stops there on too many invalid rows),
+    /// then drift, summary, charts and report beside the labels (`write`), and the
+    /// directory published.
+    pub(super) fn publish(
+        self,
+        staging: Staging,
+        target: &Target,
+        (located, rules, config): (&Located, &LabelRules, &Config),
+        (quality, quarantine): (&mut QualityReport, Option<&[QuarantinedRow]>),
+        totals: &PartTotals,
+    ) -> Result<InferOutcome> {
+        quality.extract_date = config.extract_date().to_string();
+        write_quality(staging.path(), quality, quarantine)?;
+        quality.check_thresholds(config.cleaning.max_invalid_percent)?;
+        let as_of_why = self.as_of_why.clone();
+        let (summary, drift) = self.write(located, rules, quality, totals, staging.path())?;
+        Ok(InferOutcome {
+            out_dir: target.publish(staging)?,
+            as_of_why,
+            summary,
+            drift,
+        })
+    }
+
     /// Writes `drift.json`, `summary.json`, the charts and `report.html` into `dir` from
     /// the run's summed totals; the same files whether the parts were labelled here or
     /// elsewhere (Spark executors).

@@ -1,32 +1,28 @@
-//! The paths the binaries share: load the data a config describes, check it, train,
-//! label. Binaries parse flags into these option structs and call one function.
+//! `clientele-train --check-data` and `--explain-features`: the data read, validated
+//! and reported without training; the features explained.
 
-pub mod label;
-pub mod memory;
-pub mod parts;
-
-pub use crate::ingest::spec::{write_quality, DataSpec};
-pub use label::{
-    choose_as_of, console, infer, labeling_config, InferOptions, InferOutcome, MIN_REPORT_COUNT,
-};
-pub use memory::{
-    feature_frame, label_frames, label_part_frames, lapse_probabilities, model_matrix, FrameLabels,
-};
-pub use parts::{label_run_frames, MemoryRun, PartReport, PublishOptions, RunTotals};
-
+use super::stage::{publish_quality, QUALITY_JSON, QUARANTINE_CSV};
+use super::DataSpec;
 use crate::error::Result;
 use crate::ingest::Loaded;
 use std::path::Path;
 
 /// `clientele-train --check-data`: ingest, report, and fail on too much invalid data.
 pub fn check_data(spec: &DataSpec, report_dir: &Path) -> Result<Loaded> {
-    let loaded = spec.load(spec.config.mode == crate::config::Mode::Flat, None)?;
-    let (json, quarantine) = write_quality(&loaded, report_dir, &spec.protected(), "--report-dir")?;
+    let files = spec.resolve()?;
+    let loaded = spec.load(&files, spec.config.mode == crate::config::Mode::Flat)?;
+    let dir = publish_quality(
+        report_dir,
+        &loaded.report,
+        Some(&loaded.quarantine),
+        &spec.protected(),
+        "--report-dir",
+    )?;
     println!("{}", loaded.report.to_table());
     println!(
         "report: {}\nquarantined rows: {}",
-        json.display(),
-        quarantine.display()
+        dir.join(QUALITY_JSON).display(),
+        dir.join(QUARANTINE_CSV).display()
     );
     loaded.check_thresholds()?;
     Ok(loaded)
