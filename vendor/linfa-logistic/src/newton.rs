@@ -21,6 +21,7 @@
 
 use crate::float::Float;
 use ndarray::{s, Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
+use std::ops::Range;
 use rayon::prelude::*;
 
 /// Rows per block of every sum over rows (a block's partial `X'DX` is a dense
@@ -51,11 +52,20 @@ pub fn penalised_hessian<F: Float, A: Data<Elem = F>>(
     intercept: F,
     alpha: F,
 ) -> Array2<F> {
-    let design = OffsetSparse::from_dense(x);
+    penalised_hessian_of(&OffsetSparse::from_dense(x), params, intercept, alpha)
+}
+
+/// `penalised_hessian` of a design already held for the solver.
+pub fn penalised_hessian_of<F: Float>(
+    design: &OffsetSparse<F>,
+    params: ArrayView1<'_, F>,
+    intercept: F,
+    alpha: F,
+) -> Array2<F> {
     let w = params.to_vec();
     let z = design.product(&w, intercept);
     let problem = NewtonProblem {
-        x: &design,
+        x: design,
         y: &[],
         alpha,
         fit_intercept: true,
@@ -64,60 +74,64 @@ pub fn penalised_hessian<F: Float, A: Data<Elem = F>>(
     Array2::from_shape_vec((q, q), h).unwrap_or_else(|_| Array2::zeros((q, q)))
 }
 
-/// `x` as `s + 1 base'`, with `s` stored row by row (compressed sparse rows).
-pub(crate) struct OffsetSparse<F> {
+/// A design matrix held the way the Newton-Cholesky solver reads it: `x = s + 1 base'`,
+/// per column the value a majority of rows hold (0 when none does) and, row by row, the
+/// entries that differ from it (compressed sparse rows). Built once, it serves any number
+/// of fits (a penalty path, a Hessian for standard errors) without the dense matrix.
+/// (Patched for clientele, see PATCH.md.)
+pub struct OffsetSparse<F> {
     base: Vec<F>,
     starts: Vec<usize>,
     columns: Vec<u32>,
     values: Vec<F>,
 }
 
+/// `from_blocks`'s row blocks of `n` rows.
+fn row_blocks(n: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .step_by(BLOCK_ROWS)
+        .map(|r| (r, (r + BLOCK_ROWS).min(n)))
+        .collect()
+}
+
 impl<F: Float> OffsetSparse<F> {
-    /// Splits a dense `x` (any layout; a column-major one is read contiguously): two
-    /// passes over `x`, one to find each column's majority value, one to collect the
-    /// other entries, block of rows by block of rows.
-    pub(crate) fn from_dense<A: Data<Elem = F>>(x: &ArrayBase<A, Ix2>) -> Self {
+    /// Splits a dense `x` (any layout; a column-major one is read contiguously).
+    pub fn from_dense<A: Data<Elem = F>>(x: &ArrayBase<A, Ix2>) -> Self {
         let x = x.view();
-        let (n, p) = x.dim();
-        let base: Vec<F> = (0..p)
-            .into_par_iter()
-            .map(|j| majority_or_zero(x.column(j)))
-            .collect();
-        let blocks: Vec<(usize, usize)> = (0..n)
-            .step_by(BLOCK_ROWS)
-            .map(|r| (r, (r + BLOCK_ROWS).min(n)))
-            .collect();
-        // Each block's entries by column (as `x` is read), then turned into rows.
+        Self::from_blocks(x.nrows(), x.ncols(), |rows, block| {
+            let len = rows.len();
+            for (j, to) in block.chunks_exact_mut(len.max(1)).enumerate() {
+                for (t, &v) in to.iter_mut().zip(x.slice(s![rows.clone(), j])) {
+                    *t = v;
+                }
+            }
+        })
+    }
+
+    /// The design of an `n x p` matrix that is never held whole: `fill(rows, block)`
+    /// writes the rows `rows` of every column into `block`, column after column
+    /// (`block[j * rows.len() + i]` is row `rows.start + i` of column `j`), the same
+    /// values on every call. Two passes over blocks of rows: one to find each column's
+    /// majority value, one to collect the other entries. The result is the same as
+    /// `from_dense` of the matrix `fill` describes.
+    pub fn from_blocks<G>(n: usize, p: usize, fill: G) -> Self
+    where
+        G: Fn(Range<usize>, &mut [F]) + Sync,
+    {
+        let base = majority_values(n, p, &fill);
+        let blocks = row_blocks(n);
+        // Each block's entries by column (as the block is laid out), then turned into rows.
         let pieces: Vec<(Vec<usize>, Vec<u32>, Vec<F>)> = blocks
             .par_iter()
-            .map(|&(r0, r1)| {
-                let mut by_column: Vec<(u32, u32, F)> = Vec::new();
-                for (j, &a) in base.iter().enumerate() {
-                    let column = x.slice(s![r0..r1, j]);
-                    for (i, &v) in column.iter().enumerate() {
-                        if v != a {
-                            by_column.push((i as u32, j as u32, v - a));
-                        }
-                    }
-                }
-                let mut starts = vec![0usize; r1 - r0 + 1];
-                for &(i, _, _) in &by_column {
-                    starts[i as usize + 1] += 1;
-                }
-                for i in 0..r1 - r0 {
-                    starts[i + 1] += starts[i];
-                }
-                let mut at = starts.clone();
-                let mut cols = vec![0u32; by_column.len()];
-                let mut vals = vec![F::zero(); by_column.len()];
-                for (i, j, v) in by_column {
-                    let pos = &mut at[i as usize];
-                    cols[*pos] = j;
-                    vals[*pos] = v;
-                    *pos += 1;
-                }
-                (starts, cols, vals)
-            })
+            .map_init(
+                || vec![F::zero(); BLOCK_ROWS.min(n) * p],
+                |buffer, &(r0, r1)| {
+                    let len = r1 - r0;
+                    let block = &mut buffer[..len * p];
+                    fill(r0..r1, block);
+                    block_entries(block, len, &base)
+                },
+            )
             .collect();
         let nnz: usize = pieces.iter().map(|piece| piece.1.len()).sum();
         let mut starts = Vec::with_capacity(n + 1);
@@ -138,20 +152,23 @@ impl<F: Float> OffsetSparse<F> {
         }
     }
 
-    fn nrows(&self) -> usize {
+    /// Whether every value is finite.
+    pub fn is_finite(&self) -> bool {
+        self.base.iter().chain(&self.values).all(|v| v.is_finite())
+    }
+
+    /// Rows of the design.
+    pub fn nrows(&self) -> usize {
         self.starts.len() - 1
     }
 
-    fn ncols(&self) -> usize {
+    /// Columns of the design.
+    pub fn ncols(&self) -> usize {
         self.base.len()
     }
 
     fn blocks(&self) -> Vec<(usize, usize)> {
-        let n = self.nrows();
-        (0..n)
-            .step_by(BLOCK_ROWS)
-            .map(|r| (r, (r + BLOCK_ROWS).min(n)))
-            .collect()
+        row_blocks(self.nrows())
     }
 
     /// `x . w + b`.
@@ -263,24 +280,87 @@ impl<F: Float> OffsetSparse<F> {
 /// Rows whose values propose a column's majority value.
 const CANDIDATE_ROWS: usize = 64;
 
-/// The value more than half of `column` holds, else 0. The candidate is the most
-/// frequent of the first rows' values (a value held by most rows is almost surely among
-/// them; if not, the column is stored around 0, which is slower, never wrong), then
-/// counted over the whole column.
-fn majority_or_zero<F: Float>(column: ArrayView1<'_, F>) -> F {
-    let n = column.len();
-    let head: Vec<F> = column.iter().take(CANDIDATE_ROWS).copied().collect();
-    let candidate = head
+/// Per column, the value more than half of its rows hold, else 0. The candidate is the
+/// most frequent of the first rows' values (a value held by most rows is almost surely
+/// among them; if not, the column is stored around 0, which is slower, never wrong), then
+/// counted over the whole column, block by block (integer counts: any order).
+fn majority_values<F, G>(n: usize, p: usize, fill: &G) -> Vec<F>
+where
+    F: Float,
+    G: Fn(Range<usize>, &mut [F]) + Sync,
+{
+    let head_rows = CANDIDATE_ROWS.min(n);
+    let mut head = vec![F::zero(); head_rows * p];
+    fill(0..head_rows, &mut head);
+    let candidates: Vec<F> = (0..p)
+        .map(|j| {
+            let column = &head[j * head_rows..(j + 1) * head_rows];
+            column
+                .iter()
+                .copied()
+                .max_by_key(|&v| column.iter().filter(|&&w| w == v).count())
+                .unwrap_or_else(F::zero)
+        })
+        .collect();
+    let counts: Vec<Vec<usize>> = row_blocks(n)
+        .par_iter()
+        .map_init(
+            || vec![F::zero(); BLOCK_ROWS.min(n) * p],
+            |buffer, &(r0, r1)| {
+                let len = r1 - r0;
+                let block = &mut buffer[..len * p];
+                fill(r0..r1, block);
+                candidates
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &c)| block[j * len..(j + 1) * len].iter().filter(|&&v| v == c).count())
+                    .collect()
+            },
+        )
+        .collect();
+    candidates
         .iter()
-        .copied()
-        .max_by_key(|&v| head.iter().filter(|&&w| w == v).count())
-        .unwrap_or_else(F::zero);
-    let count = column.iter().filter(|&&v| v == candidate).count();
-    if 2 * count > n {
-        candidate
-    } else {
-        F::zero()
+        .enumerate()
+        .map(|(j, &c)| {
+            let count: usize = counts.iter().map(|block| block[j]).sum();
+            if 2 * count > n {
+                c
+            } else {
+                F::zero()
+            }
+        })
+        .collect()
+}
+
+/// One block's entries that differ from their column's `base` value, as compressed sparse
+/// rows local to the block: (row starts, columns, values less the base).
+fn block_entries<F: Float>(block: &[F], len: usize, base: &[F]) -> (Vec<usize>, Vec<u32>, Vec<F>) {
+    let mut by_column: Vec<(u32, u32, F)> = Vec::new();
+    for (j, &a) in base.iter().enumerate() {
+        let column = &block[j * len..(j + 1) * len];
+        for (i, &v) in column.iter().enumerate() {
+            if v != a {
+                by_column.push((i as u32, j as u32, v - a));
+            }
+        }
     }
+    let mut starts = vec![0usize; len + 1];
+    for &(i, _, _) in &by_column {
+        starts[i as usize + 1] += 1;
+    }
+    for i in 0..len {
+        starts[i + 1] += starts[i];
+    }
+    let mut at = starts.clone();
+    let mut cols = vec![0u32; by_column.len()];
+    let mut vals = vec![F::zero(); by_column.len()];
+    for (i, j, v) in by_column {
+        let pos = &mut at[i as usize];
+        cols[*pos] = j;
+        vals[*pos] = v;
+        *pos += 1;
+    }
+    (starts, cols, vals)
 }
 
 /// The rounding error of a loss summed over the rows: changes below it are noise.
