@@ -1,7 +1,8 @@
 //! Splits, folds and the cross-validated penalty path of one form of the lapse model.
 
 use super::form::Form;
-use super::solve::{design, fit_once, predict, GRADIENT_TOLERANCE_PER_CLIENT};
+use super::solve::{fit_once, predict, GRADIENT_TOLERANCE_PER_CLIENT};
+use super::sparse::design;
 use super::{metrics, CvPoint, LapseParams};
 use crate::error::{Error, Result};
 use linfa_logistic::OffsetSparse;
@@ -100,7 +101,7 @@ pub(super) fn cross_validate(
     step: &(dyn Fn() + Sync),
 ) -> Result<AlphaChoice> {
     let bins = form.bins;
-    let folds = make_folds((x, form), y, params.folds, seed);
+    let folds = make_folds((x, form), y, params.folds, seed)?;
     let mut path: Vec<f64> = params.alphas.clone();
     path.sort_by(|a, b| b.total_cmp(a));
     // The strongest penalty starts where it is told, else from the intercept-only model.
@@ -160,18 +161,18 @@ fn make_folds(
     y: &[bool],
     folds: usize,
     seed: u64,
-) -> Vec<Fold> {
+) -> Result<Vec<Fold>> {
     let fold_of = stratified_folds(y, folds, seed ^ 0xF0);
     (0..folds)
         .into_par_iter()
         .map(|f| {
             let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
-            Fold {
-                train: design(form, x, &tr),
+            Ok(Fold {
+                train: design(form, x, &tr)?,
                 y_train: tr.iter().map(|&i| y[i]).collect(),
                 x_test: form.expand(x.select(Axis(0), &te).view()),
                 test_rows: te,
-            }
+            })
         })
         .collect()
 }

@@ -10,7 +10,6 @@
 
 use crate::features::NumericFeature;
 use ndarray::{Array2, ArrayView1, ArrayView2, ShapeBuilder};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One numeric model column cut into bins.
@@ -147,74 +146,55 @@ impl Form {
     /// weighs a standard deviation of a linear feature; the solver needs a fraction of the
     /// iterations raw indicators take. `to_indicators` turns the fitted weights back.
     pub fn expand(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        let rows: Vec<usize> = (0..x.nrows()).collect();
         let mut out = Array2::zeros((x.nrows(), self.width(x.ncols())).f());
-        if let Some(block) = out.as_slice_memory_order_mut() {
-            self.expand_rows_into(x, &rows, block);
-        }
-        out
-    }
-
-    /// The rows `rows` of `expand(x)`, written column after column into `block`
-    /// (`block[k * rows.len() + i]` is column `k` of row `rows[i]`): a block of the
-    /// expanded matrix without the rest of it.
-    pub fn expand_rows_into(&self, x: ArrayView2<f64>, rows: &[usize], block: &mut [f64]) {
-        let len = rows.len();
         let mut k = 0;
         for j in 0..x.ncols() {
-            let source = x.column(j);
             match self.binned_column(j) {
                 Some(b) => {
                     let scales: Vec<(f64, f64)> = b.shares.iter().map(|&p| bin_scale(p)).collect();
                     for (m, &(p, sd)) in scales.iter().enumerate() {
-                        block[(k + m) * len..(k + m + 1) * len].fill(-p / sd);
+                        out.column_mut(k + m).fill(-p / sd);
                     }
-                    for (i, &r) in rows.iter().enumerate() {
-                        let m = b.bin_of(source[r]);
+                    for (i, &z) in x.column(j).iter().enumerate() {
+                        let m = b.bin_of(z);
                         if let Some(&(p, sd)) = scales.get(m) {
-                            block[(k + m) * len + i] = (1.0 - p) / sd;
+                            out[[i, k + m]] = (1.0 - p) / sd;
                         }
                     }
                     k += b.width();
                 }
                 None => {
-                    for (to, &r) in block[k * len..(k + 1) * len].iter_mut().zip(rows) {
-                        *to = source[r];
-                    }
+                    out.column_mut(k).assign(&x.column(j));
                     k += 1;
                 }
             }
         }
+        out
     }
 
-    /// The mean of each column of `expand(x)`, summed as `expand(x).mean_axis(Axis(0))`
-    /// sums them (each column contiguous, in ndarray's order), without the matrix.
-    pub fn expanded_means(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        let n = x.nrows() as f64;
-        let mean = |column: &[f64]| ArrayView1::from(column).sum() / n;
-        let per_column: Vec<Vec<f64>> = (0..x.ncols())
-            .into_par_iter()
-            .map(|j| {
-                let source: Vec<f64> = x.column(j).to_vec();
-                match self.binned_column(j) {
-                    Some(b) => {
-                        let bins: Vec<usize> = source.iter().map(|&z| b.bin_of(z)).collect();
-                        let mut column = vec![0.0; source.len()];
-                        (0..b.width())
-                            .map(|m| {
-                                let (p, sd) = bin_scale(b.shares.get(m).copied().unwrap_or(0.0));
-                                for (to, &bin) in column.iter_mut().zip(&bins) {
-                                    *to = if bin == m { (1.0 - p) / sd } else { -p / sd };
-                                }
-                                mean(&column)
-                            })
-                            .collect()
+    /// How each column of `expand`'s matrix (of `base` model-matrix columns) is made,
+    /// in its order: what builds the fitting design without the matrix (`lapse::sparse`).
+    pub(super) fn expanded_columns(&self, base: usize) -> Vec<ExpandedColumn> {
+        let mut out = Vec::with_capacity(self.width(base));
+        for j in 0..base {
+            match self.binned_column(j) {
+                // (A bin without a share, which `expand` leaves at 0, is 0 here too.)
+                Some(b) => out.extend((0..b.width()).map(|bin| {
+                    let (inside, outside) = b.shares.get(bin).map_or((0.0, 0.0), |&p| {
+                        let (p, sd) = bin_scale(p);
+                        ((1.0 - p) / sd, -p / sd)
+                    });
+                    ExpandedColumn::Bin {
+                        source: j,
+                        bin,
+                        inside,
+                        outside,
                     }
-                    None => vec![mean(&source)],
-                }
-            })
-            .collect();
-        per_column.concat()
+                })),
+                None => out.push(ExpandedColumn::Copy(j)),
+            }
+        }
+        out
     }
 
     /// Weights fitted on `expand`'s matrix as weights of plain 0/1 bin indicators (what
@@ -332,6 +312,21 @@ impl Form {
         }
         out
     }
+}
+
+/// One column of `Form::expand`'s matrix.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum ExpandedColumn {
+    /// Model-matrix column `0` as it is.
+    Copy(usize),
+    /// Bin `bin` of model-matrix column `source`, standardised: `inside` on the rows in
+    /// the bin, `outside` on the others.
+    Bin {
+        source: usize,
+        bin: usize,
+        inside: f64,
+        outside: f64,
+    },
 }
 
 /// A bin's training share and the standard deviation of its indicator (never 0: a bin

@@ -12,6 +12,7 @@ mod form;
 mod linalg;
 pub mod metrics;
 mod solve;
+mod sparse;
 
 use crate::params::Checked;
 pub use crate::params::{LapseParams, ThresholdRule};
@@ -354,13 +355,13 @@ fn fit_point(
     let alpha = form.choice.alpha;
     let base_columns = data.x.ncols();
     let all_rows: Vec<usize> = (0..data.x.nrows()).collect();
-    let design = solve::design(&chosen.form, data.x.view(), &all_rows);
+    let design = sparse::design(&chosen.form, data.x.view(), &all_rows)?;
     let centres = if chosen.form.is_linear() {
         data.x
             .mean_axis(Axis(0))
             .map_or_else(|| vec![0.0; base_columns], |m| m.to_vec())
     } else {
-        chosen.form.expanded_means(data.x.view())
+        sparse::expanded_means(&chosen.form, data.x.view())
     };
     drop(data.x);
     let (fitted_w, fitted_b) = crate::progress::timed("lapse final fit", || {
@@ -674,7 +675,7 @@ mod tests {
         let expanded = form.expand(x.select(Axis(0), &rows).view());
         let tolerance = (300, GRADIENT_TOLERANCE_PER_CLIENT);
         let from_blocks = fit_once(
-            &solve::design(&form, x.view(), &rows),
+            &sparse::design(&form, x.view(), &rows).unwrap(),
             &ys,
             0.5,
             tolerance,
@@ -684,7 +685,7 @@ mod tests {
         let ((wa, ba), (wd, bd)) = (from_blocks.unwrap(), from_dense.unwrap());
         assert_eq!(ba.to_bits(), bd.to_bits());
         assert!(wa.iter().zip(&wd).all(|(a, d)| a.to_bits() == d.to_bits()));
-        let means = form.expanded_means(x.view());
+        let means = sparse::expanded_means(&form, x.view());
         let dense_means = form.expand(x.view()).mean_axis(Axis(0)).unwrap();
         assert_eq!(means.len(), dense_means.len());
         assert!(means

@@ -5,7 +5,6 @@
 //! costs a few entries per row, and a fit converges in a handful of steps where L-BFGS
 //! took dozens of passes over the data.
 
-use super::form::Form;
 use crate::error::{Error, Result};
 use linfa::prelude::*;
 use linfa_logistic::{LogisticRegression, OffsetSparse, Solver};
@@ -38,16 +37,6 @@ fn linfa_positive_is_lapsed(y: &[bool]) -> bool {
     } else {
         lapsed > stayed
     }
-}
-
-/// The design of rows `rows` of `form.expand(x)` as the solver holds it (the entries
-/// away from each column's usual value, row by row), built block by block of rows
-/// without the expanded matrix: a binned column then costs one entry per row where the
-/// dense matrix took one per bin. Built once, it serves every fit on those rows.
-pub(super) fn design(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> OffsetSparse<f64> {
-    OffsetSparse::from_blocks(rows.len(), form.width(x.ncols()), |block_rows, block| {
-        form.expand_rows_into(x, &rows[block_rows], block);
-    })
 }
 
 /// One L2-penalised fit on `design`; returns lapse-oriented (weights, intercept).

@@ -50,7 +50,10 @@ use argmin_param::*;
 use float::Float;
 pub use hyperparams::Solver;
 use hyperparams::{LogisticRegressionParams, LogisticRegressionValidParams};
-pub use newton::{penalised_hessian, penalised_hessian_of, OffsetSparse};
+pub use newton::{
+    majority_candidate, majority_or_zero, penalised_hessian, penalised_hessian_of, OffsetSparse,
+    CANDIDATE_ROWS,
+};
 
 /// A two-class logistic regression model.
 ///

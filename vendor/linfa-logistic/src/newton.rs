@@ -21,7 +21,6 @@
 
 use crate::float::Float;
 use ndarray::{s, Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
-use std::ops::Range;
 use rayon::prelude::*;
 
 /// Rows per block of every sum over rows (a block's partial `X'DX` is a dense
@@ -86,7 +85,7 @@ pub struct OffsetSparse<F> {
     values: Vec<F>,
 }
 
-/// `from_blocks`'s row blocks of `n` rows.
+/// Blocks of `BLOCK_ROWS` rows (the last one shorter) covering `n` rows.
 fn row_blocks(n: usize) -> Vec<(usize, usize)> {
     (0..n)
         .step_by(BLOCK_ROWS)
@@ -95,43 +94,51 @@ fn row_blocks(n: usize) -> Vec<(usize, usize)> {
 }
 
 impl<F: Float> OffsetSparse<F> {
-    /// Splits a dense `x` (any layout; a column-major one is read contiguously).
+    /// Splits a dense `x` (any layout; a column-major one is read contiguously): two
+    /// passes over `x`, one to find each column's majority value, one to collect the
+    /// other entries, block of rows by block of rows.
     pub fn from_dense<A: Data<Elem = F>>(x: &ArrayBase<A, Ix2>) -> Self {
         let x = x.view();
-        Self::from_blocks(x.nrows(), x.ncols(), |rows, block| {
-            let len = rows.len();
-            for (j, to) in block.chunks_exact_mut(len.max(1)).enumerate() {
-                for (t, &v) in to.iter_mut().zip(x.slice(s![rows.clone(), j])) {
-                    *t = v;
-                }
-            }
-        })
-    }
-
-    /// The design of an `n x p` matrix that is never held whole: `fill(rows, block)`
-    /// writes the rows `rows` of every column into `block`, column after column
-    /// (`block[j * rows.len() + i]` is row `rows.start + i` of column `j`), the same
-    /// values on every call. Two passes over blocks of rows: one to find each column's
-    /// majority value, one to collect the other entries. The result is the same as
-    /// `from_dense` of the matrix `fill` describes.
-    pub fn from_blocks<G>(n: usize, p: usize, fill: G) -> Self
-    where
-        G: Fn(Range<usize>, &mut [F]) + Sync,
-    {
-        let base = majority_values(n, p, &fill);
-        let blocks = row_blocks(n);
-        // Each block's entries by column (as the block is laid out), then turned into rows.
+        let (n, p) = x.dim();
+        let base: Vec<F> = (0..p)
+            .into_par_iter()
+            .map(|j| majority_or_zero(x.column(j)))
+            .collect();
+        let blocks: Vec<(usize, usize)> = (0..n)
+            .step_by(BLOCK_ROWS)
+            .map(|r| (r, (r + BLOCK_ROWS).min(n)))
+            .collect();
+        // Each block's entries by column (as `x` is read), then turned into rows.
         let pieces: Vec<(Vec<usize>, Vec<u32>, Vec<F>)> = blocks
             .par_iter()
-            .map_init(
-                || vec![F::zero(); BLOCK_ROWS.min(n) * p],
-                |buffer, &(r0, r1)| {
-                    let len = r1 - r0;
-                    let block = &mut buffer[..len * p];
-                    fill(r0..r1, block);
-                    block_entries(block, len, &base)
-                },
-            )
+            .map(|&(r0, r1)| {
+                let mut by_column: Vec<(u32, u32, F)> = Vec::new();
+                for (j, &a) in base.iter().enumerate() {
+                    let column = x.slice(s![r0..r1, j]);
+                    for (i, &v) in column.iter().enumerate() {
+                        if v != a {
+                            by_column.push((i as u32, j as u32, v - a));
+                        }
+                    }
+                }
+                let mut starts = vec![0usize; r1 - r0 + 1];
+                for &(i, _, _) in &by_column {
+                    starts[i as usize + 1] += 1;
+                }
+                for i in 0..r1 - r0 {
+                    starts[i + 1] += starts[i];
+                }
+                let mut at = starts.clone();
+                let mut cols = vec![0u32; by_column.len()];
+                let mut vals = vec![F::zero(); by_column.len()];
+                for (i, j, v) in by_column {
+                    let pos = &mut at[i as usize];
+                    cols[*pos] = j;
+                    vals[*pos] = v;
+                    *pos += 1;
+                }
+                (starts, cols, vals)
+            })
             .collect();
         let nnz: usize = pieces.iter().map(|piece| piece.1.len()).sum();
         let mut starts = Vec::with_capacity(n + 1);
@@ -150,6 +157,29 @@ impl<F: Float> OffsetSparse<F> {
             columns,
             values,
         }
+    }
+
+    /// The design from its parts, for a caller that knows its columns' structure:
+    /// `base` (each column's usual value, see `majority_or_zero`) and, row after row,
+    /// the entries that differ from it (`columns[starts[i]..starts[i + 1]]`, ascending,
+    /// with their values less the base). `None` when the parts do not fit together.
+    pub fn from_parts(
+        base: Vec<F>,
+        starts: Vec<usize>,
+        columns: Vec<u32>,
+        values: Vec<F>,
+    ) -> Option<Self> {
+        let fits = starts.first() == Some(&0)
+            && starts.windows(2).all(|w| w[0] <= w[1])
+            && starts.last() == Some(&columns.len())
+            && columns.len() == values.len()
+            && columns.iter().all(|&c| (c as usize) < base.len());
+        fits.then_some(OffsetSparse {
+            base,
+            starts,
+            columns,
+            values,
+        })
     }
 
     /// Whether every value is finite.
@@ -278,89 +308,31 @@ impl<F: Float> OffsetSparse<F> {
 }
 
 /// Rows whose values propose a column's majority value.
-const CANDIDATE_ROWS: usize = 64;
+pub const CANDIDATE_ROWS: usize = 64;
 
-/// Per column, the value more than half of its rows hold, else 0. The candidate is the
-/// most frequent of the first rows' values (a value held by most rows is almost surely
-/// among them; if not, the column is stored around 0, which is slower, never wrong), then
-/// counted over the whole column, block by block (integer counts: any order).
-fn majority_values<F, G>(n: usize, p: usize, fill: &G) -> Vec<F>
-where
-    F: Float,
-    G: Fn(Range<usize>, &mut [F]) + Sync,
-{
-    let head_rows = CANDIDATE_ROWS.min(n);
-    let mut head = vec![F::zero(); head_rows * p];
-    fill(0..head_rows, &mut head);
-    let candidates: Vec<F> = (0..p)
-        .map(|j| {
-            let column = &head[j * head_rows..(j + 1) * head_rows];
-            column
-                .iter()
-                .copied()
-                .max_by_key(|&v| column.iter().filter(|&&w| w == v).count())
-                .unwrap_or_else(F::zero)
-        })
-        .collect();
-    let counts: Vec<Vec<usize>> = row_blocks(n)
-        .par_iter()
-        .map_init(
-            || vec![F::zero(); BLOCK_ROWS.min(n) * p],
-            |buffer, &(r0, r1)| {
-                let len = r1 - r0;
-                let block = &mut buffer[..len * p];
-                fill(r0..r1, block);
-                candidates
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &c)| block[j * len..(j + 1) * len].iter().filter(|&&v| v == c).count())
-                    .collect()
-            },
-        )
-        .collect();
-    candidates
-        .iter()
-        .enumerate()
-        .map(|(j, &c)| {
-            let count: usize = counts.iter().map(|block| block[j]).sum();
-            if 2 * count > n {
-                c
-            } else {
-                F::zero()
-            }
-        })
-        .collect()
+/// The value more than half of `column` holds, else 0: the design's base value of a
+/// column. The candidate is `majority_candidate` of the first `CANDIDATE_ROWS` values (a
+/// value held by most rows is almost surely among them; if not, the column is stored
+/// around 0, which is slower, never wrong), then counted over the whole column.
+pub fn majority_or_zero<F: Float>(column: ArrayView1<'_, F>) -> F {
+    let n = column.len();
+    let head: Vec<F> = column.iter().take(CANDIDATE_ROWS).copied().collect();
+    let candidate = majority_candidate(&head);
+    let count = column.iter().filter(|&&v| v == candidate).count();
+    if 2 * count > n {
+        candidate
+    } else {
+        F::zero()
+    }
 }
 
-/// One block's entries that differ from their column's `base` value, as compressed sparse
-/// rows local to the block: (row starts, columns, values less the base).
-fn block_entries<F: Float>(block: &[F], len: usize, base: &[F]) -> (Vec<usize>, Vec<u32>, Vec<F>) {
-    let mut by_column: Vec<(u32, u32, F)> = Vec::new();
-    for (j, &a) in base.iter().enumerate() {
-        let column = &block[j * len..(j + 1) * len];
-        for (i, &v) in column.iter().enumerate() {
-            if v != a {
-                by_column.push((i as u32, j as u32, v - a));
-            }
-        }
-    }
-    let mut starts = vec![0usize; len + 1];
-    for &(i, _, _) in &by_column {
-        starts[i as usize + 1] += 1;
-    }
-    for i in 0..len {
-        starts[i + 1] += starts[i];
-    }
-    let mut at = starts.clone();
-    let mut cols = vec![0u32; by_column.len()];
-    let mut vals = vec![F::zero(); by_column.len()];
-    for (i, j, v) in by_column {
-        let pos = &mut at[i as usize];
-        cols[*pos] = j;
-        vals[*pos] = v;
-        *pos += 1;
-    }
-    (starts, cols, vals)
+/// The most frequent of `head`'s values (of equally frequent ones, the last); 0 when
+/// `head` is empty.
+pub fn majority_candidate<F: Float>(head: &[F]) -> F {
+    head.iter()
+        .copied()
+        .max_by_key(|&v| head.iter().filter(|&&w| w == v).count())
+        .unwrap_or_else(F::zero)
 }
 
 /// The rounding error of a loss summed over the rows: changes below it are noise.

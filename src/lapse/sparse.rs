@@ -1,0 +1,161 @@
+//! The lapse fits' design without the expanded matrix. `Form::expand` turns each binned
+//! numeric column into one standardised column per bin: dense, ~5x the model matrix and
+//! nearly all of it each column's usual value. The solver holds a design as each column's
+//! usual (majority) value plus the entries that differ from it, row by row
+//! (`linfa_logistic::OffsetSparse`); built here straight from the model matrix, a binned
+//! column costs one entry per row, and the design is the one `OffsetSparse::from_dense`
+//! makes of the expanded matrix, to the bit (same base values, entries and order).
+
+use super::form::{ExpandedColumn, Form};
+use crate::error::{Error, Result};
+use linfa_logistic::{majority_candidate, majority_or_zero, OffsetSparse, CANDIDATE_ROWS};
+use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
+
+/// Rows per block of the parallel pass that collects the entries.
+const BLOCK_ROWS: usize = 16 * 1024;
+
+/// The solver's design of the rows `rows` of `form.expand(x)`.
+///
+/// # Errors
+/// Parts that do not fit together (a defect here, never the data's).
+pub(super) fn design(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Result<OffsetSparse<f64>> {
+    let columns = form.expanded_columns(x.ncols());
+    let bins = bins_of_rows(form, x, rows);
+    let base: Vec<f64> = columns
+        .par_iter()
+        .map(|c| base_value(*c, x, rows, &bins))
+        .collect();
+    let pieces: Vec<(Vec<usize>, Vec<u32>, Vec<f64>)> = rows
+        .par_chunks(BLOCK_ROWS)
+        .enumerate()
+        .map(|(block, chunk)| {
+            let first = block * BLOCK_ROWS;
+            let mut counts = Vec::with_capacity(chunk.len());
+            let (mut cols, mut vals) = (Vec::new(), Vec::new());
+            for (i, &r) in chunk.iter().enumerate() {
+                let before = cols.len();
+                for (k, (&column, &a)) in columns.iter().zip(&base).enumerate() {
+                    let v = match column {
+                        ExpandedColumn::Copy(j) => x[[r, j]],
+                        ExpandedColumn::Bin {
+                            source,
+                            bin,
+                            inside,
+                            outside,
+                        } => {
+                            if bins[source][first + i] as usize == bin {
+                                inside
+                            } else {
+                                outside
+                            }
+                        }
+                    };
+                    if v != a {
+                        cols.push(k as u32);
+                        vals.push(v - a);
+                    }
+                }
+                counts.push(cols.len() - before);
+            }
+            (counts, cols, vals)
+        })
+        .collect();
+    let nnz: usize = pieces.iter().map(|piece| piece.1.len()).sum();
+    let mut starts = Vec::with_capacity(rows.len() + 1);
+    let (mut cols, mut vals) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+    starts.push(0);
+    for (counts, c, v) in pieces {
+        for n in counts {
+            starts.push(starts.last().copied().unwrap_or(0) + n);
+        }
+        cols.extend(c);
+        vals.extend(v);
+    }
+    OffsetSparse::from_parts(base, starts, cols, vals)
+        .ok_or_else(|| Error::Runtime("the lapse model's design did not fit together".into()))
+}
+
+/// The mean of each column of `form.expand(x)`, summed as
+/// `form.expand(x).mean_axis(Axis(0))` sums them (each column contiguous), without the
+/// matrix.
+pub(super) fn expanded_means(form: &Form, x: ArrayView2<f64>) -> Vec<f64> {
+    let rows: Vec<usize> = (0..x.nrows()).collect();
+    let bins = bins_of_rows(form, x, &rows);
+    let n = x.nrows() as f64;
+    form.expanded_columns(x.ncols())
+        .par_iter()
+        .map(|&column| {
+            let values: Vec<f64> = match column {
+                ExpandedColumn::Copy(j) => x.column(j).to_vec(),
+                ExpandedColumn::Bin {
+                    source,
+                    bin,
+                    inside,
+                    outside,
+                } => bins[source]
+                    .iter()
+                    .map(|&b| if b as usize == bin { inside } else { outside })
+                    .collect(),
+            };
+            ArrayView1::from(&values).sum() / n
+        })
+        .collect()
+}
+
+/// The bin of each of `rows` in each binned column of `x` (empty for the others).
+fn bins_of_rows(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Vec<Vec<u16>> {
+    (0..x.ncols())
+        .into_par_iter()
+        .map(|j| match form.binned_column(j) {
+            Some(b) => {
+                let column = x.column(j);
+                rows.iter().map(|&r| b.bin_of(column[r]) as u16).collect()
+            }
+            None => Vec::new(),
+        })
+        .collect()
+}
+
+/// A column's base value, as `OffsetSparse::from_dense` finds it on the expanded matrix.
+fn base_value(
+    column: ExpandedColumn,
+    x: ArrayView2<f64>,
+    rows: &[usize],
+    bins: &[Vec<u16>],
+) -> f64 {
+    match column {
+        ExpandedColumn::Copy(j) => {
+            let source = x.column(j);
+            let values: Vec<f64> = rows.iter().map(|&r| source[r]).collect();
+            majority_or_zero(ArrayView1::from(&values))
+        }
+        ExpandedColumn::Bin {
+            source,
+            bin,
+            inside,
+            outside,
+        } => {
+            let in_bin = |&b: &u16| b as usize == bin;
+            let bins = &bins[source];
+            let head: Vec<f64> = bins
+                .iter()
+                .take(CANDIDATE_ROWS)
+                .map(|b| if in_bin(b) { inside } else { outside })
+                .collect();
+            let candidate = majority_candidate(&head);
+            let inside_rows = bins.iter().filter(|b| in_bin(b)).count();
+            let count = match (candidate == inside, candidate == outside) {
+                (true, true) => rows.len(),
+                (true, false) => inside_rows,
+                (false, true) => rows.len() - inside_rows,
+                (false, false) => 0,
+            };
+            if 2 * count > rows.len() {
+                candidate
+            } else {
+                0.0
+            }
+        }
+    }
+}
