@@ -26,6 +26,7 @@ pub(super) fn design(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Result<
         .par_iter()
         .map(|c| base_value(*c, x, rows, &bins))
         .collect();
+    let groups = groups(&columns, &base);
     let pieces: Vec<(Vec<usize>, Vec<u32>, Vec<f64>)> = rows
         .par_chunks(BLOCK_ROWS)
         .enumerate()
@@ -35,25 +36,21 @@ pub(super) fn design(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Result<
             let (mut cols, mut vals) = (Vec::new(), Vec::new());
             for (i, &r) in chunk.iter().enumerate() {
                 let before = cols.len();
-                for (k, (&column, &a)) in columns.iter().zip(&base).enumerate() {
-                    let v = match column {
-                        ExpandedColumn::Copy(j) => x[[r, j]],
-                        ExpandedColumn::Bin {
-                            source,
-                            bin,
-                            inside,
-                            outside,
-                        } => {
-                            if bins[source][first + i] as usize == bin {
-                                inside
-                            } else {
-                                outside
+                for group in &groups {
+                    match group {
+                        Group::Copy { column, source, base } => {
+                            let v = x[[r, *source]];
+                            if v != *base {
+                                cols.push(*column);
+                                vals.push(v - base);
                             }
                         }
-                    };
-                    if v != a {
-                        cols.push(k as u32);
-                        vals.push(v - a);
+                        Group::Binned { source, entries } => {
+                            let bin = usize::from(bins[*source][first + i]);
+                            let (c, v) = &entries[bin.min(entries.len() - 1)];
+                            cols.extend_from_slice(c);
+                            vals.extend_from_slice(v);
+                        }
                     }
                 }
                 counts.push(cols.len() - before);
@@ -101,6 +98,62 @@ pub(super) fn expanded_means(form: &Form, x: ArrayView2<f64>) -> Vec<f64> {
             ArrayView1::from(&values).sum() / n
         })
         .collect()
+}
+
+/// The expanded columns of one model-matrix column, with what a row adds to the design.
+enum Group {
+    /// A column as it is: an entry where the row's value is not the column's base.
+    Copy { column: u32, source: usize, base: f64 },
+    /// A binned column's bin columns: the entries (columns, values less their base) of a
+    /// row in each bin, and last of a row in none (which `expand` leaves outside all).
+    Binned {
+        source: usize,
+        entries: Vec<(Vec<u32>, Vec<f64>)>,
+    },
+}
+
+/// The expanded columns grouped by model-matrix column, in order.
+fn groups(columns: &[ExpandedColumn], base: &[f64]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    let mut k = 0;
+    while k < columns.len() {
+        match columns[k] {
+            ExpandedColumn::Copy(source) => {
+                out.push(Group::Copy {
+                    column: k as u32,
+                    source,
+                    base: base[k],
+                });
+                k += 1;
+            }
+            ExpandedColumn::Bin { source, .. } => {
+                let end = columns[k..]
+                    .iter()
+                    .position(|c| !matches!(c, ExpandedColumn::Bin { source: s, .. } if *s == source))
+                    .map_or(columns.len(), |n| k + n);
+                let width = end - k;
+                let entries = (0..=width)
+                    .map(|row_bin| {
+                        let mut cols = Vec::new();
+                        let mut vals = Vec::new();
+                        for (m, c) in columns[k..end].iter().enumerate() {
+                            if let ExpandedColumn::Bin { bin, inside, outside, .. } = *c {
+                                let v = if bin == row_bin && m < width { inside } else { outside };
+                                if v != base[k + m] {
+                                    cols.push((k + m) as u32);
+                                    vals.push(v - base[k + m]);
+                                }
+                            }
+                        }
+                        (cols, vals)
+                    })
+                    .collect();
+                out.push(Group::Binned { source, entries });
+                k = end;
+            }
+        }
+    }
+    out
 }
 
 /// The bin of each of `rows` in each binned column of `x` (empty for the others).
