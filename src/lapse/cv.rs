@@ -1,12 +1,12 @@
 //! Splits, folds and the cross-validated penalty path of one form of the lapse model.
 
 use super::form::Form;
-use super::solve::{fit_once, predict, GRADIENT_TOLERANCE_PER_CLIENT};
-use super::sparse::design;
+use super::solve::{fit_once, GRADIENT_TOLERANCE_PER_CLIENT};
+use super::sparse::{design, HeldOut};
 use super::{metrics, CvPoint, LapseParams};
 use crate::error::{Error, Result};
 use linfa_logistic::OffsetSparse;
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
@@ -60,12 +60,12 @@ pub(super) struct FoldFit {
 }
 
 /// One fold's training rows (held for the solver, built once for the whole penalty
-/// path) and held-out rows (expanded).
+/// path) and held-out rows.
 struct Fold {
     test_rows: Vec<usize>,
     train: OffsetSparse<f64>,
     y_train: Vec<bool>,
-    x_test: Array2<f64>,
+    test: HeldOut,
 }
 
 /// A penalty path stops once a weaker penalty lowers the out-of-fold log loss by less
@@ -170,7 +170,7 @@ fn make_folds(
             Ok(Fold {
                 train: design(form, x, &tr)?,
                 y_train: tr.iter().map(|&i| y[i]).collect(),
-                x_test: form.expand(x.select(Axis(0), &te).view()),
+                test: HeldOut::of(form, x, &te),
                 test_rows: te,
             })
         })
@@ -211,7 +211,7 @@ fn fit_folds(
             )?;
             step();
             Ok(FoldFit {
-                predictions: predict(fold.x_test.view(), &w, b),
+                predictions: fold.test.predict(&w, b),
                 weights: w,
                 intercept: b,
             })

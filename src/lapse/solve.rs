@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use linfa::prelude::*;
 use linfa_logistic::{LogisticRegression, OffsetSparse, Solver};
-use ndarray::{Array1, ArrayView2, Axis};
+use ndarray::Array1;
 
 /// The solver stops when the norm of the gradient of the summed log loss is below this
 /// times the number of clients (a mean-gradient criterion, independent of the data size).
@@ -77,10 +77,4 @@ pub(super) fn fit_once(
         model.params().iter().map(|w| sign * w).collect(),
         sign * model.intercept(),
     ))
-}
-
-pub(super) fn predict(x: ArrayView2<f64>, w: &[f64], b: f64) -> Vec<f64> {
-    x.axis_iter(Axis(0))
-        .map(|r| sigmoid(b + r.iter().zip(w).map(|(a, c)| a * c).sum::<f64>()))
-        .collect()
 }

@@ -7,9 +7,10 @@
 //! makes of the expanded matrix, to the bit (same base values, entries and order).
 
 use super::form::{ExpandedColumn, Form};
+use super::solve::sigmoid;
 use crate::error::{Error, Result};
 use linfa_logistic::{majority_candidate, majority_or_zero, OffsetSparse, CANDIDATE_ROWS};
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
 /// Rows per block of the parallel pass that collects the entries.
@@ -27,50 +28,123 @@ pub(super) fn design(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Result<
         .map(|c| base_value(*c, x, rows, &bins))
         .collect();
     let groups = groups(&columns, &base);
-    let pieces: Vec<(Vec<usize>, Vec<u32>, Vec<f64>)> = rows
-        .par_chunks(BLOCK_ROWS)
-        .enumerate()
-        .map(|(block, chunk)| {
-            let first = block * BLOCK_ROWS;
-            let mut counts = Vec::with_capacity(chunk.len());
-            let (mut cols, mut vals) = (Vec::new(), Vec::new());
-            for (i, &r) in chunk.iter().enumerate() {
-                let before = cols.len();
-                for group in &groups {
-                    match group {
-                        Group::Copy { column, source, base } => {
-                            let v = x[[r, *source]];
-                            if v != *base {
-                                cols.push(*column);
-                                vals.push(v - base);
-                            }
-                        }
-                        Group::Binned { source, entries } => {
-                            let bin = usize::from(bins[*source][first + i]);
-                            let (c, v) = &entries[bin.min(entries.len() - 1)];
-                            cols.extend_from_slice(c);
-                            vals.extend_from_slice(v);
-                        }
+    let row_entries = |i: usize, push: &mut dyn FnMut(u32, f64)| {
+        let r = rows[i];
+        for group in &groups {
+            match group {
+                Group::Copy {
+                    column,
+                    source,
+                    base,
+                } => {
+                    let v = x[[r, *source]];
+                    if v != *base {
+                        push(*column, v - base);
                     }
                 }
-                counts.push(cols.len() - before);
+                Group::Binned { source, entries } => {
+                    let bin = usize::from(bins[*source][i]);
+                    let (c, v) = &entries[bin.min(entries.len() - 1)];
+                    c.iter().zip(v).for_each(|(&c, &v)| push(c, v));
+                }
             }
-            (counts, cols, vals)
+        }
+    };
+    // Two passes (count, then write in place) rather than pieces joined at the end: the
+    // design of a large book is then held once, not twice, while it is built.
+    let counts: Vec<usize> = (0..rows.len())
+        .into_par_iter()
+        .with_min_len(BLOCK_ROWS)
+        .map(|i| {
+            let mut n = 0;
+            row_entries(i, &mut |_, _| n += 1);
+            n
         })
         .collect();
-    let nnz: usize = pieces.iter().map(|piece| piece.1.len()).sum();
     let mut starts = Vec::with_capacity(rows.len() + 1);
-    let (mut cols, mut vals) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
     starts.push(0);
-    for (counts, c, v) in pieces {
-        for n in counts {
-            starts.push(starts.last().copied().unwrap_or(0) + n);
-        }
-        cols.extend(c);
-        vals.extend(v);
+    for n in &counts {
+        starts.push(starts.last().copied().unwrap_or(0) + n);
     }
+    let nnz = starts.last().copied().unwrap_or(0);
+    let (mut cols, mut vals) = (vec![0u32; nnz], vec![0.0; nnz]);
+    let mut blocks = Vec::new();
+    let (mut cols_left, mut vals_left) = (cols.as_mut_slice(), vals.as_mut_slice());
+    for r0 in (0..rows.len()).step_by(BLOCK_ROWS) {
+        let r1 = (r0 + BLOCK_ROWS).min(rows.len());
+        let size = starts[r1] - starts[r0];
+        let (c, rest_c) = std::mem::take(&mut cols_left).split_at_mut(size);
+        let (v, rest_v) = std::mem::take(&mut vals_left).split_at_mut(size);
+        (cols_left, vals_left) = (rest_c, rest_v);
+        blocks.push((r0..r1, c, v));
+    }
+    blocks.into_par_iter().for_each(|(block_rows, c, v)| {
+        let mut at = 0;
+        for i in block_rows {
+            row_entries(i, &mut |column, value| {
+                c[at] = column;
+                v[at] = value;
+                at += 1;
+            });
+        }
+    });
     OffsetSparse::from_parts(base, starts, cols, vals)
         .ok_or_else(|| Error::Runtime("the lapse model's design did not fit together".into()))
+}
+
+/// Held-out rows of the model matrix, scored on the expanded columns without expanding
+/// them.
+pub(super) struct HeldOut {
+    x: Array2<f64>,
+    bins: Vec<Vec<u16>>,
+    columns: Vec<ExpandedColumn>,
+}
+
+impl HeldOut {
+    /// The rows `rows` of `x`, to be scored in `form`.
+    pub(super) fn of(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Self {
+        let x = x.select(Axis(0), rows);
+        let all: Vec<usize> = (0..rows.len()).collect();
+        HeldOut {
+            bins: bins_of_rows(form, x.view(), &all),
+            columns: form.expanded_columns(x.ncols()),
+            x,
+        }
+    }
+
+    /// Lapse probabilities of weights `w`, `b` on the expanded columns: each row's sum
+    /// taken over the expanded values in column order, as on the expanded matrix.
+    pub(super) fn predict(&self, w: &[f64], b: f64) -> Vec<f64> {
+        self.x
+            .rows()
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let z = self
+                    .columns
+                    .iter()
+                    .map(|&c| match c {
+                        ExpandedColumn::Copy(j) => row[j],
+                        ExpandedColumn::Bin {
+                            source,
+                            bin,
+                            inside,
+                            outside,
+                        } => {
+                            if usize::from(self.bins[source][i]) == bin {
+                                inside
+                            } else {
+                                outside
+                            }
+                        }
+                    })
+                    .zip(w)
+                    .map(|(a, c)| a * c)
+                    .sum::<f64>();
+                sigmoid(b + z)
+            })
+            .collect()
+    }
 }
 
 /// The mean of each column of `form.expand(x)`, summed as
@@ -103,7 +177,11 @@ pub(super) fn expanded_means(form: &Form, x: ArrayView2<f64>) -> Vec<f64> {
 /// The expanded columns of one model-matrix column, with what a row adds to the design.
 enum Group {
     /// A column as it is: an entry where the row's value is not the column's base.
-    Copy { column: u32, source: usize, base: f64 },
+    Copy {
+        column: u32,
+        source: usize,
+        base: f64,
+    },
     /// A binned column's bin columns: the entries (columns, values less their base) of a
     /// row in each bin, and last of a row in none (which `expand` leaves outside all).
     Binned {
@@ -129,7 +207,9 @@ fn groups(columns: &[ExpandedColumn], base: &[f64]) -> Vec<Group> {
             ExpandedColumn::Bin { source, .. } => {
                 let end = columns[k..]
                     .iter()
-                    .position(|c| !matches!(c, ExpandedColumn::Bin { source: s, .. } if *s == source))
+                    .position(
+                        |c| !matches!(c, ExpandedColumn::Bin { source: s, .. } if *s == source),
+                    )
                     .map_or(columns.len(), |n| k + n);
                 let width = end - k;
                 let entries = (0..=width)
@@ -137,8 +217,18 @@ fn groups(columns: &[ExpandedColumn], base: &[f64]) -> Vec<Group> {
                         let mut cols = Vec::new();
                         let mut vals = Vec::new();
                         for (m, c) in columns[k..end].iter().enumerate() {
-                            if let ExpandedColumn::Bin { bin, inside, outside, .. } = *c {
-                                let v = if bin == row_bin && m < width { inside } else { outside };
+                            if let ExpandedColumn::Bin {
+                                bin,
+                                inside,
+                                outside,
+                                ..
+                            } = *c
+                            {
+                                let v = if bin == row_bin && m < width {
+                                    inside
+                                } else {
+                                    outside
+                                };
                                 if v != base[k + m] {
                                     cols.push((k + m) as u32);
                                     vals.push(v - base[k + m]);
