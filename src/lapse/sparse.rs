@@ -123,21 +123,7 @@ impl HeldOut {
                 let z = self
                     .columns
                     .iter()
-                    .map(|&c| match c {
-                        ExpandedColumn::Copy(j) => row[j],
-                        ExpandedColumn::Bin {
-                            source,
-                            bin,
-                            inside,
-                            outside,
-                        } => {
-                            if usize::from(self.bins[source][i]) == bin {
-                                inside
-                            } else {
-                                outside
-                            }
-                        }
-                    })
+                    .map(|&c| value(c, |j| row[j], |source| self.bins[source][i]))
                     .zip(w)
                     .map(|(a, c)| a * c)
                     .sum::<f64>();
@@ -159,14 +145,9 @@ pub(super) fn expanded_means(form: &Form, x: ArrayView2<f64>) -> Vec<f64> {
         .map(|&column| {
             let values: Vec<f64> = match column {
                 ExpandedColumn::Copy(j) => x.column(j).to_vec(),
-                ExpandedColumn::Bin {
-                    source,
-                    bin,
-                    inside,
-                    outside,
-                } => bins[source]
+                ExpandedColumn::Bin { source, .. } => bins[source]
                     .iter()
-                    .map(|&b| if b as usize == bin { inside } else { outside })
+                    .map(|&b| value(column, |_| 0.0, |_| b))
                     .collect(),
             };
             ArrayView1::from(&values).sum() / n
@@ -216,23 +197,11 @@ fn groups(columns: &[ExpandedColumn], base: &[f64]) -> Vec<Group> {
                     .map(|row_bin| {
                         let mut cols = Vec::new();
                         let mut vals = Vec::new();
-                        for (m, c) in columns[k..end].iter().enumerate() {
-                            if let ExpandedColumn::Bin {
-                                bin,
-                                inside,
-                                outside,
-                                ..
-                            } = *c
-                            {
-                                let v = if bin == row_bin && m < width {
-                                    inside
-                                } else {
-                                    outside
-                                };
-                                if v != base[k + m] {
-                                    cols.push((k + m) as u32);
-                                    vals.push(v - base[k + m]);
-                                }
+                        for (m, &c) in columns[k..end].iter().enumerate() {
+                            let v = value(c, |_| 0.0, |_| row_bin as u16);
+                            if v != base[k + m] {
+                                cols.push((k + m) as u32);
+                                vals.push(v - base[k + m]);
                             }
                         }
                         (cols, vals)
@@ -273,31 +242,40 @@ fn base_value(
             let values: Vec<f64> = rows.iter().map(|&r| source[r]).collect();
             majority_or_zero(ArrayView1::from(&values))
         }
+        ExpandedColumn::Bin { source, .. } => {
+            let bins = &bins[source];
+            let at = |b: u16| value(column, |_| 0.0, |_| b);
+            let head: Vec<f64> = bins.iter().take(CANDIDATE_ROWS).map(|&b| at(b)).collect();
+            let candidate = majority_candidate(&head);
+            let count = bins.iter().filter(|&&b| at(b) == candidate).count();
+            if 2 * count > rows.len() {
+                candidate
+            } else {
+                0.0
+            }
+        }
+    }
+}
+
+/// The value of an expanded column on a row whose model-matrix value in column `j` is
+/// `copied(j)` and whose bin in binned column `j` is `bin_of(j)`.
+fn value(
+    column: ExpandedColumn,
+    copied: impl Fn(usize) -> f64,
+    bin_of: impl Fn(usize) -> u16,
+) -> f64 {
+    match column {
+        ExpandedColumn::Copy(j) => copied(j),
         ExpandedColumn::Bin {
             source,
             bin,
             inside,
             outside,
         } => {
-            let in_bin = |&b: &u16| b as usize == bin;
-            let bins = &bins[source];
-            let head: Vec<f64> = bins
-                .iter()
-                .take(CANDIDATE_ROWS)
-                .map(|b| if in_bin(b) { inside } else { outside })
-                .collect();
-            let candidate = majority_candidate(&head);
-            let inside_rows = bins.iter().filter(|b| in_bin(b)).count();
-            let count = match (candidate == inside, candidate == outside) {
-                (true, true) => rows.len(),
-                (true, false) => inside_rows,
-                (false, true) => rows.len() - inside_rows,
-                (false, false) => 0,
-            };
-            if 2 * count > rows.len() {
-                candidate
+            if usize::from(bin_of(source)) == bin {
+                inside
             } else {
-                0.0
+                outside
             }
         }
     }
