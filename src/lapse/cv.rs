@@ -1,9 +1,12 @@
 //! Splits, folds and the cross-validated penalty path of one form of the lapse model.
 
-use super::solve::{fit_once, predict, GRADIENT_TOLERANCE_PER_CLIENT};
+use super::form::Form;
+use super::solve::{fit_once, GRADIENT_TOLERANCE_PER_CLIENT};
+use super::sparse::{design, HeldOut};
 use super::{metrics, CvPoint, LapseParams};
 use crate::error::{Error, Result};
-use ndarray::{Array2, ArrayView2, Axis, ShapeBuilder};
+use linfa_logistic::OffsetSparse;
+use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
@@ -56,12 +59,13 @@ pub(super) struct FoldFit {
     pub(super) intercept: f64,
 }
 
-/// One fold's training and held-out rows.
+/// One fold's training rows (held for the solver, built once for the whole penalty
+/// path) and held-out rows.
 struct Fold {
     test_rows: Vec<usize>,
-    x_train: Array2<f64>,
+    train: OffsetSparse<f64>,
     y_train: Vec<bool>,
-    x_test: Array2<f64>,
+    test: HeldOut,
 }
 
 /// A penalty path stops once a weaker penalty lowers the out-of-fold log loss by less
@@ -82,27 +86,28 @@ pub(super) struct AlphaChoice {
     pub(super) strongest: Vec<(Vec<f64>, f64)>,
 }
 
-/// Cross-validates one form: the penalties from the strongest to the weakest, every fold
+/// Cross-validates one form of `x` (the model matrix before the form): the penalties from the strongest to the weakest, every fold
 /// warm-started from its fit at the penalty before (a regularisation path: the optimum
 /// moves little between neighbouring penalties, so each fit takes a fraction of the
 /// iterations of a cold start). Folds run in parallel; the path stops when a penalty
 /// gains less than `PATH_TOLERANCE` in out-of-fold log loss. Each fold's path is fixed,
 /// so results do not depend on threads.
 pub(super) fn cross_validate(
-    x: ArrayView2<f64>,
+    (x, form): (ArrayView2<f64>, &Form),
     y: &[bool],
     params: &LapseParams,
-    (seed, bins): (u64, usize),
+    seed: u64,
     first_starts: Option<Vec<(Vec<f64>, f64)>>,
     step: &(dyn Fn() + Sync),
 ) -> Result<AlphaChoice> {
-    let folds = make_folds(x, y, params.folds, seed);
+    let bins = form.bins;
+    let folds = make_folds((x, form), y, params.folds, seed)?;
     let mut path: Vec<f64> = params.alphas.clone();
     path.sort_by(|a, b| b.total_cmp(a));
     // The strongest penalty starts where it is told, else from the intercept-only model.
     let mut starts: Vec<(Vec<f64>, f64)> = first_starts
         .filter(|s| s.len() == folds.len())
-        .unwrap_or_else(|| intercept_only(&folds, x.ncols()));
+        .unwrap_or_else(|| intercept_only(&folds, form.width(x.ncols())));
     let mut cv = Vec::new();
     let mut strongest = Vec::new();
     let mut best: Option<AlphaChoice> = None;
@@ -149,33 +154,27 @@ pub(super) fn cross_validate(
     Ok(choice)
 }
 
-/// The folds of `x`, `y`: each fold's training rows (column by column, as linfa wants
-/// them) and held-out rows.
-fn make_folds(x: ArrayView2<f64>, y: &[bool], folds: usize, seed: u64) -> Vec<Fold> {
+/// The folds of `form.expand(x)`, `y`: each fold's training rows as the solver holds
+/// them and its held-out rows, folds built in parallel.
+fn make_folds(
+    (x, form): (ArrayView2<f64>, &Form),
+    y: &[bool],
+    folds: usize,
+    seed: u64,
+) -> Result<Vec<Fold>> {
     let fold_of = stratified_folds(y, folds, seed ^ 0xF0);
     (0..folds)
+        .into_par_iter()
         .map(|f| {
             let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
-            Fold {
-                x_train: rows_by_column(x, &tr),
+            Ok(Fold {
+                train: design(form, x, &tr)?,
                 y_train: tr.iter().map(|&i| y[i]).collect(),
-                x_test: x.select(Axis(0), &te),
+                test: HeldOut::of(form, x, &te),
                 test_rows: te,
-            }
+            })
         })
         .collect()
-}
-
-/// The rows `rows` of `x`, laid out column by column, gathered in one copy (selecting
-/// rows and then transposing the layout copied each fold's matrix twice).
-fn rows_by_column(x: ArrayView2<f64>, rows: &[usize]) -> Array2<f64> {
-    let mut out = Array2::zeros((rows.len(), x.ncols()).f());
-    for (mut to, from) in out.columns_mut().into_iter().zip(x.columns()) {
-        for (t, &r) in to.iter_mut().zip(rows) {
-            *t = from[r];
-        }
-    }
-    out
 }
 
 /// Each fold's intercept-only model: no weights, the log-odds of its lapse rate.
@@ -204,7 +203,7 @@ fn fit_folds(
         .map(|(fold, start)| {
             let warm = Some((start.0.as_slice(), start.1));
             let (w, b) = fit_once(
-                fold.x_train.view(),
+                &fold.train,
                 &fold.y_train,
                 alpha,
                 (max_iterations, GRADIENT_TOLERANCE_PER_CLIENT),
@@ -212,7 +211,7 @@ fn fit_folds(
             )?;
             step();
             Ok(FoldFit {
-                predictions: predict(fold.x_test.view(), &w, b),
+                predictions: fold.test.predict(&w, b),
                 weights: w,
                 intercept: b,
             })

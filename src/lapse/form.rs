@@ -172,6 +172,31 @@ impl Form {
         out
     }
 
+    /// How each column of `expand`'s matrix (of `base` model-matrix columns) is made,
+    /// in its order: what builds the fitting design without the matrix (`lapse::sparse`).
+    pub(super) fn expanded_columns(&self, base: usize) -> Vec<ExpandedColumn> {
+        let mut out = Vec::with_capacity(self.width(base));
+        for j in 0..base {
+            match self.binned_column(j) {
+                // (A bin without a share, which `expand` leaves at 0, is 0 here too.)
+                Some(b) => out.extend((0..b.width()).map(|bin| {
+                    let (inside, outside) = b.shares.get(bin).map_or((0.0, 0.0), |&p| {
+                        let (p, sd) = bin_scale(p);
+                        ((1.0 - p) / sd, -p / sd)
+                    });
+                    ExpandedColumn::Bin {
+                        source: j,
+                        bin,
+                        inside,
+                        outside,
+                    }
+                })),
+                None => out.push(ExpandedColumn::Copy(j)),
+            }
+        }
+        out
+    }
+
     /// Weights fitted on `expand`'s matrix as weights of plain 0/1 bin indicators (what
     /// the model stores and scores with), with the intercept that keeps every log-odds.
     /// `scale_of(k)` is `Some((share, sd))` for a bin column.
@@ -287,6 +312,21 @@ impl Form {
         }
         out
     }
+}
+
+/// One column of `Form::expand`'s matrix.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum ExpandedColumn {
+    /// Model-matrix column `0` as it is.
+    Copy(usize),
+    /// Bin `bin` of model-matrix column `source`, standardised: `inside` on the rows in
+    /// the bin, `outside` on the others.
+    Bin {
+        source: usize,
+        bin: usize,
+        inside: f64,
+        outside: f64,
+    },
 }
 
 /// A bin's training share and the standard deviation of its indicator (never 0: a bin

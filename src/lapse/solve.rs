@@ -7,8 +7,8 @@
 
 use crate::error::{Error, Result};
 use linfa::prelude::*;
-use linfa_logistic::{LogisticRegression, Solver};
-use ndarray::{Array1, ArrayView2, Axis, CowArray, Ix2};
+use linfa_logistic::{LogisticRegression, OffsetSparse, Solver};
+use ndarray::Array1;
 
 /// The solver stops when the norm of the gradient of the summed log loss is below this
 /// times the number of clients (a mean-gradient criterion, independent of the data size).
@@ -39,18 +39,16 @@ fn linfa_positive_is_lapsed(y: &[bool]) -> bool {
     }
 }
 
-/// One L2-penalised fit; returns lapse-oriented (weights, intercept). `start` warm-starts
-/// the solver from lapse-oriented parameters.
+/// One L2-penalised fit on `design`; returns lapse-oriented (weights, intercept).
+/// `start` warm-starts the solver from lapse-oriented parameters.
 pub(super) fn fit_once(
-    x: ArrayView2<f64>,
+    design: &OffsetSparse<f64>,
     y: &[bool],
     alpha: f64,
     (max_iterations, tolerance_per_client): (u64, f64),
     start: Option<(&[f64], f64)>,
 ) -> Result<(Vec<f64>, f64)> {
     let targets = Array1::from(y.to_vec());
-    let x = column_major(x);
-    let data = DatasetBase::new(x.view(), targets);
     let expected_sign = if linfa_positive_is_lapsed(y) {
         1.0
     } else {
@@ -60,7 +58,7 @@ pub(super) fn fit_once(
         .solver(Solver::NewtonCholesky)
         .alpha(alpha)
         .max_iterations(max_iterations)
-        .gradient_tolerance(tolerance_per_client * x.nrows() as f64);
+        .gradient_tolerance(tolerance_per_client * design.nrows() as f64);
     if let Some((w, b)) = start {
         let init: Array1<f64> = w
             .iter()
@@ -70,7 +68,8 @@ pub(super) fn fit_once(
         params = params.initial_params(init);
     }
     let model = params
-        .fit(&data)
+        .check()
+        .and_then(|valid| valid.fit_design(design, &targets))
         .map_err(|e| Error::Runtime(format!("logistic regression (alpha {alpha}) failed: {e}")))?;
     // Orient by the class linfa actually chose, whatever we expected.
     let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
@@ -78,23 +77,4 @@ pub(super) fn fit_once(
         model.params().iter().map(|w| sign * w).collect(),
         sign * model.intercept(),
     ))
-}
-
-/// `x` laid out column by column. linfa's gradient is `x.t().dot(v)`; without BLAS,
-/// ndarray computes it as one dot product per column of `x`, which on a row-major matrix
-/// strides through memory once per column (about 7x slower on a large book). Its other
-/// product, `x . w`, the vendored linfa-logistic then also computes one contiguous column
-/// at a time (vendor/linfa-logistic/PATCH.md).
-fn column_major<'a>(x: ArrayView2<'a, f64>) -> CowArray<'a, f64, Ix2> {
-    if x.t().is_standard_layout() {
-        CowArray::from(x)
-    } else {
-        CowArray::from(x.t().as_standard_layout().into_owned().reversed_axes())
-    }
-}
-
-pub(super) fn predict(x: ArrayView2<f64>, w: &[f64], b: f64) -> Vec<f64> {
-    x.axis_iter(Axis(0))
-        .map(|r| sigmoid(b + r.iter().zip(w).map(|(a, c)| a * c).sum::<f64>()))
-        .collect()
 }

@@ -132,7 +132,11 @@ pub fn fit(
     // The out-of-time check's snapshot is taken now, beside the run's, so that the event
     // tables can go before the fits (they were a third of the run's peak memory).
     let (snap, early) = rayon::join(
-        || snapshot(book, (cutoff, horizon, end), outcome),
+        || {
+            crate::progress::timed("snapshot at the cut-off", || {
+                snapshot(book, (cutoff, horizon, end), outcome)
+            })
+        },
         || match book.mode {
             Mode::Flat => Err("flat data has no dates: no out-of-time check".to_string()),
             _ => snapshot(
@@ -144,11 +148,22 @@ pub fn fit(
         },
     );
     let snap = snap?;
-    let products = (book.mode == Mode::Relational)
-        .then(|| crate::features::products::product_facts(book, cutoff, end, None))
-        .flatten();
+    // The snapshots hold all the events tell; what follows reads the policies only.
+    // Dropped now, not after the policies' summaries, so that those are not counted
+    // beside every payment and contact (the training run's peak).
+    use crate::schema::Source;
+    let keep = |s: &Source| matches!(s, Source::Clients | Source::Policies | Source::Flat);
+    loaded.book.tables.retain(|s, _| keep(s));
+    let book = &loaded.book;
+    let products = crate::progress::timed("product facts", || {
+        (book.mode == Mode::Relational)
+            .then(|| crate::features::products::product_facts(book, cutoff, end, None))
+            .flatten()
+    });
     // What the lifecycle outputs need of the policies, compact, before they go.
-    let policies = (book.mode == Mode::Relational).then(|| CompactPolicies::of(book));
+    let policies = crate::progress::timed("compact policies", || {
+        (book.mode == Mode::Relational).then(|| CompactPolicies::of(book))
+    });
     stage.finish();
     loaded.book.release_events();
     let book = &loaded.book;

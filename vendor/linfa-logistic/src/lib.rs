@@ -50,7 +50,10 @@ use argmin_param::*;
 use float::Float;
 pub use hyperparams::Solver;
 use hyperparams::{LogisticRegressionParams, LogisticRegressionValidParams};
-pub use newton::penalised_hessian;
+pub use newton::{
+    majority_candidate, majority_or_zero, penalised_hessian, penalised_hessian_of, OffsetSparse,
+    CANDIDATE_ROWS,
+};
 
 /// A two-class logistic regression model.
 ///
@@ -222,6 +225,47 @@ impl<
     }
 }
 
+impl<F: Float> ValidLogisticRegression<F> {
+    /// Fits the two-class model on a design held for the Newton-Cholesky solver (see
+    /// [`OffsetSparse`]), whatever the solver setting: the same fit as `fit` with
+    /// `Solver::NewtonCholesky` on the dense matrix, without building the design again
+    /// for every fit. `targets` has one class per row of the design. (Patched for
+    /// clientele, see PATCH.md.)
+    pub fn fit_design<C: Ord + Clone>(
+        &self,
+        design: &OffsetSparse<F>,
+        targets: &Array1<C>,
+    ) -> Result<FittedLogisticRegression<F, C>> {
+        let (labels, target): (_, Array1<F>) = label_classes(targets)?;
+        if design.nrows() != target.len() {
+            return Err(Error::MismatchedShapes(design.nrows(), target.len()));
+        }
+        if !design.is_finite() || !target.iter().all(|v: &F| v.is_finite()) {
+            return Err(Error::InvalidValues);
+        }
+        self.validate_init_dims(design.ncols(), None)?;
+        let params = self.minimise_newton(design, &target.to_vec());
+        let (w, intercept) = convert_params(design.ncols(), params.as_array());
+        Ok(FittedLogisticRegression::new(
+            *intercept.view().into_scalar(),
+            w.to_owned(),
+            labels,
+        ))
+    }
+
+    /// Newton-Cholesky from the initial parameters (or zeros) on targets in {-1, 1}.
+    fn minimise_newton(&self, design: &OffsetSparse<F>, target: &[F]) -> ArgminParam<F, Ix1> {
+        let problem = newton::NewtonProblem {
+            x: design,
+            y: target,
+            alpha: self.alpha,
+            fit_intercept: self.fit_intercept,
+        };
+        let init = self.setup_init_params(design.ncols()).0;
+        ArgminParam(problem.minimise(init, self.max_iterations, self.gradient_tolerance))
+    }
+}
+
 impl<C: Ord + Clone, F: Float, D: Data<Elem = F>, T: AsSingleTargets<Elem = C>>
     Fit<ArrayBase<D, Ix2>, T, Error> for ValidLogisticRegression<F>
 {
@@ -259,16 +303,7 @@ impl<C: Ord + Clone, F: Float, D: Data<Elem = F>, T: AsSingleTargets<Elem = C>>
                     .unwrap_or(self.setup_init_params(x.ncols()))
             }
             Solver::NewtonCholesky => {
-                let design = newton::OffsetSparse::from_dense(x);
-                let target = target.to_vec();
-                let problem = newton::NewtonProblem {
-                    x: &design,
-                    y: &target,
-                    alpha: self.alpha,
-                    fit_intercept: self.fit_intercept,
-                };
-                let init = self.setup_init_params(x.ncols()).0;
-                ArgminParam(problem.minimise(init, self.max_iterations, self.gradient_tolerance))
+                self.minimise_newton(&newton::OffsetSparse::from_dense(x), &target.to_vec())
             }
         };
         let (w, intercept) = convert_params(x.ncols(), params.as_array());

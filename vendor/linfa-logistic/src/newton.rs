@@ -51,11 +51,20 @@ pub fn penalised_hessian<F: Float, A: Data<Elem = F>>(
     intercept: F,
     alpha: F,
 ) -> Array2<F> {
-    let design = OffsetSparse::from_dense(x);
+    penalised_hessian_of(&OffsetSparse::from_dense(x), params, intercept, alpha)
+}
+
+/// `penalised_hessian` of a design already held for the solver.
+pub fn penalised_hessian_of<F: Float>(
+    design: &OffsetSparse<F>,
+    params: ArrayView1<'_, F>,
+    intercept: F,
+    alpha: F,
+) -> Array2<F> {
     let w = params.to_vec();
     let z = design.product(&w, intercept);
     let problem = NewtonProblem {
-        x: &design,
+        x: design,
         y: &[],
         alpha,
         fit_intercept: true,
@@ -64,19 +73,31 @@ pub fn penalised_hessian<F: Float, A: Data<Elem = F>>(
     Array2::from_shape_vec((q, q), h).unwrap_or_else(|_| Array2::zeros((q, q)))
 }
 
-/// `x` as `s + 1 base'`, with `s` stored row by row (compressed sparse rows).
-pub(crate) struct OffsetSparse<F> {
+/// A design matrix held the way the Newton-Cholesky solver reads it: `x = s + 1 base'`,
+/// per column the value a majority of rows hold (0 when none does) and, row by row, the
+/// entries that differ from it (compressed sparse rows). Built once, it serves any number
+/// of fits (a penalty path, a Hessian for standard errors) without the dense matrix.
+/// (Patched for clientele, see PATCH.md.)
+pub struct OffsetSparse<F> {
     base: Vec<F>,
     starts: Vec<usize>,
     columns: Vec<u32>,
     values: Vec<F>,
 }
 
+/// Blocks of `BLOCK_ROWS` rows (the last one shorter) covering `n` rows.
+fn row_blocks(n: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .step_by(BLOCK_ROWS)
+        .map(|r| (r, (r + BLOCK_ROWS).min(n)))
+        .collect()
+}
+
 impl<F: Float> OffsetSparse<F> {
     /// Splits a dense `x` (any layout; a column-major one is read contiguously): two
     /// passes over `x`, one to find each column's majority value, one to collect the
     /// other entries, block of rows by block of rows.
-    pub(crate) fn from_dense<A: Data<Elem = F>>(x: &ArrayBase<A, Ix2>) -> Self {
+    pub fn from_dense<A: Data<Elem = F>>(x: &ArrayBase<A, Ix2>) -> Self {
         let x = x.view();
         let (n, p) = x.dim();
         let base: Vec<F> = (0..p)
@@ -138,20 +159,46 @@ impl<F: Float> OffsetSparse<F> {
         }
     }
 
-    fn nrows(&self) -> usize {
+    /// The design from its parts, for a caller that knows its columns' structure:
+    /// `base` (each column's usual value, see `majority_or_zero`) and, row after row,
+    /// the entries that differ from it (`columns[starts[i]..starts[i + 1]]`, ascending,
+    /// with their values less the base). `None` when the parts do not fit together.
+    pub fn from_parts(
+        base: Vec<F>,
+        starts: Vec<usize>,
+        columns: Vec<u32>,
+        values: Vec<F>,
+    ) -> Option<Self> {
+        let fits = starts.first() == Some(&0)
+            && starts.windows(2).all(|w| w[0] <= w[1])
+            && starts.last() == Some(&columns.len())
+            && columns.len() == values.len()
+            && columns.iter().all(|&c| (c as usize) < base.len());
+        fits.then_some(OffsetSparse {
+            base,
+            starts,
+            columns,
+            values,
+        })
+    }
+
+    /// Whether every value is finite.
+    pub fn is_finite(&self) -> bool {
+        self.base.iter().chain(&self.values).all(|v| v.is_finite())
+    }
+
+    /// Rows of the design.
+    pub fn nrows(&self) -> usize {
         self.starts.len() - 1
     }
 
-    fn ncols(&self) -> usize {
+    /// Columns of the design.
+    pub fn ncols(&self) -> usize {
         self.base.len()
     }
 
     fn blocks(&self) -> Vec<(usize, usize)> {
-        let n = self.nrows();
-        (0..n)
-            .step_by(BLOCK_ROWS)
-            .map(|r| (r, (r + BLOCK_ROWS).min(n)))
-            .collect()
+        row_blocks(self.nrows())
     }
 
     /// `x . w + b`.
@@ -261,26 +308,31 @@ impl<F: Float> OffsetSparse<F> {
 }
 
 /// Rows whose values propose a column's majority value.
-const CANDIDATE_ROWS: usize = 64;
+pub const CANDIDATE_ROWS: usize = 64;
 
-/// The value more than half of `column` holds, else 0. The candidate is the most
-/// frequent of the first rows' values (a value held by most rows is almost surely among
-/// them; if not, the column is stored around 0, which is slower, never wrong), then
-/// counted over the whole column.
-fn majority_or_zero<F: Float>(column: ArrayView1<'_, F>) -> F {
+/// The value more than half of `column` holds, else 0: the design's base value of a
+/// column. The candidate is `majority_candidate` of the first `CANDIDATE_ROWS` values (a
+/// value held by most rows is almost surely among them; if not, the column is stored
+/// around 0, which is slower, never wrong), then counted over the whole column.
+pub fn majority_or_zero<F: Float>(column: ArrayView1<'_, F>) -> F {
     let n = column.len();
     let head: Vec<F> = column.iter().take(CANDIDATE_ROWS).copied().collect();
-    let candidate = head
-        .iter()
-        .copied()
-        .max_by_key(|&v| head.iter().filter(|&&w| w == v).count())
-        .unwrap_or_else(F::zero);
+    let candidate = majority_candidate(&head);
     let count = column.iter().filter(|&&v| v == candidate).count();
     if 2 * count > n {
         candidate
     } else {
         F::zero()
     }
+}
+
+/// The most frequent of `head`'s values (of equally frequent ones, the last); 0 when
+/// `head` is empty.
+pub fn majority_candidate<F: Float>(head: &[F]) -> F {
+    head.iter()
+        .copied()
+        .max_by_key(|&v| head.iter().filter(|&&w| w == v).count())
+        .unwrap_or_else(F::zero)
 }
 
 /// The rounding error of a loss summed over the rows: changes below it are noise.
