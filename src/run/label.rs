@@ -135,16 +135,44 @@ pub fn choose_as_of(
 /// What a labeling run reads and so must never write over: the data, the model and the
 /// models directory holding it, the config, and the system's own directories.
 fn protected_paths(located: &Located, spec: &DataSpec) -> Protected {
-    let mut p = Protected::system()
-        .with("the data directory", &spec.data_dir)
-        .with("the model", &located.dir);
+    let p = Protected::system().with("the data directory", &spec.data_dir);
+    let p = with_model(p, located);
+    match &spec.config.origin {
+        Some(config) => p.with("the config file", config),
+        None => p,
+    }
+}
+
+/// `p` with the model a labeling run reads and the models directory holding it.
+pub(super) fn with_model(mut p: Protected, located: &Located) -> Protected {
+    p = p.with("the model", &located.dir);
     if let Some(models) = located.dir.parent().filter(|d| !d.as_os_str().is_empty()) {
         p = p.with("the models directory", models);
     }
-    if let Some(config) = &spec.config.origin {
-        p = p.with("the config file", config);
-    }
     p
+}
+
+/// A labeling run's config must describe data of the model's mode (checked before any
+/// data is read).
+pub(super) fn check_mode(b: &Bundle, config: &Config) -> Result<()> {
+    if config.mode != b.config.mode {
+        return Err(Error::InvalidParameter(format!(
+            "the model was trained in {:?} mode, the config describes {:?} data",
+            b.config.mode, config.mode
+        )));
+    }
+    Ok(())
+}
+
+/// A loaded book must hold the sources the model was trained with; gives the run's
+/// as-of date (`choose_as_of`).
+pub(super) fn check_loaded(
+    b: &Bundle,
+    book: &crate::ingest::Book,
+    as_of: Option<Date>,
+) -> Result<DateChoice> {
+    check_book(b, book)?;
+    choose_as_of(book, b, as_of)
 }
 
 fn replace_rule(opts: &InferOptions) -> Replace {
@@ -191,12 +219,7 @@ fn parts_of(files: &SourceFiles, parts: usize, dir: &Path) -> Result<Vec<SourceF
 /// Bad bundle, data or flags (exit 2) and I/O failures (exit 1).
 pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<InferOutcome> {
     let b = &located.bundle;
-    if spec.config.mode != b.config.mode {
-        return Err(Error::InvalidParameter(format!(
-            "the model was trained in {:?} mode, the config describes {:?} data",
-            b.config.mode, spec.config.mode
-        )));
-    }
+    check_mode(b, &spec.config)?;
     let actions = LabelRules::from_config(&spec.config)?.with_words(opts.words.clone())?;
     let protected = protected_paths(located, spec);
     if let Some(out) = &opts.out {
@@ -427,8 +450,7 @@ impl RunState {
         opts: &InferOptions,
         protected: &Protected,
     ) -> Result<Self> {
-        check_book(b, book)?;
-        let as_of = choose_as_of(book, b, opts.as_of)?;
+        let as_of = check_loaded(b, book, opts.as_of)?;
         let out_dir = opts
             .out
             .clone()

@@ -79,17 +79,11 @@ fn load_batch(
     frames: &Frames,
     as_of: Option<Date>,
 ) -> Result<(crate::ingest::Loaded, crate::date::DateChoice)> {
-    if config.mode != bundle.config.mode {
-        return Err(Error::InvalidParameter(format!(
-            "the model was trained in {:?} mode, the config describes {:?} data",
-            bundle.config.mode, config.mode
-        )));
-    }
+    super::label::check_mode(bundle, config)?;
     let opts = LoadOptions::from_config(config, false);
     let loaded = load_from(config, Input::Frames(frames), &opts, Some(&bundle.cleaning))?;
     loaded.check_thresholds()?;
-    crate::labeling::check_book(bundle, &loaded.book)?;
-    let choice = super::choose_as_of(&loaded.book, bundle, as_of)?;
+    let choice = super::label::check_loaded(bundle, &loaded.book, as_of)?;
     Ok((loaded, choice))
 }
 

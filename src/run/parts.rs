@@ -170,10 +170,7 @@ impl RunTotals {
         } else {
             Replace::Never
         };
-        let mut protected = Protected::system().with("the model", &located.dir);
-        if let Some(models) = located.dir.parent().filter(|d| !d.as_os_str().is_empty()) {
-            protected = protected.with("the models directory", models);
-        }
+        let protected = super::label::with_model(Protected::system(), located);
         let target = Target {
             dir: out,
             kind: OutputKind::Labels,
