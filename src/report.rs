@@ -596,6 +596,11 @@ fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outc
     let since = o
         .previous_as_of
         .map_or_else(|| t.word("report.outcomes.previous_run"), |d| d.to_string());
+    let window = if o.window_months == 1 {
+        t.word("report.outcomes.one_month").to_string()
+    } else {
+        t.fill("report.outcomes.months", &[("months", &o.window_months)])
+    };
     let _ = write!(
         h,
         "<h2 id=\"outcomes\">{}</h2><p>{}",
@@ -604,7 +609,7 @@ fn outcomes_section(t: &Say, h: &mut String, o: &crate::labeling::outcomes::Outc
             "report.outcomes.intro",
             &[
                 ("since", &since),
-                ("months", &o.window_months),
+                ("window", &window),
                 ("known", &o.known),
                 ("lapsed", &o.lapsed),
                 ("rate", &pct(o.lapsed as f64 / o.known.max(1) as f64)),
