@@ -233,6 +233,11 @@ pub struct LapseParams {
     /// out-of-fold log loss; `[0]` fits the linear model only.
     pub bins: Vec<usize>,
     pub threshold: ThresholdRule,
+    /// With the best-F1 threshold, the high risk band is the riskiest this share of the
+    /// training clients' out-of-fold scores (never below the threshold): a call list of
+    /// fixed size, never a third of the book. With `top:X` the band is the X% chosen.
+    #[serde(skip_serializing_if = "is_default_high_band_share")]
+    pub high_band_share: f64,
     /// Training clients sampled for cross-validation (all when fewer); the final model
     /// is fitted on every training client.
     pub cv_sample: usize,
@@ -240,6 +245,16 @@ pub struct LapseParams {
     /// What the model predicts: lapse and surrender pooled (default), lapse only
     /// (with non-renewal) or surrender only.
     pub outcome: crate::vocab::LapseOutcome,
+}
+
+/// The riskiest tenth: the call list a retention team works through in a month.
+pub const DEFAULT_HIGH_BAND_SHARE: f64 = 0.10;
+
+// Kept out of a bundle's config at the default, so bundles made before the setting
+// existed keep their content digest.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_default_high_band_share(share: &f64) -> bool {
+    *share == DEFAULT_HIGH_BAND_SHARE
 }
 
 impl Default for LapseParams {
@@ -250,6 +265,7 @@ impl Default for LapseParams {
             alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
             bins: vec![0, 5, 10],
             threshold: ThresholdRule::BestF1,
+            high_band_share: DEFAULT_HIGH_BAND_SHARE,
             cv_sample: 50_000,
             max_iterations: 300,
             outcome: crate::vocab::LapseOutcome::Any,
@@ -266,6 +282,12 @@ impl LapseParams {
             return bad(format!(
                 "test_share must be in [0.05, 0.5], got {}",
                 self.test_share
+            ));
+        }
+        if !(self.high_band_share > 0.0 && self.high_band_share <= 0.5) {
+            return bad(format!(
+                "high_band_share must be in (0, 0.5], got {}",
+                self.high_band_share
             ));
         }
         if !(2..=20).contains(&self.folds) {

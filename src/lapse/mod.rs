@@ -444,7 +444,12 @@ fn assemble(
         top10_threshold: metrics::top_share_threshold(oof, 0.10),
         bands: RiskBands {
             medium: training_lapse_rate.min(threshold),
-            high: threshold,
+            high: match params.threshold {
+                ThresholdRule::BestF1 => {
+                    threshold.max(metrics::top_share_threshold(oof, params.high_band_share))
+                }
+                ThresholdRule::TopShare(_) => threshold,
+            },
         },
         training_lapse_rate,
         cv,
