@@ -297,9 +297,9 @@ fn later_end(last: Option<CoverEnd>, date: Date, reason: &str) -> CoverEnd {
         state: ExitState::of_reason(reason),
         by_lapse: reason == "lapse",
     };
-    let rank = |c: &CoverEnd| c.state.map_or(0, ExitState::precedence);
+    let key = |c: &CoverEnd| (c.date, ExitState::rank(c.state));
     match last {
-        Some(l) if l.date > date || (l.date == date && rank(&l) >= rank(&this)) => l,
+        Some(l) if key(&l) >= key(&this) => l,
         _ => this,
     }
 }

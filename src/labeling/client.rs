@@ -146,7 +146,7 @@ impl<'a> LabelContext<'a> {
         let probability = active.then(|| b.lapse.probability(row));
         let band = probability.map(|p| b.lapse.bands.band(p));
         let (premium_at_risk_12m, lifetime_value) = probability
-            .and_then(|p| self.value_of(c, segment, p))
+            .and_then(|p| self.value_of(&view, segment, p))
             .unzip();
         let tier = rules::value_tier(&self.cuts, &view, lifetime_value.flatten());
         let stage = rules::lifecycle(b.config.mode, &self.rules.stages, &view, active, band);
@@ -230,11 +230,12 @@ impl<'a> LabelContext<'a> {
 
     /// A scored client's premium at risk over 12 months and lifetime value (relational
     /// mode with a premium in force; the value needs the bundle's retention models).
-    fn value_of(&self, c: usize, segment: u32, p: f64) -> Option<(f64, Option<f64>)> {
-        let view = rules::ClientView {
-            columns: &self.columns,
-            client: c,
-        };
+    fn value_of(
+        &self,
+        view: &rules::ClientView,
+        segment: u32,
+        p: f64,
+    ) -> Option<(f64, Option<f64>)> {
         let premium = view.get(Feature::PremiumInForce);
         if !premium.is_finite() {
             return None;

@@ -46,9 +46,8 @@ pub fn cover_ended(book: &Book, since: Date, as_of: Date) -> Vec<Option<ExitStat
             continue;
         };
         let state = reason.and_then(|x| x.get(r)).and_then(ExitState::of_reason);
-        let rank = |s: Option<ExitState>| s.map_or(0, ExitState::precedence);
         last[c] = match last[c] {
-            Some((d, s)) if d > e || (d == e && rank(s) >= rank(state)) => Some((d, s)),
+            Some((d, s)) if (d, ExitState::rank(s)) >= (e, ExitState::rank(state)) => Some((d, s)),
             _ => Some((e, state)),
         };
     }

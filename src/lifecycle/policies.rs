@@ -213,9 +213,10 @@ impl CompactPolicies {
                 in_force[c] = true;
                 continue;
             };
-            let rank = |s: Option<ExitState>| s.map_or(0, ExitState::precedence);
             last[c] = match last[c] {
-                Some((d, s)) if d > e || (d == e && rank(s) >= rank(p.reason)) => Some((d, s)),
+                Some((d, s)) if (d, ExitState::rank(s)) >= (e, ExitState::rank(p.reason)) => {
+                    Some((d, s))
+                }
                 _ => Some((e, p.reason)),
             };
         }

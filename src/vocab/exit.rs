@@ -79,4 +79,10 @@ impl ExitState {
             ExitState::NotInBook => 0,
         }
     }
+
+    /// The same-day rank of a policy's end (`None`: another or no reason, lowest): an end
+    /// is the later of two when `(date, rank)` is greater.
+    pub fn rank(state: Option<ExitState>) -> u8 {
+        state.map_or(0, ExitState::precedence)
+    }
 }
