@@ -26,9 +26,9 @@ fn book() -> (clientele::ingest::Book, RawFeatures) {
     let clients = df!(
         "client_id" => ["first_year_missed", "first_year_paid", "prospect", "lapsed",
                         "won_back", "loyal", "established", "one_big_claim", "claims_every_year",
-                        "complained"],
-        "age" => [30.0, 30.0, 28.0, 50.0, 45.0, 60.0, 55.0, 62.0, 62.0, 41.0],
-        "annual_income" => [50_000.0; 10],
+                        "complained", "surrendered", "matured", "deceased"],
+        "age" => [30.0, 30.0, 28.0, 50.0, 45.0, 60.0, 55.0, 62.0, 62.0, 41.0, 48.0, 66.0, 70.0],
+        "annual_income" => [50_000.0; 13],
     )
     .unwrap();
     // (policy, client, start, end, end reason, annual premium)
@@ -58,6 +58,48 @@ fn book() -> (clientele::ingest::Book, RawFeatures) {
         ("P9", "one_big_claim", "2012-01-01", None, None, 3000.0),
         ("P10", "claims_every_year", "2012-01-01", None, None, 3000.0),
         ("P11", "complained", "2019-01-01", None, None, 1500.0),
+        (
+            "P12",
+            "surrendered",
+            "2016-01-01",
+            Some("2026-02-28"),
+            Some("surrender"),
+            1500.0,
+        ),
+        // A lapse and a maturity the same day: the maturity names how cover ended.
+        (
+            "P13",
+            "matured",
+            "2006-07-01",
+            Some("2026-06-30"),
+            Some("maturity"),
+            1000.0,
+        ),
+        (
+            "P14",
+            "matured",
+            "2020-07-01",
+            Some("2026-06-30"),
+            Some("lapse"),
+            600.0,
+        ),
+        // A death claim, then a policy nobody paid for any more: deceased, not lapsed.
+        (
+            "P15",
+            "deceased",
+            "2011-01-01",
+            Some("2026-01-31"),
+            Some("death_claim"),
+            1200.0,
+        ),
+        (
+            "P16",
+            "deceased",
+            "2019-01-01",
+            Some("2026-05-31"),
+            Some("lapse"),
+            500.0,
+        ),
     ];
     let policies = df!(
         "policy_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
@@ -87,6 +129,11 @@ fn book() -> (clientele::ingest::Book, RawFeatures) {
             paid.push((!missed).then_some(date));
         }
     }
+    // An extra premium due ten days before the as-of date, not paid yet: overdue, not
+    // missed.
+    payer.push("established");
+    due.push("2026-09-20".into());
+    paid.push(None);
     let amount = vec![100.0; payer.len()];
     let payments = df!(
         "client_id" => payer, "due_date" => due, "paid_date" => paid, "amount" => amount,
@@ -153,12 +200,39 @@ fn stages_follow_the_trades_definitions_and_precedence() {
         LifecycleStage::AtRisk
     );
     assert_eq!(stage("prospect", None), LifecycleStage::Prospect);
+    // Former clients by how the cover ended.
     assert_eq!(stage("lapsed", None), LifecycleStage::Lapsed);
+    assert_eq!(stage("surrendered", None), LifecycleStage::Surrendered);
+    assert_eq!(stage("matured", None), LifecycleStage::Matured);
+    assert_eq!(stage("deceased", None), LifecycleStage::Deceased);
     assert_eq!(stage("won_back", low), LifecycleStage::WonBack);
     // Long tenure and a second policy: loyal; long tenure with one policy: established.
     assert_eq!(stage("loyal", low), LifecycleStage::Loyal);
     assert_eq!(stage("established", low), LifecycleStage::Established);
     assert_eq!(stage("complained", low), LifecycleStage::AtRisk);
+    // The established client's premium is ten days overdue: the model sees it
+    // (missed_6m), the stage waits `missed_premium_days` (30) for it to count as missed.
+    let established = index(&book, "established");
+    assert_eq!(
+        raw.feature(clientele::features::Feature::Missed6m).unwrap()[established],
+        1.0
+    );
+    for (days, expected) in [
+        (0, LifecycleStage::AtRisk),
+        (10, LifecycleStage::AtRisk),
+        (11, LifecycleStage::Established),
+    ] {
+        let settings = StageSettings {
+            missed_premium_days: days,
+            ..StageSettings::default()
+        };
+        let view = ClientView {
+            columns: &columns,
+            client: established,
+        };
+        let got = lifecycle(Mode::Relational, &settings, &view, true, low);
+        assert_eq!(got, expected, "missed_premium_days = {days}");
+    }
     // Thresholds are settings: with "loyal" from 10 years, the 2015 client is established.
     let strict = StageSettings {
         loyal_years: 12.0,
@@ -290,6 +364,10 @@ fn actions_are_life_insurance_remedies_and_prospects_get_a_first_policy() {
     );
     // Lapsed in May 2024: past the two-year reinstatement period, a new policy is offered.
     assert_eq!(action("lapsed", None), "win_back_offer");
+    assert_eq!(action("surrendered", None), "win_back_offer");
+    assert_eq!(action("matured", None), "maturity_reinvestment_offer");
+    // Lapsed in May 2026 but deceased: never a reinstatement offer.
+    assert_eq!(action("deceased", None), "no_contact_deceased");
     // A prospect is never sent a cross-sell, whatever the band would have been.
     for band in [None, Some(RiskBand::Low), Some(RiskBand::High)] {
         assert_eq!(action("prospect", band), "first_policy_offer");

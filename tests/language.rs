@@ -106,7 +106,8 @@ fn chinese_labels_charts_and_report_keep_the_codes_and_agree_over_parts() {
     let stage_words = [
         ("at_risk", "有流失风险"),
         ("prospect", "潜在客户"),
-        ("lapsed", "已流失"),
+        ("lapsed", "已失效"),
+        ("surrendered", "已退保"),
     ];
     let mut seen = 0;
     for (id, e) in &en {

@@ -622,8 +622,9 @@ fn expected_stage_moves(
         text("end_reason"),
     );
     let (since, now) = (days((2026, 9, 30)), days((2026, 10, 31)));
-    // client -> (in force at since, in force now, last ending (day, rank, state))
-    type Held<'a> = (bool, bool, Option<(i64, u8, &'a str)>);
+    // client -> (in force at since, in force now, last ending (day, rank, state), a
+    // death claim since: died whatever ended after it)
+    type Held<'a> = (bool, bool, Option<(i64, u8, &'a str)>, bool);
     let mut held: std::collections::BTreeMap<String, Held> = Default::default();
     for i in 0..p.height() {
         let (Some(id), Some(start)) = (&ids[i], starts[i].as_deref().and_then(date)) else {
@@ -652,6 +653,7 @@ fn expected_stage_moves(
             }
             _ => (0, ""),
         };
+        entry.3 |= rank == 4;
         if entry
             .2
             .is_none_or(|(d, r, _)| e > d || (e == d && rank > r))
@@ -664,7 +666,10 @@ fn expected_stage_moves(
         let now = match after.get(id) {
             None => "not_in_book".to_string(),
             Some((stage, _)) => match held.get(id) {
-                Some((true, false, Some((_, _, state)))) if !state.is_empty() => state.to_string(),
+                Some((true, false, _, true)) => "exit_died".to_string(),
+                Some((true, false, Some((_, _, state)), _)) if !state.is_empty() => {
+                    state.to_string()
+                }
                 _ => stage.clone(),
             },
         };
@@ -924,7 +929,7 @@ fn value_tiers_can_be_cut_on_lifetime_value() {
 }
 
 #[test]
-fn former_clients_actions_follow_how_their_cover_ended() {
+fn former_clients_stages_and_actions_follow_how_their_cover_ended() {
     let t = tempfile::tempdir().unwrap();
     let sample = sample_dir();
     let r = train_without_charts(t.path(), &sample, &[]);
@@ -954,6 +959,7 @@ fn former_clients_actions_follow_how_their_cover_ended() {
         _ => 0,
     };
     let mut in_force = std::collections::BTreeSet::new();
+    let mut died = std::collections::BTreeSet::new();
     let mut last: std::collections::BTreeMap<String, (i64, u8, String)> = Default::default();
     for (i, p) in read_csv(&Path::new(&sample).join("policies.csv"))
         .into_iter()
@@ -969,6 +975,9 @@ fn former_clients_actions_follow_how_their_cover_ended() {
             continue;
         };
         let reason = p["end_reason"].trim().to_lowercase();
+        if reason == "death_claim" {
+            died.insert(client.clone());
+        }
         let this = (end, rank(&reason), reason);
         let slot = last.entry(client).or_insert_with(|| this.clone());
         if (this.0, this.1) > (slot.0, slot.1) {
@@ -976,27 +985,42 @@ fn former_clients_actions_follow_how_their_cover_ended() {
         }
     }
     let mut seen = std::collections::BTreeMap::<String, usize>::new();
-    for l in read_csv(&run.join("labels.csv")) {
-        if l["stage_code"] != "lapsed" {
+    let labels = read_csv(&run.join("labels.csv"));
+    let former = ["deceased", "matured", "surrendered", "lapsed"];
+    let former_count = labels
+        .iter()
+        .filter(|l| former.contains(&l["stage_code"].as_str()))
+        .count();
+    for l in &labels {
+        let Some((end, _, reason)) = last.get(l["client_id"].as_str()) else {
+            continue;
+        };
+        let id = l["client_id"].as_str();
+        if in_force.contains(id) {
             continue;
         }
-        let id = l["client_id"].as_str();
-        assert!(!in_force.contains(id), "{id}");
-        let (end, _, reason) = &last[id];
-        let expected = match reason.as_str() {
-            "death_claim" => "no_contact_deceased",
-            "maturity" => "maturity_reinvestment_offer",
+        // A death claim on any policy, else how the policy that ended last ended.
+        let (stage, action) = match reason.as_str() {
+            _ if died.contains(id) => ("deceased", "no_contact_deceased"),
+            "maturity" => ("matured", "maturity_reinvestment_offer"),
+            "surrender" => ("surrendered", "win_back_offer"),
             // The reinstatement period: 2 years by default.
-            "lapse" if (days(as_of) - end) as f64 / 365.25 <= 2.0 => "reinstatement_offer",
-            _ => "win_back_offer",
+            "lapse" if (days(as_of) - end) as f64 / 365.25 <= 2.0 => {
+                ("lapsed", "reinstatement_offer")
+            }
+            _ => ("lapsed", "win_back_offer"),
         };
-        assert_eq!(l["action_code"], expected, "{id}: {reason} on day {end}");
-        *seen.entry(expected.to_string()).or_default() += 1;
+        assert_eq!(l["stage_code"], stage, "{id}: {reason} on day {end}");
+        assert_eq!(l["action_code"], action, "{id}: {reason} on day {end}");
+        *seen.entry(format!("{stage}/{action}")).or_default() += 1;
     }
-    // Every kind of former client is in the sample.
-    assert_eq!(seen.len(), 4, "{seen:?}");
+    // Every kind of former client is in the sample, and no one else has a former stage.
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(seen.values().sum::<usize>(), former_count);
     assert!(
-        seen["reinstatement_offer"] > 1000 && seen["no_contact_deceased"] > 20,
+        seen["lapsed/reinstatement_offer"] > 1000
+            && seen["deceased/no_contact_deceased"] > 20
+            && seen["surrendered/win_back_offer"] > 100,
         "{seen:?}"
     );
 }

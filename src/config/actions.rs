@@ -75,31 +75,36 @@ pub fn action_code(words: &str) -> String {
 /// cross-sell to.
 pub const CROSS_SELL: &str = "cross_sell";
 
+/// The start of every code a deceased client may get: no sales contact after a death.
+/// Never held out of (there is nothing to withhold).
+pub const NO_CONTACT: &str = "no_contact";
+
+/// Never a sales contact after a death: first in the default table, and put first in a
+/// table that names no rule for the stage.
+fn deceased_rule() -> ActionRule {
+    rule("*", "*", "deceased", "no contact (deceased)")
+}
+
 /// The default table, with life insurance's own remedies: keep valuable clients at risk
 /// personally; for others at risk, the remedy their situation calls for (payment
 /// difficulty: a premium holiday or monthly instalments; cover too dear: a lower sum
 /// assured; a cash need on a policy with a cash value: a policy loan or partial
-/// withdrawal instead of a surrender; low value: a paid-up conversion); former clients
-/// by how their cover ended (never contact the deceased; reinstate a lapse within the
-/// reinstatement period; reinvest a maturity; otherwise a new policy), offer prospects a
-/// first policy, grow the under-insured.
+/// withdrawal instead of a surrender; low value: a paid-up conversion; a complaint: a
+/// follow-up call; a missed premium: a reminder); former clients by how their cover ended
+/// (never contact the deceased; reinstate a lapse within the reinstatement period;
+/// reinvest a maturity; otherwise a new policy), offer prospects a first policy, grow the
+/// under-insured.
 pub fn default_actions() -> Vec<ActionRule> {
     let at_risk = "high|medium";
     let not_low = "potential|general|n/a";
     vec![
-        when(
-            "deceased",
-            rule("*", "*", "lapsed", "no contact (deceased)"),
-        ),
+        deceased_rule(),
         when(
             "reinstatable",
             rule("*", "*", "lapsed", "reinstatement offer"),
         ),
-        when(
-            "matured",
-            rule("*", "*", "lapsed", "maturity reinvestment offer"),
-        ),
-        rule("*", "*", "lapsed", "win-back offer"),
+        rule("*", "*", "matured", "maturity reinvestment offer"),
+        rule("*", "*", "lapsed|surrendered", "win-back offer"),
         rule("*", "*", "prospect", "first-policy offer"),
         rule("high", at_risk, "*", "VIP retention call"),
         when(
@@ -122,6 +127,14 @@ pub fn default_actions() -> Vec<ActionRule> {
         when(
             "cash_value",
             rule("*", at_risk, "*", "policy loan or partial withdrawal"),
+        ),
+        when(
+            "complaint",
+            rule("*", "*", "at_risk", "complaint follow-up call"),
+        ),
+        when(
+            "missed_premium",
+            rule("*", "*", "at_risk", "payment reminder"),
         ),
         rule(not_low, "high", "*", "agent policy review"),
         rule(not_low, "medium", "*", "health-management offer"),
@@ -275,6 +288,14 @@ impl ActionTable {
             ));
         }
         no_cross_sell_to_prospects(&checked)?;
+        let mut checked = checked;
+        if names_deceased(&checked) {
+            no_contact_after_death(&checked)?;
+        } else {
+            // A table written without the stage (or before it existed) still never
+            // contacts the deceased: the default rule goes first.
+            checked.insert(0, check_rule(0, &deceased_rule())?);
+        }
         Ok(ActionTable { rules: checked })
     }
 
@@ -320,13 +341,17 @@ impl ActionTable {
     }
 
     /// Retention actions: those whose every rule asks for a scored client at medium or
-    /// high risk (what the effect readout's targeting check is for).
+    /// high risk, or for the stage at risk (what the effect readout's targeting check is
+    /// for).
     pub fn retention_actions(&self) -> Vec<String> {
-        let at_risk = |r: &CheckedRule| match &r.risk {
-            Pattern::Any => false,
-            Pattern::OneOf(bands) => bands
-                .iter()
-                .all(|b| matches!(b, Some(RiskBand::Medium | RiskBand::High))),
+        let at_risk = |r: &CheckedRule| {
+            let band = match &r.risk {
+                Pattern::Any => false,
+                Pattern::OneOf(bands) => bands
+                    .iter()
+                    .all(|b| matches!(b, Some(RiskBand::Medium | RiskBand::High))),
+            };
+            band || r.stage == Pattern::OneOf(vec![LifecycleStage::AtRisk])
         };
         let mut out: Vec<String> = Vec::new();
         for r in &self.rules {
@@ -380,32 +405,65 @@ static FALLBACK: Action = Action {
     words: String::new(),
 };
 
-/// No rule a prospect can reach recommends cross-selling (a rule before it that catches
-/// every prospect shields it).
+/// The rules clients of `stage` can reach, in order, up to the first that catches them
+/// all (a rule before a later one that catches every such client shields it).
+fn reachable(
+    rules: &[CheckedRule],
+    stage: LifecycleStage,
+) -> impl Iterator<Item = (usize, &CheckedRule)> {
+    let mut shielded = false;
+    rules
+        .iter()
+        .enumerate()
+        .filter(move |(_, r)| r.stage.matches(&stage))
+        .take_while(move |(_, r)| {
+            let reach = !shielded;
+            shielded = r.tier == Pattern::Any
+                && r.risk == Pattern::Any
+                && r.product == Pattern::Any
+                && r.signal == SignalPattern::Any;
+            reach
+        })
+}
+
+/// No rule a prospect can reach recommends cross-selling.
 fn no_cross_sell_to_prospects(rules: &[CheckedRule]) -> Result<()> {
-    let prospect = LifecycleStage::Prospect;
-    for (i, r) in rules.iter().enumerate() {
-        if !r.stage.matches(&prospect) {
-            continue;
-        }
-        if r.action.code == CROSS_SELL {
-            return Err(Error::InvalidParameter(format!(
-                "action rule {} ({:?}) would cross-sell to prospects, who hold no policy: \
-                 give prospects their own rule before it (stage = \"prospect\", e.g. a \
-                 first-policy offer), or leave \"prospect\" out of its stage",
-                i + 1,
-                r.action.words
-            )));
-        }
-        let all_prospects = r.tier == Pattern::Any
-            && r.risk == Pattern::Any
-            && r.product == Pattern::Any
-            && r.signal == SignalPattern::Any;
-        if all_prospects {
-            break;
-        }
+    match reachable(rules, LifecycleStage::Prospect).find(|(_, r)| r.action.code == CROSS_SELL) {
+        Some((i, r)) => Err(Error::InvalidParameter(format!(
+            "action rule {} ({:?}) would cross-sell to prospects, who hold no policy: \
+             give prospects their own rule before it (stage = \"prospect\", e.g. a \
+             first-policy offer), or leave \"prospect\" out of its stage",
+            i + 1,
+            r.action.words
+        ))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether a rule names the stage `deceased` (rather than reaching it through `*`).
+fn names_deceased(rules: &[CheckedRule]) -> bool {
+    rules.iter().any(|r| match &r.stage {
+        Pattern::Any => false,
+        Pattern::OneOf(stages) => stages.contains(&LifecycleStage::Deceased),
+    })
+}
+
+/// No rule a deceased client can reach recommends a contact: every such rule's code
+/// starts with `no_contact`.
+fn no_contact_after_death(rules: &[CheckedRule]) -> Result<()> {
+    let contact = reachable(rules, LifecycleStage::Deceased)
+        .find(|(_, r)| !r.action.code.starts_with(NO_CONTACT));
+    match contact {
+        Some((i, r)) => Err(Error::InvalidParameter(format!(
+            "action rule {} ({:?}) would contact deceased clients: give them their own rule \
+             before it (stage = \"deceased\", an action whose code starts with \
+             \"{NO_CONTACT}\", e.g. \"no contact (deceased)\"), or leave \"deceased\" out of \
+             its stage",
+            i + 1,
+            r.action.words
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn check_rule(i: usize, r: &ActionRule) -> Result<CheckedRule> {
@@ -499,21 +557,42 @@ mod tests {
             table.action(T::High, Some(B::High), S::Lapsed),
             "win-back offer"
         );
-        let former = |signals: &[Signal]| {
+        let former = |stage: S, signals: &[Signal]| {
             let set = signals.iter().fold(Signals::NONE, |s, &x| s.with(x, true));
             table
-                .action_for(T::General, None, S::Lapsed, None, set)
+                .action_for(T::General, None, stage, None, set)
                 .words
                 .clone()
         };
-        assert_eq!(former(&[Signal::Reinstatable]), "reinstatement offer");
-        assert_eq!(former(&[Signal::Matured]), "maturity reinvestment offer");
-        assert_eq!(former(&[Signal::Surrendered]), "win-back offer");
-        // Never a sales contact after a death claim, whatever else ended that day.
         assert_eq!(
-            former(&[Signal::Deceased, Signal::Reinstatable]),
+            former(S::Lapsed, &[Signal::Reinstatable]),
+            "reinstatement offer"
+        );
+        assert_eq!(former(S::Lapsed, &[]), "win-back offer");
+        assert_eq!(former(S::Matured, &[]), "maturity reinvestment offer");
+        assert_eq!(former(S::Surrendered, &[]), "win-back offer");
+        assert_eq!(
+            former(S::Deceased, &[Signal::Reinstatable]),
             "no contact (deceased)"
         );
+        // At risk by a complaint or a missed premium alone (a low model band): an action
+        // for it, never "standard service".
+        let at_risk = |band, signal| {
+            let set = Signals::NONE.with(signal, true);
+            table
+                .action_for(T::General, Some(band), S::AtRisk, None, set)
+                .words
+                .clone()
+        };
+        assert_eq!(
+            at_risk(B::Low, Signal::Complaint),
+            "complaint follow-up call"
+        );
+        assert_eq!(
+            at_risk(B::Medium, Signal::Complaint),
+            "complaint follow-up call"
+        );
+        assert_eq!(at_risk(B::Low, Signal::MissedPremium), "payment reminder");
         assert_eq!(
             table.action(T::Low, Some(B::High), S::AtRisk),
             "payment reminder"
@@ -566,6 +645,29 @@ mod tests {
                 .code,
             "welcome_call"
         );
+    }
+
+    #[test]
+    fn the_deceased_are_never_contacted() {
+        // A table written without the stage gets the default rule first...
+        let t = ActionTable::check(&[rule("*", "*", "*", "call everyone")]).unwrap();
+        let deceased = t.action_for(T::High, Some(B::High), S::Deceased, None, Signals::NONE);
+        assert_eq!(deceased.code, "no_contact_deceased");
+        assert_eq!(t.action(T::High, Some(B::High), S::Lapsed), "call everyone");
+        // ...a table that names it must give them a no-contact action first...
+        let bad = vec![
+            rule("*", "*", "deceased|lapsed", "win-back offer"),
+            rule("*", "*", "*", "y"),
+        ];
+        let err = ActionTable::check(&bad).unwrap_err().to_string();
+        assert!(err.contains("rule 1") && err.contains("deceased"), "{err}");
+        let ok = vec![
+            rule("*", "*", "deceased", "no contact (estate)"),
+            rule("*", "*", "*", "y"),
+        ];
+        let t = ActionTable::check(&ok).unwrap();
+        assert_eq!(t.action(T::Low, None, S::Deceased), "no contact (estate)");
+        assert_eq!(t.codes().len(), 2);
     }
 
     #[test]
@@ -646,6 +748,7 @@ mod tests {
         let r = t.retention_actions();
         assert!(r.contains(&"VIP retention call".to_string()), "{r:?}");
         assert!(r.contains(&"payment reminder".to_string()), "{r:?}");
+        assert!(r.contains(&"complaint follow-up call".to_string()), "{r:?}");
         for not in ["cross-sell", "standard service", "reinstatement offer"] {
             assert!(!r.contains(&not.to_string()), "{r:?}");
         }

@@ -97,8 +97,12 @@ impl EffectSettings {
     }
 
     /// The holdout share of the action with `code`; `default_code` is the table's
-    /// catch-all action, held out only when its own share says so.
+    /// catch-all action, held out only when its own share says so. A no-contact action
+    /// (code `no_contact...`) is never held out: there is nothing to withhold.
     pub fn share(&self, code: &str, default_code: &str) -> f64 {
+        if code.starts_with(super::actions::NO_CONTACT) {
+            return 0.0;
+        }
         match self.actions.get(code).and_then(|a| a.holdout_share) {
             Some(s) => s,
             None if code == default_code => 0.0,
@@ -166,6 +170,7 @@ mod tests {
         assert!(s.check().is_ok());
         assert_eq!(s.share("vip_retention_call", "standard_service"), 0.10);
         assert_eq!(s.share("standard_service", "standard_service"), 0.0);
+        assert_eq!(s.share("no_contact_deceased", "standard_service"), 0.0);
         assert_eq!(s.cost_per_client("health_management_offer"), 23.0);
         assert_eq!(s.cost_per_client("no_such_action"), 0.0);
         s.holdout_share = 1.0;

@@ -101,6 +101,11 @@ pub struct StageSettings {
     pub won_back_years: f64,
     /// Premiums missed in the last 6 months that make a client "at risk".
     pub at_risk_missed_6m: u32,
+    /// Days past its due date after which an unpaid premium counts as missed (for the
+    /// stage and the `missed_premium` signal; the model's `missed_6m` feature counts
+    /// every unpaid due). Late payers pay within weeks of the due date.
+    #[serde(skip_serializing_if = "is_default_missed_days")]
+    pub missed_premium_days: u32,
     /// Complaints in the last 6 months that make a client "at risk".
     pub at_risk_complaints_6m: u32,
     /// A policy that lapsed (premium unpaid) within this many years of the as-of date
@@ -124,6 +129,16 @@ fn is_default_reinstatement(years: &f64) -> bool {
     *years == DEFAULT_REINSTATEMENT_YEARS
 }
 
+/// An unpaid premium counts as missed 30 days after its due date: the usual grace period
+/// of individual life contracts (31 days in most US states; PRC Insurance Law art. 36
+/// allows 60), by when a late payer has paid.
+pub const DEFAULT_MISSED_PREMIUM_DAYS: u32 = 30;
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_default_missed_days(days: &u32) -> bool {
+    *days == DEFAULT_MISSED_PREMIUM_DAYS
+}
+
 impl Default for StageSettings {
     fn default() -> Self {
         StageSettings {
@@ -133,6 +148,7 @@ impl Default for StageSettings {
             won_back_years: 1.0,
             reinstatement_years: DEFAULT_REINSTATEMENT_YEARS,
             at_risk_missed_6m: 1,
+            missed_premium_days: DEFAULT_MISSED_PREMIUM_DAYS,
             at_risk_complaints_6m: 1,
             lapsed_days: 365.0,
             at_risk_days: 90.0,
@@ -347,6 +363,14 @@ impl StageSettings {
         count("loyal_min_policies", self.loyal_min_policies)?;
         count("at_risk_missed_6m", self.at_risk_missed_6m)?;
         count("at_risk_complaints_6m", self.at_risk_complaints_6m)?;
+        let missed = f64::from(self.missed_premium_days);
+        within(
+            s,
+            "missed_premium_days",
+            missed,
+            missed <= 180.0,
+            "days in 0..=180 (within the 6 months counted)",
+        )?;
         let days = |k, v: f64| within(s, k, v, v > 0.0 && v <= 3660.0, "days in (0, 3660]");
         days("lapsed_days", self.lapsed_days)?;
         days("at_risk_days", self.at_risk_days)?;

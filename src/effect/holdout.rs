@@ -9,6 +9,7 @@
 //! (a second pass over every part); the readout compares treated and holdout within each
 //! segment x tier cell, which is the stratified analysis.
 
+use crate::config::actions::NO_CONTACT;
 use crate::config::EffectSettings;
 use crate::date::Date;
 use crate::ingest::partition::client_hash;
@@ -64,8 +65,12 @@ impl HoldoutPlan {
         }
     }
 
-    /// The holdout share of the action with `code`.
+    /// The holdout share of the action with `code` (0 for a no-contact action: there is
+    /// nothing to withhold).
     pub fn share(&self, code: &str) -> f64 {
+        if code.starts_with(NO_CONTACT) {
+            return 0.0;
+        }
         match self.shares.get(code) {
             Some(&s) => s,
             None if code == self.default_code => self.catch_all_share,
@@ -80,11 +85,12 @@ impl HoldoutPlan {
 
     /// Whether the client is held out of the action with `code` this month: drawn for
     /// the action's share, or in the universal control (of every action but the table's
-    /// catch-all, which is no marketing action).
+    /// catch-all, which is no marketing action, and of no-contact actions).
     pub fn held_out(&self, client_id: &str, code: &str) -> bool {
         let share = self.share(code);
         let drawn = share > 0.0 && unit(client_hash(client_id), self.seed, self.month) < share;
-        drawn || (code != self.default_code && self.universal_control(client_id))
+        let marketing = code != self.default_code && !code.starts_with(NO_CONTACT);
+        drawn || (marketing && self.universal_control(client_id))
     }
 }
 
@@ -149,6 +155,7 @@ mod tests {
             // Every action but the catch-all, whatever its own share.
             assert!(jan.held_out(id, "letter"));
             assert!(!jan.held_out(id, "standard_service"));
+            assert!(!jan.held_out(id, "no_contact_deceased"));
         }
         let call = ids.iter().filter(|id| jan.held_out(id, "call")).count() as f64;
         // 1 - (1 - 0.2)(1 - 0.05) = 0.24.

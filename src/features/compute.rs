@@ -223,11 +223,12 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
         policies(t, c, &mut cols, &mut active);
     }
     let mut premiums_paid = vec![0.0; n];
+    let mut unpaid = Vec::new();
     if let Some(t) = book.table(Source::Payments) {
         let frequency = book
             .table(Source::Policies)
             .and_then(|p| p.coded("payment_frequency"));
-        payments(t, c, frequency, &mut cols, &mut premiums_paid);
+        unpaid = payments(t, c, frequency, &mut cols, &mut premiums_paid);
     }
     if let Some(t) = book.table(Source::Claims) {
         claims(t, c, &mut cols, &premiums_paid);
@@ -257,6 +258,7 @@ fn relational(book: &Book, c: Date) -> RawFeatures {
     if let Some(t) = book.table(Source::Claims) {
         facts::claim_facts(t, c, n, &mut facts);
     }
+    facts.unpaid_6m = facts::UnpaidDues::of(n, unpaid);
     let mut raw = cols.into_raw(c, active);
     raw.facts = facts;
     raw
@@ -282,14 +284,16 @@ fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
 
 /// RFM and payment behaviour; adds each client's premiums paid to `premiums_paid` (the
 /// claims ratio's denominator). `frequency`: the policies' payment frequencies, by policy
-/// row (the payments' `policy` link).
+/// row (the payments' `policy` link). Returns the premiums due in the last 6 months and
+/// unpaid at the cut-off, as (client, due date).
 fn payments(
     t: &Table,
     c: Date,
     frequency: Option<&crate::ingest::Coded>,
     cols: &mut Columns,
     premiums_paid: &mut [f64],
-) {
+) -> Vec<(usize, Date)> {
+    let mut unpaid = Vec::new();
     let n = premiums_paid.len();
     let (y12, m6, y36) = (year_before(c), c.add_months(-6), c.add_months(-36));
     let (due, paid, amount) = (
@@ -334,6 +338,7 @@ fn payments(
                     cols.col(Feature::Missed12m)[ci] += 1.0;
                     if d > m6 {
                         cols.col(Feature::Missed6m)[ci] += 1.0;
+                        unpaid.push((ci, d));
                     }
                 }
             }
@@ -355,6 +360,7 @@ fn payments(
             cols.col(Feature::DaysSincePayment)[i] = days(p, c);
         }
     }
+    unpaid
 }
 
 fn claims(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &[f64]) {

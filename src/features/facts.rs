@@ -40,10 +40,60 @@ pub struct Facts {
     pub age_known: Vec<bool>,
     /// With no policy in force at the cut-off: how the policy that ended last ended.
     pub cover_ended: Vec<Option<CoverEnd>>,
+    /// Premiums due in the 6 months before the cut-off and unpaid at it.
+    pub unpaid_6m: UnpaidDues,
+}
+
+/// Per client, the due dates of premiums due in the 6 months before the cut-off and
+/// unpaid at it (grouped by client: offsets into one list of dates).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnpaidDues {
+    offsets: Vec<u32>,
+    due: Vec<Date>,
+}
+
+impl UnpaidDues {
+    /// From (client, due date) pairs of `n` clients.
+    pub fn of(n: usize, mut pairs: Vec<(usize, Date)>) -> Self {
+        pairs.sort_unstable();
+        let mut offsets = vec![0u32; n + 1];
+        for &(c, _) in &pairs {
+            if c < n {
+                offsets[c + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let due = pairs
+            .into_iter()
+            .filter(|&(c, _)| c < n)
+            .map(|(_, d)| d)
+            .collect();
+        UnpaidDues { offsets, due }
+    }
+
+    /// Premiums the client has missed as of `as_of`: due in the 6 months before it,
+    /// unpaid, and at least `days` past due (late payers pay within weeks of the due
+    /// date; a premium a few days overdue is not yet a missed one).
+    pub fn missed(&self, client: usize, as_of: Date, days: u32) -> u32 {
+        let (Some(&from), Some(&to)) = (self.offsets.get(client), self.offsets.get(client + 1))
+        else {
+            return 0;
+        };
+        let days = i32::try_from(days).unwrap_or(i32::MAX);
+        let overdue = |d: &&Date| d.add_days(days) <= as_of;
+        let n = self.due[from as usize..to as usize]
+            .iter()
+            .filter(overdue)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
 }
 
 /// How a former client's cover ended: the policy that ended last (on a tie, the end whose
-/// reason names the state: death, maturity, surrender, lapse).
+/// reason names the state: death, maturity, surrender, lapse); `Died` whenever any of the
+/// client's policies ended by a death claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CoverEnd {
     pub date: Date,
@@ -241,7 +291,7 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
     for ci in 0..n {
         spells.clear();
         let mut held = InForce::default();
-        let (mut in_force, mut last) = (false, None::<CoverEnd>);
+        let (mut in_force, mut last, mut death_claim) = (false, None::<CoverEnd>, false);
         for &r in &grouped[offsets[ci]..offsets[ci + 1]] {
             let Some(s) = start.get(r).copied().flatten() else {
                 continue;
@@ -272,6 +322,7 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
             let why = reason.and_then(|x| x.get(r)).unwrap_or("");
             if let Some(e) = e {
                 last = Some(later_end(last, e, why));
+                death_claim |= why == "death_claim";
             }
             spells.push(Spell {
                 start: s,
@@ -285,7 +336,21 @@ pub fn policy_facts(t: &Table, cutoff: Date, n: usize, facts: &mut Facts) {
         facts.death_cover[ci] = held.death_cover;
         facts.lines_held[ci] = held.lines;
         facts.annual_payer[ci] = held.yearly == Some(true);
-        facts.cover_ended[ci] = last.filter(|_| !in_force);
+        facts.cover_ended[ci] =
+            last.filter(|_| !in_force)
+                .map(|end| if death_claim { end.after_death() } else { end });
+    }
+}
+
+impl CoverEnd {
+    /// A death claim on any policy means the client died: a later end (a policy nobody
+    /// paid for afterwards) does not make a deceased client a lapsed one.
+    fn after_death(self) -> CoverEnd {
+        CoverEnd {
+            state: Some(ExitState::Died),
+            by_lapse: false,
+            ..self
+        }
     }
 }
 

@@ -237,8 +237,8 @@ pub fn value_tier(cuts: &TierCuts, c: &ClientView, lifetime_value: Option<f64>) 
 }
 
 /// Lifecycle stage (docs/domain.md, "Lifecycle stage"), the first that applies:
-/// lapsed, prospect, at risk, new, won back, loyal, established. Flat: at risk (high
-/// band) or established.
+/// a former client's (deceased, matured, surrendered, lapsed), prospect, at risk, new,
+/// won back, loyal, established. Flat: at risk (high band) or established.
 pub fn lifecycle(
     mode: Mode,
     s: &StageSettings,
@@ -283,10 +283,10 @@ fn relational_stage(s: &StageSettings, c: &ClientView, active: bool, high: bool)
         return if tenure.is_nan() {
             LifecycleStage::Prospect
         } else {
-            LifecycleStage::Lapsed
+            former_client_stage(c.facts().cover_ended(c.client))
         };
     }
-    let missed = c.get(Feature::Missed6m) >= f64::from(s.at_risk_missed_6m);
+    let missed = missed_premiums(s, c) >= s.at_risk_missed_6m;
     let complained = c.get(Feature::Complaints6m) >= f64::from(s.at_risk_complaints_6m);
     let repeat = c.facts().policies_started(c.client) >= s.loyal_min_policies;
     if high || missed || complained {
@@ -299,6 +299,25 @@ fn relational_stage(s: &StageSettings, c: &ClientView, active: bool, high: bool)
         LifecycleStage::Loyal
     } else {
         LifecycleStage::Established
+    }
+}
+
+/// Premiums due in the last 6 months, unpaid at the as-of date and past due by at least
+/// `missed_premium_days`.
+fn missed_premiums(s: &StageSettings, c: &ClientView) -> u32 {
+    c.facts()
+        .unpaid_6m
+        .missed(c.client, c.columns.cutoff, s.missed_premium_days)
+}
+
+/// A former client's stage: how the cover ended (a death claim on any policy first, then
+/// the policy that ended last).
+fn former_client_stage(end: Option<CoverEnd>) -> LifecycleStage {
+    match end.and_then(|e| e.state) {
+        Some(ExitState::Died) => LifecycleStage::Deceased,
+        Some(ExitState::Matured) => LifecycleStage::Matured,
+        Some(ExitState::Surrendered) => LifecycleStage::Surrendered,
+        _ => LifecycleStage::Lapsed,
     }
 }
 
@@ -320,7 +339,7 @@ pub fn signals(
     Signals::NONE
         .with(
             Signal::MissedPremium,
-            c.get(Feature::Missed6m) >= f64::from(s.at_risk_missed_6m),
+            missed_premiums(s, c) >= s.at_risk_missed_6m,
         )
         .with(
             Signal::Complaint,
@@ -340,17 +359,13 @@ pub fn signals(
 }
 
 impl Signals {
-    /// A former client's signals: how the last policy's cover ended.
+    /// A former client's signal: whether the policy that ended last can be reinstated.
     fn with_cover_end(self, end: Option<CoverEnd>, as_of: Date, s: &StageSettings) -> Self {
         let Some(end) = end else { return self };
-        let state = |x| end.state == Some(x);
         self.with(
             Signal::Reinstatable,
             end.by_lapse && as_of.years_since(end.date) <= s.reinstatement_years,
         )
-        .with(Signal::Surrendered, state(ExitState::Surrendered))
-        .with(Signal::Matured, state(ExitState::Matured))
-        .with(Signal::Deceased, state(ExitState::Died))
     }
 }
 

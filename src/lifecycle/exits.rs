@@ -4,7 +4,7 @@
 //! A client of last month's labels is in an exit state this month when it had a policy
 //! in force at last month's date and has none in force at this month's: its state is
 //! how the policy that ended last ended (lapse or non-renewal: lapsed; surrender;
-//! death claim: died; maturity). A client of last month's labels missing from this
+//! death claim: died; maturity), or died when any policy ended by a death claim since. A client of last month's labels missing from this
 //! month's book is "not in the book". Ended for another reason (or none recorded): no
 //! exit state, the client counts under its new stage.
 
@@ -34,6 +34,8 @@ pub fn cover_ended(book: &Book, since: Date, as_of: Date) -> Vec<Option<ExitStat
     let mut was = vec![false; n];
     let mut is = vec![false; n];
     let mut last: Vec<Option<(Date, Option<ExitState>)>> = vec![None; n];
+    // A death claim in the window: died, whatever ended after it.
+    let mut died = vec![false; n];
     for r in 0..t.len() {
         let c = t.client.get(r).copied().unwrap_or(MISSING);
         if c == MISSING || c as usize >= n {
@@ -46,6 +48,7 @@ pub fn cover_ended(book: &Book, since: Date, as_of: Date) -> Vec<Option<ExitStat
             continue;
         };
         let state = reason.and_then(|x| x.get(r)).and_then(ExitState::of_reason);
+        died[c] |= state == Some(ExitState::Died);
         last[c] = match last[c] {
             Some((d, s)) if (d, ExitState::rank(s)) >= (e, ExitState::rank(state)) => Some((d, s)),
             _ => Some((e, state)),
@@ -53,7 +56,9 @@ pub fn cover_ended(book: &Book, since: Date, as_of: Date) -> Vec<Option<ExitStat
     }
     (0..n)
         .map(|c| {
-            if was[c] && !is[c] {
+            if was[c] && !is[c] && died[c] {
+                Some(ExitState::Died)
+            } else if was[c] && !is[c] {
                 last[c].and_then(|(_, s)| s)
             } else {
                 None

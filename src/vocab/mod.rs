@@ -89,7 +89,17 @@ vocabulary! {
     /// Where a client stands in the relationship, in order of precedence: the first
     /// that applies is the client's stage (rules and sources: docs/domain.md).
     LifecycleStage {
-        /// Held a policy, none in force now.
+        /// Held a policy, none in force now, and a policy ended by a death claim: never
+        /// contacted for sales.
+        Deceased = ("deceased", "deceased"),
+        /// Held a policy, none in force now; the policy that ended last matured (its term
+        /// ran out): not churn, a benefit to reinvest (满期客户).
+        Matured = ("matured", "matured"),
+        /// Held a policy, none in force now; the policy that ended last was surrendered
+        /// (the client took the cash value, 退保): churn, nothing left to reinstate.
+        Surrendered = ("surrendered", "surrendered"),
+        /// Held a policy, none in force now; the policy that ended last lapsed (premium
+        /// unpaid, 失效), was not renewed, or ended for another or no recorded reason.
         Lapsed = ("lapsed", "lapsed"),
         /// Known, never held a policy (潜在客户): a first-policy offer, never a cross-sell.
         Prospect = ("prospect", "prospect"),
@@ -127,13 +137,6 @@ vocabulary! {
         /// No policy in force; the last one lapsed (premium unpaid) within the
         /// reinstatement period: it can be reinstated (复效).
         Reinstatable = ("reinstatable", "reinstatable"),
-        /// No policy in force; the last one was surrendered (the client took the cash
-        /// value): nothing to reinstate.
-        Surrendered = ("surrendered", "surrendered"),
-        /// No policy in force; the last one matured: its benefit can be reinvested.
-        Matured = ("matured", "matured"),
-        /// Cover ended by a death claim: the client is never contacted.
-        Deceased = ("deceased", "deceased"),
     }
 }
 
