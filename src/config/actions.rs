@@ -103,8 +103,14 @@ pub fn default_actions() -> Vec<ActionRule> {
             "reinstatable",
             rule("*", "*", "lapsed", "reinstatement offer"),
         ),
-        rule("*", "*", "matured", "maturity reinvestment offer"),
-        rule("*", "*", "lapsed|surrendered", "win-back offer"),
+        when(
+            "recently_left",
+            rule("*", "*", "matured", "maturity reinvestment offer"),
+        ),
+        when(
+            "recently_left",
+            rule("*", "*", "lapsed|surrendered", "win-back offer"),
+        ),
         rule("*", "*", "prospect", "first-policy offer"),
         rule("high", at_risk, "*", "VIP retention call"),
         when(
@@ -552,11 +558,8 @@ mod tests {
             table.action(T::High, Some(B::High), S::Loyal),
             "VIP retention call"
         );
-        // A former client by how the cover ended.
-        assert_eq!(
-            table.action(T::High, Some(B::High), S::Lapsed),
-            "win-back offer"
-        );
+        // A former client (never scored) by how the cover ended, and when.
+        assert_eq!(table.action(T::High, None, S::Lapsed), "standard service");
         let former = |stage: S, signals: &[Signal]| {
             let set = signals.iter().fold(Signals::NONE, |s, &x| s.with(x, true));
             table
@@ -568,9 +571,14 @@ mod tests {
             former(S::Lapsed, &[Signal::Reinstatable]),
             "reinstatement offer"
         );
-        assert_eq!(former(S::Lapsed, &[]), "win-back offer");
-        assert_eq!(former(S::Matured, &[]), "maturity reinvestment offer");
-        assert_eq!(former(S::Surrendered, &[]), "win-back offer");
+        let recent = [Signal::RecentlyLeft];
+        assert_eq!(former(S::Lapsed, &recent), "win-back offer");
+        assert_eq!(former(S::Matured, &recent), "maturity reinvestment offer");
+        assert_eq!(former(S::Surrendered, &recent), "win-back offer");
+        // Left long ago: no campaign.
+        for stage in [S::Lapsed, S::Matured, S::Surrendered] {
+            assert_eq!(former(stage, &[]), "standard service");
+        }
         assert_eq!(
             former(S::Deceased, &[Signal::Reinstatable]),
             "no contact (deceased)"

@@ -112,6 +112,10 @@ pub struct StageSettings {
     /// can still be reinstated (复效): the `reinstatable` signal.
     #[serde(skip_serializing_if = "is_default_reinstatement")]
     pub reinstatement_years: f64,
+    /// A former client whose cover ended within this many years is `recently_left`: a
+    /// win-back or maturity reinvestment offer is still timely; after it, no campaign.
+    #[serde(skip_serializing_if = "is_default_win_back")]
+    pub win_back_years: f64,
     /// Transactions mode: "lapsed" after this many days without a transaction.
     pub lapsed_days: f64,
     /// Transactions mode: "at risk" after this many days without a transaction.
@@ -139,6 +143,14 @@ fn is_default_missed_days(days: &u32) -> bool {
     *days == DEFAULT_MISSED_PREMIUM_DAYS
 }
 
+/// The win-back window: three years after cover ended (see docs/domain.md).
+pub const DEFAULT_WIN_BACK_YEARS: f64 = 3.0;
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_default_win_back(years: &f64) -> bool {
+    *years == DEFAULT_WIN_BACK_YEARS
+}
+
 impl Default for StageSettings {
     fn default() -> Self {
         StageSettings {
@@ -147,6 +159,7 @@ impl Default for StageSettings {
             loyal_min_policies: 2,
             won_back_years: 1.0,
             reinstatement_years: DEFAULT_REINSTATEMENT_YEARS,
+            win_back_years: DEFAULT_WIN_BACK_YEARS,
             at_risk_missed_6m: 1,
             missed_premium_days: DEFAULT_MISSED_PREMIUM_DAYS,
             at_risk_complaints_6m: 1,
@@ -356,6 +369,7 @@ impl StageSettings {
         years("loyal_years", self.loyal_years)?;
         years("won_back_years", self.won_back_years)?;
         years("reinstatement_years", self.reinstatement_years)?;
+        years("win_back_years", self.win_back_years)?;
         let count = |k, v: u32| {
             let v = f64::from(v);
             within(s, k, v, (1.0..=1000.0).contains(&v), "a count in 1..=1000")

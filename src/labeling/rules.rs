@@ -359,13 +359,16 @@ pub fn signals(
 }
 
 impl Signals {
-    /// A former client's signal: whether the policy that ended last can be reinstated.
+    /// A former client's signals: whether the policy that ended last can be reinstated,
+    /// and whether it ended recently enough for a win-back.
     fn with_cover_end(self, end: Option<CoverEnd>, as_of: Date, s: &StageSettings) -> Self {
         let Some(end) = end else { return self };
+        let years = as_of.years_since(end.date);
         self.with(
             Signal::Reinstatable,
-            end.by_lapse && as_of.years_since(end.date) <= s.reinstatement_years,
+            end.by_lapse && years <= s.reinstatement_years,
         )
+        .with(Signal::RecentlyLeft, years <= s.win_back_years)
     }
 }
 

@@ -137,6 +137,9 @@ vocabulary! {
         /// No policy in force; the last one lapsed (premium unpaid) within the
         /// reinstatement period: it can be reinstated (复效).
         Reinstatable = ("reinstatable", "reinstatable"),
+        /// No policy in force; the cover ended within the win-back window: an offer to
+        /// come back (or to reinvest a maturity) is still timely.
+        RecentlyLeft = ("recently_left", "recently left"),
     }
 }
 
