@@ -230,8 +230,8 @@ fn at_a_glance(t: &Say, h: &mut String, s: &RunSummary, drift: &DriftReport) {
         h,
         "<h2 id=\"glance\">{}</h2><table>{}{}{}{}",
         t.word("report.glance.heading"),
-        row(t.word("report.glance.clients"), s.clients.to_string()),
-        row(t.word("report.glance.scored"), s.scored.to_string()),
+        row(t.word("report.glance.clients"), grouped(s.clients as f64)),
+        row(t.word("report.glance.scored"), grouped(s.scored as f64)),
         row(
             t.word("report.glance.at_risk"),
             small(stage(LifecycleStage::AtRisk.as_str()), s.min_report_count)
@@ -242,10 +242,10 @@ fn at_a_glance(t: &Say, h: &mut String, s: &RunSummary, drift: &DriftReport) {
         ),
     );
     if let Some(total) = s.premium_at_risk.iter().find(|p| p.by == "all") {
-        let in_force = format!("{:.0}", total.premium_in_force);
+        let in_force = grouped(total.premium_in_force);
         h.push_str(&row(
             t.fill("report.glance.premium_at_risk", &[("in_force", &in_force)]),
-            format!("{:.0}", total.premium_at_risk),
+            grouped(total.premium_at_risk),
         ));
     }
     for l in s.persistency.iter().filter(|l| l.channel == "all") {
@@ -322,14 +322,14 @@ fn premium_section(t: &Say, h: &mut String, s: &RunSummary) {
         };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.0}</td><td class=\"n\">{:.0}</td>\
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{share:.1}%</td>{}</tr>",
             t.word(&format!("report.premium.by_{}", p.by)),
             group,
-            p.premium_in_force,
-            p.premium_at_risk,
+            grouped(p.premium_in_force),
+            grouped(p.premium_at_risk),
             p.lifetime_value
-                .map(|v| format!("<td class=\"n\">{v:.0}</td>"))
+                .map(|v| format!("<td class=\"n\">{}</td>", grouped(v)))
                 .unwrap_or_default()
         );
     }
@@ -367,10 +367,10 @@ fn migration_section(t: &Say, h: &mut String, s: &RunSummary, charts: &[ChartFil
         let Some(flows) = flows else { continue };
         let mut from: Vec<&str> = flows.iter().map(|(a, _, _)| a.as_str()).collect();
         let mut to: Vec<&str> = flows.iter().map(|(_, c, _)| c.as_str()).collect();
-        from.sort_unstable();
+        // Stages and tiers in reading order, then the exit states.
+        from.sort_unstable_by_key(|c| reading_order(c));
         from.dedup();
-        // Stages and tiers first, then the exit states.
-        to.sort_unstable_by_key(|c| (ExitState::from_code(c), *c));
+        to.sort_unstable_by_key(|c| reading_order(c));
         to.dedup();
         let corner = t.fill("report.migration.corner", &[("what", &t.word(what))]);
         let _ = write!(h, "<table><tr><th>{corner}</th>");
@@ -421,10 +421,10 @@ fn persistency_section(t: &Say, h: &mut String, s: &RunSummary, charts: &[ChartF
         };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
             l.month,
             channel,
-            l.policies,
+            grouped(l.policies),
             pct(l.by_count),
             pct(l.by_premium)
         );
@@ -796,7 +796,9 @@ fn actions_section(t: &Say, h: &mut String, s: &RunSummary) {
         t.word("report.actions.heading"),
         header(t, "report.actions.action_columns")
     );
-    for (a, n) in &s.actions {
+    let mut actions: Vec<&(String, usize)> = s.actions.iter().collect();
+    actions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (a, n) in actions {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
@@ -809,7 +811,9 @@ fn actions_section(t: &Say, h: &mut String, s: &RunSummary) {
         "</table><table><tr>{}</tr>",
         header(t, "report.actions.stage_columns")
     );
-    for (a, n) in &s.stages {
+    let mut stages: Vec<&(String, usize)> = s.stages.iter().collect();
+    stages.sort_by_key(|(code, _)| reading_order(code));
+    for (a, n) in stages {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
@@ -880,8 +884,58 @@ fn small(n: usize, min: usize) -> String {
     if n > 0 && n < min {
         format!("&lt;{min}")
     } else {
-        n.to_string()
+        grouped(n as f64)
     }
+}
+
+/// A whole number with its thousands grouped ("41,468,570"): what a reader of figures
+/// expects, in English and in Chinese business reports alike.
+fn grouped(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if v.round() < 0.0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Where a stage or tier (its word or code) stands in reading order: tiers from high to
+/// low, stages along the client's journey (prospect to former client), exit states last.
+fn reading_order(word: &str) -> (usize, &str) {
+    const JOURNEY: [LifecycleStage; 10] = [
+        LifecycleStage::Prospect,
+        LifecycleStage::New,
+        LifecycleStage::Established,
+        LifecycleStage::Loyal,
+        LifecycleStage::WonBack,
+        LifecycleStage::AtRisk,
+        LifecycleStage::Lapsed,
+        LifecycleStage::Surrendered,
+        LifecycleStage::Matured,
+        LifecycleStage::Deceased,
+    ];
+    let rank = LifecycleStage::from_word(word)
+        .and_then(|stage| JOURNEY.iter().position(|s| *s == stage))
+        .or_else(|| {
+            ValueTier::from_word(word).and_then(|t| ValueTier::ALL.iter().position(|x| *x == t))
+        })
+        .or_else(|| {
+            ExitState::ALL
+                .iter()
+                .position(|e| e.code() == word)
+                .map(|i| 100 + i)
+        })
+        .unwrap_or(usize::MAX);
+    (rank, word)
 }
 
 #[cfg(test)]
@@ -892,6 +946,42 @@ mod tests {
         assert_eq!(super::base64(b"f"), "Zg==");
         assert_eq!(super::base64(b"fo"), "Zm8=");
         assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn figures_group_their_thousands() {
+        assert_eq!(super::grouped(41_468_570.4), "41,468,570");
+        assert_eq!(super::grouped(999.6), "1,000");
+        assert_eq!(super::grouped(12.0), "12");
+        assert_eq!(super::grouped(-1234.0), "-1,234");
+        assert_eq!(super::grouped(-0.2), "0");
+        assert_eq!(super::grouped(f64::NAN), "-");
+        assert_eq!(super::small(3, 10), "&lt;10");
+        assert_eq!(super::small(12_345, 10), "12,345");
+    }
+
+    #[test]
+    fn stages_read_along_the_journey_and_exits_come_last() {
+        let mut codes = vec![
+            "lapsed",
+            "exit_died",
+            "at risk",
+            "prospect",
+            "deceased",
+            "new",
+        ];
+        codes.sort_by_key(|c| super::reading_order(c));
+        assert_eq!(
+            codes,
+            [
+                "prospect",
+                "new",
+                "at risk",
+                "lapsed",
+                "deceased",
+                "exit_died"
+            ]
+        );
     }
 
     #[test]
