@@ -223,6 +223,9 @@ impl LabelChunk {
         DataFrame::new(self.len(), columns)
     }
 
+    /// The chunk's rows as CSV text, one row at a time into a reused line: formatting
+    /// each row through one 25-field `writeln!` with a `String` per number cost a tenth
+    /// of labeling's time.
     fn write_csv(&self, w: &mut impl Write) -> std::io::Result<()> {
         use crate::fsio::csv_cell_for_people as cell;
         let band = shown(&self.words, "band", RiskBand::ALL, RiskBand::code);
@@ -233,51 +236,81 @@ impl LabelChunk {
             LifecycleStage::ALL,
             LifecycleStage::code,
         );
-        let o = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default().into_owned();
+        let mut line = String::with_capacity(512);
         for i in 0..self.len() {
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                cell(&self.client_id[i]),
-                self.segment_id[i],
-                cell(&self.segment_name[i]),
-                self.segment_distance[i],
-                self.lapse_probability[i]
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-                self.lapse_outcome[i].map_or("", LapseOutcome::code),
-                self.risk_band[i].map_or(std::borrow::Cow::Borrowed(""), |b| cell(band(b))),
-                cell(tier(self.value_tier[i])),
-                self.value_tier[i].code(),
-                cell(stage(self.lifecycle_stage[i])),
-                self.lifecycle_stage[i].code(),
-                o(&self.reasons[0][i]),
-                o(&self.reasons[1][i]),
-                o(&self.reasons[2][i]),
-                cell(&self.action[i]),
-                cell(&self.action_code[i]),
-                o(&self.next_product[i]),
-                self.next_product_propensity[i]
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-                self.needs[i],
-                self.protection_gap[i]
-                    .map(|g| g.to_string())
-                    .unwrap_or_default(),
-                self.coverage_band[i].map_or("", CoverageBand::code),
-                o(&self.note[i]),
-                self.holdout[i],
-                number(self.premium_at_risk_12m[i]),
-                number(self.lifetime_value[i]),
-            )?;
+            line.clear();
+            let mut row = CsvRow(&mut line);
+            row.text(&cell(&self.client_id[i]));
+            row.shown(self.segment_id[i]);
+            row.text(&cell(&self.segment_name[i]));
+            row.shown(self.segment_distance[i]);
+            row.optional(self.lapse_probability[i]);
+            row.text(self.lapse_outcome[i].map_or("", LapseOutcome::code));
+            row.text(&self.risk_band[i].map_or(std::borrow::Cow::Borrowed(""), |b| cell(band(b))));
+            row.text(&cell(tier(self.value_tier[i])));
+            row.text(self.value_tier[i].code());
+            row.text(&cell(stage(self.lifecycle_stage[i])));
+            row.text(self.lifecycle_stage[i].code());
+            for reason in &self.reasons {
+                row.optional_text(&reason[i]);
+            }
+            row.text(&cell(&self.action[i]));
+            row.text(&cell(&self.action_code[i]));
+            row.optional_text(&self.next_product[i]);
+            row.optional(self.next_product_propensity[i]);
+            row.text(&self.needs[i]);
+            row.optional(self.protection_gap[i]);
+            row.text(self.coverage_band[i].map_or("", CoverageBand::code));
+            row.optional_text(&self.note[i]);
+            row.shown(self.holdout[i]);
+            row.money(self.premium_at_risk_12m[i]);
+            row.money(self.lifetime_value[i]);
+            // The last field's separator becomes the line end.
+            line.pop();
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
         }
         Ok(())
     }
 }
 
-/// A money amount of the labels: two decimals, empty when unknown.
-fn number(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.2}")).unwrap_or_default()
+/// One CSV row being written: each field followed by a comma.
+struct CsvRow<'a>(&'a mut String);
+
+impl CsvRow<'_> {
+    fn text(&mut self, s: &str) {
+        self.0.push_str(s);
+        self.0.push(',');
+    }
+
+    fn shown(&mut self, v: impl std::fmt::Display) {
+        use std::fmt::Write as _;
+        let _ = write!(self.0, "{v},");
+    }
+
+    /// A number as Rust shows it (shortest round-trip text), empty when unknown.
+    fn optional(&mut self, v: Option<f64>) {
+        match v {
+            Some(v) => self.shown(v),
+            None => self.0.push(','),
+        }
+    }
+
+    fn optional_text(&mut self, v: &Option<String>) {
+        match v {
+            Some(v) => self.text(&crate::fsio::csv_cell_for_people(v)),
+            None => self.0.push(','),
+        }
+    }
+
+    /// A money amount of the labels: two decimals, empty when unknown.
+    fn money(&mut self, v: Option<f64>) {
+        use std::fmt::Write as _;
+        if let Some(x) = v {
+            let _ = write!(self.0, "{x:.2}");
+        }
+        self.0.push(',');
+    }
 }
 
 /// The display word of each value of a closed set (`<section>.<code>`), looked up once.
