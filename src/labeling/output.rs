@@ -36,6 +36,9 @@ pub struct LabelChunk {
     pub holdout: Vec<bool>,
     pub premium_at_risk_12m: Vec<Option<f64>>,
     pub lifetime_value: Vec<Option<f64>>,
+    /// (code, config words, shown words) of the actions met so far: a chunk has a few
+    /// actions and 100,000 clients, and `Vocabulary::action` looks the words up anew.
+    shown_actions: Vec<(String, String, String)>,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -127,8 +130,8 @@ impl LabelChunk {
         for slot in &mut self.reasons {
             slot.push(reasons.next());
         }
-        self.action
-            .push(self.words.action(&l.action_code, &l.action).to_string());
+        let shown = self.shown_action(&l.action_code, &l.action);
+        self.action.push(shown);
         self.action_code.push(l.action_code);
         let (product, propensity) = l.next_product.map_or((None, None), |(n, p)| (Some(n), p));
         self.next_product.push(product);
@@ -140,6 +143,21 @@ impl LabelChunk {
         self.holdout.push(l.holdout);
         self.premium_at_risk_12m.push(l.premium_at_risk_12m);
         self.lifetime_value.push(l.lifetime_value);
+    }
+
+    /// The words an action is shown in (`Vocabulary::action`), looked up once a chunk.
+    fn shown_action(&mut self, code: &str, config_words: &str) -> String {
+        let known = self
+            .shown_actions
+            .iter()
+            .find(|(c, w, _)| c == code && w == config_words);
+        if let Some((_, _, shown)) = known {
+            return shown.clone();
+        }
+        let shown = self.words.action(code, config_words).to_string();
+        let entry = (code.to_string(), config_words.to_string(), shown.clone());
+        self.shown_actions.push(entry);
+        shown
     }
 
     /// The chunk as a table with the columns and types of `labels.parquet`.
