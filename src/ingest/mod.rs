@@ -103,10 +103,7 @@ impl Book {
     /// 30M payment and contact rows are then freed before the labels are made.
     pub fn release_feature_only_sources(&mut self) {
         self.tables.retain(|source, _| {
-            !matches!(
-                source,
-                Source::Payments | Source::Claims | Source::Contacts
-            )
+            !matches!(source, Source::Payments | Source::Claims | Source::Contacts)
         });
     }
 }
