@@ -45,6 +45,8 @@ _ORDER = "__clientele_order"
 _REPORT = "__clientele_report"
 _SOURCE = "__clientele_source"
 _PIECE = "__clientele_piece"
+# The Spark partition a part's pieces are shuffled to (`_slots`).
+_SLOT = "__clientele_slot"
 # Last month's labels travel with the sources under this name.
 _PREVIOUS = "__previous"
 # An engine error crossing from an executor keeps its kind, message and facts (JSON)
@@ -313,7 +315,37 @@ def _keyed_by(frames: dict, ids: dict, n_parts: int, previous=None, keep_order=N
         ordered = previous.withColumn(_ORDER, F.monotonically_increasing_id())
         one = ordered.mapInArrow(_piece_maker(_PREVIOUS, "client_id", n_parts), pieces)
         keyed = keyed.unionByName(one)
-    return keyed.repartition(n_parts, _PART)
+    spark = next(iter(frames.values())).sparkSession
+    slots = _slots(spark, n_parts)
+    # Longs, as the candidates were hashed (an int hashes otherwise).
+    slot = F.element_at(F.array(*[F.lit(s).cast("long") for s in slots]), F.col(_PART) + 1)
+    return keyed.withColumn(_SLOT, slot).repartition(n_parts, _SLOT)
+
+
+def _slots(spark, n_parts: int) -> list:
+    """For each part, a number that Spark's hash partitioning into ``n_parts`` sends to
+    that part's own partition. Partitioned by the part number itself, parts met in one
+    partition by hash (parts 0 and 1 of 2 always did) and were labelled one after the
+    other by one task while the other cores idled. Found by Spark's own hash over a few
+    candidates (``repartition`` is ``pmod(hash(column), n)``); a part no candidate
+    reaches keeps its own number (correct, only not spread)."""
+    from pyspark.sql import functions as F
+
+    found = (
+        spark.range(0, 64 * n_parts)
+        .select("id", F.expr(f"pmod(hash(id), {n_parts})").alias("p"))
+        .groupBy("p")
+        .agg(F.min("id").alias("id"))
+        .collect()
+    )
+    slot = {int(r["p"]): int(r["id"]) for r in found}
+    return [slot.get(p, p) for p in range(n_parts)]
+
+
+def _by_part(keyed):
+    """The pieces grouped by part, each group in its own partition (`_slots`): grouping
+    by the slot too needs no second shuffle."""
+    return keyed.groupBy(_SLOT, _PART)
 
 
 def _ipc(table) -> bytes:
@@ -417,7 +449,7 @@ def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, settings):
     # Executors may not see the driver's files: the bundle travels as its JSON text.
     model = (bundle._native.json(), os.fspath(bundle.path))
     labeller = _part_labeller(model, n_parts, as_of, settings, schema)
-    return _computed(keyed.groupBy(_PART).applyInArrow(labeller, from_arrow_schema(schema)))
+    return _computed(_by_part(keyed).applyInArrow(labeller, from_arrow_schema(schema)))
 
 
 def _computed(per_part):
@@ -677,7 +709,7 @@ def _per_part(keyed, native: str, *args) -> list:
             {_PART: pa.array([part], pa.int32()), _REPORT: pa.array([answer], pa.binary())}
         )
 
-    answers = keyed.groupBy(_PART).applyInArrow(of_part, schema)
+    answers = _by_part(keyed).applyInArrow(of_part, schema)
     try:
         rows = answers.collect()
     except Exception as e:  # noqa: BLE001 - an executor's error, translated below
@@ -731,7 +763,7 @@ def _part_rows(keyed, plan: bytes, seed: int, settings, ordered: bool):
         report += [pa.array([part], pa.int32()), pa.array([quality], pa.binary())]
         return pa.concat_tables([out, pa.Table.from_arrays(report, schema=schema)])
 
-    return _computed(keyed.groupBy(_PART).applyInArrow(rows_of, from_arrow_schema(schema)))
+    return _computed(_by_part(keyed).applyInArrow(rows_of, from_arrow_schema(schema)))
 
 
 def _spark_type(t):

@@ -150,6 +150,20 @@ def test_the_driver_receives_no_client_rows(runs, sources):
         assert json.loads(text)["model_version"] == bundle.version
 
 
+@pytest.mark.parametrize("n_parts", [2, 3, 7])
+def test_each_part_is_shuffled_to_a_partition_of_its_own(runs, sources, n_parts):
+    # Partitioned by the part number, parts 0 and 1 of 2 met in one partition and were
+    # labelled one after the other by one task.
+    bundle = clientele.Bundle.load(runs.model)
+    keyed = cs._keyed(bundle, dict(sources), n_parts, None, None)
+    from pyspark.sql import functions as F
+
+    per_partition = keyed.select(cs._PART).withColumn("at", F.spark_partition_id()).distinct()
+    placed = {(r[0], r[1]) for r in per_partition.collect()}
+    assert sorted(part for part, _ in placed) == list(range(n_parts))
+    assert len({at for _, at in placed}) == n_parts
+
+
 def test_a_missing_source_is_named(runs, sources):
     partial = {k: v for k, v in sources.items() if k != "clients"}
     with pytest.raises(clientele.BadInput, match="no clients DataFrame given"):

@@ -96,6 +96,16 @@ impl Book {
     pub fn release_events(&mut self) {
         self.tables.retain(|source, _| *source == Source::Clients);
     }
+
+    /// Drops the payments, claims and contacts, which only the point-in-time features
+    /// read: labeling goes on from the features with the clients, their policies
+    /// (holdings, persistency, outcomes, exits) and transactions. A 1M-client book's
+    /// 30M payment and contact rows are then freed before the labels are made.
+    pub fn release_feature_only_sources(&mut self) {
+        self.tables.retain(|source, _| {
+            !matches!(source, Source::Payments | Source::Claims | Source::Contacts)
+        });
+    }
 }
 
 /// The result of loading: the book, the report, the quarantined rows and the cleaning

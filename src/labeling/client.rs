@@ -83,6 +83,7 @@ pub struct LabelContext<'a> {
     /// the run's words.
     pub(super) segment_words: Vec<crate::segment::SegmentWords>,
     need_cuts: needs::NeedCuts,
+    reason_words: rules::ReasonWords,
 }
 
 impl<'a> LabelContext<'a> {
@@ -101,6 +102,7 @@ impl<'a> LabelContext<'a> {
             columns: rules::FeatureColumns::new(b, raw),
             held: None,
             need_cuts: needs::NeedCuts::from_bundle(b, &label_rules.needs),
+            reason_words: rules::ReasonWords::new(label_rules.words.clone(), b),
             segment_words: b
                 .segments
                 .display_names(&b.features.numeric, &label_rules.words),
@@ -172,8 +174,8 @@ impl<'a> LabelContext<'a> {
             .action_for(tier, band, stage, product, signals);
         let reasons = if active {
             let row_vec = row.to_vec();
-            let w = &self.rules.words;
-            rules::reasons(w, b, &row_vec, &b.lapse.contributions(row), &view, 3)
+            let words = &self.reason_words;
+            rules::reasons(words, b, &row_vec, &b.lapse.contributions(row), &view, 3)
         } else {
             Vec::new()
         };

@@ -376,7 +376,7 @@ impl Signals {
 /// One-hot columns of the same categorical are summed into one reason. Ties in
 /// contribution go to the alphabetically first wording.
 pub fn reasons(
-    w: &crate::vocab::Vocabulary,
+    words: &ReasonWords,
     b: &Bundle,
     row: &[f64],
     contributions: &[f64],
@@ -412,7 +412,7 @@ pub fn reasons(
     let mut worded: Vec<(f64, String)> = items
         .into_iter()
         .take_while(|(contrib, _)| last.is_some_and(|l| contrib.total_cmp(&l).is_ge()))
-        .map(|(contrib, reason)| (contrib, reason.words(w, b, c)))
+        .map(|(contrib, reason)| (contrib, words.of(reason, b, c)))
         .collect();
     worded.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     worded.into_iter().take(n).map(|(_, s)| s).collect()
@@ -428,64 +428,160 @@ enum Reason {
     Level(usize, usize),
 }
 
-impl Reason {
-    fn words(self, w: &crate::vocab::Vocabulary, b: &Bundle, c: &ClientView) -> String {
+/// Every wording a reason can take that does not depend on the client's own value, put
+/// into words once per run rather than once per client (filling the templates for each
+/// of a million clients was half of labeling's time): a binned feature's reason for each
+/// bin, a categorical's for each level, and a linear feature's template with its name,
+/// direction, missing-value word and typical value filled in.
+pub struct ReasonWords {
+    w: std::sync::Arc<crate::vocab::Vocabulary>,
+    numeric: Vec<NumericWords>,
+    /// `[k][own]`: categorical `k` with the client's level `own` (last: "other").
+    levels: Vec<Vec<String>>,
+}
+
+/// The wordings of one numeric feature's reason; `[missing as usize]` indexes each.
+enum NumericWords {
+    /// `[bin][missing]`: the whole reason for a client in that bin.
+    Binned(Vec<[String; 2]>),
+    /// `[high]`: the template with `{feature}` and `{direction}` filled in, `{value}`,
+    /// `{missing}` and `{typical}` still to fill, in that order (as `Vocabulary::fill`
+    /// does, so the words are the same); with the missing and typical words.
+    Linear {
+        templates: [String; 2],
+        missing: [String; 2],
+        typical: String,
+    },
+}
+
+impl ReasonWords {
+    pub fn new(w: std::sync::Arc<crate::vocab::Vocabulary>, b: &Bundle) -> Self {
         let fitted = &b.features;
-        match self {
+        let numeric = (0..fitted.numeric.len())
+            .map(|j| NumericWords::new(&w, b, j))
+            .collect();
+        let levels = fitted
+            .categorical
+            .iter()
+            .enumerate()
+            .map(|(k, cat)| {
+                (0..=cat.levels.len())
+                    .map(|own| level_words(&w, b, k, own))
+                    .collect()
+            })
+            .collect();
+        ReasonWords { w, numeric, levels }
+    }
+
+    /// The reason in words for client `c`.
+    fn of(&self, reason: Reason, b: &Bundle, c: &ClientView) -> String {
+        match reason {
             Reason::Numeric(j) => {
-                let Some(f) = fitted.numeric.get(j) else {
+                let Some((f, words)) = b.features.numeric.get(j).zip(self.numeric.get(j)) else {
                     return String::new();
                 };
                 let v = c.model_numeric(j);
                 let shown = if v.is_nan() { f.median } else { v };
-                let missing = if v.is_nan() {
-                    w.word("reason.missing")
-                } else {
-                    ""
-                };
-                let feature = w.feature(&f.name);
-                let typical = number(f.median);
-                if let Some(bins) = b.lapse.form.binned_column(j) {
-                    // A scorecard model explains a client by the bin it falls in.
-                    let bin =
-                        crate::lapse::bin_words_in(w, f, bins, bins.bin_of(f.standardise(shown)));
-                    let args: [(&str, &dyn std::fmt::Display); 4] = [
-                        ("feature", &feature),
-                        ("bin", &bin),
-                        ("missing", &missing),
-                        ("typical", &typical),
-                    ];
-                    return w.fill("reason.binned", &args);
+                let missing = usize::from(v.is_nan());
+                match words {
+                    NumericWords::Binned(bins) => {
+                        let bin = b
+                            .lapse
+                            .form
+                            .binned_column(j)
+                            .map_or(0, |bins| bins.bin_of(f.standardise(shown)));
+                        bins.get(bin).map_or_else(
+                            || binned_words(&self.w, b, j, bin, missing),
+                            |text| text[missing].clone(),
+                        )
+                    }
+                    NumericWords::Linear {
+                        templates,
+                        missing: missing_words,
+                        typical,
+                    } => {
+                        let high = usize::from(f.standardise(shown) >= 0.0);
+                        templates[high]
+                            .replace("{value}", &number(shown))
+                            .replace("{missing}", &missing_words[missing])
+                            .replace("{typical}", typical)
+                    }
                 }
-                let direction = if f.standardise(shown) >= 0.0 {
-                    w.word("reason.high")
-                } else {
-                    w.word("reason.low")
-                };
-                let args: [(&str, &dyn std::fmt::Display); 5] = [
-                    ("feature", &feature),
-                    ("direction", &direction),
-                    ("value", &number(shown)),
-                    ("missing", &missing),
-                    ("typical", &typical),
-                ];
-                w.fill("reason.numeric", &args)
             }
-            Reason::Level(k, own) => {
-                let Some(cat) = fitted.categorical.get(k) else {
-                    return String::new();
-                };
-                let level = cat
-                    .levels
-                    .get(own)
-                    .map_or(w.word("reason.other"), String::as_str);
-                w.fill(
-                    "reason.level",
-                    &[("feature", &w.feature(&cat.name)), ("level", &level)],
-                )
-            }
+            Reason::Level(k, own) => self
+                .levels
+                .get(k)
+                .and_then(|levels| levels.get(own))
+                .cloned()
+                .unwrap_or_default(),
         }
     }
+}
+
+impl NumericWords {
+    fn new(w: &crate::vocab::Vocabulary, b: &Bundle, j: usize) -> Self {
+        let Some(f) = b.features.numeric.get(j) else {
+            return NumericWords::Binned(Vec::new());
+        };
+        if let Some(bins) = b.lapse.form.binned_column(j) {
+            let texts = (0..bins.width())
+                .map(|i| [0, 1].map(|missing| binned_words(w, b, j, i, missing)))
+                .collect();
+            return NumericWords::Binned(texts);
+        }
+        let feature = w.feature(&f.name);
+        let templates = [w.word("reason.low"), w.word("reason.high")].map(|direction| {
+            w.word("reason.numeric")
+                .replace("{feature}", &feature)
+                .replace("{direction}", direction)
+        });
+        NumericWords::Linear {
+            templates,
+            missing: [String::new(), w.word("reason.missing").to_string()],
+            typical: number(f.median),
+        }
+    }
+}
+
+/// The reason of binned feature `j` for a client in bin `i`, `missing` (1) or not (0).
+fn binned_words(
+    w: &crate::vocab::Vocabulary,
+    b: &Bundle,
+    j: usize,
+    i: usize,
+    missing: usize,
+) -> String {
+    let Some((f, bins)) = b.features.numeric.get(j).zip(b.lapse.form.binned_column(j)) else {
+        return String::new();
+    };
+    let bin = crate::lapse::bin_words_in(w, f, bins, i);
+    let missing = if missing == 1 {
+        w.word("reason.missing")
+    } else {
+        ""
+    };
+    let args: [(&str, &dyn std::fmt::Display); 4] = [
+        ("feature", &w.feature(&f.name)),
+        ("bin", &bin),
+        ("missing", &missing),
+        ("typical", &number(f.median)),
+    ];
+    w.fill("reason.binned", &args)
+}
+
+/// The reason of categorical `k` for a client at level `own` (past the end: "other").
+fn level_words(w: &crate::vocab::Vocabulary, b: &Bundle, k: usize, own: usize) -> String {
+    let Some(cat) = b.features.categorical.get(k) else {
+        return String::new();
+    };
+    let level = cat
+        .levels
+        .get(own)
+        .map_or(w.word("reason.other"), String::as_str);
+    w.fill(
+        "reason.level",
+        &[("feature", &w.feature(&cat.name)), ("level", &level)],
+    )
 }
 
 fn number(v: f64) -> String {
