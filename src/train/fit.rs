@@ -218,16 +218,26 @@ pub(super) fn fit_input(
     let (clients, cats, snap) = (input.clients, input.cats, input.snap);
     let split = Split::of(&snap, opts.lapse.test_share, opts.seed)?;
     let design = Design::fit(&snap, &cats, &split)?;
-    let segs = fit_segments(&design, &snap, &cats, opts, previous)?;
     let oot_input = OutOfTimeInput {
         early: input.early,
         score_snap: &snap,
         cats: &cats,
     };
-    let (lapse_fit, oot) = fit_lapse(&design, &split, oot_input, opts)?;
-    let products = (input.products)
-        .map(|facts| fit_products(&facts, &design, &snap, opts))
-        .transpose()?;
+    // The segments and product models beside the lapse model: each has its own seeds
+    // (results do not depend on threads), and each leaves a core idle in its serial
+    // steps (the lapse model's final fits and out-of-time check, the final k-means).
+    let (segs_products, lapse) = rayon::join(
+        || {
+            let segs = fit_segments(&design, &snap, &cats, opts, previous)?;
+            let products = (input.products)
+                .map(|facts| fit_products(&facts, &design, &snap, opts))
+                .transpose()?;
+            Ok::<_, Error>((segs, products))
+        },
+        || fit_lapse(&design, &split, oot_input, opts),
+    );
+    let (segs, products) = segs_products?;
+    let (lapse_fit, oot) = lapse?;
     let mut metrics = train_metrics(
         (clients, &snap, &split, &design),
         &segs.model,

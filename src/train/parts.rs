@@ -771,3 +771,30 @@ fn text_column(rows: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let values = col.str().map_err(|_| null_in(name))?;
     Ok(values.iter().map(|v| v.map(str::to_string)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stratified_sample_keeps_each_stratum_in_proportion_whatever_the_row_order() {
+        let sample = ClientSample::new(None, 0, 7);
+        let ids: Vec<String> = (0..40_000).map(|i| format!("C{i:07}")).collect();
+        let slots: Vec<i32> = ids.iter().map(|id| sample.slot(id) as i32).collect();
+        // Strata of 10%, 30% and 60% of the rows.
+        let strata: Vec<i32> = (0..ids.len()).map(|i| [0, 1, 1, 1, 2, 2, 2, 2, 2, 2][i % 10]).collect();
+        let keep = stratified_keep(&slots, &strata, 8_000);
+        let kept = keep.iter().filter(|&&k| k).count();
+        assert!((7_600..8_400).contains(&kept), "{kept}");
+        for (s, share) in [(0, 0.1), (1, 0.3), (2, 0.6)] {
+            let n = (0..ids.len()).filter(|&i| keep[i] && strata[i] == s).count() as f64;
+            assert!((n / kept as f64 - share).abs() < 0.02, "stratum {s}: {n}");
+        }
+        // The rows reversed (another split of the book): the same clients.
+        let rev = |v: &[i32]| v.iter().rev().copied().collect::<Vec<_>>();
+        let back = stratified_keep(&rev(&slots), &rev(&strata), 8_000);
+        assert!(back.iter().rev().eq(keep.iter()));
+        // A sample as large as the rows keeps them all.
+        assert!(stratified_keep(&slots, &strata, 40_000).iter().all(|&k| k));
+    }
+}
