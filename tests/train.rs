@@ -523,7 +523,13 @@ fn a_book_trained_in_parts_is_fitted_on_a_sample_that_does_not_depend_on_the_par
     let run = |name: &str, extra: &[&str]| {
         let models = format!("m-{name}");
         let out = format!("o-{name}");
-        let mut args = vec!["--data", &data, "--extract-date", "2026-09-30", "--no-charts"];
+        let mut args = vec![
+            "--data",
+            &data,
+            "--extract-date",
+            "2026-09-30",
+            "--no-charts",
+        ];
         args.extend_from_slice(&["--models", &models, "--out", &out]);
         args.extend_from_slice(extra);
         let r = train(&args, dir);
@@ -533,8 +539,9 @@ fn a_book_trained_in_parts_is_fitted_on_a_sample_that_does_not_depend_on_the_par
             "{name}: the split files are removed"
         );
         let mut bundle = without_time(latest_bundle(&dir.join(&models)).1);
-        // The config differs only by its [training] section.
+        // The config differs only by its [training] section (and so the content digest).
         bundle["config"]["training"] = serde_json::Value::Null;
+        bundle["content_sha256"] = serde_json::Value::Null;
         bundle
     };
     let whole = run("whole", &[]);
@@ -555,6 +562,7 @@ fn a_book_trained_in_parts_is_fitted_on_a_sample_that_does_not_depend_on_the_par
     let all = whole["data"]["active_clients"].as_u64().unwrap();
     // 5,000 of the rows in force at either cut-off; most are in force at the cut-off.
     assert!((3_000..5_000).contains(&fitted), "{fitted} of {all}");
-    let auc = two["metrics"]["test"]["roc_auc"].as_f64().unwrap();
-    assert!(auc > 0.65, "{auc}");
+    // A model that still separates lapses (cross-validated: 843 held-out clients vary).
+    let auc = two["metrics"]["cv_roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.68, "{auc}");
 }

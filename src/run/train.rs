@@ -208,7 +208,13 @@ impl SampledFit {
         opts: &TrainOptions,
     ) -> Result<Self> {
         let quality_dir = opts.out_dir.join("train-data-quality");
-        publish_quality(&quality_dir, quality, quarantine, &settings.protected, "--out")?;
+        publish_quality(
+            &quality_dir,
+            quality,
+            quarantine,
+            &settings.protected,
+            "--out",
+        )?;
         quality.check_thresholds(settings.config.cleaning.max_invalid_percent)?;
         let scores_ids = settings.fit.keep_scores.then(|| sampled.client_ids.clone());
         let fitted = parts::fit_sampled(

@@ -32,23 +32,13 @@ pub(super) fn train_in_parts(
     // Every client's cleaning values count (`fit_sample` samples feature rows only); the
     // slots of the seeded hash order the stratified sample.
     let every_client = ClientSample::new(None, 0, opts.seed);
-    let stage = Stage::new("facts", parts.len() as u64);
-    let tick = stage.ticker();
-    let mut facts = Vec::with_capacity(parts.len());
-    for part in &parts {
-        facts.push(parts::part_facts_of(&config, Input::Files(part), &every_client)?);
-        tick();
-    }
-    stage.finish();
+    let facts = each_part("facts", &parts, |part| {
+        parts::part_facts_of(&config, Input::Files(part), &every_client)
+    })?;
     let plan = TrainPlan::of(&config, facts, opts.as_of, opts.horizon_months)?;
-    let stage = Stage::new("features", parts.len() as u64);
-    let tick = stage.ticker();
-    let mut rows = Vec::with_capacity(parts.len());
-    for part in &parts {
-        rows.push(parts::part_rows_of(&config, Input::Files(part), &plan, &every_client)?);
-        tick();
-    }
-    stage.finish();
+    let rows = each_part("features", &parts, |part| {
+        parts::part_rows_of(&config, Input::Files(part), &plan, &every_client)
+    })?;
     let (sampled, quality, quarantine) = sampled_rows(&plan, rows, config.training.fit_sample)?;
     let fitted = SampledFit::fit_checked(
         settings,
@@ -59,26 +49,38 @@ pub(super) fn train_in_parts(
     )?
     .with_files(file_fingerprints(files)?);
     let lifecycle = if opts.charts && config.mode == crate::config::Mode::Relational {
-        let stage = Stage::new("lifecycle", parts.len() as u64);
-        let tick = stage.ticker();
-        let mut total: Option<crate::lifecycle::TrainingLifecycle> = None;
-        for part in &parts {
-            let counted =
-                parts::part_lifecycle_of(&config, Input::Files(part), &plan, fitted.bundle())?;
-            match &mut total {
-                None => total = Some(counted),
-                Some(t) => t.merge(counted),
-            }
-            tick();
-        }
-        stage.finish();
-        total
+        let counts = each_part("lifecycle", &parts, |part| {
+            parts::part_lifecycle_of(&config, Input::Files(part), &plan, fitted.bundle())
+        })?;
+        counts.into_iter().reduce(|mut total, part| {
+            total.merge(part);
+            total
+        })
     } else {
         None
     };
     // The split files go before the bundle is published.
     drop(staging);
     fitted.publish(lifecycle)
+}
+
+/// `f` on every part in turn (each load uses every core), as one stage.
+fn each_part<T>(
+    name: &str,
+    parts: &[SourceFiles],
+    f: impl Fn(&SourceFiles) -> Result<T>,
+) -> Result<Vec<T>> {
+    let stage = Stage::new(name, parts.len() as u64);
+    let out = parts
+        .iter()
+        .map(|part| {
+            let done = f(part);
+            stage.inc();
+            done
+        })
+        .collect::<Result<Vec<T>>>()?;
+    stage.finish();
+    Ok(out)
 }
 
 /// Every part's rows cut to the stratified sample, in the book's client order, with the

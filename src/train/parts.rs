@@ -332,7 +332,11 @@ pub fn part_rows_of(
         .map_err(|e| Error::Runtime(format!("cannot build a part's training rows: {e}")))?;
     let data_rows = book.table(Source::Clients).map_or_else(
         || rows.iter().map(|&i| i as u32).collect(),
-        |t| rows.iter().map(|&i| t.rows.get(i).copied().unwrap_or(0)).collect(),
+        |t| {
+            rows.iter()
+                .map(|&i| t.rows.get(i).copied().unwrap_or(0))
+                .collect()
+        },
     );
     Ok(PartRows {
         rows: frame,
@@ -782,12 +786,16 @@ mod tests {
         let ids: Vec<String> = (0..40_000).map(|i| format!("C{i:07}")).collect();
         let slots: Vec<i32> = ids.iter().map(|id| sample.slot(id) as i32).collect();
         // Strata of 10%, 30% and 60% of the rows.
-        let strata: Vec<i32> = (0..ids.len()).map(|i| [0, 1, 1, 1, 2, 2, 2, 2, 2, 2][i % 10]).collect();
+        let strata: Vec<i32> = (0..ids.len())
+            .map(|i| [0, 1, 1, 1, 2, 2, 2, 2, 2, 2][i % 10])
+            .collect();
         let keep = stratified_keep(&slots, &strata, 8_000);
         let kept = keep.iter().filter(|&&k| k).count();
         assert!((7_600..8_400).contains(&kept), "{kept}");
         for (s, share) in [(0, 0.1), (1, 0.3), (2, 0.6)] {
-            let n = (0..ids.len()).filter(|&i| keep[i] && strata[i] == s).count() as f64;
+            let n = (0..ids.len())
+                .filter(|&i| keep[i] && strata[i] == s)
+                .count() as f64;
             assert!((n / kept as f64 - share).abs() < 0.02, "stratum {s}: {n}");
         }
         // The rows reversed (another split of the book): the same clients.
