@@ -76,6 +76,12 @@ pub struct TrainArgs {
     /// Skip the training charts.
     #[arg(long)]
     no_charts: bool,
+    /// Split the book into N parts by client (default: one piece up to 40M source rows,
+    /// about 1M clients, then parts of ~16M rows). A book in parts is fitted on a
+    /// stratified sample of its feature rows ([training] fit_sample, default 250,000);
+    /// features, cleaning statistics and lifecycle counts cover every client.
+    #[arg(long, value_name = "N")]
+    partitions: Option<usize>,
     /// The language of the words people read (labels' display columns, charts, report):
     /// en (default) or zh-CN.
     #[arg(long, value_name = "LANG")]
@@ -146,6 +152,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         models_dir: args.models.clone(),
         out_dir: args.out.clone(),
         save_scores: args.save_scores,
+        partitions: args.partitions,
         charts: !args.no_charts,
         words,
     };

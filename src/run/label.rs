@@ -205,6 +205,34 @@ fn auto_parts(files: &SourceFiles) -> Result<usize> {
     })
 }
 
+/// The parts a run splits the book into: `--partitions`, else by the book's size (flat
+/// books are one piece).
+///
+/// # Errors
+/// `--partitions` out of range; a file whose rows cannot be estimated.
+pub(super) fn parts_for(
+    config: &Config,
+    files: &SourceFiles,
+    partitions: Option<usize>,
+) -> Result<usize> {
+    Ok(match partitions {
+        Some(0) => {
+            return Err(Error::InvalidParameter(
+                "--partitions must be at least 1".into(),
+            ))
+        }
+        Some(p) if p > MAX_PARTS => {
+            return Err(Error::InvalidParameter(format!(
+                "--partitions {p}: use at most {MAX_PARTS} parts (a part of ~{ROWS_PER_PART} \
+                 rows already bounds memory; more parts only add files)"
+            )))
+        }
+        Some(p) => p,
+        None if config.mode == Mode::Flat => 1,
+        None => auto_parts(files)?,
+    })
+}
+
 /// The files of each part: the whole book's, or the split files standing for them.
 fn parts_of(files: &SourceFiles, parts: usize, dir: &Path) -> Result<Vec<SourceFiles>> {
     if parts <= 1 {
@@ -227,22 +255,7 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
     }
     // The book's files, found once: every step below reads these.
     let files = spec.resolve()?;
-    let n_parts = match opts.partitions {
-        Some(0) => {
-            return Err(Error::InvalidParameter(
-                "--partitions must be at least 1".into(),
-            ))
-        }
-        Some(p) if p > MAX_PARTS => {
-            return Err(Error::InvalidParameter(format!(
-                "--partitions {p}: use at most {MAX_PARTS} parts (a part of ~{ROWS_PER_PART} \
-                 rows already bounds memory; more parts only add files)"
-            )))
-        }
-        Some(p) => p,
-        None if spec.config.mode == Mode::Flat => 1,
-        None => auto_parts(&files)?,
-    };
+    let n_parts = parts_for(&spec.config, &files, opts.partitions)?;
     // Split files go beside the output, never to a RAM-backed temporary directory.
     let out_root = opts
         .out

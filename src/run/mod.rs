@@ -17,6 +17,7 @@ pub mod parts;
 mod spec;
 mod stage;
 mod train;
+mod train_split;
 mod train_summary;
 
 pub use check::{check_data, explain_features};

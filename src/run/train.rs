@@ -10,7 +10,7 @@ use crate::bundle::{self, Bundle, FileFingerprint};
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
-use crate::ingest::SourceFiles;
+use crate::ingest::{QuarantinedRow, SourceFiles};
 use crate::lapse;
 use crate::params::Horizon;
 use crate::progress::Stage;
@@ -32,6 +32,9 @@ pub struct TrainOptions {
     pub out_dir: PathBuf,
     /// Also save every client's training-time scores in the bundle (`scores.csv`).
     pub save_scores: bool,
+    /// Parts the book is split into (`None`: by its size, as labeling splits it); a
+    /// book in more than one part is fitted on a sample (`[training] fit_sample`).
+    pub partitions: Option<usize>,
     pub charts: bool,
     /// The words the charts are written in.
     pub words: std::sync::Arc<crate::vocab::Vocabulary>,
@@ -50,6 +53,7 @@ impl Default for TrainOptions {
             models_dir: PathBuf::from("models"),
             out_dir: PathBuf::from("notebooks-out"),
             save_scores: false,
+            partitions: None,
             charts: true,
             words: crate::vocab::Vocabulary::english(),
         }
@@ -75,6 +79,10 @@ pub struct TrainOutcome {
 pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     let settings = Settings::check(&spec.config, spec.protected(), opts)?;
     let files = spec.resolve()?;
+    let n_parts = super::label::parts_for(&spec.config, &files, opts.partitions)?;
+    if n_parts > 1 {
+        return super::train_split::train_in_parts(&files, opts, settings, n_parts);
+    }
     let stage = Stage::new("load", 1);
     let loaded = spec.load(&files, true)?;
     stage.finish();
@@ -187,9 +195,27 @@ impl SampledFit {
         opts: &TrainOptions,
     ) -> Result<Self> {
         let settings = Settings::check(config, inputs_protected(config, None), opts)?;
+        Self::fit_checked(settings, plan, sampled, (quality, None), opts)
+    }
+
+    /// `fit` with settings already checked and the quarantined rows, when the parts
+    /// kept them, published beside the quality report.
+    pub(super) fn fit_checked(
+        settings: Settings,
+        plan: &parts::TrainPlan,
+        sampled: parts::SampledBook,
+        (quality, quarantine): (&crate::ingest::QualityReport, Option<&[QuarantinedRow]>),
+        opts: &TrainOptions,
+    ) -> Result<Self> {
         let quality_dir = opts.out_dir.join("train-data-quality");
-        publish_quality(&quality_dir, quality, None, &settings.protected, "--out")?;
-        quality.check_thresholds(config.cleaning.max_invalid_percent)?;
+        publish_quality(
+            &quality_dir,
+            quality,
+            quarantine,
+            &settings.protected,
+            "--out",
+        )?;
+        quality.check_thresholds(settings.config.cleaning.max_invalid_percent)?;
         let scores_ids = settings.fit.keep_scores.then(|| sampled.client_ids.clone());
         let fitted = parts::fit_sampled(
             &settings.config,
@@ -207,6 +233,12 @@ impl SampledFit {
             scores,
             quality_dir,
         })
+    }
+
+    /// The bundle records these source files (a book read from files) instead of tables.
+    pub(super) fn with_files(mut self, files: Vec<FileFingerprint>) -> Self {
+        self.tables = files;
+        self
     }
 
     /// The fitted bundle (unpublished: no version yet).
@@ -283,8 +315,8 @@ fn publish(
 
 /// The run's settings, checked once before any data is read: model parameters (flags
 /// over config), the previous model, and the paths no output may cover.
-struct Settings {
-    config: crate::config::Config,
+pub(super) struct Settings {
+    pub(super) config: crate::config::Config,
     fit: FitOptions,
     previous: Option<bundle::Located>,
     protected: Protected,
@@ -292,7 +324,7 @@ struct Settings {
 
 impl Settings {
     /// `inputs`: what the run reads (`DataSpec::protected`, `inputs_protected`).
-    fn check(
+    pub(super) fn check(
         config: &crate::config::Config,
         inputs: Protected,
         opts: &TrainOptions,
@@ -387,7 +419,7 @@ fn write_lifecycle(
 }
 
 /// The SHA-256 of every data file the run read, by source.
-fn file_fingerprints(files: &SourceFiles) -> Result<Vec<FileFingerprint>> {
+pub(super) fn file_fingerprints(files: &SourceFiles) -> Result<Vec<FileFingerprint>> {
     use rayon::prelude::*;
     let mut paths: Vec<(String, PathBuf)> = files
         .flat()

@@ -218,16 +218,19 @@ pub(super) fn fit_input(
     let (clients, cats, snap) = (input.clients, input.cats, input.snap);
     let split = Split::of(&snap, opts.lapse.test_share, opts.seed)?;
     let design = Design::fit(&snap, &cats, &split)?;
-    let segs = fit_segments(&design, &snap, &cats, opts, previous)?;
     let oot_input = OutOfTimeInput {
         early: input.early,
         score_snap: &snap,
         cats: &cats,
     };
-    let (lapse_fit, oot) = fit_lapse(&design, &split, oot_input, opts)?;
-    let products = (input.products)
-        .map(|facts| fit_products(&facts, &design, &snap, opts))
-        .transpose()?;
+    let models = Models {
+        design: &design,
+        snap: &snap,
+        cats: &cats,
+        split: &split,
+    };
+    let (segs, products, (lapse_fit, oot)) =
+        models.fit(input.products, oot_input, opts, previous)?;
     let mut metrics = train_metrics(
         (clients, &snap, &split, &design),
         &segs.model,
@@ -281,6 +284,46 @@ pub(super) fn fit_input(
         scored,
         lifecycle,
     })
+}
+
+/// What the segments, the lapse model and the product models are fitted on.
+struct Models<'a, 'b> {
+    design: &'b Design,
+    snap: &'b Snapshot,
+    cats: &'b [(String, Option<&'a crate::ingest::Coded>)],
+    split: &'b Split,
+}
+
+type LapseAndOutOfTime = (LapseFit, std::result::Result<OutOfTime, String>);
+
+impl Models<'_, '_> {
+    /// The segments and product models beside the lapse model: each has its own seeds
+    /// (results do not depend on threads), and each leaves a core idle in its serial
+    /// steps (the lapse model's final fits and out-of-time check, the final k-means).
+    fn fit(
+        &self,
+        products: Option<crate::features::products::ProductFacts>,
+        oot_input: OutOfTimeInput,
+        opts: &FitOptions,
+        previous: Option<&Located>,
+    ) -> Result<(
+        Segments,
+        Option<crate::products::ProductModels>,
+        LapseAndOutOfTime,
+    )> {
+        let (segs_products, lapse) = rayon::join(
+            || {
+                let segs = fit_segments(self.design, self.snap, self.cats, opts, previous)?;
+                let products = products
+                    .map(|facts| fit_products(&facts, self.design, self.snap, opts))
+                    .transpose()?;
+                Ok::<_, Error>((segs, products))
+            },
+            || fit_lapse(self.design, self.split, oot_input, opts),
+        );
+        let (segs, products) = segs_products?;
+        Ok((segs, products, lapse?))
+    }
 }
 
 /// The lapse model, then the out-of-time check, which needs only the chosen form and

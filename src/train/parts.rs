@@ -85,12 +85,20 @@ pub struct PartFacts {
 /// # Errors
 /// The part's bad input, as loading it with the CLI would report it.
 pub fn part_facts(config: &Config, frames: &Frames, sample: &ClientSample) -> Result<PartFacts> {
+    part_facts_of(config, Input::Frames(frames), sample)
+}
+
+/// `part_facts` of a part held as files or frames.
+///
+/// # Errors
+/// As `part_facts`.
+pub fn part_facts_of(config: &Config, input: Input, sample: &ClientSample) -> Result<PartFacts> {
     check_mode(config)?;
     let opts = LoadOptions::from_config(config, true);
     // Empty statistics: nothing is imputed or capped, so the values are those the CLI
     // fits its statistics on.
     let unfitted = CleaningStats::default();
-    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&unfitted))?;
+    let loaded = load_from(config, input, &opts, Some(&unfitted))?;
     let book = &loaded.book;
     let mut cleaning_values = BTreeMap::new();
     let mut categorical = BTreeSet::new();
@@ -276,6 +284,31 @@ pub fn part_rows(
     plan: &TrainPlan,
     sample: &ClientSample,
 ) -> Result<(DataFrame, QualityReport)> {
+    let part = part_rows_of(config, Input::Frames(frames), plan, sample)?;
+    Ok((part.rows, part.quality))
+}
+
+/// A part's training rows (`part_rows`) with what loading it set aside.
+pub struct PartRows {
+    pub rows: DataFrame,
+    pub quality: QualityReport,
+    pub quarantine: Vec<crate::ingest::QuarantinedRow>,
+    /// The clients table's data row of each row: the book's client order, whatever part
+    /// the client fell in.
+    pub data_rows: Vec<u32>,
+}
+
+/// `part_rows` of a part held as files or frames, with its quarantined rows and each
+/// row's place in the book.
+///
+/// # Errors
+/// As `part_rows`.
+pub fn part_rows_of(
+    config: &Config,
+    input: Input,
+    plan: &TrainPlan,
+    sample: &ClientSample,
+) -> Result<PartRows> {
     check_mode(config)?;
     if config.mode != plan.mode {
         return Err(Error::InvalidParameter(format!(
@@ -284,7 +317,7 @@ pub fn part_rows(
         )));
     }
     let opts = LoadOptions::from_config(config, true);
-    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&plan.cleaning))?;
+    let loaded = load_from(config, input, &opts, Some(&plan.cleaning))?;
     let book = &loaded.book;
     let horizon = plan.horizon_months;
     let outcome = config.lapse.outcome;
@@ -297,7 +330,20 @@ pub fn part_rows(
     columns.extend(feature_columns(book, &rows, plan, (&now, &early))?);
     let frame = DataFrame::new(rows.len(), columns)
         .map_err(|e| Error::Runtime(format!("cannot build a part's training rows: {e}")))?;
-    Ok((frame, loaded.report))
+    let data_rows = book.table(Source::Clients).map_or_else(
+        || rows.iter().map(|&i| i as u32).collect(),
+        |t| {
+            rows.iter()
+                .map(|&i| t.rows.get(i).copied().unwrap_or(0))
+                .collect()
+        },
+    );
+    Ok(PartRows {
+        rows: frame,
+        quality: loaded.report,
+        quarantine: loaded.quarantine,
+        data_rows,
+    })
 }
 
 /// A part's training rows, per client: id, sample slot, stratum, in force and label at
@@ -404,6 +450,51 @@ fn feature_columns(
         ));
     }
     Ok(columns)
+}
+
+/// Slots of the seeded hash are grouped by this many bits into buckets: a stratum's
+/// sample is its clients of the lowest buckets (as `clientele.spark`'s `_stratified`).
+pub const BUCKET_BITS: u32 = 4;
+
+/// Which of the rows (`SLOT` and `STRATUM` of `part_rows`, every part's together) a
+/// sample of about `sample` rows keeps: per stratum, the clients of the lowest buckets of
+/// seeded-hash slots, up to the bucket that brings the count nearest the stratum's share.
+/// Depends only on the clients' hashes and strata, never on how the rows are split.
+pub fn stratified_keep(slots: &[i32], strata: &[i32], sample: u64) -> Vec<bool> {
+    let buckets = (SAMPLE_SLOTS >> BUCKET_BITS) as usize;
+    let bucket = |slot: i32| ((slot.max(0) as u64) >> BUCKET_BITS) as usize;
+    let mut counts: BTreeMap<i32, Vec<u64>> = BTreeMap::new();
+    for (&slot, &st) in slots.iter().zip(strata) {
+        let c = counts.entry(st).or_insert_with(|| vec![0; buckets]);
+        if let Some(n) = c.get_mut(bucket(slot)) {
+            *n += 1;
+        }
+    }
+    let total = slots.len() as u64;
+    if total <= sample {
+        return vec![true; slots.len()];
+    }
+    let share = sample as f64 / total as f64;
+    let limits: BTreeMap<i32, usize> = counts
+        .iter()
+        .map(|(&st, c)| {
+            let quota = share * c.iter().sum::<u64>() as f64;
+            let (mut seen, mut limit, mut best) = (0u64, 0usize, quota);
+            for (b, &n) in c.iter().enumerate().filter(|(_, &n)| n > 0) {
+                let gap = ((seen + n) as f64 - quota).abs();
+                if gap < best {
+                    (best, limit) = (gap, b + 1);
+                }
+                seen += n;
+            }
+            (st, limit)
+        })
+        .collect();
+    slots
+        .iter()
+        .zip(strata)
+        .map(|(&slot, st)| limits.get(st).is_some_and(|&l| bucket(slot) < l))
+        .collect()
 }
 
 fn stratum(active: bool, label: Label) -> i32 {
@@ -606,9 +697,22 @@ pub fn part_lifecycle(
     plan: &TrainPlan,
     bundle: &crate::bundle::Bundle,
 ) -> Result<crate::lifecycle::TrainingLifecycle> {
+    part_lifecycle_of(config, Input::Frames(frames), plan, bundle)
+}
+
+/// `part_lifecycle` of a part held as files or frames.
+///
+/// # Errors
+/// As `part_lifecycle`.
+pub fn part_lifecycle_of(
+    config: &Config,
+    input: Input,
+    plan: &TrainPlan,
+    bundle: &crate::bundle::Bundle,
+) -> Result<crate::lifecycle::TrainingLifecycle> {
     check_mode(config)?;
     let opts = LoadOptions::from_config(config, true);
-    let loaded = load_from(config, Input::Frames(frames), &opts, Some(&plan.cleaning))?;
+    let loaded = load_from(config, input, &opts, Some(&plan.cleaning))?;
     let book = &loaded.book;
     let snap = fit::snapshot(
         book,
@@ -670,4 +774,35 @@ fn text_column(rows: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let col = column(rows, name, &DataType::String)?;
     let values = col.str().map_err(|_| null_in(name))?;
     Ok(values.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stratified_sample_keeps_each_stratum_in_proportion_whatever_the_row_order() {
+        let sample = ClientSample::new(None, 0, 7);
+        let ids: Vec<String> = (0..40_000).map(|i| format!("C{i:07}")).collect();
+        let slots: Vec<i32> = ids.iter().map(|id| sample.slot(id) as i32).collect();
+        // Strata of 10%, 30% and 60% of the rows.
+        let strata: Vec<i32> = (0..ids.len())
+            .map(|i| [0, 1, 1, 1, 2, 2, 2, 2, 2, 2][i % 10])
+            .collect();
+        let keep = stratified_keep(&slots, &strata, 8_000);
+        let kept = keep.iter().filter(|&&k| k).count();
+        assert!((7_600..8_400).contains(&kept), "{kept}");
+        for (s, share) in [(0, 0.1), (1, 0.3), (2, 0.6)] {
+            let n = (0..ids.len())
+                .filter(|&i| keep[i] && strata[i] == s)
+                .count() as f64;
+            assert!((n / kept as f64 - share).abs() < 0.02, "stratum {s}: {n}");
+        }
+        // The rows reversed (another split of the book): the same clients.
+        let rev = |v: &[i32]| v.iter().rev().copied().collect::<Vec<_>>();
+        let back = stratified_keep(&rev(&slots), &rev(&strata), 8_000);
+        assert!(back.iter().rev().eq(keep.iter()));
+        // A sample as large as the rows keeps them all.
+        assert!(stratified_keep(&slots, &strata, 40_000).iter().all(|&k| k));
+    }
 }

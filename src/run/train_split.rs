@@ -1,0 +1,145 @@
+//! Training a book too large for memory from the CLI: the book is split into parts by
+//! client hash (as labeling splits it), and trained the way the Spark runner trains
+//! (`train::parts`): every part's facts give the cut-off and cleaning statistics, every
+//! part's point-in-time features and labels are computed, the models are fitted on a
+//! stratified sample of those rows (`[training] fit_sample`), and every part counts its
+//! persistency and exits with the fitted segments.
+
+use super::train::{file_fingerprints, SampledFit, Settings, TrainOptions, TrainOutcome};
+use crate::error::{Error, Result};
+use crate::fsio::rundir::{OutputKind, Staging};
+use crate::ingest::{Input, QualityReport, QuarantinedRow, SourceFiles};
+use crate::progress::Stage;
+use crate::train::parts::{self, ClientSample, PartRows, SampledBook, TrainPlan};
+use polars::prelude::{BooleanChunked, DataFrame, IntoColumn, NewChunkedArray, UInt32Chunked};
+
+/// Column of the sampled rows holding each client's data row in the clients table.
+const ORDER: &str = "__order";
+
+/// Trains on `files` split into `n_parts` parts (written under `--out`, removed after).
+pub(super) fn train_in_parts(
+    files: &SourceFiles,
+    opts: &TrainOptions,
+    settings: Settings,
+    n_parts: usize,
+) -> Result<TrainOutcome> {
+    let config = settings.config.clone();
+    let staging = Staging::new(&opts.out_dir.join("clientele-parts"), OutputKind::Labels)?;
+    let stage = Stage::new("split", 1);
+    let parts = crate::ingest::partition::split(files, n_parts, staging.path())?;
+    stage.finish();
+    crate::allocator::reuse_freed_memory();
+    // Every client's cleaning values count (`fit_sample` samples feature rows only); the
+    // slots of the seeded hash order the stratified sample.
+    let every_client = ClientSample::new(None, 0, opts.seed);
+    let facts = each_part("facts", &parts, |part| {
+        parts::part_facts_of(&config, Input::Files(part), &every_client)
+    })?;
+    let plan = TrainPlan::of(&config, facts, opts.as_of, opts.horizon_months)?;
+    let rows = each_part("features", &parts, |part| {
+        parts::part_rows_of(&config, Input::Files(part), &plan, &every_client)
+    })?;
+    let (sampled, quality, quarantine) = sampled_rows(&plan, rows, config.training.fit_sample)?;
+    let fitted = SampledFit::fit_checked(
+        settings,
+        &plan,
+        sampled,
+        (&quality, Some(&quarantine)),
+        opts,
+    )?
+    .with_files(file_fingerprints(files)?);
+    let lifecycle = if opts.charts && config.mode == crate::config::Mode::Relational {
+        let counts = each_part("lifecycle", &parts, |part| {
+            parts::part_lifecycle_of(&config, Input::Files(part), &plan, fitted.bundle())
+        })?;
+        counts.into_iter().reduce(|mut total, part| {
+            total.merge(part);
+            total
+        })
+    } else {
+        None
+    };
+    // The split files go before the bundle is published.
+    drop(staging);
+    fitted.publish(lifecycle)
+}
+
+/// `f` on every part in turn (each load uses every core), as one stage.
+fn each_part<T>(
+    name: &str,
+    parts: &[SourceFiles],
+    f: impl Fn(&SourceFiles) -> Result<T>,
+) -> Result<Vec<T>> {
+    let stage = Stage::new(name, parts.len() as u64);
+    let out = parts
+        .iter()
+        .map(|part| {
+            let done = f(part);
+            stage.inc();
+            done
+        })
+        .collect::<Result<Vec<T>>>()?;
+    stage.finish();
+    Ok(out)
+}
+
+/// Every part's rows cut to the stratified sample, in the book's client order, with the
+/// parts' quality reports and quarantined rows added up.
+fn sampled_rows(
+    plan: &TrainPlan,
+    parts: Vec<PartRows>,
+    fit_sample: u64,
+) -> Result<(SampledBook, QualityReport, Vec<QuarantinedRow>)> {
+    let int_values = |frame: &DataFrame, name: &str| -> Result<Vec<i32>> {
+        let col = frame
+            .column(name)
+            .and_then(|c| c.i32().cloned())
+            .map_err(|e| Error::Runtime(format!("training rows: {name}: {e}")))?;
+        Ok(col.into_no_null_iter().collect())
+    };
+    let (mut slots, mut strata) = (Vec::new(), Vec::new());
+    for p in &parts {
+        slots.extend(int_values(&p.rows, parts::SLOT)?);
+        strata.extend(int_values(&p.rows, parts::STRATUM)?);
+    }
+    let keep = parts::stratified_keep(&slots, &strata, fit_sample);
+    let (mut quality, mut quarantine): (Option<QualityReport>, Vec<QuarantinedRow>) =
+        (None, Vec::new());
+    let mut kept: Option<DataFrame> = None;
+    let mut start = 0;
+    for p in parts {
+        let n = p.rows.height();
+        let mask = BooleanChunked::from_slice("keep".into(), &keep[start..start + n]);
+        start += n;
+        let order = UInt32Chunked::from_vec(ORDER.into(), p.data_rows).into_column();
+        let frame = p
+            .rows
+            .hstack(&[order])
+            .and_then(|f| f.filter(&mask))
+            .map_err(|e| Error::Runtime(format!("cannot sample the training rows: {e}")))?;
+        match &mut kept {
+            None => kept = Some(frame),
+            Some(k) => {
+                k.vstack_mut(&frame)
+                    .map_err(|e| Error::Runtime(format!("cannot gather the training rows: {e}")))?;
+            }
+        }
+        match &mut quality {
+            None => quality = Some(p.quality),
+            Some(q) => q.merge(p.quality),
+        }
+        quarantine.extend(p.quarantine);
+    }
+    let (Some(kept), Some(quality)) = (kept, quality) else {
+        return Err(Error::NoData("the book has no part".into()));
+    };
+    let kept = kept
+        .sort([ORDER], Default::default())
+        .map_err(|e| Error::Runtime(format!("cannot order the training rows: {e}")))?;
+    if kept.height() == 0 {
+        return Err(Error::NoData(
+            "no client is in force at the cut-off or the out-of-time cut-off".into(),
+        ));
+    }
+    Ok((SampledBook::from_rows(plan, &kept)?, quality, quarantine))
+}
