@@ -117,6 +117,7 @@ fn book_params(clients: usize, seed: u64, end: clientele::Date) -> clientele_syn
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     }
 }
 
@@ -130,6 +131,16 @@ pub fn synth_book(dir: &Path, clients: usize, seed: u64) {
 pub fn nonlinear_book(dir: &Path, clients: usize, seed: u64) {
     write_generated(dir, "2026-09-30", |end| clientele_synth::BookParams {
         nonlinear_lapse: true,
+        interaction_lapse: false,
+        ..book_params(clients, seed, end)
+    });
+}
+
+/// Writes a generated book whose lapse truth has two interactions
+/// (`clientele_synth::INTERACTION_LAPSE`): CSV, no dirt, export 2026-09-30.
+pub fn interaction_book(dir: &Path, clients: usize, seed: u64) {
+    write_generated(dir, "2026-09-30", |end| clientele_synth::BookParams {
+        interaction_lapse: true,
         ..book_params(clients, seed, end)
     });
 }
@@ -225,4 +236,68 @@ pub fn infer_month(dir: &Path, data: &str, extract: &str, out: &str, extra: &[&s
     ];
     args.extend_from_slice(extra);
     infer(&args, dir)
+}
+
+/// Trains on the book at `data` (export 2026-09-30, seed 5, scores saved) into `models`
+/// and `<models>-out`, with `extra` flags; the published bundle.
+pub fn train_into(t: &Path, data: &str, models: &str, extra: &[&str]) -> serde_json::Value {
+    let out = format!("{models}-out");
+    let mut args = vec![
+        "--data",
+        data,
+        "--extract-date",
+        "2026-09-30",
+        "--models",
+        models,
+        "--out",
+        &out,
+        "--save-scores",
+        "--seed",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    let r = train(&args, t);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    latest_bundle(&t.join(models)).1
+}
+
+/// ROC AUC of `scores` for `labels` (ties count half).
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
+    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(labels.iter().copied()).collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < pairs.len() {
+        let mut j = i;
+        while j < pairs.len() && pairs[j].0 == pairs[i].0 {
+            j += 1;
+        }
+        let mid = (i + j + 1) as f64 / 2.0;
+        rank_sum += mid * pairs[i..j].iter().filter(|p| p.1).count() as f64;
+        i = j;
+    }
+    let pos = labels.iter().filter(|&&l| l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// Held-out AUC of the scores a training run into `models` saved and of the true
+/// probabilities (`truth`, the generator's `truth.csv`), on the same test clients.
+pub fn held_out_auc(truth: &Path, models: &Path) -> (f64, f64) {
+    let version = std::fs::read_to_string(models.join("latest")).unwrap();
+    let scores = read_csv(&models.join(version.trim()).join("scores.csv"));
+    let truth: std::collections::HashMap<String, f64> = read_csv(truth)
+        .into_iter()
+        .filter_map(|r| Some((r["client_id"].clone(), r["lapse_probability"].parse().ok()?)))
+        .collect();
+    let (mut model, mut best, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for r in scores.iter().filter(|r| r["split"] == "test") {
+        let Some(&p) = truth.get(&r["client_id"]) else {
+            continue;
+        };
+        model.push(r["lapse_probability"].parse::<f64>().unwrap());
+        best.push(p);
+        y.push(r["label"] == "lapsed");
+    }
+    assert!(y.len() > 1000, "{} test clients", y.len());
+    (roc_auc(&model, &y), roc_auc(&best, &y))
 }

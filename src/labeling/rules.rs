@@ -388,13 +388,20 @@ pub fn reasons(
         }
         j += width;
     }
+    // Pair contributions follow every model-matrix column's.
+    let base = fitted.n_columns();
+    for (p, contrib) in contributions.iter().skip(base).enumerate() {
+        if *contrib > 0.0 {
+            items.push((*contrib, Reason::Pair(p)));
+        }
+    }
     items.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Everything tied with the n-th contribution competes on its wording.
     let last = items.get(n.saturating_sub(1)).map(|item| item.0);
     let mut worded: Vec<(f64, String)> = items
         .into_iter()
         .take_while(|(contrib, _)| last.is_some_and(|l| contrib.total_cmp(&l).is_ge()))
-        .map(|(contrib, reason)| (contrib, reason.words(w, b, c)))
+        .map(|(contrib, reason)| (contrib, reason.words(w, b, c, row)))
         .collect();
     worded.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     worded.into_iter().take(n).map(|(_, s)| s).collect()
@@ -408,10 +415,18 @@ enum Reason {
     /// A categorical feature (its index) and the client's level (index; past the end for
     /// the pooled "other").
     Level(usize, usize),
+    /// A pairwise term of the lapse model (its index): the client's cell, both sides.
+    Pair(usize),
 }
 
 impl Reason {
-    fn words(self, w: &crate::vocab::Vocabulary, b: &Bundle, c: &ClientView) -> String {
+    fn words(
+        self,
+        w: &crate::vocab::Vocabulary,
+        b: &Bundle,
+        c: &ClientView,
+        row: &[f64],
+    ) -> String {
         let fitted = &b.features;
         match self {
             Reason::Numeric(j) => {
@@ -466,6 +481,50 @@ impl Reason {
                     &[("feature", &w.feature(&cat.name)), ("level", &level)],
                 )
             }
+            Reason::Pair(p) => {
+                let Some(pair) = b.lapse.form.pairs.get(p) else {
+                    return String::new();
+                };
+                let row = ndarray::ArrayView1::from(row);
+                let first = side_words(w, b, &pair.first, pair.first.cell(row));
+                let second = side_words(w, b, &pair.second, pair.second.cell(row));
+                w.fill("reason.pair", &[("first", &first), ("second", &second)])
+            }
+        }
+    }
+}
+
+/// One side of a pair in words at cell `i`: "missed 12m: 3 or more", "channel is online".
+pub fn side_words(
+    w: &crate::vocab::Vocabulary,
+    b: &Bundle,
+    side: &crate::lapse::PairSide,
+    i: usize,
+) -> String {
+    let fitted = &b.features;
+    match side {
+        crate::lapse::PairSide::Bins(bins) => {
+            let Some(f) = fitted.numeric.get(bins.column) else {
+                return String::new();
+            };
+            let bin = crate::lapse::bin_words_in(w, f, bins, i);
+            w.fill(
+                "reason.pair_bin",
+                &[("feature", &w.feature(&f.name)), ("bin", &bin)],
+            )
+        }
+        crate::lapse::PairSide::Levels { feature, .. } => {
+            let Some(cat) = fitted.categorical.get(*feature) else {
+                return String::new();
+            };
+            let level = cat
+                .levels
+                .get(i)
+                .map_or(w.word("reason.other"), String::as_str);
+            w.fill(
+                "reason.level",
+                &[("feature", &w.feature(&cat.name)), ("level", &level)],
+            )
         }
     }
 }
