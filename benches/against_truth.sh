@@ -74,7 +74,8 @@ for model in ("default", simpler):
     lapse = bundle["lapse"]
     kept = len(lapse["form"].get("pairs", []))
     cv_auc = [p["roc_auc"] for p in lapse["cv"] if p["alpha"] == lapse["alpha"]
-              and p["bins"] == lapse["form"]["bins"] and p.get("pairs", 0) == kept][0]
+              and p["bins"] == lapse["form"]["bins"] and p.get("pairs", 0) == kept
+              and p.get("pair_penalty", 1.0) == lapse["form"].get("pair_penalty", 1.0)][0]
     print(f"{model:8s} form {bundle['metrics']['lapse_form']:28s} CV AUC {cv_auc:.4f}"
           f"  held-out AUC {model_auc:.4f}"
           f"  truth {truth_auc:.4f}  gap {truth_auc - model_auc:+.4f}"

@@ -4,7 +4,12 @@ explainable boosting and scikit-learn's gradient boosting on public tabular data
 one protocol: stratified 5-fold cross-validation (seed 0), ROC AUC of each held-out
 fold, mean over folds.
 
-    python benches/public_pairs.py [WORKDIR [DATASET ...]]   (telco, caravan, cdnow)
+    python benches/public_pairs.py [--no-ebm] [WORKDIR [DATASET ...]]   (telco, caravan, cdnow)
+
+clientele runs three ways: additive (`pairs = 0`), pairs whose cells share the bins'
+penalty (`pair_penalties = [1]`), and pairs with their own penalty chosen by CV (the
+default). `--no-ebm` leaves out explainable boosting (deterministic under this protocol,
+and by far the slowest: half an hour a data set on 2 busy cores).
 
 Needs `scikit-learn`, `pandas` and `interpret-core` in the running Python, and the built
 `clientele-train` and `clientele-infer` under $CARGO_TARGET_DIR/release. The data sets
@@ -37,7 +42,9 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-WORK = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
+NO_EBM = "--no-ebm" in sys.argv
+ARGS = [a for a in sys.argv[1:] if a != "--no-ebm"]
+WORK = ARGS[0] if ARGS else tempfile.mkdtemp()
 BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/clientele-target")), "release")
 
 
@@ -100,7 +107,7 @@ def cdnow():
     return "retail transactions (CDNow)", d, y, list(d.columns), []
 
 
-def clientele(train, y_train, test, numeric, categorical, pairs, work):
+def clientele(train, y_train, test, numeric, categorical, lapse, work):
     """Held-out probabilities of clientele's lapse model (flat mode) for `test`."""
     os.makedirs(work, exist_ok=True)
     tr = train.copy()
@@ -115,7 +122,7 @@ def clientele(train, y_train, test, numeric, categorical, pairs, work):
     config = (
         'mode = "flat"\n[flat]\npath = "features.csv"\nid = "id"\nlabel = "label"\n'
         f"numeric = {json.dumps(numeric)}\ncategorical = {json.dumps(categorical)}\n"
-        f"[lapse]\ntest_share = 0.05\npairs = {pairs}\n"
+        f"[lapse]\ntest_share = 0.05\n{lapse}"
     )
     with open(os.path.join(work, "flat.toml"), "w") as f:
         f.write(config)
@@ -138,36 +145,43 @@ def clientele(train, y_train, test, numeric, categorical, pairs, work):
 
 def main():
     print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
-    chosen = sys.argv[2:] or ["telco", "caravan", "cdnow"]
+    chosen = ARGS[1:] or ["telco", "caravan", "cdnow"]
+    variants = (
+        ("clientele additive", "pairs = 0\n"),
+        ("clientele pairs, bins' penalty", "pair_penalties = [1.0]\n"),
+        ("clientele pairs", ""),
+    )
     for load in (f for f in (telco, caravan, cdnow) if f.__name__ in chosen):
         name, x, y, numeric, categorical = load()
         folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-        scores = {k: [] for k in ("clientele additive", "clientele pairs", "explainable boosting", "gradient boosting")}
+        references = ("gradient boosting",) if NO_EBM else ("explainable boosting", "gradient boosting")
+        scores = {k: [] for k in [v[0] for v in variants] + list(references)}
         forms = []
         seconds = {k: 0.0 for k in scores}
         dummies = pd.get_dummies(x, columns=categorical, dtype=float)
         for k, (tr, te) in enumerate(folds.split(x, y)):
-            for label, pairs in (("clientele additive", 0), ("clientele pairs", 8)):
+            for v, (label, lapse) in enumerate(variants):
                 start = time.time()
-                p, form = clientele(x.iloc[tr], y[tr], x.iloc[te], numeric, categorical, pairs,
-                                    os.path.join(WORK, f"{load.__name__}-{k}-{pairs}"))
+                p, form = clientele(x.iloc[tr], y[tr], x.iloc[te], numeric, categorical, lapse,
+                                    os.path.join(WORK, f"{load.__name__}-{k}-{v}"))
                 seconds[label] += time.time() - start
                 scores[label].append(roc_auc_score(y[te], p))
-                if pairs:
+                if label == "clientele pairs":
                     forms.append(form)
-            from interpret.glassbox import ExplainableBoostingClassifier
+            if not NO_EBM:
+                from interpret.glassbox import ExplainableBoostingClassifier
 
-            start = time.time()
-            ebm = ExplainableBoostingClassifier(random_state=0).fit(x.iloc[tr], y[tr])
-            seconds["explainable boosting"] += time.time() - start
-            scores["explainable boosting"].append(roc_auc_score(y[te], ebm.predict_proba(x.iloc[te])[:, 1]))
+                start = time.time()
+                ebm = ExplainableBoostingClassifier(random_state=0).fit(x.iloc[tr], y[tr])
+                seconds["explainable boosting"] += time.time() - start
+                scores["explainable boosting"].append(roc_auc_score(y[te], ebm.predict_proba(x.iloc[te])[:, 1]))
             start = time.time()
             gbm = GradientBoostingClassifier(random_state=0).fit(dummies.iloc[tr].fillna(-1), y[tr])
             seconds["gradient boosting"] += time.time() - start
             scores["gradient boosting"].append(roc_auc_score(y[te], gbm.predict_proba(dummies.iloc[te].fillna(-1))[:, 1]))
         print(f"== {name}: {len(y)} rows, {y.mean():.3f} positive")
         for label, s in scores.items():
-            print(f"  {label:22s} {np.mean(s):.4f} (folds {' '.join(f'{v:.3f}' for v in s)}; {seconds[label]:.0f} s)")
+            print(f"  {label:32s} {np.mean(s):.4f} (folds {' '.join(f'{v:.3f}' for v in s)}; {seconds[label]:.0f} s)")
         print(f"  clientele forms with pairs: {forms}")
 
 

@@ -822,12 +822,49 @@ mod tests {
         let (x, y) = binned_design(40_000, 13);
         let form = Form::quantile(x.view(), 1, 10);
         assert!(!form.is_linear());
+        design_fits_as_the_dense_one(&form, &x, &y);
+    }
+
+    /// Pair cells are expanded columns like bins: the design, the column means and the
+    /// held-out scores match the dense matrix's to the bit, with the pairs' own penalty
+    /// (a smaller scale of their columns).
+    #[test]
+    fn pair_cells_in_the_design_fit_as_the_dense_ones() {
+        use crate::features::CategoricalFeature;
+        let (x, y) = binned_design(40_000, 14);
+        let mut form = Form::quantile(x.view(), 1, 10);
+        let cats = [CategoricalFeature {
+            name: "level".into(),
+            levels: vec!["a".into()],
+            shares: vec![0.5, 0.5],
+        }];
+        let layout = pairs::Layout {
+            numeric: 5,
+            categorical: &cats,
+        };
+        let sides = pairs::sides(x.view(), layout, 4);
+        let codes = pairs::cells(&sides, x.view());
+        form.pairs = pairs::terms(&sides, &codes, &[(0, sides.len() - 1), (1, 2)]);
+        form.pair_penalty = 10.0;
+        assert_eq!(form.pairs.len(), 2);
+        design_fits_as_the_dense_one(&form, &x, &y);
+        let rows: Vec<usize> = (0..x.nrows()).step_by(3).collect();
+        let w: Vec<f64> = (0..form.width(8)).map(|k| (k as f64 * 0.31).sin()).collect();
+        let held_out = sparse::HeldOut::of(&form, x.view(), &rows).predict(&w, -0.4);
+        let expanded = form.expand(x.select(Axis(0), &rows).view());
+        for (p, row) in held_out.iter().zip(expanded.rows()) {
+            let z = -0.4 + row.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>();
+            assert_eq!(p.to_bits(), sigmoid(z).to_bits());
+        }
+    }
+
+    fn design_fits_as_the_dense_one(form: &Form, x: &Array2<f64>, y: &[bool]) {
         let rows: Vec<usize> = (0..x.nrows()).filter(|i| i % 7 != 3).collect();
         let ys: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
         let expanded = form.expand(x.select(Axis(0), &rows).view());
         let tolerance = (300, GRADIENT_TOLERANCE_PER_CLIENT);
         let from_blocks = fit_once(
-            &sparse::design(&form, x.view(), &rows).unwrap(),
+            &sparse::design(form, x.view(), &rows).unwrap(),
             &ys,
             0.5,
             tolerance,
@@ -837,7 +874,7 @@ mod tests {
         let ((wa, ba), (wd, bd)) = (from_blocks.unwrap(), from_dense.unwrap());
         assert_eq!(ba.to_bits(), bd.to_bits());
         assert!(wa.iter().zip(&wd).all(|(a, d)| a.to_bits() == d.to_bits()));
-        let means = sparse::expanded_means(&form, x.view());
+        let means = sparse::expanded_means(form, x.view());
         let dense_means = form.expand(x.view()).mean_axis(Axis(0)).unwrap();
         assert_eq!(means.len(), dense_means.len());
         assert!(means
@@ -949,7 +986,8 @@ mod tests {
         assert_eq!(m.form.bins, 10);
         assert_eq!(m.columns.len(), m.form.width(2));
         assert_eq!(m.odds_ratios.len(), m.columns.len());
-        assert_eq!(m.cv.len(), 4);
+        // Two forms, two penalties each; then the pairs tried on the binned form.
+        assert_eq!(m.cv.iter().filter(|p| p.pairs == 0).count(), 4);
         // The U: the middle bins of x1 carry the least risk, the outer ones the most.
         let u = m.bin_points(1).unwrap();
         let (first, last, middle) = (u[0], u[u.len() - 1], u[u.len() / 2]);

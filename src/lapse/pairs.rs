@@ -67,9 +67,14 @@ pub(super) fn pair_counts(max: usize) -> Vec<usize> {
     out
 }
 
-/// `step` calls the pair search makes: one per fold per count per pair penalty.
+/// `step` calls the pair search makes: one per fold per pair penalty with the most
+/// pairs, one per fold per smaller count.
 pub(super) fn progress_steps(params: &LapseParams) -> usize {
-    pair_counts(params.pairs).len() * params.pair_penalties.len() * params.folds
+    let counts = pair_counts(params.pairs).len();
+    if counts == 0 {
+        return 0;
+    }
+    (counts - 1 + params.pair_penalties.len()) * params.folds
 }
 
 /// The features pairs are made of, cut on the CV sample: each numeric column in up to
@@ -122,7 +127,7 @@ fn two_values(sorted: &[f64]) -> Option<(Vec<f64>, Vec<(f64, f64)>, Vec<usize>)>
 }
 
 /// Each side's cell of every row of `x`.
-fn cells(sides: &[PairSide], x: ArrayView2<f64>) -> Vec<Vec<u8>> {
+pub(super) fn cells(sides: &[PairSide], x: ArrayView2<f64>) -> Vec<Vec<u8>> {
     sides
         .par_iter()
         .map(|s| {
@@ -245,7 +250,11 @@ fn same_feature(a: &PairSide, b: &PairSide) -> bool {
 }
 
 /// The pair terms of `chosen`, with each cell's share of the rows of `codes`.
-fn terms(sides: &[PairSide], codes: &[Vec<u8>], chosen: &[(usize, usize)]) -> Vec<PairTerm> {
+pub(super) fn terms(
+    sides: &[PairSide],
+    codes: &[Vec<u8>],
+    chosen: &[(usize, usize)],
+) -> Vec<PairTerm> {
     chosen
         .iter()
         .map(|&(a, b)| {
@@ -288,8 +297,9 @@ fn fold_screens(
 }
 
 /// Cross-validates the additive form plus its best `count` pairs per fold, for each count
-/// of `pair_counts(params.pairs)`, at the additive form's penalty for the bins and each of
-/// `params.pair_penalties` (times it) for the pairs' cells, strongest first.
+/// of `pair_counts(params.pairs)` (fewest first), at the additive form's penalty for the
+/// bins; the pairs' cells get each of `params.pair_penalties` (times it) with the most
+/// pairs, and the best of them with fewer.
 ///
 /// # Errors
 /// A failed fit.
@@ -310,9 +320,8 @@ pub(super) fn cross_validate_pairs(
     // The folds `cv::cross_validate` fitted `base.fits` on.
     let fold_of = stratified_folds(base.y, params.folds, fold_seed(seed));
     let screens = fold_screens(base, (&sides, &codes), &fold_of, params.pairs);
-    let mut out = Vec::new();
-    for &count in &counts {
-        let forms: Vec<Form> = screens
+    let forms_of = |count: usize| -> Vec<Form> {
+        screens
             .iter()
             .map(|s| {
                 let mut form = base.form.clone();
@@ -320,24 +329,36 @@ pub(super) fn cross_validate_pairs(
                 form.pairs = terms(&sides, &codes, keep);
                 form
             })
-            .collect();
-        out.push(penalty_path(base, (forms, &fold_of), count, params, step)?);
-    }
+            .collect()
+    };
+    // The pair penalty is chosen with the most pairs (where it matters most), and the
+    // fewer pairs are fitted at that penalty only: a third of the fits of every count
+    // on every penalty.
+    let Some((&most, fewer)) = counts.split_last() else {
+        return Ok(Vec::new());
+    };
+    let mut path = params.pair_penalties.clone();
+    path.sort_by(|a, b| b.total_cmp(a));
+    let widest = penalty_path(base, (forms_of(most), &fold_of), (most, &path), params, step)?;
+    let chosen = [widest.pair_penalty];
+    let mut out = fewer
+        .iter()
+        .map(|&count| penalty_path(base, (forms_of(count), &fold_of), (count, &chosen), params, step))
+        .collect::<Result<Vec<_>>>()?;
+    out.push(widest);
     Ok(out)
 }
 
-/// The pair penalties of one count of pairs, strongest first, each fold on its own form
-/// and warm-started from its fit at the penalty before (the additive fit for the first);
-/// stops when a weaker pair penalty does not lower the out-of-fold log loss.
+/// The pair penalties `path` (strongest first) of one count of pairs, each fold on its
+/// own form and warm-started from its fit at the penalty before (the additive fit for
+/// the first); stops when a weaker pair penalty does not lower the out-of-fold log loss.
 fn penalty_path(
     base: &Base,
     (mut forms, fold_of): (Vec<Form>, &[usize]),
-    count: usize,
+    (count, path): (usize, &[f64]),
     params: &LapseParams,
     step: &(dyn Fn() + Sync),
 ) -> Result<PairCandidate> {
-    let mut path = params.pair_penalties.clone();
-    path.sort_by(|a, b| b.total_cmp(a));
     let width = |form: &Form| form.width(base.x.ncols());
     let mut starts: Vec<(Vec<f64>, f64)> = base
         .fits
@@ -456,6 +477,7 @@ pub(super) fn cell_names(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Axis;
 
     #[test]
     fn the_screen_prefers_a_true_interaction_to_two_main_effects() {

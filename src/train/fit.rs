@@ -903,7 +903,10 @@ fn train_metrics(
         .cv
         .iter()
         .find(|c| {
-            c.alpha == model.alpha && c.bins == model.form.bins && c.pairs == model.form.pairs.len()
+            c.alpha == model.alpha
+                && c.bins == model.form.bins
+                && c.pairs == model.form.pairs.len()
+                && c.pair_penalty == model.form.pair_penalty
         })
         .map_or(f64::NAN, |c| c.roc_auc);
     let (out_of_time, out_of_time_skipped) = match oot {
