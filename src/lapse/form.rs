@@ -198,8 +198,11 @@ impl Form {
             }
         }
         for pair in &self.pairs {
-            let scales: Vec<(f64, f64)> =
-                pair.shares.iter().map(|&p| self.pair_cell_scale(p)).collect();
+            let scales: Vec<(f64, f64)> = pair
+                .shares
+                .iter()
+                .map(|&p| self.pair_cell_scale(p))
+                .collect();
             for (m, &(p, sd)) in scales.iter().enumerate() {
                 out.column_mut(k + m).fill(-p / sd);
             }
@@ -395,7 +398,6 @@ pub(super) enum ExpandedColumn {
         outside: f64,
     },
 }
-
 
 /// Bin `i` of a binned numeric feature in words, original units: "3 or more", "0",
 /// "2 to 5", "1.50 or less".

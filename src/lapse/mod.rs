@@ -849,7 +849,9 @@ mod tests {
         assert_eq!(form.pairs.len(), 2);
         design_fits_as_the_dense_one(&form, &x, &y);
         let rows: Vec<usize> = (0..x.nrows()).step_by(3).collect();
-        let w: Vec<f64> = (0..form.width(8)).map(|k| (k as f64 * 0.31).sin()).collect();
+        let w: Vec<f64> = (0..form.width(8))
+            .map(|k| (k as f64 * 0.31).sin())
+            .collect();
         let held_out = sparse::HeldOut::of(&form, x.view(), &rows).predict(&w, -0.4);
         let expanded = form.expand(x.select(Axis(0), &rows).view());
         for (p, row) in held_out.iter().zip(expanded.rows()) {

@@ -339,11 +339,25 @@ pub(super) fn cross_validate_pairs(
     };
     let mut path = params.pair_penalties.clone();
     path.sort_by(|a, b| b.total_cmp(a));
-    let widest = penalty_path(base, (forms_of(most), &fold_of), (most, &path), params, step)?;
+    let widest = penalty_path(
+        base,
+        (forms_of(most), &fold_of),
+        (most, &path),
+        params,
+        step,
+    )?;
     let chosen = [widest.pair_penalty];
     let mut out = fewer
         .iter()
-        .map(|&count| penalty_path(base, (forms_of(count), &fold_of), (count, &chosen), params, step))
+        .map(|&count| {
+            penalty_path(
+                base,
+                (forms_of(count), &fold_of),
+                (count, &chosen),
+                params,
+                step,
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     out.push(widest);
     Ok(out)
@@ -414,8 +428,7 @@ fn penalty_path(
             break;
         }
     }
-    let mut chosen =
-        best.ok_or_else(|| Error::Runtime("no penalty was tried for pairs".into()))?;
+    let mut chosen = best.ok_or_else(|| Error::Runtime("no penalty was tried for pairs".into()))?;
     chosen.cv = cv;
     Ok(chosen)
 }

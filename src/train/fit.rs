@@ -297,7 +297,11 @@ fn fit_lapse(
     let lapse_fit = LapseFit::fit(design, split, &opts.lapse, opts.seed, &stage)?;
     let oot = crate::progress::timed("out-of-time check", || {
         let model = &lapse_fit.model;
-        let form = (model.form.bins, model.form.pairs.len(), model.form.pair_penalty);
+        let form = (
+            model.form.bins,
+            model.form.pairs.len(),
+            model.form.pair_penalty,
+        );
         out_of_time(oot_input, opts, form, model.alpha)
     });
     stage.finish();
