@@ -416,6 +416,9 @@ fn beats(richer: f64, simpler: f64) -> bool {
     richer < simpler * (1.0 - FORM_TOLERANCE)
 }
 
+/// The form with pairs cross-validation chose, and its out-of-fold log loss.
+type PairsFound = (FormChoice, f64);
+
 /// Pairs on the binned form `base` (with its cross-validation): the form with the number
 /// of pairs and pair penalty cross-validation chose and its log loss, and every pair CV
 /// point tried.
@@ -426,7 +429,7 @@ fn add_pairs(
     params: &LapseParams,
     seed: u64,
     step: &(dyn Fn() + Sync),
-) -> Result<(Option<(FormChoice, f64)>, Vec<CvPoint>)> {
+) -> Result<(Option<PairsFound>, Vec<CvPoint>)> {
     let search = pairs::Base {
         form: &candidate.form,
         x: xcv.view(),
