@@ -56,15 +56,21 @@ pub fn train_without_charts(dir: &Path, data: &str, extra: &[&str]) -> Run {
 
 /// Trains on the book at `data` as `train_without_charts` does, with its charts.
 pub fn train_with_flags(dir: &Path, data: &str, extra: &[&str]) -> Run {
+    train_book(dir, data, ("models", "out"), extra)
+}
+
+/// Trains on the book at `data` (export 2026-09-30) into `models` and `out` under `dir`,
+/// with `extra` flags.
+fn train_book(dir: &Path, data: &str, (models, out): (&str, &str), extra: &[&str]) -> Run {
     let mut args = vec![
         "--data",
         data,
         "--extract-date",
         "2026-09-30",
         "--models",
-        "models",
+        models,
         "--out",
-        "out",
+        out,
     ];
     args.extend_from_slice(extra);
     train(&args, dir)
@@ -242,21 +248,8 @@ pub fn infer_month(dir: &Path, data: &str, extract: &str, out: &str, extra: &[&s
 /// and `<models>-out`, with `extra` flags; the published bundle.
 pub fn train_into(t: &Path, data: &str, models: &str, extra: &[&str]) -> serde_json::Value {
     let out = format!("{models}-out");
-    let mut args = vec![
-        "--data",
-        data,
-        "--extract-date",
-        "2026-09-30",
-        "--models",
-        models,
-        "--out",
-        &out,
-        "--save-scores",
-        "--seed",
-        "5",
-    ];
-    args.extend_from_slice(extra);
-    let r = train(&args, t);
+    let flags = [&["--save-scores", "--seed", "5"], extra].concat();
+    let r = train_book(t, data, (models, &out), &flags);
     assert_eq!(r.code, 0, "{}", r.stderr);
     latest_bundle(&t.join(models)).1
 }
@@ -300,4 +293,78 @@ pub fn held_out_auc(truth: &Path, models: &Path) -> (f64, f64) {
     }
     assert!(y.len() > 1000, "{} test clients", y.len());
     (roc_auc(&model, &y), roc_auc(&best, &y))
+}
+
+/// A seeded, deterministic uniform draw in [0, 1) (xorshift), for tables written by tests.
+pub fn uniform_draws(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Writes `csv` as `data/features.csv` and trains on it in flat mode with `config` (the
+/// `[flat]` part), into `models`, and again with `[lapse] <simpler>` into `simpler`:
+/// both published bundles.
+pub fn flat_fits(
+    dir: &Path,
+    csv: &str,
+    config: &str,
+    simpler: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    write(dir, "data/features.csv", csv);
+    write(dir, "flat.toml", config);
+    write(
+        dir,
+        "flat-simpler.toml",
+        &format!("{config}[lapse]\n{simpler}\n"),
+    );
+    let fit = |models: &str, cfg: &str| {
+        let r = train(
+            &[
+                "--config",
+                cfg,
+                "--data",
+                "data",
+                "--models",
+                models,
+                "--out",
+                "out",
+                "--no-charts",
+            ],
+            dir,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        latest_bundle(&dir.join(models)).1
+    };
+    (
+        fit("models", "flat.toml"),
+        fit("simpler", "flat-simpler.toml"),
+    )
+}
+
+/// Labels the book at `data` (export 2026-09-30) with the bundle `model` into `dir/run`:
+/// the reasons of every client (three each), in order.
+pub fn labeled_reasons(dir: &Path, model: &str, data: &str) -> Vec<String> {
+    let r = infer(
+        &[
+            "--model",
+            model,
+            "--data",
+            data,
+            "--extract-date",
+            "2026-09-30",
+            "--out",
+            "run",
+        ],
+        dir,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    read_csv(&dir.join("run/labels.csv"))
+        .iter()
+        .flat_map(|r| ["reason_1", "reason_2", "reason_3"].map(|k| r[k].clone()))
+        .collect()
 }

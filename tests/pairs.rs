@@ -89,25 +89,7 @@ fn the_screen_finds_the_true_interactions_and_closes_their_gap_to_the_truth() {
     assert!(tried.iter().any(|p| p["pairs"].as_u64().unwrap_or(0) > 0));
 
     // Labeling names a pair in its reasons, both sides in words.
-    let r = infer(
-        &[
-            "--model",
-            "pairs/latest",
-            "--data",
-            "book",
-            "--extract-date",
-            "2026-09-30",
-            "--out",
-            "run",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let labels = read_csv(&t.path().join("run/labels.csv"));
-    let reasons: Vec<&str> = labels
-        .iter()
-        .flat_map(|r| ["reason_1", "reason_2", "reason_3"].map(|k| r[k].as_str()))
-        .collect();
+    let reasons = labeled_reasons(t.path(), "pairs/latest", "book");
     assert!(
         reasons
             .iter()
@@ -143,13 +125,7 @@ fn find(dir: std::path::PathBuf, name: &str) -> std::path::PathBuf {
 fn a_flat_table_keeps_the_pair_its_churn_depends_on() {
     let t = tempfile::tempdir().unwrap();
     let mut csv = String::from("id,minutes,calls,plan,churned\n");
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut uniform = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_draws(0x9E37_79B9_7F4A_7C15);
     for i in 0..12_000 {
         let minutes = (uniform() * 300.0).floor();
         let calls = (uniform() * 6.0).floor();
@@ -167,40 +143,14 @@ fn a_flat_table_keeps_the_pair_its_churn_depends_on() {
             u8::from(churned)
         ));
     }
-    write(t.path(), "data/features.csv", &csv);
     let config = "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"minutes\", \"calls\"]\ncategorical = [\"plan\"]\n";
-    write(t.path(), "flat.toml", config);
-    write(
-        t.path(),
-        "flat-additive.toml",
-        &format!("{config}[lapse]\npairs = 0\n"),
-    );
-    let fit = |models: &str, cfg: &str| {
-        let r = train(
-            &[
-                "--config",
-                cfg,
-                "--data",
-                "data",
-                "--models",
-                models,
-                "--out",
-                "out",
-                "--no-charts",
-            ],
-            t.path(),
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        latest_bundle(&t.path().join(models)).1
-    };
-    let with_pairs = fit("models", "flat.toml");
+    let (with_pairs, additive) = flat_fits(t.path(), &csv, config, "pairs = 0");
     let kept = kept_pairs(&with_pairs);
     assert!(
         kept.first()
             .is_some_and(|(a, b)| [a.as_str(), b.as_str()] == ["minutes", "plan"]),
         "{kept:?}"
     );
-    let additive = fit("additive", "flat-additive.toml");
     let auc = |b: &serde_json::Value| b["metrics"]["test"]["roc_auc"].as_f64().unwrap();
     assert!(
         auc(&with_pairs) > auc(&additive) + 0.01,
@@ -208,4 +158,52 @@ fn a_flat_table_keeps_the_pair_its_churn_depends_on() {
         auc(&with_pairs),
         auc(&additive)
     );
+}
+
+/// The out-of-fold log loss of the CV point the bundle's model was chosen at.
+fn chosen_log_loss(b: &serde_json::Value) -> f64 {
+    let lapse = &b["lapse"];
+    let form = &lapse["form"];
+    let kept = form["pairs"].as_array().map_or(0, Vec::len) as u64;
+    let penalty = form["pair_penalty"].as_f64().unwrap_or(1.0);
+    lapse["cv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["alpha"] == lapse["alpha"]
+                && p["bins"] == form["bins"]
+                && p["pairs"].as_u64().unwrap_or(0) == kept
+                && p["pair_penalty"].as_f64().unwrap_or(1.0) == penalty
+        })
+        .and_then(|p| p["log_loss"].as_f64())
+        .unwrap()
+}
+
+/// On the bundled sample the model with pairs never costs more than 0.002 out-of-fold
+/// log loss against the additive one (`pairs = 0`), whose forms are cross-validated
+/// exactly as before: the same CV points.
+#[test]
+fn on_the_sample_pairs_never_cost_out_of_fold_log_loss() {
+    let t = tempfile::tempdir().unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample");
+    write(t.path(), "additive.toml", "[lapse]\npairs = 0\n");
+    let with_pairs = train_into(t.path(), sample, "pairs", &["--no-charts"]);
+    let additive = train_into(
+        t.path(),
+        sample,
+        "additive",
+        &["--config", "additive.toml", "--no-charts"],
+    );
+    let (loss, additive_loss) = (chosen_log_loss(&with_pairs), chosen_log_loss(&additive));
+    assert!(loss <= additive_loss + 0.002, "{loss} vs {additive_loss}");
+    let additive_points: Vec<&serde_json::Value> = with_pairs["lapse"]["cv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["pairs"].as_u64().unwrap_or(0) == 0)
+        .collect();
+    let before: Vec<&serde_json::Value> =
+        additive["lapse"]["cv"].as_array().unwrap().iter().collect();
+    assert_eq!(additive_points, before);
 }

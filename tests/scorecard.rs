@@ -80,25 +80,7 @@ fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
     );
 
     // Labeling explains a binned score by the client's bin.
-    let r = infer(
-        &[
-            "--model",
-            "models/latest",
-            "--data",
-            "data",
-            "--extract-date",
-            "2026-09-30",
-            "--out",
-            "run",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let labels = read_csv(&t.path().join("run/labels.csv"));
-    let reasons: Vec<&str> = labels
-        .iter()
-        .flat_map(|r| ["reason_1", "reason_2", "reason_3"].map(|k| r[k].as_str()))
-        .collect();
+    let reasons = labeled_reasons(t.path(), "models/latest", "data");
     assert!(
         reasons
             .iter()
@@ -139,13 +121,7 @@ fn a_flat_table_gets_bins_where_its_effect_bends() {
     let t = tempfile::tempdir().unwrap();
     let mut csv = String::from("id,age,online,churned\n");
     // A seeded, deterministic draw: lapse risk is U-shaped in age, higher online.
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut uniform = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_draws(0x2545_F491_4F6C_DD1D);
     for i in 0..6000 {
         let age = 20.0 + (uniform() * 60.0).floor();
         let online = u8::from(uniform() < 0.4);
@@ -153,33 +129,8 @@ fn a_flat_table_gets_bins_where_its_effect_bends() {
         let churned = uniform() < 1.0 / (1.0 + (-z).exp());
         csv.push_str(&format!("C{i},{age},{online},{}\n", u8::from(churned)));
     }
-    write(t.path(), "data/features.csv", &csv);
     let config = "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"age\", \"online\"]\n";
-    write(t.path(), "flat.toml", config);
-    write(
-        t.path(),
-        "flat-linear.toml",
-        &format!("{config}[lapse]\nbins = [0]\n"),
-    );
-    let fit = |models: &str, cfg: &str| {
-        let r = train(
-            &[
-                "--config",
-                cfg,
-                "--data",
-                "data",
-                "--models",
-                models,
-                "--out",
-                "out",
-                "--no-charts",
-            ],
-            t.path(),
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        latest_bundle(&t.path().join(models)).1
-    };
-    let binned = fit("models", "flat.toml");
+    let (binned, linear) = flat_fits(t.path(), &csv, config, "bins = [0]");
     let form = &binned["lapse"]["form"];
     assert!(form["bins"].as_u64().unwrap() > 0, "{form}");
     assert_eq!(form["binned"][0]["column"], 0, "{form}");
@@ -187,7 +138,6 @@ fn a_flat_table_gets_bins_where_its_effect_bends() {
         form["kept_linear"][0][1], "2 distinct training values",
         "{form}"
     );
-    let linear = fit("linear", "flat-linear.toml");
     let auc = |b: &serde_json::Value| b["metrics"]["test"]["roc_auc"].as_f64().unwrap();
     assert!(
         auc(&binned) > auc(&linear) + 0.05,
