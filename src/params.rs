@@ -219,6 +219,35 @@ impl ThresholdRule {
 /// Most quantile bins a numeric feature may be cut into.
 pub const MAX_BINS: usize = 20;
 
+/// Default most pairwise interaction terms of the lapse model: none (opt in with
+/// `[lapse] pairs`; docs/model.md gives the measured gains and cost).
+pub const DEFAULT_PAIRS: usize = 0;
+/// Most pairwise interaction terms a lapse model may be given.
+pub const MAX_PAIRS: usize = 20;
+/// Default coarse bins per numeric feature in a pair.
+pub const DEFAULT_PAIR_BINS: usize = 4;
+/// Most coarse bins per numeric feature in a pair.
+pub const MAX_PAIR_BINS: usize = 8;
+
+fn is_default_pairs(v: &usize) -> bool {
+    *v == DEFAULT_PAIRS
+}
+
+fn is_default_pair_bins(v: &usize) -> bool {
+    *v == DEFAULT_PAIR_BINS
+}
+
+/// Default penalties of the pairs' cells, as multiples of the main effects' penalty.
+pub const DEFAULT_PAIR_PENALTIES: [f64; 3] = [1.0, 10.0, 100.0];
+
+fn default_pair_penalties() -> Vec<f64> {
+    DEFAULT_PAIR_PENALTIES.to_vec()
+}
+
+fn is_default_pair_penalties(v: &[f64]) -> bool {
+    v == DEFAULT_PAIR_PENALTIES
+}
+
 /// Lapse model settings; `check` validates them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -232,6 +261,22 @@ pub struct LapseParams {
     /// (a scorecard). Cross-validation keeps the form and penalty with the least
     /// out-of-fold log loss; `[0]` fits the linear model only.
     pub bins: Vec<usize>,
+    /// Most pairwise interaction terms added to the best binned form: pairs of features
+    /// screened on each training fold, kept only when the out-of-fold log loss says so
+    /// (0: an additive model only). Left out of a bundle's JSON when default, so bundles
+    /// from before pairs keep their content digest.
+    #[serde(skip_serializing_if = "is_default_pairs")]
+    pub pairs: usize,
+    /// Coarse quantile bins per numeric feature in a pair (a pair is a small table of
+    /// cells: bins times bins, or bins times a categorical's levels).
+    #[serde(skip_serializing_if = "is_default_pair_bins")]
+    pub pair_bins: usize,
+    /// L2 penalties of the pairs' cells tried, each a multiple of the penalty the
+    /// additive form chose for its bins: a pair's cells are many and thin, and a stronger
+    /// penalty keeps them from fitting noise. Cross-validation keeps the best, strongest
+    /// first.
+    #[serde(skip_serializing_if = "is_default_pair_penalties")]
+    pub pair_penalties: Vec<f64>,
     pub threshold: ThresholdRule,
     /// With the best-F1 threshold, the high risk band is the riskiest this share of the
     /// training clients' out-of-fold scores (never below the threshold): a call list of
@@ -264,6 +309,9 @@ impl Default for LapseParams {
             folds: 5,
             alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
             bins: vec![0, 5, 10],
+            pairs: DEFAULT_PAIRS,
+            pair_bins: DEFAULT_PAIR_BINS,
+            pair_penalties: default_pair_penalties(),
             threshold: ThresholdRule::BestF1,
             high_band_share: DEFAULT_HIGH_BAND_SHARE,
             cv_sample: 50_000,
@@ -319,6 +367,26 @@ impl LapseParams {
                 "bins must be a non-empty list of distinct numbers, each 0 (the linear form) \
                  or 2 to {MAX_BINS} (quantile bins per numeric feature), got {:?}",
                 self.bins
+            ));
+        }
+        if self.pairs > MAX_PAIRS {
+            return bad(format!(
+                "pairs must be between 0 and {MAX_PAIRS}, got {}",
+                self.pairs
+            ));
+        }
+        if !(2..=MAX_PAIR_BINS).contains(&self.pair_bins) {
+            return bad(format!(
+                "pair_bins must be between 2 and {MAX_PAIR_BINS}, got {}",
+                self.pair_bins
+            ));
+        }
+        if self.pair_penalties.is_empty()
+            || self.pair_penalties.iter().any(|m| !(1.0..=1e4).contains(m))
+        {
+            return bad(format!(
+                "pair_penalties must be a non-empty list of numbers between 1 and 10000, got {:?}",
+                self.pair_penalties
             ));
         }
         if self.cv_sample < 100 {

@@ -121,6 +121,7 @@ pub fn fit(input: &ProductInput, params: &LapseParams, seed: u64) -> Result<Prod
             y: &ytr,
             columns: input.columns,
             numeric: input.numeric,
+            categorical: &[],
         };
         let model = lapse::fit_without_intervals(data, &settings, product_seed)?;
         let xte = input.x.select(Axis(0), &pick(&test));

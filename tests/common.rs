@@ -56,15 +56,21 @@ pub fn train_without_charts(dir: &Path, data: &str, extra: &[&str]) -> Run {
 
 /// Trains on the book at `data` as `train_without_charts` does, with its charts.
 pub fn train_with_flags(dir: &Path, data: &str, extra: &[&str]) -> Run {
+    train_book(dir, data, ("models", "out"), extra)
+}
+
+/// Trains on the book at `data` (export 2026-09-30) into `models` and `out` under `dir`,
+/// with `extra` flags.
+fn train_book(dir: &Path, data: &str, (models, out): (&str, &str), extra: &[&str]) -> Run {
     let mut args = vec![
         "--data",
         data,
         "--extract-date",
         "2026-09-30",
         "--models",
-        "models",
+        models,
         "--out",
-        "out",
+        out,
     ];
     args.extend_from_slice(extra);
     train(&args, dir)
@@ -117,6 +123,7 @@ fn book_params(clients: usize, seed: u64, end: clientele::Date) -> clientele_syn
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     }
 }
 
@@ -130,6 +137,16 @@ pub fn synth_book(dir: &Path, clients: usize, seed: u64) {
 pub fn nonlinear_book(dir: &Path, clients: usize, seed: u64) {
     write_generated(dir, "2026-09-30", |end| clientele_synth::BookParams {
         nonlinear_lapse: true,
+        interaction_lapse: false,
+        ..book_params(clients, seed, end)
+    });
+}
+
+/// Writes a generated book whose lapse truth has two interactions
+/// (`clientele_synth::INTERACTION_LAPSE`): CSV, no dirt, export 2026-09-30.
+pub fn interaction_book(dir: &Path, clients: usize, seed: u64) {
+    write_generated(dir, "2026-09-30", |end| clientele_synth::BookParams {
+        interaction_lapse: true,
         ..book_params(clients, seed, end)
     });
 }
@@ -225,4 +242,129 @@ pub fn infer_month(dir: &Path, data: &str, extract: &str, out: &str, extra: &[&s
     ];
     args.extend_from_slice(extra);
     infer(&args, dir)
+}
+
+/// Trains on the book at `data` (export 2026-09-30, seed 5, scores saved) into `models`
+/// and `<models>-out`, with `extra` flags; the published bundle.
+pub fn train_into(t: &Path, data: &str, models: &str, extra: &[&str]) -> serde_json::Value {
+    let out = format!("{models}-out");
+    let flags = [&["--save-scores", "--seed", "5"], extra].concat();
+    let r = train_book(t, data, (models, &out), &flags);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    latest_bundle(&t.join(models)).1
+}
+
+/// ROC AUC of `scores` for `labels` (ties count half).
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
+    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(labels.iter().copied()).collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < pairs.len() {
+        let mut j = i;
+        while j < pairs.len() && pairs[j].0 == pairs[i].0 {
+            j += 1;
+        }
+        let mid = (i + j + 1) as f64 / 2.0;
+        rank_sum += mid * pairs[i..j].iter().filter(|p| p.1).count() as f64;
+        i = j;
+    }
+    let pos = labels.iter().filter(|&&l| l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// Held-out AUC of the scores a training run into `models` saved and of the true
+/// probabilities (`truth`, the generator's `truth.csv`), on the same test clients.
+pub fn held_out_auc(truth: &Path, models: &Path) -> (f64, f64) {
+    let version = std::fs::read_to_string(models.join("latest")).unwrap();
+    let scores = read_csv(&models.join(version.trim()).join("scores.csv"));
+    let truth: std::collections::HashMap<String, f64> = read_csv(truth)
+        .into_iter()
+        .filter_map(|r| Some((r["client_id"].clone(), r["lapse_probability"].parse().ok()?)))
+        .collect();
+    let (mut model, mut best, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for r in scores.iter().filter(|r| r["split"] == "test") {
+        let Some(&p) = truth.get(&r["client_id"]) else {
+            continue;
+        };
+        model.push(r["lapse_probability"].parse::<f64>().unwrap());
+        best.push(p);
+        y.push(r["label"] == "lapsed");
+    }
+    assert!(y.len() > 1000, "{} test clients", y.len());
+    (roc_auc(&model, &y), roc_auc(&best, &y))
+}
+
+/// A seeded, deterministic uniform draw in [0, 1) (xorshift), for tables written by tests.
+pub fn uniform_draws(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Writes `csv` as `data/features.csv` and trains on it in flat mode with `config` (the
+/// `[flat]` part) and `[lapse] <richer>`, into `models`, and again with `[lapse]
+/// <simpler>` into `simpler`: both published bundles.
+pub fn flat_fits(
+    dir: &Path,
+    csv: &str,
+    config: &str,
+    (richer, simpler): (&str, &str),
+) -> (serde_json::Value, serde_json::Value) {
+    write(dir, "data/features.csv", csv);
+    write(dir, "flat.toml", &format!("{config}[lapse]\n{richer}\n"));
+    write(
+        dir,
+        "flat-simpler.toml",
+        &format!("{config}[lapse]\n{simpler}\n"),
+    );
+    let fit = |models: &str, cfg: &str| {
+        let r = train(
+            &[
+                "--config",
+                cfg,
+                "--data",
+                "data",
+                "--models",
+                models,
+                "--out",
+                "out",
+                "--no-charts",
+            ],
+            dir,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        latest_bundle(&dir.join(models)).1
+    };
+    (
+        fit("models", "flat.toml"),
+        fit("simpler", "flat-simpler.toml"),
+    )
+}
+
+/// Labels the book at `data` (export 2026-09-30) with the bundle `model` into `dir/run`:
+/// the reasons of every client (three each), in order.
+pub fn labeled_reasons(dir: &Path, model: &str, data: &str) -> Vec<String> {
+    let r = infer(
+        &[
+            "--model",
+            model,
+            "--data",
+            data,
+            "--extract-date",
+            "2026-09-30",
+            "--out",
+            "run",
+        ],
+        dir,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    read_csv(&dir.join("run/labels.csv"))
+        .iter()
+        .flat_map(|r| ["reason_1", "reason_2", "reason_3"].map(|k| r[k].clone()))
+        .collect()
 }

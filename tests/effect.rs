@@ -277,6 +277,7 @@ fn the_readout_recovers_the_generators_treatment_effects() {
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     });
     let write = |book: &clientele_synth::SynthBook, dir: &str, view| {
         let opts = WriteOptions {
@@ -451,6 +452,7 @@ fn readouts_accumulate_over_months() {
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     });
     for (months, dir) in [(0, "m0"), (1, "m1"), (2, "m2")] {
         let opts = WriteOptions {

@@ -28,6 +28,7 @@ fn write_views(dir: &Path, clients: usize, seed: u64) {
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     };
     let book = generate(&params);
     for (sub, view) in [("book", END), ("at-cutoff", CUTOFF)] {
@@ -331,6 +332,7 @@ fn lifetime_value_ranks_like_the_simulated_discounted_premium() {
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     };
     let truth = clientele_synth::expected_discounted_premium(&params, 30, 8, 0.08);
     let (mut value, mut simulated, mut premium) = (Vec::new(), Vec::new(), Vec::new());

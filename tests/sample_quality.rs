@@ -18,6 +18,7 @@ fn check_data_finds_exactly_the_injected_dirt() {
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     };
     let book = generate(&params);
     let opts = WriteOptions {
@@ -122,6 +123,7 @@ fn generator_is_deterministic_whatever_the_thread_count() {
         income_factor: 1.0,
         lapse_shift: 0.0,
         nonlinear_lapse: false,
+        interaction_lapse: false,
     };
     let write = |threads: usize| {
         let t = tempfile::tempdir().unwrap();

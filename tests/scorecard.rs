@@ -4,77 +4,16 @@
 
 mod common;
 use common::*;
-use std::collections::HashMap;
-use std::path::Path;
-
-fn train_into(t: &Path, models: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "--data",
-        "data",
-        "--extract-date",
-        "2026-09-30",
-        "--models",
-        models,
-        "--out",
-        "out",
-        "--save-scores",
-        "--seed",
-        "5",
-    ];
-    args.extend_from_slice(extra);
-    let r = train(&args, t);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    latest_bundle(&t.join(models)).1
-}
-
-/// ROC AUC of `scores` for `labels` (ties count half).
-fn auc(scores: &[f64], labels: &[bool]) -> f64 {
-    let mut pairs: Vec<(f64, bool)> = scores.iter().copied().zip(labels.iter().copied()).collect();
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (mut rank_sum, mut i) = (0.0, 0);
-    while i < pairs.len() {
-        let mut j = i;
-        while j < pairs.len() && pairs[j].0 == pairs[i].0 {
-            j += 1;
-        }
-        let mid = (i + j + 1) as f64 / 2.0;
-        rank_sum += mid * pairs[i..j].iter().filter(|p| p.1).count() as f64;
-        i = j;
-    }
-    let pos = labels.iter().filter(|&&l| l).count() as f64;
-    let neg = labels.len() as f64 - pos;
-    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
-}
-
-/// Held-out AUC of the model's scores and of the true probabilities, on the same clients.
-fn held_out_auc(t: &Path, models: &str) -> (f64, f64) {
-    let version = std::fs::read_to_string(t.join(models).join("latest")).unwrap();
-    let scores = read_csv(&t.join(models).join(version.trim()).join("scores.csv"));
-    let truth: HashMap<String, f64> = read_csv(&t.join("data/truth.csv"))
-        .into_iter()
-        .filter_map(|r| Some((r["client_id"].clone(), r["lapse_probability"].parse().ok()?)))
-        .collect();
-    let (mut model, mut best, mut y) = (Vec::new(), Vec::new(), Vec::new());
-    for r in scores.iter().filter(|r| r["split"] == "test") {
-        let Some(&p) = truth.get(&r["client_id"]) else {
-            continue;
-        };
-        model.push(r["lapse_probability"].parse::<f64>().unwrap());
-        best.push(p);
-        y.push(r["label"] == "lapsed");
-    }
-    assert!(y.len() > 1000, "{} test clients", y.len());
-    (auc(&model, &y), auc(&best, &y))
-}
 
 #[test]
 fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
     let t = tempfile::tempdir().unwrap();
     nonlinear_book(&t.path().join("data"), 30_000, 11);
-    let binned = train_into(t.path(), "models", &[]);
+    let binned = train_into(t.path(), "data", "models", &[]);
     write(t.path(), "linear.toml", "[lapse]\nbins = [0]\n");
     let linear = train_into(
         t.path(),
+        "data",
         "linear",
         &["--config", "linear.toml", "--no-charts"],
     );
@@ -100,8 +39,10 @@ fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
         .is_empty());
 
     // Same split (same seed): the binned model is closer to the truth than the linear.
-    let (binned_auc, truth_auc) = held_out_auc(t.path(), "models");
-    let (linear_auc, truth_again) = held_out_auc(t.path(), "linear");
+    let (binned_auc, truth_auc) =
+        held_out_auc(&t.path().join("data/truth.csv"), &t.path().join("models"));
+    let (linear_auc, truth_again) =
+        held_out_auc(&t.path().join("data/truth.csv"), &t.path().join("linear"));
     assert_eq!(truth_auc, truth_again);
     assert!(
         binned_auc > linear_auc + 0.005,
@@ -128,7 +69,9 @@ fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
 
     // The scorecard chart is drawn with the training charts.
     let version = std::fs::read_to_string(t.path().join("models/latest")).unwrap();
-    let charts = t.path().join(format!("out/train-{}", version.trim()));
+    let charts = t
+        .path()
+        .join(format!("models-out/train-{}", version.trim()));
     assert!(charts.join("scorecard.png").is_file());
     let svg = std::fs::read_to_string(charts.join("scorecard.svg")).unwrap();
     assert!(
@@ -137,25 +80,7 @@ fn a_threshold_and_a_u_shape_are_found_by_bins_and_explained_in_words() {
     );
 
     // Labeling explains a binned score by the client's bin.
-    let r = infer(
-        &[
-            "--model",
-            "models/latest",
-            "--data",
-            "data",
-            "--extract-date",
-            "2026-09-30",
-            "--out",
-            "run",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let labels = read_csv(&t.path().join("run/labels.csv"));
-    let reasons: Vec<&str> = labels
-        .iter()
-        .flat_map(|r| ["reason_1", "reason_2", "reason_3"].map(|k| r[k].as_str()))
-        .collect();
+    let reasons = labeled_reasons(t.path(), "models/latest", "data");
     assert!(
         reasons
             .iter()
@@ -196,13 +121,7 @@ fn a_flat_table_gets_bins_where_its_effect_bends() {
     let t = tempfile::tempdir().unwrap();
     let mut csv = String::from("id,age,online,churned\n");
     // A seeded, deterministic draw: lapse risk is U-shaped in age, higher online.
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut uniform = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = uniform_draws(0x2545_F491_4F6C_DD1D);
     for i in 0..6000 {
         let age = 20.0 + (uniform() * 60.0).floor();
         let online = u8::from(uniform() < 0.4);
@@ -210,33 +129,8 @@ fn a_flat_table_gets_bins_where_its_effect_bends() {
         let churned = uniform() < 1.0 / (1.0 + (-z).exp());
         csv.push_str(&format!("C{i},{age},{online},{}\n", u8::from(churned)));
     }
-    write(t.path(), "data/features.csv", &csv);
     let config = "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"age\", \"online\"]\n";
-    write(t.path(), "flat.toml", config);
-    write(
-        t.path(),
-        "flat-linear.toml",
-        &format!("{config}[lapse]\nbins = [0]\n"),
-    );
-    let fit = |models: &str, cfg: &str| {
-        let r = train(
-            &[
-                "--config",
-                cfg,
-                "--data",
-                "data",
-                "--models",
-                models,
-                "--out",
-                "out",
-                "--no-charts",
-            ],
-            t.path(),
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        latest_bundle(&t.path().join(models)).1
-    };
-    let binned = fit("models", "flat.toml");
+    let (binned, linear) = flat_fits(t.path(), &csv, config, ("", "bins = [0]"));
     let form = &binned["lapse"]["form"];
     assert!(form["bins"].as_u64().unwrap() > 0, "{form}");
     assert_eq!(form["binned"][0]["column"], 0, "{form}");
@@ -244,7 +138,6 @@ fn a_flat_table_gets_bins_where_its_effect_bends() {
         form["kept_linear"][0][1], "2 distinct training values",
         "{form}"
     );
-    let linear = fit("linear", "flat-linear.toml");
     let auc = |b: &serde_json::Value| b["metrics"]["test"]["roc_auc"].as_f64().unwrap();
     assert!(
         auc(&binned) > auc(&linear) + 0.05,

@@ -253,6 +253,40 @@ fn segments(b: &Bundle) -> Result<(), String> {
     Ok(())
 }
 
+/// Each pairwise term reads columns the model matrix has, and has a share per cell.
+fn pairs(b: &Bundle) -> Result<(), String> {
+    let (base, numeric) = (b.features.n_columns(), b.features.numeric.len());
+    for (p, pair) in b.lapse.form.pairs.iter().enumerate() {
+        for side in [&pair.first, &pair.second] {
+            let fits = match side {
+                crate::lapse::PairSide::Bins(bins) => {
+                    bins.column < numeric
+                        && bins.cuts.iter().all(|c| c.is_finite())
+                        && bins.cuts.windows(2).all(|w| w[0] < w[1])
+                        && bins.ranges.len() == bins.width()
+                }
+                crate::lapse::PairSide::Levels { first, count, .. } => {
+                    *first >= numeric && *count >= 2 && side.end_column() <= base
+                }
+            };
+            if !fits {
+                return Err(format!(
+                    "lapse.form.pairs[{p}] reads model columns the features do not have, or \
+                     its cuts are not finite and ascending"
+                ));
+            }
+        }
+        if pair.shares.len() != pair.width() {
+            return Err(format!(
+                "lapse.form.pairs[{p}] has {} cell shares for {} cells",
+                pair.shares.len(),
+                pair.width()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn lapse(b: &Bundle) -> Result<(), String> {
     let m = &b.lapse;
     let base = b.features.n_columns();
@@ -289,6 +323,7 @@ fn lapse(b: &Bundle) -> Result<(), String> {
             ));
         }
     }
+    pairs(b)?;
     for (name, values) in [
         ("lapse.coefficients", &m.coefficients),
         ("lapse.centres", &m.centres),

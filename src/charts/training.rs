@@ -454,9 +454,14 @@ fn scorecard_in(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let range = |p: &[f64]| p.iter().copied().fold(0.0, f64::max);
     panels.sort_by(|a, b| range(&b.2).total_cmp(&range(&a.2)).then(a.0.cmp(&b.0)));
     panels.truncate(SCORECARD_FEATURES);
-    let top = panels.iter().map(|p| range(&p.2)).fold(1.0, f64::max);
+    let pairs = pair_panels(t, b);
+    let top = panels
+        .iter()
+        .map(|p| range(&p.2))
+        .chain(pairs.iter().map(|p| range(&p.points)))
+        .fold(1.0, f64::max);
     let cols = 3;
-    let rows = panels.len().div_ceil(cols).max(1);
+    let rows = (panels.len() + pairs.len()).div_ceil(cols).max(1);
     Ok(chart!(
         dir,
         "scorecard",
@@ -502,6 +507,109 @@ fn scorecard_in(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
                     )))?;
                 }
             }
+            for (area, pair) in areas.iter().skip(panels.len()).zip(&pairs) {
+                pair_table(t, area, pair, top)?;
+            }
         }
     ))
+}
+
+/// A pairwise term of the lapse model as a table: the first feature's cells down, the
+/// second's across, each cell's points.
+struct PairPanel {
+    title: String,
+    down: Vec<String>,
+    across: Vec<String>,
+    /// Points per cell, row by row of `down`.
+    points: Vec<f64>,
+}
+
+/// Every pair of the lapse model as a table of points.
+fn pair_panels(t: &Say, b: &Bundle) -> Vec<PairPanel> {
+    let base = b.features.n_columns();
+    b.lapse
+        .form
+        .pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(p, pair)| {
+            let points = b.lapse.pair_points(p, base)?;
+            let (first, down) = side_parts(t, b, &pair.first)?;
+            let (second, across) = side_parts(t, b, &pair.second)?;
+            let title = t.fill(
+                "chart.scorecard.pair",
+                &[("first", &first), ("second", &second)],
+            );
+            Some(PairPanel {
+                title,
+                down: down.iter().map(|w| short(w, 18)).collect(),
+                across: across.iter().map(|w| short(w, 14)).collect(),
+                points,
+            })
+        })
+        .collect()
+}
+
+/// A side of a pair: its feature's label and each cell's words (a bin, a level).
+fn side_parts(t: &Say, b: &Bundle, side: &crate::lapse::PairSide) -> Option<(String, Vec<String>)> {
+    match side {
+        crate::lapse::PairSide::Bins(bins) => {
+            let f = b.features.numeric.get(bins.column)?;
+            let cells = (0..bins.width())
+                .map(|i| crate::lapse::bin_words_in(t.w, f, bins, i))
+                .collect();
+            Some((t.w.feature(&f.name), cells))
+        }
+        crate::lapse::PairSide::Levels { feature, count, .. } => {
+            let c = b.features.categorical.get(*feature)?;
+            let cells = (0..*count)
+                .map(|i| {
+                    c.levels
+                        .get(i)
+                        .map_or_else(|| t.word("reason.other").to_string(), String::clone)
+                })
+                .collect();
+            Some((t.w.feature(&c.name), cells))
+        }
+    }
+}
+
+fn pair_table<DB: DrawingBackend>(
+    t: &Say,
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    pair: &PairPanel,
+    top: f64,
+) -> std::result::Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let (rows, cols) = (pair.down.len(), pair.across.len());
+    let mut c = ChartBuilder::on(area)
+        .caption(pair.title.as_str(), t.pen.text(15))
+        .margin(10)
+        .x_label_area_size(28)
+        .y_label_area_size(120)
+        .build_cartesian_2d(slots(cols), slots(rows))?;
+    c.configure_mesh()
+        .disable_mesh()
+        .x_labels(cols)
+        .x_label_formatter(&|v| slot_label(&pair.across, v))
+        .y_labels(rows)
+        .y_label_formatter(&|v| slot_label(&pair.down, v))
+        .label_style(t.pen.text(11))
+        .draw()?;
+    for (k, &p) in pair.points.iter().enumerate() {
+        let (a, b) = (k / cols.max(1), k % cols.max(1));
+        let colour = RGBColor(202, 0, 32).mix(0.08 + 0.8 * p / top);
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(exact(b), exact(a)), (exact(b + 1), exact(a + 1))],
+            colour.filled(),
+        )))?;
+        c.draw_series(std::iter::once(Text::new(
+            format!("{p:.0}"),
+            (centre(b), centre(a)),
+            t.pen.text(13).pos(Pos::new(HPos::Center, VPos::Center)),
+        )))?;
+    }
+    Ok(())
 }

@@ -406,13 +406,20 @@ pub fn reasons(
         }
         j += width;
     }
+    // Pair contributions follow every model-matrix column's.
+    let base = fitted.n_columns();
+    for (p, contrib) in contributions.iter().skip(base).enumerate() {
+        if *contrib > 0.0 {
+            items.push((*contrib, Reason::Pair(p)));
+        }
+    }
     items.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Everything tied with the n-th contribution competes on its wording.
     let last = items.get(n.saturating_sub(1)).map(|item| item.0);
     let mut worded: Vec<(f64, String)> = items
         .into_iter()
         .take_while(|(contrib, _)| last.is_some_and(|l| contrib.total_cmp(&l).is_ge()))
-        .map(|(contrib, reason)| (contrib, words.of(reason, b, c)))
+        .map(|(contrib, reason)| (contrib, words.of(reason, b, c, row)))
         .collect();
     worded.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     worded.into_iter().take(n).map(|(_, s)| s).collect()
@@ -426,6 +433,8 @@ enum Reason {
     /// A categorical feature (its index) and the client's level (index; past the end for
     /// the pooled "other").
     Level(usize, usize),
+    /// A pairwise term of the lapse model (its index): the client's cell, both sides.
+    Pair(usize),
 }
 
 /// Every wording a reason can take that does not depend on the client's own value, put
@@ -474,7 +483,7 @@ impl ReasonWords {
     }
 
     /// The reason in words for client `c`.
-    fn of(&self, reason: Reason, b: &Bundle, c: &ClientView) -> String {
+    fn of(&self, reason: Reason, b: &Bundle, c: &ClientView, row: &[f64]) -> String {
         match reason {
             Reason::Numeric(j) => {
                 let Some((f, words)) = b.features.numeric.get(j).zip(self.numeric.get(j)) else {
@@ -514,6 +523,51 @@ impl ReasonWords {
                 .and_then(|levels| levels.get(own))
                 .cloned()
                 .unwrap_or_default(),
+            Reason::Pair(p) => {
+                let Some(pair) = b.lapse.form.pairs.get(p) else {
+                    return String::new();
+                };
+                let row = ndarray::ArrayView1::from(row);
+                let first = side_words(&self.w, b, &pair.first, pair.first.cell(row));
+                let second = side_words(&self.w, b, &pair.second, pair.second.cell(row));
+                self.w
+                    .fill("reason.pair", &[("first", &first), ("second", &second)])
+            }
+        }
+    }
+}
+
+/// One side of a pair in words at cell `i`: "missed 12m: 3 or more", "channel is online".
+pub fn side_words(
+    w: &crate::vocab::Vocabulary,
+    b: &Bundle,
+    side: &crate::lapse::PairSide,
+    i: usize,
+) -> String {
+    let fitted = &b.features;
+    match side {
+        crate::lapse::PairSide::Bins(bins) => {
+            let Some(f) = fitted.numeric.get(bins.column) else {
+                return String::new();
+            };
+            let bin = crate::lapse::bin_words_in(w, f, bins, i);
+            w.fill(
+                "reason.pair_bin",
+                &[("feature", &w.feature(&f.name)), ("bin", &bin)],
+            )
+        }
+        crate::lapse::PairSide::Levels { feature, .. } => {
+            let Some(cat) = fitted.categorical.get(*feature) else {
+                return String::new();
+            };
+            let level = cat
+                .levels
+                .get(i)
+                .map_or(w.word("reason.other"), String::as_str);
+            w.fill(
+                "reason.level",
+                &[("feature", &w.feature(&cat.name)), ("level", &level)],
+            )
         }
     }
 }

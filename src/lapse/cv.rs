@@ -53,6 +53,7 @@ pub(super) fn cv_sample(y: &[bool], max: usize, seed: u64) -> Vec<usize> {
 }
 
 /// One cross-validation fit: the held-out fold's predictions, and the weights.
+#[derive(Clone)]
 pub(super) struct FoldFit {
     pub(super) predictions: Vec<f64>,
     pub(super) weights: Vec<f64>,
@@ -73,6 +74,7 @@ struct Fold {
 const PATH_TOLERANCE: f64 = 1e-4;
 
 /// The penalty a form's cross-validation chose.
+#[derive(Clone)]
 pub(super) struct AlphaChoice {
     pub(super) alpha: f64,
     pub(super) log_loss: f64,
@@ -101,7 +103,8 @@ pub(super) fn cross_validate(
     step: &(dyn Fn() + Sync),
 ) -> Result<AlphaChoice> {
     let bins = form.bins;
-    let folds = make_folds((x, form), y, params.folds, seed)?;
+    let fold_of = stratified_folds(y, params.folds, fold_seed(seed));
+    let folds = make_folds((x, &|_| form), y, &fold_of)?;
     let mut path: Vec<f64> = params.alphas.clone();
     path.sort_by(|a, b| b.total_cmp(a));
     // The strongest penalty starts where it is told, else from the intercept-only model.
@@ -116,6 +119,8 @@ pub(super) fn cross_validate(
         let oof = out_of_fold(&folds, &fits, y.len());
         let point = CvPoint {
             bins,
+            pairs: 0,
+            pair_penalty: 1.0,
             alpha,
             log_loss: metrics::log_loss(&oof, y),
             roc_auc: metrics::roc_auc(&oof, y),
@@ -154,18 +159,24 @@ pub(super) fn cross_validate(
     Ok(choice)
 }
 
-/// The folds of `form.expand(x)`, `y`: each fold's training rows as the solver holds
-/// them and its held-out rows, folds built in parallel.
-fn make_folds(
-    (x, form): (ArrayView2<f64>, &Form),
+/// The seed of the folds of a cross-validation run with `seed`.
+pub(super) fn fold_seed(seed: u64) -> u64 {
+    seed ^ 0xF0
+}
+
+/// The folds of `x`, `y` (`fold_of` gives each row's), fold `f` read through the form
+/// `form_of(f)`: each fold's training rows as the solver holds them and its held-out
+/// rows, folds built in parallel.
+fn make_folds<'f>(
+    (x, form_of): (ArrayView2<f64>, &(dyn Fn(usize) -> &'f Form + Sync)),
     y: &[bool],
-    folds: usize,
-    seed: u64,
+    fold_of: &[usize],
 ) -> Result<Vec<Fold>> {
-    let fold_of = stratified_folds(y, folds, seed ^ 0xF0);
+    let folds = fold_of.iter().max().map_or(0, |&f| f + 1);
     (0..folds)
         .into_par_iter()
         .map(|f| {
+            let form = form_of(f);
             let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
             Ok(Fold {
                 train: design(form, x, &tr)?,
@@ -175,6 +186,29 @@ fn make_folds(
             })
         })
         .collect()
+}
+
+/// Every fold fitted once at `alpha` from its start, fold `f` on its own form
+/// `forms[f]` (a pair form screened on its training rows): the fits and the
+/// out-of-fold predictions. The designs are built from the model matrix and dropped after.
+///
+/// # Errors
+/// A failed fit, or parts that do not fit together.
+pub(super) fn fit_fold_forms(
+    (x, forms): (ArrayView2<f64>, &[Form]),
+    (y, fold_of): (&[bool], &[usize]),
+    starts: &[(Vec<f64>, f64)],
+    (alpha, max_iterations): (f64, u64),
+    step: &(dyn Fn() + Sync),
+) -> Result<(Vec<FoldFit>, Vec<f64>)> {
+    let last = forms
+        .last()
+        .ok_or_else(|| Error::Runtime("no fold forms to cross-validate".into()))?;
+    let form_of = |f: usize| forms.get(f).unwrap_or(last);
+    let folds = make_folds((x, &form_of), y, fold_of)?;
+    let fits = fit_folds(&folds, starts, (alpha, max_iterations), step)?;
+    let oof = out_of_fold(&folds, &fits, y.len());
+    Ok((fits, oof))
 }
 
 /// Each fold's intercept-only model: no weights, the log-odds of its lapse rate.

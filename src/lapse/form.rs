@@ -8,38 +8,15 @@
 //! one-hot categoricals), so the form is applied to a client's row as it is: labeling
 //! computes nothing new per client. Categorical columns are always kept as they are.
 
+pub use super::bins::BinnedColumn;
+use super::bins::{bin_scale, cell_scale};
+use super::pair_term::PairTerm;
 use crate::features::NumericFeature;
 use ndarray::{Array2, ArrayView1, ArrayView2, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 
-/// One numeric model column cut into bins.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BinnedColumn {
-    /// Its index in the model matrix.
-    pub column: usize,
-    /// Ascending cut points, standardised units: bin `i` holds values from `cuts[i - 1]`
-    /// up to, not including, `cuts[i]`. Cuts lie halfway between training values, so no
-    /// training value sits on one.
-    pub cuts: Vec<f64>,
-    /// Lowest and highest training value in each bin, standardised units (for words).
-    pub ranges: Vec<(f64, f64)>,
-    /// Training share of each bin; reason codes measure contributions against it.
-    pub shares: Vec<f64>,
-}
-
-impl BinnedColumn {
-    /// The bin of a standardised value.
-    pub fn bin_of(&self, z: f64) -> usize {
-        self.cuts.partition_point(|&c| c <= z)
-    }
-
-    pub fn width(&self) -> usize {
-        self.cuts.len() + 1
-    }
-}
-
 /// How the lapse model reads the model matrix. The default is linear in every column.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Form {
     /// Quantile bins asked for per numeric feature; 0 for the linear form.
     pub bins: usize,
@@ -48,11 +25,40 @@ pub struct Form {
     /// Numeric features left linear although bins were asked for, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_linear: Vec<(usize, String)>,
+    /// Pairwise interaction terms, each one model column per cell after every column
+    /// above; empty for an additive form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<PairTerm>,
+    /// The L2 penalty of the pairs' cells as a multiple of the bins' (1: the same). The
+    /// fit reads it as a smaller scale of the cells' standardised columns: the penalty
+    /// on an indicator's weight grows with the square of its column's scale.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub pair_penalty: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// Smallest bin, as a share of the training clients: a smaller one joins a neighbour, so
 /// that every bin's coefficient rests on enough clients.
 const MIN_BIN_SHARE: f64 = 0.01;
+
+impl Default for Form {
+    fn default() -> Self {
+        Form {
+            bins: 0,
+            binned: Vec::new(),
+            kept_linear: Vec::new(),
+            pairs: Vec::new(),
+            pair_penalty: 1.0,
+        }
+    }
+}
 
 impl Form {
     /// The linear form: every column as it is.
@@ -88,6 +94,7 @@ impl Form {
             bins,
             binned,
             kept_linear,
+            ..Form::default()
         }
     }
 
@@ -99,8 +106,10 @@ impl Form {
     pub fn describe(&self) -> String {
         if self.is_linear() {
             "linear".to_string()
-        } else {
+        } else if self.pairs.is_empty() {
             format!("{} quantile bins", self.bins)
+        } else {
+            format!("{} quantile bins, {} pairs", self.bins, self.pairs.len())
         }
     }
 
@@ -112,14 +121,33 @@ impl Form {
             .and_then(|i| self.binned.get(i))
     }
 
-    /// Number of columns the lapse model has over a model matrix of `base` columns.
+    /// Number of columns the lapse model has over a model matrix of `base` columns: the
+    /// columns of the additive part, then one per cell of each pair.
     pub fn width(&self, base: usize) -> usize {
-        base + self
-            .binned
-            .iter()
-            .filter(|b| b.column < base)
-            .map(|b| b.width() - 1)
-            .sum::<usize>()
+        self.offset(base) + self.pair_cells()
+    }
+
+    /// Position among the lapse model's columns of model-matrix column `column`'s first.
+    pub fn offset(&self, column: usize) -> usize {
+        column
+            + self
+                .binned
+                .iter()
+                .filter(|b| b.column < column)
+                .map(|b| b.width() - 1)
+                .sum::<usize>()
+    }
+
+    /// Number of pair cells, all pairs together.
+    pub fn pair_cells(&self) -> usize {
+        self.pairs.iter().map(PairTerm::width).sum()
+    }
+
+    /// A pair cell's training share and the scale of its standardised column: the
+    /// cell's (`cell_scale`), times the square root of `pair_penalty`.
+    fn pair_cell_scale(&self, share: f64) -> (f64, f64) {
+        let (p, sd) = cell_scale(share);
+        (p, sd * self.pair_penalty.max(f64::MIN_POSITIVE).sqrt())
     }
 
     /// The lapse model's columns: each binned column becomes one per bin, named
@@ -129,7 +157,7 @@ impl Form {
         base: &[String],
         bin_name: impl Fn(usize, usize) -> String,
     ) -> Vec<String> {
-        let mut out = Vec::with_capacity(self.width(base.len()));
+        let mut out = Vec::with_capacity(self.offset(base.len()));
         for (j, name) in base.iter().enumerate() {
             match self.binned_column(j) {
                 Some(b) => out.extend((0..b.width()).map(|i| bin_name(j, i))),
@@ -169,6 +197,23 @@ impl Form {
                 }
             }
         }
+        for pair in &self.pairs {
+            let scales: Vec<(f64, f64)> = pair
+                .shares
+                .iter()
+                .map(|&p| self.pair_cell_scale(p))
+                .collect();
+            for (m, &(p, sd)) in scales.iter().enumerate() {
+                out.column_mut(k + m).fill(-p / sd);
+            }
+            for (i, row) in x.rows().into_iter().enumerate() {
+                let m = pair.cell(row);
+                if let Some(&(p, sd)) = scales.get(m) {
+                    out[[i, k + m]] = (1.0 - p) / sd;
+                }
+            }
+            k += pair.width();
+        }
         out
     }
 
@@ -193,6 +238,17 @@ impl Form {
                 })),
                 None => out.push(ExpandedColumn::Copy(j)),
             }
+        }
+        for (p, pair) in self.pairs.iter().enumerate() {
+            out.extend(pair.shares.iter().enumerate().map(|(cell, &share)| {
+                let (share, sd) = self.pair_cell_scale(share);
+                ExpandedColumn::Bin {
+                    source: base + p,
+                    bin: cell,
+                    inside: (1.0 - share) / sd,
+                    outside: -share / sd,
+                }
+            }));
         }
         out
     }
@@ -245,6 +301,7 @@ impl Form {
                 None => out.push(slope),
             }
         }
+        out.extend(std::iter::repeat_n(0.0, self.pair_cells()));
         (out, intercept)
     }
 
@@ -257,6 +314,9 @@ impl Form {
                 Some(b) => out.extend(b.shares.iter().map(|&p| Some(bin_scale(p)))),
                 None => out.push(None),
             }
+        }
+        for pair in &self.pairs {
+            out.extend(pair.shares.iter().map(|&p| Some(self.pair_cell_scale(p))));
         }
         out
     }
@@ -278,13 +338,17 @@ impl Form {
                 }
             }
         }
+        for pair in &self.pairs {
+            z += weights.get(k + pair.cell(row)).copied().unwrap_or(0.0);
+            k += pair.width();
+        }
         z
     }
 
     /// Each model-matrix column's contribution to the row's log-odds against the
-    /// average training client (`centres`, the means of the expanded columns). A binned
-    /// column's contribution sums its bins; all of them add up exactly to the row's
-    /// log-odds minus the average client's.
+    /// average training client (`centres`, the means of the expanded columns), then each
+    /// pair's. A binned column's contribution sums its bins, a pair's its cells; all of
+    /// them add up exactly to the row's log-odds minus the average client's.
     pub fn contributions(
         &self,
         row: ArrayView1<f64>,
@@ -310,6 +374,11 @@ impl Form {
                 }
             }
         }
+        for pair in &self.pairs {
+            let average: f64 = (k..k + pair.width()).map(|m| w(m) * c(m)).sum();
+            out.push(w(k + pair.cell(row)) - average);
+            k += pair.width();
+        }
         out
     }
 }
@@ -319,21 +388,15 @@ impl Form {
 pub(super) enum ExpandedColumn {
     /// Model-matrix column `0` as it is.
     Copy(usize),
-    /// Bin `bin` of model-matrix column `source`, standardised: `inside` on the rows in
-    /// the bin, `outside` on the others.
+    /// Bin `bin` of code table `source`, standardised: `inside` on the rows in the bin,
+    /// `outside` on the others. Code table `j` below the model matrix's width is binned
+    /// column `j`'s bins; table `width + p` is pair `p`'s cells (`sparse::codes_of_rows`).
     Bin {
         source: usize,
         bin: usize,
         inside: f64,
         outside: f64,
     },
-}
-
-/// A bin's training share and the standard deviation of its indicator (never 0: a bin
-/// holds some but not all training clients).
-fn bin_scale(p: f64) -> (f64, f64) {
-    let p = p.clamp(1e-9, 1.0 - 1e-9);
-    (p, (p * (1.0 - p)).sqrt())
 }
 
 /// Bin `i` of a binned numeric feature in words, original units: "3 or more", "0",
@@ -383,7 +446,7 @@ pub fn number(v: f64) -> String {
 /// count that is 0 for 70% of clients still gets bins 1, 2, 3, ... where its
 /// thresholds lie. Bins under `MIN_BIN_SHARE` of the clients join a neighbour.
 #[allow(clippy::type_complexity)]
-fn quantile_bins(
+pub(super) fn quantile_bins(
     sorted: &[f64],
     bins: usize,
 ) -> std::result::Result<(Vec<f64>, Vec<(f64, f64)>, Vec<usize>), String> {

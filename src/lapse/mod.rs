@@ -7,10 +7,13 @@
 //! calibrated to the book's real lapse rate; the imbalance is handled at the decision
 //! threshold instead (best F1, or a call-list share), chosen on out-of-fold predictions.
 
+mod bins;
 mod cv;
 mod form;
 mod linalg;
 pub mod metrics;
+mod pair_term;
+mod pairs;
 mod solve;
 mod sparse;
 
@@ -19,9 +22,10 @@ pub use crate::params::{LapseParams, ThresholdRule};
 pub use cv::{stratified_folds, stratified_split};
 pub use form::{bin_words, bin_words_in, BinnedColumn, Form};
 pub use metrics::Metrics;
+pub use pair_term::{PairSide, PairTerm};
 
 use crate::error::{Error, Result};
-use crate::features::NumericFeature;
+use crate::features::{CategoricalFeature, NumericFeature};
 use crate::vocab::RiskBand;
 use cv::{cross_validate, cv_sample, mean_fit, AlphaChoice};
 use ndarray::{ArrayView1, ArrayView2, Axis, CowArray, Ix2};
@@ -69,9 +73,27 @@ pub struct CvPoint {
     /// Quantile bins per numeric feature (`Form::bins`); 0 for the linear form.
     #[serde(default)]
     pub bins: usize,
+    /// Pairwise interaction terms (`Form::pairs`); 0 for an additive form.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pairs: usize,
+    /// The pairs' cells' penalty as a multiple of `alpha` (`Form::pair_penalty`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub pair_penalty: f64,
     pub alpha: f64,
     pub log_loss: f64,
     pub roc_auc: f64,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// Risk band cut points: high from `high`, medium from `medium`, low below.
@@ -131,20 +153,34 @@ impl LapseModel {
     /// The coefficients of a binned model-matrix column's bins, lowest bin first.
     pub fn bin_coefficients(&self, column: usize) -> Option<&[f64]> {
         let bins = self.form.binned_column(column)?;
-        let start = self.form.width(column);
+        let start = self.form.offset(column);
         self.coefficients.get(start..start + bins.width())
+    }
+
+    /// The coefficients of pair `p`'s cells, row by row of its first side.
+    pub fn pair_coefficients(&self, p: usize, base: usize) -> Option<&[f64]> {
+        let pair = self.form.pairs.get(p)?;
+        let start = self.form.offset(base)
+            + self
+                .form
+                .pairs
+                .iter()
+                .take(p)
+                .map(PairTerm::width)
+                .sum::<usize>();
+        self.coefficients.get(start..start + pair.width())
+    }
+
+    /// Scorecard points of each cell of pair `p` (its lowest-risk cell scores 0), on the
+    /// scale of `bin_points`.
+    pub fn pair_points(&self, p: usize, base: usize) -> Option<Vec<f64>> {
+        Some(to_points(self.pair_coefficients(p, base)?))
     }
 
     /// Scorecard points of each bin of a binned column: `POINTS_TO_DOUBLE` points double
     /// the odds of lapse, and the feature's lowest-risk bin scores 0.
     pub fn bin_points(&self, column: usize) -> Option<Vec<f64>> {
-        let w = self.bin_coefficients(column)?;
-        let low = w.iter().copied().fold(f64::INFINITY, f64::min);
-        Some(
-            w.iter()
-                .map(|c| (c - low) * POINTS_TO_DOUBLE / std::f64::consts::LN_2)
-                .collect(),
-        )
+        Some(to_points(self.bin_coefficients(column)?))
     }
 
     /// Contribution of each model-matrix column (a binned one: of its bins together) to
@@ -154,6 +190,15 @@ impl LapseModel {
         self.form
             .contributions(row, &self.coefficients, &self.centres)
     }
+}
+
+/// Coefficients as scorecard points: `POINTS_TO_DOUBLE` points double the odds, the
+/// lowest scores 0.
+fn to_points(w: &[f64]) -> Vec<f64> {
+    let low = w.iter().copied().fold(f64::INFINITY, f64::min);
+    w.iter()
+        .map(|c| (c - low) * POINTS_TO_DOUBLE / std::f64::consts::LN_2)
+        .collect()
 }
 
 /// Fits the lapse model on the training part `x`, `y`; `numeric` are the fitted numeric
@@ -174,6 +219,7 @@ pub fn fit<'a>(
         y,
         columns,
         numeric,
+        categorical: &[],
     };
     fit_with_progress(data, params, seed, &|| {})
 }
@@ -190,11 +236,19 @@ pub struct TrainingPart<'a> {
     pub columns: &'a [String],
     /// The fitted numeric features, the first columns of `x`.
     pub numeric: &'a [NumericFeature],
+    /// The fitted categorical features, whose one-hot columns follow (pairs may read
+    /// them; empty: pairs are made of numeric features only).
+    pub categorical: &'a [CategoricalFeature],
 }
 
 /// Number of `step` calls `fit_with_progress` makes: one per CV fit, one for the final fit.
 pub fn progress_steps(params: &LapseParams) -> u64 {
-    (params.bins.len() * params.alphas.len() * params.folds + 1) as u64
+    let pairs = if params.bins.iter().any(|&b| b > 0) {
+        pairs::progress_steps(params)
+    } else {
+        0
+    };
+    (params.bins.len() * params.alphas.len() * params.folds + pairs + 1) as u64
 }
 
 /// `fit`, calling `step` after every cross-validation fit and the final fit.
@@ -232,6 +286,7 @@ enum Intervals {
 }
 
 /// One form the cross-validation tries, with its columns.
+#[derive(Clone)]
 struct Candidate {
     form: Form,
     columns: Vec<String>,
@@ -266,18 +321,20 @@ fn candidates(data: &TrainingPart, params: &LapseParams) -> Vec<Option<Candidate
         .collect()
 }
 
-/// The form cross-validation chose, with its penalty's choice and the mean of that
-/// penalty's fold fits (where the final fit starts), and every CV point tried.
+/// The form cross-validation chose, with its penalty, out-of-fold predictions and the
+/// start of the final fit (the mean of that penalty's fold fits), and every CV point
+/// tried.
 struct FormChoice {
     chosen: Candidate,
-    choice: AlphaChoice,
+    alpha: f64,
+    oof: Vec<f64>,
     start: (Vec<f64>, f64),
     cv: Vec<CvPoint>,
 }
 
-/// Cross-validates every form of `params.bins` on the CV sample (`xcv`, `ycv`) and keeps
-/// the best: forms come simplest first, and one with more bins must beat the best so far
-/// by `FORM_TOLERANCE`.
+/// Cross-validates every form of `params.bins` on the CV sample (`xcv`, `ycv`), then
+/// pairs on the best binned one, and keeps the best: forms come simplest first (pairs
+/// last, fewest first), and a richer one must beat the best so far by `FORM_TOLERANCE`.
 fn choose_form(
     data: &TrainingPart,
     (xcv, ycv): (ArrayView2<f64>, &[bool]),
@@ -286,7 +343,9 @@ fn choose_form(
     step: &(dyn Fn() + Sync),
 ) -> Result<FormChoice> {
     let mut cv = Vec::new();
-    let mut best: Option<(Candidate, AlphaChoice, (Vec<f64>, f64))> = None;
+    let mut best: Option<(Candidate, AlphaChoice)> = None;
+    // The binned form with the least log loss, which pairs are added to.
+    let mut best_binned: Option<(Candidate, AlphaChoice)> = None;
     // The linear form's fits at the strongest penalty, per fold: binned forms start there.
     let mut linear_starts: Option<Vec<(Vec<f64>, f64)>> = None;
     for candidate in candidates(data, params) {
@@ -302,28 +361,115 @@ fn choose_form(
         let choice = crate::progress::timed("lapse cross-validation", || {
             cross_validate((xcv, &candidate.form), ycv, params, seed, starts, step)
         })?;
-        if candidate.form.is_linear() {
+        let linear = candidate.form.is_linear();
+        if linear {
             linear_starts = Some(choice.strongest.clone());
         }
         cv.extend(choice.cv.iter().cloned());
         let better = best
             .as_ref()
-            .is_none_or(|(_, b, _)| choice.log_loss < b.log_loss * (1.0 - FORM_TOLERANCE));
-        if better {
-            // The final fit on every training client starts from the mean of the chosen
-            // penalty's fold fits: same optimum, far fewer iterations on large books.
-            let start = mean_fit(&choice.fits, candidate.form.width(xcv.ncols()));
-            best = Some((candidate, choice, start));
+            .is_none_or(|(_, b)| beats(choice.log_loss, b.log_loss));
+        let best_of_binned = !linear
+            && best_binned
+                .as_ref()
+                .is_none_or(|(_, b)| choice.log_loss < b.log_loss);
+        match (better, best_of_binned) {
+            (true, true) => {
+                best_binned = Some((candidate.clone(), choice.clone()));
+                best = Some((candidate, choice));
+            }
+            (true, false) => best = Some((candidate, choice)),
+            (false, true) => best_binned = Some((candidate, choice)),
+            (false, false) => {}
         }
     }
-    let (chosen, choice, start) =
+    let (chosen, choice) =
         best.ok_or_else(|| Error::Runtime("no form of the lapse model was tried".into()))?;
+    let with_pairs = match &best_binned {
+        Some(binned) if params.pairs > 0 => {
+            let (found, points) = add_pairs(binned, data, (xcv, ycv), params, seed, step)?;
+            cv.extend(points);
+            found.filter(|f| beats(f.1, choice.log_loss)).map(|f| f.0)
+        }
+        _ => {
+            (0..pairs::progress_steps(params)).for_each(|_| step());
+            None
+        }
+    };
+    if let Some(form) = with_pairs {
+        return Ok(FormChoice { cv, ..form });
+    }
+    // The final fit on every training client starts from the mean of the chosen penalty's
+    // fold fits: same optimum, far fewer iterations on large books.
+    let start = mean_fit(&choice.fits, chosen.form.width(xcv.ncols()));
     Ok(FormChoice {
         chosen,
-        choice,
+        alpha: choice.alpha,
+        oof: choice.oof,
         start,
         cv,
     })
+}
+
+/// Whether a richer form's log loss beats a simpler one's by `FORM_TOLERANCE`.
+fn beats(richer: f64, simpler: f64) -> bool {
+    richer < simpler * (1.0 - FORM_TOLERANCE)
+}
+
+/// The form with pairs cross-validation chose, and its out-of-fold log loss.
+type PairsFound = (FormChoice, f64);
+
+/// Pairs on the binned form `base` (with its cross-validation): the form with the number
+/// of pairs and pair penalty cross-validation chose and its log loss, and every pair CV
+/// point tried.
+fn add_pairs(
+    (candidate, choice): &(Candidate, AlphaChoice),
+    data: &TrainingPart,
+    (xcv, ycv): (ArrayView2<f64>, &[bool]),
+    params: &LapseParams,
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+) -> Result<(Option<PairsFound>, Vec<CvPoint>)> {
+    let search = pairs::Base {
+        form: &candidate.form,
+        x: xcv.view(),
+        y: ycv,
+        fits: &choice.fits,
+        alpha: choice.alpha,
+    };
+    let layout = pairs::Layout {
+        numeric: data.numeric.len(),
+        categorical: data.categorical,
+    };
+    let tried = crate::progress::timed("lapse pair search", || {
+        pairs::cross_validate_pairs(&search, layout, params, seed, step)
+    })?;
+    let points: Vec<CvPoint> = tried.iter().flat_map(|t| t.cv.clone()).collect();
+    // Fewest pairs first: more must beat fewer by `FORM_TOLERANCE`.
+    let mut best: Option<pairs::PairCandidate> = None;
+    for t in tried {
+        if best.as_ref().is_none_or(|b| beats(t.log_loss, b.log_loss)) {
+            best = Some(t);
+        }
+    }
+    let Some(best) = best else {
+        return Ok((None, points));
+    };
+    let (terms, start) = pairs::final_pairs(&search, layout, params, best.count);
+    let mut chosen = candidate.clone();
+    chosen
+        .columns
+        .extend(pairs::cell_names(&terms, data.numeric, data.categorical));
+    chosen.form.pairs = terms;
+    chosen.form.pair_penalty = best.pair_penalty;
+    let found = FormChoice {
+        chosen,
+        alpha: choice.alpha,
+        oof: best.oof,
+        start,
+        cv: Vec::new(),
+    };
+    Ok((Some((found, best.log_loss)), points))
 }
 
 /// The form, the penalty, the coefficients and the thresholds; the odds ratios when
@@ -352,7 +498,7 @@ fn fit_point(
     drop(xcv);
     let (w0, b0) = std::mem::take(&mut form.start);
     let chosen = &form.chosen;
-    let alpha = form.choice.alpha;
+    let alpha = form.alpha;
     let base_columns = data.x.ncols();
     let all_rows: Vec<usize> = (0..data.x.nrows()).collect();
     let design = sparse::design(&chosen.form, data.x.view(), &all_rows)?;
@@ -407,7 +553,11 @@ fn assemble(
     base_columns: usize,
 ) -> LapseModel {
     let FormChoice {
-        chosen, choice, cv, ..
+        chosen,
+        alpha,
+        oof,
+        cv,
+        ..
     } = form;
     let scales = chosen.form.column_scales(base_columns);
     let (w, b) = fitted.weights;
@@ -427,7 +577,7 @@ fn assemble(
             None => o,
         })
         .collect();
-    let oof = &choice.oof;
+    let oof = &oof;
     let threshold = match params.threshold {
         ThresholdRule::BestF1 => metrics::best_f1_threshold(oof, ycv),
         ThresholdRule::TopShare(s) => metrics::top_share_threshold(oof, s),
@@ -437,7 +587,7 @@ fn assemble(
         columns: chosen.columns,
         coefficients,
         intercept,
-        alpha: choice.alpha,
+        alpha,
         centres,
         threshold_rule: params.threshold,
         threshold,
@@ -675,12 +825,51 @@ mod tests {
         let (x, y) = binned_design(40_000, 13);
         let form = Form::quantile(x.view(), 1, 10);
         assert!(!form.is_linear());
+        design_fits_as_the_dense_one(&form, &x, &y);
+    }
+
+    /// Pair cells are expanded columns like bins: the design, the column means and the
+    /// held-out scores match the dense matrix's to the bit, with the pairs' own penalty
+    /// (a smaller scale of their columns).
+    #[test]
+    fn pair_cells_in_the_design_fit_as_the_dense_ones() {
+        use crate::features::CategoricalFeature;
+        let (x, y) = binned_design(40_000, 14);
+        let mut form = Form::quantile(x.view(), 1, 10);
+        let cats = [CategoricalFeature {
+            name: "level".into(),
+            levels: vec!["a".into()],
+            shares: vec![0.5, 0.5],
+        }];
+        let layout = pairs::Layout {
+            numeric: 5,
+            categorical: &cats,
+        };
+        let sides = pairs::sides(x.view(), layout, 4);
+        let codes = pairs::cells(&sides, x.view());
+        form.pairs = pairs::terms(&sides, &codes, &[(0, sides.len() - 1), (1, 2)]);
+        form.pair_penalty = 10.0;
+        assert_eq!(form.pairs.len(), 2);
+        design_fits_as_the_dense_one(&form, &x, &y);
+        let rows: Vec<usize> = (0..x.nrows()).step_by(3).collect();
+        let w: Vec<f64> = (0..form.width(8))
+            .map(|k| (k as f64 * 0.31).sin())
+            .collect();
+        let held_out = sparse::HeldOut::of(&form, x.view(), &rows).predict(&w, -0.4);
+        let expanded = form.expand(x.select(Axis(0), &rows).view());
+        for (p, row) in held_out.iter().zip(expanded.rows()) {
+            let z = -0.4 + row.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>();
+            assert_eq!(p.to_bits(), sigmoid(z).to_bits());
+        }
+    }
+
+    fn design_fits_as_the_dense_one(form: &Form, x: &Array2<f64>, y: &[bool]) {
         let rows: Vec<usize> = (0..x.nrows()).filter(|i| i % 7 != 3).collect();
         let ys: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
         let expanded = form.expand(x.select(Axis(0), &rows).view());
         let tolerance = (300, GRADIENT_TOLERANCE_PER_CLIENT);
         let from_blocks = fit_once(
-            &sparse::design(&form, x.view(), &rows).unwrap(),
+            &sparse::design(form, x.view(), &rows).unwrap(),
             &ys,
             0.5,
             tolerance,
@@ -690,7 +879,7 @@ mod tests {
         let ((wa, ba), (wd, bd)) = (from_blocks.unwrap(), from_dense.unwrap());
         assert_eq!(ba.to_bits(), bd.to_bits());
         assert!(wa.iter().zip(&wd).all(|(a, d)| a.to_bits() == d.to_bits()));
-        let means = sparse::expanded_means(&form, x.view());
+        let means = sparse::expanded_means(form, x.view());
         let dense_means = form.expand(x.view()).mean_axis(Axis(0)).unwrap();
         assert_eq!(means.len(), dense_means.len());
         assert!(means
@@ -802,7 +991,8 @@ mod tests {
         assert_eq!(m.form.bins, 10);
         assert_eq!(m.columns.len(), m.form.width(2));
         assert_eq!(m.odds_ratios.len(), m.columns.len());
-        assert_eq!(m.cv.len(), 4);
+        // Two forms, two penalties each; then the pairs tried on the binned form.
+        assert_eq!(m.cv.iter().filter(|p| p.pairs == 0).count(), 4);
         // The U: the middle bins of x1 carry the least risk, the outer ones the most.
         let u = m.bin_points(1).unwrap();
         let (first, last, middle) = (u[0], u[u.len() - 1], u[u.len() / 2]);

@@ -4,7 +4,8 @@
 //! usual (majority) value plus the entries that differ from it, row by row
 //! (`linfa_logistic::OffsetSparse`); built here straight from the model matrix, a binned
 //! column costs one entry per row, and the design is the one `OffsetSparse::from_dense`
-//! makes of the expanded matrix, to the bit (same base values, entries and order).
+//! makes of the expanded matrix, to the bit (same base values, entries and order). A
+//! pair's cells are read the same way as a binned column's bins: one code per row.
 
 use super::form::{ExpandedColumn, Form};
 use super::solve::sigmoid;
@@ -22,7 +23,7 @@ const BLOCK_ROWS: usize = 16 * 1024;
 /// Parts that do not fit together (a defect here, never the data's).
 pub(super) fn design(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Result<OffsetSparse<f64>> {
     let columns = form.expanded_columns(x.ncols());
-    let bins = bins_of_rows(form, x, rows);
+    let bins = codes_of_rows(form, x, rows);
     let base: Vec<f64> = columns
         .par_iter()
         .map(|c| base_value(*c, x, rows, &bins))
@@ -106,7 +107,7 @@ impl HeldOut {
         let x = x.select(Axis(0), rows);
         let all: Vec<usize> = (0..rows.len()).collect();
         HeldOut {
-            bins: bins_of_rows(form, x.view(), &all),
+            bins: codes_of_rows(form, x.view(), &all),
             columns: form.expanded_columns(x.ncols()),
             x,
         }
@@ -138,7 +139,7 @@ impl HeldOut {
 /// matrix.
 pub(super) fn expanded_means(form: &Form, x: ArrayView2<f64>) -> Vec<f64> {
     let rows: Vec<usize> = (0..x.nrows()).collect();
-    let bins = bins_of_rows(form, x, &rows);
+    let bins = codes_of_rows(form, x, &rows);
     let n = x.nrows() as f64;
     form.expanded_columns(x.ncols())
         .par_iter()
@@ -215,9 +216,10 @@ fn groups(columns: &[ExpandedColumn], base: &[f64]) -> Vec<Group> {
     out
 }
 
-/// The bin of each of `rows` in each binned column of `x` (empty for the others).
-fn bins_of_rows(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Vec<Vec<u16>> {
-    (0..x.ncols())
+/// The code tables of `rows`: the bin of each row in each binned column of `x` (empty
+/// for the others), then its cell in each of the form's pairs.
+fn codes_of_rows(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Vec<Vec<u16>> {
+    let mut codes: Vec<Vec<u16>> = (0..x.ncols())
         .into_par_iter()
         .map(|j| match form.binned_column(j) {
             Some(b) => {
@@ -226,7 +228,13 @@ fn bins_of_rows(form: &Form, x: ArrayView2<f64>, rows: &[usize]) -> Vec<Vec<u16>
             }
             None => Vec::new(),
         })
-        .collect()
+        .collect();
+    codes.par_extend(form.pairs.par_iter().map(|pair| {
+        rows.iter()
+            .map(|&r| u16::try_from(pair.cell(x.row(r))).unwrap_or(u16::MAX))
+            .collect::<Vec<u16>>()
+    }));
+    codes
 }
 
 /// A column's base value, as `OffsetSparse::from_dense` finds it on the expanded matrix.

@@ -80,17 +80,18 @@ fn segments_lines(s: &mut String, b: &crate::bundle::Bundle) {
 
 /// The best out-of-fold log loss of each form tried, in the order tried.
 fn form_lines(cv: &[crate::lapse::CvPoint]) -> Vec<String> {
-    let mut best: Vec<(usize, f64)> = Vec::new();
+    let mut best: Vec<((usize, usize), f64)> = Vec::new();
     for p in cv {
-        match best.iter_mut().find(|(b, _)| *b == p.bins) {
+        match best.iter_mut().find(|(b, _)| *b == (p.bins, p.pairs)) {
             Some((_, l)) => *l = l.min(p.log_loss),
-            None => best.push((p.bins, p.log_loss)),
+            None => best.push(((p.bins, p.pairs), p.log_loss)),
         }
     }
     best.into_iter()
-        .map(|(bins, loss)| match bins {
-            0 => format!("linear {loss:.4}"),
-            n => format!("{n} bins {loss:.4}"),
+        .map(|(form, loss)| match form {
+            (0, _) => format!("linear {loss:.4}"),
+            (n, 0) => format!("{n} bins {loss:.4}"),
+            (n, k) => format!("{n} bins + {k} pairs {loss:.4}"),
         })
         .collect()
 }

@@ -340,7 +340,12 @@ fn fit_lapse(
     let lapse_fit = LapseFit::fit(design, split, &opts.lapse, opts.seed, &stage)?;
     let oot = crate::progress::timed("out-of-time check", || {
         let model = &lapse_fit.model;
-        out_of_time(oot_input, opts, model.form.bins, model.alpha)
+        let form = (
+            model.form.bins,
+            model.form.pairs.len(),
+            model.form.pair_penalty,
+        );
+        out_of_time(oot_input, opts, form, model.alpha)
     });
     stage.finish();
     Ok((lapse_fit, oot))
@@ -905,6 +910,7 @@ impl LapseFit {
             y: &ytr,
             columns: &d.columns,
             numeric: &d.fitted.numeric,
+            categorical: &d.fitted.categorical,
         };
         let model = lapse::fit_with_progress(data, params, seed, &ticker)?;
         let probabilities = model.probabilities(d.x.view());
@@ -943,7 +949,12 @@ fn train_metrics(
     let cv_roc_auc = model
         .cv
         .iter()
-        .find(|c| c.alpha == model.alpha && c.bins == model.form.bins)
+        .find(|c| {
+            c.alpha == model.alpha
+                && c.bins == model.form.bins
+                && c.pairs == model.form.pairs.len()
+                && c.pair_penalty == model.form.pair_penalty
+        })
         .map_or(f64::NAN, |c| c.roc_auc);
     let (out_of_time, out_of_time_skipped) = match oot {
         Ok(o) => (Some(o), None),
@@ -1040,7 +1051,7 @@ struct OutOfTimeInput<'a, 'b> {
 fn out_of_time(
     input: OutOfTimeInput,
     opts: &FitOptions,
-    bins: usize,
+    (bins, pairs, pair_penalty): (usize, usize, f64),
     alpha: f64,
 ) -> std::result::Result<OutOfTime, String> {
     let OutOfTimeInput {
@@ -1071,6 +1082,10 @@ fn out_of_time(
     let fixed = lapse::LapseParams {
         alphas: vec![alpha],
         bins: vec![bins],
+        // At most the pairs the model kept (none for an additive model), at its pair
+        // penalty.
+        pairs,
+        pair_penalties: vec![pair_penalty],
         folds: 2,
         ..(*opts.lapse).clone()
     }
@@ -1082,6 +1097,7 @@ fn out_of_time(
         y: &fit_y,
         columns: &columns,
         numeric: &fitted.numeric,
+        categorical: &fitted.categorical,
     };
     let model = lapse::fit_without_intervals(data, &fixed, opts.seed).map_err(|e| e.to_string())?;
     let (score_rows, score_y) = score_snap.labelled();

@@ -5,7 +5,9 @@ mod model;
 mod treatment;
 mod write;
 
-pub use model::{product_sold_to, BookParams, ExitKind, TruthRec, ARCHETYPES, NONLINEAR_LAPSE};
+pub use model::{
+    product_sold_to, BookParams, ExitKind, TruthRec, ARCHETYPES, INTERACTION_LAPSE, NONLINEAR_LAPSE,
+};
 pub use treatment::{apply_treatment, Assignment, PotentialOutcome, TrueEffect};
 pub use write::{write_book, DirtManifest, OutputFormat, WriteOptions};
 

@@ -50,6 +50,11 @@ struct Args {
     /// a U-shape in age; see `NONLINEAR_LAPSE`), for testing the binned lapse model.
     #[arg(long)]
     nonlinear_lapse: bool,
+    /// Add two lapse interactions to the truth (missed premiums early in the policy, and
+    /// online buyers with a low income; see `INTERACTION_LAPSE`), for testing the lapse
+    /// model's pairwise terms.
+    #[arg(long)]
+    interaction_lapse: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         income_factor: args.income_factor,
         lapse_shift: args.lapse_shift,
         nonlinear_lapse: args.nonlinear_lapse,
+        interaction_lapse: args.interaction_lapse,
     };
     let format = match args.format {
         Format::Mixed => OutputFormat::Mixed,

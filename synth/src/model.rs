@@ -69,6 +69,9 @@ pub struct BookParams {
     /// Two non-linear effects on lapse that a model linear in each feature cannot
     /// follow (`NONLINEAR_LAPSE` says which); the truth's probabilities include them.
     pub nonlinear_lapse: bool,
+    /// Two interactions in lapse that a model additive in each feature cannot follow
+    /// (`INTERACTION_LAPSE` says which); the truth's probabilities include them.
+    pub interaction_lapse: bool,
 }
 
 /// The non-linear lapse effects of `BookParams::nonlinear_lapse`, for documentation and
@@ -76,6 +79,13 @@ pub struct BookParams {
 pub const NONLINEAR_LAPSE: &str = "a threshold: +1.6 lapse log-odds when 3 or more premiums \
 were missed in the last 12 months; a U-shape in age: +0.003 * (age - 45)^2 log-odds (the \
 young and the old lapse more), on top of the linear effects";
+
+/// The lapse interactions of `BookParams::interaction_lapse`, for documentation and the
+/// manifest.
+pub const INTERACTION_LAPSE: &str = "a missed premium weighs more early: +0.5 lapse \
+log-odds per premium missed in the last 12 months (up to 3) while the first policy is under \
+two years old; online buyers with an income under 35,000 lapse more: +1.0 log-odds, on top of \
+the additive effects";
 
 impl BookParams {
     /// The cut-off a default training run uses: the export's last month end minus 12.
@@ -808,7 +818,11 @@ impl<'a> ClientSim<'a> {
         if in_force_now.is_empty() {
             return;
         }
-        let shift = (self.p.lapse_shift, self.p.nonlinear_lapse);
+        let shift = (
+            self.p.lapse_shift,
+            self.p.nonlinear_lapse,
+            self.p.interaction_lapse,
+        );
         let lapse_p = lapse_probability(
             &self.c,
             &in_force_now,
@@ -937,7 +951,7 @@ fn lapse_probability(
     payments: &[PaymentRec],
     contacts: &[ContactRec],
     at: Date,
-    (shift, nonlinear): (f64, bool),
+    (shift, nonlinear, interaction): (f64, bool, bool),
 ) -> f64 {
     let year_ago = at.month_end_offset(-12);
     let half_year_ago = at.month_end_offset(-6);
@@ -972,5 +986,11 @@ fn lapse_probability(
     } else {
         0.0
     };
-    sigmoid(logit + nonlinear)
+    let interaction = if interaction {
+        0.5 * missed_12.min(3.0) * f64::from(u8::from(tenure < 2.0))
+            + 1.0 * f64::from(u8::from(c.channel == 3 && c.income < 35_000.0))
+    } else {
+        0.0
+    };
+    sigmoid(logit + nonlinear + interaction)
 }

@@ -45,6 +45,9 @@ pub struct DirtManifest {
     /// The non-linear lapse effects in the truth, when the book has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonlinear_lapse: Option<&'static str>,
+    /// The lapse interactions in the truth, when the book has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interaction_lapse: Option<&'static str>,
 }
 
 fn hash(seed: u64, a: u64, b: u64) -> u64 {
@@ -236,6 +239,9 @@ pub fn write_book(book: &SynthBook, dir: &Path, opts: &WriteOptions) -> Result<D
         export_date: view.to_string(),
         training_cutoff: p.training_cutoff().to_string(),
         nonlinear_lapse: p.nonlinear_lapse.then_some(crate::model::NONLINEAR_LAPSE),
+        interaction_lapse: p
+            .interaction_lapse
+            .then_some(crate::model::INTERACTION_LAPSE),
         ..DirtManifest::default()
     };
     let csv_or = |big: bool| match opts.format {
