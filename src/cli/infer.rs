@@ -1,10 +1,10 @@
 //! `clientele-infer`: its flags, and the labeling run they ask for.
 
+use super::shared::{ExtractArgs, WordsArgs};
 use crate::bundle::Bundle;
 use crate::error::Result;
 use crate::labeling::drift::Status;
 use crate::run::{self, DataSpec, InferOptions};
-use crate::vocab::Vocabulary;
 use crate::{Config, Date};
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -32,9 +32,8 @@ pub struct InferArgs {
     /// data/sample/next-month).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Date of the data extract; rows dated after it are quarantined (default: today).
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    extract_date: Option<Date>,
+    #[command(flatten)]
+    extract: ExtractArgs,
     /// Labeling date (default: the data's last full month end). Not before the model's cut-off.
     #[arg(long, value_name = "YYYY-MM-DD")]
     as_of: Option<Date>,
@@ -58,13 +57,8 @@ pub struct InferArgs {
     /// output and removed afterwards).
     #[arg(long, value_name = "N")]
     partitions: Option<usize>,
-    /// The language of the words people read (labels' display columns, charts, report):
-    /// en (default) or zh-CN.
-    #[arg(long, value_name = "LANG")]
-    lang: Option<String>,
-    /// A house vocabulary file (TOML) renaming words of --lang (docs/language.md).
-    #[arg(long, value_name = "FILE")]
-    vocabulary: Option<PathBuf>,
+    #[command(flatten)]
+    words: WordsArgs,
 }
 
 /// How a labeling run ends, for the exit code.
@@ -80,10 +74,10 @@ pub enum Outcome {
 /// # Errors
 /// Bad model, config, data or flags, and I/O failures.
 pub fn run(args: &InferArgs) -> Result<Outcome> {
-    let words = Vocabulary::choose(args.lang.as_deref(), args.vocabulary.as_deref())?;
+    let words = args.words.vocabulary()?;
     let located = Bundle::load(&args.model)?;
     let given = args.config.as_deref().map(Config::from_file).transpose()?;
-    let config = run::labeling_config(&located.bundle, given, args.extract_date);
+    let config = run::labeling_config(&located.bundle, given, args.extract.extract_date);
     let spec = DataSpec::with_config(
         config,
         args.data.as_deref(),

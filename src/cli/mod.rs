@@ -2,6 +2,7 @@
 //! arguments, calls `train::run` or `infer::run`, and maps the result to an exit code.
 
 pub mod infer;
+mod shared;
 pub mod train;
 
 pub use infer::InferArgs;

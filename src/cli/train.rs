@@ -1,11 +1,11 @@
 //! `clientele-train`: its flags, and the run they ask for (training, `--check-data`,
 //! `--explain-features`, `--derive-from`).
 
+use super::shared::{ExtractArgs, WordsArgs};
 use crate::error::Result;
 use crate::lapse;
 use crate::run::{self, DataSpec, TrainOptions};
 use crate::train;
-use crate::vocab::Vocabulary;
 use crate::Date;
 use clap::Parser;
 use std::path::PathBuf;
@@ -30,9 +30,8 @@ pub struct TrainArgs {
     /// Directory holding the source files (default: the config's data_dir, else data/sample).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Date of the data extract; rows dated after it are quarantined (default: today).
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    extract_date: Option<Date>,
+    #[command(flatten)]
+    extract: ExtractArgs,
     /// Only read and validate the data, print the data-quality report, and stop.
     #[arg(long)]
     check_data: bool,
@@ -82,13 +81,8 @@ pub struct TrainArgs {
     /// features, cleaning statistics and lifecycle counts cover every client.
     #[arg(long, value_name = "N")]
     partitions: Option<usize>,
-    /// The language of the words people read (labels' display columns, charts, report):
-    /// en (default) or zh-CN.
-    #[arg(long, value_name = "LANG")]
-    lang: Option<String>,
-    /// A house vocabulary file (TOML) renaming words of --lang (docs/language.md).
-    #[arg(long, value_name = "FILE")]
-    vocabulary: Option<PathBuf>,
+    #[command(flatten)]
+    words: WordsArgs,
 
     /// Publish a new version of this published model without retraining, with new
     /// segment names (--names) and/or a new action table (--config's [[actions]]).
@@ -131,11 +125,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(parent) = &args.derive_from {
         return derive(parent, args);
     }
-    let words = Vocabulary::choose(args.lang.as_deref(), args.vocabulary.as_deref())?;
+    let words = args.words.vocabulary()?;
     let spec = DataSpec::new(
         args.config.as_deref(),
         args.data.as_deref(),
-        args.extract_date,
+        args.extract.extract_date,
     )?;
     if args.check_data {
         run::check_data(&spec, &args.report_dir)?;

@@ -556,19 +556,7 @@ pub fn side_words(
                 &[("feature", &w.feature(&f.name)), ("bin", &bin)],
             )
         }
-        crate::lapse::PairSide::Levels { feature, .. } => {
-            let Some(cat) = fitted.categorical.get(*feature) else {
-                return String::new();
-            };
-            let level = cat
-                .levels
-                .get(i)
-                .map_or(w.word("reason.other"), String::as_str);
-            w.fill(
-                "reason.level",
-                &[("feature", &w.feature(&cat.name)), ("level", &level)],
-            )
-        }
+        crate::lapse::PairSide::Levels { feature, .. } => level_words(w, b, *feature, i),
     }
 }
 
