@@ -262,9 +262,7 @@ fn at_a_glance(t: &Say, h: &mut String, s: &RunSummary, drift: &DriftReport) {
         t.word("report.glance.drift"),
         t.word(&format!("drift.{}", drift.status.word()))
     );
-    let mut actions: Vec<&(String, usize)> = s.actions.iter().collect();
-    actions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let top: Vec<String> = actions
+    let top: Vec<String> = by_count(&s.actions)
         .iter()
         .take(5)
         .map(|(a, n)| {
@@ -796,9 +794,7 @@ fn actions_section(t: &Say, h: &mut String, s: &RunSummary) {
         t.word("report.actions.heading"),
         header(t, "report.actions.action_columns")
     );
-    let mut actions: Vec<&(String, usize)> = s.actions.iter().collect();
-    actions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    for (a, n) in actions {
+    for (a, n) in by_count(&s.actions) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
@@ -878,6 +874,13 @@ fn quality_section(t: &Say, h: &mut String, quality: &QualityReport) {
             reasons.join("; ")
         );
     }
+}
+
+/// Counts from the largest down, ties by name.
+fn by_count(counts: &[(String, usize)]) -> Vec<&(String, usize)> {
+    let mut sorted: Vec<&(String, usize)> = counts.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sorted
 }
 
 fn small(n: usize, min: usize) -> String {

@@ -13,7 +13,6 @@ use crate::config::actions::NO_CONTACT;
 use crate::config::EffectSettings;
 use crate::date::Date;
 use crate::ingest::partition::client_hash;
-use std::collections::HashMap;
 
 /// The finaliser of SplitMix64: spreads every input bit over the output.
 fn mix(mut z: u64) -> u64 {
@@ -38,10 +37,9 @@ pub struct HoldoutPlan {
     month: u64,
     year: u64,
     universal: f64,
-    shares: HashMap<String, f64>,
-    default_share: f64,
+    /// The holdout shares, read through `EffectSettings::share`.
+    settings: EffectSettings,
     default_code: String,
-    catch_all_share: f64,
 }
 
 impl HoldoutPlan {
@@ -54,28 +52,14 @@ impl HoldoutPlan {
             month: (i64::from(y) * 12 + i64::from(m)) as u64,
             year: (i64::from(y) as u64) ^ UNIVERSAL,
             universal: settings.universal_control,
-            shares: settings
-                .actions
-                .iter()
-                .filter_map(|(code, a)| Some((code.clone(), a.holdout_share?)))
-                .collect(),
-            default_share: settings.holdout_share,
+            settings: settings.clone(),
             default_code: default_code.to_string(),
-            catch_all_share: settings.share(default_code, default_code),
         }
     }
 
-    /// The holdout share of the action with `code` (0 for a no-contact action: there is
-    /// nothing to withhold).
+    /// The holdout share of the action with `code` (`EffectSettings::share`).
     pub fn share(&self, code: &str) -> f64 {
-        if code.starts_with(NO_CONTACT) {
-            return 0.0;
-        }
-        match self.shares.get(code) {
-            Some(&s) => s,
-            None if code == self.default_code => self.catch_all_share,
-            None => self.default_share,
-        }
+        self.settings.share(code, &self.default_code)
     }
 
     /// Whether the client is in the year's universal control.

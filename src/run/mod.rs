@@ -31,6 +31,7 @@ pub use memory::{
 pub use parts::{label_run_frames, MemoryRun, PartReport, PublishOptions, RunTotals};
 pub use spec::DataSpec;
 pub use train::{
-    describe_paths, train, train_frames, train_sampled, SampledFit, TrainOptions, TrainOutcome,
+    describe_paths, train_frames, train_sampled, SampledFit, TrainOptions, TrainOutcome,
 };
+pub use train_split::train;
 pub use train_summary::summary;

@@ -5,7 +5,6 @@
 
 use super::spec::inputs_protected;
 use super::stage::publish_quality;
-use super::DataSpec;
 use crate::bundle::{self, Bundle, FileFingerprint};
 use crate::date::Date;
 use crate::error::{Error, Result};
@@ -13,7 +12,6 @@ use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
 use crate::ingest::{QuarantinedRow, SourceFiles};
 use crate::lapse;
 use crate::params::Horizon;
-use crate::progress::Stage;
 use crate::segment::SegmentModel;
 use crate::train::{fit, parts, FitOptions, Fitted, DEFAULT_HORIZON_MONTHS, DEFAULT_SEED};
 use std::path::{Path, PathBuf};
@@ -70,26 +68,6 @@ pub struct TrainOutcome {
     pub quality_dir: PathBuf,
 }
 
-/// Runs training end to end: checks the settings and output paths, loads the data and
-/// writes its quality report, fits the bundle (`fit`), publishes it as a new version and
-/// draws its charts.
-///
-/// # Errors
-/// Bad data, settings or flags (exit 2) and I/O failures (exit 1), each with its reason.
-pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
-    let settings = Settings::check(&spec.config, spec.protected(), opts)?;
-    let files = spec.resolve()?;
-    let n_parts = super::label::parts_for(&spec.config, &files, opts.partitions)?;
-    if n_parts > 1 {
-        return super::train_split::train_in_parts(&files, opts, settings, n_parts);
-    }
-    let stage = Stage::new("load", 1);
-    let loaded = spec.load(&files, true)?;
-    stage.finish();
-    let fingerprints = file_fingerprints(&files)?;
-    train_loaded(opts, &settings, loaded, fingerprints)
-}
-
 /// `train` on tables in memory (the Python package's entry point): the same checks,
 /// quality report, fit, published bundle and charts; the bundle records no source files.
 ///
@@ -125,7 +103,7 @@ fn table_fingerprints(report: &crate::ingest::QualityReport) -> Vec<FileFingerpr
 }
 
 /// The part of a training run after loading: quality report, fit, publish, charts.
-fn train_loaded(
+pub(super) fn train_loaded(
     opts: &TrainOptions,
     settings: &Settings,
     mut loaded: crate::ingest::Loaded,

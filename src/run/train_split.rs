@@ -1,11 +1,14 @@
-//! Training a book too large for memory from the CLI: the book is split into parts by
-//! client hash (as labeling splits it), and trained the way the Spark runner trains
+//! The training entry from files (`train`): the book in one piece, or, when it is too
+//! large for memory, split into parts by client hash (as labeling splits it) and trained the way the Spark runner trains
 //! (`train::parts`): every part's facts give the cut-off and cleaning statistics, every
 //! part's point-in-time features and labels are computed, the models are fitted on a
 //! stratified sample of those rows (`[training] fit_sample`), and every part counts its
 //! persistency and exits with the fitted segments.
 
-use super::train::{file_fingerprints, SampledFit, Settings, TrainOptions, TrainOutcome};
+use super::train::{
+    file_fingerprints, train_loaded, SampledFit, Settings, TrainOptions, TrainOutcome,
+};
+use super::DataSpec;
 use crate::error::{Error, Result};
 use crate::fsio::rundir::{OutputKind, Staging};
 use crate::ingest::{Input, QualityReport, QuarantinedRow, SourceFiles};
@@ -13,11 +16,31 @@ use crate::progress::Stage;
 use crate::train::parts::{self, ClientSample, PartRows, SampledBook, TrainPlan};
 use polars::prelude::{BooleanChunked, DataFrame, IntoColumn, NewChunkedArray, UInt32Chunked};
 
+/// Runs training end to end: checks the settings and output paths, loads the data and
+/// writes its quality report, fits the bundle (`fit`), publishes it as a new version and
+/// draws its charts.
+///
+/// # Errors
+/// Bad data, settings or flags (exit 2) and I/O failures (exit 1), each with its reason.
+pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
+    let settings = Settings::check(&spec.config, spec.protected(), opts)?;
+    let files = spec.resolve()?;
+    let n_parts = super::label::parts_for(&spec.config, &files, opts.partitions)?;
+    if n_parts > 1 {
+        return train_in_parts(&files, opts, settings, n_parts);
+    }
+    let stage = Stage::new("load", 1);
+    let loaded = spec.load(&files, true)?;
+    stage.finish();
+    let fingerprints = file_fingerprints(&files)?;
+    train_loaded(opts, &settings, loaded, fingerprints)
+}
+
 /// Column of the sampled rows holding each client's data row in the clients table.
 const ORDER: &str = "__order";
 
 /// Trains on `files` split into `n_parts` parts (written under `--out`, removed after).
-pub(super) fn train_in_parts(
+fn train_in_parts(
     files: &SourceFiles,
     opts: &TrainOptions,
     settings: Settings,
