@@ -102,37 +102,62 @@ impl Source {
     }
 
     /// What this source's rows are checked against when loaded, beyond each field's
-    /// kind (ingest applies these; a new source states its rules here).
+    /// kind, how they link, and how long a run keeps them (ingest and the runs apply
+    /// these; a new source states its rules here).
     pub fn rules(self) -> SourceRules {
         match self {
+            Source::Clients => SourceRules {
+                defines: Some("client_id"),
+                ..SourceRules::NONE
+            },
             Source::Policies => SourceRules {
                 not_negative: &["annual_premium", "sum_assured"],
                 ordered_dates: Some(("start_date", "end_date")),
                 not_after_extract: &["start_date"],
                 may_be_scheduled: Some("end_date"),
+                defines: Some("policy_id"),
+                ..SourceRules::NONE
             },
             Source::Payments => SourceRules {
                 not_negative: &["amount"],
                 not_after_extract: &["due_date", "paid_date"],
+                read_for: ReadFor::Features,
                 ..SourceRules::NONE
             },
             Source::Claims => SourceRules {
                 not_negative: &["amount_claimed", "amount_paid"],
                 not_after_extract: &["claim_date"],
+                read_for: ReadFor::Features,
                 ..SourceRules::NONE
             },
             Source::Contacts => SourceRules {
                 not_after_extract: &["contact_date"],
+                read_for: ReadFor::Features,
                 ..SourceRules::NONE
             },
             Source::Transactions => SourceRules {
                 not_negative: &["amount"],
                 not_after_extract: &["date"],
+                read_for: ReadFor::Outcomes,
                 ..SourceRules::NONE
             },
-            Source::Clients | Source::Flat => SourceRules::NONE,
+            Source::Flat => SourceRules::NONE,
         }
     }
+}
+
+/// What a run reads a source for beyond the point-in-time features: once those are
+/// computed, a run frees the sources it no longer reads (a 1M-client book's 30M payment
+/// and contact rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFor {
+    /// Only the features: freed once they are computed.
+    Features,
+    /// The features and the lapse outcome: kept by a labeling run, which measures the
+    /// realised outcomes of the previous run's labels after its features.
+    Outcomes,
+    /// The whole run (the clients; the policies for holdings, persistency and exits).
+    Everything,
 }
 
 /// The row rules of one source, as data: a row breaking one is quarantined with the
@@ -148,15 +173,22 @@ pub struct SourceRules {
     /// A date that may fall after the extract (a scheduled expiry, a 9999-12-31 "open"
     /// placeholder): it has not happened yet, and is cleared, as is one before 1900.
     pub may_be_scheduled: Option<&'static str>,
+    /// The id this source defines, one row each (a repeat is quarantined): other
+    /// sources' rows link to it, so it is loaded before them.
+    pub defines: Option<&'static str>,
+    /// How long a run keeps the source's rows.
+    pub read_for: ReadFor,
 }
 
 impl SourceRules {
-    /// No rules beyond the fields' kinds.
+    /// No rules beyond the fields' kinds; kept for the whole run.
     pub const NONE: SourceRules = SourceRules {
         not_negative: &[],
         ordered_dates: None,
         not_after_extract: &[],
         may_be_scheduled: None,
+        defines: None,
+        read_for: ReadFor::Everything,
     };
 }
 

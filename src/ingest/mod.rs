@@ -5,6 +5,7 @@ mod clean;
 mod input;
 mod parquet_footer;
 pub mod partition;
+pub mod parts;
 pub mod quality;
 pub mod read;
 mod sources;
@@ -19,7 +20,7 @@ pub use table::{Coded, Table, Values, MISSING};
 use crate::config::{Config, FlatConfig, Mode, NumericColumns, SourceConfig};
 use crate::date::Date;
 use crate::error::{Error, Result};
-use crate::schema::{Kind, Source};
+use crate::schema::{Kind, ReadFor, Source};
 use clean::Verdicts;
 use read::ColumnRequest;
 use std::collections::HashMap;
@@ -97,14 +98,18 @@ impl Book {
         self.tables.retain(|source, _| *source == Source::Clients);
     }
 
-    /// Drops the payments, claims and contacts, which only the point-in-time features
-    /// read: labeling goes on from the features with the clients, their policies
-    /// (holdings, persistency, outcomes, exits) and transactions. A 1M-client book's
-    /// 30M payment and contact rows are then freed before the labels are made.
-    pub fn release_feature_only_sources(&mut self) {
-        self.tables.retain(|source, _| {
-            !matches!(source, Source::Payments | Source::Claims | Source::Contacts)
-        });
+    /// Frees the sources a run no longer reads once the point-in-time features are
+    /// computed (`Source::rules().read_for`): a labeling run keeps those that tell the
+    /// lapse outcome (`outcomes`, for the previous run's realised outcomes); training
+    /// took its labels with the snapshots. A 1M-client book's 30M payment and contact
+    /// rows are then freed before the labels are made.
+    pub fn release_after_features(&mut self, outcomes: bool) {
+        self.tables
+            .retain(|source, _| match source.rules().read_for {
+                ReadFor::Everything => true,
+                ReadFor::Outcomes => outcomes,
+                ReadFor::Features => false,
+            });
     }
 }
 
@@ -561,10 +566,9 @@ impl Links<'_> {
             clean::flag_out_of_scale(&t, &mut v);
             flag_source_rules(source, &mut t, &mut q, self.extract, &mut v);
             clean::link_clients(&mut t, self.clients, self.authoritative, &mut v);
-            if source == Source::Policies {
-                clean::flag_repeated(&t, "policy_id", &mut v);
-            } else {
-                clean::link_policies(&mut t, policy_rows, &mut v);
+            match source.rules().defines {
+                Some(id) => clean::flag_repeated(&t, id, &mut v),
+                None => clean::link_policies(&mut t, policy_rows, &mut v),
             }
             v.apply(&mut t, &mut q, &mut ctx.quarantine);
             clean::count_missing(&t, &mut q);
@@ -638,21 +642,28 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
 
     // Each source is read, checked, linked and stripped of its id columns before the
     // next is read: peak memory is the linked book so far plus one source as read.
-    // Policies come first: the other sources link to them by policy id.
+    // A source that defines an id (the policies) comes before those that link to it.
+    let (defining, linking): (Vec<Source>, Vec<Source>) = config
+        .mode
+        .sources()
+        .iter()
+        .filter(|&&s| s != Source::Clients)
+        .partition(|s| s.rules().defines.is_some());
     let mut policy_ids = None;
-    if let Some((t, q)) = sources.take(Source::Policies)? {
-        let mut t = links.check(Source::Policies, t, q, None, ctx);
-        policy_ids = t.take_coded("policy_id");
+    for source in defining {
+        let Some((t, q)) = sources.take(source)? else {
+            continue;
+        };
+        let mut t = links.check(source, t, q, None, ctx);
+        // Other sources' rows link to their policy (`Table::policy`) by this id.
+        if source.rules().defines == Some("policy_id") {
+            policy_ids = t.take_coded("policy_id");
+        }
         t.drop_identifiers();
-        finished.insert(Source::Policies, t);
+        finished.insert(source, t);
     }
     let policy_rows = policy_ids.as_ref().map(clean::IdIndex::of_column);
-    for source in [
-        Source::Payments,
-        Source::Claims,
-        Source::Contacts,
-        Source::Transactions,
-    ] {
+    for source in linking {
         let Some((t, q)) = sources.take(source)? else {
             continue;
         };

@@ -1,6 +1,15 @@
 //! In-memory typed tables. Identifiers and categories are dictionary-coded (a code per
 //! row, each distinct text once), numbers are `f64` with NaN for missing, dates are
-//! `Option<Date>`. Compact enough for tens of millions of payment rows.
+//! `Option<Date>` (four bytes). Compact enough for tens of millions of payment rows.
+//!
+//! Why not polars frames (polars reads the files; its frames are parsed into these once):
+//! `benches/book_in_memory.sh` holds the same 1M-client book both ways (2026-12-07, the
+//! 2-core VM at load 5). Read, typed, validated, cleaned and linked into these tables:
+//! 5.4 s CPU, 1.60 GB peak, 906 MB held; read and linked by joins into polars frames
+//! without any validation: 7.9 s CPU, 2.22 GB peak, 833 MB held; a per-client
+//! aggregate over the 17M payments (the point-in-time features' shape) 0.15 s against
+//! 0.90 s by `group_by`. Linking codes each distinct id once instead of joining on text,
+//! and the features index clients directly.
 
 use crate::date::Date;
 use crate::schema::Source;

@@ -11,7 +11,8 @@ use crate::date::{Date, DateChoice};
 use crate::error::{Error, Result};
 use crate::features;
 use crate::fsio::rundir::{OutputKind, Protected, Replace, Staging};
-use crate::ingest::{QualityReport, QuarantinedRow, SourceFiles};
+use crate::ingest::parts::BookParts;
+use crate::ingest::{QualityReport, QuarantinedRow};
 use crate::labeling::drift::DriftReport;
 use crate::labeling::{check_book, label_part, output, Part, PartOf, PartTotals, RunSummary};
 use crate::progress::Stage;
@@ -56,7 +57,8 @@ pub struct InferOptions {
     /// Segments with fewer clients are suppressed in the report and charts.
     pub min_report_count: usize,
     /// Label the book in this many client parts (`None`: automatic, see
-    /// `SINGLE_PART_ROWS` and `ROWS_PER_PART`). Bounds memory for books larger than RAM.
+    /// `ingest::parts::SINGLE_PART_ROWS` and `ROWS_PER_PART`). Bounds memory for books
+    /// larger than RAM.
     pub partitions: Option<usize>,
     /// The words of the labels' display columns, the charts and the report.
     pub words: std::sync::Arc<crate::vocab::Vocabulary>,
@@ -183,64 +185,6 @@ fn replace_rule(opts: &InferOptions) -> Replace {
     }
 }
 
-/// Books up to this many source rows (a 1,000,000-client book has ~35M) are labelled
-/// in one piece; larger ones in parts of about `ROWS_PER_PART` rows each, which keeps
-/// peak memory near that of a 450,000-client book whatever the book's size (1.3 GB for
-/// a 10M book, freed memory kept between parts included). Rows of large CSV files are
-/// estimated (`read::estimate_rows`).
-pub const SINGLE_PART_ROWS: u64 = 40_000_000;
-pub const ROWS_PER_PART: u64 = 16_000_000;
-/// Most parts a run is split into: each holds one file per source open while splitting.
-pub const MAX_PARTS: usize = 10_000;
-
-fn auto_parts(files: &SourceFiles) -> Result<usize> {
-    let mut rows = 0u64;
-    for f in files.files() {
-        rows += crate::ingest::read::estimate_rows(&f.path)?;
-    }
-    Ok(if rows <= SINGLE_PART_ROWS {
-        1
-    } else {
-        rows.div_ceil(ROWS_PER_PART) as usize
-    })
-}
-
-/// The parts a run splits the book into: `--partitions`, else by the book's size (flat
-/// books are one piece).
-///
-/// # Errors
-/// `--partitions` out of range; a file whose rows cannot be estimated.
-pub(super) fn parts_for(
-    config: &Config,
-    files: &SourceFiles,
-    partitions: Option<usize>,
-) -> Result<usize> {
-    Ok(match partitions {
-        Some(0) => {
-            return Err(Error::InvalidParameter(
-                "--partitions must be at least 1".into(),
-            ))
-        }
-        Some(p) if p > MAX_PARTS => {
-            return Err(Error::InvalidParameter(format!(
-                "--partitions {p}: use at most {MAX_PARTS} parts (a part of ~{ROWS_PER_PART} \
-                 rows already bounds memory; more parts only add files)"
-            )))
-        }
-        Some(p) => p,
-        None if config.mode == Mode::Flat => 1,
-        None => auto_parts(files)?,
-    })
-}
-
-/// The files of each part: the whole book's, or the split files standing for them.
-fn parts_of(files: &SourceFiles, parts: usize, dir: &Path) -> Result<Vec<SourceFiles>> {
-    if parts <= 1 {
-        return Ok(vec![files.clone()]);
-    }
-    crate::ingest::partition::split(files, parts, dir)
-}
-
 /// Runs labeling end to end.
 ///
 /// # Errors
@@ -253,12 +197,12 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
     if let Some(out) = &opts.out {
         labels_target(out, opts, &protected).check()?;
     }
-    // The book's files, found once: every step below reads these.
-    let files = spec.resolve()?;
-    let n_parts = parts_for(&spec.config, &files, opts.partitions)?;
-    // Split files go beside the output, never to a RAM-backed temporary directory.
-    let out_root = opts
-        .out
+    run_parts(located, spec, opts, (&actions, &protected))
+}
+
+/// Split files go beside the output, never to a RAM-backed temporary directory.
+fn parts_root(opts: &InferOptions) -> &Path {
+    opts.out
         .as_deref()
         .and_then(Path::parent)
         .map(|p| {
@@ -268,30 +212,25 @@ pub fn infer(located: &Located, spec: &DataSpec, opts: &InferOptions) -> Result<
                 p
             }
         })
-        .unwrap_or(&opts.out_root);
-    let parts_dir = (n_parts > 1)
-        .then(|| Staging::new(&out_root.join("clientele-parts"), OutputKind::Labels))
-        .transpose()?;
-    let parts_dir = parts_dir.as_ref().map_or(out_root, Staging::path);
-    let run = (&actions, &protected);
-    run_parts(located, spec, &files, opts, run, (n_parts, parts_dir))
+        .unwrap_or(&opts.out_root)
 }
 
 fn run_parts(
     located: &Located,
     spec: &DataSpec,
-    files: &SourceFiles,
     opts: &InferOptions,
     (actions, protected): (&LabelRules, &Protected),
-    (n_parts, parts_dir): (usize, &Path),
 ) -> Result<InferOutcome> {
     let b = &located.bundle;
-    let stage = Stage::new("split", 1);
-    let parts = parts_of(files, n_parts, parts_dir)?;
-    stage.finish();
-    if parts.len() > 1 {
-        crate::allocator::reuse_freed_memory();
-    }
+    // The book's files, found once: every step below reads these.
+    let files = spec.resolve()?;
+    let parts = BookParts::open(
+        &spec.config,
+        &files,
+        opts.partitions,
+        parts_root(opts),
+        true,
+    )?;
     let previous = opts
         .previous_run
         .as_deref()
@@ -300,10 +239,8 @@ fn run_parts(
     let mut totals = Totals::new(b);
     let mut state: Option<RunState> = None;
     let mut unused = Vec::new();
-    let discard = PartDiscard::start(parts.len() > 1);
-    for (p, part) in parts.iter().enumerate() {
-        let mut loaded = load_part(b, &spec.config, part)?;
-        discard.remove(part.dir());
+    for p in 0..parts.len() {
+        let mut loaded = parts.load(p, &spec.config, Some(&b.cleaning))?;
         if state.is_none() {
             state = Some(RunState::start(b, &loaded.book, opts, protected)?);
             // Every part's files have the user's files' columns.
@@ -312,7 +249,7 @@ fn run_parts(
         let Some(st) = state.as_mut() else { continue };
         let stage = Stage::new("features", 1);
         let raw = features::compute(&loaded.book, st.as_of);
-        loaded.book.release_feature_only_sources();
+        loaded.book.release_after_features(true);
         // Labeling's chunks then reuse the freed tables' memory rather than fault in
         // fresh pages (kept 0.1 s, it went back to the system first).
         crate::allocator::reuse_freed_memory();
@@ -337,7 +274,7 @@ fn run_parts(
         totals.quality.merge(loaded.report.clone());
         totals.quarantine.extend(loaded.quarantine);
     }
-    drop(discard);
+    drop(parts);
     let st = state.ok_or_else(|| Error::NoData("no data part could be read".into()))?;
     let run = (actions, previous.is_some());
     st.finish(
@@ -348,55 +285,6 @@ fn run_parts(
         run,
         protected,
     )
-}
-
-/// Removes each part's split files once the part is loaded, on a thread of its own:
-/// unlinking a 10M book's 13 GB of parts at the end of the run took 5 s. A file left
-/// behind (a failed removal, a stopped run) goes with the staging directory.
-struct PartDiscard {
-    send: Option<std::sync::mpsc::Sender<PathBuf>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl PartDiscard {
-    /// `split`: whether the parts are split files (not the user's own data directory).
-    fn start(split: bool) -> Self {
-        if !split {
-            return PartDiscard {
-                send: None,
-                thread: None,
-            };
-        }
-        let (send, receive) = std::sync::mpsc::channel::<PathBuf>();
-        let thread = std::thread::spawn(move || {
-            for dir in receive {
-                // Best effort: the staging directory's removal retries what is left.
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        });
-        PartDiscard {
-            send: Some(send),
-            thread: Some(thread),
-        }
-    }
-
-    fn remove(&self, dir: &Path) {
-        if let Some(send) = &self.send {
-            // A stopped remover leaves the files to the staging directory's removal.
-            let _ = send.send(dir.to_path_buf());
-        }
-    }
-}
-
-/// Waits for the removals asked for, also when the run stops early: the staging
-/// directory is removed after this, never beside it.
-impl Drop for PartDiscard {
-    fn drop(&mut self) {
-        self.send = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// Labels a part while a second thread writes the labelled chunks: writing (text
@@ -428,16 +316,6 @@ fn label_part_writing(
             .map_err(|_| Error::Runtime("the label writer failed unexpectedly".into()))??;
         labelled
     })
-}
-
-/// Reads and cleans one part with the bundle's cleaning statistics.
-fn load_part(b: &Bundle, config: &Config, part: &SourceFiles) -> Result<crate::ingest::Loaded> {
-    let stage = Stage::new("load", 1);
-    let load_opts = crate::ingest::LoadOptions::from_config(config, false);
-    let input = crate::ingest::Input::Files(part);
-    let loaded = crate::ingest::load_from(config, input, &load_opts, Some(&b.cleaning))?;
-    stage.finish();
-    Ok(loaded)
 }
 
 /// What every part adds to: the label aggregates, drift counts, data quality and the

@@ -10,7 +10,7 @@ use super::train::{
 };
 use super::DataSpec;
 use crate::error::{Error, Result};
-use crate::fsio::rundir::{OutputKind, Staging};
+use crate::ingest::parts::BookParts;
 use crate::ingest::{Input, QualityReport, QuarantinedRow, SourceFiles};
 use crate::progress::Stage;
 use crate::train::parts::{self, ClientSample, PartRows, SampledBook, TrainPlan};
@@ -25,9 +25,9 @@ use polars::prelude::{BooleanChunked, DataFrame, IntoColumn, NewChunkedArray, UI
 pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     let settings = Settings::check(&spec.config, spec.protected(), opts)?;
     let files = spec.resolve()?;
-    let n_parts = super::label::parts_for(&spec.config, &files, opts.partitions)?;
-    if n_parts > 1 {
-        return train_in_parts(&files, opts, settings, n_parts);
+    let parts = BookParts::open(&spec.config, &files, opts.partitions, &opts.out_dir, false)?;
+    if parts.len() > 1 {
+        return train_in_parts(&files, parts, opts, settings);
     }
     let stage = Stage::new("load", 1);
     let loaded = spec.load(&files, true)?;
@@ -39,27 +39,23 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
 /// Column of the sampled rows holding each client's data row in the clients table.
 const ORDER: &str = "__order";
 
-/// Trains on `files` split into `n_parts` parts (written under `--out`, removed after).
+/// Trains on `files` split into `book_parts` (written under `--out`, removed after).
 fn train_in_parts(
     files: &SourceFiles,
+    book_parts: BookParts,
     opts: &TrainOptions,
     settings: Settings,
-    n_parts: usize,
 ) -> Result<TrainOutcome> {
     let config = settings.config.clone();
-    let staging = Staging::new(&opts.out_dir.join("clientele-parts"), OutputKind::Labels)?;
-    let stage = Stage::new("split", 1);
-    let parts = crate::ingest::partition::split(files, n_parts, staging.path())?;
-    stage.finish();
-    crate::allocator::reuse_freed_memory();
+    let parts = book_parts.files();
     // Every client's cleaning values count (`fit_sample` samples feature rows only); the
     // slots of the seeded hash order the stratified sample.
     let every_client = ClientSample::new(None, 0, opts.seed);
-    let facts = each_part("facts", &parts, |part| {
+    let facts = each_part("facts", parts, |part| {
         parts::part_facts_of(&config, Input::Files(part), &every_client)
     })?;
     let plan = TrainPlan::of(&config, facts, opts.as_of, opts.horizon_months)?;
-    let rows = each_part("features", &parts, |part| {
+    let rows = each_part("features", parts, |part| {
         parts::part_rows_of(&config, Input::Files(part), &plan, &every_client)
     })?;
     let (sampled, quality, quarantine) = sampled_rows(&plan, rows, config.training.fit_sample)?;
@@ -72,7 +68,7 @@ fn train_in_parts(
     )?
     .with_files(file_fingerprints(files)?);
     let lifecycle = if opts.charts && config.mode == crate::config::Mode::Relational {
-        let counts = each_part("lifecycle", &parts, |part| {
+        let counts = each_part("lifecycle", parts, |part| {
             parts::part_lifecycle_of(&config, Input::Files(part), &plan, fitted.bundle())
         })?;
         counts.into_iter().reduce(|mut total, part| {
@@ -83,7 +79,7 @@ fn train_in_parts(
         None
     };
     // The split files go before the bundle is published.
-    drop(staging);
+    drop(book_parts);
     fitted.publish(lifecycle)
 }
 

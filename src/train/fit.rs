@@ -151,9 +151,7 @@ pub fn fit(
     // The snapshots hold all the events tell; what follows reads the policies only.
     // Dropped now, not after the policies' summaries, so that those are not counted
     // beside every payment and contact (the training run's peak).
-    use crate::schema::Source;
-    let keep = |s: &Source| matches!(s, Source::Clients | Source::Policies | Source::Flat);
-    loaded.book.tables.retain(|s, _| keep(s));
+    loaded.book.release_after_features(false);
     let book = &loaded.book;
     let products = crate::progress::timed("product facts", || {
         (book.mode == Mode::Relational)
