@@ -5,6 +5,7 @@ mod clean;
 mod input;
 mod parquet_footer;
 pub mod partition;
+pub mod pieces;
 pub mod quality;
 pub mod read;
 mod sources;
