@@ -339,30 +339,46 @@ def _keyed_by(
         ordered = previous.withColumn(_ORDER, F.monotonically_increasing_id())
         one = ordered.mapInArrow(_piece_maker(_PREVIOUS, "client_id", n_parts), pieces)
         keyed = keyed.unionByName(one)
-    slots = _slots(spark, n_parts)
+    slots = _slots(n_parts)
     # Longs, as the candidates were hashed (an int hashes otherwise).
     slot = F.element_at(F.array(*[F.lit(s).cast("long") for s in slots]), F.col(_PART) + 1)
     return keyed.withColumn(_SLOT, slot).repartition(n_parts, _SLOT)
 
 
-def _slots(spark, n_parts: int) -> list:
+def _slots(n_parts: int) -> list:
     """For each part, a number that Spark's hash partitioning into ``n_parts`` sends to
     that part's own partition. Partitioned by the part number itself, parts met in one
     partition by hash (parts 0 and 1 of 2 always did) and were labelled one after the
-    other by one task while the other cores idled. Found by Spark's own hash over a few
-    candidates (``repartition`` is ``pmod(hash(column), n)``); a part no candidate
-    reaches keeps its own number (correct, only not spread)."""
-    from pyspark.sql import functions as F
-
-    found = (
-        spark.range(0, 64 * n_parts)
-        .select("id", F.expr(f"pmod(hash(id), {n_parts})").alias("p"))
-        .groupBy("p")
-        .agg(F.min("id").alias("id"))
-        .collect()
-    )
-    slot = {int(r["p"]): int(r["id"]) for r in found}
+    other by one task while the other cores idled. Found among a few candidates by
+    Spark's own hash (``repartition`` is ``pmod(hash(column), n)``, `_spark_hash`),
+    computed here rather than by a Spark job; a part no candidate reaches keeps its own
+    number (correct, only not spread)."""
+    slot: dict = {}
+    for candidate in range(64 * n_parts):
+        slot.setdefault(_spark_hash(candidate) % n_parts, candidate)
+        if len(slot) == n_parts:
+            break
     return [slot.get(p, p) for p in range(n_parts)]
+
+
+def _spark_hash(value: int) -> int:
+    """Spark SQL's ``hash`` of a long (Murmur3 x86 32-bit with seed 42, as
+    ``org.apache.spark.unsafe.hash.Murmur3_x86_32.hashLong``), as a signed int."""
+    mask = 0xFFFFFFFF
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (32 - r))) & mask
+
+    def mix(h1: int, k1: int) -> int:
+        k1 = rotl((k1 * 0xCC9E2D51) & mask, 15) * 0x1B873593 & mask
+        h1 = rotl(h1 ^ k1, 13)
+        return (h1 * 5 + 0xE6546B64) & mask
+
+    h1 = mix(mix(42, value & mask), (value >> 32) & mask) ^ 8
+    h1 = ((h1 ^ (h1 >> 16)) * 0x85EBCA6B) & mask
+    h1 = ((h1 ^ (h1 >> 13)) * 0xC2B2AE35) & mask
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 & 0x80000000 else h1
 
 
 def _by_part(keyed):
