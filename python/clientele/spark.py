@@ -43,6 +43,8 @@ CLIENTS_PER_PART = 250_000
 _PART = "__clientele_part"
 _ORDER = "__clientele_order"
 _REPORT = "__clientele_report"
+# A part's labels as compressed Arrow IPC streams (`_labelled`).
+_LABELS = "__clientele_labels"
 _SOURCE = "__clientele_source"
 _PIECE = "__clientele_piece"
 # What a piece holds: "arrow" (an Arrow IPC stream of records Spark read), or "csv" or
@@ -178,7 +180,7 @@ def _run(
         run = _summed(bundle, combined)
         used, _ = run.as_of()
         why = "the latest of the parts' last full month ends"
-    labels = combined.where(combined[_REPORT].isNull()).drop(_REPORT, _PART)
+    labels = _labels_of(combined)
     if out is None:
         return SparkRun(labels, used, why, None, None, None)
     import json
@@ -385,6 +387,15 @@ def _by_part(keyed):
     """The pieces grouped by part, each group in its own partition (`_slots`): grouping
     by the slot too needs no second shuffle."""
     return keyed.groupBy(_SLOT, _PART)
+
+
+def _ipc_compressed(batch) -> bytes:
+    """A batch as an Arrow IPC stream, its buffers compressed (LZ4)."""
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
 
 
 def _ipc(table) -> bytes:
@@ -609,7 +620,7 @@ def _part_adder(id_column: str, n_parts: int):
 
 def _labels_schema():
     """The Arrow schema of the labels as Spark carries them (Spark has no unsigned or
-    view types), with the part and the part's report."""
+    view types)."""
     from ._native import NativeBundle
 
     native = pa.table(NativeBundle.labels_schema()).schema
@@ -621,8 +632,35 @@ def _labels_schema():
         elif pa.types.is_unsigned_integer(t):
             t = pa.int64()
         fields.append(pa.field(f.name, t, True))
-    fields += [pa.field(_PART, pa.int32(), True), pa.field(_REPORT, pa.binary(), True)]
     return pa.schema(fields)
+
+
+# The schema of what each part gives back (`_labelled`): its labels, a stream of at
+# most `_LABEL_ROWS` rows per row, and one row with its report.
+_PER_PART = pa.schema(
+    [
+        pa.field(_PART, pa.int32(), False),
+        pa.field(_REPORT, pa.binary(), True),
+        pa.field(_LABELS, pa.binary(), True),
+    ]
+)
+_LABEL_ROWS = 1 << 16
+
+
+def _labels_of(combined):
+    """The labels of the parts (`_labelled`) as a DataFrame of the labels' columns: the
+    cached streams read back in a Python worker whenever Spark computes it."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    schema = _labels_schema()
+
+    def read(batches):
+        for batch in batches:
+            for stream in batch.column(0):
+                yield from pa.ipc.open_stream(stream.as_buffer())
+
+    streams = combined.where(combined[_LABELS].isNotNull()).select(_LABELS)
+    return streams.mapInArrow(read, from_arrow_schema(schema))
 
 
 def _is_string_view(t) -> bool:
@@ -634,14 +672,15 @@ def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, settings):
     cached and computed (an executor's engine error is raised here as the engine's).
     Each part's pieces are in a partition of their own (`_slots`): a task takes its
     partition's pieces as they come, with no sort by part (a partition holding two parts
-    labels them one after the other)."""
+    labels them one after the other). The labels are kept as compressed Arrow streams
+    (`_labels_of` reads them): Spark caches a few large values per part where caching the
+    label rows column by column cost more than a third of the labelling's time."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    schema = _labels_schema()
     # Executors may not see the driver's files: the bundle travels as its JSON text.
     model = (bundle._native.json(), os.fspath(bundle.path))
-    labeller = _part_labeller(model, n_parts, as_of, settings, schema)
-    return _computed(keyed.mapInArrow(labeller, from_arrow_schema(schema)))
+    labeller = _part_labeller(model, n_parts, as_of, settings, _labels_schema())
+    return _computed(keyed.mapInArrow(labeller, from_arrow_schema(_PER_PART)))
 
 
 # The bundles parsed in this Python worker (Spark reuses its workers from task to task),
@@ -727,13 +766,20 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
             pieces,
         )
         labels = pa.table(labels)
-        n = labels.num_rows
-        columns = [labels.column(f.name).cast(f.type) for f in schema if not f.name.startswith("__")]
-        columns += [pa.array([part] * n, pa.int32()), pa.nulls(n, pa.binary())]
-        batches = pa.Table.from_arrays(columns, schema=schema).to_batches()
-        report_row = [pa.nulls(1, f.type) for f in schema][:-2]
-        report_row += [pa.array([part], pa.int32()), pa.array([report], pa.binary())]
-        return batches + [pa.RecordBatch.from_arrays(report_row, schema=schema)]
+        columns = [labels.column(f.name).cast(f.type) for f in schema]
+        labels = pa.Table.from_arrays(columns, schema=schema)
+        streams = [_ipc_compressed(b) for b in labels.to_batches(max_chunksize=_LABEL_ROWS)]
+        n = len(streams)
+        return [
+            pa.RecordBatch.from_arrays(
+                [
+                    pa.array([part] * (n + 1), pa.int32()),
+                    pa.array([None] * n + [report], pa.binary()),
+                    pa.array(streams + [None], pa.binary()),
+                ],
+                schema=_PER_PART,
+            )
+        ]
 
     def label_parts(batches):
         import pyarrow.compute as pc
