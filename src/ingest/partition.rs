@@ -160,6 +160,24 @@ pub(crate) fn split_csv_for_tests(path: &Path, id_column: &str, targets: &[PathB
     split_csv(path, id_column, targets).unwrap();
 }
 
+/// A Parquet file of 100 rows of 37 clients (`client_id`, `amount`) in row groups of 7:
+/// a slice spans several chunks, which must stay aligned. Returns its rows.
+#[cfg(test)]
+pub(crate) fn parquet_for_tests(path: &Path) -> DataFrame {
+    let ids: Vec<String> = (0..100).map(|i| format!("C{:03}", i % 37)).collect();
+    let amounts: Vec<f64> = (0..100).map(f64::from).collect();
+    let columns = vec![
+        Column::new("client_id".into(), ids),
+        Column::new("amount".into(), amounts),
+    ];
+    let mut df = DataFrame::new(100, columns).unwrap();
+    ParquetWriter::new(std::fs::File::create(path).unwrap())
+        .with_row_group_size(Some(7))
+        .finish(&mut df)
+        .unwrap();
+    df
+}
+
 /// Where `column` stands in a CSV file's header.
 fn csv_column_index(path: &Path, column: &str) -> Result<usize> {
     let header = read::csv_header(path)?;
@@ -664,21 +682,7 @@ mod tests {
     fn parquet_with_many_row_groups_splits_into_complete_parts() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("t.parquet");
-        let ids: Vec<String> = (0..100).map(|i| format!("C{:03}", i % 37)).collect();
-        let amounts: Vec<f64> = (0..100).map(f64::from).collect();
-        let mut df = DataFrame::new(
-            100,
-            vec![
-                Column::new("client_id".into(), ids),
-                Column::new("amount".into(), amounts),
-            ],
-        )
-        .unwrap();
-        // Small row groups: a slice spans several chunks, which must stay aligned.
-        ParquetWriter::new(std::fs::File::create(&src).unwrap())
-            .with_row_group_size(Some(7))
-            .finish(&mut df)
-            .unwrap();
+        parquet_for_tests(&src);
         let targets: Vec<PathBuf> = (0..3)
             .map(|p| dir.path().join(format!("p{p}.parquet")))
             .collect();

@@ -308,20 +308,7 @@ mod tests {
     fn parquet_pieces_of_row_ranges_read_back_as_the_file_by_part() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("t.parquet");
-        let ids_in: Vec<String> = (0..100).map(|i| format!("C{:03}", i % 37)).collect();
-        let amounts: Vec<f64> = (0..100).map(f64::from).collect();
-        let mut df = DataFrame::new(
-            100,
-            vec![
-                Column::new("client_id".into(), ids_in),
-                Column::new("amount".into(), amounts),
-            ],
-        )
-        .unwrap();
-        ParquetWriter::new(std::fs::File::create(&src).unwrap())
-            .with_row_group_size(Some(7))
-            .finish(&mut df)
-            .unwrap();
+        let df = crate::ingest::partition::parquet_for_tests(&src);
         let mut pieces = cut_parquet(&src, "client_id", 3, Some(0..42)).unwrap();
         pieces.extend(cut_parquet(&src, "client_id", 3, Some(42..100)).unwrap());
         for (p, part) in frames(Format::Parquet, &pieces, 3).into_iter().enumerate() {
