@@ -40,7 +40,7 @@ def cpu() -> float:
     if jvm_pid is None:
         return seconds
     parents, used = {}, {}
-    for entry in os.listdir("/proc"):
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()

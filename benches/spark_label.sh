@@ -29,6 +29,7 @@ peak() { grep -E "User time|System time|Elapsed|Maximum resident" "$1" | sed 's/
     done
   done ) &
 sampler=$!
+trap 'kill "$sampler" 2> /dev/null || true' EXIT
 PYSPARK_PYTHON="$venv/bin/python" /usr/bin/time -v "$venv/bin/python" "$repo/benches/spark_label.py" \
   "$work/models/latest" "$book" "$extract" "$parts" "$work/spark-run" > "$work/spark.log" 2> "$work/spark.time"
 kill "$sampler" 2> /dev/null || true
