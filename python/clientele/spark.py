@@ -507,8 +507,21 @@ def _local_files(df):
             return None
         return "csv", paths
     if kind == "parquet" and not options and set(types) <= _PARQUET_TYPES:
+        # Files of other columns (Spark fills the missing with nulls) are left to Spark.
+        if any(_parquet_columns(p) != set(df.columns) for p in paths):
+            return None
         return "parquet", paths
     return None
+
+
+def _parquet_columns(path: str) -> Optional[set]:
+    """A Parquet file's column names (``None`` if its footer cannot be read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return set(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException):
+        return None
 
 
 def _local_path(uri: str) -> Optional[str]:
