@@ -18,7 +18,7 @@ python_package "$work" "pyspark>=4.0,<5" "pandas>=2.2,<3"
 generated_book "$n" "$work"
 trained_model "$work"
 rm -rf "$work/run" "$work/spark-run" "$work/spark-run-labels"
-peak() { grep -E "Elapsed|Maximum resident" "$1" | sed 's/^\s*//'; }
+peak() { grep -E "User time|System time|Elapsed|Maximum resident" "$1" | sed 's/^\s*//'; }
 /usr/bin/time -v "$bin/clientele-infer" --model "$work/models/latest" --data "$book" \
   --extract-date "$extract" --partitions "$parts" --out "$work/run" > "$work/cli.log" 2> "$work/cli.time"
 # The Python workers (where parts are labelled) are the JVM's children: sample their
@@ -29,6 +29,7 @@ peak() { grep -E "Elapsed|Maximum resident" "$1" | sed 's/^\s*//'; }
     done
   done ) &
 sampler=$!
+trap 'kill "$sampler" 2> /dev/null || true' EXIT
 PYSPARK_PYTHON="$venv/bin/python" /usr/bin/time -v "$venv/bin/python" "$repo/benches/spark_label.py" \
   "$work/models/latest" "$book" "$extract" "$parts" "$work/spark-run" > "$work/spark.log" 2> "$work/spark.time"
 kill "$sampler" 2> /dev/null || true
@@ -44,3 +45,13 @@ for f in drift.json summary.json; do
   cmp -s "$work/run/$f" "$work/spark-run/$f" && echo "$f: identical to the CLI's" \
     || echo "$f: DIFFERS from the CLI's"
 done
+# ...and so do the labels, client by client.
+"$venv/bin/python" - "$work/run/labels.parquet" "$work/spark-run-labels" <<'EOF'
+import sys
+import pyarrow.parquet as pq
+cli, spark = (pq.read_table(p).sort_by("client_id") for p in sys.argv[1:3])
+same = cli.num_rows == spark.num_rows and all(
+    cli.column(c).to_pylist() == spark.column(c).to_pylist() for c in cli.column_names
+)
+print(f"labels ({cli.num_rows} clients): " + ("identical to the CLI's" if same else "DIFFER from the CLI's"))
+EOF

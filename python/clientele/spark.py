@@ -43,8 +43,13 @@ CLIENTS_PER_PART = 250_000
 _PART = "__clientele_part"
 _ORDER = "__clientele_order"
 _REPORT = "__clientele_report"
+# A part's labels as compressed Arrow IPC streams (`_labelled`).
+_LABELS = "__clientele_labels"
 _SOURCE = "__clientele_source"
 _PIECE = "__clientele_piece"
+# What a piece holds: "arrow" (an Arrow IPC stream of records Spark read), or "csv" or
+# "parquet" (records of a source file cut by the engine in the executor that read it).
+_FORMAT = "__clientele_format"
 # The Spark partition a part's pieces are shuffled to (`_slots`).
 _SLOT = "__clientele_slot"
 # Last month's labels travel with the sources under this name.
@@ -175,7 +180,7 @@ def _run(
         run = _summed(bundle, combined)
         used, _ = run.as_of()
         why = "the latest of the parts' last full month ends"
-    labels = combined.where(combined[_REPORT].isNull()).drop(_REPORT, _PART)
+    labels = _labels_of(combined)
     if out is None:
         return SparkRun(labels, used, why, None, None, None)
     import json
@@ -272,20 +277,14 @@ def _previous_labels(previous):
 
 
 def _keyed(bundle: Bundle, frames: dict, n_parts: int, text, origin, previous=None):
-    """All sources as one DataFrame of pieces, partitioned by part (`_keyed_by`)."""
+    """All sources as one DataFrame of pieces, partitioned by part (`_keyed_by`); the
+    sources Spark reads straight from local files are read by the engine instead."""
     columns = {name: list(df.columns) for name, df in frames.items()}
     ids = dict(bundle._native.id_columns(columns, text, origin))
-    return _keyed_by(frames, ids, n_parts, previous)
+    return _keyed_by(frames, ids, n_parts, previous, read_files=True)
 
 
-def _keyed_by(frames: dict, ids: dict, n_parts: int, previous=None, keep_order=None):
-    """All sources as one DataFrame of pieces, partitioned by part: each piece is the
-    records of one input batch of one source that belong to one part, as Arrow IPC bytes,
-    with the source's order of its first record. The JVM then moves and sorts a few
-    compact rows per batch instead of every record with every source's columns.
-    ``keep_order``: a source whose every record's order (with its client id) also
-    travels, as the pieces of ``_ORDER_TABLE``."""
-    from pyspark.sql import functions as F
+def _pieces_schema():
     from pyspark.sql.types import (
         BinaryType,
         IntegerType,
@@ -295,57 +294,108 @@ def _keyed_by(frames: dict, ids: dict, n_parts: int, previous=None, keep_order=N
         StructType,
     )
 
-    pieces = StructType(
+    return StructType(
         [
             StructField(_PART, IntegerType(), False),
             StructField(_SOURCE, StringType(), False),
             StructField(_ORDER, LongType(), False),
+            StructField(_FORMAT, StringType(), False),
             StructField(_PIECE, BinaryType(), False),
         ]
     )
+
+
+def _keyed_by(
+    frames: dict, ids: dict, n_parts: int, previous=None, keep_order=None, read_files=False
+):
+    """All sources as one DataFrame of pieces, partitioned by part: each piece is the
+    records of one input batch of one source that belong to one part, as Arrow IPC bytes,
+    with the source's order of its first record. The JVM then moves and sorts a few
+    compact rows per batch instead of every record with every source's columns.
+    ``keep_order``: a source whose every record's order (with its client id) also
+    travels, as the pieces of ``_ORDER_TABLE``. ``read_files``: a source that is a
+    plain scan of local CSV or Parquet files (`_local_files`) is not read by Spark: each
+    file is cut into pieces of its own records by the engine in an executor
+    (`_file_pieces`), as ``clientele-infer --partitions`` splits it."""
+    from pyspark.sql import functions as F
+
+    pieces = _pieces_schema()
     keyed = None
+    files = {}
     for name, df in frames.items():
         if any(c.startswith("__clientele") for c in df.columns):
             raise BadInput(f"source {name!r}: column names starting '__clientele' are reserved")
+        found = _local_files(df) if read_files else None
+        if found is not None:
+            files[name] = found
+            continue
         ordered = df.withColumn(_ORDER, F.monotonically_increasing_id())
         maker = _piece_maker(name, ids[name], n_parts, with_order=name == keep_order)
         one = ordered.mapInArrow(maker, pieces)
+        keyed = one if keyed is None else keyed.unionByName(one)
+    spark = next(iter(frames.values())).sparkSession
+    if files:
+        one = _file_pieces(spark, files, ids, n_parts)
         keyed = one if keyed is None else keyed.unionByName(one)
     if previous is not None:
         ordered = previous.withColumn(_ORDER, F.monotonically_increasing_id())
         one = ordered.mapInArrow(_piece_maker(_PREVIOUS, "client_id", n_parts), pieces)
         keyed = keyed.unionByName(one)
-    spark = next(iter(frames.values())).sparkSession
-    slots = _slots(spark, n_parts)
+    slots = _slots(n_parts)
     # Longs, as the candidates were hashed (an int hashes otherwise).
     slot = F.element_at(F.array(*[F.lit(s).cast("long") for s in slots]), F.col(_PART) + 1)
     return keyed.withColumn(_SLOT, slot).repartition(n_parts, _SLOT)
 
 
-def _slots(spark, n_parts: int) -> list:
+def _slots(n_parts: int) -> list:
     """For each part, a number that Spark's hash partitioning into ``n_parts`` sends to
     that part's own partition. Partitioned by the part number itself, parts met in one
     partition by hash (parts 0 and 1 of 2 always did) and were labelled one after the
-    other by one task while the other cores idled. Found by Spark's own hash over a few
-    candidates (``repartition`` is ``pmod(hash(column), n)``); a part no candidate
-    reaches keeps its own number (correct, only not spread)."""
-    from pyspark.sql import functions as F
-
-    found = (
-        spark.range(0, 64 * n_parts)
-        .select("id", F.expr(f"pmod(hash(id), {n_parts})").alias("p"))
-        .groupBy("p")
-        .agg(F.min("id").alias("id"))
-        .collect()
-    )
-    slot = {int(r["p"]): int(r["id"]) for r in found}
+    other by one task while the other cores idled. Found among a few candidates by
+    Spark's own hash (``repartition`` is ``pmod(hash(column), n)``, `_spark_hash`),
+    computed here rather than by a Spark job; a part no candidate reaches keeps its own
+    number (correct, only not spread)."""
+    slot: dict = {}
+    for candidate in range(64 * n_parts):
+        slot.setdefault(_spark_hash(candidate) % n_parts, candidate)
+        if len(slot) == n_parts:
+            break
     return [slot.get(p, p) for p in range(n_parts)]
+
+
+def _spark_hash(value: int) -> int:
+    """Spark SQL's ``hash`` of a long (Murmur3 x86 32-bit with seed 42, as
+    ``org.apache.spark.unsafe.hash.Murmur3_x86_32.hashLong``), as a signed int."""
+    mask = 0xFFFFFFFF
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (32 - r))) & mask
+
+    def mix(h1: int, k1: int) -> int:
+        k1 = rotl((k1 * 0xCC9E2D51) & mask, 15) * 0x1B873593 & mask
+        h1 = rotl(h1 ^ k1, 13)
+        return (h1 * 5 + 0xE6546B64) & mask
+
+    h1 = mix(mix(42, value & mask), (value >> 32) & mask) ^ 8
+    h1 = ((h1 ^ (h1 >> 16)) * 0x85EBCA6B) & mask
+    h1 = ((h1 ^ (h1 >> 13)) * 0xC2B2AE35) & mask
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 & 0x80000000 else h1
 
 
 def _by_part(keyed):
     """The pieces grouped by part, each group in its own partition (`_slots`): grouping
     by the slot too needs no second shuffle."""
     return keyed.groupBy(_SLOT, _PART)
+
+
+def _ipc_compressed(batch) -> bytes:
+    """A batch as an Arrow IPC stream, its buffers compressed (LZ4)."""
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
 
 
 def _ipc(table) -> bytes:
@@ -394,12 +444,175 @@ def _piece_maker(source: str, id_column: str, n_parts: int, with_order: bool = F
                     pa.array(out_parts, pa.int32()),
                     pa.array(out_sources, pa.string()),
                     pa.array(out_orders, pa.int64()),
+                    pa.array(["arrow"] * len(out_parts), pa.string()),
                     pa.array(out_pieces, pa.binary()),
                 ],
-                names=[_PART, _SOURCE, _ORDER, _PIECE],
+                names=[_PART, _SOURCE, _ORDER, _FORMAT, _PIECE],
             )
 
     return make_pieces
+
+
+# Options of Spark's CSV reader that the engine's reading matches with these values (any
+# other option, or another value, leaves the reading to Spark).
+_CSV_OPTIONS = {
+    "header": ("true",),
+    "inferschema": ("false",),
+    "sep": (",",),
+    "delimiter": (",",),
+    "encoding": ("utf-8", "utf8"),
+    "charset": ("utf-8", "utf8"),
+    "multiline": ("true", "false"),
+}
+# Spark types of Parquet columns the engine reads as Spark's Arrow export gives them.
+_PARQUET_TYPES = {"string", "tinyint", "smallint", "int", "bigint", "float", "double", "date"}
+# Hadoop compression codecs Spark's reader recognises by file name.
+_COMPRESSED = (".gz", ".bz2", ".deflate", ".lz4", ".snappy", ".zst", ".zstd", ".xz", ".br")
+
+
+def _local_files(df):
+    """``(format, paths)`` when ``df`` is a plain scan of local CSV or Parquet files that
+    the engine reads as ``clientele-infer`` reads files: CSV as text with a header (no
+    ``inferSchema``, commas, UTF-8) whose header is the DataFrame's columns, or Parquet of
+    text, whole-number, floating-point and date columns; no other option, partition
+    column, selection or filter. Else ``None``: Spark reads the source (Spark Connect,
+    tables of other formats, remote files, DataFrames built otherwise)."""
+    try:
+        plan = df._jdf.queryExecution().analyzed()
+        if plan.getClass().getSimpleName() != "LogicalRelation":
+            return None
+        relation = plan.relation()
+        if relation.getClass().getSimpleName() != "HadoopFsRelation":
+            return None
+        if relation.partitionSchema().length() > 0:
+            return None
+        kind = str(relation.fileFormat().toString()).lower()
+        jvm = df.sparkSession._jvm
+        options = dict(jvm.scala.jdk.javaapi.CollectionConverters.asJava(relation.options()))
+        files = list(relation.location().inputFiles())
+    except Exception:  # noqa: BLE001 - no JVM plan to read (Spark Connect, another reader)
+        return None
+    options = {str(k).lower(): str(v).lower() for k, v in options.items()}
+    options.pop("path", None)
+    options.pop("paths", None)
+    paths = [_local_path(f) for f in sorted(files)]
+    if not paths or any(p is None or p.lower().endswith(_COMPRESSED) for p in paths):
+        return None
+    types = [f.dataType.simpleString() for f in df.schema.fields]
+    if kind == "csv":
+        known = all(_CSV_OPTIONS.get(k) and v in _CSV_OPTIONS[k] for k, v in options.items())
+        if not known or options.get("header") != "true" or set(types) != {"string"}:
+            return None
+        if any(_csv_header(p) != list(df.columns) for p in paths):
+            return None
+        return "csv", paths
+    if kind == "parquet" and not options and set(types) <= _PARQUET_TYPES:
+        # Files of other columns (Spark fills the missing with nulls) are left to Spark.
+        if any(_parquet_columns(p) != set(df.columns) for p in paths):
+            return None
+        return "parquet", paths
+    return None
+
+
+def _parquet_columns(path: str) -> Optional[set]:
+    """A Parquet file's column names (``None`` if its footer cannot be read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return set(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def _local_path(uri: str) -> Optional[str]:
+    """A ``file:`` URI as a path this machine reads; ``None`` for other file systems."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    path = unquote(parsed.path)
+    return path if os.path.isfile(path) else None
+
+
+def _csv_header(path: str) -> Optional[list]:
+    """A CSV file's column names as Spark's reader names them (``None`` if unreadable)."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            line = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next(csv.reader([line.rstrip("\r\n")]), None)
+
+
+# Rows of a Parquet file cut by one task (whole row groups: at least one per task).
+_PARQUET_TASK_ROWS = 1 << 20
+
+
+def _file_tasks(files: dict) -> list:
+    """The cutting tasks of the sources read from files: ``(source, path, format, rows)``,
+    ``rows`` a Parquet file's (first row, row count) in whole row groups, or ``None``
+    for a whole file; in source, file and row order (the order of their pieces)."""
+    import pyarrow.parquet as pq
+
+    tasks = []
+    for name, (kind, paths) in sorted(files.items()):
+        for path in paths:
+            if kind == "csv":
+                tasks.append((name, path, kind, None))
+                continue
+            groups = [g.num_rows for g in _row_groups(pq.ParquetFile(path).metadata)]
+            start = taken = 0
+            for i, rows in enumerate(groups):
+                taken += rows
+                if taken >= _PARQUET_TASK_ROWS or i == len(groups) - 1:
+                    tasks.append((name, path, kind, (start, taken)))
+                    start, taken = start + taken, 0
+            if not groups:
+                tasks.append((name, path, kind, None))
+    return tasks
+
+
+def _row_groups(metadata):
+    return [metadata.row_group(i) for i in range(metadata.num_row_groups)]
+
+
+def _file_pieces(spark, files: dict, ids: dict, n_parts: int):
+    """The pieces of sources read from files: one Spark task per whole CSV file or run of
+    Parquet row groups (`_file_tasks`), in which the engine cuts the records by client
+    part (``clientele-infer --partitions``' split, in memory)."""
+    tasks = _file_tasks(files)
+    cutter = _file_cutter(tasks, ids, n_parts)
+    return spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(cutter, _pieces_schema())
+
+
+def _file_cutter(tasks: list, ids: dict, n_parts: int):
+    def cut(batches):
+        from clientele._native import cut_source
+
+        for batch in batches:
+            for task in batch.column(0).to_pylist():
+                name, path, kind, rows = tasks[task]
+                cut = _engine_call(cut_source, path, kind, ids[name], n_parts, rows)
+                # A task's pieces follow the pieces of the tasks before it.
+                order = task << 32
+                for piece in pa.table(cut).to_batches():
+                    n = piece.num_rows
+                    yield pa.RecordBatch.from_arrays(
+                        [
+                            piece.column(0),
+                            pa.array([name] * n, pa.string()),
+                            pa.array(range(order, order + n), pa.int64()),
+                            pa.array([kind] * n, pa.string()),
+                            piece.column(1),
+                        ],
+                        names=[_PART, _SOURCE, _ORDER, _FORMAT, _PIECE],
+                    )
+                    order += n
+
+    return cut
 
 
 def _part_adder(id_column: str, n_parts: int):
@@ -420,7 +633,7 @@ def _part_adder(id_column: str, n_parts: int):
 
 def _labels_schema():
     """The Arrow schema of the labels as Spark carries them (Spark has no unsigned or
-    view types), with the part and the part's report."""
+    view types)."""
     from ._native import NativeBundle
 
     native = pa.table(NativeBundle.labels_schema()).schema
@@ -432,8 +645,35 @@ def _labels_schema():
         elif pa.types.is_unsigned_integer(t):
             t = pa.int64()
         fields.append(pa.field(f.name, t, True))
-    fields += [pa.field(_PART, pa.int32(), True), pa.field(_REPORT, pa.binary(), True)]
     return pa.schema(fields)
+
+
+# The schema of what each part gives back (`_labelled`): its labels, a stream of at
+# most `_LABEL_ROWS` rows per row, and one row with its report.
+_PER_PART = pa.schema(
+    [
+        pa.field(_PART, pa.int32(), False),
+        pa.field(_REPORT, pa.binary(), True),
+        pa.field(_LABELS, pa.binary(), True),
+    ]
+)
+_LABEL_ROWS = 1 << 16
+
+
+def _labels_of(combined):
+    """The labels of the parts (`_labelled`) as a DataFrame of the labels' columns: the
+    cached streams read back in a Python worker whenever Spark computes it."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    schema = _labels_schema()
+
+    def read(batches):
+        for batch in batches:
+            for stream in batch.column(0):
+                yield from pa.ipc.open_stream(stream.as_buffer())
+
+    streams = combined.where(combined[_LABELS].isNotNull()).select(_LABELS)
+    return streams.mapInArrow(read, from_arrow_schema(schema))
 
 
 def _is_string_view(t) -> bool:
@@ -442,14 +682,38 @@ def _is_string_view(t) -> bool:
 
 def _labelled(bundle: Bundle, keyed, n_parts: int, as_of, settings):
     """Labels every part in the executors; returns the labels-and-reports DataFrame,
-    cached and computed (an executor's engine error is raised here as the engine's)."""
+    cached and computed (an executor's engine error is raised here as the engine's).
+    Each part's pieces are in a partition of their own (`_slots`): a task takes its
+    partition's pieces as they come, with no sort by part (a partition holding two parts
+    labels them one after the other). The labels are kept as compressed Arrow streams
+    (`_labels_of` reads them): Spark caches a few large values per part where caching the
+    label rows column by column cost more than a third of the labelling's time."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    schema = _labels_schema()
     # Executors may not see the driver's files: the bundle travels as its JSON text.
     model = (bundle._native.json(), os.fspath(bundle.path))
-    labeller = _part_labeller(model, n_parts, as_of, settings, schema)
-    return _computed(_by_part(keyed).applyInArrow(labeller, from_arrow_schema(schema)))
+    labeller = _part_labeller(model, n_parts, as_of, settings, _labels_schema())
+    return _computed(keyed.mapInArrow(labeller, from_arrow_schema(_PER_PART)))
+
+
+# The bundles parsed in this Python worker (Spark reuses its workers from task to task),
+# by the digest of their JSON text.
+_BUNDLES: dict = {}
+
+
+def _bundle_of(model: tuple):
+    """The native bundle of ``model`` (its JSON text and directory), parsed once per
+    worker."""
+    import hashlib
+
+    from clientele._native import NativeBundle
+
+    text, path = model
+    key = (hashlib.sha256(text.encode()).hexdigest(), path)
+    if key not in _BUNDLES:
+        _BUNDLES.clear()
+        _BUNDLES[key] = _engine_call(NativeBundle.parse, text, path)
+    return _BUNDLES[key]
 
 
 def _computed(per_part):
@@ -487,15 +751,19 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
     text, origin, extract, previous_as_of, previous_model, *words = settings
     lang, vocabulary = words[0] if words else (None, None)
 
-    def label_part(table: pa.Table) -> pa.Table:
-        from clientele._native import NativeBundle
+    def label_part(part: int, table: pa.Table) -> list:
+        import pyarrow.compute as pc
 
-        part, tables = _part_tables(table)
+        from clientele.spark import _bundle_of
+
+        files = pc.not_equal(table.column(_FORMAT), "arrow")
+        pieces = table.filter(files).select([_SOURCE, _ORDER, _FORMAT, _PIECE])
+        pieces = pieces.rename_columns(["source", "order", "format", "piece"])
+        _, tables = _part_tables(table.filter(pc.invert(files)), part)
         # A part none of whose clients was labelled last month has no such table.
         previous = tables.pop(_PREVIOUS, None)
-        native = _engine_call(NativeBundle.parse, *model)
         labels, report = _engine_call(
-            native.label_part,
+            _bundle_of(model).label_part,
             tables,
             part,
             n_parts,
@@ -508,17 +776,35 @@ def _part_labeller(model: tuple, n_parts: int, as_of, settings, schema):
             previous_model,
             lang,
             vocabulary,
+            pieces,
         )
         labels = pa.table(labels)
-        n = labels.num_rows
-        columns = [labels.column(f.name).cast(f.type) for f in schema if not f.name.startswith("__")]
-        columns += [pa.array([part] * n, pa.int32()), pa.nulls(n, pa.binary())]
-        rows = pa.Table.from_arrays(columns, schema=schema)
-        report_row = [pa.nulls(1, f.type) for f in schema][:-2]
-        report_row += [pa.array([part], pa.int32()), pa.array([report], pa.binary())]
-        return pa.concat_tables([rows, pa.Table.from_arrays(report_row, schema=schema)])
+        columns = [labels.column(f.name).cast(f.type) for f in schema]
+        labels = pa.Table.from_arrays(columns, schema=schema)
+        streams = [_ipc_compressed(b) for b in labels.to_batches(max_chunksize=_LABEL_ROWS)]
+        n = len(streams)
+        return [
+            pa.RecordBatch.from_arrays(
+                [
+                    pa.array([part] * (n + 1), pa.int32()),
+                    pa.array([None] * n + [report], pa.binary()),
+                    pa.array(streams + [None], pa.binary()),
+                ],
+                schema=_PER_PART,
+            )
+        ]
 
-    return label_part
+    def label_parts(batches):
+        import pyarrow.compute as pc
+
+        batches = list(batches)
+        if not batches:
+            return
+        table = pa.Table.from_batches(batches)
+        for part in sorted(set(table.column(_PART).to_pylist())):
+            yield from label_part(part, table.filter(pc.equal(table.column(_PART), part)))
+
+    return label_parts
 
 
 def _translated(e: Exception) -> Exception:
@@ -825,9 +1111,10 @@ def _collected(kept, ordered: bool) -> pa.Table:
     return table.drop_columns([_ORDER])
 
 
-def _part_tables(table: pa.Table):
-    """A part's sources from its pieces (each source's pieces in their order)."""
-    part = table.column(_PART)[0].as_py()
+def _part_tables(table: pa.Table, part: Optional[int] = None):
+    """A part's sources from its Arrow pieces (each source's pieces in their order)."""
+    if part is None:
+        part = table.column(_PART)[0].as_py()
     tables = {}
     ordered = table.sort_by([(_SOURCE, "ascending"), (_ORDER, "ascending")])
     sources = ordered.column(_SOURCE).to_pylist()

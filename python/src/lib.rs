@@ -21,6 +21,7 @@ use std::ffi::CString;
 use std::path::PathBuf;
 
 mod arrow_in;
+mod pieces;
 mod train_parts;
 
 /// An exception of the package's own classes (`clientele/_errors.py`: picklable, with
@@ -226,12 +227,13 @@ impl NativeBundle {
     }
     /// Labels part `part` of `parts` of a book split by client hash (`client_parts`):
     /// the labels as an Arrow stream and what the part adds to its run (JSON bytes for
-    /// `NativeRun.add`).
+    /// `NativeRun.add`). `pieces`: sources as pieces of their files (`cut_source`; a
+    /// table of `source`, `order`, `format` and `piece`), beside those in `tables`.
     /// `previous`: last month's labels (a table with `client_id` and `segment_id`, and
     /// `lapse_probability`, `risk_band`, `action` for the outcomes), as `--previous-run`;
     /// `previous_as_of` and `previous_model`: that run's date and model version (from its
     /// summary.json), without which only the segment migration is counted.
-    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None, previous=None, previous_as_of=None, previous_model=None, lang=None, vocabulary=None))]
+    #[pyo3(signature = (tables, part, parts, config=None, config_origin=None, as_of=None, extract_date=None, previous=None, previous_as_of=None, previous_model=None, lang=None, vocabulary=None, pieces=None))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments, each optional
     fn label_part<'py>(
         &self,
@@ -248,6 +250,7 @@ impl NativeBundle {
         previous_model: Option<String>,
         lang: Option<String>,
         vocabulary: Option<PathBuf>,
+        pieces: Option<Bound<'py, PyAny>>,
     ) -> PyResult<(ArrowStream, Bound<'py, PyBytes>)> {
         let words = words_of(lang, vocabulary)?;
         if parts == 0 || part >= parts as u64 {
@@ -256,7 +259,10 @@ impl NativeBundle {
         let bundle = &self.located.bundle;
         let config = self.run_config(py, config, config_origin, extract_date)?;
         let as_of = as_of.map(|d| parse_date(&d, "as_of")).transpose()?;
-        let frames = frames_from(tables, config.mode)?;
+        let mut frames = frames_from(tables, config.mode)?;
+        if let Some(pieces) = pieces {
+            frames = pieces::with_pieces(py, frames, &pieces, config.mode)?;
+        }
         let of = clientele::labeling::PartOf { index: part, parts };
         let mut previous = previous.map(|t| previous_run(&t)).transpose()?;
         if let Some(run) = previous.as_mut() {
@@ -859,9 +865,13 @@ struct ArrowStream {
 impl ArrowStream {
     fn of(df: &DataFrame) -> PyResult<Self> {
         use clientele::fsio::arrow;
-        let schema = arrow::plain_fields(df);
-        let dtype = ArrowDataType::Struct(schema);
         let batches = arrow::plain_batches(df).map_err(run_error)?;
+        Ok(Self::of_batches(arrow::plain_fields(df), batches))
+    }
+
+    /// Batches of arrays (one per field, in order) as a stream.
+    fn of_batches(fields: Vec<Field>, batches: Vec<Vec<Box<dyn Array>>>) -> Self {
+        let dtype = ArrowDataType::Struct(fields);
         let batches: Vec<polars::error::PolarsResult<Box<dyn Array>>> = batches
             .into_iter()
             .map(|arrays| {
@@ -870,12 +880,12 @@ impl ArrowStream {
             })
             .collect();
         let field = Field::new(PlSmallStr::from("table"), dtype, false);
-        Ok(ArrowStream {
+        ArrowStream {
             stream: std::sync::Mutex::new(Some(export_iterator(
                 Box::new(batches.into_iter()),
                 field,
             ))),
-        })
+        }
     }
 }
 
@@ -908,6 +918,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_vocabulary, m)?)?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(client_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(pieces::cut_source, m)?)?;
     m.add_function(wrap_pyfunction!(id_columns_of, m)?)?;
     m.add_function(wrap_pyfunction!(train_parts::train_part_facts, m)?)?;
     m.add_function(wrap_pyfunction!(train_parts::train_plan, m)?)?;

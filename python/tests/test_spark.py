@@ -136,6 +136,55 @@ def test_with_no_date_given_spark_labels_equal_the_cli_labels(runs, sources, tmp
         cs.label_run(sources, runs.model, out=tmp_path / "x", min_report_count=-1)
 
 
+def test_sources_spark_reads_label_as_the_files_the_engine_reads(runs, sources):
+    # Plain scans of local files are cut by the engine in the executors; any other
+    # DataFrame (here a projection) is read by Spark and moved as Arrow pieces. Both give
+    # the CLI's labels.
+    read_by_spark = {name: df.select("*") for name, df in sources.items()}
+    assert all(cs._local_files(df) is None for df in read_by_spark.values())
+    assert all(cs._local_files(df)[0] == "parquet" for df in sources.values())
+    cli = normalised(pq.read_table(runs.parted / "labels.parquet"))
+    labels = cs.label(read_by_spark, runs.model, parts=3, extract_date=EXTRACT)
+    assert_same_labels(arrow(labels), cli)
+
+
+def test_csv_files_are_cut_by_the_engine_and_label_as_the_cli(runs, spark, tmp_path):
+    # The sample's own month: clients, policies and claims as CSV, read as text by Spark
+    # (no inferSchema) and so by the engine, in two parts; the CLI labelled it whole.
+    book = read_book(spark, ROOT / "data" / "sample")
+    found = {name: cs._local_files(df) for name, df in book.items()}
+    assert found["clients"][0] == "csv" and found["payments"][0] == "parquet", found
+    inferred = spark.read.csv(str(ROOT / "data" / "sample" / "clients.csv"), header=True, inferSchema=True)
+    assert cs._local_files(inferred) is None
+    labels = cs.label(book, runs.model, parts=2, extract_date="2026-09-30")
+    assert_same_labels(arrow(labels), normalised(pq.read_table(runs.last_month / "labels.parquet")))
+    # A value the contract refuses, in a file the engine reads: the CLI's message, the
+    # table named as a DataFrame's.
+    broken = tmp_path / "book"
+    broken.mkdir()
+    for f in (ROOT / "data" / "sample").iterdir():
+        if f.suffix in (".csv", ".parquet") and f.name != "truth.csv":
+            (broken / f.name).symlink_to(f)
+    (broken / "clients.csv").unlink()
+    lines = (ROOT / "data" / "sample" / "clients.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[5].split(",")
+    row[header.index("annual_income")] = "lots"
+    lines[5] = ",".join(row)
+    (broken / "clients.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(clientele.BadInput, match=r"<clients table>.*annual_income.*lots"):
+        cs.label(read_book(spark, broken), runs.model, parts=2, extract_date="2026-09-30")
+
+
+def test_slots_are_found_by_the_hash_spark_partitions_with(spark):
+    from pyspark.sql import functions as F
+
+    values = [0, 1, 7, 255, 2**31, 2**32 + 5, -1, -(2**40), 2**62]
+    spark_hash = spark.createDataFrame([(v,) for v in values], "v long").select(F.hash("v"))
+    assert [r[0] for r in spark_hash.collect()] == [cs._spark_hash(v) for v in values]
+    assert cs._slots(1) == [0] and len(set(cs._slots(7))) == 7
+
+
 def test_the_driver_receives_no_client_rows(runs, sources):
     bundle = clientele.Bundle.load(runs.model)
     keyed = cs._keyed(bundle, dict(sources), 3, None, None)

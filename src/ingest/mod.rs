@@ -6,6 +6,7 @@ mod input;
 mod parquet_footer;
 pub mod partition;
 pub mod parts;
+pub mod pieces;
 pub mod quality;
 pub mod read;
 mod sources;

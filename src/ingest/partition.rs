@@ -154,6 +154,30 @@ fn split_csv(path: &Path, id_column: &str, targets: &[PathBuf]) -> Result<()> {
     )
 }
 
+/// The CLI's split of one CSV source into part files (for tests of other modules).
+#[cfg(test)]
+pub(crate) fn split_csv_for_tests(path: &Path, id_column: &str, targets: &[PathBuf]) {
+    split_csv(path, id_column, targets).unwrap();
+}
+
+/// A Parquet file of 100 rows of 37 clients (`client_id`, `amount`) in row groups of 7:
+/// a slice spans several chunks, which must stay aligned. Returns its rows.
+#[cfg(test)]
+pub(crate) fn parquet_for_tests(path: &Path) -> DataFrame {
+    let ids: Vec<String> = (0..100).map(|i| format!("C{:03}", i % 37)).collect();
+    let amounts: Vec<f64> = (0..100).map(f64::from).collect();
+    let columns = vec![
+        Column::new("client_id".into(), ids),
+        Column::new("amount".into(), amounts),
+    ];
+    let mut df = DataFrame::new(100, columns).unwrap();
+    ParquetWriter::new(std::fs::File::create(path).unwrap())
+        .with_row_group_size(Some(7))
+        .finish(&mut df)
+        .unwrap();
+    df
+}
+
 /// Where `column` stands in a CSV file's header.
 fn csv_column_index(path: &Path, column: &str) -> Result<usize> {
     let header = read::csv_header(path)?;
@@ -170,7 +194,69 @@ fn split_csv_in_blocks(
     path: &Path,
     id_column: &str,
     targets: &[PathBuf],
+    sizes: (usize, usize),
+) -> Result<()> {
+    let mut parts = FileParts {
+        writers: targets
+            .iter()
+            .map(|t| PartWriter::create(t))
+            .collect::<Result<Vec<_>>>()?,
+        last_rows: vec![0; targets.len()],
+    };
+    scan_csv(path, id_column, targets.len(), sizes, &mut parts)?;
+    for part in parts.writers {
+        part.finish()?;
+    }
+    Ok(())
+}
+
+/// Where the records of a CSV source being split go: the CLI's part files
+/// (`FileParts`), or pieces held in memory for a runner that moves them itself
+/// (`pieces`).
+pub(crate) trait PartSink {
+    /// The header line (without its line break and byte order mark), once, first.
+    fn header(&mut self, line: &str) -> Result<()>;
+    /// Data row `row` (1-based, without its line break), of a client of `part`.
+    fn record(&mut self, part: usize, row: u64, line: &str) -> Result<()>;
+}
+
+/// The part files of one CSV source, each row with its gap from the part's previous row.
+struct FileParts<'a> {
+    writers: Vec<PartWriter<'a>>,
+    /// The last row number written to each part.
+    last_rows: Vec<u64>,
+}
+
+impl PartSink for FileParts<'_> {
+    fn header(&mut self, line: &str) -> Result<()> {
+        for part in &mut self.writers {
+            part.header(line)?;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, part: usize, row: u64, line: &str) -> Result<()> {
+        if let (Some(writer), Some(last)) =
+            (self.writers.get_mut(part), self.last_rows.get_mut(part))
+        {
+            writer.record(row - *last, line)?;
+            *last = row;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a CSV source record by record, on bytes, in blocks of `block` bytes: records
+/// are found with memchr (a record goes on past a line break inside quotes), only the
+/// id field is decoded, and each record goes to `sink` with its part of `parts` and its
+/// row number. Every complete stretch of records is checked to be UTF-8, so a bad byte
+/// is reported at its offset in the user's file.
+pub(crate) fn scan_csv(
+    path: &Path,
+    id_column: &str,
+    parts: usize,
     (block, max_record): (usize, usize),
+    sink: &mut impl PartSink,
 ) -> Result<()> {
     use std::io::Read;
     let read_err = |source| Error::Read {
@@ -179,17 +265,11 @@ fn split_csv_in_blocks(
     };
     let id_index = csv_column_index(path, id_column)?;
     let mut file = std::fs::File::open(path).map_err(read_err)?;
-    let mut parts = targets
-        .iter()
-        .map(|t| PartWriter::create(t))
-        .collect::<Result<Vec<_>>>()?;
     let mut buf: Vec<u8> = Vec::with_capacity(block * 2);
     // File offset of `buf[0]`.
     let mut offset = 0usize;
     let mut header_done = false;
     let mut row = 0u64;
-    // The last row number written to each part.
-    let mut last_rows = vec![0u64; parts.len()];
     let mut at_end = false;
     while !at_end {
         let filled = buf.len();
@@ -218,28 +298,18 @@ fn split_csv_in_blocks(
             let line = raw.trim_end_matches(['\n', '\r']);
             if !header_done {
                 header_done = true;
-                let line = line.strip_prefix('\u{feff}').unwrap_or(line);
-                for part in &mut parts {
-                    part.header(line)?;
-                }
+                sink.header(line.strip_prefix('\u{feff}').unwrap_or(line))?;
                 continue;
             }
             if line.is_empty() {
                 continue;
             }
             row += 1;
-            let p = part_of(&csv_field(line, id_index), targets.len());
-            if let (Some(part), Some(last)) = (parts.get_mut(p), last_rows.get_mut(p)) {
-                part.record(row - *last, line)?;
-                *last = row;
-            }
+            sink.record(part_of(&csv_field(line, id_index), parts), row, line)?;
         }
         buf.drain(..used);
         forget_cached(&file, offset, used);
         offset += used;
-    }
-    for part in parts {
-        part.finish()?;
     }
     Ok(())
 }
@@ -393,21 +463,75 @@ fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) ->
         path: path.to_path_buf(),
         message: e.to_string(),
     };
+    let mut writers: Vec<Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>> =
+        (0..targets.len()).map(|_| None).collect();
+    // The last row number written to each part (the row column holds gaps).
+    let mut last_rows = vec![0u32; targets.len()];
+    let total = read::parquet_rows(path)?;
+    scan_parquet(
+        path,
+        id_column,
+        targets.len(),
+        0..total,
+        |mut df, parts, offset| {
+            let gaps: Vec<u32> = parts
+                .iter()
+                .zip(offset as u32 + 1..)
+                .map(|(&p, row)| {
+                    let last = last_rows
+                        .get_mut(p)
+                        .map_or(0, |l| std::mem::replace(l, row));
+                    row - last
+                })
+                .collect();
+            df.with_column(Column::new(ROW_COLUMN.into(), gaps))
+                .map_err(polars_err)?;
+            for (p, (slot, target)) in writers.iter_mut().zip(targets).enumerate() {
+                let mask: BooleanChunked = parts.iter().map(|&q| q == p).collect();
+                let mut piece = df.filter(&mask).map_err(polars_err)?;
+                // The batched writer needs every column cut into the same chunks.
+                piece.align_chunks();
+                if slot.is_none() {
+                    let file = std::fs::File::create(target).map_err(write_err(target))?;
+                    let w = ParquetWriter::new(file)
+                        .batched(piece.schema())
+                        .map_err(polars_err)?;
+                    *slot = Some(w);
+                }
+                if let Some(w) = slot.as_mut() {
+                    w.write_batch(&piece).map_err(polars_err)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    finish_parquet_parts(path, writers, targets)
+}
+
+/// Reads rows `rows` of a Parquet source (unguarded: see `read::parquet_guarded`) a
+/// slice of at most `PARQUET_SLICE` rows at a time; hands `each` the slice, the part of
+/// each of its rows (of `parts`, by its client id) and the slice's first row (0-based).
+pub(crate) fn scan_parquet(
+    path: &Path,
+    id_column: &str,
+    parts: usize,
+    rows: std::ops::Range<usize>,
+    mut each: impl FnMut(DataFrame, &[usize], usize) -> Result<()>,
+) -> Result<()> {
+    let polars_err = |e: PolarsError| Error::Malformed {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let open = || {
         std::fs::File::open(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })
     };
-    let total = ParquetReader::new(open()?).num_rows().map_err(polars_err)?;
-    let mut writers: Vec<Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>> =
-        (0..targets.len()).map(|_| None).collect();
-    // The last row number written to each part (the row column holds gaps).
-    let mut last_rows = vec![0u32; targets.len()];
-    let mut offset = 0usize;
-    while offset < total {
-        let len = PARQUET_SLICE.min(total - offset);
-        let mut df = ParquetReader::new(open()?)
+    let mut offset = rows.start;
+    while offset < rows.end {
+        let len = PARQUET_SLICE.min(rows.end - offset);
+        let df = ParquetReader::new(open()?)
             .with_slice(Some((offset, len)))
             .finish()
             .map_err(polars_err)?;
@@ -416,41 +540,14 @@ fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) ->
             .and_then(|c| c.cast(&DataType::String))
             .map_err(polars_err)?;
         let ids = ids.str().map_err(polars_err)?;
-        let parts: Vec<usize> = ids
+        let of_rows: Vec<usize> = ids
             .iter()
-            .map(|id| part_of(id.unwrap_or(""), targets.len()))
+            .map(|id| part_of(id.unwrap_or(""), parts))
             .collect();
-        let gaps: Vec<u32> = parts
-            .iter()
-            .zip(offset as u32 + 1..)
-            .map(|(&p, row)| {
-                let last = last_rows
-                    .get_mut(p)
-                    .map_or(0, |l| std::mem::replace(l, row));
-                row - last
-            })
-            .collect();
-        df.with_column(Column::new(ROW_COLUMN.into(), gaps))
-            .map_err(polars_err)?;
-        for (p, (slot, target)) in writers.iter_mut().zip(targets).enumerate() {
-            let mask: BooleanChunked = parts.iter().map(|&q| q == p).collect();
-            let mut piece = df.filter(&mask).map_err(polars_err)?;
-            // The batched writer needs every column cut into the same chunks.
-            piece.align_chunks();
-            if slot.is_none() {
-                let file = std::fs::File::create(target).map_err(write_err(target))?;
-                let w = ParquetWriter::new(file)
-                    .batched(piece.schema())
-                    .map_err(polars_err)?;
-                *slot = Some(w);
-            }
-            if let Some(w) = slot.as_mut() {
-                w.write_batch(&piece).map_err(polars_err)?;
-            }
-        }
+        each(df, &of_rows, offset)?;
         offset += len;
     }
-    finish_parquet_parts(path, writers, targets)
+    Ok(())
 }
 
 /// Closes each part's writer; a part no row went to gets an empty file with the
@@ -585,21 +682,7 @@ mod tests {
     fn parquet_with_many_row_groups_splits_into_complete_parts() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("t.parquet");
-        let ids: Vec<String> = (0..100).map(|i| format!("C{:03}", i % 37)).collect();
-        let amounts: Vec<f64> = (0..100).map(f64::from).collect();
-        let mut df = DataFrame::new(
-            100,
-            vec![
-                Column::new("client_id".into(), ids),
-                Column::new("amount".into(), amounts),
-            ],
-        )
-        .unwrap();
-        // Small row groups: a slice spans several chunks, which must stay aligned.
-        ParquetWriter::new(std::fs::File::create(&src).unwrap())
-            .with_row_group_size(Some(7))
-            .finish(&mut df)
-            .unwrap();
+        parquet_for_tests(&src);
         let targets: Vec<PathBuf> = (0..3)
             .map(|p| dir.path().join(format!("p{p}.parquet")))
             .collect();

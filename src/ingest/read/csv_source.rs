@@ -299,3 +299,18 @@ pub(super) fn parse_csv_bytes(bytes: &[u8], names: &[String]) -> PolarsResult<Da
         .into_reader_with_file_handle(std::io::Cursor::new(bytes))
         .finish()
 }
+
+/// A CSV text held in memory (its header first), every column as text, as
+/// `read_csv_frame` reads a file; `shown` names it in errors.
+pub(crate) fn read_csv_bytes(shown: &Path, bytes: &[u8]) -> Result<DataFrame> {
+    let header_end = records_end(bytes, true).unwrap_or(bytes.len());
+    let header = std::str::from_utf8(&bytes[..header_end]).map_err(|e| Error::InvalidUtf8 {
+        path: shown.to_path_buf(),
+        byte_offset: e.valid_up_to(),
+    })?;
+    let names = split_csv_line(header.trim_end_matches(['\n', '\r']));
+    parse_csv_bytes(bytes, &names).map_err(|e| Error::Malformed {
+        path: shown.to_path_buf(),
+        message: polars_reason(&e),
+    })
+}

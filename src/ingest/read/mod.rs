@@ -20,8 +20,8 @@ mod diagnose;
 mod parquet_source;
 mod typed;
 
-pub(crate) use csv_source::csv_header;
 use csv_source::*;
+pub(crate) use csv_source::{csv_header, read_csv_bytes};
 use diagnose::*;
 pub(crate) use parquet_source::*;
 pub use typed::*;

@@ -64,7 +64,7 @@ impl ParquetFile<'_> {
 /// (about 75 MB of polars columns for the payments table).
 pub(super) const PARQUET_SLICE_ROWS: usize = 1_000_000;
 
-pub(super) fn parquet_rows(path: &Path) -> Result<usize> {
+pub(crate) fn parquet_rows(path: &Path) -> Result<usize> {
     let file = open(path)?;
     parquet_guarded(path, || {
         ParquetReader::new(file)
