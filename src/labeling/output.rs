@@ -40,6 +40,8 @@ pub struct LabelChunk {
     /// (code, config words, shown words) of the actions met so far: a chunk has a few
     /// actions and 100,000 clients, and `Vocabulary::action` looks the words up anew.
     shown_actions: Vec<(String, String, String)>,
+    /// A row's needs codes, written here before they are looked up.
+    needs_text: String,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -142,7 +144,8 @@ impl LabelChunk {
             .map_or((None, None), |(n, p)| (Some(n.as_str()), *p));
         self.next_product.push_option(product);
         self.next_product_propensity.push(propensity);
-        self.needs.push(&l.needs.codes());
+        l.needs.write_codes(&mut self.needs_text);
+        self.needs.push(&self.needs_text);
         self.protection_gap.push(l.needs.gap);
         self.coverage_band.push(l.needs.band);
         self.note.push_option(l.note.as_deref());
@@ -169,7 +172,6 @@ impl LabelChunk {
 
     /// The chunk as a table with the columns and types of `labels.parquet`.
     pub fn frame(&self) -> PolarsResult<DataFrame> {
-        let s = |name: &str, v: Vec<Option<&str>>| Column::new(name.into(), v);
         let columns = vec![
             self.client_id.to_column("client_id"),
             // Signed: Spark and pandas have no unsigned type, and ids stay below 2^31.
@@ -183,41 +185,47 @@ impl LabelChunk {
             self.segment_name.to_column("segment_name")?,
             Column::new("segment_distance".into(), &self.segment_distance),
             Column::new("lapse_probability".into(), &self.lapse_probability),
-            s(
+            closed_set_column(
                 "lapse_outcome",
-                self.lapse_outcome
-                    .iter()
-                    .map(|o| o.map(LapseOutcome::code))
-                    .collect(),
-            ),
-            s("risk_band", {
-                let band = shown(&self.words, "band", RiskBand::ALL, RiskBand::code);
-                self.risk_band.iter().map(|b| b.map(&band)).collect()
-            }),
-            Column::new("value_tier".into(), {
-                let tier = shown(&self.words, "tier", ValueTier::ALL, ValueTier::code);
-                self.value_tier
-                    .iter()
-                    .map(|&t| tier(t))
-                    .collect::<Vec<&str>>()
-            }),
-            Column::new("tier_code".into(), words(&self.value_tier, ValueTier::code)),
-            Column::new("lifecycle_stage".into(), {
-                let stage = shown(
+                LapseOutcome::ALL,
+                LapseOutcome::code,
+                self.lapse_outcome.iter().copied(),
+            )?,
+            closed_set_column(
+                "risk_band",
+                RiskBand::ALL,
+                shown(&self.words, "band", RiskBand::ALL, RiskBand::code),
+                self.risk_band.iter().copied(),
+            )?,
+            closed_set_column(
+                "value_tier",
+                ValueTier::ALL,
+                shown(&self.words, "tier", ValueTier::ALL, ValueTier::code),
+                self.value_tier.iter().map(|&t| Some(t)),
+            )?,
+            closed_set_column(
+                "tier_code",
+                ValueTier::ALL,
+                ValueTier::code,
+                self.value_tier.iter().map(|&t| Some(t)),
+            )?,
+            closed_set_column(
+                "lifecycle_stage",
+                LifecycleStage::ALL,
+                shown(
                     &self.words,
                     "stage",
                     LifecycleStage::ALL,
                     LifecycleStage::code,
-                );
-                self.lifecycle_stage
-                    .iter()
-                    .map(|&t| stage(t))
-                    .collect::<Vec<&str>>()
-            }),
-            Column::new(
-                "stage_code".into(),
-                words(&self.lifecycle_stage, LifecycleStage::code),
-            ),
+                ),
+                self.lifecycle_stage.iter().map(|&t| Some(t)),
+            )?,
+            closed_set_column(
+                "stage_code",
+                LifecycleStage::ALL,
+                LifecycleStage::code,
+                self.lifecycle_stage.iter().map(|&t| Some(t)),
+            )?,
             self.reasons[0].to_column("reason_1")?,
             self.reasons[1].to_column("reason_2")?,
             self.reasons[2].to_column("reason_3")?,
@@ -230,13 +238,12 @@ impl LabelChunk {
             ),
             self.needs.to_column("needs")?,
             Column::new("protection_gap".into(), &self.protection_gap),
-            s(
+            closed_set_column(
                 "coverage_band",
-                self.coverage_band
-                    .iter()
-                    .map(|b| b.map(CoverageBand::code))
-                    .collect(),
-            ),
+                CoverageBand::ALL,
+                CoverageBand::code,
+                self.coverage_band.iter().copied(),
+            )?,
             self.note.to_column("note")?,
             Column::new("holdout".into(), &self.holdout),
             Column::new("premium_at_risk_12m".into(), &self.premium_at_risk_12m),
@@ -351,8 +358,17 @@ fn shown<'a, T: Copy + PartialEq>(
     }
 }
 
-fn words<T: Copy>(values: &[T], word: fn(T) -> &'static str) -> Vec<&'static str> {
-    values.iter().map(|&v| word(v)).collect()
+/// A string column of values of a closed set (`all`), each shown as `word` gives it:
+/// every row a view of its word's one copy.
+fn closed_set_column<'w, T: Copy + PartialEq>(
+    name: &str,
+    all: &[T],
+    word: impl Fn(T) -> &'w str,
+    values: impl Iterator<Item = Option<T>>,
+) -> PolarsResult<Column> {
+    let levels: Vec<&str> = all.iter().map(|&v| word(v)).collect();
+    let codes = values.map(|v| v.and_then(|v| all.iter().position(|&x| x == v)));
+    super::texts::codes_column(name, &levels, codes)
 }
 
 /// The Arrow schema stored in `labels.parquet`: plain types (`crate::fsio::arrow`), so

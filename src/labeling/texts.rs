@@ -13,6 +13,9 @@ use std::collections::HashMap;
 /// Code of a row without a text.
 const NONE: u32 = u32::MAX;
 
+/// Up to this many distinct texts, a text's code is found by comparing it with each.
+const LINEAR_LEVELS: usize = 16;
+
 /// A text column whose rows repeat a few texts: each distinct text once, a code per row.
 #[derive(Clone, Debug, Default)]
 pub struct TextColumn {
@@ -31,15 +34,19 @@ impl TextColumn {
     }
 
     pub fn push(&mut self, text: &str) {
-        let code = match self.lookup.get(text) {
-            Some(&code) => code,
-            None => {
-                let code = self.levels.len() as u32;
-                self.levels.push(text.to_string());
-                self.lookup.insert(text.to_string(), code);
-                code
-            }
+        // Most of these columns hold a handful of texts: comparing with each is cheaper
+        // than hashing the text.
+        let known = if self.levels.len() <= LINEAR_LEVELS {
+            self.levels.iter().position(|l| l == text).map(|i| i as u32)
+        } else {
+            self.lookup.get(text).copied()
         };
+        let code = known.unwrap_or_else(|| {
+            let code = self.levels.len() as u32;
+            self.levels.push(text.to_string());
+            self.lookup.insert(text.to_string(), code);
+            code
+        });
         self.codes.push(code);
     }
 
@@ -87,28 +94,46 @@ impl TextColumn {
     /// # Errors
     /// Never for texts this column holds (the views are checked as Arrow requires).
     pub fn to_column(&self, name: &str) -> PolarsResult<Column> {
-        let levels: Utf8ViewArray =
-            MutableBinaryViewArray::<str>::from_values_iter(self.levels.iter()).into();
-        let level_views = levels.views();
-        let views: Vec<View> = self
-            .codes
-            .iter()
-            .map(|&code| level_views.get(code as usize).copied().unwrap_or_default())
-            .collect();
-        let validity = self
-            .codes
-            .contains(&NONE)
-            .then(|| Bitmap::from_iter(self.codes.iter().map(|&c| c != NONE)));
-        let array = Utf8ViewArray::try_new(
-            ArrowDataType::Utf8View,
-            views.into(),
-            levels.data_buffers().clone(),
-            validity,
-        )?;
-        Ok(StringChunked::with_chunk(name.into(), array)
-            .into_series()
-            .into_column())
+        view_column(name, &self.levels, &self.codes)
     }
+}
+
+/// A polars string column of `codes` over `levels` (`None`: a null row), each row a
+/// view of its level's one copy.
+///
+/// # Errors
+/// Never for valid texts (the views are checked as Arrow requires).
+pub fn codes_column<S: AsRef<str>>(
+    name: &str,
+    levels: &[S],
+    codes: impl Iterator<Item = Option<usize>>,
+) -> PolarsResult<Column> {
+    let codes: Vec<u32> = codes
+        .map(|c| c.and_then(|c| u32::try_from(c).ok()).unwrap_or(NONE))
+        .collect();
+    view_column(name, levels, &codes)
+}
+
+fn view_column<S: AsRef<str>>(name: &str, levels: &[S], codes: &[u32]) -> PolarsResult<Column> {
+    let levels: Utf8ViewArray =
+        MutableBinaryViewArray::<str>::from_values_iter(levels.iter().map(AsRef::as_ref)).into();
+    let level_views = levels.views();
+    let views: Vec<View> = codes
+        .iter()
+        .map(|&code| level_views.get(code as usize).copied().unwrap_or_default())
+        .collect();
+    let validity = codes
+        .contains(&NONE)
+        .then(|| Bitmap::from_iter(codes.iter().map(|&c| c != NONE)));
+    let array = Utf8ViewArray::try_new(
+        ArrowDataType::Utf8View,
+        views.into(),
+        levels.data_buffers().clone(),
+        validity,
+    )?;
+    Ok(StringChunked::with_chunk(name.into(), array)
+        .into_series()
+        .into_column())
 }
 
 /// Texts that differ from row to row (client ids), end to end in one buffer.
@@ -192,6 +217,18 @@ mod tests {
         assert_eq!(twice.len(), 12);
         assert_eq!(twice.get(8), Some("a text longer than twelve bytes"));
         assert_eq!(twice.get(7), None);
+    }
+
+    #[test]
+    fn many_distinct_texts_are_found_by_hash_alike() {
+        let texts: Vec<String> = (0..100).map(|i| format!("reason {}", i % 40)).collect();
+        let mut col = TextColumn::default();
+        for t in &texts {
+            col.push(t);
+        }
+        assert_eq!(col.levels.len(), 40);
+        let back: Vec<&str> = col.iter().map(Option::unwrap_or_default).collect();
+        assert_eq!(back, texts);
     }
 
     #[test]
