@@ -497,8 +497,12 @@ fn count_persistency(
     let known: std::collections::BTreeSet<u32> = b.segments.segments.iter().map(|s| s.id).collect();
     let segment_of = |c: usize| segments.get(c).filter(|id| known.contains(id)).copied();
     let policies = crate::lifecycle::CompactPolicies::of(book);
-    policies.count_persistency(&mut totals.agg.persistency, &segment_of, as_of, settings);
-    let repeat = crate::lifecycle::RepeatCounts::count(&policies, as_of, settings);
+    // Independent counts of the same policies: side by side on the two cores.
+    let persistency = &mut totals.agg.persistency;
+    let ((), repeat) = rayon::join(
+        || policies.count_persistency(persistency, &segment_of, as_of, settings),
+        || crate::lifecycle::RepeatCounts::count(&policies, as_of, settings),
+    );
     totals.agg.repeat.merge(repeat);
 }
 

@@ -3,7 +3,7 @@
 
 use super::client::ClientLabel;
 use super::outcomes::{PreviousRow, PreviousRun};
-use super::texts::{TextColumn, TextRows};
+use super::texts::{rows_column, Levels, TextColumn};
 use crate::error::{Error, Result};
 use crate::segment::Segment;
 use crate::vocab::{CoverageBand, LapseOutcome, LifecycleStage, RiskBand, ValueTier, Vocabulary};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// One chunk of labels, column by column.
 #[derive(Default)]
 pub struct LabelChunk {
-    pub client_id: TextRows,
+    pub client_id: Levels,
     pub segment_id: Vec<u32>,
     pub segment_name: TextColumn,
     pub segment_distance: Vec<f64>,
@@ -173,7 +173,7 @@ impl LabelChunk {
     /// The chunk as a table with the columns and types of `labels.parquet`.
     pub fn frame(&self) -> PolarsResult<DataFrame> {
         let columns = vec![
-            self.client_id.to_column("client_id"),
+            rows_column("client_id", &self.client_id),
             // Signed: Spark and pandas have no unsigned type, and ids stay below 2^31.
             Column::new(
                 "segment_id".into(),

@@ -10,6 +10,8 @@ use polars_arrow::datatypes::ArrowDataType;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+pub use crate::ingest::table::Levels;
+
 /// Code of a row without a text.
 const NONE: u32 = u32::MAX;
 
@@ -136,44 +138,13 @@ fn view_column<S: AsRef<str>>(name: &str, levels: &[S], codes: &[u32]) -> Polars
         .into_column())
 }
 
-/// Texts that differ from row to row (client ids), end to end in one buffer.
-#[derive(Clone, Debug, Default)]
-pub struct TextRows {
-    text: String,
-    ends: Vec<usize>,
-}
-
-impl TextRows {
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    pub fn push(&mut self, text: &str) {
-        self.text.push_str(text);
-        self.ends.push(self.text.len());
-    }
-
-    pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
-        self.text.get(start..end)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
-    }
-
-    pub fn to_column(&self, name: &str) -> Column {
-        let array: Utf8ViewArray =
-            MutableBinaryViewArray::<str>::from_values_iter(self.iter()).into();
-        StringChunked::with_chunk(name.into(), array)
-            .into_series()
-            .into_column()
-    }
+/// Texts that differ from row to row (client ids), end to end in one buffer, as a
+/// polars string column.
+pub fn rows_column(name: &str, rows: &Levels) -> Column {
+    let array: Utf8ViewArray = MutableBinaryViewArray::<str>::from_values_iter(rows.iter()).into();
+    StringChunked::with_chunk(name.into(), array)
+        .into_series()
+        .into_column()
 }
 
 #[cfg(test)]
@@ -233,15 +204,11 @@ mod tests {
 
     #[test]
     fn text_rows_keep_each_row() {
-        let mut ids = TextRows::default();
+        let mut ids = Levels::default();
         for id in ["C1", "", "C0000000000000003"] {
             ids.push(id);
         }
-        assert_eq!(
-            ids.iter().collect::<Vec<_>>(),
-            ["C1", "", "C0000000000000003"]
-        );
         let direct = Column::new("id".into(), ["C1", "", "C0000000000000003"]);
-        assert!(ids.to_column("id").equals_missing(&direct));
+        assert!(rows_column("id", &ids).equals_missing(&direct));
     }
 }
