@@ -5,7 +5,6 @@ use super::client::ClientLabel;
 use super::outcomes::{PreviousRow, PreviousRun};
 use super::texts::{rows_column, Levels, TextColumn};
 use crate::error::{Error, Result};
-use crate::segment::Segment;
 use crate::vocab::{CoverageBand, LapseOutcome, LifecycleStage, RiskBand, ValueTier, Vocabulary};
 use polars::prelude::*;
 use std::io::Write;
@@ -42,6 +41,46 @@ pub struct LabelChunk {
     shown_actions: Vec<(String, String, String)>,
     /// A row's needs codes, written here before they are looked up.
     needs_text: String,
+}
+
+/// One labelled client as labeling hands it over.
+pub struct LabelledRow<'a> {
+    pub id: &'a str,
+    pub segment_id: u32,
+    /// The place of the name its segment is shown under in `LabelledRows::names`.
+    pub name: u32,
+    pub distance: f64,
+    pub label: ClientLabel,
+}
+
+/// A chunk of labelled clients before it becomes a `LabelChunk` (`into_chunk`): the
+/// thread that writes the chunk builds it (looks its texts up, fills its columns),
+/// beside the labeling of the next chunk.
+pub struct LabelledRows<'a> {
+    words: std::sync::Arc<Vocabulary>,
+    names: std::sync::Arc<Vec<String>>,
+    rows: Vec<LabelledRow<'a>>,
+}
+
+impl<'a> LabelledRows<'a> {
+    /// `words`: those of the display columns; `names`: the segment names the rows'
+    /// `name` indexes.
+    pub fn new(
+        words: std::sync::Arc<Vocabulary>,
+        names: std::sync::Arc<Vec<String>>,
+        rows: Vec<LabelledRow<'a>>,
+    ) -> Self {
+        LabelledRows { words, names, rows }
+    }
+
+    pub fn into_chunk(self) -> LabelChunk {
+        let mut chunk = LabelChunk::in_words(self.words);
+        for r in self.rows {
+            let name = self.names.get(r.name as usize).map_or("", String::as_str);
+            chunk.push(r.id, (r.segment_id, name), r.distance, r.label);
+        }
+        chunk
+    }
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -121,9 +160,9 @@ impl LabelChunk {
 
     /// Appends one client's row; `name` describes the client's segment (the segment's
     /// name, or its prospect description).
-    pub fn push(&mut self, id: &str, segment: (&Segment, &str), distance: f64, l: ClientLabel) {
+    pub fn push(&mut self, id: &str, segment: (u32, &str), distance: f64, l: ClientLabel) {
         self.client_id.push(id);
-        self.segment_id.push(segment.0.id);
+        self.segment_id.push(segment.0);
         self.segment_name.push(segment.1);
         self.segment_distance.push(distance);
         self.lapse_probability.push(l.probability);
