@@ -89,19 +89,7 @@ pub fn label_part<'a>(
         let (seg_idx, dist) = b.segments.assign(x.view(), columns)?;
         let mut labelled = Vec::with_capacity(rows.len());
         let (mut scored, mut scored_segments, mut scored_p) = (Vec::new(), Vec::new(), Vec::new());
-        // Each client's label is a pure function of its row: computed in parallel, then
-        // counted in client order so totals do not depend on threads.
-        let labels: Vec<ClientLabel> = rows
-            .par_iter()
-            .enumerate()
-            .map(|(i, &c)| {
-                let segment = b.segments.segments[seg_idx[i]].id;
-                let mut label = ctx.label_client(c, is_active(raw, c), x.row(i), segment);
-                // Drawn after the action is chosen, and never changing it.
-                label.holdout = plan.holdouts.held_out(id_of(c), &label.action_code);
-                label
-            })
-            .collect();
+        let labels = label_clients(b, part, &plan, (&rows, x.view(), &seg_idx));
         for ((i, &c), label) in rows.iter().enumerate().zip(labels) {
             let row = x.row(i);
             let seg = &b.segments.segments[seg_idx[i]];
@@ -155,6 +143,31 @@ pub fn label_part<'a>(
         count_persistency(b, book, raw.cutoff, &label_rules.persistency, totals);
     });
     Ok(())
+}
+
+/// The labels of a chunk's clients (`rows`, with their model-matrix rows `x` and segment
+/// indices): each a pure function of its row, computed in parallel; the caller counts
+/// them in client order, so totals do not depend on threads.
+fn label_clients(
+    b: &Bundle,
+    part: &Part,
+    plan: &PartPlan,
+    (rows, x, seg_idx): (&[usize], ndarray::ArrayView2<f64>, &[usize]),
+) -> Vec<ClientLabel> {
+    let raw = part.raw;
+    let id_of = |c: usize| part.book.client_ids.get(c).map_or("", String::as_str);
+    rows.par_iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let segment = b.segments.segments[seg_idx[i]].id;
+            let mut label = plan
+                .ctx
+                .label_client(c, is_active(raw, c), x.row(i), segment);
+            // Drawn after the action is chosen, and never changing it.
+            label.holdout = plan.holdouts.held_out(id_of(c), &label.action_code);
+            label
+        })
+        .collect()
 }
 
 /// What labeling one part needs beside the bundle, fixed before its first client.
