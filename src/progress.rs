@@ -6,6 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub struct Stage {
     bar: ProgressBar,
     start: std::time::Instant,
+    /// The process's CPU time (user and system, all threads) when the stage began.
+    cpu: Option<f64>,
     name: String,
 }
 
@@ -20,6 +22,7 @@ impl Stage {
         Stage {
             bar,
             start: std::time::Instant::now(),
+            cpu: cpu_seconds(),
             name: name.to_string(),
         }
     }
@@ -40,8 +43,14 @@ impl Stage {
     pub fn finish(&self) {
         self.bar.finish_and_clear();
         if std::env::var_os("CLIENTELE_TIMINGS").is_some() {
+            // CPU beside wall time: on a shared machine the wall time includes waiting
+            // for a core, and CPU / wall shows how well a stage uses the cores.
+            let cpu = match (self.cpu, cpu_seconds()) {
+                (Some(a), Some(b)) => format!("   cpu {:.2} s", b - a),
+                _ => String::new(),
+            };
             eprintln!(
-                "timing {:<12} {:>8.2} s{}",
+                "timing {:<12} {:>8.2} s{cpu}{}",
                 self.name,
                 self.start.elapsed().as_secs_f64(),
                 memory_note()
@@ -69,6 +78,15 @@ pub fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
         memory_note()
     );
     out
+}
+
+/// The process's user and system CPU time so far, all threads (`utime` + `stime`).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: f64 = rest.next()?.parse().ok()?;
+    let stime: f64 = rest.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// The process's user CPU time so far, all threads (Linux: `utime` of /proc/self/stat

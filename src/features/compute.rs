@@ -285,7 +285,7 @@ fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
 /// RFM and payment behaviour; adds each client's premiums paid to `premiums_paid` (the
 /// claims ratio's denominator). `frequency`: the policies' payment frequencies, by policy
 /// row (the payments' `policy` link). Returns the premiums due in the last 6 months and
-/// unpaid at the cut-off, as (client, due date).
+/// unpaid at the cut-off, as (client, due date), in no particular order.
 fn payments(
     t: &Table,
     c: Date,
@@ -293,56 +293,46 @@ fn payments(
     cols: &mut Columns,
     premiums_paid: &mut [f64],
 ) -> Vec<(usize, Date)> {
-    let mut unpaid = Vec::new();
     let n = premiums_paid.len();
-    let (y12, m6, y36) = (year_before(c), c.add_months(-6), c.add_months(-36));
-    let (due, paid, amount) = (
-        t.dates("due_date"),
-        t.dates("paid_date"),
-        t.numbers("amount"),
-    );
     let mut dues_12 = vec![0.0; n];
     let mut last_paid: Vec<Option<Date>> = vec![None; n];
     // Instalments paid in 36 months whose policy's frequency is unknown: weighed at the
     // end by the client's own number of dues a year.
     let mut unknown_36 = vec![0.0; n];
-    let per_year = |r: usize| {
-        let policy = t.policy.get(r).copied().filter(|&p| p != MISSING)?;
-        let f = frequency?.get(policy as usize)?;
-        if f == "single" {
-            return Some(1.0);
-        }
-        facts::instalments_per_year(f)
+    let summed = [
+        Feature::PaidYears36m,
+        Feature::Paid12m,
+        Feature::Missed12m,
+        Feature::Missed6m,
+    ];
+    let [mut paid_years, mut paid_12m, mut missed_12m, mut missed_6m] =
+        summed.map(|f| std::mem::take(cols.col(f)));
+    let sums = PaymentSums {
+        from: 0,
+        premiums_paid,
+        last_paid: &mut last_paid,
+        dues_12: &mut dues_12,
+        unknown_36: &mut unknown_36,
+        paid_years: &mut paid_years,
+        paid_12m: &mut paid_12m,
+        missed_12m: &mut missed_12m,
+        missed_6m: &mut missed_6m,
+        unpaid: Vec::new(),
     };
-    if let (Some(due), Some(amount)) = (due, amount) {
-        for (r, ci, d) in rows_until(t, due, c) {
-            let p = paid.and_then(|p| p[r]).filter(|p| *p <= c);
-            if let Some(p) = p {
-                premiums_paid[ci] += amount[r];
-                last_paid[ci] = last_paid[ci].max(Some(p));
-                if p > y36 {
-                    // Counted in months of premium (12 / instalments a year), exact in
-                    // floating point; years at the end.
-                    match per_year(r) {
-                        Some(k) => cols.col(Feature::PaidYears36m)[ci] += 12.0 / k,
-                        None => unknown_36[ci] += 1.0,
-                    }
-                }
-                if p > y12 {
-                    cols.col(Feature::Paid12m)[ci] += amount[r];
-                }
-            }
-            if d > y12 {
-                dues_12[ci] += 1.0;
-                if p.is_none() {
-                    cols.col(Feature::Missed12m)[ci] += 1.0;
-                    if d > m6 {
-                        cols.col(Feature::Missed6m)[ci] += 1.0;
-                        unpaid.push((ci, d));
-                    }
-                }
-            }
-        }
+    // Two client halves side by side: each client's rows are still summed in file order
+    // by one thread, so every sum is the one a single pass gives.
+    let (mut low, mut high) = sums.split(n / 2);
+    rayon::join(
+        || low.add_rows(t, c, frequency),
+        || high.add_rows(t, c, frequency),
+    );
+    let mut unpaid = std::mem::take(&mut low.unpaid);
+    unpaid.append(&mut high.unpaid);
+    for (f, column) in summed
+        .into_iter()
+        .zip([paid_years, paid_12m, missed_12m, missed_6m])
+    {
+        *cols.col(f) = column;
     }
     let policies = cols.col(Feature::Policies).clone();
     for i in 0..n {
@@ -361,6 +351,108 @@ fn payments(
         }
     }
     unpaid
+}
+
+/// The per-client sums of the payments loop for clients `from..from + len` (slot `i`
+/// is client `from + i`), and the unpaid dues it found.
+struct PaymentSums<'a> {
+    from: usize,
+    premiums_paid: &'a mut [f64],
+    last_paid: &'a mut [Option<Date>],
+    dues_12: &'a mut [f64],
+    unknown_36: &'a mut [f64],
+    paid_years: &'a mut [f64],
+    paid_12m: &'a mut [f64],
+    missed_12m: &'a mut [f64],
+    missed_6m: &'a mut [f64],
+    unpaid: Vec<(usize, Date)>,
+}
+
+impl<'a> PaymentSums<'a> {
+    /// The sums of clients before `at` and from `at` on.
+    fn split(self, at: usize) -> (Self, Self) {
+        let at = at.saturating_sub(self.from).min(self.premiums_paid.len());
+        let (pp, pp2) = self.premiums_paid.split_at_mut(at);
+        let (lp, lp2) = self.last_paid.split_at_mut(at);
+        let (d, d2) = self.dues_12.split_at_mut(at);
+        let (u, u2) = self.unknown_36.split_at_mut(at);
+        let (py, py2) = self.paid_years.split_at_mut(at);
+        let (p12, p122) = self.paid_12m.split_at_mut(at);
+        let (m12, m122) = self.missed_12m.split_at_mut(at);
+        let (m6, m62) = self.missed_6m.split_at_mut(at);
+        let part = |from, (premiums_paid, last_paid, dues_12, unknown_36), more| {
+            let (paid_years, paid_12m, missed_12m, missed_6m) = more;
+            PaymentSums {
+                from,
+                premiums_paid,
+                last_paid,
+                dues_12,
+                unknown_36,
+                paid_years,
+                paid_12m,
+                missed_12m,
+                missed_6m,
+                unpaid: Vec::new(),
+            }
+        };
+        (
+            part(self.from, (pp, lp, d, u), (py, p12, m12, m6)),
+            part(self.from + at, (pp2, lp2, d2, u2), (py2, p122, m122, m62)),
+        )
+    }
+
+    /// Adds the payments of this part's clients due by the cut-off `c`.
+    fn add_rows(&mut self, t: &Table, c: Date, frequency: Option<&crate::ingest::Coded>) {
+        let (y12, m6, y36) = (year_before(c), c.add_months(-6), c.add_months(-36));
+        let (due, paid, amount) = (
+            t.dates("due_date"),
+            t.dates("paid_date"),
+            t.numbers("amount"),
+        );
+        let (Some(due), Some(amount)) = (due, amount) else {
+            return;
+        };
+        let per_year = |r: usize| {
+            let policy = t.policy.get(r).copied().filter(|&p| p != MISSING)?;
+            let f = frequency?.get(policy as usize)?;
+            if f == "single" {
+                return Some(1.0);
+            }
+            facts::instalments_per_year(f)
+        };
+        let len = self.premiums_paid.len();
+        for (r, ci, d) in rows_until(t, due, c) {
+            let Some(i) = ci.checked_sub(self.from).filter(|&i| i < len) else {
+                continue;
+            };
+            let p = paid.and_then(|p| p[r]).filter(|p| *p <= c);
+            if let Some(p) = p {
+                self.premiums_paid[i] += amount[r];
+                self.last_paid[i] = self.last_paid[i].max(Some(p));
+                if p > y36 {
+                    // Counted in months of premium (12 / instalments a year), exact in
+                    // floating point; years at the end.
+                    match per_year(r) {
+                        Some(k) => self.paid_years[i] += 12.0 / k,
+                        None => self.unknown_36[i] += 1.0,
+                    }
+                }
+                if p > y12 {
+                    self.paid_12m[i] += amount[r];
+                }
+            }
+            if d > y12 {
+                self.dues_12[i] += 1.0;
+                if p.is_none() {
+                    self.missed_12m[i] += 1.0;
+                    if d > m6 {
+                        self.missed_6m[i] += 1.0;
+                        self.unpaid.push((ci, d));
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn claims(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &[f64]) {

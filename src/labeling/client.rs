@@ -173,9 +173,13 @@ impl<'a> LabelContext<'a> {
             .actions
             .action_for(tier, band, stage, product, signals);
         let reasons = if active {
-            let row_vec = row.to_vec();
+            // A row of the chunk's matrix is contiguous: read in place, copied otherwise.
+            let row_values = row.as_slice().map_or_else(
+                || std::borrow::Cow::Owned(row.to_vec()),
+                std::borrow::Cow::Borrowed,
+            );
             let words = &self.reason_words;
-            rules::reasons(words, b, &row_vec, &b.lapse.contributions(row), &view, 3)
+            rules::reasons(words, b, &row_values, &b.lapse.contributions(row), &view, 3)
         } else {
             Vec::new()
         };

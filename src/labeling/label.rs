@@ -4,7 +4,7 @@
 
 use super::client::{ClientLabel, LabelContext, PartOf};
 use super::outcomes::{over_window, OutcomeCounts, PreviousClient, PreviousRun};
-use super::output::LabelChunk;
+use super::output::{LabelChunk, LabelledRow, LabelledRows};
 use super::totals::PartTotals;
 use super::CHUNK;
 use crate::bundle::Bundle;
@@ -68,12 +68,12 @@ fn is_active(raw: &RawFeatures, c: usize) -> bool {
 ///
 /// # Errors
 /// A bundle that does not fit the part's features, or the sink's error.
-pub fn label_part(
+pub fn label_part<'a>(
     b: &Bundle,
-    part: &Part,
+    part: &Part<'a>,
     label_rules: &LabelRules,
     totals: &mut PartTotals,
-    sink: &mut dyn FnMut(LabelChunk) -> Result<()>,
+    sink: &mut dyn FnMut(LabelledRows<'a>) -> Result<()>,
 ) -> Result<()> {
     let (book, raw) = (part.book, part.raw);
     let n = book.n_clients();
@@ -81,27 +81,15 @@ pub fn label_part(
     let plan = PartPlan::new(b, part, label_rules, totals)?;
     let (ctx, columns) = (&plan.ctx, &plan.columns);
     let mut present = std::collections::HashSet::new();
-    let id_of = |c: usize| book.client_ids.get(c).map_or("", String::as_str);
+    let id_of = |c: usize| -> &'a str { book.client_ids.get(c).map_or("", String::as_str) };
     let stage = Stage::new("label", n.div_ceil(CHUNK) as u64);
     for start in (0..n).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
         let x = b.features.transform(raw, part.cats, &rows)?;
         let (seg_idx, dist) = b.segments.assign(x.view(), columns)?;
-        let mut chunk = LabelChunk::in_words(label_rules.words.clone());
+        let mut labelled = Vec::with_capacity(rows.len());
         let (mut scored, mut scored_segments, mut scored_p) = (Vec::new(), Vec::new(), Vec::new());
-        // Each client's label is a pure function of its row: computed in parallel, then
-        // counted in client order so totals do not depend on threads.
-        let labels: Vec<ClientLabel> = rows
-            .par_iter()
-            .enumerate()
-            .map(|(i, &c)| {
-                let segment = b.segments.segments[seg_idx[i]].id;
-                let mut label = ctx.label_client(c, is_active(raw, c), x.row(i), segment);
-                // Drawn after the action is chosen, and never changing it.
-                label.holdout = plan.holdouts.held_out(id_of(c), &label.action_code);
-                label
-            })
-            .collect();
+        let labels = label_clients(b, part, &plan, (&rows, x.view(), &seg_idx));
         for ((i, &c), label) in rows.iter().enumerate().zip(labels) {
             let row = x.row(i);
             let seg = &b.segments.segments[seg_idx[i]];
@@ -126,15 +114,25 @@ pub fn label_part(
                 scored_segments.push(seg.id);
                 scored_p.push(p);
             }
-            let name = segment_name(ctx, seg_idx[i], seg, label.stage);
-            chunk.push(id, (seg, name), dist[i], label);
+            labelled.push(LabelledRow {
+                id,
+                segment_id: seg.id,
+                name: name_index(seg_idx[i], label.stage),
+                distance: dist[i],
+                label,
+            });
         }
         totals
             .drift
             .add(b, raw, part.cats, &scored, &scored_segments, &scored_p);
         totals.agg.active_segments.extend(scored_segments);
         totals.agg.active_probabilities.extend(scored_p);
-        sink(chunk)?;
+        let names = plan.segment_names.clone();
+        sink(LabelledRows::new(
+            label_rules.words.clone(),
+            names,
+            labelled,
+        ))?;
         stage.inc();
     }
     stage.finish();
@@ -147,6 +145,31 @@ pub fn label_part(
     Ok(())
 }
 
+/// The labels of a chunk's clients (`rows`, with their model-matrix rows `x` and segment
+/// indices): each a pure function of its row, computed in parallel; the caller counts
+/// them in client order, so totals do not depend on threads.
+fn label_clients(
+    b: &Bundle,
+    part: &Part,
+    plan: &PartPlan,
+    (rows, x, seg_idx): (&[usize], ndarray::ArrayView2<f64>, &[usize]),
+) -> Vec<ClientLabel> {
+    let raw = part.raw;
+    let id_of = |c: usize| part.book.client_ids.get(c).map_or("", String::as_str);
+    rows.par_iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let segment = b.segments.segments[seg_idx[i]].id;
+            let mut label = plan
+                .ctx
+                .label_client(c, is_active(raw, c), x.row(i), segment);
+            // Drawn after the action is chosen, and never changing it.
+            label.holdout = plan.holdouts.held_out(id_of(c), &label.action_code);
+            label
+        })
+        .collect()
+}
+
 /// What labeling one part needs beside the bundle, fixed before its first client.
 struct PartPlan<'a> {
     /// The model matrix's columns, and the segment features' places among them.
@@ -155,6 +178,8 @@ struct PartPlan<'a> {
     /// Clients in the projection chart's sample (this part's share of it).
     in_sample: Vec<bool>,
     ctx: LabelContext<'a>,
+    /// The segments' names (`segment_names`).
+    segment_names: std::sync::Arc<Vec<String>>,
     /// Since last month's run: realised outcomes, action outcomes, ended covers.
     outcome_labels: Option<(Vec<Label>, i32)>,
     effect_outcomes: Option<Vec<ClientOutcome>>,
@@ -190,6 +215,7 @@ impl<'a> PartPlan<'a> {
             columns,
             seg_cols,
             in_sample,
+            segment_names: segment_names(b, &ctx),
             ctx,
             outcome_labels,
             effect_outcomes,
@@ -231,19 +257,21 @@ fn count_since_last_month(
     }
 }
 
-/// The name a client's segment is shown under: the run's words for it (prospects have
-/// their own), else the bundle's name.
-fn segment_name<'a>(
-    ctx: &'a LabelContext,
-    segment: usize,
-    seg: &'a crate::segment::Segment,
-    stage: LifecycleStage,
-) -> &'a String {
-    match (stage, ctx.segment_words.get(segment)) {
-        (LifecycleStage::Prospect, Some(w)) => &w.prospects,
-        (_, Some(w)) => &w.name,
-        (_, None) => &seg.name,
-    }
+/// The names a part's clients' segments are shown under, two per segment (by index):
+/// the run's words for it, and those for its prospects (else the bundle's name).
+fn segment_names(b: &Bundle, ctx: &LabelContext) -> std::sync::Arc<Vec<String>> {
+    let names = b.segments.segments.iter().enumerate().flat_map(|(k, seg)| {
+        match ctx.segment_words.get(k) {
+            Some(w) => [w.name.clone(), w.prospects.clone()],
+            None => [seg.name.clone(), seg.name.clone()],
+        }
+    });
+    std::sync::Arc::new(names.collect())
+}
+
+/// A client's place in `segment_names`: its segment's name, or its prospects' name.
+fn name_index(segment: usize, stage: LifecycleStage) -> u32 {
+    (2 * segment + usize::from(stage == LifecycleStage::Prospect)) as u32
 }
 
 /// The part's outcomes over the window since the previous run (lapsed, stayed or
@@ -463,11 +491,11 @@ pub fn label_book_since(
     // Each chunk becomes a table on a second thread while the next chunk is labelled (as
     // the CLI writes chunks beside labeling); the tables are stacked, not copied.
     let labels = std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<LabelChunk>(1);
+        let (send, receive) = std::sync::mpsc::sync_channel::<LabelledRows>(1);
         let built = scope.spawn(move || {
             let mut labels = LabelChunk::default().frame()?;
-            for chunk in receive {
-                labels.vstack_mut_owned(chunk.frame()?)?;
+            for rows in receive {
+                labels.vstack_mut_owned(rows.into_chunk().frame()?)?;
             }
             Ok::<_, polars::error::PolarsError>(labels)
         });
@@ -497,8 +525,12 @@ fn count_persistency(
     let known: std::collections::BTreeSet<u32> = b.segments.segments.iter().map(|s| s.id).collect();
     let segment_of = |c: usize| segments.get(c).filter(|id| known.contains(id)).copied();
     let policies = crate::lifecycle::CompactPolicies::of(book);
-    policies.count_persistency(&mut totals.agg.persistency, &segment_of, as_of, settings);
-    let repeat = crate::lifecycle::RepeatCounts::count(&policies, as_of, settings);
+    // Independent counts of the same policies: side by side on the two cores.
+    let persistency = &mut totals.agg.persistency;
+    let ((), repeat) = rayon::join(
+        || policies.count_persistency(persistency, &segment_of, as_of, settings),
+        || crate::lifecycle::RepeatCounts::count(&policies, as_of, settings),
+    );
     totals.agg.repeat.merge(repeat);
 }
 

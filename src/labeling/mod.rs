@@ -11,6 +11,7 @@ pub mod outcomes;
 pub mod output;
 pub mod rules;
 mod summary;
+pub mod texts;
 mod totals;
 
 pub use client::PartOf;

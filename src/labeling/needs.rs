@@ -49,8 +49,20 @@ pub struct Needs {
 impl Needs {
     /// The tags' codes joined by `|` (empty without needs).
     pub fn codes(&self) -> String {
-        let codes: Vec<&str> = self.tags.iter().map(|n| n.code()).collect();
-        codes.join("|")
+        let mut out = String::new();
+        self.write_codes(&mut out);
+        out
+    }
+
+    /// `codes` written into `out` (cleared first): labeling reuses one buffer.
+    pub fn write_codes(&self, out: &mut String) {
+        out.clear();
+        for (i, need) in self.tags.iter().enumerate() {
+            if i > 0 {
+                out.push('|');
+            }
+            out.push_str(need.code());
+        }
     }
 
     /// The product line a first policy is chosen as: the first need's.

@@ -3,8 +3,8 @@
 
 use super::client::ClientLabel;
 use super::outcomes::{PreviousRow, PreviousRun};
+use super::texts::{rows_column, Levels, TextColumn};
 use crate::error::{Error, Result};
-use crate::segment::Segment;
 use crate::vocab::{CoverageBand, LapseOutcome, LifecycleStage, RiskBand, ValueTier, Vocabulary};
 use polars::prelude::*;
 use std::io::Write;
@@ -13,24 +13,24 @@ use std::path::{Path, PathBuf};
 /// One chunk of labels, column by column.
 #[derive(Default)]
 pub struct LabelChunk {
-    pub client_id: Vec<String>,
+    pub client_id: Levels,
     pub segment_id: Vec<u32>,
-    pub segment_name: Vec<String>,
+    pub segment_name: TextColumn,
     pub segment_distance: Vec<f64>,
     pub lapse_probability: Vec<Option<f64>>,
     pub lapse_outcome: Vec<Option<LapseOutcome>>,
     pub risk_band: Vec<Option<RiskBand>>,
     pub value_tier: Vec<ValueTier>,
     pub lifecycle_stage: Vec<LifecycleStage>,
-    pub reasons: [Vec<Option<String>>; 3],
-    pub action: Vec<String>,
-    pub action_code: Vec<String>,
-    pub next_product: Vec<Option<String>>,
+    pub reasons: [TextColumn; 3],
+    pub action: TextColumn,
+    pub action_code: TextColumn,
+    pub next_product: TextColumn,
     pub next_product_propensity: Vec<Option<f64>>,
-    pub needs: Vec<String>,
+    pub needs: TextColumn,
     pub protection_gap: Vec<Option<f64>>,
     pub coverage_band: Vec<Option<CoverageBand>>,
-    pub note: Vec<Option<String>>,
+    pub note: TextColumn,
     /// The words of the display columns (tier, stage, band, action).
     pub words: std::sync::Arc<Vocabulary>,
     pub holdout: Vec<bool>,
@@ -39,6 +39,48 @@ pub struct LabelChunk {
     /// (code, config words, shown words) of the actions met so far: a chunk has a few
     /// actions and 100,000 clients, and `Vocabulary::action` looks the words up anew.
     shown_actions: Vec<(String, String, String)>,
+    /// A row's needs codes, written here before they are looked up.
+    needs_text: String,
+}
+
+/// One labelled client as labeling hands it over.
+pub struct LabelledRow<'a> {
+    pub id: &'a str,
+    pub segment_id: u32,
+    /// The place of the name its segment is shown under in `LabelledRows::names`.
+    pub name: u32,
+    pub distance: f64,
+    pub label: ClientLabel,
+}
+
+/// A chunk of labelled clients before it becomes a `LabelChunk` (`into_chunk`): the
+/// thread that writes the chunk builds it (looks its texts up, fills its columns),
+/// beside the labeling of the next chunk.
+pub struct LabelledRows<'a> {
+    words: std::sync::Arc<Vocabulary>,
+    names: std::sync::Arc<Vec<String>>,
+    rows: Vec<LabelledRow<'a>>,
+}
+
+impl<'a> LabelledRows<'a> {
+    /// `words`: those of the display columns; `names`: the segment names the rows'
+    /// `name` indexes.
+    pub fn new(
+        words: std::sync::Arc<Vocabulary>,
+        names: std::sync::Arc<Vec<String>>,
+        rows: Vec<LabelledRow<'a>>,
+    ) -> Self {
+        LabelledRows { words, names, rows }
+    }
+
+    pub fn into_chunk(self) -> LabelChunk {
+        let mut chunk = LabelChunk::in_words(self.words);
+        for r in self.rows {
+            let name = self.names.get(r.name as usize).map_or("", String::as_str);
+            chunk.push(r.id, (r.segment_id, name), r.distance, r.label);
+        }
+        chunk
+    }
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -88,27 +130,29 @@ impl LabelChunk {
 
     /// Appends another chunk's rows.
     pub fn append(&mut self, other: LabelChunk) {
-        self.client_id.extend(other.client_id);
+        for id in other.client_id.iter() {
+            self.client_id.push(id);
+        }
         self.segment_id.extend(other.segment_id);
-        self.segment_name.extend(other.segment_name);
+        self.segment_name.extend(&other.segment_name);
         self.segment_distance.extend(other.segment_distance);
         self.lapse_probability.extend(other.lapse_probability);
         self.lapse_outcome.extend(other.lapse_outcome);
         self.risk_band.extend(other.risk_band);
         self.value_tier.extend(other.value_tier);
         self.lifecycle_stage.extend(other.lifecycle_stage);
-        for (a, b) in self.reasons.iter_mut().zip(other.reasons) {
+        for (a, b) in self.reasons.iter_mut().zip(&other.reasons) {
             a.extend(b);
         }
-        self.action.extend(other.action);
-        self.action_code.extend(other.action_code);
-        self.next_product.extend(other.next_product);
+        self.action.extend(&other.action);
+        self.action_code.extend(&other.action_code);
+        self.next_product.extend(&other.next_product);
         self.next_product_propensity
             .extend(other.next_product_propensity);
-        self.needs.extend(other.needs);
+        self.needs.extend(&other.needs);
         self.protection_gap.extend(other.protection_gap);
         self.coverage_band.extend(other.coverage_band);
-        self.note.extend(other.note);
+        self.note.extend(&other.note);
         self.holdout.extend(other.holdout);
         self.premium_at_risk_12m.extend(other.premium_at_risk_12m);
         self.lifetime_value.extend(other.lifetime_value);
@@ -116,58 +160,59 @@ impl LabelChunk {
 
     /// Appends one client's row; `name` describes the client's segment (the segment's
     /// name, or its prospect description).
-    pub fn push(&mut self, id: &str, segment: (&Segment, &str), distance: f64, l: ClientLabel) {
-        self.client_id.push(id.to_string());
-        self.segment_id.push(segment.0.id);
-        self.segment_name.push(segment.1.to_string());
+    pub fn push(&mut self, id: &str, segment: (u32, &str), distance: f64, l: ClientLabel) {
+        self.client_id.push(id);
+        self.segment_id.push(segment.0);
+        self.segment_name.push(segment.1);
         self.segment_distance.push(distance);
         self.lapse_probability.push(l.probability);
         self.lapse_outcome.push(l.outcome);
         self.risk_band.push(l.band);
         self.value_tier.push(l.tier);
         self.lifecycle_stage.push(l.stage);
-        let mut reasons = l.reasons.into_iter();
+        let mut reasons = l.reasons.iter();
         for slot in &mut self.reasons {
-            slot.push(reasons.next());
+            slot.push_option(reasons.next().map(String::as_str));
         }
-        let shown = self.shown_action(&l.action_code, &l.action);
-        self.action.push(shown);
-        self.action_code.push(l.action_code);
-        let (product, propensity) = l.next_product.map_or((None, None), |(n, p)| (Some(n), p));
-        self.next_product.push(product);
+        let at = self.shown_action(&l.action_code, &l.action);
+        self.action.push(&self.shown_actions[at].2);
+        self.action_code.push(&l.action_code);
+        let (product, propensity) = l
+            .next_product
+            .as_ref()
+            .map_or((None, None), |(n, p)| (Some(n.as_str()), *p));
+        self.next_product.push_option(product);
         self.next_product_propensity.push(propensity);
-        self.needs.push(l.needs.codes());
+        l.needs.write_codes(&mut self.needs_text);
+        self.needs.push(&self.needs_text);
         self.protection_gap.push(l.needs.gap);
         self.coverage_band.push(l.needs.band);
-        self.note.push(l.note);
+        self.note.push_option(l.note.as_deref());
         self.holdout.push(l.holdout);
         self.premium_at_risk_12m.push(l.premium_at_risk_12m);
         self.lifetime_value.push(l.lifetime_value);
     }
 
-    /// The words an action is shown in (`Vocabulary::action`), looked up once a chunk.
-    fn shown_action(&mut self, code: &str, config_words: &str) -> String {
+    /// The words an action is shown in (`Vocabulary::action`), looked up once a chunk:
+    /// the index of (code, config words, shown words) in `shown_actions`.
+    fn shown_action(&mut self, code: &str, config_words: &str) -> usize {
         let known = self
             .shown_actions
             .iter()
-            .find(|(c, w, _)| c == code && w == config_words);
-        if let Some((_, _, shown)) = known {
-            return shown.clone();
+            .position(|(c, w, _)| c == code && w == config_words);
+        if let Some(at) = known {
+            return at;
         }
         let shown = self.words.action(code, config_words).to_string();
-        let entry = (code.to_string(), config_words.to_string(), shown.clone());
+        let entry = (code.to_string(), config_words.to_string(), shown);
         self.shown_actions.push(entry);
-        shown
+        self.shown_actions.len() - 1
     }
 
     /// The chunk as a table with the columns and types of `labels.parquet`.
     pub fn frame(&self) -> PolarsResult<DataFrame> {
-        let s = |name: &str, v: Vec<Option<&str>>| Column::new(name.into(), v);
-        fn opt(v: &[Option<String>]) -> Vec<Option<&str>> {
-            v.iter().map(Option::as_deref).collect()
-        }
         let columns = vec![
-            Column::new("client_id".into(), &self.client_id),
+            rows_column("client_id", &self.client_id),
             // Signed: Spark and pandas have no unsigned type, and ids stay below 2^31.
             Column::new(
                 "segment_id".into(),
@@ -176,64 +221,69 @@ impl LabelChunk {
                     .map(|&id| i32::try_from(id).unwrap_or(i32::MAX))
                     .collect::<Vec<i32>>(),
             ),
-            Column::new("segment_name".into(), &self.segment_name),
+            self.segment_name.to_column("segment_name")?,
             Column::new("segment_distance".into(), &self.segment_distance),
             Column::new("lapse_probability".into(), &self.lapse_probability),
-            s(
+            closed_set_column(
                 "lapse_outcome",
-                self.lapse_outcome
-                    .iter()
-                    .map(|o| o.map(LapseOutcome::code))
-                    .collect(),
-            ),
-            s("risk_band", {
-                let band = shown(&self.words, "band", RiskBand::ALL, RiskBand::code);
-                self.risk_band.iter().map(|b| b.map(&band)).collect()
-            }),
-            Column::new("value_tier".into(), {
-                let tier = shown(&self.words, "tier", ValueTier::ALL, ValueTier::code);
-                self.value_tier
-                    .iter()
-                    .map(|&t| tier(t))
-                    .collect::<Vec<&str>>()
-            }),
-            Column::new("tier_code".into(), words(&self.value_tier, ValueTier::code)),
-            Column::new("lifecycle_stage".into(), {
-                let stage = shown(
+                LapseOutcome::ALL,
+                LapseOutcome::code,
+                self.lapse_outcome.iter().copied(),
+            )?,
+            closed_set_column(
+                "risk_band",
+                RiskBand::ALL,
+                shown(&self.words, "band", RiskBand::ALL, RiskBand::code),
+                self.risk_band.iter().copied(),
+            )?,
+            closed_set_column(
+                "value_tier",
+                ValueTier::ALL,
+                shown(&self.words, "tier", ValueTier::ALL, ValueTier::code),
+                self.value_tier.iter().map(|&t| Some(t)),
+            )?,
+            closed_set_column(
+                "tier_code",
+                ValueTier::ALL,
+                ValueTier::code,
+                self.value_tier.iter().map(|&t| Some(t)),
+            )?,
+            closed_set_column(
+                "lifecycle_stage",
+                LifecycleStage::ALL,
+                shown(
                     &self.words,
                     "stage",
                     LifecycleStage::ALL,
                     LifecycleStage::code,
-                );
-                self.lifecycle_stage
-                    .iter()
-                    .map(|&t| stage(t))
-                    .collect::<Vec<&str>>()
-            }),
-            Column::new(
-                "stage_code".into(),
-                words(&self.lifecycle_stage, LifecycleStage::code),
-            ),
-            s("reason_1", opt(&self.reasons[0])),
-            s("reason_2", opt(&self.reasons[1])),
-            s("reason_3", opt(&self.reasons[2])),
-            Column::new("action".into(), &self.action),
-            Column::new("action_code".into(), &self.action_code),
-            s("next_product", opt(&self.next_product)),
+                ),
+                self.lifecycle_stage.iter().map(|&t| Some(t)),
+            )?,
+            closed_set_column(
+                "stage_code",
+                LifecycleStage::ALL,
+                LifecycleStage::code,
+                self.lifecycle_stage.iter().map(|&t| Some(t)),
+            )?,
+            self.reasons[0].to_column("reason_1")?,
+            self.reasons[1].to_column("reason_2")?,
+            self.reasons[2].to_column("reason_3")?,
+            self.action.to_column("action")?,
+            self.action_code.to_column("action_code")?,
+            self.next_product.to_column("next_product")?,
             Column::new(
                 "next_product_propensity".into(),
                 &self.next_product_propensity,
             ),
-            Column::new("needs".into(), &self.needs),
+            self.needs.to_column("needs")?,
             Column::new("protection_gap".into(), &self.protection_gap),
-            s(
+            closed_set_column(
                 "coverage_band",
-                self.coverage_band
-                    .iter()
-                    .map(|b| b.map(CoverageBand::code))
-                    .collect(),
-            ),
-            s("note", opt(&self.note)),
+                CoverageBand::ALL,
+                CoverageBand::code,
+                self.coverage_band.iter().copied(),
+            )?,
+            self.note.to_column("note")?,
             Column::new("holdout".into(), &self.holdout),
             Column::new("premium_at_risk_12m".into(), &self.premium_at_risk_12m),
             Column::new("lifetime_value".into(), &self.lifetime_value),
@@ -254,13 +304,20 @@ impl LabelChunk {
             LifecycleStage::ALL,
             LifecycleStage::code,
         );
+        // Each distinct text made into its cell once a chunk.
+        let segment_names = self.segment_name.cells(cell);
+        let reasons = self.reasons.each_ref().map(|r| r.cells(cell));
+        let (actions, action_codes) = (self.action.cells(cell), self.action_code.cells(cell));
+        let products = self.next_product.cells(cell);
+        let needs = self.needs.cells(std::borrow::Cow::Borrowed);
+        let notes = self.note.cells(cell);
         let mut line = String::with_capacity(512);
-        for i in 0..self.len() {
+        for (i, id) in self.client_id.iter().enumerate() {
             line.clear();
             let mut row = CsvRow(&mut line);
-            row.text(&cell(&self.client_id[i]));
+            row.text(&cell(id));
             row.shown(self.segment_id[i]);
-            row.text(&cell(&self.segment_name[i]));
+            row.text(self.segment_name.cell_of(&segment_names, i));
             row.shown(self.segment_distance[i]);
             row.optional(self.lapse_probability[i]);
             row.text(self.lapse_outcome[i].map_or("", LapseOutcome::code));
@@ -269,17 +326,17 @@ impl LabelChunk {
             row.text(self.value_tier[i].code());
             row.text(&cell(stage(self.lifecycle_stage[i])));
             row.text(self.lifecycle_stage[i].code());
-            for reason in &self.reasons {
-                row.optional_text(&reason[i]);
+            for (reason, cells) in self.reasons.iter().zip(&reasons) {
+                row.text(reason.cell_of(cells, i));
             }
-            row.text(&cell(&self.action[i]));
-            row.text(&cell(&self.action_code[i]));
-            row.optional_text(&self.next_product[i]);
+            row.text(self.action.cell_of(&actions, i));
+            row.text(self.action_code.cell_of(&action_codes, i));
+            row.text(self.next_product.cell_of(&products, i));
             row.optional(self.next_product_propensity[i]);
-            row.text(&self.needs[i]);
+            row.text(self.needs.cell_of(&needs, i));
             row.optional(self.protection_gap[i]);
             row.text(self.coverage_band[i].map_or("", CoverageBand::code));
-            row.optional_text(&self.note[i]);
+            row.text(self.note.cell_of(&notes, i));
             row.shown(self.holdout[i]);
             row.money(self.premium_at_risk_12m[i]);
             row.money(self.lifetime_value[i]);
@@ -314,13 +371,6 @@ impl CsvRow<'_> {
         }
     }
 
-    fn optional_text(&mut self, v: &Option<String>) {
-        match v {
-            Some(v) => self.text(&crate::fsio::csv_cell_for_people(v)),
-            None => self.0.push(','),
-        }
-    }
-
     /// A money amount of the labels: two decimals, empty when unknown.
     fn money(&mut self, v: Option<f64>) {
         use std::fmt::Write as _;
@@ -347,8 +397,17 @@ fn shown<'a, T: Copy + PartialEq>(
     }
 }
 
-fn words<T: Copy>(values: &[T], word: fn(T) -> &'static str) -> Vec<&'static str> {
-    values.iter().map(|&v| word(v)).collect()
+/// A string column of values of a closed set (`all`), each shown as `word` gives it:
+/// every row a view of its word's one copy.
+fn closed_set_column<'w, T: Copy + PartialEq>(
+    name: &str,
+    all: &[T],
+    word: impl Fn(T) -> &'w str,
+    values: impl Iterator<Item = Option<T>>,
+) -> PolarsResult<Column> {
+    let levels: Vec<&str> = all.iter().map(|&v| word(v)).collect();
+    let codes = values.map(|v| v.and_then(|v| all.iter().position(|&x| x == v)));
+    super::texts::codes_column(name, &levels, codes)
 }
 
 /// The Arrow schema stored in `labels.parquet`: plain types (`crate::fsio::arrow`), so

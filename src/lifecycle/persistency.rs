@@ -134,6 +134,83 @@ pub fn persistency(
 /// "every grouping at all".
 type CellKey = (String, usize, String, u32);
 
+/// One (cohort, groupings, month) combination of policies and its sums: count,
+/// persisting, premium, persisting premium.
+type Combination = ((u32, [u32; GROUPINGS.len()], u32), [f64; 4]);
+
+/// The sums of `policies` per (cohort, groupings, month) combination, sorted by it, and
+/// the cohorts' names by index.
+fn sum_combinations(
+    policies: impl IntoIterator<Item = Counted>,
+    as_of: Date,
+    settings: &PersistencySettings,
+) -> (Vec<Combination>, Vec<String>) {
+    // A fast hash, one lookup per policy: a 1M book's 1.8M policies each add to the
+    // cells of up to 5 months, held side by side (`sums`, one slot per distinct month)
+    // under their (cohort, groupings) key. Each cell still sums its policies in their
+    // order, and the combinations are sorted below, so the hash's order never shows.
+    type Fast = foldhash::fast::FixedState;
+    let mut months: Vec<u32> = Vec::new();
+    for &m in &settings.months {
+        if !months.contains(&m) {
+            months.push(m);
+        }
+    }
+    let slot_of: Vec<usize> = settings
+        .months
+        .iter()
+        .map(|m| months.iter().position(|x| x == m).unwrap_or(0))
+        .collect();
+    let mut cohorts: HashMap<(i32, u32), u32, Fast> = HashMap::default();
+    let mut cohort_names: Vec<String> = Vec::new();
+    let mut keys: HashMap<(u32, [u32; GROUPINGS.len()]), usize, Fast> = HashMap::default();
+    // Per key, per month slot: the sums, and whether any policy counted there.
+    let mut sums: Vec<([f64; 4], bool)> = Vec::new();
+    for p in policies {
+        let (y, m, _) = p.start.ymd();
+        let period = match settings.cohort {
+            CohortPeriod::Month => m,
+            CohortPeriod::Quarter => (m - 1) / 3 + 1,
+        };
+        let cohort = *cohorts.entry((y, period)).or_insert_with(|| {
+            cohort_names.push(cohort_key(settings.cohort, p.start));
+            cohort_names.len() as u32 - 1
+        });
+        let mut base = None;
+        for (&month, &slot) in settings.months.iter().zip(&slot_of) {
+            let st = standing(&p, month, as_of, settings);
+            if st == Standing::Out {
+                continue;
+            }
+            let at = *base.get_or_insert_with(|| {
+                *keys.entry((cohort, p.groups)).or_insert_with(|| {
+                    sums.extend(months.iter().map(|_| ([0.0; 4], false)));
+                    sums.len() - months.len()
+                })
+            });
+            let kept = f64::from(u8::from(st == Standing::Persisting));
+            let add = [1.0, kept, p.annual_premium, kept * p.annual_premium];
+            let (cell, counted) = &mut sums[at + slot];
+            *counted = true;
+            for (acc, v) in cell.iter_mut().zip(add) {
+                *acc += v;
+            }
+        }
+    }
+    let mut combos: Vec<Combination> = keys
+        .into_iter()
+        .flat_map(|((cohort, groups), at)| {
+            let sums = &sums;
+            months.iter().enumerate().filter_map(move |(i, &month)| {
+                let (cell, counted) = sums[at + i];
+                counted.then_some(((cohort, groups, month), cell))
+            })
+        })
+        .collect();
+    combos.sort_by_key(|(k, _)| *k);
+    (combos, cohort_names)
+}
+
 /// Persistency counts that add up over the parts of a book (each client's policies lie
 /// in one part): policies and premium in the denominator, and those persisting.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -167,7 +244,7 @@ impl PersistencyCells {
     }
 
     /// Adds `policies` whose grouping values index `texts`. Policies are summed per
-    /// combination of cohort, groupings and month first (one update each), then each
+    /// combination of cohort, groupings and month first (`sum_combinations`), then each
     /// combination into its cohort-or-all x grouping-or-all cells, in a fixed order.
     pub fn add_counted(
         &mut self,
@@ -176,38 +253,7 @@ impl PersistencyCells {
         as_of: Date,
         settings: &PersistencySettings,
     ) {
-        // A fast hash: a 1M book's 1.8M policies x 5 months are 9M lookups, and the
-        // combinations are sorted below, so the hash's order never shows.
-        type Fast = foldhash::fast::FixedState;
-        let mut cohorts: HashMap<(i32, u32), u32, Fast> = HashMap::default();
-        let mut cohort_names: Vec<String> = Vec::new();
-        let mut combos: HashMap<(u32, [u32; GROUPINGS.len()], u32), [f64; 4], Fast> =
-            HashMap::default();
-        for p in policies {
-            let (y, m, _) = p.start.ymd();
-            let period = match settings.cohort {
-                CohortPeriod::Month => m,
-                CohortPeriod::Quarter => (m - 1) / 3 + 1,
-            };
-            let cohort = *cohorts.entry((y, period)).or_insert_with(|| {
-                cohort_names.push(cohort_key(settings.cohort, p.start));
-                cohort_names.len() as u32 - 1
-            });
-            for &month in &settings.months {
-                let st = standing(&p, month, as_of, settings);
-                if st == Standing::Out {
-                    continue;
-                }
-                let kept = f64::from(u8::from(st == Standing::Persisting));
-                let add = [1.0, kept, p.annual_premium, kept * p.annual_premium];
-                let cell = combos.entry((cohort, p.groups, month)).or_insert([0.0; 4]);
-                for (acc, v) in cell.iter_mut().zip(add) {
-                    *acc += v;
-                }
-            }
-        }
-        let mut combos: Vec<_> = combos.into_iter().collect();
-        combos.sort_by_key(|(k, _)| *k);
+        let (combos, cohort_names) = sum_combinations(policies, as_of, settings);
         let text = |i: u32| texts.get(i as usize).map_or("unknown", String::as_str);
         for ((cohort, groups, month), add) in combos {
             let cohort = cohort_names[cohort as usize].as_str();

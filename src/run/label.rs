@@ -299,10 +299,10 @@ fn label_part_writing(
 ) -> Result<()> {
     std::thread::scope(|scope| {
         // One chunk in flight beside the one being labelled bounds the memory.
-        let (send, receive) = std::sync::mpsc::sync_channel::<output::LabelChunk>(1);
+        let (send, receive) = std::sync::mpsc::sync_channel::<output::LabelledRows>(1);
         let written = scope.spawn(move || -> Result<()> {
-            for chunk in receive {
-                writer.write(&chunk)?;
+            for rows in receive {
+                writer.write(&rows.into_chunk())?;
             }
             Ok(())
         });
