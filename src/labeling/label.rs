@@ -479,10 +479,43 @@ pub fn label_book_since(
 ) -> Result<LabelledPart> {
     check_book(b, book)?;
     let raw = crate::features::compute(book, as_of);
+    label_with_features(b, book, &raw, label_rules, (of, previous))
+}
+
+/// `label_book_since` on a book it owns: the sources only the point-in-time features
+/// read (payments, claims, contacts) are freed once the features are computed, as the
+/// CLI frees them, so a batch's 30M payment and contact rows are not held beside its
+/// labels.
+///
+/// # Errors
+/// As `label_book`.
+pub fn label_owned_book_since(
+    b: &Bundle,
+    mut book: Book,
+    as_of: Date,
+    label_rules: &LabelRules,
+    of: PartOf,
+    previous: Option<&PreviousRun>,
+) -> Result<LabelledPart> {
+    check_book(b, &book)?;
+    let raw = crate::features::compute(&book, as_of);
+    book.release_after_features(true);
+    crate::allocator::reuse_freed_memory();
+    label_with_features(b, &book, &raw, label_rules, (of, previous))
+}
+
+/// Labels a book whose point-in-time features are computed, into one table.
+fn label_with_features(
+    b: &Bundle,
+    book: &Book,
+    raw: &RawFeatures,
+    label_rules: &LabelRules,
+    (of, previous): (PartOf, Option<&PreviousRun>),
+) -> Result<LabelledPart> {
     let cats = crate::features::categorical_columns(book);
     let part = Part {
         book,
-        raw: &raw,
+        raw,
         cats: &cats,
         previous,
         of,

@@ -16,7 +16,10 @@ mod totals;
 
 pub use client::PartOf;
 pub use client::{ClientLabel, LabelContext};
-pub use label::{check_book, label_book, label_book_since, label_part, LabelledPart, Part};
+pub use label::{
+    check_book, label_book, label_book_since, label_owned_book_since, label_part, LabelledPart,
+    Part,
+};
 pub use totals::{Aggregates, PartTotals};
 
 pub use summary::{summarise, ProductsSummary, RunSummary, SegmentSummary};

@@ -7,7 +7,7 @@ use crate::config::{Config, LabelRules};
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::ingest::{load_from, Frames, Input, LoadOptions, QualityReport};
-use crate::labeling::{label_book_since, PartOf, PartTotals};
+use crate::labeling::{label_owned_book_since, PartOf, PartTotals};
 use crate::vocab::Vocabulary;
 use polars::prelude::DataFrame;
 use std::sync::Arc;
@@ -59,13 +59,13 @@ pub fn label_part_frames(
 ) -> Result<FrameLabels> {
     let actions = LabelRules::from_config(config)?.with_words(words.clone())?;
     let (loaded, choice) = load_batch(bundle, config, frames, as_of)?;
-    let book = &loaded.book;
-    let labelled = label_book_since(bundle, book, choice.date, &actions, part, previous)?;
+    let (book, quality) = (loaded.book, loaded.report);
+    let labelled = label_owned_book_since(bundle, book, choice.date, &actions, part, previous)?;
     Ok(FrameLabels {
         labels: labelled.labels,
         as_of: choice.date,
         as_of_why: choice.why,
-        quality: loaded.report,
+        quality,
         totals: labelled.totals,
     })
 }
