@@ -721,6 +721,46 @@ fn aalen_johansen(exits: &[(u32, Option<String>)], months: &[u32]) -> Vec<(Strin
     causes.into_iter().zip(reads).collect()
 }
 
+/// The lifecycle tables a training run wrote, by file name.
+fn training_lifecycle(dir: &Path) -> Vec<(String, String)> {
+    let (_, bundle) = latest_bundle(&dir.join("models"));
+    let version = bundle["version"].as_str().unwrap();
+    let out = dir.join("out").join(format!("train-{version}"));
+    ["persistency.csv", "incidence.csv"]
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+            ((*f).to_string(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn training_in_parts_counts_the_lifecycle_the_book_in_one_piece_counts() {
+    // Every row fitted, so the parts' segments are the one-piece run's: the parts'
+    // persistency and exits, counted from what each part's features pass kept, must add
+    // up to the one-piece counts.
+    let t = tempfile::tempdir().unwrap();
+    let sample = sample_dir();
+    let every_row = t.path().join("every-row.toml");
+    std::fs::write(&every_row, "[training]\nfit_sample = 1000000\n").unwrap();
+    let every_row = every_row.display().to_string();
+    let (one, parts) = (t.path().join("one"), t.path().join("parts"));
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::create_dir_all(&parts).unwrap();
+    let r = train_with_flags(&one, &sample, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = train_with_flags(
+        &parts,
+        &sample,
+        &["--partitions", "3", "--config", &every_row],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (one, parts) = (training_lifecycle(&one), training_lifecycle(&parts));
+    assert!(one[0].1.lines().count() > 10, "{}", one[0].1);
+    assert_eq!(one, parts);
+}
+
 #[test]
 fn training_writes_persistency_as_labeling_counts_it_and_exits_by_segment() {
     let t = tempfile::tempdir().unwrap();

@@ -3,7 +3,8 @@
 //! (`train::parts`): every part's facts give the cut-off and cleaning statistics, every
 //! part's point-in-time features and labels are computed, the models are fitted on a
 //! stratified sample of those rows (`[training] fit_sample`), and every part counts its
-//! persistency and exits with the fitted segments.
+//! persistency and exits with the fitted segments, from what its features pass kept
+//! (`train::parts::PartLifecycleInputs`), so that each part is loaded twice.
 
 use super::train::{
     file_fingerprints, train_loaded, SampledFit, Settings, TrainOptions, TrainOutcome,
@@ -55,9 +56,19 @@ fn train_in_parts(
         parts::part_facts_of(&config, Input::Files(part), &every_client)
     })?;
     let plan = TrainPlan::of(&config, facts, opts.as_of, opts.horizon_months)?;
-    let rows = each_part("features", parts, |part| {
-        parts::part_rows_of(&config, Input::Files(part), &plan, &every_client)
-    })?;
+    let counting = opts.charts && config.mode == crate::config::Mode::Relational;
+    let (rows, kept): (Vec<_>, Vec<_>) = each_part("features", parts, |part| {
+        if counting {
+            parts::part_rows_and_lifecycle_of(&config, Input::Files(part), &plan, &every_client)
+        } else {
+            Ok((
+                parts::part_rows_of(&config, Input::Files(part), &plan, &every_client)?,
+                None,
+            ))
+        }
+    })?
+    .into_iter()
+    .unzip();
     let (sampled, quality, quarantine) = sampled_rows(&plan, rows, config.training.fit_sample)?;
     let fitted = SampledFit::fit_checked(
         settings,
@@ -67,10 +78,28 @@ fn train_in_parts(
         opts,
     )?
     .with_files(file_fingerprints(files)?);
-    let lifecycle = if opts.charts && config.mode == crate::config::Mode::Relational {
-        let counts = each_part("lifecycle", parts, |part| {
-            parts::part_lifecycle_of(&config, Input::Files(part), &plan, fitted.bundle())
-        })?;
+    let lifecycle = if counting {
+        let stage = Stage::new("lifecycle", parts.len() as u64);
+        let counts = parts
+            .iter()
+            .zip(&kept)
+            .map(|(part, kept)| {
+                let counted = kept
+                    .as_ref()
+                    .and_then(|k| k.count(&config, &plan, fitted.bundle()))
+                    .unwrap_or_else(|| {
+                        parts::part_lifecycle_of(
+                            &config,
+                            Input::Files(part),
+                            &plan,
+                            fitted.bundle(),
+                        )
+                    });
+                stage.inc();
+                counted
+            })
+            .collect::<Result<Vec<_>>>()?;
+        stage.finish();
         counts.into_iter().reduce(|mut total, part| {
             total.merge(part);
             total
@@ -78,6 +107,7 @@ fn train_in_parts(
     } else {
         None
     };
+    drop(kept);
     // The split files go before the bundle is published.
     drop(book_parts);
     fitted.publish(lifecycle)

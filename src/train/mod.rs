@@ -4,6 +4,7 @@
 //! training run that loads, checks and publishes around it is `run::train`.
 
 mod fit;
+mod part_lifecycle;
 pub mod parts;
 
 pub use crate::bundle::{OutOfTime, TrainMetrics};

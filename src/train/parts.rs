@@ -14,6 +14,7 @@
 //! the rows come back in the book's client order, so the bundle is the CLI's.
 
 use super::fit::{self, choose_cutoff_in, DataSpan, FitInput, Snapshot};
+pub use super::part_lifecycle::PartLifecycleInputs;
 use super::{FitOptions, Fitted};
 use crate::bundle::Located;
 use crate::config::{Config, Mode};
@@ -309,6 +310,30 @@ pub fn part_rows_of(
     plan: &TrainPlan,
     sample: &ClientSample,
 ) -> Result<PartRows> {
+    Ok(rows_of(config, input, plan, sample, false)?.0)
+}
+
+/// `part_rows_of`, with what counting the part's lifecycle will need once the segments
+/// are fitted (`PartLifecycleInputs::count`), so that the part is not loaded again.
+///
+/// # Errors
+/// As `part_rows`.
+pub fn part_rows_and_lifecycle_of(
+    config: &Config,
+    input: Input,
+    plan: &TrainPlan,
+    sample: &ClientSample,
+) -> Result<(PartRows, Option<PartLifecycleInputs>)> {
+    rows_of(config, input, plan, sample, true)
+}
+
+fn rows_of(
+    config: &Config,
+    input: Input,
+    plan: &TrainPlan,
+    sample: &ClientSample,
+    keep_lifecycle: bool,
+) -> Result<(PartRows, Option<PartLifecycleInputs>)> {
     check_mode(config)?;
     if config.mode != plan.mode {
         return Err(Error::InvalidParameter(format!(
@@ -338,12 +363,15 @@ pub fn part_rows_of(
                 .collect()
         },
     );
-    Ok(PartRows {
+    let lifecycle = (keep_lifecycle && plan.mode == Mode::Relational)
+        .then(|| PartLifecycleInputs::keep(config, book, &now));
+    let rows = PartRows {
         rows: frame,
         quality: loaded.report,
         quarantine: loaded.quarantine,
         data_rows,
-    })
+    };
+    Ok((rows, lifecycle))
 }
 
 /// A part's training rows, per client: id, sample slot, stratum, in force and label at
