@@ -713,7 +713,8 @@ pub fn fit_sampled(
     fit::fit_input(config, input, &plan.cleaning, choice, opts, previous)
 }
 
-/// Pass 3 on one part, once the bundle is fitted: the part's persistency and exits as
+/// Pass 3 on one part held elsewhere (Spark executors; the CLI counts from what pass 2
+/// kept, `PartLifecycleInputs`), once the bundle is fitted: the part's persistency and exits as
 /// of the cut-off, each client in the segment `bundle` assigns it, counted as the CLI
 /// counts them on the whole book (`TrainingLifecycle::merge` adds the parts up).
 ///
