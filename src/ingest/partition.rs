@@ -486,14 +486,25 @@ fn split_parquet_unguarded(path: &Path, id_column: &str, targets: &[PathBuf]) ->
                 .collect();
             df.with_column(Column::new(ROW_COLUMN.into(), gaps))
                 .map_err(polars_err)?;
-            for (p, (slot, target)) in writers.iter_mut().zip(targets).enumerate() {
-                let mask: BooleanChunked = parts.iter().map(|&q| q == p).collect();
-                let mut piece = df.filter(&mask).map_err(polars_err)?;
+            // Each part's rows gathered in one pass over the slice (a mask per part
+            // would read the slice once per part).
+            let mut rows_of: Vec<Vec<IdxSize>> = vec![Vec::new(); targets.len()];
+            for (row, &p) in parts.iter().enumerate() {
+                if let Some(rows) = rows_of.get_mut(p) {
+                    rows.push(row as IdxSize);
+                }
+            }
+            for ((slot, target), rows) in writers.iter_mut().zip(targets).zip(rows_of) {
+                let rows = IdxCa::from_vec("rows".into(), rows);
+                let mut piece = df.take(&rows).map_err(polars_err)?;
                 // The batched writer needs every column cut into the same chunks.
                 piece.align_chunks();
                 if slot.is_none() {
                     let file = std::fs::File::create(target).map_err(write_err(target))?;
+                    // Parts are read once or twice and removed: fast LZ4 over the
+                    // tighter, slower zstd.
                     let w = ParquetWriter::new(file)
+                        .with_compression(ParquetCompression::Lz4Raw)
                         .batched(piece.schema())
                         .map_err(polars_err)?;
                     *slot = Some(w);
