@@ -582,7 +582,7 @@ pub fn check_book(b: &Bundle, book: &Book) -> Result<()> {
     }
     let present = |name: &str| match crate::schema::Source::named(name) {
         Some(crate::schema::Source::Flat) => book.flat.is_some(),
-        Some(source) => book.table(source).is_some(),
+        Some(source) => book.has(source),
         None => true,
     };
     let missing: Vec<&str> = b

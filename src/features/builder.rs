@@ -1,0 +1,233 @@
+//! Features built one source table at a time, for one or several cut-offs: a run can
+//! hand each event source's table over as soon as it is loaded and free its rows
+//! (`features::FeatureStream`). `compute` feeds a whole book through the same builder,
+//! so both give the same values bit for bit.
+
+use super::compute::{self, Columns, RawFeatures, TransactionSums};
+use super::facts::{self, Facts};
+use crate::config::Mode;
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::ingest::{Coded, Table};
+use crate::schema::Source;
+use crate::vocab::feature::{Feature, RELATIONAL};
+use rayon::prelude::*;
+
+/// The features of a relational or transactions book being built, at each cut-off.
+///
+/// Sources may come in any order but one: the policies before the payments (the
+/// payments' frequencies and dues per policy read them). Sources a mode does not read
+/// are ignored; a source fed twice is refused.
+///
+/// ```
+/// use clientele::config::Mode;
+/// use clientele::features::{compute, FeatureBuilder};
+/// use clientele::ingest::{load_from, Frames, Input, LoadOptions};
+/// use clientele::schema::Source;
+/// use clientele::{Config, Date};
+/// use polars::prelude::*;
+///
+/// let clients = df!("client_id" => ["C1"])?;
+/// let policies = df!(
+///     "policy_id" => ["P1"],
+///     "client_id" => ["C1"],
+///     "product" => ["term_life"],
+///     "start_date" => ["2020-01-15"],
+///     "annual_premium" => [1200.0],
+/// )?;
+/// let frames = Frames::new()
+///     .with(Source::Clients, clients)
+///     .with(Source::Policies, policies);
+/// let config = Config::default();
+/// let mut opts = LoadOptions::from_config(&config, false);
+/// opts.extract_date = Date::parse("2026-09-30").unwrap();
+/// let book = load_from(&config, Input::Frames(&frames), &opts, None)?.book;
+///
+/// let cutoffs = [Date::parse("2025-12-31").unwrap(), Date::parse("2026-06-30").unwrap()];
+/// let mut builder = FeatureBuilder::new(Mode::Relational, book.n_clients(), &cutoffs);
+/// for (source, table) in &book.tables {
+///     builder.add(*source, table)?;
+/// }
+/// let raws = builder.finish();
+/// assert_eq!(raws[1].columns, compute(&book, cutoffs[1]).columns);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FeatureBuilder {
+    mode: Mode,
+    n: usize,
+    snapshots: Vec<Partial>,
+    /// The policies' payment frequencies, by policy row (the payments' `policy` link).
+    frequency: Option<Coded>,
+    fed: Vec<Source>,
+}
+
+/// One cut-off's features so far.
+enum Partial {
+    Relational(Box<Relational>),
+    Transactions(Box<TransactionSums>),
+}
+
+impl FeatureBuilder {
+    /// A builder for `n_clients` clients of a `mode` book (relational or transactions;
+    /// flat books are per client already, see `compute`) at each of `cutoffs`.
+    pub fn new(mode: Mode, n_clients: usize, cutoffs: &[Date]) -> Self {
+        let snapshots = cutoffs
+            .iter()
+            .map(|&c| match mode {
+                Mode::Transactions => {
+                    Partial::Transactions(Box::new(TransactionSums::new(n_clients, c)))
+                }
+                _ => Partial::Relational(Box::new(Relational::new(n_clients, c))),
+            })
+            .collect();
+        FeatureBuilder {
+            mode,
+            n: n_clients,
+            snapshots,
+            frequency: None,
+            fed: Vec::new(),
+        }
+    }
+
+    /// The cut-offs being built.
+    pub fn cutoffs(&self) -> Vec<Date> {
+        self.snapshots
+            .iter()
+            .map(|p| match p {
+                Partial::Relational(r) => r.cutoff,
+                Partial::Transactions(t) => t.cutoff,
+            })
+            .collect()
+    }
+
+    /// Adds what one source's table tells, at every cut-off (the cut-offs side by side).
+    ///
+    /// # Errors
+    /// `Error::Runtime` when the source was fed already, or the policies come after the
+    /// payments (a caller's mistake: the values would be wrong).
+    pub fn add(&mut self, source: Source, t: &Table) -> Result<()> {
+        if self.fed.contains(&source) {
+            return Err(Error::Runtime(format!(
+                "the features were given the {source} twice"
+            )));
+        }
+        if source == Source::Policies && self.fed.contains(&Source::Payments) {
+            return Err(Error::Runtime(
+                "the features need the policies before the payments".into(),
+            ));
+        }
+        self.fed.push(source);
+        if self.mode == Mode::Relational && source == Source::Policies {
+            self.frequency = t.coded("payment_frequency").cloned();
+        }
+        let (n, frequency) = (self.n, self.frequency.as_ref());
+        self.snapshots.par_iter_mut().for_each(|p| match p {
+            Partial::Relational(r) => r.add(source, t, n, frequency),
+            Partial::Transactions(s) if source == Source::Transactions => s.add(t),
+            Partial::Transactions(_) => {}
+        });
+        Ok(())
+    }
+
+    /// The features at each cut-off, in the order given.
+    pub fn finish(self) -> Vec<RawFeatures> {
+        let n = self.n;
+        self.snapshots
+            .into_par_iter()
+            .map(|p| match p {
+                Partial::Relational(r) => r.finish(n),
+                Partial::Transactions(s) => s.finish(),
+            })
+            .collect()
+    }
+}
+
+/// A relational book's features at one cut-off, with what later sources need.
+struct Relational {
+    cutoff: Date,
+    cols: Columns,
+    active: Vec<bool>,
+    /// Each client's premiums paid by the cut-off: the claims ratio's denominator.
+    premiums_paid: Vec<f64>,
+    /// Each client's claims paid, once the claims are read.
+    claims_paid: Option<Vec<f64>>,
+    /// Premiums due in the last 6 months and unpaid, as (client, due date).
+    unpaid: Vec<(usize, Date)>,
+    facts: Facts,
+}
+
+impl Relational {
+    fn new(n: usize, cutoff: Date) -> Self {
+        let mut cols = Columns::new(RELATIONAL, n, 0.0);
+        for unknown_until_seen in [
+            Feature::Age,
+            Feature::Dependents,
+            Feature::LogIncome,
+            Feature::PremiumBurden,
+            Feature::TenureYears,
+            Feature::CollectionRate12m,
+            Feature::RenewalRate,
+            Feature::ClaimsRatio,
+            Feature::DaysSincePayment,
+            Feature::DaysSinceContact,
+        ] {
+            cols.col(unknown_until_seen).fill(f64::NAN);
+        }
+        Relational {
+            cutoff,
+            cols,
+            active: vec![false; n],
+            premiums_paid: vec![0.0; n],
+            claims_paid: None,
+            unpaid: Vec::new(),
+            facts: Facts {
+                income: vec![f64::NAN; n],
+                dependants: vec![f64::NAN; n],
+                age_known: vec![false; n],
+                ..Facts::default()
+            },
+        }
+    }
+
+    fn add(&mut self, source: Source, t: &Table, n: usize, frequency: Option<&Coded>) {
+        let c = self.cutoff;
+        match source {
+            Source::Clients => {
+                compute::client_attributes(t, c, &mut self.cols);
+                facts::client_facts(t, n, &mut self.facts);
+            }
+            Source::Policies => {
+                compute::policies(t, c, &mut self.cols, &mut self.active);
+                facts::policy_facts(t, c, n, &mut self.facts);
+            }
+            Source::Payments => {
+                let cols = &mut self.cols;
+                self.unpaid = compute::payments(t, c, frequency, cols, &mut self.premiums_paid);
+            }
+            Source::Claims => {
+                self.claims_paid = Some(compute::claims(t, c, &mut self.cols, n));
+                facts::claim_facts(t, c, n, &mut self.facts);
+            }
+            Source::Contacts => compute::contacts(t, c, &mut self.cols),
+            Source::Transactions | Source::Flat => {}
+        }
+    }
+
+    /// The features that combine sources (claims ratio, premium burden) and the facts.
+    fn finish(mut self, n: usize) -> RawFeatures {
+        if let Some(claims_paid) = &self.claims_paid {
+            compute::claims_ratio(claims_paid, &self.premiums_paid, &mut self.cols);
+        }
+        let income = self.cols.col(Feature::LogIncome).clone();
+        for (i, li) in income.iter().enumerate() {
+            let premium = self.cols.col(Feature::PremiumInForce)[i];
+            if li.is_finite() && *li > 0.0 {
+                self.cols.col(Feature::PremiumBurden)[i] = premium / li.exp_m1().max(1.0);
+            }
+        }
+        self.facts.unpaid_6m = facts::UnpaidDues::of(n, self.unpaid);
+        let mut raw = self.cols.into_raw(self.cutoff, self.active);
+        raw.facts = self.facts;
+        raw
+    }
+}
