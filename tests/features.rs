@@ -261,23 +261,23 @@ fn features_built_while_the_sample_loads_equal_the_whole_books_at_several_cutoff
         features::data_end(&streamed.book),
         features::data_end(&whole.book)
     );
-    let raws = stream.finish(&streamed.book, &cutoffs).unwrap();
-    // In another order (the policies still before the payments), one cut-off at a time.
+    let raws = stream.finish(&streamed.book, &cutoffs).unwrap().unwrap();
+    // In another order, one cut-off at a time.
     let order = [
+        Source::Payments,
         Source::Contacts,
         Source::Claims,
         Source::Clients,
         Source::Policies,
-        Source::Payments,
     ];
     for (raw, &c) in raws.iter().zip(&cutoffs) {
         let reference = compute(&whole.book, c);
         assert_same_features(raw, &reference);
         let mut builder = FeatureBuilder::new(whole.book.mode, whole.book.n_clients(), &[c]);
+        let policies = whole.book.table(Source::Policies);
         for source in order {
-            builder
-                .add(source, whole.book.table(source).unwrap())
-                .unwrap();
+            let table = whole.book.table(source).unwrap();
+            builder.add(source, table, policies).unwrap();
         }
         assert_same_features(&builder.finish()[0], &reference);
     }
@@ -287,7 +287,7 @@ fn features_built_while_the_sample_loads_equal_the_whole_books_at_several_cutoff
 }
 
 #[test]
-fn the_builder_refuses_payments_before_policies_and_a_source_twice() {
+fn the_builder_refuses_a_source_twice() {
     use clientele::features::FeatureBuilder;
     use clientele::schema::Source;
     let (config, files, opts) = sample_files();
@@ -295,12 +295,10 @@ fn the_builder_refuses_payments_before_policies_and_a_source_twice() {
         .unwrap()
         .book;
     let mut builder = FeatureBuilder::new(book.mode, book.n_clients(), &[d("2025-12-31")]);
-    let payments = book.table(Source::Payments).unwrap();
-    builder.add(Source::Payments, payments).unwrap();
-    assert!(builder.add(Source::Payments, payments).is_err());
-    assert!(builder
-        .add(Source::Policies, book.table(Source::Policies).unwrap())
-        .is_err());
+    let (payments, policies) = (book.table(Source::Payments), book.table(Source::Policies));
+    builder.add(Source::Payments, payments.unwrap(), policies).unwrap();
+    let again = builder.add(Source::Payments, payments.unwrap(), policies);
+    assert!(again.unwrap_err().to_string().contains("twice"));
 }
 
 /// A book whose policies and payments end in October 2024 (the policies' later ends are
@@ -332,7 +330,7 @@ fn a_source_read_last_that_moves_the_month_asks_for_the_book_again() {
     assert_eq!(stream.cutoffs(), Some(vec![d("2024-09-30")]));
     let end = features::data_end(&loaded.book).unwrap();
     assert_eq!(end, d("2024-12-31"), "the freed contacts' last date counts");
-    assert!(stream.finish(&loaded.book, &[d("2024-12-31")]).is_none());
+    assert!(stream.finish(&loaded.book, &[d("2024-12-31")]).unwrap().is_none());
 
     // Training's cut-offs move with it: the run reads the book again.
     let guess = clientele::train::cutoff_guess(config.mode, None, 3);
@@ -345,13 +343,13 @@ fn a_source_read_last_that_moves_the_month_asks_for_the_book_again() {
     );
     let cutoffs = clientele::train::snapshot_cutoffs(&loaded.book, None, 3).unwrap();
     assert_eq!(cutoffs, [d("2024-09-30"), d("2024-06-30")]);
-    assert!(stream.finish(&loaded.book, &cutoffs).is_none());
+    assert!(stream.finish(&loaded.book, &cutoffs).unwrap().is_none());
 
     // With the month given, nothing moves: the features are the whole book's.
     let mut stream = FeatureStream::new(Box::new(|_| Some(vec![d("2024-12-31")])));
     let input = ingest::Input::Files(&files);
     let loaded = ingest::load_with(&config, input, &opts, None, &mut stream).unwrap();
-    let raw = stream.finish(&loaded.book, &[d("2024-12-31")]).unwrap();
+    let raw = stream.finish(&loaded.book, &[d("2024-12-31")]).unwrap().unwrap();
     let whole = load_at(t.path(), "2025-01-15");
     assert_same_features(&raw[0], &compute(&whole, d("2024-12-31")));
 }

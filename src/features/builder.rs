@@ -15,9 +15,11 @@ use rayon::prelude::*;
 
 /// The features of a relational or transactions book being built, at each cut-off.
 ///
-/// Sources may come in any order but one: the policies before the payments (the
-/// payments' frequencies and dues per policy read them). Sources a mode does not read
-/// are ignored; a source fed twice is refused.
+/// Sources come in any order; the features that combine several (the claims ratio,
+/// the premium burden, the years of premium paid by policy in force) are made by
+/// `finish`. A column is allocated when its source comes, so a builder fed a book's
+/// event sources as they load holds only their columns until the rest come. Sources a
+/// mode does not read are ignored; a source fed twice is refused.
 ///
 /// ```
 /// use clientele::config::Mode;
@@ -46,18 +48,15 @@ use rayon::prelude::*;
 /// let cutoffs = [Date::parse("2025-12-31").unwrap(), Date::parse("2026-06-30").unwrap()];
 /// let mut builder = FeatureBuilder::new(Mode::Relational, book.n_clients(), &cutoffs);
 /// for (source, table) in &book.tables {
-///     builder.add(*source, table)?;
+///     builder.add(*source, table, book.table(Source::Policies))?;
 /// }
 /// let raws = builder.finish();
 /// assert_eq!(raws[1].columns, compute(&book, cutoffs[1]).columns);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct FeatureBuilder {
-    mode: Mode,
     n: usize,
     snapshots: Vec<Partial>,
-    /// The policies' payment frequencies, by policy row (the payments' `policy` link).
-    frequency: Option<Coded>,
     fed: Vec<Source>,
 }
 
@@ -81,10 +80,8 @@ impl FeatureBuilder {
             })
             .collect();
         FeatureBuilder {
-            mode,
             n: n_clients,
             snapshots,
-            frequency: None,
             fed: Vec::new(),
         }
     }
@@ -101,26 +98,21 @@ impl FeatureBuilder {
     }
 
     /// Adds what one source's table tells, at every cut-off (the cut-offs side by side).
+    /// `policies`: the policies table the rows link to (`Table::policy`; the payments
+    /// read each policy's payment frequency).
     ///
     /// # Errors
-    /// `Error::Runtime` when the source was fed already, or the policies come after the
-    /// payments (a caller's mistake: the values would be wrong).
-    pub fn add(&mut self, source: Source, t: &Table) -> Result<()> {
+    /// `Error::Runtime` when the source was fed already (a caller's mistake: its rows
+    /// would count twice).
+    pub fn add(&mut self, source: Source, t: &Table, policies: Option<&Table>) -> Result<()> {
         if self.fed.contains(&source) {
             return Err(Error::Runtime(format!(
                 "the features were given the {source} twice"
             )));
         }
-        if source == Source::Policies && self.fed.contains(&Source::Payments) {
-            return Err(Error::Runtime(
-                "the features need the policies before the payments".into(),
-            ));
-        }
         self.fed.push(source);
-        if self.mode == Mode::Relational && source == Source::Policies {
-            self.frequency = t.coded("payment_frequency").cloned();
-        }
-        let (n, frequency) = (self.n, self.frequency.as_ref());
+        let frequency = policies.and_then(|p| p.coded("payment_frequency"));
+        let n = self.n;
         self.snapshots.par_iter_mut().for_each(|p| match p {
             Partial::Relational(r) => r.add(source, t, n, frequency),
             Partial::Transactions(s) if source == Source::Transactions => s.add(t),
@@ -142,17 +134,16 @@ impl FeatureBuilder {
     }
 }
 
-/// A relational book's features at one cut-off, with what later sources need.
+/// A relational book's features at one cut-off, with what `finish` needs.
 struct Relational {
     cutoff: Date,
     cols: Columns,
     active: Vec<bool>,
-    /// Each client's premiums paid by the cut-off: the claims ratio's denominator.
-    premiums_paid: Vec<f64>,
+    /// Each client's premiums paid by the cut-off (the claims ratio's denominator), and
+    /// what else the payments leave for the end; once the payments are read.
+    payments: Option<(Vec<f64>, compute::PaymentsRead)>,
     /// Each client's claims paid, once the claims are read.
     claims_paid: Option<Vec<f64>>,
-    /// Premiums due in the last 6 months and unpaid, as (client, due date).
-    unpaid: Vec<(usize, Date)>,
     facts: Facts,
 }
 
@@ -171,21 +162,15 @@ impl Relational {
             Feature::DaysSincePayment,
             Feature::DaysSinceContact,
         ] {
-            cols.col(unknown_until_seen).fill(f64::NAN);
+            cols.start_at(unknown_until_seen, f64::NAN);
         }
         Relational {
             cutoff,
             cols,
             active: vec![false; n],
-            premiums_paid: vec![0.0; n],
+            payments: None,
             claims_paid: None,
-            unpaid: Vec::new(),
-            facts: Facts {
-                income: vec![f64::NAN; n],
-                dependants: vec![f64::NAN; n],
-                age_known: vec![false; n],
-                ..Facts::default()
-            },
+            facts: Facts::default(),
         }
     }
 
@@ -201,8 +186,9 @@ impl Relational {
                 facts::policy_facts(t, c, n, &mut self.facts);
             }
             Source::Payments => {
-                let cols = &mut self.cols;
-                self.unpaid = compute::payments(t, c, frequency, cols, &mut self.premiums_paid);
+                let mut premiums_paid = vec![0.0; n];
+                let read = compute::payments(t, c, frequency, &mut self.cols, &mut premiums_paid);
+                self.payments = Some((premiums_paid, read));
             }
             Source::Claims => {
                 self.claims_paid = Some(compute::claims(t, c, &mut self.cols, n));
@@ -213,10 +199,16 @@ impl Relational {
         }
     }
 
-    /// The features that combine sources (claims ratio, premium burden) and the facts.
+    /// The features that combine sources (claims ratio, premium burden, years of premium
+    /// paid) and the facts.
     fn finish(mut self, n: usize) -> RawFeatures {
-        if let Some(claims_paid) = &self.claims_paid {
-            compute::claims_ratio(claims_paid, &self.premiums_paid, &mut self.cols);
+        let mut unpaid = Vec::new();
+        if let Some((premiums_paid, read)) = self.payments.take() {
+            compute::paid_years(&mut self.cols, &read.unknown_frequency);
+            if let Some(claims_paid) = &self.claims_paid {
+                compute::claims_ratio(claims_paid, &premiums_paid, &mut self.cols);
+            }
+            unpaid = read.unpaid;
         }
         let income = self.cols.col(Feature::LogIncome).clone();
         for (i, li) in income.iter().enumerate() {
@@ -225,7 +217,14 @@ impl Relational {
                 self.cols.col(Feature::PremiumBurden)[i] = premium / li.exp_m1().max(1.0);
             }
         }
-        self.facts.unpaid_6m = facts::UnpaidDues::of(n, self.unpaid);
+        let facts = &mut self.facts;
+        if facts.income.len() != n {
+            // No clients table: nothing reported.
+            facts.income = vec![f64::NAN; n];
+            facts.dependants = vec![f64::NAN; n];
+            facts.age_known = vec![false; n];
+        }
+        facts.unpaid_6m = facts::UnpaidDues::of(n, unpaid);
         let mut raw = self.cols.into_raw(self.cutoff, self.active);
         raw.facts = self.facts;
         raw

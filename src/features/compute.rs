@@ -4,6 +4,7 @@
 use super::facts::{self, Facts};
 use crate::date::Date;
 use crate::ingest::{Book, Table, MISSING};
+use crate::schema::Source;
 use crate::vocab::feature::{Feature, TRANSACTIONS};
 
 /// Unscaled features, one column per feature, NaN where a value is unknown.
@@ -39,13 +40,18 @@ fn days(from: Date, to: Date) -> f64 {
     f64::from(to.days() - from.days())
 }
 
-/// Per-client columns being filled, one per feature of the mode. A feature of the other
-/// mode writes to a scratch column (a debug assertion, and unit tests in debug builds,
-/// catch that mistake).
+/// Per-client columns being filled, one per feature of the mode, each allocated when it
+/// is first written (a run building features while its book loads holds only those of
+/// the sources read so far). A feature of the other mode writes to a scratch column (a
+/// debug assertion, and unit tests in debug builds, catch that mistake).
 pub(super) struct Columns {
     features: &'static [Feature],
     /// Position of each `Feature` (by discriminant) in `data`.
     slot: Vec<Option<usize>>,
+    n: usize,
+    /// Each column's value until it is written.
+    init: Vec<f64>,
+    /// Empty until written.
     data: Vec<Vec<f64>>,
     scratch: Vec<f64>,
 }
@@ -59,25 +65,55 @@ impl Columns {
         Columns {
             features,
             slot,
-            data: features.iter().map(|_| vec![init; n]).collect(),
-            scratch: vec![0.0; n],
+            n,
+            init: vec![init; features.len()],
+            data: features.iter().map(|_| Vec::new()).collect(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Sets the value a column holds until written (before it is written).
+    pub(super) fn start_at(&mut self, feature: Feature, value: f64) {
+        if let Some(i) = self.slot.get(feature as usize).copied().flatten() {
+            debug_assert!(self.data[i].is_empty(), "{feature:?} is written already");
+            self.init[i] = value;
         }
     }
 
     pub(super) fn col(&mut self, feature: Feature) -> &mut Vec<f64> {
         let slot = self.slot.get(feature as usize).copied().flatten();
         debug_assert!(slot.is_some(), "{feature:?} is not a feature of this mode");
-        match slot {
-            Some(i) => &mut self.data[i],
-            None => &mut self.scratch,
+        let (column, init) = match slot {
+            Some(i) => (&mut self.data[i], self.init[i]),
+            None => (&mut self.scratch, 0.0),
+        };
+        if column.len() != self.n {
+            *column = vec![init; self.n];
+        }
+        column
+    }
+
+    /// The column, moved out (`put` returns it).
+    pub(super) fn take(&mut self, feature: Feature) -> Vec<f64> {
+        std::mem::take(self.col(feature))
+    }
+
+    pub(super) fn put(&mut self, feature: Feature, column: Vec<f64>) {
+        if let Some(i) = self.slot.get(feature as usize).copied().flatten() {
+            self.data[i] = column;
         }
     }
 
     fn n_clients(&self) -> usize {
-        self.scratch.len()
+        self.n
     }
 
-    pub(super) fn into_raw(self, cutoff: Date, active: Vec<bool>) -> RawFeatures {
+    pub(super) fn into_raw(mut self, cutoff: Date, active: Vec<bool>) -> RawFeatures {
+        for (column, &init) in self.data.iter_mut().zip(&self.init) {
+            if column.len() != self.n {
+                *column = vec![init; self.n];
+            }
+        }
         RawFeatures {
             cutoff,
             names: self.features.iter().map(|f| f.name().to_string()).collect(),
@@ -145,10 +181,10 @@ pub fn compute(book: &Book, cutoff: Date) -> RawFeatures {
 /// order), its tables fed to a `FeatureBuilder` in source order.
 pub(super) fn compute_at(book: &Book, cutoffs: &[Date]) -> Vec<RawFeatures> {
     let mut builder = super::FeatureBuilder::new(book.mode, book.n_clients(), cutoffs);
+    let policies = book.table(Source::Policies);
     for (source, table) in &book.tables {
-        // A book's tables are each one source, the policies before the payments (the
-        // source order): the builder refuses neither.
-        let fed = builder.add(*source, table);
+        // A book holds one table per source: the builder never refuses one.
+        let fed = builder.add(*source, table, policies);
         debug_assert!(fed.is_ok(), "{fed:?}");
     }
     builder.finish()
@@ -221,17 +257,27 @@ pub(super) fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
     }
 }
 
+/// What the payments pass leaves for the end, when every source is read.
+pub(super) struct PaymentsRead {
+    /// The premiums due in the last 6 months and unpaid at the cut-off, as (client, due
+    /// date), in no particular order.
+    pub unpaid: Vec<(usize, Date)>,
+    /// Clients with instalments paid in 36 months whose policy's frequency is unknown:
+    /// (client, instalments, dues in 12 months), by client. `paid_years` weighs them by
+    /// the client's policies in force.
+    pub unknown_frequency: Vec<(usize, f64, f64)>,
+}
+
 /// RFM and payment behaviour; adds each client's premiums paid to `premiums_paid` (the
 /// claims ratio's denominator). `frequency`: the policies' payment frequencies, by policy
-/// row (the payments' `policy` link). Returns the premiums due in the last 6 months and
-/// unpaid at the cut-off, as (client, due date), in no particular order.
+/// row (the payments' `policy` link). `PaidYears36m` is finished by `paid_years`.
 pub(super) fn payments(
     t: &Table,
     c: Date,
     frequency: Option<&crate::ingest::Coded>,
     cols: &mut Columns,
     premiums_paid: &mut [f64],
-) -> Vec<(usize, Date)> {
+) -> PaymentsRead {
     let n = premiums_paid.len();
     let mut dues_12 = vec![0.0; n];
     let mut last_paid: Vec<Option<Date>> = vec![None; n];
@@ -245,7 +291,7 @@ pub(super) fn payments(
         Feature::Missed6m,
     ];
     let [mut paid_years, mut paid_12m, mut missed_12m, mut missed_6m] =
-        summed.map(|f| std::mem::take(cols.col(f)));
+        summed.map(|f| cols.take(f));
     let sums = PaymentSums {
         from: 0,
         premiums_paid,
@@ -271,25 +317,44 @@ pub(super) fn payments(
         .into_iter()
         .zip([paid_years, paid_12m, missed_12m, missed_6m])
     {
-        *cols.col(f) = column;
+        cols.put(f, column);
     }
-    let policies = cols.col(Feature::Policies).clone();
+    let mut unknown_frequency = Vec::new();
     for i in 0..n {
         if dues_12[i] > 0.0 {
             cols.col(Feature::CollectionRate12m)[i] =
                 1.0 - cols.col(Feature::Missed12m)[i] / dues_12[i];
         }
         if unknown_36[i] > 0.0 {
-            // Dues a year per policy in force, between 1 (annual) and 12 (monthly).
-            let k = (dues_12[i] / policies[i].max(1.0)).clamp(1.0, 12.0);
-            cols.col(Feature::PaidYears36m)[i] += unknown_36[i] * 12.0 / k;
+            unknown_frequency.push((i, unknown_36[i], dues_12[i]));
         }
-        cols.col(Feature::PaidYears36m)[i] /= 12.0;
         if let Some(p) = last_paid[i] {
             cols.col(Feature::DaysSincePayment)[i] = days(p, c);
         }
     }
-    unpaid
+    PaymentsRead {
+        unpaid,
+        unknown_frequency,
+    }
+}
+
+/// Finishes `PaidYears36m` (summed in months of premium by `payments`) once the policies
+/// in force are known: adds the instalments of unknown frequency, each weighed by its
+/// client's dues a year per policy in force, and turns months into years.
+pub(super) fn paid_years(cols: &mut Columns, unknown_frequency: &[(usize, f64, f64)]) {
+    let policies = cols.take(Feature::Policies);
+    let mut paid = cols.take(Feature::PaidYears36m);
+    let mut unknown = unknown_frequency.iter().peekable();
+    for (i, years) in paid.iter_mut().enumerate() {
+        if let Some(&(_, instalments, dues_12)) = unknown.next_if(|u| u.0 == i) {
+            // Dues a year per policy in force, between 1 (annual) and 12 (monthly).
+            let k = (dues_12 / policies[i].max(1.0)).clamp(1.0, 12.0);
+            *years += instalments * 12.0 / k;
+        }
+        *years /= 12.0;
+    }
+    cols.put(Feature::Policies, policies);
+    cols.put(Feature::PaidYears36m, paid);
 }
 
 /// The per-client sums of the payments loop for clients `from..from + len` (slot `i`

@@ -14,7 +14,7 @@ use crate::config::Mode;
 use crate::date::Date;
 use crate::error::Result;
 use crate::ingest::{Book, Keep, LinkedSink, LinkedTable};
-use crate::schema::ReadFor;
+use crate::schema::{ReadFor, Source};
 
 /// The cut-offs of a run as far as they are known while it loads: from the latest date
 /// read so far (`None` while no dated record is read) to the cut-offs, or `None` when
@@ -37,7 +37,7 @@ pub type CutoffGuess = Box<dyn Fn(Option<Date>) -> Option<Vec<Date>> + Send>;
 /// let loaded = load_with(&config, Input::Files(&files), &opts, None, &mut stream)?;
 /// // The payments, claims and contacts were freed as they were loaded.
 /// assert!(loaded.book.released.contains_key(&clientele::schema::Source::Payments));
-/// let raw = stream.finish(&loaded.book, &[as_of]).expect("the cut-off was given");
+/// let raw = stream.finish(&loaded.book, &[as_of])?.expect("the cut-off was given");
 ///
 /// let whole = clientele::ingest::load_from(&config, Input::Files(&files), &opts, None)?.book;
 /// assert_eq!(format!("{:?}", raw[0].columns), format!("{:?}", compute(&whole, as_of).columns));
@@ -62,45 +62,49 @@ impl FeatureStream {
         self.builder.as_ref().map(FeatureBuilder::cutoffs)
     }
 
-    /// The features of `book` (loaded through this stream) at each of `cutoffs`: built as
-    /// it loaded when its sources were fed at these cut-offs, computed from the book when
-    /// none was freed; `None` when rows were freed at other cut-offs (the run reads the
-    /// book again, `compute`).
-    pub fn finish(self, book: &Book, cutoffs: &[Date]) -> Option<Vec<RawFeatures>> {
-        match self.builder {
-            Some(builder) if builder.cutoffs() == cutoffs => Some(builder.finish()),
-            Some(_) => None,
-            None if !book.released.is_empty() => None,
+    /// The features of `book` (loaded through this stream) at each of `cutoffs`: the
+    /// freed sources' as they loaded, when at these cut-offs, with the book's tables
+    /// added now; all from the book when none was freed; `None` when rows were freed at
+    /// other cut-offs (the run reads the book again, `compute`).
+    ///
+    /// # Errors
+    /// `Error::Runtime` when the book holds a table of a source fed already (not a book
+    /// loaded through this stream).
+    pub fn finish(self, book: &Book, cutoffs: &[Date]) -> Result<Option<Vec<RawFeatures>>> {
+        let mut builder = match self.builder {
+            Some(builder) if builder.cutoffs() == cutoffs => builder,
+            Some(_) => return Ok(None),
+            None if !book.released.is_empty() => return Ok(None),
             None if book.mode == Mode::Flat => {
-                Some(cutoffs.iter().map(|&c| super::compute(book, c)).collect())
+                return Ok(Some(cutoffs.iter().map(|&c| super::compute(book, c)).collect()))
             }
-            None => Some(compute_at(book, cutoffs)),
+            None => return Ok(Some(compute_at(book, cutoffs))),
+        };
+        let policies = book.table(Source::Policies);
+        for (source, table) in &book.tables {
+            builder.add(*source, table, policies)?;
         }
+        Ok(Some(builder.finish()))
     }
 }
 
 impl LinkedSink for FeatureStream {
+    /// Feeds a source only the features read to the builder (started at the first, at
+    /// the cut-offs guessed then) and frees it; keeps the others for `finish`.
     fn linked(&mut self, l: LinkedTable) -> Result<Keep> {
+        if l.source.rules().read_for != ReadFor::Features {
+            return Ok(Keep::Table);
+        }
         if self.builder.is_none() {
-            if l.source.rules().read_for != ReadFor::Features {
-                return Ok(Keep::Table);
-            }
             let Some(cutoffs) = (self.guess)(l.data_end) else {
                 return Ok(Keep::Table);
             };
-            let mut builder = FeatureBuilder::new(l.mode, l.n_clients, &cutoffs);
-            for (source, table) in l.earlier {
-                builder.add(*source, table)?;
-            }
-            self.builder = Some(builder);
+            self.builder = Some(FeatureBuilder::new(l.mode, l.n_clients, &cutoffs));
         }
         let Some(builder) = self.builder.as_mut() else {
             return Ok(Keep::Table);
         };
-        builder.add(l.source, l.table)?;
-        Ok(match l.source.rules().read_for {
-            ReadFor::Features => Keep::Release,
-            ReadFor::Outcomes | ReadFor::Everything => Keep::Table,
-        })
+        builder.add(l.source, l.table, l.earlier.get(&Source::Policies))?;
+        Ok(Keep::Release)
     }
 }

@@ -313,7 +313,7 @@ fn part_features(
     stream: features::FeatureStream,
     as_of: Date,
 ) -> Result<(crate::ingest::Loaded, features::RawFeatures)> {
-    if let Some(mut raws) = stream.finish(&loaded.book, &[as_of]) {
+    if let Some(mut raws) = stream.finish(&loaded.book, &[as_of])? {
         if let Some(raw) = raws.pop() {
             return Ok((loaded, raw));
         }

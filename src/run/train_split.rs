@@ -52,7 +52,7 @@ fn load_streaming(
     let loaded = spec.load_with(files, true, &mut stream)?;
     let book = &loaded.book;
     let raws = match crate::train::snapshot_cutoffs(book, as_of, horizon) {
-        Some(cutoffs) => stream.finish(book, &cutoffs),
+        Some(cutoffs) => stream.finish(book, &cutoffs)?,
         // No snapshot (flat) or a cut-off `fit` refuses: it says why, from this book.
         None => return Ok((loaded, None)),
     };
