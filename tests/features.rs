@@ -296,7 +296,9 @@ fn the_builder_refuses_a_source_twice() {
         .book;
     let mut builder = FeatureBuilder::new(book.mode, book.n_clients(), &[d("2025-12-31")]);
     let (payments, policies) = (book.table(Source::Payments), book.table(Source::Policies));
-    builder.add(Source::Payments, payments.unwrap(), policies).unwrap();
+    builder
+        .add(Source::Payments, payments.unwrap(), policies)
+        .unwrap();
     let again = builder.add(Source::Payments, payments.unwrap(), policies);
     assert!(again.unwrap_err().to_string().contains("twice"));
 }
@@ -330,7 +332,10 @@ fn a_source_read_last_that_moves_the_month_asks_for_the_book_again() {
     assert_eq!(stream.cutoffs(), Some(vec![d("2024-09-30")]));
     let end = features::data_end(&loaded.book).unwrap();
     assert_eq!(end, d("2024-12-31"), "the freed contacts' last date counts");
-    assert!(stream.finish(&loaded.book, &[d("2024-12-31")]).unwrap().is_none());
+    assert!(stream
+        .finish(&loaded.book, &[d("2024-12-31")])
+        .unwrap()
+        .is_none());
 
     // Training's cut-offs move with it: the run reads the book again.
     let guess = clientele::train::cutoff_guess(config.mode, None, 3);
@@ -349,7 +354,10 @@ fn a_source_read_last_that_moves_the_month_asks_for_the_book_again() {
     let mut stream = FeatureStream::new(Box::new(|_| Some(vec![d("2024-12-31")])));
     let input = ingest::Input::Files(&files);
     let loaded = ingest::load_with(&config, input, &opts, None, &mut stream).unwrap();
-    let raw = stream.finish(&loaded.book, &[d("2024-12-31")]).unwrap().unwrap();
+    let raw = stream
+        .finish(&loaded.book, &[d("2024-12-31")])
+        .unwrap()
+        .unwrap();
     let whole = load_at(t.path(), "2025-01-15");
     assert_same_features(&raw[0], &compute(&whole, d("2024-12-31")));
 }

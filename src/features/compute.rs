@@ -174,13 +174,18 @@ pub fn compute(book: &Book, cutoff: Date) -> RawFeatures {
     if book.mode == crate::config::Mode::Flat {
         return flat(book, cutoff);
     }
-    compute_at(book, &[cutoff]).remove(0)
+    compute_at(book, &[cutoff], super::BusinessFacts::Computed).remove(0)
 }
 
 /// The features of a relational or transactions book at each of `cutoffs` (in that
 /// order), its tables fed to a `FeatureBuilder` in source order.
-pub(super) fn compute_at(book: &Book, cutoffs: &[Date]) -> Vec<RawFeatures> {
-    let mut builder = super::FeatureBuilder::new(book.mode, book.n_clients(), cutoffs);
+pub(super) fn compute_at(
+    book: &Book,
+    cutoffs: &[Date],
+    facts: super::BusinessFacts,
+) -> Vec<RawFeatures> {
+    let builder = super::FeatureBuilder::new(book.mode, book.n_clients(), cutoffs);
+    let mut builder = builder.with_facts(facts);
     let policies = book.table(Source::Policies);
     for (source, table) in &book.tables {
         // A book holds one table per source: the builder never refuses one.

@@ -13,7 +13,7 @@ pub mod products;
 mod stream;
 
 pub use crate::vocab::{Feature, CATEGORICAL};
-pub use builder::FeatureBuilder;
+pub use builder::{BusinessFacts, FeatureBuilder};
 pub use compute::{compute, data_end, RawFeatures};
 pub use design::{
     categorical_columns, CategoricalFeature, DroppedFeature, FittedFeatures, NumericFeature,

@@ -9,7 +9,7 @@
 //! needs are gone, and the run reads the book again whole: exact in every case, one read
 //! in the common one (the first event source already reaches the data's last month).
 
-use super::{compute::compute_at, FeatureBuilder, RawFeatures};
+use super::{compute::compute_at, BusinessFacts, FeatureBuilder, RawFeatures};
 use crate::config::Mode;
 use crate::date::Date;
 use crate::error::Result;
@@ -45,6 +45,7 @@ pub type CutoffGuess = Box<dyn Fn(Option<Date>) -> Option<Vec<Date>> + Send>;
 /// ```
 pub struct FeatureStream {
     guess: CutoffGuess,
+    facts: BusinessFacts,
     /// Started at the first source freed, with the cut-offs guessed then.
     builder: Option<FeatureBuilder>,
 }
@@ -53,8 +54,16 @@ impl FeatureStream {
     pub fn new(guess: CutoffGuess) -> Self {
         FeatureStream {
             guess,
+            facts: BusinessFacts::Computed,
             builder: None,
         }
+    }
+
+    /// Computes the business facts beside the features, or not.
+    #[must_use]
+    pub fn with_facts(mut self, facts: BusinessFacts) -> Self {
+        self.facts = facts;
+        self
     }
 
     /// The cut-offs the freed sources were computed at (`None` while none was freed).
@@ -76,9 +85,11 @@ impl FeatureStream {
             Some(_) => return Ok(None),
             None if !book.released.is_empty() => return Ok(None),
             None if book.mode == Mode::Flat => {
-                return Ok(Some(cutoffs.iter().map(|&c| super::compute(book, c)).collect()))
+                return Ok(Some(
+                    cutoffs.iter().map(|&c| super::compute(book, c)).collect(),
+                ))
             }
-            None => return Ok(Some(compute_at(book, cutoffs))),
+            None => return Ok(Some(compute_at(book, cutoffs, self.facts))),
         };
         let policies = book.table(Source::Policies);
         for (source, table) in &book.tables {
@@ -99,7 +110,8 @@ impl LinkedSink for FeatureStream {
             let Some(cutoffs) = (self.guess)(l.data_end) else {
                 return Ok(Keep::Table);
             };
-            self.builder = Some(FeatureBuilder::new(l.mode, l.n_clients, &cutoffs));
+            let builder = FeatureBuilder::new(l.mode, l.n_clients, &cutoffs);
+            self.builder = Some(builder.with_facts(self.facts));
         }
         let Some(builder) = self.builder.as_mut() else {
             return Ok(Keep::Table);

@@ -10,7 +10,7 @@ use super::train::{
 };
 use super::DataSpec;
 use crate::error::{Error, Result};
-use crate::features::{FeatureStream, RawFeatures};
+use crate::features::{BusinessFacts, FeatureStream, RawFeatures};
 use crate::ingest::parts::BookParts;
 use crate::ingest::{Input, Loaded, QualityReport, QuarantinedRow, SourceFiles};
 use crate::progress::Stage;
@@ -48,7 +48,7 @@ fn load_streaming(
 ) -> Result<(Loaded, Option<Vec<RawFeatures>>)> {
     let (as_of, horizon) = (settings.fit.as_of, settings.fit.horizon.get());
     let guess = crate::train::cutoff_guess(spec.config.mode, as_of, horizon);
-    let mut stream = FeatureStream::new(guess);
+    let mut stream = FeatureStream::new(guess).with_facts(BusinessFacts::Skipped);
     let loaded = spec.load_with(files, true, &mut stream)?;
     let book = &loaded.book;
     let raws = match crate::train::snapshot_cutoffs(book, as_of, horizon) {

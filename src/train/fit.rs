@@ -669,7 +669,12 @@ fn snapshot_of(
     (cutoff, horizon, data_end): (Date, i32, Date),
     outcome: crate::vocab::LapseOutcome,
 ) -> Result<Snapshot> {
-    let raw = raw.unwrap_or_else(|| features::compute(book, cutoff));
+    let raw = raw.unwrap_or_else(|| {
+        let mut raw = features::compute(book, cutoff);
+        // Training models the features only (`BusinessFacts::Skipped`).
+        raw.facts = features::Facts::default();
+        raw
+    });
     let labels = features::lapse_labels(book, cutoff, horizon, data_end, outcome)?;
     let mut snap = Snapshot::of(raw, labels);
     snap.exits = features::exit_kinds(book, cutoff, horizon, data_end)?;
