@@ -650,12 +650,7 @@ fn load_relational(
 
     // Clients first: they define who is known.
     let mut client_ids: Vec<String> = Vec::new();
-    let mut held = Held {
-        mode: config.mode,
-        tables: Default::default(),
-        released: Default::default(),
-        data_end: None,
-    };
+    let mut held = Held::new(config.mode);
     let authoritative = sources.has(Source::Clients);
     if let Some((t, q)) = sources.take(Source::Clients)? {
         let (t, q) = clean_clients(t, q, ctx)?;
@@ -730,6 +725,15 @@ struct Held {
 }
 
 impl Held {
+    fn new(mode: Mode) -> Self {
+        Held {
+            mode,
+            tables: Default::default(),
+            released: Default::default(),
+            data_end: None,
+        }
+    }
+
     /// Hands a linked table to `sink`, then keeps it or frees its rows.
     fn hand_on(
         &mut self,
