@@ -23,7 +23,7 @@ use rayon::prelude::*;
 ///
 /// ```
 /// use clientele::config::Mode;
-/// use clientele::features::{compute, FeatureBuilder};
+/// use clientele::features::{compute, Feature, FeatureBuilder};
 /// use clientele::ingest::{load_from, Frames, Input, LoadOptions};
 /// use clientele::schema::Source;
 /// use clientele::{Config, Date};
@@ -51,7 +51,11 @@ use rayon::prelude::*;
 ///     builder.add(*source, table, book.table(Source::Policies))?;
 /// }
 /// let raws = builder.finish();
-/// assert_eq!(raws[1].columns, compute(&book, cutoffs[1]).columns);
+/// // The same values as `compute` (NaN where it has NaN).
+/// let whole = compute(&book, cutoffs[1]);
+/// assert_eq!(format!("{:?}", raws[1].columns), format!("{:?}", whole.columns));
+/// // As of 2025-12-31 the policy is in force: one policy, 1,200 of premium.
+/// assert_eq!(raws[0].feature(Feature::PremiumInForce), Some(&[1200.0][..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct FeatureBuilder {
