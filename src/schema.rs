@@ -101,6 +101,19 @@ impl Source {
         self.fields().iter().find(|f| f.name == name)
     }
 
+    /// The dates that tell how far a source's data reaches: the latest of them over
+    /// every source is the book's last date (`features::data_end`).
+    pub fn end_dates(self) -> &'static [&'static str] {
+        match self {
+            Source::Policies => &["start_date", "end_date"],
+            Source::Payments => &["due_date", "paid_date"],
+            Source::Claims => &["claim_date"],
+            Source::Contacts => &["contact_date"],
+            Source::Transactions => &["date"],
+            Source::Clients | Source::Flat => &[],
+        }
+    }
+
     /// What this source's rows are checked against when loaded, beyond each field's
     /// kind, how they link, and how long a run keeps them (ingest and the runs apply
     /// these; a new source states its rules here).

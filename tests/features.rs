@@ -2,7 +2,7 @@
 //! definitions say, and records after the cut-off never change a feature.
 
 mod common;
-use clientele::features::{compute, exit_kinds, lapse_labels, Label};
+use clientele::features::{self, compute, exit_kinds, lapse_labels, Label};
 use clientele::ingest::{self, LoadOptions};
 use clientele::vocab::LapseOutcome;
 use clientele::{Config, Date};
@@ -198,4 +198,173 @@ fn sample_labels_agree_with_the_generators_truth() {
     eprintln!("labels agree on {agree} of {compared} ({rate:.4}); {lapsed} lapsed");
     assert!(compared > 5000 && lapsed > 500);
     assert!(rate > 0.98, "agreement {rate}");
+}
+
+/// Two feature tables equal bit for bit (NaN where the other has NaN), with equal facts.
+fn assert_same_features(
+    a: &clientele::features::RawFeatures,
+    b: &clientele::features::RawFeatures,
+) {
+    assert_eq!(a.cutoff, b.cutoff);
+    assert_eq!(a.names, b.names);
+    assert_eq!(a.active, b.active, "active as of {}", a.cutoff);
+    for (name, (x, y)) in a.names.iter().zip(a.columns.iter().zip(&b.columns)) {
+        let bits = |c: &Vec<f64>| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(x), bits(y), "{name} as of {}", a.cutoff);
+    }
+    assert_eq!(
+        format!("{:?}", a.facts),
+        format!("{:?}", b.facts),
+        "facts as of {}",
+        a.cutoff
+    );
+}
+
+fn sample_files() -> (Config, ingest::SourceFiles, LoadOptions) {
+    let config = Config::default();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let files = ingest::SourceFiles::resolve(&config, &dir).unwrap();
+    let mut opts = LoadOptions::from_config(&config, false);
+    opts.extract_date = d("2026-09-30");
+    (config, files, opts)
+}
+
+#[test]
+fn features_built_while_the_sample_loads_equal_the_whole_books_at_several_cutoffs() {
+    use clientele::features::{FeatureBuilder, FeatureStream};
+    use clientele::schema::Source;
+    let (config, files, opts) = sample_files();
+    let cutoffs = [
+        d("2023-06-30"),
+        d("2024-12-31"),
+        d("2026-03-31"),
+        d("2026-09-30"),
+    ];
+    let whole = ingest::load_from(&config, ingest::Input::Files(&files), &opts, None).unwrap();
+    let given = cutoffs.to_vec();
+    let mut stream = FeatureStream::new(Box::new(move |_| Some(given.clone())));
+    let input = ingest::Input::Files(&files);
+    let streamed = ingest::load_with(&config, input, &opts, None, &mut stream).unwrap();
+    // Only the sources the features alone read were freed, and the load reports the same.
+    let freed: Vec<Source> = streamed.book.released.keys().copied().collect();
+    assert_eq!(freed, [Source::Payments, Source::Claims, Source::Contacts]);
+    assert_eq!(
+        streamed.book.tables.keys().collect::<Vec<_>>(),
+        [&Source::Clients, &Source::Policies]
+    );
+    assert_eq!(
+        format!("{:?}", streamed.report),
+        format!("{:?}", whole.report)
+    );
+    assert_eq!(streamed.quarantine.len(), whole.quarantine.len());
+    assert_eq!(
+        features::data_end(&streamed.book),
+        features::data_end(&whole.book)
+    );
+    let raws = stream.finish(&streamed.book, &cutoffs).unwrap().unwrap();
+    // In another order, one cut-off at a time.
+    let order = [
+        Source::Payments,
+        Source::Contacts,
+        Source::Claims,
+        Source::Clients,
+        Source::Policies,
+    ];
+    for (raw, &c) in raws.iter().zip(&cutoffs) {
+        let reference = compute(&whole.book, c);
+        assert_same_features(raw, &reference);
+        let mut builder = FeatureBuilder::new(whole.book.mode, whole.book.n_clients(), &[c]);
+        let policies = whole.book.table(Source::Policies);
+        for source in order {
+            let table = whole.book.table(source).unwrap();
+            builder.add(source, table, policies).unwrap();
+        }
+        assert_same_features(&builder.finish()[0], &reference);
+    }
+    // Some clients lapse, pay and claim by each cut-off: the comparison is not vacuous.
+    let paid = raws[1].feature(features::Feature::Paid12m).unwrap();
+    assert!(paid.iter().filter(|v| **v > 0.0).count() > 100);
+}
+
+#[test]
+fn the_builder_refuses_a_source_twice() {
+    use clientele::features::FeatureBuilder;
+    use clientele::schema::Source;
+    let (config, files, opts) = sample_files();
+    let book = ingest::load_from(&config, ingest::Input::Files(&files), &opts, None)
+        .unwrap()
+        .book;
+    let mut builder = FeatureBuilder::new(book.mode, book.n_clients(), &[d("2025-12-31")]);
+    let (payments, policies) = (book.table(Source::Payments), book.table(Source::Policies));
+    builder
+        .add(Source::Payments, payments.unwrap(), policies)
+        .unwrap();
+    let again = builder.add(Source::Payments, payments.unwrap(), policies);
+    assert!(again.unwrap_err().to_string().contains("twice"));
+}
+
+/// A book whose policies and payments end in October 2024 (the policies' later ends are
+/// after the extract, 2025-01-15: scheduled, not known) and whose contacts, read last,
+/// reach 31 December.
+fn month_moving_book(dir: &std::path::Path) {
+    book_files(dir, false);
+    write(
+        dir,
+        "contacts.csv",
+        "client_id,contact_date,kind\nB,2024-09-01,complaint\nA,2024-12-31,app_login\n",
+    );
+}
+
+#[test]
+fn a_source_read_last_that_moves_the_month_asks_for_the_book_again() {
+    use clientele::features::FeatureStream;
+    let t = tempfile::tempdir().unwrap();
+    month_moving_book(t.path());
+    let config = Config::default();
+    let files = ingest::SourceFiles::resolve(&config, t.path()).unwrap();
+    let mut opts = LoadOptions::from_config(&config, false);
+    opts.extract_date = d("2025-01-15");
+    let last_month = |end: Option<Date>| end.map(|e| vec![e.last_full_month_end()]);
+    let mut stream = FeatureStream::new(Box::new(last_month));
+    let input = ingest::Input::Files(&files);
+    let loaded = ingest::load_with(&config, input, &opts, None, &mut stream).unwrap();
+    // The payments were computed as of September (the data read by then) and freed.
+    assert_eq!(stream.cutoffs(), Some(vec![d("2024-09-30")]));
+    let end = features::data_end(&loaded.book).unwrap();
+    assert_eq!(end, d("2024-12-31"), "the freed contacts' last date counts");
+    assert!(stream
+        .finish(&loaded.book, &[d("2024-12-31")])
+        .unwrap()
+        .is_none());
+
+    // Training's cut-offs move with it: the run reads the book again.
+    let guess = clientele::train::cutoff_guess(config.mode, None, 3);
+    let mut stream = FeatureStream::new(guess);
+    let input = ingest::Input::Files(&files);
+    let loaded = ingest::load_with(&config, input, &opts, None, &mut stream).unwrap();
+    assert_eq!(
+        stream.cutoffs(),
+        Some(vec![d("2024-06-30"), d("2024-03-31")])
+    );
+    let cutoffs = clientele::train::snapshot_cutoffs(&loaded.book, None, 3).unwrap();
+    assert_eq!(cutoffs, [d("2024-09-30"), d("2024-06-30")]);
+    assert!(stream.finish(&loaded.book, &cutoffs).unwrap().is_none());
+
+    // With the month given, nothing moves: the features are the whole book's.
+    let mut stream = FeatureStream::new(Box::new(|_| Some(vec![d("2024-12-31")])));
+    let input = ingest::Input::Files(&files);
+    let loaded = ingest::load_with(&config, input, &opts, None, &mut stream).unwrap();
+    let raw = stream
+        .finish(&loaded.book, &[d("2024-12-31")])
+        .unwrap()
+        .unwrap();
+    let whole = load_at(t.path(), "2025-01-15");
+    assert_same_features(&raw[0], &compute(&whole, d("2024-12-31")));
+}
+
+fn load_at(dir: &std::path::Path, extract: &str) -> ingest::Book {
+    let cfg = Config::default();
+    let mut opts = LoadOptions::from_config(&cfg, false);
+    opts.extract_date = d(extract);
+    ingest::load(&cfg, dir, &opts, None).unwrap().book
 }

@@ -597,3 +597,82 @@ fn with_no_date_given_the_cli_and_tables_in_memory_label_the_same_month_alike() 
     assert_eq!(cli.schema(), ours.labels.schema());
     assert!(cli.equals_missing(&ours.labels), "labels differ");
 }
+
+/// The next month with one contact dated 30 November, after every policy and payment:
+/// read last, it moves the data's last full month from October to November after the
+/// payments' rows were freed.
+fn next_month_with_a_late_contact(dir: &Path) {
+    use polars::prelude::*;
+    std::fs::create_dir_all(dir).unwrap();
+    let next = PathBuf::from(sample("/next-month"));
+    for entry in std::fs::read_dir(&next).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n != "contacts.parquet") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let file = std::fs::File::open(next.join("contacts.parquet")).unwrap();
+    let mut contacts = ParquetReader::new(file).finish().unwrap();
+    let mut csv = Vec::new();
+    CsvWriter::new(&mut csv).finish(&mut contacts).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let at = split_csv(header)
+        .iter()
+        .position(|c| c == "contact_date")
+        .unwrap();
+    let mut late = split_csv(lines.next().unwrap());
+    late[at] = "2026-11-30".into();
+    write(dir, "contacts.csv", &format!("{csv}{}\n", late.join(",")));
+}
+
+#[test]
+fn a_contact_read_last_that_moves_the_month_gives_the_labels_of_that_month() {
+    use polars::prelude::*;
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    next_month_with_a_late_contact(&data);
+    let data = data.to_string_lossy().into_owned();
+    let m = model_arg();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--model",
+            &m,
+            "--data",
+            &data,
+            "--extract-date",
+            "2026-11-30",
+        ];
+        args.extend_from_slice(&["--out", out]);
+        args.extend_from_slice(extra);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_clientele-infer"));
+        let r = cmd
+            .args(&args)
+            .current_dir(t.path())
+            .env("CLIENTELE_TIMINGS", "1");
+        let r = r.output().unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let (stdout, stderr) = (r.stdout, r.stderr);
+        (
+            String::from_utf8(stdout).unwrap(),
+            String::from_utf8(stderr).unwrap(),
+        )
+    };
+    let (derived, timings) = run("derived", &[]);
+    assert!(derived.contains("as of 2026-11-30"), "{derived}");
+    assert!(
+        timings.contains("read again: the last month moved"),
+        "{timings}"
+    );
+    let (_, timings) = run("given", &["--as-of", "2026-11-30"]);
+    assert!(!timings.contains("read again"), "{timings}");
+    let labels = |dir: &str| {
+        let file = std::fs::File::open(t.path().join(dir).join("labels.parquet")).unwrap();
+        ParquetReader::new(file).finish().unwrap()
+    };
+    assert!(
+        labels("derived").equals_missing(&labels("given")),
+        "labels differ"
+    );
+}

@@ -5,7 +5,7 @@ use super::facts::{self, Facts};
 use crate::date::Date;
 use crate::ingest::{Book, Table, MISSING};
 use crate::schema::Source;
-use crate::vocab::feature::{Feature, RELATIONAL, TRANSACTIONS};
+use crate::vocab::feature::{Feature, TRANSACTIONS};
 
 /// Unscaled features, one column per feature, NaN where a value is unknown.
 #[derive(Clone, Debug)]
@@ -40,19 +40,24 @@ fn days(from: Date, to: Date) -> f64 {
     f64::from(to.days() - from.days())
 }
 
-/// Per-client columns being filled, one per feature of the mode. A feature of the other
-/// mode writes to a scratch column (a debug assertion, and unit tests in debug builds,
-/// catch that mistake).
-struct Columns {
+/// Per-client columns being filled, one per feature of the mode, each allocated when it
+/// is first written (a run building features while its book loads holds only those of
+/// the sources read so far). A feature of the other mode writes to a scratch column (a
+/// debug assertion, and unit tests in debug builds, catch that mistake).
+pub(super) struct Columns {
     features: &'static [Feature],
     /// Position of each `Feature` (by discriminant) in `data`.
     slot: Vec<Option<usize>>,
+    n: usize,
+    /// Each column's value until it is written.
+    init: Vec<f64>,
+    /// Empty until written.
     data: Vec<Vec<f64>>,
     scratch: Vec<f64>,
 }
 
 impl Columns {
-    fn new(features: &'static [Feature], n: usize, init: f64) -> Self {
+    pub(super) fn new(features: &'static [Feature], n: usize, init: f64) -> Self {
         let mut slot = vec![None; Feature::ALL.len()];
         for (i, f) in features.iter().enumerate() {
             slot[*f as usize] = Some(i);
@@ -60,25 +65,55 @@ impl Columns {
         Columns {
             features,
             slot,
-            data: features.iter().map(|_| vec![init; n]).collect(),
-            scratch: vec![0.0; n],
+            n,
+            init: vec![init; features.len()],
+            data: features.iter().map(|_| Vec::new()).collect(),
+            scratch: Vec::new(),
         }
     }
 
-    fn col(&mut self, feature: Feature) -> &mut Vec<f64> {
+    /// Sets the value a column holds until written (before it is written).
+    pub(super) fn start_at(&mut self, feature: Feature, value: f64) {
+        if let Some(i) = self.slot.get(feature as usize).copied().flatten() {
+            debug_assert!(self.data[i].is_empty(), "{feature:?} is written already");
+            self.init[i] = value;
+        }
+    }
+
+    pub(super) fn col(&mut self, feature: Feature) -> &mut Vec<f64> {
         let slot = self.slot.get(feature as usize).copied().flatten();
         debug_assert!(slot.is_some(), "{feature:?} is not a feature of this mode");
-        match slot {
-            Some(i) => &mut self.data[i],
-            None => &mut self.scratch,
+        let (column, init) = match slot {
+            Some(i) => (&mut self.data[i], self.init[i]),
+            None => (&mut self.scratch, 0.0),
+        };
+        if column.len() != self.n {
+            *column = vec![init; self.n];
+        }
+        column
+    }
+
+    /// The column, moved out (`put` returns it).
+    pub(super) fn take(&mut self, feature: Feature) -> Vec<f64> {
+        std::mem::take(self.col(feature))
+    }
+
+    pub(super) fn put(&mut self, feature: Feature, column: Vec<f64>) {
+        if let Some(i) = self.slot.get(feature as usize).copied().flatten() {
+            self.data[i] = column;
         }
     }
 
     fn n_clients(&self) -> usize {
-        self.scratch.len()
+        self.n
     }
 
-    fn into_raw(self, cutoff: Date, active: Vec<bool>) -> RawFeatures {
+    pub(super) fn into_raw(mut self, cutoff: Date, active: Vec<bool>) -> RawFeatures {
+        for (column, &init) in self.data.iter_mut().zip(&self.init) {
+            if column.len() != self.n {
+                *column = vec![init; self.n];
+            }
+        }
         RawFeatures {
             cutoff,
             names: self.features.iter().map(|f| f.name().to_string()).collect(),
@@ -136,11 +171,28 @@ fn rows_until<'a>(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn compute(book: &Book, cutoff: Date) -> RawFeatures {
-    match book.mode {
-        crate::config::Mode::Transactions => transactions(book, cutoff),
-        crate::config::Mode::Flat => flat(book, cutoff),
-        crate::config::Mode::Relational => relational(book, cutoff),
+    if book.mode == crate::config::Mode::Flat {
+        return flat(book, cutoff);
     }
+    compute_at(book, &[cutoff], super::BusinessFacts::Computed).remove(0)
+}
+
+/// The features of a relational or transactions book at each of `cutoffs` (in that
+/// order), its tables fed to a `FeatureBuilder` in source order.
+pub(super) fn compute_at(
+    book: &Book,
+    cutoffs: &[Date],
+    facts: super::BusinessFacts,
+) -> Vec<RawFeatures> {
+    let builder = super::FeatureBuilder::new(book.mode, book.n_clients(), cutoffs);
+    let mut builder = builder.with_facts(facts);
+    let policies = book.table(Source::Policies);
+    for (source, table) in &book.tables {
+        // A book holds one table per source: the builder never refuses one.
+        let fed = builder.add(*source, table, policies);
+        debug_assert!(fed.is_ok(), "{fed:?}");
+    }
+    builder.finish()
 }
 
 /// Flat mode: the declared numeric columns as they are (the file is already per client
@@ -171,21 +223,15 @@ fn flat(book: &Book, cutoff: Date) -> RawFeatures {
 }
 
 /// The last date anything happened in the book (payments, claims, contacts, policy
-/// starts and ends, transactions), or `None` when it holds no dated record.
+/// starts and ends, transactions: `Source::end_dates`), or `None` when it holds no dated
+/// record. Sources whose rows were handed to the features as they were loaded count by
+/// the last date they held (`Book::released`).
 pub fn data_end(book: &Book) -> Option<Date> {
-    let sources: [(Option<&Table>, &[&str]); 5] = [
-        (book.table(Source::Policies), &["start_date", "end_date"]),
-        (book.table(Source::Payments), &["due_date", "paid_date"]),
-        (book.table(Source::Claims), &["claim_date"]),
-        (book.table(Source::Contacts), &["contact_date"]),
-        (book.table(Source::Transactions), &["date"]),
-    ];
-    sources
+    let held = book
+        .tables
         .iter()
-        .filter_map(|(t, fields)| t.map(|t| (t, *fields)))
-        .flat_map(|(t, fields)| fields.iter().filter_map(|f| t.dates(f)))
-        .flat_map(|d| d.iter().flatten().copied())
-        .max()
+        .filter_map(|(source, t)| crate::ingest::last_date(*source, t));
+    held.chain(book.released.values().flatten().copied()).max()
 }
 
 fn product_group(product: &str) -> (bool, bool, bool) {
@@ -198,78 +244,12 @@ fn product_group(product: &str) -> (bool, bool, bool) {
     (protection, savings, health)
 }
 
-fn relational(book: &Book, c: Date) -> RawFeatures {
-    let n = book.n_clients();
-    let mut cols = Columns::new(RELATIONAL, n, 0.0);
-    let mut active = vec![false; n];
-    for unknown_until_seen in [
-        Feature::Age,
-        Feature::Dependents,
-        Feature::LogIncome,
-        Feature::PremiumBurden,
-        Feature::TenureYears,
-        Feature::CollectionRate12m,
-        Feature::RenewalRate,
-        Feature::ClaimsRatio,
-        Feature::DaysSincePayment,
-        Feature::DaysSinceContact,
-    ] {
-        cols.col(unknown_until_seen).fill(f64::NAN);
-    }
-    if let Some(t) = book.table(Source::Clients) {
-        client_attributes(t, c, &mut cols);
-    }
-    if let Some(t) = book.table(Source::Policies) {
-        policies(t, c, &mut cols, &mut active);
-    }
-    let mut premiums_paid = vec![0.0; n];
-    let mut unpaid = Vec::new();
-    if let Some(t) = book.table(Source::Payments) {
-        let frequency = book
-            .table(Source::Policies)
-            .and_then(|p| p.coded("payment_frequency"));
-        unpaid = payments(t, c, frequency, &mut cols, &mut premiums_paid);
-    }
-    if let Some(t) = book.table(Source::Claims) {
-        claims(t, c, &mut cols, &premiums_paid);
-    }
-    if let Some(t) = book.table(Source::Contacts) {
-        contacts(t, c, &mut cols);
-    }
-    let income = cols.col(Feature::LogIncome).clone();
-    for (i, li) in income.iter().enumerate() {
-        let premium = cols.col(Feature::PremiumInForce)[i];
-        if li.is_finite() && *li > 0.0 {
-            cols.col(Feature::PremiumBurden)[i] = premium / li.exp_m1().max(1.0);
-        }
-    }
-    let mut facts = Facts {
-        income: vec![f64::NAN; n],
-        dependants: vec![f64::NAN; n],
-        age_known: vec![false; n],
-        ..Facts::default()
-    };
-    if let Some(t) = book.table(Source::Clients) {
-        facts::client_facts(t, n, &mut facts);
-    }
-    if let Some(t) = book.table(Source::Policies) {
-        facts::policy_facts(t, c, n, &mut facts);
-    }
-    if let Some(t) = book.table(Source::Claims) {
-        facts::claim_facts(t, c, n, &mut facts);
-    }
-    facts.unpaid_6m = facts::UnpaidDues::of(n, unpaid);
-    let mut raw = cols.into_raw(c, active);
-    raw.facts = facts;
-    raw
-}
-
 /// The start of the 12-month window: a month-end cut-off looks back to the month end.
 fn year_before(c: Date) -> Date {
     c.month_end_offset(-12).max(c.add_months(-12))
 }
 
-fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
+pub(super) fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
     let birth = t.dates("birth_date");
     let age = t.numbers("age");
     let deps = t.numbers("dependents");
@@ -282,17 +262,27 @@ fn client_attributes(t: &Table, c: Date, cols: &mut Columns) {
     }
 }
 
+/// What the payments pass leaves for the end, when every source is read.
+pub(super) struct PaymentsRead {
+    /// The premiums due in the last 6 months and unpaid at the cut-off, as (client, due
+    /// date), in no particular order.
+    pub unpaid: Vec<(usize, Date)>,
+    /// Clients with instalments paid in 36 months whose policy's frequency is unknown:
+    /// (client, instalments, dues in 12 months), by client. `paid_years` weighs them by
+    /// the client's policies in force.
+    pub unknown_frequency: Vec<(usize, f64, f64)>,
+}
+
 /// RFM and payment behaviour; adds each client's premiums paid to `premiums_paid` (the
 /// claims ratio's denominator). `frequency`: the policies' payment frequencies, by policy
-/// row (the payments' `policy` link). Returns the premiums due in the last 6 months and
-/// unpaid at the cut-off, as (client, due date), in no particular order.
-fn payments(
+/// row (the payments' `policy` link). `PaidYears36m` is finished by `paid_years`.
+pub(super) fn payments(
     t: &Table,
     c: Date,
     frequency: Option<&crate::ingest::Coded>,
     cols: &mut Columns,
     premiums_paid: &mut [f64],
-) -> Vec<(usize, Date)> {
+) -> PaymentsRead {
     let n = premiums_paid.len();
     let mut dues_12 = vec![0.0; n];
     let mut last_paid: Vec<Option<Date>> = vec![None; n];
@@ -306,7 +296,7 @@ fn payments(
         Feature::Missed6m,
     ];
     let [mut paid_years, mut paid_12m, mut missed_12m, mut missed_6m] =
-        summed.map(|f| std::mem::take(cols.col(f)));
+        summed.map(|f| cols.take(f));
     let sums = PaymentSums {
         from: 0,
         premiums_paid,
@@ -332,25 +322,44 @@ fn payments(
         .into_iter()
         .zip([paid_years, paid_12m, missed_12m, missed_6m])
     {
-        *cols.col(f) = column;
+        cols.put(f, column);
     }
-    let policies = cols.col(Feature::Policies).clone();
+    let mut unknown_frequency = Vec::new();
     for i in 0..n {
         if dues_12[i] > 0.0 {
             cols.col(Feature::CollectionRate12m)[i] =
                 1.0 - cols.col(Feature::Missed12m)[i] / dues_12[i];
         }
         if unknown_36[i] > 0.0 {
-            // Dues a year per policy in force, between 1 (annual) and 12 (monthly).
-            let k = (dues_12[i] / policies[i].max(1.0)).clamp(1.0, 12.0);
-            cols.col(Feature::PaidYears36m)[i] += unknown_36[i] * 12.0 / k;
+            unknown_frequency.push((i, unknown_36[i], dues_12[i]));
         }
-        cols.col(Feature::PaidYears36m)[i] /= 12.0;
         if let Some(p) = last_paid[i] {
             cols.col(Feature::DaysSincePayment)[i] = days(p, c);
         }
     }
-    unpaid
+    PaymentsRead {
+        unpaid,
+        unknown_frequency,
+    }
+}
+
+/// Finishes `PaidYears36m` (summed in months of premium by `payments`) once the policies
+/// in force are known: adds the instalments of unknown frequency, each weighed by its
+/// client's dues a year per policy in force, and turns months into years.
+pub(super) fn paid_years(cols: &mut Columns, unknown_frequency: &[(usize, f64, f64)]) {
+    let policies = cols.take(Feature::Policies);
+    let mut paid = cols.take(Feature::PaidYears36m);
+    let mut unknown = unknown_frequency.iter().peekable();
+    for (i, years) in paid.iter_mut().enumerate() {
+        if let Some(&(_, instalments, dues_12)) = unknown.next_if(|u| u.0 == i) {
+            // Dues a year per policy in force, between 1 (annual) and 12 (monthly).
+            let k = (dues_12 / policies[i].max(1.0)).clamp(1.0, 12.0);
+            *years += instalments * 12.0 / k;
+        }
+        *years /= 12.0;
+    }
+    cols.put(Feature::Policies, policies);
+    cols.put(Feature::PaidYears36m, paid);
 }
 
 /// The per-client sums of the payments loop for clients `from..from + len` (slot `i`
@@ -455,9 +464,11 @@ impl<'a> PaymentSums<'a> {
     }
 }
 
-fn claims(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &[f64]) {
+/// Counts each client's claims of the last 12 months; returns each client's claims paid
+/// by the cut-off (`claims_ratio` divides them by the premiums paid).
+pub(super) fn claims(t: &Table, c: Date, cols: &mut Columns, n: usize) -> Vec<f64> {
     let y12 = year_before(c);
-    let mut claims_paid = vec![0.0; premiums_paid.len()];
+    let mut claims_paid = vec![0.0; n];
     if let Some(date) = t.dates("claim_date") {
         let paid = t.numbers("amount_paid");
         for (r, ci, d) in rows_until(t, date, c) {
@@ -467,6 +478,11 @@ fn claims(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &[f64]) {
             }
         }
     }
+    claims_paid
+}
+
+/// Claims paid over premiums paid, for clients who paid any premium.
+pub(super) fn claims_ratio(claims_paid: &[f64], premiums_paid: &[f64], cols: &mut Columns) {
     for (i, &premiums) in premiums_paid.iter().enumerate() {
         if premiums > 0.0 {
             cols.col(Feature::ClaimsRatio)[i] = claims_paid[i] / premiums;
@@ -474,7 +490,7 @@ fn claims(t: &Table, c: Date, cols: &mut Columns, premiums_paid: &[f64]) {
     }
 }
 
-fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
+pub(super) fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
     let (Some(start), Some(premium)) = (t.dates("start_date"), t.numbers("annual_premium")) else {
         return;
     };
@@ -529,7 +545,7 @@ fn policies(t: &Table, c: Date, cols: &mut Columns, active: &mut [bool]) {
     }
 }
 
-fn contacts(t: &Table, c: Date, cols: &mut Columns) {
+pub(super) fn contacts(t: &Table, c: Date, cols: &mut Columns) {
     let (Some(date), Some(kind)) = (t.dates("contact_date"), t.coded("kind")) else {
         return;
     };
@@ -553,41 +569,66 @@ fn contacts(t: &Table, c: Date, cols: &mut Columns) {
     }
 }
 
-fn transactions(book: &Book, c: Date) -> RawFeatures {
-    let n = book.n_clients();
-    let mut cols = Columns::new(TRANSACTIONS, n, 0.0);
-    let mut active = vec![false; n];
-    let mut last: Vec<Option<Date>> = vec![None; n];
-    let mut first: Vec<Option<Date>> = vec![None; n];
-    let mut total = vec![0.0; n];
-    let mut count = vec![0.0; n];
-    let (y12, y36) = (c.add_months(-12), c.add_months(-36));
-    if let Some(t) = book.table(Source::Transactions) {
-        if let (Some(date), Some(amount)) = (t.dates("date"), t.numbers("amount")) {
-            for (r, ci, d) in rows_until(t, date, c) {
-                active[ci] = true;
-                last[ci] = last[ci].max(Some(d));
-                first[ci] = Some(first[ci].map_or(d, |f| f.min(d)));
-                total[ci] += amount[r];
-                count[ci] += 1.0;
-                if d > y12 {
-                    cols.col(Feature::Transactions12m)[ci] += 1.0;
-                    cols.col(Feature::Amount12m)[ci] += amount[r];
-                }
-                if d > y36 {
-                    cols.col(Feature::Transactions36m)[ci] += 1.0;
-                }
+/// A transactions book's per-client sums at one cut-off; the features at the end.
+pub(super) struct TransactionSums {
+    pub(super) cutoff: Date,
+    cols: Columns,
+    active: Vec<bool>,
+    last: Vec<Option<Date>>,
+    first: Vec<Option<Date>>,
+    total: Vec<f64>,
+    count: Vec<f64>,
+}
+
+impl TransactionSums {
+    pub(super) fn new(n: usize, cutoff: Date) -> Self {
+        TransactionSums {
+            cutoff,
+            cols: Columns::new(TRANSACTIONS, n, 0.0),
+            active: vec![false; n],
+            last: vec![None; n],
+            first: vec![None; n],
+            total: vec![0.0; n],
+            count: vec![0.0; n],
+        }
+    }
+
+    /// Adds the transactions dated by the cut-off.
+    pub(super) fn add(&mut self, t: &Table) {
+        let c = self.cutoff;
+        let (y12, y36) = (c.add_months(-12), c.add_months(-36));
+        let (Some(date), Some(amount)) = (t.dates("date"), t.numbers("amount")) else {
+            return;
+        };
+        for (r, ci, d) in rows_until(t, date, c) {
+            self.active[ci] = true;
+            self.last[ci] = self.last[ci].max(Some(d));
+            self.first[ci] = Some(self.first[ci].map_or(d, |f| f.min(d)));
+            self.total[ci] += amount[r];
+            self.count[ci] += 1.0;
+            if d > y12 {
+                self.cols.col(Feature::Transactions12m)[ci] += 1.0;
+                self.cols.col(Feature::Amount12m)[ci] += amount[r];
+            }
+            if d > y36 {
+                self.cols.col(Feature::Transactions36m)[ci] += 1.0;
             }
         }
     }
-    for i in 0..n {
-        cols.col(Feature::DaysSinceTransaction)[i] = last[i].map_or(f64::NAN, |l| days(l, c));
-        cols.col(Feature::TransactionTenure)[i] = first[i].map_or(f64::NAN, |f| c.years_since(f));
-        cols.col(Feature::MeanAmount)[i] = if count[i] > 0.0 {
-            total[i] / count[i]
-        } else {
-            f64::NAN
-        };
+
+    pub(super) fn finish(mut self) -> RawFeatures {
+        let c = self.cutoff;
+        for i in 0..self.active.len() {
+            let (last, first) = (self.last[i], self.first[i]);
+            self.cols.col(Feature::DaysSinceTransaction)[i] = last.map_or(f64::NAN, |l| days(l, c));
+            self.cols.col(Feature::TransactionTenure)[i] =
+                first.map_or(f64::NAN, |f| c.years_since(f));
+            self.cols.col(Feature::MeanAmount)[i] = if self.count[i] > 0.0 {
+                self.total[i] / self.count[i]
+            } else {
+                f64::NAN
+            };
+        }
+        self.cols.into_raw(c, self.active)
     }
-    cols.into_raw(c, active)
 }

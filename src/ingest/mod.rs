@@ -3,6 +3,7 @@
 
 mod clean;
 mod input;
+mod linked;
 mod parquet_footer;
 pub mod partition;
 pub mod parts;
@@ -14,6 +15,7 @@ pub mod table;
 
 pub use clean::{canonical_category, normalise_spelling, CleaningStats, NumericFit};
 pub use input::{frame_name, Frames, Input};
+pub use linked::{last_date, Keep, KeepAll, LinkedSink, LinkedTable};
 pub use quality::{QualityReport, QuarantinedRow, SourceQuality};
 pub use sources::{SourceFile, SourceFiles};
 pub use table::{Coded, Table, Values, MISSING};
@@ -79,6 +81,9 @@ pub struct Book {
     /// The tables of the sources read, by source: a new source is one more entry.
     /// The clients table's row i is client i; event tables link rows to clients.
     pub tables: std::collections::BTreeMap<Source, Table>,
+    /// Sources read whose rows were handed on as they were loaded and not kept
+    /// (`load_with`, `Keep::Release`), each with the last date it held (`last_date`).
+    pub released: std::collections::BTreeMap<Source, Option<Date>>,
     pub flat: Option<FlatBook>,
 }
 
@@ -90,6 +95,12 @@ impl Book {
     /// The table of one source, when the book holds it.
     pub fn table(&self, source: Source) -> Option<&Table> {
         self.tables.get(&source)
+    }
+
+    /// Whether the book's data had the source: its table is held, or was read and
+    /// handed on (`released`).
+    pub fn has(&self, source: Source) -> bool {
+        self.tables.contains_key(&source) || self.released.contains_key(&source)
     }
 
     /// Drops the event tables (policies, payments, claims, contacts, transactions),
@@ -373,6 +384,22 @@ pub fn load_from(
     opts: &LoadOptions,
     fitted: Option<&CleaningStats>,
 ) -> Result<Loaded> {
+    load_with(config, input, opts, fitted, &mut KeepAll)
+}
+
+/// `load_from`, handing each event source's cleaned, linked table to `sink` before the
+/// next source is read; the book keeps the table or frees its rows as `sink` says
+/// (`Book::released`). The quality report and quarantine are those of `load_from`.
+///
+/// # Errors
+/// As `load_from`, and `sink`'s own.
+pub fn load_with(
+    config: &Config,
+    input: Input,
+    opts: &LoadOptions,
+    fitted: Option<&CleaningStats>,
+    sink: &mut dyn LinkedSink,
+) -> Result<Loaded> {
     let mut ctx = Loading {
         opts,
         fit: fitted.is_none(),
@@ -392,7 +419,7 @@ pub fn load_from(
             })?;
             load_flat(flat_cfg, input, &mut ctx)?
         }
-        Mode::Relational | Mode::Transactions => load_relational(config, input, &mut ctx)?,
+        Mode::Relational | Mode::Transactions => load_relational(config, input, &mut ctx, sink)?,
     };
     ctx.report.clients = book.n_clients();
     Ok(Loaded {
@@ -612,13 +639,18 @@ fn clean_clients(
     Ok((t, q))
 }
 
-fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<Book> {
+fn load_relational(
+    config: &Config,
+    input: Input,
+    ctx: &mut Loading,
+    sink: &mut dyn LinkedSink,
+) -> Result<Book> {
     let mut sources = SourceReader::new(config, input, &mut ctx.unused)?;
     let extract = ctx.opts.extract_date;
 
     // Clients first: they define who is known.
     let mut client_ids: Vec<String> = Vec::new();
-    let mut finished: std::collections::BTreeMap<Source, Table> = Default::default();
+    let mut held = Held::new(config.mode);
     let authoritative = sources.has(Source::Clients);
     if let Some((t, q)) = sources.take(Source::Clients)? {
         let (t, q) = clean_clients(t, q, ctx)?;
@@ -628,7 +660,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
                 .collect();
         }
         ctx.report.sources.push(q);
-        finished.insert(Source::Clients, t);
+        held.tables.insert(Source::Clients, t);
     } else {
         // No clients table: everyone who appears anywhere is a client, so every source
         // is read before any is linked.
@@ -641,9 +673,10 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         authoritative,
     };
 
-    // Each source is read, checked, linked and stripped of its id columns before the
-    // next is read: peak memory is the linked book so far plus one source as read.
-    // A source that defines an id (the policies) comes before those that link to it.
+    // Each source is read, checked, linked and stripped of its id columns, then handed
+    // to `sink`, before the next is read: peak memory is the linked book kept so far
+    // plus one source as read. A source that defines an id (the policies) comes before
+    // those that link to it.
     let (defining, linking): (Vec<Source>, Vec<Source>) = config
         .mode
         .sources()
@@ -661,7 +694,7 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
             policy_ids = t.take_coded("policy_id");
         }
         t.drop_identifiers();
-        finished.insert(source, t);
+        held.hand_on(source, t, client_ids.len(), sink)?;
     }
     let policy_rows = policy_ids.as_ref().map(clean::IdIndex::of_column);
     for source in linking {
@@ -670,16 +703,65 @@ fn load_relational(config: &Config, input: Input, ctx: &mut Loading) -> Result<B
         };
         let mut t = links.check(source, t, q, policy_rows.as_ref(), ctx);
         t.drop_identifiers();
-        finished.insert(source, t);
+        held.hand_on(source, t, client_ids.len(), sink)?;
     }
     sources.finish();
     Ok(Book {
         mode: config.mode,
         extract_date: extract,
         client_ids,
-        tables: finished,
+        tables: held.tables,
+        released: held.released,
         flat: None,
     })
+}
+
+/// The tables a load keeps, the sources it released and the last date read so far.
+struct Held {
+    mode: Mode,
+    tables: std::collections::BTreeMap<Source, Table>,
+    released: std::collections::BTreeMap<Source, Option<Date>>,
+    data_end: Option<Date>,
+}
+
+impl Held {
+    fn new(mode: Mode) -> Self {
+        Held {
+            mode,
+            tables: Default::default(),
+            released: Default::default(),
+            data_end: None,
+        }
+    }
+
+    /// Hands a linked table to `sink`, then keeps it or frees its rows.
+    fn hand_on(
+        &mut self,
+        source: Source,
+        t: Table,
+        n_clients: usize,
+        sink: &mut dyn LinkedSink,
+    ) -> Result<()> {
+        let end = last_date(source, &t);
+        self.data_end = self.data_end.max(end);
+        let keep = sink.linked(LinkedTable {
+            mode: self.mode,
+            source,
+            table: &t,
+            n_clients,
+            earlier: &self.tables,
+            data_end: self.data_end,
+        })?;
+        match keep {
+            Keep::Table => {
+                self.tables.insert(source, t);
+            }
+            Keep::Release => {
+                self.released.insert(source, end);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Label spellings understood without configuration, positive first.
@@ -758,6 +840,7 @@ fn load_flat(cfg: &FlatConfig, input: Input, ctx: &mut Loading) -> Result<Book> 
         extract_date: ctx.opts.extract_date,
         client_ids,
         tables: Default::default(),
+        released: Default::default(),
         flat: Some(FlatBook {
             table: t,
             numeric,

@@ -3,7 +3,9 @@
 //! `partition::split`) and each part's loading. Labeling and training from files both
 //! take their parts from here.
 
-use super::{load_from, CleaningStats, Input, LoadOptions, Loaded, SourceFiles};
+use super::{
+    load_with, CleaningStats, Input, KeepAll, LinkedSink, LoadOptions, Loaded, SourceFiles,
+};
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::fsio::rundir::{OutputKind, Staging};
@@ -130,18 +132,41 @@ impl BookParts {
         config: &Config,
         fitted: Option<&CleaningStats>,
     ) -> Result<Loaded> {
+        let loaded = self.load_with(p, config, fitted, &mut KeepAll)?;
+        self.done(p);
+        Ok(loaded)
+    }
+
+    /// `load`, handing each event source's table to `sink` as it is linked
+    /// (`ingest::load_with`), and keeping the part's files until `done` (the run may
+    /// read the part again).
+    ///
+    /// # Errors
+    /// As `load_with`; `p` out of range.
+    pub fn load_with(
+        &self,
+        p: usize,
+        config: &Config,
+        fitted: Option<&CleaningStats>,
+        sink: &mut dyn LinkedSink,
+    ) -> Result<Loaded> {
         let part = self
             .parts
             .get(p)
             .ok_or_else(|| Error::Runtime(format!("no part {p} of {}", self.parts.len())))?;
         let stage = Stage::new("load", 1);
         let opts = LoadOptions::from_config(config, false);
-        let loaded = load_from(config, Input::Files(part), &opts, fitted)?;
+        let loaded = load_with(config, Input::Files(part), &opts, fitted, sink)?;
         stage.finish();
-        if let Some(discard) = &self.discard {
+        Ok(loaded)
+    }
+
+    /// The run has read part `p` for the last time: its split files are removed when
+    /// the parts were opened with `discard_loaded`.
+    pub fn done(&self, p: usize) {
+        if let (Some(discard), Some(part)) = (&self.discard, self.parts.get(p)) {
             discard.remove(part.dir());
         }
-        Ok(loaded)
     }
 }
 

@@ -478,6 +478,7 @@ pub fn label_book_since(
     previous: Option<&PreviousRun>,
 ) -> Result<LabelledPart> {
     check_book(b, book)?;
+    check_whole(book)?;
     let raw = crate::features::compute(book, as_of);
     label_with_features(b, book, &raw, label_rules, (of, previous))
 }
@@ -498,10 +499,23 @@ pub fn label_owned_book_since(
     previous: Option<&PreviousRun>,
 ) -> Result<LabelledPart> {
     check_book(b, &book)?;
+    check_whole(&book)?;
     let raw = crate::features::compute(&book, as_of);
     book.release_after_features(true);
     crate::allocator::reuse_freed_memory();
     label_with_features(b, &book, &raw, label_rules, (of, previous))
+}
+
+/// A book whose features are computed here must hold every source it was read with:
+/// one whose rows went to the features as it loaded (`Book::released`) has its features
+/// from there.
+fn check_whole(book: &Book) -> Result<()> {
+    match book.released.keys().next() {
+        None => Ok(()),
+        Some(source) => Err(Error::Runtime(format!(
+            "the book's {source} were freed as it loaded: label it with the features computed then"
+        ))),
+    }
 }
 
 /// Labels a book whose point-in-time features are computed, into one table.
@@ -582,7 +596,7 @@ pub fn check_book(b: &Bundle, book: &Book) -> Result<()> {
     }
     let present = |name: &str| match crate::schema::Source::named(name) {
         Some(crate::schema::Source::Flat) => book.flat.is_some(),
-        Some(source) => book.table(source).is_some(),
+        Some(source) => book.has(source),
         None => true,
     };
     let missing: Vec<&str> = b

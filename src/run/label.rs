@@ -240,7 +240,10 @@ fn run_parts(
     let mut state: Option<RunState> = None;
     let mut unused = Vec::new();
     for p in 0..parts.len() {
-        let mut loaded = parts.load(p, &spec.config, Some(&b.cleaning))?;
+        // The as-of is the first part's for every part (`RunState::start`).
+        let known = state.as_ref().map(|st| st.as_of).or(opts.as_of);
+        let mut stream = features::FeatureStream::new(as_of_guess(known));
+        let loaded = parts.load_with(p, &spec.config, Some(&b.cleaning), &mut stream)?;
         if state.is_none() {
             state = Some(RunState::start(b, &loaded.book, opts, protected)?);
             // Every part's files have the user's files' columns.
@@ -248,7 +251,9 @@ fn run_parts(
         }
         let Some(st) = state.as_mut() else { continue };
         let stage = Stage::new("features", 1);
-        let raw = features::compute(&loaded.book, st.as_of);
+        let (mut loaded, raw) =
+            part_features(&parts, p, (&spec.config, b), loaded, stream, st.as_of)?;
+        parts.done(p);
         loaded.book.release_after_features(true);
         // Labeling's chunks then reuse the freed tables' memory rather than fault in
         // fresh pages (kept 0.1 s, it went back to the system first).
@@ -285,6 +290,40 @@ fn run_parts(
         run,
         protected,
     )
+}
+
+/// The as-of date as a labeling run guesses it while a book loads: `known` (`--as-of`, or
+/// the first part's), else the last full month end of the data read so far
+/// (`choose_as_of`'s rule).
+fn as_of_guess(known: Option<Date>) -> features::CutoffGuess {
+    Box::new(move |end: Option<Date>| match known {
+        Some(date) => Some(vec![date]),
+        None => end.map(|e| vec![e.last_full_month_end()]),
+    })
+}
+
+/// Part `p`'s features as of `as_of`: those `stream` built while the part loaded, or,
+/// when a source read late moved the data's last month after earlier ones were freed,
+/// computed from the part read again whole.
+fn part_features(
+    parts: &BookParts,
+    p: usize,
+    (config, b): (&Config, &Bundle),
+    loaded: crate::ingest::Loaded,
+    stream: features::FeatureStream,
+    as_of: Date,
+) -> Result<(crate::ingest::Loaded, features::RawFeatures)> {
+    if let Some(mut raws) = stream.finish(&loaded.book, &[as_of])? {
+        if let Some(raw) = raws.pop() {
+            return Ok((loaded, raw));
+        }
+    }
+    drop(loaded);
+    crate::progress::timed("read again: the last month moved", || {
+        let loaded = parts.load_with(p, config, Some(&b.cleaning), &mut crate::ingest::KeepAll)?;
+        let raw = features::compute(&loaded.book, as_of);
+        Ok((loaded, raw))
+    })
 }
 
 /// Labels a part while a second thread writes the labelled chunks: writing (text

@@ -64,8 +64,22 @@ impl DataSpec {
     /// # Errors
     /// As `ingest::load_from`.
     pub fn load(&self, files: &SourceFiles, require_label: bool) -> Result<Loaded> {
+        self.load_with(files, require_label, &mut crate::ingest::KeepAll)
+    }
+
+    /// `load`, handing each event source's table to `sink` as it loads
+    /// (`ingest::load_with`).
+    ///
+    /// # Errors
+    /// As `ingest::load_with`.
+    pub fn load_with(
+        &self,
+        files: &SourceFiles,
+        require_label: bool,
+        sink: &mut dyn crate::ingest::LinkedSink,
+    ) -> Result<Loaded> {
         let opts = LoadOptions::from_config(&self.config, require_label);
-        crate::ingest::load_from(&self.config, Input::Files(files), &opts, None)
+        crate::ingest::load_with(&self.config, Input::Files(files), &opts, None, sink)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::ingest::{QuarantinedRow, SourceFiles};
 use crate::lapse;
 use crate::params::Horizon;
 use crate::segment::SegmentModel;
-use crate::train::{fit, parts, FitOptions, Fitted, DEFAULT_HORIZON_MONTHS, DEFAULT_SEED};
+use crate::train::{fit_with, parts, FitOptions, Fitted, DEFAULT_HORIZON_MONTHS, DEFAULT_SEED};
 use std::path::{Path, PathBuf};
 
 /// What the user asked for (flags over config).
@@ -83,7 +83,7 @@ pub fn train_frames(
     let input = crate::ingest::Input::Frames(frames);
     let loaded = crate::ingest::load_from(config, input, &load_opts, None)?;
     let tables = table_fingerprints(&loaded.report);
-    train_loaded(opts, &settings, loaded, tables)
+    train_loaded(opts, &settings, (loaded, None), tables)
 }
 
 /// Tables in memory leave no file to fingerprint: each source trained on is recorded by
@@ -103,10 +103,15 @@ fn table_fingerprints(report: &crate::ingest::QualityReport) -> Vec<FileFingerpr
 }
 
 /// The part of a training run after loading: quality report, fit, publish, charts.
+/// `raws`: the snapshots' features when they were computed as the book loaded
+/// (`train::fit_with`).
 pub(super) fn train_loaded(
     opts: &TrainOptions,
     settings: &Settings,
-    mut loaded: crate::ingest::Loaded,
+    (mut loaded, raws): (
+        crate::ingest::Loaded,
+        Option<Vec<crate::features::RawFeatures>>,
+    ),
     files: Vec<FileFingerprint>,
 ) -> Result<TrainOutcome> {
     let quality_dir = opts.out_dir.join("train-data-quality");
@@ -120,11 +125,12 @@ pub(super) fn train_loaded(
     )?;
     loaded.check_thresholds()?;
 
-    let fitted = fit(
+    let fitted = fit_with(
         &settings.config,
         &mut loaded,
         &settings.fit,
         settings.previous.as_ref(),
+        raws,
     )?;
     let scores = fitted.scores_csv(&loaded.book.client_ids);
     publish(opts, settings, fitted, files, scores, quality_dir)
@@ -295,7 +301,7 @@ fn publish(
 /// over config), the previous model, and the paths no output may cover.
 pub(super) struct Settings {
     pub(super) config: crate::config::Config,
-    fit: FitOptions,
+    pub(super) fit: FitOptions,
     previous: Option<bundle::Located>,
     protected: Protected,
 }

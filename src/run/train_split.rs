@@ -11,8 +11,9 @@ use super::train::{
 };
 use super::DataSpec;
 use crate::error::{Error, Result};
+use crate::features::{BusinessFacts, FeatureStream, RawFeatures};
 use crate::ingest::parts::BookParts;
-use crate::ingest::{Input, QualityReport, QuarantinedRow, SourceFiles};
+use crate::ingest::{Input, Loaded, QualityReport, QuarantinedRow, SourceFiles};
 use crate::progress::Stage;
 use crate::train::parts::{self, ClientSample, PartRows, SampledBook, TrainPlan};
 use polars::prelude::{BooleanChunked, DataFrame, IntoColumn, NewChunkedArray, UInt32Chunked};
@@ -31,10 +32,39 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
         return train_in_parts(&files, parts, opts, settings);
     }
     let stage = Stage::new("load", 1);
-    let loaded = spec.load(&files, true)?;
+    let loaded = load_streaming(spec, &files, &settings)?;
     stage.finish();
     let fingerprints = file_fingerprints(&files)?;
     train_loaded(opts, &settings, loaded, fingerprints)
+}
+
+/// Loads the book whole, the snapshots' features computed as it loads and the sources
+/// only they read freed (`features::FeatureStream`). When a source read late moved the
+/// data's last month after earlier ones were freed, the book is read again whole and
+/// the features are computed from it (`train::fit_with` without features).
+fn load_streaming(
+    spec: &DataSpec,
+    files: &SourceFiles,
+    settings: &Settings,
+) -> Result<(Loaded, Option<Vec<RawFeatures>>)> {
+    let (as_of, horizon) = (settings.fit.as_of, settings.fit.horizon.get());
+    let guess = crate::train::cutoff_guess(spec.config.mode, as_of, horizon);
+    let mut stream = FeatureStream::new(guess).with_facts(BusinessFacts::Skipped);
+    let loaded = spec.load_with(files, true, &mut stream)?;
+    let book = &loaded.book;
+    let raws = match crate::train::snapshot_cutoffs(book, as_of, horizon) {
+        Some(cutoffs) => stream.finish(book, &cutoffs)?,
+        // No snapshot (flat) or a cut-off `fit` refuses: it says why, from this book.
+        None => return Ok((loaded, None)),
+    };
+    if raws.is_none() {
+        drop(loaded);
+        let again = crate::progress::timed("read again: the last month moved", || {
+            spec.load(files, true)
+        })?;
+        return Ok((again, None));
+    }
+    Ok((loaded, raws))
 }
 
 /// Column of the sampled rows holding each client's data row in the clients table.

@@ -121,6 +121,23 @@ pub fn fit(
     opts: &FitOptions,
     previous: Option<&Located>,
 ) -> Result<Fitted> {
+    fit_with(config, loaded, opts, previous, None)
+}
+
+/// `fit` with the raw features of its two snapshots computed already (`snapshot_cutoffs`,
+/// in that order; `features::FeatureStream` built them while the book loaded, freeing
+/// the sources only they read).
+///
+/// # Errors
+/// As `fit`; `Error::Runtime` when `raws` are not at the cut-offs the book gives, or are
+/// missing for a book whose sources were freed.
+pub fn fit_with(
+    config: &Config,
+    loaded: &mut Loaded,
+    opts: &FitOptions,
+    previous: Option<&Located>,
+    raws: Option<Vec<RawFeatures>>,
+) -> Result<Fitted> {
     let book = &loaded.book;
     let horizon = opts.horizon.get();
     let outcome = config.lapse.outcome;
@@ -129,22 +146,20 @@ pub fn fit(
     let cutoff = cutoff_choice.date;
     let stage = Stage::new("features", 1);
     let end = label_end(book, cutoff, horizon);
+    let early_cutoff = cutoff.month_end_offset(-horizon);
+    let (raw, early_raw) = given_raws(book, raws, [cutoff, early_cutoff])?;
     // The out-of-time check's snapshot is taken now, beside the run's, so that the event
     // tables can go before the fits (they were a third of the run's peak memory).
     let (snap, early) = rayon::join(
         || {
             crate::progress::timed("snapshot at the cut-off", || {
-                snapshot(book, (cutoff, horizon, end), outcome)
+                snapshot_of(book, raw, (cutoff, horizon, end), outcome)
             })
         },
         || match book.mode {
             Mode::Flat => Err("flat data has no dates: no out-of-time check".to_string()),
-            _ => snapshot(
-                book,
-                (cutoff.month_end_offset(-horizon), horizon, cutoff),
-                outcome,
-            )
-            .map_err(|e| e.to_string()),
+            _ => snapshot_of(book, early_raw, (early_cutoff, horizon, cutoff), outcome)
+                .map_err(|e| e.to_string()),
         },
     );
     let snap = snap?;
@@ -641,14 +656,80 @@ impl Snapshot {
 /// labels' window ending by `data_end`).
 pub(super) fn snapshot(
     book: &Book,
+    at: (Date, i32, Date),
+    outcome: crate::vocab::LapseOutcome,
+) -> Result<Snapshot> {
+    snapshot_of(book, None, at, outcome)
+}
+
+/// `snapshot` with its raw features computed already, when given.
+fn snapshot_of(
+    book: &Book,
+    raw: Option<RawFeatures>,
     (cutoff, horizon, data_end): (Date, i32, Date),
     outcome: crate::vocab::LapseOutcome,
 ) -> Result<Snapshot> {
-    let raw = features::compute(book, cutoff);
+    let raw = raw.unwrap_or_else(|| {
+        let mut raw = features::compute(book, cutoff);
+        // Training models the features only (`BusinessFacts::Skipped`).
+        raw.facts = features::Facts::default();
+        raw
+    });
     let labels = features::lapse_labels(book, cutoff, horizon, data_end, outcome)?;
     let mut snap = Snapshot::of(raw, labels);
     snap.exits = features::exit_kinds(book, cutoff, horizon, data_end)?;
     Ok(snap)
+}
+
+/// The cut-offs of training's two snapshots (the run's and the out-of-time check's) as
+/// guessed while a book loads (`features::FeatureStream`): `as_of`, else the last full
+/// month end of the data read so far minus the horizon (`choose_cutoff`'s rule).
+pub fn cutoff_guess(mode: Mode, as_of: Option<Date>, horizon: i32) -> features::CutoffGuess {
+    Box::new(move |end: Option<Date>| {
+        if mode == Mode::Flat {
+            return None;
+        }
+        let cutoff = match as_of {
+            Some(date) => date,
+            None => end?.last_full_month_end().month_end_offset(-horizon),
+        };
+        Some(vec![cutoff, cutoff.month_end_offset(-horizon)])
+    })
+}
+
+/// The cut-offs `fit` takes its two snapshots at for this book (as `cutoff_guess`
+/// orders them); `None` in flat mode, or when `fit` will refuse the cut-off.
+pub fn snapshot_cutoffs(book: &Book, as_of: Option<Date>, horizon: i32) -> Option<Vec<Date>> {
+    if book.mode == Mode::Flat {
+        return None;
+    }
+    let cutoff = choose_cutoff(book, as_of, horizon).ok()?.date;
+    Some(vec![cutoff, cutoff.month_end_offset(-horizon)])
+}
+
+/// The raw features given for the snapshots at `cutoffs`, checked to be theirs; none
+/// given: computed from the book, which must then hold every source.
+fn given_raws(
+    book: &Book,
+    raws: Option<Vec<RawFeatures>>,
+    cutoffs: [Date; 2],
+) -> Result<(Option<RawFeatures>, Option<RawFeatures>)> {
+    let Some(raws) = raws else {
+        if book.released.is_empty() || book.mode == Mode::Flat {
+            return Ok((None, None));
+        }
+        return Err(Error::Runtime(
+            "the book's event sources were freed before their features were given".into(),
+        ));
+    };
+    let at: Vec<Date> = raws.iter().map(|r| r.cutoff).collect();
+    if at != cutoffs {
+        return Err(Error::Runtime(format!(
+            "features were given as of {at:?}, the snapshots are as of {cutoffs:?}"
+        )));
+    }
+    let mut raws = raws.into_iter();
+    Ok((raws.next(), raws.next()))
 }
 
 /// A lapse-only or surrender-only target needs policies ending so: otherwise nobody

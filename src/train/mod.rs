@@ -9,7 +9,8 @@ pub mod parts;
 
 pub use crate::bundle::{OutOfTime, TrainMetrics};
 pub use fit::{
-    choose_cutoff, choose_cutoff_in, fit, DataSpan, FitOptions, Fitted, MIN_LEVEL_SHARE,
+    choose_cutoff, choose_cutoff_in, cutoff_guess, fit, fit_with, snapshot_cutoffs, DataSpan,
+    FitOptions, Fitted, MIN_LEVEL_SHARE,
 };
 
 /// The seed of every random choice when none is given (CLI, Python, Spark).
