@@ -116,7 +116,7 @@ fn train_in_parts(
             .map(|(part, kept)| {
                 let counted = kept
                     .as_ref()
-                    .and_then(|k| k.count(&config, &plan, fitted.bundle()))
+                    .and_then(|k| k.count(&config, plan.cutoff, fitted.bundle()))
                     .unwrap_or_else(|| {
                         parts::part_lifecycle_of(
                             &config,

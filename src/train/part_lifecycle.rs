@@ -5,9 +5,9 @@
 //! so a book in parts is loaded twice (facts, features) instead of three times.
 
 use super::fit::{self, Snapshot};
-use super::parts::TrainPlan;
 use crate::bundle::Bundle;
 use crate::config::Config;
+use crate::date::Date;
 use crate::error::Result;
 use crate::features::RawFeatures;
 use crate::ingest::{Book, Coded};
@@ -90,7 +90,7 @@ impl PartLifecycleInputs {
         })
     }
 
-    /// The part's persistency and exits as of the plan's cut-off, each client in the
+    /// The part's persistency and exits as of the plan's `cutoff`, each client in the
     /// segment `bundle` assigns it: what `parts::part_lifecycle` counts after loading the
     /// part again. `None` when the bundle's segments use a column not kept (the caller
     /// then loads the part again).
@@ -100,7 +100,7 @@ impl PartLifecycleInputs {
     pub fn count(
         &self,
         config: &Config,
-        plan: &TrainPlan,
+        cutoff: Date,
         bundle: &Bundle,
     ) -> Option<Result<TrainingLifecycle>> {
         if !self.suffices_for(bundle) {
@@ -113,12 +113,7 @@ impl PartLifecycleInputs {
             .collect();
         let counted =
             fit::every_client_segment(bundle, &self.raw, &cats, self.clients).map(|segments| {
-                TrainingLifecycle::count(
-                    &self.policies,
-                    &segments,
-                    plan.cutoff,
-                    &config.persistency,
-                )
+                TrainingLifecycle::count(&self.policies, &segments, cutoff, &config.persistency)
             });
         Some(counted)
     }
