@@ -275,16 +275,23 @@ def fast_screen(F, cat, y, logit, top, pbins=8):
     scores.sort(reverse=True)
     return [s[1] for s in scores[:top]]
 
+def chosen_pairs(F, cat, y, cfg):
+    """The pairs of a variant: given by column (`force`), or screened on the additive fit."""
+    if "force" in cfg:
+        return cfg["force"]
+    if not cfg["npairs"]:
+        return []
+    base = Model(F, cat, y, cfg["bins"], cfg["enc"], [], 4, 1)
+    m0 = fit(base.X(F), y, cfg["a0"])
+    return fast_screen(F, cat, y, m0.decision_function(base.X(F)), cfg["npairs"])
+
+
 def cv_pairs(F, cat, y, cfg, alphas, pens, seed=0):
     sk = StratifiedKFold(5, shuffle=True, random_state=seed)
     keys = [(a, q) for a in alphas for q in pens]
     oof = {k: np.zeros(len(y)) for k in keys}
     for tr, te in sk.split(F, y):
-        pairs = []
-        if cfg["npairs"]:
-            base = Model(F[tr], cat, y[tr], cfg["bins"], cfg["enc"], [], 4, 1)
-            m0 = fit(base.X(F[tr]), y[tr], cfg["a0"])
-            pairs = fast_screen(F[tr], cat, y[tr], m0.decision_function(base.X(F[tr])), cfg["npairs"])
+        pairs = chosen_pairs(F[tr], cat, y[tr], cfg)
         for q in pens:
             m = Model(F[tr], cat, y[tr], cfg["bins"], cfg["enc"], pairs, cfg["pbins"], q)
             A, B = m.X(F[tr]), m.X(F[te])
@@ -303,11 +310,7 @@ def main_pairs(name, cfgs):
     for k, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(F, y)):
         for c in cfgs:
             (a, q), ll = cv_pairs(F[tr], cat, y[tr], c, c["alphas"], c["pens"])
-            pairs = []
-            if c["npairs"]:
-                base = Model(F[tr], cat, y[tr], c["bins"], c["enc"], [], 4, 1)
-                m0 = fit(base.X(F[tr]), y[tr], c["a0"])
-                pairs = fast_screen(F[tr], cat, y[tr], m0.decision_function(base.X(F[tr])), c["npairs"])
+            pairs = chosen_pairs(F[tr], cat, y[tr], c)
             m = Model(F[tr], cat, y[tr], c["bins"], c["enc"], pairs, c["pbins"], q)
             p = fit(m.X(F[tr]), y[tr], a).predict_proba(m.X(F[te]))[:, 1]
             auc = roc_auc_score(y[te], p); res[c["label"]].append(auc)
@@ -336,6 +339,13 @@ PAIRS = {
     "cells10_p8x8": dict(enc="cells", bins=10, npairs=8, pbins=8, a0=10, alphas=[10], pens=[1, 10, 100]),
     "steps16_p8x8": dict(enc="steps", bins=16, npairs=8, pbins=8, a0=30, alphas=[10, 30, 100], pens=[1, 3, 10]),
     "steps16_p8x16": dict(enc="steps", bins=16, npairs=8, pbins=16, a0=30, alphas=[10, 30, 100], pens=[1, 3, 10]),
+    # telecom's columns 4, 17, 18: tenure, monthly charges, total charges (EBM's strongest pairs)
+    "steps16_t3x16": dict(enc="steps", bins=16, npairs=3, force=[(4, 18), (17, 18), (4, 17)], pbins=16, a0=30,
+                          alphas=[30, 100], pens=[1, 3, 10]),
+    "steps16_t3x32": dict(enc="steps", bins=16, npairs=3, force=[(4, 18), (17, 18), (4, 17)], pbins=32, a0=30,
+                          alphas=[30, 100], pens=[1, 3, 10]),
+    "cells10_t3x16": dict(enc="cells", bins=10, npairs=3, force=[(4, 18), (17, 18), (4, 17)], pbins=16, a0=10,
+                          alphas=[10], pens=[1, 10, 100]),
     "steps16_p20x8": dict(enc="steps", bins=16, npairs=20, pbins=8, a0=30, alphas=[10, 30, 100], pens=[1, 3, 10]),
 }
 
