@@ -227,7 +227,7 @@ pub const MAX_PAIRS: usize = 20;
 /// Default coarse bins per numeric feature in a pair.
 pub const DEFAULT_PAIR_BINS: usize = 4;
 /// Most coarse bins per numeric feature in a pair.
-pub const MAX_PAIR_BINS: usize = 8;
+pub const MAX_PAIR_BINS: usize = 16;
 
 fn is_default_pairs(v: &usize) -> bool {
     *v == DEFAULT_PAIRS
@@ -416,5 +416,33 @@ mod argument_words_tests {
             in_argument_words("a -- b --unknown-flag"),
             "a -- b --unknown-flag"
         );
+    }
+}
+
+#[cfg(test)]
+mod lapse_params_tests {
+    use super::*;
+
+    fn with_pair_bins(pair_bins: usize) -> Result<Checked<LapseParams>> {
+        LapseParams {
+            pair_bins,
+            ..LapseParams::default()
+        }
+        .check()
+    }
+
+    #[test]
+    fn pair_axes_of_up_to_sixteen_bins_are_accepted_and_no_more() {
+        assert!(with_pair_bins(2).is_ok());
+        assert!(with_pair_bins(DEFAULT_PAIR_BINS).is_ok());
+        assert!(with_pair_bins(16).is_ok());
+        for bad in [0, 1, 17, 64] {
+            match with_pair_bins(bad) {
+                Err(Error::InvalidParameter(m)) => {
+                    assert!(m.contains("pair_bins must be between 2 and 16"), "{m}")
+                }
+                other => panic!("pair_bins = {bad} was not refused: {:?}", other.is_ok()),
+            }
+        }
     }
 }
