@@ -110,8 +110,11 @@ fn train_in_parts(
     .with_files(file_fingerprints(files)?);
     let lifecycle = if counting {
         let stage = Stage::new("lifecycle", parts.len() as u64);
+        // Parts counted side by side (the count is single-threaded) and added up in
+        // part order: the same sums on any thread count.
+        use rayon::prelude::*;
         let counts = parts
-            .iter()
+            .par_iter()
             .zip(&kept)
             .map(|(part, kept)| {
                 let counted = kept
