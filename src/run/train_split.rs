@@ -88,14 +88,8 @@ fn train_in_parts(
     let plan = TrainPlan::of(&config, facts, opts.as_of, opts.horizon_months)?;
     let counting = opts.charts && config.mode == crate::config::Mode::Relational;
     let (rows, kept): (Vec<_>, Vec<_>) = each_part("features", parts, |part| {
-        if counting {
-            parts::part_rows_and_lifecycle_of(&config, Input::Files(part), &plan, &every_client)
-        } else {
-            Ok((
-                parts::part_rows_of(&config, Input::Files(part), &plan, &every_client)?,
-                None,
-            ))
-        }
+        let input = Input::Files(part);
+        parts::part_rows_and_lifecycle_of(&config, input, &plan, &every_client, counting)
     })?
     .into_iter()
     .unzip();

@@ -310,24 +310,16 @@ pub fn part_rows_of(
     plan: &TrainPlan,
     sample: &ClientSample,
 ) -> Result<PartRows> {
-    Ok(rows_of(config, input, plan, sample, false)?.0)
+    Ok(part_rows_and_lifecycle_of(config, input, plan, sample, false)?.0)
 }
 
-/// `part_rows_of`, with what counting the part's lifecycle will need once the segments
-/// are fitted (`PartLifecycleInputs::count`), so that the part is not loaded again.
+/// `part_rows_of`, with (when `keep_lifecycle`, in relational mode) what counting the
+/// part's lifecycle will need once the segments are fitted
+/// (`PartLifecycleInputs::count`), so that the part is not loaded again.
 ///
 /// # Errors
 /// As `part_rows`.
 pub fn part_rows_and_lifecycle_of(
-    config: &Config,
-    input: Input,
-    plan: &TrainPlan,
-    sample: &ClientSample,
-) -> Result<(PartRows, Option<PartLifecycleInputs>)> {
-    rows_of(config, input, plan, sample, true)
-}
-
-fn rows_of(
     config: &Config,
     input: Input,
     plan: &TrainPlan,
