@@ -22,10 +22,12 @@ use serde::{Deserialize, Serialize};
 pub struct Euclidean;
 
 impl Distance<f64> for Euclidean {
+    #[inline]
     fn distance<D: Dimension>(&self, a: ArrayView<f64, D>, b: ArrayView<f64, D>) -> f64 {
         self.rdistance(a, b).sqrt()
     }
 
+    #[inline]
     fn rdistance<D: Dimension>(&self, a: ArrayView<f64, D>, b: ArrayView<f64, D>) -> f64 {
         match (a.as_slice(), b.as_slice()) {
             (Some(a), Some(b)) if a.len() == b.len() => a
@@ -230,16 +232,23 @@ fn silhouette(x: ArrayView2<f64>, labels: &[usize], rows: &[usize], k: usize) ->
     for &r in rows {
         sizes[labels[r]] += 1;
     }
-    let total: f64 = rows
-        .par_iter()
-        .map(|&i| {
+    // The rows' values side by side and their labels: the pair loop below is quadratic,
+    // and reads them as plain slices.
+    let width = x.ncols();
+    let values: Vec<f64> = rows.iter().flat_map(|&r| x.row(r).to_vec()).collect();
+    let row_labels: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
+    let row_of = |i: usize| &values[i * width..(i + 1) * width];
+    let total: f64 = (0..rows.len())
+        .into_par_iter()
+        .map(|i| {
             let mut sums = vec![0.0; k];
-            for &j in rows {
+            let own_values = row_of(i);
+            for (j, &label) in row_labels.iter().enumerate() {
                 if i != j {
-                    sums[labels[j]] += sq_dist(x.row(i).iter(), x.row(j).iter()).sqrt();
+                    sums[label] += sq_dist(own_values.iter(), row_of(j).iter()).sqrt();
                 }
             }
-            let own = labels[i];
+            let own = row_labels[i];
             if sizes[own] <= 1 {
                 return 0.0;
             }

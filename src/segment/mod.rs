@@ -4,11 +4,13 @@
 mod choose;
 mod matching;
 mod names;
+#[cfg(test)]
+mod patched_kmeans;
 
 use crate::params::Checked;
 pub use crate::params::SegmentParams;
 use choose::Convergence;
-pub use choose::{assign, KScore, SILHOUETTE_TIE};
+pub use choose::{assign, Euclidean, KScore, SILHOUETTE_TIE};
 pub use matching::optimal_matching;
 pub use names::{prospect_name, read_names_file};
 
