@@ -248,6 +248,31 @@ fn is_default_pair_penalties(v: &[f64]) -> bool {
     v == DEFAULT_PAIR_PENALTIES
 }
 
+/// Default out-of-fold ROC AUC gain that lets a richer form win on ranking.
+pub const DEFAULT_FORM_AUC_MARGIN: f64 = 0.005;
+/// Default standard errors a form's ranking gain must clear (one: the gain exceeds its
+/// own noise).
+pub const DEFAULT_FORM_AUC_Z: f64 = 1.0;
+/// Default log loss a form chosen on ranking may give up against the best form.
+pub const DEFAULT_FORM_LOG_LOSS_WINDOW: f64 = 0.002;
+
+// Kept out of a bundle's config at the default, so bundles made before the settings
+// existed keep their content digest.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_default_form_auc_margin(v: &f64) -> bool {
+    *v == DEFAULT_FORM_AUC_MARGIN
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_form_auc_z(v: &f64) -> bool {
+    *v == DEFAULT_FORM_AUC_Z
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_form_log_loss_window(v: &f64) -> bool {
+    *v == DEFAULT_FORM_LOG_LOSS_WINDOW
+}
+
 /// Lapse model settings; `check` validates them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -277,6 +302,20 @@ pub struct LapseParams {
     /// first.
     #[serde(skip_serializing_if = "is_default_pair_penalties")]
     pub pair_penalties: Vec<f64>,
+    /// A richer form (more bins) that ranks clients better out of fold, its ROC AUC
+    /// higher by at least this, replaces a simpler one even when its log loss is a
+    /// little higher (within `form_log_loss_window` of the best form's): log loss
+    /// differences that small are noise, a clear gain in ranking is not.
+    #[serde(skip_serializing_if = "is_default_form_auc_margin")]
+    pub form_auc_margin: f64,
+    /// ... and by at least this many standard errors of the paired difference of the
+    /// two forms' out-of-fold AUCs (DeLong): a gain within the noise does not count.
+    #[serde(skip_serializing_if = "is_default_form_auc_z")]
+    pub form_auc_z: f64,
+    /// How far above the least out-of-fold log loss of any form a form chosen for its
+    /// ranking may be.
+    #[serde(skip_serializing_if = "is_default_form_log_loss_window")]
+    pub form_log_loss_window: f64,
     pub threshold: ThresholdRule,
     /// With the best-F1 threshold, the high risk band is the riskiest this share of the
     /// training clients' out-of-fold scores (never below the threshold): a call list of
@@ -312,6 +351,9 @@ impl Default for LapseParams {
             pairs: DEFAULT_PAIRS,
             pair_bins: DEFAULT_PAIR_BINS,
             pair_penalties: default_pair_penalties(),
+            form_auc_margin: DEFAULT_FORM_AUC_MARGIN,
+            form_auc_z: DEFAULT_FORM_AUC_Z,
+            form_log_loss_window: DEFAULT_FORM_LOG_LOSS_WINDOW,
             threshold: ThresholdRule::BestF1,
             high_band_share: DEFAULT_HIGH_BAND_SHARE,
             cv_sample: 50_000,
@@ -389,11 +431,39 @@ impl LapseParams {
                 self.pair_penalties
             ));
         }
+        self.check_form_choice()?;
         if self.cv_sample < 100 {
             return bad("cv_sample must be at least 100".into());
         }
         self.threshold.check()?;
         Ok(Checked(self))
+    }
+}
+
+impl LapseParams {
+    /// The settings of choosing a form on ranking.
+    fn check_form_choice(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        if !(0.0..=1.0).contains(&self.form_auc_margin) {
+            return bad(format!(
+                "form_auc_margin must be between 0 and 1 (1: log loss alone chooses the form), \
+                 got {}",
+                self.form_auc_margin
+            ));
+        }
+        if !(0.0..=10.0).contains(&self.form_auc_z) {
+            return bad(format!(
+                "form_auc_z must be between 0 and 10 standard errors, got {}",
+                self.form_auc_z
+            ));
+        }
+        if !(0.0..=0.05).contains(&self.form_log_loss_window) {
+            return bad(format!(
+                "form_log_loss_window must be between 0 and 0.05, got {}",
+                self.form_log_loss_window
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -78,6 +78,8 @@ const PATH_TOLERANCE: f64 = 1e-4;
 pub(super) struct AlphaChoice {
     pub(super) alpha: f64,
     pub(super) log_loss: f64,
+    /// Its out-of-fold ROC AUC (a richer form may win on ranking).
+    pub(super) roc_auc: f64,
     /// Its out-of-fold predictions (thresholds are chosen on them).
     pub(super) oof: Vec<f64>,
     /// Its fold fits (the final fit starts from their mean).
@@ -140,6 +142,7 @@ pub(super) fn cross_validate(
             best = Some(AlphaChoice {
                 alpha,
                 log_loss: point.log_loss,
+                roc_auc: point.roc_auc,
                 oof,
                 fits,
                 cv: Vec::new(),

@@ -119,6 +119,68 @@ pub fn roc_auc(p: &[f64], y: &[bool]) -> f64 {
     (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
+/// The ROC AUC of scores `a` minus that of scores `b` on the same clients, and the
+/// standard error of that difference (DeLong, DeLong & Clarke-Pearson 1988: each
+/// client's placement among the other class, paired across the two scores, so that two
+/// models that rank alike have a small error however few the lapses). NaN without
+/// both classes.
+pub fn paired_auc_difference(a: &[f64], b: &[f64], y: &[bool]) -> (f64, f64) {
+    let (pa, pb) = (placements(a, y), placements(b, y));
+    let (Some((a_pos, a_neg)), Some((b_pos, b_neg))) = (pa, pb) else {
+        return (f64::NAN, f64::NAN);
+    };
+    let diff = mean(&a_pos) - mean(&b_pos);
+    let variance_of = |xa: &[f64], xb: &[f64]| {
+        let d: Vec<f64> = xa.iter().zip(xb).map(|(u, v)| u - v).collect();
+        let m = mean(&d);
+        d.iter().map(|v| (v - m) * (v - m)).sum::<f64>()
+            / (d.len().max(2) - 1) as f64
+            / d.len() as f64
+    };
+    let se = (variance_of(&a_pos, &b_pos) + variance_of(&a_neg, &b_neg)).sqrt();
+    (diff, se)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// Each lapsed client's share of the others scored below it (ties count half), and each
+/// other client's share of the lapsed scored above it, in the clients' order.
+fn placements(p: &[f64], y: &[bool]) -> Option<(Vec<f64>, Vec<f64>)> {
+    let mut pos: Vec<f64> = p
+        .iter()
+        .zip(y)
+        .filter(|(_, &l)| l)
+        .map(|(&v, _)| v)
+        .collect();
+    let mut neg: Vec<f64> = p
+        .iter()
+        .zip(y)
+        .filter(|(_, &l)| !l)
+        .map(|(&v, _)| v)
+        .collect();
+    if pos.is_empty() || neg.is_empty() {
+        return None;
+    }
+    let (pos_order, neg_order) = (pos.clone(), neg.clone());
+    pos.sort_by(f64::total_cmp);
+    neg.sort_by(f64::total_cmp);
+    // Below: how many of `sorted` are less than v, plus half of those equal to it.
+    let below = |sorted: &[f64], v: f64| {
+        let less = sorted.partition_point(|&s| s < v);
+        let equal = sorted.partition_point(|&s| s <= v) - less;
+        less as f64 + equal as f64 / 2.0
+    };
+    let (m, n) = (pos.len() as f64, neg.len() as f64);
+    let of_pos = pos_order.iter().map(|&v| below(&neg, v) / n).collect();
+    let of_neg = neg_order
+        .iter()
+        .map(|&v| (m - below(&pos, v)) / m)
+        .collect();
+    Some((of_pos, of_neg))
+}
+
 /// Mean log loss with probabilities clipped to [1e-15, 1 - 1e-15].
 pub fn log_loss(p: &[f64], y: &[bool]) -> f64 {
     let s: f64 = p

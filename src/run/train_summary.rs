@@ -31,7 +31,8 @@ pub fn summary(o: &TrainOutcome) -> String {
         let _ = writeln!(s, "dropped   {}", dropped.join("; "));
     }
     segments_lines(&mut s, b);
-    lapse_lines(&mut s, m);
+    let chosen_form = (b.lapse.form.bins, b.lapse.form.pairs.len());
+    lapse_lines(&mut s, m, chosen_form);
     for (what, path) in describe_paths(o) {
         let _ = writeln!(s, "{what:<13} {}", path.display());
     }
@@ -79,25 +80,63 @@ fn segments_lines(s: &mut String, b: &crate::bundle::Bundle) {
 }
 
 /// The best out-of-fold log loss of each form tried, in the order tried.
-fn form_lines(cv: &[crate::lapse::CvPoint]) -> Vec<String> {
-    let mut best: Vec<((usize, usize), f64)> = Vec::new();
+/// Each form's best cross-validation point (least log loss), in the order tried.
+fn best_points(cv: &[crate::lapse::CvPoint]) -> Vec<&crate::lapse::CvPoint> {
+    let mut best: Vec<&crate::lapse::CvPoint> = Vec::new();
     for p in cv {
-        match best.iter_mut().find(|(b, _)| *b == (p.bins, p.pairs)) {
-            Some((_, l)) => *l = l.min(p.log_loss),
-            None => best.push(((p.bins, p.pairs), p.log_loss)),
+        match best
+            .iter_mut()
+            .find(|b| (b.bins, b.pairs) == (p.bins, p.pairs))
+        {
+            Some(b) if p.log_loss < b.log_loss => *b = p,
+            Some(_) => {}
+            None => best.push(p),
         }
     }
-    best.into_iter()
-        .map(|(form, loss)| match form {
-            (0, _) => format!("linear {loss:.4}"),
-            (n, 0) => format!("{n} bins {loss:.4}"),
-            (n, k) => format!("{n} bins + {k} pairs {loss:.4}"),
-        })
+    best
+}
+
+fn form_name((bins, pairs): (usize, usize)) -> String {
+    match (bins, pairs) {
+        (0, _) => "linear".to_string(),
+        (n, 0) => format!("{n} bins"),
+        (n, k) => format!("{n} bins + {k} pairs"),
+    }
+}
+
+fn form_lines(cv: &[crate::lapse::CvPoint]) -> Vec<String> {
+    best_points(cv)
+        .into_iter()
+        .map(|p| format!("{} {:.4}", form_name((p.bins, p.pairs)), p.log_loss))
         .collect()
 }
 
+/// When the chosen form was tried after the one with the least log loss (forms come
+/// simplest first) and has the higher log loss, it won on ranking (`[lapse]
+/// form_auc_margin`): the out-of-fold ROC AUCs that decided it. (A simpler form kept
+/// against a richer one's slightly lower log loss is the usual tie rule, not noted.)
+fn ranking_note(cv: &[crate::lapse::CvPoint], chosen: (usize, usize)) -> Option<String> {
+    let points = best_points(cv);
+    let (least_at, least) = points
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.log_loss.total_cmp(&b.1.log_loss))?;
+    let (mine_at, mine) = points
+        .iter()
+        .enumerate()
+        .find(|(_, p)| (p.bins, p.pairs) == chosen)?;
+    (mine_at > least_at && mine.log_loss > least.log_loss).then(|| {
+        format!(
+            "; chosen for its ranking: out-of-fold ROC AUC {:.4} against {:.4} for {}",
+            mine.roc_auc,
+            least.roc_auc,
+            form_name((least.bins, least.pairs))
+        )
+    })
+}
+
 /// Held-out and out-of-time lapse metrics, and the decision threshold.
-fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics) {
+fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics, chosen_form: (usize, usize)) {
     let _ = writeln!(
         s,
         "lapse     ROC AUC {:.3} (cross-validated) / {:.3} (held-out test); PR AUC {:.3}; \
@@ -119,9 +158,10 @@ fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics) {
     if forms.len() > 1 {
         let _ = writeln!(
             s,
-            "          form {} (out-of-fold log loss: {})",
+            "          form {} (out-of-fold log loss: {}{})",
             m.lapse_form,
-            forms.join(", ")
+            forms.join(", "),
+            ranking_note(&m.cv, chosen_form).unwrap_or_default()
         );
     }
     match (&m.out_of_time, &m.out_of_time_skipped) {
