@@ -667,6 +667,21 @@ mod tests {
     use rand::SeedableRng;
     use rand_xoshiro::Xoshiro256Plus;
 
+    /// A numeric feature already standardised (mean 0, sd 1), clipped at +-`bound`.
+    fn standard_numeric(name: &str, bound: f64) -> NumericFeature {
+        NumericFeature {
+            name: name.to_string(),
+            lower: -bound,
+            upper: bound,
+            log: false,
+            median: 0.0,
+            mean: 0.0,
+            sd: 1.0,
+            missing_share: 0.0,
+            distribution: crate::stats::Distribution::fit_sorted(&[-1.0, 0.0, 1.0], 0.0),
+        }
+    }
+
     fn cv_choice(log_loss: f64, oof: Vec<f64>, y: &[bool]) -> AlphaChoice {
         AlphaChoice {
             alpha: 1.0,
@@ -1123,17 +1138,7 @@ mod tests {
         let cols: Vec<String> = ["step", "u"].iter().map(|s| s.to_string()).collect();
         let numeric: Vec<NumericFeature> = cols
             .iter()
-            .map(|name| NumericFeature {
-                name: name.clone(),
-                lower: -2.0,
-                upper: 2.0,
-                log: false,
-                median: 0.0,
-                mean: 0.0,
-                sd: 1.0,
-                missing_share: 0.0,
-                distribution: crate::stats::Distribution::fit_sorted(&[-1.0, 0.0, 1.0], 0.0),
-            })
+            .map(|name| standard_numeric(name, 2.0))
             .collect();
         let params = LapseParams {
             alphas: vec![0.1, 10.0],
@@ -1196,17 +1201,7 @@ mod tests {
         let cols: Vec<String> = (0..width).map(|j| format!("f{j}")).collect();
         let numeric = cols
             .iter()
-            .map(|name| NumericFeature {
-                name: name.clone(),
-                lower: -4.0,
-                upper: 4.0,
-                log: false,
-                median: 0.0,
-                mean: 0.0,
-                sd: 1.0,
-                missing_share: 0.0,
-                distribution: crate::stats::Distribution::fit_sorted(&[-1.0, 0.0, 1.0], 0.0),
-            })
+            .map(|name| standard_numeric(name, 4.0))
             .collect();
         (x, y, cols, numeric)
     }
