@@ -95,10 +95,11 @@ fn plus_plus(x: ArrayView2<f64>, k: usize, rng: &mut Xoshiro256Plus) -> Array2<f
     centres.row_mut(0).assign(&x.row(first));
     for c in 1..k {
         let chosen = centres.slice(ndarray::s![0..c, ..]).to_owned();
+        // The weights are all one: the draw weighs each point by its distance alone.
         let d: Vec<f64> = x
             .rows()
             .into_iter()
-            .map(|r| closest(&chosen, r).1 * 1.0)
+            .map(|r| closest(&chosen, r).1)
             .collect();
         let next = WeightedIndex::new(d.iter())
             .map(|w| w.sample(rng))
