@@ -361,7 +361,8 @@ fn killed_runs_leave_complete_outputs_or_none() {
     }
     let r = label_into(root, "run/m", &["--overwrite"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(hidden_entries(&root.join("run")).is_empty());
+    let left = hidden_entries(&root.join("run"));
+    assert!(left.is_empty(), "left in run: {left:?}");
 }
 
 #[test]

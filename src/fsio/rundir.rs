@@ -476,15 +476,71 @@ fn remove_listed(dir: &Path) {
     for (f, state) in marker.files.iter().zip(&marker.written) {
         beneath::remove_if_unchanged(dir, f, state);
     }
-    if let Some(state) = beneath::plain_file(dir, MARKER) {
-        beneath::remove_if_unchanged(dir, MARKER, &state);
-    }
     if let Ok((_, dirs)) = walk(dir) {
         for d in dirs {
             beneath::remove_empty_dir(dir, &d);
         }
     }
+    // The marker goes last: a run killed before this point leaves a directory the next
+    // run still knows as its own, and after it an empty one (`clean_stale`).
+    if let Some(state) = beneath::plain_file(dir, MARKER) {
+        beneath::remove_if_unchanged(dir, MARKER, &state);
+    }
     let _ = std::fs::remove_dir(dir);
+}
+
+/// One step of removing a staging directory (`staging_removal`).
+#[derive(Debug)]
+enum Removal {
+    /// A subdirectory and everything beneath it (never through a link).
+    Tree(PathBuf),
+    File(PathBuf),
+    /// The emptied staging directory itself.
+    Dir(PathBuf),
+}
+
+impl Removal {
+    fn apply(&self) {
+        let _ = match self {
+            Removal::Tree(p) => std::fs::remove_dir_all(p),
+            Removal::File(p) => std::fs::remove_file(p),
+            Removal::Dir(p) => std::fs::remove_dir(p),
+        };
+    }
+}
+
+/// The steps that remove a staging directory, in an order that a kill at any moment
+/// leaves a directory the next run still recognises as its own (`is_own_staging`):
+/// everything but the markers, then the staging marker, then the final marker (each
+/// alone proves ownership), then the emptied directory.
+fn staging_removal(dir: &Path) -> Vec<Removal> {
+    let mut steps = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name == STAGING_MARKER || name == MARKER {
+                continue;
+            }
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            steps.push(if is_dir {
+                Removal::Tree(entry.path())
+            } else {
+                Removal::File(entry.path())
+            });
+        }
+    }
+    for marker in [STAGING_MARKER, MARKER] {
+        steps.push(Removal::File(dir.join(marker)));
+    }
+    steps.push(Removal::Dir(dir.to_path_buf()));
+    steps
+}
+
+/// Removes a staging directory (`staging_removal`'s order).
+fn remove_staging(dir: &Path) {
+    for step in staging_removal(dir) {
+        step.apply();
+    }
 }
 
 /// True unless the process is known to be gone. Where liveness cannot be told (no
@@ -527,14 +583,16 @@ pub fn clean_stale(dir: &Path) {
             continue;
         };
         match tag {
-            "tmp" if file_type.is_dir() && is_own_staging(&path) => {
-                // remove_dir_all never follows links (it works beneath the directory).
-                let _ = std::fs::remove_dir_all(&path);
-            }
+            "tmp" if file_type.is_dir() && is_own_staging(&path) => remove_staging(&path),
             "tmp" if file_type.is_file() => {
                 let _ = std::fs::remove_file(&path);
             }
             "old" if file_type.is_dir() => {
+                if is_empty_dir(&path) {
+                    // Killed after its marker went, last (`remove_listed`).
+                    let _ = std::fs::remove_dir(&path);
+                    continue;
+                }
                 if !matches!(ownership(&path), Ownership::Own(_)) {
                     continue;
                 }
@@ -551,17 +609,35 @@ pub fn clean_stale(dir: &Path) {
 }
 
 /// A dead run's staging directory: it carries a staging marker or a final marker bound
-/// to it, or it is empty (the run died between creating it and writing the staging
-/// marker). Anything else is not ours and is left alone.
+/// to it, or it holds nothing but a staging marker (the run died between creating it
+/// and finishing the marker). Anything else is not ours and is left alone.
 fn is_own_staging(dir: &Path) -> bool {
     let staging_bound = beneath::plain_file(dir, STAGING_MARKER).is_some()
         && std::fs::read_to_string(dir.join(STAGING_MARKER))
             .ok()
             .and_then(|t| serde_json::from_str::<(u64, u64)>(&t).ok())
             .is_some_and(|id| Some(id) == beneath::dir_identity(dir));
-    staging_bound
-        || matches!(ownership(dir), Ownership::Own(_))
-        || std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
+    staging_bound || matches!(ownership(dir), Ownership::Own(_)) || holds_at_most_its_marker(dir)
+}
+
+fn is_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
+}
+
+/// Empty, or holding only a staging marker whatever its content: the run died
+/// creating it, or while writing its marker.
+fn holds_at_most_its_marker(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut entries = entries.flatten();
+    match (entries.next(), entries.next()) {
+        (None, _) => true,
+        (Some(only), None) => {
+            only.file_name() == STAGING_MARKER && only.file_type().is_ok_and(|t| t.is_file())
+        }
+        (Some(_), Some(_)) => false,
+    }
 }
 
 /// A hidden directory beside the target that an output is written into, then renamed
@@ -585,7 +661,7 @@ impl Staging {
         clean_stale(parent);
         let dir = parent.join(temp_name_for(&name_of(out), "tmp"));
         if is_own_staging(&dir) {
-            let _ = std::fs::remove_dir_all(&dir);
+            remove_staging(&dir);
         }
         std::fs::create_dir(&dir).map_err(write_err(&dir))?;
         // The staging marker names the directory it was made for (see `is_own_staging`).
@@ -709,7 +785,7 @@ fn is_occupied(e: &std::io::Error) -> bool {
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.published {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            remove_staging(&self.dir);
         }
     }
 }
@@ -828,6 +904,69 @@ mod tests {
         assert!(out.join("one.csv").exists());
         let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().flatten().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    /// A dead run's staging directory holding both markers, files and a subdirectory.
+    fn dead_staging(parent: &Path, dead: u32) -> PathBuf {
+        let dir = parent.join(format!(".clientele-tmp-{dead}.run"));
+        std::fs::create_dir_all(dir.join("charts")).unwrap();
+        std::fs::write(dir.join("charts/a.svg"), b"svg").unwrap();
+        std::fs::write(dir.join("labels.csv"), b"half").unwrap();
+        bind(&dir, OutputKind::Labels);
+        let id = serde_json::to_vec(&beneath::dir_identity(&dir).unwrap()).unwrap();
+        std::fs::write(dir.join(STAGING_MARKER), id).unwrap();
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_cleanup_killed_at_any_step_is_finished_by_the_next_run() {
+        let dead = u32::MAX - 7;
+        let steps = {
+            let t = tempfile::tempdir().unwrap();
+            staging_removal(&dead_staging(t.path(), dead)).len()
+        };
+        assert_eq!(steps, 5, "labels.csv, charts/, two markers, the directory");
+        for killed_after in 0..=steps {
+            let t = tempfile::tempdir().unwrap();
+            let dir = dead_staging(t.path(), dead);
+            for step in &staging_removal(&dir)[..killed_after] {
+                step.apply();
+            }
+            clean_stale(t.path());
+            assert_eq!(entries(t.path()), Vec::<String>::new(), "{killed_after}");
+        }
+        // An earlier output being removed after its replacement was placed: killed with
+        // only its marker left, or once emptied.
+        for marker_left in [true, false] {
+            let t = tempfile::tempdir().unwrap();
+            let out = t.path().join("run");
+            publish(&out, Replace::Never, "one.csv").unwrap();
+            let old = t.path().join(format!(".clientele-old-{dead}.run"));
+            std::fs::create_dir(&old).unwrap();
+            if marker_left {
+                bind(&old, OutputKind::Labels);
+            }
+            clean_stale(t.path());
+            assert_eq!(entries(t.path()), ["run"], "{marker_left}");
+            assert!(out.join("one.csv").exists());
+        }
+        // Killed while writing its staging marker: the marker is all it holds.
+        let t = tempfile::tempdir().unwrap();
+        let half = t.path().join(format!(".clientele-tmp-{dead}.run"));
+        std::fs::create_dir(&half).unwrap();
+        std::fs::write(half.join(STAGING_MARKER), b"[12").unwrap();
+        clean_stale(t.path());
+        assert_eq!(entries(t.path()), Vec::<String>::new());
     }
 
     #[test]
