@@ -18,6 +18,7 @@ use crate::schema::Source;
 use crate::segment::{self, SegmentModel, SegmentParams};
 use crate::stats::Distribution;
 use ndarray::{Array2, ShapeBuilder};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -242,8 +243,9 @@ pub(super) fn fit_input(
         cats: &cats,
         split: &split,
     };
-    let (segs, products, (lapse_fit, oot)) =
-        models.fit(input.products, oot_input, opts, previous)?;
+    let lifecycle = LifecycleInput::of(input.policies, clients, cutoff, &config.persistency);
+    let (segs, products, lifecycle, (lapse_fit, oot)) =
+        models.fit((input.products, lifecycle), oot_input, opts, previous)?;
     let mut metrics = train_metrics(
         (clients, &snap, &split, &design),
         &segs.model,
@@ -288,9 +290,6 @@ pub(super) fn fit_input(
         retention,
         metrics,
     };
-    let lifecycle = (input.policies)
-        .map(|p| count_lifecycle(&p, &bundle, (&snap, &cats, clients), config))
-        .transpose()?;
     Ok(Fitted {
         bundle,
         cutoff_why: cutoff_choice.why,
@@ -309,33 +308,47 @@ struct Models<'a, 'b> {
 
 type LapseAndOutOfTime = (LapseFit, std::result::Result<OutOfTime, String>);
 
+/// What the models' two arms return: the segments, the product models and the
+/// lifecycle counts (which need the segments), and the lapse model with its
+/// out-of-time check.
+type Arms = (
+    Segments,
+    Option<crate::products::ProductModels>,
+    Option<TrainingLifecycle>,
+    LapseAndOutOfTime,
+);
+
 impl Models<'_, '_> {
-    /// The segments and product models beside the lapse model: each has its own seeds
-    /// (results do not depend on threads), and each leaves a core idle in its serial
-    /// steps (the lapse model's final fits and out-of-time check, the final k-means).
+    /// The segments, then the product models and lifecycle counts, beside the lapse
+    /// model: each has its own seeds (results do not depend on threads), and each leaves
+    /// a core idle in its serial steps (the lapse model's final fits and out-of-time
+    /// check, the final k-means, the lifecycle counts).
     fn fit(
         &self,
-        products: Option<crate::features::products::ProductFacts>,
+        (products, lifecycle): (
+            Option<crate::features::products::ProductFacts>,
+            Option<LifecycleInput>,
+        ),
         oot_input: OutOfTimeInput,
         opts: &FitOptions,
         previous: Option<&Located>,
-    ) -> Result<(
-        Segments,
-        Option<crate::products::ProductModels>,
-        LapseAndOutOfTime,
-    )> {
-        let (segs_products, lapse) = rayon::join(
+    ) -> Result<Arms> {
+        let (segment_arm, lapse) = rayon::join(
             || {
                 let segs = fit_segments(self.design, self.snap, self.cats, opts, previous)?;
                 let products = products
                     .map(|facts| fit_products(&facts, self.design, self.snap, opts))
                     .transpose()?;
-                Ok::<_, Error>((segs, products))
+                let fitted = (&self.design.fitted, &segs.model);
+                let lifecycle = lifecycle
+                    .map(|input| count_lifecycle(&input, fitted, (self.snap, self.cats)))
+                    .transpose()?;
+                Ok::<_, Error>((segs, products, lifecycle))
             },
             || fit_lapse(self.design, self.split, oot_input, opts),
         );
-        let (segs, products) = segs_products?;
-        Ok((segs, products, lapse?))
+        let (segs, products, lifecycle) = segment_arm?;
+        Ok((segs, products, lifecycle, lapse?))
     }
 }
 
@@ -386,19 +399,45 @@ fn fit_products(
     fitted
 }
 
+/// What the lifecycle outputs of training are counted on (relational mode).
+struct LifecycleInput<'c> {
+    /// The book's policies.
+    policies: CompactPolicies,
+    /// Clients of the whole book.
+    clients: usize,
+    cutoff: Date,
+    settings: &'c crate::config::PersistencySettings,
+}
+
+impl<'c> LifecycleInput<'c> {
+    fn of(
+        policies: Option<CompactPolicies>,
+        clients: usize,
+        cutoff: Date,
+        settings: &'c crate::config::PersistencySettings,
+    ) -> Option<Self> {
+        policies.map(|policies| LifecycleInput {
+            policies,
+            clients,
+            cutoff,
+            settings,
+        })
+    }
+}
+
 /// The lifecycle outputs of training (persistency, incidence), counted on the book's
-/// policies with every client's segment under the fitted bundle.
+/// policies with every client's segment under the fitted features and segments.
 fn count_lifecycle(
-    policies: &CompactPolicies,
-    bundle: &Bundle,
-    (snap, cats, clients): (&Snapshot, &[(String, Option<&crate::ingest::Coded>)], usize),
-    config: &Config,
+    input: &LifecycleInput,
+    fitted: (&FittedFeatures, &SegmentModel),
+    (snap, cats): (&Snapshot, &[(String, Option<&crate::ingest::Coded>)]),
 ) -> Result<TrainingLifecycle> {
     let stage = Stage::new("lifecycle", 1);
     let segments = crate::progress::timed("segments of every client", || {
-        every_client_segment(bundle, &snap.raw, cats, clients)
+        every_client_segment(fitted, &snap.raw, cats, input.clients)
     })?;
-    let counted = TrainingLifecycle::count(policies, &segments, bundle.cutoff, &config.persistency);
+    let counted =
+        TrainingLifecycle::count(&input.policies, &segments, input.cutoff, input.settings);
     stage.finish();
     Ok(counted)
 }
@@ -471,19 +510,19 @@ fn with_values(
 /// Every client's segment id at the cut-off, assigned by the fitted bundle as a labeling
 /// run assigns them (in chunks, as labeling does).
 pub(crate) fn every_client_segment(
-    b: &Bundle,
+    (features, segments): (&FittedFeatures, &SegmentModel),
     raw: &RawFeatures,
     cats: &[(String, Option<&crate::ingest::Coded>)],
     clients: usize,
 ) -> Result<Vec<u32>> {
-    let columns = b.features.columns();
+    let columns = features.columns();
     let mut out = Vec::with_capacity(clients);
     const CHUNK: usize = 100_000;
     for start in (0..clients).step_by(CHUNK) {
         let rows: Vec<usize> = (start..(start + CHUNK).min(clients)).collect();
-        let x = b.features.transform(raw, cats, &rows)?;
-        let (index, _) = b.segments.assign(x.view(), &columns)?;
-        out.extend(index.iter().map(|&i| b.segments.segments[i].id));
+        let x = features.transform(raw, cats, &rows)?;
+        let (index, _) = segments.assign(x.view(), &columns)?;
+        out.extend(index.iter().map(|&i| segments.segments[i].id));
     }
     Ok(out)
 }
@@ -1180,10 +1219,16 @@ fn out_of_time(
     };
     let model = lapse::fit_without_intervals(data, &fixed, opts.seed).map_err(|e| e.to_string())?;
     let (score_rows, score_y) = score_snap.labelled();
-    let xs: Array2<f64> = fitted
-        .transform(&score_snap.raw, cats, &score_rows)
-        .map_err(|e| e.to_string())?;
-    let p = model.probabilities(xs.view());
+    // Scored in blocks on both cores: no whole matrix of the scored clients is held.
+    let p: Vec<f64> = score_rows
+        .par_chunks(1 << 16)
+        .map(|rows| {
+            let xs = fitted.transform(&score_snap.raw, cats, rows)?;
+            Ok(model.probabilities(xs.view()))
+        })
+        .collect::<Result<Vec<Vec<f64>>>>()
+        .map_err(|e| e.to_string())?
+        .concat();
     Ok(OutOfTime {
         fit_cutoff: early,
         score_cutoff: cutoff,

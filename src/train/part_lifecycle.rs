@@ -111,10 +111,15 @@ impl PartLifecycleInputs {
             .iter()
             .map(|(n, c)| (n.clone(), c.as_ref()))
             .collect();
-        let counted =
-            fit::every_client_segment(bundle, &self.raw, &cats, self.clients).map(|segments| {
-                TrainingLifecycle::count(&self.policies, &segments, cutoff, &config.persistency)
-            });
+        let counted = fit::every_client_segment(
+            (&bundle.features, &bundle.segments),
+            &self.raw,
+            &cats,
+            self.clients,
+        )
+        .map(|segments| {
+            TrainingLifecycle::count(&self.policies, &segments, cutoff, &config.persistency)
+        });
         Some(counted)
     }
 }

@@ -742,7 +742,12 @@ pub fn part_lifecycle_of(
     )?;
     let policies = crate::lifecycle::CompactPolicies::of(book);
     let cats = features::categorical_columns(book);
-    let segments = fit::every_client_segment(bundle, &snap.raw, &cats, book.n_clients())?;
+    let segments = fit::every_client_segment(
+        (&bundle.features, &bundle.segments),
+        &snap.raw,
+        &cats,
+        book.n_clients(),
+    )?;
     Ok(crate::lifecycle::TrainingLifecycle::count(
         &policies,
         &segments,
