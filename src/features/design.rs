@@ -299,7 +299,7 @@ impl FittedFeatures {
                             c.name
                         ))
                     })?;
-                Ok(SlotsByCode::of(c, col))
+                Ok(SlotsByCode::of(c, col, rows.len()))
             })
             .collect::<Result<Vec<_>>>()?;
         // Blocks of rows on both cores: every cell is the same whatever the split.
@@ -334,30 +334,50 @@ impl FittedFeatures {
     }
 }
 
-/// A categorical feature's model-matrix slot for each code of a client column, looked
-/// up once per level rather than once per client (`CategoricalFeature::slot`).
+/// A categorical feature's model-matrix slot for a client of a coded column: each
+/// level's slot found once per call when the column has no more levels than the rows
+/// asked for, else each client's level looked up by hash; both as
+/// `CategoricalFeature::slot` of the client's text.
 struct SlotsByCode<'a> {
-    codes: &'a [u32],
-    slots: Vec<usize>,
+    col: &'a Coded,
+    kept: std::collections::HashMap<&'a str, usize>,
+    by_code: Option<Vec<usize>>,
     /// The `other` slot: unseen and missing levels.
     other: usize,
 }
 
 impl<'a> SlotsByCode<'a> {
-    fn of(feature: &CategoricalFeature, col: &'a Coded) -> Self {
+    fn of(feature: &'a CategoricalFeature, col: &'a Coded, rows: usize) -> Self {
+        let mut kept = std::collections::HashMap::with_capacity(feature.levels.len());
+        for (slot, level) in feature.levels.iter().enumerate() {
+            kept.entry(level.as_str()).or_insert(slot);
+        }
+        let other = feature.levels.len();
+        let by_code = (col.levels.len() <= rows).then(|| {
+            col.levels
+                .iter()
+                .map(|l| kept.get(l).copied().unwrap_or(other))
+                .collect()
+        });
         SlotsByCode {
-            codes: &col.codes,
-            slots: col.levels.iter().map(|l| feature.slot(Some(l))).collect(),
-            other: feature.levels.len(),
+            col,
+            kept,
+            by_code,
+            other,
         }
     }
 
     fn slot(&self, client: usize) -> usize {
-        self.codes
-            .get(client)
-            .and_then(|&code| self.slots.get(code as usize))
-            .copied()
-            .unwrap_or(self.other)
+        match &self.by_code {
+            Some(by_code) => self
+                .col
+                .codes
+                .get(client)
+                .and_then(|&code| by_code.get(code as usize))
+                .copied(),
+            None => self.col.get(client).and_then(|l| self.kept.get(l)).copied(),
+        }
+        .unwrap_or(self.other)
     }
 }
 
@@ -449,6 +469,34 @@ fn fit_numeric(
 mod tests {
     use super::*;
     use crate::date::Date;
+
+    #[test]
+    fn slots_by_code_are_the_slots_of_the_clients_texts() {
+        let mut col = Coded::with_capacity(8);
+        for v in ["b", "a", "", "c", "b"] {
+            col.push(v);
+        }
+        col.push_missing();
+        let feature = CategoricalFeature {
+            name: "channel".into(),
+            levels: vec!["b".into(), String::new(), "z".into()],
+            shares: vec![0.4, 0.2, 0.1, 0.3],
+        };
+        // Clients past the column's end, too: `other`, as their missing text is.
+        let clients = 0..8;
+        // A table per code (levels <= rows) and a lookup per client (more levels).
+        for rows in [8, 2] {
+            let slots = SlotsByCode::of(&feature, &col, rows);
+            assert_eq!(slots.by_code.is_some(), rows == 8);
+            for c in clients.clone() {
+                assert_eq!(
+                    slots.slot(c),
+                    feature.slot(col.get(c)),
+                    "client {c}, {rows}"
+                );
+            }
+        }
+    }
 
     fn raw(cols: Vec<(&str, Vec<f64>)>) -> RawFeatures {
         let n = cols.first().map_or(0, |c| c.1.len());

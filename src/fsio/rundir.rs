@@ -17,7 +17,10 @@
 //! `.clientele-old-<pid>.<name>` (an earlier output being replaced) entries; the next run
 //! in the same directory cleans them up once their process is gone, and puts an earlier
 //! output back if its replacement never arrived. Only entries with that prefix and a
-//! marker bound to them are touched: a user's hidden files never match.
+//! marker bound to them are touched (or, left by a run killed while creating or
+//! removing one, an empty directory, or a staging directory holding only the start of
+//! its own marker): a user's hidden files never match. Markers are removed last, so a
+//! run killed while cleaning up leaves an entry the next run still recognises.
 
 use super::beneath::{self, FileState};
 use crate::error::{Error, Result};
@@ -500,34 +503,56 @@ enum Removal {
 }
 
 impl Removal {
-    fn apply(&self) {
-        let _ = match self {
+    /// Whether the entry is gone (already gone counts).
+    fn apply(&self) -> bool {
+        let removed = match self {
             Removal::Tree(p) => std::fs::remove_dir_all(p),
             Removal::File(p) => std::fs::remove_file(p),
             Removal::Dir(p) => std::fs::remove_dir(p),
         };
+        removed.is_ok_or_not_found()
+    }
+}
+
+trait GoneOk {
+    fn is_ok_or_not_found(&self) -> bool;
+}
+
+impl GoneOk for std::io::Result<()> {
+    fn is_ok_or_not_found(&self) -> bool {
+        match self {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
     }
 }
 
 /// The steps that remove a staging directory, in an order that a kill at any moment
 /// leaves a directory the next run still recognises as its own (`is_own_staging`):
 /// everything but the markers, then the staging marker, then the final marker (each
-/// alone proves ownership), then the emptied directory.
+/// alone proves ownership), then the emptied directory. No step at all when the
+/// directory cannot be listed in full: it is left, markers included, for a later run.
 fn staging_removal(dir: &Path) -> Vec<Removal> {
     let mut steps = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if name == STAGING_MARKER || name == MARKER {
-                continue;
-            }
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            steps.push(if is_dir {
-                Removal::Tree(entry.path())
-            } else {
-                Removal::File(entry.path())
-            });
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return steps;
+    };
+    for entry in entries {
+        let Ok(entry) = entry else {
+            return Vec::new();
+        };
+        let name = entry.file_name();
+        if name == STAGING_MARKER || name == MARKER {
+            continue;
         }
+        let Ok(file_type) = entry.file_type() else {
+            return Vec::new();
+        };
+        steps.push(if file_type.is_dir() {
+            Removal::Tree(entry.path())
+        } else {
+            Removal::File(entry.path())
+        });
     }
     for marker in [STAGING_MARKER, MARKER] {
         steps.push(Removal::File(dir.join(marker)));
@@ -536,10 +561,13 @@ fn staging_removal(dir: &Path) -> Vec<Removal> {
     steps
 }
 
-/// Removes a staging directory (`staging_removal`'s order).
+/// Removes a staging directory (`staging_removal`'s order), stopping at a step that
+/// fails: the markers stay while anything else does.
 fn remove_staging(dir: &Path) {
     for step in staging_removal(dir) {
-        step.apply();
+        if !step.apply() {
+            return;
+        }
     }
 }
 
@@ -565,7 +593,7 @@ fn temp_name(entry: &str) -> Option<(&str, &str, u32)> {
 /// Cleans up after runs in `dir` that died: removes their staging directories and
 /// temporary files, and restores an earlier output whose replacement never arrived.
 /// Only clientele's temporary names are looked at, and a directory only when it carries
-/// a marker bound to it (or is empty).
+/// a marker bound to it (or is empty, or holds only the start of its staging marker).
 pub fn clean_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -624,9 +652,13 @@ fn is_empty_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
-/// Empty, or holding only a staging marker whatever its content: the run died
-/// creating it, or while writing its marker.
+/// A directory itself (never through a link) that is empty, or holds only the start of
+/// its own staging marker: the run died creating it, or while writing the marker
+/// (`Staging::new` writes the directory's identity; a staging directory is never renamed).
 fn holds_at_most_its_marker(dir: &Path) -> bool {
+    let Some(identity) = beneath::dir_identity(dir) else {
+        return false;
+    };
     let Ok(entries) = std::fs::read_dir(dir) else {
         return false;
     };
@@ -634,7 +666,10 @@ fn holds_at_most_its_marker(dir: &Path) -> bool {
     match (entries.next(), entries.next()) {
         (None, _) => true,
         (Some(only), None) => {
-            only.file_name() == STAGING_MARKER && only.file_type().is_ok_and(|t| t.is_file())
+            let whole = serde_json::to_vec(&identity).unwrap_or_default();
+            only.file_name() == STAGING_MARKER
+                && beneath::plain_file(dir, STAGING_MARKER).is_some()
+                && std::fs::read(only.path()).is_ok_and(|start| whole.starts_with(&start))
         }
         (Some(_), Some(_)) => false,
     }
@@ -964,9 +999,15 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let half = t.path().join(format!(".clientele-tmp-{dead}.run"));
         std::fs::create_dir(&half).unwrap();
-        std::fs::write(half.join(STAGING_MARKER), b"[12").unwrap();
+        let id = serde_json::to_vec(&beneath::dir_identity(&half).unwrap()).unwrap();
+        std::fs::write(half.join(STAGING_MARKER), &id[..id.len() / 2]).unwrap();
+        // ...but a marker-only directory whose marker is not the start of its own
+        // identity is not provably ours.
+        let other = t.path().join(format!(".clientele-tmp-{dead}.other"));
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join(STAGING_MARKER), b"{").unwrap();
         clean_stale(t.path());
-        assert_eq!(entries(t.path()), Vec::<String>::new());
+        assert_eq!(entries(t.path()), [format!(".clientele-tmp-{dead}.other")]);
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub fn train_frames(
     let input = crate::ingest::Input::Frames(frames);
     let loaded = crate::ingest::load_from(config, input, &load_opts, None)?;
     let tables = table_fingerprints(&loaded.report);
-    train_loaded(opts, &settings, (loaded, None), || Ok(tables))
+    train_loaded(opts, &settings, (loaded, None), tables)
 }
 
 /// Tables in memory leave no file to fingerprint: each source trained on is recorded by
@@ -104,7 +104,7 @@ fn table_fingerprints(report: &crate::ingest::QualityReport) -> Vec<FileFingerpr
 
 /// The part of a training run after loading: quality report, fit, publish, charts.
 /// `raws`: the snapshots' features when they were computed as the book loaded
-/// (`train::fit_with`); `files`: the data files' fingerprints, asked for at publishing.
+/// (`train::fit_with`).
 pub(super) fn train_loaded(
     opts: &TrainOptions,
     settings: &Settings,
@@ -112,7 +112,7 @@ pub(super) fn train_loaded(
         crate::ingest::Loaded,
         Option<Vec<crate::features::RawFeatures>>,
     ),
-    files: impl FnOnce() -> Result<Vec<FileFingerprint>>,
+    files: Vec<FileFingerprint>,
 ) -> Result<TrainOutcome> {
     let quality_dir = opts.out_dir.join("train-data-quality");
     let (report, quarantine) = (&loaded.report, Some(loaded.quarantine.as_slice()));
@@ -133,7 +133,7 @@ pub(super) fn train_loaded(
         raws,
     )?;
     let scores = fitted.scores_csv(&loaded.book.client_ids);
-    publish(opts, settings, fitted, files()?, scores, quality_dir)
+    publish(opts, settings, fitted, files, scores, quality_dir)
 }
 
 /// Trains on sampled rows of a book split into parts (`parts`): `quality` is the parts'

@@ -31,20 +31,19 @@ pub fn train(spec: &DataSpec, opts: &TrainOptions) -> Result<TrainOutcome> {
     if parts.len() > 1 {
         return train_in_parts(&files, parts, opts, settings);
     }
-    std::thread::scope(|scope| {
+    let (loaded, fingerprints) = std::thread::scope(|scope| {
         // The files' SHA-256 (the bundle records them) beside the reading, which
-        // leaves part of a core idle.
+        // leaves part of a core idle; joined on every path, a panic passed on.
         let fingerprints = scope.spawn(|| file_fingerprints(&files));
         let stage = Stage::new("load", 1);
-        let loaded = load_streaming(spec, &files, &settings)?;
+        let loaded = load_streaming(spec, &files, &settings);
         stage.finish();
-        let fingerprints = || {
-            fingerprints.join().map_err(|_| {
-                Error::Runtime("fingerprinting the data files failed unexpectedly".into())
-            })?
-        };
-        train_loaded(opts, &settings, loaded, fingerprints)
-    })
+        let fingerprints = fingerprints
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (loaded, fingerprints)
+    });
+    train_loaded(opts, &settings, loaded?, fingerprints?)
 }
 
 /// Loads the book whole, the snapshots' features computed as it loads and the sources
