@@ -510,17 +510,7 @@ impl Removal {
             Removal::File(p) => std::fs::remove_file(p),
             Removal::Dir(p) => std::fs::remove_dir(p),
         };
-        removed.is_ok_or_not_found()
-    }
-}
-
-trait GoneOk {
-    fn is_ok_or_not_found(&self) -> bool;
-}
-
-impl GoneOk for std::io::Result<()> {
-    fn is_ok_or_not_found(&self) -> bool {
-        match self {
+        match removed {
             Ok(()) => true,
             Err(e) => e.kind() == std::io::ErrorKind::NotFound,
         }
