@@ -224,8 +224,9 @@ pub const MAX_BINS: usize = 20;
 pub const DEFAULT_PAIRS: usize = 0;
 /// Most pairwise interaction terms a lapse model may be given.
 pub const MAX_PAIRS: usize = 20;
-/// Default coarse bins per numeric feature in a pair.
-pub const DEFAULT_PAIR_BINS: usize = 4;
+/// Default coarse bins per numeric feature in a pair, each tried by cross-validation
+/// (docs/model.md: 4 a side suit flags and thresholds, 16 a side ratios and products).
+pub const DEFAULT_PAIR_BINS: [usize; 2] = [4, 16];
 /// Most coarse bins per numeric feature in a pair.
 pub const MAX_PAIR_BINS: usize = 16;
 
@@ -233,8 +234,29 @@ fn is_default_pairs(v: &usize) -> bool {
     *v == DEFAULT_PAIRS
 }
 
-fn is_default_pair_bins(v: &usize) -> bool {
-    *v == DEFAULT_PAIR_BINS
+fn is_default_pair_bins(v: &[usize]) -> bool {
+    v == DEFAULT_PAIR_BINS
+}
+
+fn default_pair_bins() -> Vec<usize> {
+    DEFAULT_PAIR_BINS.to_vec()
+}
+
+/// `pair_bins` as one number (bundles and settings written before it was a list) or a
+/// list of numbers.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(usize),
+        Many(Vec<usize>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(v) => vec![v],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// Default penalties of the pairs' cells, as multiples of the main effects' penalty.
@@ -293,9 +315,15 @@ pub struct LapseParams {
     #[serde(skip_serializing_if = "is_default_pairs")]
     pub pairs: usize,
     /// Coarse quantile bins per numeric feature in a pair (a pair is a small table of
-    /// cells: bins times bins, or bins times a categorical's levels).
-    #[serde(skip_serializing_if = "is_default_pair_bins")]
-    pub pair_bins: usize,
+    /// cells: bins times bins, or bins times a categorical's levels). Each number is
+    /// tried, coarsest first: finer axes are kept only when they lower the out-of-fold
+    /// log loss as more pairs must. One number or a list in the settings.
+    #[serde(
+        default = "default_pair_bins",
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "is_default_pair_bins"
+    )]
+    pub pair_bins: Vec<usize>,
     /// L2 penalties of the pairs' cells tried, each a multiple of the penalty the
     /// additive form chose for its bins: a pair's cells are many and thin, and a stronger
     /// penalty keeps them from fitting noise. Cross-validation keeps the best, strongest
@@ -349,7 +377,7 @@ impl Default for LapseParams {
             alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
             bins: vec![0, 5, 10],
             pairs: DEFAULT_PAIRS,
-            pair_bins: DEFAULT_PAIR_BINS,
+            pair_bins: default_pair_bins(),
             pair_penalties: default_pair_penalties(),
             form_auc_margin: DEFAULT_FORM_AUC_MARGIN,
             form_auc_z: DEFAULT_FORM_AUC_Z,
@@ -417,9 +445,16 @@ impl LapseParams {
                 self.pairs
             ));
         }
-        if !(2..=MAX_PAIR_BINS).contains(&self.pair_bins) {
+        let mut seen = std::collections::BTreeSet::new();
+        if self.pair_bins.is_empty()
+            || self
+                .pair_bins
+                .iter()
+                .any(|&b| !(2..=MAX_PAIR_BINS).contains(&b) || !seen.insert(b))
+        {
             return bad(format!(
-                "pair_bins must be between 2 and {MAX_PAIR_BINS}, got {}",
+                "pair_bins must be a number or a non-empty list of distinct numbers, each \
+                 between 2 and {MAX_PAIR_BINS}, got {:?}",
                 self.pair_bins
             ));
         }
@@ -493,9 +528,9 @@ mod argument_words_tests {
 mod lapse_params_tests {
     use super::*;
 
-    fn with_pair_bins(pair_bins: usize) -> Result<Checked<LapseParams>> {
+    fn with_pair_bins(pair_bins: &[usize]) -> Result<Checked<LapseParams>> {
         LapseParams {
-            pair_bins,
+            pair_bins: pair_bins.to_vec(),
             ..LapseParams::default()
         }
         .check()
@@ -503,16 +538,27 @@ mod lapse_params_tests {
 
     #[test]
     fn pair_axes_of_up_to_sixteen_bins_are_accepted_and_no_more() {
-        assert!(with_pair_bins(2).is_ok());
-        assert!(with_pair_bins(DEFAULT_PAIR_BINS).is_ok());
-        assert!(with_pair_bins(16).is_ok());
-        for bad in [0, 1, 17, 64] {
+        assert!(with_pair_bins(&[2]).is_ok());
+        assert!(with_pair_bins(&DEFAULT_PAIR_BINS).is_ok());
+        assert!(with_pair_bins(&[16, 8, 4]).is_ok());
+        for bad in [&[0][..], &[1], &[17], &[4, 64], &[], &[4, 4]] {
             match with_pair_bins(bad) {
                 Err(Error::InvalidParameter(m)) => {
-                    assert!(m.contains("pair_bins must be between 2 and 16"), "{m}")
+                    assert!(m.contains("each between 2 and 16"), "{m}")
                 }
-                other => panic!("pair_bins = {bad} was not refused: {:?}", other.is_ok()),
+                other => panic!("pair_bins = {bad:?} was not refused: {:?}", other.is_ok()),
             }
         }
+    }
+
+    #[test]
+    fn pair_bins_read_as_one_number_or_a_list() {
+        let read = |text: &str| -> Vec<usize> {
+            let p: LapseParams = toml::from_str(text).unwrap();
+            p.pair_bins
+        };
+        assert_eq!(read("pair_bins = 8"), [8]);
+        assert_eq!(read("pair_bins = [4, 16]"), [4, 16]);
+        assert_eq!(read(""), DEFAULT_PAIR_BINS);
     }
 }

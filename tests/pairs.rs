@@ -73,7 +73,10 @@ fn the_screen_finds_the_true_interactions_and_closes_their_gap_to_the_truth() {
     assert!(kept.len() <= 8, "{kept:?}");
     assert!(kept_pairs(&additive).is_empty());
     let form = with_pairs["metrics"]["lapse_form"].as_str().unwrap();
-    assert!(form.ends_with(&format!("{} pairs", kept.len())), "{form}");
+    assert!(
+        form.contains(&format!(", {} pairs (", kept.len())),
+        "{form}"
+    );
 
     // Same split: the pairs lift the held-out AUC, and leave the model no further from the
     // truth than the additive model is on the same book without interactions (+ 0.01).
@@ -171,11 +174,69 @@ fn a_flat_table_keeps_the_pair_its_churn_depends_on() {
     );
 }
 
+/// The axes of the pairs are cross-validated like their number: where churn follows a
+/// diagonal boundary between two usage measures (their sum over a threshold), 4 bins a
+/// side draw it in coarse steps and 16 draw it closely, so the CV keeps 16; the 4-bin
+/// candidates are tried and recorded, and the model kept has the least out-of-fold log
+/// loss among the pair points.
+#[test]
+fn the_cv_chooses_fine_pair_axes_for_a_diagonal_boundary() {
+    let t = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,day,evening,churned\n");
+    let mut uniform = uniform_draws(0x2545_F491_4F6C_DD1D);
+    for i in 0..12_000 {
+        let (day, evening) = ((uniform() * 300.0).floor(), (uniform() * 300.0).floor());
+        // A bill over 400 minutes in all: the boundary runs across both axes' bins.
+        let z: f64 = if day + evening > 400.0 { 1.5 } else { -2.5 };
+        let churned = uniform() < 1.0 / (1.0 + (-z).exp());
+        csv.push_str(&format!("C{i},{day},{evening},{}\n", u8::from(churned)));
+    }
+    let config = "mode = \"flat\"\n[flat]\npath = \"features.csv\"\nid = \"id\"\nlabel = \"churned\"\nnumeric = [\"day\", \"evening\"]\n";
+    let (chosen, coarse) = flat_fits(
+        t.path(),
+        &csv,
+        config,
+        ("pairs = 2", "pairs = 2\npair_bins = 4"),
+    );
+    let form = &chosen["lapse"]["form"];
+    assert_eq!(form["pair_bins"], 16, "{}", chosen["metrics"]["lapse_form"]);
+    assert!(chosen["metrics"]["lapse_form"]
+        .as_str()
+        .unwrap()
+        .ends_with("(16 bins a side)"));
+    let points = chosen["lapse"]["cv"].as_array().unwrap();
+    let loss_at = |axes: u64| {
+        points
+            .iter()
+            .filter(|p| p["pair_bins"].as_u64() == Some(axes))
+            .filter_map(|p| p["log_loss"].as_f64())
+            .fold(f64::INFINITY, f64::min)
+    };
+    assert!(loss_at(4).is_finite() && loss_at(16) < loss_at(4));
+    assert_eq!(chosen_log_loss(&chosen), loss_at(16));
+    // The 4-bin candidates are the ones a run on 4 bins alone fits: the same CV points.
+    let only_coarse: Vec<&serde_json::Value> =
+        coarse["lapse"]["cv"].as_array().unwrap().iter().collect();
+    let coarse_in_chosen: Vec<&serde_json::Value> = points
+        .iter()
+        .filter(|p| p["pair_bins"].as_u64() != Some(16))
+        .collect();
+    assert_eq!(coarse_in_chosen, only_coarse);
+    let auc = |b: &serde_json::Value| b["metrics"]["test"]["roc_auc"].as_f64().unwrap();
+    assert!(
+        auc(&chosen) > auc(&coarse),
+        "{} vs {}",
+        auc(&chosen),
+        auc(&coarse)
+    );
+}
+
 /// The out-of-fold log loss of the CV point the bundle's model was chosen at.
 fn chosen_log_loss(b: &serde_json::Value) -> f64 {
     let lapse = &b["lapse"];
     let form = &lapse["form"];
     let kept = form["pairs"].as_array().map_or(0, Vec::len) as u64;
+    let axes = form["pair_bins"].as_u64().unwrap_or(0);
     let penalty = form["pair_penalty"].as_f64().unwrap_or(1.0);
     lapse["cv"]
         .as_array()
@@ -185,6 +246,7 @@ fn chosen_log_loss(b: &serde_json::Value) -> f64 {
             p["alpha"] == lapse["alpha"]
                 && p["bins"] == form["bins"]
                 && p["pairs"].as_u64().unwrap_or(0) == kept
+                && p["pair_bins"].as_u64().unwrap_or(0) == axes
                 && p["pair_penalty"].as_f64().unwrap_or(1.0) == penalty
         })
         .and_then(|p| p["log_loss"].as_f64())

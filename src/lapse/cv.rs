@@ -122,6 +122,7 @@ pub(super) fn cross_validate(
         let point = CvPoint {
             bins,
             pairs: 0,
+            pair_bins: 0,
             pair_penalty: 1.0,
             alpha,
             log_loss: metrics::log_loss(&oof, y),

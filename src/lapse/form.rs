@@ -29,6 +29,10 @@ pub struct Form {
     /// above; empty for an additive form.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pairs: Vec<PairTerm>,
+    /// Coarse bins per numeric side the pairs were cut into (`LapseParams::pair_bins`);
+    /// 0 without pairs (and in bundles written before it was recorded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pair_bins: usize,
     /// The L2 penalty of the pairs' cells as a multiple of the bins' (1: the same). The
     /// fit reads it as a smaller scale of the cells' standardised columns: the penalty
     /// on an indicator's weight grows with the square of its column's scale.
@@ -38,6 +42,10 @@ pub struct Form {
 
 fn one() -> f64 {
     1.0
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }
 
 fn is_one(v: &f64) -> bool {
@@ -55,6 +63,7 @@ impl Default for Form {
             binned: Vec::new(),
             kept_linear: Vec::new(),
             pairs: Vec::new(),
+            pair_bins: 0,
             pair_penalty: 1.0,
         }
     }
@@ -108,8 +117,15 @@ impl Form {
             "linear".to_string()
         } else if self.pairs.is_empty() {
             format!("{} quantile bins", self.bins)
-        } else {
+        } else if self.pair_bins == 0 {
             format!("{} quantile bins, {} pairs", self.bins, self.pairs.len())
+        } else {
+            format!(
+                "{} quantile bins, {} pairs ({} bins a side)",
+                self.bins,
+                self.pairs.len(),
+                self.pair_bins
+            )
         }
     }
 

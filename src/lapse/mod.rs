@@ -76,6 +76,9 @@ pub struct CvPoint {
     /// Pairwise interaction terms (`Form::pairs`); 0 for an additive form.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pairs: usize,
+    /// Coarse bins per numeric side of the pairs (`Form::pair_bins`); 0 without pairs.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pair_bins: usize,
     /// The pairs' cells' penalty as a multiple of `alpha` (`Form::pair_penalty`).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub pair_penalty: f64,
@@ -482,12 +485,13 @@ fn add_pairs(
     let Some(best) = best else {
         return Ok((None, points));
     };
-    let (terms, start) = pairs::final_pairs(&search, layout, params, best.count);
+    let (terms, start) = pairs::final_pairs(&search, layout, (best.count, best.pair_bins));
     let mut chosen = candidate.clone();
     chosen
         .columns
         .extend(pairs::cell_names(&terms, data.numeric, data.categorical));
     chosen.form.pairs = terms;
+    chosen.form.pair_bins = best.pair_bins;
     chosen.form.pair_penalty = best.pair_penalty;
     let found = FormChoice {
         chosen,

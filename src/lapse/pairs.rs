@@ -48,9 +48,11 @@ pub(super) struct Layout<'a> {
     pub(super) categorical: &'a [CategoricalFeature],
 }
 
-/// One number of pairs cross-validated, at its best pair penalty.
+/// One number of pairs on one size of axes cross-validated, at its best pair penalty.
 pub(super) struct PairCandidate {
     pub(super) count: usize,
+    /// Coarse bins per numeric side (`LapseParams::pair_bins`).
+    pub(super) pair_bins: usize,
     pub(super) pair_penalty: f64,
     pub(super) log_loss: f64,
     pub(super) oof: Vec<f64>,
@@ -67,9 +69,13 @@ pub(super) fn pair_counts(max: usize) -> Vec<usize> {
     out
 }
 
-/// `step` calls the pair search makes: one per fold per pair penalty with the most
-/// pairs, one per fold per smaller count.
+/// `step` calls the pair search makes: for each size of axes, one per fold per pair
+/// penalty with the most pairs, one per fold per smaller count.
 pub(super) fn progress_steps(params: &LapseParams) -> usize {
+    steps_per_axes(params) * params.pair_bins.len()
+}
+
+fn steps_per_axes(params: &LapseParams) -> usize {
     let counts = pair_counts(params.pairs).len();
     if counts == 0 {
         return 0;
@@ -296,10 +302,9 @@ fn fold_screens(
         .collect()
 }
 
-/// Cross-validates the additive form plus its best `count` pairs per fold, for each count
-/// of `pair_counts(params.pairs)` (fewest first), at the additive form's penalty for the
-/// bins; the pairs' cells get each of `params.pair_penalties` (times it) with the most
-/// pairs, and the best of them with fewer.
+/// Cross-validates the additive form plus pairs for each size of axes of
+/// `params.pair_bins`, coarsest first (`cross_validate_axes`): candidates in order of
+/// richness, so that a richer one must beat a simpler one.
 ///
 /// # Errors
 /// A failed fit.
@@ -310,10 +315,37 @@ pub(super) fn cross_validate_pairs(
     seed: u64,
     step: &(dyn Fn() + Sync),
 ) -> Result<Vec<PairCandidate>> {
+    let mut axes = params.pair_bins.clone();
+    axes.sort_unstable();
+    let mut out = Vec::new();
+    for pair_bins in axes {
+        out.extend(cross_validate_axes(
+            base,
+            layout,
+            (params, pair_bins),
+            seed,
+            step,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Cross-validates the additive form plus its best `count` pairs per fold, for each count
+/// of `pair_counts(params.pairs)` (fewest first), on axes of `pair_bins` coarse bins, at
+/// the additive form's penalty for the bins; the pairs' cells get each of
+/// `params.pair_penalties` (times it) with the most pairs, and the best of them with
+/// fewer.
+fn cross_validate_axes(
+    base: &Base,
+    layout: Layout,
+    (params, pair_bins): (&LapseParams, usize),
+    seed: u64,
+    step: &(dyn Fn() + Sync),
+) -> Result<Vec<PairCandidate>> {
     let counts = pair_counts(params.pairs);
-    let sides = sides(base.x, layout, params.pair_bins);
+    let sides = sides(base.x, layout, pair_bins);
     if sides.len() < 2 || counts.is_empty() {
-        (0..progress_steps(params)).for_each(|_| step());
+        (0..steps_per_axes(params)).for_each(|_| step());
         return Ok(Vec::new());
     }
     let codes = cells(&sides, base.x);
@@ -342,7 +374,7 @@ pub(super) fn cross_validate_pairs(
     let widest = penalty_path(
         base,
         (forms_of(most), &fold_of),
-        (most, &path),
+        (most, pair_bins, &path),
         params,
         step,
     )?;
@@ -353,7 +385,7 @@ pub(super) fn cross_validate_pairs(
             penalty_path(
                 base,
                 (forms_of(count), &fold_of),
-                (count, &chosen),
+                (count, pair_bins, &chosen),
                 params,
                 step,
             )
@@ -369,7 +401,7 @@ pub(super) fn cross_validate_pairs(
 fn penalty_path(
     base: &Base,
     (mut forms, fold_of): (Vec<Form>, &[usize]),
-    (count, path): (usize, &[f64]),
+    (count, pair_bins, path): (usize, usize, &[f64]),
     params: &LapseParams,
     step: &(dyn Fn() + Sync),
 ) -> Result<PairCandidate> {
@@ -407,6 +439,7 @@ fn penalty_path(
         let point = CvPoint {
             bins: base.form.bins,
             pairs: count,
+            pair_bins,
             pair_penalty: penalty,
             alpha: base.alpha,
             log_loss: metrics::log_loss(&oof, base.y),
@@ -417,6 +450,7 @@ fn penalty_path(
         if best.as_ref().is_none_or(|b| point.log_loss < b.log_loss) {
             best = Some(PairCandidate {
                 count,
+                pair_bins,
                 pair_penalty: penalty,
                 log_loss: point.log_loss,
                 oof,
@@ -433,16 +467,15 @@ fn penalty_path(
     Ok(chosen)
 }
 
-/// The final form's pairs: the best `count` of the whole CV sample, screened on the
-/// residuals of the mean of the additive form's fold fits, with the start of the final
-/// fit (that mean, and no weight on the pairs).
+/// The final form's pairs: the best `count` of the whole CV sample on axes of
+/// `pair_bins` coarse bins, screened on the residuals of the mean of the additive form's
+/// fold fits, with the start of the final fit (that mean, and no weight on the pairs).
 pub(super) fn final_pairs(
     base: &Base,
     layout: Layout,
-    params: &LapseParams,
-    count: usize,
+    (count, pair_bins): (usize, usize),
 ) -> (Vec<PairTerm>, (Vec<f64>, f64)) {
-    let sides = sides(base.x, layout, params.pair_bins);
+    let sides = sides(base.x, layout, pair_bins);
     let codes = cells(&sides, base.x);
     let (w, b) = mean_fit(base.fits, base.form.width(base.x.ncols()));
     let rows: Vec<usize> = (0..base.y.len()).collect();

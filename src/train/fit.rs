@@ -366,11 +366,12 @@ fn fit_lapse(
     let lapse_fit = LapseFit::fit(design, split, &opts.lapse, opts.seed, &stage)?;
     let oot = crate::progress::timed("out-of-time check", || {
         let model = &lapse_fit.model;
-        let form = (
-            model.form.bins,
-            model.form.pairs.len(),
-            model.form.pair_penalty,
-        );
+        let form = OutOfTimeForm {
+            bins: model.form.bins,
+            pairs: model.form.pairs.len(),
+            pair_bins: model.form.pair_bins,
+            pair_penalty: model.form.pair_penalty,
+        };
         out_of_time(oot_input, opts, form, model.alpha)
     });
     stage.finish();
@@ -1071,6 +1072,7 @@ fn train_metrics(
             c.alpha == model.alpha
                 && c.bins == model.form.bins
                 && c.pairs == model.form.pairs.len()
+                && c.pair_bins == model.form.pair_bins
                 && c.pair_penalty == model.form.pair_penalty
         })
         .map_or(f64::NAN, |c| c.roc_auc);
@@ -1165,11 +1167,21 @@ struct OutOfTimeInput<'a, 'b> {
     cats: &'b [(String, Option<&'a crate::ingest::Coded>)],
 }
 
+/// The lapse model's form the out-of-time check refits: its bins, at most its number of
+/// pairs (screened anew) on axes of its size, at its pair penalty.
+struct OutOfTimeForm {
+    bins: usize,
+    pairs: usize,
+    /// 0 without pairs.
+    pair_bins: usize,
+    pair_penalty: f64,
+}
+
 /// Fit at cut-off minus the horizon (labels end at the cut-off), score at the cut-off.
 fn out_of_time(
     input: OutOfTimeInput,
     opts: &FitOptions,
-    (bins, pairs, pair_penalty): (usize, usize, f64),
+    form: OutOfTimeForm,
     alpha: f64,
 ) -> std::result::Result<OutOfTime, String> {
     let OutOfTimeInput {
@@ -1197,13 +1209,19 @@ fn out_of_time(
         .map_err(|e| e.to_string())?;
     // Keep only what is used: the fit below expands this matrix.
     drop(fit_snap);
+    let pair_bins = if form.pair_bins == 0 {
+        opts.lapse.pair_bins.clone()
+    } else {
+        vec![form.pair_bins]
+    };
     let fixed = lapse::LapseParams {
         alphas: vec![alpha],
-        bins: vec![bins],
-        // At most the pairs the model kept (none for an additive model), at its pair
-        // penalty.
-        pairs,
-        pair_penalties: vec![pair_penalty],
+        bins: vec![form.bins],
+        // At most the pairs the model kept (none for an additive model), on axes of its
+        // size, at its pair penalty.
+        pairs: form.pairs,
+        pair_bins,
+        pair_penalties: vec![form.pair_penalty],
         folds: 2,
         ..(*opts.lapse).clone()
     }
