@@ -375,10 +375,13 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     ors.truncate(20);
     ors.reverse();
     let n = ors.len();
-    let names: Vec<String> = ors
-        .iter()
-        .map(|o| short(&t.w.column(&o.feature), 30))
-        .collect();
+    let names: Vec<String> = ors.iter().map(|o| odds_label(t, &o.feature)).collect();
+    // Pair cells name two features: room for both.
+    let (label_width, width) = if ors.iter().any(|o| o.feature.contains(" & ")) {
+        (470, 1140)
+    } else {
+        (230, 900)
+    };
     let lo = ors.iter().map(|o| o.low.ln()).fold(-0.1, f64::min);
     let hi = ors.iter().map(|o| o.high.ln()).fold(0.1, f64::max);
     let pad = (hi - lo) * 0.05;
@@ -386,13 +389,13 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
         dir,
         "odds_ratios",
         t.word("chart.odds_ratios.name"),
-        (900, 140 + 30 * n as u32),
+        (width, 140 + 30 * n as u32),
         |root| {
             let mut c = ChartBuilder::on(&root)
                 .caption(t.word("chart.odds_ratios.title"), t.pen.text(20))
                 .margin(15)
                 .x_label_area_size(45)
-                .y_label_area_size(230)
+                .y_label_area_size(label_width)
                 .build_cartesian_2d(lo - pad..hi + pad, slots(n))?;
             c.configure_mesh()
                 .light_line_style(GRID)
@@ -425,6 +428,40 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
             }
         }
     ))
+}
+
+/// A model column in words for the odds-ratio chart; a pair's cell words each side, so
+/// that shortening keeps both ("total intl calls: 2 & international plan=yes").
+fn odds_label(t: &Say, column: &str) -> String {
+    match column.split_once(" & ") {
+        Some((first, second)) => format!(
+            "{} & {}",
+            short_keeping_value(&t.w.column(first), 32),
+            short_keeping_value(&t.w.column(second), 32)
+        ),
+        None => short_keeping_value(&t.w.column(column), 30),
+    }
+}
+
+/// `short`, but a column's bin or level after its feature's name (`name: bin`,
+/// `name=level`) is kept whole while the name gives way: the value is what tells two
+/// columns of one feature apart.
+fn short_keeping_value(label: &str, max: usize) -> String {
+    let split = label
+        .split_once(": ")
+        .map(|(n, v)| (n, ": ", v))
+        .or_else(|| label.split_once('=').map(|(n, v)| (n, "=", v)));
+    match split {
+        Some((name, sep, value)) if label.chars().count() > max => {
+            let room = max.saturating_sub(value.chars().count() + sep.len());
+            if room >= 6 {
+                format!("{}{sep}{value}", short(name, room))
+            } else {
+                short(label, max)
+            }
+        }
+        _ => short(label, max),
+    }
 }
 
 /// Most features the scorecard chart shows (those whose points range most).
@@ -522,6 +559,22 @@ struct PairPanel {
     across: Vec<String>,
     /// Points per cell, row by row of `down`.
     points: Vec<f64>,
+    /// Cells no training client fell in: their points rest on no one and are not shown.
+    empty: Vec<bool>,
+}
+
+/// The rows and columns of a `rows` x `cols` table of cell `shares` (row by row) that
+/// hold training clients: a row or column of none (a categorical's `other` when every
+/// client had a known level) is left out of the chart.
+fn held_rows_and_columns(shares: &[f64], (rows, cols): (usize, usize)) -> (Vec<usize>, Vec<usize>) {
+    let share = |a: usize, b: usize| shares.get(a * cols + b).copied().unwrap_or(0.0);
+    let held_rows = (0..rows)
+        .filter(|&a| (0..cols).any(|b| share(a, b) > 0.0))
+        .collect();
+    let held_columns = (0..cols)
+        .filter(|&b| (0..rows).any(|a| share(a, b) > 0.0))
+        .collect();
+    (held_rows, held_columns)
 }
 
 /// Every pair of the lapse model as a table of points.
@@ -540,11 +593,25 @@ fn pair_panels(t: &Say, b: &Bundle) -> Vec<PairPanel> {
                 "chart.scorecard.pair",
                 &[("first", &first), ("second", &second)],
             );
+            let cols = across.len();
+            let (rows, columns) = held_rows_and_columns(&pair.shares, (down.len(), cols));
+            if rows.is_empty() || columns.is_empty() {
+                return None;
+            }
+            let cells = || {
+                rows.iter()
+                    .flat_map(|&a| columns.iter().map(move |&b| a * cols + b))
+            };
             Some(PairPanel {
                 title,
-                down: down.iter().map(|w| short(w, 18)).collect(),
-                across: across.iter().map(|w| short(w, 14)).collect(),
-                points,
+                down: rows.iter().map(|&a| short(&down[a], 18)).collect(),
+                across: columns.iter().map(|&b| short(&across[b], 14)).collect(),
+                points: cells()
+                    .map(|k| points.get(k).copied().unwrap_or(0.0))
+                    .collect(),
+                empty: cells()
+                    .map(|k| pair.shares.get(k).is_none_or(|&s| s <= 0.0))
+                    .collect(),
             })
         })
         .collect()
@@ -600,6 +667,13 @@ where
         .draw()?;
     for (k, &p) in pair.points.iter().enumerate() {
         let (a, b) = (k / cols.max(1), k % cols.max(1));
+        if pair.empty.get(k).copied().unwrap_or(false) {
+            c.draw_series(std::iter::once(Rectangle::new(
+                [(exact(b), exact(a)), (exact(b + 1), exact(a + 1))],
+                RGBColor(235, 235, 235).filled(),
+            )))?;
+            continue;
+        }
         let colour = RGBColor(202, 0, 32).mix(0.08 + 0.8 * p / top);
         c.draw_series(std::iter::once(Rectangle::new(
             [(exact(b), exact(a)), (exact(b + 1), exact(a + 1))],
@@ -612,4 +686,40 @@ where
         )))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{held_rows_and_columns, short_keeping_value};
+
+    #[test]
+    fn a_shortened_column_keeps_its_bin_or_level() {
+        assert_eq!(
+            short_keeping_value("number_customer_service_calls: 4", 20),
+            "number_customer_…: 4"
+        );
+        assert_eq!(
+            short_keeping_value("international_plan=yes", 16),
+            "internation…=yes"
+        );
+        assert_eq!(short_keeping_value("tenure: 2", 30), "tenure: 2");
+        // A value too long to keep whole: shortened like any label.
+        assert_eq!(
+            short_keeping_value("x: a very long bin description", 12),
+            "x: a very l…"
+        );
+    }
+
+    #[test]
+    fn a_pair_table_leaves_out_rows_and_columns_no_client_fell_in() {
+        // 3 x 3: the last row and the last column (a categorical's "other") are empty,
+        // and so is one inner cell, which stays (its row and column hold clients).
+        let shares = [0.2, 0.0, 0.0, 0.3, 0.5, 0.0, 0.0, 0.0, 0.0];
+        assert_eq!(
+            held_rows_and_columns(&shares, (3, 3)),
+            (vec![0, 1], vec![0, 1])
+        );
+        // Nothing held: an empty table, not a panic.
+        assert_eq!(held_rows_and_columns(&[0.0; 4], (2, 2)), (vec![], vec![]));
+    }
 }
