@@ -375,13 +375,16 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     ors.truncate(20);
     ors.reverse();
     let n = ors.len();
-    let names: Vec<String> = ors.iter().map(|o| odds_label(t, &o.feature)).collect();
-    // Pair cells name two features: room for both.
-    let (label_width, width) = if ors.iter().any(|o| o.feature.contains(" & ")) {
-        (470, 1140)
+    // Pair cells name two features: room for both, and for a whole name beside them.
+    let (label_width, width, single) = if ors.iter().any(|o| o.feature.contains(" & ")) {
+        (470, 1140, 44)
     } else {
-        (230, 900)
+        (230, 900, 30)
     };
+    let names: Vec<String> = ors
+        .iter()
+        .map(|o| odds_label(t, &o.feature, single))
+        .collect();
     let lo = ors.iter().map(|o| o.low.ln()).fold(-0.1, f64::min);
     let hi = ors.iter().map(|o| o.high.ln()).fold(0.1, f64::max);
     let pad = (hi - lo) * 0.05;
@@ -432,14 +435,14 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
 
 /// A model column in words for the odds-ratio chart; a pair's cell words each side, so
 /// that shortening keeps both ("total intl calls: 2 & international plan=yes").
-fn odds_label(t: &Say, column: &str) -> String {
+fn odds_label(t: &Say, column: &str, single: usize) -> String {
     match column.split_once(" & ") {
         Some((first, second)) => format!(
             "{} & {}",
             short_keeping_value(&t.w.column(first), 32),
             short_keeping_value(&t.w.column(second), 32)
         ),
-        None => short_keeping_value(&t.w.column(column), 30),
+        None => short_keeping_value(&t.w.column(column), single),
     }
 }
 
