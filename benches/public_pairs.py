@@ -7,9 +7,10 @@ fold, mean over folds.
     python benches/public_pairs.py [--no-ebm] [WORKDIR [DATASET ...]]
         (churn, telco, caravan, cdnow; all when none is named)
 
-clientele runs four ways: additive (the default, `pairs = 0`), and up to 8 pairs with their
-own penalty chosen by CV on axes of 4 coarse bins a side (`pairs = 8`, `pair_bins = 4`), of
-16 (`pair_bins = 16`), and of either as CV chooses (`pairs = 8`, the default axes 4 and 16). `--no-ebm` leaves out explainable boosting (deterministic under this protocol,
+clientele runs four ways: additive (the default, `pairs = 0`), and with up to 8 pairs
+whose own penalty CV chooses, on axes of 4 coarse bins a side (`pairs = 8`,
+`pair_bins = 4`), of 16 (`pair_bins = 16`), or of either as CV chooses (`pairs = 8`: the
+default axes, 4 and 16). `--no-ebm` leaves out explainable boosting (deterministic under this protocol,
 and by far the slowest: half an hour a data set on 2 busy cores).
 
 Needs `scikit-learn`, `pandas` and `interpret-core` in the running Python, and the built
@@ -48,7 +49,9 @@ from sklearn.model_selection import StratifiedKFold
 
 NO_EBM = "--no-ebm" in sys.argv
 ARGS = [a for a in sys.argv[1:] if a != "--no-ebm"]
-WORK = ARGS[0] if ARGS else tempfile.mkdtemp()
+# Where the data sets' wheels and the runs go; a fresh temporary directory when not named
+# (made by `main`, so that importing this module for its loaders makes nothing).
+WORK = ARGS[0] if ARGS else None
 BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/clientele-target")), "release")
 
 
@@ -159,6 +162,8 @@ def clientele(train, y_train, test, numeric, categorical, lapse, work):
 
 
 def main():
+    global WORK
+    WORK = WORK or tempfile.mkdtemp()
     print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
     chosen = ARGS[1:] or ["churn", "telco", "caravan", "cdnow"]
     variants = (

@@ -247,16 +247,61 @@ fn default_pair_bins() -> Vec<usize> {
 fn one_or_many<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Vec<usize>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(usize),
-        Many(Vec<usize>),
+    struct OneOrMany;
+    impl<'de> serde::de::Visitor<'de> for OneOrMany {
+        type Value = Vec<usize>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a number of bins or a list of numbers of bins")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+            usize::try_from(v)
+                .map(|v| vec![v])
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+            usize::try_from(v)
+                .map(|v| vec![v])
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(v) = seq.next_element::<usize>()? {
+                out.push(v);
+            }
+            Ok(out)
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(v) => vec![v],
-        OneOrMany::Many(v) => v,
-    })
+    d.deserialize_any(OneOrMany)
+}
+
+/// `pair_bins` of one size as the bare number bundles held before it was a list, so that
+/// their content digest still holds when they are read and written again.
+fn one_or_many_out<S: serde::Serializer>(
+    v: &[usize],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        [one] => s.serialize_u64(*one as u64),
+        many => many.serialize(s),
+    }
+}
+
+fn check_pair_bins(pair_bins: &[usize]) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    if pair_bins.is_empty()
+        || pair_bins
+            .iter()
+            .any(|&b| !(2..=MAX_PAIR_BINS).contains(&b) || !seen.insert(b))
+    {
+        return Err(Error::InvalidParameter(format!(
+            "pair_bins must be a number or a non-empty list of distinct numbers, each \
+             between 2 and {MAX_PAIR_BINS}, got {pair_bins:?}"
+        )));
+    }
+    Ok(())
 }
 
 /// Default penalties of the pairs' cells, as multiples of the main effects' penalty.
@@ -321,6 +366,7 @@ pub struct LapseParams {
     #[serde(
         default = "default_pair_bins",
         deserialize_with = "one_or_many",
+        serialize_with = "one_or_many_out",
         skip_serializing_if = "is_default_pair_bins"
     )]
     pub pair_bins: Vec<usize>,
@@ -445,19 +491,7 @@ impl LapseParams {
                 self.pairs
             ));
         }
-        let mut seen = std::collections::BTreeSet::new();
-        if self.pair_bins.is_empty()
-            || self
-                .pair_bins
-                .iter()
-                .any(|&b| !(2..=MAX_PAIR_BINS).contains(&b) || !seen.insert(b))
-        {
-            return bad(format!(
-                "pair_bins must be a number or a non-empty list of distinct numbers, each \
-                 between 2 and {MAX_PAIR_BINS}, got {:?}",
-                self.pair_bins
-            ));
-        }
+        check_pair_bins(&self.pair_bins)?;
         if self.pair_penalties.is_empty()
             || self.pair_penalties.iter().any(|m| !(1.0..=1e4).contains(m))
         {
@@ -560,5 +594,18 @@ mod lapse_params_tests {
         assert_eq!(read("pair_bins = 8"), [8]);
         assert_eq!(read("pair_bins = [4, 16]"), [4, 16]);
         assert_eq!(read(""), DEFAULT_PAIR_BINS);
+        let refused = toml::from_str::<LapseParams>("pair_bins = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("a number of bins or a list"), "{refused}");
+        // Bundles before the list held one number: written back the same, so their
+        // content digest holds; the default stays out of the JSON.
+        let json = |text: &str| {
+            let p: LapseParams = serde_json::from_str(text).unwrap();
+            serde_json::to_string(&p).unwrap()
+        };
+        assert!(json(r#"{"pair_bins": 8}"#).contains(r#""pair_bins":8"#));
+        assert!(json(r#"{"pair_bins": [4, 8]}"#).contains(r#""pair_bins":[4,8]"#));
+        assert!(!json(r#"{"pair_bins": [4, 16]}"#).contains("pair_bins"));
     }
 }

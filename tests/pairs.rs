@@ -177,8 +177,8 @@ fn a_flat_table_keeps_the_pair_its_churn_depends_on() {
 /// The axes of the pairs are cross-validated like their number: where churn follows a
 /// diagonal boundary between two usage measures (their sum over a threshold), 4 bins a
 /// side draw it in coarse steps and 16 draw it closely, so the CV keeps 16; the 4-bin
-/// candidates are tried and recorded, and the model kept has the least out-of-fold log
-/// loss among the pair points.
+/// candidates are tried and recorded, and no pair point beats the one kept by more than
+/// the 0.1% a richer candidate must gain.
 #[test]
 fn the_cv_chooses_fine_pair_axes_for_a_diagonal_boundary() {
     let t = tempfile::tempdir().unwrap();
@@ -213,7 +213,8 @@ fn the_cv_chooses_fine_pair_axes_for_a_diagonal_boundary() {
             .fold(f64::INFINITY, f64::min)
     };
     assert!(loss_at(4).is_finite() && loss_at(16) < loss_at(4));
-    assert_eq!(chosen_log_loss(&chosen), loss_at(16));
+    let kept = chosen_log_loss(&chosen);
+    assert!(kept <= loss_at(16) * 1.001, "{kept} vs {}", loss_at(16));
     // The 4-bin candidates are the ones a run on 4 bins alone fits: the same CV points.
     let only_coarse: Vec<&serde_json::Value> =
         coarse["lapse"]["cv"].as_array().unwrap().iter().collect();

@@ -375,15 +375,25 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     ors.truncate(20);
     ors.reverse();
     let n = ors.len();
+    // The pairs' cell columns follow every other column of the model.
+    let first_cell = b.lapse.form.offset(b.features.n_columns());
+    let cells: std::collections::HashSet<&str> = b
+        .lapse
+        .columns
+        .iter()
+        .skip(first_cell)
+        .map(String::as_str)
+        .collect();
+    let is_cell = |o: &crate::lapse::OddsRatio| cells.contains(o.feature.as_str());
     // Pair cells name two features: room for both, and for a whole name beside them.
-    let (label_width, width, single) = if ors.iter().any(|o| o.feature.contains(" & ")) {
+    let (label_width, width, single) = if ors.iter().any(|o| is_cell(o)) {
         (470, 1140, 44)
     } else {
         (230, 900, 30)
     };
     let names: Vec<String> = ors
         .iter()
-        .map(|o| odds_label(t, &o.feature, single))
+        .map(|o| odds_label(t, &o.feature, (is_cell(o), single)))
         .collect();
     let lo = ors.iter().map(|o| o.low.ln()).fold(-0.1, f64::min);
     let hi = ors.iter().map(|o| o.high.ln()).fold(0.1, f64::max);
@@ -435,8 +445,8 @@ fn odds_ratios(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
 
 /// A model column in words for the odds-ratio chart; a pair's cell words each side, so
 /// that shortening keeps both ("total intl calls: 2 & international plan=yes").
-fn odds_label(t: &Say, column: &str, single: usize) -> String {
-    match column.split_once(" & ") {
+fn odds_label(t: &Say, column: &str, (pair_cell, single): (bool, usize)) -> String {
+    match column.split_once(" & ").filter(|_| pair_cell) {
         Some((first, second)) => format!(
             "{} & {}",
             short_keeping_value(&t.w.column(first), 32),
@@ -498,7 +508,7 @@ fn scorecard_in(t: &Say, b: &Bundle, dir: &Path) -> Result<ChartFiles> {
     let top = panels
         .iter()
         .map(|p| range(&p.2))
-        .chain(pairs.iter().map(|p| range(&p.points)))
+        .chain(pairs.iter().map(PairPanel::largest_points))
         .fold(1.0, f64::max);
     let cols = 3;
     let rows = (panels.len() + pairs.len()).div_ceil(cols).max(1);
@@ -564,6 +574,19 @@ struct PairPanel {
     points: Vec<f64>,
     /// Cells no training client fell in: their points rest on no one and are not shown.
     empty: Vec<bool>,
+}
+
+impl PairPanel {
+    /// The most points of a cell holding clients: empty cells are drawn grey and do not
+    /// set the colour scale.
+    fn largest_points(&self) -> f64 {
+        self.points
+            .iter()
+            .zip(&self.empty)
+            .filter(|(_, &empty)| !empty)
+            .map(|(&v, _)| v)
+            .fold(0.0, f64::max)
+    }
 }
 
 /// The rows and columns of a `rows` x `cols` table of cell `shares` (row by row) that

@@ -31,25 +31,13 @@ pub struct Form {
     pub pairs: Vec<PairTerm>,
     /// Coarse bins per numeric side the pairs were cut into (`LapseParams::pair_bins`);
     /// 0 without pairs (and in bundles written before it was recorded).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "super::is_zero")]
     pub pair_bins: usize,
     /// The L2 penalty of the pairs' cells as a multiple of the bins' (1: the same). The
     /// fit reads it as a smaller scale of the cells' standardised columns: the penalty
     /// on an indicator's weight grows with the square of its column's scale.
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(default = "super::one", skip_serializing_if = "super::is_one")]
     pub pair_penalty: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-fn is_zero(v: &usize) -> bool {
-    *v == 0
-}
-
-fn is_one(v: &f64) -> bool {
-    *v == 1.0
 }
 
 /// Smallest bin, as a share of the training clients: a smaller one joins a neighbour, so
