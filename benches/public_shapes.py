@@ -8,7 +8,7 @@ chooses the penalty (and the pairs' penalty) by out-of-fold log loss, as cliente
     python benches/public_shapes.py WORKDIR pairs DATASET VARIANT[,VARIANT...]
     python benches/public_shapes.py WORKDIR boost DATASET gbmDEPTH_TREES_RATE | ebmINTERACTIONS
 
-DATASET: telco, caravan, cdnow (fetched by `public_pairs.py`'s loaders into WORKDIR).
+DATASET: churn, telco, caravan, cdnow (fetched by `public_pairs.py`'s loaders into WORKDIR).
 Needs scikit-learn and pandas; `ebm...` needs interpret-core.
 
 `forms` variants (the additive model; numeric features cut by a port of clientele's
@@ -45,7 +45,7 @@ sys.argv = sys.argv[:2]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import public_pairs  # noqa: E402  (its loaders fetch the data into WORK)
 
-DATA = {f.__name__: f for f in (public_pairs.telco, public_pairs.caravan, public_pairs.cdnow)}
+DATA = {f.__name__: f for f in (public_pairs.churn, public_pairs.telco, public_pairs.caravan, public_pairs.cdnow)}
 
 def runs_of(s):
     runs, start = [], 0
