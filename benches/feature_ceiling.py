@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How close any model over clientele's features can come to a generated book's truth.
 
-    python benches/feature_ceiling.py BOOK BUNDLE
+    python benches/feature_ceiling.py BOOK BUNDLE [FEATURES_CSV]
 
 BOOK is a `clientele-synth` book (with its `truth.csv`), BUNDLE a model trained on it (its
 `latest` file or a version directory). The features of every client in force at the
@@ -12,6 +12,8 @@ unlimited and depth 2, early stopping) and by clientele's own lapse model on the
 folds (flat mode over the same features, additive and with `pairs = 8`, as
 `public_pairs.py` runs it). Printed beside them: the AUC of the generator's true
 probabilities on the same clients, which also see the latent traits no feature holds.
+With FEATURES_CSV, the labelled features are also written there (a `lapsed` column 0/1),
+for `public_shapes.py WORKDIR forms features:FEATURES_CSV ...`.
 
 Needs the clientele Python package (`pip install` of the wheel, or PYTHONPATH=python over a
 `maturin develop` build), pandas, pyarrow, scikit-learn, and the built `clientele-train`
@@ -56,6 +58,8 @@ def main():
     for c in x.columns:
         if pd.api.types.is_bool_dtype(x[c]):
             x[c] = x[c].astype(int)
+    if len(sys.argv) > 3:
+        x.assign(lapsed=y.astype(int)).to_csv(sys.argv[3], index=False)
     categorical = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c])]
     numeric = [c for c in x.columns if c not in categorical]
     texts = x.copy()

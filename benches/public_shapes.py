@@ -8,7 +8,9 @@ chooses the penalty (and the pairs' penalty) by out-of-fold log loss, as cliente
     python benches/public_shapes.py WORKDIR pairs DATASET VARIANT[,VARIANT...]
     python benches/public_shapes.py WORKDIR boost DATASET gbmDEPTH_TREES_RATE | ebmINTERACTIONS
 
-DATASET: churn, telco, caravan, cdnow (fetched by `public_pairs.py`'s loaders into WORKDIR).
+DATASET: churn, telco, caravan, cdnow (fetched by `public_pairs.py`'s loaders into WORKDIR), or
+`features:PATH`, a table of features with a 0/1 `lapsed` column (`feature_ceiling.py` writes
+one for a generated book): text columns are categorical, the rest numeric.
 Needs scikit-learn and pandas; `ebm...` needs interpret-core.
 
 `forms` variants (the additive model; numeric features cut by a port of clientele's
@@ -46,6 +48,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import public_pairs  # noqa: E402  (its loaders fetch the data into WORK)
 
 DATA = {f.__name__: f for f in (public_pairs.churn, public_pairs.telco, public_pairs.caravan, public_pairs.cdnow)}
+
+
+def features_table(path):
+    """A `features:PATH` data set: the features of a generated book and its truth's label."""
+    x = pd.read_csv(path)
+    y = x.pop("lapsed").to_numpy()
+    categorical = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c])]
+    for c in categorical:
+        x[c] = x[c].astype(str)
+    return path, x, y, [c for c in x.columns if c not in categorical], categorical
+
+
+if len(ARGV) > 3 and ARGV[3].startswith("features:"):
+    DATA[ARGV[3]] = lambda: features_table(ARGV[3].split(":", 1)[1])
 
 def runs_of(s):
     runs, start = [], 0
