@@ -693,18 +693,19 @@ where
         .draw()?;
     for (k, &p) in pair.points.iter().enumerate() {
         let (a, b) = (k / cols.max(1), k % cols.max(1));
-        if pair.empty.get(k).copied().unwrap_or(false) {
-            c.draw_series(std::iter::once(Rectangle::new(
-                [(exact(b), exact(a)), (exact(b + 1), exact(a + 1))],
-                RGBColor(235, 235, 235).filled(),
-            )))?;
-            continue;
-        }
-        let colour = RGBColor(202, 0, 32).mix(0.08 + 0.8 * p / top);
+        let empty = pair.empty.get(k).copied().unwrap_or(false);
+        let fill = if empty {
+            RGBColor(235, 235, 235).filled()
+        } else {
+            RGBColor(202, 0, 32).mix(0.08 + 0.8 * p / top).filled()
+        };
         c.draw_series(std::iter::once(Rectangle::new(
             [(exact(b), exact(a)), (exact(b + 1), exact(a + 1))],
-            colour.filled(),
+            fill,
         )))?;
+        if empty {
+            continue;
+        }
         c.draw_series(std::iter::once(Text::new(
             format!("{p:.0}"),
             (centre(b), centre(a)),

@@ -366,13 +366,7 @@ fn fit_lapse(
     let lapse_fit = LapseFit::fit(design, split, &opts.lapse, opts.seed, &stage)?;
     let oot = crate::progress::timed("out-of-time check", || {
         let model = &lapse_fit.model;
-        let form = OutOfTimeForm {
-            bins: model.form.bins,
-            pairs: model.form.pairs.len(),
-            pair_bins: model.form.pair_bins,
-            pair_penalty: model.form.pair_penalty,
-        };
-        out_of_time(oot_input, opts, form, model.alpha)
+        out_of_time(oot_input, opts, &model.form, model.alpha)
     });
     stage.finish();
     Ok((lapse_fit, oot))
@@ -1167,21 +1161,13 @@ struct OutOfTimeInput<'a, 'b> {
     cats: &'b [(String, Option<&'a crate::ingest::Coded>)],
 }
 
-/// The lapse model's form the out-of-time check refits: its bins, at most its number of
-/// pairs (screened anew) on axes of its size, at its pair penalty.
-struct OutOfTimeForm {
-    bins: usize,
-    pairs: usize,
-    /// 0 without pairs.
-    pair_bins: usize,
-    pair_penalty: f64,
-}
-
-/// Fit at cut-off minus the horizon (labels end at the cut-off), score at the cut-off.
+/// Fit at cut-off minus the horizon (labels end at the cut-off), score at the cut-off:
+/// the lapse model's `form` refitted, its bins, at most its number of pairs (screened
+/// anew) on axes of its size, at its pair penalty.
 fn out_of_time(
     input: OutOfTimeInput,
     opts: &FitOptions,
-    form: OutOfTimeForm,
+    form: &lapse::Form,
     alpha: f64,
 ) -> std::result::Result<OutOfTime, String> {
     let OutOfTimeInput {
@@ -1219,7 +1205,7 @@ fn out_of_time(
         bins: vec![form.bins],
         // At most the pairs the model kept (none for an additive model), on axes of its
         // size, at its pair penalty.
-        pairs: form.pairs,
+        pairs: form.pairs.len(),
         pair_bins,
         pair_penalties: vec![form.pair_penalty],
         folds: 2,
