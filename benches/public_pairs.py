@@ -171,6 +171,8 @@ def main():
         ("clientele pairs, 4 bins a side", "pairs = 8\npair_bins = 4\n"),
         ("clientele pairs, 16 bins a side", "pairs = 8\npair_bins = 16\n"),
         ("clientele pairs, axes by CV", "pairs = 8\n"),
+        ("clientele smoothed, additive", "pairs = 0\nsmooth_bins = [16]\n"),
+        ("clientele smoothed, pairs", "pairs = 8\nsmooth_bins = [16]\n"),
     )
     for load in (f for f in (churn, telco, caravan, cdnow) if f.__name__ in chosen):
         name, x, y, numeric, categorical = load()

@@ -219,6 +219,20 @@ impl ThresholdRule {
 /// Most quantile bins a numeric feature may be cut into.
 pub const MAX_BINS: usize = 20;
 
+/// Most smoothed quantile bins a numeric feature may be cut into: finer bins cost
+/// nothing in labeling, and the smoothness penalty keeps their weights from fitting noise.
+pub const MAX_SMOOTH_BINS: usize = 32;
+/// Default forms with smoothed bins (docs/model.md gives the measured gains and cost).
+pub const DEFAULT_SMOOTH_BINS: [usize; 0] = [];
+
+fn is_default_smooth_bins(v: &[usize]) -> bool {
+    v == DEFAULT_SMOOTH_BINS
+}
+
+fn default_smooth_bins() -> Vec<usize> {
+    DEFAULT_SMOOTH_BINS.to_vec()
+}
+
 /// Default most pairwise interaction terms of the lapse model: none (opt in with
 /// `[lapse] pairs`; docs/model.md gives the measured gains and cost).
 pub const DEFAULT_PAIRS: usize = 0;
@@ -353,6 +367,12 @@ pub struct LapseParams {
     /// (a scorecard). Cross-validation keeps the form and penalty with the least
     /// out-of-fold log loss; `[0]` fits the linear model only.
     pub bins: Vec<usize>,
+    /// Forms with smoothed bins tried after `bins`, each with every penalty: n cuts each
+    /// numeric feature into up to n quantile bins, and the penalty weighs the differences
+    /// of neighbouring bins' weights rather than the weights, so fine bins can follow a
+    /// sharp threshold and stay smooth elsewhere. Empty: none.
+    #[serde(skip_serializing_if = "is_default_smooth_bins")]
+    pub smooth_bins: Vec<usize>,
     /// Most pairwise interaction terms added to the best binned form: pairs of features
     /// screened on each training fold, kept only when the out-of-fold log loss says so
     /// (0: an additive model only). Left out of a bundle's JSON when default, so bundles
@@ -422,6 +442,7 @@ impl Default for LapseParams {
             folds: 5,
             alphas: vec![0.1, 1.0, 10.0, 100.0, 1000.0],
             bins: vec![0, 5, 10],
+            smooth_bins: default_smooth_bins(),
             pairs: DEFAULT_PAIRS,
             pair_bins: default_pair_bins(),
             pair_penalties: default_pair_penalties(),
@@ -438,6 +459,43 @@ impl Default for LapseParams {
 }
 
 impl LapseParams {
+    /// The forms tried: `bins` and `smooth_bins` in range, distinct, not both empty.
+    fn check_forms(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        let mut seen = std::collections::BTreeSet::new();
+        if self
+            .bins
+            .iter()
+            .any(|&b| !(b == 0 || (2..=MAX_BINS).contains(&b)) || !seen.insert(b))
+        {
+            return bad(format!(
+                "bins must be a list of distinct numbers, each 0 (the linear form) or 2 to \
+                 {MAX_BINS} (quantile bins per numeric feature), got {:?}",
+                self.bins
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if self
+            .smooth_bins
+            .iter()
+            .any(|&b| !(2..=MAX_SMOOTH_BINS).contains(&b) || !seen.insert(b))
+        {
+            return bad(format!(
+                "smooth_bins must be a list of distinct numbers, each 2 to {MAX_SMOOTH_BINS} \
+                 (smoothed quantile bins per numeric feature), got {:?}",
+                self.smooth_bins
+            ));
+        }
+        if self.bins.is_empty() && self.smooth_bins.is_empty() {
+            return bad(
+                "bins and smooth_bins are both empty: the lapse model needs at least one \
+                 form to try (bins = [0] fits the linear model only)"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
     /// # Errors
     /// `Error::InvalidParameter` naming the setting.
     pub fn check(self) -> Result<Checked<Self>> {
@@ -472,19 +530,7 @@ impl LapseParams {
                 self.max_iterations
             ));
         }
-        let mut seen = std::collections::BTreeSet::new();
-        if self.bins.is_empty()
-            || self
-                .bins
-                .iter()
-                .any(|&b| !(b == 0 || (2..=MAX_BINS).contains(&b)) || !seen.insert(b))
-        {
-            return bad(format!(
-                "bins must be a non-empty list of distinct numbers, each 0 (the linear form) \
-                 or 2 to {MAX_BINS} (quantile bins per numeric feature), got {:?}",
-                self.bins
-            ));
-        }
+        self.check_forms()?;
         if self.pairs > MAX_PAIRS {
             return bad(format!(
                 "pairs must be between 0 and {MAX_PAIRS}, got {}",
@@ -568,6 +614,35 @@ mod lapse_params_tests {
             ..LapseParams::default()
         }
         .check()
+    }
+
+    #[test]
+    fn smoothed_forms_are_checked_and_may_stand_alone() {
+        let with = |bins: Vec<usize>, smooth_bins: Vec<usize>| {
+            LapseParams {
+                bins,
+                smooth_bins,
+                ..LapseParams::default()
+            }
+            .check()
+        };
+        assert!(with(vec![0, 10], vec![16]).is_ok());
+        assert!(with(vec![], vec![MAX_SMOOTH_BINS]).is_ok());
+        for (bins, smooth) in [
+            (vec![], vec![]),
+            (vec![0], vec![1]),
+            (vec![0], vec![MAX_SMOOTH_BINS + 1]),
+            (vec![0], vec![16, 16]),
+        ] {
+            match with(bins.clone(), smooth.clone()) {
+                Err(Error::InvalidParameter(m)) => assert!(m.contains("bins"), "{m}"),
+                other => panic!("{bins:?} / {smooth:?} not refused: {:?}", other.is_ok()),
+            }
+        }
+        let read: LapseParams = toml::from_str("smooth_bins = [16, 24]").unwrap();
+        assert_eq!(read.smooth_bins, [16, 24]);
+        let json = serde_json::to_string(&LapseParams::default()).unwrap();
+        assert!(!json.contains("smooth_bins"), "{json}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::solve::{fit_once, GRADIENT_TOLERANCE_PER_CLIENT};
 use super::sparse::{design, HeldOut};
 use super::{metrics, CvPoint, LapseParams};
 use crate::error::{Error, Result};
-use linfa_logistic::OffsetSparse;
+use linfa_logistic::{OffsetSparse, Penalty};
 use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -65,6 +65,7 @@ pub(super) struct FoldFit {
 struct Fold {
     test_rows: Vec<usize>,
     train: OffsetSparse<f64>,
+    penalty: Penalty<f64>,
     y_train: Vec<bool>,
     test: HeldOut,
 }
@@ -107,7 +108,7 @@ pub(super) fn cross_validate(
     let bins = form.bins;
     let fold_of = stratified_folds(y, params.folds, fold_seed(seed));
     let folds = make_folds((x, &|_| form), y, &fold_of)?;
-    let mut path: Vec<f64> = params.alphas.clone();
+    let mut path = penalty_path(&params.alphas, form.smooth);
     path.sort_by(|a, b| b.total_cmp(a));
     // The strongest penalty starts where it is told, else from the intercept-only model.
     let mut starts: Vec<(Vec<f64>, f64)> = first_starts
@@ -121,6 +122,7 @@ pub(super) fn cross_validate(
         let oof = out_of_fold(&folds, &fits, y.len());
         let point = CvPoint {
             bins,
+            smooth: form.smooth,
             pairs: 0,
             pair_bins: 0,
             pair_penalty: 1.0,
@@ -163,6 +165,21 @@ pub(super) fn cross_validate(
     Ok(choice)
 }
 
+/// The penalties a form's cross-validation tries: `alphas`, and for smoothed bins also
+/// the geometric midpoint of each two neighbours. A smoothed form's least log loss often
+/// lies between two decades (on a public churn set, near 30 in every fold, where 10 and
+/// 100 each lost 0.001-0.003), and a warm-started step there costs one or two Newton steps.
+pub(super) fn penalty_path(alphas: &[f64], smooth: bool) -> Vec<f64> {
+    let mut path = alphas.to_vec();
+    path.sort_by(f64::total_cmp);
+    if smooth {
+        let middles: Vec<f64> = path.windows(2).map(|w| (w[0] * w[1]).sqrt()).collect();
+        path.extend(middles);
+        path.sort_by(f64::total_cmp);
+    }
+    path
+}
+
 /// The seed of the folds of a cross-validation run with `seed`.
 pub(super) fn fold_seed(seed: u64) -> u64 {
     seed ^ 0xF0
@@ -184,6 +201,7 @@ fn make_folds<'f>(
             let (tr, te): (Vec<usize>, Vec<usize>) = (0..y.len()).partition(|&i| fold_of[i] != f);
             Ok(Fold {
                 train: design(form, x, &tr)?,
+                penalty: form.penalty(x.ncols())?,
                 y_train: tr.iter().map(|&i| y[i]).collect(),
                 test: HeldOut::of(form, x, &te),
                 test_rows: te,
@@ -241,7 +259,7 @@ fn fit_folds(
         .map(|(fold, start)| {
             let warm = Some((start.0.as_slice(), start.1));
             let (w, b) = fit_once(
-                &fold.train,
+                (&fold.train, &fold.penalty),
                 &fold.y_train,
                 alpha,
                 (max_iterations, GRADIENT_TOLERANCE_PER_CLIENT),

@@ -12,6 +12,7 @@ pub use super::bins::BinnedColumn;
 use super::bins::{bin_scale, cell_scale};
 use super::pair_term::PairTerm;
 use crate::features::NumericFeature;
+use linfa_logistic::Penalty;
 use ndarray::{Array2, ArrayView1, ArrayView2, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,11 @@ use serde::{Deserialize, Serialize};
 pub struct Form {
     /// Quantile bins asked for per numeric feature; 0 for the linear form.
     pub bins: usize,
+    /// Whether the bins' weights are smoothed: the penalty weighs the differences of
+    /// neighbouring bins' weights instead of the weights (`Form::penalty`), so fine bins
+    /// follow a threshold where the data show one and stay smooth elsewhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub smooth: bool,
     /// The binned columns, ascending by `column`; every other column stays linear.
     pub binned: Vec<BinnedColumn>,
     /// Numeric features left linear although bins were asked for, and why.
@@ -48,6 +54,7 @@ impl Default for Form {
     fn default() -> Self {
         Form {
             bins: 0,
+            smooth: false,
             binned: Vec::new(),
             kept_linear: Vec::new(),
             pairs: Vec::new(),
@@ -95,26 +102,55 @@ impl Form {
         }
     }
 
+    /// The same bins with smoothed weights (`Form::smooth`).
+    pub fn smoothed(self) -> Self {
+        Form {
+            smooth: !self.is_linear(),
+            ..self
+        }
+    }
+
     pub fn is_linear(&self) -> bool {
         self.binned.is_empty()
     }
 
     /// In words, for the console, metrics and the report.
     pub fn describe(&self) -> String {
+        let bins = if self.smooth {
+            format!("{} smoothed quantile bins", self.bins)
+        } else {
+            format!("{} quantile bins", self.bins)
+        };
         if self.is_linear() {
             "linear".to_string()
         } else if self.pairs.is_empty() {
-            format!("{} quantile bins", self.bins)
+            bins
         } else if self.pair_bins == 0 {
-            format!("{} quantile bins, {} pairs", self.bins, self.pairs.len())
+            format!("{bins}, {} pairs", self.pairs.len())
         } else {
             format!(
-                "{} quantile bins, {} pairs ({} bins a side)",
-                self.bins,
+                "{bins}, {} pairs ({} bins a side)",
                 self.pairs.len(),
                 self.pair_bins
             )
         }
+    }
+
+    /// The L2 penalty's matrix on the expanded columns (`expand`'s): the identity
+    /// (ridge), except for the bins of a smoothed form (`smoothness_block`).
+    ///
+    /// # Errors
+    /// Blocks that do not fit together (a defect here, never the data's).
+    pub(super) fn penalty(&self, base: usize) -> crate::error::Result<Penalty<f64>> {
+        let mut out = Penalty::identity();
+        if self.smooth {
+            for b in self.binned.iter().filter(|b| b.column < base) {
+                out = out
+                    .with_block(self.offset(b.column), smoothness_block(&b.shares))
+                    .map_err(|e| crate::error::Error::Runtime(e.to_string()))?;
+            }
+        }
+        Ok(out)
     }
 
     /// The binned column of model-matrix column `column`, if it is binned.
@@ -385,6 +421,40 @@ impl Form {
         }
         out
     }
+}
+
+/// Weight of the level of a smoothed feature's bins in its penalty block. The level
+/// does not change any prediction (the intercept absorbs it), so any positive weight
+/// gives the same fit; it only makes the block definite.
+const SMOOTH_LEVEL_WEIGHT: f64 = 1.0;
+
+/// The penalty block of one smoothed binned feature, on its standardised bin columns
+/// (coefficients `beta_k = s_k w_k`, `w_k` the bin indicators' weights and `s_k` their
+/// standard deviations): `sum_k v_k (w_{k+1} - w_k)^2 + (sum_k p_k w_k)^2`, where `v_k`
+/// is the variance of the indicator "above cut k" (`P_k (1 - P_k)`, `P_k` the share above).
+/// This is the ridge penalty on standardised threshold indicators (a first-difference
+/// penalty as in P-splines): a step between bins many clients straddle costs more than
+/// one at the tail. The last term fixes the weights' level, which predictions do not see.
+fn smoothness_block(shares: &[f64]) -> Array2<f64> {
+    let scaled: Vec<(f64, f64)> = shares.iter().map(|&p| bin_scale(p)).collect();
+    let total: f64 = scaled.iter().map(|(p, _)| p).sum();
+    let n = scaled.len();
+    let mut on_weights = Array2::<f64>::zeros((n, n));
+    let mut above = total;
+    for k in 0..n.saturating_sub(1) {
+        above -= scaled[k].0;
+        let share = (above / total).clamp(0.0, 1.0);
+        let v = share * (1.0 - share);
+        on_weights[[k, k]] += v;
+        on_weights[[k + 1, k + 1]] += v;
+        on_weights[[k, k + 1]] -= v;
+        on_weights[[k + 1, k]] -= v;
+    }
+    Array2::from_shape_fn((n, n), |(i, j)| {
+        let (pi, si) = scaled[i];
+        let (pj, sj) = scaled[j];
+        (on_weights[[i, j]] + SMOOTH_LEVEL_WEIGHT * (pi / total) * (pj / total)) / (si * sj)
+    })
 }
 
 /// One column of `Form::expand`'s matrix.

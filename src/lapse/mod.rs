@@ -14,6 +14,8 @@ mod linalg;
 pub mod metrics;
 mod pair_term;
 mod pairs;
+#[cfg(test)]
+mod smooth_tests;
 mod solve;
 mod sparse;
 
@@ -73,6 +75,9 @@ pub struct CvPoint {
     /// Quantile bins per numeric feature (`Form::bins`); 0 for the linear form.
     #[serde(default)]
     pub bins: usize,
+    /// Whether the bins' weights were smoothed (`Form::smooth`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub smooth: bool,
     /// Pairwise interaction terms (`Form::pairs`); 0 for an additive form.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pairs: usize,
@@ -246,12 +251,15 @@ pub struct TrainingPart<'a> {
 
 /// Number of `step` calls `fit_with_progress` makes: one per CV fit, one for the final fit.
 pub fn progress_steps(params: &LapseParams) -> u64 {
-    let pairs = if params.bins.iter().any(|&b| b > 0) {
+    let binned = params.bins.iter().any(|&b| b > 0) || !params.smooth_bins.is_empty();
+    let pairs = if binned {
         pairs::progress_steps(params)
     } else {
         0
     };
-    (params.bins.len() * params.alphas.len() * params.folds + pairs + 1) as u64
+    let fits_per_fold = params.bins.len() * params.alphas.len()
+        + params.smooth_bins.len() * cv::penalty_path(&params.alphas, true).len();
+    (fits_per_fold * params.folds + pairs + 1) as u64
 }
 
 /// `fit`, calling `step` after every cross-validation fit and the final fit.
@@ -295,23 +303,31 @@ struct Candidate {
     columns: Vec<String>,
 }
 
-/// The forms of `params.bins` over the training part. A binned form that bins nothing
-/// (no numeric column has enough distinct values) is the linear form again: `None`.
-fn candidates(data: &TrainingPart, params: &LapseParams) -> Vec<Option<Candidate>> {
+/// The forms of `params.bins`, then of `params.smooth_bins`, over the training part. A
+/// binned form that bins nothing (no numeric column has enough distinct values) is the
+/// linear form again: `None` (with whether it was to be smoothed).
+fn candidates(data: &TrainingPart, params: &LapseParams) -> Vec<(bool, Option<Candidate>)> {
     // Linear first: the binned forms' paths start from its fits.
-    let mut order = params.bins.clone();
+    let mut order: Vec<(usize, bool)> = params.bins.iter().map(|&b| (b, false)).collect();
     order.sort_unstable();
+    let mut smooth: Vec<(usize, bool)> = params.smooth_bins.iter().map(|&b| (b, true)).collect();
+    smooth.sort_unstable();
+    order.extend(smooth);
     order
         .into_iter()
-        .map(|bins| {
+        .map(|(bins, smooth)| {
             let form = if bins == 0 {
                 Form::linear()
             } else {
                 let form = Form::quantile(data.x.view(), data.numeric.len(), bins);
                 if form.is_linear() {
-                    return None;
+                    return (smooth, None);
                 }
-                form
+                if smooth {
+                    form.smoothed()
+                } else {
+                    form
+                }
             };
             let columns = form.columns(data.columns, |j, i| {
                 match (data.numeric.get(j), form.binned_column(j)) {
@@ -319,7 +335,7 @@ fn candidates(data: &TrainingPart, params: &LapseParams) -> Vec<Option<Candidate
                     _ => data.columns.get(j).cloned().unwrap_or_default(),
                 }
             });
-            Some(Candidate { form, columns })
+            (smooth, Some(Candidate { form, columns }))
         })
         .collect()
 }
@@ -335,7 +351,7 @@ struct FormChoice {
     cv: Vec<CvPoint>,
 }
 
-/// Cross-validates every form of `params.bins` on the CV sample (`xcv`, `ycv`), then
+/// Cross-validates every form of `params.bins` and `params.smooth_bins` on the CV sample (`xcv`, `ycv`), then
 /// pairs on the best binned one, and keeps the best: forms come simplest first (pairs
 /// last, fewest first), and a richer one must beat the best so far by `FORM_TOLERANCE`.
 fn choose_form(
@@ -354,9 +370,10 @@ fn choose_form(
     let mut best_binned: Option<(Candidate, AlphaChoice)> = None;
     // The linear form's fits at the strongest penalty, per fold: binned forms start there.
     let mut linear_starts: Option<Vec<(Vec<f64>, f64)>> = None;
-    for candidate in candidates(data, params) {
+    for (smooth, candidate) in candidates(data, params) {
         let Some(candidate) = candidate else {
-            (0..params.alphas.len() * params.folds).for_each(|_| step());
+            let fits = cv::penalty_path(&params.alphas, smooth).len() * params.folds;
+            (0..fits).for_each(|_| step());
             continue;
         };
         let starts = linear_starts.as_ref().map(|fits| {
@@ -533,6 +550,7 @@ fn fit_point(
     let base_columns = data.x.ncols();
     let all_rows: Vec<usize> = (0..data.x.nrows()).collect();
     let design = sparse::design(&chosen.form, data.x.view(), &all_rows)?;
+    let penalty = chosen.form.penalty(base_columns)?;
     let centres = if chosen.form.is_linear() {
         data.x
             .mean_axis(Axis(0))
@@ -543,12 +561,13 @@ fn fit_point(
     drop(data.x);
     let (fitted_w, fitted_b) = crate::progress::timed("lapse final fit", || {
         let tolerance = (params.max_iterations, GRADIENT_TOLERANCE_PER_CLIENT);
-        fit_once(&design, y, alpha, tolerance, Some((&w0, b0)))
+        fit_once((&design, &penalty), y, alpha, tolerance, Some((&w0, b0)))
     })?;
     step();
     let odds_ratios = match intervals {
         Intervals::Yes => crate::progress::timed("odds ratio intervals", || {
-            odds_ratios(&design, &fitted_w, fitted_b, alpha, &chosen.columns)
+            let at = (fitted_w.as_slice(), fitted_b);
+            odds_ratios((&design, &penalty), at, alpha, &chosen.columns)
         })?,
         Intervals::No => Vec::new(),
     };
@@ -639,17 +658,20 @@ fn assemble(
 }
 
 /// Standard errors from the inverse of the penalised Hessian at the optimum
-/// (X'WX + alpha on the weights, the intercept unpenalised and last), accumulated by the
-/// vendored linfa-logistic from each row's entries away from their column's usual value
-/// (a few per row on binned columns), the same on any thread count.
+/// (X'WX + alpha P on the weights, the intercept unpenalised and last), accumulated by
+/// the vendored linfa-logistic from each row's entries away from their column's usual
+/// value (a few per row on binned columns), the same on any thread count.
 fn odds_ratios(
-    design: &linfa_logistic::OffsetSparse<f64>,
-    w: &[f64],
-    b: f64,
+    (design, penalty): (
+        &linfa_logistic::OffsetSparse<f64>,
+        &linfa_logistic::Penalty<f64>,
+    ),
+    (w, b): (&[f64], f64),
     alpha: f64,
     columns: &[String],
 ) -> Result<Vec<OddsRatio>> {
-    let h = linfa_logistic::penalised_hessian_of(design, ArrayView1::from(w), b, alpha);
+    let h =
+        linfa_logistic::penalised_hessian_with(design, ArrayView1::from(w), b, (alpha, penalty));
     let cov_diag = linalg::inverse_diagonal(&h).ok_or_else(|| {
         Error::Runtime("the Hessian of the lapse model is not positive definite".into())
     })?;
@@ -672,7 +694,7 @@ mod tests {
     use rand_xoshiro::Xoshiro256Plus;
 
     /// A numeric feature already standardised (mean 0, sd 1), clipped at +-`bound`.
-    fn standard_numeric(name: &str, bound: f64) -> NumericFeature {
+    pub(super) fn standard_numeric(name: &str, bound: f64) -> NumericFeature {
         NumericFeature {
             name: name.to_string(),
             lower: -bound,
@@ -815,6 +837,10 @@ mod tests {
     }
 
     /// A dense matrix as the solver holds it.
+    fn ridge() -> linfa_logistic::Penalty<f64> {
+        linfa_logistic::Penalty::identity()
+    }
+
     fn dense(x: ArrayView2<f64>) -> linfa_logistic::OffsetSparse<f64> {
         linfa_logistic::OffsetSparse::from_dense(&x)
     }
@@ -874,7 +900,7 @@ mod tests {
         let (x, y) = data();
         let alpha = 3.0;
         let tight = (1000, 1e-9);
-        let (w, b) = fit_once(&dense(x.view()), &y, alpha, tight, None).unwrap();
+        let (w, b) = fit_once((&dense(x.view()), &ridge()), &y, alpha, tight, None).unwrap();
         let targets = Array1::from(y.clone());
         let row_major = linfa_logistic::LogisticRegression::default()
             .alpha(alpha)
@@ -974,18 +1000,32 @@ mod tests {
         let (x, y) = binned_design(3000, 11);
         let alpha = 2.0;
         let tight = (1000, 1e-10);
-        let (w, b) = fit_once(&dense(x.view()), &y, alpha, tight, None).unwrap();
+        let (w, b) = fit_once((&dense(x.view()), &ridge()), &y, alpha, tight, None).unwrap();
         let g = penalised_gradient(&x, &y, alpha, &w, b);
         assert!(g.iter().all(|v| v.abs() < 1e-6), "gradient {g:?}");
         let warm = vec![0.1; w.len()];
-        let (w2, b2) = fit_once(&dense(x.view()), &y, alpha, tight, Some((&warm, -0.3))).unwrap();
+        let (w2, b2) = fit_once(
+            (&dense(x.view()), &ridge()),
+            &y,
+            alpha,
+            tight,
+            Some((&warm, -0.3)),
+        )
+        .unwrap();
         assert!((b - b2).abs() < 1e-8);
         for (a, c) in w.iter().zip(&w2) {
             assert!((a - c).abs() < 1e-8, "{w:?} vs {w2:?}");
         }
         // The step halving keeps a far-off start from diverging.
         let far = vec![8.0; w.len()];
-        let (w3, _) = fit_once(&dense(x.view()), &y, alpha, tight, Some((&far, 6.0))).unwrap();
+        let (w3, _) = fit_once(
+            (&dense(x.view()), &ridge()),
+            &y,
+            alpha,
+            tight,
+            Some((&far, 6.0)),
+        )
+        .unwrap();
         for (a, c) in w.iter().zip(&w3) {
             assert!((a - c).abs() < 1e-6, "{w:?} vs {w3:?}");
         }
@@ -1042,14 +1082,21 @@ mod tests {
         let ys: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
         let expanded = form.expand(x.select(Axis(0), &rows).view());
         let tolerance = (300, GRADIENT_TOLERANCE_PER_CLIENT);
+        let penalty = form.penalty(x.ncols()).unwrap();
         let from_blocks = fit_once(
-            &sparse::design(form, x.view(), &rows).unwrap(),
+            (&sparse::design(form, x.view(), &rows).unwrap(), &penalty),
             &ys,
             0.5,
             tolerance,
             None,
         );
-        let from_dense = fit_once(&dense(expanded.view()), &ys, 0.5, tolerance, None);
+        let from_dense = fit_once(
+            (&dense(expanded.view()), &penalty),
+            &ys,
+            0.5,
+            tolerance,
+            None,
+        );
         let ((wa, ba), (wd, bd)) = (from_blocks.unwrap(), from_dense.unwrap());
         assert_eq!(ba.to_bits(), bd.to_bits());
         assert!(wa.iter().zip(&wd).all(|(a, d)| a.to_bits() == d.to_bits()));
@@ -1074,7 +1121,7 @@ mod tests {
                 .unwrap()
                 .install(|| {
                     let tolerance = (300, GRADIENT_TOLERANCE_PER_CLIENT);
-                    fit_once(&dense(x.view()), &y, 0.5, tolerance, None).unwrap()
+                    fit_once((&dense(x.view()), &ridge()), &y, 0.5, tolerance, None).unwrap()
                 })
         };
         let (one, three) = (fit_on(1), fit_on(3));

@@ -438,6 +438,7 @@ fn penalty_path(
         )?;
         let point = CvPoint {
             bins: base.form.bins,
+            smooth: base.form.smooth,
             pairs: count,
             pair_bins,
             pair_penalty: penalty,

@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use linfa::prelude::*;
-use linfa_logistic::{LogisticRegression, OffsetSparse, Solver};
+use linfa_logistic::{LogisticRegression, OffsetSparse, Penalty, Solver};
 use ndarray::Array1;
 
 /// The solver stops when the norm of the gradient of the summed log loss is below this
@@ -39,10 +39,11 @@ fn linfa_positive_is_lapsed(y: &[bool]) -> bool {
     }
 }
 
-/// One L2-penalised fit on `design`; returns lapse-oriented (weights, intercept).
-/// `start` warm-starts the solver from lapse-oriented parameters.
+/// One L2-penalised fit on `design` (penalty `alpha/2 w'Pw`, `P` of `penalty`); returns
+/// lapse-oriented (weights, intercept). `start` warm-starts the solver from
+/// lapse-oriented parameters.
 pub(super) fn fit_once(
-    design: &OffsetSparse<f64>,
+    (design, penalty): (&OffsetSparse<f64>, &Penalty<f64>),
     y: &[bool],
     alpha: f64,
     (max_iterations, tolerance_per_client): (u64, f64),
@@ -69,7 +70,7 @@ pub(super) fn fit_once(
     }
     let model = params
         .check()
-        .and_then(|valid| valid.fit_design(design, &targets))
+        .and_then(|valid| valid.fit_design_with(design, &targets, penalty))
         .map_err(|e| Error::Runtime(format!("logistic regression (alpha {alpha}) failed: {e}")))?;
     // Orient by the class linfa actually chose, whatever we expected.
     let sign = if model.labels().pos.class { 1.0 } else { -1.0 };

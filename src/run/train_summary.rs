@@ -31,7 +31,8 @@ pub fn summary(o: &TrainOutcome) -> String {
         let _ = writeln!(s, "dropped   {}", dropped.join("; "));
     }
     segments_lines(&mut s, b);
-    let chosen_form = (b.lapse.form.bins, b.lapse.form.pairs.len());
+    let f = &b.lapse.form;
+    let chosen_form = (f.bins, f.smooth, f.pairs.len());
     lapse_lines(&mut s, m, chosen_form);
     for (what, path) in describe_paths(o) {
         let _ = writeln!(s, "{what:<13} {}", path.display());
@@ -84,10 +85,7 @@ fn segments_lines(s: &mut String, b: &crate::bundle::Bundle) {
 fn best_points(cv: &[crate::lapse::CvPoint]) -> Vec<&crate::lapse::CvPoint> {
     let mut best: Vec<&crate::lapse::CvPoint> = Vec::new();
     for p in cv {
-        match best
-            .iter_mut()
-            .find(|b| (b.bins, b.pairs) == (p.bins, p.pairs))
-        {
+        match best.iter_mut().find(|b| form_key(b) == form_key(p)) {
             Some(b) if p.log_loss < b.log_loss => *b = p,
             Some(_) => {}
             None => best.push(p),
@@ -96,18 +94,26 @@ fn best_points(cv: &[crate::lapse::CvPoint]) -> Vec<&crate::lapse::CvPoint> {
     best
 }
 
-fn form_name((bins, pairs): (usize, usize)) -> String {
+/// A form as the CV points name it: bins (0: linear), smoothed or not, pairs.
+type FormKey = (usize, bool, usize);
+
+fn form_key(p: &crate::lapse::CvPoint) -> FormKey {
+    (p.bins, p.smooth, p.pairs)
+}
+
+fn form_name((bins, smooth, pairs): FormKey) -> String {
+    let smoothed = if smooth { " smoothed" } else { "" };
     match (bins, pairs) {
         (0, _) => "linear".to_string(),
-        (n, 0) => format!("{n} bins"),
-        (n, k) => format!("{n} bins + {k} pairs"),
+        (n, 0) => format!("{n}{smoothed} bins"),
+        (n, k) => format!("{n}{smoothed} bins + {k} pairs"),
     }
 }
 
 fn form_lines(cv: &[crate::lapse::CvPoint]) -> Vec<String> {
     best_points(cv)
         .into_iter()
-        .map(|p| format!("{} {:.4}", form_name((p.bins, p.pairs)), p.log_loss))
+        .map(|p| format!("{} {:.4}", form_name(form_key(p)), p.log_loss))
         .collect()
 }
 
@@ -115,7 +121,7 @@ fn form_lines(cv: &[crate::lapse::CvPoint]) -> Vec<String> {
 /// simplest first) and has the higher log loss, it won on ranking (`[lapse]
 /// form_auc_margin`): the out-of-fold ROC AUCs that decided it. (A simpler form kept
 /// against a richer one's slightly lower log loss is the usual tie rule, not noted.)
-fn ranking_note(cv: &[crate::lapse::CvPoint], chosen: (usize, usize)) -> Option<String> {
+fn ranking_note(cv: &[crate::lapse::CvPoint], chosen: FormKey) -> Option<String> {
     let points = best_points(cv);
     let (least_at, least) = points
         .iter()
@@ -124,19 +130,19 @@ fn ranking_note(cv: &[crate::lapse::CvPoint], chosen: (usize, usize)) -> Option<
     let (mine_at, mine) = points
         .iter()
         .enumerate()
-        .find(|(_, p)| (p.bins, p.pairs) == chosen)?;
+        .find(|(_, p)| form_key(p) == chosen)?;
     (mine_at > least_at && mine.log_loss > least.log_loss).then(|| {
         format!(
             "; chosen for its ranking: out-of-fold ROC AUC {:.4} against {:.4} for {}",
             mine.roc_auc,
             least.roc_auc,
-            form_name((least.bins, least.pairs))
+            form_name(form_key(least))
         )
     })
 }
 
 /// Held-out and out-of-time lapse metrics, and the decision threshold.
-fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics, chosen_form: (usize, usize)) {
+fn lapse_lines(s: &mut String, m: &crate::bundle::TrainMetrics, chosen_form: FormKey) {
     let _ = writeln!(
         s,
         "lapse     ROC AUC {:.3} (cross-validated) / {:.3} (held-out test); PR AUC {:.3}; \

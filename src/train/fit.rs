@@ -1065,6 +1065,7 @@ fn train_metrics(
         .find(|c| {
             c.alpha == model.alpha
                 && c.bins == model.form.bins
+                && c.smooth == model.form.smooth
                 && c.pairs == model.form.pairs.len()
                 && c.pair_bins == model.form.pair_bins
                 && c.pair_penalty == model.form.pair_penalty
@@ -1202,7 +1203,9 @@ fn out_of_time(
     };
     let fixed = lapse::LapseParams {
         alphas: vec![alpha],
-        bins: vec![form.bins],
+        // The model's own form: its bins, smoothed or not.
+        bins: if form.smooth { vec![] } else { vec![form.bins] },
+        smooth_bins: if form.smooth { vec![form.bins] } else { vec![] },
         // At most the pairs the model kept (none for an additive model), on axes of its
         // size, at its pair penalty.
         pairs: form.pairs.len(),

@@ -26,6 +26,8 @@ pub enum Error {
     InvalidAlpha,
     #[error("Initial parameters must be finite")]
     InvalidInitialParameters,
+    #[error("Invalid penalty matrix: {0}")]
+    InvalidPenalty(String),
     #[error("The Newton-Cholesky solver fits two-class models only")]
     SolverNotSupported,
 }

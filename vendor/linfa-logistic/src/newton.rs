@@ -2,7 +2,8 @@
 //! see PATCH.md), chosen with `LogisticRegression::solver(Solver::NewtonCholesky)`.
 //!
 //! It minimises the same penalised loss as the L-BFGS solver,
-//! `-sum log(sigm(y_i z_i)) + alpha/2 |w|^2` (intercept unpenalised), and stops on the same
+//! `-sum log(sigm(y_i z_i)) + alpha/2 |w|^2` (intercept unpenalised; or `alpha/2 w'Pw` with a
+//! `Penalty`), and stops on the same
 //! test: the Euclidean norm of the gradient below `gradient_tolerance`. Each step solves
 //! `H d = -g` with `H = X'DX + alpha I` (D = p(1-p)) by Cholesky factorisation and halves
 //! the step until the loss falls by an Armijo share of the predicted decrease. A Hessian
@@ -19,6 +20,7 @@
 //! Sums over rows run over fixed blocks of rows, in parallel, and the blocks' partial
 //! sums are added in block order: the result does not depend on the number of threads.
 
+use crate::error::Error;
 use crate::float::Float;
 use ndarray::{s, Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
 use rayon::prelude::*;
@@ -61,16 +63,119 @@ pub fn penalised_hessian_of<F: Float>(
     intercept: F,
     alpha: F,
 ) -> Array2<F> {
+    penalised_hessian_with(design, params, intercept, (alpha, &Penalty::identity()))
+}
+
+/// `penalised_hessian_of` under the penalty `alpha/2 w'Pw` of `penalty` (`P`) instead
+/// of the ridge penalty.
+pub fn penalised_hessian_with<F: Float>(
+    design: &OffsetSparse<F>,
+    params: ArrayView1<'_, F>,
+    intercept: F,
+    (alpha, penalty): (F, &Penalty<F>),
+) -> Array2<F> {
     let w = params.to_vec();
     let z = design.product(&w, intercept);
     let problem = NewtonProblem {
         x: design,
         y: &[],
         alpha,
+        penalty,
         fit_intercept: true,
     };
     let (h, q) = problem.hessian(&z);
     Array2::from_shape_vec((q, q), h).unwrap_or_else(|_| Array2::zeros((q, q)))
+}
+
+/// The quadratic form of the L2 penalty, `alpha/2 w'Pw`: `P` is the identity (the
+/// ordinary ridge penalty) except on diagonal blocks over consecutive weights, each a
+/// symmetric positive semi-definite matrix. A block can weigh the differences of
+/// neighbouring weights (a smoothness penalty on the bins of one feature) instead of the
+/// weights themselves. The intercept stays unpenalised. Newton-Cholesky only.
+/// (Patched for clientele, see PATCH.md.)
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Penalty<F> {
+    /// `(first weight, matrix)`, ascending and not overlapping.
+    blocks: Vec<(usize, Array2<F>)>,
+}
+
+impl<F: Float> Penalty<F> {
+    /// The ridge penalty: `P = I`.
+    pub fn identity() -> Self {
+        Penalty { blocks: Vec::new() }
+    }
+
+    /// `P` with `matrix` on the weights from `start` on, in place of the identity.
+    ///
+    /// # Errors
+    /// `Error::InvalidPenalty` when the matrix is not square, symmetric and finite, or
+    /// overlaps a block already given.
+    pub fn with_block(mut self, start: usize, matrix: Array2<F>) -> Result<Self, Error> {
+        let n = matrix.nrows();
+        if n == 0 || n != matrix.ncols() {
+            return Err(Error::InvalidPenalty(format!(
+                "the block at weight {start} is {}x{}, not a non-empty square",
+                n,
+                matrix.ncols()
+            )));
+        }
+        let finite = matrix.iter().all(|v| v.is_finite());
+        let symmetric = (0..n).all(|i| (0..i).all(|j| matrix[[i, j]] == matrix[[j, i]]));
+        if !finite || !symmetric {
+            return Err(Error::InvalidPenalty(format!(
+                "the block at weight {start} is not a finite symmetric matrix"
+            )));
+        }
+        if let Some((s, m)) = self.blocks.iter().find(|(s, m)| start < s + m.nrows() && *s < start + n) {
+            return Err(Error::InvalidPenalty(format!(
+                "the block at weight {start} overlaps the one at weight {s} ({} weights)",
+                m.nrows()
+            )));
+        }
+        self.blocks.push((start, matrix));
+        self.blocks.sort_by_key(|(s, _)| *s);
+        Ok(self)
+    }
+
+    /// Weights the blocks reach up to (0 for the identity).
+    pub fn reach(&self) -> usize {
+        self.blocks.iter().map(|(s, m)| s + m.nrows()).max().unwrap_or(0)
+    }
+
+    /// `P w`.
+    pub(crate) fn times(&self, w: &[F]) -> Vec<F> {
+        let mut out = w.to_vec();
+        for (s, m) in &self.blocks {
+            let n = m.nrows();
+            for (i, o) in out[*s..s + n].iter_mut().enumerate() {
+                *o = m.row(i).iter().zip(&w[*s..s + n]).fold(F::zero(), |a, (&p, &v)| a + p * v);
+            }
+        }
+        out
+    }
+
+    /// `w'Pw`.
+    pub(crate) fn quadratic(&self, w: &[F]) -> F {
+        self.times(w).iter().zip(w).fold(F::zero(), |a, (&p, &v)| a + p * v)
+    }
+
+    /// Adds `alpha P` to the leading `p x p` part of the row-major `q x q` matrix `h`.
+    pub(crate) fn add_to(&self, h: &mut [F], (p, q): (usize, usize), alpha: F) {
+        let mut in_block = vec![false; p];
+        for (s, m) in &self.blocks {
+            for i in 0..m.nrows() {
+                in_block[s + i] = true;
+                for j in 0..m.nrows() {
+                    h[(s + i) * q + s + j] += alpha * m[[i, j]];
+                }
+            }
+        }
+        for (j, inside) in in_block.into_iter().enumerate() {
+            if !inside {
+                h[j * q + j] += alpha;
+            }
+        }
+    }
 }
 
 /// A design matrix held the way the Newton-Cholesky solver reads it: `x = s + 1 base'`,
@@ -369,6 +474,7 @@ pub(crate) struct NewtonProblem<'a, F> {
     pub(crate) x: &'a OffsetSparse<F>,
     pub(crate) y: &'a [F],
     pub(crate) alpha: F,
+    pub(crate) penalty: &'a Penalty<F>,
     pub(crate) fit_intercept: bool,
 }
 
@@ -397,7 +503,8 @@ impl<F: Float> NewtonProblem<'_, F> {
             })
             .collect();
         let w = self.weights(theta);
-        partials.into_iter().fold(F::zero(), |a, b| a + b) + F::cast(0.5) * self.alpha * dot(w, w)
+        partials.into_iter().fold(F::zero(), |a, b| a + b)
+            + F::cast(0.5) * self.alpha * self.penalty.quadratic(w)
     }
 
     /// The gradient of the penalised loss.
@@ -408,8 +515,8 @@ impl<F: Float> NewtonProblem<'_, F> {
             .map(|(&z, &y)| y * (logistic(y * z) - F::one()))
             .collect();
         let (mut g, total) = self.x.transposed_product(&r);
-        for (gj, &wj) in g.iter_mut().zip(self.weights(theta)) {
-            *gj += self.alpha * wj;
+        for (gj, pw) in g.iter_mut().zip(self.penalty.times(self.weights(theta))) {
+            *gj += self.alpha * pw;
         }
         if self.fit_intercept {
             g.push(total);
@@ -433,9 +540,7 @@ impl<F: Float> NewtonProblem<'_, F> {
         for j in 0..q {
             h[j * q..(j + 1) * q].copy_from_slice(&full[j * (p + 1)..j * (p + 1) + q]);
         }
-        for j in 0..p {
-            h[j * q + j] += self.alpha;
-        }
+        self.penalty.add_to(&mut h, (p, q), self.alpha);
         (h, q)
     }
 
