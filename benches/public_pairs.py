@@ -7,11 +7,15 @@ fold, mean over folds.
     python benches/public_pairs.py [--no-ebm] [WORKDIR [DATASET ...]]
         (churn, telco, caravan, cdnow; all when none is named)
 
-clientele runs four ways: additive (the default, `pairs = 0`), and with up to 8 pairs
+clientele runs six ways: additive (the default, `pairs = 0`), and with up to 8 pairs
 whose own penalty CV chooses, on axes of 4 coarse bins a side (`pairs = 8`,
 `pair_bins = 4`), of 16 (`pair_bins = 16`), or of either as CV chooses (`pairs = 8`: the
-default axes, 4 and 16). `--no-ebm` leaves out explainable boosting (deterministic under this protocol,
-and by far the slowest: half an hour a data set on 2 busy cores).
+default axes, 4 and 16); then with smoothed bins (`smooth_bins = [16]`), additive and
+with pairs. `--no-ebm` leaves out explainable boosting (deterministic under this protocol,
+and by far the slowest: half an hour a data set on 2 busy cores). `VARIANTS` (labels
+separated by `;`) keeps only those variants, and `EXTRA` (`[lapse]` settings, `\n` between
+lines, `;` between variants) adds variants of its own, e.g.
+`VARIANTS=none EXTRA='pairs = 8\nsmooth_bins = [24]'`.
 
 Needs `scikit-learn`, `pandas` and `interpret-core` in the running Python, and the built
 `clientele-train` and `clientele-infer` under $CARGO_TARGET_DIR/release. The data sets
@@ -174,6 +178,9 @@ def main():
         ("clientele smoothed, additive", "pairs = 0\nsmooth_bins = [16]\n"),
         ("clientele smoothed, pairs", "pairs = 8\nsmooth_bins = [16]\n"),
     )
+    if os.environ.get("VARIANTS"):
+        variants = tuple((k, v) for k, v in variants if k in os.environ["VARIANTS"].split(";")) + tuple(
+            (f"extra {i}", extra.replace("\\n", "\n")) for i, extra in enumerate(os.environ.get("EXTRA", "").split(";")) if extra)
     for load in (f for f in (churn, telco, caravan, cdnow) if f.__name__ in chosen):
         name, x, y, numeric, categorical = load()
         folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)

@@ -628,14 +628,14 @@ mod lapse_params_tests {
         };
         assert!(with(vec![0, 10], vec![16]).is_ok());
         assert!(with(vec![], vec![MAX_SMOOTH_BINS]).is_ok());
-        for (bins, smooth) in [
-            (vec![], vec![]),
-            (vec![0], vec![1]),
-            (vec![0], vec![MAX_SMOOTH_BINS + 1]),
-            (vec![0], vec![16, 16]),
+        for (bins, smooth, named) in [
+            (vec![], vec![], "bins and smooth_bins are both empty"),
+            (vec![0], vec![1], "smooth_bins must be"),
+            (vec![0], vec![MAX_SMOOTH_BINS + 1], "smooth_bins must be"),
+            (vec![0], vec![16, 16], "smooth_bins must be"),
         ] {
             match with(bins.clone(), smooth.clone()) {
-                Err(Error::InvalidParameter(m)) => assert!(m.contains("bins"), "{m}"),
+                Err(Error::InvalidParameter(m)) => assert!(m.contains(named), "{m}"),
                 other => panic!("{bins:?} / {smooth:?} not refused: {:?}", other.is_ok()),
             }
         }

@@ -542,8 +542,13 @@ fn lapse_form(t: &Say, form: &crate::lapse::Form) -> String {
     if form.is_linear() {
         t.word("report.model.linear")
     } else {
+        let key = if form.smooth {
+            "report.model.scorecard_smoothed"
+        } else {
+            "report.model.scorecard"
+        };
         t.fill(
-            "report.model.scorecard",
+            key,
             &[("features", &form.binned.len()), ("bins", &form.bins)],
         )
     }

@@ -39,7 +39,7 @@ pub(super) fn bin_scale(p: f64) -> (f64, f64) {
 /// Share below which a pair's cell is penalised as if it held this share: a cell of a
 /// few clients, standardised to unit variance, would get almost no penalty on its
 /// indicator's weight and fit those clients' outcomes.
-const MIN_CELL_SHARE: f64 = 0.01;
+pub(super) const MIN_CELL_SHARE: f64 = 0.01;
 
 /// A pair cell's training share and the scale its indicator is divided by: its standard
 /// deviation, or that of a cell of `MIN_CELL_SHARE` for a smaller one.

@@ -11,6 +11,7 @@
 pub use super::bins::BinnedColumn;
 use super::bins::{bin_scale, cell_scale};
 use super::pair_term::PairTerm;
+use super::smoothing;
 use crate::features::NumericFeature;
 use linfa_logistic::Penalty;
 use ndarray::{Array2, ArrayView1, ArrayView2, ShapeBuilder};
@@ -137,20 +138,30 @@ impl Form {
     }
 
     /// The L2 penalty's matrix on the expanded columns (`expand`'s): the identity
-    /// (ridge), except for the bins of a smoothed form (`smoothness_block`).
+    /// (ridge), except for the bins and pairs of a smoothed form (`lapse::smoothing`).
     ///
     /// # Errors
     /// Blocks that do not fit together (a defect here, never the data's).
     pub(super) fn penalty(&self, base: usize) -> crate::error::Result<Penalty<f64>> {
-        let mut out = Penalty::identity();
+        let mut blocks = Vec::new();
         if self.smooth {
             for b in self.binned.iter().filter(|b| b.column < base) {
-                out = out
-                    .with_block(self.offset(b.column), smoothness_block(&b.shares))
-                    .map_err(|e| crate::error::Error::Runtime(e.to_string()))?;
+                blocks.push((self.offset(b.column), smoothing::bins_block(&b.shares)));
+            }
+            let mut at = self.offset(base);
+            for pair in &self.pairs {
+                if let Some(block) = smoothing::pair_block(pair) {
+                    blocks.push((at, block));
+                }
+                at += pair.width();
             }
         }
-        Ok(out)
+        blocks
+            .into_iter()
+            .try_fold(Penalty::identity(), |out, (at, block)| {
+                out.with_block(at, block)
+                    .map_err(|e| crate::error::Error::Runtime(e.to_string()))
+            })
     }
 
     /// The binned column of model-matrix column `column`, if it is binned.
@@ -421,40 +432,6 @@ impl Form {
         }
         out
     }
-}
-
-/// Weight of the level of a smoothed feature's bins in its penalty block. The level
-/// does not change any prediction (the intercept absorbs it), so any positive weight
-/// gives the same fit; it only makes the block definite.
-const SMOOTH_LEVEL_WEIGHT: f64 = 1.0;
-
-/// The penalty block of one smoothed binned feature, on its standardised bin columns
-/// (coefficients `beta_k = s_k w_k`, `w_k` the bin indicators' weights and `s_k` their
-/// standard deviations): `sum_k v_k (w_{k+1} - w_k)^2 + (sum_k p_k w_k)^2`, where `v_k`
-/// is the variance of the indicator "above cut k" (`P_k (1 - P_k)`, `P_k` the share above).
-/// This is the ridge penalty on standardised threshold indicators (a first-difference
-/// penalty as in P-splines): a step between bins many clients straddle costs more than
-/// one at the tail. The last term fixes the weights' level, which predictions do not see.
-fn smoothness_block(shares: &[f64]) -> Array2<f64> {
-    let scaled: Vec<(f64, f64)> = shares.iter().map(|&p| bin_scale(p)).collect();
-    let total: f64 = scaled.iter().map(|(p, _)| p).sum();
-    let n = scaled.len();
-    let mut on_weights = Array2::<f64>::zeros((n, n));
-    let mut above = total;
-    for k in 0..n.saturating_sub(1) {
-        above -= scaled[k].0;
-        let share = (above / total).clamp(0.0, 1.0);
-        let v = share * (1.0 - share);
-        on_weights[[k, k]] += v;
-        on_weights[[k + 1, k + 1]] += v;
-        on_weights[[k, k + 1]] -= v;
-        on_weights[[k + 1, k]] -= v;
-    }
-    Array2::from_shape_fn((n, n), |(i, j)| {
-        let (pi, si) = scaled[i];
-        let (pj, sj) = scaled[j];
-        (on_weights[[i, j]] + SMOOTH_LEVEL_WEIGHT * (pi / total) * (pj / total)) / (si * sj)
-    })
 }
 
 /// One column of `Form::expand`'s matrix.

@@ -16,6 +16,7 @@ mod pair_term;
 mod pairs;
 #[cfg(test)]
 mod smooth_tests;
+mod smoothing;
 mod solve;
 mod sparse;
 
@@ -671,7 +672,8 @@ fn odds_ratios(
     columns: &[String],
 ) -> Result<Vec<OddsRatio>> {
     let h =
-        linfa_logistic::penalised_hessian_with(design, ArrayView1::from(w), b, (alpha, penalty));
+        linfa_logistic::penalised_hessian_with(design, ArrayView1::from(w), b, (alpha, penalty))
+            .map_err(|e| Error::Runtime(format!("the lapse model's Hessian: {e}")))?;
     let cov_diag = linalg::inverse_diagonal(&h).ok_or_else(|| {
         Error::Runtime("the Hessian of the lapse model is not positive definite".into())
     })?;
@@ -836,11 +838,12 @@ mod tests {
         }
     }
 
-    /// A dense matrix as the solver holds it.
+    /// The ridge penalty (`P = I`).
     fn ridge() -> linfa_logistic::Penalty<f64> {
         linfa_logistic::Penalty::identity()
     }
 
+    /// A dense matrix as the solver holds it.
     fn dense(x: ArrayView2<f64>) -> linfa_logistic::OffsetSparse<f64> {
         linfa_logistic::OffsetSparse::from_dense(&x)
     }

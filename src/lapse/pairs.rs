@@ -422,7 +422,7 @@ fn penalty_path(
     for (tried, &penalty) in path.iter().enumerate() {
         // The same model on the new scale of the cells: a cell's standardised weight
         // follows its column's scale, the square root of the penalty.
-        let rescale = (before / penalty).sqrt();
+        let rescale = (penalty / before).sqrt();
         for ((w, _), form) in starts.iter_mut().zip(&forms) {
             let first_cell = form.offset(base.x.ncols());
             w.iter_mut().skip(first_cell).for_each(|v| *v *= rescale);

@@ -228,3 +228,140 @@ fn the_fit_minimises_the_loss_under_a_block_penalty() {
         Err(linfa_logistic::error::Error::InvalidPenalty(_))
     ));
 }
+
+/// A 4 x 3 pair of two numeric sides, one cell empty.
+fn small_pair() -> super::PairTerm {
+    let side = |column: usize, width: usize| {
+        super::PairSide::Bins(super::BinnedColumn {
+            column,
+            cuts: (1..width).map(|c| c as f64).collect(),
+            ranges: (0..width).map(|b| (b as f64, b as f64 + 0.5)).collect(),
+            shares: vec![1.0 / width as f64; width],
+        })
+    };
+    let mut shares = vec![1.0 / 11.0; 12];
+    shares[5] = 0.0;
+    super::PairTerm {
+        first: side(0, 4),
+        second: side(1, 3),
+        shares,
+    }
+}
+
+/// `beta' M beta`.
+fn quadratic(m: &Array2<f64>, beta: &Array1<f64>) -> f64 {
+    beta.dot(&m.dot(beta))
+}
+
+/// A smoothed pair's block is symmetric and definite (an empty cell included), and a
+/// smooth surface costs less than a rough one of the same size on the fitted scale.
+#[test]
+fn a_smoothed_pair_penalises_rough_surfaces_and_is_definite() {
+    let pair = small_pair();
+    let block = super::smoothing::pair_block(&pair).unwrap();
+    assert_eq!(block.nrows(), 12);
+    assert!((0..12).all(|i| (0..12).all(|j| block[[i, j]] == block[[j, i]])));
+    // Definite without the cells' small ridge: the differences and the additive part
+    // leave no pattern free, the empty cell's included.
+    let mut without_ridge = block.clone();
+    for k in 0..12 {
+        without_ridge[[k, k]] -= super::smoothing::CELL_RIDGE;
+    }
+    assert!(super::linalg::inverse_diagonal(&without_ridge).is_some());
+    // A bilinear surface (centred) and a checkerboard, scaled to the same norm.
+    let smooth: Array1<f64> = (0..12)
+        .map(|c| (c / 3) as f64 - 1.5)
+        .zip((0..12).map(|c| (c % 3) as f64 - 1.0))
+        .map(|(a, b)| a * b)
+        .collect();
+    let rough: Array1<f64> = (0..12)
+        .map(|c| if (c / 3 + c % 3) % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let rough = &rough * (smooth.dot(&smooth) / rough.dot(&rough)).sqrt();
+    let (s, r) = (quadratic(&block, &smooth), quadratic(&block, &rough));
+    assert!(s * 5.0 < r, "smooth {s}, rough {r}");
+    // Two categorical sides keep the ridge.
+    let levels = |feature| super::PairSide::Levels {
+        feature,
+        first: 2 + 3 * feature,
+        count: 3,
+    };
+    let categorical = super::PairTerm {
+        first: levels(0),
+        second: levels(1),
+        shares: vec![1.0 / 9.0; 9],
+    };
+    assert!(super::smoothing::pair_block(&categorical).is_none());
+}
+
+/// On a smooth interaction (the log-odds move with x0 times x1), smoothed bins with a
+/// pair predict new clients better than plain bins with the same pair, and both keep it.
+#[test]
+fn a_smoothed_pair_follows_a_smooth_interaction_better() {
+    let surface = |r: ArrayView1<f64>| -1.0 + 0.4 * r[0] + 0.9 * r[0] * r[1];
+    let (x, y) = book(6000, 21, surface);
+    let (fresh, fresh_y) = book(20_000, 22, surface);
+    let cols: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+    let numeric: Vec<NumericFeature> = cols
+        .iter()
+        .map(|name| super::tests::standard_numeric(name, 2.0))
+        .collect();
+    let settings = |bins: Vec<usize>, smooth_bins: Vec<usize>| {
+        LapseParams {
+            bins,
+            smooth_bins,
+            pairs: 2,
+            pair_bins: vec![16],
+            ..LapseParams::default()
+        }
+        .check()
+        .unwrap()
+    };
+    let smoothed = fit(
+        x.view(),
+        &y,
+        &cols,
+        &numeric,
+        &settings(vec![], vec![16]),
+        4,
+    )
+    .unwrap();
+    let plain = fit(
+        x.view(),
+        &y,
+        &cols,
+        &numeric,
+        &settings(vec![16], vec![]),
+        4,
+    )
+    .unwrap();
+    for m in [&smoothed, &plain] {
+        assert_eq!(m.form.pairs.len(), 1, "{}", m.form.describe());
+    }
+    assert!(smoothed.form.smooth && !plain.form.smooth);
+    let fresh_loss = |m: &super::LapseModel| log_loss(&m.probabilities(fresh.view()), &fresh_y);
+    let (s, p) = (fresh_loss(&smoothed), fresh_loss(&plain));
+    assert!(
+        s < p - 0.001,
+        "new clients' log loss: smoothed {s:.5}, plain {p:.5}"
+    );
+}
+
+/// A form or CV point written before smoothing existed reads as not smoothed, and a
+/// plain one is written without the field (bundles keep their content digest).
+#[test]
+fn plain_forms_read_and_write_as_before_smoothing() {
+    let point: super::CvPoint =
+        serde_json::from_str(r#"{"bins": 10, "alpha": 1.0, "log_loss": 0.4, "roc_auc": 0.7}"#)
+            .unwrap();
+    assert!(!point.smooth);
+    assert!(!serde_json::to_string(&point).unwrap().contains("smooth"));
+    let (x, _) = book(200, 1, wave);
+    let plain = Form::quantile(x.view(), 2, 5);
+    let json = serde_json::to_string(&plain).unwrap();
+    assert!(!json.contains("smooth"), "{json}");
+    let read: Form = serde_json::from_str(&json).unwrap();
+    assert_eq!(read, plain);
+    let smoothed = serde_json::to_string(&plain.smoothed()).unwrap();
+    assert!(serde_json::from_str::<Form>(&smoothed).unwrap().smooth);
+}

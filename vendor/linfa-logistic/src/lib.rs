@@ -247,13 +247,7 @@ impl<F: Float> ValidLogisticRegression<F> {
         targets: &Array1<C>,
         penalty: &Penalty<F>,
     ) -> Result<FittedLogisticRegression<F, C>> {
-        if penalty.reach() > design.ncols() {
-            return Err(Error::InvalidPenalty(format!(
-                "it reaches weight {} of a design of {} columns",
-                penalty.reach(),
-                design.ncols()
-            )));
-        }
+        penalty.fits(design.ncols())?;
         let (labels, target): (_, Array1<F>) = label_classes(targets)?;
         if design.nrows() != target.len() {
             return Err(Error::MismatchedShapes(design.nrows(), target.len()));

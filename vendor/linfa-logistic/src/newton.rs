@@ -5,7 +5,8 @@
 //! `-sum log(sigm(y_i z_i)) + alpha/2 |w|^2` (intercept unpenalised; or `alpha/2 w'Pw` with a
 //! `Penalty`), and stops on the same
 //! test: the Euclidean norm of the gradient below `gradient_tolerance`. Each step solves
-//! `H d = -g` with `H = X'DX + alpha I` (D = p(1-p)) by Cholesky factorisation and halves
+//! `H d = -g` with `H = X'DX + alpha I` (D = p(1-p); `alpha P` for `alpha I` under a
+//! `Penalty`) by Cholesky factorisation and halves
 //! the step until the loss falls by an Armijo share of the predicted decrease. A Hessian
 //! whose step cut the gradient's norm fourfold is kept for the next step (a chord step:
 //! one pass over the entries instead of one over their pairs); otherwise, or when a kept
@@ -63,12 +64,25 @@ pub fn penalised_hessian_of<F: Float>(
     intercept: F,
     alpha: F,
 ) -> Array2<F> {
-    penalised_hessian_with(design, params, intercept, (alpha, &Penalty::identity()))
+    hessian_under(design, params, intercept, (alpha, &Penalty::identity()))
 }
 
 /// `penalised_hessian_of` under the penalty `alpha/2 w'Pw` of `penalty` (`P`) instead
 /// of the ridge penalty.
+///
+/// # Errors
+/// `Error::InvalidPenalty` when the penalty reaches past the design's columns.
 pub fn penalised_hessian_with<F: Float>(
+    design: &OffsetSparse<F>,
+    params: ArrayView1<'_, F>,
+    intercept: F,
+    (alpha, penalty): (F, &Penalty<F>),
+) -> Result<Array2<F>, Error> {
+    penalty.fits(design.ncols())?;
+    Ok(hessian_under(design, params, intercept, (alpha, penalty)))
+}
+
+fn hessian_under<F: Float>(
     design: &OffsetSparse<F>,
     params: ArrayView1<'_, F>,
     intercept: F,
@@ -89,7 +103,8 @@ pub fn penalised_hessian_with<F: Float>(
 
 /// The quadratic form of the L2 penalty, `alpha/2 w'Pw`: `P` is the identity (the
 /// ordinary ridge penalty) except on diagonal blocks over consecutive weights, each a
-/// symmetric positive semi-definite matrix. A block can weigh the differences of
+/// finite symmetric matrix, which the caller keeps positive semi-definite (an indefinite
+/// one makes the loss unbounded). A block can weigh the differences of
 /// neighbouring weights (a smoothness penalty on the bins of one feature) instead of the
 /// weights themselves. The intercept stays unpenalised. Newton-Cholesky only.
 /// (Patched for clientele, see PATCH.md.)
@@ -140,6 +155,17 @@ impl<F: Float> Penalty<F> {
     /// Weights the blocks reach up to (0 for the identity).
     pub fn reach(&self) -> usize {
         self.blocks.iter().map(|(s, m)| s + m.nrows()).max().unwrap_or(0)
+    }
+
+    /// `Error::InvalidPenalty` unless the blocks lie within `columns` weights.
+    pub(crate) fn fits(&self, columns: usize) -> Result<(), Error> {
+        if self.reach() > columns {
+            return Err(Error::InvalidPenalty(format!(
+                "it reaches weight {} of a design of {columns} columns",
+                self.reach()
+            )));
+        }
+        Ok(())
     }
 
     /// `P w`.
