@@ -513,7 +513,7 @@ fn add_pairs(
     chosen.form.pair_penalty = best.pair_penalty;
     let found = FormChoice {
         chosen,
-        alpha: choice.alpha,
+        alpha: best.alpha,
         oof: best.oof,
         start,
         cv: Vec::new(),

@@ -54,6 +54,8 @@ pub(super) struct PairCandidate {
     /// Coarse bins per numeric side (`LapseParams::pair_bins`).
     pub(super) pair_bins: usize,
     pub(super) pair_penalty: f64,
+    /// The bins' penalty it was fitted at.
+    pub(super) alpha: f64,
     pub(super) log_loss: f64,
     pub(super) oof: Vec<f64>,
     pub(super) cv: Vec<CvPoint>,
@@ -80,8 +82,14 @@ fn steps_per_axes(params: &LapseParams) -> usize {
     if counts == 0 {
         return 0;
     }
-    (counts - 1 + params.pair_penalties.len()) * params.folds
+    let stronger_bins = usize::from(!params.smooth_bins.is_empty());
+    (counts - 1 + params.pair_penalties.len() + stronger_bins) * params.folds
 }
+
+/// How much stronger a smoothed form's bins' penalty is tried with pairs: one step of its
+/// path (`cv::penalty_path`). On the churn set the bins' penalty the additive form chose
+/// (about 30) was too weak once 8 pairs carried part of the signal (docs/model.md).
+const STRONGER_BINS: f64 = 3.162_277_660_168_379_5;
 
 /// The features pairs are made of, cut on the CV sample: each numeric column in up to
 /// `bins` coarse quantile bins (a flag with two values in two), each categorical with at
@@ -371,12 +379,23 @@ fn cross_validate_axes(
     };
     let mut path = params.pair_penalties.clone();
     path.sort_by(|a, b| b.total_cmp(a));
+    // A smoothed form's bins also try a stronger penalty once pairs carry part of
+    // their signal; the step is one of its own penalty path's.
+    let stronger = match (base.form.smooth, params.smooth_bins.is_empty()) {
+        (true, _) => Some(STRONGER_BINS),
+        (false, false) => {
+            // Keep the progress count true (`steps_per_axes` counts the step).
+            (0..params.folds).for_each(|_| step());
+            None
+        }
+        (false, true) => None,
+    };
     let widest = penalty_path(
         base,
         (forms_of(most), &fold_of),
         (most, pair_bins, &path),
-        params,
-        step,
+        (base.alpha, stronger),
+        (params, step),
     )?;
     let chosen = [widest.pair_penalty];
     let mut out = fewer
@@ -386,8 +405,8 @@ fn cross_validate_axes(
                 base,
                 (forms_of(count), &fold_of),
                 (count, pair_bins, &chosen),
-                params,
-                step,
+                (widest.alpha, None),
+                (params, step),
             )
         })
         .collect::<Result<Vec<_>>>()?;
@@ -395,15 +414,17 @@ fn cross_validate_axes(
     Ok(out)
 }
 
-/// The pair penalties `path` (strongest first) of one count of pairs, each fold on its
-/// own form and warm-started from its fit at the penalty before (the additive fit for
-/// the first); stops when a weaker pair penalty does not lower the out-of-fold log loss.
+/// The pair penalties `path` (strongest first) of one count of pairs at the bins'
+/// penalty `alpha`, each fold on its own form and warm-started from its fit at the
+/// penalty before (the additive fit for the first); stops when a weaker pair penalty does
+/// not lower the out-of-fold log loss. With `stronger`, the best pair penalty is then
+/// tried with the bins' penalty that many times stronger (`STRONGER_BINS`).
 fn penalty_path(
     base: &Base,
     (mut forms, fold_of): (Vec<Form>, &[usize]),
     (count, pair_bins, path): (usize, usize, &[f64]),
-    params: &LapseParams,
-    step: &(dyn Fn() + Sync),
+    (alpha, stronger): (f64, Option<f64>),
+    (params, step): (&LapseParams, &(dyn Fn() + Sync)),
 ) -> Result<PairCandidate> {
     let width = |form: &Form| form.width(base.x.ncols());
     let mut starts: Vec<(Vec<f64>, f64)> = base
@@ -416,7 +437,7 @@ fn penalty_path(
             (w, fit.intercept)
         })
         .collect();
-    let mut best: Option<PairCandidate> = None;
+    let mut best: Option<(PairCandidate, Vec<Start>)> = None;
     let mut cv = Vec::new();
     let mut before = path.first().copied().unwrap_or(1.0);
     for (tried, &penalty) in path.iter().enumerate() {
@@ -429,43 +450,100 @@ fn penalty_path(
         }
         before = penalty;
         forms.iter_mut().for_each(|f| f.pair_penalty = penalty);
-        let (fits, oof) = fit_fold_forms(
-            (base.x, &forms),
-            (base.y, fold_of),
-            &starts,
-            (base.alpha, params.max_iterations),
-            step,
+        let (found, fits) = fit_pair_point(
+            base,
+            (&forms, fold_of),
+            (&starts, alpha),
+            (count, pair_bins),
+            (params, step),
         )?;
-        let point = CvPoint {
-            bins: base.form.bins,
-            smooth: base.form.smooth,
-            pairs: count,
-            pair_bins,
-            pair_penalty: penalty,
-            alpha: base.alpha,
-            log_loss: metrics::log_loss(&oof, base.y),
-            roc_auc: metrics::roc_auc(&oof, base.y),
-        };
-        cv.push(point.clone());
-        starts = fits.into_iter().map(|f| (f.weights, f.intercept)).collect();
-        if best.as_ref().is_none_or(|b| point.log_loss < b.log_loss) {
-            best = Some(PairCandidate {
-                count,
-                pair_bins,
-                pair_penalty: penalty,
-                log_loss: point.log_loss,
-                oof,
-                cv: Vec::new(),
-            });
+        cv.push(found.point.clone());
+        starts = fits;
+        if best
+            .as_ref()
+            .is_none_or(|(b, _)| found.point.log_loss < b.log_loss)
+        {
+            best = Some((found.candidate((count, pair_bins)), starts.clone()));
         } else {
             // The penalties left are not fitted: keep the progress count true.
             (0..(path.len() - tried - 1) * forms.len()).for_each(|_| step());
             break;
         }
     }
-    let mut chosen = best.ok_or_else(|| Error::Runtime("no penalty was tried for pairs".into()))?;
+    let (mut chosen, best_starts) =
+        best.ok_or_else(|| Error::Runtime("no penalty was tried for pairs".into()))?;
+    if let Some(factor) = stronger {
+        forms
+            .iter_mut()
+            .for_each(|f| f.pair_penalty = chosen.pair_penalty);
+        let (found, _) = fit_pair_point(
+            base,
+            (&forms, fold_of),
+            (&best_starts, alpha * factor),
+            (count, pair_bins),
+            (params, step),
+        )?;
+        cv.push(found.point.clone());
+        if found.point.log_loss < chosen.log_loss {
+            chosen = found.candidate((count, pair_bins));
+        }
+    }
     chosen.cv = cv;
     Ok(chosen)
+}
+
+/// A fold's fit as the next fit's start: weights and intercept.
+type Start = (Vec<f64>, f64);
+
+/// One point of a pair search: its CV point and out-of-fold predictions.
+struct PairPoint {
+    point: CvPoint,
+    oof: Vec<f64>,
+}
+
+impl PairPoint {
+    fn candidate(self, (count, pair_bins): (usize, usize)) -> PairCandidate {
+        PairCandidate {
+            count,
+            pair_bins,
+            pair_penalty: self.point.pair_penalty,
+            alpha: self.point.alpha,
+            log_loss: self.point.log_loss,
+            oof: self.oof,
+            cv: Vec::new(),
+        }
+    }
+}
+
+/// Every fold fitted on its own form (pairs and pair penalty set) at the bins' penalty
+/// `alpha` from `starts`: the point, and the fits (the next point's starts).
+fn fit_pair_point(
+    base: &Base,
+    (forms, fold_of): (&[Form], &[usize]),
+    (starts, alpha): (&[Start], f64),
+    (count, pair_bins): (usize, usize),
+    (params, step): (&LapseParams, &(dyn Fn() + Sync)),
+) -> Result<(PairPoint, Vec<Start>)> {
+    let (fits, oof) = fit_fold_forms(
+        (base.x, forms),
+        (base.y, fold_of),
+        starts,
+        (alpha, params.max_iterations),
+        step,
+    )?;
+    let pair_penalty = forms.first().map_or(1.0, |f| f.pair_penalty);
+    let point = CvPoint {
+        bins: base.form.bins,
+        smooth: base.form.smooth,
+        pairs: count,
+        pair_bins,
+        pair_penalty,
+        alpha,
+        log_loss: metrics::log_loss(&oof, base.y),
+        roc_auc: metrics::roc_auc(&oof, base.y),
+    };
+    let fits = fits.into_iter().map(|f| (f.weights, f.intercept)).collect();
+    Ok((PairPoint { point, oof }, fits))
 }
 
 /// The final form's pairs: the best `count` of the whole CV sample on axes of

@@ -365,3 +365,47 @@ fn plain_forms_read_and_write_as_before_smoothing() {
     let smoothed = serde_json::to_string(&plain.smoothed()).unwrap();
     assert!(serde_json::from_str::<Form>(&smoothed).unwrap().smooth);
 }
+
+/// The training's progress bar counts every fit the lapse model makes with smoothed
+/// forms and pairs: midpoint paths, early stops, the stronger bins' step, and a plain
+/// best binned form that skips it.
+#[test]
+fn progress_counts_every_fit_with_smoothed_forms_and_pairs() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let slope = |r: ArrayView1<f64>| -1.0 + 0.8 * r[0] + 0.3 * r[1];
+    for (seed, logit) in [(5, wave as fn(ArrayView1<f64>) -> f64), (6, slope)] {
+        let (x, y) = book(3000, seed, logit);
+        let cols: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let numeric: Vec<NumericFeature> = cols
+            .iter()
+            .map(|name| super::tests::standard_numeric(name, 2.0))
+            .collect();
+        let params = LapseParams {
+            bins: vec![0, 5],
+            smooth_bins: vec![12],
+            pairs: 2,
+            pair_bins: vec![4, 8],
+            ..LapseParams::default()
+        }
+        .check()
+        .unwrap();
+        let calls = AtomicU64::new(0);
+        let data = super::TrainingPart {
+            x: ndarray::CowArray::from(x.view()),
+            y: &y,
+            columns: &cols,
+            numeric: &numeric,
+            categorical: &[],
+        };
+        let step = || {
+            calls.fetch_add(1, Ordering::Relaxed);
+        };
+        let m = super::fit_with_progress(data, &params, 3, &step).unwrap();
+        assert_eq!(
+            calls.load(Ordering::Relaxed),
+            super::progress_steps(&params),
+            "{}",
+            m.form.describe()
+        );
+    }
+}
