@@ -466,7 +466,11 @@ pub fn bin_words_in(
     let Some(&(lo, hi)) = b.ranges.get(i) else {
         return String::new();
     };
-    let (lo, hi) = (number(f.original(lo)), number(f.original(hi)));
+    let decimals = distinct_decimals(f, b);
+    let (lo, hi) = (
+        number_to(f.original(lo), decimals),
+        number_to(f.original(hi), decimals),
+    );
     let key = if lo == hi {
         return lo;
     } else if i + 1 == b.width() {
@@ -479,14 +483,47 @@ pub fn bin_words_in(
     w.fill(key, &[("lo", &lo), ("hi", &hi)])
 }
 
-/// A value as the reason codes show it: whole numbers without decimals.
-pub fn number(v: f64) -> String {
+/// A value as a bin's words show it: whole numbers (and any from 100 up) without
+/// decimals, others with `decimals` places.
+fn number_to(v: f64, decimals: usize) -> String {
     let r = v.round();
     if (v - r).abs() < 1e-6 || v.abs() >= 100.0 {
         format!("{r:.0}")
     } else {
-        format!("{v:.2}")
+        format!("{v:.decimals$}")
     }
+}
+
+/// Most decimal places a bin's words take: fine bins of a small-valued feature (a ratio
+/// in hundredths) would otherwise print one value for a range, or the same words for
+/// two bins.
+const MAX_BIN_DECIMALS: usize = 4;
+
+/// The fewest decimal places, 2 to `MAX_BIN_DECIMALS`, at which no bin of `b` that
+/// spans several values prints as one, and no two bins print alike.
+fn distinct_decimals(f: &NumericFeature, b: &BinnedColumn) -> usize {
+    let ranges: Vec<(f64, f64)> = b
+        .ranges
+        .iter()
+        .map(|&(lo, hi)| (f.original(lo), f.original(hi)))
+        .collect();
+    (2..MAX_BIN_DECIMALS)
+        .find(|&d| {
+            let words: Vec<(String, String)> = ranges
+                .iter()
+                .map(|&(lo, hi)| (number_to(lo, d), number_to(hi, d)))
+                .collect();
+            let spans_kept = ranges
+                .iter()
+                .zip(&words)
+                .all(|((lo, hi), (a, b))| lo == hi || a != b);
+            let apart = words
+                .iter()
+                .enumerate()
+                .all(|(k, w)| !words[..k].contains(w));
+            spans_kept && apart
+        })
+        .unwrap_or(MAX_BIN_DECIMALS)
 }
 
 /// Cut points, value ranges and counts of up to `bins` quantile bins of `sorted`.
@@ -625,6 +662,46 @@ mod tests {
         assert!(counts.iter().all(|&c| c >= 10), "{counts:?}");
         assert!(quantile_bins(&[1.0, 1.0, 2.0, 2.0], 4).is_err());
         assert!(quantile_bins(&[3.0; 10], 4).is_err());
+    }
+
+    #[test]
+    fn fine_bins_of_a_small_ratio_get_distinct_words() {
+        let f = super::super::tests::standard_numeric("burden", 1.0);
+        let bins = |ranges: Vec<(f64, f64)>| BinnedColumn {
+            column: 0,
+            cuts: ranges.windows(2).map(|w| (w[0].1 + w[1].0) / 2.0).collect(),
+            shares: vec![1.0 / ranges.len() as f64; ranges.len()],
+            ranges,
+        };
+        let words = |b: &BinnedColumn| {
+            (0..b.width())
+                .map(|i| bin_words(&f, b, i))
+                .collect::<Vec<_>>()
+        };
+        // Hundredths cannot tell these apart; thousandths can.
+        let fine = bins(vec![
+            (0.001, 0.004),
+            (0.005, 0.009),
+            (0.011, 0.014),
+            (0.02, 0.5),
+        ]);
+        assert_eq!(
+            words(&fine),
+            [
+                "0.004 or less",
+                "0.005 to 0.009",
+                "0.011 to 0.014",
+                "0.020 or more"
+            ]
+        );
+        // Bins hundredths tell apart keep two decimals, whole numbers none.
+        let coarse = bins(vec![(0.1, 0.25), (0.3, 0.5), (0.67, 0.9)]);
+        assert_eq!(
+            words(&coarse),
+            ["0.25 or less", "0.30 to 0.50", "0.67 or more"]
+        );
+        let counts = bins(vec![(0.0, 0.0), (1.0, 2.0), (3.0, 9.0)]);
+        assert_eq!(words(&counts), ["0", "1 to 2", "3 or more"]);
     }
 
     #[test]
