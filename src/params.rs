@@ -303,13 +303,14 @@ fn one_or_many_out<S: serde::Serializer>(
     }
 }
 
-fn check_pair_bins(pair_bins: &[usize]) -> Result<()> {
+/// Whether every number of `list` is distinct and `allowed`.
+fn distinct_within(list: &[usize], allowed: impl Fn(usize) -> bool) -> bool {
     let mut seen = std::collections::BTreeSet::new();
-    if pair_bins.is_empty()
-        || pair_bins
-            .iter()
-            .any(|&b| !(2..=MAX_PAIR_BINS).contains(&b) || !seen.insert(b))
-    {
+    list.iter().all(|&b| allowed(b) && seen.insert(b))
+}
+
+fn check_pair_bins(pair_bins: &[usize]) -> Result<()> {
+    if pair_bins.is_empty() || !distinct_within(pair_bins, |b| (2..=MAX_PAIR_BINS).contains(&b)) {
         return Err(Error::InvalidParameter(format!(
             "pair_bins must be a number or a non-empty list of distinct numbers, each \
              between 2 and {MAX_PAIR_BINS}, got {pair_bins:?}"
@@ -462,24 +463,14 @@ impl LapseParams {
     /// The forms tried: `bins` and `smooth_bins` in range, distinct, not both empty.
     fn check_forms(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
-        let mut seen = std::collections::BTreeSet::new();
-        if self
-            .bins
-            .iter()
-            .any(|&b| !(b == 0 || (2..=MAX_BINS).contains(&b)) || !seen.insert(b))
-        {
+        if !distinct_within(&self.bins, |b| b == 0 || (2..=MAX_BINS).contains(&b)) {
             return bad(format!(
                 "bins must be a list of distinct numbers, each 0 (the linear form) or 2 to \
                  {MAX_BINS} (quantile bins per numeric feature), got {:?}",
                 self.bins
             ));
         }
-        let mut seen = std::collections::BTreeSet::new();
-        if self
-            .smooth_bins
-            .iter()
-            .any(|&b| !(2..=MAX_SMOOTH_BINS).contains(&b) || !seen.insert(b))
-        {
+        if !distinct_within(&self.smooth_bins, |b| (2..=MAX_SMOOTH_BINS).contains(&b)) {
             return bad(format!(
                 "smooth_bins must be a list of distinct numbers, each 2 to {MAX_SMOOTH_BINS} \
                  (smoothed quantile bins per numeric feature), got {:?}",

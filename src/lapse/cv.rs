@@ -108,7 +108,7 @@ pub(super) fn cross_validate(
     let bins = form.bins;
     let fold_of = stratified_folds(y, params.folds, fold_seed(seed));
     let folds = make_folds((x, &|_| form), y, &fold_of)?;
-    let mut path = penalty_path(&params.alphas, form.smooth);
+    let mut path = alpha_path(&params.alphas, form.smooth);
     path.sort_by(|a, b| b.total_cmp(a));
     // The strongest penalty starts where it is told, else from the intercept-only model.
     let mut starts: Vec<(Vec<f64>, f64)> = first_starts
@@ -174,7 +174,7 @@ pub(super) fn cross_validate(
 /// The penalties a form's cross-validation tries: `alphas`, and for smoothed bins also
 /// the geometric midpoint of each two neighbours (a smoothed form's least log loss often
 /// lies between two decades; docs/model.md).
-pub(super) fn penalty_path(alphas: &[f64], smooth: bool) -> Vec<f64> {
+pub(super) fn alpha_path(alphas: &[f64], smooth: bool) -> Vec<f64> {
     let mut path = alphas.to_vec();
     path.sort_by(f64::total_cmp);
     if smooth {

@@ -259,7 +259,7 @@ pub fn progress_steps(params: &LapseParams) -> u64 {
         0
     };
     let fits_per_fold = params.bins.len() * params.alphas.len()
-        + params.smooth_bins.len() * cv::penalty_path(&params.alphas, true).len();
+        + params.smooth_bins.len() * cv::alpha_path(&params.alphas, true).len();
     (fits_per_fold * params.folds + pairs + 1) as u64
 }
 
@@ -373,7 +373,7 @@ fn choose_form(
     let mut linear_starts: Option<Vec<(Vec<f64>, f64)>> = None;
     for (smooth, candidate) in candidates(data, params) {
         let Some(candidate) = candidate else {
-            let fits = cv::penalty_path(&params.alphas, smooth).len() * params.folds;
+            let fits = cv::alpha_path(&params.alphas, smooth).len() * params.folds;
             (0..fits).for_each(|_| step());
             continue;
         };

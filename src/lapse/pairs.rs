@@ -87,7 +87,7 @@ fn steps_per_axes(params: &LapseParams) -> usize {
 }
 
 /// How much stronger a smoothed form's bins' penalty is tried with pairs: one step of its
-/// path (`cv::penalty_path`). On the churn set the bins' penalty the additive form chose
+/// path (`cv::alpha_path`). On the churn set the bins' penalty the additive form chose
 /// (about 30) was too weak once 8 pairs carried part of the signal (docs/model.md).
 const STRONGER_BINS: f64 = 3.162_277_660_168_379_5;
 

@@ -23,6 +23,16 @@ fn book(n: usize, seed: u64, logit: impl Fn(ArrayView1<f64>) -> f64) -> (Array2<
     (x, y)
 }
 
+/// Model-matrix column names and their numeric features, standardised, clipped at +-2.
+fn features(names: &[&str]) -> (Vec<String>, Vec<NumericFeature>) {
+    let cols: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let numeric = cols
+        .iter()
+        .map(|name| super::tests::standard_numeric(name, 2.0))
+        .collect();
+    (cols, numeric)
+}
+
 /// A wave in x0 with a sharp drop at 1.2 on it, a gentle slope in x1.
 fn wave(r: ArrayView1<f64>) -> f64 {
     -1.0 + 1.5 * (3.0 * r[0]).sin() - 1.5 * f64::from(u8::from(r[0] > 1.2)) + 0.3 * r[1]
@@ -115,11 +125,7 @@ fn log_loss(p: &[f64], y: &[bool]) -> f64 {
 fn cross_validation_keeps_smoothed_bins_for_a_wave_with_a_drop() {
     let (x, y) = book(8000, 11, wave);
     let (fresh, fresh_y) = book(20_000, 12, wave);
-    let cols: Vec<String> = ["wave", "slope"].iter().map(|s| s.to_string()).collect();
-    let numeric: Vec<NumericFeature> = cols
-        .iter()
-        .map(|name| super::tests::standard_numeric(name, 2.0))
-        .collect();
+    let (cols, numeric) = features(&["wave", "slope"]);
     let settings = |smooth: Vec<usize>| {
         LapseParams {
             bins: vec![0, 5, 10],
@@ -301,11 +307,7 @@ fn a_smoothed_pair_follows_a_smooth_interaction_better() {
     let surface = |r: ArrayView1<f64>| -1.0 + 0.4 * r[0] + 0.9 * r[0] * r[1];
     let (x, y) = book(6000, 21, surface);
     let (fresh, fresh_y) = book(20_000, 22, surface);
-    let cols: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-    let numeric: Vec<NumericFeature> = cols
-        .iter()
-        .map(|name| super::tests::standard_numeric(name, 2.0))
-        .collect();
+    let (cols, numeric) = features(&["a", "b"]);
     let settings = |bins: Vec<usize>, smooth_bins: Vec<usize>| {
         LapseParams {
             bins,
@@ -375,11 +377,7 @@ fn progress_counts_every_fit_with_smoothed_forms_and_pairs() {
     let slope = |r: ArrayView1<f64>| -1.0 + 0.8 * r[0] + 0.3 * r[1];
     for (seed, logit) in [(5, wave as fn(ArrayView1<f64>) -> f64), (6, slope)] {
         let (x, y) = book(3000, seed, logit);
-        let cols: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-        let numeric: Vec<NumericFeature> = cols
-            .iter()
-            .map(|name| super::tests::standard_numeric(name, 2.0))
-            .collect();
+        let (cols, numeric) = features(&["a", "b"]);
         let params = LapseParams {
             bins: vec![0, 5],
             smooth_bins: vec![12],

@@ -94,24 +94,31 @@ pub(super) fn pair_block(pair: &PairTerm) -> Option<Array2<f64>> {
                 }
             }
         }
-        (true, false) => {
-            for j in 0..cols {
-                for k in 0..rows - 1 {
-                    let above: f64 = (k + 1..rows).map(|i| p(i, j)).sum();
-                    let step = [(cell(k + 1, j), 1.0), (cell(k, j), -1.0)];
+        (true, false) | (false, true) => {
+            // Differences along the numeric side, within each level of the other.
+            let along_rows = ordered(&pair.first);
+            let (steps, levels) = if along_rows {
+                (rows, cols)
+            } else {
+                (cols, rows)
+            };
+            let at = |step: usize, level: usize| {
+                if along_rows {
+                    cell(step, level)
+                } else {
+                    cell(level, step)
+                }
+            };
+            let share = |c: usize| pair.shares[c] / total;
+            for level in 0..levels {
+                for k in 0..steps - 1 {
+                    let above: f64 = (k + 1..steps).map(|s| share(at(s, level))).sum();
+                    let step = [(at(k + 1, level), 1.0), (at(k, level), -1.0)];
                     add_difference(&mut on_weights, &step, cell_variance(above));
                 }
             }
         }
-        _ => {
-            for i in 0..rows {
-                for l in 0..cols - 1 {
-                    let above: f64 = (l + 1..cols).map(|j| p(i, j)).sum();
-                    let step = [(cell(i, l + 1), 1.0), (cell(i, l), -1.0)];
-                    add_difference(&mut on_weights, &step, cell_variance(above));
-                }
-            }
-        }
+        (false, false) => {}
     }
     for i in 0..rows {
         let row: Vec<(usize, f64)> = (0..cols).map(|j| (cell(i, j), p(i, j))).collect();
